@@ -1,0 +1,113 @@
+//! Builds stau, its unit tests and the end-to-end test run.
+//!
+//!   zig build                        debug build with UB traps (zig-out/bin/stau)
+//!   zig build -Doptimize=ReleaseFast release build
+//!   zig build -Dsanitize=true        debug build with full UBSan reports and AddressSanitizer
+//!   zig build test                   unit tests, then end-to-end tests against the built binary
+const std = @import("std");
+
+const warnings = [_][]const u8{
+    "-std=c11",   "-Wall",          "-Wextra",              "-Werror",
+    "-Wshadow",   "-Wvla",          "-Wno-unused-parameter", "-Wstrict-prototypes",
+    "-Wpointer-arith", "-Wmissing-prototypes", "-D_GNU_SOURCE",
+};
+
+pub fn build(b: *std.Build) !void {
+    const target = b.standardTargetOptions(.{});
+    const optimize = b.standardOptimizeOption(.{});
+    const sanitize = b.option(bool, "sanitize", "Debug build with UBSan reports and AddressSanitizer") orelse false;
+
+    // The generated grammar is third-party code: always optimised, never
+    // held to stau's warnings, and without UB traps (it relies on them not firing).
+    const grammar = b.addLibrary(.{
+        .name = "tree-sitter-python",
+        .linkage = .static,
+        .root_module = b.createModule(.{ .target = target, .optimize = .ReleaseFast, .link_libc = true, .sanitize_c = .off }),
+    });
+    grammar.root_module.addIncludePath(b.path("grammars/vendor"));
+    grammar.root_module.addCSourceFiles(.{
+        .root = b.path("grammars/vendor"),
+        .files = &.{ "parser.c", "scanner.c" },
+        .flags = &.{ "-std=c11", "-fno-sanitize=undefined", "-w" },
+    });
+
+    var flags = std.ArrayList([]const u8){};
+    try flags.appendSlice(b.allocator, &warnings);
+    if (sanitize) try flags.appendSlice(b.allocator, &.{ "-fsanitize=address", "-fno-omit-frame-pointer" });
+
+    const sources = try listSources(b, "src");
+    var lib_sources = std.ArrayList([]const u8){};
+    for (sources) |s| if (!std.mem.eql(u8, s, "stau.c")) try lib_sources.append(b.allocator, s);
+
+    const exe = b.addExecutable(.{ .name = "stau", .root_module = stauModule(b, target, optimize, sanitize) });
+    addStauSources(b, exe, sources, flags.items, grammar, sanitize);
+    b.installArtifact(exe);
+
+    const unit = b.addExecutable(.{ .name = "stau-unit", .root_module = stauModule(b, target, optimize, sanitize) });
+    addStauSources(b, unit, lib_sources.items, flags.items, grammar, sanitize);
+    unit.root_module.addIncludePath(b.path("src"));
+    unit.root_module.addCSourceFiles(.{ .root = b.path("tests/unit"), .files = try listSources(b, "tests/unit"), .flags = flags.items });
+    b.installArtifact(unit);
+
+    const run_unit = b.addRunArtifact(unit);
+    run_unit.setCwd(b.path("."));
+    run_unit.has_side_effects = true;
+
+    const run_e2e = b.addSystemCommand(&.{ "bash", "tests/e2e/run.sh" });
+    run_e2e.addArtifactArg(exe);
+    run_e2e.setCwd(b.path("."));
+    run_e2e.has_side_effects = true;
+    run_e2e.step.dependOn(&run_unit.step);
+
+    const test_step = b.step("test", "Run unit and end-to-end tests");
+    test_step.dependOn(&run_e2e.step);
+
+    const unit_step = b.step("unit", "Run the unit tests only");
+    unit_step.dependOn(&run_unit.step);
+}
+
+fn stauModule(b: *std.Build, target: std.Build.ResolvedTarget, optimize: std.builtin.OptimizeMode, sanitize: bool) *std.Build.Module {
+    return b.createModule(.{
+        .target = target,
+        .optimize = optimize,
+        .link_libc = true,
+        .sanitize_c = if (sanitize) .full else null,
+        .omit_frame_pointer = if (sanitize) false else null,
+    });
+}
+
+fn addStauSources(b: *std.Build, c: *std.Build.Step.Compile, files: []const []const u8, flags: []const []const u8, grammar: *std.Build.Step.Compile, sanitize: bool) void {
+    const m = c.root_module;
+    m.addCSourceFiles(.{ .root = b.path("src"), .files = files, .flags = flags });
+    m.linkLibrary(grammar);
+    // pkg-config names, exactly (cgraph's include path depends on it).
+    for ([_][]const u8{ "tree-sitter", "libcgraph", "libarchive", "sqlite3", "libxxhash" }) |lib|
+        m.linkSystemLibrary(lib, .{});
+    m.linkSystemLibrary("pthread", .{});
+    if (sanitize) {
+        // Zig ships no ASan runtime; use the system compiler's.
+        m.addObjectFile(.{ .cwd_relative = asanRuntime(b) });
+    }
+}
+
+fn asanRuntime(b: *std.Build) []const u8 {
+    const out = b.run(&.{ "cc", "-print-file-name=libasan.so" });
+    return std.mem.trim(u8, out, " \n");
+}
+
+fn listSources(b: *std.Build, dir_path: []const u8) ![]const []const u8 {
+    var dir = try b.build_root.handle.openDir(dir_path, .{ .iterate = true });
+    defer dir.close();
+    var list = std.ArrayList([]const u8){};
+    var it = dir.iterate();
+    while (try it.next()) |entry| {
+        if (entry.kind == .file and std.mem.endsWith(u8, entry.name, ".c"))
+            try list.append(b.allocator, b.dupe(entry.name));
+    }
+    std.mem.sort([]const u8, list.items, {}, struct {
+        fn lt(_: void, x: []const u8, y: []const u8) bool {
+            return std.mem.lessThan(u8, x, y);
+        }
+    }.lt);
+    return list.items;
+}

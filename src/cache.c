@@ -1,0 +1,487 @@
+/* cache.c: the graph cache file.
+ *
+ * Format (all integers little-endian as the machine writes them; the byte-order
+ * mark rejects a file from a machine of the other order):
+ *
+ *   magic        "stau graph cache" (16 bytes)
+ *   u32 version  CACHE_VERSION; bumped whenever this layout or what stau
+ *                derives from a file (evaluation, checks, messages) changes
+ *   u32 bom      0x01020304
+ *   str          jobs root the files were found under
+ *   u64 count    then `count` entries, sorted by path:
+ *     str path; i64 mtime_ns; i64 ctime_ns; u64 size; u64 inode; u64 device;
+ *     u64 hash_low; u64 hash_high; u8 flags (1 = job, 2 = declaration ok);
+ *     loc decl_loc;
+ *     u32 imports, each: str module; i32 level; u32 line; u32 names, each str
+ *     u32 diags, each: u8 severity; loc; str message; nstr hint
+ *     when ok, the declaration: see put_decl/get_decl
+ *   u64 check    XXH3-64 of every byte before it, to catch truncation and damage
+ *
+ * str = u32 length + bytes; nstr = str, or length 0xffffffff for none;
+ * loc = u32 line, col, end_line, end_col; f64 = IEEE double.
+ */
+#include "cache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+enum { CACHE_VERSION = 1 };
+static const char magic[16] = "stau graph cache";
+static const uint32_t NO_STRING = 0xffffffffu;
+
+/* ---- writing ---- */
+
+static void put_bytes(struct strbuf *out, const void *p, size_t n)
+{
+    strbuf_add(out, p, n);
+}
+
+static void put_u8(struct strbuf *out, uint8_t v)
+{
+    put_bytes(out, &v, 1);
+}
+
+static void put_u32(struct strbuf *out, uint32_t v)
+{
+    put_bytes(out, &v, 4);
+}
+
+static void put_u64(struct strbuf *out, uint64_t v)
+{
+    put_bytes(out, &v, 8);
+}
+
+static void put_f64(struct strbuf *out, double v)
+{
+    put_bytes(out, &v, 8);
+}
+
+static void put_str(struct strbuf *out, const char *s)
+{
+    if (!s) {
+        put_u32(out, NO_STRING);
+        return;
+    }
+    size_t n = strlen(s);
+    put_u32(out, (uint32_t)n);
+    put_bytes(out, s, n);
+}
+
+static void put_loc(struct strbuf *out, struct loc l)
+{
+    put_u32(out, l.line);
+    put_u32(out, l.col);
+    put_u32(out, l.end_line);
+    put_u32(out, l.end_col);
+}
+
+static void put_strlist(struct strbuf *out, const struct strlist *l)
+{
+    put_u32(out, (uint32_t)l->len);
+    for (size_t i = 0; i < l->len; i++)
+        put_str(out, l->items[i]);
+}
+
+static void put_decl(struct strbuf *out, const struct decl *d)
+{
+    put_u32(out, (uint32_t)d->deps.len);
+    for (size_t i = 0; i < d->deps.len; i++) {
+        const struct dependency *dep = &d->deps.items[i];
+        put_str(out, dep->job);
+        put_loc(out, dep->loc);
+        put_u8(out, (uint8_t)(dep->has_max_lag | dep->unique << 1 | dep->allow_missing_work_ids << 2));
+        put_f64(out, dep->max_lag);
+        put_str(out, dep->kwargs_json);
+    }
+    put_strlist(out, &d->schedules);
+    put_str(out, d->timezone);
+    put_strlist(out, &d->inputs);
+    put_strlist(out, &d->outputs);
+    put_str(out, d->main_func);
+    put_str(out, d->kwargs_json);
+    put_u64(out, (uint64_t)d->retries);
+    put_f64(out, d->retry_delay);
+    put_f64(out, d->timeout);
+    put_u64(out, (uint64_t)d->slots);
+    put_strlist(out, &d->tags);
+    put_str(out, d->python);
+    put_u64(out, (uint64_t)d->chunk_size);
+    put_u8(out, d->has_work_ids);
+    put_u32(out, (uint32_t)d->work_ids.len);
+    for (size_t i = 0; i < d->work_ids.len; i++)
+        put_u64(out, (uint64_t)d->work_ids.items[i]);
+    put_u8(out, (uint8_t)(d->allow_multiple_jobs | d->is_streaming << 1 | d->original_form << 2));
+    put_str(out, d->job_type);
+    put_loc(out, d->job_type_loc);
+    put_strlist(out, &d->data_sources);
+    put_strlist(out, &d->data_sinks);
+}
+
+static void put_file(struct strbuf *out, const struct source_file *f)
+{
+    const struct scan_result *r = &f->result;
+    put_str(out, f->path);
+    put_u64(out, (uint64_t)f->st.mtime_ns);
+    put_u64(out, (uint64_t)f->st.ctime_ns);
+    put_u64(out, f->st.size);
+    put_u64(out, f->st.inode);
+    put_u64(out, f->st.device);
+    put_u64(out, f->hash.low);
+    put_u64(out, f->hash.high);
+    put_u8(out, (uint8_t)(r->is_job | r->ok << 1));
+    put_loc(out, r->decl_loc);
+    put_u32(out, (uint32_t)r->imports.len);
+    for (size_t i = 0; i < r->imports.len; i++) {
+        const struct scan_import *imp = &r->imports.items[i];
+        put_str(out, imp->module);
+        put_u32(out, (uint32_t)imp->level);
+        put_u32(out, imp->line);
+        put_strlist(out, &imp->names);
+    }
+    put_u32(out, (uint32_t)r->diags.items.len);
+    for (size_t i = 0; i < r->diags.items.len; i++) {
+        const struct diag *d = &r->diags.items.items[i];
+        put_u8(out, (uint8_t)d->severity);
+        put_loc(out, d->loc);
+        put_str(out, d->message);
+        put_str(out, d->hint);
+    }
+    if (r->ok)
+        put_decl(out, &r->decl);
+}
+
+int cache_write(const char *path, const char *jobs_root, const struct source_file *files,
+                size_t count)
+{
+    struct strbuf out = STRBUF_INIT;
+    put_bytes(&out, magic, sizeof(magic));
+    put_u32(&out, CACHE_VERSION);
+    put_u32(&out, 0x01020304);
+    put_str(&out, jobs_root);
+    put_u64(&out, count);
+    for (size_t i = 0; i < count; i++)
+        put_file(&out, &files[i]);
+    put_u64(&out, XXH3_64bits(out.buf, out.len));
+
+    char *tmp = xprintf("%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        error("cannot write '%s':", tmp);
+        goto fail;
+    }
+    for (size_t done = 0; done < out.len;) {
+        ssize_t n = write(fd, out.buf + done, out.len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            error("cannot write '%s':", tmp);
+            close(fd);
+            unlink(tmp);
+            goto fail;
+        }
+        done += (size_t)n;
+    }
+    if (close(fd) < 0 || rename(tmp, path) < 0) {
+        error("cannot write '%s':", path);
+        unlink(tmp);
+        goto fail;
+    }
+    free(tmp);
+    strbuf_release(&out);
+    return 0;
+fail:
+    free(tmp);
+    strbuf_release(&out);
+    return -1;
+}
+
+/* ---- reading ---- */
+
+/* A bounds-checked cursor; once bad, every read yields zeros. */
+struct reader {
+    const unsigned char *p, *end;
+    bool bad;
+};
+
+static bool get_bytes(struct reader *r, void *out, size_t n)
+{
+    if (r->bad || (size_t)(r->end - r->p) < n) {
+        r->bad = true;
+        memset(out, 0, n);
+        return false;
+    }
+    memcpy(out, r->p, n);
+    r->p += n;
+    return true;
+}
+
+static uint8_t get_u8(struct reader *r)
+{
+    uint8_t v;
+    get_bytes(r, &v, 1);
+    return v;
+}
+
+static uint32_t get_u32(struct reader *r)
+{
+    uint32_t v;
+    get_bytes(r, &v, 4);
+    return v;
+}
+
+static uint64_t get_u64(struct reader *r)
+{
+    uint64_t v;
+    get_bytes(r, &v, 8);
+    return v;
+}
+
+static double get_f64(struct reader *r)
+{
+    double v;
+    get_bytes(r, &v, 8);
+    return v;
+}
+
+/* A count of items each at least `min_size` bytes: refuses counts the rest cannot hold. */
+static uint32_t get_count(struct reader *r, size_t min_size)
+{
+    uint32_t n = get_u32(r);
+    if (!r->bad && (uint64_t)n * min_size > (uint64_t)(r->end - r->p))
+        r->bad = true;
+    return r->bad ? 0 : n;
+}
+
+static char *get_str(struct reader *r)
+{
+    uint32_t n = get_u32(r);
+    if (r->bad || n == NO_STRING)
+        return NULL;
+    if ((size_t)(r->end - r->p) < n) {
+        r->bad = true;
+        return NULL;
+    }
+    char *s = xstrndup((const char *)r->p, n);
+    r->p += n;
+    return s;
+}
+
+/* A string that must be present; "" when the file is bad. */
+static char *get_str_required(struct reader *r)
+{
+    char *s = get_str(r);
+    if (!s) {
+        r->bad = true;
+        s = xstrdup("");
+    }
+    return s;
+}
+
+static struct loc get_loc(struct reader *r)
+{
+    struct loc l;
+    l.line = get_u32(r);
+    l.col = get_u32(r);
+    l.end_line = get_u32(r);
+    l.end_col = get_u32(r);
+    return l;
+}
+
+static void get_strlist(struct reader *r, struct strlist *l)
+{
+    uint32_t n = get_count(r, 4);
+    for (uint32_t i = 0; i < n; i++)
+        VEC_PUSH(l, get_str_required(r));
+}
+
+static void get_decl(struct reader *r, struct decl *d)
+{
+    uint32_t n = get_count(r, 4 + 16 + 1 + 8 + 4);
+    for (uint32_t i = 0; i < n; i++) {
+        struct dependency dep = {0};
+        dep.job = get_str_required(r);
+        dep.loc = get_loc(r);
+        uint8_t flags = get_u8(r);
+        dep.has_max_lag = flags & 1;
+        dep.unique = flags & 2;
+        dep.allow_missing_work_ids = flags & 4;
+        dep.max_lag = get_f64(r);
+        dep.kwargs_json = get_str(r);
+        VEC_PUSH(&d->deps, dep);
+    }
+    get_strlist(r, &d->schedules);
+    d->timezone = get_str(r);
+    get_strlist(r, &d->inputs);
+    get_strlist(r, &d->outputs);
+    d->main_func = get_str(r);
+    d->kwargs_json = get_str_required(r);
+    d->retries = (int64_t)get_u64(r);
+    d->retry_delay = get_f64(r);
+    d->timeout = get_f64(r);
+    d->slots = (int64_t)get_u64(r);
+    get_strlist(r, &d->tags);
+    d->python = get_str(r);
+    d->chunk_size = (int64_t)get_u64(r);
+    d->has_work_ids = get_u8(r);
+    uint32_t ids = get_count(r, 8);
+    for (uint32_t i = 0; i < ids; i++)
+        VEC_PUSH(&d->work_ids, (int64_t)get_u64(r));
+    uint8_t flags = get_u8(r);
+    d->allow_multiple_jobs = flags & 1;
+    d->is_streaming = flags & 2;
+    d->original_form = flags & 4;
+    d->job_type = get_str(r);
+    d->job_type_loc = get_loc(r);
+    get_strlist(r, &d->data_sources);
+    get_strlist(r, &d->data_sinks);
+}
+
+static void get_file(struct reader *r, struct source_file *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->path = get_str_required(r);
+    f->st.mtime_ns = (int64_t)get_u64(r);
+    f->st.ctime_ns = (int64_t)get_u64(r);
+    f->st.size = get_u64(r);
+    f->st.inode = get_u64(r);
+    f->st.device = get_u64(r);
+    f->hash.low = get_u64(r);
+    f->hash.high = get_u64(r);
+    struct scan_result *res = &f->result;
+    uint8_t flags = get_u8(r);
+    res->is_job = flags & 1;
+    res->ok = (flags & 2) != 0;
+    res->decl_loc = get_loc(r);
+    uint32_t n = get_count(r, 4 + 4 + 4 + 4);
+    for (uint32_t i = 0; i < n; i++) {
+        struct scan_import imp = {0};
+        imp.module = get_str_required(r);
+        imp.level = (int)get_u32(r);
+        imp.line = get_u32(r);
+        get_strlist(r, &imp.names);
+        VEC_PUSH(&res->imports, imp);
+    }
+    n = get_count(r, 1 + 16 + 4 + 4);
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t severity = get_u8(r);
+        struct loc loc = get_loc(r);
+        char *message = get_str_required(r);
+        char *hint = get_str(r);
+        if (severity > DIAG_NOTE)
+            r->bad = true;
+        diag_add(&res->diags, r->bad ? DIAG_ERROR : (enum diag_severity)severity, f->path, loc,
+                 "%s", message);
+        if (hint)
+            diag_hint(&res->diags, "%s", hint);
+        free(message);
+        free(hint);
+    }
+    if (res->ok)
+        get_decl(r, &res->decl);
+}
+
+static int read_whole(const char *path, struct strbuf *out, int64_t *mtime_ns)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        close(fd);
+        return -1;
+    }
+    *mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    strbuf_grow(out, (size_t)st.st_size);
+    for (;;) {
+        strbuf_grow(out, 65536);
+        ssize_t n = read(fd, out->buf + out->len, out->cap - out->len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int saved = errno;
+            close(fd);
+            errno = saved;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        out->len += (size_t)n;
+    }
+    close(fd);
+    return 0;
+}
+
+int cache_read(const char *path, const char *jobs_root, struct cache *out, struct strbuf *why)
+{
+    memset(out, 0, sizeof(*out));
+    struct strbuf data = STRBUF_INIT;
+    if (read_whole(path, &data, &out->written_ns) < 0) {
+        strbuf_release(&data);
+        if (errno == ENOENT)
+            return 0;
+        strbuf_addf(why, "cannot read it: %s", strerror(errno));
+        return -1;
+    }
+    const unsigned char *p = (const unsigned char *)data.buf;
+    struct reader r = {p, p + data.len, false};
+    char head[sizeof(magic)];
+    if (!get_bytes(&r, head, sizeof(head)) || memcmp(head, magic, sizeof(magic)) != 0) {
+        strbuf_addstr(why, "it is not a stau graph cache");
+        goto unusable;
+    }
+    if (get_u32(&r) != CACHE_VERSION || get_u32(&r) != 0x01020304)
+        goto unusable; /* another stau version wrote it: rebuild without a fuss */
+    uint64_t check = 0;
+    if (data.len >= sizeof(magic) + 16)
+        memcpy(&check, data.buf + data.len - 8, 8);
+    if (data.len < sizeof(magic) + 16 || XXH3_64bits(data.buf, data.len - 8) != check) {
+        strbuf_addstr(why, "it is truncated or damaged");
+        goto unusable;
+    }
+    r.end -= 8;
+    char *root = get_str_required(&r);
+    bool same_root = strcmp(root, jobs_root) == 0;
+    free(root);
+    if (!same_root)
+        goto unusable; /* written for another jobs root: not an error */
+    uint64_t count = get_u64(&r);
+    if (count > (uint64_t)(r.end - r.p) / 64) {
+        strbuf_addstr(why, "its entry count is impossible");
+        goto unusable;
+    }
+    for (uint64_t i = 0; i < count && !r.bad; i++) {
+        struct source_file f;
+        get_file(&r, &f);
+        VEC_PUSH(&out->files, f);
+    }
+    if (r.bad || r.p != r.end) {
+        strbuf_addstr(why, "its entries do not add up");
+        goto unusable;
+    }
+    strbuf_release(&data);
+    return 0;
+unusable:
+    cache_release(out);
+    strbuf_release(&data);
+    return -1;
+}
+
+void source_file_release(struct source_file *f)
+{
+    free(f->path);
+    scan_result_release(&f->result);
+    memset(f, 0, sizeof(*f));
+}
+
+void cache_release(struct cache *c)
+{
+    for (size_t i = 0; i < c->files.len; i++)
+        source_file_release(&c->files.items[i]);
+    VEC_FREE(&c->files);
+}

@@ -1,0 +1,36 @@
+/* cache.h: the graph cache, .stau/graph.cache: what every Python file below the
+ * jobs root yielded, keyed by stat data and content hash, so an unchanged
+ * repository is never parsed twice. */
+#ifndef STAU_CACHE_H
+#define STAU_CACHE_H
+
+#include "scan.h"
+#include "walk.h"
+
+/* One Python file of the project and what reading it gave. */
+struct source_file {
+    char *path;                /* relative to the project root */
+    struct file_stat st;       /* stat data when it was read */
+    struct hash128 hash;       /* hash of its content */
+    struct scan_result result; /* what it yielded */
+};
+
+/* The files stored in a cache file, sorted by path. */
+struct cache {
+    VEC(struct source_file) files; /* sorted by path */
+    int64_t written_ns;            /* mtime of the cache file: entries as new are "racy" */
+};
+
+/* Load the cache at path for this jobs root. A missing file gives an empty cache
+ * and 0; an unusable one (corrupt, truncated, foreign, other version or jobs
+ * root) gives an empty cache, -1, and the reason in why (empty when the reason
+ * needs no warning). */
+int cache_read(const char *path, const char *jobs_root, struct cache *out, struct strbuf *why);
+/* Write files (sorted by path) to path atomically: a temporary file, then rename. */
+int cache_write(const char *path, const char *jobs_root, const struct source_file *files,
+                size_t count);
+void cache_release(struct cache *c);
+/* Release one source file's contents. */
+void source_file_release(struct source_file *f);
+
+#endif

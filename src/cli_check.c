@@ -1,0 +1,171 @@
+/* cli_check.c: `stau check` and `stau list`. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_load(const struct cli *c, struct project *p)
+{
+    if (project_load(p, &c->project) < 0)
+        return -1;
+    diag_print_all(stderr, &c->printer, &p->diags);
+    return 0;
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+int cli_check(const struct cli *c)
+{
+    struct project p;
+    if (cli_load(c, &p) < 0) {
+        project_release(&p);
+        return EXIT_USAGE;
+    }
+    size_t jobs = p.graph.jobs.len, deps = p.graph.edge_count;
+    size_t errors = p.diags.errors, warnings = p.diags.warnings;
+    int rc = EXIT_OK;
+    if (errors) {
+        fprintf(stderr, "%zu %s, %zu %s\n", errors, plural(errors, "error", "errors"), warnings,
+                plural(warnings, "warning", "warnings"));
+        rc = EXIT_USAGE;
+    } else {
+        printf("%zu %s, %zu %s, %zu %s\n", jobs, plural(jobs, "job", "jobs"), deps,
+               plural(deps, "dependency", "dependencies"), warnings,
+               plural(warnings, "warning", "warnings"));
+    }
+    if (c->verbose)
+        fprintf(stderr, "%zu files, %zu read, %zu parsed\n", p.files.len, p.files_read,
+                p.files_parsed);
+    project_release(&p);
+    return rc;
+}
+
+static void format_lag(struct strbuf *sb, double minutes)
+{
+    if (minutes == (double)(long long)minutes)
+        strbuf_addf(sb, "%lld", (long long)minutes);
+    else
+        strbuf_addf(sb, "%g", minutes);
+}
+
+/* The dependencies column: "a, b (max_lag 60m)". */
+static void deps_text(const struct job *job, const struct graph *g, struct strbuf *sb)
+{
+    for (size_t e = 0; e < job->decl->deps.len; e++) {
+        const struct dependency *dep = &job->decl->deps.items[e];
+        if (e)
+            strbuf_addstr(sb, ", ");
+        strbuf_addstr(sb, dep->job);
+        if (dep->has_max_lag) {
+            strbuf_addstr(sb, " (max_lag ");
+            format_lag(sb, dep->max_lag);
+            strbuf_addstr(sb, "m)");
+        }
+    }
+    (void)g;
+    if (!job->decl->deps.len)
+        strbuf_addch(sb, '-');
+}
+
+static void join(const struct strlist *l, const char *sep, struct strbuf *sb)
+{
+    for (size_t i = 0; i < l->len; i++) {
+        if (i)
+            strbuf_addstr(sb, sep);
+        strbuf_addstr(sb, l->items[i]);
+    }
+    if (!l->len)
+        strbuf_addch(sb, '-');
+}
+
+static void list_json(const struct project *p, struct strbuf *out)
+{
+    const struct graph *g = &p->graph;
+    strbuf_addch(out, '[');
+    for (size_t i = 0; i < g->jobs.len; i++) {
+        const struct job *job = &g->jobs.items[i];
+        strbuf_addstr(out, i ? ",\n{\"name\":" : "\n{\"name\":");
+        json_quote(out, job->name, strlen(job->name));
+        strbuf_addstr(out, ",\"file\":");
+        json_quote(out, job->path, strlen(job->path));
+        if (job->broken) {
+            strbuf_addstr(out, ",\"valid\":false}");
+            continue;
+        }
+        strbuf_addstr(out, ",\"valid\":true,\"code_files\":[");
+        struct sizelist files = {0};
+        project_code_files(p, i, &files);
+        for (size_t k = 0; k < files.len; k++) {
+            const char *path = p->files.items[files.items[k]].path;
+            if (k)
+                strbuf_addch(out, ',');
+            json_quote(out, path, strlen(path));
+        }
+        VEC_FREE(&files);
+        strbuf_addstr(out, "],");
+        size_t at = out->len;
+        decl_to_json(job->decl, out);
+        /* Splice the declaration's keys into this object. */
+        memmove(out->buf + at, out->buf + at + 1, out->len - at - 1);
+        out->len--;
+        out->buf[out->len] = '\0';
+    }
+    strbuf_addstr(out, g->jobs.len ? "\n]\n" : "]\n");
+}
+
+int cli_list(const struct cli *c)
+{
+    struct project p;
+    if (cli_load(c, &p) < 0) {
+        project_release(&p);
+        return EXIT_USAGE;
+    }
+    const struct graph *g = &p.graph;
+    struct strbuf out = STRBUF_INIT;
+    if (c->json) {
+        list_json(&p, &out);
+    } else {
+        /* Columns: name, file, dependencies, schedule, tags; widths from the data. */
+        size_t n = g->jobs.len;
+        char **cells = xcalloc(n * 3 + 1, sizeof(char *));
+        size_t wname = 4, wfile = 4, wdeps = 12;
+        for (size_t i = 0; i < n; i++) {
+            const struct job *job = &g->jobs.items[i];
+            struct strbuf sb = STRBUF_INIT;
+            deps_text(job, g, &sb);
+            cells[3 * i] = strbuf_detach(&sb);
+            join(&job->decl->schedules, " | ", &sb);
+            cells[3 * i + 1] = strbuf_detach(&sb);
+            join(&job->decl->tags, ",", &sb);
+            cells[3 * i + 2] = strbuf_detach(&sb);
+            size_t len = strlen(job->name);
+            wname = len > wname ? len : wname;
+            len = strlen(job->path);
+            wfile = len > wfile ? len : wfile;
+            len = strlen(cells[3 * i]);
+            wdeps = len > wdeps ? len : wdeps;
+        }
+        if (n)
+            strbuf_addf(&out, "%-*s  %-*s  %-*s  %-*s  %s\n", (int)wname, "NAME", (int)wfile,
+                        "FILE", (int)wdeps, "DEPENDENCIES", 12, "SCHEDULE", "TAGS");
+        for (size_t i = 0; i < n; i++) {
+            const struct job *job = &g->jobs.items[i];
+            strbuf_addf(&out, "%-*s  %-*s  %-*s  %-*s  %s%s\n", (int)wname, job->name, (int)wfile,
+                        job->path, (int)wdeps, cells[3 * i], 12, cells[3 * i + 1],
+                        cells[3 * i + 2], job->broken ? "  (declaration has errors)" : "");
+            free(cells[3 * i]);
+            free(cells[3 * i + 1]);
+            free(cells[3 * i + 2]);
+        }
+        free(cells);
+    }
+    fwrite(out.buf ? out.buf : "", 1, out.len, stdout);
+    strbuf_release(&out);
+    int rc = p.diags.errors ? EXIT_USAGE : EXIT_OK;
+    project_release(&p);
+    return rc;
+}

@@ -1,0 +1,526 @@
+/* decl.c: from STAU_CONFIG's value to a typed, checked declaration. */
+#include "decl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cron.h"
+#include "tz.h"
+
+const char *const decl_keys[] = {
+    "dependencies", "schedule",   "timezone",  "inputs",      "outputs",
+    "main_func",    "kwargs",     "retries",   "retry_delay", "timeout",
+    "slots",        "tags",       "python",    "chunk_size",  "work_ids",
+    "allow_multiple_jobs", "job_type", "data_sources", "data_sinks", "is_streaming",
+    NULL,
+};
+
+static const char *const dependency_keys[] = {
+    "job", "job_type", "max_lag", "kwargs", "custom_kwargs", "unique", "allow_missing_work_ids", NULL,
+};
+
+/* Context for checking one declaration. */
+struct checker {
+    const char *path;
+    struct diags *diags;
+    bool failed;
+};
+
+const char *did_you_mean(const char *word, const char *const *candidates)
+{
+    const char *best = NULL;
+    size_t best_distance = (size_t)-1;
+    size_t n = strlen(word);
+    for (size_t i = 0; candidates[i]; i++) {
+        size_t d = edit_distance(word, candidates[i]);
+        if (d < best_distance) {
+            best_distance = d;
+            best = candidates[i];
+        }
+    }
+    /* Close enough to be a typo: at most 2 edits, and at most a third of the word. */
+    if (best && best_distance <= 2 && best_distance * 3 <= n + 1)
+        return best;
+    return NULL;
+}
+
+static void type_error(struct checker *c, const struct value *v, const char *key, const char *want)
+{
+    diag_add(c->diags, DIAG_ERROR, c->path, v->loc, "'%s' must be %s, not %s", key, want,
+             v->kind == VALUE_DICT && v->record ? v->record : value_kind_name(v->kind));
+    c->failed = true;
+}
+
+static void range_error(struct checker *c, const struct value *v, const char *key, const char *want)
+{
+    diag_add(c->diags, DIAG_ERROR, c->path, v->loc, "'%s' must be %s", key, want);
+    c->failed = true;
+}
+
+static bool get_string(struct checker *c, const struct value *v, const char *key, char **out)
+{
+    if (v->kind != VALUE_STR) {
+        type_error(c, v, key, "a str");
+        return false;
+    }
+    if (strlen(v->str.data) != v->str.len) {
+        range_error(c, v, key, "a str without NUL characters");
+        return false;
+    }
+    free(*out);
+    *out = xstrdup(v->str.data);
+    return true;
+}
+
+static bool get_bool(struct checker *c, const struct value *v, const char *key, bool *out)
+{
+    if (v->kind != VALUE_BOOL) {
+        type_error(c, v, key, "True or False");
+        return false;
+    }
+    *out = v->boolean;
+    return true;
+}
+
+static bool get_int(struct checker *c, const struct value *v, const char *key, int64_t min,
+                    const char *range, int64_t *out)
+{
+    if (v->kind != VALUE_INT) {
+        type_error(c, v, key, "an int");
+        return false;
+    }
+    if (v->integer < min) {
+        range_error(c, v, key, range);
+        return false;
+    }
+    *out = v->integer;
+    return true;
+}
+
+static bool get_number(struct checker *c, const struct value *v, const char *key, bool positive,
+                       double *out)
+{
+    double d;
+    if (v->kind == VALUE_INT)
+        d = (double)v->integer;
+    else if (v->kind == VALUE_FLOAT)
+        d = v->number;
+    else {
+        type_error(c, v, key, "a number");
+        return false;
+    }
+    if (positive ? !(d > 0) : !(d >= 0)) {
+        range_error(c, v, key, positive ? "a number > 0" : "a number >= 0");
+        return false;
+    }
+    *out = d;
+    return true;
+}
+
+/* A list (or tuple) of str; a single str is refused with a hint, as it is a common slip. */
+static bool get_strings(struct checker *c, const struct value *v, const char *key,
+                        struct strlist *out)
+{
+    if (v->kind != VALUE_LIST && v->kind != VALUE_TUPLE) {
+        type_error(c, v, key, "a list of str");
+        if (v->kind == VALUE_STR)
+            diag_hint(c->diags, "write [\"%s\"]", v->str.data);
+        return false;
+    }
+    for (size_t i = 0; i < v->list.len; i++) {
+        const struct value *item = v->list.items[i];
+        if (item->kind != VALUE_STR) {
+            diag_add(c->diags, DIAG_ERROR, c->path, item->loc,
+                     "'%s' must be a list of str, but item %zu is %s", key, i + 1,
+                     value_kind_name(item->kind));
+            c->failed = true;
+            return false;
+        }
+        VEC_PUSH(out, xstrdup(item->str.data));
+    }
+    return true;
+}
+
+static bool get_json_dict(struct checker *c, const struct value *v, const char *key, char **out)
+{
+    if (v->kind != VALUE_DICT) {
+        type_error(c, v, key, "a dict");
+        return false;
+    }
+    struct strbuf sb = STRBUF_INIT;
+    value_to_json(v, &sb);
+    free(*out);
+    *out = strbuf_detach(&sb);
+    return true;
+}
+
+static void unknown_key(struct checker *c, const struct value *key, const char *const *known,
+                        const char *what)
+{
+    const char *suggestion = did_you_mean(key->str.data, known);
+    diag_add(c->diags, DIAG_WARNING, c->path, key->loc, "unknown key '%s' in %s is ignored",
+             key->str.data, what);
+    if (suggestion)
+        diag_hint(c->diags, "did you mean '%s'?", suggestion);
+}
+
+/* Is this one of the keys, the canonical or an alias? */
+static bool key_is(const struct value *key, const char *name)
+{
+    return strcmp(key->str.data, name) == 0;
+}
+
+static bool is_identifier(const char *s)
+{
+    if (!*s || (*s >= '0' && *s <= '9'))
+        return false;
+    for (; *s; s++)
+        if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || (unsigned char)*s >= 0x80))
+            return false;
+    return true;
+}
+
+static void check_dependency(struct checker *c, const struct value *v, struct decl *out)
+{
+    struct dependency dep = {0};
+    if (v->kind == VALUE_STR) {
+        dep.job = xstrdup(v->str.data);
+        dep.loc = v->loc;
+        VEC_PUSH(&out->deps, dep);
+        return;
+    }
+    if (v->kind != VALUE_DICT) {
+        diag_add(c->diags, DIAG_ERROR, c->path, v->loc,
+                 "a dependency must be a job name, a dict with 'job', or ReportDependencies(...), "
+                 "not %s",
+                 value_kind_name(v->kind));
+        c->failed = true;
+        return;
+    }
+    const struct value *name_key = NULL;
+    bool ok = true;
+    for (size_t i = 0; i < v->dict.len; i++) {
+        const struct value *k = v->dict.keys[i], *x = v->dict.values[i];
+        if (key_is(k, "job") || key_is(k, "job_type")) {
+            if (name_key) {
+                diag_add(c->diags, DIAG_ERROR, c->path, k->loc,
+                         "dependency names its job twice ('%s' and '%s')", name_key->str.data,
+                         k->str.data);
+                c->failed = true;
+                ok = false;
+                continue;
+            }
+            name_key = k;
+            if (get_string(c, x, k->str.data, &dep.job))
+                dep.loc = x->loc;
+            else
+                ok = false;
+        } else if (key_is(k, "max_lag")) {
+            if (x->kind == VALUE_NONE)
+                continue;
+            dep.has_max_lag = get_number(c, x, "max_lag", false, &dep.max_lag);
+            ok &= dep.has_max_lag;
+        } else if (key_is(k, "kwargs") || key_is(k, "custom_kwargs")) {
+            ok &= get_json_dict(c, x, k->str.data, &dep.kwargs_json);
+        } else if (key_is(k, "unique")) {
+            ok &= get_bool(c, x, "unique", &dep.unique);
+        } else if (key_is(k, "allow_missing_work_ids")) {
+            ok &= get_bool(c, x, "allow_missing_work_ids", &dep.allow_missing_work_ids);
+        } else {
+            unknown_key(c, k, dependency_keys, "a dependency");
+        }
+    }
+    if (!name_key && ok) {
+        diag_add(c->diags, DIAG_ERROR, c->path, v->loc, "dependency has no 'job'");
+        diag_hint(c->diags, "write {\"job\": \"name.of.job\", ...}");
+        c->failed = true;
+        ok = false;
+    }
+    if (!ok) {
+        free(dep.job);
+        free(dep.kwargs_json);
+        return;
+    }
+    VEC_PUSH(&out->deps, dep);
+}
+
+static void check_schedule_one(struct checker *c, const struct value *v, struct decl *out)
+{
+    if (v->kind != VALUE_STR) {
+        type_error(c, v, "schedule", "a cron string or a list of them");
+        return;
+    }
+    struct cron cron;
+    struct strbuf err = STRBUF_INIT;
+    size_t offset = 0;
+    if (cron_parse(v->str.data, &cron, &err, &offset) < 0) {
+        struct loc loc = v->loc;
+        /* Point into the string when it is written in place on one line: past the quote. */
+        if (loc.line == loc.end_line && loc.end_col > loc.col + offset + 1) {
+            loc.col += (uint32_t)offset + 1;
+            loc.end_col = loc.col + 1;
+        }
+        diag_add(c->diags, DIAG_ERROR, c->path, loc, "invalid schedule '%s': %s", v->str.data,
+                 strbuf_str(&err));
+        diag_hint(c->diags, "a schedule is 5 cron fields (minute hour day-of-month month "
+                            "day-of-week), @hourly/@daily/@weekly/@monthly/@yearly, or "
+                            "@every 15m");
+        c->failed = true;
+    } else {
+        VEC_PUSH(&out->schedules, xstrdup(v->str.data));
+    }
+    strbuf_release(&err);
+}
+
+static void check_key(struct checker *c, const struct value *k, const struct value *x,
+                      struct decl *out)
+{
+    const char *key = k->str.data;
+    if (key_is(k, "dependencies")) {
+        if (x->kind != VALUE_LIST && x->kind != VALUE_TUPLE) {
+            type_error(c, x, key, "a list");
+            return;
+        }
+        for (size_t i = 0; i < x->list.len; i++)
+            check_dependency(c, x->list.items[i], out);
+    } else if (key_is(k, "schedule")) {
+        if (x->kind == VALUE_LIST || x->kind == VALUE_TUPLE) {
+            for (size_t i = 0; i < x->list.len; i++)
+                check_schedule_one(c, x->list.items[i], out);
+        } else if (x->kind != VALUE_NONE) {
+            check_schedule_one(c, x, out);
+        }
+    } else if (key_is(k, "timezone")) {
+        if (!get_string(c, x, key, &out->timezone))
+            return;
+        struct strbuf err = STRBUF_INIT;
+        struct tz *zone = tz_load(out->timezone, &err);
+        if (!zone) {
+            diag_add(c->diags, DIAG_ERROR, c->path, x->loc, "%s", strbuf_str(&err));
+            diag_hint(c->diags, "use an IANA zone name such as \"Europe/Copenhagen\" or \"UTC\"");
+            c->failed = true;
+        }
+        tz_free(zone);
+        strbuf_release(&err);
+    } else if (key_is(k, "inputs")) {
+        get_strings(c, x, key, &out->inputs);
+    } else if (key_is(k, "outputs")) {
+        if (!get_strings(c, x, key, &out->outputs))
+            return;
+        for (size_t i = 0; i < out->outputs.len; i++) {
+            const char *p = out->outputs.items[i];
+            if (p[0] == '/' || strcmp(p, "..") == 0 || starts_with(p, "../") ||
+                strstr(p, "/../") || ends_with(p, "/..")) {
+                const struct value *item =
+                    x->list.len > i ? x->list.items[i] : x;
+                diag_add(c->diags, DIAG_ERROR, c->path, item->loc,
+                         "output '%s' is outside the project", p);
+                diag_hint(c->diags, "outputs are paths relative to the project root, without '..'");
+                c->failed = true;
+            }
+        }
+    } else if (key_is(k, "main_func")) {
+        if (x->kind == VALUE_NONE)
+            return;
+        if (get_string(c, x, key, &out->main_func) && !is_identifier(out->main_func)) {
+            diag_add(c->diags, DIAG_ERROR, c->path, x->loc,
+                     "'main_func' must name a function, not '%s'", out->main_func);
+            c->failed = true;
+        }
+    } else if (key_is(k, "kwargs")) {
+        get_json_dict(c, x, key, &out->kwargs_json);
+    } else if (key_is(k, "retries")) {
+        get_int(c, x, key, 0, "an int >= 0", &out->retries);
+    } else if (key_is(k, "retry_delay")) {
+        get_number(c, x, key, false, &out->retry_delay);
+    } else if (key_is(k, "timeout")) {
+        if (x->kind != VALUE_NONE)
+            get_number(c, x, key, true, &out->timeout);
+    } else if (key_is(k, "slots")) {
+        get_int(c, x, key, 1, "an int >= 1", &out->slots);
+    } else if (key_is(k, "tags")) {
+        get_strings(c, x, key, &out->tags);
+    } else if (key_is(k, "python")) {
+        get_string(c, x, key, &out->python);
+    } else if (key_is(k, "chunk_size")) {
+        if (x->kind != VALUE_NONE)
+            get_int(c, x, key, 1, "an int >= 1", &out->chunk_size);
+    } else if (key_is(k, "work_ids")) {
+        if (x->kind != VALUE_LIST && x->kind != VALUE_TUPLE) {
+            type_error(c, x, key, "a list of int");
+            return;
+        }
+        out->has_work_ids = true;
+        for (size_t i = 0; i < x->list.len; i++) {
+            const struct value *item = x->list.items[i];
+            if (item->kind != VALUE_INT) {
+                type_error(c, item, "work_ids", "a list of int");
+                return;
+            }
+            VEC_PUSH(&out->work_ids, item->integer);
+        }
+    } else if (key_is(k, "allow_multiple_jobs")) {
+        get_bool(c, x, key, &out->allow_multiple_jobs);
+    } else if (key_is(k, "is_streaming")) {
+        get_bool(c, x, key, &out->is_streaming);
+    } else if (key_is(k, "job_type")) {
+        if (get_string(c, x, key, &out->job_type))
+            out->job_type_loc = x->loc;
+    } else if (key_is(k, "data_sources")) {
+        get_strings(c, x, key, &out->data_sources);
+    } else if (key_is(k, "data_sinks")) {
+        get_strings(c, x, key, &out->data_sinks);
+    } else {
+        unknown_key(c, k, decl_keys, "STAU_CONFIG");
+    }
+}
+
+int decl_build(const struct value *v, const char *path, struct decl *out, struct diags *diags)
+{
+    struct checker c = {path, diags, false};
+    memset(out, 0, sizeof(*out));
+    out->slots = 1;
+    out->retry_delay = 60;
+    if (v->kind != VALUE_DICT) {
+        diag_add(diags, DIAG_ERROR, path, v->loc,
+                 "STAU_CONFIG must be a dict or ReportConfig(...), not %s",
+                 value_kind_name(v->kind));
+        diag_hint(diags, "write STAU_CONFIG = {\"dependencies\": [...], \"schedule\": \"...\"}");
+        return -1;
+    }
+    out->original_form = v->record != NULL;
+    /* The original Stau's ReportConfig allows concurrent runs unless told otherwise. */
+    out->allow_multiple_jobs = out->original_form;
+    for (size_t i = 0; i < v->dict.len; i++) {
+        size_t before = diags->errors;
+        check_key(&c, v->dict.keys[i], v->dict.values[i], out);
+        if (diags->errors != before)
+            c.failed = true;
+    }
+    if (!out->kwargs_json)
+        out->kwargs_json = xstrdup("{}");
+    if (c.failed) {
+        decl_release(out);
+        return -1;
+    }
+    return 0;
+}
+
+static void strlist_release(struct strlist *l)
+{
+    for (size_t i = 0; i < l->len; i++)
+        free(l->items[i]);
+    VEC_FREE(l);
+}
+
+void decl_release(struct decl *d)
+{
+    for (size_t i = 0; i < d->deps.len; i++) {
+        free(d->deps.items[i].job);
+        free(d->deps.items[i].kwargs_json);
+    }
+    VEC_FREE(&d->deps);
+    strlist_release(&d->schedules);
+    strlist_release(&d->inputs);
+    strlist_release(&d->outputs);
+    strlist_release(&d->tags);
+    strlist_release(&d->data_sources);
+    strlist_release(&d->data_sinks);
+    VEC_FREE(&d->work_ids);
+    free(d->timezone);
+    free(d->main_func);
+    free(d->kwargs_json);
+    free(d->python);
+    free(d->job_type);
+    memset(d, 0, sizeof(*d));
+}
+
+static void json_string_or_null(struct strbuf *out, const char *s)
+{
+    if (s)
+        json_quote(out, s, strlen(s));
+    else
+        strbuf_addstr(out, "null");
+}
+
+static void json_strings(struct strbuf *out, const struct strlist *l)
+{
+    strbuf_addch(out, '[');
+    for (size_t i = 0; i < l->len; i++) {
+        if (i)
+            strbuf_addch(out, ',');
+        json_quote(out, l->items[i], strlen(l->items[i]));
+    }
+    strbuf_addch(out, ']');
+}
+
+static void json_number(struct strbuf *out, double d)
+{
+    if (d == floor(d) && fabs(d) < 1e15)
+        strbuf_addf(out, "%lld", (long long)d);
+    else
+        value_format_float(out, d);
+}
+
+void decl_to_json(const struct decl *d, struct strbuf *out)
+{
+    strbuf_addstr(out, "{\"dependencies\":[");
+    for (size_t i = 0; i < d->deps.len; i++) {
+        const struct dependency *dep = &d->deps.items[i];
+        strbuf_addstr(out, i ? ",{\"job\":" : "{\"job\":");
+        json_quote(out, dep->job, strlen(dep->job));
+        strbuf_addstr(out, ",\"max_lag\":");
+        if (dep->has_max_lag)
+            json_number(out, dep->max_lag);
+        else
+            strbuf_addstr(out, "null");
+        strbuf_addf(out, ",\"kwargs\":%s,\"unique\":%s,\"allow_missing_work_ids\":%s}",
+                    dep->kwargs_json ? dep->kwargs_json : "{}", dep->unique ? "true" : "false",
+                    dep->allow_missing_work_ids ? "true" : "false");
+    }
+    strbuf_addstr(out, "],\"schedule\":");
+    json_strings(out, &d->schedules);
+    strbuf_addstr(out, ",\"timezone\":");
+    json_string_or_null(out, d->timezone);
+    strbuf_addstr(out, ",\"inputs\":");
+    json_strings(out, &d->inputs);
+    strbuf_addstr(out, ",\"outputs\":");
+    json_strings(out, &d->outputs);
+    strbuf_addstr(out, ",\"main_func\":");
+    json_string_or_null(out, d->main_func);
+    strbuf_addf(out, ",\"kwargs\":%s,\"retries\":%lld,\"retry_delay\":", d->kwargs_json,
+                (long long)d->retries);
+    json_number(out, d->retry_delay);
+    strbuf_addstr(out, ",\"timeout\":");
+    if (d->timeout > 0)
+        json_number(out, d->timeout);
+    else
+        strbuf_addstr(out, "null");
+    strbuf_addf(out, ",\"slots\":%lld,\"tags\":", (long long)d->slots);
+    json_strings(out, &d->tags);
+    strbuf_addstr(out, ",\"python\":");
+    json_string_or_null(out, d->python);
+    strbuf_addstr(out, ",\"chunk_size\":");
+    if (d->chunk_size)
+        strbuf_addf(out, "%lld", (long long)d->chunk_size);
+    else
+        strbuf_addstr(out, "null");
+    strbuf_addstr(out, ",\"work_ids\":");
+    if (d->has_work_ids) {
+        strbuf_addch(out, '[');
+        for (size_t i = 0; i < d->work_ids.len; i++)
+            strbuf_addf(out, "%s%lld", i ? "," : "", (long long)d->work_ids.items[i]);
+        strbuf_addch(out, ']');
+    } else {
+        strbuf_addstr(out, "null");
+    }
+    strbuf_addf(out, ",\"allow_multiple_jobs\":%s,\"is_streaming\":%s,\"job_type\":",
+                d->allow_multiple_jobs ? "true" : "false", d->is_streaming ? "true" : "false");
+    json_string_or_null(out, d->job_type);
+    strbuf_addstr(out, ",\"data_sources\":");
+    json_strings(out, &d->data_sources);
+    strbuf_addstr(out, ",\"data_sinks\":");
+    json_strings(out, &d->data_sinks);
+    strbuf_addch(out, '}');
+}

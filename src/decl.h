@@ -1,0 +1,66 @@
+/* decl.h: a job's declaration, typed and checked: the value tree of STAU_CONFIG
+ * turned into fields, with the original Stau's aliases resolved, defaults filled
+ * in, and every wrong type or range reported at its place. */
+#ifndef STAU_DECL_H
+#define STAU_DECL_H
+
+#include "diag.h"
+#include "value.h"
+
+/* A list of owned strings; works with VEC_PUSH. */
+struct strlist {
+    char **items;
+    size_t len, cap;
+};
+
+/* One entry of `dependencies`. */
+struct dependency {
+    char *job;                   /* the upstream job's name, as written */
+    struct loc loc;              /* where the name is written, for errors about it */
+    bool has_max_lag;            /* max_lag given */
+    double max_lag;              /* minutes */
+    char *kwargs_json;           /* custom kwargs for the upstream job as JSON, or NULL */
+    bool unique;                 /* do not share this upstream run with other dependents */
+    bool allow_missing_work_ids; /* judge max_lag on the job, not per work ID */
+};
+
+/* The declaration of one job. */
+struct decl {
+    VEC(struct dependency) deps; /* upstream jobs */
+    struct strlist schedules;    /* cron expressions, each checked by cron_parse */
+    char *timezone;              /* IANA zone of the schedule, or NULL for the machine's */
+    struct strlist inputs;       /* paths or globs relative to the project root */
+    struct strlist outputs;      /* paths relative to the project root */
+    char *main_func;             /* function to call, or NULL to run the file as __main__ */
+    char *kwargs_json;           /* keyword arguments as a JSON object ("{}" when none) */
+    int64_t retries;             /* attempts after a failure */
+    double retry_delay;          /* seconds before the first retry; doubles each time */
+    double timeout;              /* seconds per attempt; 0 for none */
+    int64_t slots;               /* share of the -j budget a run takes */
+    struct strlist tags;         /* for selection with tag:NAME */
+    char *python;                /* interpreter, or NULL for the default */
+    int64_t chunk_size;          /* work IDs per run; 0 when the job is not split */
+    VEC(int64_t) work_ids;       /* fixed work IDs, when given */
+    bool has_work_ids;           /* work_ids given (possibly empty) */
+    bool allow_multiple_jobs;    /* may a second run start while one is queued or running */
+    bool is_streaming;           /* the original Stau's flag, kept for display */
+    char *job_type;              /* as written, or NULL; must equal the job's name */
+    struct loc job_type_loc;     /* where job_type is written */
+    struct strlist data_sources; /* documentation only */
+    struct strlist data_sinks;   /* documentation only */
+    bool original_form;          /* declared with ReportConfig(...) */
+};
+
+/* Every key a declaration may have, NULL-terminated (for help and did-you-mean). */
+extern const char *const decl_keys[];
+
+/* Check v (STAU_CONFIG's value) and fill out; errors and warnings go to diags
+ * under path. Returns 0, or -1 when there was an error (out is then released). */
+int decl_build(const struct value *v, const char *path, struct decl *out, struct diags *diags);
+void decl_release(struct decl *d);
+/* Append the declaration as a JSON object with every key, defaults included. */
+void decl_to_json(const struct decl *d, struct strbuf *out);
+/* The closest of the NULL-terminated candidates to word, or NULL if none is close. */
+const char *did_you_mean(const char *word, const char *const *candidates);
+
+#endif

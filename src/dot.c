@@ -1,0 +1,93 @@
+/* dot.c: DOT output; the only user of <graphviz/cgraph.h>. cgraph quotes and
+ * escapes names and attribute values itself, so any job name is safe. */
+#include "dot.h"
+
+#include <graphviz/cgraph.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* cgraph takes char * for names and values it only reads. */
+static char *mutable(const char *s)
+{
+    return (char *)(uintptr_t)s;
+}
+
+/* DOT gives backslashes in labels meaning (\n, \l, \N): double them so a name shows as it is. */
+static char *label_text(const char *s)
+{
+    struct strbuf sb = STRBUF_INIT;
+    for (; *s; s++) {
+        if (*s == '\\')
+            strbuf_addch(&sb, '\\');
+        strbuf_addch(&sb, *s);
+    }
+    return strbuf_detach(&sb);
+}
+
+static void format_minutes(char *buf, size_t size, double minutes)
+{
+    if (minutes == (double)(long long)minutes)
+        snprintf(buf, size, "max_lag %lldm", (long long)minutes);
+    else
+        snprintf(buf, size, "max_lag %gm", minutes);
+}
+
+int dot_write(FILE *out, const struct graph *g, const bool *selected)
+{
+    Agraph_t *graph = agopen(mutable("stau"), Agstrictdirected, NULL);
+    if (!graph)
+        return error("cannot create a graph (out of memory?)");
+    agattr(graph, AGRAPH, mutable("rankdir"), mutable("LR"));
+    agattr(graph, AGNODE, mutable("shape"), mutable("box"));
+    agattr(graph, AGNODE, mutable("style"), mutable("rounded"));
+    agattr(graph, AGNODE, mutable("label"), mutable(""));
+    agattr(graph, AGNODE, mutable("tooltip"), mutable(""));
+    agattr(graph, AGNODE, mutable("color"), mutable("black"));
+    agattr(graph, AGEDGE, mutable("label"), mutable(""));
+    Agnode_t **nodes = xcalloc(g->jobs.len + 1, sizeof(Agnode_t *));
+    int rc = 0;
+    for (size_t i = 0; i < g->jobs.len && rc == 0; i++) {
+        if (selected && !selected[i])
+            continue;
+        const struct job *job = &g->jobs.items[i];
+        nodes[i] = agnode(graph, job->name, 1);
+        if (!nodes[i]) {
+            rc = error("cannot add node '%s' to the graph", job->name);
+            break;
+        }
+        char *label = label_text(job->name);
+        agset(nodes[i], mutable("label"), label);
+        free(label);
+        agset(nodes[i], mutable("tooltip"), mutable(job->path));
+        if (job->broken || job->in_cycle)
+            agset(nodes[i], mutable("color"), mutable("red"));
+    }
+    for (size_t i = 0; i < g->jobs.len && rc == 0; i++) {
+        if (!nodes[i])
+            continue;
+        const struct job *job = &g->jobs.items[i];
+        for (size_t e = 0; e < job->deps.len; e++) {
+            const struct edge *edge = &job->deps.items[e];
+            if (!nodes[edge->to])
+                continue;
+            /* Upstream first: an arrow points the way data flows. */
+            Agedge_t *ae = agedge(graph, nodes[edge->to], nodes[i], NULL, 1);
+            if (!ae) {
+                rc = error("cannot add edge '%s' -> '%s' to the graph",
+                           g->jobs.items[edge->to].name, job->name);
+                break;
+            }
+            if (edge->dep->has_max_lag) {
+                char buf[64];
+                format_minutes(buf, sizeof(buf), edge->dep->max_lag);
+                agset(ae, mutable("label"), buf);
+            }
+        }
+    }
+    if (rc == 0 && agwrite(graph, out) != 0)
+        rc = error("cannot write the graph:");
+    if (agclose(graph) != 0 && rc == 0)
+        rc = error("cannot free the graph");
+    free(nodes);
+    return rc;
+}

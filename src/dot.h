@@ -1,0 +1,13 @@
+/* dot.h: the graph as Graphviz DOT, written with libcgraph. */
+#ifndef STAU_DOT_H
+#define STAU_DOT_H
+
+#include <stdio.h>
+#include "graph.h"
+
+/* Write the jobs marked in selected (all when NULL) and the edges between them
+ * to out. Edges carry max_lag when set; broken jobs and jobs in a cycle are red.
+ * Returns 0, or -1 after a message. */
+int dot_write(FILE *out, const struct graph *g, const bool *selected);
+
+#endif

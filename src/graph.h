@@ -1,0 +1,55 @@
+/* graph.h: jobs and their dependencies: name lookup, dependency checks
+ * (unknown jobs with did-you-mean, self-dependencies, duplicate names, cycles
+ * printed edge by edge), and orders over the graph. Pure: no disk, no clock. */
+#ifndef STAU_GRAPH_H
+#define STAU_GRAPH_H
+
+#include "decl.h"
+#include "diag.h"
+
+/* A resolved dependency edge. */
+struct edge {
+    size_t to;                    /* index of the upstream job */
+    const struct dependency *dep; /* the declaration's entry (max_lag, kwargs, location) */
+};
+
+/* One job in the graph. */
+struct job {
+    char *name;              /* e.g. "sales.report" */
+    const char *path;        /* file, relative to the project root (borrowed) */
+    const struct decl *decl; /* its declaration (borrowed) */
+    struct loc decl_loc;     /* where STAU_CONFIG is assigned */
+    VEC(struct edge) deps;   /* upstream jobs, in declaration order */
+    bool in_cycle;           /* part of a dependency cycle */
+    bool broken;             /* its declaration has errors (decl is then empty) */
+};
+
+/* The graph: jobs sorted by name. */
+struct graph {
+    VEC(struct job) jobs;  /* sorted by name */
+    struct strmap by_name; /* name -> index in jobs */
+    size_t edge_count;     /* dependencies resolved */
+};
+
+/* A job to put in the graph. */
+struct graph_input {
+    const char *name;        /* job name */
+    const char *path;        /* file it comes from */
+    const struct decl *decl; /* its declaration */
+    struct loc decl_loc;     /* where STAU_CONFIG is */
+    bool broken;             /* the declaration has errors; decl is an empty one */
+};
+
+/* Build the graph from inputs, adding every problem to diags. Jobs with a
+ * duplicate name are left out after the first; unknown dependencies are left out. */
+void graph_build(struct graph *g, const struct graph_input *inputs, size_t count,
+                 struct diags *diags);
+void graph_release(struct graph *g);
+/* Index of the job with this name, or -1. */
+long graph_find(const struct graph *g, const char *name);
+/* Mark in `selected` (one bool per job) the given jobs and everything upstream of them. */
+void graph_upstream(const struct graph *g, const size_t *roots, size_t count, bool *selected);
+/* The jobs not in a cycle in dependency order (upstream first, ties by name) into order. */
+void graph_topological(const struct graph *g, struct sizelist *order);
+
+#endif

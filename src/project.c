@@ -1,0 +1,386 @@
+/* project.c: loading a project. */
+#include "project.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Larger files are left out: no job file is this big, and reading them would
+ * cost the memory every other file needs. */
+enum { MAX_SOURCE_SIZE = 16 << 20 };
+
+static const struct loc whole_file = {0, 0, 0, 0};
+
+char *project_job_name(const char *jobs_root, const char *path)
+{
+    size_t root_len = strlen(jobs_root);
+    if (root_len) {
+        if (strncmp(path, jobs_root, root_len) != 0 || path[root_len] != '/')
+            return NULL;
+        path += root_len + 1;
+    }
+    size_t n = strlen(path);
+    if (n < 4 || strcmp(path + n - 3, ".py") != 0)
+        return NULL;
+    n -= 3;
+    /* A package's __init__.py is the package itself, as for Python's import. */
+    if (n >= 9 && strncmp(path + n - 9, "/__init__", 9) == 0)
+        n -= 9;
+    else if (n == 8 && strncmp(path, "__init__", 8) == 0)
+        return NULL;
+    char *name = xstrndup(path, n);
+    for (char *c = name; *c; c++)
+        if (*c == '/')
+            *c = '.';
+    return name;
+}
+
+/* Shared state of the readers. */
+struct readers {
+    struct project *p;
+    struct source_file **previous; /* per file: the cache's entry for it, or NULL */
+    size_t *todo;                  /* indices of files to read */
+    size_t todo_count;
+    atomic_size_t next;            /* next entry of todo to take */
+    atomic_size_t parsed;          /* files whose content changed */
+};
+
+/* Read a whole file into buf; -1 with a warning in diags when it cannot be used. */
+static int read_source(const char *root, struct source_file *f, struct strbuf *buf)
+{
+    char *full = xprintf("%s/%s", root, f->path);
+    int fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    free(full);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        diag_add(&f->result.diags, DIAG_WARNING, f->path, whole_file,
+                 "cannot read: %s; left out", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    file_stat_from(&f->st, &st);
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        diag_add(&f->result.diags, DIAG_WARNING, f->path, whole_file, "not a regular file; left out");
+        return -1;
+    }
+    if (st.st_size > MAX_SOURCE_SIZE) {
+        close(fd);
+        diag_add(&f->result.diags, DIAG_WARNING, f->path, whole_file,
+                 "file is %.1f MB, over the %d MB stau reads; left out",
+                 (double)st.st_size / (1 << 20), MAX_SOURCE_SIZE >> 20);
+        diag_hint(&f->result.diags, "a job file this large is unusual; move data out of the code");
+        return -1;
+    }
+    strbuf_reset(buf);
+    strbuf_grow(buf, (size_t)st.st_size + 1);
+    for (;;) {
+        if (buf->len > MAX_SOURCE_SIZE)
+            break;
+        strbuf_grow(buf, 4096);
+        ssize_t n = read(fd, buf->buf + buf->len, buf->cap - buf->len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            diag_add(&f->result.diags, DIAG_WARNING, f->path, whole_file,
+                     "cannot read: %s; left out", strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (n == 0)
+            break;
+        buf->len += (size_t)n;
+    }
+    buf->buf[buf->len] = '\0';
+    close(fd);
+    return 0;
+}
+
+static void read_one(struct readers *rd, struct scanner *sc, size_t index, struct strbuf *buf)
+{
+    struct project *p = rd->p;
+    struct source_file *f = &p->files.items[index];
+    struct source_file *old = rd->previous[index];
+    if (read_source(p->root, f, buf) < 0)
+        return;
+    f->hash = hash_bytes(buf->buf, buf->len);
+    if (old && hash_equal(old->hash, f->hash)) {
+        /* Only the stat data moved (a touch): keep what the content gave before. */
+        f->result = old->result;
+        memset(&old->result, 0, sizeof(old->result));
+        return;
+    }
+    atomic_fetch_add(&rd->parsed, 1);
+    if (memchr(buf->buf, '\0', buf->len)) {
+        diag_add(&f->result.diags, DIAG_WARNING, f->path, whole_file,
+                 "contains NUL bytes, so it is not Python source (a binary file?); left out");
+        return;
+    }
+    scanner_scan(sc, f->path, p->job_names[index], buf->buf, buf->len, &f->result);
+}
+
+static void *reader_main(void *arg)
+{
+    struct readers *rd = arg;
+    struct scanner *sc = scanner_new();
+    if (!sc)
+        fatal("cannot start the Python reader");
+    struct strbuf buf = STRBUF_INIT;
+    for (;;) {
+        size_t i = atomic_fetch_add(&rd->next, 1);
+        if (i >= rd->todo_count)
+            break;
+        read_one(rd, sc, rd->todo[i], &buf);
+    }
+    strbuf_release(&buf);
+    scanner_free(sc);
+    return NULL;
+}
+
+static void read_files(struct readers *rd, int threads)
+{
+    if (threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (int)n : 1;
+    }
+    /* A thread per 32 files at most: starting one costs more than reading a few. */
+    size_t useful = rd->todo_count / 32 + 1;
+    if ((size_t)threads > useful)
+        threads = (int)useful;
+    if (threads > 64)
+        threads = 64;
+    pthread_t tids[64];
+    int started = 0;
+    for (int t = 1; t < threads; t++) {
+        if (pthread_create(&tids[started], NULL, reader_main, rd) != 0)
+            break; /* fewer threads only means slower */
+        started++;
+    }
+    reader_main(rd);
+    for (int t = 0; t < started; t++)
+        pthread_join(tids[t], NULL);
+}
+
+static char *normalize_dir(const char *dir)
+{
+    while (dir[0] == '.' && dir[1] == '/')
+        dir += 2;
+    if (strcmp(dir, ".") == 0)
+        dir = "";
+    char *s = xstrdup(dir);
+    size_t n = strlen(s);
+    while (n > 0 && s[n - 1] == '/')
+        s[--n] = '\0';
+    return s;
+}
+
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Make root/.stau with its own .gitignore; NULL (after a warning) when it cannot be made. */
+static char *state_dir(const char *root)
+{
+    char *dir = xprintf("%s/.stau", root);
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        warn("cannot create '%s': %s; working without a cache", dir, strerror(errno));
+        free(dir);
+        return NULL;
+    }
+    char *ignore = xprintf("%s/.gitignore", dir);
+    if (access(ignore, F_OK) < 0) {
+        FILE *f = fopen(ignore, "w");
+        if (!f || fputs("# stau's state: never commit it\n*\n", f) < 0 || fclose(f) != 0)
+            warn("cannot write '%s':", ignore);
+    }
+    free(ignore);
+    return dir;
+}
+
+static int find_jobs_root(struct project *p, const struct project_options *opt)
+{
+    if (opt->jobs_dir) {
+        if (opt->jobs_dir[0] == '/')
+            return error("jobs folder '%s' must be inside the project, given relative to it",
+                         opt->jobs_dir);
+        p->jobs_root = normalize_dir(opt->jobs_dir);
+        char *full = xprintf("%s/%s", p->root, p->jobs_root);
+        bool ok = is_dir(full);
+        free(full);
+        if (!ok)
+            return error("jobs folder '%s' does not exist in '%s'", opt->jobs_dir, p->root);
+        return 0;
+    }
+    char *src = xprintf("%s/src", p->root);
+    p->jobs_root = xstrdup(is_dir(src) ? "src" : "");
+    free(src);
+    return 0;
+}
+
+/* Pair the walked files with the cache's entries (both sorted by path). Files
+ * whose stat data is unchanged, and not racily new, take the cached result;
+ * the rest go to todo. Returns whether the cache needs rewriting. */
+static bool take_from_cache(struct project *p, struct cache *cache, struct readers *rd)
+{
+    size_t k = 0, matched = 0;
+    bool changed = false;
+    for (size_t i = 0; i < p->files.len; i++) {
+        struct source_file *f = &p->files.items[i];
+        while (k < cache->files.len && strcmp(cache->files.items[k].path, f->path) < 0)
+            k++;
+        struct source_file *old = NULL;
+        if (k < cache->files.len && strcmp(cache->files.items[k].path, f->path) == 0) {
+            old = &cache->files.items[k];
+            matched++;
+        }
+        /* Racy: changed in the same clock tick the cache was written in. */
+        if (old && file_stat_equal(&old->st, &f->st) && f->st.mtime_ns < cache->written_ns) {
+            f->hash = old->hash;
+            f->result = old->result;
+            memset(&old->result, 0, sizeof(old->result));
+            continue;
+        }
+        rd->previous[i] = old;
+        rd->todo[rd->todo_count++] = i;
+        changed = true;
+    }
+    return changed || matched != cache->files.len;
+}
+
+static void build_graph(struct project *p, struct decl *empty)
+{
+    VEC(struct graph_input) inputs = {0};
+    for (size_t i = 0; i < p->files.len; i++) {
+        const struct source_file *f = &p->files.items[i];
+        if (!f->result.is_job)
+            continue;
+        if (!p->job_names[i]) {
+            diag_add(&p->diags, DIAG_ERROR, f->path, f->result.decl_loc,
+                     "the jobs root's own __init__.py cannot be a job");
+            diag_hint(&p->diags, "move the declaration into a file of its own");
+            continue;
+        }
+        struct graph_input in = {p->job_names[i], f->path, f->result.ok ? &f->result.decl : empty,
+                                 f->result.decl_loc, !f->result.ok};
+        VEC_PUSH(&inputs, in);
+    }
+    graph_build(&p->graph, inputs.items, inputs.len, &p->diags);
+    VEC_FREE(&inputs);
+}
+
+static struct decl empty_decl;
+
+int project_load(struct project *p, const struct project_options *opt)
+{
+    memset(p, 0, sizeof(*p));
+    p->root = xstrdup(opt->dir ? opt->dir : ".");
+    if (!is_dir(p->root))
+        return error("cannot use '%s' as the project: %s", p->root,
+                     errno ? strerror(errno) : "not a folder");
+    if (find_jobs_root(p, opt) < 0)
+        return -1;
+    char *dir = state_dir(p->root);
+    char *cache_path = dir ? xprintf("%s/graph.cache", dir) : NULL;
+    struct cache cache = {0};
+    if (cache_path) {
+        struct strbuf why = STRBUF_INIT;
+        if (cache_read(cache_path, p->jobs_root, &cache, &why) < 0 && why.len)
+            warn("ignoring '%s': %s; rebuilding it", cache_path, why.buf);
+        strbuf_release(&why);
+    }
+
+    struct walk_result walk = {0};
+    struct diags walk_diags = DIAGS_INIT;
+    if (walk_python_files(p->root, p->jobs_root, &walk, &walk_diags) < 0) {
+        cache_release(&cache);
+        free(cache_path);
+        free(dir);
+        diag_release(&walk_diags);
+        return -1;
+    }
+    p->job_names = xcalloc(walk.files.len + 1, sizeof(char *));
+    for (size_t i = 0; i < walk.files.len; i++) {
+        struct source_file f = {0};
+        f.path = walk.files.items[i].path; /* ownership moves to the project */
+        f.st = walk.files.items[i].st;
+        VEC_PUSH(&p->files, f);
+        p->job_names[i] = project_job_name(p->jobs_root, f.path);
+    }
+    VEC_FREE(&walk.files);
+
+    struct readers rd = {p, xcalloc(p->files.len + 1, sizeof(struct source_file *)),
+                         xmalloc((p->files.len + 1) * sizeof(size_t)), 0, 0, 0};
+    bool changed = take_from_cache(p, &cache, &rd);
+    read_files(&rd, opt->threads);
+    p->files_read = rd.todo_count;
+    p->files_parsed = atomic_load(&rd.parsed);
+    free(rd.previous);
+    free(rd.todo);
+    cache_release(&cache);
+    if (changed && cache_path &&
+        cache_write(cache_path, p->jobs_root, p->files.items, p->files.len) < 0)
+        warn("the graph cache was not saved; the next run reads every file again");
+    free(cache_path);
+    free(dir);
+
+    diag_append(&p->diags, &walk_diags);
+    diag_release(&walk_diags);
+    for (size_t i = 0; i < p->files.len; i++)
+        diag_append(&p->diags, &p->files.items[i].result.diags);
+    build_graph(p, &empty_decl);
+    p->paths = xmalloc((p->files.len + 1) * sizeof(char *));
+    for (size_t i = 0; i < p->files.len; i++)
+        p->paths[i] = p->files.items[i].path;
+    import_index_init(&p->imports, p->jobs_root, p->paths, p->files.len);
+    return 0;
+}
+
+void project_release(struct project *p)
+{
+    import_index_release(&p->imports);
+    free(p->paths);
+    graph_release(&p->graph);
+    for (size_t i = 0; i < p->files.len; i++) {
+        source_file_release(&p->files.items[i]);
+        free(p->job_names[i]);
+    }
+    VEC_FREE(&p->files);
+    free(p->job_names);
+    diag_release(&p->diags);
+    free(p->root);
+    free(p->jobs_root);
+}
+
+void project_code_files(const struct project *p, size_t job, struct sizelist *out)
+{
+    size_t start;
+    const char *path = p->graph.jobs.items[job].path;
+    if (!strmap_get(&p->imports.by_path, path, strlen(path), &start))
+        return;
+    VEC_PUSH(out, start);
+    /* Breadth first over the import graph; closures are small, so a linear
+     * membership test beats allocating a set per job. */
+    for (size_t k = 0; k < out->len; k++) {
+        const struct source_file *f = &p->files.items[out->items[k]];
+        struct sizelist found = {0};
+        for (size_t i = 0; i < f->result.imports.len; i++)
+            import_resolve(&p->imports, f->path, &f->result.imports.items[i], &found);
+        for (size_t i = 0; i < found.len; i++) {
+            bool seen = false;
+            for (size_t j = 0; j < out->len && !seen; j++)
+                seen = out->items[j] == found.items[i];
+            if (!seen)
+                VEC_PUSH(out, found.items[i]);
+        }
+        VEC_FREE(&found);
+    }
+}

@@ -1,0 +1,41 @@
+/* project.h: loading a project: find the jobs root, walk it, take what the
+ * graph cache still knows, read the rest in parallel, resolve the graph. */
+#ifndef STAU_PROJECT_H
+#define STAU_PROJECT_H
+
+#include "cache.h"
+#include "graph.h"
+#include "imports.h"
+
+/* What the user said about where things are. */
+struct project_options {
+    const char *dir;      /* project root (-C), "." by default */
+    const char *jobs_dir; /* jobs root relative to the project root (--jobs), or NULL */
+    int threads;          /* readers to use; 0 for one per CPU */
+};
+
+/* A loaded project. */
+struct project {
+    char *root;                    /* project root as given */
+    char *jobs_root;               /* relative to root; "" for root itself */
+    VEC(struct source_file) files; /* every Python file below the jobs root, by path */
+    char **job_names;              /* per file: its job name, or NULL when not a job */
+    struct graph graph;            /* the jobs */
+    struct diags diags;            /* every problem found, files in path order, then the graph's */
+    char **paths;                  /* per file: its path (borrowed), for the import index */
+    struct import_index imports;   /* files by path, to resolve imports */
+    size_t files_read;             /* files read this time (not taken from the cache) */
+    size_t files_parsed;           /* of those, files whose content had changed */
+};
+
+/* Load the project; -1 (after a message) only when it cannot be looked at at all. */
+int project_load(struct project *p, const struct project_options *opt);
+void project_release(struct project *p);
+/* The job name a file below the jobs root gets ("src/sales/report.py" -> "sales.report"),
+ * or NULL when the path does not name one (newly allocated). */
+char *project_job_name(const char *jobs_root, const char *path);
+/* Append to out (as file indices) the project files job `job` runs: its own file and every
+ * local module it imports, transitively. */
+void project_code_files(const struct project *p, size_t job, struct sizelist *out);
+
+#endif

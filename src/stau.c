@@ -1,0 +1,191 @@
+/* stau.c: main: global flags, per-command help, dispatch. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+#include "decl.h"
+
+#define STAU_VERSION "0.1.0"
+
+/* One command: its name, what it does, its usage and help text. */
+struct command {
+    const char *name;
+    int (*run)(const struct cli *c);
+    const char *usage;
+    const char *summary;
+    const char *help;
+};
+
+static const struct command commands[] = {
+    {"check", cli_check, "stau check", "validate every declaration",
+     "Reads every job's declaration without running anything and checks it:\n"
+     "values, types, schedules, dependencies (unknown jobs, cycles), names.\n"
+     "Prints one summary line, or the errors. Exit status 0, or 2 on any error.\n"},
+    {"list", cli_list, "stau list [--json]", "jobs with file, dependencies, schedule and tags",
+     "One job per line: name, file, dependencies (with max_lag), schedule, tags.\n"
+     "--json prints an array of objects holding every evaluated key, defaults\n"
+     "included, and the local files each job's code is made of.\n"},
+    {"dot", cli_dot, "stau dot [JOB...]", "the graph in Graphviz DOT",
+     "Writes the dependency graph as DOT: `stau dot | dot -Tsvg > graph.svg`.\n"
+     "With JOB arguments, only those jobs and everything upstream of them.\n"
+     "Edges carry max_lag; jobs whose declaration has errors are red.\n"},
+};
+static const size_t command_count = sizeof(commands) / sizeof(commands[0]);
+
+static void print_usage(FILE *out)
+{
+    fprintf(out, "usage: stau [-C DIR] [--jobs DIR] [-j N] [-v] COMMAND [ARGS]\n\n"
+                 "stau is make for recurring Python jobs: it reads each job's STAU_CONFIG\n"
+                 "without running it and works out the graph.\n\ncommands:\n");
+    for (size_t i = 0; i < command_count; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\noptions:\n"
+                 "  -C DIR       use DIR as the project root (default: .)\n"
+                 "  --jobs DIR   jobs root below the project (default: src/ if it exists, else .)\n"
+                 "  -j N         threads for reading files (default: one per CPU)\n"
+                 "  -v           say more (files read and parsed)\n"
+                 "  --json       machine-readable output, where a command prints records\n"
+                 "  -h, --help   this text, or a command's with `stau COMMAND --help`\n"
+                 "  --version    print the version\n\n"
+                 "Running jobs (`stau`, `stau run`, `stau why`) is not built yet.\n");
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "stau: error: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n  hint: see `stau --help`\n");
+    return EXIT_USAGE;
+}
+
+/* The value of an option: attached ("-Cdir", "--jobs=dir") or the next argument. */
+static const char *option_value(int argc, char **argv, int *i, const char *name, size_t name_len)
+{
+    const char *arg = argv[*i];
+    if (arg[name_len] == '=')
+        return arg + name_len + 1;
+    if (arg[name_len] && name_len == 2)
+        return arg + 2;
+    if (*i + 1 >= argc)
+        return NULL;
+    return argv[++*i];
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c = {0};
+    c.project.dir = ".";
+    bool help = false;
+    const struct command *cmd = NULL;
+    char **positional = xcalloc((size_t)argc + 1, sizeof(char *));
+    size_t npositional = 0;
+    bool options_done = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (options_done || a[0] != '-' || strcmp(a, "-") == 0) {
+            if (!cmd && npositional == 0) {
+                for (size_t k = 0; k < command_count; k++)
+                    if (strcmp(a, commands[k].name) == 0)
+                        cmd = &commands[k];
+                if (cmd)
+                    continue;
+                if (strcmp(a, "help") == 0) {
+                    help = true;
+                    continue;
+                }
+            }
+            positional[npositional++] = argv[i];
+        } else if (strcmp(a, "--") == 0) {
+            options_done = true;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            help = true;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("stau %s\n", STAU_VERSION);
+            free(positional);
+            return EXIT_OK;
+        } else if (strcmp(a, "--json") == 0) {
+            c.json = true;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            c.verbose = true;
+        } else if (strncmp(a, "-C", 2) == 0) {
+            if (!(c.project.dir = option_value(argc, argv, &i, "-C", 2))) {
+                free(positional);
+                return usage_error("%s needs a folder", "-C");
+            }
+        } else if (strncmp(a, "--jobs", 6) == 0 && (a[6] == '\0' || a[6] == '=')) {
+            if (!(c.project.jobs_dir = option_value(argc, argv, &i, "--jobs", 6))) {
+                free(positional);
+                return usage_error("%s needs a folder", "--jobs");
+            }
+        } else if (strncmp(a, "-j", 2) == 0) {
+            const char *v = option_value(argc, argv, &i, "-j", 2);
+            char *end;
+            long n = v ? strtol(v, &end, 10) : 0;
+            if (!v || *end || n < 1 || n > 1024) {
+                free(positional);
+                return usage_error("-j needs a number from 1 to 1024, not '%s'", v ? v : "");
+            }
+            c.project.threads = (int)n;
+        } else {
+            free(positional);
+            return usage_error("unknown option '%s'", a);
+        }
+    }
+    if (help) {
+        if (!cmd && npositional) {
+            for (size_t k = 0; k < command_count; k++)
+                if (strcmp(positional[0], commands[k].name) == 0)
+                    cmd = &commands[k];
+        }
+        if (cmd)
+            printf("usage: %s\n\n%s", cmd->usage, cmd->help);
+        else
+            print_usage(stdout);
+        free(positional);
+        return EXIT_OK;
+    }
+    if (!cmd) {
+        int rc;
+        if (npositional == 0) {
+            rc = usage_error("%s", "running due jobs is not built yet; this stau can check, list "
+                                   "and dot");
+        } else {
+            const char *names[8] = {0};
+            for (size_t k = 0; k < command_count && k < 7; k++)
+                names[k] = commands[k].name;
+            const char *suggestion = did_you_mean(positional[0], names);
+            fprintf(stderr, "stau: error: unknown command '%s'\n", positional[0]);
+            if (suggestion)
+                fprintf(stderr, "  hint: did you mean '%s'?\n", suggestion);
+            else
+                fprintf(stderr, "  hint: see `stau --help`\n");
+            rc = EXIT_USAGE;
+        }
+        free(positional);
+        return rc;
+    }
+    c.args = positional;
+    c.arg_count = npositional;
+    c.printer.root = c.project.dir;
+    char *prefix = strcmp(c.project.dir, ".") == 0 ? xstrdup("")
+                   : c.project.dir[strlen(c.project.dir) - 1] == '/' ? xstrdup(c.project.dir)
+                                                                     : xprintf("%s/", c.project.dir);
+    c.printer.prefix = prefix;
+    c.printer.color = use_color(STDERR_FILENO);
+    if (strcmp(cmd->name, "dot") != 0 && npositional) {
+        fprintf(stderr, "stau: error: '%s' takes no arguments\n  hint: usage: %s\n", cmd->name,
+                cmd->usage);
+        free(prefix);
+        free(positional);
+        return EXIT_USAGE;
+    }
+    int rc = cmd->run(&c);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        error("cannot write the output:");
+        rc = EXIT_USAGE;
+    }
+    free(prefix);
+    free(positional);
+    return rc;
+}

@@ -1,0 +1,335 @@
+/* util.c: messages, checked allocation, growable strings and arrays, hashing. */
+#define _POSIX_C_SOURCE 200809L
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+static void vmessage(const char *kind, const char *fmt, va_list ap)
+{
+    int saved = errno;
+    size_t n = strlen(fmt);
+    fprintf(stderr, "stau: %s: ", kind);
+    vfprintf(stderr, fmt, ap);
+    if (n > 0 && fmt[n - 1] == ':')
+        fprintf(stderr, " %s", strerror(saved));
+    fputc('\n', stderr);
+}
+
+void warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage("warning", fmt, ap);
+    va_end(ap);
+}
+
+int error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage("error", fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+_Noreturn void fatal(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage("fatal", fmt, ap);
+    va_end(ap);
+    exit(2);
+}
+
+void *xmalloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (!p)
+        fatal("out of memory allocating %zu bytes", size);
+    return p;
+}
+
+void *xcalloc(size_t count, size_t size)
+{
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p)
+        fatal("out of memory allocating %zu x %zu bytes", count, size);
+    return p;
+}
+
+void *xrealloc(void *ptr, size_t size)
+{
+    void *p = realloc(ptr, size ? size : 1);
+    if (!p)
+        fatal("out of memory allocating %zu bytes", size);
+    return p;
+}
+
+char *xstrdup(const char *s)
+{
+    return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t len)
+{
+    char *p = xmalloc(len + 1);
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+char *xprintf(const char *fmt, ...)
+{
+    struct strbuf sb = STRBUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    strbuf_vaddf(&sb, fmt, ap);
+    va_end(ap);
+    return strbuf_detach(&sb);
+}
+
+void strbuf_grow(struct strbuf *sb, size_t extra)
+{
+    if (sb->len + extra + 1 <= sb->cap)
+        return;
+    size_t cap = sb->cap ? sb->cap : 64;
+    while (cap < sb->len + extra + 1)
+        cap *= 2;
+    sb->buf = xrealloc(sb->buf, cap);
+    sb->cap = cap;
+}
+
+void strbuf_add(struct strbuf *sb, const void *data, size_t len)
+{
+    strbuf_grow(sb, len);
+    if (len)
+        memcpy(sb->buf + sb->len, data, len);
+    sb->len += len;
+    sb->buf[sb->len] = '\0';
+}
+
+void strbuf_addstr(struct strbuf *sb, const char *s)
+{
+    strbuf_add(sb, s, strlen(s));
+}
+
+void strbuf_addch(struct strbuf *sb, char c)
+{
+    strbuf_grow(sb, 1);
+    sb->buf[sb->len++] = c;
+    sb->buf[sb->len] = '\0';
+}
+
+void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+{
+    va_list copy;
+    va_copy(copy, ap);
+    int n = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    if (n < 0)
+        fatal("bad format string '%s'", fmt);
+    strbuf_grow(sb, (size_t)n);
+    vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+    sb->len += (size_t)n;
+}
+
+void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    strbuf_vaddf(sb, fmt, ap);
+    va_end(ap);
+}
+
+const char *strbuf_str(const struct strbuf *sb)
+{
+    return sb->buf ? sb->buf : "";
+}
+
+char *strbuf_detach(struct strbuf *sb)
+{
+    char *s = sb->buf ? sb->buf : xstrdup("");
+    sb->buf = NULL;
+    sb->len = sb->cap = 0;
+    return s;
+}
+
+void strbuf_reset(struct strbuf *sb)
+{
+    sb->len = 0;
+    if (sb->buf)
+        sb->buf[0] = '\0';
+}
+
+void strbuf_release(struct strbuf *sb)
+{
+    free(sb->buf);
+    sb->buf = NULL;
+    sb->len = sb->cap = 0;
+}
+
+struct arena_block {
+    struct arena_block *next;
+    size_t used, cap;
+    _Alignas(16) unsigned char data[];
+};
+
+void *arena_alloc(struct arena *arena, size_t size)
+{
+    size = (size + 15) & ~(size_t)15;
+    struct arena_block *b = arena->head;
+    if (!b || b->used + size > b->cap) {
+        size_t cap = size > 16384 ? size : 16384;
+        b = xmalloc(sizeof(*b) + cap);
+        b->used = 0;
+        b->cap = cap;
+        b->next = arena->head;
+        arena->head = b;
+    }
+    void *p = b->data + b->used;
+    b->used += size;
+    return p;
+}
+
+char *arena_strndup(struct arena *arena, const char *s, size_t len)
+{
+    char *p = arena_alloc(arena, len + 1);
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+void arena_release(struct arena *arena)
+{
+    while (arena->head) {
+        struct arena_block *next = arena->head->next;
+        free(arena->head);
+        arena->head = next;
+    }
+}
+
+struct hash128 hash_bytes(const void *data, size_t len)
+{
+    XXH128_hash_t h = XXH3_128bits(data, len);
+    return (struct hash128){h.low64, h.high64};
+}
+
+bool hash_equal(struct hash128 a, struct hash128 b)
+{
+    return a.low == b.low && a.high == b.high;
+}
+
+uint64_t hash_string(const char *s, size_t len)
+{
+    return XXH3_64bits(s, len);
+}
+
+static void strmap_resize(struct strmap *map, size_t cap)
+{
+    struct strmap bigger = {xcalloc(cap, sizeof(char *)), xcalloc(cap, sizeof(size_t)),
+                            xcalloc(cap, sizeof(size_t)), 0, cap};
+    for (size_t i = 0; i < map->cap; i++)
+        if (map->keys[i])
+            strmap_put(&bigger, map->keys[i], map->lens[i], map->values[i]);
+    strmap_release(map);
+    *map = bigger;
+}
+
+bool strmap_put(struct strmap *map, const char *key, size_t len, size_t value)
+{
+    if ((map->count + 1) * 4 >= map->cap * 3)
+        strmap_resize(map, map->cap ? map->cap * 2 : 64);
+    size_t mask = map->cap - 1;
+    for (size_t i = hash_string(key, len) & mask;; i = (i + 1) & mask) {
+        if (!map->keys[i]) {
+            map->keys[i] = key;
+            map->lens[i] = len;
+            map->values[i] = value;
+            map->count++;
+            return true;
+        }
+        if (map->lens[i] == len && memcmp(map->keys[i], key, len) == 0)
+            return false;
+    }
+}
+
+bool strmap_get(const struct strmap *map, const char *key, size_t len, size_t *value)
+{
+    if (!map->cap)
+        return false;
+    size_t mask = map->cap - 1;
+    for (size_t i = hash_string(key, len) & mask; map->keys[i]; i = (i + 1) & mask) {
+        if (map->lens[i] == len && memcmp(map->keys[i], key, len) == 0) {
+            *value = map->values[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+void strmap_release(struct strmap *map)
+{
+    free(map->keys);
+    free(map->lens);
+    free(map->values);
+    memset(map, 0, sizeof(*map));
+}
+
+size_t edit_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    /* Three rows of the optimal-string-alignment table. */
+    size_t *prev2 = xcalloc(m + 1, sizeof(size_t));
+    size_t *prev = xcalloc(m + 1, sizeof(size_t));
+    size_t *cur = xcalloc(m + 1, sizeof(size_t));
+    for (size_t j = 0; j <= m; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= n; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= m; j++) {
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            if (prev[j - 1] + cost < best)
+                best = prev[j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                prev2[j - 2] + 1 < best)
+                best = prev2[j - 2] + 1;
+            cur[j] = best;
+        }
+        size_t *t = prev2;
+        prev2 = prev;
+        prev = cur;
+        cur = t;
+    }
+    size_t d = prev[m];
+    free(prev2);
+    free(prev);
+    free(cur);
+    return d;
+}
+
+bool starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+bool use_color(int fd)
+{
+    const char *no = getenv("NO_COLOR");
+    if (no && *no)
+        return false;
+    return isatty(fd);
+}

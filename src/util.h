@@ -1,0 +1,122 @@
+/* util.h: messages, checked allocation, growable strings and arrays, hashing. */
+#ifndef STAU_UTIL_H
+#define STAU_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+/* Print "stau: warning: ..." to stderr; a format ending in ':' appends strerror(errno). */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "stau: error: ..." like warn() and return -1, so callers can `return error(...)`. */
+int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "stau: fatal: ..." like warn() and exit(2); for broken invariants and OOM only. */
+_Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Allocation that dies on exhaustion, so callers never see NULL. */
+void *xmalloc(size_t size);
+void *xcalloc(size_t count, size_t size);
+void *xrealloc(void *ptr, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t len);
+/* A newly allocated string formatted like printf. */
+char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A growable NUL-terminated byte string; initialise with STRBUF_INIT. */
+struct strbuf {
+    char *buf;  /* the bytes, always NUL-terminated once anything was added */
+    size_t len; /* bytes in use, not counting the NUL */
+    size_t cap; /* bytes allocated */
+};
+#define STRBUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
+void strbuf_grow(struct strbuf *sb, size_t extra);
+void strbuf_add(struct strbuf *sb, const void *data, size_t len);
+void strbuf_addstr(struct strbuf *sb, const char *s);
+void strbuf_addch(struct strbuf *sb, char c);
+void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+/* The string so far ("" when empty); stays owned by sb. */
+const char *strbuf_str(const struct strbuf *sb);
+/* Hand the buffer to the caller (never NULL) and reset sb. */
+char *strbuf_detach(struct strbuf *sb);
+void strbuf_reset(struct strbuf *sb);
+void strbuf_release(struct strbuf *sb);
+
+/* A growable array of T: `VEC(int) v = {0}; VEC_PUSH(&v, 3);`. */
+#define VEC(T)                                                                                     \
+    struct {                                                                                       \
+        T *items;                                                                                  \
+        size_t len, cap;                                                                           \
+    }
+#define VEC_PUSH(v, x)                                                                             \
+    do {                                                                                           \
+        if ((v)->len == (v)->cap) {                                                                \
+            (v)->cap = (v)->cap ? (v)->cap * 2 : 8;                                                \
+            (v)->items = xrealloc((v)->items, (v)->cap * sizeof(*(v)->items));                     \
+        }                                                                                          \
+        (v)->items[(v)->len++] = (x);                                                              \
+    } while (0)
+#define VEC_FREE(v)                                                                                \
+    do {                                                                                           \
+        free((v)->items);                                                                          \
+        (v)->items = NULL;                                                                         \
+        (v)->len = (v)->cap = 0;                                                                   \
+    } while (0)
+
+/* A region allocator: many small allocations, freed all at once. */
+struct arena {
+    struct arena_block *head; /* the block being filled; older blocks follow its next */
+};
+#define ARENA_INIT                                                                                 \
+    {                                                                                              \
+        NULL                                                                                       \
+    }
+/* size bytes aligned for any type; never NULL. */
+void *arena_alloc(struct arena *arena, size_t size);
+char *arena_strndup(struct arena *arena, const char *s, size_t len);
+void arena_release(struct arena *arena);
+
+/* A growable list of indices; works with VEC_PUSH. */
+struct sizelist {
+    size_t *items;
+    size_t len, cap;
+};
+
+/* A 128-bit content hash (XXH3); equal hashes mean equal content for stau's purposes. */
+struct hash128 {
+    uint64_t low, high;
+};
+struct hash128 hash_bytes(const void *data, size_t len);
+bool hash_equal(struct hash128 a, struct hash128 b);
+/* A fast 64-bit hash for in-memory tables. */
+uint64_t hash_string(const char *s, size_t len);
+
+/* A string -> index table with open addressing; keys are borrowed, not copied. */
+struct strmap {
+    const char **keys; /* borrowed key pointers; NULL marks an empty slot */
+    size_t *lens;      /* key lengths */
+    size_t *values;    /* the index stored for each key */
+    size_t count;      /* keys in the table */
+    size_t cap;        /* slots, a power of two */
+};
+/* Store key -> value; returns false (and changes nothing) if key is already present. */
+bool strmap_put(struct strmap *map, const char *key, size_t len, size_t value);
+/* Look key up; returns true and sets *value when present. */
+bool strmap_get(const struct strmap *map, const char *key, size_t len, size_t *value);
+void strmap_release(struct strmap *map);
+
+/* Edit distance (with transpositions) between two strings, for did-you-mean hints. */
+size_t edit_distance(const char *a, const char *b);
+
+/* True when s starts with prefix / ends with suffix. */
+bool starts_with(const char *s, const char *prefix);
+bool ends_with(const char *s, const char *suffix);
+
+/* Whether colour may be used on the stream with this file descriptor (a tty, no NO_COLOR). */
+bool use_color(int fd);
+
+#endif

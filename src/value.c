@@ -1,0 +1,145 @@
+/* value.c: value helpers and JSON output. */
+#include "value.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *value_kind_name(enum value_kind kind)
+{
+    switch (kind) {
+    case VALUE_NONE:
+        return "None";
+    case VALUE_BOOL:
+        return "bool";
+    case VALUE_INT:
+        return "int";
+    case VALUE_FLOAT:
+        return "float";
+    case VALUE_STR:
+        return "str";
+    case VALUE_LIST:
+        return "list";
+    case VALUE_TUPLE:
+        return "tuple";
+    case VALUE_DICT:
+        return "dict";
+    }
+    return "value";
+}
+
+struct value *value_dict_get(const struct value *v, const char *key)
+{
+    if (!v || v->kind != VALUE_DICT)
+        return NULL;
+    size_t n = strlen(key);
+    for (size_t i = v->dict.len; i-- > 0;) {
+        const struct value *k = v->dict.keys[i];
+        if (k->str.len == n && memcmp(k->str.data, key, n) == 0)
+            return v->dict.values[i];
+    }
+    return NULL;
+}
+
+void json_quote(struct strbuf *out, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    strbuf_grow(out, len + 2);
+    strbuf_addch(out, '"');
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"':
+            strbuf_add(out, "\\\"", 2);
+            break;
+        case '\\':
+            strbuf_add(out, "\\\\", 2);
+            break;
+        case '\n':
+            strbuf_add(out, "\\n", 2);
+            break;
+        case '\t':
+            strbuf_add(out, "\\t", 2);
+            break;
+        case '\r':
+            strbuf_add(out, "\\r", 2);
+            break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                strbuf_add(out, esc, 6);
+            } else {
+                strbuf_addch(out, (char)c);
+            }
+        }
+    }
+    strbuf_addch(out, '"');
+}
+
+void value_format_float(struct strbuf *out, double d)
+{
+    if (isinf(d)) {
+        strbuf_addstr(out, d > 0 ? "inf" : "-inf");
+        return;
+    }
+    if (isnan(d)) {
+        strbuf_addstr(out, "nan");
+        return;
+    }
+    char buf[40];
+    for (int precision = 1; precision <= 17; precision++) {
+        snprintf(buf, sizeof(buf), "%.*g", precision, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    strbuf_addstr(out, buf);
+    /* Python always shows a float as one: 1.0, not 1. */
+    if (!strpbrk(buf, ".e"))
+        strbuf_addstr(out, ".0");
+}
+
+void value_to_json(const struct value *v, struct strbuf *out)
+{
+    switch (v->kind) {
+    case VALUE_NONE:
+        strbuf_addstr(out, "null");
+        break;
+    case VALUE_BOOL:
+        strbuf_addstr(out, v->boolean ? "true" : "false");
+        break;
+    case VALUE_INT:
+        strbuf_addf(out, "%lld", (long long)v->integer);
+        break;
+    case VALUE_FLOAT:
+        if (isfinite(v->number))
+            value_format_float(out, v->number);
+        else
+            strbuf_addstr(out, "null"); /* JSON has no inf/nan; eval rejects them anyway */
+        break;
+    case VALUE_STR:
+        json_quote(out, v->str.data, v->str.len);
+        break;
+    case VALUE_LIST:
+    case VALUE_TUPLE:
+        strbuf_addch(out, '[');
+        for (size_t i = 0; i < v->list.len; i++) {
+            if (i)
+                strbuf_addch(out, ',');
+            value_to_json(v->list.items[i], out);
+        }
+        strbuf_addch(out, ']');
+        break;
+    case VALUE_DICT:
+        strbuf_addch(out, '{');
+        for (size_t i = 0; i < v->dict.len; i++) {
+            if (i)
+                strbuf_addch(out, ',');
+            value_to_json(v->dict.keys[i], out);
+            strbuf_addch(out, ':');
+            value_to_json(v->dict.values[i], out);
+        }
+        strbuf_addch(out, '}');
+        break;
+    }
+}
