@@ -401,6 +401,11 @@ static void report_problems(const struct pyscan *ps, const char *path,
         if (inside && strcmp(p->message, "invalid UTF-8") == 0) {
             diag_add(&out->diags, DIAG_ERROR, path, loc, "the declaration is not valid UTF-8");
             diag_hint(&out->diags, "save the file as UTF-8");
+        } else if (inside) {
+            diag_add(&out->diags, DIAG_ERROR, path, loc, "syntax error in the declaration: %s",
+                     p->message);
+            diag_hint(&out->diags,
+                      "the declaration must be valid Python; stau reads it without running it");
         } else if (strcmp(p->message, "NUL byte") == 0) {
             diag_add(&out->diags, DIAG_ERROR, path, loc,
                      "source contains a NUL byte, so Python cannot import it");

@@ -87,16 +87,52 @@ void value_format_float(struct strbuf *out, double d)
         strbuf_addstr(out, "nan");
         return;
     }
+    /* The shortest digits that read back as d, then laid out as repr() does:
+     * positional for exponents -4..15, scientific otherwise. */
     char buf[40];
-    for (int precision = 1; precision <= 17; precision++) {
-        snprintf(buf, sizeof(buf), "%.*g", precision, d);
+    for (int precision = 0; precision <= 16; precision++) {
+        snprintf(buf, sizeof(buf), "%.*e", precision, d);
         if (strtod(buf, NULL) == d)
             break;
     }
-    strbuf_addstr(out, buf);
-    /* Python always shows a float as one: 1.0, not 1. */
-    if (!strpbrk(buf, ".e"))
-        strbuf_addstr(out, ".0");
+    char digits[24];
+    size_t n = 0;
+    const char *p = buf;
+    bool negative = *p == '-';
+    if (negative)
+        p++;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9' && n + 1 < sizeof(digits))
+            digits[n++] = *p;
+    while (n > 1 && digits[n - 1] == '0')
+        n--;
+    digits[n] = '\0';
+    int exponent = atoi(p + 1);
+    if (negative)
+        strbuf_addch(out, '-');
+    if (exponent >= -4 && exponent < 16) {
+        if (exponent < 0) {
+            strbuf_addstr(out, "0.");
+            for (int i = -1; i > exponent; i--)
+                strbuf_addch(out, '0');
+            strbuf_addstr(out, digits);
+        } else {
+            for (int i = 0; i <= exponent; i++)
+                strbuf_addch(out, (size_t)i < n ? digits[i] : '0');
+            strbuf_addch(out, '.');
+            if ((size_t)exponent + 1 < n)
+                strbuf_addstr(out, digits + exponent + 1);
+            else
+                strbuf_addch(out, '0');
+        }
+    } else {
+        strbuf_addch(out, digits[0]);
+        if (n > 1) {
+            strbuf_addch(out, '.');
+            strbuf_addstr(out, digits + 1);
+        }
+        strbuf_addf(out, "e%c%02d", exponent < 0 ? '-' : '+', exponent < 0 ? -exponent : exponent);
+    }
 }
 
 void value_to_json(const struct value *v, struct strbuf *out)
