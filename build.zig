@@ -4,6 +4,7 @@
 //!   zig build -Doptimize=ReleaseFast release build
 //!   zig build -Dsanitize=true        debug build with full UBSan reports and AddressSanitizer
 //!   zig build test                   unit tests, then end-to-end tests against the built binary
+//!                                    (./setup.sh test runs this with -Dsanitize=true)
 const std = @import("std");
 
 const warnings = [_][]const u8{
@@ -49,21 +50,16 @@ pub fn build(b: *std.Build) !void {
     unit.root_module.addCSourceFiles(.{ .root = b.path("tests/unit"), .files = try listSources(b, "tests/unit"), .flags = flags.items });
     b.installArtifact(unit);
 
-    const run_unit = b.addRunArtifact(unit);
-    run_unit.setCwd(b.path("."));
-    run_unit.has_side_effects = true;
-
-    const run_e2e = b.addSystemCommand(&.{ "bash", "tests/e2e/run.sh" });
-    run_e2e.addArtifactArg(exe);
-    run_e2e.setCwd(b.path("."));
-    run_e2e.has_side_effects = true;
-    run_e2e.step.dependOn(&run_unit.step);
-
+    // The whole suite: the unit binary, then the end-to-end tests on the real
+    // binary; tests/run.sh prints the closing "N passed, N failed" line.
+    const run_tests = b.addSystemCommand(&.{ "bash", "tests/run.sh" });
+    run_tests.addArtifactArg(exe);
+    run_tests.addArtifactArg(unit);
+    run_tests.setCwd(b.path("."));
+    run_tests.has_side_effects = true;
+    run_tests.stdio = .inherit;
     const test_step = b.step("test", "Run unit and end-to-end tests");
-    test_step.dependOn(&run_e2e.step);
-
-    const unit_step = b.step("unit", "Run the unit tests only");
-    unit_step.dependOn(&run_unit.step);
+    test_step.dependOn(&run_tests.step);
 }
 
 fn stauModule(b: *std.Build, target: std.Build.ResolvedTarget, optimize: std.builtin.OptimizeMode, sanitize: bool) *std.Build.Module {
@@ -78,16 +74,17 @@ fn stauModule(b: *std.Build, target: std.Build.ResolvedTarget, optimize: std.bui
 
 fn addStauSources(b: *std.Build, c: *std.Build.Step.Compile, files: []const []const u8, flags: []const []const u8, grammar: *std.Build.Step.Compile, sanitize: bool) void {
     const m = c.root_module;
+    if (sanitize) {
+        // Zig ships no ASan runtime; use the system compiler's, linked first
+        // (the runtime insists on coming first in the library list).
+        m.addObjectFile(.{ .cwd_relative = asanRuntime(b) });
+    }
     m.addCSourceFiles(.{ .root = b.path("src"), .files = files, .flags = flags });
     m.linkLibrary(grammar);
     // pkg-config names, exactly (cgraph's include path depends on it).
     for ([_][]const u8{ "tree-sitter", "libcgraph", "libarchive", "sqlite3", "libxxhash" }) |lib|
         m.linkSystemLibrary(lib, .{});
     m.linkSystemLibrary("pthread", .{});
-    if (sanitize) {
-        // Zig ships no ASan runtime; use the system compiler's.
-        m.addObjectFile(.{ .cwd_relative = asanRuntime(b) });
-    }
 }
 
 fn asanRuntime(b: *std.Build) []const u8 {

@@ -90,7 +90,9 @@ install_zig
 fetch_grammar
 
 if [ "$mode" = test ]; then
-    exec "$PY" -m ziglang build test
+    # The suite runs on a debug build with AddressSanitizer and full UBSan reports.
+    say "building stau with sanitizers and running every test"
+    exec "$PY" -m ziglang build test -Dsanitize=true --prefix zig-out/sanitize
 fi
 
 say "building stau"

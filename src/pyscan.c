@@ -2,8 +2,10 @@
  * import statements and module-level assignments. The lexer follows CPython 3.12's
  * tokenizer: a stack of frames holds open brackets, f-strings (PEP 701) and their
  * replacement fields, so an f-string with nested strings, fields and format specs is
- * one token to the statement recognizer above it. Malformed input is reported as
- * problems and recovered from; every loop advances, so time stays linear. */
+ * one token to the statement recognizer above it. Between statement starts the
+ * recognizer only needs brackets, strings, comments, line ends and ; : =, so the
+ * lexer skips everything else 16 bytes at a time. Malformed input becomes problems
+ * and is recovered from; every step advances, so time stays linear. */
 #include "pyscan.h"
 
 #include <stdint.h>
@@ -23,10 +25,10 @@ enum {
     C_NAME = 1,   /* continues an identifier (non-ASCII bytes count as letters) */
     C_START = 2,  /* starts an identifier */
     C_DIGIT = 4,  /* starts a number */
-    C_STOP = 8,   /* stops the scan of a plain string: quotes, backslash, line ends */
-    C_FSTOP = 16, /* stops the scan of f-string text: C_STOP and braces */
-    C_SKIP = 32,  /* stops skip_tokens inside brackets: quotes, comments, lines, brackets */
-    C_SKIP0 = 64, /* stops skip_tokens outside brackets: C_SKIP and ; : = */
+    C_STOP = 8,   /* ends a run of plain string text: quotes, backslash, line ends */
+    C_FSTOP = 16, /* ends a run of f-string text: C_STOP and braces */
+    C_SKIP = 32,  /* ends skip_tokens inside brackets: quotes # \ line ends brackets */
+    C_SKIP0 = 64, /* ends skip_tokens outside brackets: C_SKIP and ; : = */
 };
 
 /* clang-format off */
@@ -51,26 +53,34 @@ static const unsigned char byte_class[256] = {
 /* clang-format on */
 
 /* The skip_* functions return the offset of the first byte at or after p that ends a
- * run, or n; with SSE2 they look at 16 bytes at a time. */
+ * run of uninteresting bytes, or n. With SSE2 they look at 16 bytes at a time and may
+ * stop early at a byte that is not interesting after all; callers allow for that. */
 #ifdef __SSE2__
-#define EQ(x, c) _mm_cmpeq_epi8(x, _mm_set1_epi8(c))
 #define LOAD(s, p) _mm_loadu_si128((const __m128i *)(const void *)((s) + (p)))
-#define FIRST(m) ((size_t)__builtin_ctz((unsigned)_mm_movemask_epi8(m)))
-#define ANY(m) (_mm_movemask_epi8(m) != 0)
+#define EQ(x, c) _mm_cmpeq_epi8(x, _mm_set1_epi8((char)(c)))
+#define OR(a, b) _mm_or_si128(a, b)
+#define MASK(m) ((unsigned)_mm_movemask_epi8(m))
+#define FIRST(mask) ((size_t)__builtin_ctz(mask))
+
+/* Bytes of x in [low, high]. */
+static inline __m128i in_range(__m128i x, unsigned char low, unsigned char high)
+{
+    __m128i d = _mm_sub_epi8(x, _mm_set1_epi8((char)low));
+    return _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8((char)(high - low))), d);
+}
 #endif
 
-/* Skip string text up to a quote, backslash or line end, and also braces when braces. */
+/* String text up to a quote, backslash or line end, and braces too when braces. */
 static size_t skip_text(const unsigned char *s, size_t p, size_t n, bool braces)
 {
 #ifdef __SSE2__
     for (; p + 16 <= n; p += 16) {
         __m128i x = LOAD(s, p);
-        __m128i m = _mm_or_si128(_mm_or_si128(EQ(x, '"'), EQ(x, '\'')),
-                                 _mm_or_si128(EQ(x, '\\'), _mm_or_si128(EQ(x, '\n'), EQ(x, '\r'))));
+        __m128i m = OR(OR(EQ(x, '"'), EQ(x, '\'')), OR(EQ(x, '\\'), in_range(x, '\n', '\r')));
         if (braces)
-            m = _mm_or_si128(m, _mm_or_si128(EQ(x, '{'), EQ(x, '}')));
-        if (ANY(m))
-            return p + FIRST(m);
+            m = OR(m, OR(EQ(x, '{'), EQ(x, '}')));
+        if (MASK(m))
+            return p + FIRST(MASK(m));
     }
 #endif
     const unsigned char stop = braces ? C_FSTOP : C_STOP;
@@ -79,34 +89,22 @@ static size_t skip_text(const unsigned char *s, size_t p, size_t n, bool braces)
     return p;
 }
 
-/* Skip spaces, tabs and form feeds. */
+/* Spaces, tabs and form feeds. */
 static size_t skip_blanks(const unsigned char *s, size_t p, size_t n)
 {
-    if (p < n && s[p] != ' ' && s[p] != '\t' && s[p] != '\f')
-        return p;
-#ifdef __SSE2__
-    for (; p + 16 <= n; p += 16) {
-        __m128i x = LOAD(s, p);
-        __m128i m = _mm_or_si128(EQ(x, ' '), _mm_or_si128(EQ(x, '\t'), EQ(x, '\f')));
-        unsigned mask = (unsigned)_mm_movemask_epi8(m);
-        if (mask != 0xFFFF)
-            return p + (size_t)__builtin_ctz(~mask);
-    }
-#endif
     while (p < n && (s[p] == ' ' || s[p] == '\t' || s[p] == '\f'))
         p++;
     return p;
 }
 
-/* Skip a comment's text up to its line end. */
+/* A comment's text up to its line end. */
 static size_t skip_comment(const unsigned char *s, size_t p, size_t n)
 {
 #ifdef __SSE2__
     for (; p + 16 <= n; p += 16) {
-        __m128i x = LOAD(s, p);
-        __m128i m = _mm_or_si128(EQ(x, '\n'), EQ(x, '\r'));
-        if (ANY(m))
-            return p + FIRST(m);
+        unsigned mask = MASK(OR(EQ(LOAD(s, p), '\n'), EQ(LOAD(s, p), '\r')));
+        if (mask)
+            return p + FIRST(mask);
     }
 #endif
     while (p < n && s[p] != '\n' && s[p] != '\r')
@@ -114,38 +112,36 @@ static size_t skip_comment(const unsigned char *s, size_t p, size_t n)
     return p;
 }
 
-/* Skip the rest of an identifier. */
+/* The rest of an identifier. */
 static size_t skip_name(const unsigned char *s, size_t p, size_t n)
 {
-#ifdef __SSE2__
-    for (; p + 16 <= n; p += 16) {
-        __m128i x = LOAD(s, p);
-        __m128i lower = _mm_or_si128(x, _mm_set1_epi8(0x20));
-        __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(lower, _mm_set1_epi8('a' - 1)),
-                                      _mm_cmplt_epi8(lower, _mm_set1_epi8('z' + 1)));
-        __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
-                                      _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
-        __m128i other = _mm_or_si128(EQ(x, '_'), _mm_cmplt_epi8(x, _mm_setzero_si128()));
-        unsigned mask =
-            (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(alpha, digit), other));
-        if (mask != 0xFFFF)
-            return p + (size_t)__builtin_ctz(~mask);
-    }
-#endif
     while (p < n && (byte_class[s[p]] & C_NAME))
         p++;
     return p;
 }
 
-enum token_kind {
-    TOKEN_EOF,
-    TOKEN_NEWLINE,
-    TOKEN_NAME,
-    TOKEN_NUMBER,
-    TOKEN_STRING,
-    TOKEN_OP,
-    TOKEN_OTHER
-};
+/* Bytes that cannot matter between statement starts: names, numbers, blanks and
+ * operators, and outside brackets (top) all but ; : =. */
+static size_t skip_uninteresting(const unsigned char *s, size_t p, size_t n, bool top)
+{
+#ifdef __SSE2__
+    for (; p + 16 <= n; p += 16) {
+        __m128i x = LOAD(s, p);
+        __m128i m = OR(OR(in_range(x, '\n', '\r'), in_range(x, '"', ')')),
+                       in_range(_mm_and_si128(x, _mm_set1_epi8((char)0xDF)), '[', ']'));
+        if (top)
+            m = OR(m, in_range(x, ':', '='));
+        if (MASK(m))
+            return p + FIRST(MASK(m));
+    }
+#endif
+    const unsigned char stop = top ? C_SKIP0 : C_SKIP;
+    while (p < n && !(byte_class[s[p]] & stop))
+        p++;
+    return p;
+}
+
+enum token_kind { TOKEN_EOF, TOKEN_NEWLINE, TOKEN_NAME, TOKEN_NUMBER, TOKEN_STRING, TOKEN_OP, TOKEN_OTHER };
 
 struct token {
     enum token_kind kind;
@@ -162,43 +158,37 @@ enum frame_kind { FRAME_BRACKET, FRAME_FSTRING, FRAME_FIELD };
 /* An open bracket, f-string or f-string replacement field. */
 struct frame {
     size_t offset;       /* where it opened */
-    unsigned line, col;  /* the same as a position, for "never closed" */
     unsigned char kind;  /* enum frame_kind */
     unsigned char open;  /* brackets and fields: '(', '[' or '{' */
     unsigned char quote; /* f-strings and fields: the f-string's quote character */
     bool triple;         /* ... and whether it is tripled */
-    bool raw;            /* f-strings: a raw one, where \N{ does not escape the brace */
+    bool raw;            /* ... and whether it is raw, so that \N{ does not escape a brace */
     bool spec;           /* fields: scanning the format spec after ':' */
 };
 
 struct lexer {
     const unsigned char *src;
     size_t len, pos;
-    unsigned line;     /* current line, 1-based */
-    size_t line_start; /* offset of its first byte (after a BOM on line 1) */
+    size_t first;         /* offset of the first byte after a BOM */
+    unsigned line;        /* current line, 1-based */
+    size_t line_start;    /* offset of its first byte */
     struct frame frames[FRAME_MAX];
     size_t depth;         /* frames in use */
     size_t overflow;      /* brackets opened beyond FRAME_MAX, counted only */
     size_t fstrings;      /* f-string frames in use */
-    unsigned last_line;   /* the line where the last token ended */
     bool line_has_tokens; /* the current logical line has a token */
-    bool told_overflow;   /* "too many nested parentheses" was reported */
+    bool continued;       /* a backslash continued the line after the last token... */
+    unsigned last_line;   /* ... which ended on this line */
     struct pyscan *ps;
 };
 
-static void add_problem(struct pyscan *ps, size_t offset, unsigned line, unsigned col,
-                        const char *message)
+/* Record a problem; its line and column are worked out at the end. */
+static void add_problem(struct pyscan *ps, size_t offset, const char *message)
 {
-    if (ps->problems.len >= PYSCAN_MAX_PROBLEMS)
-        return;
-    struct pyscan_problem problem = {line, col, offset, message};
-    VEC_PUSH(&ps->problems, problem);
-}
-
-/* A problem at an offset on the current line. */
-static void lexer_problem(struct lexer *lx, size_t offset, const char *message)
-{
-    add_problem(lx->ps, offset, lx->line, (unsigned)(offset - lx->line_start + 1), message);
+    if (ps->problems.len < PYSCAN_MAX_PROBLEMS) {
+        struct pyscan_problem problem = {0, 0, offset, message};
+        VEC_PUSH(&ps->problems, problem);
+    }
 }
 
 /* Pass the line ending at p (\n, \r\n or \r); returns the offset after it. */
@@ -214,8 +204,7 @@ static size_t pass_newline(struct lexer *lx, size_t p)
 /* Pass the backslash at p and the character it escapes (a line ending included). */
 static size_t pass_escape(struct lexer *lx, size_t p)
 {
-    p++;
-    if (p >= lx->len)
+    if (++p >= lx->len)
         return p;
     if (lx->src[p] == '\n' || lx->src[p] == '\r')
         return pass_newline(lx, p);
@@ -226,24 +215,19 @@ static struct frame *push_frame(struct lexer *lx, enum frame_kind kind, size_t o
                                 unsigned char open)
 {
     if (lx->depth == FRAME_MAX) {
-        if (!lx->told_overflow)
-            lexer_problem(lx, offset, "too many nested parentheses");
-        lx->told_overflow = true;
+        if (!lx->overflow)
+            add_problem(lx->ps, offset, "too many nested parentheses");
         return NULL;
     }
     struct frame *f = &lx->frames[lx->depth++];
-    *f = (struct frame){offset, lx->line, (unsigned)(offset - lx->line_start + 1),
-                        kind,   open,     0,
-                        false,  false,    false};
-    if (kind == FRAME_FSTRING)
-        lx->fstrings++;
+    *f = (struct frame){offset, kind, open, 0, false, false, false};
+    lx->fstrings += kind == FRAME_FSTRING;
     return f;
 }
 
 static void pop_frame(struct lexer *lx)
 {
-    if (lx->frames[--lx->depth].kind == FRAME_FSTRING)
-        lx->fstrings--;
+    lx->fstrings -= lx->frames[--lx->depth].kind == FRAME_FSTRING;
 }
 
 /* Report the innermost open frame as never closed and forget all of them. */
@@ -258,12 +242,12 @@ static void drop_frames(struct lexer *lx)
             message = f->open == '('   ? "'(' was never closed"
                       : f->open == '[' ? "'[' was never closed"
                                        : "'{' was never closed";
-        add_problem(lx->ps, f->offset, f->line, f->col, message);
+        add_problem(lx->ps, f->offset, message);
     }
     lx->depth = lx->overflow = lx->fstrings = 0;
 }
 
-/* The message for closer c that meets an open bracket or field `open`, or nothing. */
+/* The message for closer c meeting the open bracket or field `open`. */
 static const char *mismatch_message(unsigned char c, unsigned char open)
 {
     static const char *const messages[3][3] = {
@@ -274,9 +258,7 @@ static const char *mismatch_message(unsigned char c, unsigned char open)
         {"closing parenthesis '}' does not match opening parenthesis '('",
          "closing parenthesis '}' does not match opening parenthesis '['", NULL},
     };
-    int row = c == ')' ? 0 : c == ']' ? 1 : 2;
-    int column = open == '(' ? 0 : open == '[' ? 1 : 2;
-    return messages[row][column];
+    return messages[c == ')' ? 0 : c == ']' ? 1 : 2][open == '(' ? 0 : open == '[' ? 1 : 2];
 }
 
 /* Closer c at p: pop its opener, or report it and, when a nearby frame matches, pop to it. */
@@ -288,10 +270,8 @@ static void close_bracket(struct lexer *lx, size_t p, unsigned char c)
         return;
     }
     if (!lx->depth || lx->frames[lx->depth - 1].kind == FRAME_FSTRING) {
-        lexer_problem(lx, p,
-                      c == ')'   ? "unmatched ')'"
-                      : c == ']' ? "unmatched ']'"
-                                 : "unmatched '}'");
+        add_problem(lx->ps, p,
+                    c == ')' ? "unmatched ')'" : c == ']' ? "unmatched ']'" : "unmatched '}'");
         return;
     }
     const struct frame *top = &lx->frames[lx->depth - 1];
@@ -299,19 +279,18 @@ static void close_bracket(struct lexer *lx, size_t p, unsigned char c)
         pop_frame(lx);
         return;
     }
-    lexer_problem(lx, p, mismatch_message(c, top->open));
+    add_problem(lx->ps, p, mismatch_message(c, top->open));
     for (size_t i = lx->depth - 1; i > 0 && lx->depth - i < SEARCH_MAX; i--) {
-        const struct frame *f = &lx->frames[i - 1];
-        if (f->kind == FRAME_FSTRING)
+        if (lx->frames[i - 1].kind == FRAME_FSTRING)
             return;
-        if (f->open == want) {
+        if (lx->frames[i - 1].open == want) {
             lx->depth = i - 1;
             return;
         }
     }
 }
 
-/* Whether the line at p, inside brackets, can only be a new statement: the brackets
+/* Whether the line at p, inside brackets, can only be a new statement, so the brackets
  * before it were never closed. Keeps one typo from hiding the rest of the file. */
 static bool starts_statement(const unsigned char *s, size_t p, size_t n)
 {
@@ -319,14 +298,12 @@ static bool starts_statement(const unsigned char *s, size_t p, size_t n)
     if (p >= n || (s[p] != 'd' && s[p] != 'c' && s[p] != 'i' && s[p] != 'f' && s[p] != 'S'))
         return false;
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-        size_t len = strlen(words[i]);
+        size_t len = strlen(words[i]), q = p + len;
         if (n - p <= len || memcmp(s + p, words[i], len) != 0)
             continue;
-        size_t q = p + len;
         if (s[p] != 'S')
             return s[q] == ' ' || s[q] == '\t' || (s[p] == 'f' && s[q] == '.');
-        while (q < n && (s[q] == ' ' || s[q] == '\t'))
-            q++;
+        q = skip_blanks(s, q, n);
         return q < n && (s[q] == ':' || (s[q] == '=' && (q + 1 == n || s[q + 1] != '=')));
     }
     return false;
@@ -338,32 +315,27 @@ static size_t scan_string(struct lexer *lx, size_t token_start, size_t p)
     const unsigned char *s = lx->src;
     const size_t n = lx->len;
     const unsigned char quote = s[p];
-    const unsigned line = lx->line;
-    const unsigned col = (unsigned)(token_start - lx->line_start + 1);
     if (p + 2 < n && s[p + 1] == quote && s[p + 2] == quote) {
         for (p += 3;;) {
             p = skip_text(s, p, n, false);
             if (p >= n) {
-                add_problem(lx->ps, token_start, line, col, "unterminated triple-quoted string");
+                add_problem(lx->ps, token_start, "unterminated triple-quoted string");
                 return n;
             }
-            if (s[p] == quote) {
-                if (p + 2 < n && s[p + 1] == quote && s[p + 2] == quote)
-                    return p + 3;
-                p++;
-            } else if (s[p] == '\\') {
+            if (s[p] == quote && p + 2 < n && s[p + 1] == quote && s[p + 2] == quote)
+                return p + 3;
+            if (s[p] == '\\')
                 p = pass_escape(lx, p);
-            } else if (s[p] == '\n' || s[p] == '\r') {
+            else if (s[p] == '\n' || s[p] == '\r')
                 p = pass_newline(lx, p);
-            } else {
+            else
                 p++;
-            }
         }
     }
     for (p++;;) {
         p = skip_text(s, p, n, false);
         if (p >= n || s[p] == '\n' || s[p] == '\r') {
-            add_problem(lx->ps, token_start, line, col, "unterminated string");
+            add_problem(lx->ps, token_start, "unterminated string");
             return p;
         }
         if (s[p] == quote)
@@ -375,46 +347,32 @@ static size_t scan_string(struct lexer *lx, size_t token_start, size_t p)
 /* Flags of a string prefix. */
 enum { PREFIX_OK = 1, PREFIX_RAW = 2, PREFIX_FORMAT = 4 };
 
-/* The flags of the len bytes at s as a string prefix (r u b f t rb br fr rf tr rt in any
- * case), 0 if they are not one. */
+/* The flags of the len bytes at s as a string prefix (r u b f t rb br fr rf tr rt, any
+ * case; t-strings lex like f-strings), or 0 if they are not one. */
 static int string_prefix(const unsigned char *s, size_t len)
 {
     int flags = PREFIX_OK, kinds = 0;
-    if (len > 2)
-        return 0;
     for (size_t i = 0; i < len; i++) {
-        switch (s[i] | 0x20) {
-        case 'r':
-            if (flags & PREFIX_RAW)
-                return 0;
-            flags |= PREFIX_RAW;
-            break;
-        case 'f':
-        case 't':
-            flags |= PREFIX_FORMAT;
-            kinds++;
-            break;
-        case 'b':
-            kinds++;
-            break;
-        case 'u':
-            if (len != 1)
-                return 0;
-            break;
-        default:
+        unsigned char c = s[i] | 0x20;
+        if (len > 2 || (c == 'r' && (flags & PREFIX_RAW)) || (c == 'u' && len != 1))
             return 0;
-        }
+        if (c == 'r')
+            flags |= PREFIX_RAW;
+        else if (c == 'f' || c == 't')
+            flags |= PREFIX_FORMAT, kinds++;
+        else if (c == 'b')
+            kinds++;
+        else if (c != 'u')
+            return 0;
     }
     return kinds > 1 ? 0 : flags;
 }
 
-/* Open a string at quote position q, prefix at token_start; an f-string pushes a frame
- * (returns true), any other string is scanned whole. */
+/* Open a string with its prefix at token_start and its quote at q: an f-string pushes a
+ * frame (returns true); any other string is scanned whole. */
 static bool start_string(struct lexer *lx, size_t token_start, size_t q, int flags)
 {
-    struct frame *f = NULL;
-    if (flags & PREFIX_FORMAT)
-        f = push_frame(lx, FRAME_FSTRING, token_start, 0);
+    struct frame *f = (flags & PREFIX_FORMAT) ? push_frame(lx, FRAME_FSTRING, token_start, 0) : NULL;
     if (!f) {
         lx->pos = scan_string(lx, token_start, q);
         return false;
@@ -427,7 +385,7 @@ static bool start_string(struct lexer *lx, size_t token_start, size_t q, int fla
     return true;
 }
 
-/* A backslash at p in f-string text or a format spec; returns the offset after the escape. */
+/* A backslash at p in f-string text or a format spec; returns the offset after it. */
 static size_t pass_fstring_escape(struct lexer *lx, const struct frame *f, size_t p)
 {
     const unsigned char *s = lx->src;
@@ -442,16 +400,14 @@ static size_t pass_fstring_escape(struct lexer *lx, const struct frame *f, size_
     return pass_escape(lx, p);
 }
 
-/* Open a replacement field at the '{' at p inside f-string or spec f. */
+/* Open a replacement field at the '{' at p inside the f-string or format spec f. */
 static void open_field(struct lexer *lx, const struct frame *f, size_t p)
 {
-    unsigned char quote = f->quote;
-    bool triple = f->triple, raw = f->raw;
-    struct frame *field = push_frame(lx, FRAME_FIELD, p, '{');
+    struct frame copy = *f, *field = push_frame(lx, FRAME_FIELD, p, '{');
     if (field) {
-        field->quote = quote;
-        field->triple = triple;
-        field->raw = raw;
+        field->quote = copy.quote;
+        field->triple = copy.triple;
+        field->raw = copy.raw;
     }
     lx->pos = p + 1;
 }
@@ -464,9 +420,9 @@ static bool closes(const struct lexer *lx, const struct frame *f, size_t p)
            (!f->triple || (p + 2 < lx->len && s[p + 1] == f->quote && s[p + 2] == f->quote));
 }
 
-/* Scan the literal text of the f-string on top of the stack up to a field, its end or
- * the end of input. */
-static void scan_fstring_text(struct lexer *lx, struct frame *f)
+/* Scan the literal text of the f-string f (on top of the stack), or with spec the format
+ * spec of the field f, up to a field, its end or the end of input. */
+static void scan_fstring_text(struct lexer *lx, struct frame *f, bool spec)
 {
     const unsigned char *s = lx->src;
     const size_t n = lx->len;
@@ -475,80 +431,53 @@ static void scan_fstring_text(struct lexer *lx, struct frame *f)
         p = skip_text(s, p, n, true);
         if (p >= n)
             break;
-        if (closes(lx, f, p)) {
-            lx->pos = p + (f->triple ? 3 : 1);
-            pop_frame(lx);
-            return;
-        }
-        switch (s[p]) {
-        case '\\':
-            p = pass_fstring_escape(lx, f, p);
-            break;
-        case '\n':
-        case '\r':
-            if (f->triple) {
-                p = pass_newline(lx, p);
-                break;
-            }
-            add_problem(lx->ps, f->offset, f->line, f->col, "unterminated string");
+        const unsigned char c = s[p];
+        if (spec && (closes(lx, f, p) || ((c == '\n' || c == '\r') && !f->triple))) {
+            add_problem(lx->ps, p, "expecting '}' in f-string");
             lx->pos = p;
             pop_frame(lx);
             return;
-        case '{':
-            if (p + 1 < n && s[p + 1] == '{') {
-                p += 2;
-                break;
-            }
+        }
+        if (closes(lx, f, p) || ((c == '\n' || c == '\r') && !f->triple)) {
+            if (!closes(lx, f, p))
+                add_problem(lx->ps, f->offset, "unterminated string");
+            lx->pos = closes(lx, f, p) ? p + (f->triple ? 3 : 1) : p;
+            pop_frame(lx);
+            return;
+        }
+        if (c == '\\') {
+            p = pass_fstring_escape(lx, f, p);
+        } else if (c == '\n' || c == '\r') {
+            p = pass_newline(lx, p);
+        } else if (c == '{' && (spec || p + 1 >= n || s[p + 1] != '{')) {
             open_field(lx, f, p);
             return;
-        case '}':
-            if (p + 1 >= n || s[p + 1] != '}')
-                lexer_problem(lx, p, "single '}' is not allowed in f-string");
-            p += p + 1 < n && s[p + 1] == '}' ? 2 : 1;
-            break;
-        default: /* the other quote character, or a lone one of a triple */
-            p++;
+        } else if (c == '}' && spec) {
+            lx->pos = p + 1;
+            pop_frame(lx);
+            return;
+        } else if (c == '{' || c == '}') {
+            if (c == '}' && (p + 1 >= n || s[p + 1] != '}'))
+                add_problem(lx->ps, p, "single '}' is not allowed in f-string");
+            p += p + 1 < n && s[p + 1] == c ? 2 : 1;
+        } else {
+            p++; /* the other quote character, or one of a triple */
         }
     }
     lx->pos = p;
 }
 
-/* Scan the format spec of the field on top of the stack up to a nested field or its end. */
-static void scan_spec_text(struct lexer *lx, struct frame *f)
+/* The line of the last token before p, for a NEWLINE at p that is not a line end. */
+static unsigned line_before(const struct lexer *lx, size_t p)
 {
     const unsigned char *s = lx->src;
-    const size_t n = lx->len;
-    size_t p = lx->pos;
-    for (;;) {
-        p = skip_text(s, p, n, true);
-        if (p >= n)
-            break;
-        if (closes(lx, f, p) || ((s[p] == '\n' || s[p] == '\r') && !f->triple)) {
-            lexer_problem(lx, p, "expecting '}' in f-string");
-            lx->pos = p;
-            pop_frame(lx);
-            return;
-        }
-        switch (s[p]) {
-        case '\\':
-            p = pass_fstring_escape(lx, f, p);
-            break;
-        case '\n':
-        case '\r':
-            p = pass_newline(lx, p);
-            break;
-        case '{':
-            open_field(lx, f, p);
-            return;
-        case '}':
-            lx->pos = p + 1;
-            pop_frame(lx);
-            return;
-        default:
-            p++;
-        }
-    }
-    lx->pos = p;
+    unsigned line = lx->line;
+    if (lx->continued)
+        return lx->last_line;
+    for (; p > lx->first && strchr(" \t\f\r\n", s[p - 1]) && s[p - 1]; p--)
+        if (s[p - 1] == '\n' || (s[p - 1] == '\r' && (p >= lx->len || s[p] != '\n')))
+            line--;
+    return line;
 }
 
 /* A zero-length NEWLINE at p when the logical line has tokens, else EOF at p. */
@@ -556,81 +485,50 @@ static void end_line(struct lexer *lx, struct token *t, size_t p)
 {
     t->kind = lx->line_has_tokens ? TOKEN_NEWLINE : TOKEN_EOF;
     t->start = t->end = p;
-    t->line = lx->last_line;
-    t->line_start = lx->line_start;
-    t->first = t->indent0 = false;
-    lx->line_has_tokens = false;
+    t->line = line_before(lx, p);
+    t->first = t->indent0 = lx->line_has_tokens = lx->continued = false;
 }
 
-/* Whether c can come before '=' in an operator (`==`, `<=`, `+=`, `:=` ...). */
-static bool before_equals(unsigned char c)
-{
-    return c == '=' || c == '!' || c == '<' || c == '>' || c == '+' || c == '-' || c == '*' ||
-           c == '/' || c == '%' || c == '&' || c == '|' || c == '^' || c == '@' || c == ':';
-}
-
-/* Between statement starts, pass the bytes that cannot matter to the statement
- * recognizer: names, numbers, blanks and operators other than ; : = outside brackets.
- * Returns where tokenizing must resume (the prefix of a string, if any). */
+/* Between statement starts: pass what cannot matter and return where to lex again,
+ * at the prefix of a string if there is one. */
 static size_t skip_tokens(struct lexer *lx, size_t p)
 {
     const unsigned char *s = lx->src;
     const size_t n = lx->len, from = p;
     const bool top = !lx->depth && !lx->overflow;
-    const unsigned char stop = top ? C_SKIP0 : C_SKIP;
-    bool token = false; /* a token was passed, so this line is where the last one ended */
-    for (;;) {
-#ifdef __SSE2__
-        for (; p + 16 <= n; p += 16) {
-            __m128i x = LOAD(s, p);
-            __m128i quotes = _mm_or_si128(EQ(x, '"'), EQ(x, '\''));
-            __m128i lines = _mm_or_si128(_mm_or_si128(EQ(x, '\n'), EQ(x, '\r')),
-                                         _mm_or_si128(EQ(x, '#'), EQ(x, '\\')));
-            __m128i parens = _mm_or_si128(_mm_or_si128(EQ(x, '('), EQ(x, ')')),
-                                          _mm_or_si128(EQ(x, '['), EQ(x, ']')));
-            __m128i m = _mm_or_si128(_mm_or_si128(quotes, lines),
-                                     _mm_or_si128(parens, _mm_or_si128(EQ(x, '{'), EQ(x, '}'))));
-            if (top)
-                m = _mm_or_si128(m, _mm_or_si128(EQ(x, ';'), _mm_or_si128(EQ(x, ':'), EQ(x, '='))));
-            __m128i blank = _mm_or_si128(EQ(x, ' '), _mm_or_si128(EQ(x, '\t'), EQ(x, '\f')));
-            unsigned stops = (unsigned)_mm_movemask_epi8(m);
-            unsigned others = ~(unsigned)_mm_movemask_epi8(blank) & 0xFFFF;
-            if (stops) {
-                unsigned k = (unsigned)__builtin_ctz(stops);
-                token |= (others & ((1u << k) - 1)) != 0;
-                p += k;
-                break;
-            }
-            token |= others != 0;
-        }
-#endif
-        for (; p < n && !(byte_class[s[p]] & stop); p++)
-            token |= s[p] != ' ' && s[p] != '\t' && s[p] != '\f';
+    if (lx->continued) {
+        size_t q = skip_blanks(s, p, n);
+        if (q < n && !(byte_class[s[q]] & C_SKIP0))
+            lx->continued = false;
+    }
+    for (;; p++) {
+        p = skip_uninteresting(s, p, n, top);
         if (p >= n)
-            break;
-        unsigned char c = s[p];
-        if ((c == '=' && p > 0 && before_equals(s[p - 1])) ||
-            ((c == '=' || c == ':') && p + 1 < n && s[p + 1] == '=')) {
-            p += c == ':' || (p + 1 < n && s[p + 1] == '=') ? 2 : 1;
-            token = true;
+            return n;
+        const unsigned char c = s[p];
+        if (!(byte_class[c] & (top ? C_SKIP0 : C_SKIP)))
             continue;
+        if (c == ':' || c == '=') { /* not when part of := == <= += ... */
+            if (p + 1 < n && s[p + 1] == '=') {
+                p++;
+                continue;
+            }
+            if (c == '=' && p > 0 && strchr("=!<>+-*/%&|^@:", s[p - 1]) && s[p - 1])
+                continue;
         }
         if (c == '"' || c == '\'') {
             size_t b = p;
             while (b > from && p - b < 3 && (byte_class[s[b - 1]] & C_NAME))
                 b--;
             if (p - b <= 2 && string_prefix(s + b, p - b))
-                p = b;
+                return b;
         }
-        break;
+        return p;
     }
-    if (token)
-        lx->last_line = lx->line;
-    return p;
 }
 
 /* The next token outside f-strings (f-strings come whole as one TOKEN_STRING); unless
- * all, only NEWLINE, EOF and ';' ':' '=' outside brackets, which is all the statement
+ * all, only NEWLINE, EOF and ; : = outside brackets, which is all the statement
  * recognizer needs between statement starts. */
 static void lex(struct lexer *lx, struct token *t, bool all)
 {
@@ -638,38 +536,34 @@ static void lex(struct lexer *lx, struct token *t, bool all)
     const size_t n = lx->len;
     size_t p = lx->pos;
     for (;;) {
+        if (lx->fstrings) {
+            struct frame *f = &lx->frames[lx->depth - 1];
+            if (p < n && (f->kind == FRAME_FSTRING || (f->kind == FRAME_FIELD && f->spec))) {
+                lx->pos = p;
+                scan_fstring_text(lx, f, f->kind == FRAME_FIELD);
+                p = lx->pos;
+                if (!lx->fstrings) {
+                    t->kind = TOKEN_STRING;
+                    t->end = p;
+                    lx->continued = false;
+                    if (all)
+                        return;
+                }
+                continue;
+            }
+        } else if (!all) {
+            p = skip_tokens(lx, p);
+        }
         if (p >= n) {
             lx->pos = n;
             drop_frames(lx);
             end_line(lx, t, n);
             return;
         }
-        if (lx->depth) {
-            struct frame *f = &lx->frames[lx->depth - 1];
-            if (f->kind == FRAME_FSTRING || (f->kind == FRAME_FIELD && f->spec)) {
-                bool fstring = f->kind == FRAME_FSTRING;
-                lx->pos = p;
-                if (fstring)
-                    scan_fstring_text(lx, f);
-                else
-                    scan_spec_text(lx, f);
-                p = lx->pos;
-                if (fstring && lx->fstrings == 0) {
-                    t->kind = TOKEN_STRING;
-                    t->end = p;
-                    lx->last_line = lx->line;
-                    if (all)
-                        return;
-                }
-                continue;
-            }
-        }
-        if (!all && !lx->fstrings && (p = skip_tokens(lx, p)) >= n)
-            continue;
         const unsigned char c = s[p];
         const unsigned line = lx->line;
         const size_t line_start = lx->line_start, start = p;
-        const bool keep = lx->fstrings == 0;
+        const bool keep = !lx->fstrings;
         size_t q = p + 1;
         enum token_kind kind = TOKEN_OP;
         unsigned char op = c;
@@ -677,9 +571,9 @@ static void lex(struct lexer *lx, struct token *t, bool all)
         if (byte_class[c] & C_START) {
             q = skip_name(s, q, n);
             kind = TOKEN_NAME;
-            if (q >= n || (s[q] != '"' && s[q] != '\'') || !(flags = string_prefix(s + p, q - p)))
-                goto token;
-            goto string;
+            if (q < n && (s[q] == '"' || s[q] == '\'') && (flags = string_prefix(s + p, q - p)))
+                goto string;
+            goto token;
         }
         switch (c) {
         case ' ':
@@ -692,10 +586,9 @@ static void lex(struct lexer *lx, struct token *t, bool all)
             if (!lx->depth && !lx->overflow && lx->line_has_tokens) {
                 t->kind = TOKEN_NEWLINE;
                 t->start = p;
-                t->line = lx->last_line;
-                t->first = t->indent0 = false;
+                t->line = lx->continued ? lx->last_line : lx->line;
+                t->first = t->indent0 = lx->line_has_tokens = lx->continued = false;
                 t->end = lx->pos = pass_newline(lx, p);
-                lx->line_has_tokens = false;
                 return;
             }
             p = pass_newline(lx, p);
@@ -713,10 +606,13 @@ static void lex(struct lexer *lx, struct token *t, bool all)
             continue;
         case '\\':
             if (q < n && (s[q] == '\n' || s[q] == '\r')) {
+                if (!lx->continued)
+                    lx->last_line = lx->line;
+                lx->continued = lx->line_has_tokens;
                 p = pass_newline(lx, q);
                 continue;
             }
-            lexer_problem(lx, p, "unexpected character after line continuation character");
+            add_problem(lx->ps, p, "unexpected character after line continuation character");
             kind = TOKEN_OTHER;
             break;
         case '"':
@@ -780,33 +676,21 @@ static void lex(struct lexer *lx, struct token *t, bool all)
         case ';':
         case ',':
             break;
-        case '=':
-        case '*':
-        case '+':
-        case '-':
-        case '/':
-        case '%':
-        case '&':
-        case '|':
-        case '^':
-        case '<':
-        case '>':
-        case '!':
-        case '@':
-        case '~':
+        default:
+            if (!strchr("=*+-/%&|^<>!@~", c) || !c) {
+                kind = TOKEN_OTHER;
+                break;
+            }
             if (q < n && s[q] == '=')
                 q++;
             if (q > p + 1 || (c != '=' && c != '*'))
                 op = 'O';
-            break;
-        default:
-            kind = TOKEN_OTHER;
         }
     token:
         p = q;
         if (!keep)
             continue;
-        lx->last_line = lx->line;
+        lx->continued = false;
         if (all || (kind == TOKEN_OP && (op == ';' || op == ':' || op == '=') && !lx->depth &&
                     !lx->overflow)) {
             t->kind = kind;
@@ -870,10 +754,12 @@ static void skip_alias(struct lexer *lx, struct token *t)
 static void add_import(struct pyscan *ps, const struct token *keyword, int level,
                        struct strbuf *module, char **names, size_t name_count)
 {
-    struct pyscan_import import = {
-        keyword->line, (unsigned)(keyword->start - keyword->line_start + 1),
-        level,         strbuf_detach(module),
-        names,         name_count};
+    struct pyscan_import import = {keyword->line,
+                                   (unsigned)(keyword->start - keyword->line_start + 1),
+                                   level,
+                                   strbuf_detach(module),
+                                   names,
+                                   name_count};
     VEC_PUSH(&ps->imports, import);
 }
 
@@ -938,17 +824,17 @@ out:
     VEC_FREE(&names);
 }
 
-/* Whether the first token of a logical line opens a compound statement, whose first
- * ':' outside brackets ends the header. */
+/* Whether t, first on its logical line, opens a compound statement, whose first ':'
+ * outside brackets ends the header. */
 static bool is_compound(const struct lexer *lx, const struct token *t)
 {
-    static const char *const words[] = {"if",  "elif",   "else",    "while", "for",   "try",
-                                        "def", "except", "finally", "with",  "class", "async"};
-    size_t len = t->end - t->start;
-    if (t->kind != TOKEN_NAME || len < 2 || len > 7 || !memchr("iewftdca", lx->src[t->start], 8))
+    static const char words[] = "if     elif   else   while  for    try    def    "
+                                "except finallywith   class  async  ";
+    const size_t len = t->end - t->start;
+    if (t->kind != TOKEN_NAME || len < 2 || len > 7)
         return false;
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (strlen(words[i]) == len && memcmp(lx->src + t->start, words[i], len) == 0)
+    for (const char *w = words; *w; w += 7)
+        if (memcmp(w, lx->src + t->start, len) == 0 && (len == 7 || w[len] == ' '))
             return true;
     return false;
 }
@@ -961,7 +847,7 @@ static bool starts_subject(const struct token *t)
     return t->kind == TOKEN_NAME || t->kind == TOKEN_NUMBER || t->kind == TOKEN_STRING;
 }
 
-/* The assignment being recognised. */
+/* The assignment being recognized. */
 enum pending { PENDING_NONE, PENDING_ANNOTATION, PENDING_ASSIGNMENT };
 
 static void finish_statement(struct pyscan *ps, enum pending *pending, struct pyscan_stmt *stmt,
@@ -1020,7 +906,7 @@ static void scan_statements(struct lexer *lx)
                 continue;
             }
         }
-        if (t.kind == TOKEN_OP && lx->depth == 0 && lx->overflow == 0) {
+        if (t.kind == TOKEN_OP && !lx->depth && !lx->overflow) {
             if (t.op == ';') {
                 finish_statement(ps, &pending, &stmt, t.end, t.line);
                 stmt_start = true;
@@ -1035,60 +921,82 @@ static void scan_statements(struct lexer *lx)
     finish_statement(ps, &pending, &stmt, t.end, t.line);
 }
 
-/* Offset of the first invalid UTF-8 sequence in s, or n. */
-static size_t find_invalid_utf8(const unsigned char *s, size_t n)
+/* Length of the valid UTF-8 sequence starting with a non-ASCII byte at s, or 0. */
+static size_t utf8_length(const unsigned char *s, size_t avail)
 {
-    size_t i = 0;
-    while (i < n) {
-        uint64_t word;
-        if (i + 8 <= n) {
-            memcpy(&word, s + i, 8);
-            if (!(word & UINT64_C(0x8080808080808080))) {
-                i += 8;
+    const unsigned char c = s[0];
+    size_t len = 3;
+    unsigned char low = 0x80, high = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c == 0xE0)
+        low = 0xA0;
+    else if (c == 0xED)
+        high = 0x9F;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4, low = c == 0xF0 ? 0x90 : 0x80, high = c == 0xF4 ? 0x8F : 0xBF;
+    else if (c < 0xE1 || c > 0xEF)
+        return 0;
+    if (avail < len || s[1] < low || s[1] > high)
+        return 0;
+    for (size_t k = 2; k < len; k++)
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+    return len;
+}
+
+/* What the tokenizer does not look for, in one pass: the first NUL byte and the first
+ * invalid UTF-8 sequence (as problems), and whether "STAU_CONFIG" occurs. */
+static void check_bytes(struct pyscan *ps, const unsigned char *s, size_t n)
+{
+    bool nul = false, bad = false;
+    for (size_t i = 0; i < n;) {
+#ifdef __SSE2__
+        if (i + 17 <= n) {
+            __m128i x = LOAD(s, i);
+            __m128i m = OR(EQ(x, 0), _mm_and_si128(EQ(x, 'S'), EQ(LOAD(s, i + 1), 'T')));
+            if (!(MASK(x) | MASK(m))) {
+                i += 16;
                 continue;
             }
         }
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t need = 2;
-        unsigned char low = 0x80, high = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF)
-            need = 1;
-        else if (c == 0xE0)
-            low = 0xA0;
-        else if (c == 0xED)
-            high = 0x9F;
-        else if (c >= 0xF0 && c <= 0xF4)
-            need = 3, low = c == 0xF0 ? 0x90 : 0x80, high = c == 0xF4 ? 0x8F : 0xBF;
-        else if (c < 0xE1 || c > 0xEF)
-            return i;
-        if (n - i <= need || s[i + 1] < low || s[i + 1] > high)
-            return i;
-        for (size_t k = 2; k <= need; k++)
-            if ((s[i + k] & 0xC0) != 0x80)
-                return i;
-        i += need + 1;
+#endif
+        size_t len = s[i] < 0x80 ? 1 : utf8_length(s + i, n - i);
+        if (!s[i] && !nul)
+            nul = true, add_problem(ps, i, "NUL byte");
+        if (s[i] == 'S' && n - i >= 11 && memcmp(s + i, "STAU_CONFIG", 11) == 0)
+            ps->mentions_config = true;
+        if (!len && !bad)
+            bad = true, add_problem(ps, i, "invalid UTF-8");
+        i += len ? len : 1;
     }
-    return n;
 }
 
-/* Add a problem at offset, working out its line and column from the start. */
-static void add_problem_at(struct pyscan *ps, const unsigned char *s, size_t n, size_t first,
-                           size_t offset, const char *message)
+/* Order the problems by offset, keep the first few and work out their lines and columns. */
+static void locate_problems(struct pyscan *ps, const unsigned char *s, size_t n, size_t first)
 {
-    unsigned line = 1;
-    size_t line_start = first;
-    for (size_t i = first; i < offset; i++) {
-        if (s[i] == '\n' || (s[i] == '\r' && (i + 1 >= n || s[i + 1] != '\n'))) {
-            line++;
-            line_start = i + 1;
-        }
+    struct pyscan_problem *items = ps->problems.items;
+    for (size_t i = 1; i < ps->problems.len; i++) {
+        struct pyscan_problem problem = items[i];
+        size_t j = i;
+        for (; j > 0 && items[j - 1].offset > problem.offset; j--)
+            items[j] = items[j - 1];
+        items[j] = problem;
     }
-    struct pyscan_problem problem = {line, (unsigned)(offset - line_start + 1), offset, message};
-    VEC_PUSH(&ps->problems, problem);
+    if (ps->problems.len > PYSCAN_MAX_PROBLEMS)
+        ps->problems.len = PYSCAN_MAX_PROBLEMS;
+    unsigned line = 1;
+    size_t line_start = first, i = first;
+    for (size_t k = 0; k < ps->problems.len; k++) {
+        for (; i < items[k].offset; i++) {
+            if (s[i] == '\n' || (s[i] == '\r' && (i + 1 >= n || s[i + 1] != '\n'))) {
+                line++;
+                line_start = i + 1;
+            }
+        }
+        items[k].line = line;
+        items[k].col = (unsigned)(items[k].offset - line_start + 1);
+    }
 }
 
 void pyscan_init(struct pyscan *ps)
@@ -1100,31 +1008,14 @@ void pyscan_init(struct pyscan *ps)
 int pyscan_run(struct pyscan *ps, const char *src, size_t len)
 {
     const unsigned char *s = (const unsigned char *)src;
-    size_t first = len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-    struct lexer lx = {
-        .src = s, .len = len, .pos = first, .line = 1, .line_start = first, .ps = ps};
+    const size_t first = len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    struct lexer lx = {.src = s, .len = len, .pos = first, .first = first, .line = 1};
+    lx.line_start = first;
+    lx.ps = ps;
     pyscan_release(ps);
     scan_statements(&lx);
-
-    const unsigned char *nul = len ? memchr(s, 0, len) : NULL;
-    size_t bad = find_invalid_utf8(s, len);
-    if (nul)
-        add_problem_at(ps, s, len, first, (size_t)(nul - s), "NUL byte");
-    if (bad < len)
-        add_problem_at(ps, s, len, first, bad, "invalid UTF-8");
-    for (size_t i = 1; i < ps->problems.len; i++) {
-        struct pyscan_problem problem = ps->problems.items[i];
-        size_t j = i;
-        for (; j > 0 && ps->problems.items[j - 1].offset > problem.offset; j--)
-            ps->problems.items[j] = ps->problems.items[j - 1];
-        ps->problems.items[j] = problem;
-    }
-    if (ps->problems.len > PYSCAN_MAX_PROBLEMS)
-        ps->problems.len = PYSCAN_MAX_PROBLEMS;
-
-    for (const unsigned char *p = s;
-         !ps->mentions_config && len >= 11 && (p = memchr(p, 'S', len - 10 - (size_t)(p - s))); p++)
-        ps->mentions_config = memcmp(p, "STAU_CONFIG", 11) == 0;
+    check_bytes(ps, s, len);
+    locate_problems(ps, s, len, first);
     for (size_t i = 0; i < ps->assignments.len; i++) {
         const struct pyscan_stmt *stmt = &ps->assignments.items[i];
         if (stmt->target_len == 11 && memcmp(s + stmt->target_start, "STAU_CONFIG", 11) == 0)

@@ -192,13 +192,16 @@ UNIT_TEST(eval_refusals)
                  "f-string field may only be a name bound above the declaration]\n");
     expect_diags("STAU_CONFIG = {\"kwargs\": {\"a\": 99999999999999999999}}\n",
                  "1:32: error: integer 99999999999999999999 does not fit in 64 bits\n");
-    expect_diags("STAU_CONFIG = {\"kwargs\": {\"a\": 2j}}\n",
-                 xprintf("1:32: error: complex number 2j is not allowed in a declaration [hint: %s]\n", allowed));
+    want = xprintf("1:32: error: complex number 2j is not allowed in a declaration [hint: %s]\n",
+                   allowed);
+    expect_diags("STAU_CONFIG = {\"kwargs\": {\"a\": 2j}}\n", want);
+    free(want);
     expect_diags("STAU_CONFIG = {\"kwargs\": dict(x)}\n",
                  "1:31: error: dict() in a declaration takes keyword arguments only, not x "
                  "[hint: write dict(key=value, ...) or a {...} literal]\n");
-    expect_diags("STAU_CONFIG = {\"kwargs\": {**base}}\n",
-                 xprintf("1:27: error: **base is not evaluated in a declaration [hint: %s]\n", allowed));
+    want = xprintf("1:27: error: **base is not evaluated in a declaration [hint: %s]\n", allowed);
+    expect_diags("STAU_CONFIG = {\"kwargs\": {**base}}\n", want);
+    free(want);
     expect_diags("STAU_CONFIG = {\"kwargs\": {\"a\": 1, \"a\": 2}}\n",
                  "1:35: warning: duplicate key 'a'; the later value wins\n");
     expect_diags("STAU_CONFIG = ReportConfig(\"pkg.job\", 1, [])\n",
