@@ -12,12 +12,14 @@
  *     str path; i64 mtime_ns; i64 ctime_ns; u64 size; u64 inode; u64 device;
  *     u64 hash_low; u64 hash_high; u8 flags (1 = job, 2 = declaration ok);
  *     loc decl_loc;
- *     u32 imports, each: str module; i32 level; u32 line; u32 names, each str
+ *     u32 bytes, then in them: u32 imports, each: str module; i32 level;
+ *       u32 line; u32 names, each str (skipped on loading; decoded on demand)
  *     u32 diags, each: u8 severity; loc; str message; nstr hint
  *     when ok, the declaration: see put_decl/get_decl
  *   u64 check    XXH3-64 of every byte before it, to catch truncation and damage
  *
- * str = u32 length + bytes; nstr = str, or length 0xffffffff for none;
+ * str = u32 length + bytes + a NUL (so a loaded string can be used in place);
+ * nstr = str, or length 0xffffffff (and no bytes) for none;
  * loc = u32 line, col, end_line, end_col; f64 = IEEE double.
  */
 #include "cache.h"
@@ -27,11 +29,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
-enum { CACHE_VERSION = 1 };
+enum { CACHE_VERSION = 3 };
 static const char magic[16] = "stau graph cache";
 static const uint32_t NO_STRING = 0xffffffffu;
 
@@ -70,7 +73,7 @@ static void put_str(struct strbuf *out, const char *s)
     }
     size_t n = strlen(s);
     put_u32(out, (uint32_t)n);
-    put_bytes(out, s, n);
+    put_bytes(out, s, n + 1);
 }
 
 static void put_loc(struct strbuf *out, struct loc l)
@@ -136,13 +139,22 @@ static void put_file(struct strbuf *out, const struct source_file *f)
     put_u64(out, f->hash.high);
     put_u8(out, (uint8_t)(r->is_job | r->ok << 1));
     put_loc(out, r->decl_loc);
-    put_u32(out, (uint32_t)r->imports.len);
-    for (size_t i = 0; i < r->imports.len; i++) {
-        const struct scan_import *imp = &r->imports.items[i];
-        put_str(out, imp->module);
-        put_u32(out, (uint32_t)imp->level);
-        put_u32(out, imp->line);
-        put_strlist(out, &imp->names);
+    if (r->lazy_imports) {
+        put_u32(out, (uint32_t)r->lazy_imports_len);
+        put_bytes(out, r->lazy_imports, r->lazy_imports_len);
+    } else {
+        size_t at = out->len;
+        put_u32(out, 0);
+        put_u32(out, (uint32_t)r->imports.len);
+        for (size_t i = 0; i < r->imports.len; i++) {
+            const struct scan_import *imp = &r->imports.items[i];
+            put_str(out, imp->module);
+            put_u32(out, (uint32_t)imp->level);
+            put_u32(out, imp->line);
+            put_strlist(out, &imp->names);
+        }
+        uint32_t bytes = (uint32_t)(out->len - at - 4);
+        memcpy(out->buf + at, &bytes, 4);
     }
     put_u32(out, (uint32_t)r->diags.items.len);
     for (size_t i = 0; i < r->diags.items.len; i++) {
@@ -207,6 +219,7 @@ fail:
 struct reader {
     const unsigned char *p, *end;
     bool bad;
+    struct arena *arena; /* where arrays of loaded results go */
 };
 
 static bool get_bytes(struct reader *r, void *out, size_t n)
@@ -258,17 +271,18 @@ static uint32_t get_count(struct reader *r, size_t min_size)
     return r->bad ? 0 : n;
 }
 
+/* A string in place in the mapped file, which stays mapped while results use it. */
 static char *get_str(struct reader *r)
 {
     uint32_t n = get_u32(r);
     if (r->bad || n == NO_STRING)
         return NULL;
-    if ((size_t)(r->end - r->p) < n) {
+    if ((size_t)(r->end - r->p) <= n || r->p[n] != '\0') {
         r->bad = true;
         return NULL;
     }
-    char *s = xstrndup((const char *)r->p, n);
-    r->p += n;
+    char *s = (char *)(uintptr_t)r->p;
+    r->p += n + 1;
     return s;
 }
 
@@ -278,9 +292,15 @@ static char *get_str_required(struct reader *r)
     char *s = get_str(r);
     if (!s) {
         r->bad = true;
-        s = xstrdup("");
+        s = (char *)(uintptr_t) "";
     }
     return s;
+}
+
+/* An array of count items of size bytes in the arena (NULL when empty). */
+static void *get_array(struct reader *r, size_t count, size_t size)
+{
+    return count ? arena_alloc(r->arena, count * size) : NULL;
 }
 
 static struct loc get_loc(struct reader *r)
@@ -295,14 +315,18 @@ static struct loc get_loc(struct reader *r)
 
 static void get_strlist(struct reader *r, struct strlist *l)
 {
-    uint32_t n = get_count(r, 4);
+    uint32_t n = get_count(r, 5);
+    l->items = get_array(r, n, sizeof(char *));
+    l->len = l->cap = n;
     for (uint32_t i = 0; i < n; i++)
-        VEC_PUSH(l, get_str_required(r));
+        l->items[i] = get_str_required(r);
 }
 
 static void get_decl(struct reader *r, struct decl *d)
 {
-    uint32_t n = get_count(r, 4 + 16 + 1 + 8 + 4);
+    uint32_t n = get_count(r, 5 + 16 + 1 + 8 + 4);
+    d->deps.items = get_array(r, n, sizeof(struct dependency));
+    d->deps.cap = n;
     for (uint32_t i = 0; i < n; i++) {
         struct dependency dep = {0};
         dep.job = get_str_required(r);
@@ -313,7 +337,7 @@ static void get_decl(struct reader *r, struct decl *d)
         dep.allow_missing_work_ids = flags & 4;
         dep.max_lag = get_f64(r);
         dep.kwargs_json = get_str(r);
-        VEC_PUSH(&d->deps, dep);
+        d->deps.items[d->deps.len++] = dep;
     }
     get_strlist(r, &d->schedules);
     d->timezone = get_str(r);
@@ -330,8 +354,10 @@ static void get_decl(struct reader *r, struct decl *d)
     d->chunk_size = (int64_t)get_u64(r);
     d->has_work_ids = get_u8(r);
     uint32_t ids = get_count(r, 8);
+    d->work_ids.items = get_array(r, ids, sizeof(int64_t));
+    d->work_ids.len = d->work_ids.cap = ids;
     for (uint32_t i = 0; i < ids; i++)
-        VEC_PUSH(&d->work_ids, (int64_t)get_u64(r));
+        d->work_ids.items[i] = (int64_t)get_u64(r);
     uint8_t flags = get_u8(r);
     d->allow_multiple_jobs = flags & 1;
     d->is_streaming = flags & 2;
@@ -345,7 +371,8 @@ static void get_decl(struct reader *r, struct decl *d)
 static void get_file(struct reader *r, struct source_file *f)
 {
     memset(f, 0, sizeof(*f));
-    f->path = get_str_required(r);
+    f->result.borrowed = true;
+    f->path = xstrdup(get_str_required(r));
     f->st.mtime_ns = (int64_t)get_u64(r);
     f->st.ctime_ns = (int64_t)get_u64(r);
     f->st.size = get_u64(r);
@@ -358,16 +385,13 @@ static void get_file(struct reader *r, struct source_file *f)
     res->is_job = flags & 1;
     res->ok = (flags & 2) != 0;
     res->decl_loc = get_loc(r);
-    uint32_t n = get_count(r, 4 + 4 + 4 + 4);
-    for (uint32_t i = 0; i < n; i++) {
-        struct scan_import imp = {0};
-        imp.module = get_str_required(r);
-        imp.level = (int)get_u32(r);
-        imp.line = get_u32(r);
-        get_strlist(r, &imp.names);
-        VEC_PUSH(&res->imports, imp);
-    }
-    n = get_count(r, 1 + 16 + 4 + 4);
+    uint32_t n = get_count(r, 1);
+    if (n < 4)
+        r->bad = true;
+    res->lazy_imports = r->p;
+    res->lazy_imports_len = n;
+    r->p += r->bad ? 0 : n;
+    n = get_count(r, 1 + 16 + 5 + 4);
     for (uint32_t i = 0; i < n; i++) {
         uint8_t severity = get_u8(r);
         struct loc loc = get_loc(r);
@@ -379,39 +403,36 @@ static void get_file(struct reader *r, struct source_file *f)
                  "%s", message);
         if (hint)
             diag_hint(&res->diags, "%s", hint);
-        free(message);
-        free(hint);
     }
     if (res->ok)
         get_decl(r, &res->decl);
 }
 
-static int read_whole(const char *path, struct strbuf *out, int64_t *mtime_ns)
+/* Map the whole file read-only (loaded results point into it); -1 with errno set. */
+static int map_whole(const char *path, const char **data, size_t *len, int64_t *mtime_ns)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
     struct stat st;
     if (fstat(fd, &st) < 0) {
+        int saved = errno;
         close(fd);
+        errno = saved;
         return -1;
     }
     *mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    strbuf_grow(out, (size_t)st.st_size);
-    for (;;) {
-        strbuf_grow(out, 65536);
-        ssize_t n = read(fd, out->buf + out->len, out->cap - out->len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
+    *len = (size_t)st.st_size;
+    *data = "";
+    if (st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        if (p == MAP_FAILED) {
             int saved = errno;
             close(fd);
             errno = saved;
             return -1;
         }
-        if (n == 0)
-            break;
-        out->len += (size_t)n;
+        *data = p;
     }
     close(fd);
     return 0;
@@ -420,16 +441,20 @@ static int read_whole(const char *path, struct strbuf *out, int64_t *mtime_ns)
 int cache_read(const char *path, const char *jobs_root, struct cache *out, struct strbuf *why)
 {
     memset(out, 0, sizeof(*out));
-    struct strbuf data = STRBUF_INIT;
-    if (read_whole(path, &data, &out->written_ns) < 0) {
-        strbuf_release(&data);
+    struct {
+        const char *buf;
+        size_t len;
+    } data;
+    if (map_whole(path, &data.buf, &data.len, &out->written_ns) < 0) {
         if (errno == ENOENT)
             return 0;
         strbuf_addf(why, "cannot read it: %s", strerror(errno));
         return -1;
     }
+    out->mapped = data.len ? data.buf : NULL;
+    out->mapped_len = data.len;
     const unsigned char *p = (const unsigned char *)data.buf;
-    struct reader r = {p, p + data.len, false};
+    struct reader r = {p, p + data.len, false, &out->arena};
     char head[sizeof(magic)];
     if (!get_bytes(&r, head, sizeof(head)) || memcmp(head, magic, sizeof(magic)) != 0) {
         strbuf_addstr(why, "it is not a stau graph cache");
@@ -446,9 +471,7 @@ int cache_read(const char *path, const char *jobs_root, struct cache *out, struc
     }
     r.end -= 8;
     char *root = get_str_required(&r);
-    bool same_root = strcmp(root, jobs_root) == 0;
-    free(root);
-    if (!same_root)
+    if (strcmp(root, jobs_root) != 0)
         goto unusable; /* written for another jobs root: not an error */
     uint64_t count = get_u64(&r);
     if (count > (uint64_t)(r.end - r.p) / 64) {
@@ -464,12 +487,40 @@ int cache_read(const char *path, const char *jobs_root, struct cache *out, struc
         strbuf_addstr(why, "its entries do not add up");
         goto unusable;
     }
-    strbuf_release(&data);
     return 0;
 unusable:
     cache_release(out);
-    strbuf_release(&data);
     return -1;
+}
+
+/* Decode the imports section of one file (bounds-checked like everything else). */
+static bool get_imports(struct reader *r, struct scan_result *res)
+{
+    uint32_t n = get_count(r, 5 + 4 + 4 + 4);
+    res->imports.items = get_array(r, n, sizeof(struct scan_import));
+    res->imports.cap = n;
+    for (uint32_t i = 0; i < n && !r->bad; i++) {
+        struct scan_import imp = {0};
+        imp.module = get_str_required(r);
+        imp.level = (int)get_u32(r);
+        imp.line = get_u32(r);
+        get_strlist(r, &imp.names);
+        res->imports.items[res->imports.len++] = imp;
+    }
+    return !r->bad && r->p == r->end;
+}
+
+void cache_decode_imports(struct cache *c, struct scan_result *res)
+{
+    if (!res->lazy_imports)
+        return;
+    const unsigned char *p = res->lazy_imports;
+    struct reader r = {p, p + res->lazy_imports_len, false, &c->arena};
+    /* The check sum vouched for these bytes; a failure here is a bug, not damage. */
+    if (!get_imports(&r, res))
+        fatal("the graph cache's imports do not decode");
+    res->lazy_imports = NULL;
+    res->lazy_imports_len = 0;
 }
 
 void source_file_release(struct source_file *f)
@@ -484,4 +535,8 @@ void cache_release(struct cache *c)
     for (size_t i = 0; i < c->files.len; i++)
         source_file_release(&c->files.items[i]);
     VEC_FREE(&c->files);
+    arena_release(&c->arena);
+    if (c->mapped && munmap((void *)(uintptr_t)c->mapped, c->mapped_len) < 0)
+        warn("cannot unmap the graph cache:");
+    c->mapped = NULL;
 }

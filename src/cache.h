@@ -15,10 +15,15 @@ struct source_file {
     struct scan_result result; /* what it yielded */
 };
 
-/* The files stored in a cache file, sorted by path. */
+/* The files stored in a cache file, sorted by path. Their results are
+ * borrowed: strings point into the mapped file and arrays into arena, so loading costs
+ * few allocations; keep the cache alive while any result taken from it is used. */
 struct cache {
     VEC(struct source_file) files; /* sorted by path */
     int64_t written_ns;            /* mtime of the cache file: entries as new are "racy" */
+    const char *mapped;            /* the file, mapped read-only; the results point into it */
+    size_t mapped_len;             /* its length */
+    struct arena arena;            /* the results' arrays */
 };
 
 /* Load the cache at path for this jobs root. A missing file gives an empty cache
@@ -30,6 +35,9 @@ int cache_read(const char *path, const char *jobs_root, struct cache *out, struc
 int cache_write(const char *path, const char *jobs_root, const struct source_file *files,
                 size_t count);
 void cache_release(struct cache *c);
+/* Decode a loaded result's imports, if still encoded, into arrays in c's arena.
+ * Imports are decoded only when asked for: most commands never need them. */
+void cache_decode_imports(struct cache *c, struct scan_result *r);
 /* Release one source file's contents. */
 void source_file_release(struct source_file *f);
 

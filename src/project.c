@@ -290,10 +290,10 @@ int project_load(struct project *p, const struct project_options *opt)
         return -1;
     char *dir = state_dir(p->root);
     char *cache_path = dir ? xprintf("%s/graph.cache", dir) : NULL;
-    struct cache cache = {0};
+    struct cache *cache = &p->cache;
     if (cache_path) {
         struct strbuf why = STRBUF_INIT;
-        if (cache_read(cache_path, p->jobs_root, &cache, &why) < 0 && why.len)
+        if (cache_read(cache_path, p->jobs_root, cache, &why) < 0 && why.len)
             warn("ignoring '%s': %s; rebuilding it", cache_path, why.buf);
         strbuf_release(&why);
     }
@@ -301,7 +301,6 @@ int project_load(struct project *p, const struct project_options *opt)
     struct walk_result walk = {0};
     struct diags walk_diags = DIAGS_INIT;
     if (walk_python_files(p->root, p->jobs_root, &walk, &walk_diags) < 0) {
-        cache_release(&cache);
         free(cache_path);
         free(dir);
         diag_release(&walk_diags);
@@ -319,13 +318,12 @@ int project_load(struct project *p, const struct project_options *opt)
 
     struct readers rd = {p, xcalloc(p->files.len + 1, sizeof(struct source_file *)),
                          xmalloc((p->files.len + 1) * sizeof(size_t)), 0, 0, 0};
-    bool changed = take_from_cache(p, &cache, &rd);
+    bool changed = take_from_cache(p, cache, &rd);
     read_files(&rd, opt->threads);
     p->files_read = rd.todo_count;
     p->files_parsed = atomic_load(&rd.parsed);
     free(rd.previous);
     free(rd.todo);
-    cache_release(&cache);
     if (changed && cache_path &&
         cache_write(cache_path, p->jobs_root, p->files.items, p->files.len) < 0)
         warn("the graph cache was not saved; the next run reads every file again");
@@ -356,8 +354,15 @@ void project_release(struct project *p)
     VEC_FREE(&p->files);
     free(p->job_names);
     diag_release(&p->diags);
+    cache_release(&p->cache);
     free(p->root);
     free(p->jobs_root);
+}
+
+void project_load_imports(struct project *p)
+{
+    for (size_t i = 0; i < p->files.len; i++)
+        cache_decode_imports(&p->cache, &p->files.items[i].result);
 }
 
 void project_code_files(const struct project *p, size_t job, struct sizelist *out)

@@ -24,6 +24,7 @@ struct project {
     struct diags diags;            /* every problem found, files in path order, then the graph's */
     char **paths;                  /* per file: its path (borrowed), for the import index */
     struct import_index imports;   /* files by path, to resolve imports */
+    struct cache cache;               /* the loaded cache, which unchanged files' results borrow from */
     size_t files_read;             /* files read this time (not taken from the cache) */
     size_t files_parsed;           /* of those, files whose content had changed */
 };
@@ -34,6 +35,9 @@ void project_release(struct project *p);
 /* The job name a file below the jobs root gets ("src/sales/report.py" -> "sales.report"),
  * or NULL when the path does not name one (newly allocated). */
 char *project_job_name(const char *jobs_root, const char *path);
+/* Decode every file's imports that are still encoded in the loaded cache (needed
+ * before project_code_files). */
+void project_load_imports(struct project *p);
 /* Append to out (as file indices) the project files job `job` runs: its own file and every
  * local module it imports, transitively. */
 void project_code_files(const struct project *p, size_t job, struct sizelist *out);

@@ -92,6 +92,16 @@ static size_t skip_text(const unsigned char *s, size_t p, size_t n, bool braces)
 /* Spaces, tabs and form feeds. */
 static size_t skip_blanks(const unsigned char *s, size_t p, size_t n)
 {
+#ifdef __SSE2__
+    if (p < n && s[p] == ' ') {
+        for (; p + 16 <= n; p += 16) {
+            __m128i x = LOAD(s, p);
+            unsigned mask = MASK(OR(EQ(x, ' '), OR(EQ(x, '\t'), EQ(x, '\f')))) ^ 0xFFFF;
+            if (mask)
+                return p + FIRST(mask);
+        }
+    }
+#endif
     while (p < n && (s[p] == ' ' || s[p] == '\t' || s[p] == '\f'))
         p++;
     return p;
@@ -141,7 +151,15 @@ static size_t skip_uninteresting(const unsigned char *s, size_t p, size_t n, boo
     return p;
 }
 
-enum token_kind { TOKEN_EOF, TOKEN_NEWLINE, TOKEN_NAME, TOKEN_NUMBER, TOKEN_STRING, TOKEN_OP, TOKEN_OTHER };
+enum token_kind {
+    TOKEN_EOF,
+    TOKEN_NEWLINE,
+    TOKEN_NAME,
+    TOKEN_NUMBER,
+    TOKEN_STRING,
+    TOKEN_OP,
+    TOKEN_OTHER
+};
 
 struct token {
     enum token_kind kind;
@@ -169,9 +187,9 @@ struct frame {
 struct lexer {
     const unsigned char *src;
     size_t len, pos;
-    size_t first;         /* offset of the first byte after a BOM */
-    unsigned line;        /* current line, 1-based */
-    size_t line_start;    /* offset of its first byte */
+    size_t first;      /* offset of the first byte after a BOM */
+    unsigned line;     /* current line, 1-based */
+    size_t line_start; /* offset of its first byte */
     struct frame frames[FRAME_MAX];
     size_t depth;         /* frames in use */
     size_t overflow;      /* brackets opened beyond FRAME_MAX, counted only */
@@ -183,12 +201,17 @@ struct lexer {
 };
 
 /* Record a problem; its line and column are worked out at the end. */
+static void push_problem(struct pyscan *ps, size_t offset, const char *message)
+{
+    struct pyscan_problem problem = {0, 0, offset, message};
+    VEC_PUSH(&ps->problems, problem);
+}
+
+/* The same for the tokenizer, which finds them in order and keeps the first few. */
 static void add_problem(struct pyscan *ps, size_t offset, const char *message)
 {
-    if (ps->problems.len < PYSCAN_MAX_PROBLEMS) {
-        struct pyscan_problem problem = {0, 0, offset, message};
-        VEC_PUSH(&ps->problems, problem);
-    }
+    if (ps->problems.len < PYSCAN_MAX_PROBLEMS)
+        push_problem(ps, offset, message);
 }
 
 /* Pass the line ending at p (\n, \r\n or \r); returns the offset after it. */
@@ -271,7 +294,9 @@ static void close_bracket(struct lexer *lx, size_t p, unsigned char c)
     }
     if (!lx->depth || lx->frames[lx->depth - 1].kind == FRAME_FSTRING) {
         add_problem(lx->ps, p,
-                    c == ')' ? "unmatched ')'" : c == ']' ? "unmatched ']'" : "unmatched '}'");
+                    c == ')'   ? "unmatched ')'"
+                    : c == ']' ? "unmatched ']'"
+                               : "unmatched '}'");
         return;
     }
     const struct frame *top = &lx->frames[lx->depth - 1];
@@ -372,7 +397,8 @@ static int string_prefix(const unsigned char *s, size_t len)
  * frame (returns true); any other string is scanned whole. */
 static bool start_string(struct lexer *lx, size_t token_start, size_t q, int flags)
 {
-    struct frame *f = (flags & PREFIX_FORMAT) ? push_frame(lx, FRAME_FSTRING, token_start, 0) : NULL;
+    struct frame *f =
+        (flags & PREFIX_FORMAT) ? push_frame(lx, FRAME_FSTRING, token_start, 0) : NULL;
     if (!f) {
         lx->pos = scan_string(lx, token_start, q);
         return false;
@@ -489,41 +515,73 @@ static void end_line(struct lexer *lx, struct token *t, size_t p)
     t->first = t->indent0 = lx->line_has_tokens = lx->continued = false;
 }
 
-/* Between statement starts: pass what cannot matter and return where to lex again,
- * at the prefix of a string if there is one. */
+/* Between statement starts: pass everything the statement recognizer does not need,
+ * keeping track of brackets, strings, comments and lines. Stops at a line end or ; : =
+ * outside brackets, a backslash, an f-string (at its prefix), or the end of input. */
 static size_t skip_tokens(struct lexer *lx, size_t p)
 {
     const unsigned char *s = lx->src;
     const size_t n = lx->len, from = p;
-    const bool top = !lx->depth && !lx->overflow;
     if (lx->continued) {
         size_t q = skip_blanks(s, p, n);
         if (q < n && !(byte_class[s[q]] & C_SKIP0))
             lx->continued = false;
     }
     for (;; p++) {
+        const bool top = !lx->depth && !lx->overflow;
         p = skip_uninteresting(s, p, n, top);
         if (p >= n)
             return n;
         const unsigned char c = s[p];
         if (!(byte_class[c] & (top ? C_SKIP0 : C_SKIP)))
+            continue; /* a byte skip_uninteresting stopped at for speed */
+        switch (c) {
+        case '(':
+        case '[':
+        case '{':
+            if (!push_frame(lx, FRAME_BRACKET, p, c))
+                lx->overflow++;
+            lx->continued = false;
             continue;
-        if (c == ':' || c == '=') { /* not when part of := == <= += ... */
+        case ')':
+        case ']':
+        case '}':
+            close_bracket(lx, p, c);
+            lx->continued = false;
+            continue;
+        case '#':
+            p = skip_comment(s, p + 1, n) - 1;
+            continue;
+        case '\n':
+        case '\r':
+            if (top || starts_statement(s, p + 1 + (c == '\r' && p + 1 < n && s[p + 1] == '\n'), n))
+                return p; /* a NEWLINE, or brackets never closed: lex() deals with it */
+            p = pass_newline(lx, p) - 1;
+            continue;
+        case '"':
+        case '\'': {
+            size_t b = p;
+            while (b > from && p - b < 3 && (byte_class[s[b - 1]] & C_NAME))
+                b--;
+            int flags = p - b <= 2 ? string_prefix(s + b, p - b) : 0;
+            if (flags & PREFIX_FORMAT)
+                return b;
+            p = scan_string(lx, flags ? b : p, p) - 1;
+            lx->continued = false;
+            continue;
+        }
+        case ':':
+        case '=': /* not when part of := == <= += ... */
             if (p + 1 < n && s[p + 1] == '=') {
                 p++;
                 continue;
             }
             if (c == '=' && p > 0 && strchr("=!<>+-*/%&|^@:", s[p - 1]) && s[p - 1])
                 continue;
+            return p;
+        default: /* ';' and '\\' */
+            return p;
         }
-        if (c == '"' || c == '\'') {
-            size_t b = p;
-            while (b > from && p - b < 3 && (byte_class[s[b - 1]] & C_NAME))
-                b--;
-            if (p - b <= 2 && string_prefix(s + b, p - b))
-                return b;
-        }
-        return p;
     }
 }
 
@@ -754,12 +812,10 @@ static void skip_alias(struct lexer *lx, struct token *t)
 static void add_import(struct pyscan *ps, const struct token *keyword, int level,
                        struct strbuf *module, char **names, size_t name_count)
 {
-    struct pyscan_import import = {keyword->line,
-                                   (unsigned)(keyword->start - keyword->line_start + 1),
-                                   level,
-                                   strbuf_detach(module),
-                                   names,
-                                   name_count};
+    struct pyscan_import import = {
+        keyword->line, (unsigned)(keyword->start - keyword->line_start + 1),
+        level,         strbuf_detach(module),
+        names,         name_count};
     VEC_PUSH(&ps->imports, import);
 }
 
@@ -828,13 +884,15 @@ out:
  * outside brackets ends the header. */
 static bool is_compound(const struct lexer *lx, const struct token *t)
 {
-    static const char words[] = "if     elif   else   while  for    try    def    "
-                                "except finallywith   class  async  ";
+    static const char *const words[] = {"if",  "elif",   "else",    "while", "for",   "try",
+                                        "def", "except", "finally", "with",  "class", "async"};
+    static const unsigned char lengths[] = {2, 4, 4, 5, 3, 3, 3, 6, 7, 4, 5, 5};
+    const unsigned char *name = lx->src + t->start;
     const size_t len = t->end - t->start;
     if (t->kind != TOKEN_NAME || len < 2 || len > 7)
         return false;
-    for (const char *w = words; *w; w += 7)
-        if (memcmp(w, lx->src + t->start, len) == 0 && (len == 7 || w[len] == ' '))
+    for (size_t i = 0; i < sizeof(lengths); i++)
+        if (lengths[i] == len && words[i][0] == name[0] && memcmp(words[i], name, len) == 0)
             return true;
     return false;
 }
@@ -892,7 +950,9 @@ static void scan_statements(struct lexer *lx)
                 parse_from(lx, &t);
                 continue;
             }
-            if (t.kind == TOKEN_NAME && !compound) {
+            if (t.kind == TOKEN_NAME && !compound &&
+                ((module_level && !in_body) ||
+                 (t.first && (IS_WORD(lx, &t, "match") || IS_WORD(lx, &t, "case"))))) {
                 const struct token name = t;
                 next_token(lx, &t);
                 if (module_level && !in_body && (is_op(&t, '=') || is_op(&t, ':'))) {
@@ -952,22 +1012,25 @@ static void check_bytes(struct pyscan *ps, const unsigned char *s, size_t n)
     bool nul = false, bad = false;
     for (size_t i = 0; i < n;) {
 #ifdef __SSE2__
-        if (i + 17 <= n) {
-            __m128i x = LOAD(s, i);
-            __m128i m = OR(EQ(x, 0), _mm_and_si128(EQ(x, 'S'), EQ(LOAD(s, i + 1), 'T')));
-            if (!(MASK(x) | MASK(m))) {
-                i += 16;
+        if (i + 33 <= n) { /* 32 bytes: no NUL, "ST" or non-ASCII byte? */
+            __m128i x = LOAD(s, i), y = LOAD(s, i + 16);
+            __m128i xs = _mm_and_si128(EQ(x, 'S'), EQ(LOAD(s, i + 1), 'T'));
+            __m128i ys = _mm_and_si128(EQ(y, 'S'), EQ(LOAD(s, i + 17), 'T'));
+            __m128i m = OR(OR(x, y), OR(OR(EQ(x, 0), EQ(y, 0)), OR(xs, ys)));
+            if (!MASK(m)) {
+                i += 32;
                 continue;
             }
+            i += FIRST(MASK(OR(x, OR(EQ(x, 0), xs))) | MASK(OR(y, OR(EQ(y, 0), ys))) << 16);
         }
 #endif
         size_t len = s[i] < 0x80 ? 1 : utf8_length(s + i, n - i);
         if (!s[i] && !nul)
-            nul = true, add_problem(ps, i, "NUL byte");
+            nul = true, push_problem(ps, i, "NUL byte");
         if (s[i] == 'S' && n - i >= 11 && memcmp(s + i, "STAU_CONFIG", 11) == 0)
             ps->mentions_config = true;
         if (!len && !bad)
-            bad = true, add_problem(ps, i, "invalid UTF-8");
+            bad = true, push_problem(ps, i, "invalid UTF-8");
         i += len ? len : 1;
     }
 }

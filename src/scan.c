@@ -615,6 +615,11 @@ void scanner_scan(struct scanner *sc, const char *path, const char *job_name, co
 
 void scan_result_release(struct scan_result *r)
 {
+    if (r->borrowed) {
+        diag_release(&r->diags);
+        memset(r, 0, sizeof(*r));
+        return;
+    }
     if (r->ok)
         decl_release(&r->decl);
     for (size_t i = 0; i < r->imports.len; i++) {

@@ -18,9 +18,13 @@ struct scan_import {
 struct scan_result {
     bool is_job;                     /* has a module-level STAU_CONFIG assignment */
     bool ok;                         /* is_job and the declaration was read without errors */
+    bool borrowed;                   /* decl and imports live in a loaded cache; never freed here */
     struct decl decl;                /* the declaration, when ok */
     struct loc decl_loc;             /* where `STAU_CONFIG = ...` is */
     VEC(struct scan_import) imports; /* every import in the file, in order */
+    const void *lazy_imports;        /* when set, the imports are still encoded in a loaded
+                                        cache: see cache_decode_imports */
+    size_t lazy_imports_len;         /* bytes at lazy_imports */
     struct diags diags;              /* what was wrong, with locations */
 };
 

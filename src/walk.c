@@ -1,24 +1,32 @@
-/* walk.c: finding the Python files below the jobs root. */
+/* walk.c: finding the Python files below the jobs root. Folders are read by a
+ * small pool of threads sharing one queue: stat-ing every file is most of what
+ * a warm run costs, and the kernel does it in parallel. */
 #include "walk.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A folder being walked, to notice a symlink leading back to it. */
+/* A folder's identity, to notice a symlink leading back to one already walked. */
 struct visit {
     uint64_t device, inode;
 };
 
+/* State shared by the walking threads; everything but root_fd is guarded by lock. */
 struct walker {
-    const char *root;
-    struct walk_result *out;
-    struct diags *diags;
-    VEC(struct visit) visited; /* every folder entered, so none is entered twice */
+    int root_fd;               /* the project root, which folder paths are relative to */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;       /* signalled when work arrives or the walk ends */
+    VEC(char *) pending;       /* folders (relative paths) waiting to be read */
+    size_t busy;               /* threads reading a folder now */
+    VEC(struct visit) visited; /* every folder queued, so none is walked twice */
+    struct walk_result *out;   /* files found */
+    struct diags *diags;       /* problems found */
 };
 
 void file_stat_from(struct file_stat *st, const struct stat *s)
@@ -44,23 +52,70 @@ static bool skipped_folder(const char *name)
 
 static const struct loc no_loc = {0, 0, 0, 0};
 
-static bool already_visited(struct walker *w, const struct stat *s)
+/* "rel/name", or "name" at the top. */
+static char *join(const char *rel, const char *name)
 {
-    for (size_t i = 0; i < w->visited.len; i++)
-        if (w->visited.items[i].device == (uint64_t)s->st_dev &&
-            w->visited.items[i].inode == (uint64_t)s->st_ino)
-            return true;
-    return false;
+    size_t a = strlen(rel), b = strlen(name);
+    char *p = xmalloc(a + b + 2);
+    if (a) {
+        memcpy(p, rel, a);
+        p[a++] = '/';
+    }
+    memcpy(p + a, name, b + 1);
+    return p;
 }
 
-/* Walk the folder open at fd, whose path relative to the root is rel ("" at the top). */
-static void walk_dir(struct walker *w, int fd, const char *rel)
+/* What one thread found while reading folders. */
+struct finds {
+    VEC(struct walk_file) files;
+    struct diags diags;
+    VEC(char *) subdirs; /* names of sub-folders of the folder being read */
+};
+
+/* Queue the sub-folder `name` of the folder open at fd (path rel), unless walked already. */
+static void queue_folder(struct walker *w, struct finds *f, int fd, const char *rel,
+                         const char *name)
 {
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        diag_add(w->diags, DIAG_WARNING, rel[0] ? rel : ".", no_loc,
+    char *path = join(rel, name);
+    struct stat s;
+    if (fstatat(fd, name, &s, 0) < 0) {
+        diag_add(&f->diags, DIAG_WARNING, path, no_loc,
                  "cannot read folder: %s; its jobs are left out", strerror(errno));
-        close(fd);
+        free(path);
+        return;
+    }
+    pthread_mutex_lock(&w->lock);
+    bool seen = false;
+    for (size_t i = 0; i < w->visited.len && !seen; i++)
+        seen = w->visited.items[i].device == (uint64_t)s.st_dev &&
+               w->visited.items[i].inode == (uint64_t)s.st_ino;
+    if (!seen) {
+        struct visit v = {(uint64_t)s.st_dev, (uint64_t)s.st_ino};
+        VEC_PUSH(&w->visited, v);
+        VEC_PUSH(&w->pending, path);
+        pthread_cond_signal(&w->wake);
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (seen) {
+        struct stat ls;
+        bool link = fstatat(fd, name, &ls, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(ls.st_mode);
+        diag_add(&f->diags, DIAG_WARNING, path, no_loc,
+                 link ? "symlink leads to a folder already walked (a loop?); not followed"
+                      : "folder reached twice; walked once");
+        free(path);
+    }
+}
+
+/* Read the folder at rel: note its Python files, queue its sub-folders. */
+static void read_folder(struct walker *w, struct finds *f, const char *rel)
+{
+    int fd = openat(w->root_fd, rel[0] ? rel : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        diag_add(&f->diags, DIAG_WARNING, rel[0] ? rel : ".", no_loc,
+                 "cannot read folder: %s; its jobs are left out", strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return;
     }
     /* A virtual environment marks itself with pyvenv.cfg. */
@@ -68,78 +123,84 @@ static void walk_dir(struct walker *w, int fd, const char *rel)
         closedir(d);
         return;
     }
-    VEC(char *) subdirs = {0};
     struct dirent *e;
     while ((errno = 0, e = readdir(d))) {
         const char *name = e->d_name;
         if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
             continue;
-        bool is_py = ends_with(name, ".py");
         if (e->d_type == DT_DIR) {
             if (!skipped_folder(name))
-                VEC_PUSH(&subdirs, xstrdup(name));
+                VEC_PUSH(&f->subdirs, xstrdup(name));
             continue;
         }
+        bool is_py = ends_with(name, ".py");
         if (!is_py && e->d_type != DT_LNK && e->d_type != DT_UNKNOWN)
             continue;
-        char *path = rel[0] ? xprintf("%s/%s", rel, name) : xstrdup(name);
         struct stat s;
         if (fstatat(fd, name, &s, 0) < 0) {
-            if (is_py)
-                diag_add(w->diags, DIAG_WARNING, path, no_loc,
-                         "cannot read: %s; left out", strerror(errno));
-            free(path);
+            if (is_py) {
+                char *path = join(rel, name);
+                diag_add(&f->diags, DIAG_WARNING, path, no_loc, "cannot read: %s; left out",
+                         strerror(errno));
+                free(path);
+            }
             continue;
         }
         if (S_ISDIR(s.st_mode)) {
             if (!skipped_folder(name))
-                VEC_PUSH(&subdirs, xstrdup(name));
-            free(path);
+                VEC_PUSH(&f->subdirs, xstrdup(name));
             continue;
         }
-        if (!is_py) {
-            free(path);
+        if (!is_py)
             continue;
-        }
+        char *path = join(rel, name);
         if (!S_ISREG(s.st_mode)) {
-            diag_add(w->diags, DIAG_WARNING, path, no_loc, "not a regular file; left out");
+            diag_add(&f->diags, DIAG_WARNING, path, no_loc, "not a regular file; left out");
             free(path);
             continue;
         }
-        struct walk_file f = {path, {0}};
-        file_stat_from(&f.st, &s);
-        VEC_PUSH(&w->out->files, f);
+        struct walk_file file = {path, {0}};
+        file_stat_from(&file.st, &s);
+        VEC_PUSH(&f->files, file);
     }
     if (errno)
-        diag_add(w->diags, DIAG_WARNING, rel[0] ? rel : ".", no_loc,
+        diag_add(&f->diags, DIAG_WARNING, rel[0] ? rel : ".", no_loc,
                  "cannot list folder: %s; some jobs may be left out", strerror(errno));
-    for (size_t i = 0; i < subdirs.len; i++) {
-        char *name = subdirs.items[i];
-        char *path = rel[0] ? xprintf("%s/%s", rel, name) : xstrdup(name);
-        int sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        struct stat s;
-        if (sub < 0 || fstat(sub, &s) < 0) {
-            diag_add(w->diags, DIAG_WARNING, path, no_loc,
-                     "cannot read folder: %s; its jobs are left out", strerror(errno));
-            if (sub >= 0)
-                close(sub);
-        } else if (already_visited(w, &s)) {
-            struct stat ls;
-            bool link = fstatat(fd, name, &ls, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(ls.st_mode);
-            diag_add(w->diags, DIAG_WARNING, path, no_loc,
-                     link ? "symlink leads to a folder already walked (a loop?); not followed"
-                          : "folder reached twice; walked once");
-            close(sub);
-        } else {
-            struct visit v = {(uint64_t)s.st_dev, (uint64_t)s.st_ino};
-            VEC_PUSH(&w->visited, v);
-            walk_dir(w, sub, path);
-        }
-        free(path);
-        free(name);
+    for (size_t i = 0; i < f->subdirs.len; i++) {
+        queue_folder(w, f, fd, rel, f->subdirs.items[i]);
+        free(f->subdirs.items[i]);
     }
-    VEC_FREE(&subdirs);
+    f->subdirs.len = 0;
     closedir(d);
+}
+
+static void *walk_main(void *arg)
+{
+    struct walker *w = arg;
+    struct finds f = {{0}, DIAGS_INIT, {0}};
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (!w->pending.len && w->busy)
+            pthread_cond_wait(&w->wake, &w->lock);
+        if (!w->pending.len)
+            break; /* nothing queued and nobody reading: the walk is over */
+        char *rel = w->pending.items[--w->pending.len];
+        w->busy++;
+        pthread_mutex_unlock(&w->lock);
+        read_folder(w, &f, rel);
+        free(rel);
+        pthread_mutex_lock(&w->lock);
+        w->busy--;
+    }
+    pthread_cond_broadcast(&w->wake);
+    for (size_t i = 0; i < f.files.len; i++)
+        VEC_PUSH(&w->out->files, f.files.items[i]);
+    diag_append(w->diags, &f.diags);
+    pthread_mutex_unlock(&w->lock);
+    VEC_FREE(&f.files);
+    VEC_FREE(&f.subdirs);
+    diag_release(&f.diags);
+    return NULL;
 }
 
 static int by_path(const void *a, const void *b)
@@ -147,26 +208,56 @@ static int by_path(const void *a, const void *b)
     return strcmp(((const struct walk_file *)a)->path, ((const struct walk_file *)b)->path);
 }
 
+static int diag_by_path(const void *a, const void *b)
+{
+    const struct diag *x = a, *y = b;
+    return strcmp(x->path ? x->path : "", y->path ? y->path : "");
+}
+
 int walk_python_files(const char *root, const char *dir, struct walk_result *out,
                       struct diags *diags)
 {
-    struct walker w = {root, out, diags, {0}};
-    char *top = dir[0] ? xprintf("%s/%s", root, dir) : xstrdup(root);
-    int fd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct walker w = {0};
+    w.root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char *top = dir[0] ? join(root, dir) : xstrdup(root);
     struct stat s;
-    if (fd < 0 || fstat(fd, &s) < 0) {
+    if (w.root_fd < 0 || fstatat(w.root_fd, dir[0] ? dir : ".", &s, 0) < 0 || !S_ISDIR(s.st_mode)) {
+        if (!errno)
+            errno = ENOTDIR;
         error("cannot open jobs folder '%s':", top);
         free(top);
-        if (fd >= 0)
-            close(fd);
+        if (w.root_fd >= 0)
+            close(w.root_fd);
         return -1;
     }
     free(top);
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.wake, NULL);
+    w.out = out;
+    struct diags found = DIAGS_INIT;
+    w.diags = &found;
     struct visit v = {(uint64_t)s.st_dev, (uint64_t)s.st_ino};
     VEC_PUSH(&w.visited, v);
-    walk_dir(&w, fd, dir);
+    VEC_PUSH(&w.pending, xstrdup(dir));
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    pthread_t tids[4];
+    int started = 0;
+    for (int t = 1; t < (cpus > 4 ? 4 : cpus); t++)
+        if (pthread_create(&tids[started], NULL, walk_main, &w) == 0)
+            started++;
+    walk_main(&w);
+    for (int t = 0; t < started; t++)
+        pthread_join(tids[t], NULL);
+    pthread_mutex_destroy(&w.lock);
+    pthread_cond_destroy(&w.wake);
     VEC_FREE(&w.visited);
+    VEC_FREE(&w.pending);
+    close(w.root_fd);
+    /* Threads finish in any order; the caller sees the same order every time. */
     qsort(out->files.items, out->files.len, sizeof(out->files.items[0]), by_path);
+    qsort(found.items.items, found.items.len, sizeof(found.items.items[0]), diag_by_path);
+    diag_append(diags, &found);
+    diag_release(&found);
     return 0;
 }
 

@@ -93,6 +93,8 @@ UNIT_TEST(cache_round_trip)
     CHECK_STR(why.buf, NULL);
     if (CHECK_INT(c.files.len, 2)) {
         for (size_t i = 0; i < 2; i++) {
+            CHECK(c.files.items[i].result.lazy_imports != NULL);
+            cache_decode_imports(&c, &c.files.items[i].result);
             char *want = describe(&files[i]), *got = describe(&c.files.items[i]);
             CHECK_STR(got, want);
             free(want);
