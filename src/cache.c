@@ -8,15 +8,25 @@
  *                derives from a file (evaluation, checks, messages) changes
  *   u32 bom      0x01020304
  *   str          jobs root the files were found under
- *   u64 count    then `count` entries, sorted by path:
+ *   u64 check    XXH3-64 of the header bytes before it
+ *   sections, one or more, each:
+ *     u64 bytes  length of the body
+ *     body       u64 count, then `count` entries
+ *     u64 check  XXH3-64 of the body
+ *
+ * The first section holds every file, sorted by path. When few files changed,
+ * stau appends a section with just their entries (and removal markers) rather
+ * than rewriting everything: an entry replaces the one of the same path before
+ * it. A section cut short by a crash fails its check and is ignored, and the
+ * next write starts a fresh file. Entry:
  *     str path; i64 mtime_ns; i64 ctime_ns; u64 size; u64 inode; u64 device;
- *     u64 hash_low; u64 hash_high; u8 flags (1 = job, 2 = declaration ok);
+ *     u64 hash_low; u64 hash_high; u8 flags (1 = job, 2 = declaration ok,
+ *     4 = the file is gone: nothing else follows);
  *     loc decl_loc;
  *     u32 bytes, then in them: u32 imports, each: str module; i32 level;
  *       u32 line; u32 names, each str (skipped on loading; decoded on demand)
  *     u32 diags, each: u8 severity; loc; str message; nstr hint
  *     when ok, the declaration: see put_decl/get_decl
- *   u64 check    XXH3-64 of every byte before it, to catch truncation and damage
  *
  * str = u32 length + bytes + a NUL (so a loaded string can be used in place);
  * nstr = str, or length 0xffffffff (and no bytes) for none;
@@ -34,7 +44,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-enum { CACHE_VERSION = 3 };
+enum { CACHE_VERSION = 4 };
+enum { FLAG_JOB = 1, FLAG_OK = 2, FLAG_GONE = 4 };
 static const char magic[16] = "stau graph cache";
 static const uint32_t NO_STRING = 0xffffffffu;
 
@@ -137,7 +148,7 @@ static void put_file(struct strbuf *out, const struct source_file *f)
     put_u64(out, f->st.device);
     put_u64(out, f->hash.low);
     put_u64(out, f->hash.high);
-    put_u8(out, (uint8_t)(r->is_job | r->ok << 1));
+    put_u8(out, (uint8_t)(r->is_job * FLAG_JOB | r->ok * FLAG_OK));
     put_loc(out, r->decl_loc);
     if (r->lazy_imports) {
         put_u32(out, (uint32_t)r->lazy_imports_len);
@@ -168,6 +179,43 @@ static void put_file(struct strbuf *out, const struct source_file *f)
         put_decl(out, &r->decl);
 }
 
+/* Write all of data to fd; -1 with errno set. */
+static int write_all(int fd, const char *data, size_t len)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t n = write(fd, data + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+/* Append a section holding the given entries and removal markers. */
+static void put_section(struct strbuf *out, const struct source_file *const *files, size_t count,
+                        char *const *gone, size_t gone_count)
+{
+    size_t at = out->len;
+    put_u64(out, 0);
+    put_u64(out, count + gone_count);
+    for (size_t i = 0; i < count; i++)
+        put_file(out, files[i]);
+    for (size_t i = 0; i < gone_count; i++) {
+        put_str(out, gone[i]);
+        for (int k = 0; k < 7; k++)
+            put_u64(out, 0);
+        put_u8(out, FLAG_GONE);
+    }
+    uint64_t bytes = out->len - at - 8;
+    memcpy(out->buf + at, &bytes, 8);
+    put_u64(out, XXH3_64bits(out->buf + at + 8, bytes));
+}
+
 int cache_write(const char *path, const char *jobs_root, const struct source_file *files,
                 size_t count)
 {
@@ -176,41 +224,51 @@ int cache_write(const char *path, const char *jobs_root, const struct source_fil
     put_u32(&out, CACHE_VERSION);
     put_u32(&out, 0x01020304);
     put_str(&out, jobs_root);
-    put_u64(&out, count);
-    for (size_t i = 0; i < count; i++)
-        put_file(&out, &files[i]);
     put_u64(&out, XXH3_64bits(out.buf, out.len));
+    const struct source_file **all = xmalloc((count + 1) * sizeof(*all));
+    for (size_t i = 0; i < count; i++)
+        all[i] = &files[i];
+    put_section(&out, all, count, NULL, 0);
+    free(all);
 
     char *tmp = xprintf("%s.tmp.%ld", path, (long)getpid());
+    int rc = -1;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         error("cannot write '%s':", tmp);
-        goto fail;
-    }
-    for (size_t done = 0; done < out.len;) {
-        ssize_t n = write(fd, out.buf + done, out.len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            error("cannot write '%s':", tmp);
-            close(fd);
-            unlink(tmp);
-            goto fail;
-        }
-        done += (size_t)n;
-    }
-    if (close(fd) < 0 || rename(tmp, path) < 0) {
+    } else if (write_all(fd, out.buf, out.len) < 0) {
+        error("cannot write '%s':", tmp);
+        close(fd);
+        unlink(tmp);
+    } else if (close(fd) < 0 || rename(tmp, path) < 0) {
         error("cannot write '%s':", path);
         unlink(tmp);
-        goto fail;
+    } else {
+        rc = 0;
     }
     free(tmp);
     strbuf_release(&out);
-    return 0;
-fail:
-    free(tmp);
+    return rc;
+}
+
+int cache_append(const char *path, const struct source_file *const *files, size_t count,
+                 char *const *gone, size_t gone_count)
+{
+    struct strbuf out = STRBUF_INIT;
+    put_section(&out, files, count, gone, gone_count);
+    /* One write with O_APPEND: concurrent appends do not interleave, and a
+     * crash part-way leaves a section whose check fails, which readers skip. */
+    int rc = 0;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0 || write_all(fd, out.buf, out.len) < 0) {
+        rc = error("cannot append to '%s':", path);
+        if (fd >= 0)
+            close(fd);
+    } else if (close(fd) < 0) {
+        rc = error("cannot append to '%s':", path);
+    }
     strbuf_release(&out);
-    return -1;
+    return rc;
 }
 
 /* ---- reading ---- */
@@ -382,8 +440,12 @@ static void get_file(struct reader *r, struct source_file *f)
     f->hash.high = get_u64(r);
     struct scan_result *res = &f->result;
     uint8_t flags = get_u8(r);
-    res->is_job = flags & 1;
-    res->ok = (flags & 2) != 0;
+    if (flags & FLAG_GONE) {
+        f->gone = true;
+        return;
+    }
+    res->is_job = flags & FLAG_JOB;
+    res->ok = (flags & FLAG_OK) != 0;
     res->decl_loc = get_loc(r);
     uint32_t n = get_count(r, 1);
     if (n < 4)
@@ -438,6 +500,18 @@ static int map_whole(const char *path, const char **data, size_t *len, int64_t *
     return 0;
 }
 
+static uint64_t read_u64_at(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static int by_path_order(const void *a, const void *b)
+{
+    return strcmp(((const struct source_file *)a)->path, ((const struct source_file *)b)->path);
+}
+
 int cache_read(const char *path, const char *jobs_root, struct cache *out, struct strbuf *why)
 {
     memset(out, 0, sizeof(*out));
@@ -462,31 +536,81 @@ int cache_read(const char *path, const char *jobs_root, struct cache *out, struc
     }
     if (get_u32(&r) != CACHE_VERSION || get_u32(&r) != 0x01020304)
         goto unusable; /* another stau version wrote it: rebuild without a fuss */
-    uint64_t check = 0;
-    if (data.len >= sizeof(magic) + 16)
-        memcpy(&check, data.buf + data.len - 8, 8);
-    if (data.len < sizeof(magic) + 16 || XXH3_64bits(data.buf, data.len - 8) != check) {
+    char *root = get_str_required(&r);
+    uint64_t header_check = XXH3_64bits(data.buf, (size_t)(r.p - p));
+    if (r.bad || get_u64(&r) != header_check) {
         strbuf_addstr(why, "it is truncated or damaged");
         goto unusable;
     }
-    r.end -= 8;
-    char *root = get_str_required(&r);
     if (strcmp(root, jobs_root) != 0)
         goto unusable; /* written for another jobs root: not an error */
-    uint64_t count = get_u64(&r);
-    if (count > (uint64_t)(r.end - r.p) / 64) {
-        strbuf_addstr(why, "its entry count is impossible");
+    struct strmap by_path = {0};
+    bool sorted = true;
+    for (size_t section = 0; r.p < r.end; section++) {
+        uint64_t bytes = get_u64(&r);
+        if (r.bad || bytes < 8 || bytes > (uint64_t)(r.end - r.p) ||
+            (uint64_t)(r.end - r.p) - bytes < 8 ||
+            XXH3_64bits(r.p, bytes) != read_u64_at(r.p + bytes)) {
+            if (section == 0) {
+                strmap_release(&by_path);
+                strbuf_addstr(why, "it is truncated or damaged");
+                goto unusable;
+            }
+            out->torn = true; /* a crash cut an append short: its files are read again */
+            break;
+        }
+        struct reader body = {r.p, r.p + bytes, false, &out->arena};
+        uint64_t count = get_u64(&body);
+        if (count > bytes / 16)
+            body.bad = true;
+        for (uint64_t i = 0; i < count && !body.bad; i++) {
+            struct source_file f;
+            get_file(&body, &f);
+            size_t index;
+            if (strmap_get(&by_path, f.path, strlen(f.path), &index)) {
+                /* A later entry replaces an earlier one (or removes it). */
+                struct source_file *old = &out->files.items[index];
+                char *key = old->path; /* the table points at it: keep it */
+                scan_result_release(&old->result);
+                free(f.path);
+                f.path = key;
+                *old = f;
+                continue;
+            }
+            if (f.gone) {
+                source_file_release(&f);
+                continue;
+            }
+            if (out->files.len && strcmp(out->files.items[out->files.len - 1].path, f.path) > 0)
+                sorted = false;
+            VEC_PUSH(&out->files, f);
+            /* Keys point at the entries' own paths, which live until release. */
+            strmap_put(&by_path, f.path, strlen(f.path), out->files.len - 1);
+        }
+        if (body.bad || body.p != body.end) {
+            strmap_release(&by_path);
+            strbuf_addstr(why, "its entries do not add up");
+            goto unusable;
+        }
+        r.p += bytes + 8;
+        out->sections++;
+    }
+    strmap_release(&by_path);
+    if (!out->sections) {
+        strbuf_addstr(why, "it is truncated or damaged");
         goto unusable;
     }
-    for (uint64_t i = 0; i < count && !r.bad; i++) {
-        struct source_file f;
-        get_file(&r, &f);
-        VEC_PUSH(&out->files, f);
+    /* Drop removal markers, then restore path order if appends broke it. */
+    size_t kept = 0;
+    for (size_t i = 0; i < out->files.len; i++) {
+        if (out->files.items[i].gone)
+            source_file_release(&out->files.items[i]);
+        else
+            out->files.items[kept++] = out->files.items[i];
     }
-    if (r.bad || r.p != r.end) {
-        strbuf_addstr(why, "its entries do not add up");
-        goto unusable;
-    }
+    out->files.len = kept;
+    if (!sorted)
+        qsort(out->files.items, out->files.len, sizeof(out->files.items[0]), by_path_order);
     return 0;
 unusable:
     cache_release(out);

@@ -13,6 +13,7 @@ struct source_file {
     struct file_stat st;       /* stat data when it was read */
     struct hash128 hash;       /* hash of its content */
     struct scan_result result; /* what it yielded */
+    bool gone;                 /* (while loading a cache) a marker: the file was removed */
 };
 
 /* The files stored in a cache file, sorted by path. Their results are
@@ -24,6 +25,8 @@ struct cache {
     const char *mapped;            /* the file, mapped read-only; the results point into it */
     size_t mapped_len;             /* its length */
     struct arena arena;            /* the results' arrays */
+    size_t sections;               /* sections read: 1 + appends since the last full write */
+    bool torn;                     /* the last append was cut short (a crash) */
 };
 
 /* Load the cache at path for this jobs root. A missing file gives an empty cache
@@ -34,6 +37,10 @@ int cache_read(const char *path, const char *jobs_root, struct cache *out, struc
 /* Write files (sorted by path) to path atomically: a temporary file, then rename. */
 int cache_write(const char *path, const char *jobs_root, const struct source_file *files,
                 size_t count);
+/* Append a section with these files' entries and removal markers for the paths
+ * in gone, instead of rewriting the whole cache. */
+int cache_append(const char *path, const struct source_file *const *files, size_t count,
+                 char *const *gone, size_t gone_count);
 void cache_release(struct cache *c);
 /* Decode a loaded result's imports, if still encoded, into arrays in c's arena.
  * Imports are decoded only when asked for: most commands never need them. */

@@ -229,17 +229,18 @@ static int find_jobs_root(struct project *p, const struct project_options *opt)
 /* Pair the walked files with the cache's entries (both sorted by path). Files
  * whose stat data is unchanged, and not racily new, take the cached result;
  * the rest go to todo. Returns whether the cache needs rewriting. */
-static bool take_from_cache(struct project *p, struct cache *cache, struct readers *rd)
+static bool take_from_cache(struct project *p, struct cache *cache, struct readers *rd,
+                            struct strlist *gone)
 {
     size_t k = 0, matched = 0;
     bool changed = false;
     for (size_t i = 0; i < p->files.len; i++) {
         struct source_file *f = &p->files.items[i];
         while (k < cache->files.len && strcmp(cache->files.items[k].path, f->path) < 0)
-            k++;
+            VEC_PUSH(gone, cache->files.items[k++].path);
         struct source_file *old = NULL;
         if (k < cache->files.len && strcmp(cache->files.items[k].path, f->path) == 0) {
-            old = &cache->files.items[k];
+            old = &cache->files.items[k++];
             matched++;
         }
         /* Racy: changed in the same clock tick the cache was written in. */
@@ -253,7 +254,29 @@ static bool take_from_cache(struct project *p, struct cache *cache, struct reade
         rd->todo[rd->todo_count++] = i;
         changed = true;
     }
+    while (k < cache->files.len)
+        VEC_PUSH(gone, cache->files.items[k++].path);
     return changed || matched != cache->files.len;
+}
+
+/* Save what changed: appended to the cache when that is a small part of it,
+ * otherwise the whole cache written anew. */
+static void save_cache(struct project *p, const char *cache_path, const struct readers *rd,
+                       const struct strlist *gone)
+{
+    const struct cache *c = &p->cache;
+    size_t changes = rd->todo_count + gone->len;
+    if (c->sections && !c->torn && c->sections < 16 && changes * 8 <= p->files.len) {
+        const struct source_file **changed = xmalloc((rd->todo_count + 1) * sizeof(*changed));
+        for (size_t i = 0; i < rd->todo_count; i++)
+            changed[i] = &p->files.items[rd->todo[i]];
+        int rc = cache_append(cache_path, changed, rd->todo_count, gone->items, gone->len);
+        free(changed);
+        if (rc == 0)
+            return;
+    }
+    if (cache_write(cache_path, p->jobs_root, p->files.items, p->files.len) < 0)
+        warn("the graph cache was not saved; the next run reads every file again");
 }
 
 static void build_graph(struct project *p, struct decl *empty)
@@ -318,15 +341,16 @@ int project_load(struct project *p, const struct project_options *opt)
 
     struct readers rd = {p, xcalloc(p->files.len + 1, sizeof(struct source_file *)),
                          xmalloc((p->files.len + 1) * sizeof(size_t)), 0, 0, 0};
-    bool changed = take_from_cache(p, cache, &rd);
+    struct strlist gone = {0}; /* paths borrowed from the cache */
+    bool changed = take_from_cache(p, cache, &rd, &gone);
     read_files(&rd, opt->threads);
     p->files_read = rd.todo_count;
     p->files_parsed = atomic_load(&rd.parsed);
+    if (changed && cache_path)
+        save_cache(p, cache_path, &rd, &gone);
+    VEC_FREE(&gone);
     free(rd.previous);
     free(rd.todo);
-    if (changed && cache_path &&
-        cache_write(cache_path, p->jobs_root, p->files.items, p->files.len) < 0)
-        warn("the graph cache was not saved; the next run reads every file again");
     free(cache_path);
     free(dir);
 

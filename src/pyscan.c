@@ -243,7 +243,10 @@ static struct frame *push_frame(struct lexer *lx, enum frame_kind kind, size_t o
         return NULL;
     }
     struct frame *f = &lx->frames[lx->depth++];
-    *f = (struct frame){offset, kind, open, 0, false, false, false};
+    f->offset = offset; /* the callers of an f-string or field fill in the rest */
+    f->kind = kind;
+    f->open = open;
+    f->spec = false;
     lx->fstrings += kind == FRAME_FSTRING;
     return f;
 }
@@ -619,6 +622,10 @@ static void lex(struct lexer *lx, struct token *t, bool all)
             return;
         }
         const unsigned char c = s[p];
+        if (c == ' ' || c == '\t' || c == '\f') { /* mostly indentation */
+            p = skip_blanks(s, p + 1, n);
+            continue;
+        }
         const unsigned line = lx->line;
         const size_t line_start = lx->line_start, start = p;
         const bool keep = !lx->fstrings;
@@ -633,14 +640,7 @@ static void lex(struct lexer *lx, struct token *t, bool all)
                 goto string;
             goto token;
         }
-        switch (c) {
-        case ' ':
-        case '\t':
-        case '\f':
-            p = skip_blanks(s, q, n);
-            continue;
-        case '\n':
-        case '\r':
+        if (c == '\n' || c == '\r') {
             if (!lx->depth && !lx->overflow && lx->line_has_tokens) {
                 t->kind = TOKEN_NEWLINE;
                 t->start = p;
@@ -659,6 +659,8 @@ static void lex(struct lexer *lx, struct token *t, bool all)
                 }
             }
             continue;
+        }
+        switch (c) {
         case '#':
             p = skip_comment(s, q, n);
             continue;
@@ -884,17 +886,31 @@ out:
  * outside brackets ends the header. */
 static bool is_compound(const struct lexer *lx, const struct token *t)
 {
-    static const char *const words[] = {"if",  "elif",   "else",    "while", "for",   "try",
-                                        "def", "except", "finally", "with",  "class", "async"};
-    static const unsigned char lengths[] = {2, 4, 4, 5, 3, 3, 3, 6, 7, 4, 5, 5};
     const unsigned char *name = lx->src + t->start;
     const size_t len = t->end - t->start;
-    if (t->kind != TOKEN_NAME || len < 2 || len > 7)
+#define SAME(word) (len == sizeof(word) - 1 && memcmp(name, word, sizeof(word) - 1) == 0)
+    if (t->kind != TOKEN_NAME)
         return false;
-    for (size_t i = 0; i < sizeof(lengths); i++)
-        if (lengths[i] == len && words[i][0] == name[0] && memcmp(words[i], name, len) == 0)
-            return true;
+    switch (name[0]) {
+    case 'i':
+        return SAME("if");
+    case 'e':
+        return SAME("elif") || SAME("else") || SAME("except");
+    case 'w':
+        return SAME("while") || SAME("with");
+    case 'f':
+        return SAME("for") || SAME("finally");
+    case 't':
+        return SAME("try");
+    case 'd':
+        return SAME("def");
+    case 'c':
+        return SAME("class");
+    case 'a':
+        return SAME("async");
+    }
     return false;
+#undef SAME
 }
 
 /* Whether t can begin the subject of `match` or the pattern of `case`. */
@@ -908,8 +924,8 @@ static bool starts_subject(const struct token *t)
 /* The assignment being recognized. */
 enum pending { PENDING_NONE, PENDING_ANNOTATION, PENDING_ASSIGNMENT };
 
-static void finish_statement(struct pyscan *ps, enum pending *pending, struct pyscan_stmt *stmt,
-                             size_t end, unsigned end_line)
+static inline void finish_statement(struct pyscan *ps, enum pending *pending,
+                                    struct pyscan_stmt *stmt, size_t end, unsigned end_line)
 {
     if (*pending == PENDING_ASSIGNMENT) {
         stmt->end = end;

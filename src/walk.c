@@ -254,8 +254,10 @@ int walk_python_files(const char *root, const char *dir, struct walk_result *out
     VEC_FREE(&w.pending);
     close(w.root_fd);
     /* Threads finish in any order; the caller sees the same order every time. */
-    qsort(out->files.items, out->files.len, sizeof(out->files.items[0]), by_path);
-    qsort(found.items.items, found.items.len, sizeof(found.items.items[0]), diag_by_path);
+    if (out->files.len)
+        qsort(out->files.items, out->files.len, sizeof(out->files.items[0]), by_path);
+    if (found.items.len)
+        qsort(found.items.items, found.items.len, sizeof(found.items.items[0]), diag_by_path);
     diag_append(diags, &found);
     diag_release(&found);
     return 0;

@@ -13,7 +13,8 @@
 #   write FILE <<'EOF'       write a file (folders made as needed)
 #   age_files [DIR]          give every file an old mtime, so the graph cache
 #                            never sees one as racily new
-#   run ARGS...              run stau (60 s limit) capturing stdout, stderr, exit code
+#   run ARGS...              run stau (60 s limit) capturing stdout, stderr, exit code;
+#                            a crash or hang ends the test
 #   expect_exit N
 #   expect_stdout_eq <<'EOF' / expect_stderr_eq <<'EOF'   the whole output, exactly
 #   expect_stdout_empty / expect_stderr_empty
@@ -79,11 +80,14 @@ age_files() {
 run() {
     timeout -k 5 60 "$STAU" "$@" >"$OUT" 2>"$ERR" </dev/null
     RC=$?
+    # A hang or a crash ends the test: what it would check next means nothing.
     if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then
         fail "$(_where): 'stau $*' did not finish within 60 s"
+        exit 1
     elif [ "$RC" -gt 128 ]; then
-        fail "$(_where): 'stau $*' died of signal $((RC - 128)); stderr begins:"
-        head -n 5 "$ERR"
+        fail "$(_where): 'stau $*' died of signal $((RC - 128)); stderr:"
+        head -n 12 "$ERR"
+        exit 1
     fi
     return 0
 }

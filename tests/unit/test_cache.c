@@ -185,3 +185,61 @@ UNIT_TEST(cache_damage)
         source_file_release(&files[i]);
     free(path);
 }
+
+UNIT_TEST(cache_appends)
+{
+    struct source_file files[2];
+    make_files(files);
+    char *path = xprintf("%s/graph.cache", unit_tmpdir());
+    CHECK_INT(cache_write(path, "src", files, 2), 0);
+    struct strbuf base = STRBUF_INIT;
+    read_file(path, &base);
+
+    /* The job changed, a new file "src/a.py" appeared, plain.py is gone. */
+    struct source_file changed = {0}, added = {0};
+    changed.path = xstrdup("src/pkg/job.py");
+    changed.st = (struct file_stat){999, 2, 3, 4, 5};
+    added.path = xstrdup("src/a.py");
+    added.st = (struct file_stat){7, 7, 7, 7, 7};
+    const struct source_file *list[] = {&changed, &added};
+    char *gone[] = {"src/pkg/plain.py"};
+    CHECK_INT(cache_append(path, list, 2, gone, 1), 0);
+
+    struct cache c;
+    struct strbuf why = STRBUF_INIT;
+    CHECK_INT(cache_read(path, "src", &c, &why), 0);
+    CHECK_INT(c.sections, 2);
+    CHECK(!c.torn);
+    if (CHECK_INT(c.files.len, 2)) {
+        CHECK_STR(c.files.items[0].path, "src/a.py");
+        CHECK_STR(c.files.items[1].path, "src/pkg/job.py");
+        CHECK_INT(c.files.items[1].st.mtime_ns, 999);
+        CHECK(!c.files.items[1].result.is_job);
+    }
+    cache_release(&c);
+
+    /* A crash part-way through a second append: the torn section is ignored. */
+    struct strbuf full = STRBUF_INIT;
+    read_file(path, &full);
+    CHECK_INT(cache_append(path, list, 1, NULL, 0), 0);
+    struct strbuf longer = STRBUF_INIT;
+    read_file(path, &longer);
+    for (size_t cut = full.len + 1; cut < longer.len; cut += 5) {
+        char *torn = write_bytes("torn.cache", longer.buf, cut);
+        CHECK_INT(cache_read(torn, "src", &c, &why), 0);
+        CHECK(c.torn);
+        CHECK_INT(c.files.len, 2);
+        CHECK_INT(why.len, 0);
+        cache_release(&c);
+        free(torn);
+    }
+    strbuf_release(&full);
+    strbuf_release(&longer);
+    strbuf_release(&base);
+    strbuf_release(&why);
+    source_file_release(&changed);
+    source_file_release(&added);
+    for (size_t i = 0; i < 2; i++)
+        source_file_release(&files[i]);
+    free(path);
+}

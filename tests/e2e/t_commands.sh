@@ -1,0 +1,416 @@
+# The command line: global flags, per-command help, version, and every usage error.
+
+test_version() {
+    run --version
+    expect_exit 0
+    expect_stderr_empty
+    if ! grep -qE '^stau [0-9]+\.[0-9]+\.[0-9]+$' "$OUT" || [ "$(wc -l <"$OUT")" -ne 1 ]; then
+        fail "--version printed:"
+        cat "$OUT"
+    fi
+}
+
+test_help() {
+    run --help
+    expect_exit 0
+    expect_stderr_empty
+    expect_stdout_contains "usage: stau [-C DIR] [--jobs DIR] [-j N] [-v] COMMAND [ARGS]"
+    for cmd in check list dot; do
+        if ! grep -qE "^  $cmd +[a-z]" "$OUT"; then
+            fail "--help does not list the command '$cmd'"
+        fi
+    done
+    for opt in "-C DIR" "--jobs DIR" "-j N" "-v" "--json" "-h, --help" "--version"; do
+        expect_stdout_contains "  $opt "
+    done
+    # -h and `stau help` say the same.
+    cp "$OUT" "$TEST_TMP/help"
+    run -h
+    expect_exit 0
+    cmp -s "$OUT" "$TEST_TMP/help" || fail "-h differs from --help"
+    run help
+    expect_exit 0
+    cmp -s "$OUT" "$TEST_TMP/help" || fail "'stau help' differs from --help"
+}
+
+test_check_help() {
+    run check --help
+    expect_exit 0
+    expect_stderr_empty
+    expect_stdout_eq <<'EOF'
+usage: stau check
+
+Reads every job's declaration without running anything and checks it:
+values, types, schedules, dependencies (unknown jobs, cycles), names.
+Prints one summary line, or the errors. Exit status 0, or 2 on any error.
+EOF
+}
+
+test_list_help() {
+    run list --help
+    expect_exit 0
+    expect_stderr_empty
+    expect_stdout_eq <<'EOF'
+usage: stau list [--json]
+
+One job per line: name, file, dependencies (with max_lag), schedule, tags.
+--json prints an array of objects holding every evaluated key, defaults
+included, and the local files each job's code is made of.
+EOF
+}
+
+test_dot_help() {
+    run dot --help
+    expect_exit 0
+    expect_stderr_empty
+    expect_stdout_eq <<'EOF'
+usage: stau dot [JOB...]
+
+Writes the dependency graph as DOT: `stau dot | dot -Tsvg > graph.svg`.
+With JOB arguments, only those jobs and everything upstream of them.
+Edges carry max_lag; jobs whose declaration has errors are red.
+EOF
+}
+
+test_help_in_every_spelling() {
+    # `stau help CMD`, `stau CMD -h`, `stau --help CMD`: the command's own help,
+    # and nothing is read (an unusable project does not matter).
+    for cmd in check list dot; do
+        run "$cmd" --help
+        cp "$OUT" "$TEST_TMP/want"
+        for args in "help $cmd" "$cmd -h" "--help $cmd" "-C /nonexistent $cmd --help"; do
+            # shellcheck disable=SC2086
+            run $args
+            expect_exit 0
+            expect_stderr_empty
+            cmp -s "$OUT" "$TEST_TMP/want" || fail "'stau $args' is not the help of $cmd"
+        done
+    done
+    expect_no_file .stau
+}
+
+test_unknown_command_did_you_mean() {
+    run chekc
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF'
+stau: error: unknown command 'chekc'
+  hint: did you mean 'check'?
+EOF
+    run lst
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: unknown command 'lst'
+  hint: did you mean 'list'?
+EOF
+}
+
+test_unknown_command_without_suggestion() {
+    run frobnicate
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF'
+stau: error: unknown command 'frobnicate'
+  hint: see `stau --help`
+EOF
+}
+
+# BUG: `stau help NAME` for a NAME that is no command prints the general help
+# and exits 0; it should say the command is unknown, as `stau NAME` does.
+# (src/stau.c, the `help` branch of main)
+test_help_for_unknown_command() {
+    run help chekc
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF'
+stau: error: unknown command 'chekc'
+  hint: did you mean 'check'?
+EOF
+}
+
+test_no_command() {
+    run
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF'
+stau: error: running due jobs is not built yet; this stau can check, list and dot
+  hint: see `stau --help`
+EOF
+}
+
+test_unknown_option() {
+    run --frob check
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF'
+stau: error: unknown option '--frob'
+  hint: see `stau --help`
+EOF
+    run check -x
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: unknown option '-x'
+  hint: see `stau --help`
+EOF
+}
+
+test_command_takes_no_arguments() {
+    run check extra
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF'
+stau: error: 'check' takes no arguments
+  hint: usage: stau check
+EOF
+    run list a b
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: 'list' takes no arguments
+  hint: usage: stau list [--json]
+EOF
+}
+
+test_j_bad_values() {
+    for v in 0 -3 abc 2000 1.5 4x; do
+        run -j "$v" check
+        expect_exit 2
+        expect_stdout_empty
+        expect_stderr_eq <<EOF
+stau: error: -j needs a number from 1 to 1024, not '$v'
+  hint: see \`stau --help\`
+EOF
+    done
+    run -jabc check
+    expect_exit 2
+    expect_stderr_contains "stau: error: -j needs a number from 1 to 1024, not 'abc'"
+}
+
+# BUG: `stau -j` without a value says "not ''", as if an empty value had been
+# given; it should read like `-C` and `--jobs` do ("-C needs a folder").
+# (src/stau.c, the -j branch of main)
+test_j_without_value() {
+    run -j
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF'
+stau: error: -j needs a number from 1 to 1024
+  hint: see `stau --help`
+EOF
+}
+
+test_j_good_values() {
+    use_fixture native
+    for args in "-j 1" "-j1" "-j=3" "-j 1024"; do
+        # shellcheck disable=SC2086
+        run $args check
+        expect_exit 0
+        expect_stdout_eq <<'EOF'
+3 jobs, 2 dependencies, 0 warnings
+EOF
+        expect_stderr_empty
+    done
+}
+
+test_C_and_jobs_need_a_value() {
+    run -C
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: -C needs a folder
+  hint: see `stau --help`
+EOF
+    run --jobs
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: --jobs needs a folder
+  hint: see `stau --help`
+EOF
+}
+
+test_C_runs_elsewhere() {
+    use_fixture native
+    cd "$TEST_TMP" || return
+    for dir in p p/ ./p "$TEST_TMP/p"; do
+        run -C "$dir" check
+        expect_exit 0
+        expect_stdout_eq <<'EOF'
+3 jobs, 2 dependencies, 0 warnings
+EOF
+        expect_stderr_empty
+    done
+    run -Cp list
+    expect_exit 0
+    expect_stdout_contains "etl.extract  src/etl/extract.py"
+    expect_file p/.stau/graph.cache
+    expect_no_file .stau
+}
+
+test_C_paths_in_messages() {
+    # Messages name files as the user reaches them from the current folder.
+    use_fixture errors/self_dependency proj
+    cd "$TEST_TMP" || return
+    for dir in proj proj/; do
+        run -C "$dir" check
+        expect_exit 2
+        expect_stderr_eq <<'EOF'
+proj/src/report.py:1:33: error: 'report' depends on itself
+     1 | STAU_CONFIG = {"dependencies": ["report"], "schedule": "@daily"}
+       |                                 ^~~~~~~~
+  hint: remove 'report' from its own dependencies
+1 error, 0 warnings
+EOF
+    done
+    run -C ./proj check
+    expect_exit 2
+    expect_stderr_contains "./proj/src/report.py:1:33: error: 'report' depends on itself"
+    run -C "$TEST_TMP/proj" check
+    expect_exit 2
+    expect_stderr_contains "$TEST_TMP/proj/src/report.py:1:33: error: 'report' depends on itself"
+}
+
+# BUG: `-C FILE` (a file, not a folder) says "cannot use 'afile' as the project:
+# Inappropriate ioctl for device": a stale errno, as stat() succeeded. It should
+# say "not a folder". (src/project.c, project_load)
+test_C_not_a_folder() {
+    run -C nowhere check
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF'
+stau: error: cannot use 'nowhere' as the project: No such file or directory
+EOF
+    touch afile
+    run -C afile check
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: cannot use 'afile' as the project: not a folder
+EOF
+}
+
+test_jobs_root_default_is_src() {
+    use_fixture jobs_root
+    run check
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+1 job, 0 dependencies, 0 warnings
+EOF
+    run list
+    expect_stdout_eq <<'EOF'
+NAME   FILE          DEPENDENCIES  SCHEDULE      TAGS
+stray  src/stray.py  -             @hourly       -
+EOF
+}
+
+test_jobs_flag() {
+    use_fixture jobs_root
+    for args in "--jobs pipelines" "--jobs=pipelines" "--jobs pipelines/" "--jobs ./pipelines"; do
+        # shellcheck disable=SC2086
+        run $args list
+        expect_exit 0
+        expect_stderr_empty
+        expect_stdout_eq <<'EOF'
+NAME           FILE                        DEPENDENCIES                 SCHEDULE      TAGS
+daily.extract  pipelines/daily/extract.py  -                            @daily        -
+daily.load     pipelines/daily/load.py     daily.extract (max_lag 60m)  -             -
+EOF
+    done
+}
+
+test_jobs_flag_with_C() {
+    use_fixture jobs_root proj
+    cd "$TEST_TMP" || return
+    run -C proj --jobs pipelines check
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+2 jobs, 1 dependency, 0 warnings
+EOF
+    expect_stderr_empty
+}
+
+test_jobs_root_is_project_without_src() {
+    new_project
+    write report.py <<'EOF'
+STAU_CONFIG = {"dependencies": ["etl.load"]}
+EOF
+    write etl/load.py <<'EOF'
+STAU_CONFIG = {}
+EOF
+    run list
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+NAME      FILE         DEPENDENCIES  SCHEDULE      TAGS
+etl.load  etl/load.py  -             -             -
+report    report.py    etl.load      -             -
+EOF
+}
+
+test_jobs_flag_errors() {
+    new_project
+    mkdir src
+    run --jobs nowhere check
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: jobs folder 'nowhere' does not exist in '.'
+EOF
+    run --jobs /abs check
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: jobs folder '/abs' must be inside the project, given relative to it
+EOF
+}
+
+# BUG: a project without a single .py file crashes stau (walk.c: qsort is
+# given a NULL array; the debug build traps on it). It should report 0 jobs.
+test_empty_project() {
+    new_project
+    run check
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+0 jobs, 0 dependencies, 0 warnings
+EOF
+    expect_stderr_empty
+    run list
+    expect_exit 0
+    expect_stdout_empty
+    run list --json
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+[]
+EOF
+    mkdir src
+    run check
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+0 jobs, 0 dependencies, 0 warnings
+EOF
+}
+
+test_verbose_counts_files() {
+    use_fixture native
+    run -v check
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+3 jobs, 2 dependencies, 0 warnings
+EOF
+    expect_stderr_eq <<'EOF'
+5 files, 5 read, 5 parsed
+EOF
+    run check --verbose
+    expect_exit 0
+    expect_stderr_eq <<'EOF'
+5 files, 0 read, 0 parsed
+EOF
+}
+
+test_options_after_double_dash_are_arguments() {
+    use_fixture native
+    run dot -- -v
+    expect_exit 2
+    expect_stderr_contains "stau: error: no job named '-v'"
+}
+
+test_output_to_closed_stdout() {
+    use_fixture native
+    "$STAU" list >&- 2>"$ERR"
+    RC=$?
+    expect_exit 2
+    expect_stderr_contains "stau: error: cannot write the output"
+}
