@@ -41,8 +41,7 @@ static void add_jobs(struct graph *g, struct graph_input *sorted, size_t count,
         strmap_put(&g->by_name, g->jobs.items[i].name, strlen(g->jobs.items[i].name), i);
 }
 
-/* The closest job name to `name`, for a did-you-mean, or NULL. */
-static const char *closest_job(const struct graph *g, const char *name)
+const char *graph_closest(const struct graph *g, const char *name)
 {
     const char *best = NULL;
     size_t best_distance = (size_t)-1;
@@ -75,7 +74,7 @@ static void add_edges(struct graph *g, struct diags *diags)
             if (to < 0) {
                 diag_add(diags, DIAG_ERROR, job->path, dep->loc,
                          "'%s' depends on '%s', which is not a job", job->name, dep->job);
-                const char *suggestion = closest_job(g, dep->job);
+                const char *suggestion = graph_closest(g, dep->job);
                 if (suggestion)
                     diag_hint(diags, "did you mean '%s'?", suggestion);
                 else

@@ -260,6 +260,20 @@ static struct syntax *convert_operator(struct converter *cv, TSNode n, enum synt
     return s;
 }
 
+/* A node of two named fields (object.attribute, key: value). */
+static struct syntax *convert_pair(struct converter *cv, TSNode n, enum syntax_kind kind,
+                                   const char *first, const char *second)
+{
+    TSNode a = ts_node_child_by_field_name(n, first, (uint32_t)strlen(first));
+    TSNode b = ts_node_child_by_field_name(n, second, (uint32_t)strlen(second));
+    if (ts_node_is_null(a) || ts_node_is_null(b))
+        return new_syntax(cv, SYNTAX_ERROR, n, 0);
+    struct syntax *s = new_syntax(cv, kind, n, 2);
+    s->children[0] = convert(cv, a);
+    s->children[1] = convert(cv, b);
+    return s;
+}
+
 static struct syntax *convert(struct converter *cv, TSNode n)
 {
     if (ts_node_has_error(n) && (ts_node_is_missing(n) || strcmp(ts_node_type(n), "ERROR") == 0))
@@ -282,32 +296,16 @@ static struct syntax *convert(struct converter *cv, TSNode n)
         return new_syntax(cv, SYNTAX_NONE, n, 0);
     if (sym == k[NODE_IDENTIFIER])
         return new_syntax(cv, SYNTAX_NAME, n, 0);
-    if (sym == k[NODE_ATTRIBUTE]) {
-        TSNode object = ts_node_child_by_field_name(n, "object", 6);
-        TSNode attr = ts_node_child_by_field_name(n, "attribute", 9);
-        if (ts_node_is_null(object) || ts_node_is_null(attr))
-            return new_syntax(cv, SYNTAX_ERROR, n, 0);
-        struct syntax *s = new_syntax(cv, SYNTAX_ATTRIBUTE, n, 2);
-        s->children[0] = convert(cv, object);
-        s->children[1] = convert(cv, attr);
-        return s;
-    }
+    if (sym == k[NODE_ATTRIBUTE])
+        return convert_pair(cv, n, SYNTAX_ATTRIBUTE, "object", "attribute");
     if (sym == k[NODE_LIST])
         return convert_children(cv, SYNTAX_LIST, n);
     if (sym == k[NODE_TUPLE])
         return convert_children(cv, SYNTAX_TUPLE, n);
     if (sym == k[NODE_DICTIONARY])
         return convert_children(cv, SYNTAX_DICT, n);
-    if (sym == k[NODE_PAIR]) {
-        TSNode key = ts_node_child_by_field_name(n, "key", 3);
-        TSNode value = ts_node_child_by_field_name(n, "value", 5);
-        if (ts_node_is_null(key) || ts_node_is_null(value))
-            return new_syntax(cv, SYNTAX_ERROR, n, 0);
-        struct syntax *s = new_syntax(cv, SYNTAX_PAIR, n, 2);
-        s->children[0] = convert(cv, key);
-        s->children[1] = convert(cv, value);
-        return s;
-    }
+    if (sym == k[NODE_PAIR])
+        return convert_pair(cv, n, SYNTAX_PAIR, "key", "value");
     if (sym == k[NODE_CALL])
         return convert_call(cv, n);
     if (sym == k[NODE_UNARY_OPERATOR])
