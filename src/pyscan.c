@@ -2,10 +2,10 @@
  * import statements and module-level assignments. The lexer follows CPython 3.12's
  * tokenizer: a stack of frames holds open brackets, f-strings (PEP 701) and their
  * replacement fields, so an f-string with nested strings, fields and format specs is
- * one token to the statement recognizer above it. Between statement starts the
- * recognizer only needs brackets, strings, comments, line ends and ; : =, so the
- * lexer skips everything else 16 bytes at a time. Malformed input becomes problems
- * and is recovered from; every step advances, so time stays linear. */
+ * one token to the statement recognizer above it. Between statement starts only
+ * brackets, strings, comments, line ends and ; : = matter, and the lexer skips all
+ * else 16 bytes at a time. Malformed input becomes problems and is recovered from;
+ * every step advances, so time stays linear. */
 #include "pyscan.h"
 
 #include <stdint.h>
@@ -20,20 +20,21 @@ enum {
     SEARCH_MAX = 16, /* frames searched for the opener of a mismatched closer */
 };
 
-/* Byte classes. */
+/* Byte classes; the C_STOP... classes end a run of bytes that skip_to() passes. */
 enum {
     C_NAME = 1,   /* continues an identifier (non-ASCII bytes count as letters) */
     C_START = 2,  /* starts an identifier */
     C_DIGIT = 4,  /* starts a number */
-    C_STOP = 8,   /* ends a run of plain string text: quotes, backslash, line ends */
-    C_FSTOP = 16, /* ends a run of f-string text: C_STOP and braces */
-    C_SKIP = 32,  /* ends skip_tokens inside brackets: quotes # \ line ends brackets */
-    C_SKIP0 = 64, /* ends skip_tokens outside brackets: C_SKIP and ; : = */
+    C_STOP = 8,   /* in plain string text: quotes, backslash, line ends */
+    C_FSTOP = 16, /* in f-string text: C_STOP and braces */
+    C_SKIP = 32,  /* between statements, inside brackets: quotes # \ line ends brackets */
+    C_SKIP0 = 64, /* between statements, outside brackets: C_SKIP and ; : = */
+    C_LINE = 128, /* in a comment: line ends */
 };
 
 /* clang-format off */
 static const unsigned char byte_class[256] = {
-      0,   0,   0,   0,   0,   0,   0,   0,   0,   0, 120,   0,   0, 120,   0,   0,
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   0, 248,   0,   0, 248,   0,   0,
       0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
       0,   0, 120,  96,   0,   0,   0, 120,  96,  96,   0,   0,   0,   0,   0,   0,
       5,   5,   5,   5,   5,   5,   5,   5,   5,   5,  64,  64,   0,  64,   0,   0,
@@ -52,9 +53,6 @@ static const unsigned char byte_class[256] = {
 };
 /* clang-format on */
 
-/* The skip_* functions return the offset of the first byte at or after p that ends a
- * run of uninteresting bytes, or n. With SSE2 they look at 16 bytes at a time and may
- * stop early at a byte that is not interesting after all; callers allow for that. */
 #ifdef __SSE2__
 #define LOAD(s, p) _mm_loadu_si128((const __m128i *)(const void *)((s) + (p)))
 #define EQ(x, c) _mm_cmpeq_epi8(x, _mm_set1_epi8((char)(c)))
@@ -70,20 +68,32 @@ static inline __m128i in_range(__m128i x, unsigned char low, unsigned char high)
 }
 #endif
 
-/* String text up to a quote, backslash or line end, and braces too when braces. */
-static size_t skip_text(const unsigned char *s, size_t p, size_t n, bool braces)
+/* The first byte at or after p in class stop, or n. With SSE2 16 bytes at a time: a
+ * mask that is a superset of the class finds candidates, the table confirms them. */
+static inline size_t skip_to(const unsigned char *s, size_t p, size_t n, unsigned char stop)
 {
 #ifdef __SSE2__
-    for (; p + 16 <= n; p += 16) {
-        __m128i x = LOAD(s, p);
-        __m128i m = OR(OR(EQ(x, '"'), EQ(x, '\'')), OR(EQ(x, '\\'), in_range(x, '\n', '\r')));
-        if (braces)
+    while (p + 16 <= n) {
+        __m128i x = LOAD(s, p), m = in_range(x, '\n', '\r');
+        if (stop & (C_SKIP | C_SKIP0)) /* " # $ % & ' ( )  [ \ ] { | }  : ; < = */
+            m = OR(OR(m, in_range(x, '"', ')')),
+                   in_range(_mm_and_si128(x, _mm_set1_epi8((char)0xDF)), '[', ']'));
+        if (stop & C_SKIP0)
+            m = OR(m, in_range(x, ':', '='));
+        if (stop & (C_STOP | C_FSTOP))
+            m = OR(m, OR(OR(EQ(x, '"'), EQ(x, '\'')), EQ(x, '\\')));
+        if (stop & C_FSTOP)
             m = OR(m, OR(EQ(x, '{'), EQ(x, '}')));
-        if (MASK(m))
-            return p + FIRST(MASK(m));
+        if (!MASK(m)) {
+            p += 16;
+            continue;
+        }
+        p += FIRST(MASK(m));
+        if (byte_class[s[p]] & stop)
+            return p;
+        p++;
     }
 #endif
-    const unsigned char stop = braces ? C_FSTOP : C_STOP;
     while (p < n && !(byte_class[s[p]] & stop))
         p++;
     return p;
@@ -93,13 +103,11 @@ static size_t skip_text(const unsigned char *s, size_t p, size_t n, bool braces)
 static size_t skip_blanks(const unsigned char *s, size_t p, size_t n)
 {
 #ifdef __SSE2__
-    if (p < n && s[p] == ' ') {
-        for (; p + 16 <= n; p += 16) {
-            __m128i x = LOAD(s, p);
-            unsigned mask = MASK(OR(EQ(x, ' '), OR(EQ(x, '\t'), EQ(x, '\f')))) ^ 0xFFFF;
-            if (mask)
-                return p + FIRST(mask);
-        }
+    for (; p + 16 <= n && s[p] == ' '; p += 16) {
+        __m128i x = LOAD(s, p);
+        unsigned mask = MASK(OR(EQ(x, ' '), OR(EQ(x, '\t'), EQ(x, '\f')))) ^ 0xFFFF;
+        if (mask)
+            return p + FIRST(mask);
     }
 #endif
     while (p < n && (s[p] == ' ' || s[p] == '\t' || s[p] == '\f'))
@@ -107,59 +115,7 @@ static size_t skip_blanks(const unsigned char *s, size_t p, size_t n)
     return p;
 }
 
-/* A comment's text up to its line end. */
-static size_t skip_comment(const unsigned char *s, size_t p, size_t n)
-{
-#ifdef __SSE2__
-    for (; p + 16 <= n; p += 16) {
-        unsigned mask = MASK(OR(EQ(LOAD(s, p), '\n'), EQ(LOAD(s, p), '\r')));
-        if (mask)
-            return p + FIRST(mask);
-    }
-#endif
-    while (p < n && s[p] != '\n' && s[p] != '\r')
-        p++;
-    return p;
-}
-
-/* The rest of an identifier. */
-static size_t skip_name(const unsigned char *s, size_t p, size_t n)
-{
-    while (p < n && (byte_class[s[p]] & C_NAME))
-        p++;
-    return p;
-}
-
-/* Bytes that cannot matter between statement starts: names, numbers, blanks and
- * operators, and outside brackets (top) all but ; : =. */
-static size_t skip_uninteresting(const unsigned char *s, size_t p, size_t n, bool top)
-{
-#ifdef __SSE2__
-    for (; p + 16 <= n; p += 16) {
-        __m128i x = LOAD(s, p);
-        __m128i m = OR(OR(in_range(x, '\n', '\r'), in_range(x, '"', ')')),
-                       in_range(_mm_and_si128(x, _mm_set1_epi8((char)0xDF)), '[', ']'));
-        if (top)
-            m = OR(m, in_range(x, ':', '='));
-        if (MASK(m))
-            return p + FIRST(MASK(m));
-    }
-#endif
-    const unsigned char stop = top ? C_SKIP0 : C_SKIP;
-    while (p < n && !(byte_class[s[p]] & stop))
-        p++;
-    return p;
-}
-
-enum token_kind {
-    TOKEN_EOF,
-    TOKEN_NEWLINE,
-    TOKEN_NAME,
-    TOKEN_NUMBER,
-    TOKEN_STRING,
-    TOKEN_OP,
-    TOKEN_OTHER
-};
+enum token_kind { TOKEN_EOF, TOKEN_NEWLINE, TOKEN_NAME, TOKEN_NUMBER, TOKEN_STRING, TOKEN_OP };
 
 struct token {
     enum token_kind kind;
@@ -200,19 +156,15 @@ struct lexer {
     struct pyscan *ps;
 };
 
-/* Record a problem; its line and column are worked out at the end. */
-static void push_problem(struct pyscan *ps, size_t offset, const char *message)
+/* Record a problem; its line and column are worked out at the end. The tokenizer finds
+ * problems in order and keeps the first few (limit); check_bytes() adds its own. */
+static void add_problem(struct pyscan *ps, size_t offset, const char *message, bool limit)
 {
     struct pyscan_problem problem = {0, 0, offset, message};
-    VEC_PUSH(&ps->problems, problem);
+    if (!limit || ps->problems.len < PYSCAN_MAX_PROBLEMS)
+        VEC_PUSH(&ps->problems, problem);
 }
-
-/* The same for the tokenizer, which finds them in order and keeps the first few. */
-static void add_problem(struct pyscan *ps, size_t offset, const char *message)
-{
-    if (ps->problems.len < PYSCAN_MAX_PROBLEMS)
-        push_problem(ps, offset, message);
-}
+#define PROBLEM(lx, offset, message) add_problem((lx)->ps, offset, message, true)
 
 /* Pass the line ending at p (\n, \r\n or \r); returns the offset after it. */
 static size_t pass_newline(struct lexer *lx, size_t p)
@@ -234,12 +186,13 @@ static size_t pass_escape(struct lexer *lx, size_t p)
     return p + 1;
 }
 
-static struct frame *push_frame(struct lexer *lx, enum frame_kind kind, size_t offset,
-                                unsigned char open)
+static inline struct frame *push_frame(struct lexer *lx, enum frame_kind kind, size_t offset,
+                                       unsigned char open)
 {
     if (lx->depth == FRAME_MAX) {
         if (!lx->overflow)
-            add_problem(lx->ps, offset, "too many nested parentheses");
+            PROBLEM(lx, offset, "too many nested parentheses");
+        lx->overflow += kind == FRAME_BRACKET;
         return NULL;
     }
     struct frame *f = &lx->frames[lx->depth++];
@@ -268,47 +221,26 @@ static void drop_frames(struct lexer *lx)
             message = f->open == '('   ? "'(' was never closed"
                       : f->open == '[' ? "'[' was never closed"
                                        : "'{' was never closed";
-        add_problem(lx->ps, f->offset, message);
+        PROBLEM(lx, f->offset, message);
     }
     lx->depth = lx->overflow = lx->fstrings = 0;
-}
-
-/* The message for closer c meeting the open bracket or field `open`. */
-static const char *mismatch_message(unsigned char c, unsigned char open)
-{
-    static const char *const messages[3][3] = {
-        {NULL, "closing parenthesis ')' does not match opening parenthesis '['",
-         "closing parenthesis ')' does not match opening parenthesis '{'"},
-        {"closing parenthesis ']' does not match opening parenthesis '('", NULL,
-         "closing parenthesis ']' does not match opening parenthesis '{'"},
-        {"closing parenthesis '}' does not match opening parenthesis '('",
-         "closing parenthesis '}' does not match opening parenthesis '['", NULL},
-    };
-    return messages[c == ')' ? 0 : c == ']' ? 1 : 2][open == '(' ? 0 : open == '[' ? 1 : 2];
 }
 
 /* Closer c at p: pop its opener, or report it and, when a nearby frame matches, pop to it. */
 static void close_bracket(struct lexer *lx, size_t p, unsigned char c)
 {
-    unsigned char want = c == ')' ? '(' : c == ']' ? '[' : '{';
+    const unsigned char want = c == ')' ? '(' : c - 2;
     if (lx->overflow) {
         lx->overflow--;
         return;
     }
-    if (!lx->depth || lx->frames[lx->depth - 1].kind == FRAME_FSTRING) {
-        add_problem(lx->ps, p,
-                    c == ')'   ? "unmatched ')'"
-                    : c == ']' ? "unmatched ']'"
-                               : "unmatched '}'");
-        return;
-    }
-    const struct frame *top = &lx->frames[lx->depth - 1];
-    if (top->open == want) {
+    if (lx->depth && lx->frames[lx->depth - 1].kind != FRAME_FSTRING &&
+        lx->frames[lx->depth - 1].open == want) {
         pop_frame(lx);
         return;
     }
-    add_problem(lx->ps, p, mismatch_message(c, top->open));
-    for (size_t i = lx->depth - 1; i > 0 && lx->depth - i < SEARCH_MAX; i--) {
+    PROBLEM(lx, p, c == ')' ? "unmatched ')'" : c == ']' ? "unmatched ']'" : "unmatched '}'");
+    for (size_t i = lx->depth; i > 0 && lx->depth - i < SEARCH_MAX; i--) {
         if (lx->frames[i - 1].kind == FRAME_FSTRING)
             return;
         if (lx->frames[i - 1].open == want) {
@@ -343,32 +275,22 @@ static size_t scan_string(struct lexer *lx, size_t token_start, size_t p)
     const unsigned char *s = lx->src;
     const size_t n = lx->len;
     const unsigned char quote = s[p];
-    if (p + 2 < n && s[p + 1] == quote && s[p + 2] == quote) {
-        for (p += 3;;) {
-            p = skip_text(s, p, n, false);
-            if (p >= n) {
-                add_problem(lx->ps, token_start, "unterminated triple-quoted string");
-                return n;
-            }
-            if (s[p] == quote && p + 2 < n && s[p + 1] == quote && s[p + 2] == quote)
-                return p + 3;
-            if (s[p] == '\\')
-                p = pass_escape(lx, p);
-            else if (s[p] == '\n' || s[p] == '\r')
-                p = pass_newline(lx, p);
-            else
-                p++;
-        }
-    }
-    for (p++;;) {
-        p = skip_text(s, p, n, false);
-        if (p >= n || s[p] == '\n' || s[p] == '\r') {
-            add_problem(lx->ps, token_start, "unterminated string");
+    const bool triple = p + 2 < n && s[p + 1] == quote && s[p + 2] == quote;
+    for (p += triple ? 3 : 1;;) {
+        p = skip_to(s, p, n, C_STOP);
+        if (p >= n || (!triple && (s[p] == '\n' || s[p] == '\r'))) {
+            PROBLEM(lx, token_start,
+                    triple ? "unterminated triple-quoted string" : "unterminated string");
             return p;
         }
-        if (s[p] == quote)
-            return p + 1;
-        p = s[p] == '\\' ? pass_escape(lx, p) : p + 1;
+        if (s[p] == quote && (!triple || (p + 2 < n && s[p + 1] == quote && s[p + 2] == quote)))
+            return p + (triple ? 3 : 1);
+        if (s[p] == '\\')
+            p = pass_escape(lx, p);
+        else if (s[p] == '\n' || s[p] == '\r')
+            p = pass_newline(lx, p);
+        else
+            p++;
     }
 }
 
@@ -429,18 +351,6 @@ static size_t pass_fstring_escape(struct lexer *lx, const struct frame *f, size_
     return pass_escape(lx, p);
 }
 
-/* Open a replacement field at the '{' at p inside the f-string or format spec f. */
-static void open_field(struct lexer *lx, const struct frame *f, size_t p)
-{
-    struct frame copy = *f, *field = push_frame(lx, FRAME_FIELD, p, '{');
-    if (field) {
-        field->quote = copy.quote;
-        field->triple = copy.triple;
-        field->raw = copy.raw;
-    }
-    lx->pos = p + 1;
-}
-
 /* Whether the closing quote of f (one or three characters) is at p. */
 static bool closes(const struct lexer *lx, const struct frame *f, size_t p)
 {
@@ -456,21 +366,14 @@ static void scan_fstring_text(struct lexer *lx, struct frame *f, bool spec)
     const unsigned char *s = lx->src;
     const size_t n = lx->len;
     size_t p = lx->pos;
-    for (;;) {
-        p = skip_text(s, p, n, true);
-        if (p >= n)
-            break;
+    for (; (p = skip_to(s, p, n, C_FSTOP)) < n;) {
         const unsigned char c = s[p];
-        if (spec && (closes(lx, f, p) || ((c == '\n' || c == '\r') && !f->triple))) {
-            add_problem(lx->ps, p, "expecting '}' in f-string");
-            lx->pos = p;
-            pop_frame(lx);
-            return;
-        }
-        if (closes(lx, f, p) || ((c == '\n' || c == '\r') && !f->triple)) {
-            if (!closes(lx, f, p))
-                add_problem(lx->ps, f->offset, "unterminated string");
-            lx->pos = closes(lx, f, p) ? p + (f->triple ? 3 : 1) : p;
+        const bool end = closes(lx, f, p), cut = (c == '\n' || c == '\r') && !f->triple;
+        if (end || cut) { /* the end of the f-string, or of the line of a one-line one */
+            if (spec || cut)
+                PROBLEM(lx, spec ? p : f->offset,
+                        spec ? "expecting '}' in f-string" : "unterminated string");
+            lx->pos = end && !spec ? p + (f->triple ? 3 : 1) : p;
             pop_frame(lx);
             return;
         }
@@ -479,7 +382,14 @@ static void scan_fstring_text(struct lexer *lx, struct frame *f, bool spec)
         } else if (c == '\n' || c == '\r') {
             p = pass_newline(lx, p);
         } else if (c == '{' && (spec || p + 1 >= n || s[p + 1] != '{')) {
-            open_field(lx, f, p);
+            const struct frame copy = *f;
+            struct frame *field = push_frame(lx, FRAME_FIELD, p, '{');
+            if (field) {
+                field->quote = copy.quote;
+                field->triple = copy.triple;
+                field->raw = copy.raw;
+            }
+            lx->pos = p + 1;
             return;
         } else if (c == '}' && spec) {
             lx->pos = p + 1;
@@ -487,7 +397,7 @@ static void scan_fstring_text(struct lexer *lx, struct frame *f, bool spec)
             return;
         } else if (c == '{' || c == '}') {
             if (c == '}' && (p + 1 >= n || s[p + 1] != '}'))
-                add_problem(lx->ps, p, "single '}' is not allowed in f-string");
+                PROBLEM(lx, p, "single '}' is not allowed in f-string");
             p += p + 1 < n && s[p + 1] == c ? 2 : 1;
         } else {
             p++; /* the other quote character, or one of a triple */
@@ -496,25 +406,18 @@ static void scan_fstring_text(struct lexer *lx, struct frame *f, bool spec)
     lx->pos = p;
 }
 
-/* The line of the last token before p, for a NEWLINE at p that is not a line end. */
-static unsigned line_before(const struct lexer *lx, size_t p)
+/* A zero-length NEWLINE at p (the end, or a line after brackets never closed) when the
+ * logical line has tokens, else EOF. Its line is that of the last token before p. */
+static void end_line(struct lexer *lx, struct token *t, size_t p)
 {
     const unsigned char *s = lx->src;
     unsigned line = lx->line;
-    if (lx->continued)
-        return lx->last_line;
-    for (; p > lx->first && strchr(" \t\f\r\n", s[p - 1]) && s[p - 1]; p--)
-        if (s[p - 1] == '\n' || (s[p - 1] == '\r' && (p >= lx->len || s[p] != '\n')))
-            line--;
-    return line;
-}
-
-/* A zero-length NEWLINE at p when the logical line has tokens, else EOF at p. */
-static void end_line(struct lexer *lx, struct token *t, size_t p)
-{
+    for (size_t i = p; !lx->continued && i > lx->first && strchr(" \t\f\r\n", s[i - 1]) && s[i - 1];
+         i--)
+        line -= s[i - 1] == '\n' || (s[i - 1] == '\r' && (i >= lx->len || s[i] != '\n'));
     t->kind = lx->line_has_tokens ? TOKEN_NEWLINE : TOKEN_EOF;
     t->start = t->end = p;
-    t->line = line_before(lx, p);
+    t->line = lx->continued ? lx->last_line : line;
     t->first = t->indent0 = lx->line_has_tokens = lx->continued = false;
 }
 
@@ -532,37 +435,26 @@ static size_t skip_tokens(struct lexer *lx, size_t p)
     }
     for (;; p++) {
         const bool top = !lx->depth && !lx->overflow;
-        p = skip_uninteresting(s, p, n, top);
+        p = skip_to(s, p, n, top ? C_SKIP0 : C_SKIP);
         if (p >= n)
             return n;
         const unsigned char c = s[p];
-        if (!(byte_class[c] & (top ? C_SKIP0 : C_SKIP)))
-            continue; /* a byte skip_uninteresting stopped at for speed */
-        switch (c) {
-        case '(':
-        case '[':
-        case '{':
-            if (!push_frame(lx, FRAME_BRACKET, p, c))
-                lx->overflow++;
-            lx->continued = false;
+        if (c == '(' || c == '[' || c == '{') {
+            push_frame(lx, FRAME_BRACKET, p, c);
+        } else if (c == ')' || c == ']' || c == '}') { /* no f-string is open here */
+            if (lx->depth && !lx->overflow && lx->frames[lx->depth - 1].open == c - 1 - (c != ')'))
+                lx->depth--;
+            else
+                close_bracket(lx, p, c);
+        } else if (c == '#') {
+            p = skip_to(s, p + 1, n, C_LINE) - 1;
             continue;
-        case ')':
-        case ']':
-        case '}':
-            close_bracket(lx, p, c);
-            lx->continued = false;
-            continue;
-        case '#':
-            p = skip_comment(s, p + 1, n) - 1;
-            continue;
-        case '\n':
-        case '\r':
+        } else if (c == '\n' || c == '\r') {
             if (top || starts_statement(s, p + 1 + (c == '\r' && p + 1 < n && s[p + 1] == '\n'), n))
                 return p; /* a NEWLINE, or brackets never closed: lex() deals with it */
             p = pass_newline(lx, p) - 1;
             continue;
-        case '"':
-        case '\'': {
+        } else if (c == '"' || c == '\'') {
             size_t b = p;
             while (b > from && p - b < 3 && (byte_class[s[b - 1]] & C_NAME))
                 b--;
@@ -570,22 +462,29 @@ static size_t skip_tokens(struct lexer *lx, size_t p)
             if (flags & PREFIX_FORMAT)
                 return b;
             p = scan_string(lx, flags ? b : p, p) - 1;
-            lx->continued = false;
-            continue;
-        }
-        case ':':
-        case '=': /* not when part of := == <= += ... */
-            if (p + 1 < n && s[p + 1] == '=') {
+        } else if (c == ':' || c == '=') { /* not when part of := == <= += ... */
+            if (p + 1 < n && s[p + 1] == '=')
                 p++;
-                continue;
-            }
-            if (c == '=' && p > 0 && strchr("=!<>+-*/%&|^@:", s[p - 1]) && s[p - 1])
-                continue;
-            return p;
-        default: /* ';' and '\\' */
-            return p;
+            else if (c == ':' || p == 0 || !strchr("=!<>+-*/%&|^@:", s[p - 1]) || !s[p - 1])
+                return p;
+        } else {
+            return p; /* ';' or '\\' */
         }
+        lx->continued = false;
     }
+}
+
+/* Fill t with the token just lexed. */
+static void set_token(struct lexer *lx, struct token *t, enum token_kind kind, size_t start,
+                      unsigned line, size_t line_start)
+{
+    t->kind = kind;
+    t->start = start;
+    t->line = line;
+    t->line_start = line_start;
+    t->first = !lx->line_has_tokens;
+    t->indent0 = start == line_start || lx->src[start - 1] == '\f';
+    lx->line_has_tokens = true;
 }
 
 /* The next token outside f-strings (f-strings come whole as one TOKEN_STRING); unless
@@ -604,7 +503,6 @@ static void lex(struct lexer *lx, struct token *t, bool all)
                 scan_fstring_text(lx, f, f->kind == FRAME_FIELD);
                 p = lx->pos;
                 if (!lx->fstrings) {
-                    t->kind = TOKEN_STRING;
                     t->end = p;
                     lx->continued = false;
                     if (all)
@@ -622,25 +520,31 @@ static void lex(struct lexer *lx, struct token *t, bool all)
             return;
         }
         const unsigned char c = s[p];
-        if (c == ' ' || c == '\t' || c == '\f') { /* mostly indentation */
-            p = skip_blanks(s, p + 1, n);
-            continue;
-        }
         const unsigned line = lx->line;
         const size_t line_start = lx->line_start, start = p;
         const bool keep = !lx->fstrings;
         size_t q = p + 1;
-        enum token_kind kind = TOKEN_OP;
-        unsigned char op = c;
         int flags = PREFIX_OK;
-        if (byte_class[c] & C_START) {
-            q = skip_name(s, q, n);
-            kind = TOKEN_NAME;
-            if (q < n && (s[q] == '"' || s[q] == '\'') && (flags = string_prefix(s + p, q - p)))
-                goto string;
-            goto token;
+        if (c == ' ' || c == '\t' || c == '\f') { /* mostly indentation */
+            p = skip_blanks(s, q, n);
+            continue;
         }
-        if (c == '\n' || c == '\r') {
+        if (byte_class[c] & C_START) {
+            while (q < n && (byte_class[s[q]] & C_NAME))
+                q++;
+            if (q >= n || (s[q] != '"' && s[q] != '\'') || !(flags = string_prefix(s + p, q - p))) {
+                p = q;
+                if (keep) {
+                    set_token(lx, t, TOKEN_NAME, start, line, line_start);
+                    lx->continued = false;
+                    if (all) {
+                        t->end = lx->pos = q;
+                        return;
+                    }
+                }
+                continue;
+            }
+        } else if (c == '\n' || c == '\r') {
             if (!lx->depth && !lx->overflow && lx->line_has_tokens) {
                 t->kind = TOKEN_NEWLINE;
                 t->start = p;
@@ -659,110 +563,60 @@ static void lex(struct lexer *lx, struct token *t, bool all)
                 }
             }
             continue;
-        }
-        switch (c) {
-        case '#':
-            p = skip_comment(s, q, n);
+        } else if (c == '#') {
+            p = skip_to(s, q, n, C_LINE);
             continue;
-        case '\\':
-            if (q < n && (s[q] == '\n' || s[q] == '\r')) {
-                if (!lx->continued)
-                    lx->last_line = lx->line;
-                lx->continued = lx->line_has_tokens;
-                p = pass_newline(lx, q);
-                continue;
-            }
-            add_problem(lx->ps, p, "unexpected character after line continuation character");
-            kind = TOKEN_OTHER;
-            break;
-        case '"':
-        case '\'':
-            q = p;
-        string:
-            if (keep) {
-                t->start = start;
-                t->line = line;
-                t->line_start = line_start;
-                t->first = !lx->line_has_tokens;
-                t->indent0 = start == line_start || s[start - 1] == '\f';
-            }
-            if (start_string(lx, start, q, flags)) {
-                lx->line_has_tokens |= keep;
+        } else if (c == '\\' && q < n && (s[q] == '\n' || s[q] == '\r')) {
+            if (!lx->continued)
+                lx->last_line = lx->line;
+            lx->continued = lx->line_has_tokens;
+            p = pass_newline(lx, q);
+            continue;
+        }
+        enum token_kind kind = TOKEN_OP;
+        unsigned char op = c;
+        if (c == '"' || c == '\'' || (byte_class[c] & C_START)) {
+            if (keep)
+                set_token(lx, t, TOKEN_STRING, start, line, line_start);
+            if (start_string(lx, start, c == '"' || c == '\'' ? p : q, flags)) {
                 p = lx->pos;
                 continue;
             }
-            q = lx->pos;
             kind = TOKEN_STRING;
-            break;
-        case '.':
-            if (q >= n || !(byte_class[s[q]] & C_DIGIT))
-                break;
-            /* fall through */
-        case '0':
-        case '1':
-        case '2':
-        case '3':
-        case '4':
-        case '5':
-        case '6':
-        case '7':
-        case '8':
-        case '9':
+            q = lx->pos;
+        } else if ((byte_class[c] & C_DIGIT) ||
+                   (c == '.' && q < n && (byte_class[s[q]] & C_DIGIT))) {
             kind = TOKEN_NUMBER;
             while (q < n && ((byte_class[s[q]] & C_NAME) || s[q] == '.' ||
                              ((s[q] == '+' || s[q] == '-') && (s[q - 1] | 0x20) == 'e')))
                 q++;
-            break;
-        case '(':
-        case '[':
-        case '{':
-            if (!push_frame(lx, FRAME_BRACKET, p, c))
-                lx->overflow++;
-            break;
-        case ')':
-        case ']':
-        case '}':
+        } else if (c == '(' || c == '[' || c == '{') {
+            push_frame(lx, FRAME_BRACKET, p, c);
+        } else if (c == ')' || c == ']' || c == '}') {
             close_bracket(lx, p, c);
-            break;
-        case ':':
-            if (lx->depth && lx->frames[lx->depth - 1].kind == FRAME_FIELD) {
-                lx->frames[lx->depth - 1].spec = true;
-                p = q;
-                continue;
-            }
-            if (q < n && s[q] == '=')
-                op = 'O', q++;
-            break;
-        case ';':
-        case ',':
-            break;
-        default:
-            if (!strchr("=*+-/%&|^<>!@~", c) || !c) {
-                kind = TOKEN_OTHER;
-                break;
-            }
-            if (q < n && s[q] == '=')
-                q++;
-            if (q > p + 1 || (c != '=' && c != '*'))
+        } else if (c == ':' && lx->depth && lx->frames[lx->depth - 1].kind == FRAME_FIELD) {
+            lx->frames[lx->depth - 1].spec = true;
+            p = q;
+            continue;
+        } else if (c && strchr(":=*+-/%&|^<>!@~", c)) {
+            q += q < n && s[q] == '=';
+            if (q > p + 1 || (c != '=' && c != '*' && c != ':'))
                 op = 'O';
+        } else if (c != ';' && c != ',' && c != '.') {
+            if (c == '\\')
+                PROBLEM(lx, p, "unexpected character after line continuation character");
+            op = 'O'; /* a character that is no Python token: harmless here */
         }
-    token:
         p = q;
         if (!keep)
             continue;
         lx->continued = false;
         if (all || (kind == TOKEN_OP && (op == ';' || op == ':' || op == '=') && !lx->depth &&
                     !lx->overflow)) {
-            t->kind = kind;
+            if (kind != TOKEN_STRING)
+                set_token(lx, t, kind, start, line, line_start);
             t->op = op;
-            t->start = start;
-            t->end = q;
-            t->line = line;
-            t->line_start = line_start;
-            t->first = !lx->line_has_tokens;
-            t->indent0 = start == line_start || s[start - 1] == '\f';
-            lx->line_has_tokens = true;
-            lx->pos = q;
+            t->end = lx->pos = q;
             return;
         }
         lx->line_has_tokens = true;
@@ -821,58 +675,42 @@ static void add_import(struct pyscan *ps, const struct token *keyword, int level
     VEC_PUSH(&ps->imports, import);
 }
 
-/* `import a.b as c, d` at t (the keyword); leaves t at the first token after it. */
-static void parse_import(struct lexer *lx, struct token *t)
-{
-    const struct token keyword = *t;
-    next_token(lx, t);
-    for (;;) {
-        struct strbuf module = STRBUF_INIT;
-        if (!parse_dotted(lx, t, &module)) {
-            strbuf_release(&module);
-            return;
-        }
-        add_import(lx->ps, &keyword, 0, &module, NULL, 0);
-        skip_alias(lx, t);
-        if (!is_op(t, ','))
-            return;
-        next_token(lx, t);
-    }
-}
-
-/* `from ..a.b import (c as d, e)` at t (the keyword); leaves t after it. */
-static void parse_from(struct lexer *lx, struct token *t)
+/* `import a.b as c, d` or `from ..a.b import (c as d, e)` at t (the keyword); leaves t
+ * at the first token after it. */
+static void parse_import(struct lexer *lx, struct token *t, bool from)
 {
     const struct token keyword = *t;
     struct strbuf module = STRBUF_INIT;
     VEC(char *) names = {0};
     int level = 0;
     next_token(lx, t);
-    for (; is_op(t, '.'); next_token(lx, t))
+    while (!from && parse_dotted(lx, t, &module)) {
+        add_import(lx->ps, &keyword, 0, &module, NULL, 0);
+        skip_alias(lx, t);
+        if (!is_op(t, ','))
+            return;
+        next_token(lx, t);
+    }
+    for (; from && is_op(t, '.'); next_token(lx, t))
         level++;
-    if (t->kind == TOKEN_NAME && !IS_WORD(lx, t, "import") && !parse_dotted(lx, t, &module))
-        goto out;
-    if ((!level && !module.len) || !IS_WORD(lx, t, "import"))
+    if (!from ||
+        (t->kind == TOKEN_NAME && !IS_WORD(lx, t, "import") && !parse_dotted(lx, t, &module)) ||
+        (!level && !module.len) || !IS_WORD(lx, t, "import"))
         goto out;
     next_token(lx, t);
-    if (is_op(t, '*')) {
-        VEC_PUSH(&names, xstrdup("*"));
+    bool paren = is_op(t, '(');
+    if (paren)
         next_token(lx, t);
-    } else {
-        bool paren = is_op(t, '(');
-        if (paren)
-            next_token(lx, t);
-        while (t->kind == TOKEN_NAME) {
-            VEC_PUSH(&names, xstrndup((const char *)lx->src + t->start, t->end - t->start));
-            next_token(lx, t);
-            skip_alias(lx, t);
-            if (!is_op(t, ','))
-                break;
-            next_token(lx, t);
-        }
-        if (paren && is_op(t, ')'))
-            next_token(lx, t);
+    for (bool star = is_op(t, '*'); star || t->kind == TOKEN_NAME; star = false) {
+        VEC_PUSH(&names, xstrndup((const char *)lx->src + t->start, t->end - t->start));
+        next_token(lx, t);
+        skip_alias(lx, t);
+        if (star || !is_op(t, ','))
+            break;
+        next_token(lx, t);
     }
+    if (paren && is_op(t, ')'))
+        next_token(lx, t);
     if (names.len) {
         add_import(lx->ps, &keyword, level, &module, names.items, names.len);
         return;
@@ -886,56 +724,34 @@ out:
  * outside brackets ends the header. */
 static bool is_compound(const struct lexer *lx, const struct token *t)
 {
+    static const char words[] = "\2if\4elif\4else\5while\3for\3try\3def\6except\7finally\4with"
+                                "\5class\5async";
     const unsigned char *name = lx->src + t->start;
     const size_t len = t->end - t->start;
-#define SAME(word) (len == sizeof(word) - 1 && memcmp(name, word, sizeof(word) - 1) == 0)
-    if (t->kind != TOKEN_NAME)
-        return false;
-    switch (name[0]) {
-    case 'i':
-        return SAME("if");
-    case 'e':
-        return SAME("elif") || SAME("else") || SAME("except");
-    case 'w':
-        return SAME("while") || SAME("with");
-    case 'f':
-        return SAME("for") || SAME("finally");
-    case 't':
-        return SAME("try");
-    case 'd':
-        return SAME("def");
-    case 'c':
-        return SAME("class");
-    case 'a':
-        return SAME("async");
-    }
+    if (t->kind != TOKEN_NAME || len < 2 || len > 7 || !((0x90027Au >> (name[0] & 31)) & 1))
+        return false; /* the first letter is none of a c d e f i t w */
+    for (const char *w = words; *w; w += *w + 1)
+        if ((size_t)*w == len && (unsigned char)w[1] == name[0] && !memcmp(w + 1, name, len))
+            return true;
     return false;
-#undef SAME
-}
-
-/* Whether t can begin the subject of `match` or the pattern of `case`. */
-static bool starts_subject(const struct token *t)
-{
-    if (t->kind == TOKEN_OP)
-        return t->op == '(' || t->op == '[' || t->op == '{' || t->op == '*' || t->op == 'O';
-    return t->kind == TOKEN_NAME || t->kind == TOKEN_NUMBER || t->kind == TOKEN_STRING;
 }
 
 /* The assignment being recognized. */
 enum pending { PENDING_NONE, PENDING_ANNOTATION, PENDING_ASSIGNMENT };
 
 static inline void finish_statement(struct pyscan *ps, enum pending *pending,
-                                    struct pyscan_stmt *stmt, size_t end, unsigned end_line)
+                                    struct pyscan_stmt *stmt, const struct token *t)
 {
     if (*pending == PENDING_ASSIGNMENT) {
-        stmt->end = end;
-        stmt->end_line = end_line;
+        stmt->end = t->end;
+        stmt->end_line = t->line;
         VEC_PUSH(&ps->assignments, *stmt);
     }
     *pending = PENDING_NONE;
 }
 
-/* The statement recognizer: imports anywhere, assignments at module level. */
+/* The statement recognizer: imports anywhere, assignments at module level. Tokens are
+ * looked at one by one only at the start of a statement. */
 static void scan_statements(struct lexer *lx)
 {
     struct pyscan *ps = lx->ps;
@@ -946,7 +762,7 @@ static void scan_statements(struct lexer *lx)
     next_token(lx, &t);
     while (t.kind != TOKEN_EOF) {
         if (t.kind == TOKEN_NEWLINE) {
-            finish_statement(ps, &pending, &stmt, t.end, t.line);
+            finish_statement(ps, &pending, &stmt, &t);
             stmt_start = true;
             compound = in_body = false;
             next_token(lx, &t);
@@ -958,33 +774,29 @@ static void scan_statements(struct lexer *lx)
                 module_level = t.indent0;
                 compound = is_compound(lx, &t);
             }
-            if (IS_WORD(lx, &t, "import")) {
-                parse_import(lx, &t);
+            if (IS_WORD(lx, &t, "import") || IS_WORD(lx, &t, "from")) {
+                parse_import(lx, &t, IS_WORD(lx, &t, "from"));
                 continue;
             }
-            if (IS_WORD(lx, &t, "from")) {
-                parse_from(lx, &t);
-                continue;
-            }
-            if (t.kind == TOKEN_NAME && !compound &&
-                ((module_level && !in_body) ||
-                 (t.first && (IS_WORD(lx, &t, "match") || IS_WORD(lx, &t, "case"))))) {
+            bool soft = t.first && (IS_WORD(lx, &t, "match") || IS_WORD(lx, &t, "case"));
+            if (t.kind == TOKEN_NAME && !compound && ((module_level && !in_body) || soft)) {
                 const struct token name = t;
                 next_token(lx, &t);
                 if (module_level && !in_body && (is_op(&t, '=') || is_op(&t, ':'))) {
                     pending = is_op(&t, '=') ? PENDING_ASSIGNMENT : PENDING_ANNOTATION;
                     stmt = (struct pyscan_stmt){name.start, 0,          name.line,
                                                 0,          name.start, name.end - name.start};
-                } else if (name.first &&
-                           (IS_WORD(lx, &name, "match") || IS_WORD(lx, &name, "case"))) {
-                    compound = starts_subject(&t);
+                } else if (soft) { /* `match x:` and `case [a]:`, not `match = 1` */
+                    compound = t.kind == TOKEN_NAME || t.kind == TOKEN_NUMBER ||
+                               t.kind == TOKEN_STRING ||
+                               (t.kind == TOKEN_OP && strchr("([{*O", t.op) && t.op);
                 }
                 continue;
             }
         }
         if (t.kind == TOKEN_OP && !lx->depth && !lx->overflow) {
             if (t.op == ';') {
-                finish_statement(ps, &pending, &stmt, t.end, t.line);
+                finish_statement(ps, &pending, &stmt, &t);
                 stmt_start = true;
             } else if (t.op == ':' && compound && !in_body) {
                 in_body = stmt_start = true;
@@ -994,7 +806,7 @@ static void scan_statements(struct lexer *lx)
         }
         lex(lx, &t, stmt_start);
     }
-    finish_statement(ps, &pending, &stmt, t.end, t.line);
+    finish_statement(ps, &pending, &stmt, &t);
 }
 
 /* Length of the valid UTF-8 sequence starting with a non-ASCII byte at s, or 0. */
@@ -1028,25 +840,23 @@ static void check_bytes(struct pyscan *ps, const unsigned char *s, size_t n)
     bool nul = false, bad = false;
     for (size_t i = 0; i < n;) {
 #ifdef __SSE2__
-        if (i + 33 <= n) { /* 32 bytes: no NUL, "ST" or non-ASCII byte? */
+        if (i + 33 <= n) { /* 32 bytes without NUL, "ST" or non-ASCII bytes pass at once */
             __m128i x = LOAD(s, i), y = LOAD(s, i + 16);
-            __m128i xs = _mm_and_si128(EQ(x, 'S'), EQ(LOAD(s, i + 1), 'T'));
-            __m128i ys = _mm_and_si128(EQ(y, 'S'), EQ(LOAD(s, i + 17), 'T'));
-            __m128i m = OR(OR(x, y), OR(OR(EQ(x, 0), EQ(y, 0)), OR(xs, ys)));
-            if (!MASK(m)) {
-                i += 32;
+            __m128i xm = OR(x, OR(EQ(x, 0), _mm_and_si128(EQ(x, 'S'), EQ(LOAD(s, i + 1), 'T'))));
+            __m128i ym = OR(y, OR(EQ(y, 0), _mm_and_si128(EQ(y, 'S'), EQ(LOAD(s, i + 17), 'T'))));
+            unsigned mask = MASK(xm) | MASK(ym) << 16;
+            i += mask ? FIRST(mask) : 32;
+            if (!mask)
                 continue;
-            }
-            i += FIRST(MASK(OR(x, OR(EQ(x, 0), xs))) | MASK(OR(y, OR(EQ(y, 0), ys))) << 16);
         }
 #endif
         size_t len = s[i] < 0x80 ? 1 : utf8_length(s + i, n - i);
         if (!s[i] && !nul)
-            nul = true, push_problem(ps, i, "NUL byte");
+            nul = true, add_problem(ps, i, "NUL byte", false);
         if (s[i] == 'S' && n - i >= 11 && memcmp(s + i, "STAU_CONFIG", 11) == 0)
             ps->mentions_config = true;
         if (!len && !bad)
-            bad = true, push_problem(ps, i, "invalid UTF-8");
+            bad = true, add_problem(ps, i, "invalid UTF-8", false);
         i += len ? len : 1;
     }
 }

@@ -4,6 +4,9 @@
 # empty folder $TEST_TMP (removed afterwards) and fails when any expect_* failed
 # (the others still run, to show everything at once) or when bash itself fails.
 #
+# A test of behaviour stau gets wrong today is written for the right behaviour,
+# under a `# BUG:` comment saying what is wrong and where; it fails until fixed.
+#
 # From run.sh:   STAU (the binary), ROOT (the repository), PY (the real python3),
 #                TEST_TMP, TEST_NAME
 # Here:          FIXTURES, and after `run` OUT, ERR (files) and RC

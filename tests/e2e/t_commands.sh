@@ -357,8 +357,7 @@ stau: error: jobs folder '/abs' must be inside the project, given relative to it
 EOF
 }
 
-# BUG: a project without a single .py file crashes stau (walk.c: qsort is
-# given a NULL array; the debug build traps on it). It should report 0 jobs.
+# A project without a single .py file (this crashed stau once: qsort on NULL).
 test_empty_project() {
     new_project
     run check
@@ -407,10 +406,20 @@ test_options_after_double_dash_are_arguments() {
     expect_stderr_contains "stau: error: no job named '-v'"
 }
 
-test_output_to_closed_stdout() {
+test_output_that_cannot_be_written() {
     use_fixture native
     "$STAU" list >&- 2>"$ERR"
     RC=$?
     expect_exit 2
-    expect_stderr_contains "stau: error: cannot write the output"
+    expect_stderr_eq <<'EOF'
+stau: error: cannot write the output: Bad file descriptor
+EOF
+    if [ -w /dev/full ]; then
+        "$STAU" check >/dev/full 2>"$ERR"
+        RC=$?
+        expect_exit 2
+        expect_stderr_eq <<'EOF'
+stau: error: cannot write the output: No space left on device
+EOF
+    fi
 }

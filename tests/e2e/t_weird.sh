@@ -187,10 +187,8 @@ EOF
 EOF
 }
 
-# BUG: warnings found while walking the tree come in readdir order, which is
-# the file system's (hash order on ext4, creation order elsewhere), so the same
-# tree gives its messages in a different order on another machine. They should
-# come in path order, like the rest. (src/walk.c)
+# Warnings found while walking the tree come in path order, not in readdir
+# order (hash order on ext4, creation order elsewhere).
 test_walk_warnings_in_path_order() {
     good_project
     for n in m a z c q b; do

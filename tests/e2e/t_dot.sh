@@ -1,0 +1,230 @@
+# `stau dot [JOB...]`: the output is fed to Graphviz's own `dot`, which must
+# accept it; its layout (-Tplain) is summarised by dotsum.py to check nodes,
+# edges and labels as Graphviz read them.
+
+DOTSUM=$ROOT/tests/e2e/dotsum.py
+
+# Lay out stau's stdout with Graphviz; the summary goes to $TEST_TMP/sum.
+graphviz_summary() {
+    if ! dot -Tplain <"$OUT" >"$TEST_TMP/plain" 2>"$TEST_TMP/dot.err"; then
+        fail "Graphviz rejected stau's DOT: $(cat "$TEST_TMP/dot.err")"
+        cat "$OUT"
+        return 1
+    fi
+    "$PY" "$DOTSUM" <"$TEST_TMP/plain" >"$TEST_TMP/sum"
+}
+
+expect_summary_eq() {
+    local where
+    where=$(_where)
+    graphviz_summary || return 0
+    _expect_eq_file "the graph" "$TEST_TMP/sum" "$where"
+}
+
+test_dot_whole_graph() {
+    use_fixture example
+    run dot
+    expect_exit 0
+    expect_stderr_empty
+    expect_summary_eq <<'EOF'
+node ingest.customers
+node ingest.fx_rates
+node ingest.orders
+node reports.manifest
+node reports.weekly
+node sales.by_customer
+node sales.daily
+edge ingest.customers -> sales.by_customer label=max_lag 60m
+edge ingest.fx_rates -> sales.by_customer label=max_lag 120m
+edge ingest.fx_rates -> sales.daily label=max_lag 120m
+edge ingest.orders -> sales.by_customer
+edge ingest.orders -> sales.daily
+edge reports.weekly -> reports.manifest label=max_lag 1440m
+edge sales.by_customer -> reports.weekly
+edge sales.daily -> reports.weekly
+EOF
+}
+
+test_dot_renders_svg() {
+    use_fixture example
+    run dot
+    expect_exit 0
+    if ! dot -Tsvg <"$OUT" >"$TEST_TMP/graph.svg" 2>"$TEST_TMP/dot.err"; then
+        fail "dot -Tsvg failed: $(cat "$TEST_TMP/dot.err")"
+    fi
+    grep -q '<svg' "$TEST_TMP/graph.svg" || fail "no <svg> in dot -Tsvg's output"
+    grep -q '>sales.daily</text>' "$TEST_TMP/graph.svg" || fail "the SVG does not show sales.daily"
+    grep -q '>max_lag 120m</text>' "$TEST_TMP/graph.svg" || fail "the SVG does not show an edge's max_lag"
+    expect_eq "dot's complaints" "" "$(cat "$TEST_TMP/dot.err")"
+}
+
+test_dot_one_job_and_its_upstream() {
+    use_fixture example
+    run dot sales.daily
+    expect_exit 0
+    expect_stderr_empty
+    expect_summary_eq <<'EOF'
+node ingest.fx_rates
+node ingest.orders
+node sales.daily
+edge ingest.fx_rates -> sales.daily label=max_lag 120m
+edge ingest.orders -> sales.daily
+EOF
+}
+
+test_dot_several_jobs() {
+    use_fixture example
+    run dot sales.daily ingest.customers
+    expect_exit 0
+    expect_summary_eq <<'EOF'
+node ingest.customers
+node ingest.fx_rates
+node ingest.orders
+node sales.daily
+edge ingest.fx_rates -> sales.daily label=max_lag 120m
+edge ingest.orders -> sales.daily
+EOF
+    # The whole chain above the last job is everything.
+    run dot reports.manifest
+    expect_exit 0
+    graphviz_summary && expect_eq "nodes above reports.manifest" 7 "$(grep -c '^node ' "$TEST_TMP/sum")"
+}
+
+test_dot_job_without_upstream() {
+    use_fixture example
+    run dot ingest.orders
+    expect_exit 0
+    expect_summary_eq <<'EOF'
+node ingest.orders
+EOF
+}
+
+test_dot_unknown_job() {
+    use_fixture example
+    run dot sales.dialy
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF'
+stau: error: no job named 'sales.dialy'
+  hint: did you mean 'sales.daily'?
+EOF
+    run dot daily
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: no job named 'daily'
+  hint: did you mean 'sales.daily'?
+EOF
+    # Every unknown name is reported, and no graph is written.
+    run dot sales.daily nope sales.dialy
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF'
+stau: error: no job named 'nope'
+stau: error: no job named 'sales.dialy'
+  hint: did you mean 'sales.daily'?
+EOF
+}
+
+test_dot_names_with_quotes_and_backslashes() {
+    new_project
+    mkdir -p src/n
+    for f in 'we"ird' 'back\slash' 'sp ace' 'n/new\nline' 'brace{s}' "it's" 'uni-ç'; do
+        echo 'STAU_CONFIG = {}' >"src/$f.py"
+    done
+    write src/down.py <<'EOF'
+STAU_CONFIG = {"dependencies": [
+    {"job": "we\"ird", "max_lag": 1.5}, "back\\slash", "sp ace", r"n.new\nline",
+    "brace{s}", "it's", "uni-ç",
+]}
+EOF
+    run check
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+8 jobs, 7 dependencies, 0 warnings
+EOF
+    run dot
+    expect_exit 0
+    expect_stderr_empty
+    expect_summary_eq <<'EOF'
+node back\slash
+node brace{s}
+node down
+node it's
+node n.new\nline
+node sp ace
+node uni-ç
+node we"ird
+edge back\slash -> down
+edge brace{s} -> down
+edge it's -> down
+edge n.new\nline -> down
+edge sp ace -> down
+edge uni-ç -> down
+edge we"ird -> down label=max_lag 1.5m
+EOF
+    if ! dot -Tsvg <"$OUT" >"$TEST_TMP/graph.svg" 2>"$TEST_TMP/dot.err"; then
+        fail "dot -Tsvg failed: $(cat "$TEST_TMP/dot.err")"
+    fi
+    # The labels show the names as they are (DOT would read \n in a label as a newline).
+    grep -qF '>back\slash</text>' "$TEST_TMP/graph.svg" || fail "back\\slash is not shown as it is"
+    grep -qF '>n.new\nline</text>' "$TEST_TMP/graph.svg" || fail "n.new\\nline is not shown as it is"
+    grep -qF '>we&quot;ird</text>' "$TEST_TMP/graph.svg" || fail "we\"ird is not shown as it is"
+    run dot 'we"ird' 'back\slash'
+    expect_exit 0
+    expect_summary_eq <<'EOF'
+node back\slash
+node we"ird
+EOF
+}
+
+# BUG: the tooltip (the job's file) is written without doubling backslashes,
+# unlike the label, so Graphviz reads `\s` and `\n` in it as escapes: the SVG
+# shows "src/backslash.py" and a line break. (src/dot.c, dot_write: the
+# tooltip needs label_text() too)
+test_dot_tooltip_shows_the_file_as_it_is() {
+    new_project
+    mkdir -p src/n
+    echo 'STAU_CONFIG = {}' >'src/back\slash.py'
+    echo 'STAU_CONFIG = {}' >'src/n/new\nline.py'
+    run dot
+    expect_exit 0
+    dot -Tsvg <"$OUT" >"$TEST_TMP/graph.svg" || fail "dot -Tsvg failed"
+    grep -qF 'xlink:title="src/back\slash.py"' "$TEST_TMP/graph.svg" ||
+        fail "tooltip of back\\slash: $(grep -o 'xlink:title="src/back[^"]*"' "$TEST_TMP/graph.svg")"
+    grep -qF 'xlink:title="src/n/new\nline.py"' "$TEST_TMP/graph.svg" ||
+        fail "tooltip of n.new\\nline: $(grep -o 'xlink:title="src/n/[^"]*"' "$TEST_TMP/graph.svg")"
+}
+
+test_dot_marks_broken_jobs_red() {
+    use_fixture errors/cycle
+    write src/broken.py <<'EOF'
+STAU_CONFIG = {"retries": "3", "dependencies": ["d"]}
+EOF
+    run dot
+    expect_exit 2
+    expect_stderr_contains "src/a.py:1:33: error: dependency cycle: a -> b -> c -> a"
+    expect_stderr_contains "src/broken.py:1:27: error: 'retries' must be an int, not str"
+    expect_stderr_not_contains "2 errors" # the summary line is check's alone
+    expect_summary_eq <<'EOF'
+node a color=red
+node b color=red
+node broken color=red
+node c color=red
+node d
+edge a -> c
+edge a -> d
+edge b -> a
+edge c -> b label=max_lag 30m
+EOF
+}
+
+test_dot_empty_graph() {
+    new_project
+    write src/helper.py <<'EOF'
+X = 1
+EOF
+    run dot
+    expect_exit 0
+    expect_summary_eq <<'EOF'
+EOF
+}
