@@ -232,22 +232,23 @@ int cache_write(const char *path, const char *jobs_root, const struct source_fil
     free(all);
 
     char *tmp = xprintf("%s.tmp.%ld", path, (long)getpid());
-    int rc = -1;
+    int rc = -1, saved = 0;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        error("cannot write '%s':", tmp);
+        saved = errno;
     } else if (write_all(fd, out.buf, out.len) < 0) {
-        error("cannot write '%s':", tmp);
+        saved = errno;
         close(fd);
         unlink(tmp);
     } else if (close(fd) < 0 || rename(tmp, path) < 0) {
-        error("cannot write '%s':", path);
+        saved = errno;
         unlink(tmp);
     } else {
         rc = 0;
     }
     free(tmp);
     strbuf_release(&out);
+    errno = saved;
     return rc;
 }
 
@@ -258,16 +259,19 @@ int cache_append(const char *path, const struct source_file *const *files, size_
     put_section(&out, files, count, gone, gone_count);
     /* One write with O_APPEND: concurrent appends do not interleave, and a
      * crash part-way leaves a section whose check fails, which readers skip. */
-    int rc = 0;
+    int rc = 0, saved = 0;
     int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (fd < 0 || write_all(fd, out.buf, out.len) < 0) {
-        rc = error("cannot append to '%s':", path);
+        saved = errno;
+        rc = -1;
         if (fd >= 0)
             close(fd);
     } else if (close(fd) < 0) {
-        rc = error("cannot append to '%s':", path);
+        saved = errno;
+        rc = -1;
     }
     strbuf_release(&out);
+    errno = saved;
     return rc;
 }
 
@@ -534,7 +538,12 @@ int cache_read(const char *path, const char *jobs_root, struct cache *out, struc
         strbuf_addstr(why, "it is not a stau graph cache");
         goto unusable;
     }
-    if (get_u32(&r) != CACHE_VERSION || get_u32(&r) != 0x01020304)
+    uint32_t version = get_u32(&r), bom = get_u32(&r);
+    if (r.bad) {
+        strbuf_addstr(why, "it is truncated or damaged");
+        goto unusable;
+    }
+    if (version != CACHE_VERSION || bom != 0x01020304)
         goto unusable; /* another stau version wrote it: rebuild without a fuss */
     char *root = get_str_required(&r);
     uint64_t header_check = XXH3_64bits(data.buf, (size_t)(r.p - p));

@@ -34,11 +34,12 @@ struct cache {
  * root) gives an empty cache, -1, and the reason in why (empty when the reason
  * needs no warning). */
 int cache_read(const char *path, const char *jobs_root, struct cache *out, struct strbuf *why);
-/* Write files (sorted by path) to path atomically: a temporary file, then rename. */
+/* Write files (sorted by path) to path atomically: a temporary file, then rename.
+ * Returns 0, or -1 with errno set (and no message: the caller decides). */
 int cache_write(const char *path, const char *jobs_root, const struct source_file *files,
                 size_t count);
 /* Append a section with these files' entries and removal markers for the paths
- * in gone, instead of rewriting the whole cache. */
+ * in gone, instead of rewriting the whole cache. 0, or -1 with errno set. */
 int cache_append(const char *path, const struct source_file *const *files, size_t count,
                  char *const *gone, size_t gone_count);
 void cache_release(struct cache *c);

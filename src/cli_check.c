@@ -10,6 +10,9 @@ int cli_load(const struct cli *c, struct project *p)
     if (project_load(p, &c->project) < 0)
         return -1;
     diag_print_all(stderr, &c->printer, &p->diags);
+    if (c->verbose)
+        fprintf(stderr, "%zu files, %zu read, %zu parsed\n", p->files.len, p->files_read,
+                p->files_parsed);
     return 0;
 }
 
@@ -37,9 +40,6 @@ int cli_check(const struct cli *c)
                plural(deps, "dependency", "dependencies"), warnings,
                plural(warnings, "warning", "warnings"));
     }
-    if (c->verbose)
-        fprintf(stderr, "%zu files, %zu read, %zu parsed\n", p.files.len, p.files_read,
-                p.files_parsed);
     project_release(&p);
     return rc;
 }
@@ -145,7 +145,7 @@ int cli_list(const struct cli *c)
         /* Columns: name, file, dependencies, schedule, tags; widths from the data. */
         size_t n = g->jobs.len;
         char **cells = xcalloc(n * 3 + 1, sizeof(char *));
-        size_t wname = 4, wfile = 4, wdeps = 12;
+        size_t wname = 4, wfile = 4, wdeps = 12, wsched = 8;
         for (size_t i = 0; i < n; i++) {
             const struct job *job = &g->jobs.items[i];
             struct strbuf sb = STRBUF_INIT;
@@ -161,16 +161,18 @@ int cli_list(const struct cli *c)
             wfile = len > wfile ? len : wfile;
             len = strlen(cells[3 * i]);
             wdeps = len > wdeps ? len : wdeps;
+            len = strlen(cells[3 * i + 1]);
+            wsched = len > wsched ? len : wsched;
         }
         if (n)
             strbuf_addf(&out, "%-*s  %-*s  %-*s  %-*s  %s\n", (int)wname, "NAME", (int)wfile,
-                        "FILE", (int)wdeps, "DEPENDENCIES", 12, "SCHEDULE", "TAGS");
+                        "FILE", (int)wdeps, "DEPENDENCIES", (int)wsched, "SCHEDULE", "TAGS");
         for (size_t i = 0; i < n; i++) {
             const struct job *job = &g->jobs.items[i];
             add_cell(&out, job->name, wname);
             add_cell(&out, job->path, wfile);
             add_cell(&out, cells[3 * i], wdeps);
-            add_cell(&out, cells[3 * i + 1], 12);
+            add_cell(&out, cells[3 * i + 1], wsched);
             strbuf_addstr(&out, cells[3 * i + 2]);
             strbuf_addstr(&out, job->broken ? "  (declaration has errors)\n" : "\n");
             free(cells[3 * i]);

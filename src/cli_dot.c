@@ -22,7 +22,7 @@ int cli_dot(const struct cli *c)
             long index = graph_find(g, c->args[i]);
             if (index < 0) {
                 error("no job named '%s'", c->args[i]);
-                const char *suggestion = graph_closest(g, c->args[i]);
+                const char *suggestion = graph_closest(g, c->args[i], NULL);
                 if (suggestion)
                     fprintf(stderr, "  hint: did you mean '%s'?\n", suggestion);
                 rc = EXIT_USAGE;

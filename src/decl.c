@@ -280,6 +280,8 @@ static void check_key(struct checker *c, const struct value *k, const struct val
     if (key_is(k, "dependencies")) {
         if (x->kind != VALUE_LIST && x->kind != VALUE_TUPLE) {
             type_error(c, x, key, "a list");
+            if (x->kind == VALUE_STR)
+                diag_hint(c->diags, "write [\"%s\"]", x->str.data);
             return;
         }
         for (size_t i = 0; i < x->list.len; i++)
@@ -292,7 +294,7 @@ static void check_key(struct checker *c, const struct value *k, const struct val
             check_schedule_one(c, x, out);
         }
     } else if (key_is(k, "timezone")) {
-        if (!get_string(c, x, key, &out->timezone))
+        if (x->kind == VALUE_NONE || !get_string(c, x, key, &out->timezone))
             return;
         struct strbuf err = STRBUF_INIT;
         struct tz *zone = tz_load(out->timezone, &err);
@@ -342,7 +344,8 @@ static void check_key(struct checker *c, const struct value *k, const struct val
     } else if (key_is(k, "tags")) {
         get_strings(c, x, key, &out->tags);
     } else if (key_is(k, "python")) {
-        get_string(c, x, key, &out->python);
+        if (x->kind != VALUE_NONE)
+            get_string(c, x, key, &out->python);
     } else if (key_is(k, "chunk_size")) {
         if (x->kind != VALUE_NONE)
             get_int(c, x, key, 1, "an int >= 1", &out->chunk_size);

@@ -109,15 +109,30 @@ static size_t display_width(const char *s, size_t from, size_t to)
     return w;
 }
 
+/* Editors hide a UTF-8 byte-order mark; so do the source line and columns shown here. */
+static const char bom[] = "\xef\xbb\xbf";
+
+static bool starts_with_bom(const struct diag_printer *p, const struct diag *d)
+{
+    if (!d->path || d->loc.line != 1)
+        return false;
+    struct strbuf line = STRBUF_INIT;
+    bool found = read_source_line(p->root, d->path, 1, &line) && starts_with(strbuf_str(&line), bom);
+    strbuf_release(&line);
+    return found;
+}
+
 void diag_print(FILE *out, const struct diag_printer *p, const struct diag *d)
 {
     static const char *names[] = {"error", "warning", "note"};
     static const char *colors[] = {"\033[1;31m", "\033[1;35m", "\033[1;36m"};
     const char *bold = p->color ? "\033[1m" : "", *reset = p->color ? "\033[0m" : "";
+    uint32_t skip = starts_with_bom(p, d) ? 3 : 0;
+    uint32_t col = d->loc.col > skip ? d->loc.col - skip : 1;
     if (d->path) {
         fprintf(out, "%s%s%s", bold, p->prefix, d->path);
         if (d->loc.line)
-            fprintf(out, ":%u:%u", d->loc.line, d->loc.col);
+            fprintf(out, ":%u:%u", d->loc.line, col);
         fprintf(out, ":%s ", reset);
     } else {
         fprintf(out, "stau: ");
@@ -126,19 +141,19 @@ void diag_print(FILE *out, const struct diag_printer *p, const struct diag *d)
             d->message);
     struct strbuf src = STRBUF_INIT;
     if (d->path && d->loc.line && read_source_line(p->root, d->path, d->loc.line, &src)) {
-        const char *line = strbuf_str(&src);
+        const char *line = strbuf_str(&src) + skip;
         size_t len = strlen(line);
-        size_t col = d->loc.col ? d->loc.col - 1 : 0;
-        if (col > len)
-            col = len;
+        size_t at = col - 1;
+        if (at > len)
+            at = len;
         size_t end = d->loc.end_line == d->loc.line && d->loc.end_col > d->loc.col
-                         ? d->loc.end_col - 1
-                         : col + 1;
+                         ? d->loc.end_col - 1 - skip
+                         : at + 1;
         if (end > len)
-            end = len > col ? len : col + 1;
+            end = len > at ? len : at + 1;
         fprintf(out, " %5u | %s\n       | ", d->loc.line, line);
-        put_pad(out, line, col);
-        size_t width = display_width(line, col, end);
+        put_pad(out, line, at);
+        size_t width = display_width(line, at, end);
         fprintf(out, "%s^", p->color ? colors[d->severity] : "");
         for (size_t i = 1; i < width; i++)
             fputc('~', out);

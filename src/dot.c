@@ -12,7 +12,7 @@ static char *mutable(const char *s)
     return (char *)(uintptr_t)s;
 }
 
-/* DOT gives backslashes in labels meaning (\n, \l, \N): double them so a name shows as it is. */
+/* DOT gives backslashes in labels and tooltips meaning (\n, \l, \N): double them so a name shows as it is. */
 static char *label_text(const char *s)
 {
     struct strbuf sb = STRBUF_INIT;
@@ -58,7 +58,9 @@ int dot_write(FILE *out, const struct graph *g, const bool *selected)
         char *label = label_text(job->name);
         agset(nodes[i], mutable("label"), label);
         free(label);
-        agset(nodes[i], mutable("tooltip"), mutable(job->path));
+        char *tooltip = label_text(job->path);
+        agset(nodes[i], mutable("tooltip"), tooltip);
+        free(tooltip);
         if (job->broken || job->in_cycle)
             agset(nodes[i], mutable("color"), mutable("red"));
     }

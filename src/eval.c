@@ -327,7 +327,11 @@ static struct value *eval_integer(struct evaluator *ev, const struct syntax *s)
         base = strchr("xX", p[1]) ? 16 : strchr("oO", p[1]) ? 8 : 2;
         p += 2;
     } else if (n > 1 && p[0] == '0' && strspn(p, "0") != n) {
-        return fail_quoted(ev, s, "write 0o17 for an octal number", "leading zeros in %s are not allowed");
+        const char *digits_only = p + strspn(p, "0");
+        fail_quoted(ev, s, NULL, "leading zeros in %s are not allowed");
+        diag_hint(ev->env->diags, "write 0o%s for an octal number, or %s for a decimal one",
+                  digits_only, digits_only);
+        return NULL;
     }
     errno = 0;
     char *end;

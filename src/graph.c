@@ -41,12 +41,14 @@ static void add_jobs(struct graph *g, struct graph_input *sorted, size_t count,
         strmap_put(&g->by_name, g->jobs.items[i].name, strlen(g->jobs.items[i].name), i);
 }
 
-const char *graph_closest(const struct graph *g, const char *name)
+const char *graph_closest(const struct graph *g, const char *name, const char *exclude)
 {
     const char *best = NULL;
     size_t best_distance = (size_t)-1;
     size_t n = strlen(name);
     for (size_t i = 0; i < g->jobs.len; i++) {
+        if (exclude && strcmp(g->jobs.items[i].name, exclude) == 0)
+            continue;
         size_t d = edit_distance(name, g->jobs.items[i].name);
         if (d < best_distance) {
             best_distance = d;
@@ -58,6 +60,8 @@ const char *graph_closest(const struct graph *g, const char *name)
     /* A job reached by its last component only ("report" for "sales.report"). */
     for (size_t i = 0; i < g->jobs.len; i++) {
         const char *dot = strrchr(g->jobs.items[i].name, '.');
+        if (exclude && strcmp(g->jobs.items[i].name, exclude) == 0)
+            continue;
         if (dot && strcmp(dot + 1, name) == 0)
             return g->jobs.items[i].name;
     }
@@ -74,7 +78,7 @@ static void add_edges(struct graph *g, struct diags *diags)
             if (to < 0) {
                 diag_add(diags, DIAG_ERROR, job->path, dep->loc,
                          "'%s' depends on '%s', which is not a job", job->name, dep->job);
-                const char *suggestion = graph_closest(g, dep->job);
+                const char *suggestion = graph_closest(g, dep->job, job->name);
                 if (suggestion)
                     diag_hint(diags, "did you mean '%s'?", suggestion);
                 else

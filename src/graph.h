@@ -47,8 +47,9 @@ void graph_build(struct graph *g, const struct graph_input *inputs, size_t count
 void graph_release(struct graph *g);
 /* Index of the job with this name, or -1. */
 long graph_find(const struct graph *g, const char *name);
-/* The job name closest to `name` (a typo, or its last component only), or NULL. */
-const char *graph_closest(const struct graph *g, const char *name);
+/* The job name closest to `name` (a typo, or its last component only), other than
+ * `exclude` (may be NULL), or NULL. */
+const char *graph_closest(const struct graph *g, const char *name, const char *exclude);
 /* Mark in `selected` (one bool per job) the given jobs and everything upstream of them. */
 void graph_upstream(const struct graph *g, const size_t *roots, size_t count, bool *selected);
 /* The jobs not in a cycle in dependency order (upstream first, ties by name) into order. */

@@ -187,12 +187,22 @@ static bool is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Make root/.stau with its own .gitignore; NULL (after a warning) when it cannot be made. */
-static char *state_dir(const char *root)
+/* root/rel as a user would write it: "rel" when root is ".". */
+static char *in_root(const char *root, const char *rel)
 {
-    char *dir = xprintf("%s/.stau", root);
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-        warn("cannot create '%s': %s; working without a cache", dir, strerror(errno));
+    return strcmp(root, ".") == 0 ? xstrdup(rel) : xprintf("%s/%s", root, rel);
+}
+
+/* Make root/.stau with its own .gitignore; NULL (after a warning in diags) when
+ * it cannot be had: stau then works without a cache. */
+static char *state_dir(const char *root, struct diags *diags)
+{
+    static const struct loc nowhere = {0, 0, 0, 0};
+    char *dir = in_root(root, ".stau");
+    struct stat st;
+    if (mkdir(dir, 0755) < 0 && (errno != EEXIST || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
+        diag_add(diags, DIAG_WARNING, NULL, nowhere, "cannot create '%s': %s; working without a cache",
+                 dir, errno == EEXIST ? "a file of that name is in the way" : strerror(errno));
         free(dir);
         return NULL;
     }
@@ -200,10 +210,23 @@ static char *state_dir(const char *root)
     if (access(ignore, F_OK) < 0) {
         FILE *f = fopen(ignore, "w");
         if (!f || fputs("# stau's state: never commit it\n*\n", f) < 0 || fclose(f) != 0)
-            warn("cannot write '%s':", ignore);
+            diag_add(diags, DIAG_WARNING, NULL, nowhere, "cannot write '%s': %s", ignore,
+                     strerror(errno));
     }
     free(ignore);
     return dir;
+}
+
+/* "dir" with trailing slashes and leading "./" removed; "." for the current folder. */
+static char *normalize_root(const char *dir)
+{
+    while (dir[0] == '.' && dir[1] == '/' && dir[2])
+        dir += 2;
+    char *s = xstrdup(dir[0] ? dir : ".");
+    size_t n = strlen(s);
+    while (n > 1 && s[n - 1] == '/')
+        s[--n] = '\0';
+    return s;
 }
 
 static int find_jobs_root(struct project *p, const struct project_options *opt)
@@ -262,7 +285,7 @@ static bool take_from_cache(struct project *p, struct cache *cache, struct reade
 /* Save what changed: appended to the cache when that is a small part of it,
  * otherwise the whole cache written anew. */
 static void save_cache(struct project *p, const char *cache_path, const struct readers *rd,
-                       const struct strlist *gone)
+                       const struct strlist *gone, struct diags *diags)
 {
     const struct cache *c = &p->cache;
     size_t changes = rd->todo_count + gone->len;
@@ -276,7 +299,9 @@ static void save_cache(struct project *p, const char *cache_path, const struct r
             return;
     }
     if (cache_write(cache_path, p->jobs_root, p->files.items, p->files.len) < 0)
-        warn("the graph cache was not saved; the next run reads every file again");
+        diag_add(diags, DIAG_WARNING, NULL, whole_file,
+                 "cannot save '%s': %s; the next run reads every file again", cache_path,
+                 strerror(errno));
 }
 
 static void build_graph(struct project *p, struct decl *empty)
@@ -305,19 +330,23 @@ static struct decl empty_decl;
 int project_load(struct project *p, const struct project_options *opt)
 {
     memset(p, 0, sizeof(*p));
-    p->root = xstrdup(opt->dir ? opt->dir : ".");
-    if (!is_dir(p->root))
-        return error("cannot use '%s' as the project: %s", p->root,
-                     errno ? strerror(errno) : "not a folder");
+    p->root = normalize_root(opt->dir ? opt->dir : ".");
+    struct stat st;
+    if (stat(p->root, &st) < 0)
+        return error("cannot use '%s' as the project: %s", p->root, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return error("cannot use '%s' as the project: not a folder", p->root);
     if (find_jobs_root(p, opt) < 0)
         return -1;
-    char *dir = state_dir(p->root);
+    struct diags state_diags = DIAGS_INIT;
+    char *dir = state_dir(p->root, &state_diags);
     char *cache_path = dir ? xprintf("%s/graph.cache", dir) : NULL;
     struct cache *cache = &p->cache;
     if (cache_path) {
         struct strbuf why = STRBUF_INIT;
         if (cache_read(cache_path, p->jobs_root, cache, &why) < 0 && why.len)
-            warn("ignoring '%s': %s; rebuilding it", cache_path, why.buf);
+            diag_add(&state_diags, DIAG_WARNING, NULL, whole_file, "ignoring '%s': %s; rebuilding it",
+                     cache_path, why.buf);
         strbuf_release(&why);
     }
 
@@ -327,6 +356,7 @@ int project_load(struct project *p, const struct project_options *opt)
         free(cache_path);
         free(dir);
         diag_release(&walk_diags);
+        diag_release(&state_diags);
         return -1;
     }
     p->job_names = xcalloc(walk.files.len + 1, sizeof(char *));
@@ -347,13 +377,15 @@ int project_load(struct project *p, const struct project_options *opt)
     p->files_read = rd.todo_count;
     p->files_parsed = atomic_load(&rd.parsed);
     if (changed && cache_path)
-        save_cache(p, cache_path, &rd, &gone);
+        save_cache(p, cache_path, &rd, &gone, &state_diags);
     VEC_FREE(&gone);
     free(rd.previous);
     free(rd.todo);
     free(cache_path);
     free(dir);
 
+    diag_append(&p->diags, &state_diags);
+    diag_release(&state_diags);
     diag_append(&p->diags, &walk_diags);
     diag_release(&walk_diags);
     for (size_t i = 0; i < p->files.len; i++)

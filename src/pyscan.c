@@ -196,7 +196,9 @@ static inline struct frame *push_frame(struct lexer *lx, enum frame_kind kind, s
         return NULL;
     }
     struct frame *f = &lx->frames[lx->depth++];
-    f->offset = offset; /* the callers of an f-string or field fill in the rest */
+    if (kind == FRAME_FIELD) /* in the f-string or format spec below it */
+        *f = lx->frames[lx->depth - 2];
+    f->offset = offset; /* start_string() fills in an f-string's quote, triple and raw */
     f->kind = kind;
     f->open = open;
     f->spec = false;
@@ -382,13 +384,7 @@ static void scan_fstring_text(struct lexer *lx, struct frame *f, bool spec)
         } else if (c == '\n' || c == '\r') {
             p = pass_newline(lx, p);
         } else if (c == '{' && (spec || p + 1 >= n || s[p + 1] != '{')) {
-            const struct frame copy = *f;
-            struct frame *field = push_frame(lx, FRAME_FIELD, p, '{');
-            if (field) {
-                field->quote = copy.quote;
-                field->triple = copy.triple;
-                field->raw = copy.raw;
-            }
+            push_frame(lx, FRAME_FIELD, p, '{');
             lx->pos = p + 1;
             return;
         } else if (c == '}' && spec) {

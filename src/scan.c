@@ -424,11 +424,53 @@ static bool is_name_byte(unsigned char c)
            c >= 0x80;
 }
 
+/* One name an assignment above the declaration binds: `A = B = 1` binds A and B. */
+struct target {
+    size_t statement; /* index in the pyscan assignments */
+    size_t start;     /* byte offset of the name */
+    size_t len;       /* its length */
+};
+
+static size_t skip_blanks(const char *src, size_t i, size_t end)
+{
+    while (i < end && (src[i] == ' ' || src[i] == '\t'))
+        i++;
+    return i;
+}
+
+/* Every target of the first n statements, in order, chained ones found lexically. */
+static void find_targets(const struct pyscan *ps, const char *src, size_t n, struct target **out,
+                         size_t *count)
+{
+    VEC(struct target) targets = {0};
+    for (size_t k = 0; k < n; k++) {
+        const struct pyscan_stmt *st = &ps->assignments.items[k];
+        struct target t = {k, st->target_start, st->target_len};
+        VEC_PUSH(&targets, t);
+        size_t i = skip_blanks(src, st->target_start + st->target_len, st->end);
+        while (i < st->end && src[i] == '=' && (i + 1 >= st->end || src[i + 1] != '=')) {
+            size_t from = skip_blanks(src, i + 1, st->end), to = from;
+            while (to < st->end && is_name_byte((unsigned char)src[to]))
+                to++;
+            i = skip_blanks(src, to, st->end);
+            bool chained = to > from && !(src[from] >= '0' && src[from] <= '9') && i < st->end &&
+                           src[i] == '=' && (i + 1 >= st->end || src[i + 1] != '=');
+            if (!chained)
+                break;
+            struct target c = {k, from, to - from};
+            VEC_PUSH(&targets, c);
+        }
+    }
+    *out = targets.items;
+    *count = targets.len;
+}
+
 /* Mark in wanted[] the statements to parse: the declaration (the last one) and,
  * transitively, every earlier assignment to a name its text mentions. Names
  * are found lexically, strings included (f-string fields are names too): a
  * few extra constants parsed cost less than telling them apart. */
-static void select_statements(const struct pyscan *ps, const char *src, bool *wanted)
+static void select_statements(const struct pyscan *ps, const char *src,
+                              const struct target *targets, size_t ntargets, bool *wanted)
 {
     size_t n = (size_t)ps->config_index + 1;
     struct sizelist todo = {0};
@@ -451,12 +493,12 @@ static void select_statements(const struct pyscan *ps, const char *src, bool *wa
             size_t from = i;
             while (i < st->end && is_name_byte((unsigned char)src[i]))
                 i++;
-            for (size_t k = 0; k + 1 < n; k++) {
-                const struct pyscan_stmt *cand = &ps->assignments.items[k];
-                if (!wanted[k] && cand->start < st->start && cand->target_len == i - from &&
-                    memcmp(src + cand->target_start, src + from, i - from) == 0) {
-                    wanted[k] = true;
-                    VEC_PUSH(&todo, k);
+            for (size_t k = 0; k < ntargets; k++) {
+                const struct target *t = &targets[k];
+                if (!wanted[t->statement] && t->start < st->start && t->len == i - from &&
+                    memcmp(src + t->start, src + from, i - from) == 0) {
+                    wanted[t->statement] = true;
+                    VEC_PUSH(&todo, t->statement);
                 }
             }
         }
@@ -501,7 +543,10 @@ void scanner_scan(struct scanner *sc, const char *path, const char *job_name, co
     /* Parse only the declaration and the constants it may refer to. */
     size_t nstmts = (size_t)ps.config_index + 1;
     bool *wanted = xcalloc(nstmts, sizeof(bool));
-    select_statements(&ps, src, wanted);
+    struct target *targets;
+    size_t ntargets;
+    find_targets(&ps, src, nstmts - 1, &targets, &ntargets);
+    select_statements(&ps, src, targets, ntargets, wanted);
     TSRange *ranges = xmalloc(nstmts * sizeof(*ranges));
     uint32_t nranges = 0;
     for (size_t i = 0; i < nstmts; i++) {
@@ -528,11 +573,7 @@ void scanner_scan(struct scanner *sc, const char *path, const char *job_name, co
      * Python's "last one before the use" holds); only the parsed ones have a value. */
     struct arena arena = ARENA_INIT;
     struct converter cv = {src, &arena, sc->symbols};
-    struct binding *before = xcalloc(nstmts, sizeof(struct binding));
-    for (size_t i = 0; i + 1 < nstmts; i++) {
-        const struct pyscan_stmt *st = &ps.assignments.items[i];
-        before[i] = (struct binding){src + st->target_start, st->target_len, NULL, st->line};
-    }
+    struct syntax **values = xcalloc(nstmts, sizeof(struct syntax *));
     TSNode config_statement = {0}, config_value = {0};
     bool found = false;
     /* The tree holds just the chosen statements: walk the module's children. */
@@ -557,11 +598,19 @@ void scanner_scan(struct scanner *sc, const char *path, const char *job_name, co
             config_value = value;
             found = true;
         } else if (!ts_node_is_null(value)) {
-            before[index].value = convert(&cv, value);
+            values[index] = convert(&cv, value);
         }
     }
     ts_tree_cursor_delete(&cursor);
     free(wanted);
+    struct binding *before = xcalloc(ntargets + 1, sizeof(struct binding));
+    for (size_t i = 0; i < ntargets; i++) {
+        const struct target *t = &targets[i];
+        before[i] = (struct binding){src + t->start, t->len, values[t->statement],
+                                     ps.assignments.items[t->statement].line};
+    }
+    free(values);
+    free(targets);
 
     VEC(struct binding) after = {0};
     for (size_t i = (size_t)ps.config_index + 1; i < ps.assignments.len; i++) {
@@ -584,7 +633,7 @@ void scanner_scan(struct scanner *sc, const char *path, const char *job_name, co
     } else if (ts_node_has_error(config_statement)) {
         report_syntax_error(out, path, src, config_statement);
     } else {
-        struct eval_env env = {path,      before,         nstmts - 1,   after.items,
+        struct eval_env env = {path,      before,         ntargets,     after.items,
                                after.len, imported.items, imported.len, &arena,
                                &out->diags};
         struct value *v = eval_declaration(&env, convert(&cv, config_value));

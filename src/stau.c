@@ -59,6 +59,28 @@ static int usage_error(const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
+static const struct command *find_command(const char *name)
+{
+    for (size_t k = 0; k < command_count; k++)
+        if (strcmp(name, commands[k].name) == 0)
+            return &commands[k];
+    return NULL;
+}
+
+static int unknown_command(const char *name)
+{
+    const char *names[sizeof(commands) / sizeof(commands[0]) + 1] = {0};
+    for (size_t k = 0; k < command_count; k++)
+        names[k] = commands[k].name;
+    const char *suggestion = did_you_mean(name, names);
+    fprintf(stderr, "stau: error: unknown command '%s'\n", name);
+    if (suggestion)
+        fprintf(stderr, "  hint: did you mean '%s'?\n", suggestion);
+    else
+        fprintf(stderr, "  hint: see `stau --help`\n");
+    return EXIT_USAGE;
+}
+
 /* The value of an option: attached ("-Cdir", "--jobs=dir") or the next argument. */
 static const char *option_value(int argc, char **argv, int *i, const char *name, size_t name_len)
 {
@@ -85,10 +107,7 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         if (options_done || a[0] != '-' || strcmp(a, "-") == 0) {
             if (!cmd && npositional == 0) {
-                for (size_t k = 0; k < command_count; k++)
-                    if (strcmp(a, commands[k].name) == 0)
-                        cmd = &commands[k];
-                if (cmd)
+                if ((cmd = find_command(a)))
                     continue;
                 if (strcmp(a, "help") == 0) {
                     help = true;
@@ -122,9 +141,13 @@ int main(int argc, char **argv)
             const char *v = option_value(argc, argv, &i, "-j", 2);
             char *end;
             long n = v ? strtol(v, &end, 10) : 0;
-            if (!v || *end || n < 1 || n > 1024) {
+            if (!v) {
                 free(positional);
-                return usage_error("-j needs a number from 1 to 1024, not '%s'", v ? v : "");
+                return usage_error("%s needs a number of threads", "-j");
+            }
+            if (*end || n < 1 || n > 1024) {
+                free(positional);
+                return usage_error("-j needs a number from 1 to 1024, not '%s'", v);
             }
             c.project.threads = (int)n;
         } else {
@@ -133,35 +156,26 @@ int main(int argc, char **argv)
         }
     }
     if (help) {
-        if (!cmd && npositional) {
-            for (size_t k = 0; k < command_count; k++)
-                if (strcmp(positional[0], commands[k].name) == 0)
-                    cmd = &commands[k];
+        if (!cmd && npositional && !(cmd = find_command(positional[0]))) {
+            int rc = unknown_command(positional[0]);
+            free(positional);
+            return rc;
         }
         if (cmd)
             printf("usage: %s\n\n%s", cmd->usage, cmd->help);
         else
             print_usage(stdout);
         free(positional);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            error("cannot write the output:");
+            return EXIT_USAGE;
+        }
         return EXIT_OK;
     }
     if (!cmd) {
-        int rc;
-        if (npositional == 0) {
-            rc = usage_error("%s", "running due jobs is not built yet; this stau can check, list "
-                                   "and dot");
-        } else {
-            const char *names[8] = {0};
-            for (size_t k = 0; k < command_count && k < 7; k++)
-                names[k] = commands[k].name;
-            const char *suggestion = did_you_mean(positional[0], names);
-            fprintf(stderr, "stau: error: unknown command '%s'\n", positional[0]);
-            if (suggestion)
-                fprintf(stderr, "  hint: did you mean '%s'?\n", suggestion);
-            else
-                fprintf(stderr, "  hint: see `stau --help`\n");
-            rc = EXIT_USAGE;
-        }
+        int rc = npositional ? unknown_command(positional[0])
+                             : usage_error("%s", "running due jobs is not built yet; this stau "
+                                                 "can check, list and dot");
         free(positional);
         return rc;
     }
@@ -181,7 +195,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     int rc = cmd->run(&c);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
+    if ((fflush(stdout) != 0 || ferror(stdout)) && rc == EXIT_OK) {
         error("cannot write the output:");
         rc = EXIT_USAGE;
     }

@@ -25,6 +25,8 @@ struct walker {
     VEC(char *) pending;       /* folders (relative paths) waiting to be read */
     size_t busy;               /* threads reading a folder now */
     VEC(struct visit) visited; /* every folder queued, so none is walked twice */
+    VEC(char *) linked;        /* symlinks to folders, walked after every real folder so a
+                                  link never takes a real folder's place (or name) */
     struct walk_result *out;   /* files found */
     struct diags *diags;       /* problems found */
 };
@@ -70,6 +72,7 @@ struct finds {
     VEC(struct walk_file) files;
     struct diags diags;
     VEC(char *) subdirs; /* names of sub-folders of the folder being read */
+    VEC(char *) links;   /* names of symlinks to folders in it */
 };
 
 /* Queue the sub-folder `name` of the folder open at fd (path rel), unless walked already. */
@@ -147,7 +150,14 @@ static void read_folder(struct walker *w, struct finds *f, const char *rel)
             continue;
         }
         if (S_ISDIR(s.st_mode)) {
-            if (!skipped_folder(name))
+            struct stat ls;
+            bool link = e->d_type == DT_LNK ||
+                        (fstatat(fd, name, &ls, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(ls.st_mode));
+            if (skipped_folder(name))
+                continue;
+            if (link)
+                VEC_PUSH(&f->links, xstrdup(name));
+            else
                 VEC_PUSH(&f->subdirs, xstrdup(name));
             continue;
         }
@@ -171,13 +181,22 @@ static void read_folder(struct walker *w, struct finds *f, const char *rel)
         free(f->subdirs.items[i]);
     }
     f->subdirs.len = 0;
+    if (f->links.len) {
+        pthread_mutex_lock(&w->lock);
+        for (size_t i = 0; i < f->links.len; i++) {
+            VEC_PUSH(&w->linked, join(rel, f->links.items[i]));
+            free(f->links.items[i]);
+        }
+        pthread_mutex_unlock(&w->lock);
+    }
+    f->links.len = 0;
     closedir(d);
 }
 
 static void *walk_main(void *arg)
 {
     struct walker *w = arg;
-    struct finds f = {{0}, DIAGS_INIT, {0}};
+    struct finds f = {{0}, DIAGS_INIT, {0}, {0}};
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (!w->pending.len && w->busy)
@@ -199,8 +218,28 @@ static void *walk_main(void *arg)
     pthread_mutex_unlock(&w->lock);
     VEC_FREE(&f.files);
     VEC_FREE(&f.subdirs);
+    VEC_FREE(&f.links);
     diag_release(&f.diags);
     return NULL;
+}
+
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Run the threads until no folder is left to read. */
+static void walk_all(struct walker *w)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    pthread_t tids[4];
+    int started = 0;
+    for (int t = 1; t < (cpus > 4 ? 4 : cpus); t++)
+        if (pthread_create(&tids[started], NULL, walk_main, w) == 0)
+            started++;
+    walk_main(w);
+    for (int t = 0; t < started; t++)
+        pthread_join(tids[t], NULL);
 }
 
 static int by_path(const void *a, const void *b)
@@ -239,19 +278,36 @@ int walk_python_files(const char *root, const char *dir, struct walk_result *out
     struct visit v = {(uint64_t)s.st_dev, (uint64_t)s.st_ino};
     VEC_PUSH(&w.visited, v);
     VEC_PUSH(&w.pending, xstrdup(dir));
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    pthread_t tids[4];
-    int started = 0;
-    for (int t = 1; t < (cpus > 4 ? 4 : cpus); t++)
-        if (pthread_create(&tids[started], NULL, walk_main, &w) == 0)
-            started++;
-    walk_main(&w);
-    for (int t = 0; t < started; t++)
-        pthread_join(tids[t], NULL);
+    walk_all(&w);
+    /* Then the symlinked folders, in name order, each unless its target was walked. */
+    while (w.linked.len) {
+        qsort(w.linked.items, w.linked.len, sizeof(char *), by_string);
+        struct finds f = {{0}, DIAGS_INIT, {0}, {0}};
+        size_t count = w.linked.len;
+        char **links = w.linked.items;
+        w.linked.items = NULL;
+        w.linked.len = w.linked.cap = 0;
+        for (size_t i = 0; i < count; i++) {
+            char *slash = strrchr(links[i], '/');
+            char *parent = slash ? xstrndup(links[i], (size_t)(slash - links[i])) : xstrdup("");
+            int pfd = openat(w.root_fd, parent[0] ? parent : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (pfd >= 0) {
+                queue_folder(&w, &f, pfd, parent, slash ? slash + 1 : links[i]);
+                close(pfd);
+            }
+            free(parent);
+            free(links[i]);
+        }
+        free(links);
+        diag_append(&found, &f.diags);
+        diag_release(&f.diags);
+        walk_all(&w);
+    }
     pthread_mutex_destroy(&w.lock);
     pthread_cond_destroy(&w.wake);
     VEC_FREE(&w.visited);
     VEC_FREE(&w.pending);
+    VEC_FREE(&w.linked);
     close(w.root_fd);
     /* Threads finish in any order; the caller sees the same order every time. */
     if (out->files.len)
