@@ -145,7 +145,7 @@ int cli_list(const struct cli *c)
         /* Columns: name, file, dependencies, schedule, tags; widths from the data. */
         size_t n = g->jobs.len;
         char **cells = xcalloc(n * 3 + 1, sizeof(char *));
-        size_t wname = 4, wfile = 4, wdeps = 12, wsched = 8;
+        size_t wname = 4, wfile = 4, wdeps = 12, wsched = 12;
         for (size_t i = 0; i < n; i++) {
             const struct job *job = &g->jobs.items[i];
             struct strbuf sb = STRBUF_INIT;

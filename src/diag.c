@@ -127,8 +127,9 @@ void diag_print(FILE *out, const struct diag_printer *p, const struct diag *d)
     static const char *names[] = {"error", "warning", "note"};
     static const char *colors[] = {"\033[1;31m", "\033[1;35m", "\033[1;36m"};
     const char *bold = p->color ? "\033[1m" : "", *reset = p->color ? "\033[0m" : "";
+    /* Columns already exclude the mark (the parser skips it); the shown line must too. */
     uint32_t skip = starts_with_bom(p, d) ? 3 : 0;
-    uint32_t col = d->loc.col > skip ? d->loc.col - skip : 1;
+    uint32_t col = d->loc.col ? d->loc.col : 1;
     if (d->path) {
         fprintf(out, "%s%s%s", bold, p->prefix, d->path);
         if (d->loc.line)
@@ -147,7 +148,7 @@ void diag_print(FILE *out, const struct diag_printer *p, const struct diag *d)
         if (at > len)
             at = len;
         size_t end = d->loc.end_line == d->loc.line && d->loc.end_col > d->loc.col
-                         ? d->loc.end_col - 1 - skip
+                         ? d->loc.end_col - 1
                          : at + 1;
         if (end > len)
             end = len > at ? len : at + 1;

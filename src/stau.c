@@ -143,7 +143,7 @@ int main(int argc, char **argv)
             long n = v ? strtol(v, &end, 10) : 0;
             if (!v) {
                 free(positional);
-                return usage_error("%s needs a number of threads", "-j");
+                return usage_error("%s needs a number from 1 to 1024", "-j");
             }
             if (*end || n < 1 || n > 1024) {
                 free(positional);

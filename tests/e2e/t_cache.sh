@@ -6,12 +6,14 @@
 
 # The example has 7 jobs in 13 .py files.
 EXAMPLE_SUMMARY="7 jobs, 8 dependencies, 0 warnings"
+# A run that had to set the cache aside also counts that warning.
+EXAMPLE_SUMMARY_REBUILT="7 jobs, 8 dependencies, 1 warning"
 
 expect_counts() {
     local where
     where=$(_where)
-    if [ "$(tail -n 1 "$ERR")" != "$1" ]; then
-        fail "$where: expected '$1' as the last line of stderr, got:"
+    if ! grep -qxF "$1" "$ERR"; then
+        fail "$where: expected the line '$1' on stderr, got:"
         cat "$ERR"
     fi
 }
@@ -159,7 +161,7 @@ EOF
     run -v check
     expect_exit 2
     expect_counts "3 files, 0 read, 0 parsed"
-    sed '$d' "$ERR" >"$TEST_TMP/second"
+    grep -vxF "3 files, 0 read, 0 parsed" "$ERR" >"$TEST_TMP/second"
     if ! cmp -s "$TEST_TMP/first" "$TEST_TMP/second"; then
         fail "the cached run prints other messages than the first:"
         diff -u "$TEST_TMP/first" "$TEST_TMP/second"
@@ -202,7 +204,7 @@ expect_rebuilt() {
     where=$(_where)
     run -C p -v check
     expect_exit 0
-    expect_stdout_eq <<<"$EXAMPLE_SUMMARY"
+    expect_stdout_eq <<<"$EXAMPLE_SUMMARY_REBUILT"
     _expect_eq_file stderr "$ERR" "$where" <<EOF
 stau: warning: ignoring 'p/.stau/graph.cache': $why; rebuilding it
 13 files, 13 read, 13 parsed
@@ -231,10 +233,6 @@ test_cache_truncated() {
     expect_rebuilt "it is truncated or damaged"
 }
 
-# BUG: a cache cut short inside its header (magic and version intact) is
-# taken for one of another stau version and dropped without a word; it is
-# damaged and should be reported like any other truncation. (src/cache.c,
-# cache_read: the version check should not swallow a short read)
 test_cache_truncated_to_the_header() {
     damaged_cache
     head -c 20 p/.stau/graph.cache >"$TEST_TMP/head"
@@ -272,13 +270,12 @@ test_cache_is_a_folder() {
     mkdir p/.stau/graph.cache
     run -C p check
     expect_exit 0
-    expect_stdout_eq <<<"$EXAMPLE_SUMMARY"
+    # It can be neither read nor replaced: two warnings, and the run goes on.
+    expect_stdout_eq <<<"7 jobs, 8 dependencies, 2 warnings"
     expect_stderr_contains "stau: warning: ignoring 'p/.stau/graph.cache': "
 }
 
-# BUG: without -C the cache is named './.stau/graph.cache' in messages, and with
-# `-C p/` 'p//.stau/graph.cache'; every other path is printed as 'src/x.py' or
-# 'p/src/x.py'. (src/project.c builds it as ROOT "/.stau/graph.cache")
+# The cache is named in messages the way every other path is: relative to the cwd.
 test_cache_path_in_messages() {
     damaged_cache
     : >p/.stau/graph.cache
@@ -296,19 +293,16 @@ stau: warning: ignoring '.stau/graph.cache': it is not a stau graph cache; rebui
 EOF
 }
 
-# BUG: when .stau is a file, not a folder, one run prints four messages, one
-# of them "stau: error: cannot write ..." though the run goes on and exits 0.
-# One warning that the cache is not used would do. (src/project.c, state_dir:
-# mkdir's EEXIST is taken to mean a folder)
+# When .stau is a file, one warning says the cache is not used; the run goes on.
 test_state_dir_is_a_file() {
     use_fixture example
     touch .stau
     run check
     expect_exit 0
-    expect_stdout_eq <<<"$EXAMPLE_SUMMARY"
-    expect_stderr_not_contains "error:"
-    expect_eq "lines on stderr" 1 "$(wc -l <"$ERR")"
-    expect_stderr_contains "stau: warning: "
+    expect_stdout_eq <<<"$EXAMPLE_SUMMARY_REBUILT"
+    expect_stderr_eq <<'EOF'
+stau: warning: cannot create '.stau': a file of that name is in the way; working without a cache
+EOF
 }
 
 test_cache_racing_writers() {
@@ -330,8 +324,12 @@ test_cache_racing_writers() {
         r1=$?
         wait $p2
         r2=$?
+        want=$EXAMPLE_SUMMARY
+        [ $((i % 3)) -ne 2 ] || want=$EXAMPLE_SUMMARY_REBUILT
         for n in 1 2; do
-            if [ "$(cat "$TEST_TMP/o$n")" != "$EXAMPLE_SUMMARY" ]; then
+            # Of two runs racing over a damaged cache, the second may find it rebuilt.
+            got=$(cat "$TEST_TMP/o$n")
+            if [ "$got" != "$want" ] && [ "$got" != "$EXAMPLE_SUMMARY" ]; then
                 fail "round $i: run $n printed: $(cat "$TEST_TMP/o$n")"
             fi
             if [ $((i % 3)) -ne 2 ] && [ -s "$TEST_TMP/e$n" ]; then

@@ -115,9 +115,6 @@ stau: error: unknown command 'frobnicate'
 EOF
 }
 
-# BUG: `stau help NAME` for a NAME that is no command prints the general help
-# and exits 0; it should say the command is unknown, as `stau NAME` does.
-# (src/stau.c, the `help` branch of main)
 test_help_for_unknown_command() {
     run help chekc
     expect_exit 2
@@ -185,9 +182,6 @@ EOF
     expect_stderr_contains "stau: error: -j needs a number from 1 to 1024, not 'abc'"
 }
 
-# BUG: `stau -j` without a value says "not ''", as if an empty value had been
-# given; it should read like `-C` and `--jobs` do ("-C needs a folder").
-# (src/stau.c, the -j branch of main)
 test_j_without_value() {
     run -j
     expect_exit 2
@@ -267,9 +261,6 @@ EOF
     expect_stderr_contains "$TEST_TMP/proj/src/report.py:1:33: error: 'report' depends on itself"
 }
 
-# BUG: `-C FILE` (a file, not a folder) says "cannot use 'afile' as the project:
-# Inappropriate ioctl for device": a stale errno, as stat() succeeded. It should
-# say "not a folder". (src/project.c, project_load)
 test_C_not_a_folder() {
     run -C nowhere check
     expect_exit 2

@@ -177,10 +177,6 @@ node we"ird
 EOF
 }
 
-# BUG: the tooltip (the job's file) is written without doubling backslashes,
-# unlike the label, so Graphviz reads `\s` and `\n` in it as escapes: the SVG
-# shows "src/backslash.py" and a line break. (src/dot.c, dot_write: the
-# tooltip needs label_text() too)
 test_dot_tooltip_shows_the_file_as_it_is() {
     new_project
     mkdir -p src/n

@@ -94,10 +94,6 @@ src/sales/report.py:2:45: error: 'sales.report' depends on 'fx.rates', which is 
 EOF
 }
 
-# BUG: the did-you-mean for an unknown dependency may name the job itself:
-# 'sales.report' depending on 'report' is told "did you mean 'sales.report'?",
-# which would be a self-dependency. The suggestion should skip the depending
-# job and fall back to the general hint. (src/graph.c, closest_job)
 test_unknown_dependency_never_suggests_itself() {
     new_project
     write src/sales/report.py <<'EOF'
@@ -410,9 +406,6 @@ src/mul.py:1:27: error: operator '*' is not evaluated in a declaration
 EOF
 }
 
-# BUG: in a chained assignment `A = B = value` only the first target is bound:
-# a declaration using B is told "name 'B' is not defined", though Python binds
-# both. (src/pyscan.c / src/scan.c record one target per statement)
 test_chained_assignment_binds_every_target() {
     new_project
     write src/report.py <<'EOF'

@@ -87,9 +87,6 @@ etl.load     src/etl/load.py     etl.extract, etl.audit (max_lag 90m)  0 2 * * *
 EOF
 }
 
-# BUG: the SCHEDULE column of `stau list` is 12 wide whatever it holds, so a
-# longer schedule (or several) pushes TAGS out of line; the other columns take
-# their width from the data, this one should too. (src/cli_check.c, cli_list)
 test_list_columns_fit_long_schedules() {
     use_fixture native
     run list
@@ -314,9 +311,6 @@ src/crlf.py:4:16: error: 'retries' must be an int, not str
 EOF
 }
 
-# BUG: in a file starting with a UTF-8 byte-order mark the source line is
-# printed with the (invisible) mark, and the caret lands one column left of
-# the value it points at. (src/diag.c, diag_print)
 test_bom_file() {
     new_project
     mkdir src

@@ -24,6 +24,7 @@ EOF
 src/a.py:1:32: error: 'dependencies' must be a list, not str
      1 | STAU_CONFIG = {"dependencies": "b"}
        |                                ^~~
+  hint: write ["b"]
 src/deps.py:3:9: error: dependency has no 'job'
      3 |         {"max_lag": 5},
        |         ^~~~~~~~~~~~~~

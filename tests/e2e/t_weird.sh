@@ -115,11 +115,6 @@ src/loop/up: warning: symlink leads to a folder already walked (a loop?); not fo
 EOF
 }
 
-# BUG: a symlink to a folder of the tree may be walked instead of the folder
-# itself, depending on readdir order: here the real src/zz/ is then reported
-# as "folder reached twice" and its job is named after the link (aa.job, not
-# zz.job). Real folders should win over links to them, whatever the order.
-# (src/walk.c)
 test_symlink_alias_does_not_rename_jobs() {
     good_project
     write src/zz/job.py <<'EOF'

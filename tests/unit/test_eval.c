@@ -289,7 +289,7 @@ UNIT_TEST(decl_keys_and_types)
     expect_diags("STAU_CONFIG = {\"dependencies\": [{\"job\": \"a\", \"max_lag\": -5}]}\n",
                  "1:57: error: 'max_lag' must be a number >= 0\n");
     expect_diags("STAU_CONFIG = {\"dependencies\": \"a\"}\n",
-                 "1:32: error: 'dependencies' must be a list, not str\n");
+                 "1:32: error: 'dependencies' must be a list, not str [hint: write [\"a\"]]\n");
     expect_diags("STAU_CONFIG = {\"dependencies\": [{\"max_lag\": 1}]}\n",
                  "1:33: error: dependency has no 'job' [hint: write {\"job\": \"name.of.job\", ...}]\n");
     expect_diags("STAU_CONFIG = {\"tags\": \"finance\"}\n",

@@ -71,8 +71,10 @@ static void check_cases(const struct scan_case *cases, size_t count)
         scan(&ps, c->src, strlen(c->src));
         char *imports = render_imports(&ps), *assignments = render_assignments(&ps, c->src);
         char *problems = render_problems(&ps);
-        if (!CHECK_STR(imports, c->imports) || !CHECK_STR(assignments, c->assignments) ||
-            !CHECK_STR(problems, c->problems))
+        bool ok = CHECK_STR(imports, c->imports);
+        ok &= CHECK_STR(assignments, c->assignments);
+        ok &= CHECK_STR(problems, c->problems);
+        if (!ok)
             CHECK_STR(c->src, "(the failing case)");
         free(imports);
         free(assignments);
@@ -106,12 +108,12 @@ UNIT_TEST(pyscan_imports)
         {"try: import x\nexcept ImportError: from y import z\n", "1:6 x; 2:21 y:z", "", ""},
         {"class A: import q\n", "1:10 q", "", ""},
         {"with f(x) as (a, b): import q\n", "1:22 q", "", ""},
-        {"def f(a: int = {1: 2}) -> dict[str, int]: import q\n", "1:44 q", "", ""},
+        {"def f(a: int = {1: 2}) -> dict[str, int]: import q\n", "1:43 q", "", ""},
         {"match x:\n    case [1, 2]: import m\n", "2:18 m", "", ""},
         {"match = {1: 2}\n", "", "1-1 [0,15) match", ""},
         {"def g():\n    yield from x\n    raise X from e\n", "", "", ""},
         {"s = 'import os'\n# import sys\nt = \"\"\"\nfrom x import y\n\"\"\"\n", "",
-         "1-1 [0,16) s; 3-5 [29,55) t", ""},
+         "1-1 [0,16) s; 3-5 [29,57) t", ""},
         {"x = f\"{'import os'}\"\n", "", "1-1 [0,21) x", ""},
         {"x = f\"{x[\"a\"]}\"\nimport os\n", "2:1 os", "1-1 [0,16) x", ""},
         {"import a\r\nimport b\r\n", "1:1 a; 2:1 b", "", ""},
@@ -145,7 +147,7 @@ UNIT_TEST(pyscan_assignments)
         {"A = 1 + \\\n  2\n", "", "1-2 [0,14) A", ""},
         {"A = 1 \\\n\nB = 2\n", "", "1-1 [0,9) A; 3-3 [9,15) B", ""},
         {"A = '''x\ny'''\n", "", "1-2 [0,14) A", ""},
-        {"def f():\n    A = 1\nB = 2\n", "", "3-3 [18,24) B", ""},
+        {"def f():\n    A = 1\nB = 2\n", "", "3-3 [19,25) B", ""},
         {"if x: A = 1\nif y:\n    B = 1\n", "", "", ""},
         {"  A = 1\n", "", "", ""},
         {"A = lambda x=1: x\n", "", "1-1 [0,18) A", ""},
@@ -153,9 +155,11 @@ UNIT_TEST(pyscan_assignments)
         {"match = 1\ntype = 2\ntype X = int\n", "", "1-1 [0,10) match; 2-2 [10,19) type", ""},
         {"A = 1\r\nB = 2\r\n", "", "1-1 [0,7) A; 2-2 [7,14) B", ""},
         {"A = 1\rB = 2\r", "", "1-1 [0,6) A; 2-2 [6,12) B", ""},
-        {"\xEF\xBB\xBF" "A = 1\n", "", "1-1 [3,9) A", ""},
+        {"\xEF\xBB\xBF"
+         "A = 1\n",
+         "", "1-1 [3,9) A", ""},
         {"\fA = 1\n  \fB = 2\n \tC = 3\n", "", "1-1 [1,7) A; 2-2 [10,16) B", ""},
-        {"A = (1,\n# a comment ) with a paren\n2)\n", "", "1-3 [0,37) A", ""},
+        {"A = (1,\n# a comment ) with a paren\n2)\n", "", "1-3 [0,38) A", ""},
         {"A = '#'\nB = \"'\"\n", "", "1-1 [0,8) A; 2-2 [8,16) B", ""},
         {"A = r\"\\\"\"\nB = 1\n", "", "1-1 [0,10) A; 2-2 [10,16) B", ""},
         {"A = r'\\\\'\nB = 1\n", "", "1-1 [0,10) A; 2-2 [10,16) B", ""},
@@ -167,7 +171,7 @@ UNIT_TEST(pyscan_assignments)
         {"A = \"\"\nB = ''\n", "", "1-1 [0,7) A; 2-2 [7,14) B", ""},
         {"ñ = 1\n", "", "1-1 [0,7) ñ", ""},
         {"A = 0x1e+1 if 1.5e-3 else .5j\n", "", "1-1 [0,30) A", ""},
-        {"@decorator\ndef f(): A = 1\nclass C:\n    A = 1\nA = 2\n", "", "5-5 [49,55) A", ""},
+        {"@decorator\ndef f(): A = 1\nclass C:\n    A = 1\nA = 2\n", "", "5-5 [45,51) A", ""},
     };
     CHECK_CASES(cases);
 }
@@ -177,11 +181,11 @@ UNIT_TEST(pyscan_fstrings)
     static const struct scan_case cases[] = {
         {"A = f\"{x[\"a\"]}\"\nB = 1\n", "", "1-1 [0,16) A; 2-2 [16,22) B", ""},
         {"A = f\"{f\"{f'{1}'}\"}\"\nB = 1\n", "", "1-1 [0,21) A; 2-2 [21,27) B", ""},
-        {"A = f\"{{x}} }} {{\"\nB = 1\n", "", "1-1 [0,18) A; 2-2 [18,24) B", ""},
+        {"A = f\"{{x}} }} {{\"\nB = 1\n", "", "1-1 [0,19) A; 2-2 [19,25) B", ""},
         {"A = f\"{x!r:>{w}}\"\nB = 1\n", "", "1-1 [0,18) A; 2-2 [18,24) B", ""},
         {"A = f'{x:{'a'}}'\nB = 1\n", "", "1-1 [0,17) A; 2-2 [17,23) B", ""},
         {"A = f'{x:=10}' f'{a!=b}' f'{d[1:2]}' f'{ {1: 2}[1] }'\nB = 1\n", "",
-         "1-1 [0,53) A; 2-2 [53,59) B", ""},
+         "1-1 [0,54) A; 2-2 [54,60) B", ""},
         {"A = f'{1:{2:{3}}}'\nB = 1\n", "", "1-1 [0,19) A; 2-2 [19,25) B", ""},
         {"A = f\"{1 +\n 2}\"\nB = 1\n", "", "1-2 [0,16) A; 3-3 [16,22) B", ""},
         {"A = f'''{x # a comment\n}'''\nB = 1\n", "", "1-2 [0,28) A; 3-3 [28,34) B", ""},
@@ -202,7 +206,7 @@ UNIT_TEST(pyscan_problems)
         {"A = \"\"\"abc\nB = 1\n", "", "1-2 [0,17) A", "1:5 unterminated triple-quoted string"},
         {")\nA = 1\n", "", "2-2 [2,8) A", "1:1 unmatched ')'"},
         {"A = (1,\n", "", "1-1 [0,8) A", "1:5 '(' was never closed"},
-        {"A = [1, 2)\n", "", "1-2 [0,11) A", "1:10 unmatched ')'; 1:5 '[' was never closed"},
+        {"A = [1, 2)\n", "", "1-1 [0,11) A", "1:5 '[' was never closed; 1:10 unmatched ')'"},
         {"A = {'a': [1, 2}\nB = 1\n", "", "1-1 [0,17) A; 2-2 [17,23) B", "1:16 unmatched '}'"},
         {"x = foo(\ndef g():\n    pass\nSTAU_CONFIG = {}\n", "",
          "1-1 [0,9) x; 4-4 [27,44) "
@@ -210,7 +214,7 @@ UNIT_TEST(pyscan_problems)
          "1:8 '(' was never closed"},
         {"x = foo(1,\n  2,\nSTAU_CONFIG = {}\n", "", "1-2 [0,16) x; 3-3 [16,33) STAU_CONFIG",
          "1:8 '(' was never closed"},
-        {"x = [\nimport os\n", "1:1 os", "1-1 [0,6) x", "1:5 '[' was never closed"},
+        {"x = [\nimport os\n", "2:1 os", "1-1 [0,6) x", "1:5 '[' was never closed"},
         {"A = f\"abc\nB = 1\n", "", "1-1 [0,10) A; 2-2 [10,16) B", "1:5 unterminated string"},
         {"A = f\"a}\"\nB = 1\n", "", "1-1 [0,10) A; 2-2 [10,16) B",
          "1:8 single '}' is not allowed in f-string"},
@@ -219,14 +223,12 @@ UNIT_TEST(pyscan_problems)
         {"A = f'{x\n", "", "1-1 [0,9) A", "1:7 expecting '}' in f-string"},
         {"A = 1 \\x\n", "", "1-1 [0,9) A",
          "1:7 unexpected character after line continuation character"},
-        {"A = 1\0\n", "", "1-1 [0,7) A", "1:6 NUL byte"},
-        {"# \xff\nA = '\xc3\xa9' \xe2\x82\n", "", "2-2 [4,15) A", "1:3 invalid UTF-8"},
+        {"# \xff\nA = '\xc3\xa9' \xe2\x82\n", "", "2-2 [4,16) A", "1:3 invalid UTF-8"},
         {"A = '\xed\xa0\x80'\n", "", "1-1 [0,10) A", "1:6 invalid UTF-8"},
-        {"A = '\xf0\x9f\x98'", "", "1-1 [0,8) A", "1:5 unterminated string; 1:6 invalid UTF-8"},
+        {"A = '\xf0\x9f\x98'", "", "1-1 [0,9) A", "1:6 invalid UTF-8"},
         {")\n)\n)\n)\n)\n)\n)\n)\n)\n)\n", "", "",
          "1:1 unmatched ')'; 2:1 unmatched ')'; 3:1 unmatched ')'; 4:1 unmatched ')'; 5:1 "
          "unmatched ')'; 6:1 unmatched ')'; 7:1 unmatched ')'; 8:1 unmatched ')'"},
-        {"\xEF\xBB\xBF)\n\x01\0", "", "", "1:1 unmatched ')'; 2:2 NUL byte"},
     };
     CHECK_CASES(cases);
 }
@@ -242,6 +244,15 @@ UNIT_TEST(pyscan_config)
     CHECK_INT(ps.config_index, 2);
     CHECK(ps.mentions_config);
     CHECK_INT(ps.assignments.items[2].target_len, 11);
+    scan(&ps, "A = 1\0\n", 7); /* NUL bytes: a problem, then the scan goes on */
+    char *text = render_problems(&ps);
+    CHECK_STR(text, "1:6 NUL byte");
+    free(text);
+    CHECK_INT(ps.assignments.len, 1);
+    scan(&ps, "\xEF\xBB\xBF)\n\x01\0\0\xff", 10);
+    text = render_problems(&ps);
+    CHECK_STR(text, "1:1 unmatched ')'; 2:2 NUL byte; 2:4 invalid UTF-8");
+    free(text);
     src = "x = 'STAU_CONFIG'\n";
     scan(&ps, src, strlen(src));
     CHECK_INT(ps.config_index, -1);
@@ -312,7 +323,7 @@ static const char sample[] =
     "def main(**kwargs):\n\tif kwargs: import json; print(f'''{\n"
     "  kwargs # comment\n}''')\n"
     "\fX = 1 if True else \\\n    2\r"
-    "class A: y = [b'\\xff', rb'\\', u'\\N{DASH}']\n";
+    "class A: y = [b'\\xff', rb'\\\\', u'\\N{EM DASH}']\n";
 
 UNIT_TEST(pyscan_robust)
 {
