@@ -92,7 +92,8 @@ fetch_grammar
 if [ "$mode" = test ]; then
     # The suite runs on a debug build with AddressSanitizer and full UBSan reports.
     say "building stau with sanitizers and running every test"
-    exec "$PY" -m ziglang build test -Dsanitize=true --prefix zig-out/sanitize
+    "$PY" -m ziglang build -Dsanitize=true --prefix zig-out/sanitize
+    exec bash tests/run.sh zig-out/sanitize/bin/stau zig-out/sanitize/bin/stau-unit
 fi
 
 say "building stau"
