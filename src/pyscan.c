@@ -228,6 +228,30 @@ static void drop_frames(struct lexer *lx)
     lx->depth = lx->overflow = lx->fstrings = 0;
 }
 
+/* Python's words for a closer c that matches no opener, or not the innermost one. */
+static const char *closer_message(const struct lexer *lx, unsigned char c)
+{
+    unsigned char open = 0;
+    if (lx->depth && lx->frames[lx->depth - 1].kind != FRAME_FSTRING)
+        open = lx->frames[lx->depth - 1].open;
+    switch (c * 256 + open) {
+    case ')' * 256 + '[':
+        return "closing parenthesis ')' does not match opening parenthesis '['";
+    case ')' * 256 + '{':
+        return "closing parenthesis ')' does not match opening parenthesis '{'";
+    case ']' * 256 + '(':
+        return "closing parenthesis ']' does not match opening parenthesis '('";
+    case ']' * 256 + '{':
+        return "closing parenthesis ']' does not match opening parenthesis '{'";
+    case '}' * 256 + '(':
+        return "closing parenthesis '}' does not match opening parenthesis '('";
+    case '}' * 256 + '[':
+        return "closing parenthesis '}' does not match opening parenthesis '['";
+    default:
+        return c == ')' ? "unmatched ')'" : c == ']' ? "unmatched ']'" : "unmatched '}'";
+    }
+}
+
 /* Closer c at p: pop its opener, or report it and, when a nearby frame matches, pop to it. */
 static void close_bracket(struct lexer *lx, size_t p, unsigned char c)
 {
@@ -241,7 +265,7 @@ static void close_bracket(struct lexer *lx, size_t p, unsigned char c)
         pop_frame(lx);
         return;
     }
-    PROBLEM(lx, p, c == ')' ? "unmatched ')'" : c == ']' ? "unmatched ']'" : "unmatched '}'");
+    PROBLEM(lx, p, closer_message(lx, c));
     for (size_t i = lx->depth; i > 0 && lx->depth - i < SEARCH_MAX; i--) {
         if (lx->frames[i - 1].kind == FRAME_FSTRING)
             return;
@@ -431,7 +455,7 @@ static size_t skip_tokens(struct lexer *lx, size_t p)
     }
     for (;; p++) {
         const bool top = !lx->depth && !lx->overflow;
-        p = skip_to(s, p, n, top ? C_SKIP0 : C_SKIP);
+        p = top ? skip_to(s, p, n, C_SKIP0) : skip_to(s, p, n, C_SKIP); /* constant classes */
         if (p >= n)
             return n;
         const unsigned char c = s[p];
@@ -808,20 +832,10 @@ static void scan_statements(struct lexer *lx)
 /* Length of the valid UTF-8 sequence starting with a non-ASCII byte at s, or 0. */
 static size_t utf8_length(const unsigned char *s, size_t avail)
 {
-    const unsigned char c = s[0];
-    size_t len = 3;
-    unsigned char low = 0x80, high = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c == 0xE0)
-        low = 0xA0;
-    else if (c == 0xED)
-        high = 0x9F;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4, low = c == 0xF0 ? 0x90 : 0x80, high = c == 0xF4 ? 0x8F : 0xBF;
-    else if (c < 0xE1 || c > 0xEF)
-        return 0;
-    if (avail < len || s[1] < low || s[1] > high)
+    const unsigned char c = s[0], low = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+    const unsigned char high = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    const size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    if (c < 0xC2 || c > 0xF4 || avail < len || s[1] < low || s[1] > high)
         return 0;
     for (size_t k = 2; k < len; k++)
         if ((s[k] & 0xC0) != 0x80)
@@ -836,15 +850,16 @@ static void check_bytes(struct pyscan *ps, const unsigned char *s, size_t n)
     bool nul = false, bad = false;
     for (size_t i = 0; i < n;) {
 #ifdef __SSE2__
-        if (i + 33 <= n) { /* 32 bytes without NUL, "ST" or non-ASCII bytes pass at once */
+        unsigned mask = 0; /* 32 bytes without NUL, "ST" or non-ASCII bytes pass at once */
+        for (; i + 33 <= n; i += 32) {
             __m128i x = LOAD(s, i), y = LOAD(s, i + 16);
             __m128i xm = OR(x, OR(EQ(x, 0), _mm_and_si128(EQ(x, 'S'), EQ(LOAD(s, i + 1), 'T'))));
             __m128i ym = OR(y, OR(EQ(y, 0), _mm_and_si128(EQ(y, 'S'), EQ(LOAD(s, i + 17), 'T'))));
-            unsigned mask = MASK(xm) | MASK(ym) << 16;
-            i += mask ? FIRST(mask) : 32;
-            if (!mask)
-                continue;
+            if ((mask = MASK(xm) | MASK(ym) << 16))
+                break;
         }
+        if ((i += mask ? FIRST(mask) : 0) >= n)
+            break;
 #endif
         size_t len = s[i] < 0x80 ? 1 : utf8_length(s + i, n - i);
         if (!s[i] && !nul)
