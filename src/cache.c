@@ -109,7 +109,8 @@ static void put_decl(struct strbuf *out, const struct decl *d)
         const struct dependency *dep = &d->deps.items[i];
         put_str(out, dep->job);
         put_loc(out, dep->loc);
-        put_u8(out, (uint8_t)(dep->has_max_lag | dep->unique << 1 | dep->allow_missing_work_ids << 2));
+        put_u8(out,
+               (uint8_t)(dep->has_max_lag | dep->unique << 1 | dep->allow_missing_work_ids << 2));
         put_f64(out, dep->max_lag);
         put_str(out, dep->kwargs_json);
     }

@@ -8,15 +8,17 @@
 #include "tz.h"
 
 const char *const decl_keys[] = {
-    "dependencies", "schedule",   "timezone",  "inputs",      "outputs",
-    "main_func",    "kwargs",     "retries",   "retry_delay", "timeout",
-    "slots",        "tags",       "python",    "chunk_size",  "work_ids",
-    "allow_multiple_jobs", "job_type", "data_sources", "data_sinks", "is_streaming",
+    "dependencies", "schedule",     "timezone",   "inputs",
+    "outputs",      "main_func",    "kwargs",     "retries",
+    "retry_delay",  "timeout",      "slots",      "tags",
+    "python",       "chunk_size",   "work_ids",   "allow_multiple_jobs",
+    "job_type",     "data_sources", "data_sinks", "is_streaming",
     NULL,
 };
 
 static const char *const dependency_keys[] = {
-    "job", "job_type", "max_lag", "kwargs", "custom_kwargs", "unique", "allow_missing_work_ids", NULL,
+    "job", "job_type", "max_lag", "kwargs", "custom_kwargs", "unique", "allow_missing_work_ids",
+    NULL,
 };
 
 /* Context for checking one declaration. */
@@ -312,10 +314,9 @@ static void check_key(struct checker *c, const struct value *k, const struct val
             return;
         for (size_t i = 0; i < out->outputs.len; i++) {
             const char *p = out->outputs.items[i];
-            if (p[0] == '/' || strcmp(p, "..") == 0 || starts_with(p, "../") ||
-                strstr(p, "/../") || ends_with(p, "/..")) {
-                const struct value *item =
-                    x->list.len > i ? x->list.items[i] : x;
+            if (p[0] == '/' || strcmp(p, "..") == 0 || starts_with(p, "../") || strstr(p, "/../") ||
+                ends_with(p, "/..")) {
+                const struct value *item = x->list.len > i ? x->list.items[i] : x;
                 diag_add(c->diags, DIAG_ERROR, c->path, item->loc,
                          "output '%s' is outside the project", p);
                 diag_hint(c->diags, "outputs are paths relative to the project root, without '..'");

@@ -117,7 +117,8 @@ static bool starts_with_bom(const struct diag_printer *p, const struct diag *d)
     if (!d->path || d->loc.line != 1)
         return false;
     struct strbuf line = STRBUF_INIT;
-    bool found = read_source_line(p->root, d->path, 1, &line) && starts_with(strbuf_str(&line), bom);
+    bool found =
+        read_source_line(p->root, d->path, 1, &line) && starts_with(strbuf_str(&line), bom);
     strbuf_release(&line);
     return found;
 }

@@ -12,7 +12,8 @@ static char *mutable(const char *s)
     return (char *)(uintptr_t)s;
 }
 
-/* DOT gives backslashes in labels and tooltips meaning (\n, \l, \N): double them so a name shows as it is. */
+/* DOT gives backslashes in labels and tooltips meaning (\n, \l, \N): double them so a name shows as
+ * it is. */
 static char *label_text(const char *s)
 {
     struct strbuf sb = STRBUF_INIT;

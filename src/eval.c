@@ -8,8 +8,8 @@
 #include <string.h>
 
 #define ALLOWED_HINT                                                                               \
-    "a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with "    \
-    "str keys, names bound above it at module level, f-strings over such names, + on two "        \
+    "a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with "     \
+    "str keys, names bound above it at module level, f-strings over such names, + on two "         \
     "strings or two lists, dict(...), ReportConfig(...) and ReportDependencies(...)"
 
 enum { MAX_DEPTH = 100 };
@@ -183,14 +183,18 @@ static int decode_text(struct evaluator *ev, const struct syntax *piece, bool ra
             for (size_t k = 0; k < digits; k++) {
                 int h = i + 1 + k < n ? hex_value(t[i + 1 + k]) : -1;
                 if (h < 0) {
-                    fail(ev, piece, NULL, "truncated \\%s escape in a string", e == 'x' ? "x" : e == 'u' ? "u" : "U");
+                    fail(ev, piece, NULL, "truncated \\%s escape in a string",
+                         e == 'x'   ? "x"
+                         : e == 'u' ? "u"
+                                    : "U");
                     return -1;
                 }
                 cp = cp * 16 + (uint32_t)h;
             }
             i += digits;
             if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-                fail(ev, piece, NULL, "escape \\%s names no valid Unicode character", e == 'U' ? "U" : "u");
+                fail(ev, piece, NULL, "escape \\%s names no valid Unicode character",
+                     e == 'U' ? "U" : "u");
                 return -1;
             }
             add_utf8(sb, cp);
@@ -267,13 +271,15 @@ static int eval_string_into(struct evaluator *ev, const struct syntax *s, size_t
         /* An interpolation: only a bare name, formatted plainly. */
         const struct syntax *expr = piece->count ? piece->children[0] : NULL;
         if (!expr || expr->kind != SYNTAX_NAME) {
-            fail_quoted(ev, piece, "an f-string field may only be a name bound above the declaration",
+            fail_quoted(ev, piece,
+                        "an f-string field may only be a name bound above the declaration",
                         "cannot evaluate the f-string field %s statically");
             return -1;
         }
         if (piece->op && *piece->op) {
-            fail_quoted(ev, piece, "write the field as {NAME}, without conversion or format spec",
-                        "f-string field %s uses a conversion or format spec, which stau does not evaluate");
+            fail_quoted(
+                ev, piece, "write the field as {NAME}, without conversion or format spec",
+                "f-string field %s uses a conversion or format spec, which stau does not evaluate");
             return -1;
         }
         struct value *v = eval(ev, expr, visible);
@@ -314,7 +320,8 @@ static struct value *eval_integer(struct evaluator *ev, const struct syntax *s)
     for (size_t i = 0; i < s->len; i++) {
         char c = s->text[i];
         if (c == 'j' || c == 'J')
-            return fail_quoted(ev, s, ALLOWED_HINT, "complex number %s is not allowed in a declaration");
+            return fail_quoted(ev, s, ALLOWED_HINT,
+                               "complex number %s is not allowed in a declaration");
         if (c == 'l' || c == 'L')
             return fail_quoted(ev, s, "drop the L suffix", "%s is Python 2 syntax");
         if (c != '_' && n + 1 < sizeof(digits))
@@ -350,7 +357,8 @@ static struct value *eval_float(struct evaluator *ev, const struct syntax *s)
     for (size_t i = 0; i < s->len; i++) {
         char c = s->text[i];
         if (c == 'j' || c == 'J')
-            return fail_quoted(ev, s, ALLOWED_HINT, "complex number %s is not allowed in a declaration");
+            return fail_quoted(ev, s, ALLOWED_HINT,
+                               "complex number %s is not allowed in a declaration");
         if (c != '_' && n + 1 < sizeof(digits))
             digits[n++] = c;
     }
@@ -390,7 +398,8 @@ static struct value *fail_name(struct evaluator *ev, const struct syntax *s, siz
     for (size_t i = visible; i < env->before_count; i++) {
         if (env->before[i].len == s->len && memcmp(env->before[i].name, s->text, s->len) == 0) {
             diag_add(env->diags, DIAG_ERROR, env->path, s->loc,
-                     "name '%s' is used before it is assigned (line %u)", name, env->before[i].line);
+                     "name '%s' is used before it is assigned (line %u)", name,
+                     env->before[i].line);
             diag_hint(env->diags, "move `%s = ...` above the line that uses it", name);
             free(name);
             return NULL;
@@ -476,7 +485,8 @@ static struct value *eval_sequence(struct evaluator *ev, const struct syntax *s,
     for (size_t i = 0; i < s->count; i++) {
         const struct syntax *item = s->children[i];
         if (item->kind == SYNTAX_SPLAT)
-            return fail_quoted(ev, item, ALLOWED_HINT, "unpacking %s is not evaluated in a declaration");
+            return fail_quoted(ev, item, ALLOWED_HINT,
+                               "unpacking %s is not evaluated in a declaration");
         struct value *x = eval(ev, item, visible);
         if (!x)
             return NULL;
@@ -485,7 +495,8 @@ static struct value *eval_sequence(struct evaluator *ev, const struct syntax *s,
     return v;
 }
 
-/* Add key: value to a dict under construction; a repeated key replaces the value, with a warning. */
+/* Add key: value to a dict under construction; a repeated key replaces the value, with a warning.
+ */
 static void dict_set(struct evaluator *ev, struct value *dict, struct value *key, struct value *val,
                      size_t capacity)
 {
@@ -535,7 +546,8 @@ static struct value *eval_dict(struct evaluator *ev, const struct syntax *s, siz
     return v;
 }
 
-/* The name a callee is reached by: `ReportConfig` in both `ReportConfig` and `utils.ReportConfig`. */
+/* The name a callee is reached by: `ReportConfig` in both `ReportConfig` and `utils.ReportConfig`.
+ */
 static const struct syntax *callee_name(const struct syntax *callee)
 {
     if (callee->kind == SYNTAX_NAME)
@@ -571,7 +583,8 @@ static struct value *eval_call(struct evaluator *ev, const struct syntax *s, siz
     for (size_t i = 1; i < s->count; i++) {
         const struct syntax *arg = s->children[i];
         if (arg->kind == SYNTAX_SPLAT)
-            return fail_quoted(ev, arg, ALLOWED_HINT, "unpacking %s is not evaluated in a declaration");
+            return fail_quoted(ev, arg, ALLOWED_HINT,
+                               "unpacking %s is not evaluated in a declaration");
         struct value *key;
         const struct syntax *value_syntax = arg;
         if (arg->kind == SYNTAX_KEYWORD) {
@@ -663,7 +676,8 @@ static struct value *eval_binary(struct evaluator *ev, const struct syntax *s, s
         if (a->list.len)
             memcpy(v->list.items, a->list.items, a->list.len * sizeof(struct value *));
         if (b->list.len)
-            memcpy(v->list.items + a->list.len, b->list.items, b->list.len * sizeof(struct value *));
+            memcpy(v->list.items + a->list.len, b->list.items,
+                   b->list.len * sizeof(struct value *));
         return v;
     }
     diag_add(ev->env->diags, DIAG_ERROR, ev->env->path, s->loc, "cannot add %s and %s",

@@ -19,8 +19,7 @@ long graph_find(const struct graph *g, const char *name)
     return -1;
 }
 
-static void add_jobs(struct graph *g, struct graph_input *sorted, size_t count,
-                     struct diags *diags)
+static void add_jobs(struct graph *g, struct graph_input *sorted, size_t count, struct diags *diags)
 {
     for (size_t i = 0; i < count; i++) {
         const struct graph_input *in = &sorted[i];
@@ -34,7 +33,8 @@ static void add_jobs(struct graph *g, struct graph_input *sorted, size_t count,
                      in->name);
             continue;
         }
-        struct job job = {xstrdup(in->name), in->path, in->decl, in->decl_loc, {0}, false, in->broken};
+        struct job job = {xstrdup(in->name), in->path, in->decl, in->decl_loc, {0}, false,
+                          in->broken};
         VEC_PUSH(&g->jobs, job);
     }
     for (size_t i = 0; i < g->jobs.len; i++)
@@ -109,8 +109,7 @@ static void add_edges(struct graph *g, struct diags *diags)
 }
 
 /* Report one cycle through the jobs of a strongly connected component. */
-static void report_cycle(struct graph *g, const size_t *members, size_t count,
-                         struct diags *diags)
+static void report_cycle(struct graph *g, const size_t *members, size_t count, struct diags *diags)
 {
     /* Start at the smallest name and follow edges inside the component back to it (BFS). */
     bool *in = xcalloc(g->jobs.len, sizeof(bool));

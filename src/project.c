@@ -47,8 +47,8 @@ struct readers {
     struct source_file **previous; /* per file: the cache's entry for it, or NULL */
     size_t *todo;                  /* indices of files to read */
     size_t todo_count;
-    atomic_size_t next;            /* next entry of todo to take */
-    atomic_size_t parsed;          /* files whose content changed */
+    atomic_size_t next;   /* next entry of todo to take */
+    atomic_size_t parsed; /* files whose content changed */
 };
 
 /* Read a whole file into buf; -1 with a warning in diags when it cannot be used. */
@@ -59,8 +59,8 @@ static int read_source(const char *root, struct source_file *f, struct strbuf *b
     free(full);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
-        diag_add(&f->result.diags, DIAG_WARNING, f->path, whole_file,
-                 "cannot read: %s; left out", strerror(errno));
+        diag_add(&f->result.diags, DIAG_WARNING, f->path, whole_file, "cannot read: %s; left out",
+                 strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -68,7 +68,8 @@ static int read_source(const char *root, struct source_file *f, struct strbuf *b
     file_stat_from(&f->st, &st);
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        diag_add(&f->result.diags, DIAG_WARNING, f->path, whole_file, "not a regular file; left out");
+        diag_add(&f->result.diags, DIAG_WARNING, f->path, whole_file,
+                 "not a regular file; left out");
         return -1;
     }
     if (st.st_size > MAX_SOURCE_SIZE) {
@@ -201,8 +202,9 @@ static char *state_dir(const char *root, struct diags *diags)
     char *dir = in_root(root, ".stau");
     struct stat st;
     if (mkdir(dir, 0755) < 0 && (errno != EEXIST || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
-        diag_add(diags, DIAG_WARNING, NULL, nowhere, "cannot create '%s': %s; working without a cache",
-                 dir, errno == EEXIST ? "a file of that name is in the way" : strerror(errno));
+        diag_add(diags, DIAG_WARNING, NULL, nowhere,
+                 "cannot create '%s': %s; working without a cache", dir,
+                 errno == EEXIST ? "a file of that name is in the way" : strerror(errno));
         free(dir);
         return NULL;
     }
@@ -345,8 +347,8 @@ int project_load(struct project *p, const struct project_options *opt)
     if (cache_path) {
         struct strbuf why = STRBUF_INIT;
         if (cache_read(cache_path, p->jobs_root, cache, &why) < 0 && why.len)
-            diag_add(&state_diags, DIAG_WARNING, NULL, whole_file, "ignoring '%s': %s; rebuilding it",
-                     cache_path, why.buf);
+            diag_add(&state_diags, DIAG_WARNING, NULL, whole_file,
+                     "ignoring '%s': %s; rebuilding it", cache_path, why.buf);
         strbuf_release(&why);
     }
 
@@ -369,8 +371,12 @@ int project_load(struct project *p, const struct project_options *opt)
     }
     VEC_FREE(&walk.files);
 
-    struct readers rd = {p, xcalloc(p->files.len + 1, sizeof(struct source_file *)),
-                         xmalloc((p->files.len + 1) * sizeof(size_t)), 0, 0, 0};
+    struct readers rd = {p,
+                         xcalloc(p->files.len + 1, sizeof(struct source_file *)),
+                         xmalloc((p->files.len + 1) * sizeof(size_t)),
+                         0,
+                         0,
+                         0};
     struct strlist gone = {0}; /* paths borrowed from the cache */
     bool changed = take_from_cache(p, cache, &rd, &gone);
     read_files(&rd, opt->threads);

@@ -24,9 +24,9 @@ struct project {
     struct diags diags;            /* every problem found, files in path order, then the graph's */
     char **paths;                  /* per file: its path (borrowed), for the import index */
     struct import_index imports;   /* files by path, to resolve imports */
-    struct cache cache;               /* the loaded cache, which unchanged files' results borrow from */
-    size_t files_read;             /* files read this time (not taken from the cache) */
-    size_t files_parsed;           /* of those, files whose content had changed */
+    struct cache cache;  /* the loaded cache, which unchanged files' results borrow from */
+    size_t files_read;   /* files read this time (not taken from the cache) */
+    size_t files_parsed; /* of those, files whose content had changed */
 };
 
 /* Load the project; -1 (after a message) only when it cannot be looked at at all. */

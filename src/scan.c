@@ -44,11 +44,33 @@ enum node_kind {
     NODE_KIND_COUNT
 };
 static const char *const node_names[NODE_KIND_COUNT] = {
-    "expression_statement", "assignment", "identifier", "string", "concatenated_string",
-    "integer", "float", "true", "false", "none", "attribute", "list", "tuple", "dictionary",
-    "pair", "call", "argument_list", "keyword_argument", "unary_operator", "binary_operator",
-    "parenthesized_expression", "list_splat", "dictionary_splat", "comment", "string_start",
-    "string_end", "interpolation",
+    "expression_statement",
+    "assignment",
+    "identifier",
+    "string",
+    "concatenated_string",
+    "integer",
+    "float",
+    "true",
+    "false",
+    "none",
+    "attribute",
+    "list",
+    "tuple",
+    "dictionary",
+    "pair",
+    "call",
+    "argument_list",
+    "keyword_argument",
+    "unary_operator",
+    "binary_operator",
+    "parenthesized_expression",
+    "list_splat",
+    "dictionary_splat",
+    "comment",
+    "string_start",
+    "string_end",
+    "interpolation",
 };
 
 struct scanner {
@@ -70,8 +92,8 @@ struct scanner *scanner_new(void)
         return NULL;
     }
     for (int k = 0; k < NODE_KIND_COUNT; k++) {
-        sc->symbols[k] = ts_language_symbol_for_name(lang, node_names[k],
-                                                     (uint32_t)strlen(node_names[k]), true);
+        sc->symbols[k] =
+            ts_language_symbol_for_name(lang, node_names[k], (uint32_t)strlen(node_names[k]), true);
         if (!sc->symbols[k])
             fatal("the Python grammar has no '%s' node", node_names[k]);
     }
@@ -179,11 +201,11 @@ static struct syntax *convert_string(struct converter *cv, TSNode n)
             if (!ts_node_is_null(expr))
                 field->children[field->count++] = convert(cv, expr);
             /* Anything after the expression but before '}' is a conversion or spec. */
-            uint32_t after = ts_node_is_null(expr) ? ts_node_start_byte(child) + 1
-                                                   : ts_node_end_byte(expr);
+            uint32_t after =
+                ts_node_is_null(expr) ? ts_node_start_byte(child) + 1 : ts_node_end_byte(expr);
             uint32_t close = ts_node_end_byte(child) - 1;
-            field->op = close > after ? arena_strndup(cv->arena, cv->src + after, close - after)
-                                      : "";
+            field->op =
+                close > after ? arena_strndup(cv->arena, cv->src + after, close - after) : "";
             s->children[s->count++] = field;
             text_from = ts_node_end_byte(child);
         }
@@ -351,8 +373,8 @@ static void report_syntax_error(struct scan_result *out, const char *path, const
     find_error(statement, &bad);
     struct loc loc = node_loc(bad);
     if (ts_node_is_missing(bad)) {
-        diag_add(&out->diags, DIAG_ERROR, path, loc, "syntax error in the declaration: missing '%s'",
-                 ts_node_type(bad));
+        diag_add(&out->diags, DIAG_ERROR, path, loc,
+                 "syntax error in the declaration: missing '%s'", ts_node_type(bad));
     } else {
         uint32_t a = ts_node_start_byte(bad), b = ts_node_end_byte(bad);
         size_t len = b - a;
@@ -364,7 +386,8 @@ static void report_syntax_error(struct scan_result *out, const char *path, const
         diag_add(&out->diags, DIAG_ERROR, path, loc,
                  "syntax error in the declaration: unexpected '%.*s'", (int)len, src + a);
     }
-    diag_hint(&out->diags, "the declaration must be valid Python; stau reads it without running it");
+    diag_hint(&out->diags,
+              "the declaration must be valid Python; stau reads it without running it");
 }
 
 /* Zero-based column of byte offset `at` within its line. */
@@ -633,9 +656,8 @@ void scanner_scan(struct scanner *sc, const char *path, const char *job_name, co
     } else if (ts_node_has_error(config_statement)) {
         report_syntax_error(out, path, src, config_statement);
     } else {
-        struct eval_env env = {path,      before,         ntargets,     after.items,
-                               after.len, imported.items, imported.len, &arena,
-                               &out->diags};
+        struct eval_env env = {path,           before,       ntargets, after.items, after.len,
+                               imported.items, imported.len, &arena,   &out->diags};
         struct value *v = eval_declaration(&env, convert(&cv, config_value));
         if (v && decl_build(v, path, &out->decl, &out->diags) == 0) {
             out->ok = true;

@@ -183,8 +183,9 @@ int main(int argc, char **argv)
     c.arg_count = npositional;
     c.printer.root = c.project.dir;
     char *prefix = strcmp(c.project.dir, ".") == 0 ? xstrdup("")
-                   : c.project.dir[strlen(c.project.dir) - 1] == '/' ? xstrdup(c.project.dir)
-                                                                     : xprintf("%s/", c.project.dir);
+                   : c.project.dir[strlen(c.project.dir) - 1] == '/'
+                       ? xstrdup(c.project.dir)
+                       : xprintf("%s/", c.project.dir);
     c.printer.prefix = prefix;
     c.printer.color = use_color(STDERR_FILENO);
     if (strcmp(cmd->name, "dot") != 0 && npositional) {

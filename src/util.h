@@ -29,7 +29,10 @@ struct strbuf {
     size_t len; /* bytes in use, not counting the NUL */
     size_t cap; /* bytes allocated */
 };
-#define STRBUF_INIT {NULL, 0, 0}
+#define STRBUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 void strbuf_grow(struct strbuf *sb, size_t extra);
 void strbuf_add(struct strbuf *sb, const void *data, size_t len);
 void strbuf_addstr(struct strbuf *sb, const char *s);
@@ -68,7 +71,10 @@ void strbuf_release(struct strbuf *sb);
 struct arena {
     struct arena_block *head; /* the block being filled; older blocks follow its next */
 };
-#define ARENA_INIT {NULL}
+#define ARENA_INIT                                                                                 \
+    {                                                                                              \
+        NULL                                                                                       \
+    }
 /* size bytes aligned for any type; never NULL. */
 void *arena_alloc(struct arena *arena, size_t size);
 char *arena_strndup(struct arena *arena, const char *s, size_t len);

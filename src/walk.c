@@ -19,16 +19,17 @@ struct visit {
 
 /* State shared by the walking threads; everything but root_fd is guarded by lock. */
 struct walker {
-    int root_fd;               /* the project root, which folder paths are relative to */
+    int root_fd; /* the project root, which folder paths are relative to */
     pthread_mutex_t lock;
     pthread_cond_t wake;       /* signalled when work arrives or the walk ends */
     VEC(char *) pending;       /* folders (relative paths) waiting to be read */
     size_t busy;               /* threads reading a folder now */
     VEC(struct visit) visited; /* every folder queued, so none is walked twice */
-    VEC(char *) linked;        /* symlinks to folders, walked after every real folder so a
-                                  link never takes a real folder's place (or name) */
-    struct walk_result *out;   /* files found */
-    struct diags *diags;       /* problems found */
+    VEC(char *)
+    linked;                  /* symlinks to folders, walked after every real folder so a
+                                link never takes a real folder's place (or name) */
+    struct walk_result *out; /* files found */
+    struct diags *diags;     /* problems found */
 };
 
 void file_stat_from(struct file_stat *st, const struct stat *s)
@@ -290,7 +291,8 @@ int walk_python_files(const char *root, const char *dir, struct walk_result *out
         for (size_t i = 0; i < count; i++) {
             char *slash = strrchr(links[i], '/');
             char *parent = slash ? xstrndup(links[i], (size_t)(slash - links[i])) : xstrdup("");
-            int pfd = openat(w.root_fd, parent[0] ? parent : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            int pfd =
+                openat(w.root_fd, parent[0] ? parent : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
             if (pfd >= 0) {
                 queue_folder(&w, &f, pfd, parent, slash ? slash + 1 : links[i]);
                 close(pfd);

@@ -7,7 +7,8 @@
 
 static const char *job_source =
     "import common.io\nfrom . import helpers as h\nNAME = \"pkg.job\"\n"
-    "STAU_CONFIG = {\"dependencies\": [\"a\", {\"job\": \"b\", \"max_lag\": 1.5, \"kwargs\": {\"x\": [1]}}],"
+    "STAU_CONFIG = {\"dependencies\": [\"a\", {\"job\": \"b\", \"max_lag\": 1.5, \"kwargs\": "
+    "{\"x\": [1]}}],"
     " \"schedule\": \"@daily\", \"tags\": [\"t\"], \"kwargs\": {\"k\": NAME}, \"work_ids\": [3],"
     " \"dependancies\": 1, \"job_type\": NAME}\n";
 

@@ -70,11 +70,12 @@ static void expect_diags(const char *src, const char *want)
 
 UNIT_TEST(eval_literals)
 {
-    expect_kwargs("STAU_CONFIG = {\"kwargs\": {\"s\": 'a', \"i\": 42, \"neg\": -7, \"f\": 1.5, "
-                  "\"e\": 1e3, \"t\": True, \"n\": None, \"hex\": 0x1F, \"oct\": 0o17, \"bin\": 0b101, "
-                  "\"under\": 1_000, \"pos\": +2, \"fneg\": -0.25}}\n",
-                  "{\"s\":\"a\",\"i\":42,\"neg\":-7,\"f\":1.5,\"e\":1000.0,\"t\":true,\"n\":null,"
-                  "\"hex\":31,\"oct\":15,\"bin\":5,\"under\":1000,\"pos\":2,\"fneg\":-0.25}");
+    expect_kwargs(
+        "STAU_CONFIG = {\"kwargs\": {\"s\": 'a', \"i\": 42, \"neg\": -7, \"f\": 1.5, "
+        "\"e\": 1e3, \"t\": True, \"n\": None, \"hex\": 0x1F, \"oct\": 0o17, \"bin\": 0b101, "
+        "\"under\": 1_000, \"pos\": +2, \"fneg\": -0.25}}\n",
+        "{\"s\":\"a\",\"i\":42,\"neg\":-7,\"f\":1.5,\"e\":1000.0,\"t\":true,\"n\":null,"
+        "\"hex\":31,\"oct\":15,\"bin\":5,\"under\":1000,\"pos\":2,\"fneg\":-0.25}");
     expect_kwargs("STAU_CONFIG = {\"kwargs\": {\"l\": [1, [2, 3]], \"t\": (1,), \"e\": (), "
                   "\"d\": {\"x\": {}}, \"trail\": [1, 2,],}}\n",
                   "{\"l\":[1,[2,3]],\"t\":[1],\"e\":[],\"d\":{\"x\":{}},\"trail\":[1,2]}");
@@ -85,23 +86,26 @@ UNIT_TEST(eval_strings)
     expect_kwargs("STAU_CONFIG = {'kwargs': {'a': \"x\\ty\\n\", 'b': r'\\d+', 'c': 'it''s', "
                   "'d': u'\\u00e9\\x41\\101', 'e': \"\"\"tri\nple\"\"\", 'f': 'caf\xc3\xa9', "
                   "'g': 'a' \"b\" 'c', 'h': R'\\n', 'q': '\\'\\\"', 'k': '\\q'}}\n",
-                  "{\"a\":\"x\\ty\\n\",\"b\":\"\\\\d+\",\"c\":\"its\",\"d\":\"\xc3\xa9" "AA\","
+                  "{\"a\":\"x\\ty\\n\",\"b\":\"\\\\d+\",\"c\":\"its\",\"d\":\"\xc3\xa9"
+                  "AA\","
                   "\"e\":\"tri\\nple\",\"f\":\"caf\xc3\xa9\",\"g\":\"abc\",\"h\":\"\\\\n\","
                   "\"q\":\"'\\\"\",\"k\":\"\\\\q\"}");
 }
 
 UNIT_TEST(eval_names_fstrings_and_plus)
 {
-    expect_kwargs("NAME = \"job_a\"\nN = 3\nF = 2.5\nB = False\nNONE = None\n"
-                  "ALIAS = NAME\nLIST = [1]\n"
-                  "STAU_CONFIG = {\"kwargs\": {\"f\": f\"{NAME}_func\", \"g\": F'{N}-{F}-{B}-{NONE}', "
-                  "\"braces\": f\"{{x}}{ALIAS}\", \"plus\": NAME + \"_x\" + 'y', "
-                  "\"lists\": LIST + [2] + [NAME], \"t\": (1,) + (2,), \"d\": dict(a=1, b=NAME)}}\n",
-                  "{\"f\":\"job_a_func\",\"g\":\"3-2.5-False-None\",\"braces\":\"{x}job_a\","
-                  "\"plus\":\"job_a_xy\",\"lists\":[1,2,\"job_a\"],\"t\":[1,2],"
-                  "\"d\":{\"a\":1,\"b\":\"job_a\"}}");
+    expect_kwargs(
+        "NAME = \"job_a\"\nN = 3\nF = 2.5\nB = False\nNONE = None\n"
+        "ALIAS = NAME\nLIST = [1]\n"
+        "STAU_CONFIG = {\"kwargs\": {\"f\": f\"{NAME}_func\", \"g\": F'{N}-{F}-{B}-{NONE}', "
+        "\"braces\": f\"{{x}}{ALIAS}\", \"plus\": NAME + \"_x\" + 'y', "
+        "\"lists\": LIST + [2] + [NAME], \"t\": (1,) + (2,), \"d\": dict(a=1, b=NAME)}}\n",
+        "{\"f\":\"job_a_func\",\"g\":\"3-2.5-False-None\",\"braces\":\"{x}job_a\","
+        "\"plus\":\"job_a_xy\",\"lists\":[1,2,\"job_a\"],\"t\":[1,2],"
+        "\"d\":{\"a\":1,\"b\":\"job_a\"}}");
     /* The last binding before the declaration wins; one after it does not count. */
-    expect_kwargs("X = 1\nX = 2\nY: int = 5\nA = B = 7\nSTAU_CONFIG = {\"kwargs\": {\"x\": X, \"y\": Y, \"a\": A}}\nX = 3\n",
+    expect_kwargs("X = 1\nX = 2\nY: int = 5\nA = B = 7\nSTAU_CONFIG = {\"kwargs\": {\"x\": X, "
+                  "\"y\": Y, \"a\": A}}\nX = 3\n",
                   "{\"x\":2,\"y\":5,\"a\":7}");
     /* A constant sees only what was bound above it. */
     expect_kwargs("X = [1]\nX = X + [2]\nSTAU_CONFIG = {\"kwargs\": {\"x\": X}}\n",
@@ -114,7 +118,8 @@ UNIT_TEST(eval_records)
         "from utils import ReportConfig, ReportDependencies\nimport utils\n"
         "NAME = \"pkg.job\"\n"
         "STAU_CONFIG = ReportConfig(\n    NAME,\n    10,\n"
-        "    [ReportDependencies(\"a.b\", 60), utils.ReportDependencies(job_type=\"c\", max_lag=1.5, "
+        "    [ReportDependencies(\"a.b\", 60), utils.ReportDependencies(job_type=\"c\", "
+        "max_lag=1.5, "
         "custom_kwargs={\"k\": 1}, unique=True, allow_missing_work_ids=True)],\n"
         "    main_func=f\"main\",\n    data_sources=[\"s3\"],\n    is_streaming=False,\n)\n");
     char *diags = diag_text(&r);
@@ -122,15 +127,16 @@ UNIT_TEST(eval_records)
     if (CHECK(r.ok)) {
         struct strbuf sb = STRBUF_INIT;
         decl_to_json(&r.decl, &sb);
-        CHECK_STR(sb.buf,
-                  "{\"dependencies\":[{\"job\":\"a.b\",\"max_lag\":60,\"kwargs\":{},\"unique\":false,"
-                  "\"allow_missing_work_ids\":false},{\"job\":\"c\",\"max_lag\":1.5,\"kwargs\":{\"k\":1},"
-                  "\"unique\":true,\"allow_missing_work_ids\":true}],\"schedule\":[],\"timezone\":null,"
-                  "\"inputs\":[],\"outputs\":[],\"main_func\":\"main\",\"kwargs\":{},\"retries\":0,"
-                  "\"retry_delay\":60,\"timeout\":null,\"slots\":1,\"tags\":[],\"python\":null,"
-                  "\"chunk_size\":10,\"work_ids\":null,\"allow_multiple_jobs\":true,"
-                  "\"is_streaming\":false,\"job_type\":\"pkg.job\",\"data_sources\":[\"s3\"],"
-                  "\"data_sinks\":[]}");
+        CHECK_STR(
+            sb.buf,
+            "{\"dependencies\":[{\"job\":\"a.b\",\"max_lag\":60,\"kwargs\":{},\"unique\":false,"
+            "\"allow_missing_work_ids\":false},{\"job\":\"c\",\"max_lag\":1.5,\"kwargs\":{\"k\":1},"
+            "\"unique\":true,\"allow_missing_work_ids\":true}],\"schedule\":[],\"timezone\":null,"
+            "\"inputs\":[],\"outputs\":[],\"main_func\":\"main\",\"kwargs\":{},\"retries\":0,"
+            "\"retry_delay\":60,\"timeout\":null,\"slots\":1,\"tags\":[],\"python\":null,"
+            "\"chunk_size\":10,\"work_ids\":null,\"allow_multiple_jobs\":true,"
+            "\"is_streaming\":false,\"job_type\":\"pkg.job\",\"data_sources\":[\"s3\"],"
+            "\"data_sinks\":[]}");
         CHECK_INT(r.decl.deps.items[0].loc.line, 7);
         CHECK_INT(r.decl.deps.items[0].loc.col, 25);
         strbuf_release(&sb);
@@ -149,9 +155,10 @@ UNIT_TEST(eval_refusals)
     want = xprintf("1:32: error: cannot evaluate [x for x in y] statically [hint: %s]\n", allowed);
     expect_diags("STAU_CONFIG = {\"kwargs\": {\"a\": [x for x in y]}}\n", want);
     free(want);
-    expect_diags("STAU_CONFIG = {\"kwargs\": compute(3)}\n",
-                 "1:26: error: cannot evaluate the call compute(3) statically [hint: stau reads "
-                 "declarations without running code; compute such values inside the job instead]\n");
+    expect_diags(
+        "STAU_CONFIG = {\"kwargs\": compute(3)}\n",
+        "1:26: error: cannot evaluate the call compute(3) statically [hint: stau reads "
+        "declarations without running code; compute such values inside the job instead]\n");
     expect_diags("STAU_CONFIG = {\"kwargs\": {\"a\": NAME}}\n",
                  "1:32: error: name 'NAME' is not defined [hint: stau reads declarations without "
                  "running them: bind 'NAME' at module level above STAU_CONFIG, or write the value "
@@ -161,10 +168,11 @@ UNIT_TEST(eval_refusals)
     expect_diags("STAU_CONFIG = {\"kwargs\": {\"a\": LATER}}\nLATER = 1\n",
                  "1:32: error: name 'LATER' is assigned only below the declaration (line 2) "
                  "[hint: move `LATER = ...` above STAU_CONFIG]\n");
-    expect_diags("from consts import REGION as R, OTHER\nSTAU_CONFIG = {\"kwargs\": {\"a\": OTHER}}\n",
-                 "2:32: error: name 'OTHER' is imported from 'consts' (line 1); stau does not "
-                 "follow imports to read values [hint: bind the value in this file, above "
-                 "STAU_CONFIG]\n");
+    expect_diags(
+        "from consts import REGION as R, OTHER\nSTAU_CONFIG = {\"kwargs\": {\"a\": OTHER}}\n",
+        "2:32: error: name 'OTHER' is imported from 'consts' (line 1); stau does not "
+        "follow imports to read values [hint: bind the value in this file, above "
+        "STAU_CONFIG]\n");
     expect_diags("X = load()\nSTAU_CONFIG = {\"kwargs\": {\"a\": X}}\n",
                  "1:5: error: cannot evaluate the call load() statically [hint: stau reads "
                  "declarations without running code; compute such values inside the job "
@@ -206,7 +214,8 @@ UNIT_TEST(eval_refusals)
                  "1:35: warning: duplicate key 'a'; the later value wins\n");
     expect_diags("STAU_CONFIG = ReportConfig(\"pkg.job\", 1, [])\n",
                  "1:15: error: ReportConfig() missing required argument 'main_func'\n");
-    expect_diags("STAU_CONFIG = ReportConfig(\"pkg.job\", 1, [ReportDependencies(\"a\", 1, False, {}, False, 9)], \"m\")\n",
+    expect_diags("STAU_CONFIG = ReportConfig(\"pkg.job\", 1, [ReportDependencies(\"a\", 1, False, "
+                 "{}, False, 9)], \"m\")\n",
                  "1:88: error: ReportDependencies() takes at most 5 positional arguments\n");
     expect_diags("STAU_CONFIG = ReportConfig(\"pkg.job\", 1, [], \"m\", job_type=\"x\")\n",
                  "1:51: error: ReportConfig() got multiple values for argument 'job_type'\n");
@@ -224,7 +233,8 @@ UNIT_TEST(eval_syntax_errors)
     expect_diags("STAU_CONFIG = {\"kwargs\": {\"a\": 1}\n",
                  "1:15: error: syntax error in the declaration: '{' was never closed [hint: the "
                  "declaration must be valid Python; stau reads it without running it]\n");
-    struct scan_result r = scan_text("STAU_CONFIG = {\"kwargs\": {\"a\": 1}}\n\ndef f(:\n    return 'x\n");
+    struct scan_result r =
+        scan_text("STAU_CONFIG = {\"kwargs\": {\"a\": 1}}\n\ndef f(:\n    return 'x\n");
     CHECK(r.ok);
     CHECK_INT(r.diags.errors, 0);
     CHECK(r.diags.warnings > 0);
@@ -254,23 +264,25 @@ UNIT_TEST(eval_not_a_job)
 UNIT_TEST(decl_keys_and_types)
 {
     char *json = decl_json(
-        "STAU_CONFIG = {\"dependencies\": [\"a\", {\"job\": \"b\", \"max_lag\": 60, \"kwargs\": {\"x\": 1}}],"
+        "STAU_CONFIG = {\"dependencies\": [\"a\", {\"job\": \"b\", \"max_lag\": 60, \"kwargs\": "
+        "{\"x\": 1}}],"
         " \"schedule\": [\"15 * * * *\", \"@daily\"], \"timezone\": \"Europe/Copenhagen\","
         " \"inputs\": [\"data/*.csv\"], \"outputs\": [\"out/x.parquet\"], \"main_func\": \"main\","
         " \"kwargs\": {\"r\": \"eu\"}, \"retries\": 2, \"retry_delay\": 5, \"timeout\": 900,"
         " \"slots\": 2, \"tags\": [\"finance\"], \"python\": \"python3.11\", \"chunk_size\": 10,"
         " \"work_ids\": [1, 2], \"allow_multiple_jobs\": True, \"job_type\": \"pkg.job\","
         " \"data_sources\": [\"db\"], \"data_sinks\": [\"s3\"]}\n");
-    CHECK_STR(json,
-              "{\"dependencies\":[{\"job\":\"a\",\"max_lag\":null,\"kwargs\":{},\"unique\":false,"
-              "\"allow_missing_work_ids\":false},{\"job\":\"b\",\"max_lag\":60,\"kwargs\":{\"x\":1},"
-              "\"unique\":false,\"allow_missing_work_ids\":false}],\"schedule\":[\"15 * * * *\","
-              "\"@daily\"],\"timezone\":\"Europe/Copenhagen\",\"inputs\":[\"data/*.csv\"],"
-              "\"outputs\":[\"out/x.parquet\"],\"main_func\":\"main\",\"kwargs\":{\"r\":\"eu\"},"
-              "\"retries\":2,\"retry_delay\":5,\"timeout\":900,\"slots\":2,\"tags\":[\"finance\"],"
-              "\"python\":\"python3.11\",\"chunk_size\":10,\"work_ids\":[1,2],"
-              "\"allow_multiple_jobs\":true,\"is_streaming\":false,\"job_type\":\"pkg.job\","
-              "\"data_sources\":[\"db\"],\"data_sinks\":[\"s3\"]}");
+    CHECK_STR(
+        json,
+        "{\"dependencies\":[{\"job\":\"a\",\"max_lag\":null,\"kwargs\":{},\"unique\":false,"
+        "\"allow_missing_work_ids\":false},{\"job\":\"b\",\"max_lag\":60,\"kwargs\":{\"x\":1},"
+        "\"unique\":false,\"allow_missing_work_ids\":false}],\"schedule\":[\"15 * * * *\","
+        "\"@daily\"],\"timezone\":\"Europe/Copenhagen\",\"inputs\":[\"data/*.csv\"],"
+        "\"outputs\":[\"out/x.parquet\"],\"main_func\":\"main\",\"kwargs\":{\"r\":\"eu\"},"
+        "\"retries\":2,\"retry_delay\":5,\"timeout\":900,\"slots\":2,\"tags\":[\"finance\"],"
+        "\"python\":\"python3.11\",\"chunk_size\":10,\"work_ids\":[1,2],"
+        "\"allow_multiple_jobs\":true,\"is_streaming\":false,\"job_type\":\"pkg.job\","
+        "\"data_sources\":[\"db\"],\"data_sinks\":[\"s3\"]}");
     free(json);
 
     expect_diags("STAU_CONFIG = {\"dependancies\": []}\n",
@@ -281,19 +293,23 @@ UNIT_TEST(decl_keys_and_types)
                  "mean 'max_lag'?]\n");
     expect_diags("STAU_CONFIG = {\"retries\": \"3\"}\n",
                  "1:27: error: 'retries' must be an int, not str\n");
-    expect_diags("STAU_CONFIG = {\"retries\": -1}\n", "1:27: error: 'retries' must be an int >= 0\n");
+    expect_diags("STAU_CONFIG = {\"retries\": -1}\n",
+                 "1:27: error: 'retries' must be an int >= 0\n");
     expect_diags("STAU_CONFIG = {\"retries\": True}\n",
                  "1:27: error: 'retries' must be an int, not bool\n");
     expect_diags("STAU_CONFIG = {\"slots\": 0}\n", "1:25: error: 'slots' must be an int >= 1\n");
-    expect_diags("STAU_CONFIG = {\"timeout\": 0}\n", "1:27: error: 'timeout' must be a number > 0\n");
+    expect_diags("STAU_CONFIG = {\"timeout\": 0}\n",
+                 "1:27: error: 'timeout' must be a number > 0\n");
     expect_diags("STAU_CONFIG = {\"dependencies\": [{\"job\": \"a\", \"max_lag\": -5}]}\n",
                  "1:57: error: 'max_lag' must be a number >= 0\n");
     expect_diags("STAU_CONFIG = {\"dependencies\": \"a\"}\n",
                  "1:32: error: 'dependencies' must be a list, not str [hint: write [\"a\"]]\n");
-    expect_diags("STAU_CONFIG = {\"dependencies\": [{\"max_lag\": 1}]}\n",
-                 "1:33: error: dependency has no 'job' [hint: write {\"job\": \"name.of.job\", ...}]\n");
-    expect_diags("STAU_CONFIG = {\"tags\": \"finance\"}\n",
-                 "1:24: error: 'tags' must be a list of str, not str [hint: write [\"finance\"]]\n");
+    expect_diags(
+        "STAU_CONFIG = {\"dependencies\": [{\"max_lag\": 1}]}\n",
+        "1:33: error: dependency has no 'job' [hint: write {\"job\": \"name.of.job\", ...}]\n");
+    expect_diags(
+        "STAU_CONFIG = {\"tags\": \"finance\"}\n",
+        "1:24: error: 'tags' must be a list of str, not str [hint: write [\"finance\"]]\n");
     expect_diags("STAU_CONFIG = {\"inputs\": [\"a\", 3]}\n",
                  "1:32: error: 'inputs' must be a list of str, but item 2 is int\n");
     expect_diags("STAU_CONFIG = {\"outputs\": [\"../x\"]}\n",
@@ -313,8 +329,8 @@ UNIT_TEST(decl_keys_and_types)
 UNIT_TEST(value_float_repr)
 {
     const double values[] = {1000.0, 0.1, 1e16, 1.5e-5, 0.0001, 123456789012345.6, -2.5, 1e22, 3.0};
-    const char *want[] = {"1000.0", "0.1", "1e+16", "1.5e-05", "0.0001", "123456789012345.6", "-2.5",
-                          "1e+22", "3.0"};
+    const char *want[] = {"1000.0", "0.1",   "1e+16", "1.5e-05", "0.0001", "123456789012345.6",
+                          "-2.5",   "1e+22", "3.0"};
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
         struct strbuf sb = STRBUF_INIT;
         value_format_float(&sb, values[i]);

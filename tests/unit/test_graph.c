@@ -31,7 +31,8 @@ static void fake_build(struct fake_graph *fg, const struct fake_job *jobs, size_
         for (char *tok = strtok(deps, " "); tok; tok = strtok(NULL, " ")) {
             struct dependency dep = {0};
             dep.job = xstrdup(tok);
-            dep.loc = (struct loc){(uint32_t)i + 1, col, (uint32_t)i + 1, col + (uint32_t)strlen(tok)};
+            dep.loc =
+                (struct loc){(uint32_t)i + 1, col, (uint32_t)i + 1, col + (uint32_t)strlen(tok)};
             col += 10;
             VEC_PUSH(&d->deps, dep);
         }
@@ -101,8 +102,10 @@ UNIT_TEST(graph_order_and_lookup)
 
 UNIT_TEST(graph_unknown_and_self)
 {
-    const struct fake_job jobs[] = {{"sales.report", "sales.clen me.self"}, {"sales.clean", ""},
-                                    {"me.self", "me.self"}, {"x", "report"}};
+    const struct fake_job jobs[] = {{"sales.report", "sales.clen me.self"},
+                                    {"sales.clean", ""},
+                                    {"me.self", "me.self"},
+                                    {"x", "report"}};
     struct fake_graph fg;
     fake_build(&fg, jobs, 4);
     char *d = diag_lines(&fg.diags);
@@ -240,8 +243,8 @@ static char *resolve_text(const struct import_index *ix, const char *from, const
 
 UNIT_TEST(imports_resolve)
 {
-    char *paths[] = {"src/common/__init__.py", "src/common/io.py", "src/common/dates.py",
-                     "src/sales/report.py", "src/sales/helpers.py", "src/utils.py",
+    char *paths[] = {"src/common/__init__.py",   "src/common/io.py",     "src/common/dates.py",
+                     "src/sales/report.py",      "src/sales/helpers.py", "src/utils.py",
                      "src/deep/a/b/__init__.py", "src/deep/a/b/c.py"};
     struct import_index ix;
     import_index_init(&ix, "src", paths, sizeof(paths) / sizeof(paths[0]));

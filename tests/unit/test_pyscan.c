@@ -206,8 +206,11 @@ UNIT_TEST(pyscan_problems)
         {"A = \"\"\"abc\nB = 1\n", "", "1-2 [0,17) A", "1:5 unterminated triple-quoted string"},
         {")\nA = 1\n", "", "2-2 [2,8) A", "1:1 unmatched ')'"},
         {"A = (1,\n", "", "1-1 [0,8) A", "1:5 '(' was never closed"},
-        {"A = [1, 2)\n", "", "1-1 [0,11) A", "1:5 '[' was never closed; 1:10 closing parenthesis ')' does not match opening parenthesis '['"},
-        {"A = {'a': [1, 2}\nB = 1\n", "", "1-1 [0,17) A; 2-2 [17,23) B", "1:16 closing parenthesis '}' does not match opening parenthesis '['"},
+        {"A = [1, 2)\n", "", "1-1 [0,11) A",
+         "1:5 '[' was never closed; 1:10 closing parenthesis ')' does not match opening "
+         "parenthesis '['"},
+        {"A = {'a': [1, 2}\nB = 1\n", "", "1-1 [0,17) A; 2-2 [17,23) B",
+         "1:16 closing parenthesis '}' does not match opening parenthesis '['"},
         {"x = foo(\ndef g():\n    pass\nSTAU_CONFIG = {}\n", "",
          "1-1 [0,9) x; 4-4 [27,44) "
          "STAU_CONFIG",

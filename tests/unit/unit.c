@@ -35,8 +35,7 @@ bool unit_check(bool ok, const char *file, int line, const char *what)
     return ok;
 }
 
-bool unit_check_str(const char *got, const char *want, const char *file, int line,
-                    const char *expr)
+bool unit_check_str(const char *got, const char *want, const char *file, int line, const char *expr)
 {
     if (got && want && strcmp(got, want) == 0)
         return true;

@@ -28,6 +28,7 @@ const char *unit_write(const char *dir, const char *relpath, const char *content
 
 #define CHECK(cond) unit_check((cond), __FILE__, __LINE__, #cond)
 #define CHECK_STR(got, want) unit_check_str((got), (want), __FILE__, __LINE__, #got)
-#define CHECK_INT(got, want) unit_check_int((long long)(got), (long long)(want), __FILE__, __LINE__, #got)
+#define CHECK_INT(got, want)                                                                       \
+    unit_check_int((long long)(got), (long long)(want), __FILE__, __LINE__, #got)
 
 #endif
