@@ -217,8 +217,11 @@ static void put_section(struct strbuf *out, const struct source_file *const *fil
     put_u64(out, XXH3_64bits(out->buf + at + 8, bytes));
 }
 
-int cache_write(const char *path, const char *jobs_root, const struct source_file *files,
-                size_t count)
+/* Write the header and one section holding every file to fd, a few hundred KB at
+ * a time: the whole cache is never held in memory, which keeps a cold run's peak
+ * down. The section's length is patched in once known. -1 with errno set. */
+static int stream_cache(int fd, const char *jobs_root, const struct source_file *files,
+                        size_t count)
 {
     struct strbuf out = STRBUF_INIT;
     put_bytes(&out, magic, sizeof(magic));
@@ -226,18 +229,48 @@ int cache_write(const char *path, const char *jobs_root, const struct source_fil
     put_u32(&out, 0x01020304);
     put_str(&out, jobs_root);
     put_u64(&out, XXH3_64bits(out.buf, out.len));
-    const struct source_file **all = xmalloc((count + 1) * sizeof(*all));
-    for (size_t i = 0; i < count; i++)
-        all[i] = &files[i];
-    put_section(&out, all, count, NULL, 0);
-    free(all);
+    uint64_t length_at = out.len, body = 0;
+    put_u64(&out, 0);
+    size_t body_from = out.len; /* where the body starts in the current buffer */
+    XXH3_state_t *state = XXH3_createState();
+    if (!state)
+        fatal("out of memory for a hash state");
+    XXH3_64bits_reset(state);
+    put_u64(&out, count);
+    int rc = 0;
+    for (size_t i = 0; i <= count && rc == 0; i++) {
+        if (i < count)
+            put_file(&out, &files[i]);
+        if (out.len >= (256 << 10) || i == count) {
+            XXH3_64bits_update(state, out.buf + body_from, out.len - body_from);
+            body += out.len - body_from;
+            rc = write_all(fd, out.buf, out.len);
+            strbuf_reset(&out);
+            body_from = 0;
+        }
+    }
+    if (rc == 0) {
+        put_u64(&out, XXH3_64bits_digest(state));
+        rc = write_all(fd, out.buf, out.len);
+    }
+    if (rc == 0 && pwrite(fd, &body, 8, (off_t)length_at) != 8)
+        rc = -1;
+    int saved = errno;
+    XXH3_freeState(state);
+    strbuf_release(&out);
+    errno = saved;
+    return rc;
+}
 
+int cache_write(const char *path, const char *jobs_root, const struct source_file *files,
+                size_t count)
+{
     char *tmp = xprintf("%s.tmp.%ld", path, (long)getpid());
     int rc = -1, saved = 0;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         saved = errno;
-    } else if (write_all(fd, out.buf, out.len) < 0) {
+    } else if (stream_cache(fd, jobs_root, files, count) < 0) {
         saved = errno;
         close(fd);
         unlink(tmp);
@@ -248,7 +281,6 @@ int cache_write(const char *path, const char *jobs_root, const struct source_fil
         rc = 0;
     }
     free(tmp);
-    strbuf_release(&out);
     errno = saved;
     return rc;
 }
