@@ -74,10 +74,10 @@ fetch_grammar() {
         [ "$got" = "$sha" ] || die "$name $version: sha256 is $got, pinned $sha; refusing to use it"
         tar -xzf "$sdist" -C "$tmp"
         local top
-        top=$(tar -tzf "$sdist" | head -1 | cut -d/ -f1)
+        top=$(tar -tzf "$sdist" | awk -F/ 'NR == 1 { print $1 }') # (head would SIGPIPE tar)
         for m in $members; do
             mkdir -p "$(dirname "$vendor/${m#*=}")"
-            cp "$tmp/$top/${m%%=*}" "$vendor/${m#*=}"
+            cp "$tmp/$top/${m%%=*}" "$vendor/${m#*=}" || die "$name $version has no ${m%%=*}"
         done
         rm -rf "$tmp"
         echo "$sha" >"$stamp"
