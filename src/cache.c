@@ -21,12 +21,14 @@
  * next write starts a fresh file. Entry:
  *     str path; i64 mtime_ns; i64 ctime_ns; u64 size; u64 inode; u64 device;
  *     u64 hash_low; u64 hash_high; u8 flags (1 = job, 2 = declaration ok,
- *     4 = the file is gone: nothing else follows);
+ *     4 = the file is gone: nothing else follows, 8 = the original Stau's timetable);
  *     loc decl_loc;
  *     u32 bytes, then in them: u32 imports, each: str module; i32 level;
  *       u32 line; u32 names, each str (skipped on loading; decoded on demand)
  *     u32 diags, each: u8 severity; loc; str message; nstr hint
  *     when ok, the declaration: see put_decl/get_decl
+ *     when a timetable, u32 entries, each: str id; str job; str schedule;
+ *       nstr kwargs_json; nstr kwargs_func; loc
  *
  * str = u32 length + bytes + a NUL (so a loaded string can be used in place);
  * nstr = str, or length 0xffffffff (and no bytes) for none;
@@ -44,8 +46,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-enum { CACHE_VERSION = 4 };
-enum { FLAG_JOB = 1, FLAG_OK = 2, FLAG_GONE = 4 };
+enum { CACHE_VERSION = 5 };
+enum { FLAG_JOB = 1, FLAG_OK = 2, FLAG_GONE = 4, FLAG_TIMETABLE = 8 };
 static const char magic[16] = "stau graph cache";
 static const uint32_t NO_STRING = 0xffffffffu;
 
@@ -149,7 +151,8 @@ static void put_file(struct strbuf *out, const struct source_file *f)
     put_u64(out, f->st.device);
     put_u64(out, f->hash.low);
     put_u64(out, f->hash.high);
-    put_u8(out, (uint8_t)(r->is_job * FLAG_JOB | r->ok * FLAG_OK));
+    put_u8(out,
+           (uint8_t)(r->is_job * FLAG_JOB | r->ok * FLAG_OK | r->is_timetable * FLAG_TIMETABLE));
     put_loc(out, r->decl_loc);
     if (r->lazy_imports) {
         put_u32(out, (uint32_t)r->lazy_imports_len);
@@ -178,6 +181,18 @@ static void put_file(struct strbuf *out, const struct source_file *f)
     }
     if (r->ok)
         put_decl(out, &r->decl);
+    if (r->is_timetable) {
+        put_u32(out, (uint32_t)r->timetable.len);
+        for (size_t i = 0; i < r->timetable.len; i++) {
+            const struct timetable_entry *e = &r->timetable.items[i];
+            put_str(out, e->id);
+            put_str(out, e->job);
+            put_str(out, e->schedule);
+            put_str(out, e->kwargs_json);
+            put_str(out, e->kwargs_func);
+            put_loc(out, e->loc);
+        }
+    }
 }
 
 /* Write all of data to fd; -1 with errno set. */
@@ -483,6 +498,7 @@ static void get_file(struct reader *r, struct source_file *f)
     }
     res->is_job = flags & FLAG_JOB;
     res->ok = (flags & FLAG_OK) != 0;
+    res->is_timetable = (flags & FLAG_TIMETABLE) != 0;
     res->decl_loc = get_loc(r);
     uint32_t n = get_count(r, 1);
     if (n < 4)
@@ -505,6 +521,20 @@ static void get_file(struct reader *r, struct source_file *f)
     }
     if (res->ok)
         get_decl(r, &res->decl);
+    if (res->is_timetable) {
+        uint32_t entries = get_count(r, 3 * 5 + 2 * 4 + 16);
+        res->timetable.items = get_array(r, entries, sizeof(struct timetable_entry));
+        res->timetable.cap = entries;
+        for (uint32_t i = 0; i < entries; i++) {
+            struct timetable_entry *e = &res->timetable.items[res->timetable.len++];
+            e->id = get_str_required(r);
+            e->job = get_str_required(r);
+            e->schedule = get_str_required(r);
+            e->kwargs_json = get_str(r);
+            e->kwargs_func = get_str(r);
+            e->loc = get_loc(r);
+        }
+    }
 }
 
 /* Map the whole file read-only (loaded results point into it); -1 with errno set. */

@@ -94,6 +94,17 @@ static void add_cell(struct strbuf *sb, const char *s, size_t width)
     sb->buf[sb->len] = '\0';
 }
 
+/* The schedule column: the declaration's schedules, then the timetable's. */
+static void schedules_text(const struct job *job, struct strbuf *sb)
+{
+    for (size_t i = 0; i < job->decl->schedules.len; i++)
+        strbuf_addf(sb, "%s%s", i ? " | " : "", job->decl->schedules.items[i]);
+    for (size_t i = 0; i < job->timetable.len; i++)
+        strbuf_addf(sb, "%s%s", sb->len ? " | " : "", job->timetable.items[i]->schedule);
+    if (!sb->len)
+        strbuf_addch(sb, '-');
+}
+
 static void list_json(struct project *p, struct strbuf *out)
 {
     project_load_imports(p);
@@ -119,6 +130,21 @@ static void list_json(struct project *p, struct strbuf *out)
             json_quote(out, path, strlen(path));
         }
         VEC_FREE(&files);
+        strbuf_addstr(out, "],\"timetable\":[");
+        for (size_t k = 0; k < job->timetable.len; k++) {
+            const struct timetable_entry *e = job->timetable.items[k];
+            strbuf_addstr(out, k ? ",{\"id\":" : "{\"id\":");
+            json_quote(out, e->id, strlen(e->id));
+            strbuf_addstr(out, ",\"schedule\":");
+            json_quote(out, e->schedule, strlen(e->schedule));
+            strbuf_addf(
+                out, ",\"kwargs\":%s,\"kwargs_func\":", e->kwargs_json ? e->kwargs_json : "null");
+            if (e->kwargs_func)
+                json_quote(out, e->kwargs_func, strlen(e->kwargs_func));
+            else
+                strbuf_addstr(out, "null");
+            strbuf_addch(out, '}');
+        }
         strbuf_addstr(out, "],");
         size_t at = out->len;
         decl_to_json(job->decl, out);
@@ -151,7 +177,7 @@ int cli_list(const struct cli *c)
             struct strbuf sb = STRBUF_INIT;
             deps_text(job, g, &sb);
             cells[3 * i] = strbuf_detach(&sb);
-            join(&job->decl->schedules, " | ", &sb);
+            schedules_text(job, &sb);
             cells[3 * i + 1] = strbuf_detach(&sb);
             join(&job->decl->tags, ",", &sb);
             cells[3 * i + 2] = strbuf_detach(&sb);

@@ -17,7 +17,7 @@ enum { MAX_DEPTH = 100 };
 /* The positional parameters of the original Stau's record types (SPEC §7). */
 struct record_type {
     const char *name;
-    const char *params[9];
+    const char *params[10];
     size_t required; /* the first `required` params have no default */
 };
 static const struct record_type record_types[] = {
@@ -28,6 +28,11 @@ static const struct record_type record_types[] = {
     {"ReportDependencies",
      {"job_type", "max_lag", "allow_missing_work_ids", "custom_kwargs", "unique", NULL},
      2},
+    /* APScheduler's triggers, in the original Stau's timetable (stau_schedule.py). */
+    {"CronTrigger",
+     {"year", "month", "day", "week", "day_of_week", "hour", "minute", "second", NULL},
+     0},
+    {"IntervalTrigger", {"weeks", "days", "hours", "minutes", "seconds", NULL}, 0},
 };
 
 /* Evaluation state for one declaration. */

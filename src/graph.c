@@ -33,7 +33,7 @@ static void add_jobs(struct graph *g, struct graph_input *sorted, size_t count, 
                      in->name);
             continue;
         }
-        struct job job = {xstrdup(in->name), in->path, in->decl, in->decl_loc, {0}, false,
+        struct job job = {xstrdup(in->name), in->path, in->decl, in->decl_loc, {0}, {0}, false,
                           in->broken};
         VEC_PUSH(&g->jobs, job);
     }
@@ -253,11 +253,30 @@ void graph_build(struct graph *g, const struct graph_input *inputs, size_t count
     find_cycles(g, diags);
 }
 
+void graph_add_timetable(struct graph *g, const char *path, const struct timetable *t,
+                         struct diags *diags)
+{
+    for (size_t i = 0; i < t->len; i++) {
+        const struct timetable_entry *e = &t->items[i];
+        long index = graph_find(g, e->job);
+        if (index < 0) {
+            diag_add(diags, DIAG_ERROR, path, e->loc,
+                     "recurring_jobs entry '%s' runs '%s', which is not a job", e->id, e->job);
+            const char *suggestion = graph_closest(g, e->job, NULL);
+            if (suggestion)
+                diag_hint(diags, "did you mean '%s'?", suggestion);
+            continue;
+        }
+        VEC_PUSH(&g->jobs.items[index].timetable, e);
+    }
+}
+
 void graph_release(struct graph *g)
 {
     for (size_t i = 0; i < g->jobs.len; i++) {
         free(g->jobs.items[i].name);
         VEC_FREE(&g->jobs.items[i].deps);
+        VEC_FREE(&g->jobs.items[i].timetable);
     }
     VEC_FREE(&g->jobs);
     strmap_release(&g->by_name);

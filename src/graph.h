@@ -6,6 +6,7 @@
 
 #include "decl.h"
 #include "diag.h"
+#include "timetable.h"
 
 /* A resolved dependency edge. */
 struct edge {
@@ -20,8 +21,11 @@ struct job {
     const struct decl *decl; /* its declaration (borrowed) */
     struct loc decl_loc;     /* where STAU_CONFIG is assigned */
     VEC(struct edge) deps;   /* upstream jobs, in declaration order */
-    bool in_cycle;           /* part of a dependency cycle */
-    bool broken;             /* its declaration has errors (decl is then empty) */
+    VEC(const struct timetable_entry *)
+    timetable;     /* its entries in the original Stau's
+                      timetable, if any */
+    bool in_cycle; /* part of a dependency cycle */
+    bool broken;   /* its declaration has errors (decl is then empty) */
 };
 
 /* The graph: jobs sorted by name. */
@@ -45,6 +49,10 @@ struct graph_input {
 void graph_build(struct graph *g, const struct graph_input *inputs, size_t count,
                  struct diags *diags);
 void graph_release(struct graph *g);
+/* Attach the timetable's entries (from file path) to the jobs they run; an entry
+ * naming no job is an error in diags. */
+void graph_add_timetable(struct graph *g, const char *path, const struct timetable *t,
+                         struct diags *diags);
 /* Index of the job with this name, or -1. */
 long graph_find(const struct graph *g, const char *name);
 /* The job name closest to `name` (a typo, or its last component only), other than

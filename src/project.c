@@ -124,7 +124,10 @@ static void read_one(struct readers *rd, struct scanner *sc, size_t index, struc
                  "contains NUL bytes, so it is not Python source (a binary file?); left out");
         return;
     }
-    scanner_scan(sc, f->path, p->job_names[index], buf->buf, buf->len, &f->result);
+    if (strcmp(f->path, p->timetable_path) == 0)
+        scanner_scan_timetable(sc, f->path, buf->buf, buf->len, &f->result);
+    else
+        scanner_scan(sc, f->path, p->job_names[index], buf->buf, buf->len, &f->result);
 }
 
 static void *reader_main(void *arg)
@@ -325,6 +328,11 @@ static void build_graph(struct project *p, struct decl *empty)
     }
     graph_build(&p->graph, inputs.items, inputs.len, &p->diags);
     VEC_FREE(&inputs);
+    for (size_t i = 0; i < p->files.len; i++) {
+        const struct source_file *f = &p->files.items[i];
+        if (f->result.is_timetable)
+            graph_add_timetable(&p->graph, f->path, &f->result.timetable, &p->diags);
+    }
 }
 
 static struct decl empty_decl;
@@ -340,6 +348,8 @@ int project_load(struct project *p, const struct project_options *opt)
         return error("cannot use '%s' as the project: not a folder", p->root);
     if (find_jobs_root(p, opt) < 0)
         return -1;
+    p->timetable_path =
+        p->jobs_root[0] ? xprintf("%s/%s", p->jobs_root, TIMETABLE_FILE) : xstrdup(TIMETABLE_FILE);
     struct diags state_diags = DIAGS_INIT;
     char *dir = state_dir(p->root, &state_diags);
     char *cache_path = dir ? xprintf("%s/graph.cache", dir) : NULL;
@@ -419,6 +429,7 @@ void project_release(struct project *p)
     cache_release(&p->cache);
     free(p->root);
     free(p->jobs_root);
+    free(p->timetable_path);
 }
 
 void project_load_imports(struct project *p)

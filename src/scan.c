@@ -492,10 +492,9 @@ static void find_targets(const struct pyscan *ps, const char *src, size_t n, str
  * transitively, every earlier assignment to a name its text mentions. Names
  * are found lexically, strings included (f-string fields are names too): a
  * few extra constants parsed cost less than telling them apart. */
-static void select_statements(const struct pyscan *ps, const char *src,
+static void select_statements(const struct pyscan *ps, const char *src, size_t n,
                               const struct target *targets, size_t ntargets, bool *wanted)
 {
-    size_t n = (size_t)ps->config_index + 1;
     struct sizelist todo = {0};
     wanted[n - 1] = true;
     VEC_PUSH(&todo, n - 1);
@@ -543,19 +542,34 @@ static long statement_at(const struct pyscan *ps, size_t n, uint32_t start)
     return lo < n && ps->assignments.items[lo].start == start ? (long)lo : -1;
 }
 
-void scanner_scan(struct scanner *sc, const char *path, const char *job_name, const char *src,
-                  size_t len, struct scan_result *out)
+/* Index of the last module-level assignment to `name`, or -1. */
+static long last_assignment(const struct pyscan *ps, const char *src, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = ps->assignments.len; i-- > 0;) {
+        const struct pyscan_stmt *st = &ps->assignments.items[i];
+        if (st->target_len == n && memcmp(src + st->target_start, name, n) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+/* Read a file: a job (STAU_CONFIG) or, when timetable, the original Stau's timetable. */
+static void scan_file(struct scanner *sc, const char *path, const char *job_name, const char *src,
+                      size_t len, bool timetable, struct scan_result *out)
 {
     struct pyscan ps;
     pyscan_init(&ps);
     pyscan_run(&ps, src, len);
     copy_imports(&ps, out);
-    if (ps.config_index < 0) {
+    long decl_index = timetable ? last_assignment(&ps, src, TIMETABLE_NAME) : ps.config_index;
+    if (decl_index < 0) {
         pyscan_release(&ps);
         return;
     }
-    out->is_job = true;
-    const struct pyscan_stmt *config = &ps.assignments.items[ps.config_index];
+    out->is_job = !timetable;
+    out->is_timetable = timetable;
+    const struct pyscan_stmt *config = &ps.assignments.items[decl_index];
     out->decl_loc = (struct loc){config->line, 1, config->line, 12};
     report_problems(&ps, path, config, out);
     if (out->diags.errors) {
@@ -564,12 +578,12 @@ void scanner_scan(struct scanner *sc, const char *path, const char *job_name, co
     }
 
     /* Parse only the declaration and the constants it may refer to. */
-    size_t nstmts = (size_t)ps.config_index + 1;
+    size_t nstmts = (size_t)decl_index + 1;
     bool *wanted = xcalloc(nstmts, sizeof(bool));
     struct target *targets;
     size_t ntargets;
     find_targets(&ps, src, nstmts - 1, &targets, &ntargets);
-    select_statements(&ps, src, targets, ntargets, wanted);
+    select_statements(&ps, src, nstmts, targets, ntargets, wanted);
     TSRange *ranges = xmalloc(nstmts * sizeof(*ranges));
     uint32_t nranges = 0;
     for (size_t i = 0; i < nstmts; i++) {
@@ -636,7 +650,7 @@ void scanner_scan(struct scanner *sc, const char *path, const char *job_name, co
     free(targets);
 
     VEC(struct binding) after = {0};
-    for (size_t i = (size_t)ps.config_index + 1; i < ps.assignments.len; i++) {
+    for (size_t i = (size_t)decl_index + 1; i < ps.assignments.len; i++) {
         const struct pyscan_stmt *st = &ps.assignments.items[i];
         struct binding b = {src + st->target_start, st->target_len, NULL, st->line};
         VEC_PUSH(&after, b);
@@ -659,7 +673,10 @@ void scanner_scan(struct scanner *sc, const char *path, const char *job_name, co
         struct eval_env env = {path,           before,       ntargets, after.items, after.len,
                                imported.items, imported.len, &arena,   &out->diags};
         struct value *v = eval_declaration(&env, convert(&cv, config_value));
-        if (v && decl_build(v, path, &out->decl, &out->diags) == 0) {
+        if (v && timetable) {
+            /* Good entries are kept even when others have errors: they are reported. */
+            timetable_build(v, path, &out->timetable, &out->diags);
+        } else if (v && decl_build(v, path, &out->decl, &out->diags) == 0) {
             out->ok = true;
             if (job_name && out->decl.job_type && strcmp(out->decl.job_type, job_name) != 0) {
                 diag_add(&out->diags, DIAG_ERROR, path, out->decl.job_type_loc,
@@ -682,6 +699,18 @@ void scanner_scan(struct scanner *sc, const char *path, const char *job_name, co
     pyscan_release(&ps);
 }
 
+void scanner_scan(struct scanner *sc, const char *path, const char *job_name, const char *src,
+                  size_t len, struct scan_result *out)
+{
+    scan_file(sc, path, job_name, src, len, false, out);
+}
+
+void scanner_scan_timetable(struct scanner *sc, const char *path, const char *src, size_t len,
+                            struct scan_result *out)
+{
+    scan_file(sc, path, NULL, src, len, true, out);
+}
+
 void scan_result_release(struct scan_result *r)
 {
     if (r->borrowed) {
@@ -691,6 +720,7 @@ void scan_result_release(struct scan_result *r)
     }
     if (r->ok)
         decl_release(&r->decl);
+    timetable_release(&r->timetable);
     for (size_t i = 0; i < r->imports.len; i++) {
         struct scan_import *imp = &r->imports.items[i];
         free(imp->module);

@@ -5,6 +5,7 @@
 
 #include "decl.h"
 #include "diag.h"
+#include "timetable.h"
 
 /* One import statement of a file. */
 struct scan_import {
@@ -20,6 +21,8 @@ struct scan_result {
     bool ok;                         /* is_job and the declaration was read without errors */
     bool borrowed;                   /* decl and imports live in a loaded cache; never freed here */
     struct decl decl;                /* the declaration, when ok */
+    bool is_timetable;               /* the original Stau's timetable (stau_schedule.py) */
+    struct timetable timetable;      /* its entries, when is_timetable (those without errors) */
     struct loc decl_loc;             /* where `STAU_CONFIG = ...` is */
     VEC(struct scan_import) imports; /* every import in the file, in order */
     const void *lazy_imports;        /* when set, the imports are still encoded in a loaded
@@ -38,6 +41,9 @@ void scanner_free(struct scanner *sc);
  * `job_name` (NULL if unknown) into out, which must be zeroed. */
 void scanner_scan(struct scanner *sc, const char *path, const char *job_name, const char *src,
                   size_t len, struct scan_result *out);
+/* Read src as the original Stau's timetable: its module-level recurring_jobs. */
+void scanner_scan_timetable(struct scanner *sc, const char *path, const char *src, size_t len,
+                            struct scan_result *out);
 void scan_result_release(struct scan_result *r);
 
 #endif

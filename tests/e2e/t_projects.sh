@@ -26,7 +26,7 @@ defaults = {
     "outputs": [], "main_func": None, "kwargs": {}, "retries": 0, "retry_delay": 60,
     "timeout": None, "slots": 1, "tags": [], "python": None, "chunk_size": None,
     "work_ids": None, "allow_multiple_jobs": False, "is_streaming": False,
-    "job_type": None, "data_sources": [], "data_sinks": [],
+    "job_type": None, "data_sources": [], "data_sinks": [], "timetable": [],
 }
 def job(**kw):
     d = dict(defaults)
@@ -116,9 +116,9 @@ test_original_list() {
     expect_stderr_empty
     expect_stdout_eq <<'EOF'
 NAME   FILE          DEPENDENCIES                               SCHEDULE      TAGS
-job_a  src/job_a.py  job_b (max_lag 60m), job_c (max_lag 120m)  -             -
+job_a  src/job_a.py  job_b (max_lag 60m), job_c (max_lag 120m)  */20 * * * *  -
 job_b  src/job_b.py  -                                          -             -
-job_c  src/job_c.py  -                                          -             -
+job_c  src/job_c.py  -                                          @every 5m     -
 EOF
 }
 
@@ -143,6 +143,12 @@ assert a["is_streaming"] is False, a
 assert a["data_sources"] == ["postgres.sales"], a
 assert a["data_sinks"] == ["job_a_table"], a
 assert a["code_files"] == ["src/job_a.py", "src/utils.py"], a["code_files"]
+# The timetable (src/stau_schedule.py) is read too: APScheduler triggers become schedules.
+assert a["timetable"] == [{"id": "job_a_every_20", "schedule": "*/20 * * * *", "kwargs": {},
+                           "kwargs_func": None}], a["timetable"]
+assert c["timetable"] == [{"id": "job_c_every_5", "schedule": "@every 5m",
+                           "kwargs": {"full": True}, "kwargs_func": None}], c["timetable"]
+assert b["timetable"] == [], b["timetable"]
 assert a["dependencies"] == [
     {"job": "job_b", "max_lag": 60, "kwargs": {}, "unique": False,
      "allow_missing_work_ids": False},
@@ -323,4 +329,18 @@ src/bom.py:1:27: error: 'retries' must be an int, not str
        |                           ^~~
 1 error, 0 warnings
 EOF
+}
+
+test_original_timetable_names_no_job() {
+    use_fixture original
+    sed -i 's/"jobType": "job_c"/"jobType": "job_d"/' src/stau_schedule.py
+    run check
+    expect_exit 2
+    expect_stderr_eq <<'EOF2'
+src/stau_schedule.py:16:40: error: recurring_jobs entry 'job_c_every_5' runs 'job_d', which is not a job
+    16 |         "kwargs_stau_api": {"jobType": "job_d", "kwargs_func": {"full": True}},
+       |                                        ^~~~~~~
+  hint: did you mean 'job_a'?
+1 error, 0 warnings
+EOF2
 }

@@ -1,0 +1,651 @@
+/* proc.c: spawning, process groups, signals, reaping, timeouts (see proc.h). */
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+extern char **environ;
+
+/* The self-pipe of the active proc_set: [0] is read by proc_wait_any, [1] is written
+ * by the signal handler. This is the only file-static mutable state in stau's
+ * process code, and it has to be: a signal handler gets nothing but the signal
+ * number, so the descriptor it writes to must live in a global. */
+static int signal_pipe[2] = {-1, -1};
+
+/* The signals proc_set_init handles, in the order of proc_set.saved. */
+static const int handled_signals[3] = {SIGCHLD, SIGINT, SIGTERM};
+
+/* What went wrong in the child before execve succeeded, sent through the
+ * close-on-exec pipe. */
+enum child_stage {
+    STAGE_SETPGID,
+    STAGE_CHDIR,
+    STAGE_STDIO,
+    STAGE_SIGNALS,
+    STAGE_FDS,
+    STAGE_EXEC,
+};
+struct child_failure {
+    int stage; /* an enum child_stage */
+    int errnum;
+};
+
+int64_t proc_now_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        fatal("cannot read the monotonic clock:");
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Put a message into err, or print it when err is NULL; returns -1. */
+__attribute__((format(printf, 2, 3))) static int fail(struct strbuf *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (err) {
+        strbuf_vaddf(err, fmt, ap);
+    } else {
+        struct strbuf sb = STRBUF_INIT;
+        strbuf_vaddf(&sb, fmt, ap);
+        error("%s", strbuf_str(&sb));
+        strbuf_release(&sb);
+    }
+    va_end(ap);
+    return -1;
+}
+
+static void close_quietly(int fd)
+{
+    int saved = errno;
+    if (fd >= 0)
+        (void)close(fd); /* nothing useful to do if closing fails on an error path */
+    errno = saved;
+}
+
+/* Open path as a close-on-exec descriptor numbered 3 or above, so the child's dup2
+ * onto 0, 1 and 2 can never clobber it (stau may run with 0-2 closed). */
+static int open_high(const char *path, int flags, mode_t mode)
+{
+    int fd;
+    do
+        fd = open(path, flags | O_CLOEXEC, mode);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0 || fd >= 3)
+        return fd;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    close_quietly(fd);
+    return high;
+}
+
+/* Whether path is a regular file we may execute; errno says why not. */
+static bool is_executable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return false;
+    if (!S_ISREG(st.st_mode)) {
+        errno = EACCES;
+        return false;
+    }
+    return access(path, X_OK) == 0;
+}
+
+/* The file execve should run for name: name itself when it holds a '/', otherwise
+ * the first executable match in PATH (as execvp would find it). The lookup happens
+ * in the parent because the child may only make async-signal-safe calls. NULL with
+ * errno set when there is none. */
+static char *locate_program(const char *name)
+{
+    if (!*name) {
+        errno = ENOENT;
+        return NULL;
+    }
+    if (strchr(name, '/'))
+        return xstrdup(name);
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    int found_errno = ENOENT;
+    for (const char *p = path;; p++) {
+        const char *end = strchr(p, ':');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char *candidate = len ? xprintf("%.*s/%s", (int)len, p, name) : xstrdup(name);
+        if (is_executable(candidate))
+            return candidate;
+        if (errno == EACCES)
+            found_errno = EACCES;
+        free(candidate);
+        if (!end)
+            break;
+        p = end;
+    }
+    errno = found_errno;
+    return NULL;
+}
+
+/* The length of the key of an environment entry "KEY=VALUE" (or a bare "KEY"). */
+static size_t env_key_length(const char *entry)
+{
+    const char *eq = strchr(entry, '=');
+    return eq ? (size_t)(eq - entry) : strlen(entry);
+}
+
+/* The child's environment: stau's own minus the keys in extra, then extra's
+ * "KEY=VALUE" entries. The strings are borrowed; free only the array. */
+static char **build_environment(const char *const *extra)
+{
+    size_t inherited = 0, extras = 0;
+    while (environ && environ[inherited])
+        inherited++;
+    while (extra && extra[extras])
+        extras++;
+    char **env = xcalloc(inherited + extras + 1, sizeof(*env));
+    size_t n = 0;
+    for (size_t i = 0; i < inherited; i++) {
+        size_t len = env_key_length(environ[i]);
+        bool replaced = false;
+        for (size_t j = 0; j < extras && !replaced; j++)
+            replaced = env_key_length(extra[j]) == len && memcmp(extra[j], environ[i], len) == 0;
+        if (!replaced)
+            env[n++] = environ[i];
+    }
+    for (size_t j = 0; j < extras; j++)
+        if (strchr(extra[j], '='))
+            env[n++] = (char *)extra[j];
+    env[n] = NULL;
+    return env;
+}
+
+/* In the child: report what failed through the close-on-exec pipe and exit. */
+static _Noreturn void child_fail(int report_fd, enum child_stage stage)
+{
+    struct child_failure failure = {stage, errno};
+    const char *p = (const char *)&failure;
+    size_t left = sizeof(failure);
+    while (left > 0) {
+        ssize_t n = write(report_fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* the parent then sees a short report and says so */
+        p += n;
+        left -= (size_t)n;
+    }
+    _exit(127);
+}
+
+/* In the child: make fd become target (dup2 clears close-on-exec on target). */
+static int move_fd(int fd, int target)
+{
+    int r;
+    do
+        r = dup2(fd, target);
+    while (r < 0 && errno == EINTR);
+    return r < 0 ? -1 : 0;
+}
+
+/* In the child between fork and execve; only async-signal-safe calls from here. */
+static _Noreturn void child_exec(const char *program, const char *const *argv, char **env,
+                                 const char *cwd, int null_fd, int log_fd, int report_fd)
+{
+    if (setpgid(0, 0) != 0)
+        child_fail(report_fd, STAGE_SETPGID);
+    if (cwd && chdir(cwd) != 0)
+        child_fail(report_fd, STAGE_CHDIR);
+    if (move_fd(null_fd, 0) || move_fd(log_fd, 1) || move_fd(log_fd, 2))
+        child_fail(report_fd, STAGE_STDIO);
+    /* Default dispositions before unblocking: a signal arriving now must not run
+     * stau's handler, which would write to stau's self-pipe. */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    if (sigemptyset(&dfl.sa_mask) != 0)
+        child_fail(report_fd, STAGE_SIGNALS);
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        /* EINVAL: a number the C library reserves for itself (glibc's 32 and 33). */
+        if (sigaction(sig, &dfl, NULL) != 0 && errno != EINVAL)
+            child_fail(report_fd, STAGE_SIGNALS);
+    }
+    sigset_t none;
+    if (sigemptyset(&none) != 0 || sigprocmask(SIG_SETMASK, &none, NULL) != 0)
+        child_fail(report_fd, STAGE_SIGNALS);
+        /* Descriptors stau inherited or a library opened without O_CLOEXEC must not
+         * leak into the job; report_fd itself is closed only by a successful execve. */
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+#endif
+    {
+        struct rlimit limit;
+        int max = 65536;
+        if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < (rlim_t)max)
+            max = (int)limit.rlim_cur;
+        for (int fd = 3; fd < max; fd++)
+            if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 && errno != EBADF)
+                child_fail(report_fd, STAGE_FDS);
+    }
+    execve(program, (char *const *)argv, env);
+    child_fail(report_fd, STAGE_EXEC);
+}
+
+/* Read the child's failure report: 0 when execve succeeded (end of file), 1 with
+ * *failure filled when it did not, -1 on a read error. */
+static int read_failure(int fd, struct child_failure *failure)
+{
+    char *p = (char *)failure;
+    size_t got = 0;
+    while (got < sizeof(*failure)) {
+        ssize_t n = read(fd, p + got, sizeof(*failure) - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got == 0)
+        return 0;
+    if (got < sizeof(*failure))
+        *failure = (struct child_failure){STAGE_EXEC, EIO};
+    return 1;
+}
+
+/* Wait for pid to end, retrying on EINTR; -1 on error. */
+static int reap(pid_t pid, int *status)
+{
+    pid_t r;
+    do
+        r = waitpid(pid, status, 0);
+    while (r < 0 && errno == EINTR);
+    return r < 0 ? -1 : 0;
+}
+
+static const char *stage_name(int stage)
+{
+    switch (stage) {
+    case STAGE_SETPGID:
+        return "make a process group";
+    case STAGE_STDIO:
+        return "redirect stdin, stdout and stderr";
+    case STAGE_SIGNALS:
+        return "reset signals";
+    case STAGE_FDS:
+        return "close file descriptors";
+    default:
+        return "start";
+    }
+}
+
+/* Fork and exec with everything prepared; the parent half of proc_start. */
+static int spawn(const struct proc_spec *spec, const char *program, char **env, int null_fd,
+                 int log_fd, struct proc *out, struct strbuf *err)
+{
+    const char *name = spec->argv[0];
+    /* Block every signal across fork so the child cannot run stau's handlers before
+     * it has reset them; the parent gets its mask back right after. */
+    sigset_t all, old;
+    if (sigfillset(&all) != 0)
+        return fail(err, "cannot run '%s': cannot fill a signal set", name);
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0)
+        return fail(err, "cannot run '%s': cannot make a pipe: %s", name, strerror(errno));
+    int rc = pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (rc != 0) {
+        close_quietly(report[0]);
+        close_quietly(report[1]);
+        return fail(err, "cannot run '%s': cannot block signals: %s", name, strerror(rc));
+    }
+    int64_t start = proc_now_ms();
+    pid_t pid = fork();
+    if (pid == 0)
+        child_exec(program, spec->argv, env, spec->cwd, null_fd, log_fd, report[1]);
+    int fork_errno = errno;
+    rc = pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        fatal("cannot restore the signal mask: %s", strerror(rc));
+    close_quietly(report[1]);
+    if (pid < 0) {
+        close_quietly(report[0]);
+        return fail(err, "cannot run '%s': cannot fork: %s", name, strerror(fork_errno));
+    }
+    /* Also from the parent, so the group exists before proc_start returns whoever
+     * runs first. EACCES: the child has already exec'd (and so made its group);
+     * ESRCH: it has already failed, which the report pipe tells below. */
+    if (setpgid(pid, pid) != 0 && errno != EACCES && errno != ESRCH)
+        warn("cannot put process %d of '%s' in its own process group:", (int)pid, name);
+
+    struct child_failure failure;
+    int got = read_failure(report[0], &failure);
+    int read_errno = errno;
+    close_quietly(report[0]);
+    if (got != 0) {
+        int status;
+        if (got < 0 && kill(pid, SIGKILL) != 0) /* unknown state: do not leave it running */
+            warn("cannot kill process %d of '%s':", (int)pid, name);
+        if (reap(pid, &status) != 0)
+            warn("cannot reap process %d of '%s':", (int)pid, name);
+        if (got < 0)
+            return fail(err, "cannot run '%s': cannot read from the child: %s", name,
+                        strerror(read_errno));
+        if (failure.stage == STAGE_EXEC)
+            return fail(err, "cannot run '%s': %s", name, strerror(failure.errnum));
+        if (failure.stage == STAGE_CHDIR)
+            return fail(err, "cannot run '%s' in '%s': %s", name, spec->cwd,
+                        strerror(failure.errnum));
+        return fail(err, "cannot run '%s': cannot %s: %s", name, stage_name(failure.stage),
+                    strerror(failure.errnum));
+    }
+    *out = (struct proc){
+        .pid = pid,
+        .start_ms = start,
+        .timeout_at_ms = spec->timeout_ms > 0 ? start + spec->timeout_ms : -1,
+        .grace_ms = spec->grace_ms,
+        .kill_at_ms = -1,
+    };
+    return 0;
+}
+
+int proc_start(const struct proc_spec *spec, struct proc *out, struct strbuf *err)
+{
+    if (!spec->argv || !spec->argv[0])
+        return fail(err, "cannot run an empty command");
+    const char *name = spec->argv[0];
+    char *program = locate_program(name);
+    if (!program)
+        return fail(err, "cannot run '%s': %s", name, strerror(errno));
+    int log_fd = open_high(spec->log_path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+    if (log_fd < 0) {
+        int saved = errno;
+        free(program);
+        return fail(err, "cannot open log '%s': %s", spec->log_path, strerror(saved));
+    }
+    int null_fd = open_high("/dev/null", O_RDONLY, 0);
+    if (null_fd < 0) {
+        int saved = errno;
+        free(program);
+        close_quietly(log_fd);
+        return fail(err, "cannot open '/dev/null': %s", strerror(saved));
+    }
+    char **env = build_environment(spec->env_extra);
+    int rc = spawn(spec, program, env, null_fd, log_fd, out, err);
+    free(env);
+    free(program);
+    close_quietly(null_fd);
+    close_quietly(log_fd);
+    return rc;
+}
+
+/* Signal the process group of proc; -1 with a message unless it is gone already. */
+static int signal_group(struct proc *proc, int sig)
+{
+    if (proc->pid <= 0)
+        return 0;
+    if (kill(-proc->pid, sig) != 0 && errno != ESRCH)
+        return error("cannot send %s to process group %d:", strsignal(sig), (int)proc->pid);
+    return 0;
+}
+
+int proc_terminate(struct proc *proc, int64_t grace_ms)
+{
+    if (proc->pid <= 0)
+        return 0;
+    proc->terminated = true;
+    if (grace_ms <= 0) {
+        proc->kill_at_ms = -1;
+        return signal_group(proc, SIGKILL);
+    }
+    int64_t kill_at = proc_now_ms() + grace_ms;
+    if (proc->kill_at_ms < 0 || kill_at < proc->kill_at_ms)
+        proc->kill_at_ms = kill_at;
+    return signal_group(proc, SIGTERM);
+}
+
+/* The handler for every signal of handled_signals: async-signal-safe by doing
+ * nothing but writing the signal number to the self-pipe. */
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char byte = (unsigned char)sig;
+    /* A failure can only be EAGAIN, a full pipe, which poll sees as readable anyway. */
+    ssize_t n = write(signal_pipe[1], &byte, 1);
+    (void)n;
+    errno = saved;
+}
+
+int proc_set_init(struct proc_set *set)
+{
+    if (signal_pipe[0] >= 0)
+        return error("cannot wait for processes: another process set is active");
+    *set = (struct proc_set)PROC_SET_INIT;
+    struct sigaction action;
+    memset(&action, 0, sizeof(action));
+    action.sa_handler = on_signal;
+    if (sigemptyset(&action.sa_mask) != 0)
+        return error("cannot make a signal set");
+    if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+        signal_pipe[0] = signal_pipe[1] = -1;
+        return error("cannot make the signal pipe:");
+    }
+    size_t installed = 0;
+    for (; installed < 3; installed++) {
+        int sig = handled_signals[installed];
+        struct sigaction *saved = &set->saved[installed];
+        if (sigaction(sig, NULL, saved) != 0)
+            break;
+        /* Started with SIGINT or SIGTERM ignored (e.g. `stau &` in a script): keep
+         * ignoring it, as shells and git do. */
+        if (sig != SIGCHLD && saved->sa_handler == SIG_IGN)
+            continue;
+        action.sa_flags = SA_RESTART | (sig == SIGCHLD ? SA_NOCLDSTOP : 0);
+        if (sigaction(sig, &action, NULL) != 0)
+            break;
+    }
+    if (installed < 3) {
+        int saved_errno = errno;
+        while (installed-- > 0)
+            (void)sigaction(handled_signals[installed], &set->saved[installed], NULL);
+        close_quietly(signal_pipe[0]);
+        close_quietly(signal_pipe[1]);
+        signal_pipe[0] = signal_pipe[1] = -1;
+        errno = saved_errno;
+        return error("cannot install signal handlers:");
+    }
+    set->active = true;
+    return 0;
+}
+
+void proc_set_add(struct proc_set *set, struct proc *proc)
+{
+    VEC_PUSH(&set->procs, proc);
+}
+
+/* Empty the self-pipe, counting the interrupts in it. */
+static int drain_signals(struct proc_set *set)
+{
+    unsigned char bytes[64];
+    for (;;) {
+        ssize_t n = read(signal_pipe[0], bytes, sizeof(bytes));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (n < 0)
+            return error("cannot read the signal pipe:");
+        if (n == 0)
+            return error("the signal pipe was closed");
+        for (ssize_t i = 0; i < n; i++) {
+            if (bytes[i] == SIGINT || bytes[i] == SIGTERM) {
+                set->interrupts++;
+                set->last_interrupt_signal = bytes[i];
+            }
+        }
+    }
+}
+
+static void remove_proc(struct proc_set *set, size_t i)
+{
+    set->procs.items[i] = set->procs.items[--set->procs.len];
+}
+
+/* Reap one child of the set that has ended, if any: 1 with ev filled, 0 if all are
+ * still running, -1 on error. */
+static int reap_one(struct proc_set *set, struct proc_event *ev)
+{
+    for (size_t i = 0; i < set->procs.len; i++) {
+        struct proc *proc = set->procs.items[i];
+        siginfo_t info;
+        memset(&info, 0, sizeof(info));
+        /* Look without reaping first: while the zombie holds its pid, the group id
+         * cannot be reused, so the SIGKILL below reaches only the job's leftovers. */
+        if (waitid(P_PID, (id_t)proc->pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+            if (errno == EINTR)
+                return 0; /* the caller loops and looks again */
+            int saved = errno;
+            pid_t pid = proc->pid;
+            remove_proc(set, i);
+            proc->pid = 0;
+            errno = saved;
+            return error("cannot wait for process %d:", (int)pid);
+        }
+        if (info.si_pid == 0)
+            continue;
+        /* A job we terminated may have children that ignored the SIGTERM and outlive
+         * it: take the whole group down with it. */
+        if (proc->terminated && signal_group(proc, SIGKILL) != 0)
+            return -1;
+        int status;
+        if (reap(proc->pid, &status) != 0)
+            return error("cannot reap process %d:", (int)proc->pid);
+        *ev = (struct proc_event){
+            .kind = PROC_EVENT_EXIT,
+            .proc = proc,
+            .status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+            .signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+            .wall_ms = proc_now_ms() - proc->start_ms,
+            .timed_out = proc->timed_out,
+        };
+        proc->pid = 0;
+        proc->kill_at_ms = -1;
+        remove_proc(set, i);
+        return 1;
+    }
+    return 0;
+}
+
+/* Fire the timeouts and grace periods that are due; returns the earliest pending
+ * one (or -1 for none) through *next. */
+static int enforce_timers(struct proc_set *set, int64_t now, int64_t *next)
+{
+    int rc = 0;
+    *next = -1;
+    for (size_t i = 0; i < set->procs.len; i++) {
+        struct proc *proc = set->procs.items[i];
+        if (proc->timeout_at_ms >= 0 && !proc->terminated && now >= proc->timeout_at_ms) {
+            proc->timed_out = true;
+            rc |= proc_terminate(proc, proc->grace_ms);
+        }
+        if (proc->kill_at_ms >= 0 && now >= proc->kill_at_ms) {
+            proc->kill_at_ms = -1;
+            rc |= signal_group(proc, SIGKILL);
+        }
+        int64_t due = proc->terminated ? proc->kill_at_ms : proc->timeout_at_ms;
+        if (due >= 0 && (*next < 0 || due < *next))
+            *next = due;
+    }
+    return rc ? -1 : 0;
+}
+
+int proc_wait_any(struct proc_set *set, int64_t deadline_ms, struct proc_event *ev)
+{
+    if (!set->active)
+        return error("cannot wait for processes: the process set is not initialised");
+    memset(ev, 0, sizeof(*ev));
+    /* Drain, then look, then sleep: a SIGCHLD after the look leaves a byte in the
+     * pipe, so poll cannot sleep through it. */
+    for (;;) {
+        if (drain_signals(set) != 0)
+            return -1;
+        if (set->interrupts_reported < set->interrupts) {
+            ev->kind = PROC_EVENT_INTERRUPT;
+            ev->interrupts = ++set->interrupts_reported;
+            ev->interrupt_signal = set->last_interrupt_signal;
+            return 0;
+        }
+        int got = reap_one(set, ev);
+        if (got != 0)
+            return got < 0 ? -1 : 0;
+        int64_t now = proc_now_ms(), next;
+        if (enforce_timers(set, now, &next) != 0)
+            return -1;
+        if (deadline_ms >= 0 && now >= deadline_ms) {
+            ev->kind = PROC_EVENT_DEADLINE;
+            return 0;
+        }
+        if (set->procs.len == 0 && deadline_ms < 0) {
+            ev->kind = PROC_EVENT_IDLE;
+            return 0;
+        }
+        if (deadline_ms >= 0 && (next < 0 || deadline_ms < next))
+            next = deadline_ms;
+        int timeout = -1;
+        if (next >= 0)
+            timeout = next - now > INT_MAX ? INT_MAX : (int)(next - now);
+        struct pollfd pfd = {.fd = signal_pipe[0], .events = POLLIN};
+        if (poll(&pfd, 1, timeout) < 0 && errno != EINTR)
+            return error("cannot wait for processes:");
+    }
+}
+
+int proc_terminate_all(struct proc_set *set, int64_t grace_ms)
+{
+    int rc = 0;
+    for (size_t i = 0; i < set->procs.len; i++)
+        rc |= proc_terminate(set->procs.items[i], grace_ms);
+    return rc ? -1 : 0;
+}
+
+int proc_kill_all(struct proc_set *set)
+{
+    return proc_terminate_all(set, 0);
+}
+
+void proc_set_release(struct proc_set *set)
+{
+    for (size_t i = 0; i < set->procs.len; i++) {
+        struct proc *proc = set->procs.items[i];
+        int status;
+        (void)signal_group(proc, SIGKILL);
+        if (proc->pid > 0 && reap(proc->pid, &status) != 0)
+            warn("cannot reap process %d:", (int)proc->pid);
+        proc->pid = 0;
+    }
+    VEC_FREE(&set->procs);
+    if (set->active) {
+        for (size_t i = 0; i < 3; i++)
+            if (sigaction(handled_signals[i], &set->saved[i], NULL) != 0)
+                warn("cannot restore the handler of %s:", strsignal(handled_signals[i]));
+        close_quietly(signal_pipe[0]);
+        close_quietly(signal_pipe[1]);
+        signal_pipe[0] = signal_pipe[1] = -1;
+        set->active = false;
+    }
+}

@@ -1,0 +1,120 @@
+/* proc.h: running jobs as child processes; every OS process call of stau is in proc.c.
+ *
+ * Each child runs in a process group of its own (so a signal to the group reaches
+ * the job's own children and grandchildren, and Ctrl-C at the terminal reaches only
+ * stau), with stdin from /dev/null, stdout and stderr appended to one log file, the
+ * inherited environment plus extras, default signal dispositions and an empty
+ * signal mask, and no file descriptor but 0, 1 and 2. A failure to start the program
+ * (no such interpreter, no permission) comes back through a close-on-exec pipe and
+ * makes proc_start fail with a message instead of a child exiting 127.
+ *
+ * Waiting: a proc_set holds the running children. Its signal handlers for SIGCHLD,
+ * SIGINT and SIGTERM only write a byte to a self-pipe, and proc_wait_any sleeps in
+ * poll() on that pipe until a child ends, a timeout or the caller's deadline passes,
+ * or stau is interrupted: no busy loop, no work in signal handlers. Timeouts follow
+ * SPEC §3: SIGTERM to the group, SIGKILL to the group after a grace period.
+ *
+ * Times are milliseconds on the monotonic clock (proc_now_ms), -1 meaning "none".
+ */
+#ifndef STAU_PROC_H
+#define STAU_PROC_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+/* What to run; all pointers are borrowed for the duration of proc_start only. */
+struct proc_spec {
+    const char *const *argv;      /* program and arguments, NULL-terminated; argv[0]
+                                     without a '/' is looked up in stau's own PATH */
+    const char *const *env_extra; /* NULL-terminated "KEY=VALUE" entries added to (or
+                                     replacing) the inherited environment; a bare "KEY"
+                                     removes KEY; NULL for none */
+    const char *cwd;              /* working directory of the child; NULL: stau's own */
+    const char *log_path;         /* stdout and stderr are appended here; created 0644 */
+    int64_t timeout_ms;           /* run time after which the group is terminated; 0: none */
+    int64_t grace_ms;             /* SIGTERM-to-SIGKILL delay on timeout; 0: SIGKILL at once */
+};
+
+/* A started child; owned by the caller, filled in by proc_start. */
+struct proc {
+    pid_t pid;             /* the child, which is also the id of its process group;
+                              0 once it has been reaped */
+    int64_t start_ms;      /* monotonic clock when it was started */
+    int64_t timeout_at_ms; /* monotonic time its timeout fires; -1 for none */
+    int64_t grace_ms;      /* the spec's grace_ms, used when the timeout fires */
+    int64_t kill_at_ms;    /* when SIGKILL follows a SIGTERM we sent; -1 if none pending */
+    bool terminated;       /* we sent its group SIGTERM or SIGKILL */
+    bool timed_out;        /* ... because its timeout passed */
+};
+
+/* The kinds of things proc_wait_any reports. */
+enum proc_event_kind {
+    PROC_EVENT_EXIT,      /* a child ended and was reaped (and left the set) */
+    PROC_EVENT_INTERRUPT, /* stau got SIGINT or SIGTERM */
+    PROC_EVENT_DEADLINE,  /* the caller's deadline passed */
+    PROC_EVENT_IDLE,      /* nothing to wait for: no children and no deadline */
+};
+
+/* One result of proc_wait_any; which fields are set depends on kind. */
+struct proc_event {
+    enum proc_event_kind kind;
+    struct proc *proc;    /* EXIT: the child that ended; its pid is 0 now */
+    int status;           /* EXIT: the exit code, or 128+signal when killed (as git reports) */
+    int signal;           /* EXIT: the signal that killed it; 0 after a normal exit */
+    int64_t wall_ms;      /* EXIT: run time from proc_start to the reaping */
+    bool timed_out;       /* EXIT: it ended after we terminated it for its timeout */
+    int interrupts;       /* INTERRUPT: 1 the first time, 2 the second, ... */
+    int interrupt_signal; /* INTERRUPT: SIGINT or SIGTERM */
+};
+
+/* The running children plus the signal handling that wakes proc_wait_any. Only one
+ * set may be initialised at a time, because the signal handlers must find its
+ * self-pipe in a file-static variable. */
+struct proc_set {
+    VEC(struct proc *) procs;  /* the children being waited for (borrowed) */
+    int interrupts;            /* SIGINT/SIGTERM received since proc_set_init */
+    int interrupts_reported;   /* how many of them proc_wait_any has reported */
+    int last_interrupt_signal; /* the most recent of them */
+    struct sigaction saved[3]; /* dispositions of SIGCHLD, SIGINT, SIGTERM to restore */
+    bool active;               /* between proc_set_init and proc_set_release */
+};
+#define PROC_SET_INIT                                                                              \
+    {                                                                                              \
+        .active = false                                                                            \
+    }
+
+/* The monotonic clock in milliseconds. */
+int64_t proc_now_ms(void);
+
+/* Start spec as a new child in its own process group and fill *out. On failure
+ * return -1 with a message in err ("cannot run 'python9': No such file or
+ * directory"), or printed with error() when err is NULL; no child is left over. */
+int proc_start(const struct proc_spec *spec, struct proc *out, struct strbuf *err);
+
+/* Create the self-pipe and install the SIGCHLD, SIGINT and SIGTERM handlers (a
+ * SIGINT or SIGTERM ignored when stau started stays ignored). -1 on error. */
+int proc_set_init(struct proc_set *set);
+/* Wait for proc (started by proc_start) in the set; the set borrows the pointer until
+ * the proc's EXIT event. */
+void proc_set_add(struct proc_set *set, struct proc *proc);
+/* Block until something happens and describe it in *ev: a child's exit (reported
+ * first), an interrupt, or deadline_ms (monotonic; -1 for none) passing. Meanwhile
+ * enforces the children's timeouts and grace periods. -1 on a system error. */
+int proc_wait_any(struct proc_set *set, int64_t deadline_ms, struct proc_event *ev);
+/* SIGTERM to every group in the set, SIGKILL grace_ms later (by proc_wait_any). */
+int proc_terminate_all(struct proc_set *set, int64_t grace_ms);
+/* SIGKILL to every group in the set at once (the second Ctrl-C). */
+int proc_kill_all(struct proc_set *set);
+/* SIGKILL and reap whatever is still in the set, restore the signal dispositions
+ * and close the self-pipe; the set can be initialised again afterwards. */
+void proc_set_release(struct proc_set *set);
+
+/* SIGTERM to proc's whole group, and SIGKILL after grace_ms (0: SIGKILL now); the
+ * SIGKILL is sent by proc_wait_any of the set holding proc. -1 on error. */
+int proc_terminate(struct proc *proc, int64_t grace_ms);
+
+#endif
