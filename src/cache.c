@@ -20,7 +20,8 @@
  * it. A section cut short by a crash fails its check and is ignored, and the
  * next write starts a fresh file. Entry:
  *     str path; i64 mtime_ns; i64 ctime_ns; u64 size; u64 inode; u64 device;
- *     u64 hash_low; u64 hash_high; u8 flags (1 = job, 2 = declaration ok,
+ *     u64 hash_low; u64 hash_high; u64 code_low; u64 code_high (the code
+ *     hash, see fingerprint_code); u8 flags (1 = job, 2 = declaration ok,
  *     4 = the file is gone: nothing else follows, 8 = the original Stau's timetable);
  *     loc decl_loc;
  *     u32 bytes, then in them: u32 imports, each: str module; i32 level;
@@ -46,7 +47,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-enum { CACHE_VERSION = 5 };
+enum { CACHE_VERSION = 6 };
 enum { FLAG_JOB = 1, FLAG_OK = 2, FLAG_GONE = 4, FLAG_TIMETABLE = 8 };
 static const char magic[16] = "stau graph cache";
 static const uint32_t NO_STRING = 0xffffffffu;
@@ -151,6 +152,8 @@ static void put_file(struct strbuf *out, const struct source_file *f)
     put_u64(out, f->st.device);
     put_u64(out, f->hash.low);
     put_u64(out, f->hash.high);
+    put_u64(out, r->code_hash.low);
+    put_u64(out, r->code_hash.high);
     put_u8(out,
            (uint8_t)(r->is_job * FLAG_JOB | r->ok * FLAG_OK | r->is_timetable * FLAG_TIMETABLE));
     put_loc(out, r->decl_loc);
@@ -223,7 +226,7 @@ static void put_section(struct strbuf *out, const struct source_file *const *fil
         put_file(out, files[i]);
     for (size_t i = 0; i < gone_count; i++) {
         put_str(out, gone[i]);
-        for (int k = 0; k < 7; k++)
+        for (int k = 0; k < 9; k++) /* stat data, content and code hashes */
             put_u64(out, 0);
         put_u8(out, FLAG_GONE);
     }
@@ -490,6 +493,8 @@ static void get_file(struct reader *r, struct source_file *f)
     f->st.device = get_u64(r);
     f->hash.low = get_u64(r);
     f->hash.high = get_u64(r);
+    f->result.code_hash.low = get_u64(r);
+    f->result.code_hash.high = get_u64(r);
     struct scan_result *res = &f->result;
     uint8_t flags = get_u8(r);
     if (flags & FLAG_GONE) {

@@ -1,5 +1,6 @@
 /* cli_check.c: `stau check` and `stau list`. */
 #include "cli.h"
+#include "fingerprint.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +131,9 @@ static void list_json(struct project *p, struct strbuf *out)
             json_quote(out, path, strlen(path));
         }
         VEC_FREE(&files);
-        strbuf_addstr(out, "],\"timetable\":[");
+        char hex[33];
+        fingerprint_hex(project_code_fingerprint(p, i), hex);
+        strbuf_addf(out, "],\"code_fingerprint\":\"%s\",\"timetable\":[", hex);
         for (size_t k = 0; k < job->timetable.len; k++) {
             const struct timetable_entry *e = job->timetable.items[k];
             strbuf_addstr(out, k ? ",{\"id\":" : "{\"id\":");

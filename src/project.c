@@ -1,6 +1,8 @@
 /* project.c: loading a project. */
 #include "project.h"
 
+#include "fingerprint.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -461,4 +463,28 @@ void project_code_files(const struct project *p, size_t job, struct sizelist *ou
         }
         VEC_FREE(&found);
     }
+}
+
+static int by_index_path(const void *a, const void *b, void *paths)
+{
+    char *const *names = paths;
+    return strcmp(names[*(const size_t *)a], names[*(const size_t *)b]);
+}
+
+struct hash128 project_code_fingerprint(const struct project *p, size_t job)
+{
+    struct sizelist files = {0};
+    project_code_files(p, job, &files);
+    qsort_r(files.items, files.len, sizeof(size_t), by_index_path, p->paths);
+    const char **paths = xmalloc((files.len + 1) * sizeof(char *));
+    struct hash128 *hashes = xmalloc((files.len + 1) * sizeof(struct hash128));
+    for (size_t i = 0; i < files.len; i++) {
+        paths[i] = p->files.items[files.items[i]].path;
+        hashes[i] = p->files.items[files.items[i]].result.code_hash;
+    }
+    struct hash128 h = fingerprint_combine(paths, hashes, files.len);
+    free(paths);
+    free(hashes);
+    VEC_FREE(&files);
+    return h;
 }

@@ -39,6 +39,9 @@ char *project_job_name(const char *jobs_root, const char *path);
 /* Decode every file's imports that are still encoded in the loaded cache (needed
  * before project_code_files). */
 void project_load_imports(struct project *p);
+/* The fingerprint of job `job`'s code: its file and every local module it imports,
+ * comments left out (needs project_load_imports first). */
+struct hash128 project_code_fingerprint(const struct project *p, size_t job);
 /* Append to out (as file indices) the project files job `job` runs: its own file and every
  * local module it imports, transitively. */
 void project_code_files(const struct project *p, size_t job, struct sizelist *out);

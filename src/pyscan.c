@@ -211,6 +211,13 @@ static void pop_frame(struct lexer *lx)
     lx->fstrings -= lx->frames[--lx->depth].kind == FRAME_FSTRING;
 }
 
+/* Remember a comment at p (once, in order): code fingerprints leave comments out. */
+static inline void note_comment(struct pyscan *ps, size_t p)
+{
+    if (!ps->comments.len || ps->comments.items[ps->comments.len - 1] < p)
+        VEC_PUSH(&ps->comments, p);
+}
+
 /* Report the innermost open frame as never closed and forget all of them. */
 static void drop_frames(struct lexer *lx)
 {
@@ -467,6 +474,7 @@ static size_t skip_tokens(struct lexer *lx, size_t p)
             else
                 close_bracket(lx, p, c);
         } else if (c == '#') {
+            note_comment(lx->ps, p);
             p = skip_to(s, p + 1, n, C_LINE) - 1;
             continue;
         } else if (c == '\n' || c == '\r') {
@@ -584,6 +592,7 @@ static void lex(struct lexer *lx, struct token *t, bool all)
             }
             continue;
         } else if (c == '#') {
+            note_comment(lx->ps, p);
             p = skip_to(s, q, n, C_LINE);
             continue;
         } else if (c == '\\' && q < n && (s[q] == '\n' || s[q] == '\r')) {
@@ -936,5 +945,6 @@ void pyscan_release(struct pyscan *ps)
     VEC_FREE(&ps->imports);
     VEC_FREE(&ps->assignments);
     VEC_FREE(&ps->problems);
+    VEC_FREE(&ps->comments);
     pyscan_init(ps);
 }

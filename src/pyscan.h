@@ -57,6 +57,7 @@ struct pyscan {
     VEC(struct pyscan_stmt) assignments; /* the module-level assignments, in order */
     long config_index;                   /* index of the last STAU_CONFIG assignment, or -1 */
     VEC(struct pyscan_problem) problems; /* the first few problems, ordered by offset */
+    struct sizelist comments;            /* offset of every comment's '#', in order */
     bool mentions_config;                /* the bytes "STAU_CONFIG" occur anywhere */
 };
 

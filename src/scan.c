@@ -8,6 +8,7 @@
 #include <string.h>
 #include <tree_sitter/api.h>
 #include "eval.h"
+#include "fingerprint.h"
 #include "pyscan.h"
 
 const TSLanguage *tree_sitter_python(void);
@@ -562,6 +563,7 @@ static void scan_file(struct scanner *sc, const char *path, const char *job_name
     pyscan_init(&ps);
     pyscan_run(&ps, src, len);
     copy_imports(&ps, out);
+    out->code_hash = fingerprint_code(src, len, ps.comments.items, ps.comments.len);
     long decl_index = timetable ? last_assignment(&ps, src, TIMETABLE_NAME) : ps.config_index;
     if (decl_index < 0) {
         pyscan_release(&ps);

@@ -21,6 +21,7 @@ struct scan_result {
     bool ok;                         /* is_job and the declaration was read without errors */
     bool borrowed;                   /* decl and imports live in a loaded cache; never freed here */
     struct decl decl;                /* the declaration, when ok */
+    struct hash128 code_hash;        /* the file's code without comments (fingerprint_code) */
     bool is_timetable;               /* the original Stau's timetable (stau_schedule.py) */
     struct timetable timetable;      /* its entries, when is_timetable (those without errors) */
     struct loc decl_loc;             /* where `STAU_CONFIG = ...` is */

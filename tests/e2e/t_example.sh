@@ -49,7 +49,7 @@ test_example_list_json() {
 import json, sys
 
 jobs = json.load(open(sys.argv[1]))
-keys = {"name", "file", "valid", "code_files", "timetable", "dependencies", "schedule", "timezone",
+keys = {"name", "file", "valid", "code_files", "code_fingerprint", "timetable", "dependencies", "schedule", "timezone",
         "inputs", "outputs", "main_func", "kwargs", "retries", "retry_delay", "timeout",
         "slots", "tags", "python", "chunk_size", "work_ids", "allow_multiple_jobs",
         "is_streaming", "job_type", "data_sources", "data_sinks"}

@@ -28,6 +28,12 @@ defaults = {
     "work_ids": None, "allow_multiple_jobs": False, "is_streaming": False,
     "job_type": None, "data_sources": [], "data_sinks": [], "timetable": [],
 }
+# Code fingerprints are hashes: checked for shape here, for meaning in the unit tests.
+for j in jobs:
+    fp = j.pop("code_fingerprint", "")
+    if len(fp) != 32 or fp.strip("0123456789abcdef"):
+        print("%s: code_fingerprint %r is not 32 hex digits" % (j.get("name"), fp))
+        sys.exit(1)
 def job(**kw):
     d = dict(defaults)
     d.update(kw)

@@ -1,0 +1,57 @@
+/* fingerprint.c: comment-blind code hashes. */
+#include "fingerprint.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <xxhash.h>
+
+struct hash128 fingerprint_code(const char *src, size_t len, const size_t *comments, size_t count)
+{
+    XXH3_state_t *state = XXH3_createState();
+    if (!state)
+        fatal("out of memory for a hash state");
+    XXH3_128bits_reset(state);
+    size_t next = 0; /* the next comment not yet passed */
+    for (size_t at = 0; at < len;) {
+        const char *nl = memchr(src + at, '\n', len - at);
+        size_t end = nl ? (size_t)(nl - src) : len;
+        size_t stop = end;
+        while (next < count && comments[next] < at)
+            next++;
+        if (next < count && comments[next] < end)
+            stop = comments[next];
+        while (stop > at && (src[stop - 1] == ' ' || src[stop - 1] == '\t' ||
+                             src[stop - 1] == '\r' || src[stop - 1] == '\f'))
+            stop--;
+        if (stop > at) {
+            XXH3_128bits_update(state, src + at, stop - at);
+            XXH3_128bits_update(state, "\n", 1);
+        }
+        at = end + 1;
+    }
+    XXH128_hash_t h = XXH3_128bits_digest(state);
+    XXH3_freeState(state);
+    return (struct hash128){h.low64, h.high64};
+}
+
+struct hash128 fingerprint_combine(const char *const *paths, const struct hash128 *hashes,
+                                   size_t count)
+{
+    XXH3_state_t *state = XXH3_createState();
+    if (!state)
+        fatal("out of memory for a hash state");
+    XXH3_128bits_reset(state);
+    for (size_t i = 0; i < count; i++) {
+        XXH3_128bits_update(state, paths[i], strlen(paths[i]) + 1);
+        XXH3_128bits_update(state, &hashes[i].low, 8);
+        XXH3_128bits_update(state, &hashes[i].high, 8);
+    }
+    XXH128_hash_t h = XXH3_128bits_digest(state);
+    XXH3_freeState(state);
+    return (struct hash128){h.low64, h.high64};
+}
+
+void fingerprint_hex(struct hash128 h, char out[33])
+{
+    snprintf(out, 33, "%016llx%016llx", (unsigned long long)h.high, (unsigned long long)h.low);
+}
