@@ -517,8 +517,10 @@ static int reap_one(struct proc_set *set, struct proc_event *ev)
         /* Look without reaping first: while the zombie holds its pid, the group id
          * cannot be reused, so the SIGKILL below reaches only the job's leftovers. */
         if (waitid(P_PID, (id_t)proc->pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
-            if (errno == EINTR)
-                return 0; /* the caller loops and looks again */
+            if (errno == EINTR) {
+                i--; /* look at the same child again */
+                continue;
+            }
             int saved = errno;
             pid_t pid = proc->pid;
             remove_proc(set, i);

@@ -391,12 +391,20 @@ static void (*sigint_handler(void))(int)
 
 UNIT_TEST(proc_interrupts_become_events)
 {
+    /* Run as a background job of a shell, we start with SIGINT ignored, which
+     * proc_set_init would keep: make it the default for this test. */
+    struct sigaction dfl, old;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    if (!CHECK_INT(sigaction(SIGINT, &dfl, &old), 0))
+        return;
     char *log = temp_path("log");
-    void (*before)(int) = sigint_handler();
     struct proc_set set;
     struct proc child, stubborn;
     struct proc_event ev;
     if (!CHECK_INT(proc_set_init(&set), 0)) {
+        CHECK_INT(sigaction(SIGINT, &old, NULL), 0);
         free(log);
         return;
     }
@@ -438,7 +446,8 @@ UNIT_TEST(proc_interrupts_become_events)
         }
     }
     proc_set_release(&set);
-    CHECK(sigint_handler() == before);
+    CHECK(sigint_handler() == SIG_DFL);
+    CHECK_INT(sigaction(SIGINT, &old, NULL), 0);
     CHECK(no_children());
     free(log);
 }
