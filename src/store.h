@@ -1,0 +1,320 @@
+/* store.h: the state database, behind one interface with a backend per kind of
+ * database. It records every run (SPEC §4), the last schedule tick each job was
+ * enqueued for, and the stat data and content hash of input and output files.
+ *
+ * The first backend is embedded SQLite (store_sqlite.c, which documents the
+ * tables). A second one (PostgreSQL through libpq) slots in by filling a
+ * struct store_ops and adding a branch to store_open; callers only ever use the
+ * store_* functions below.
+ *
+ * Conventions:
+ * - Every change is one transaction: a crash at any point leaves either all of it
+ *   or none of it, and the next store_open repairs the database.
+ * - Times are unix milliseconds supplied by the caller (`now`); the store never
+ *   reads a clock, so tests can use a fake one. 0 means "not yet" or "unknown".
+ * - Functions return -1 on failure, with the message (naming the database) in
+ *   store_error(); lookups return 1 when found and 0 when not.
+ * - The store makes no operating-system process calls: whether a run's owner is
+ *   still alive is asked of the caller through a callback.
+ * - Strings are UTF-8 without NUL bytes; NULL is kept as NULL.
+ */
+#ifndef STAU_STORE_H
+#define STAU_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+/* The state of a run. Stored by name (run_status_name), never by number. */
+enum run_status {
+    RUN_QUEUED,      /* recorded, not started yet */
+    RUN_RUNNING,     /* its process was started */
+    RUN_SUCCEEDED,   /* exited 0 with every declared output present */
+    RUN_FAILED,      /* non-zero exit, a signal, a missing output, or it could not start */
+    RUN_TIMED_OUT,   /* killed after its timeout */
+    RUN_INTERRUPTED, /* stau was interrupted (Ctrl-C, SIGTERM) while it ran */
+    RUN_LOST,        /* its owner died or its lease expired before it finished */
+    RUN_SKIPPED,     /* never started: an upstream run failed */
+};
+enum { RUN_STATUS_COUNT = RUN_SKIPPED + 1 };
+
+/* "queued", "running", "succeeded", "failed", "timed-out", "interrupted", "lost", "skipped". */
+const char *run_status_name(enum run_status status);
+/* The status with that name; false when there is none. */
+bool run_status_parse(const char *name, enum run_status *out);
+/* Whether a run in this state is over (anything but queued and running). */
+static inline bool run_status_finished(enum run_status status)
+{
+    return status != RUN_QUEUED && status != RUN_RUNNING;
+}
+
+/* The stau process that owns (queued and runs) a run, for leases. */
+struct store_owner {
+    const char *host; /* host name */
+    int pid;          /* process id of stau itself (not of the job) */
+    int64_t start;    /* the process's start time as the OS reports it (0: unknown), so a
+                         recycled pid is not taken for the same process */
+};
+
+/* One run of one job: one attempt of one chunk. Strings are owned (see
+ * run_record_release) when the record comes from the store. */
+struct run_record {
+    int64_t id;                /* run id, increasing, never reused */
+    char *job;                 /* job name, e.g. "sales.report" */
+    int attempt;               /* 1 for the first try, 2 for the first retry, ... */
+    enum run_status status;    /* where it is */
+    int64_t queued_at;         /* when it was recorded */
+    int64_t started_at;        /* when its process started; 0: not yet (or never) */
+    int64_t finished_at;       /* when it ended; 0: not yet */
+    int exit_code;             /* the process's exit status; -1: none (not ended, or a signal) */
+    int signal;                /* the signal that ended the process; 0: none */
+    char *host;                /* host of the owning stau */
+    int owner_pid;             /* pid of the owning stau */
+    int64_t owner_start;       /* start time of the owning stau (see struct store_owner) */
+    int pid;                   /* pid (= process group) of the job's process; 0: not started */
+    int64_t heartbeat_at;      /* the owner's last sign of life for this run (the lease) */
+    char *git_commit;          /* the project's commit when it is a git checkout, else NULL */
+    char *kwargs_json;         /* keyword arguments, a JSON object */
+    char *work_ids_json;       /* work IDs of this chunk, a JSON array; NULL: not chunked */
+    char *code_fingerprint;    /* fingerprint of the job's code and local imports */
+    char *config_fingerprint;  /* fingerprint of the evaluated declaration */
+    char *inputs_fingerprint;  /* fingerprint of the inputs when it started */
+    char *outputs_fingerprint; /* fingerprint of the outputs it left (set when it ends) */
+    char *reasons_json;        /* why it ran: a JSON array of reasons with evidence */
+    char *log_path;            /* its log while it runs, relative to the project root */
+    char *archive_path;        /* its archive; NULL: none, or removed by gc */
+    int64_t rerun_of;          /* the run this one repeats (stau rerun); 0: none */
+};
+
+/* Runs, in the order the function producing them says; works with VEC_PUSH. */
+struct run_list {
+    struct run_record *items;
+    size_t len, cap;
+};
+
+/* Free a record's strings (the record itself is the caller's) and zero it. */
+void run_record_release(struct run_record *run);
+/* Release every record and the array. */
+void run_list_release(struct run_list *list);
+
+/* How a run ended, for store_finish_run. */
+struct run_finish {
+    enum run_status status;          /* any finished state */
+    int exit_code;                   /* exit status; -1: none */
+    int signal;                      /* the ending signal; 0: none */
+    const char *outputs_fingerprint; /* the outputs as it left them; NULL: not taken */
+    const char *archive_path;        /* its archive if already written; NULL: none yet */
+};
+
+/* What stau remembers of one file, to hash it again only when its stat data moved. */
+struct store_file {
+    char *path;          /* relative to the project root */
+    int64_t mtime_ns;    /* modification time, nanoseconds */
+    int64_t ctime_ns;    /* status change time, nanoseconds */
+    uint64_t size;       /* bytes */
+    uint64_t inode;      /* inode number */
+    uint64_t device;     /* device number */
+    struct hash128 hash; /* content hash when it had that stat data */
+};
+
+/* Answers whether the owner of a run on this host (run->owner_pid, run->owner_start)
+ * is still alive; the caller does the process check. */
+typedef bool store_owner_alive_fn(const struct run_record *run, void *ctx);
+
+/* The kinds of state database. */
+enum store_kind {
+    STORE_SQLITE, /* a file, normally .stau/state.db */
+};
+
+struct store;
+
+/* A backend: one function per operation, each documented at its store_* wrapper below. */
+struct store_ops {
+    void (*close)(struct store *st);
+    int (*check)(struct store *st);
+    int (*begin_run)(struct store *st, const struct run_record *run, int64_t now, int64_t *id);
+    int (*start_run)(struct store *st, int64_t id, int pid, int64_t now);
+    int (*heartbeat)(struct store *st, const struct store_owner *owner, int64_t now);
+    int (*finish_run)(struct store *st, int64_t id, const struct run_finish *finish, int64_t now);
+    int (*set_archive)(struct store *st, int64_t id, const char *archive_path);
+    int (*run)(struct store *st, int64_t id, struct run_record *out);
+    int (*last_run)(struct store *st, const char *job, struct run_record *out);
+    int (*last_success)(struct store *st, const char *job, struct run_record *out);
+    int (*history)(struct store *st, const char *job, size_t limit, struct run_list *out);
+    int (*active_runs)(struct store *st, const char *job, struct run_list *out);
+    int (*find_stale_running)(struct store *st, int64_t now, int64_t lease_ms, const char *host,
+                              store_owner_alive_fn *alive, void *ctx, struct run_list *out);
+    int (*mark_lost)(struct store *st, int64_t id, int64_t heartbeat_seen, int64_t now);
+    int (*runs_for_gc)(struct store *st, int64_t older_than, size_t keep_last_per_job,
+                       struct run_list *out);
+    int (*schedule_mark)(struct store *st, const char *job, int64_t tick, int64_t now);
+    int (*last_tick)(struct store *st, const char *job, int64_t *tick);
+    int (*file_get)(struct store *st, const char *path, struct store_file *out);
+    int (*file_put)(struct store *st, const struct store_file *files, size_t count, int64_t now);
+};
+
+/* An open state database. Backends embed this as their first member. */
+struct store {
+    const struct store_ops *ops; /* the backend */
+    enum store_kind kind;        /* which one */
+    char *location;              /* the file (or a password-free name of the server) */
+    int schema_version;          /* the schema version the database has (the current one) */
+    struct strbuf error;         /* the last failure's message */
+};
+
+/* Open the state database at location: a file path for SQLite (created with the
+ * current schema when missing; an older schema is copied to
+ * "<path>.bak-v<N>" and then migrated). A database written by a newer stau, or a
+ * file that is no stau database, is refused. NULL, with the reason in err, on failure. */
+struct store *store_open(const char *location, struct strbuf *err);
+/* The SQLite backend's open; store_open calls it for anything that is not a server URL. */
+struct store *store_sqlite_open(const char *path, struct strbuf *err);
+
+/* The message of the last failure, e.g. "cannot ... in state database '...': ...". */
+static inline const char *store_error(const struct store *st)
+{
+    return strbuf_str(&st->error);
+}
+
+/* Close the database and free the handle (NULL is fine). */
+static inline void store_close(struct store *st)
+{
+    if (st)
+        st->ops->close(st);
+}
+
+/* Check the whole database for damage (PRAGMA integrity_check); 0 when sound. */
+static inline int store_check(struct store *st)
+{
+    return st->ops->check(st);
+}
+
+/* Record a new run as queued at now and set *id. Taken from run: job (required),
+ * attempt (0: 1), host, owner_pid, owner_start, git_commit, kwargs_json, work_ids_json, the
+ * code, config and inputs fingerprints, reasons_json, log_path, rerun_of; the rest
+ * is ignored. Its lease starts at now. A retry is a new run with attempt + 1. */
+static inline int store_begin_run(struct store *st, const struct run_record *run, int64_t now,
+                                  int64_t *id)
+{
+    return st->ops->begin_run(st, run, now, id);
+}
+
+/* Mark a queued run running with its process id: 1 when done, 0 when it was no
+ * longer queued (marked lost by another stau meanwhile: do not start it). */
+static inline int store_start_run(struct store *st, int64_t id, int pid, int64_t now)
+{
+    return st->ops->start_run(st, id, pid, now);
+}
+
+/* Renew the lease of every queued or running run of this owner; returns how many
+ * (a run already marked lost stays lost). */
+static inline int store_heartbeat(struct store *st, const struct store_owner *owner, int64_t now)
+{
+    return st->ops->heartbeat(st, owner, now);
+}
+
+/* Record how a queued, running or lost run ended (a run marked lost that ends after
+ * all gets its true end). Failing when the run is unknown or already finished. */
+static inline int store_finish_run(struct store *st, int64_t id, const struct run_finish *finish,
+                                   int64_t now)
+{
+    return st->ops->finish_run(st, id, finish, now);
+}
+
+/* Set a run's archive path once the archive is written, or forget it (NULL) once
+ * gc removed the archive. Failing when the run is unknown. */
+static inline int store_set_archive(struct store *st, int64_t id, const char *archive_path)
+{
+    return st->ops->set_archive(st, id, archive_path);
+}
+
+/* The run with this id into *out (release it): 1, or 0 when there is none. */
+static inline int store_run(struct store *st, int64_t id, struct run_record *out)
+{
+    return st->ops->run(st, id, out);
+}
+
+/* The job's newest run, whatever its state: 1, or 0 when it never ran. */
+static inline int store_last_run(struct store *st, const char *job, struct run_record *out)
+{
+    return st->ops->last_run(st, job, out);
+}
+
+/* The job's newest successful run (its fingerprints decide staleness): 1, or 0. */
+static inline int store_last_success(struct store *st, const char *job, struct run_record *out)
+{
+    return st->ops->last_success(st, job, out);
+}
+
+/* Append the runs of job (NULL: of every job) to out, newest first, at most limit
+ * of them (0: all). */
+static inline int store_history(struct store *st, const char *job, size_t limit,
+                                struct run_list *out)
+{
+    return st->ops->history(st, job, limit, out);
+}
+
+/* Append the queued and running runs of job (NULL: of every job) to out, oldest first. */
+static inline int store_active_runs(struct store *st, const char *job, struct run_list *out)
+{
+    return st->ops->active_runs(st, job, out);
+}
+
+/* Append to out, oldest first, the queued and running runs that are dead: their
+ * lease expired (heartbeat_at + lease_ms <= now), or they are owned from host and
+ * alive (when not NULL) says their owner is gone. alive is called with no
+ * transaction open. Nothing is changed: pass each to store_mark_lost. */
+static inline int store_find_stale_running(struct store *st, int64_t now, int64_t lease_ms,
+                                           const char *host, store_owner_alive_fn *alive, void *ctx,
+                                           struct run_list *out)
+{
+    return st->ops->find_stale_running(st, now, lease_ms, host, alive, ctx, out);
+}
+
+/* Mark a run lost at now, if it is still queued or running with the heartbeat_at
+ * seen by store_find_stale_running: 1 when marked, 0 when it moved on meanwhile
+ * (finished, renewed, or another stau marked it). */
+static inline int store_mark_lost(struct store *st, int64_t id, int64_t heartbeat_seen, int64_t now)
+{
+    return st->ops->mark_lost(st, id, heartbeat_seen, now);
+}
+
+/* Append to out, oldest first, the runs whose archive may go: they have an archive,
+ * are not among the keep_last_per_job newest runs with an archive of their job, and
+ * finished before older_than (INT64_MAX: any age). After removing the file, call
+ * store_set_archive(id, NULL). */
+static inline int store_runs_for_gc(struct store *st, int64_t older_than, size_t keep_last_per_job,
+                                    struct run_list *out)
+{
+    return st->ops->runs_for_gc(st, older_than, keep_last_per_job, out);
+}
+
+/* Record that job was enqueued for the schedule tick `tick`: 1 when this moved the
+ * job's last tick forward, 0 when it already was at tick or later (another stau
+ * got there first: do not enqueue). Ticks missed while stopped are one mark, one run. */
+static inline int store_schedule_mark(struct store *st, const char *job, int64_t tick, int64_t now)
+{
+    return st->ops->schedule_mark(st, job, tick, now);
+}
+
+/* The last tick job was enqueued for into *tick: 1, or 0 when never. */
+static inline int store_last_tick(struct store *st, const char *job, int64_t *tick)
+{
+    return st->ops->last_tick(st, job, tick);
+}
+
+/* What is remembered of the file at path into *out (free out->path): 1, or 0. */
+static inline int store_file_get(struct store *st, const char *path, struct store_file *out)
+{
+    return st->ops->file_get(st, path, out);
+}
+
+/* Remember these files' stat data and hashes, replacing older entries, in one transaction. */
+static inline int store_file_put(struct store *st, const struct store_file *files, size_t count,
+                                 int64_t now)
+{
+    return st->ops->file_put(st, files, count, now);
+}
+
+#endif

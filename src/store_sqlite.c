@@ -1,0 +1,861 @@
+/* store_sqlite.c: the state database in an SQLite file (normally .stau/state.db);
+ * the only user of <sqlite3.h>.
+ *
+ * The file is in WAL mode (readers never wait for the writer), with a busy timeout
+ * so that several stau processes queue for the write lock instead of failing, and
+ * synchronous=NORMAL (a power cut may lose the last commits, never consistency).
+ * Every change runs in BEGIN IMMEDIATE ... COMMIT, so the write lock is taken up
+ * front and a crash leaves all of a change or none of it; SQLite's own recovery
+ * on the next open repairs the file.
+ *
+ * Schema version: PRAGMA user_version, the number of migrations applied. Opening
+ * applies the missing ones in order, each in a transaction of its own, after
+ * copying the file to "<path>.bak-v<old version>"; a version above ours is
+ * refused. A new database is made by the same migrations, so every step is
+ * exercised on every fresh install. Never edit a migration that has shipped:
+ * append one. Tables (version 2):
+ *
+ * runs: one row per run (one attempt of one chunk of one job).
+ *   id INTEGER PRIMARY KEY AUTOINCREMENT  run id, never reused (archives are named by it)
+ *   job TEXT NOT NULL          job name
+ *   attempt INTEGER NOT NULL   1, 2, ... for retries
+ *   status TEXT NOT NULL       queued|running|succeeded|failed|timed-out|interrupted|lost|skipped
+ *   queued_at INTEGER NOT NULL     unix ms
+ *   started_at, finished_at INTEGER  unix ms; NULL: not yet
+ *   exit_code INTEGER          NULL: none (running, never started, or killed by a signal)
+ *   signal INTEGER             the signal that killed it; NULL: none
+ *   host TEXT                  host of the stau process that owns the run
+ *   pid INTEGER                pid (and process group) of the job's process; NULL: not started
+ *   git_commit TEXT            HEAD of the project when a git checkout; NULL: not one
+ *   kwargs_json TEXT           keyword arguments (JSON object)
+ *   work_ids_json TEXT         work IDs (JSON array); NULL: not chunked
+ *   code_fingerprint, config_fingerprint, inputs_fingerprint TEXT  when it was queued
+ *   outputs_fingerprint TEXT   the outputs it left; NULL: not taken
+ *   reasons_json TEXT          why it ran (JSON array)
+ *   log_path TEXT              its log, relative to the project root
+ *   archive_path TEXT          its archive; NULL: none, or removed by gc
+ *   rerun_of INTEGER           the run it repeats; NULL: none (SET NULL when that row goes)
+ *   owner_pid INTEGER NOT NULL    (v2) pid of the owning stau; 0: unknown
+ *   owner_start INTEGER NOT NULL  (v2) that process's start time as the OS reports it; 0: unknown
+ *   heartbeat_at INTEGER       (v2) the owner's last sign of life (the lease), unix ms
+ *   indexes: (job, id); (job, status, id); (status) for queued and running runs only
+ * schedule: the last schedule tick each job was enqueued for.
+ *   job TEXT PRIMARY KEY, last_tick INTEGER NOT NULL (unix ms), marked_at INTEGER NOT NULL
+ * files (v2): stat data and content hash of input and output files.
+ *   path TEXT PRIMARY KEY (relative to the project root), mtime_ns, ctime_ns, size, inode,
+ *   device INTEGER NOT NULL, hash_low, hash_high INTEGER NOT NULL (the XXH3-128 halves,
+ *   stored as signed 64-bit), checked_at INTEGER NOT NULL (unix ms)
+ */
+#include "store.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the schema ---- */
+
+static const char *const migrations[] = {
+    /* 1: runs and schedule marks */
+    "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL,"
+    " attempt INTEGER NOT NULL DEFAULT 1, status TEXT NOT NULL CHECK (status IN ('queued',"
+    " 'running', 'succeeded', 'failed', 'timed-out', 'interrupted', 'lost', 'skipped')),"
+    " queued_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, exit_code INTEGER,"
+    " signal INTEGER, host TEXT, pid INTEGER, git_commit TEXT, kwargs_json TEXT,"
+    " work_ids_json TEXT, code_fingerprint TEXT, config_fingerprint TEXT,"
+    " inputs_fingerprint TEXT, outputs_fingerprint TEXT, reasons_json TEXT, log_path TEXT,"
+    " archive_path TEXT, rerun_of INTEGER REFERENCES runs(id) ON DELETE SET NULL);"
+    "CREATE INDEX runs_by_job ON runs(job, id);"
+    "CREATE INDEX runs_by_job_status ON runs(job, status, id);"
+    "CREATE TABLE schedule (job TEXT PRIMARY KEY, last_tick INTEGER NOT NULL,"
+    " marked_at INTEGER NOT NULL);",
+    /* 2: leases (owner and heartbeat) and the file memory */
+    "ALTER TABLE runs ADD COLUMN owner_pid INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE runs ADD COLUMN owner_start INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE runs ADD COLUMN heartbeat_at INTEGER;"
+    "UPDATE runs SET heartbeat_at = COALESCE(started_at, queued_at)"
+    " WHERE status IN ('queued', 'running');"
+    "CREATE INDEX runs_active ON runs(status) WHERE status IN ('queued', 'running');"
+    "CREATE TABLE files (path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL,"
+    " ctime_ns INTEGER NOT NULL, size INTEGER NOT NULL, inode INTEGER NOT NULL,"
+    " device INTEGER NOT NULL, hash_low INTEGER NOT NULL, hash_high INTEGER NOT NULL,"
+    " checked_at INTEGER NOT NULL);",
+};
+enum { SCHEMA_VERSION = sizeof(migrations) / sizeof(migrations[0]) };
+enum { BUSY_TIMEOUT_MS = 10000 };
+
+/* The columns of a run, in the order read_run expects. */
+#define RUN_COLUMNS                                                                                \
+    "id, job, attempt, status, queued_at, started_at, finished_at, exit_code, signal, host, "      \
+    "owner_pid, owner_start, pid, heartbeat_at, git_commit, kwargs_json, work_ids_json, "          \
+    "code_fingerprint, config_fingerprint, inputs_fingerprint, outputs_fingerprint, "              \
+    "reasons_json, log_path, archive_path, rerun_of"
+
+/* The prepared statements, made once at open and reused (reset and cleared) by every call. */
+enum statement {
+    SQL_BEGIN,
+    SQL_COMMIT,
+    SQL_ROLLBACK,
+    SQL_INSERT_RUN,
+    SQL_START_RUN,
+    SQL_HEARTBEAT,
+    SQL_FINISH_RUN,
+    SQL_SET_ARCHIVE,
+    SQL_RUN,
+    SQL_LAST_RUN,
+    SQL_LAST_SUCCESS,
+    SQL_HISTORY_JOB,
+    SQL_HISTORY_ALL,
+    SQL_ACTIVE_JOB,
+    SQL_ACTIVE_ALL,
+    SQL_MARK_LOST,
+    SQL_GC,
+    SQL_SCHEDULE_MARK,
+    SQL_LAST_TICK,
+    SQL_FILE_GET,
+    SQL_FILE_PUT,
+    SQL_COUNT
+};
+
+static const char *const statement_text[SQL_COUNT] = {
+    [SQL_BEGIN] = "BEGIN IMMEDIATE",
+    [SQL_COMMIT] = "COMMIT",
+    [SQL_ROLLBACK] = "ROLLBACK",
+    [SQL_INSERT_RUN] =
+        "INSERT INTO runs (job, attempt, status, queued_at, host, owner_pid, owner_start,"
+        " heartbeat_at, git_commit, kwargs_json, work_ids_json, code_fingerprint,"
+        " config_fingerprint, inputs_fingerprint, reasons_json, log_path, rerun_of)"
+        " VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?3, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    [SQL_START_RUN] = "UPDATE runs SET status = 'running', started_at = ?2, pid = ?3,"
+                      " heartbeat_at = ?2 WHERE id = ?1 AND status = 'queued'",
+    [SQL_HEARTBEAT] = "UPDATE runs SET heartbeat_at = ?4 WHERE host IS ?1 AND owner_pid = ?2"
+                      " AND owner_start = ?3 AND status IN ('queued', 'running')",
+    [SQL_FINISH_RUN] =
+        "UPDATE runs SET status = ?2, exit_code = ?3, signal = ?4, outputs_fingerprint = ?5,"
+        " archive_path = ?6, finished_at = ?7 WHERE id = ?1"
+        " AND status IN ('queued', 'running', 'lost')",
+    [SQL_SET_ARCHIVE] = "UPDATE runs SET archive_path = ?2 WHERE id = ?1",
+    [SQL_RUN] = "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?1",
+    [SQL_LAST_RUN] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT 1",
+    [SQL_LAST_SUCCESS] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1"
+                         " AND status = 'succeeded' ORDER BY id DESC LIMIT 1",
+    [SQL_HISTORY_JOB] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT ?2",
+    [SQL_HISTORY_ALL] = "SELECT " RUN_COLUMNS " FROM runs ORDER BY id DESC LIMIT ?2",
+    [SQL_ACTIVE_JOB] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1"
+                       " AND status IN ('queued', 'running') ORDER BY id",
+    [SQL_ACTIVE_ALL] =
+        "SELECT " RUN_COLUMNS " FROM runs WHERE status IN ('queued', 'running') ORDER BY id",
+    [SQL_MARK_LOST] = "UPDATE runs SET status = 'lost', finished_at = ?3 WHERE id = ?1"
+                      " AND status IN ('queued', 'running') AND heartbeat_at IS ?2",
+    [SQL_GC] = "SELECT " RUN_COLUMNS " FROM (SELECT *, ROW_NUMBER() OVER"
+               " (PARTITION BY job ORDER BY id DESC) AS newness FROM runs"
+               " WHERE archive_path IS NOT NULL)"
+               " WHERE newness > ?1 AND finished_at < ?2 ORDER BY id",
+    [SQL_SCHEDULE_MARK] =
+        "INSERT INTO schedule (job, last_tick, marked_at) VALUES (?1, ?2, ?3)"
+        " ON CONFLICT (job) DO UPDATE SET last_tick = excluded.last_tick,"
+        " marked_at = excluded.marked_at WHERE excluded.last_tick > schedule.last_tick",
+    [SQL_LAST_TICK] = "SELECT last_tick FROM schedule WHERE job = ?1",
+    [SQL_FILE_GET] = "SELECT path, mtime_ns, ctime_ns, size, inode, device, hash_low, hash_high"
+                     " FROM files WHERE path = ?1",
+    [SQL_FILE_PUT] =
+        "INSERT INTO files (path, mtime_ns, ctime_ns, size, inode, device, hash_low, hash_high,"
+        " checked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (path) DO UPDATE"
+        " SET mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, size = excluded.size,"
+        " inode = excluded.inode, device = excluded.device, hash_low = excluded.hash_low,"
+        " hash_high = excluded.hash_high, checked_at = excluded.checked_at",
+};
+
+/* ---- the handle, errors, statements ---- */
+
+struct sqlite_store {
+    struct store base;                   /* must come first */
+    sqlite3 *db;                         /* the connection */
+    sqlite3_stmt *statements[SQL_COUNT]; /* all prepared at open, kept until close */
+};
+
+static struct sqlite_store *backend(struct store *st)
+{
+    return (struct sqlite_store *)st;
+}
+
+/* Put "cannot <what> in state database '<path>': <sqlite's message>" in the error; -1. */
+static int fail(struct sqlite_store *s, const char *what)
+{
+    strbuf_reset(&s->base.error);
+    strbuf_addf(&s->base.error, "cannot %s in state database '%s': %s", what, s->base.location,
+                sqlite3_errmsg(s->db));
+    return -1;
+}
+
+/* A cached statement, ready for binding (store_sqlite_open prepared them all). */
+static sqlite3_stmt *statement(struct sqlite_store *s, enum statement which)
+{
+    return s->statements[which];
+}
+
+/* Make a statement ready for its next use. Its result code was seen by the step already. */
+static void finish(sqlite3_stmt *q)
+{
+    (void)sqlite3_reset(q);
+    (void)sqlite3_clear_bindings(q);
+}
+
+static int bind_text(sqlite3_stmt *q, int i, const char *text)
+{
+    return text ? sqlite3_bind_text(q, i, text, -1, SQLITE_STATIC) : sqlite3_bind_null(q, i);
+}
+
+/* Bind an integer where 0 (or, for exit codes, -1) means NULL. */
+static int bind_or_null(sqlite3_stmt *q, int i, int64_t value, int64_t none)
+{
+    return value == none ? sqlite3_bind_null(q, i) : sqlite3_bind_int64(q, i, value);
+}
+
+/* Run a statement that returns no rows; 0, or -1 with the error set. The statement
+ * is finished either way. */
+static int run_done(struct sqlite_store *s, sqlite3_stmt *q, const char *what)
+{
+    int result = sqlite3_step(q) == SQLITE_DONE ? 0 : fail(s, what);
+    finish(q);
+    return result;
+}
+
+static int execute(struct sqlite_store *s, enum statement which, const char *what)
+{
+    return run_done(s, statement(s, which), what);
+}
+
+/* BEGIN IMMEDIATE: take the write lock now, waiting up to the busy timeout. */
+static int write_begin(struct sqlite_store *s, const char *what)
+{
+    return execute(s, SQL_BEGIN, what);
+}
+
+/* Undo the open transaction, if any, keeping the error already set. */
+static void write_rollback(struct sqlite_store *s)
+{
+    if (sqlite3_get_autocommit(s->db))
+        return;
+    /* a failed ROLLBACK means SQLite rolled back already */
+    (void)sqlite3_step(statement(s, SQL_ROLLBACK));
+    finish(statement(s, SQL_ROLLBACK));
+}
+
+static int write_commit(struct sqlite_store *s, const char *what)
+{
+    if (execute(s, SQL_COMMIT, what) < 0) {
+        write_rollback(s);
+        return -1;
+    }
+    return 0;
+}
+
+/* Run one prepared, bound change in a transaction; returns the rows changed or -1.
+ * rowid, when not NULL, receives the id of the row inserted. */
+static int write_one(struct sqlite_store *s, sqlite3_stmt *q, const char *what, int64_t *rowid)
+{
+    if (write_begin(s, what) < 0) {
+        finish(q);
+        return -1;
+    }
+    if (run_done(s, q, what) < 0) {
+        write_rollback(s);
+        return -1;
+    }
+    int changes = sqlite3_changes(s->db);
+    if (rowid)
+        *rowid = sqlite3_last_insert_rowid(s->db);
+    return write_commit(s, what) < 0 ? -1 : changes;
+}
+
+/* After binding q's parameters (failed: a bind failed): 0, or -1 with q finished and
+ * the error set. */
+static int bound(struct sqlite_store *s, sqlite3_stmt *q, bool failed, const char *what)
+{
+    if (!failed)
+        return 0;
+    fail(s, what);
+    finish(q);
+    return -1;
+}
+
+/* Set a message of our own as the error; -1. */
+static int problem(struct store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int problem(struct store *st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    strbuf_reset(&st->error);
+    strbuf_vaddf(&st->error, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* ---- reading rows ---- */
+
+static char *column_text(sqlite3_stmt *q, int i)
+{
+    const unsigned char *text = sqlite3_column_text(q, i);
+    return text ? xstrndup((const char *)text, (size_t)sqlite3_column_bytes(q, i)) : NULL;
+}
+
+static void read_run(sqlite3_stmt *q, struct run_record *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->id = sqlite3_column_int64(q, 0);
+    r->job = column_text(q, 1);
+    r->attempt = sqlite3_column_int(q, 2);
+    const char *status = (const char *)sqlite3_column_text(q, 3);
+    if (!status || !run_status_parse(status, &r->status))
+        r->status = RUN_LOST; /* the CHECK constraint makes this unreachable */
+    r->queued_at = sqlite3_column_int64(q, 4);
+    r->started_at = sqlite3_column_int64(q, 5);
+    r->finished_at = sqlite3_column_int64(q, 6);
+    r->exit_code = sqlite3_column_type(q, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 7);
+    r->signal = sqlite3_column_int(q, 8);
+    r->host = column_text(q, 9);
+    r->owner_pid = sqlite3_column_int(q, 10);
+    r->owner_start = sqlite3_column_int64(q, 11);
+    r->pid = sqlite3_column_int(q, 12);
+    r->heartbeat_at = sqlite3_column_int64(q, 13);
+    r->git_commit = column_text(q, 14);
+    r->kwargs_json = column_text(q, 15);
+    r->work_ids_json = column_text(q, 16);
+    r->code_fingerprint = column_text(q, 17);
+    r->config_fingerprint = column_text(q, 18);
+    r->inputs_fingerprint = column_text(q, 19);
+    r->outputs_fingerprint = column_text(q, 20);
+    r->reasons_json = column_text(q, 21);
+    r->log_path = column_text(q, 22);
+    r->archive_path = column_text(q, 23);
+    r->rerun_of = sqlite3_column_int64(q, 24);
+}
+
+/* Step a bound run query, appending every row to out; 0 or -1. Finishes q. */
+static int read_runs(struct sqlite_store *s, sqlite3_stmt *q, struct run_list *out,
+                     const char *what)
+{
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct run_record r;
+        read_run(q, &r);
+        VEC_PUSH(out, r);
+    }
+    int result = rc == SQLITE_DONE ? 0 : fail(s, what);
+    finish(q);
+    return result;
+}
+
+/* Step a bound query for at most one row: 1 (the row is current; finish q after
+ * reading it), 0 (q finished), or -1 (q finished, the error set). */
+static int step_one(struct sqlite_store *s, sqlite3_stmt *q, const char *what)
+{
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        return 1;
+    int result = rc == SQLITE_DONE ? 0 : fail(s, what);
+    finish(q);
+    return result;
+}
+
+/* Step a bound query for at most one run: 1 with *out filled, 0, or -1. Finishes q. */
+static int read_one_run(struct sqlite_store *s, sqlite3_stmt *q, struct run_record *out,
+                        const char *what)
+{
+    int found = step_one(s, q, what);
+    if (found == 1) {
+        read_run(q, out);
+        finish(q);
+    }
+    return found;
+}
+
+/* ---- runs ---- */
+
+static int sqlite_begin_run(struct store *st, const struct run_record *run, int64_t now,
+                            int64_t *id)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "record a new run";
+    sqlite3_stmt *q = statement(s, SQL_INSERT_RUN);
+    bool failed =
+        bind_text(q, 1, run->job) || sqlite3_bind_int(q, 2, run->attempt > 0 ? run->attempt : 1) ||
+        sqlite3_bind_int64(q, 3, now) || bind_text(q, 4, run->host) ||
+        sqlite3_bind_int(q, 5, run->owner_pid) || sqlite3_bind_int64(q, 6, run->owner_start) ||
+        bind_text(q, 7, run->git_commit) || bind_text(q, 8, run->kwargs_json) ||
+        bind_text(q, 9, run->work_ids_json) || bind_text(q, 10, run->code_fingerprint) ||
+        bind_text(q, 11, run->config_fingerprint) || bind_text(q, 12, run->inputs_fingerprint) ||
+        bind_text(q, 13, run->reasons_json) || bind_text(q, 14, run->log_path) ||
+        bind_or_null(q, 15, run->rerun_of, 0);
+    if (bound(s, q, failed, what) < 0)
+        return -1;
+    return write_one(s, q, what, id) < 0 ? -1 : 0;
+}
+
+static int sqlite_start_run(struct store *st, int64_t id, int pid, int64_t now)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "mark a run started";
+    sqlite3_stmt *q = statement(s, SQL_START_RUN);
+    bool failed =
+        sqlite3_bind_int64(q, 1, id) || sqlite3_bind_int64(q, 2, now) || bind_or_null(q, 3, pid, 0);
+    if (bound(s, q, failed, what) < 0)
+        return -1;
+    return write_one(s, q, what, NULL);
+}
+
+static int sqlite_heartbeat(struct store *st, const struct store_owner *owner, int64_t now)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "renew the leases of runs";
+    sqlite3_stmt *q = statement(s, SQL_HEARTBEAT);
+    bool failed = bind_text(q, 1, owner->host) || sqlite3_bind_int(q, 2, owner->pid) ||
+                  sqlite3_bind_int64(q, 3, owner->start) || sqlite3_bind_int64(q, 4, now);
+    if (bound(s, q, failed, what) < 0)
+        return -1;
+    return write_one(s, q, what, NULL);
+}
+
+static int sqlite_finish_run(struct store *st, int64_t id, const struct run_finish *fin,
+                             int64_t now)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "record the end of a run";
+    if (!run_status_finished(fin->status))
+        return problem(st, "cannot record run %lld as ended while it is '%s'", (long long)id,
+                       run_status_name(fin->status));
+    sqlite3_stmt *q = statement(s, SQL_FINISH_RUN);
+    bool failed = sqlite3_bind_int64(q, 1, id) || bind_text(q, 2, run_status_name(fin->status)) ||
+                  bind_or_null(q, 3, fin->exit_code, -1) || bind_or_null(q, 4, fin->signal, 0) ||
+                  bind_text(q, 5, fin->outputs_fingerprint) || bind_text(q, 6, fin->archive_path) ||
+                  sqlite3_bind_int64(q, 7, now);
+    if (bound(s, q, failed, what) < 0)
+        return -1;
+    int changes = write_one(s, q, what, NULL);
+    if (changes == 0)
+        return problem(st,
+                       "cannot record the end of run %lld in state database '%s': no such "
+                       "unfinished run",
+                       (long long)id, st->location);
+    return changes < 0 ? -1 : 0;
+}
+
+static int sqlite_set_archive(struct store *st, int64_t id, const char *archive_path)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "record the archive of a run";
+    sqlite3_stmt *q = statement(s, SQL_SET_ARCHIVE);
+    bool failed = sqlite3_bind_int64(q, 1, id) || bind_text(q, 2, archive_path);
+    if (bound(s, q, failed, what) < 0)
+        return -1;
+    int changes = write_one(s, q, what, NULL);
+    if (changes == 0)
+        return problem(st,
+                       "cannot record the archive of run %lld in state database '%s': no "
+                       "such run",
+                       (long long)id, st->location);
+    return changes < 0 ? -1 : 0;
+}
+
+/* A lookup of one run by a job name (or, when job is NULL, by id). */
+static int lookup_run(struct sqlite_store *s, enum statement which, const char *job, int64_t id,
+                      struct run_record *out)
+{
+    sqlite3_stmt *q = statement(s, which);
+    bool failed = job ? bind_text(q, 1, job) : sqlite3_bind_int64(q, 1, id);
+    if (bound(s, q, failed, "read a run") < 0)
+        return -1;
+    return read_one_run(s, q, out, "read a run");
+}
+
+static int sqlite_run(struct store *st, int64_t id, struct run_record *out)
+{
+    return lookup_run(backend(st), SQL_RUN, NULL, id, out);
+}
+
+static int sqlite_last_run(struct store *st, const char *job, struct run_record *out)
+{
+    return lookup_run(backend(st), SQL_LAST_RUN, job, 0, out);
+}
+
+static int sqlite_last_success(struct store *st, const char *job, struct run_record *out)
+{
+    return lookup_run(backend(st), SQL_LAST_SUCCESS, job, 0, out);
+}
+
+static int sqlite_history(struct store *st, const char *job, size_t limit, struct run_list *out)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "read the history of runs";
+    sqlite3_stmt *q = statement(s, job ? SQL_HISTORY_JOB : SQL_HISTORY_ALL);
+    /* LIMIT -1 is no limit in SQLite */
+    int64_t most = limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit;
+    bool failed = (job && bind_text(q, 1, job)) || sqlite3_bind_int64(q, 2, most);
+    if (bound(s, q, failed, what) < 0)
+        return -1;
+    return read_runs(s, q, out, what);
+}
+
+static int sqlite_active_runs(struct store *st, const char *job, struct run_list *out)
+{
+    struct sqlite_store *s = backend(st);
+    sqlite3_stmt *q = statement(s, job ? SQL_ACTIVE_JOB : SQL_ACTIVE_ALL);
+    bool failed = job && bind_text(q, 1, job);
+    if (bound(s, q, failed, "read the active runs") < 0)
+        return -1;
+    return read_runs(s, q, out, "read the active runs");
+}
+
+static int sqlite_find_stale_running(struct store *st, int64_t now, int64_t lease_ms,
+                                     const char *host, store_owner_alive_fn *alive, void *ctx,
+                                     struct run_list *out)
+{
+    /* Read all active runs first (a short read, no lock kept), then ask about owners. */
+    struct run_list active = {0};
+    if (sqlite_active_runs(st, NULL, &active) < 0)
+        return -1;
+    for (size_t i = 0; i < active.len; i++) {
+        struct run_record *r = &active.items[i];
+        bool expired = r->heartbeat_at <= now - lease_ms;
+        bool dead =
+            !expired && alive && host && r->host && strcmp(r->host, host) == 0 && !alive(r, ctx);
+        if (expired || dead) {
+            VEC_PUSH(out, *r);
+            memset(r, 0, sizeof(*r));
+        }
+    }
+    run_list_release(&active);
+    return 0;
+}
+
+static int sqlite_mark_lost(struct store *st, int64_t id, int64_t heartbeat_seen, int64_t now)
+{
+    struct sqlite_store *s = backend(st);
+    sqlite3_stmt *q = statement(s, SQL_MARK_LOST);
+    bool failed = sqlite3_bind_int64(q, 1, id) || bind_or_null(q, 2, heartbeat_seen, 0) ||
+                  sqlite3_bind_int64(q, 3, now);
+    if (bound(s, q, failed, "mark a run lost") < 0)
+        return -1;
+    return write_one(s, q, "mark a run lost", NULL);
+}
+
+static int sqlite_runs_for_gc(struct store *st, int64_t older_than, size_t keep_last_per_job,
+                              struct run_list *out)
+{
+    struct sqlite_store *s = backend(st);
+    sqlite3_stmt *q = statement(s, SQL_GC);
+    int64_t keep = keep_last_per_job > INT64_MAX ? INT64_MAX : (int64_t)keep_last_per_job;
+    bool failed = sqlite3_bind_int64(q, 1, keep) || sqlite3_bind_int64(q, 2, older_than);
+    if (bound(s, q, failed, "select runs for gc") < 0)
+        return -1;
+    return read_runs(s, q, out, "select runs for gc");
+}
+
+/* ---- schedule marks and the file memory ---- */
+
+static int sqlite_schedule_mark(struct store *st, const char *job, int64_t tick, int64_t now)
+{
+    struct sqlite_store *s = backend(st);
+    sqlite3_stmt *q = statement(s, SQL_SCHEDULE_MARK);
+    bool failed =
+        bind_text(q, 1, job) || sqlite3_bind_int64(q, 2, tick) || sqlite3_bind_int64(q, 3, now);
+    if (bound(s, q, failed, "record a schedule tick") < 0)
+        return -1;
+    return write_one(s, q, "record a schedule tick", NULL);
+}
+
+static int sqlite_last_tick(struct store *st, const char *job, int64_t *tick)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "read a schedule tick";
+    sqlite3_stmt *q = statement(s, SQL_LAST_TICK);
+    bool failed = bind_text(q, 1, job);
+    if (bound(s, q, failed, what) < 0)
+        return -1;
+    int found = step_one(s, q, what);
+    if (found == 1) {
+        *tick = sqlite3_column_int64(q, 0);
+        finish(q);
+    }
+    return found;
+}
+
+static int sqlite_file_get(struct store *st, const char *path, struct store_file *out)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "read what is known of a file";
+    sqlite3_stmt *q = statement(s, SQL_FILE_GET);
+    bool failed = bind_text(q, 1, path);
+    if (bound(s, q, failed, what) < 0)
+        return -1;
+    int found = step_one(s, q, what);
+    if (found == 1) {
+        out->path = column_text(q, 0);
+        out->mtime_ns = sqlite3_column_int64(q, 1);
+        out->ctime_ns = sqlite3_column_int64(q, 2);
+        out->size = (uint64_t)sqlite3_column_int64(q, 3);
+        out->inode = (uint64_t)sqlite3_column_int64(q, 4);
+        out->device = (uint64_t)sqlite3_column_int64(q, 5);
+        out->hash.low = (uint64_t)sqlite3_column_int64(q, 6);
+        out->hash.high = (uint64_t)sqlite3_column_int64(q, 7);
+        finish(q);
+    }
+    return found;
+}
+
+static int sqlite_file_put(struct store *st, const struct store_file *files, size_t count,
+                           int64_t now)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "remember files";
+    sqlite3_stmt *q = statement(s, SQL_FILE_PUT);
+    if (write_begin(s, what) < 0)
+        return -1;
+    for (size_t i = 0; i < count; i++) {
+        const struct store_file *f = &files[i];
+        bool failed =
+            bind_text(q, 1, f->path) || sqlite3_bind_int64(q, 2, f->mtime_ns) ||
+            sqlite3_bind_int64(q, 3, f->ctime_ns) || sqlite3_bind_int64(q, 4, (int64_t)f->size) ||
+            sqlite3_bind_int64(q, 5, (int64_t)f->inode) ||
+            sqlite3_bind_int64(q, 6, (int64_t)f->device) ||
+            sqlite3_bind_int64(q, 7, (int64_t)f->hash.low) ||
+            sqlite3_bind_int64(q, 8, (int64_t)f->hash.high) || sqlite3_bind_int64(q, 9, now);
+        if (bound(s, q, failed, what) < 0 || run_done(s, q, what) < 0) {
+            write_rollback(s);
+            return -1;
+        }
+    }
+    return write_commit(s, what);
+}
+
+/* ---- checking, closing, opening and migrating ---- */
+
+static int sqlite_check(struct store *st)
+{
+    struct sqlite_store *s = backend(st);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &q, NULL) != SQLITE_OK)
+        return fail(s, "check the database");
+    struct strbuf problems = STRBUF_INIT;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *line = (const char *)sqlite3_column_text(q, 0);
+        if (line && strcmp(line, "ok") != 0)
+            strbuf_addf(&problems, "%s%s", problems.len ? "; " : "", line);
+    }
+    int result = 0;
+    if (rc != SQLITE_DONE) {
+        result = fail(s, "check the database");
+    } else if (problems.len) {
+        strbuf_reset(&st->error);
+        strbuf_addf(&st->error, "state database '%s' is damaged: %s", st->location,
+                    strbuf_str(&problems));
+        result = -1;
+    }
+    (void)sqlite3_finalize(q);
+    strbuf_release(&problems);
+    return result;
+}
+
+static void sqlite_close(struct store *st)
+{
+    struct sqlite_store *s = backend(st);
+    for (int i = 0; i < SQL_COUNT; i++)
+        (void)sqlite3_finalize(s->statements[i]);
+    /* every statement is finalised, so this cannot be SQLITE_BUSY; a failure to
+       checkpoint leaves the WAL for the next open, which is harmless */
+    (void)sqlite3_close(s->db);
+    free(st->location);
+    strbuf_release(&st->error);
+    free(s);
+}
+
+static const struct store_ops sqlite_ops = {
+    .close = sqlite_close,
+    .check = sqlite_check,
+    .begin_run = sqlite_begin_run,
+    .start_run = sqlite_start_run,
+    .heartbeat = sqlite_heartbeat,
+    .finish_run = sqlite_finish_run,
+    .set_archive = sqlite_set_archive,
+    .run = sqlite_run,
+    .last_run = sqlite_last_run,
+    .last_success = sqlite_last_success,
+    .history = sqlite_history,
+    .active_runs = sqlite_active_runs,
+    .find_stale_running = sqlite_find_stale_running,
+    .mark_lost = sqlite_mark_lost,
+    .runs_for_gc = sqlite_runs_for_gc,
+    .schedule_mark = sqlite_schedule_mark,
+    .last_tick = sqlite_last_tick,
+    .file_get = sqlite_file_get,
+    .file_put = sqlite_file_put,
+};
+
+/* The first column of a query's one row, as a number and, when text is not NULL, as
+ * text (PRAGMA user_version, journal_mode, a count); -1 on failure. */
+static int query_row(struct sqlite_store *s, const char *sql, int *number, struct strbuf *text,
+                     const char *what)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return fail(s, what);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *number = sqlite3_column_int(q, 0);
+        if (text && sqlite3_column_text(q, 0))
+            strbuf_addstr(text, (const char *)sqlite3_column_text(q, 0));
+    }
+    int result = rc == SQLITE_ROW ? 0 : fail(s, what);
+    (void)sqlite3_finalize(q);
+    return result;
+}
+
+/* Copy the database to path.bak-v<version> (a consistent snapshot, WAL included).
+ * A backup left by an earlier attempt at the same migration is kept as it is. */
+static int backup(struct sqlite_store *s, int version)
+{
+    char *target = xprintf("%s.bak-v%d", s->base.location, version);
+    FILE *existing = fopen(target, "rb");
+    if (existing) {
+        fclose(existing);
+        free(target);
+        return 0;
+    }
+    sqlite3_stmt *q;
+    int result = 0;
+    if (sqlite3_prepare_v2(s->db, "VACUUM INTO ?1", -1, &q, NULL) != SQLITE_OK) {
+        result = fail(s, "back up before migrating");
+    } else {
+        if ((sqlite3_bind_text(q, 1, target, -1, SQLITE_STATIC) != SQLITE_OK ||
+             sqlite3_step(q) != SQLITE_DONE) &&
+            !(existing = fopen(target, "rb"))) { /* else another stau made it meanwhile */
+            strbuf_reset(&s->base.error);
+            strbuf_addf(&s->base.error, "cannot back up state database '%s' to '%s': %s",
+                        s->base.location, target, sqlite3_errmsg(s->db));
+            result = -1;
+        }
+        if (existing)
+            fclose(existing);
+        (void)sqlite3_finalize(q);
+    }
+    free(target);
+    return result;
+}
+
+/* Bring the schema to SCHEMA_VERSION, one migration per transaction. Another stau
+ * migrating at the same time is fine: the version is read again under the lock. */
+static int migrate(struct sqlite_store *s, int version)
+{
+    if (version > 0 && backup(s, version) < 0)
+        return -1;
+    for (int step = version; step < SCHEMA_VERSION; step++) {
+        char what[64];
+        snprintf(what, sizeof(what), "migrate to schema version %d", step + 1);
+        if (write_begin(s, what) < 0)
+            return -1;
+        int now_version;
+        if (query_row(s, "PRAGMA user_version", &now_version, NULL, what) < 0) {
+            write_rollback(s);
+            return -1;
+        }
+        if (now_version <= step) {
+            char set_version[64];
+            snprintf(set_version, sizeof(set_version), "PRAGMA user_version = %d", step + 1);
+            if (sqlite3_exec(s->db, migrations[step], NULL, NULL, NULL) != SQLITE_OK ||
+                sqlite3_exec(s->db, set_version, NULL, NULL, NULL) != SQLITE_OK) {
+                fail(s, what);
+                write_rollback(s);
+                return -1;
+            }
+        }
+        if (write_commit(s, what) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Prepare the cached statements from..to-1; 0, or -1 with the reason in err. */
+static int prepare_statements(struct sqlite_store *s, int from, int to, struct strbuf *err)
+{
+    for (int i = from; i < to; i++) {
+        if (sqlite3_prepare_v3(s->db, statement_text[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &s->statements[i], NULL) != SQLITE_OK) {
+            strbuf_addf(err, "cannot prepare statement %d for state database '%s': %s", i,
+                        s->base.location, sqlite3_errmsg(s->db));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Settings, then the schema version: create, migrate, or refuse; then the statements. */
+static int prepare_database(struct sqlite_store *s, struct strbuf *err)
+{
+    const char *path = s->base.location;
+    int version, tables, unused;
+    struct strbuf mode = STRBUF_INIT;
+    if (sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) != SQLITE_OK ||
+        sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK ||
+        query_row(s, "PRAGMA user_version", &version, NULL, "open") < 0 ||
+        query_row(s, "SELECT count(*) FROM sqlite_master", &tables, NULL, "open") < 0) {
+        strbuf_addf(err, "cannot open state database '%s': %s", path, sqlite3_errmsg(s->db));
+        return -1;
+    }
+    if (version > SCHEMA_VERSION) {
+        strbuf_addf(err,
+                    "cannot use state database '%s': its schema version %d is newer than this "
+                    "stau knows (%d); use a newer stau",
+                    path, version, SCHEMA_VERSION);
+        return -1;
+    }
+    if (version == 0 && tables > 0) {
+        strbuf_addf(err, "cannot use '%s' as a state database: it has tables but no stau schema",
+                    path);
+        return -1;
+    }
+    /* journal_mode answers with the mode now in force */
+    if (query_row(s, "PRAGMA journal_mode = WAL", &unused, &mode, "open") < 0 ||
+        strcmp(strbuf_str(&mode), "wal") != 0 ||
+        sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+        strbuf_addf(err, "cannot put state database '%s' in WAL mode: %s", path,
+                    mode.len ? strbuf_str(&mode) : sqlite3_errmsg(s->db));
+        strbuf_release(&mode);
+        return -1;
+    }
+    strbuf_release(&mode);
+    /* the transaction statements first: migrating needs them, the rest needs the schema */
+    if (prepare_statements(s, 0, SQL_INSERT_RUN, err) < 0)
+        return -1;
+    if (version < SCHEMA_VERSION && migrate(s, version) < 0) {
+        strbuf_addstr(err, store_error(&s->base));
+        return -1;
+    }
+    if (prepare_statements(s, SQL_INSERT_RUN, SQL_COUNT, err) < 0)
+        return -1;
+    s->base.schema_version = SCHEMA_VERSION;
+    return 0;
+}
+
+struct store *store_sqlite_open(const char *path, struct strbuf *err)
+{
+    struct sqlite_store *s = xcalloc(1, sizeof(*s));
+    s->base.ops = &sqlite_ops;
+    s->base.kind = STORE_SQLITE;
+    s->base.location = xstrdup(path);
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK || sqlite3_extended_result_codes(s->db, 1) != SQLITE_OK) {
+        strbuf_addf(err, "cannot open state database '%s': %s", path,
+                    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        sqlite_close(&s->base);
+        return NULL;
+    }
+    if (prepare_database(s, err) < 0) {
+        sqlite_close(&s->base);
+        return NULL;
+    }
+    return &s->base;
+}

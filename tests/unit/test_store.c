@@ -1,0 +1,726 @@
+/* Unit tests of the state database: every operation's round trip, leases, gc,
+ * migration, refusals, two processes at once, and crashes. The test opens the
+ * file with SQLite itself (hence <sqlite3.h> here) to make a hand-made older
+ * database and to check the result without trusting the store. */
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "unit.h"
+
+static char *db_path(const char *name)
+{
+    return xprintf("%s/%s", unit_tmpdir(), name);
+}
+
+static struct store *open_ok(const char *path)
+{
+    struct strbuf err = STRBUF_INIT;
+    struct store *st = store_open(path, &err);
+    if (!CHECK(st != NULL))
+        fprintf(stderr, "  %s\n", strbuf_str(&err));
+    strbuf_release(&err);
+    return st;
+}
+
+/* Run SQL on the file directly; returns the first column of the first row (or "" / "error"). */
+static char *raw(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    char *result;
+    if (sqlite3_open(path, &db) != SQLITE_OK) {
+        sqlite3_close(db);
+        return xstrdup("error");
+    }
+    if (sqlite3_exec(db, "PRAGMA busy_timeout = 10000", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {
+        result = xprintf("error: %s", sqlite3_errmsg(db));
+    } else {
+        int rc = sqlite3_step(q);
+        const unsigned char *text = rc == SQLITE_ROW ? sqlite3_column_text(q, 0) : NULL;
+        result = rc == SQLITE_ROW || rc == SQLITE_DONE ? xstrdup(text ? (const char *)text : "")
+                                                       : xprintf("error: %s", sqlite3_errmsg(db));
+        sqlite3_finalize(q);
+    }
+    sqlite3_close(db);
+    return result;
+}
+
+static void check_raw(const char *path, const char *sql, const char *want)
+{
+    char *got = raw(path, sql);
+    CHECK_STR(got, want);
+    free(got);
+}
+
+/* A run with every field the caller supplies set (strings borrowed). */
+static struct run_record sample_run(const char *job)
+{
+    return (struct run_record){
+        .job = (char *)job,
+        .attempt = 2,
+        .host = (char *)"host-α",
+        .owner_pid = 4242,
+        .owner_start = 987654321,
+        .git_commit = (char *)"0123456789abcdef0123456789abcdef01234567",
+        .kwargs_json = (char *)"{\"region\": \"Zürich ✓ 数据\"}",
+        .work_ids_json = (char *)"[1, 2, 3]",
+        .code_fingerprint = (char *)"code-fp",
+        .config_fingerprint = (char *)"config-fp",
+        .inputs_fingerprint = (char *)"inputs-fp",
+        .reasons_json = (char *)"[{\"reason\": \"never-run\"}]",
+        .log_path = (char *)".stau/logs/1.log",
+    };
+}
+
+static int64_t begin(struct store *st, const struct run_record *run, int64_t now)
+{
+    int64_t id = 0;
+    if (!CHECK(store_begin_run(st, run, now, &id) == 0))
+        fprintf(stderr, "  %s\n", store_error(st));
+    return id;
+}
+
+static void finish_as(struct store *st, int64_t id, enum run_status status, const char *archive,
+                      int64_t now)
+{
+    struct run_finish fin = {status, status == RUN_SUCCEEDED ? 0 : 1, 0, "out-fp", archive};
+    if (!CHECK(store_finish_run(st, id, &fin, now) == 0))
+        fprintf(stderr, "  %s\n", store_error(st));
+}
+
+static void check_sound(struct store *st, const char *path)
+{
+    if (!CHECK(store_check(st) == 0))
+        fprintf(stderr, "  %s\n", store_error(st));
+    check_raw(path, "PRAGMA integrity_check", "ok");
+}
+
+UNIT_TEST(store_open_creates_and_reopens)
+{
+    char *path = db_path("state.db");
+    struct store *st = open_ok(path);
+    if (!st)
+        return;
+    CHECK_INT(st->schema_version, 2);
+    CHECK_INT(st->kind, STORE_SQLITE);
+    store_close(st);
+    check_raw(path, "PRAGMA user_version", "2");
+    check_raw(path, "PRAGMA journal_mode", "wal");
+    st = open_ok(path);
+    CHECK(st && st->schema_version == 2);
+    if (st)
+        check_sound(st, path);
+    store_close(st);
+    free(path);
+}
+
+UNIT_TEST(store_run_round_trip)
+{
+    char *path = db_path("state.db");
+    struct store *st = open_ok(path);
+    if (!st)
+        return;
+    struct run_record in = sample_run("sales.report");
+    int64_t first = begin(st, &in, 1000);
+    in.rerun_of = first;
+    int64_t id = begin(st, &in, 1500);
+    CHECK(id > first);
+
+    struct run_record r;
+    CHECK_INT(store_run(st, id, &r), 1);
+    CHECK_INT(r.id, id);
+    CHECK_STR(r.job, "sales.report");
+    CHECK_INT(r.attempt, 2);
+    CHECK_STR(run_status_name(r.status), "queued");
+    CHECK_INT(r.queued_at, 1500);
+    CHECK_INT(r.started_at, 0);
+    CHECK_INT(r.finished_at, 0);
+    CHECK_INT(r.exit_code, -1);
+    CHECK_INT(r.signal, 0);
+    CHECK_STR(r.host, "host-α");
+    CHECK_INT(r.owner_pid, 4242);
+    CHECK_INT(r.owner_start, 987654321);
+    CHECK_INT(r.pid, 0);
+    CHECK_INT(r.heartbeat_at, 1500);
+    CHECK_STR(r.git_commit, in.git_commit);
+    CHECK_STR(r.kwargs_json, "{\"region\": \"Zürich ✓ 数据\"}");
+    CHECK_STR(r.work_ids_json, "[1, 2, 3]");
+    CHECK_STR(r.code_fingerprint, "code-fp");
+    CHECK_STR(r.config_fingerprint, "config-fp");
+    CHECK_STR(r.inputs_fingerprint, "inputs-fp");
+    CHECK_STR(r.outputs_fingerprint, NULL);
+    CHECK_STR(r.reasons_json, in.reasons_json);
+    CHECK_STR(r.log_path, ".stau/logs/1.log");
+    CHECK_STR(r.archive_path, NULL);
+    CHECK_INT(r.rerun_of, first);
+    run_record_release(&r);
+
+    CHECK_INT(store_start_run(st, id, 31337, 2000), 1);
+    CHECK_INT(store_start_run(st, id, 31338, 2001), 0); /* not queued any more */
+    struct run_finish fin = {RUN_FAILED, -1, 9, "outputs-fp ✓", NULL};
+    CHECK_INT(store_finish_run(st, id, &fin, 3000), 0);
+    CHECK_INT(store_set_archive(st, id, ".stau/archive/2.tar.zst"), 0);
+    CHECK_INT(store_run(st, id, &r), 1);
+    CHECK_STR(run_status_name(r.status), "failed");
+    CHECK_INT(r.started_at, 2000);
+    CHECK_INT(r.finished_at, 3000);
+    CHECK_INT(r.pid, 31337);
+    CHECK_INT(r.heartbeat_at, 2000);
+    CHECK_INT(r.exit_code, -1);
+    CHECK_INT(r.signal, 9);
+    CHECK_STR(r.outputs_fingerprint, "outputs-fp ✓");
+    CHECK_STR(r.archive_path, ".stau/archive/2.tar.zst");
+    run_record_release(&r);
+
+    /* a run with nothing but a job: NULLs stay NULL */
+    struct run_record bare = {.job = (char *)"bare"};
+    int64_t bare_id = begin(st, &bare, 4000);
+    CHECK_INT(store_run(st, bare_id, &r), 1);
+    CHECK_INT(r.attempt, 1);
+    CHECK(!r.host && !r.git_commit && !r.kwargs_json && !r.work_ids_json && !r.code_fingerprint);
+    CHECK(!r.config_fingerprint && !r.inputs_fingerprint && !r.reasons_json && !r.log_path);
+    CHECK_INT(r.rerun_of, 0);
+    CHECK_INT(r.owner_pid, 0);
+    run_record_release(&r);
+    struct run_finish ok = {RUN_SUCCEEDED, 0, 0, NULL, "a.tar"};
+    CHECK_INT(store_finish_run(st, bare_id, &ok, 4100), 0);
+    CHECK_INT(store_run(st, bare_id, &r), 1);
+    CHECK_INT(r.exit_code, 0);
+    CHECK_STR(r.archive_path, "a.tar");
+    CHECK_INT(r.started_at, 0);
+    run_record_release(&r);
+
+    /* what cannot be done */
+    CHECK_INT(store_run(st, 999, &r), 0);
+    CHECK_INT(store_finish_run(st, id, &fin, 5000), -1);
+    char *want = xprintf("cannot record the end of run %lld in state database '%s': no such "
+                         "unfinished run",
+                         (long long)id, path);
+    CHECK_STR(store_error(st), want);
+    free(want);
+    struct run_finish not_ended = {RUN_RUNNING, -1, 0, NULL, NULL};
+    CHECK_INT(store_finish_run(st, first, &not_ended, 5000), -1);
+    CHECK_INT(store_set_archive(st, 999, "x"), -1);
+    struct run_record no_job = {0};
+    int64_t unused;
+    CHECK_INT(store_begin_run(st, &no_job, 1, &unused), -1);
+    CHECK(strstr(store_error(st), "NOT NULL") != NULL);
+    check_sound(st, path);
+    store_close(st);
+    free(path);
+}
+
+UNIT_TEST(store_run_statuses)
+{
+    for (int i = 0; i < RUN_STATUS_COUNT; i++) {
+        enum run_status s;
+        CHECK(run_status_parse(run_status_name((enum run_status)i), &s) && (int)s == i);
+    }
+    enum run_status s;
+    CHECK(!run_status_parse("done", &s));
+    CHECK(!run_status_finished(RUN_RUNNING) && run_status_finished(RUN_LOST));
+}
+
+UNIT_TEST(store_history_order_and_limits)
+{
+    char *path = db_path("state.db");
+    struct store *st = open_ok(path);
+    if (!st)
+        return;
+    struct run_record a = {.job = (char *)"a"}, b = {.job = (char *)"b"};
+    int64_t ids[8];
+    for (int i = 0; i < 8; i++)
+        ids[i] = begin(st, i % 3 == 2 ? &b : &a, 100 + i); /* a a b a a b a a */
+    finish_as(st, ids[0], RUN_SUCCEEDED, NULL, 200);
+    finish_as(st, ids[1], RUN_FAILED, NULL, 201);
+    finish_as(st, ids[3], RUN_SUCCEEDED, NULL, 202);
+    finish_as(st, ids[4], RUN_TIMED_OUT, NULL, 203);
+
+    struct run_list list = {0};
+    CHECK_INT(store_history(st, "a", 0, &list), 0);
+    CHECK_INT(list.len, 6);
+    for (size_t i = 1; i < list.len; i++)
+        CHECK(list.items[i - 1].id > list.items[i].id);
+    CHECK_INT(list.items[0].id, ids[7]);
+    run_list_release(&list);
+    CHECK_INT(store_history(st, "a", 2, &list), 0);
+    CHECK_INT(list.len, 2);
+    CHECK_INT(list.items[1].id, ids[6]);
+    run_list_release(&list);
+    CHECK_INT(store_history(st, NULL, 0, &list), 0);
+    CHECK_INT(list.len, 8);
+    run_list_release(&list);
+    CHECK_INT(store_history(st, NULL, 3, &list), 0);
+    CHECK_INT(list.len, 3);
+    CHECK_INT(list.items[2].id, ids[5]);
+    run_list_release(&list);
+    CHECK_INT(store_history(st, "nobody", 0, &list), 0);
+    CHECK_INT(list.len, 0);
+    run_list_release(&list);
+
+    struct run_record r;
+    CHECK_INT(store_last_run(st, "a", &r), 1);
+    CHECK_INT(r.id, ids[7]);
+    run_record_release(&r);
+    CHECK_INT(store_last_success(st, "a", &r), 1);
+    CHECK_INT(r.id, ids[3]);
+    CHECK_STR(r.outputs_fingerprint, "out-fp");
+    run_record_release(&r);
+    CHECK_INT(store_last_success(st, "b", &r), 0);
+    CHECK_INT(store_last_run(st, "nobody", &r), 0);
+
+    CHECK_INT(store_active_runs(st, "a", &list), 0);
+    CHECK_INT(list.len, 2); /* ids[6], ids[7] */
+    CHECK(list.len == 2 && list.items[0].id == ids[6]);
+    run_list_release(&list);
+    CHECK_INT(store_active_runs(st, NULL, &list), 0);
+    CHECK_INT(list.len, 4);
+    run_list_release(&list);
+    check_sound(st, path);
+    store_close(st);
+    free(path);
+}
+
+/* The fake process check: owners with an even pid are alive. */
+static int alive_calls;
+static bool even_pids_alive(const struct run_record *run, void *ctx)
+{
+    alive_calls++;
+    CHECK_STR((const char *)ctx, "ctx");
+    return run->owner_pid % 2 == 0;
+}
+
+UNIT_TEST(store_stale_runs_become_lost)
+{
+    char *path = db_path("state.db");
+    struct store *st = open_ok(path);
+    if (!st)
+        return;
+    struct run_record r1 = {.job = (char *)"j1", .host = (char *)"h1", .owner_pid = 100};
+    struct run_record r2 = {.job = (char *)"j2", .host = (char *)"h1", .owner_pid = 201};
+    struct run_record r3 = {.job = (char *)"j3", .host = (char *)"h2", .owner_pid = 300};
+    struct run_record r4 = {.job = (char *)"j4", .host = (char *)"h1", .owner_pid = 100};
+    int64_t id1 = begin(st, &r1, 1000), id2 = begin(st, &r2, 1000);
+    int64_t id3 = begin(st, &r3, 1000), id4 = begin(st, &r4, 1000);
+    CHECK_INT(store_start_run(st, id1, 11, 1000), 1);
+    CHECK_INT(store_start_run(st, id2, 22, 1000), 1);
+    finish_as(st, id4, RUN_SUCCEEDED, NULL, 1500);
+    struct store_owner owner2 = {"h1", 201, 0};
+    CHECK_INT(store_heartbeat(st, &owner2, 5000), 1);
+    struct store_owner other_start = {"h1", 201, 77};
+    CHECK_INT(store_heartbeat(st, &other_start, 5500), 0);
+
+    /* lease only: runs 1 (running) and 3 (queued) expired, run 2 renewed */
+    struct run_list stale = {0};
+    CHECK_INT(store_find_stale_running(st, 6000, 3000, NULL, NULL, NULL, &stale), 0);
+    CHECK_INT(stale.len, 2);
+    CHECK(stale.len == 2 && stale.items[0].id == id1 && stale.items[1].id == id3);
+    run_list_release(&stale);
+    /* with the process check on h1: run 2's owner (odd pid) is dead too */
+    alive_calls = 0;
+    CHECK_INT(store_find_stale_running(st, 6000, 3000, "h1", even_pids_alive, "ctx", &stale), 0);
+    CHECK_INT(alive_calls, 1); /* only run 2: same host, lease not expired */
+    CHECK_INT(stale.len, 3);
+    CHECK(stale.len == 3 && stale.items[1].id == id2 && stale.items[1].heartbeat_at == 5000);
+    run_list_release(&stale);
+
+    CHECK_INT(store_mark_lost(st, id2, 4999, 6000), 0); /* heartbeat moved since */
+    CHECK_INT(store_mark_lost(st, id2, 5000, 6000), 1);
+    CHECK_INT(store_mark_lost(st, id2, 5000, 6001), 0); /* already lost */
+    CHECK_INT(store_mark_lost(st, id3, 1000, 6000), 1);
+    CHECK_INT(store_mark_lost(st, id4, 1000, 6000), 0); /* finished */
+    CHECK_INT(store_heartbeat(st, &owner2, 7000), 0);   /* lost stays lost */
+    struct run_record r;
+    CHECK_INT(store_run(st, id2, &r), 1);
+    CHECK_STR(run_status_name(r.status), "lost");
+    CHECK_INT(r.finished_at, 6000);
+    CHECK_INT(r.heartbeat_at, 5000);
+    run_record_release(&r);
+    CHECK_INT(store_find_stale_running(st, 6000, 3000, "h1", even_pids_alive, "ctx", &stale), 0);
+    CHECK(stale.len == 1 && stale.items[0].id == id1);
+    run_list_release(&stale);
+    CHECK_INT(store_start_run(st, id3, 33, 6500), 0); /* lost: must not start */
+    /* a lost run that ends after all gets its true end */
+    finish_as(st, id2, RUN_SUCCEEDED, NULL, 8000);
+    CHECK_INT(store_run(st, id2, &r), 1);
+    CHECK_STR(run_status_name(r.status), "succeeded");
+    run_record_release(&r);
+    check_sound(st, path);
+    store_close(st);
+    free(path);
+}
+
+UNIT_TEST(store_gc_selection)
+{
+    char *path = db_path("state.db");
+    struct store *st = open_ok(path);
+    if (!st)
+        return;
+    struct run_record a = {.job = (char *)"a"}, b = {.job = (char *)"b"};
+    int64_t ida[5], idb[2];
+    for (int i = 0; i < 4; i++) {
+        ida[i] = begin(st, &a, 10);
+        finish_as(st, ida[i], RUN_SUCCEEDED, "a.tar", 100 * (i + 1)); /* 100..400 */
+    }
+    ida[4] = begin(st, &a, 10);
+    finish_as(st, ida[4], RUN_FAILED, NULL, 500); /* no archive: never selected */
+    for (int i = 0; i < 2; i++) {
+        idb[i] = begin(st, &b, 10);
+        finish_as(st, idb[i], RUN_SUCCEEDED, "b.tar", 150 + 100 * i); /* 150, 250 */
+    }
+    struct run_list list = {0};
+    CHECK_INT(store_runs_for_gc(st, INT64_MAX, 2, &list), 0);
+    CHECK_INT(list.len, 2);
+    CHECK(list.len == 2 && list.items[0].id == ida[0] && list.items[1].id == ida[1]);
+    run_list_release(&list);
+    CHECK_INT(store_runs_for_gc(st, 250, 1, &list), 0); /* a at 100, 200; b at 150 */
+    CHECK_INT(list.len, 3);
+    CHECK(list.len == 3 && list.items[0].id == ida[0] && list.items[1].id == ida[1] &&
+          list.items[2].id == idb[0]);
+    run_list_release(&list);
+    CHECK_INT(store_runs_for_gc(st, INT64_MAX, 0, &list), 0);
+    CHECK_INT(list.len, 6);
+    run_list_release(&list);
+    CHECK_INT(store_set_archive(st, ida[0], NULL), 0);
+    CHECK_INT(store_runs_for_gc(st, INT64_MAX, 2, &list), 0);
+    CHECK(list.len == 1 && list.items[0].id == ida[1]); /* ida[0] has no archive any more */
+    run_list_release(&list);
+    check_sound(st, path);
+    store_close(st);
+    free(path);
+}
+
+UNIT_TEST(store_schedule_ticks)
+{
+    char *path = db_path("state.db");
+    struct store *st = open_ok(path);
+    if (!st)
+        return;
+    int64_t tick = -1;
+    CHECK_INT(store_last_tick(st, "a", &tick), 0);
+    CHECK_INT(store_schedule_mark(st, "a", 1000, 1001), 1);
+    CHECK_INT(store_schedule_mark(st, "a", 1000, 1002), 0); /* another copy already did */
+    CHECK_INT(store_schedule_mark(st, "a", 500, 1003), 0);  /* never backwards */
+    CHECK_INT(store_last_tick(st, "a", &tick), 1);
+    CHECK_INT(tick, 1000);
+    CHECK_INT(store_schedule_mark(st, "a", 2000, 2001), 1);
+    CHECK_INT(store_schedule_mark(st, "b", 10, 11), 1);
+    CHECK_INT(store_last_tick(st, "a", &tick), 1);
+    CHECK_INT(tick, 2000);
+    check_raw(path, "SELECT marked_at FROM schedule WHERE job = 'a'", "2001");
+    check_sound(st, path);
+    store_close(st);
+    free(path);
+}
+
+UNIT_TEST(store_file_memory)
+{
+    char *path = db_path("state.db");
+    struct store *st = open_ok(path);
+    if (!st)
+        return;
+    struct store_file files[2] = {
+        {(char *)"data/raw/ä.csv",
+         1700000000123456789,
+         1700000000987654321,
+         12345,
+         777,
+         42,
+         {0xfedcba9876543210u, 0x8000000000000001u}},
+        {(char *)"data/out/x.parquet", 1, 2, 3, 4, 5, {6, 7}},
+    };
+    CHECK_INT(store_file_put(st, files, 2, 100), 0);
+    struct store_file f;
+    CHECK_INT(store_file_get(st, "data/raw/ä.csv", &f), 1);
+    CHECK_STR(f.path, "data/raw/ä.csv");
+    CHECK(f.mtime_ns == 1700000000123456789 && f.ctime_ns == 1700000000987654321);
+    CHECK(f.size == 12345 && f.inode == 777 && f.device == 42);
+    CHECK(f.hash.low == 0xfedcba9876543210u && f.hash.high == 0x8000000000000001u);
+    free(f.path);
+    files[1].size = 99;
+    files[1].hash.low = UINT64_MAX;
+    CHECK_INT(store_file_put(st, &files[1], 1, 200), 0);
+    CHECK_INT(store_file_get(st, "data/out/x.parquet", &f), 1);
+    CHECK(f.size == 99 && f.hash.low == UINT64_MAX && f.hash.high == 7);
+    free(f.path);
+    CHECK_INT(store_file_get(st, "missing", &f), 0);
+    check_raw(path, "SELECT count(*) FROM files", "2");
+    CHECK_INT(store_file_put(st, NULL, 0, 300), 0);
+    check_sound(st, path);
+    store_close(st);
+    free(path);
+}
+
+/* Schema version 1 exactly as it shipped, written by hand. */
+static const char *schema_v1 =
+    "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL,"
+    " attempt INTEGER NOT NULL DEFAULT 1, status TEXT NOT NULL CHECK (status IN ('queued',"
+    " 'running', 'succeeded', 'failed', 'timed-out', 'interrupted', 'lost', 'skipped')),"
+    " queued_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, exit_code INTEGER,"
+    " signal INTEGER, host TEXT, pid INTEGER, git_commit TEXT, kwargs_json TEXT,"
+    " work_ids_json TEXT, code_fingerprint TEXT, config_fingerprint TEXT,"
+    " inputs_fingerprint TEXT, outputs_fingerprint TEXT, reasons_json TEXT, log_path TEXT,"
+    " archive_path TEXT, rerun_of INTEGER REFERENCES runs(id) ON DELETE SET NULL);"
+    "CREATE INDEX runs_by_job ON runs(job, id);"
+    "CREATE INDEX runs_by_job_status ON runs(job, status, id);"
+    "CREATE TABLE schedule (job TEXT PRIMARY KEY, last_tick INTEGER NOT NULL,"
+    " marked_at INTEGER NOT NULL);"
+    "INSERT INTO runs (job, status, queued_at, started_at, finished_at, exit_code, host, pid,"
+    " kwargs_json, archive_path) VALUES ('old.job', 'succeeded', 10, 20, 30, 0, 'h', 5,"
+    " '{\"k\": \"ü\"}', 'old.tar');"
+    "INSERT INTO runs (job, status, queued_at, started_at, host, pid)"
+    " VALUES ('old.job', 'running', 40, 50, 'h', 6);"
+    "INSERT INTO schedule VALUES ('old.job', 1000, 1001);"
+    "PRAGMA user_version = 1;";
+
+UNIT_TEST(store_migrates_version_1)
+{
+    char *path = db_path("state.db");
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, schema_v1, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+
+    struct store *st = open_ok(path);
+    if (!st)
+        return;
+    CHECK_INT(st->schema_version, 2);
+    char *backup = xprintf("%s.bak-v1", path);
+    struct stat sb;
+    CHECK(stat(backup, &sb) == 0);
+    check_raw(backup, "PRAGMA user_version", "1");
+    check_raw(backup, "SELECT count(*) FROM runs", "2");
+    check_raw(path, "PRAGMA user_version", "2");
+
+    struct run_record r;
+    CHECK_INT(store_run(st, 1, &r), 1);
+    CHECK_STR(r.job, "old.job");
+    CHECK_STR(run_status_name(r.status), "succeeded");
+    CHECK(r.queued_at == 10 && r.started_at == 20 && r.finished_at == 30 && r.exit_code == 0);
+    CHECK_STR(r.kwargs_json, "{\"k\": \"ü\"}");
+    CHECK_STR(r.archive_path, "old.tar");
+    CHECK_INT(r.heartbeat_at, 0); /* finished runs need no lease */
+    run_record_release(&r);
+    CHECK_INT(store_run(st, 2, &r), 1);
+    CHECK_INT(r.heartbeat_at, 50); /* the lease of a running run starts at its start */
+    CHECK_INT(r.owner_pid, 0);
+    run_record_release(&r);
+    int64_t tick;
+    CHECK(store_last_tick(st, "old.job", &tick) == 1 && tick == 1000);
+    struct store_file f = {(char *)"x", 1, 2, 3, 4, 5, {6, 7}};
+    CHECK_INT(store_file_put(st, &f, 1, 1), 0);
+    struct run_record fresh = {.job = (char *)"old.job"};
+    CHECK_INT(begin(st, &fresh, 100), 3);
+    check_sound(st, path);
+    store_close(st);
+
+    /* opening again neither migrates nor backs up again */
+    CHECK(unlink(backup) == 0);
+    st = open_ok(path);
+    CHECK(stat(backup, &sb) != 0);
+    store_close(st);
+    free(backup);
+    free(path);
+}
+
+UNIT_TEST(store_refuses_newer_and_foreign_databases)
+{
+    char *newer = db_path("newer.db");
+    sqlite3 *db;
+    CHECK(sqlite3_open(newer, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 3;", NULL, NULL, NULL) ==
+          SQLITE_OK);
+    sqlite3_close(db);
+    struct strbuf err = STRBUF_INIT;
+    CHECK(store_open(newer, &err) == NULL);
+    char *want = xprintf("cannot use state database '%s': its schema version 3 is newer than "
+                         "this stau knows (2); use a newer stau",
+                         newer);
+    CHECK_STR(strbuf_str(&err), want);
+    free(want);
+    check_raw(newer, "PRAGMA user_version", "3"); /* left alone */
+
+    char *foreign = db_path("foreign.db");
+    CHECK(sqlite3_open(foreign, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "CREATE TABLE t (x);", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    strbuf_reset(&err);
+    CHECK(store_open(foreign, &err) == NULL);
+    want =
+        xprintf("cannot use '%s' as a state database: it has tables but no stau schema", foreign);
+    CHECK_STR(strbuf_str(&err), want);
+    free(want);
+
+    const char *garbage = unit_write(unit_tmpdir(), "garbage.db",
+                                     "this is not a database, just text that goes on and on and "
+                                     "on for a while so that it looks like a header\n");
+    strbuf_reset(&err);
+    CHECK(store_open(garbage, &err) == NULL);
+    want = xprintf("cannot open state database '%s': file is not a database", garbage);
+    CHECK_STR(strbuf_str(&err), want);
+    free(want);
+
+    char *nodir = db_path("no/such/dir/state.db");
+    strbuf_reset(&err);
+    CHECK(store_open(nodir, &err) == NULL);
+    want = xprintf("cannot open state database '%s': unable to open database file", nodir);
+    CHECK_STR(strbuf_str(&err), want);
+    free(want);
+
+    strbuf_reset(&err);
+    CHECK(store_open("postgresql://user:secret@db/stau", &err) == NULL);
+    CHECK_STR(strbuf_str(&err), "cannot use a PostgreSQL state database: this stau was built "
+                                "without PostgreSQL support");
+    strbuf_release(&err);
+    free(nodir);
+    free(foreign);
+    free(newer);
+}
+
+UNIT_TEST(store_two_handles_take_turns)
+{
+    char *path = db_path("state.db");
+    struct store *one = open_ok(path), *two = open_ok(path);
+    if (!one || !two)
+        return;
+    struct run_record a = {.job = (char *)"a"}, b = {.job = (char *)"b"};
+    for (int i = 0; i < 20; i++) {
+        int64_t ia = begin(one, &a, i), ib = begin(two, &b, i);
+        CHECK_INT(store_start_run(two, ia, 1, i), 1);
+        CHECK_INT(store_start_run(one, ib, 1, i), 1);
+        finish_as(one, ib, RUN_SUCCEEDED, NULL, i);
+        finish_as(two, ia, RUN_FAILED, NULL, i);
+    }
+    struct run_list list = {0};
+    CHECK_INT(store_history(one, NULL, 0, &list), 0); /* sees what two wrote */
+    CHECK_INT(list.len, 40);
+    run_list_release(&list);
+    check_sound(two, path);
+    store_close(one);
+    store_close(two);
+    free(path);
+}
+
+/* Record, start and finish runs in a loop (in a child process). */
+static void churn(const char *path, const char *job, int count)
+{
+    struct strbuf err = STRBUF_INIT;
+    struct store *st = store_open(path, &err);
+    if (!st)
+        _exit(3);
+    struct run_record r = {.job = (char *)job};
+    struct run_finish fin = {RUN_SUCCEEDED, 0, 0, "fp", NULL};
+    for (int i = 0; count < 0 || i < count; i++) {
+        int64_t id;
+        if (store_begin_run(st, &r, i, &id) < 0 || store_start_run(st, id, 1, i) != 1 ||
+            store_finish_run(st, id, &fin, i) < 0) {
+            fprintf(stderr, "%s\n", store_error(st));
+            _exit(4);
+        }
+    }
+    store_close(st);
+    _exit(0);
+}
+
+UNIT_TEST(store_two_processes_at_once)
+{
+    char *path = db_path("state.db");
+    struct store *st = open_ok(path);
+    if (!st)
+        return;
+    pid_t pids[2];
+    for (int i = 0; i < 2; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0)
+            churn(path, i ? "b" : "a", 150);
+    }
+    for (int i = 0; i < 2; i++) {
+        int status;
+        CHECK(waitpid(pids[i], &status, 0) == pids[i]);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    struct run_list list = {0};
+    CHECK_INT(store_history(st, NULL, 0, &list), 0);
+    CHECK_INT(list.len, 300);
+    run_list_release(&list);
+    CHECK_INT(store_active_runs(st, NULL, &list), 0);
+    CHECK_INT(list.len, 0);
+    run_list_release(&list);
+    check_sound(st, path);
+    store_close(st);
+    free(path);
+}
+
+UNIT_TEST(store_survives_a_crash_mid_transaction)
+{
+    char *path = db_path("state.db");
+    struct store *st = open_ok(path);
+    if (!st)
+        return;
+    struct run_record keep = {.job = (char *)"kept"};
+    int64_t kept = begin(st, &keep, 1);
+    store_close(st);
+
+    /* a child writes a lot in one transaction, enough to spill pages into the
+       WAL, and dies before committing */
+    pid_t pid = fork();
+    if (pid == 0) {
+        sqlite3 *db;
+        if (sqlite3_open(path, &db) != SQLITE_OK ||
+            sqlite3_exec(db,
+                         "PRAGMA cache_size = 2; BEGIN IMMEDIATE;"
+                         "UPDATE runs SET status = 'failed' WHERE job = 'kept';"
+                         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                         " WHERE i < 5000) INSERT INTO runs (job, status, queued_at, reasons_json)"
+                         " SELECT 'half', 'queued', i, printf('%.500c', 'x') FROM n;",
+                         NULL, NULL, NULL) != SQLITE_OK)
+            _exit(1);
+        _exit(0);
+    }
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char *wal = xprintf("%s-wal", path);
+    struct stat sb;
+    CHECK(stat(wal, &sb) == 0 && sb.st_size > 1000000); /* the uncommitted pages hit the disk */
+    free(wal);
+    st = open_ok(path);
+    if (!st)
+        return;
+    struct run_list list = {0};
+    CHECK_INT(store_history(st, "half", 0, &list), 0);
+    CHECK_INT(list.len, 0);
+    run_list_release(&list);
+    struct run_record r;
+    CHECK_INT(store_run(st, kept, &r), 1);
+    CHECK_STR(run_status_name(r.status), "queued");
+    run_record_release(&r);
+    check_sound(st, path);
+    store_close(st);
+
+    /* a child busy recording runs is killed at a random moment */
+    pid = fork();
+    if (pid == 0)
+        churn(path, "churn", -1);
+    usleep(200 * 1000);
+    CHECK(kill(pid, SIGKILL) == 0);
+    CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status));
+    st = open_ok(path);
+    if (!st)
+        return;
+    check_sound(st, path);
+    CHECK_INT(store_history(st, "churn", 0, &list), 0);
+    CHECK(list.len > 0);
+    run_list_release(&list);
+    CHECK(begin(st, &keep, 2) > kept);
+    check_sound(st, path);
+    store_close(st);
+    free(path);
+}
