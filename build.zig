@@ -34,6 +34,8 @@ pub fn build(b: *std.Build) !void {
 
     var flags = std.ArrayList([]const u8){};
     try flags.appendSlice(b.allocator, &warnings);
+    // Debug and sanitized builds free everything before exiting, so leak checks see real leaks.
+    if (optimize == .Debug or sanitize) try flags.append(b.allocator, "-DSTAU_FREE_AT_EXIT");
     if (sanitize) try flags.appendSlice(b.allocator, &.{ "-fsanitize=address", "-fno-omit-frame-pointer" });
 
     const sources = try listSources(b, "src");

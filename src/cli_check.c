@@ -41,7 +41,7 @@ int cli_check(const struct cli *c)
                plural(deps, "dependency", "dependencies"), warnings,
                plural(warnings, "warning", "warnings"));
     }
-    project_release(&p);
+    project_release_at_exit(&p);
     return rc;
 }
 
@@ -213,6 +213,6 @@ int cli_list(const struct cli *c)
     fwrite(out.buf ? out.buf : "", 1, out.len, stdout);
     strbuf_release(&out);
     int rc = p.diags.errors ? EXIT_USAGE : EXIT_OK;
-    project_release(&p);
+    project_release_at_exit(&p);
     return rc;
 }

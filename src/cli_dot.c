@@ -38,6 +38,6 @@ int cli_dot(const struct cli *c)
     if (rc == EXIT_OK && p.diags.errors)
         rc = EXIT_USAGE;
     free(selected);
-    project_release(&p);
+    project_release_at_exit(&p);
     return rc;
 }

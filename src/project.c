@@ -339,6 +339,22 @@ static void build_graph(struct project *p, struct decl *empty)
 
 static struct decl empty_decl;
 
+/* Loading the cache on a thread of its own. */
+struct cache_loader {
+    const char *path;
+    const char *jobs_root;
+    struct cache *cache;
+    struct strbuf why; /* why the cache was set aside, if it was */
+    int rc;            /* cache_read's result */
+};
+
+static void *load_cache(void *arg)
+{
+    struct cache_loader *l = arg;
+    l->rc = cache_read(l->path, l->jobs_root, l->cache, &l->why);
+    return NULL;
+}
+
 int project_load(struct project *p, const struct project_options *opt)
 {
     memset(p, 0, sizeof(*p));
@@ -356,17 +372,23 @@ int project_load(struct project *p, const struct project_options *opt)
     char *dir = state_dir(p->root, &state_diags);
     char *cache_path = dir ? xprintf("%s/graph.cache", dir) : NULL;
     struct cache *cache = &p->cache;
-    if (cache_path) {
-        struct strbuf why = STRBUF_INIT;
-        if (cache_read(cache_path, p->jobs_root, cache, &why) < 0 && why.len)
-            diag_add(&state_diags, DIAG_WARNING, NULL, whole_file,
-                     "ignoring '%s': %s; rebuilding it", cache_path, why.buf);
-        strbuf_release(&why);
-    }
+    /* Load the cache while the tree is walked: the two do not depend on each other. */
+    struct cache_loader loader = {cache_path, p->jobs_root, cache, STRBUF_INIT, -1};
+    pthread_t loader_thread;
+    bool loading = cache_path && pthread_create(&loader_thread, NULL, load_cache, &loader) == 0;
+    if (cache_path && !loading)
+        load_cache(&loader);
 
     struct walk_result walk = {0};
     struct diags walk_diags = DIAGS_INIT;
-    if (walk_python_files(p->root, p->jobs_root, &walk, &walk_diags) < 0) {
+    int walked = walk_python_files(p->root, p->jobs_root, &walk, &walk_diags);
+    if (loading && pthread_join(loader_thread, NULL) != 0)
+        fatal("cannot join the cache loader");
+    if (loader.rc < 0 && loader.why.len)
+        diag_add(&state_diags, DIAG_WARNING, NULL, whole_file, "ignoring '%s': %s; rebuilding it",
+                 cache_path, loader.why.buf);
+    strbuf_release(&loader.why);
+    if (walked < 0) {
         free(cache_path);
         free(dir);
         diag_release(&walk_diags);
@@ -374,6 +396,8 @@ int project_load(struct project *p, const struct project_options *opt)
         return -1;
     }
     p->job_names = xcalloc(walk.files.len + 1, sizeof(char *));
+    p->files.items = xmalloc((walk.files.len + 1) * sizeof(struct source_file));
+    p->files.cap = walk.files.len + 1;
     for (size_t i = 0; i < walk.files.len; i++) {
         struct source_file f = {0};
         f.path = walk.files.items[i].path; /* ownership moves to the project */
@@ -487,4 +511,13 @@ struct hash128 project_code_fingerprint(const struct project *p, size_t job)
     free(hashes);
     VEC_FREE(&files);
     return h;
+}
+
+void project_release_at_exit(struct project *p)
+{
+#ifdef STAU_FREE_AT_EXIT
+    project_release(p);
+#else
+    (void)p;
+#endif
 }
