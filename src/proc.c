@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -650,4 +651,43 @@ void proc_set_release(struct proc_set *set)
         signal_pipe[0] = signal_pipe[1] = -1;
         set->active = false;
     }
+}
+
+bool proc_alive(pid_t pid)
+{
+    return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+int proc_capture(const char *const *argv, struct strbuf *out, struct strbuf *err)
+{
+    char path[] = "/tmp/stau-capture-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        if (err)
+            strbuf_addf(err, "cannot make a temporary file: %s", strerror(errno));
+        return -1;
+    }
+    close(fd);
+    struct proc_spec spec = {argv, NULL, NULL, path, 0, 0};
+    struct proc proc;
+    int status = -1;
+    if (proc_start(&spec, &proc, err) == 0) {
+        int wstatus;
+        pid_t got;
+        while ((got = waitpid(proc.pid, &wstatus, 0)) < 0 && errno == EINTR)
+            ;
+        if (got == proc.pid)
+            status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+        else if (err)
+            strbuf_addf(err, "cannot wait for '%s': %s", argv[0], strerror(errno));
+        FILE *f = fopen(path, "r");
+        char buf[4096];
+        size_t n;
+        while (f && out && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+            strbuf_add(out, buf, n);
+        if (f)
+            fclose(f);
+    }
+    unlink(path);
+    return status;
 }

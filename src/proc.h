@@ -113,6 +113,12 @@ int proc_kill_all(struct proc_set *set);
  * and close the self-pipe; the set can be initialised again afterwards. */
 void proc_set_release(struct proc_set *set);
 
+/* Whether a process with this pid exists (it may belong to another user). */
+bool proc_alive(pid_t pid);
+/* Run argv to completion with stdout captured into out (stderr to err, both may
+ * be NULL); returns its exit status (128+signal when killed), or -1 with a message
+ * in err when it cannot start. For quick questions (which python is this?). */
+int proc_capture(const char *const *argv, struct strbuf *out, struct strbuf *err);
 /* SIGTERM to proc's whole group, and SIGKILL after grace_ms (0: SIGKILL now); the
  * SIGKILL is sent by proc_wait_any of the set holding proc. -1 on error. */
 int proc_terminate(struct proc *proc, int64_t grace_ms);

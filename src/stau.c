@@ -17,6 +17,17 @@ struct command {
     const char *help;
 };
 
+/* What `stau` does without a command. */
+static const struct command run_due = {
+    "", cli_run_due, "stau [-n] [-j N] [--fail-fast] [--force] [TARGET...]", "run whatever is due",
+    "Works out which jobs are due (never run, failed, code, declaration, inputs or\n"
+    "outputs changed, a dependency newer or running first, max_lag, a schedule\n"
+    "tick, --force) and runs them in dependency order, -j N slots at a time.\n"
+    "TARGETs (job names, globs, tag:NAME) restrict it to them and what they need.\n"
+    "-n prints the plan with every reason and runs nothing. --fail-fast starts\n"
+    "nothing new after a failure; otherwise a failure stops only its dependents.\n"
+    "Exit status 0, 1 when a job failed, 2 on bad usage, 130 when interrupted.\n"};
+
 static const struct command commands[] = {
     {"check", cli_check, "stau check", "validate every declaration",
      "Reads every job's declaration without running anything and checks it:\n"
@@ -26,6 +37,13 @@ static const struct command commands[] = {
      "One job per line: name, file, dependencies (with max_lag), schedule, tags.\n"
      "--json prints an array of objects holding every evaluated key, defaults\n"
      "included, and the local files each job's code is made of.\n"},
+    {"run", cli_run, "stau run [--force] JOB...", "run these jobs now, with what they need",
+     "Runs the named jobs (names, globs, tag:NAME) if they are due, after whatever\n"
+     "upstream of them is due; with --force they run whatever their state.\n"},
+    {"why", cli_why, "stau why [--json] JOB...", "every reason a job is due, or is not",
+     "For a due job: each reason with its evidence. For one that is not: its last\n"
+     "success, that its fingerprints match, its next schedule tick, and each\n"
+     "dependency's age against its max_lag.\n"},
     {"dot", cli_dot, "stau dot [JOB...]", "the graph in Graphviz DOT",
      "Writes the dependency graph as DOT: `stau dot | dot -Tsvg > graph.svg`.\n"
      "With JOB arguments, only those jobs and everything upstream of them.\n"
@@ -47,8 +65,11 @@ static void print_usage(FILE *out)
                  "  -v           say more (files read and parsed)\n"
                  "  --json       machine-readable output, where a command prints records\n"
                  "  -h, --help   this text, or a command's with `stau COMMAND --help`\n"
-                 "  --version    print the version\n\n"
-                 "Running jobs (`stau`, `stau run`, `stau why`) is not built yet.\n");
+                 "  --version    print the version\n"
+                 "  -n           with `stau`/`stau run`: print the plan, run nothing\n"
+                 "  --force      with `stau`/`stau run`: run the targets whatever their state\n"
+                 "  --fail-fast  start nothing new after a failure\n\n"
+                 "Without a command, stau runs whatever is due: `stau [TARGET...]`.\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -127,6 +148,12 @@ int main(int argc, char **argv)
             c.json = true;
         } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
             c.verbose = true;
+        } else if (strcmp(a, "-n") == 0 || strcmp(a, "--dry-run") == 0) {
+            c.dry_run = true;
+        } else if (strcmp(a, "--force") == 0) {
+            c.force = true;
+        } else if (strcmp(a, "--fail-fast") == 0) {
+            c.fail_fast = true;
         } else if (strncmp(a, "-C", 2) == 0) {
             if (!(c.project.dir = option_value(argc, argv, &i, "-C", 2))) {
                 free(positional);
@@ -172,13 +199,12 @@ int main(int argc, char **argv)
         }
         return EXIT_OK;
     }
-    if (!cmd) {
-        int rc = npositional ? unknown_command(positional[0])
-                             : usage_error("%s", "running due jobs is not built yet; this stau "
-                                                 "can check, list and dot");
-        free(positional);
-        return rc;
-    }
+    if (!cmd)
+        cmd = &run_due;
+    const char *names[sizeof(commands) / sizeof(commands[0]) + 1] = {0};
+    for (size_t k = 0; k < command_count; k++)
+        names[k] = commands[k].name;
+    c.commands = names;
     c.args = positional;
     c.arg_count = npositional;
     c.printer.root = c.project.dir;
@@ -188,7 +214,7 @@ int main(int argc, char **argv)
                        : xprintf("%s/", c.project.dir);
     c.printer.prefix = prefix;
     c.printer.color = use_color(STDERR_FILENO);
-    if (strcmp(cmd->name, "dot") != 0 && npositional) {
+    if ((cmd == find_command("check") || cmd == find_command("list")) && npositional) {
         fprintf(stderr, "stau: error: '%s' takes no arguments\n  hint: usage: %s\n", cmd->name,
                 cmd->usage);
         free(prefix);

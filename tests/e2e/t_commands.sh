@@ -89,19 +89,21 @@ test_help_in_every_spelling() {
     expect_no_file .stau
 }
 
+# Without a command, words are targets (jobs to run); a misspelt command is
+# no job, and the hint says which command it looks like.
 test_unknown_command_did_you_mean() {
     run chekc
     expect_exit 2
     expect_stdout_empty
     expect_stderr_eq <<'EOF'
-stau: error: unknown command 'chekc'
-  hint: did you mean 'check'?
+stau: error: no job matches 'chekc'
+  hint: did you mean the command 'check'?
 EOF
     run lst
     expect_exit 2
     expect_stderr_eq <<'EOF'
-stau: error: unknown command 'lst'
-  hint: did you mean 'list'?
+stau: error: no job matches 'lst'
+  hint: did you mean the command 'list'?
 EOF
 }
 
@@ -110,8 +112,8 @@ test_unknown_command_without_suggestion() {
     expect_exit 2
     expect_stdout_empty
     expect_stderr_eq <<'EOF'
-stau: error: unknown command 'frobnicate'
-  hint: see `stau --help`
+stau: error: no job matches 'frobnicate'
+  hint: `stau list` shows every job; `stau --help` the commands
 EOF
 }
 
@@ -126,13 +128,13 @@ EOF
 }
 
 test_no_command() {
+    # `stau` alone runs whatever is due: in an empty folder, nothing.
     run
-    expect_exit 2
-    expect_stdout_empty
-    expect_stderr_eq <<'EOF'
-stau: error: running due jobs is not built yet; this stau can check, list and dot
-  hint: see `stau --help`
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+nothing to do
 EOF
+    expect_stderr_empty
 }
 
 test_unknown_option() {

@@ -1,0 +1,282 @@
+/* cli_run.c: `stau [TARGET...]`, `stau run`, `stau why`: work out what is due,
+ * explain it, run it. */
+#include "cli.h"
+
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "exec.h"
+#include "proc.h"
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Everything a run-like command needs, opened in order. */
+struct session {
+    struct project project;
+    struct store *store;
+    struct plan plan;
+    bool planned;
+};
+
+static bool owner_alive(const struct run_record *run, void *ctx)
+{
+    (void)ctx;
+    return proc_alive(run->owner_pid);
+}
+
+/* Runs left "running" by a stau that died are recorded as lost, so they run again. */
+static int recover_lost_runs(struct store *st, int64_t now)
+{
+    char host[256] = "";
+    if (gethostname(host, sizeof(host) - 1) < 0)
+        snprintf(host, sizeof(host), "localhost");
+    struct run_list stale = {0};
+    if (store_find_stale_running(st, now, 60000, host, owner_alive, NULL, &stale) < 0)
+        return error("%s", store_error(st));
+    for (size_t i = 0; i < stale.len; i++) {
+        const struct run_record *run = &stale.items[i];
+        int marked = store_mark_lost(st, run->id, run->heartbeat_at, now);
+        if (marked < 0) {
+            run_list_release(&stale);
+            return error("%s", store_error(st));
+        }
+        if (marked)
+            warn("run %lld of '%s' was left running by a stau that is gone (pid %d on %s); "
+                 "recorded as lost",
+                 (long long)run->id, run->job, run->owner_pid, run->host ? run->host : "?");
+    }
+    run_list_release(&stale);
+    return 0;
+}
+
+/* Load the project, open the state database, and plan; -1 after a message. */
+static int open_session(const struct cli *c, struct session *s, bool force)
+{
+    memset(s, 0, sizeof(*s));
+    if (cli_load(c, &s->project) < 0)
+        return -1;
+    if (s->project.diags.errors) {
+        fprintf(stderr,
+                "stau: error: %zu %s in the declarations; nothing runs until they are "
+                "fixed\n",
+                s->project.diags.errors, s->project.diags.errors == 1 ? "error" : "errors");
+        return -1;
+    }
+    const char *db = getenv("STAU_DB");
+    char *path = db && *db ? xstrdup(db) : xprintf("%s/.stau/state.db", s->project.root);
+    struct strbuf err = STRBUF_INIT;
+    s->store = store_open(path, &err);
+    free(path);
+    if (!s->store) {
+        error("%s", strbuf_str(&err));
+        strbuf_release(&err);
+        return -1;
+    }
+    strbuf_release(&err);
+    int64_t now = wall_ms();
+    if (recover_lost_runs(s->store, now) < 0)
+        return -1;
+    struct plan_options po = {c->args, c->arg_count, force, now, c->commands};
+    if (plan_build(&s->plan, &s->project, s->store, &po) < 0)
+        return -1;
+    s->planned = true;
+    return 0;
+}
+
+static void close_session(struct session *s)
+{
+    if (s->planned)
+        plan_release(&s->plan);
+    if (s->store)
+        store_close(s->store);
+    project_release_at_exit(&s->project);
+}
+
+/* The interpreter for jobs that name none: the project's .venv, else python3,
+ * asked once for its real path (python3 on PATH may be a slow shim). */
+static char *default_python(const char *root)
+{
+    char *venv = xprintf("%s/.venv/bin/python", root);
+    if (access(venv, X_OK) == 0) {
+        char *abs = realpath(venv, NULL);
+        free(venv);
+        return abs ? abs : xstrdup("python3");
+    }
+    free(venv);
+    const char *argv[] = {"python3", "-c", "import sys; print(sys.executable)", NULL};
+    struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+    char *python = NULL;
+    if (proc_capture(argv, &out, &err) == 0 && out.len) {
+        out.buf[strcspn(out.buf, "\r\n")] = '\0';
+        if (out.buf[0] == '/')
+            python = xstrdup(out.buf);
+    }
+    strbuf_release(&out);
+    strbuf_release(&err);
+    return python ? python : xstrdup("python3");
+}
+
+static void print_plan(const struct session *s)
+{
+    const struct plan *plan = &s->plan;
+    if (!plan->order.len) {
+        printf("nothing to do\n");
+        return;
+    }
+    printf("would run %zu %s:\n", plan->order.len, plan->order.len == 1 ? "job" : "jobs");
+    for (size_t k = 0; k < plan->order.len; k++) {
+        size_t i = plan->order.items[k];
+        const struct plan_job *pj = &plan->jobs[i];
+        printf("  %s\n", s->project.graph.jobs.items[i].name);
+        for (size_t r = 0; r < pj->why.len; r++)
+            printf("      %s: %s\n", reason_name(pj->why.items[r].kind), pj->why.items[r].evidence);
+    }
+}
+
+static int run_plan(const struct cli *c, bool force)
+{
+    struct session s;
+    if (open_session(c, &s, force) < 0) {
+        close_session(&s);
+        return EXIT_USAGE;
+    }
+    int rc = EXIT_OK;
+    if (c->dry_run) {
+        print_plan(&s);
+    } else if (!s.plan.order.len) {
+        printf("nothing to do\n");
+    } else {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        struct exec_options eo = {c->project.threads > 0 ? (size_t)c->project.threads
+                                                         : (size_t)(cpus > 0 ? cpus : 1),
+                                  c->fail_fast, NULL, isatty(STDOUT_FILENO) != 0};
+        char *python = default_python(s.project.root);
+        eo.python = python;
+        rc = exec_run(&s.project, s.store, &s.plan, &eo);
+        free(python);
+    }
+    close_session(&s);
+    return rc;
+}
+
+int cli_run_due(const struct cli *c)
+{
+    return run_plan(c, c->force);
+}
+
+int cli_run(const struct cli *c)
+{
+    if (!c->arg_count) {
+        fprintf(stderr, "stau: error: 'run' needs the jobs to run\n"
+                        "  hint: stau run [--force] JOB...; `stau` alone runs whatever is due\n");
+        return EXIT_USAGE;
+    }
+    return run_plan(c, c->force);
+}
+
+/* Why a job that is not due is not: its last success and what still matches. */
+static void explain_not_due(const struct session *s, size_t i, int64_t now)
+{
+    const struct plan_job *pj = &s->plan.jobs[i];
+    const struct job *job = &s->project.graph.jobs.items[i];
+    struct strbuf sb = STRBUF_INIT;
+    if (pj->success.id) {
+        stale_format_time(pj->success.finished_at, NULL, &sb);
+        strbuf_addstr(&sb, ", ");
+        stale_format_age(now - pj->success.finished_at, &sb);
+        printf("  last success: run %lld, finished %s ago\n", (long long)pj->success.id, sb.buf);
+        printf("  code, declaration, inputs and outputs match that run\n");
+        strbuf_reset(&sb);
+    }
+    if (pj->schedule_count) {
+        struct job_now now_state;
+        plan_job_now(pj, &now_state);
+        size_t which = 0;
+        int64_t from =
+            pj->last.id ? (pj->last.started_at ? pj->last.started_at : pj->last.queued_at) : now;
+        int64_t tick = stale_next_tick(&now_state, from, &which);
+        if (tick != CRON_NEVER) {
+            stale_format_time(tick, pj->zone, &sb);
+            printf("  next tick: %s ('%s')\n", sb.buf, pj->schedule_texts[which]);
+            strbuf_reset(&sb);
+        }
+    } else {
+        printf("  no schedule: it runs when something it depends on changes\n");
+    }
+    for (size_t e = 0; e < job->deps.len; e++) {
+        const struct edge *edge = &job->deps.items[e];
+        const struct plan_job *dep = &s->plan.jobs[edge->to];
+        const char *name = s->project.graph.jobs.items[edge->to].name;
+        if (!dep->success.id) {
+            printf("  dependency %s: never succeeded\n", name);
+            continue;
+        }
+        stale_format_age(now - dep->success.finished_at, &sb);
+        if (edge->dep->has_max_lag)
+            printf("  dependency %s: last success %s ago, within its max_lag of %g minutes\n", name,
+                   sb.buf, edge->dep->max_lag);
+        else
+            printf("  dependency %s: last success %s ago, before this job's last success\n", name,
+                   sb.buf);
+        strbuf_reset(&sb);
+    }
+    strbuf_release(&sb);
+}
+
+int cli_why(const struct cli *c)
+{
+    if (!c->arg_count) {
+        fprintf(stderr, "stau: error: 'why' needs the jobs to explain\n"
+                        "  hint: stau why JOB...\n");
+        return EXIT_USAGE;
+    }
+    struct session s;
+    if (open_session(c, &s, c->force) < 0) {
+        close_session(&s);
+        return EXIT_USAGE;
+    }
+    int64_t now = wall_ms();
+    struct strbuf json = STRBUF_INIT;
+    if (c->json)
+        strbuf_addch(&json, '[');
+    size_t shown = 0;
+    for (size_t i = 0; i < s.plan.count; i++) {
+        const struct plan_job *pj = &s.plan.jobs[i];
+        const char *name = s.project.graph.jobs.items[i].name;
+        bool asked = false;
+        for (size_t a = 0; a < c->arg_count && !asked; a++)
+            asked = fnmatch(c->args[a], name, 0) == 0;
+        if (!asked)
+            continue;
+        if (c->json) {
+            strbuf_addstr(&json, shown ? ",\n{\"job\":" : "\n{\"job\":");
+            json_quote(&json, name, strlen(name));
+            strbuf_addf(&json, ",\"due\":%s,\"reasons\":", pj->due ? "true" : "false");
+            reasons_to_json(&pj->why, &json);
+            strbuf_addf(&json, ",\"last_success\":%lld}", (long long)pj->success.id);
+        } else if (pj->due) {
+            printf("%s is due:\n", name);
+            for (size_t r = 0; r < pj->why.len; r++)
+                printf("  %s: %s\n", reason_name(pj->why.items[r].kind), pj->why.items[r].evidence);
+        } else {
+            printf("%s is not due:\n", name);
+            explain_not_due(&s, i, now);
+        }
+        shown++;
+    }
+    if (c->json) {
+        strbuf_addstr(&json, shown ? "\n]\n" : "]\n");
+        fwrite(json.buf, 1, json.len, stdout);
+    }
+    strbuf_release(&json);
+    close_session(&s);
+    return EXIT_OK;
+}

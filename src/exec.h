@@ -1,0 +1,26 @@
+/* exec.h: running a plan: the parallel loop (see exec.c). */
+#ifndef STAU_EXEC_H
+#define STAU_EXEC_H
+
+#include "plan.h"
+
+/* Exit statuses of a run (SPEC §3). */
+enum { EXIT_RUN_FAILED = 1, EXIT_RUN_USAGE = 2, EXIT_RUN_INTERRUPTED = 130 };
+
+/* How to run. */
+struct exec_options {
+    size_t slots;       /* -j: the slot budget */
+    bool fail_fast;     /* stop starting new work after a failure */
+    const char *python; /* the interpreter for jobs that do not name one */
+    bool tty;           /* stdout is a terminal: one status line instead of plain lines */
+};
+
+/* The Python snippet each job's interpreter runs (argv: jobs root, file,
+ * main_func or "", kwargs as JSON). */
+extern const char exec_bootstrap[];
+
+/* Run plan->order; returns the exit status (0, 1 or 130; 2 if nothing could run). */
+int exec_run(struct project *p, struct store *st, struct plan *plan,
+             const struct exec_options *opt);
+
+#endif

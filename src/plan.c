@@ -1,0 +1,449 @@
+/* plan.c: what runs in an invocation and why. */
+#include "plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <glob.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include "fingerprint.h"
+
+/* Hashing files through the state database's memory: a file whose stat data is
+ * what it was when last hashed is not read again (as git's index). */
+struct hasher {
+    struct store *st;
+    const char *root;
+    int64_t now;
+    VEC(struct store_file) updates; /* new hashes to remember */
+    struct strbuf buf;              /* file contents being hashed */
+};
+
+/* Hash root/path into *out; 1 when it does not exist, -1 on another error (warned). */
+static int hash_file(struct hasher *h, const char *path, struct stat *st_out, struct hash128 *out)
+{
+    char *full = xprintf("%s/%s", h->root, path);
+    struct stat st;
+    if (stat(full, &st) < 0) {
+        int missing = errno == ENOENT || errno == ENOTDIR;
+        if (!missing)
+            warn("cannot stat '%s':", full);
+        free(full);
+        return missing ? 1 : -1;
+    }
+    if (st_out)
+        *st_out = st;
+    if (S_ISDIR(st.st_mode)) {
+        free(full);
+        *out = (struct hash128){0, 0};
+        return 0;
+    }
+    struct file_stat now_stat;
+    file_stat_from(&now_stat, &st);
+    struct store_file mem = {0};
+    if (store_file_get(h->st, path, &mem) == 1 && mem.mtime_ns == now_stat.mtime_ns &&
+        mem.ctime_ns == now_stat.ctime_ns && mem.size == now_stat.size &&
+        mem.inode == now_stat.inode && mem.device == now_stat.device &&
+        now_stat.mtime_ns / 1000000 < h->now - 2000) {
+        *out = mem.hash;
+        free(mem.path);
+        free(full);
+        return 0;
+    }
+    free(mem.path);
+    int fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        warn("cannot read '%s':", full);
+        free(full);
+        return -1;
+    }
+    strbuf_reset(&h->buf);
+    for (;;) {
+        strbuf_grow(&h->buf, 65536);
+        ssize_t n = read(fd, h->buf.buf + h->buf.len, h->buf.cap - h->buf.len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            warn("cannot read '%s':", full);
+            close(fd);
+            free(full);
+            return -1;
+        }
+        if (n == 0)
+            break;
+        h->buf.len += (size_t)n;
+    }
+    close(fd);
+    free(full);
+    *out = hash_bytes(h->buf.buf ? h->buf.buf : "", h->buf.len);
+    /* Racily new files (changed in the last two seconds) are hashed again next time. */
+    struct store_file remember = {xstrdup(path), now_stat.mtime_ns, now_stat.ctime_ns,
+                                  now_stat.size, now_stat.inode,    now_stat.device,
+                                  *out};
+    VEC_PUSH(&h->updates, remember);
+    return 0;
+}
+
+static void add_hash(XXH3_state_t *state, const char *text, struct hash128 hash)
+{
+    XXH3_128bits_update(state, text, strlen(text) + 1);
+    XXH3_128bits_update(state, &hash, sizeof(hash));
+}
+
+static void finish_fp(XXH3_state_t *state, char out[33])
+{
+    XXH128_hash_t h = XXH3_128bits_digest(state);
+    fingerprint_hex((struct hash128){h.low64, h.high64}, out);
+}
+
+static bool has_glob(const char *s)
+{
+    return strpbrk(s, "*?[") != NULL;
+}
+
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Fingerprint of the inputs: every pattern, the files it matches, their contents. */
+static void inputs_fingerprint(struct hasher *h, const struct decl *d, char out[33])
+{
+    XXH3_state_t *state = XXH3_createState();
+    if (!state)
+        fatal("out of memory for a hash state");
+    XXH3_128bits_reset(state);
+    for (size_t i = 0; i < d->inputs.len; i++) {
+        const char *pattern = d->inputs.items[i];
+        XXH3_128bits_update(state, pattern, strlen(pattern) + 1);
+        if (!has_glob(pattern)) {
+            struct hash128 hash;
+            int rc = hash_file(h, pattern, NULL, &hash);
+            add_hash(state, rc == 0 ? "present" : "missing",
+                     rc == 0 ? hash : (struct hash128){0, 0});
+            continue;
+        }
+        char *full = pattern[0] == '/' ? xstrdup(pattern) : xprintf("%s/%s", h->root, pattern);
+        glob_t g;
+        int rc = glob(full, 0, NULL, &g);
+        if (rc == 0) {
+            size_t skip = pattern[0] == '/' ? 0 : strlen(h->root) + 1;
+            qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), by_string);
+            for (size_t k = 0; k < g.gl_pathc; k++) {
+                const char *path = g.gl_pathv[k] + skip;
+                struct hash128 hash;
+                if (hash_file(h, path, NULL, &hash) == 0)
+                    add_hash(state, path, hash);
+            }
+        }
+        if (rc == 0 || rc == GLOB_NOMATCH)
+            globfree(&g);
+        free(full);
+    }
+    finish_fp(state, out);
+    XXH3_freeState(state);
+}
+
+/* Fingerprint of the outputs as they are; the first missing one in *missing. */
+static void outputs_fingerprint(struct hasher *h, const struct decl *d, char out[33],
+                                char **missing)
+{
+    XXH3_state_t *state = XXH3_createState();
+    if (!state)
+        fatal("out of memory for a hash state");
+    XXH3_128bits_reset(state);
+    for (size_t i = 0; i < d->outputs.len; i++) {
+        struct hash128 hash;
+        int rc = hash_file(h, d->outputs.items[i], NULL, &hash);
+        if (rc == 1 && !*missing)
+            *missing = xstrdup(d->outputs.items[i]);
+        add_hash(state, d->outputs.items[i], rc == 0 ? hash : (struct hash128){1, 1});
+    }
+    finish_fp(state, out);
+    XXH3_freeState(state);
+}
+
+/* The schedules of a job: its declaration's and its timetable entries'. */
+static int load_schedules(struct plan_job *pj, const struct job *job)
+{
+    size_t n = job->decl->schedules.len + job->timetable.len;
+    pj->schedules = xcalloc(n + 1, sizeof(struct cron));
+    pj->schedule_texts = xcalloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+        const char *text = i < job->decl->schedules.len
+                               ? job->decl->schedules.items[i]
+                               : job->timetable.items[i - job->decl->schedules.len]->schedule;
+        struct strbuf err = STRBUF_INIT;
+        size_t offset;
+        if (cron_parse(text, &pj->schedules[pj->schedule_count], &err, &offset) == 0)
+            pj->schedule_texts[pj->schedule_count++] = xstrdup(text);
+        strbuf_release(&err);
+    }
+    struct strbuf err = STRBUF_INIT;
+    pj->zone = tz_load(job->decl->timezone, &err);
+    if (!pj->zone) {
+        error("%s: %s", job->name, strbuf_str(&err));
+        strbuf_release(&err);
+        return -1;
+    }
+    strbuf_release(&err);
+    return 0;
+}
+
+void plan_job_now(const struct plan_job *pj, struct job_now *out)
+{
+    *out = (struct job_now){pj->code_fp,
+                            pj->config_fp,
+                            pj->inputs_fp,
+                            pj->outputs_fp,
+                            pj->missing_output,
+                            pj->schedules,
+                            (const char *const *)pj->schedule_texts,
+                            pj->schedule_count,
+                            pj->zone,
+                            false};
+}
+
+/* Mark the targets (names, globs, tag:x) and what they need; -1 on an unknown one. */
+static int select_targets(struct plan *plan, const struct graph *g, const struct plan_options *opt,
+                          bool *is_target)
+{
+    size_t n = g->jobs.len;
+    if (!opt->target_count) {
+        for (size_t i = 0; i < n; i++)
+            plan->jobs[i].selected = is_target[i] = true;
+        return 0;
+    }
+    struct sizelist roots = {0};
+    for (size_t t = 0; t < opt->target_count; t++) {
+        const char *target = opt->targets[t];
+        size_t before = roots.len;
+        for (size_t i = 0; i < n; i++) {
+            const struct job *job = &g->jobs.items[i];
+            bool match = false;
+            if (starts_with(target, "tag:")) {
+                for (size_t k = 0; k < job->decl->tags.len && !match; k++)
+                    match = strcmp(job->decl->tags.items[k], target + 4) == 0;
+            } else {
+                match = fnmatch(target, job->name, 0) == 0;
+            }
+            if (match) {
+                VEC_PUSH(&roots, i);
+                is_target[i] = true;
+            }
+        }
+        if (roots.len == before) {
+            error("no job matches '%s'", target);
+            const char *suggestion =
+                starts_with(target, "tag:") ? NULL : graph_closest(g, target, NULL);
+            const char *command =
+                !suggestion && opt->commands && t == 0 ? did_you_mean(target, opt->commands) : NULL;
+            if (suggestion)
+                fprintf(stderr, "  hint: did you mean '%s'?\n", suggestion);
+            else if (command)
+                fprintf(stderr, "  hint: did you mean the command '%s'?\n", command);
+            else
+                fprintf(stderr, "  hint: `stau list` shows every job; `stau --help` the "
+                                "commands\n");
+            VEC_FREE(&roots);
+            return -1;
+        }
+    }
+    bool *selected = xcalloc(n + 1, sizeof(bool));
+    graph_upstream(g, roots.items, roots.len, selected);
+    for (size_t i = 0; i < n; i++)
+        plan->jobs[i].selected = selected[i];
+    free(selected);
+    VEC_FREE(&roots);
+    return 0;
+}
+
+/* Jobs downstream of a due one are due too (in topological order, once through). */
+static bool spread_upstream_due(struct plan *plan, const struct graph *g,
+                                const struct sizelist *topo)
+{
+    bool changed = false;
+    for (size_t k = 0; k < topo->len; k++) {
+        size_t i = topo->items[k];
+        struct plan_job *pj = &plan->jobs[i];
+        if (!pj->selected)
+            continue;
+        const struct job *job = &g->jobs.items[i];
+        for (size_t e = 0; e < job->deps.len; e++) {
+            size_t d = job->deps.items[e].to;
+            if (plan->jobs[d].due && !reasons_have(&pj->why, REASON_UPSTREAM_DUE)) {
+                reasons_add(&pj->why, REASON_UPSTREAM_DUE, "'%s' runs first",
+                            g->jobs.items[d].name);
+                pj->due = changed = true;
+            }
+        }
+    }
+    return changed;
+}
+
+/* A due job's dependency with max_lag M and no success in the last M minutes runs first. */
+static bool apply_max_lag(struct plan *plan, const struct graph *g, int64_t now)
+{
+    bool changed = false;
+    for (size_t i = 0; i < g->jobs.len; i++) {
+        if (!plan->jobs[i].due)
+            continue;
+        const struct job *job = &g->jobs.items[i];
+        for (size_t e = 0; e < job->deps.len; e++) {
+            const struct edge *edge = &job->deps.items[e];
+            struct plan_job *dep = &plan->jobs[edge->to];
+            if (!edge->dep->has_max_lag || dep->due || !dep->selected)
+                continue;
+            int64_t limit = (int64_t)(edge->dep->max_lag * 60000.0);
+            int64_t finished = dep->success.id ? dep->success.finished_at : 0;
+            if (finished && now - finished <= limit)
+                continue;
+            struct strbuf age = STRBUF_INIT;
+            if (finished)
+                stale_format_age(now - finished, &age);
+            reasons_add(&dep->why, REASON_MAX_LAG,
+                        "'%s' needs it within %g minutes; its last success was %s%s", job->name,
+                        edge->dep->max_lag, finished ? strbuf_str(&age) : "never",
+                        finished ? " ago" : "");
+            strbuf_release(&age);
+            dep->due = changed = true;
+        }
+    }
+    return changed;
+}
+
+int plan_build(struct plan *plan, struct project *p, struct store *st,
+               const struct plan_options *opt)
+{
+    const struct graph *g = &p->graph;
+    size_t n = g->jobs.len;
+    memset(plan, 0, sizeof(*plan));
+    plan->count = n;
+    plan->jobs = xcalloc(n + 1, sizeof(struct plan_job));
+    bool *is_target = xcalloc(n + 1, sizeof(bool));
+    if (select_targets(plan, g, opt, is_target) < 0) {
+        free(is_target);
+        return -1;
+    }
+    project_load_imports(p);
+    struct hasher h = {st, p->root, opt->now, {0}, STRBUF_INIT};
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct plan_job *pj = &plan->jobs[i];
+        if (!pj->selected)
+            continue;
+        const struct job *job = &g->jobs.items[i];
+        fingerprint_hex(project_code_fingerprint(p, i), pj->code_fp);
+        struct strbuf json = STRBUF_INIT;
+        decl_to_json(job->decl, &json);
+        for (size_t k = 0; k < job->timetable.len; k++)
+            strbuf_addf(&json, "|%s", job->timetable.items[k]->schedule);
+        fingerprint_hex(hash_bytes(json.buf, json.len), pj->config_fp);
+        strbuf_release(&json);
+        inputs_fingerprint(&h, job->decl, pj->inputs_fp);
+        outputs_fingerprint(&h, job->decl, pj->outputs_fp, &pj->missing_output);
+        if (load_schedules(pj, job) < 0 || store_last_run(st, job->name, &pj->last) < 0 ||
+            store_last_success(st, job->name, &pj->success) < 0)
+            rc = -1;
+    }
+    if (rc == 0 && h.updates.len &&
+        store_file_put(st, h.updates.items, h.updates.len, opt->now) < 0)
+        warn("%s", store_error(st)); /* only the memory of hashes is lost: they are redone */
+    for (size_t i = 0; i < h.updates.len; i++)
+        free(h.updates.items[i].path);
+    VEC_FREE(&h.updates);
+    strbuf_release(&h.buf);
+    if (rc < 0) {
+        if (store_error(st)[0])
+            error("%s", store_error(st));
+        free(is_target);
+        return -1;
+    }
+
+    struct sizelist topo = {0};
+    graph_topological(g, &topo);
+    for (size_t k = 0; k < topo.len; k++) {
+        size_t i = topo.items[k];
+        struct plan_job *pj = &plan->jobs[i];
+        if (!pj->selected)
+            continue;
+        const struct job *job = &g->jobs.items[i];
+        struct upstream *ups = xcalloc(job->deps.len + 1, sizeof(struct upstream));
+        for (size_t e = 0; e < job->deps.len; e++) {
+            const struct plan_job *dep = &plan->jobs[job->deps.items[e].to];
+            ups[e] = (struct upstream){g->jobs.items[job->deps.items[e].to].name, dep->due,
+                                       dep->success.id ? dep->success.started_at : 0,
+                                       dep->success.id ? dep->success.finished_at : 0};
+        }
+        struct job_now now;
+        plan_job_now(pj, &now);
+        now.forced = opt->force && is_target[i];
+        struct job_past past = {pj->last.id ? &pj->last : NULL,
+                                pj->success.id ? &pj->success : NULL};
+        stale_reasons(&now, &past, ups, job->deps.len, opt->now, &pj->why);
+        pj->due = pj->why.len > 0;
+        free(ups);
+    }
+    /* Both rules can feed each other; each round only adds, so this ends. */
+    for (size_t round = 0; round <= n; round++) {
+        bool a = spread_upstream_due(plan, g, &topo);
+        bool b = apply_max_lag(plan, g, opt->now);
+        if (!a && !b)
+            break;
+    }
+    for (size_t k = 0; k < topo.len; k++)
+        if (plan->jobs[topo.items[k]].due)
+            VEC_PUSH(&plan->order, topo.items[k]);
+    VEC_FREE(&topo);
+    free(is_target);
+    return 0;
+}
+
+void plan_release(struct plan *plan)
+{
+    for (size_t i = 0; i < plan->count; i++) {
+        struct plan_job *pj = &plan->jobs[i];
+        reasons_release(&pj->why);
+        free(pj->missing_output);
+        run_record_release(&pj->last);
+        run_record_release(&pj->success);
+        for (size_t k = 0; k < pj->schedule_count; k++)
+            free(pj->schedule_texts[k]);
+        free(pj->schedule_texts);
+        free(pj->schedules);
+        tz_free(pj->zone);
+    }
+    free(plan->jobs);
+    VEC_FREE(&plan->order);
+    memset(plan, 0, sizeof(*plan));
+}
+
+void plan_outputs_fingerprint(struct project *p, struct store *st, size_t job, int64_t now,
+                              char out[33], char **missing)
+{
+    struct hasher h = {st, p->root, now, {0}, STRBUF_INIT};
+    *missing = NULL;
+    outputs_fingerprint(&h, p->graph.jobs.items[job].decl, out, missing);
+    if (h.updates.len && store_file_put(st, h.updates.items, h.updates.len, now) < 0)
+        warn("%s", store_error(st));
+    for (size_t i = 0; i < h.updates.len; i++)
+        free(h.updates.items[i].path);
+    VEC_FREE(&h.updates);
+    strbuf_release(&h.buf);
+}
+
+void plan_inputs_fingerprint(struct project *p, struct store *st, size_t job, int64_t now,
+                             char out[33])
+{
+    struct hasher h = {st, p->root, now, {0}, STRBUF_INIT};
+    inputs_fingerprint(&h, p->graph.jobs.items[job].decl, out);
+    if (h.updates.len && store_file_put(st, h.updates.items, h.updates.len, now) < 0)
+        warn("%s", store_error(st));
+    for (size_t i = 0; i < h.updates.len; i++)
+        free(h.updates.items[i].path);
+    VEC_FREE(&h.updates);
+    strbuf_release(&h.buf);
+}

@@ -1,0 +1,64 @@
+/* plan.h: what runs in an invocation and why. Measures each selected job's
+ * present (fingerprints of code, declaration, inputs and outputs, stat-gated
+ * through the state database's file memory), reads its past from the state
+ * database, asks stale.c for its reasons, and adds the whole-invocation rules:
+ * a job follows a dependency that runs (upstream-due), and a dependency with
+ * max_lag runs first when its last success is too old (max-lag). */
+#ifndef STAU_PLAN_H
+#define STAU_PLAN_H
+
+#include "project.h"
+#include "stale.h"
+#include "store.h"
+
+/* One job's entry in the plan. */
+struct plan_job {
+    bool selected;      /* a target, or something a target needs */
+    bool due;           /* runs in this invocation */
+    struct reasons why; /* the reasons it is due (empty when not) */
+    char code_fp[33];   /* its present fingerprints (hex) */
+    char config_fp[33];
+    char inputs_fp[33];
+    char outputs_fp[33];
+    char *missing_output;      /* the first missing declared output, or NULL */
+    struct run_record last;    /* its last run (id 0: none) */
+    struct run_record success; /* its last success (id 0: none) */
+    struct cron *schedules;    /* its schedules, parsed (declaration's and timetable's) */
+    char **schedule_texts;     /* ... as written */
+    size_t schedule_count;
+    struct tz *zone; /* its time zone (NULL: the machine's, loaded) */
+};
+
+/* The plan for a project. */
+struct plan {
+    struct plan_job *jobs; /* one per job of the graph, same indices */
+    size_t count;
+    struct sizelist order; /* the due jobs, upstream first */
+};
+
+/* Which jobs to consider: all (no targets), or these names, globs and tag:x. */
+struct plan_options {
+    char **targets; /* as given on the command line */
+    size_t target_count;
+    bool force;                  /* --force: the targets themselves run whatever their state */
+    int64_t now;                 /* unix ms */
+    const char *const *commands; /* stau's command names (NULL-terminated), to suggest one
+                                    when a target is a misspelt command; may be NULL */
+};
+
+/* Build the plan; -1 after a message (an unknown target, a database error). */
+int plan_build(struct plan *plan, struct project *p, struct store *st,
+               const struct plan_options *opt);
+void plan_release(struct plan *plan);
+/* Fingerprint job's inputs as they are now (as a run starts: upstream jobs of the
+ * same invocation may have just written them) into out. */
+void plan_inputs_fingerprint(struct project *p, struct store *st, size_t job, int64_t now,
+                             char out[33]);
+/* Fingerprint job's outputs as they are now (after it ran) into out; the first
+ * missing one in *missing (newly allocated), else NULL. */
+void plan_outputs_fingerprint(struct project *p, struct store *st, size_t job, int64_t now,
+                              char out[33], char **missing);
+/* The job's present as stale.c wants it (pointers into plan). */
+void plan_job_now(const struct plan_job *pj, struct job_now *out);
+
+#endif

@@ -1,0 +1,174 @@
+/* stale.c: the reasons a job is due. */
+#include "stale.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "value.h"
+
+static const char *const names[] = {
+    [REASON_NEVER_RUN] = "never-run",
+    [REASON_FAILED] = "failed",
+    [REASON_CODE_CHANGED] = "code-changed",
+    [REASON_CONFIG_CHANGED] = "config-changed",
+    [REASON_INPUT_CHANGED] = "input-changed",
+    [REASON_OUTPUT_MISSING] = "output-missing",
+    [REASON_OUTPUT_CHANGED] = "output-changed",
+    [REASON_UPSTREAM_NEWER] = "upstream-newer",
+    [REASON_UPSTREAM_DUE] = "upstream-due",
+    [REASON_MAX_LAG] = "max-lag",
+    [REASON_SCHEDULE] = "schedule",
+    [REASON_FORCED] = "forced",
+};
+
+const char *reason_name(enum reason_kind kind)
+{
+    return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "unknown";
+}
+
+void reasons_add(struct reasons *r, enum reason_kind kind, const char *fmt, ...)
+{
+    struct strbuf sb = STRBUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    strbuf_vaddf(&sb, fmt, ap);
+    va_end(ap);
+    struct reason reason = {kind, strbuf_detach(&sb)};
+    VEC_PUSH(r, reason);
+}
+
+bool reasons_have(const struct reasons *r, enum reason_kind kind)
+{
+    for (size_t i = 0; i < r->len; i++)
+        if (r->items[i].kind == kind)
+            return true;
+    return false;
+}
+
+void reasons_release(struct reasons *r)
+{
+    for (size_t i = 0; i < r->len; i++)
+        free(r->items[i].evidence);
+    VEC_FREE(r);
+}
+
+void reasons_to_json(const struct reasons *r, struct strbuf *out)
+{
+    strbuf_addch(out, '[');
+    for (size_t i = 0; i < r->len; i++) {
+        strbuf_addstr(out, i ? ",{\"reason\":" : "{\"reason\":");
+        const char *name = reason_name(r->items[i].kind);
+        json_quote(out, name, strlen(name));
+        strbuf_addstr(out, ",\"evidence\":");
+        json_quote(out, r->items[i].evidence, strlen(r->items[i].evidence));
+        strbuf_addch(out, '}');
+    }
+    strbuf_addch(out, ']');
+}
+
+void stale_format_time(int64_t ms, const struct tz *zone, struct strbuf *out)
+{
+    if (!zone) {
+        struct tz *utc = tz_utc();
+        tz_format(utc, ms / 1000, out);
+        tz_free(utc);
+        return;
+    }
+    tz_format(zone, ms / 1000, out);
+    strbuf_addf(out, " %s", tz_name(zone));
+}
+
+void stale_format_age(int64_t ms, struct strbuf *out)
+{
+    int64_t s = ms / 1000;
+    if (s < 0)
+        s = 0;
+    if (s < 60)
+        strbuf_addf(out, "%llds", (long long)s);
+    else if (s < 3600)
+        strbuf_addf(out, "%lldm %llds", (long long)(s / 60), (long long)(s % 60));
+    else if (s < 86400)
+        strbuf_addf(out, "%lldh %lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+    else
+        strbuf_addf(out, "%lldd %lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+}
+
+int64_t stale_next_tick(const struct job_now *job, int64_t after, size_t *which)
+{
+    int64_t best = CRON_NEVER;
+    for (size_t i = 0; i < job->schedule_count; i++) {
+        int64_t t = cron_next(&job->schedules[i], job->zone, after / 1000);
+        if (t != CRON_NEVER && (best == CRON_NEVER || t * 1000 < best)) {
+            best = t * 1000;
+            if (which)
+                *which = i;
+        }
+    }
+    return best;
+}
+
+static bool differs(const char *recorded, const char *now)
+{
+    return !recorded || !now || strcmp(recorded, now) != 0;
+}
+
+void stale_reasons(const struct job_now *job, const struct job_past *past,
+                   const struct upstream *deps, size_t dep_count, int64_t now, struct reasons *out)
+{
+    struct strbuf when = STRBUF_INIT;
+    if (job->forced)
+        reasons_add(out, REASON_FORCED, "asked for with --force");
+    const struct run_record *last = past->last, *ok = past->success;
+    if (last && (last->status == RUN_FAILED || last->status == RUN_TIMED_OUT ||
+                 last->status == RUN_INTERRUPTED || last->status == RUN_LOST)) {
+        stale_format_time(last->finished_at ? last->finished_at : last->started_at, NULL, &when);
+        reasons_add(out, REASON_FAILED, "the last run (%lld) %s at %s", (long long)last->id,
+                    last->status == RUN_FAILED      ? "failed"
+                    : last->status == RUN_TIMED_OUT ? "timed out"
+                    : last->status == RUN_LOST      ? "was lost (its stau died)"
+                                                    : "was interrupted",
+                    when.buf);
+        strbuf_reset(&when);
+    }
+    if (!ok) {
+        reasons_add(out, REASON_NEVER_RUN, "no successful run is recorded");
+    } else {
+        if (differs(ok->code_fingerprint, job->code_fp))
+            reasons_add(out, REASON_CODE_CHANGED,
+                        "its code or a local module it imports changed since run %lld",
+                        (long long)ok->id);
+        if (differs(ok->config_fingerprint, job->config_fp))
+            reasons_add(out, REASON_CONFIG_CHANGED, "its declaration changed since run %lld",
+                        (long long)ok->id);
+        if (differs(ok->inputs_fingerprint, job->inputs_fp))
+            reasons_add(out, REASON_INPUT_CHANGED,
+                        "an input's content, or the files its globs match, changed since run %lld",
+                        (long long)ok->id);
+        if (job->missing_output)
+            reasons_add(out, REASON_OUTPUT_MISSING, "output '%s' is gone", job->missing_output);
+        else if (differs(ok->outputs_fingerprint, job->outputs_fp))
+            reasons_add(out, REASON_OUTPUT_CHANGED, "its outputs are not what run %lld left",
+                        (long long)ok->id);
+        for (size_t i = 0; i < dep_count; i++) {
+            if (deps[i].success_finished_at > ok->started_at) {
+                stale_format_time(deps[i].success_finished_at, NULL, &when);
+                reasons_add(out, REASON_UPSTREAM_NEWER,
+                            "'%s' succeeded at %s, after run %lld started", deps[i].name, when.buf,
+                            (long long)ok->id);
+                strbuf_reset(&when);
+            }
+        }
+    }
+    /* A tick since the last run of any kind started; missed ticks give one run. */
+    if (last && job->schedule_count) {
+        size_t which = 0;
+        int64_t tick =
+            stale_next_tick(job, last->started_at ? last->started_at : last->queued_at, &which);
+        if (tick != CRON_NEVER && tick <= now) {
+            stale_format_time(tick, job->zone, &when);
+            reasons_add(out, REASON_SCHEDULE, "'%s' ticked at %s, after the last run started",
+                        job->schedule_texts[which], when.buf);
+        }
+    }
+    strbuf_release(&when);
+}

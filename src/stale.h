@@ -1,0 +1,91 @@
+/* stale.h: the reasons a job is due (SPEC §2), each with its evidence. Pure:
+ * fed by structs describing the present and the recorded past, with the clock
+ * as a parameter, so every rule can be tested without a disk or a clock. */
+#ifndef STAU_STALE_H
+#define STAU_STALE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "cron.h"
+#include "store.h"
+#include "tz.h"
+
+enum reason_kind {
+    REASON_NEVER_RUN,
+    REASON_FAILED,
+    REASON_CODE_CHANGED,
+    REASON_CONFIG_CHANGED,
+    REASON_INPUT_CHANGED,
+    REASON_OUTPUT_MISSING,
+    REASON_OUTPUT_CHANGED,
+    REASON_UPSTREAM_NEWER,
+    REASON_UPSTREAM_DUE,
+    REASON_MAX_LAG,
+    REASON_SCHEDULE,
+    REASON_FORCED,
+};
+
+/* One reason and what shows it. */
+struct reason {
+    enum reason_kind kind;
+    char *evidence; /* e.g. "src/a.py changed since the last success (run 12)" */
+};
+
+/* A list of reasons; works with VEC_PUSH. */
+struct reasons {
+    struct reason *items;
+    size_t len, cap;
+};
+
+/* The present state of a job, as measured now. */
+struct job_now {
+    const char *code_fp;               /* fingerprint of its code and local imports (hex) */
+    const char *config_fp;             /* of its evaluated declaration */
+    const char *inputs_fp;             /* of its inputs' contents and the files its globs match */
+    const char *outputs_fp;            /* of its outputs as they are now */
+    const char *missing_output;        /* the first declared output that does not exist, or NULL */
+    const struct cron *schedules;      /* its schedules, parsed */
+    const char *const *schedule_texts; /* the same as written */
+    size_t schedule_count;
+    const struct tz *zone; /* zone its schedules are read in */
+    bool forced;           /* --force */
+};
+
+/* What the state database says about it. */
+struct job_past {
+    const struct run_record *last;    /* the last run of any kind, or NULL */
+    const struct run_record *success; /* the last successful run, or NULL */
+};
+
+/* One dependency, as the planner sees it. */
+struct upstream {
+    const char *name;            /* the dependency's name */
+    bool due;                    /* it runs in this invocation */
+    int64_t success_started_at;  /* its last success's start, unix ms; 0: none */
+    int64_t success_finished_at; /* ... and end */
+};
+
+/* The name of a reason as `stau why` and --json print it ("code-changed"). */
+const char *reason_name(enum reason_kind kind);
+/* Add every reason job is due, as far as it alone and its upstream's records
+ * tell (never-run ... upstream-newer, schedule, forced); upstream-due and max-lag
+ * are the planner's, which sees the whole invocation. now is unix ms. */
+void stale_reasons(const struct job_now *job, const struct job_past *past,
+                   const struct upstream *deps, size_t dep_count, int64_t now, struct reasons *out);
+/* The next tick of job's schedules strictly after `after` (unix ms), CRON_NEVER
+ * when it has none; *which gets the index of the schedule that fires (may be NULL). */
+int64_t stale_next_tick(const struct job_now *job, int64_t after, size_t *which);
+/* Append a reason (evidence printf-formatted). */
+void reasons_add(struct reasons *r, enum reason_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Whether r holds a reason of this kind. */
+bool reasons_have(const struct reasons *r, enum reason_kind kind);
+void reasons_release(struct reasons *r);
+/* Append r as a JSON array of {"reason": name, "evidence": text}. */
+void reasons_to_json(const struct reasons *r, struct strbuf *out);
+/* Format unix ms as "2026-11-27 21:39:29 UTC" (or in zone when given). */
+void stale_format_time(int64_t ms, const struct tz *zone, struct strbuf *out);
+/* Format a duration in ms as "3h 12m", "45s", "2d 4h". */
+void stale_format_age(int64_t ms, struct strbuf *out);
+
+#endif
