@@ -15,10 +15,18 @@ struct cli {
     bool dry_run;                   /* -n: print the plan, run nothing */
     bool force;                     /* --force: run the named jobs whatever their state */
     bool fail_fast;                 /* --fail-fast: start nothing new after a failure */
+    long keep_days;                 /* --keep-days N: gc keeps archives younger than N days */
+    bool keep_days_given;           /* whether --keep-days was given (else: no age limit) */
+    long keep_last;                 /* --keep-last N: gc keeps each job's N newest archives */
+    bool keep_last_given;           /* whether --keep-last was given (else: 10) */
+    long limit;                     /* --limit N: history shows at most N runs; 0: all */
+    const char *to;                 /* --to DIR: restore into DIR (else: the project root) */
     char **args;                    /* arguments after the command */
     size_t arg_count;
     struct diag_printer printer; /* how diagnostics are shown */
     const char *const *commands; /* the command names, NULL-terminated */
+    const char *from;            /* schedule --from TIME */
+    size_t count;                /* schedule -n N: ticks per job */
 };
 
 /* Load the project and print its diagnostics to stderr; -1 if it could not be loaded. */
@@ -31,5 +39,18 @@ int cli_dot(const struct cli *c);
 int cli_run_due(const struct cli *c);
 int cli_run(const struct cli *c);
 int cli_why(const struct cli *c);
+/* `stau log JOB|RUN`: a run's log, followed while the run goes on. */
+int cli_log(const struct cli *c);
+/* `stau history [JOB]`: runs, newest first. */
+int cli_history(const struct cli *c);
+/* `stau show RUN`: every field of one run record and its archive's members. */
+int cli_show(const struct cli *c);
+/* `stau gc`: remove old archives and the logs that archives hold. */
+int cli_gc(const struct cli *c);
+/* `stau restore RUN`: extract a run's archived outputs. */
+int cli_restore(const struct cli *c);
+int cli_status(const struct cli *c);
+int cli_schedule(const struct cli *c);
+int cli_rerun(const struct cli *c);
 
 #endif

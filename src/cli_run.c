@@ -157,7 +157,11 @@ static int run_plan(const struct cli *c, bool force)
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         struct exec_options eo = {c->project.threads > 0 ? (size_t)c->project.threads
                                                          : (size_t)(cpus > 0 ? cpus : 1),
-                                  c->fail_fast, NULL, isatty(STDOUT_FILENO) != 0};
+                                  c->fail_fast,
+                                  NULL,
+                                  isatty(STDOUT_FILENO) != 0,
+                                  NULL,
+                                  0};
         char *python = default_python(s.project.root);
         eo.python = python;
         rc = exec_run(&s.project, s.store, &s.plan, &eo);
@@ -279,4 +283,165 @@ int cli_why(const struct cli *c)
     strbuf_release(&json);
     close_session(&s);
     return EXIT_OK;
+}
+
+/* Pad s to width and two spaces more. */
+static void add_padded(struct strbuf *out, const char *s, size_t width)
+{
+    size_t n = strlen(s);
+    strbuf_addstr(out, s);
+    for (size_t i = n; i < width + 2; i++)
+        strbuf_addch(out, ' ');
+}
+
+/* `stau status`: each job's state, its last run, and when it is next due. */
+int cli_status(const struct cli *c)
+{
+    struct session s;
+    if (open_session(c, &s, false) < 0) {
+        close_session(&s);
+        return EXIT_USAGE;
+    }
+    int64_t now = wall_ms();
+    size_t n = s.plan.count;
+    char **cells = xcalloc(4 * n + 1, sizeof(char *));
+    size_t width[3] = {3, 5, 8};
+    for (size_t i = 0; i < n; i++) {
+        const struct plan_job *pj = &s.plan.jobs[i];
+        if (!pj->selected)
+            continue;
+        struct strbuf sb = STRBUF_INIT;
+        cells[4 * i] = xstrdup(s.project.graph.jobs.items[i].name);
+        cells[4 * i + 1] = xstrdup(pj->last.id && pj->last.status == RUN_RUNNING ? "running"
+                                   : pj->due                                     ? "due"
+                                   : pj->last.id ? run_status_name(pj->last.status)
+                                                 : "never run");
+        if (pj->last.id) {
+            strbuf_addf(&sb, "#%lld %s, ", (long long)pj->last.id,
+                        run_status_name(pj->last.status));
+            stale_format_age(
+                now - (pj->last.finished_at ? pj->last.finished_at : pj->last.started_at), &sb);
+            strbuf_addstr(&sb, " ago");
+        } else {
+            strbuf_addch(&sb, '-');
+        }
+        cells[4 * i + 2] = strbuf_detach(&sb);
+        if (pj->due) {
+            strbuf_addf(&sb, "now (%s)", reason_name(pj->why.items[0].kind));
+        } else if (pj->schedule_count) {
+            struct job_now job_now;
+            plan_job_now(pj, &job_now);
+            int64_t tick = stale_next_tick(&job_now, pj->last.id ? pj->last.started_at : now, NULL);
+            if (tick != CRON_NEVER)
+                stale_format_time(tick, pj->zone, &sb);
+        } else {
+            strbuf_addstr(&sb, "when an input or upstream changes");
+        }
+        cells[4 * i + 3] = strbuf_detach(&sb);
+        for (int k = 0; k < 3; k++)
+            if (strlen(cells[4 * i + k]) > width[k])
+                width[k] = strlen(cells[4 * i + k]);
+    }
+    struct strbuf out = STRBUF_INIT;
+    if (c->json) {
+        strbuf_addch(&out, '[');
+    } else {
+        add_padded(&out, "JOB", width[0]);
+        add_padded(&out, "STATE", width[1]);
+        add_padded(&out, "LAST RUN", width[2]);
+        strbuf_addstr(&out, "NEXT DUE\n");
+    }
+    size_t shown = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!cells[4 * i])
+            continue;
+        const struct plan_job *pj = &s.plan.jobs[i];
+        if (c->json) {
+            strbuf_addstr(&out, shown ? ",\n{\"job\":" : "\n{\"job\":");
+            json_quote(&out, cells[4 * i], strlen(cells[4 * i]));
+            strbuf_addf(&out, ",\"state\":\"%s\",\"due\":%s,\"last_run\":%lld,\"next\":",
+                        cells[4 * i + 1], pj->due ? "true" : "false", (long long)pj->last.id);
+            json_quote(&out, cells[4 * i + 3], strlen(cells[4 * i + 3]));
+            strbuf_addch(&out, '}');
+        } else {
+            for (int k = 0; k < 3; k++)
+                add_padded(&out, cells[4 * i + k], width[k]);
+            strbuf_addf(&out, "%s\n", cells[4 * i + 3]);
+        }
+        shown++;
+        for (int k = 0; k < 4; k++)
+            free(cells[4 * i + k]);
+    }
+    if (c->json)
+        strbuf_addstr(&out, shown ? "\n]\n" : "]\n");
+    fwrite(out.buf, 1, out.len, stdout);
+    strbuf_release(&out);
+    free(cells);
+    close_session(&s);
+    return EXIT_OK;
+}
+
+/* `stau rerun RUN`: the run's job again, with the run's recorded arguments. */
+int cli_rerun(const struct cli *c)
+{
+    char *end = NULL;
+    long long id = c->arg_count == 1 ? strtoll(c->args[0], &end, 10) : 0;
+    if (c->arg_count != 1 || !end || *end || id <= 0) {
+        fprintf(stderr, "stau: error: 'rerun' needs one run number\n"
+                        "  hint: stau rerun RUN; `stau history` lists runs\n");
+        return EXIT_USAGE;
+    }
+    struct session s;
+    memset(&s, 0, sizeof(s));
+    if (cli_load(c, &s.project) < 0 || s.project.diags.errors) {
+        close_session(&s);
+        return EXIT_USAGE;
+    }
+    const char *db = getenv("STAU_DB");
+    char *path = db && *db ? xstrdup(db) : xprintf("%s/.stau/state.db", s.project.root);
+    struct strbuf err = STRBUF_INIT;
+    s.store = store_open(path, &err);
+    free(path);
+    if (!s.store) {
+        error("%s", strbuf_str(&err));
+        strbuf_release(&err);
+        close_session(&s);
+        return EXIT_USAGE;
+    }
+    strbuf_release(&err);
+    struct run_record old = {0};
+    int found = store_run(s.store, id, &old);
+    long job = found == 1 ? graph_find(&s.project.graph, old.job) : -1;
+    if (found < 0)
+        error("%s", store_error(s.store));
+    else if (found == 0)
+        error("no run %lld", id);
+    else if (job < 0)
+        error("run %lld was of '%s', which is no longer a job", id, old.job);
+    int rc = EXIT_USAGE;
+    if (job >= 0) {
+        /* A plan of that one job, due because it was asked for. */
+        char *target = xstrdup(old.job);
+        struct plan_options po = {&target, 1, true, wall_ms(), NULL};
+        if (plan_build(&s.plan, &s.project, s.store, &po) == 0) {
+            s.planned = true;
+            for (size_t i = 0; i < s.plan.count; i++)
+                s.plan.jobs[i].due = (long)i == job;
+            s.plan.order.len = 0;
+            VEC_PUSH(&s.plan.order, (size_t)job);
+            reasons_release(&s.plan.jobs[job].why);
+            reasons_add(&s.plan.jobs[job].why, REASON_FORCED, "rerun of run %lld", id);
+            long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+            struct exec_options eo = {(size_t)(cpus > 0 ? cpus : 1), false,           NULL,
+                                      isatty(STDOUT_FILENO) != 0,    old.kwargs_json, id};
+            char *python = default_python(s.project.root);
+            eo.python = python;
+            rc = exec_run(&s.project, s.store, &s.plan, &eo);
+            free(python);
+        }
+        free(target);
+    }
+    run_record_release(&old);
+    close_session(&s);
+    return rc;
 }

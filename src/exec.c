@@ -156,6 +156,12 @@ static const char *interpreter(struct runner *r, const struct job *job)
     return r->opt->python;
 }
 
+/* The keyword arguments a job runs with: the declaration's, or a rerun's recorded ones. */
+static const char *kwargs_of(const struct runner *r, const struct job *job)
+{
+    return r->opt->kwargs ? r->opt->kwargs : job->decl->kwargs_json;
+}
+
 static void status_line(struct runner *r, const char *name)
 {
     if (!r->tty)
@@ -256,7 +262,7 @@ static char *manifest(struct runner *r, const struct task *t, const struct run_f
         json_quote(&sb, r->git_commit, strlen(r->git_commit));
     else
         strbuf_addstr(&sb, "null");
-    strbuf_addf(&sb, ",\"kwargs\":%s,\"reasons\":", job->decl->kwargs_json);
+    strbuf_addf(&sb, ",\"kwargs\":%s,\"reasons\":", kwargs_of(r, job));
     reasons_to_json(&pj->why, &sb);
     strbuf_addf(&sb,
                 ",\"code_fingerprint\":\"%s\",\"config_fingerprint\":\"%s\","
@@ -357,7 +363,8 @@ static void start_task(struct runner *r, struct task *t)
     rec.owner_pid = r->owner.pid;
     rec.owner_start = r->owner.start;
     rec.git_commit = r->git_commit;
-    rec.kwargs_json = job->decl->kwargs_json;
+    rec.kwargs_json = (char *)(uintptr_t)kwargs_of(r, job);
+    rec.rerun_of = r->opt->rerun_of;
     rec.code_fingerprint = (char *)(uintptr_t)pj->code_fp;
     rec.config_fingerprint = (char *)(uintptr_t)pj->config_fp;
     char inputs_fp[33];
@@ -381,16 +388,12 @@ static void start_task(struct runner *r, struct task *t)
                    xprintf("STAU_JOB=%s", job->name),
                    xprintf("STAU_ATTEMPT=%s", attempt),
                    xstrdup("STAU_WORK_IDS=null"),
-                   xprintf("STAU_KWARGS=%s", job->decl->kwargs_json),
+                   xprintf("STAU_KWARGS=%s", kwargs_of(r, job)),
                    NULL};
-    const char *argv[] = {interpreter(r, job),
-                          "-c",
-                          exec_bootstrap,
-                          r->p->jobs_root[0] ? r->p->jobs_root : ".",
-                          job->path,
-                          job->decl->main_func ? job->decl->main_func : "",
-                          job->decl->kwargs_json,
-                          NULL};
+    const char *argv[] = {interpreter(r, job), "-c",
+                          exec_bootstrap,      r->p->jobs_root[0] ? r->p->jobs_root : ".",
+                          job->path,           job->decl->main_func ? job->decl->main_func : "",
+                          kwargs_of(r, job),   NULL};
     struct proc_spec spec = {
         argv,    (const char *const *)env, r->p->root, NULL, (int64_t)(job->decl->timeout * 1000),
         GRACE_MS};

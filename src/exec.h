@@ -13,6 +13,8 @@ struct exec_options {
     bool fail_fast;     /* stop starting new work after a failure */
     const char *python; /* the interpreter for jobs that do not name one */
     bool tty;           /* stdout is a terminal: one status line instead of plain lines */
+    const char *kwargs; /* when set, the keyword arguments instead of the declared ones */
+    int64_t rerun_of;   /* the run being repeated (stau rerun), or 0 */
 };
 
 /* The Python snippet each job's interpreter runs (argv: jobs root, file,

@@ -44,6 +44,19 @@ static const struct command commands[] = {
      "For a due job: each reason with its evidence. For one that is not: its last\n"
      "success, that its fingerprints match, its next schedule tick, and each\n"
      "dependency's age against its max_lag.\n"},
+    {"status", cli_status, "stau status [--json] [JOB...]",
+     "each job's state, last run and when it is next due",
+     "One line per job: its state (due, succeeded, failed, running, never run), its\n"
+     "last run with its age, and when it is next due: now (with the first reason),\n"
+     "the next tick of its schedule, or when something upstream changes.\n"},
+    {"schedule", cli_schedule, "stau schedule [--from TIME] [-n N] [--json]",
+     "the next ticks of every schedule",
+     "Prints the next N (default 5) ticks of every scheduled job after TIME\n"
+     "(ISO 8601, e.g. 2026-11-27T15:00+01:00; UTC without an offset; default now),\n"
+     "in the job's time zone and in UTC.\n"},
+    {"rerun", cli_rerun, "stau rerun RUN", "repeat a run with its recorded arguments",
+     "Runs the job of run RUN again, now, with the keyword arguments that run had\n"
+     "(whatever its declaration says today); the new run records which it repeats.\n"},
     {"dot", cli_dot, "stau dot [JOB...]", "the graph in Graphviz DOT",
      "Writes the dependency graph as DOT: `stau dot | dot -Tsvg > graph.svg`.\n"
      "With JOB arguments, only those jobs and everything upstream of them.\n"
@@ -148,6 +161,22 @@ int main(int argc, char **argv)
             c.json = true;
         } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
             c.verbose = true;
+        } else if (strcmp(a, "-n") == 0 && cmd && strcmp(cmd->name, "schedule") == 0) {
+            /* For `schedule`, -n counts ticks. */
+            char *end;
+            long n = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
+            if (i + 1 >= argc || *end || n < 1 || n > 10000) {
+                free(positional);
+                return usage_error("-n needs a number of ticks from 1 to 10000, not '%s'",
+                                   i + 1 < argc ? argv[i + 1] : "");
+            }
+            c.count = (size_t)n;
+            i++;
+        } else if (strcmp(a, "--from") == 0 || strncmp(a, "--from=", 7) == 0) {
+            if (!(c.from = option_value(argc, argv, &i, "--from", 6))) {
+                free(positional);
+                return usage_error("%s needs a time", "--from");
+            }
         } else if (strcmp(a, "-n") == 0 || strcmp(a, "--dry-run") == 0) {
             c.dry_run = true;
         } else if (strcmp(a, "--force") == 0) {

@@ -1,0 +1,186 @@
+/* cli_schedule.c: `stau schedule` (the next ticks of every schedule) and
+ * `stau status` (each job's state, last run and when it is next due). */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cron.h"
+#include "stale.h"
+#include "store.h"
+#include "tz.h"
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Parse an ISO 8601 time: "2026-11-27", "2026-11-27T15:00", "...:00", with "Z" or
+ * "+01:00" (default: UTC). Unix ms into *out; -1 when it is not such a time. */
+static int parse_time(const char *s, int64_t *out)
+{
+    int year, month, day, hour = 0, minute = 0, second = 0, used = 0;
+    if (sscanf(s, "%4d-%2d-%2d%n", &year, &month, &day, &used) != 3)
+        return -1;
+    const char *p = s + used;
+    if (*p == 'T' || *p == ' ') {
+        int n = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &hour, &minute, &n) != 2)
+            return -1;
+        p += 1 + n;
+        if (*p == ':') {
+            if (sscanf(p + 1, "%2d%n", &second, &n) != 1)
+                return -1;
+            p += 1 + n;
+        }
+    }
+    int64_t offset = 0;
+    if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
+            return -1;
+        offset = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else if (*p == 'Z') {
+        p++;
+    }
+    if (*p || month < 1 || month > 12 || day < 1 || day > tz_days_in_month(year, month) ||
+        hour > 23 || minute > 59 || second > 59)
+        return -1;
+    int64_t days = tz_days_from_civil(year, month, day);
+    *out = ((days * 86400 + hour * 3600 + minute * 60 + second) - offset) * 1000;
+    return 0;
+}
+
+/* A job's schedules (declaration's and timetable's), parsed, with its zone. */
+struct job_schedules {
+    struct cron *crons;
+    const char **texts;
+    size_t count;
+    struct tz *zone;
+};
+
+static int job_schedules(const struct job *job, struct job_schedules *out)
+{
+    memset(out, 0, sizeof(*out));
+    size_t n = job->decl->schedules.len + job->timetable.len;
+    out->crons = xcalloc(n + 1, sizeof(struct cron));
+    out->texts = xcalloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+        const char *text = i < job->decl->schedules.len
+                               ? job->decl->schedules.items[i]
+                               : job->timetable.items[i - job->decl->schedules.len]->schedule;
+        struct strbuf err = STRBUF_INIT;
+        size_t offset;
+        if (cron_parse(text, &out->crons[out->count], &err, &offset) == 0)
+            out->texts[out->count++] = text;
+        strbuf_release(&err);
+    }
+    struct strbuf err = STRBUF_INIT;
+    out->zone = tz_load(job->decl->timezone, &err);
+    int rc = out->zone ? 0 : error("%s: %s", job->name, strbuf_str(&err));
+    strbuf_release(&err);
+    return rc;
+}
+
+static void job_schedules_release(struct job_schedules *s)
+{
+    free(s->crons);
+    free(s->texts);
+    tz_free(s->zone);
+}
+
+int cli_schedule(const struct cli *c)
+{
+    int64_t from = wall_ms();
+    if (c->from && parse_time(c->from, &from) < 0) {
+        fprintf(stderr,
+                "stau: error: --from '%s' is not a time\n"
+                "  hint: write it in ISO 8601, e.g. 2026-11-27T15:00 or "
+                "2026-11-27T15:00+01:00 (UTC unless an offset is given)\n",
+                c->from);
+        return EXIT_USAGE;
+    }
+    size_t count = c->count ? c->count : 5;
+    struct project p;
+    if (cli_load(c, &p) < 0) {
+        project_release(&p);
+        return EXIT_USAGE;
+    }
+    struct tz *utc = tz_utc();
+    struct strbuf out = STRBUF_INIT, when = STRBUF_INIT;
+    if (c->json)
+        strbuf_addch(&out, '[');
+    size_t shown = 0;
+    int rc = EXIT_OK;
+    for (size_t i = 0; i < p.graph.jobs.len; i++) {
+        const struct job *job = &p.graph.jobs.items[i];
+        struct job_schedules s;
+        if (job_schedules(job, &s) < 0) {
+            rc = EXIT_USAGE;
+            job_schedules_release(&s);
+            continue;
+        }
+        if (!s.count) {
+            job_schedules_release(&s);
+            continue;
+        }
+        if (c->json) {
+            strbuf_addstr(&out, shown ? ",\n{\"job\":" : "\n{\"job\":");
+            json_quote(&out, job->name, strlen(job->name));
+            strbuf_addstr(&out, ",\"timezone\":");
+            json_quote(&out, tz_name(s.zone), strlen(tz_name(s.zone)));
+            strbuf_addstr(&out, ",\"ticks\":[");
+        } else {
+            strbuf_addf(&out, "%s (%s):\n", job->name, tz_name(s.zone));
+        }
+        int64_t after = from;
+        for (size_t k = 0; k < count; k++) {
+            struct job_now now = {0};
+            now.schedules = s.crons;
+            now.schedule_texts = s.texts;
+            now.schedule_count = s.count;
+            now.zone = s.zone;
+            size_t which = 0;
+            int64_t tick = stale_next_tick(&now, after, &which);
+            if (tick == CRON_NEVER)
+                break;
+            strbuf_reset(&when);
+            if (c->json) {
+                strbuf_addf(&out, "%s{\"local\":", k ? "," : "");
+                tz_format(s.zone, tick / 1000, &when);
+                json_quote(&out, when.buf, when.len);
+                strbuf_reset(&when);
+                tz_format(utc, tick / 1000, &when);
+                strbuf_addstr(&out, ",\"utc\":");
+                json_quote(&out, when.buf, when.len);
+                strbuf_addstr(&out, ",\"schedule\":");
+                json_quote(&out, s.texts[which], strlen(s.texts[which]));
+                strbuf_addch(&out, '}');
+            } else {
+                tz_format(s.zone, tick / 1000, &when);
+                strbuf_addf(&out, "  %s  = ", when.buf);
+                strbuf_reset(&when);
+                tz_format(utc, tick / 1000, &when);
+                strbuf_addf(&out, "%s UTC  (%s)\n", when.buf, s.texts[which]);
+            }
+            after = tick;
+        }
+        if (c->json)
+            strbuf_addstr(&out, "]}");
+        shown++;
+        job_schedules_release(&s);
+    }
+    if (c->json)
+        strbuf_addstr(&out, shown ? "\n]\n" : "]\n");
+    else if (!shown)
+        strbuf_addstr(&out, "no job has a schedule\n");
+    fwrite(out.buf, 1, out.len, stdout);
+    strbuf_release(&out);
+    strbuf_release(&when);
+    tz_free(utc);
+    project_release_at_exit(&p);
+    return rc;
+}
