@@ -7,7 +7,8 @@
  *   u32 version  CACHE_VERSION; bumped whenever this layout or what stau
  *                derives from a file (evaluation, checks, messages) changes
  *   u32 bom      0x01020304
- *   str          jobs root the files were found under
+ *   str          the cache's key: the jobs root the files were found under, and
+ *                what else their results depend on (see project.c, cache_key)
  *   u64 check    XXH3-64 of the header bytes before it
  *   sections, one or more, each:
  *     u64 bytes  length of the body
@@ -711,17 +712,22 @@ static bool get_imports(struct reader *r, struct scan_result *res)
     return !r->bad && r->p == r->end;
 }
 
-void cache_decode_imports(struct cache *c, struct scan_result *res)
+int cache_decode_imports(struct cache *c, struct scan_result *res)
 {
     if (!res->lazy_imports)
-        return;
+        return 0;
     const unsigned char *p = res->lazy_imports;
     struct reader r = {p, p + res->lazy_imports_len, false, &c->arena};
-    /* The check sum vouched for these bytes; a failure here is a bug, not damage. */
-    if (!get_imports(&r, res))
-        fatal("the graph cache's imports do not decode");
+    bool ok = get_imports(&r, res);
     res->lazy_imports = NULL;
     res->lazy_imports_len = 0;
+    if (!ok) {
+        /* The check sum vouched for the bytes, so another stau wrote what this one
+         * cannot read: forget the imports (the caller sets the cache aside). */
+        res->imports.len = 0;
+        return -1;
+    }
+    return 0;
 }
 
 void source_file_release(struct source_file *f)

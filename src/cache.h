@@ -21,7 +21,7 @@ struct source_file {
  * few allocations; keep the cache alive while any result taken from it is used. */
 struct cache {
     VEC(struct source_file) files; /* sorted by path */
-    int64_t written_ns;            /* mtime of the cache file: entries as new are "racy" */
+    int64_t written_ns;            /* mtime of the cache file */
     const char *mapped;            /* the file, mapped read-only; the results point into it */
     size_t mapped_len;             /* its length */
     struct arena arena;            /* the results' arrays */
@@ -44,8 +44,9 @@ int cache_append(const char *path, const struct source_file *const *files, size_
                  char *const *gone, size_t gone_count);
 void cache_release(struct cache *c);
 /* Decode a loaded result's imports, if still encoded, into arrays in c's arena.
- * Imports are decoded only when asked for: most commands never need them. */
-void cache_decode_imports(struct cache *c, struct scan_result *r);
+ * Imports are decoded only when asked for: most commands never need them.
+ * -1 when they do not decode (r then has none). */
+int cache_decode_imports(struct cache *c, struct scan_result *r);
 /* Release one source file's contents. */
 void source_file_release(struct source_file *f);
 

@@ -4,6 +4,43 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dot.h"
+#include "store.h"
+#include <unistd.h>
+
+/* Each job's last run status from the state database, when there is one (never
+ * created here: drawing the graph must not leave state behind); NULL without. */
+static const char **job_states(const struct project *p)
+{
+    const char *db = getenv("STAU_DB");
+    char *path = db && *db ? xstrdup(db) : xprintf("%s/.stau/state.db", p->root);
+    if (!(db && *db) && access(path, F_OK) < 0) {
+        free(path);
+        return NULL;
+    }
+    struct strbuf err = STRBUF_INIT;
+    struct store *st = store_open(path, &err);
+    free(path);
+    if (!st) {
+        warn("nodes are not coloured by state: %s", strbuf_str(&err));
+        strbuf_release(&err);
+        return NULL;
+    }
+    strbuf_release(&err);
+    const struct graph *g = &p->graph;
+    const char **states = xcalloc(g->jobs.len + 1, sizeof(char *));
+    for (size_t i = 0; i < g->jobs.len; i++) {
+        struct run_record last = {0};
+        int found = store_last_run(st, g->jobs.items[i].name, &last);
+        if (found < 0) {
+            warn("%s", store_error(st));
+            break;
+        }
+        states[i] = found ? run_status_name(last.status) : "never run";
+        run_record_release(&last);
+    }
+    store_close(st);
+    return states;
+}
 
 int cli_dot(const struct cli *c)
 {
@@ -33,11 +70,13 @@ int cli_dot(const struct cli *c)
         graph_upstream(g, roots.items, roots.len, selected);
         VEC_FREE(&roots);
     }
-    if (rc == EXIT_OK && dot_write(stdout, g, selected) < 0)
+    const char **states = job_states(&p);
+    if (rc == EXIT_OK && dot_write(stdout, g, selected, states) < 0)
         rc = EXIT_USAGE;
     if (rc == EXIT_OK && p.diags.errors)
         rc = EXIT_USAGE;
     free(selected);
+    free(states);
     project_release_at_exit(&p);
     return rc;
 }

@@ -235,6 +235,18 @@ static void explain_not_due(const struct session *s, size_t i, int64_t now)
     strbuf_release(&sb);
 }
 
+/* Whether a target (a name, a glob or tag:NAME) names this job. */
+static bool target_matches(const char *target, const struct job *job)
+{
+    if (starts_with(target, "tag:")) {
+        for (size_t k = 0; k < job->decl->tags.len; k++)
+            if (strcmp(job->decl->tags.items[k], target + 4) == 0)
+                return true;
+        return false;
+    }
+    return fnmatch(target, job->name, 0) == 0;
+}
+
 int cli_why(const struct cli *c)
 {
     if (!c->arg_count) {
@@ -257,7 +269,7 @@ int cli_why(const struct cli *c)
         const char *name = s.project.graph.jobs.items[i].name;
         bool asked = false;
         for (size_t a = 0; a < c->arg_count && !asked; a++)
-            asked = fnmatch(c->args[a], name, 0) == 0;
+            asked = target_matches(c->args[a], &s.project.graph.jobs.items[i]);
         if (!asked)
             continue;
         if (c->json) {

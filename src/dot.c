@@ -33,7 +33,23 @@ static void format_minutes(char *buf, size_t size, double minutes)
         snprintf(buf, size, "max_lag %gm", minutes);
 }
 
-int dot_write(FILE *out, const struct graph *g, const bool *selected)
+/* Fill colours by state: green done, red failed, blue running, grey never run. */
+static const char *state_color(const char *state)
+{
+    static const struct {
+        const char *state, *color;
+    } colors[] = {
+        {"succeeded", "#c8e6c9"}, {"failed", "#ffcdd2"},      {"timed-out", "#ffcdd2"},
+        {"lost", "#ffcdd2"},      {"interrupted", "#ffe0b2"}, {"running", "#bbdefb"},
+        {"queued", "#bbdefb"},    {"skipped", "#eeeeee"},     {"never run", "#f5f5f5"},
+    };
+    for (size_t i = 0; i < sizeof(colors) / sizeof(colors[0]); i++)
+        if (strcmp(colors[i].state, state) == 0)
+            return colors[i].color;
+    return "white";
+}
+
+int dot_write(FILE *out, const struct graph *g, const bool *selected, const char *const *states)
 {
     Agraph_t *graph = agopen(mutable("stau"), Agstrictdirected, NULL);
     if (!graph)
@@ -44,6 +60,8 @@ int dot_write(FILE *out, const struct graph *g, const bool *selected)
     agattr(graph, AGNODE, mutable("label"), mutable(""));
     agattr(graph, AGNODE, mutable("tooltip"), mutable(""));
     agattr(graph, AGNODE, mutable("color"), mutable("black"));
+    agattr(graph, AGNODE, mutable("fillcolor"), mutable("white"));
+    agattr(graph, AGNODE, mutable("state"), mutable(""));
     agattr(graph, AGEDGE, mutable("label"), mutable(""));
     Agnode_t **nodes = xcalloc(g->jobs.len + 1, sizeof(Agnode_t *));
     int rc = 0;
@@ -64,6 +82,11 @@ int dot_write(FILE *out, const struct graph *g, const bool *selected)
         free(tooltip);
         if (job->broken || job->in_cycle)
             agset(nodes[i], mutable("color"), mutable("red"));
+        if (states && states[i]) {
+            agset(nodes[i], mutable("style"), mutable("rounded,filled"));
+            agset(nodes[i], mutable("fillcolor"), mutable(state_color(states[i])));
+            agset(nodes[i], mutable("state"), mutable(states[i]));
+        }
     }
     for (size_t i = 0; i < g->jobs.len && rc == 0; i++) {
         if (!nodes[i])

@@ -6,8 +6,9 @@
 #include "graph.h"
 
 /* Write the jobs marked in selected (all when NULL) and the edges between them
- * to out. Edges carry max_lag when set; broken jobs and jobs in a cycle are red.
- * Returns 0, or -1 after a message. */
-int dot_write(FILE *out, const struct graph *g, const bool *selected);
+ * to out. Edges carry max_lag when set; broken jobs and jobs in a cycle have a red
+ * border; states (one per job, NULL for none) name each node's state, which its
+ * fill colour shows. Returns 0, or -1 after a message. */
+int dot_write(FILE *out, const struct graph *g, const bool *selected, const char *const *states);
 
 #endif

@@ -53,6 +53,7 @@ struct task {
     enum run_status result;  /* when done */
     char *failure;           /* what went wrong, for the summary */
     const char *skipped_for; /* the failed job it depends on, when skipped */
+    char *skip_note;         /* why it was skipped when not for a failure */
 };
 
 /* The loop's state. */
@@ -181,6 +182,8 @@ static void report(struct runner *r, const struct task *t, int64_t ms)
         printf("\r\033[K");
     if (t->result == RUN_SUCCEEDED)
         printf("[%zu/%zu] %s ok %.1fs\n", r->done, r->count, name, (double)ms / 1000);
+    else if (t->result == RUN_SKIPPED && t->skip_note)
+        printf("[%zu/%zu] %s skipped: %s\n", r->done, r->count, name, t->skip_note);
     else if (t->result == RUN_SKIPPED)
         printf("[%zu/%zu] %s skipped: '%s' failed\n", r->done, r->count, name, t->skipped_for);
     else
@@ -344,6 +347,27 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
     finish_task(r, t, fin.status, ev->wall_ms);
 }
 
+/* Another live stau's run of this job, if any (its id), so that a job without
+ * allow_multiple_jobs never runs twice at once. */
+static int64_t running_elsewhere(struct runner *r, const struct job *job)
+{
+    struct run_list active = {0};
+    int64_t found = 0;
+    if (store_active_runs(r->st, job->name, &active) < 0) {
+        warn("%s", store_error(r->st));
+        return 0;
+    }
+    for (size_t i = 0; i < active.len && !found; i++) {
+        const struct run_record *run = &active.items[i];
+        bool same_host = run->host && strcmp(run->host, r->host) == 0;
+        bool ours = same_host && run->owner_pid == r->owner.pid;
+        if (!ours && (!same_host || proc_alive(run->owner_pid)))
+            found = run->id;
+    }
+    run_list_release(&active);
+    return found;
+}
+
 /* Start one task; a start failure finishes it as failed. */
 static void start_task(struct runner *r, struct task *t)
 {
@@ -351,6 +375,13 @@ static void start_task(struct runner *r, struct task *t)
     const struct job *job = &g->jobs.items[t->job];
     const struct plan_job *pj = &r->plan->jobs[t->job];
     int64_t now = wall_ms();
+    int64_t other = job->decl->allow_multiple_jobs ? 0 : running_elsewhere(r, job);
+    if (other) {
+        t->skip_note = xprintf("already running as run %lld of another stau", (long long)other);
+        t->skipped_for = job->name;
+        finish_task(r, t, RUN_SKIPPED, 0);
+        return;
+    }
     free(t->log_path);
     t->log_path = xprintf(".stau/logs/%s/%lld-%d.log", job->name, (long long)now, t->attempt);
     struct strbuf reasons = STRBUF_INIT;
@@ -570,6 +601,7 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
     for (size_t i = 0; i < r.count; i++) {
         free(r.tasks[i].log_path);
         free(r.tasks[i].failure);
+        free(r.tasks[i].skip_note);
     }
     free(r.tasks);
     free(r.task_of);

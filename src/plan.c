@@ -326,6 +326,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
     bool *is_target = xcalloc(n + 1, sizeof(bool));
     if (select_targets(plan, g, opt, is_target) < 0) {
         free(is_target);
+        plan_release(plan);
         return -1;
     }
     project_load_imports(p);
@@ -360,6 +361,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
         if (store_error(st)[0])
             error("%s", store_error(st));
         free(is_target);
+        plan_release(plan);
         return -1;
     }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Larger files are left out: no job file is this big, and reading them would
@@ -126,6 +127,12 @@ static void read_one(struct readers *rd, struct scanner *sc, size_t index, struc
                  "contains NUL bytes, so it is not Python source (a binary file?); left out");
         return;
     }
+    /* Python ends lines at a lone CR too; tree-sitter and the messages count only LF.
+     * Same length, so every offset stays valid. */
+    for (char *cr = memchr(buf->buf, '\r', buf->len); cr;
+         cr = memchr(cr + 1, '\r', buf->len - (size_t)(cr + 1 - buf->buf)))
+        if (cr + 1 == buf->buf + buf->len || cr[1] != '\n')
+            *cr = '\n';
     if (strcmp(f->path, p->timetable_path) == 0)
         scanner_scan_timetable(sc, f->path, buf->buf, buf->len, &f->result);
     else
@@ -273,8 +280,9 @@ static bool take_from_cache(struct project *p, struct cache *cache, struct reade
             old = &cache->files.items[k++];
             matched++;
         }
-        /* Racy: changed in the same clock tick the cache was written in. */
-        if (old && file_stat_equal(&old->st, &f->st) && f->st.mtime_ns < cache->written_ns) {
+        /* Entries changed in the tick they were read in were saved smudged (see
+         * smudge_racy), so equal stat data means the content is what was read. */
+        if (old && file_stat_equal(&old->st, &f->st)) {
             f->hash = old->hash;
             f->result = old->result;
             memset(&old->result, 0, sizeof(old->result));
@@ -287,6 +295,39 @@ static bool take_from_cache(struct project *p, struct cache *cache, struct reade
     while (k < cache->files.len)
         VEC_PUSH(gone, cache->files.items[k++].path);
     return changed || matched != cache->files.len;
+}
+
+/* The filesystem's clock now: the mtime of a file touched in the state folder
+ * (the machine's clock when there is none). Files are stamped by the same clock. */
+static int64_t filesystem_now(const char *state_dir)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    if (!state_dir)
+        return now;
+    char *path = xprintf("%s/clock", state_dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    free(path);
+    struct stat st;
+    if (fd >= 0 && futimens(fd, NULL) == 0 && fstat(fd, &st) == 0)
+        now = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    if (fd >= 0)
+        close(fd);
+    return now;
+}
+
+/* A file whose mtime is not before the moment reading began may have changed
+ * again within the same clock tick after it was read, with the same size: its
+ * stat data then proves nothing. Save it smudged (an impossible mtime), so the
+ * next run reads it again and compares content (git's racy-clean rule). */
+static void smudge_racy(struct project *p, const struct readers *rd, int64_t read_start)
+{
+    for (size_t i = 0; i < rd->todo_count; i++) {
+        struct source_file *f = &p->files.items[rd->todo[i]];
+        if (f->st.mtime_ns >= read_start)
+            f->st.mtime_ns = -1;
+    }
 }
 
 /* Save what changed: appended to the cache when that is a small part of it,
@@ -305,7 +346,7 @@ static void save_cache(struct project *p, const char *cache_path, const struct r
         if (rc == 0)
             return;
     }
-    if (cache_write(cache_path, p->jobs_root, p->files.items, p->files.len) < 0)
+    if (cache_write(cache_path, p->cache_key, p->files.items, p->files.len) < 0)
         diag_add(diags, DIAG_WARNING, NULL, whole_file,
                  "cannot save '%s': %s; the next run reads every file again", cache_path,
                  strerror(errno));
@@ -338,6 +379,17 @@ static void build_graph(struct project *p, struct decl *empty)
 }
 
 static struct decl empty_decl;
+
+/* What a cache is valid for: the jobs root, and the time zone database the
+ * declarations' zones were checked against (TZDIR and its folder's mtime). */
+static char *cache_key(const char *jobs_root)
+{
+    const char *tzdir = getenv("TZDIR");
+    const char *dir = tzdir && *tzdir ? tzdir : "/usr/share/zoneinfo";
+    struct stat st;
+    long long mtime = stat(dir, &st) == 0 ? (long long)st.st_mtim.tv_sec : -1;
+    return xprintf("%s\n%s %lld", jobs_root, dir, mtime);
+}
 
 /* Loading the cache on a thread of its own. */
 struct cache_loader {
@@ -373,7 +425,8 @@ int project_load(struct project *p, const struct project_options *opt)
     char *cache_path = dir ? xprintf("%s/graph.cache", dir) : NULL;
     struct cache *cache = &p->cache;
     /* Load the cache while the tree is walked: the two do not depend on each other. */
-    struct cache_loader loader = {cache_path, p->jobs_root, cache, STRBUF_INIT, -1};
+    p->cache_key = cache_key(p->jobs_root);
+    struct cache_loader loader = {cache_path, p->cache_key, cache, STRBUF_INIT, -1};
     pthread_t loader_thread;
     bool loading = cache_path && pthread_create(&loader_thread, NULL, load_cache, &loader) == 0;
     if (cache_path && !loading)
@@ -415,7 +468,9 @@ int project_load(struct project *p, const struct project_options *opt)
                          0};
     struct strlist gone = {0}; /* paths borrowed from the cache */
     bool changed = take_from_cache(p, cache, &rd, &gone);
+    int64_t read_start = rd.todo_count ? filesystem_now(dir) : 0;
     read_files(&rd, opt->threads);
+    smudge_racy(p, &rd, read_start);
     p->files_read = rd.todo_count;
     p->files_parsed = atomic_load(&rd.parsed);
     if (changed && cache_path)
@@ -455,13 +510,25 @@ void project_release(struct project *p)
     cache_release(&p->cache);
     free(p->root);
     free(p->jobs_root);
+    free(p->cache_key);
     free(p->timetable_path);
 }
 
 void project_load_imports(struct project *p)
 {
+    size_t damaged = 0;
     for (size_t i = 0; i < p->files.len; i++)
-        cache_decode_imports(&p->cache, &p->files.items[i].result);
+        if (cache_decode_imports(&p->cache, &p->files.items[i].result) < 0)
+            damaged++;
+    if (damaged) {
+        /* Imports missing now would make code fingerprints wrong: the cache goes,
+         * and the next run reads every file again. */
+        char *path = xprintf("%s/.stau/graph.cache", p->root);
+        warn("'%s' holds imports this stau cannot read; it is removed, run again", path);
+        if (unlink(path) < 0)
+            warn("cannot remove '%s':", path);
+        free(path);
+    }
 }
 
 void project_code_files(const struct project *p, size_t job, struct sizelist *out)

@@ -18,6 +18,7 @@ struct project_options {
 struct project {
     char *root;                    /* project root as given */
     char *jobs_root;               /* relative to root; "" for root itself */
+    char *cache_key;               /* what the graph cache must have been written for */
     char *timetable_path;          /* where the original Stau's timetable would be */
     VEC(struct source_file) files; /* every Python file below the jobs root, by path */
     char **job_names;              /* per file: its job name, or NULL when not a job */

@@ -114,6 +114,7 @@ struct converter {
     const char *src;
     struct arena *arena;
     const TSSymbol *symbols; /* the scanner's symbols, by node_kind */
+    size_t depth;            /* nesting of the node being converted */
 };
 
 static struct loc node_loc(TSNode n)
@@ -297,7 +298,23 @@ static struct syntax *convert_pair(struct converter *cv, TSNode n, enum syntax_k
     return s;
 }
 
+/* Deeper than this, a node is not converted: the evaluator refuses anything nested
+ * over 100 levels anyway, and the recursion must not exhaust the stack. */
+enum { MAX_CONVERT_DEPTH = 150 };
+
+static struct syntax *convert_node(struct converter *cv, TSNode n);
+
 static struct syntax *convert(struct converter *cv, TSNode n)
+{
+    if (cv->depth >= MAX_CONVERT_DEPTH)
+        return new_syntax(cv, SYNTAX_OTHER, n, 0);
+    cv->depth++;
+    struct syntax *s = convert_node(cv, n);
+    cv->depth--;
+    return s;
+}
+
+static struct syntax *convert_node(struct converter *cv, TSNode n)
 {
     if (ts_node_has_error(n) && (ts_node_is_missing(n) || strcmp(ts_node_type(n), "ERROR") == 0))
         return new_syntax(cv, SYNTAX_ERROR, n, 0);
@@ -351,20 +368,33 @@ static struct syntax *convert(struct converter *cv, TSNode n)
     return new_syntax(cv, SYNTAX_OTHER, n, 0);
 }
 
-/* The first ERROR or MISSING node below n, in document order. */
+/* The first ERROR or MISSING node below n, in document order; iterative, since
+ * the tree may be deeper than the stack would allow. */
 static bool find_error(TSNode n, TSNode *out)
 {
-    if (ts_node_is_missing(n) || strcmp(ts_node_type(n), "ERROR") == 0) {
-        *out = n;
-        return true;
-    }
     if (!ts_node_has_error(n))
         return false;
-    uint32_t count = ts_node_child_count(n);
-    for (uint32_t i = 0; i < count; i++)
-        if (find_error(ts_node_child(n, i), out))
-            return true;
-    return false;
+    TSTreeCursor cursor = ts_tree_cursor_new(n);
+    bool found = false;
+    for (;;) {
+        TSNode cur = ts_tree_cursor_current_node(&cursor);
+        if (ts_node_is_missing(cur) || strcmp(ts_node_type(cur), "ERROR") == 0) {
+            *out = cur;
+            found = true;
+            break;
+        }
+        /* Go down only where an error is; else on to the next sibling or up. */
+        if (ts_node_has_error(cur) && ts_tree_cursor_goto_first_child(&cursor))
+            continue;
+        bool moved = false;
+        while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor)))
+            if (!ts_tree_cursor_goto_parent(&cursor))
+                break;
+        if (!moved)
+            break;
+    }
+    ts_tree_cursor_delete(&cursor);
+    return found;
 }
 
 static void report_syntax_error(struct scan_result *out, const char *path, const char *src,
@@ -496,6 +526,22 @@ static void find_targets(const struct pyscan *ps, const char *src, size_t n, str
 static void select_statements(const struct pyscan *ps, const char *src, size_t n,
                               const struct target *targets, size_t ntargets, bool *wanted)
 {
+    /* Targets by name, each name's targets chained in source order: a file with
+     * thousands of constants costs a lookup per name, not a scan of them all. */
+    struct strmap first = {0};
+    size_t *next = xmalloc((ntargets + 1) * sizeof(size_t));
+    size_t *tail = xmalloc((ntargets + 1) * sizeof(size_t));
+    for (size_t k = 0; k < ntargets; k++) {
+        size_t head;
+        next[k] = SIZE_MAX;
+        if (strmap_get(&first, src + targets[k].start, targets[k].len, &head)) {
+            next[tail[head]] = k;
+            tail[head] = k;
+        } else {
+            strmap_put(&first, src + targets[k].start, targets[k].len, k);
+            tail[k] = k;
+        }
+    }
     struct sizelist todo = {0};
     wanted[n - 1] = true;
     VEC_PUSH(&todo, n - 1);
@@ -516,10 +562,14 @@ static void select_statements(const struct pyscan *ps, const char *src, size_t n
             size_t from = i;
             while (i < st->end && is_name_byte((unsigned char)src[i]))
                 i++;
-            for (size_t k = 0; k < ntargets; k++) {
+            size_t k;
+            if (!strmap_get(&first, src + from, i - from, &k))
+                continue;
+            for (; k != SIZE_MAX; k = next[k]) {
                 const struct target *t = &targets[k];
-                if (!wanted[t->statement] && t->start < st->start && t->len == i - from &&
-                    memcmp(src + t->start, src + from, i - from) == 0) {
+                if (t->start >= st->start)
+                    break; /* only what was bound before this statement */
+                if (!wanted[t->statement]) {
                     wanted[t->statement] = true;
                     VEC_PUSH(&todo, t->statement);
                 }
@@ -527,6 +577,9 @@ static void select_statements(const struct pyscan *ps, const char *src, size_t n
         }
     }
     VEC_FREE(&todo);
+    free(next);
+    free(tail);
+    strmap_release(&first);
 }
 
 /* Index of the assignment statement starting at byte `start` (among the first n), or -1. */
@@ -596,7 +649,11 @@ static void scan_file(struct scanner *sc, const char *path, const char *job_name
         TSRange *r = &ranges[nranges++];
         r->start_byte = (uint32_t)st->start;
         r->end_byte = (uint32_t)st->end;
-        r->start_point = (TSPoint){st->line - 1, 0};
+        /* Not column 0 after a ';'. Tree-sitter does not count a BOM as a column. */
+        uint32_t col = column_of(src, st->start);
+        if (st->line == 1 && col >= 3 && len >= 3 && memcmp(src, "\xef\xbb\xbf", 3) == 0)
+            col -= 3;
+        r->start_point = (TSPoint){st->line - 1, col};
         r->end_point = newline_end ? (TSPoint){st->end_line, 0}
                                    : (TSPoint){st->end_line - 1, column_of(src, st->end)};
     }
@@ -611,7 +668,7 @@ static void scan_file(struct scanner *sc, const char *path, const char *job_name
     /* Every assignment above the declaration is a binding (in order, so
      * Python's "last one before the use" holds); only the parsed ones have a value. */
     struct arena arena = ARENA_INIT;
-    struct converter cv = {src, &arena, sc->symbols};
+    struct converter cv = {src, &arena, sc->symbols, 0};
     struct syntax **values = xcalloc(nstmts, sizeof(struct syntax *));
     TSNode config_statement = {0}, config_value = {0};
     bool found = false;

@@ -44,6 +44,27 @@ static const struct command commands[] = {
      "For a due job: each reason with its evidence. For one that is not: its last\n"
      "success, that its fingerprints match, its next schedule tick, and each\n"
      "dependency's age against its max_lag.\n"},
+    {"log", cli_log, "stau log JOB|RUN", "the log of a job's last run, or of run RUN",
+     "Prints the log of JOB's newest run, or of run number RUN (a number is a run\n"
+     "unless a job has that name). While the run goes on, the log is followed until\n"
+     "it ends, like `tail -f`. A log removed by `stau gc` is read from the archive.\n"},
+    {"history", cli_history, "stau history [JOB] [--limit N] [--json]", "runs, newest first",
+     "One line per run, newest first: run, job, attempt, status, start (local time),\n"
+     "duration, and exit status or signal. JOB restricts it to one job; --limit N\n"
+     "shows the N newest (default: all). --json prints an array of full run records.\n"},
+    {"show", cli_show, "stau show RUN [--json]", "every field of one run record",
+     "Prints run RUN's record: job, attempt, status, times, exit, host and pids, git\n"
+     "commit, kwargs, work IDs, fingerprints, the reasons it ran, its log and its\n"
+     "archive with the archive's members. --json prints it as one object.\n"},
+    {"gc", cli_gc, "stau gc [-n] [--keep-days N] [--keep-last N]", "remove old run archives",
+     "Removes the archives of runs beyond each job's --keep-last N newest (default\n"
+     "10) that also finished more than --keep-days N days ago (default: any age),\n"
+     "and the logs of archived runs (each archive holds its log). The archive of a\n"
+     "job's last successful run is always kept. -n prints what would go.\n"},
+    {"restore", cli_restore, "stau restore RUN [--to DIR]", "extract the outputs of a run",
+     "Extracts the outputs archived by run RUN into DIR (default: the project root),\n"
+     "replacing files of the same name. An archive with an absolute path, a '..',\n"
+     "a link leading out or a path through a link is refused, and nothing written.\n"},
     {"status", cli_status, "stau status [--json] [JOB...]",
      "each job's state, last run and when it is next due",
      "One line per job: its state (due, succeeded, failed, running, never run), its\n"
@@ -183,6 +204,38 @@ int main(int argc, char **argv)
             c.force = true;
         } else if (strcmp(a, "--fail-fast") == 0) {
             c.fail_fast = true;
+        } else if ((starts_with(a, "--keep-days") && (a[11] == '\0' || a[11] == '=')) ||
+                   (starts_with(a, "--keep-last") && (a[11] == '\0' || a[11] == '=')) ||
+                   (starts_with(a, "--limit") && (a[7] == '\0' || a[7] == '='))) {
+            size_t len = a[2] == 'l' ? 7 : 11;
+            long min = len == 7 ? 1 : 0, n = 0;
+            char name[12], *end = NULL;
+            snprintf(name, sizeof(name), "%.*s", (int)len, a);
+            const char *v = option_value(argc, argv, &i, name, len);
+            if (v && *v)
+                n = strtol(v, &end, 10);
+            if (!v || !*v || *end || n < min || n > 1000000) {
+                char *msg = xprintf("%s needs a number from %ld to 1000000%s%s%s", name, min,
+                                    v ? ", not '" : "", v ? v : "", v ? "'" : "");
+                int rc = usage_error("%s", msg);
+                free(msg);
+                free(positional);
+                return rc;
+            }
+            if (len == 7) {
+                c.limit = n;
+            } else if (a[7] == 'd') {
+                c.keep_days = n;
+                c.keep_days_given = true;
+            } else {
+                c.keep_last = n;
+                c.keep_last_given = true;
+            }
+        } else if (starts_with(a, "--to") && (a[4] == '\0' || a[4] == '=')) {
+            if (!(c.to = option_value(argc, argv, &i, "--to", 4)) || !*c.to) {
+                free(positional);
+                return usage_error("%s needs a folder", "--to");
+            }
         } else if (strncmp(a, "-C", 2) == 0) {
             if (!(c.project.dir = option_value(argc, argv, &i, "-C", 2))) {
                 free(positional);

@@ -38,7 +38,8 @@ UNIT_TEST(fingerprint_ignores_comments_and_blank_space)
             fprintf(stderr, "  should differ: %s", different[i]);
     /* A '#' inside a string is not a comment. */
     CHECK(!hash_equal(code_hash("s = '# a'\n"), code_hash("s = '# b'\n")));
-    CHECK(!hash_equal(code_hash("s = \"\"\"\n# a\n\"\"\"\n"), code_hash("s = \"\"\"\n# b\n\"\"\"\n")));
+    CHECK(!hash_equal(code_hash("s = \"\"\"\n# a\n\"\"\"\n"),
+                      code_hash("s = \"\"\"\n# b\n\"\"\"\n")));
     CHECK(!hash_equal(code_hash("s = f\"{x}#a\"\n"), code_hash("s = f\"{x}#b\"\n")));
 }
 

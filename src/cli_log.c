@@ -1,0 +1,808 @@
+/* cli_log.c: `stau log`, `stau history`, `stau show`, `stau gc`, `stau restore`:
+ * reading run records, logs and archives, and upkeep of the archive. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "archiver.h"
+#include "proc.h"
+#include "stale.h"
+#include "store.h"
+#include "value.h"
+
+enum { FOLLOW_POLL_MS = 200, LEASE_MS = 60000, GC_KEEP_LAST_DEFAULT = 10 };
+
+/* The project (for its root and job names) and its state database. */
+struct state {
+    struct project project;
+    struct store *store;
+};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Load the project without printing its diagnostics (a broken declaration does
+ * not stop reading the history) and open the state database; -1 after a message. */
+static int state_open(const struct cli *c, struct state *s)
+{
+    memset(s, 0, sizeof(*s));
+    if (project_load(&s->project, &c->project) < 0)
+        return -1;
+    const char *db = getenv("STAU_DB");
+    char *path = db && *db ? xstrdup(db) : xprintf("%s/.stau/state.db", s->project.root);
+    struct strbuf err = STRBUF_INIT;
+    s->store = store_open(path, &err);
+    free(path);
+    if (!s->store)
+        error("%s", strbuf_str(&err));
+    strbuf_release(&err);
+    return s->store ? 0 : -1;
+}
+
+static void state_close(struct state *s)
+{
+    store_close(s->store);
+    project_release_at_exit(&s->project);
+}
+
+/* A path stau recorded relative to the project root, as a path to open. */
+static char *root_path(const struct state *s, const char *rel)
+{
+    if (strcmp(s->project.root, ".") == 0)
+        return xstrdup(rel);
+    return xprintf("%s/%s", s->project.root, rel);
+}
+
+/* Whether a recorded path may be removed by gc: inside .stau/, without "..". */
+static bool removable(const char *rel)
+{
+    return rel && starts_with(rel, ".stau/") && !strstr(rel, "..");
+}
+
+static bool file_size(const char *path, int64_t *size)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return false;
+    *size = (int64_t)st.st_size;
+    return true;
+}
+
+static int usage_error(const char *message, const char *usage)
+{
+    fprintf(stderr, "stau: error: %s\n  hint: usage: %s\n", message, usage);
+    return EXIT_USAGE;
+}
+
+/* A run number: digits only. */
+static bool parse_run_id(const char *arg, int64_t *id)
+{
+    size_t n = strspn(arg, "0123456789");
+    if (n == 0 || arg[n] || n > 18)
+        return false;
+    *id = strtoll(arg, NULL, 10);
+    return true;
+}
+
+/* The run with this id into *out: 0, or -1 after "no run N" or the store's message. */
+static int find_run(struct state *s, int64_t id, struct run_record *out)
+{
+    int found = store_run(s->store, id, out);
+    if (found < 0)
+        return error("%s", store_error(s->store));
+    if (!found) {
+        fprintf(stderr, "stau: error: no run %lld\n  hint: `stau history` lists the runs\n",
+                (long long)id);
+        return -1;
+    }
+    return 0;
+}
+
+/* The argument of `show` and `restore`: an existing run's record; -1 after a message. */
+static int run_argument(struct state *s, const char *arg, struct run_record *out)
+{
+    int64_t id;
+    if (!parse_run_id(arg, &id)) {
+        fprintf(stderr,
+                "stau: error: '%s' is not a run number\n"
+                "  hint: `stau history` lists the runs with their numbers\n",
+                arg);
+        return -1;
+    }
+    return find_run(s, id, out);
+}
+
+/* A job named on the command line: one the project has, or one with recorded
+ * runs (its file may be gone). 1 when known, 0 after "no job named", -1. */
+static int known_job(struct state *s, const char *name)
+{
+    if (graph_find(&s->project.graph, name) >= 0)
+        return 1;
+    struct run_record last = {0};
+    int found = store_last_run(s->store, name, &last);
+    run_record_release(&last);
+    if (found < 0)
+        return error("%s", store_error(s->store));
+    if (found)
+        return 1;
+    const char *close = graph_closest(&s->project.graph, name, NULL);
+    fprintf(stderr, "stau: error: no job named '%s'\n", name);
+    if (close)
+        fprintf(stderr, "  hint: did you mean '%s'?\n", close);
+    else
+        fprintf(stderr, "  hint: `stau list` shows the jobs\n");
+    return 0;
+}
+
+/* "2026-11-27 22:47:11" in local time; "-" for 0. */
+static void format_local_time(int64_t ms, struct strbuf *out)
+{
+    if (!ms) {
+        strbuf_addch(out, '-');
+        return;
+    }
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char buf[64];
+    if (!localtime_r(&t, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm))
+        strbuf_addf(out, "@%lld", (long long)t);
+    else
+        strbuf_addstr(out, buf);
+}
+
+/* How long the run took ("0.3s", "4m 2s"); "-" when it did not both start and end. */
+static void format_duration(const struct run_record *run, struct strbuf *out)
+{
+    if (!run->started_at || !run->finished_at) {
+        strbuf_addch(out, '-');
+        return;
+    }
+    int64_t ms = run->finished_at - run->started_at;
+    if (ms < 60000)
+        strbuf_addf(out, "%.1fs", (double)(ms < 0 ? 0 : ms) / 1000);
+    else
+        stale_format_age(ms, out);
+}
+
+/* "0", "1", "signal 9", or "-" when the process did not end by itself. */
+static void format_exit(const struct run_record *run, struct strbuf *out)
+{
+    if (run->signal)
+        strbuf_addf(out, "signal %d", run->signal);
+    else if (run->exit_code >= 0 && run->finished_at)
+        strbuf_addf(out, "%d", run->exit_code);
+    else
+        strbuf_addch(out, '-');
+}
+
+/* ,"key":"value" (or null). */
+static void json_string_field(struct strbuf *out, const char *key, const char *value)
+{
+    strbuf_addf(out, ",\"%s\":", key);
+    if (value)
+        json_quote(out, value, strlen(value));
+    else
+        strbuf_addstr(out, "null");
+}
+
+/* ,"key":JSON for JSON text kept in the record (kwargs, work IDs, reasons), as it is. */
+static void json_raw_field(struct strbuf *out, const char *key, const char *json)
+{
+    strbuf_addf(out, ",\"%s\":%s", key, json && *json ? json : "null");
+}
+
+/* ,"key":N, or null when the record has no such value. */
+static void json_number_field(struct strbuf *out, const char *key, int64_t n, bool present)
+{
+    if (present)
+        strbuf_addf(out, ",\"%s\":%lld", key, (long long)n);
+    else
+        strbuf_addf(out, ",\"%s\":null", key);
+}
+
+/* The whole record as one JSON object, without the closing brace (so show can add). */
+static void record_to_json(const struct run_record *r, struct strbuf *out)
+{
+    strbuf_addf(out, "{\"id\":%lld", (long long)r->id);
+    json_string_field(out, "job", r->job);
+    strbuf_addf(out, ",\"attempt\":%d,\"status\":\"%s\"", r->attempt, run_status_name(r->status));
+    json_number_field(out, "queued_at", r->queued_at, r->queued_at);
+    json_number_field(out, "started_at", r->started_at, r->started_at);
+    json_number_field(out, "finished_at", r->finished_at, r->finished_at);
+    json_number_field(out, "exit_code", r->exit_code, r->exit_code >= 0 && r->finished_at);
+    json_number_field(out, "signal", r->signal, r->signal);
+    json_string_field(out, "host", r->host);
+    json_number_field(out, "owner_pid", r->owner_pid, r->owner_pid);
+    json_number_field(out, "owner_start", r->owner_start, r->owner_start);
+    json_number_field(out, "pid", r->pid, r->pid);
+    json_number_field(out, "heartbeat_at", r->heartbeat_at, r->heartbeat_at);
+    json_string_field(out, "git_commit", r->git_commit);
+    json_raw_field(out, "kwargs", r->kwargs_json);
+    json_raw_field(out, "work_ids", r->work_ids_json);
+    json_string_field(out, "code_fingerprint", r->code_fingerprint);
+    json_string_field(out, "config_fingerprint", r->config_fingerprint);
+    json_string_field(out, "inputs_fingerprint", r->inputs_fingerprint);
+    json_string_field(out, "outputs_fingerprint", r->outputs_fingerprint);
+    json_raw_field(out, "reasons", r->reasons_json);
+    json_string_field(out, "log_path", r->log_path);
+    json_string_field(out, "archive_path", r->archive_path);
+    json_number_field(out, "rerun_of", r->rerun_of, r->rerun_of);
+}
+
+/* A new line indented by `base` spaces plus two a level. */
+static void add_indent(struct strbuf *out, int base, int depth)
+{
+    strbuf_addch(out, '\n');
+    for (int i = 0; i < base + 2 * depth; i++)
+        strbuf_addch(out, ' ');
+}
+
+/* Re-indent compact JSON, two spaces a level, every line starting with `base`
+ * spaces (strings are copied untouched; empty [] and {} stay on one line). */
+static void json_pretty(const char *json, int base, struct strbuf *out)
+{
+    int depth = 0;
+    bool in_string = false;
+    for (int i = 0; i < base; i++)
+        strbuf_addch(out, ' ');
+    for (const char *p = json; *p; p++) {
+        char ch = *p;
+        if (in_string) {
+            strbuf_addch(out, ch);
+            if (ch == '\\' && p[1])
+                strbuf_addch(out, *++p);
+            else if (ch == '"')
+                in_string = false;
+            continue;
+        }
+        switch (ch) {
+        case '[':
+        case '{':
+            strbuf_addch(out, ch);
+            if (p[1] == (ch == '[' ? ']' : '}'))
+                strbuf_addch(out, *++p);
+            else
+                add_indent(out, base, ++depth);
+            break;
+        case ']':
+        case '}':
+            add_indent(out, base, --depth);
+            strbuf_addch(out, ch);
+            break;
+        case ',':
+            strbuf_addch(out, ch);
+            add_indent(out, base, depth);
+            break;
+        case ':':
+            strbuf_addstr(out, ": ");
+            break;
+        case ' ':
+        case '\t':
+        case '\n':
+        case '\r':
+            break;
+        default:
+            in_string = ch == '"';
+            strbuf_addch(out, ch);
+        }
+    }
+}
+
+/* Copy what the file holds from *offset on to stdout; false when it cannot be read. */
+static bool copy_from(const char *path, long *offset)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    bool ok = fseek(f, *offset, SEEK_SET) == 0;
+    char buf[65536];
+    size_t n;
+    while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        fwrite(buf, 1, n, stdout);
+        *offset += (long)n;
+    }
+    ok = ok && !ferror(f);
+    fclose(f);
+    fflush(stdout);
+    return ok;
+}
+
+/* Whether the stau that owns an unfinished run is gone: dead on this host, or
+ * silent past its lease on another. */
+static bool owner_gone(const struct run_record *run, int64_t now)
+{
+    char host[256] = "";
+    if (gethostname(host, sizeof(host) - 1) == 0 && run->host && strcmp(run->host, host) == 0 &&
+        run->owner_pid > 0)
+        return !proc_alive(run->owner_pid);
+    return run->heartbeat_at && now - run->heartbeat_at > LEASE_MS;
+}
+
+/* Print a run's log, following it while the run goes on; an exit status. */
+static int print_log(struct state *s, struct run_record *run)
+{
+    char *log = run->log_path ? root_path(s, run->log_path) : NULL;
+    long offset = 0;
+    int rc = EXIT_OK;
+    while (!run_status_finished(run->status)) {
+        if (log)
+            copy_from(log, &offset);
+        if (owner_gone(run, wall_ms())) {
+            warn("run %lld of '%s' was left %s by a stau that is gone (pid %d on %s)",
+                 (long long)run->id, run->job, run_status_name(run->status), run->owner_pid,
+                 run->host ? run->host : "?");
+            free(log);
+            return EXIT_OK;
+        }
+        struct timespec pause = {0, FOLLOW_POLL_MS * 1000000L};
+        nanosleep(&pause, NULL);
+        int64_t id = run->id;
+        run_record_release(run);
+        if (find_run(s, id, run) < 0) {
+            free(log);
+            return EXIT_USAGE;
+        }
+        if (!log && run->log_path)
+            log = root_path(s, run->log_path);
+    }
+    if (log && copy_from(log, &offset)) {
+        free(log);
+        return rc;
+    }
+    if (offset == 0 && run->archive_path) {
+        char *archive = root_path(s, run->archive_path);
+        struct strbuf err = STRBUF_INIT;
+        if (archiver_read_log(archive, stdout, &err) < 0) {
+            error("%s", err.buf);
+            rc = EXIT_USAGE;
+        }
+        strbuf_release(&err);
+        free(archive);
+    } else if (offset == 0) {
+        if (!run->log_path || !run->started_at)
+            fprintf(stderr, "stau: error: run %lld of '%s' never started; it has no log\n",
+                    (long long)run->id, run->job);
+        else
+            fprintf(stderr,
+                    "stau: error: the log of run %lld is gone: '%s' was removed and the run "
+                    "has no archive\n",
+                    (long long)run->id, run->log_path);
+        rc = EXIT_USAGE;
+    }
+    free(log);
+    return rc;
+}
+
+int cli_log(const struct cli *c)
+{
+    static const char usage[] = "stau log JOB|RUN";
+    if (c->arg_count != 1)
+        return usage_error(c->arg_count ? "'log' takes one job or run number"
+                                        : "'log' needs a job or a run number",
+                           usage);
+    struct state s;
+    if (state_open(c, &s) < 0) {
+        state_close(&s);
+        return EXIT_USAGE;
+    }
+    const char *arg = c->args[0];
+    struct run_record run = {0};
+    int64_t id;
+    int rc = EXIT_USAGE;
+    if (graph_find(&s.project.graph, arg) < 0 && parse_run_id(arg, &id)) {
+        if (find_run(&s, id, &run) == 0)
+            rc = print_log(&s, &run);
+    } else if (known_job(&s, arg) == 1) {
+        int found = store_last_run(s.store, arg, &run);
+        if (found < 0)
+            error("%s", store_error(s.store));
+        else if (!found)
+            fprintf(stderr, "stau: error: '%s' has not run yet\n  hint: stau run %s\n", arg, arg);
+        else
+            rc = print_log(&s, &run);
+    }
+    run_record_release(&run);
+    state_close(&s);
+    return rc;
+}
+
+int cli_history(const struct cli *c)
+{
+    if (c->arg_count > 1)
+        return usage_error("'history' takes at most one job",
+                           "stau history [JOB] [--limit N] [--json]");
+    struct state s;
+    if (state_open(c, &s) < 0) {
+        state_close(&s);
+        return EXIT_USAGE;
+    }
+    const char *job = c->arg_count ? c->args[0] : NULL;
+    struct run_list runs = {0};
+    int rc = EXIT_USAGE;
+    if (job && known_job(&s, job) != 1)
+        goto out;
+    if (store_history(s.store, job, (size_t)c->limit, &runs) < 0) {
+        error("%s", store_error(s.store));
+        goto out;
+    }
+    rc = EXIT_OK;
+    struct strbuf sb = STRBUF_INIT;
+    if (c->json) {
+        strbuf_addch(&sb, '[');
+        for (size_t i = 0; i < runs.len; i++) {
+            strbuf_addstr(&sb, i ? ",\n" : "\n");
+            record_to_json(&runs.items[i], &sb);
+            strbuf_addch(&sb, '}');
+        }
+        strbuf_addstr(&sb, runs.len ? "\n]\n" : "]\n");
+        fwrite(sb.buf, 1, sb.len, stdout);
+    } else if (!runs.len) {
+        if (job)
+            printf("no runs of '%s' yet\n", job);
+        else
+            printf("no runs yet\n");
+    } else {
+        int width = 3;
+        for (size_t i = 0; i < runs.len; i++)
+            if ((int)strlen(runs.items[i].job) > width)
+                width = (int)strlen(runs.items[i].job);
+        printf("%6s  %-*s  %3s  %-11s  %-19s  %8s  %s\n", "RUN", width, "JOB", "TRY", "STATUS",
+               "STARTED", "DURATION", "EXIT");
+        for (size_t i = 0; i < runs.len; i++) {
+            const struct run_record *r = &runs.items[i];
+            strbuf_reset(&sb);
+            format_local_time(r->started_at, &sb);
+            size_t started_end = sb.len;
+            strbuf_addch(&sb, '\0');
+            format_duration(r, &sb);
+            size_t duration_end = sb.len;
+            strbuf_addch(&sb, '\0');
+            format_exit(r, &sb);
+            printf("%6lld  %-*s  %3d  %-11s  %-19s  %8s  %s\n", (long long)r->id, width, r->job,
+                   r->attempt, run_status_name(r->status), sb.buf, sb.buf + started_end + 1,
+                   sb.buf + duration_end + 1);
+        }
+    }
+    strbuf_release(&sb);
+out:
+    run_list_release(&runs);
+    state_close(&s);
+    return rc;
+}
+
+static const char *member_type_name(enum archiver_member_type type)
+{
+    switch (type) {
+    case ARCHIVER_MEMBER_FILE:
+        return "file";
+    case ARCHIVER_MEMBER_DIR:
+        return "folder";
+    case ARCHIVER_MEMBER_SYMLINK:
+        return "symlink";
+    case ARCHIVER_MEMBER_HARDLINK:
+        return "hardlink";
+    default:
+        return "other";
+    }
+}
+
+static void show_line(const char *label, const char *value)
+{
+    printf("  %-13s %s\n", label, value && *value ? value : "-");
+}
+
+static void show_time(const char *label, int64_t ms)
+{
+    struct strbuf sb = STRBUF_INIT;
+    format_local_time(ms, &sb);
+    if (ms)
+        strbuf_addf(&sb, " (%lld)", (long long)ms);
+    show_line(label, sb.buf);
+    strbuf_release(&sb);
+}
+
+/* The record as text; the archive's members (or why they are missing) at the end. */
+static void show_text(struct state *s, const struct run_record *r,
+                      const struct archiver_members *members, const char *archive_problem)
+{
+    struct strbuf sb = STRBUF_INIT;
+    printf("run %lld\n", (long long)r->id);
+    show_line("job:", r->job);
+    strbuf_addf(&sb, "%d", r->attempt);
+    show_line("attempt:", sb.buf);
+    show_line("status:", run_status_name(r->status));
+    strbuf_reset(&sb);
+    format_exit(r, &sb);
+    show_line("exit:", sb.buf);
+    show_time("queued:", r->queued_at);
+    show_time("started:", r->started_at);
+    show_time("finished:", r->finished_at);
+    strbuf_reset(&sb);
+    format_duration(r, &sb);
+    show_line("duration:", sb.buf);
+    show_line("host:", r->host);
+    strbuf_reset(&sb);
+    strbuf_addf(&sb, "%d", r->owner_pid);
+    if (r->owner_start)
+        strbuf_addf(&sb, " (process start %lld)", (long long)r->owner_start);
+    show_line("stau pid:", r->owner_pid ? sb.buf : NULL);
+    strbuf_reset(&sb);
+    strbuf_addf(&sb, "%d", r->pid);
+    show_line("job pid:", r->pid ? sb.buf : NULL);
+    show_time("heartbeat:", r->heartbeat_at);
+    show_line("git commit:", r->git_commit);
+    show_line("kwargs:", r->kwargs_json);
+    show_line("work ids:", r->work_ids_json);
+    strbuf_reset(&sb);
+    strbuf_addf(&sb, "%lld", (long long)r->rerun_of);
+    show_line("rerun of:", r->rerun_of ? sb.buf : NULL);
+    printf("  fingerprints:\n");
+    printf("    %-12s %s\n", "code:", r->code_fingerprint ? r->code_fingerprint : "-");
+    printf("    %-12s %s\n", "declaration:", r->config_fingerprint ? r->config_fingerprint : "-");
+    printf("    %-12s %s\n", "inputs:", r->inputs_fingerprint ? r->inputs_fingerprint : "-");
+    printf("    %-12s %s\n", "outputs:", r->outputs_fingerprint ? r->outputs_fingerprint : "-");
+    strbuf_reset(&sb);
+    if (r->reasons_json && *r->reasons_json) {
+        json_pretty(r->reasons_json, 4, &sb);
+        printf("  reasons:\n%s\n", sb.buf);
+    } else {
+        show_line("reasons:", NULL);
+    }
+    int64_t size;
+    if (r->log_path) {
+        char *log = root_path(s, r->log_path);
+        bool there = file_size(log, &size);
+        printf("  %-13s %s%s\n", "log:", r->log_path, there ? "" : " (removed)");
+        free(log);
+    } else {
+        show_line("log:", NULL);
+    }
+    if (!r->archive_path) {
+        show_line("archive:", NULL);
+    } else if (archive_problem) {
+        printf("  %-13s %s (%s)\n", "archive:", r->archive_path, archive_problem);
+    } else {
+        printf("  %-13s %s\n", "archive:", r->archive_path);
+        for (size_t i = 0; i < members->len; i++) {
+            const struct archiver_member *m = &members->items[i];
+            printf("    %-8s %10lld  %s", member_type_name(m->type), (long long)m->size, m->path);
+            if (m->link_target)
+                printf(" -> %s", m->link_target);
+            printf("\n");
+        }
+    }
+    strbuf_release(&sb);
+}
+
+int cli_show(const struct cli *c)
+{
+    if (c->arg_count != 1)
+        return usage_error(c->arg_count ? "'show' takes one run number"
+                                        : "'show' needs a run number",
+                           "stau show RUN [--json]");
+    struct state s;
+    if (state_open(c, &s) < 0) {
+        state_close(&s);
+        return EXIT_USAGE;
+    }
+    struct run_record run = {0};
+    if (run_argument(&s, c->args[0], &run) < 0) {
+        state_close(&s);
+        return EXIT_USAGE;
+    }
+    struct archiver_members members = {0};
+    struct strbuf err = STRBUF_INIT;
+    const char *problem = NULL;
+    int rc = EXIT_OK;
+    if (run.archive_path) {
+        char *archive = root_path(&s, run.archive_path);
+        if (access(archive, F_OK) != 0) {
+            problem = "missing";
+        } else if (archiver_list(archive, &members, &err) < 0) {
+            problem = "unreadable";
+            rc = EXIT_USAGE;
+        }
+        free(archive);
+    }
+    if (c->json) {
+        struct strbuf sb = STRBUF_INIT;
+        record_to_json(&run, &sb);
+        strbuf_addstr(&sb, ",\"archive_members\":");
+        if (!run.archive_path || problem)
+            strbuf_addstr(&sb, "null");
+        else
+            strbuf_addch(&sb, '[');
+        for (size_t i = 0; run.archive_path && !problem && i < members.len; i++) {
+            const struct archiver_member *m = &members.items[i];
+            strbuf_addstr(&sb, i ? ",{\"path\":" : "{\"path\":");
+            json_quote(&sb, m->path, strlen(m->path));
+            strbuf_addf(&sb, ",\"type\":\"%s\",\"size\":%lld", member_type_name(m->type),
+                        (long long)m->size);
+            json_string_field(&sb, "link_target", m->link_target);
+            strbuf_addch(&sb, '}');
+        }
+        if (run.archive_path && !problem)
+            strbuf_addch(&sb, ']');
+        strbuf_addstr(&sb, "}\n");
+        fwrite(sb.buf, 1, sb.len, stdout);
+        strbuf_release(&sb);
+    } else {
+        show_text(&s, &run, &members, problem);
+    }
+    if (err.len)
+        error("%s", err.buf);
+    strbuf_release(&err);
+    archiver_members_release(&members);
+    run_record_release(&run);
+    state_close(&s);
+    return rc;
+}
+
+/* Remove (or with dry_run, only measure) one file gc chose; adds its bytes to *freed.
+ * 1 when removed, 0 when already gone, -1 after a message. */
+static int gc_remove(const struct state *s, const char *rel, const char *what, bool dry_run,
+                     int64_t *freed)
+{
+    char *path = root_path(s, rel);
+    int64_t size = 0;
+    int rc = 1;
+    if (!file_size(path, &size)) {
+        rc = 0;
+    } else if (!dry_run && unlink(path) != 0 && errno != ENOENT) {
+        rc = error("cannot remove '%s':", path);
+    } else {
+        printf("%s %s %s (%lld bytes)\n", dry_run ? "would remove" : "removed", what, rel,
+               (long long)size);
+        *freed += size;
+    }
+    free(path);
+    return rc;
+}
+
+/* Whether gc must keep this run's archive: it is its job's last success (or
+ * that cannot be told, after a message). */
+static bool last_success(struct state *s, const struct run_record *run)
+{
+    struct run_record last = {0};
+    int found = store_last_success(s->store, run->job, &last);
+    if (found < 0)
+        error("%s", store_error(s->store));
+    bool keep = found < 0 || (found == 1 && last.id == run->id);
+    run_record_release(&last);
+    return keep;
+}
+
+int cli_gc(const struct cli *c)
+{
+    if (c->arg_count)
+        return usage_error("'gc' takes no arguments",
+                           "stau gc [-n] [--keep-days N] [--keep-last N]");
+    struct state s;
+    if (state_open(c, &s) < 0) {
+        state_close(&s);
+        return EXIT_USAGE;
+    }
+    int64_t older_than = c->keep_days_given ? wall_ms() - c->keep_days * 86400000LL : INT64_MAX;
+    size_t keep_last = c->keep_last_given ? (size_t)c->keep_last : GC_KEEP_LAST_DEFAULT;
+    struct run_list doomed = {0}, all = {0};
+    int rc = EXIT_OK;
+    size_t archives = 0, logs = 0;
+    int64_t freed = 0;
+    if (store_runs_for_gc(s.store, older_than, keep_last, &doomed) < 0 ||
+        store_history(s.store, NULL, 0, &all) < 0) {
+        error("%s", store_error(s.store));
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    /* First, oldest first, the logs of runs whose archive is there: it holds the log. */
+    for (size_t i = all.len; i-- > 0;) {
+        const struct run_record *r = &all.items[i];
+        if (!r->archive_path || !removable(r->log_path))
+            continue;
+        char *archive = root_path(&s, r->archive_path);
+        int64_t size;
+        bool archived = file_size(archive, &size);
+        free(archive);
+        if (!archived)
+            continue;
+        int removed = gc_remove(&s, r->log_path, "log", c->dry_run, &freed);
+        if (removed < 0)
+            rc = EXIT_USAGE;
+        else
+            logs += (size_t)removed;
+    }
+    /* Then the archives the store selects, except each job's last success. */
+    for (size_t i = 0; i < doomed.len; i++) {
+        const struct run_record *r = &doomed.items[i];
+        if (!removable(r->archive_path) || last_success(&s, r))
+            continue;
+        int removed = gc_remove(&s, r->archive_path, "archive", c->dry_run, &freed);
+        if (removed < 0) {
+            rc = EXIT_USAGE;
+            continue;
+        }
+        archives += (size_t)removed;
+        if (!c->dry_run && store_set_archive(s.store, r->id, NULL) < 0) {
+            error("%s", store_error(s.store));
+            rc = EXIT_USAGE;
+        }
+    }
+    if (!archives && !logs)
+        printf("gc: nothing to remove\n");
+    else
+        printf("gc: %s %zu %s and %zu %s, %s %lld bytes\n", c->dry_run ? "would remove" : "removed",
+               archives, archives == 1 ? "archive" : "archives", logs, logs == 1 ? "log" : "logs",
+               c->dry_run ? "freeing" : "freed", (long long)freed);
+out:
+    run_list_release(&doomed);
+    run_list_release(&all);
+    state_close(&s);
+    return rc;
+}
+
+int cli_restore(const struct cli *c)
+{
+    static const char usage[] = "stau restore RUN [--to DIR]";
+    if (c->arg_count != 1)
+        return usage_error(c->arg_count ? "'restore' takes one run number"
+                                        : "'restore' needs a run number",
+                           usage);
+    struct state s;
+    if (state_open(c, &s) < 0) {
+        state_close(&s);
+        return EXIT_USAGE;
+    }
+    struct run_record run = {0};
+    int rc = EXIT_USAGE;
+    if (run_argument(&s, c->args[0], &run) < 0)
+        goto out;
+    if (!run_status_finished(run.status)) {
+        fprintf(stderr, "stau: error: run %lld of '%s' is still %s; it has no archive yet\n",
+                (long long)run.id, run.job, run_status_name(run.status));
+        goto out;
+    }
+    if (!run.archive_path) {
+        fprintf(stderr,
+                "stau: error: run %lld of '%s' has no archive\n"
+                "  hint: `stau gc` removed it, or it could not be written (see `stau show %lld`)\n",
+                (long long)run.id, run.job, (long long)run.id);
+        goto out;
+    }
+    char *archive = root_path(&s, run.archive_path);
+    const char *target = c->to ? c->to : s.project.root;
+    struct archiver_members members = {0};
+    struct strbuf err = STRBUF_INIT;
+    if (archiver_list(archive, &members, &err) == 0 &&
+        archiver_restore(archive, target, &err) == 0) {
+        size_t files = 0;
+        for (size_t i = 0; i < members.len; i++)
+            if (starts_with(members.items[i].path, "outputs/") &&
+                members.items[i].type != ARCHIVER_MEMBER_DIR)
+                files++;
+        if (!files)
+            printf("run %lld of '%s' archived no outputs (only a successful run's are kept)\n",
+                   (long long)run.id, run.job);
+        else
+            printf("restored %zu %s of run %lld of '%s' into %s\n", files,
+                   files == 1 ? "file" : "files", (long long)run.id, run.job, target);
+        rc = EXIT_OK;
+    } else {
+        error("%s", err.buf);
+    }
+    strbuf_release(&err);
+    archiver_members_release(&members);
+    free(archive);
+out:
+    run_record_release(&run);
+    state_close(&s);
+    return rc;
+}

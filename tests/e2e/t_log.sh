@@ -1,0 +1,458 @@
+# Run records, logs and archives: stau log, history, show, gc, restore.
+
+# A project with job `report` (prints its run id, writes data/report.txt; fails
+# with exit 3 while the file `fail` exists) and job `other` (prints a line).
+log_project() {
+    new_project
+    write src/report.py <<'EOF'
+STAU_CONFIG = {"outputs": ["data/report.txt"], "main_func": "main"}
+import os
+def main():
+    print("report run", os.environ["STAU_RUN_ID"])
+    if os.path.exists("fail"):
+        raise SystemExit(3)
+    os.makedirs("data", exist_ok=True)
+    with open("data/report.txt", "w") as f:
+        f.write("run " + os.environ["STAU_RUN_ID"] + "\n")
+EOF
+    write src/other.py <<'EOF'
+STAU_CONFIG = {"main_func": "main"}
+def main():
+    print("other ran")
+EOF
+    age_files
+}
+
+# The log of run N (relative path), from the state database.
+log_of() {
+    "$STAU" show "$1" --json | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["log_path"])'
+}
+
+test_log_of_last_run_and_of_a_run_number() {
+    log_project
+    run run report
+    expect_exit 0
+    run run --force report
+    expect_exit 0
+    run log report
+    expect_exit 0
+    expect_stderr_empty
+    expect_stdout_eq <<'EOF'
+report run 2
+EOF
+    run log 1
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+report run 1
+EOF
+}
+
+test_log_errors() {
+    log_project
+    run run report
+    run log reprot
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF'
+stau: error: no job named 'reprot'
+  hint: did you mean 'report'?
+EOF
+    run log zzzzzzzz
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: no job named 'zzzzzzzz'
+  hint: `stau list` shows the jobs
+EOF
+    run log 123
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: no run 123
+  hint: `stau history` lists the runs
+EOF
+    run log other
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: 'other' has not run yet
+  hint: stau run other
+EOF
+    run log
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: 'log' needs a job or a run number
+  hint: usage: stau log JOB|RUN
+EOF
+    run log report other
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: 'log' takes one job or run number
+  hint: usage: stau log JOB|RUN
+EOF
+}
+
+test_log_read_from_the_archive_once_removed() {
+    log_project
+    run run report
+    local log
+    log=$(log_of 1)
+    expect_file "$log"
+    rm "$log"
+    run log report
+    expect_exit 0
+    expect_stderr_empty
+    expect_stdout_eq <<'EOF'
+report run 1
+EOF
+    rm .stau/archive/report/1.tar.zst
+    run log 1
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<EOF
+stau: error: cannot open archive '.stau/archive/report/1.tar.zst': No such file or directory
+EOF
+    # gc forgets an archive already gone (not the last success's: run 2 is newer).
+    "$STAU" run --force report >/dev/null
+    "$STAU" gc --keep-last 0 >/dev/null
+    run log 1
+    expect_exit 2
+    expect_stderr_eq <<EOF
+stau: error: the log of run 1 is gone: '$log' was removed and the run has no archive
+EOF
+}
+
+test_log_follows_a_running_run() {
+    new_project
+    write src/slow.py <<'EOF'
+STAU_CONFIG = {"main_func": "main"}
+import time
+def main():
+    print("start", flush=True)
+    time.sleep(1.5)
+    print("end", flush=True)
+EOF
+    age_files
+    "$STAU" run slow >/dev/null 2>&1 &
+    local pid=$! i
+    for i in $(seq 100); do
+        "$STAU" history slow --json 2>/dev/null | grep -q '"status":"running"' && break
+        sleep 0.1
+    done
+    run log slow
+    expect_exit 0
+    expect_stderr_empty
+    expect_stdout_eq <<'EOF'
+start
+end
+EOF
+    wait "$pid"
+    expect_eq "exit status of the run" 0 "$?"
+}
+
+test_history() {
+    log_project
+    run history
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+no runs yet
+EOF
+    run history --json
+    expect_stdout_eq <<'EOF'
+[]
+EOF
+    run run report other
+    touch fail
+    run run --force report
+    expect_exit 1
+    run history
+    expect_exit 0
+    expect_stderr_empty
+    sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}/YYYY-MM-DD hh:mm:ss/; s/[0-9]\.[0-9]s/N.Ns/' \
+        "$OUT" >"$TEST_TMP/history"
+    OUT=$TEST_TMP/history expect_stdout_eq <<'EOF'
+   RUN  JOB     TRY  STATUS       STARTED              DURATION  EXIT
+     3  report    1  failed       YYYY-MM-DD hh:mm:ss      N.Ns  3
+     2  report    1  succeeded    YYYY-MM-DD hh:mm:ss      N.Ns  0
+     1  other     1  succeeded    YYYY-MM-DD hh:mm:ss      N.Ns  0
+EOF
+    run history report --limit 1 --json
+    expect_exit 0
+    "$PY" - "$OUT" <<'EOF' || fail "history --json is not what it should be"
+import json, sys
+runs = json.load(open(sys.argv[1]))
+assert [r["id"] for r in runs] == [3], runs
+r = runs[0]
+assert r["job"] == "report" and r["status"] == "failed" and r["exit_code"] == 3, r
+assert r["signal"] is None and r["attempt"] == 1 and r["kwargs"] == {}, r
+assert r["reasons"] == [{"reason": "forced", "evidence": "asked for with --force"}], r
+assert r["log_path"].startswith(".stau/logs/report/"), r
+assert r["archive_path"] == ".stau/archive/report/3.tar.zst", r
+for key in ("queued_at", "started_at", "finished_at", "host", "pid", "code_fingerprint",
+            "config_fingerprint", "inputs_fingerprint", "outputs_fingerprint", "rerun_of"):
+    assert key in r, key
+EOF
+    run history reprot
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: no job named 'reprot'
+  hint: did you mean 'report'?
+EOF
+    run history other report
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: 'history' takes at most one job
+  hint: usage: stau history [JOB] [--limit N] [--json]
+EOF
+    run history --limit 0
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: --limit needs a number from 1 to 1000000, not '0'
+  hint: see `stau --help`
+EOF
+}
+
+test_show() {
+    log_project
+    run run report
+    run show 1
+    expect_exit 0
+    expect_stderr_empty
+    expect_stdout_contains "run 1"
+    expect_stdout_contains "  job:          report"
+    expect_stdout_contains "  status:       succeeded"
+    expect_stdout_contains "  exit:         0"
+    expect_stdout_contains "  archive:      .stau/archive/report/1.tar.zst"
+    expect_stdout_contains "  log:          $(log_of 1)"
+    # The reasons, pretty-printed; the archive's members with their sizes.
+    sed -n '/^  reasons:/,/^  log:/p' "$OUT" >"$TEST_TMP/reasons"
+    OUT=$TEST_TMP/reasons expect_stdout_eq <<EOF
+  reasons:
+    [
+      {
+        "reason": "never-run",
+        "evidence": "no successful run is recorded"
+      }
+    ]
+  log:          $(log_of 1)
+EOF
+    grep -E '^    file +[0-9]+  (manifest.json|log.txt|outputs/data/report.txt)$' "$OUT" >"$TEST_TMP/m"
+    expect_eq "archive members listed" 3 "$(wc -l <"$TEST_TMP/m")"
+    grep -qE '^    outputs: +[0-9a-f]{32}$' "$OUT" || fail "no outputs fingerprint in: $(cat "$OUT")"
+    run show 1 --json
+    expect_exit 0
+    "$PY" - "$OUT" <<'EOF' || fail "show --json is not what it should be"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["id"] == 1 and r["job"] == "report" and r["status"] == "succeeded", r
+members = [(m["path"], m["type"]) for m in r["archive_members"]]
+assert members == [("manifest.json", "file"), ("log.txt", "file"),
+                   ("outputs/data/report.txt", "file")], members
+EOF
+    run show 7
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: no run 7
+  hint: `stau history` lists the runs
+EOF
+    run show report
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: 'report' is not a run number
+  hint: `stau history` lists the runs with their numbers
+EOF
+    run show
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: 'show' needs a run number
+  hint: usage: stau show RUN [--json]
+EOF
+}
+
+# "removed KIND PATH (N bytes)" for each file, as gc prints it.
+gc_line() {
+    printf '%s %s %s (%s bytes)\n' "$1" "$2" "$3" "$(stat -c %s "$3")"
+}
+
+test_gc_keeps_the_newest_and_removes_logs_of_archived_runs() {
+    log_project
+    run run report
+    run run --force report
+    run run --force report
+    local a1=.stau/archive/report/1.tar.zst a2=.stau/archive/report/2.tar.zst
+    local l1 l2 l3 total
+    l1=$(log_of 1) l2=$(log_of 2) l3=$(log_of 3)
+    total=$(($(stat -c %s "$l1" "$l2" "$l3" "$a1" "$a2" | paste -sd+)))
+    {
+        gc_line "would remove" log "$l1"
+        gc_line "would remove" log "$l2"
+        gc_line "would remove" log "$l3"
+        gc_line "would remove" archive "$a1"
+        gc_line "would remove" archive "$a2"
+        echo "gc: would remove 2 archives and 3 logs, freeing $total bytes"
+    } >"$TEST_TMP/want-n"
+    {
+        gc_line removed log "$l1"
+        gc_line removed log "$l2"
+        gc_line removed log "$l3"
+        gc_line removed archive "$a1"
+        gc_line removed archive "$a2"
+        echo "gc: removed 2 archives and 3 logs, freed $total bytes"
+    } >"$TEST_TMP/want"
+    run gc -n --keep-last 1
+    expect_exit 0
+    expect_stdout_eq <"$TEST_TMP/want-n"
+    expect_file "$a1"
+    expect_file "$l1"
+    run gc --keep-last 1
+    expect_exit 0
+    expect_stderr_empty
+    expect_stdout_eq <"$TEST_TMP/want"
+    expect_no_file "$a1"
+    expect_no_file "$a2"
+    expect_no_file "$l3"
+    expect_file .stau/archive/report/3.tar.zst
+    expect_eq "archive of run 1 in the record" null \
+        "$("$STAU" show 1 --json | "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["archive_path"]))')"
+    run gc --keep-last 1
+    expect_stdout_eq <<'EOF'
+gc: nothing to remove
+EOF
+    # Run 3's log is still readable, from its archive.
+    run log report
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+report run 3
+EOF
+}
+
+test_gc_never_removes_the_last_success() {
+    log_project
+    run run report
+    touch fail
+    run run --force report
+    run run --force report
+    "$STAU" gc >/dev/null # the logs go, the archives stay (10 kept by default)
+    expect_file .stau/archive/report/2.tar.zst
+    run gc --keep-days 1 --keep-last 0
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+gc: nothing to remove
+EOF
+    local a2=.stau/archive/report/2.tar.zst a3=.stau/archive/report/3.tar.zst
+    {
+        gc_line removed archive "$a2"
+        gc_line removed archive "$a3"
+        echo "gc: removed 2 archives and 0 logs, freed $(($(stat -c %s "$a2") + $(stat -c %s "$a3"))) bytes"
+    } >"$TEST_TMP/want"
+    run gc --keep-days 0 --keep-last 0
+    expect_exit 0
+    expect_stdout_eq <"$TEST_TMP/want"
+    expect_file .stau/archive/report/1.tar.zst
+}
+
+test_gc_usage_errors() {
+    log_project
+    run gc report
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: 'gc' takes no arguments
+  hint: usage: stau gc [-n] [--keep-days N] [--keep-last N]
+EOF
+    run gc --keep-days soon
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: --keep-days needs a number from 0 to 1000000, not 'soon'
+  hint: see `stau --help`
+EOF
+    run gc --keep-last
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: --keep-last needs a number from 0 to 1000000
+  hint: see `stau --help`
+EOF
+}
+
+test_restore() {
+    log_project
+    run run report
+    run run --force report
+    rm -r data
+    run restore 1
+    expect_exit 0
+    expect_stderr_empty
+    expect_stdout_eq <<'EOF'
+restored 1 file of run 1 of 'report' into .
+EOF
+    expect_eq "restored content" "run 1" "$(cat data/report.txt)"
+    run restore 2 --to "$TEST_TMP/elsewhere"
+    expect_exit 0
+    expect_stdout_eq <<EOF
+restored 1 file of run 2 of 'report' into $TEST_TMP/elsewhere
+EOF
+    expect_eq "restored content" "run 2" "$(cat "$TEST_TMP/elsewhere/data/report.txt")"
+    expect_eq "project file left alone" "run 1" "$(cat data/report.txt)"
+    touch fail
+    run run --force report
+    run restore 3
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+run 3 of 'report' archived no outputs (only a successful run's are kept)
+EOF
+    "$STAU" gc --keep-last 1 >/dev/null
+    run restore 1
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: run 1 of 'report' has no archive
+  hint: `stau gc` removed it, or it could not be written (see `stau show 1`)
+EOF
+    run restore 9
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: no run 9
+  hint: `stau history` lists the runs
+EOF
+    run restore report
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: 'report' is not a run number
+  hint: `stau history` lists the runs with their numbers
+EOF
+    run restore
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: 'restore' needs a run number
+  hint: usage: stau restore RUN [--to DIR]
+EOF
+    run restore 2 --to
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: --to needs a folder
+  hint: see `stau --help`
+EOF
+}
+
+test_restore_refuses_an_unsafe_archive() {
+    log_project
+    run run report
+    # A pax tar with a member climbing out of the target, in place of run 1's archive.
+    "$PY" - <<'EOF'
+import io, tarfile
+with tarfile.open("evil.tar", "w", format=tarfile.PAX_FORMAT) as t:
+    for name, data in [("manifest.json", b"{}"), ("log.txt", b"x\n"),
+                       ("outputs/data/report.txt", b"evil\n"), ("outputs/../../evil.txt", b"evil\n")]:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+EOF
+    if command -v zstd >/dev/null; then
+        zstd -q -f evil.tar -o .stau/archive/report/1.tar.zst
+    else
+        cp evil.tar .stau/archive/report/1.tar.zst # libarchive reads it uncompressed too
+    fi
+    run restore 1
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF'
+stau: error: refusing to restore 'outputs/../../evil.txt' from '.stau/archive/report/1.tar.zst': the path leaves the target folder
+EOF
+    expect_no_file "$TEST_TMP/evil.txt"
+    expect_eq "output left alone" "run 1" "$(cat data/report.txt)"
+}
