@@ -279,7 +279,38 @@ static char *manifest(struct runner *r, const struct task *t, const struct run_f
     return strbuf_detach(&sb);
 }
 
-/* Record the end of a run, archive it, and decide: done, or retry later. */
+/* Archive a finished run and record its end. */
+static void record_run(struct runner *r, const struct task *t, struct run_finish *fin,
+                       int64_t ended)
+{
+    const struct job *job = &r->p->graph.jobs.items[t->job];
+    char *archive = xprintf(".stau/archive/%s/%lld.tar.zst", job->name, (long long)t->run_id);
+    char *full_archive = xprintf("%s/%s", r->p->root, archive);
+    char *full_log = xprintf("%s/%s", r->p->root, t->log_path);
+    char *man = manifest(r, t, fin);
+    struct strbuf err = STRBUF_INIT;
+    bool ok = fin->status == RUN_SUCCEEDED;
+    if (make_parents(r->p->root, archive) == 0 &&
+        archiver_write_run(full_archive, man, full_log, r->p->root,
+                           ok ? (const char *const *)job->decl->outputs.items : NULL,
+                           ok ? job->decl->outputs.len : 0, &err) == 0)
+        fin->archive_path = archive;
+    else if (err.len)
+        warn("run %lld of '%s' is not archived: %s", (long long)t->run_id, job->name, err.buf);
+    /* The time it ended, not now: dependents may have started meanwhile, and a
+     * success must never look newer than runs that followed it. */
+    if (store_finish_run(r->st, t->run_id, fin, ended) < 0)
+        error("%s", store_error(r->st));
+    strbuf_release(&err);
+    free(man);
+    free(full_log);
+    free(full_archive);
+    free(archive);
+}
+
+static void start_ready(struct runner *r);
+
+/* A run ended: decide its outcome, free its slot, record it, or plan its retry. */
 static void end_run(struct runner *r, struct task *t, const struct proc_event *ev)
 {
     const struct job *job = &r->p->graph.jobs.items[t->job];
@@ -310,28 +341,16 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
         t->failure = ev->signal ? xprintf("failed (killed by signal %d)", ev->signal)
                                 : xprintf("failed (exit %d)", ev->status);
     }
-    char *archive = xprintf(".stau/archive/%s/%lld.tar.zst", job->name, (long long)t->run_id);
-    char *full_archive = xprintf("%s/%s", r->p->root, archive);
-    char *full_log = xprintf("%s/%s", r->p->root, t->log_path);
-    char *man = manifest(r, t, &fin);
-    struct strbuf err = STRBUF_INIT;
-    const char *const *outputs = (const char *const *)job->decl->outputs.items;
-    if (make_parents(r->p->root, archive) == 0 &&
-        archiver_write_run(full_archive, man, full_log, r->p->root,
-                           fin.status == RUN_SUCCEEDED ? outputs : NULL,
-                           fin.status == RUN_SUCCEEDED ? job->decl->outputs.len : 0, &err) == 0)
-        fin.archive_path = archive;
-    else if (err.len)
-        warn("run %lld of '%s' is not archived: %s", (long long)t->run_id, job->name, err.buf);
-    if (store_finish_run(r->st, t->run_id, &fin, wall_ms()) < 0)
-        error("%s", store_error(r->st));
-    strbuf_release(&err);
-    free(man);
-    free(full_log);
-    free(full_archive);
-    free(archive);
-    bool retry = fin.status == RUN_FAILED || fin.status == RUN_TIMED_OUT;
-    if (retry && !r->stopping && !r->interrupts && t->attempt <= job->decl->retries) {
+    bool retry = (fin.status == RUN_FAILED || fin.status == RUN_TIMED_OUT) && !r->stopping &&
+                 !r->interrupts && t->attempt <= job->decl->retries;
+    if (!retry) {
+        /* Free the slot for what is ready before archiving: the archive and the
+         * record are bookkeeping, and a slot idle meanwhile is time lost. */
+        finish_task(r, t, fin.status, ev->wall_ms);
+        start_ready(r);
+    }
+    record_run(r, t, &fin, now);
+    if (retry) {
         double delay = job->decl->retry_delay;
         for (int i = 1; i < t->attempt; i++)
             delay *= 2;
@@ -342,9 +361,7 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
         t->attempt++;
         t->state = TASK_RETRY;
         t->retry_at = proc_now_ms() + (int64_t)(delay * 1000);
-        return;
     }
-    finish_task(r, t, fin.status, ev->wall_ms);
 }
 
 /* Another live stau's run of this job, if any (its id), so that a job without
