@@ -52,6 +52,11 @@ static int recover_lost_runs(struct store *st, int64_t now)
             warn("run %lld of '%s' was left running by a stau that is gone (pid %d on %s); "
                  "recorded as lost",
                  (long long)run->id, run->job, run->owner_pid, run->host ? run->host : "?");
+        /* Its job may still be running, orphaned: end it, or it would run twice. */
+        if (marked && run->pid && run->host && strcmp(run->host, host) == 0 &&
+            proc_kill_orphan_group(run->pid, run->started_at))
+            warn("ended what was left of run %lld (process group %d)", (long long)run->id,
+                 run->pid);
     }
     run_list_release(&stale);
     return 0;
@@ -106,9 +111,15 @@ static char *default_python(const char *root)
 {
     char *venv = xprintf("%s/.venv/bin/python", root);
     if (access(venv, X_OK) == 0) {
-        char *abs = realpath(venv, NULL);
+        /* Not resolved: the venv's python is a link, and only through it does the
+         * interpreter find the venv. Absolute, as jobs run in the project root. */
+        if (venv[0] == '/')
+            return venv;
+        char *cwd = getcwd(NULL, 0);
+        char *abs = cwd ? xprintf("%s/%s", cwd, venv) : xstrdup(venv);
+        free(cwd);
         free(venv);
-        return abs ? abs : xstrdup("python3");
+        return abs;
     }
     free(venv);
     const char *argv[] = {"python3", "-c", "import sys; print(sys.executable)", NULL};

@@ -22,16 +22,22 @@
 /* How the job's interpreter loads it: the jobs root on sys.path, then main_func
  * called with the keyword arguments, or the file run as __main__. */
 const char exec_bootstrap[] =
-    "import importlib.util, json, os, runpy, sys\n"
+    "import sys\n"
     "root, path, func, kwargs = sys.argv[1:5]\n"
-    "sys.path.insert(0, os.path.abspath(root))\n"
+    "sys.path.insert(0, root)\n"
     "if func:\n"
+    "    import importlib.util\n"
     "    spec = importlib.util.spec_from_file_location('__stau_job__', path)\n"
     "    module = importlib.util.module_from_spec(spec)\n"
     "    sys.modules[spec.name] = module\n"
     "    spec.loader.exec_module(module)\n"
-    "    getattr(module, func)(**json.loads(kwargs))\n"
+    "    if kwargs == '{}':\n"
+    "        getattr(module, func)()\n"
+    "    else:\n"
+    "        import json\n"
+    "        getattr(module, func)(**json.loads(kwargs))\n"
     "else:\n"
+    "    import runpy\n"
     "    sys.argv = [path]\n"
     "    runpy.run_path(path, run_name='__main__')\n";
 
@@ -74,6 +80,7 @@ struct runner {
     char host[256];
     char *git_commit;
     bool tty;
+    char *jobs_path; /* the jobs root, absolute, for the bootstrap's sys.path */
 };
 
 static int64_t wall_ms(void)
@@ -439,7 +446,7 @@ static void start_task(struct runner *r, struct task *t)
                    xprintf("STAU_KWARGS=%s", kwargs_of(r, job)),
                    NULL};
     const char *argv[] = {interpreter(r, job), "-c",
-                          exec_bootstrap,      r->p->jobs_root[0] ? r->p->jobs_root : ".",
+                          exec_bootstrap,      r->jobs_path,
                           job->path,           job->decl->main_func ? job->decl->main_func : "",
                           kwargs_of(r, job),   NULL};
     struct proc_spec spec = {
@@ -543,8 +550,8 @@ static void summary(struct runner *r, int64_t ms)
 
 int exec_run(struct project *p, struct store *st, struct plan *plan, const struct exec_options *opt)
 {
-    struct runner r = {p, st, plan,  opt, NULL,          0,   NULL, 0,    0,    0,
-                       0, 0,  false, 0,   PROC_SET_INIT, {0}, "",   NULL, false};
+    struct runner r = {p, st, plan,  opt, NULL,          0,   NULL, 0,    0,     0,
+                       0, 0,  false, 0,   PROC_SET_INIT, {0}, "",   NULL, false, NULL};
     r.count = plan->order.len;
     r.tasks = xcalloc(r.count + 1, sizeof(struct task));
     r.task_of = xmalloc((p->graph.jobs.len + 1) * sizeof(size_t));
@@ -565,11 +572,18 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
         snprintf(r.host, sizeof(r.host), "localhost");
     r.owner = (struct store_owner){r.host, (int)getpid(), 0};
     r.git_commit = read_git_commit(p->root);
+    char *jobs = xprintf("%s/%s", p->root, p->jobs_root);
+    r.jobs_path = realpath(jobs, NULL);
+    if (!r.jobs_path)
+        r.jobs_path = jobs;
+    else
+        free(jobs);
     r.tty = opt->tty;
     if (proc_set_init(&r.set) < 0) {
         free(r.tasks);
         free(r.task_of);
         free(r.git_commit);
+        free(r.jobs_path);
         return EXIT_RUN_USAGE;
     }
     int64_t began = proc_now_ms(), next_heartbeat = began + HEARTBEAT_MS;
@@ -623,5 +637,6 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
     free(r.tasks);
     free(r.task_of);
     free(r.git_commit);
+    free(r.jobs_path);
     return rc;
 }

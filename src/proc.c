@@ -691,3 +691,45 @@ int proc_capture(const char *const *argv, struct strbuf *out, struct strbuf *err
     unlink(path);
     return status;
 }
+
+/* When process pid started, in unix ms, from /proc; -1 if unknown. */
+static int64_t process_start_ms(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* Field 22 (starttime, clock ticks after boot) follows the ")" ending field 2. */
+    char *p = strrchr(buf, ')');
+    unsigned long long ticks = 0;
+    for (int field = 2; p && field < 22; field++)
+        p = strchr(p + 1, ' ');
+    if (!p || sscanf(p + 1, "%llu", &ticks) != 1)
+        return -1;
+    FILE *s = fopen("/proc/stat", "r");
+    char line[256];
+    long long boot = -1;
+    while (s && fgets(line, sizeof(line), s))
+        if (sscanf(line, "btime %lld", &boot) == 1)
+            break;
+    if (s)
+        fclose(s);
+    long hz = sysconf(_SC_CLK_TCK);
+    if (boot < 0 || hz <= 0)
+        return -1;
+    return boot * 1000 + (int64_t)(ticks * 1000 / (unsigned long long)hz);
+}
+
+int proc_kill_orphan_group(pid_t pid, int64_t started_ms)
+{
+    if (pid <= 0 || getpgid(pid) != pid)
+        return 0;
+    int64_t start = process_start_ms(pid);
+    if (start < 0 || start < started_ms - 5000 || start > started_ms + 5000)
+        return 0;
+    return kill(-pid, SIGKILL) == 0 ? 1 : 0;
+}

@@ -115,6 +115,10 @@ void proc_set_release(struct proc_set *set);
 
 /* Whether a process with this pid exists (it may belong to another user). */
 bool proc_alive(pid_t pid);
+/* End what is left of a job whose stau died: if pid still leads its own process
+ * group and started within a few seconds of started_ms (unix ms; so a reused pid
+ * is left alone), SIGKILL the whole group. Returns 1 if it did, 0 if not. */
+int proc_kill_orphan_group(pid_t pid, int64_t started_ms);
 /* Run argv to completion with stdout captured into out (stderr to err, both may
  * be NULL); returns its exit status (128+signal when killed), or -1 with a message
  * in err when it cannot start. For quick questions (which python is this?). */

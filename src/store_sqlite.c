@@ -54,6 +54,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- the schema ---- */
 
@@ -798,10 +799,14 @@ static int prepare_database(struct sqlite_store *s, struct strbuf *err)
     const char *path = s->base.location;
     int version, tables, unused;
     struct strbuf mode = STRBUF_INIT;
+    /* Version and tables read in one transaction: another stau may be creating the
+     * schema this very moment, and the two must come from the same snapshot. */
     if (sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) != SQLITE_OK ||
         sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
         query_row(s, "PRAGMA user_version", &version, NULL, "open") < 0 ||
-        query_row(s, "SELECT count(*) FROM sqlite_master", &tables, NULL, "open") < 0) {
+        query_row(s, "SELECT count(*) FROM sqlite_master", &tables, NULL, "open") < 0 ||
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         strbuf_addf(err, "cannot open state database '%s': %s", path, sqlite3_errmsg(s->db));
         return -1;
     }
@@ -817,9 +822,21 @@ static int prepare_database(struct sqlite_store *s, struct strbuf *err)
                     path);
         return -1;
     }
-    /* journal_mode answers with the mode now in force */
-    if (query_row(s, "PRAGMA journal_mode = WAL", &unused, &mode, "open") < 0 ||
-        strcmp(strbuf_str(&mode), "wal") != 0 ||
+    /* journal_mode answers with the mode now in force. Switching needs the database
+     * to itself, and the busy handler does not wait for that: retry a while, as
+     * another stau opening it at the same moment holds it only briefly. */
+    int wal = -1;
+    for (int attempt = 0; attempt < 500 && wal < 0; attempt++) {
+        strbuf_reset(&mode);
+        if (query_row(s, "PRAGMA journal_mode = WAL", &unused, &mode, "open") == 0 &&
+            strcmp(strbuf_str(&mode), "wal") == 0) {
+            wal = 0;
+        } else {
+            struct timespec pause = {0, 10 * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+    }
+    if (wal < 0 ||
         sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
         strbuf_addf(err, "cannot put state database '%s' in WAL mode: %s", path,
                     mode.len ? strbuf_str(&mode) : sqlite3_errmsg(s->db));
