@@ -4,8 +4,11 @@
  * forwards Ctrl-C to every running job, and reports as it goes and at the end.
  *
  * Files it writes below .stau/:
- *   logs/<job>/<unix ms>-<attempt>.log    stdout and stderr of one attempt
- *   archive/<job>/<run id>.tar.zst        the finished run (see archiver.c)
+ *   logs/<job>.<unix ms>.<attempt>.log    stdout and stderr of one attempt
+ *   archive/<job>.<run id>.tar.zst        the finished run (see archiver.c)
+ *
+ * One flat folder each: a folder per job would cost a mkdir per new job, which
+ * is a good part of what running a trivial job costs stau.
  */
 #include "exec.h"
 
@@ -94,6 +97,18 @@ static int64_t wall_ms(void)
 static int make_parents(const char *root, const char *rel)
 {
     char *full = xprintf("%s/%s", root, rel);
+    /* Usually the folder is there already: one stat instead of a mkdir per level. */
+    char *slash = strrchr(full, '/');
+    struct stat st;
+    if (slash) {
+        *slash = '\0';
+        bool exists = stat(full, &st) == 0 && S_ISDIR(st.st_mode);
+        *slash = '/';
+        if (exists) {
+            free(full);
+            return 0;
+        }
+    }
     for (char *s = full + strlen(root) + 1; *s; s++) {
         if (*s != '/')
             continue;
@@ -291,7 +306,7 @@ static void record_run(struct runner *r, const struct task *t, struct run_finish
                        int64_t ended)
 {
     const struct job *job = &r->p->graph.jobs.items[t->job];
-    char *archive = xprintf(".stau/archive/%s/%lld.tar.zst", job->name, (long long)t->run_id);
+    char *archive = xprintf(".stau/archive/%s.%lld.tar.zst", job->name, (long long)t->run_id);
     char *full_archive = xprintf("%s/%s", r->p->root, archive);
     char *full_log = xprintf("%s/%s", r->p->root, t->log_path);
     char *man = manifest(r, t, fin);
@@ -407,7 +422,7 @@ static void start_task(struct runner *r, struct task *t)
         return;
     }
     free(t->log_path);
-    t->log_path = xprintf(".stau/logs/%s/%lld-%d.log", job->name, (long long)now, t->attempt);
+    t->log_path = xprintf(".stau/logs/%s.%lld.%d.log", job->name, (long long)now, t->attempt);
     struct strbuf reasons = STRBUF_INIT;
     reasons_to_json(&pj->why, &reasons);
     struct run_record rec = {0};

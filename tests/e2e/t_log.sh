@@ -102,12 +102,12 @@ test_log_read_from_the_archive_once_removed() {
     expect_stdout_eq <<'EOF'
 report run 1
 EOF
-    rm .stau/archive/report/1.tar.zst
+    rm .stau/archive/report.1.tar.zst
     run log 1
     expect_exit 2
     expect_stdout_empty
     expect_stderr_eq <<EOF
-stau: error: cannot open archive '.stau/archive/report/1.tar.zst': No such file or directory
+stau: error: cannot open archive '.stau/archive/report.1.tar.zst': No such file or directory
 EOF
     # gc forgets an archive already gone (not the last success's: run 2 is newer).
     "$STAU" run --force report >/dev/null
@@ -183,8 +183,8 @@ r = runs[0]
 assert r["job"] == "report" and r["status"] == "failed" and r["exit_code"] == 3, r
 assert r["signal"] is None and r["attempt"] == 1 and r["kwargs"] == {}, r
 assert r["reasons"] == [{"reason": "forced", "evidence": "asked for with --force"}], r
-assert r["log_path"].startswith(".stau/logs/report/"), r
-assert r["archive_path"] == ".stau/archive/report/3.tar.zst", r
+assert r["log_path"].startswith(".stau/logs/report."), r
+assert r["archive_path"] == ".stau/archive/report.3.tar.zst", r
 for key in ("queued_at", "started_at", "finished_at", "host", "pid", "code_fingerprint",
             "config_fingerprint", "inputs_fingerprint", "outputs_fingerprint", "rerun_of"):
     assert key in r, key
@@ -219,7 +219,7 @@ test_show() {
     expect_stdout_contains "  job:          report"
     expect_stdout_contains "  status:       succeeded"
     expect_stdout_contains "  exit:         0"
-    expect_stdout_contains "  archive:      .stau/archive/report/1.tar.zst"
+    expect_stdout_contains "  archive:      .stau/archive/report.1.tar.zst"
     expect_stdout_contains "  log:          $(log_of 1)"
     # The reasons, pretty-printed; the archive's members with their sizes.
     sed -n '/^  reasons:/,/^  log:/p' "$OUT" >"$TEST_TMP/reasons"
@@ -276,7 +276,7 @@ test_gc_keeps_the_newest_and_removes_logs_of_archived_runs() {
     run run report
     run run --force report
     run run --force report
-    local a1=.stau/archive/report/1.tar.zst a2=.stau/archive/report/2.tar.zst
+    local a1=.stau/archive/report.1.tar.zst a2=.stau/archive/report.2.tar.zst
     local l1 l2 l3 total
     l1=$(log_of 1) l2=$(log_of 2) l3=$(log_of 3)
     total=$(($(stat -c %s "$l1" "$l2" "$l3" "$a1" "$a2" | paste -sd+)))
@@ -308,7 +308,7 @@ test_gc_keeps_the_newest_and_removes_logs_of_archived_runs() {
     expect_no_file "$a1"
     expect_no_file "$a2"
     expect_no_file "$l3"
-    expect_file .stau/archive/report/3.tar.zst
+    expect_file .stau/archive/report.3.tar.zst
     expect_eq "archive of run 1 in the record" null \
         "$("$STAU" show 1 --json | "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["archive_path"]))')"
     run gc --keep-last 1
@@ -330,13 +330,13 @@ test_gc_never_removes_the_last_success() {
     run run --force report
     run run --force report
     "$STAU" gc >/dev/null # the logs go, the archives stay (10 kept by default)
-    expect_file .stau/archive/report/2.tar.zst
+    expect_file .stau/archive/report.2.tar.zst
     run gc --keep-days 1 --keep-last 0
     expect_exit 0
     expect_stdout_eq <<'EOF'
 gc: nothing to remove
 EOF
-    local a2=.stau/archive/report/2.tar.zst a3=.stau/archive/report/3.tar.zst
+    local a2=.stau/archive/report.2.tar.zst a3=.stau/archive/report.3.tar.zst
     {
         gc_line removed archive "$a2"
         gc_line removed archive "$a3"
@@ -345,7 +345,7 @@ EOF
     run gc --keep-days 0 --keep-last 0
     expect_exit 0
     expect_stdout_eq <"$TEST_TMP/want"
-    expect_file .stau/archive/report/1.tar.zst
+    expect_file .stau/archive/report.1.tar.zst
 }
 
 test_gc_usage_errors() {
@@ -443,15 +443,15 @@ with tarfile.open("evil.tar", "w", format=tarfile.PAX_FORMAT) as t:
         t.addfile(info, io.BytesIO(data))
 EOF
     if command -v zstd >/dev/null; then
-        zstd -q -f evil.tar -o .stau/archive/report/1.tar.zst
+        zstd -q -f evil.tar -o .stau/archive/report.1.tar.zst
     else
-        cp evil.tar .stau/archive/report/1.tar.zst # libarchive reads it uncompressed too
+        cp evil.tar .stau/archive/report.1.tar.zst # libarchive reads it uncompressed too
     fi
     run restore 1
     expect_exit 2
     expect_stdout_empty
     expect_stderr_eq <<'EOF'
-stau: error: refusing to restore 'outputs/../../evil.txt' from '.stau/archive/report/1.tar.zst': the path leaves the target folder
+stau: error: refusing to restore 'outputs/../../evil.txt' from '.stau/archive/report.1.tar.zst': the path leaves the target folder
 EOF
     expect_no_file "$TEST_TMP/evil.txt"
     expect_eq "output left alone" "run 1" "$(cat data/report.txt)"

@@ -303,7 +303,7 @@ test_run_failure_skips_dependents_only() {
     # The summary: the end of the failed log, and where the whole of it is.
     expect_stdout_contains "    boom-marker from a"
     expect_stdout_contains "    line one of a"
-    expect_stdout_contains "  full log: .stau/logs/a/"
+    expect_stdout_contains "  full log: .stau/logs/a."
     local log
     log=$(sed -n 's/^  full log: //p' "$OUT")
     expect_file "$log"
@@ -648,15 +648,15 @@ test_run_archives() {
     local id_a id_bad
     id_a=$(db "SELECT id FROM runs WHERE job = 'a'")
     id_bad=$(db "SELECT id FROM runs WHERE job = 'bad'")
-    expect_file ".stau/archive/a/$id_a.tar.zst"
-    expect_file ".stau/archive/bad/$id_bad.tar.zst"
-    expect_eq "archive_path" ".stau/archive/a/$id_a.tar.zst" "$(db "SELECT archive_path FROM runs WHERE id = $id_a")"
+    expect_file ".stau/archive/a.$id_a.tar.zst"
+    expect_file ".stau/archive/bad.$id_bad.tar.zst"
+    expect_eq "archive_path" ".stau/archive/a.$id_a.tar.zst" "$(db "SELECT archive_path FROM runs WHERE id = $id_a")"
     if ! command -v zstd >/dev/null; then
         echo "(zstd not installed: archive contents not checked)"
         return
     fi
     mkdir x
-    zstd -q -d -c ".stau/archive/a/$id_a.tar.zst" | tar -xf - -C x || fail "cannot unpack the archive"
+    zstd -q -d -c ".stau/archive/a.$id_a.tar.zst" | tar -xf - -C x || fail "cannot unpack the archive"
     expect_eq "archive members" "log.txt manifest.json outputs/data/a.txt outputs/data/b.txt" \
         "$(cd x && find . -type f | sed 's|^\./||' | sort | tr '\n' ' ' | sed 's/ $//')"
     expect_eq "archived output" AAA "$(cat x/outputs/data/a.txt 2>/dev/null)"
@@ -670,7 +670,7 @@ assert m["reasons"][0]["reason"] == "never-run", m
 assert len(m["outputs_fingerprint"]) == 32, m
 EOF
     mkdir y
-    zstd -q -d -c ".stau/archive/bad/$id_bad.tar.zst" | tar -xf - -C y || fail "cannot unpack the failed run's archive"
+    zstd -q -d -c ".stau/archive/bad.$id_bad.tar.zst" | tar -xf - -C y || fail "cannot unpack the failed run's archive"
     grep -q "bad says bye" y/log.txt 2>/dev/null || fail "the failed run's archived log lacks its output"
     "$PY" - y/manifest.json <<'EOF' || fail "the failed run's manifest is not as expected"
 import json, sys
