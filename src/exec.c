@@ -13,6 +13,7 @@
 #include "exec.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,18 @@ struct task {
     char *skip_note;         /* why it was skipped when not for a failure */
 };
 
+/* The thread that archives finished runs and records their ends. */
+struct recorder {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;        /* work arrived, or closing */
+    VEC(struct record *) queue; /* finished runs to record, in order */
+    bool closing;               /* no more will come */
+    bool running;               /* the thread runs */
+    struct store *st;           /* its own connection to the state database */
+    const char *root;           /* the project root */
+};
+
 /* The loop's state. */
 struct runner {
     struct project *p;
@@ -84,6 +97,7 @@ struct runner {
     char *git_commit;
     bool tty;
     char *jobs_path; /* the jobs root, absolute, for the bootstrap's sys.path */
+    struct recorder recorder;
 };
 
 static int64_t wall_ms(void)
@@ -301,33 +315,136 @@ static char *manifest(struct runner *r, const struct task *t, const struct run_f
     return strbuf_detach(&sb);
 }
 
-/* Archive a finished run and record its end. */
+/* One finished run for the recorder: everything it needs, owned. */
+struct record {
+    int64_t run_id;
+    char *job;          /* for messages */
+    char *archive;      /* relative to the project root */
+    char *full_archive; /* as opened */
+    char *full_log;
+    char *manifest;
+    struct strlist outputs; /* archived when it succeeded */
+    struct run_finish fin;
+    char outputs_fp[33];
+    int64_t ended; /* when it ended (unix ms) */
+};
+
+/* Archive a run and record its end in st. Runs on the recorder thread (or the
+ * main one, when the recorder could not start). */
+static void write_record(struct record *rec, const char *root, struct store *st)
+{
+    struct strbuf err = STRBUF_INIT;
+    if (make_parents(root, rec->archive) == 0 &&
+        archiver_write_run(rec->full_archive, rec->manifest, rec->full_log, root,
+                           (const char *const *)rec->outputs.items, rec->outputs.len, &err) == 0)
+        rec->fin.archive_path = rec->archive;
+    else if (err.len)
+        warn("run %lld of '%s' is not archived: %s", (long long)rec->run_id, rec->job, err.buf);
+    if (rec->fin.outputs_fingerprint)
+        rec->fin.outputs_fingerprint = rec->outputs_fp;
+    /* The time it ended, not now: dependents may have started meanwhile, and a
+     * success must never look newer than runs that followed it. */
+    if (store_finish_run(st, rec->run_id, &rec->fin, rec->ended) < 0)
+        error("%s", store_error(st));
+    strbuf_release(&err);
+    free(rec->job);
+    free(rec->archive);
+    free(rec->full_archive);
+    free(rec->full_log);
+    free(rec->manifest);
+    for (size_t i = 0; i < rec->outputs.len; i++)
+        free(rec->outputs.items[i]);
+    VEC_FREE(&rec->outputs);
+    free(rec);
+}
+
+static void *recorder_main(void *arg)
+{
+    struct recorder *rc = arg;
+    pthread_mutex_lock(&rc->lock);
+    for (;;) {
+        while (!rc->queue.len && !rc->closing)
+            pthread_cond_wait(&rc->wake, &rc->lock);
+        if (!rc->queue.len)
+            break;
+        struct record *rec = rc->queue.items[0];
+        memmove(rc->queue.items, rc->queue.items + 1, (rc->queue.len - 1) * sizeof(rec));
+        rc->queue.len--;
+        pthread_mutex_unlock(&rc->lock);
+        write_record(rec, rc->root, rc->st);
+        pthread_mutex_lock(&rc->lock);
+    }
+    pthread_mutex_unlock(&rc->lock);
+    return NULL;
+}
+
+/* Start the recorder: a thread with a connection of its own, so archiving (and its
+ * fsyncs) never holds up starting the next job. false when it cannot start. */
+static bool recorder_start(struct recorder *rc, const char *root, const struct store *main_store)
+{
+    memset(rc, 0, sizeof(*rc));
+    rc->root = root;
+    struct strbuf err = STRBUF_INIT;
+    rc->st = store_open(main_store->location, &err);
+    strbuf_release(&err);
+    if (!rc->st)
+        return false;
+    pthread_mutex_init(&rc->lock, NULL);
+    pthread_cond_init(&rc->wake, NULL);
+    if (pthread_create(&rc->thread, NULL, recorder_main, rc) != 0) {
+        store_close(rc->st);
+        rc->st = NULL;
+        return false;
+    }
+    rc->running = true;
+    return true;
+}
+
+/* Finish every queued record, then stop the thread. */
+static void recorder_stop(struct recorder *rc)
+{
+    if (!rc->running)
+        return;
+    pthread_mutex_lock(&rc->lock);
+    rc->closing = true;
+    pthread_cond_signal(&rc->wake);
+    pthread_mutex_unlock(&rc->lock);
+    if (pthread_join(rc->thread, NULL) != 0)
+        fatal("cannot join the recorder");
+    pthread_mutex_destroy(&rc->lock);
+    pthread_cond_destroy(&rc->wake);
+    VEC_FREE(&rc->queue);
+    store_close(rc->st);
+    rc->running = false;
+}
+
+/* Hand a finished run to the recorder (or record it here without one). */
 static void record_run(struct runner *r, const struct task *t, struct run_finish *fin,
                        int64_t ended)
 {
     const struct job *job = &r->p->graph.jobs.items[t->job];
-    char *archive = xprintf(".stau/archive/%s.%lld.tar.zst", job->name, (long long)t->run_id);
-    char *full_archive = xprintf("%s/%s", r->p->root, archive);
-    char *full_log = xprintf("%s/%s", r->p->root, t->log_path);
-    char *man = manifest(r, t, fin);
-    struct strbuf err = STRBUF_INIT;
-    bool ok = fin->status == RUN_SUCCEEDED;
-    if (make_parents(r->p->root, archive) == 0 &&
-        archiver_write_run(full_archive, man, full_log, r->p->root,
-                           ok ? (const char *const *)job->decl->outputs.items : NULL,
-                           ok ? job->decl->outputs.len : 0, &err) == 0)
-        fin->archive_path = archive;
-    else if (err.len)
-        warn("run %lld of '%s' is not archived: %s", (long long)t->run_id, job->name, err.buf);
-    /* The time it ended, not now: dependents may have started meanwhile, and a
-     * success must never look newer than runs that followed it. */
-    if (store_finish_run(r->st, t->run_id, fin, ended) < 0)
-        error("%s", store_error(r->st));
-    strbuf_release(&err);
-    free(man);
-    free(full_log);
-    free(full_archive);
-    free(archive);
+    struct record *rec = xcalloc(1, sizeof(*rec));
+    rec->run_id = t->run_id;
+    rec->job = xstrdup(job->name);
+    rec->archive = xprintf(".stau/archive/%s.%lld.tar.zst", job->name, (long long)t->run_id);
+    rec->full_archive = xprintf("%s/%s", r->p->root, rec->archive);
+    rec->full_log = xprintf("%s/%s", r->p->root, t->log_path);
+    rec->manifest = manifest(r, t, fin);
+    if (fin->status == RUN_SUCCEEDED)
+        for (size_t i = 0; i < job->decl->outputs.len; i++)
+            VEC_PUSH(&rec->outputs, xstrdup(job->decl->outputs.items[i]));
+    rec->fin = *fin;
+    if (fin->outputs_fingerprint)
+        snprintf(rec->outputs_fp, sizeof(rec->outputs_fp), "%s", fin->outputs_fingerprint);
+    rec->ended = ended;
+    if (!r->recorder.running) {
+        write_record(rec, r->p->root, r->st);
+        return;
+    }
+    pthread_mutex_lock(&r->recorder.lock);
+    VEC_PUSH(&r->recorder.queue, rec);
+    pthread_cond_signal(&r->recorder.wake);
+    pthread_mutex_unlock(&r->recorder.lock);
 }
 
 static void start_ready(struct runner *r);
@@ -565,8 +682,8 @@ static void summary(struct runner *r, int64_t ms)
 
 int exec_run(struct project *p, struct store *st, struct plan *plan, const struct exec_options *opt)
 {
-    struct runner r = {p, st, plan,  opt, NULL,          0,   NULL, 0,    0,     0,
-                       0, 0,  false, 0,   PROC_SET_INIT, {0}, "",   NULL, false, NULL};
+    struct runner r = {p, st,    plan, opt,           NULL, 0,  NULL, 0,     0,    0,  0,
+                       0, false, 0,    PROC_SET_INIT, {0},  "", NULL, false, NULL, {0}};
     r.count = plan->order.len;
     r.tasks = xcalloc(r.count + 1, sizeof(struct task));
     r.task_of = xmalloc((p->graph.jobs.len + 1) * sizeof(size_t));
@@ -601,6 +718,7 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
         free(r.jobs_path);
         return EXIT_RUN_USAGE;
     }
+    recorder_start(&r.recorder, p->root, st); /* without it, runs are recorded inline */
     int64_t began = proc_now_ms(), next_heartbeat = began + HEARTBEAT_MS;
     start_ready(&r);
     while (anything_left(&r)) {
@@ -642,6 +760,7 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
         start_ready(&r);
     }
     proc_set_release(&r.set);
+    recorder_stop(&r.recorder);
     summary(&r, proc_now_ms() - began);
     int rc = r.interrupts ? EXIT_RUN_INTERRUPTED : r.failed ? EXIT_RUN_FAILED : 0;
     for (size_t i = 0; i < r.count; i++) {
