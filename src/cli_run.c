@@ -29,7 +29,11 @@ struct session {
 static bool owner_alive(const struct run_record *run, void *ctx)
 {
     (void)ctx;
-    return proc_alive(run->owner_pid);
+    if (!proc_alive(run->owner_pid))
+        return false;
+    /* A live process with that pid is the owner only if it started when the owner did. */
+    int64_t start = run->owner_start ? proc_start_time_ms(run->owner_pid) : -1;
+    return start < 0 || (start > run->owner_start - 1000 && start < run->owner_start + 1000);
 }
 
 /* Runs left "running" by a stau that died are recorded as lost, so they run again. */

@@ -463,7 +463,8 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
     if (ev->timed_out) {
         fin.status = RUN_TIMED_OUT;
         t->failure = xprintf("timed out after %gs", job->decl->timeout);
-    } else if (r->interrupts) {
+    } else if (r->interrupts && ev->status != 0) {
+        /* (A job that finished cleanly just as Ctrl-C came is a success.) */
         fin.status = RUN_INTERRUPTED;
         t->failure = xstrdup("interrupted");
     } else if (ev->status == 0) {
@@ -702,7 +703,9 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
     }
     if (gethostname(r.host, sizeof(r.host) - 1) < 0)
         snprintf(r.host, sizeof(r.host), "localhost");
-    r.owner = (struct store_owner){r.host, (int)getpid(), 0};
+    /* With its start time, so a later stau can tell it from a process reusing its pid. */
+    int64_t self_start = proc_start_time_ms(getpid());
+    r.owner = (struct store_owner){r.host, (int)getpid(), self_start > 0 ? self_start : 0};
     r.git_commit = read_git_commit(p->root);
     char *jobs = xprintf("%s/%s", p->root, p->jobs_root);
     r.jobs_path = realpath(jobs, NULL);

@@ -696,8 +696,7 @@ int proc_capture(const char *const *argv, struct strbuf *out, struct strbuf *err
     return status;
 }
 
-/* When process pid started, in unix ms, from /proc; -1 if unknown. */
-static int64_t process_start_ms(pid_t pid)
+int64_t proc_start_time_ms(pid_t pid)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -732,7 +731,7 @@ int proc_kill_orphan_group(pid_t pid, int64_t started_ms)
 {
     if (pid <= 0 || getpgid(pid) != pid)
         return 0;
-    int64_t start = process_start_ms(pid);
+    int64_t start = proc_start_time_ms(pid);
     if (start < 0 || start < started_ms - 5000 || start > started_ms + 5000)
         return 0;
     return kill(-pid, SIGKILL) == 0 ? 1 : 0;

@@ -115,6 +115,8 @@ void proc_set_release(struct proc_set *set);
 
 /* Whether a process with this pid exists (it may belong to another user). */
 bool proc_alive(pid_t pid);
+/* When process pid started, in unix ms (from /proc, to 10 ms); -1 if unknown. */
+int64_t proc_start_time_ms(pid_t pid);
 /* End what is left of a job whose stau died: if pid still leads its own process
  * group and started within a few seconds of started_ms (unix ms; so a reused pid
  * is left alone), SIGKILL the whole group. Returns 1 if it did, 0 if not. */
