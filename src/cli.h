@@ -29,6 +29,10 @@ struct cli {
     size_t count;                /* schedule -n N: ticks per job */
 };
 
+/* Where the state database is: $STAU_DB, else .stau/state.db in the project (new). */
+char *cli_state_path(const struct project *p);
+/* Open the state database; NULL after a message. */
+struct store *cli_open_store(const struct project *p);
 /* Load the project and print its diagnostics to stderr; -1 if it could not be loaded. */
 int cli_load(const struct cli *c, struct project *p);
 

@@ -1,10 +1,29 @@
 /* cli_check.c: `stau check` and `stau list`. */
 #include "cli.h"
+#include "store.h"
 #include "fingerprint.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+char *cli_state_path(const struct project *p)
+{
+    const char *db = getenv("STAU_DB");
+    return db && *db ? xstrdup(db) : xprintf("%s/.stau/state.db", p->root);
+}
+
+struct store *cli_open_store(const struct project *p)
+{
+    char *path = cli_state_path(p);
+    struct strbuf err = STRBUF_INIT;
+    struct store *st = store_open(path, &err);
+    if (!st)
+        error("%s", strbuf_str(&err));
+    strbuf_release(&err);
+    free(path);
+    return st;
+}
 
 int cli_load(const struct cli *c, struct project *p)
 {

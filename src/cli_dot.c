@@ -11,21 +11,12 @@
  * created here: drawing the graph must not leave state behind); NULL without. */
 static const char **job_states(const struct project *p)
 {
-    const char *db = getenv("STAU_DB");
-    char *path = db && *db ? xstrdup(db) : xprintf("%s/.stau/state.db", p->root);
-    if (!(db && *db) && access(path, F_OK) < 0) {
-        free(path);
-        return NULL;
-    }
-    struct strbuf err = STRBUF_INIT;
-    struct store *st = store_open(path, &err);
+    char *path = cli_state_path(p);
+    bool exists = access(path, F_OK) == 0;
     free(path);
-    if (!st) {
-        warn("nodes are not coloured by state: %s", strbuf_str(&err));
-        strbuf_release(&err);
-        return NULL;
-    }
-    strbuf_release(&err);
+    struct store *st = exists ? cli_open_store(p) : NULL;
+    if (!st)
+        return NULL; /* no runs yet (or the message said why): plain nodes */
     const struct graph *g = &p->graph;
     const char **states = xcalloc(g->jobs.len + 1, sizeof(char *));
     for (size_t i = 0; i < g->jobs.len; i++) {

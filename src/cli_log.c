@@ -37,14 +37,7 @@ static int state_open(const struct cli *c, struct state *s)
     memset(s, 0, sizeof(*s));
     if (project_load(&s->project, &c->project) < 0)
         return -1;
-    const char *db = getenv("STAU_DB");
-    char *path = db && *db ? xstrdup(db) : xprintf("%s/.stau/state.db", s->project.root);
-    struct strbuf err = STRBUF_INIT;
-    s->store = store_open(path, &err);
-    free(path);
-    if (!s->store)
-        error("%s", strbuf_str(&err));
-    strbuf_release(&err);
+    s->store = cli_open_store(&s->project);
     return s->store ? 0 : -1;
 }
 

@@ -79,17 +79,9 @@ static int open_session(const struct cli *c, struct session *s, bool force)
                 s->project.diags.errors, s->project.diags.errors == 1 ? "error" : "errors");
         return -1;
     }
-    const char *db = getenv("STAU_DB");
-    char *path = db && *db ? xstrdup(db) : xprintf("%s/.stau/state.db", s->project.root);
-    struct strbuf err = STRBUF_INIT;
-    s->store = store_open(path, &err);
-    free(path);
-    if (!s->store) {
-        error("%s", strbuf_str(&err));
-        strbuf_release(&err);
+    s->store = cli_open_store(&s->project);
+    if (!s->store)
         return -1;
-    }
-    strbuf_release(&err);
     int64_t now = wall_ms();
     if (recover_lost_runs(s->store, now) < 0)
         return -1;
@@ -424,18 +416,11 @@ int cli_rerun(const struct cli *c)
         close_session(&s);
         return EXIT_USAGE;
     }
-    const char *db = getenv("STAU_DB");
-    char *path = db && *db ? xstrdup(db) : xprintf("%s/.stau/state.db", s.project.root);
-    struct strbuf err = STRBUF_INIT;
-    s.store = store_open(path, &err);
-    free(path);
+    s.store = cli_open_store(&s.project);
     if (!s.store) {
-        error("%s", strbuf_str(&err));
-        strbuf_release(&err);
         close_session(&s);
         return EXIT_USAGE;
     }
-    strbuf_release(&err);
     struct run_record old = {0};
     int found = store_run(s.store, id, &old);
     long job = found == 1 ? graph_find(&s.project.graph, old.job) : -1;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include "cron.h"
+#include "plan.h"
 #include "stale.h"
 #include "store.h"
 #include "tz.h"
@@ -54,44 +55,6 @@ static int parse_time(const char *s, int64_t *out)
     return 0;
 }
 
-/* A job's schedules (declaration's and timetable's), parsed, with its zone. */
-struct job_schedules {
-    struct cron *crons;
-    const char **texts;
-    size_t count;
-    struct tz *zone;
-};
-
-static int job_schedules(const struct job *job, struct job_schedules *out)
-{
-    memset(out, 0, sizeof(*out));
-    size_t n = job->decl->schedules.len + job->timetable.len;
-    out->crons = xcalloc(n + 1, sizeof(struct cron));
-    out->texts = xcalloc(n + 1, sizeof(char *));
-    for (size_t i = 0; i < n; i++) {
-        const char *text = i < job->decl->schedules.len
-                               ? job->decl->schedules.items[i]
-                               : job->timetable.items[i - job->decl->schedules.len]->schedule;
-        struct strbuf err = STRBUF_INIT;
-        size_t offset;
-        if (cron_parse(text, &out->crons[out->count], &err, &offset) == 0)
-            out->texts[out->count++] = text;
-        strbuf_release(&err);
-    }
-    struct strbuf err = STRBUF_INIT;
-    out->zone = tz_load(job->decl->timezone, &err);
-    int rc = out->zone ? 0 : error("%s: %s", job->name, strbuf_str(&err));
-    strbuf_release(&err);
-    return rc;
-}
-
-static void job_schedules_release(struct job_schedules *s)
-{
-    free(s->crons);
-    free(s->texts);
-    tz_free(s->zone);
-}
-
 int cli_schedule(const struct cli *c)
 {
     int64_t from = wall_ms();
@@ -117,14 +80,14 @@ int cli_schedule(const struct cli *c)
     int rc = EXIT_OK;
     for (size_t i = 0; i < p.graph.jobs.len; i++) {
         const struct job *job = &p.graph.jobs.items[i];
-        struct job_schedules s;
-        if (job_schedules(job, &s) < 0) {
+        struct plan_job s = {0};
+        if (plan_load_schedules(&s, job) < 0) {
             rc = EXIT_USAGE;
-            job_schedules_release(&s);
+            plan_job_release(&s);
             continue;
         }
-        if (!s.count) {
-            job_schedules_release(&s);
+        if (!s.schedule_count) {
+            plan_job_release(&s);
             continue;
         }
         if (c->json) {
@@ -138,11 +101,8 @@ int cli_schedule(const struct cli *c)
         }
         int64_t after = from;
         for (size_t k = 0; k < count; k++) {
-            struct job_now now = {0};
-            now.schedules = s.crons;
-            now.schedule_texts = s.texts;
-            now.schedule_count = s.count;
-            now.zone = s.zone;
+            struct job_now now;
+            plan_job_now(&s, &now);
             size_t which = 0;
             int64_t tick = stale_next_tick(&now, after, &which);
             if (tick == CRON_NEVER)
@@ -157,21 +117,21 @@ int cli_schedule(const struct cli *c)
                 strbuf_addstr(&out, ",\"utc\":");
                 json_quote(&out, when.buf, when.len);
                 strbuf_addstr(&out, ",\"schedule\":");
-                json_quote(&out, s.texts[which], strlen(s.texts[which]));
+                json_quote(&out, s.schedule_texts[which], strlen(s.schedule_texts[which]));
                 strbuf_addch(&out, '}');
             } else {
                 tz_format(s.zone, tick / 1000, &when);
                 strbuf_addf(&out, "  %s  = ", when.buf);
                 strbuf_reset(&when);
                 tz_format(utc, tick / 1000, &when);
-                strbuf_addf(&out, "%s UTC  (%s)\n", when.buf, s.texts[which]);
+                strbuf_addf(&out, "%s UTC  (%s)\n", when.buf, s.schedule_texts[which]);
             }
             after = tick;
         }
         if (c->json)
             strbuf_addstr(&out, "]}");
         shown++;
-        job_schedules_release(&s);
+        plan_job_release(&s);
     }
     if (c->json)
         strbuf_addstr(&out, shown ? "\n]\n" : "]\n");

@@ -166,8 +166,7 @@ static void outputs_fingerprint(struct hasher *h, const struct decl *d, char out
     XXH3_freeState(state);
 }
 
-/* The schedules of a job: its declaration's and its timetable entries'. */
-static int load_schedules(struct plan_job *pj, const struct job *job)
+int plan_load_schedules(struct plan_job *pj, const struct job *job)
 {
     size_t n = job->decl->schedules.len + job->timetable.len;
     pj->schedules = xcalloc(n + 1, sizeof(struct cron));
@@ -346,7 +345,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
         strbuf_release(&json);
         inputs_fingerprint(&h, job->decl, pj->inputs_fp);
         outputs_fingerprint(&h, job->decl, pj->outputs_fp, &pj->missing_output);
-        if (load_schedules(pj, job) < 0 || store_last_run(st, job->name, &pj->last) < 0 ||
+        if (plan_load_schedules(pj, job) < 0 || store_last_run(st, job->name, &pj->last) < 0 ||
             store_last_success(st, job->name, &pj->success) < 0)
             rc = -1;
     }
@@ -404,20 +403,24 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
     return 0;
 }
 
+void plan_job_release(struct plan_job *pj)
+{
+    reasons_release(&pj->why);
+    free(pj->missing_output);
+    run_record_release(&pj->last);
+    run_record_release(&pj->success);
+    for (size_t k = 0; k < pj->schedule_count; k++)
+        free(pj->schedule_texts[k]);
+    free(pj->schedule_texts);
+    free(pj->schedules);
+    tz_free(pj->zone);
+    memset(pj, 0, sizeof(*pj));
+}
+
 void plan_release(struct plan *plan)
 {
-    for (size_t i = 0; i < plan->count; i++) {
-        struct plan_job *pj = &plan->jobs[i];
-        reasons_release(&pj->why);
-        free(pj->missing_output);
-        run_record_release(&pj->last);
-        run_record_release(&pj->success);
-        for (size_t k = 0; k < pj->schedule_count; k++)
-            free(pj->schedule_texts[k]);
-        free(pj->schedule_texts);
-        free(pj->schedules);
-        tz_free(pj->zone);
-    }
+    for (size_t i = 0; i < plan->count; i++)
+        plan_job_release(&plan->jobs[i]);
     free(plan->jobs);
     VEC_FREE(&plan->order);
     memset(plan, 0, sizeof(*plan));

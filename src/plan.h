@@ -58,6 +58,11 @@ void plan_inputs_fingerprint(struct project *p, struct store *st, size_t job, in
  * missing one in *missing (newly allocated), else NULL. */
 void plan_outputs_fingerprint(struct project *p, struct store *st, size_t job, int64_t now,
                               char out[33], char **missing);
+/* Parse a job's schedules (its declaration's, then its timetable entries') and
+ * load its zone into pj; -1 after a message when the zone cannot be loaded. */
+int plan_load_schedules(struct plan_job *pj, const struct job *job);
+/* Free what one entry holds. */
+void plan_job_release(struct plan_job *pj);
 /* The job's present as stale.c wants it (pointers into plan). */
 void plan_job_now(const struct plan_job *pj, struct job_now *out);
 
