@@ -1,6 +1,7 @@
 /* plan.c: what runs in an invocation and why. */
 #include "plan.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -22,7 +23,56 @@ struct hasher {
     struct strbuf buf;              /* file contents being hashed */
 };
 
-/* Hash root/path into *out; 1 when it does not exist, -1 on another error (warned). */
+static int hash_file(struct hasher *h, const char *path, struct stat *st_out, struct hash128 *out);
+
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A folder's hash: its entries' names and hashes, in name order, recursively (so a
+ * changed file inside a folder output is noticed). Hidden entries count too. */
+static int hash_folder(struct hasher *h, const char *path, struct hash128 *out)
+{
+    char *full = xprintf("%s/%s", h->root, path);
+    DIR *d = opendir(full);
+    free(full);
+    if (!d) {
+        warn("cannot read folder '%s':", path);
+        return -1;
+    }
+    VEC(char *) names = {0};
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            VEC_PUSH(&names, xstrdup(e->d_name));
+    closedir(d);
+    if (names.len)
+        qsort(names.items, names.len, sizeof(char *), by_string);
+    XXH3_state_t *state = XXH3_createState();
+    if (!state)
+        fatal("out of memory for a hash state");
+    XXH3_128bits_reset(state);
+    XXH3_128bits_update(state, "folder", 7);
+    for (size_t i = 0; i < names.len; i++) {
+        char *child = xprintf("%s/%s", path, names.items[i]);
+        struct hash128 hash = {0, 0};
+        if (hash_file(h, child, NULL, &hash) == 0) {
+            XXH3_128bits_update(state, names.items[i], strlen(names.items[i]) + 1);
+            XXH3_128bits_update(state, &hash, sizeof(hash));
+        }
+        free(child);
+        free(names.items[i]);
+    }
+    VEC_FREE(&names);
+    XXH128_hash_t digest = XXH3_128bits_digest(state);
+    XXH3_freeState(state);
+    *out = (struct hash128){digest.low64, digest.high64};
+    return 0;
+}
+
+/* Hash root/path into *out (a folder by its contents); 1 when it does not exist,
+ * -1 on another error (warned). */
 static int hash_file(struct hasher *h, const char *path, struct stat *st_out, struct hash128 *out)
 {
     char *full = xprintf("%s/%s", h->root, path);
@@ -38,8 +88,7 @@ static int hash_file(struct hasher *h, const char *path, struct stat *st_out, st
         *st_out = st;
     if (S_ISDIR(st.st_mode)) {
         free(full);
-        *out = (struct hash128){0, 0};
-        return 0;
+        return hash_folder(h, path, out);
     }
     struct file_stat now_stat;
     file_stat_from(&now_stat, &st);
@@ -102,11 +151,6 @@ static void finish_fp(XXH3_state_t *state, char out[33])
 static bool has_glob(const char *s)
 {
     return strpbrk(s, "*?[") != NULL;
-}
-
-static int by_string(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Fingerprint of the inputs: every pattern, the files it matches, their contents. */

@@ -749,3 +749,20 @@ test_run_no_second_copy_while_running() {
     expect_exit 0
     expect_ran 'sleepy'
 }
+
+test_run_folder_output_changed_inside() {
+    new_project
+    job maker '"outputs": ["out/dir"]' '    os.makedirs("out/dir/sub", exist_ok=True)
+    open("out/dir/sub/a.txt", "w").write("A")'
+    run
+    expect_exit 0
+    expect_ran 'maker'
+    run
+    expect_stdout_eq <<<"nothing to do"
+    # A file changed inside the folder output: the output is not what the run left.
+    echo changed >out/dir/sub/a.txt
+    run why maker
+    expect_stdout_contains "output-changed: its outputs are not what run 1 left"
+    run
+    expect_ran 'maker'
+}
