@@ -504,9 +504,9 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
     }
 }
 
-/* Another live stau's run of this job, if any (its id), so that a job without
- * allow_multiple_jobs never runs twice at once. */
-static int64_t running_elsewhere(struct runner *r, const struct job *job)
+/* Another live stau's run of this job (older than run `below`, when given), if
+ * any: its id. So a job without allow_multiple_jobs never runs twice at once. */
+static int64_t running_elsewhere(struct runner *r, const struct job *job, int64_t below)
 {
     struct run_list active = {0};
     int64_t found = 0;
@@ -518,7 +518,7 @@ static int64_t running_elsewhere(struct runner *r, const struct job *job)
         const struct run_record *run = &active.items[i];
         bool same_host = run->host && strcmp(run->host, r->host) == 0;
         bool ours = same_host && run->owner_pid == r->owner.pid;
-        if (!ours && (!same_host || proc_alive(run->owner_pid)))
+        if (!ours && (!below || run->id < below) && (!same_host || proc_alive(run->owner_pid)))
             found = run->id;
     }
     run_list_release(&active);
@@ -532,7 +532,7 @@ static void start_task(struct runner *r, struct task *t)
     const struct job *job = &g->jobs.items[t->job];
     const struct plan_job *pj = &r->plan->jobs[t->job];
     int64_t now = wall_ms();
-    int64_t other = job->decl->allow_multiple_jobs ? 0 : running_elsewhere(r, job);
+    int64_t other = job->decl->allow_multiple_jobs ? 0 : running_elsewhere(r, job, 0);
     if (other) {
         t->skip_note = xprintf("already running as run %lld of another stau", (long long)other);
         t->skipped_for = job->name;
@@ -567,6 +567,18 @@ static void start_task(struct runner *r, struct task *t)
         error("%s", store_error(r->st));
         t->failure = xstrdup("failed: cannot record the run");
         finish_task(r, t, RUN_FAILED, 0);
+        return;
+    }
+    /* Two stau may both have found the job free and recorded a run: the database
+     * ordered the two records, and the later one gives way. */
+    other = job->decl->allow_multiple_jobs ? 0 : running_elsewhere(r, job, t->run_id);
+    if (other) {
+        struct run_finish fin = {RUN_SKIPPED, -1, 0, NULL, NULL};
+        if (store_finish_run(r->st, t->run_id, &fin, wall_ms()) < 0)
+            error("%s", store_error(r->st));
+        t->skip_note = xprintf("already running as run %lld of another stau", (long long)other);
+        t->skipped_for = job->name;
+        finish_task(r, t, RUN_SKIPPED, 0);
         return;
     }
     char run_id[32], attempt[16];
