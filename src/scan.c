@@ -582,6 +582,89 @@ static void select_statements(const struct pyscan *ps, const char *src, size_t n
     strmap_release(&first);
 }
 
+/* Length of an augmented assignment operator at p ("+=", "//=", ...), else 0. */
+static size_t augmented_operator(const char *p, const char *end)
+{
+    static const char *const ops[] = {
+        "**=", "//=", ">>=", "<<=", "+=", "-=", "*=", "/=", "%=", "@=", "&=", "|=", "^="};
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        size_t n = strlen(ops[i]);
+        if ((size_t)(end - p) >= n && memcmp(p, ops[i], n) == 0)
+            return n;
+    }
+    return 0;
+}
+
+/* Warn about changes stau cannot follow: a constant the declaration uses changed
+ * by an augmented assignment above it, or STAU_CONFIG changed after it is
+ * assigned. Found lexically at the start of lines; values stay those of the
+ * plain assignments. */
+static void warn_other_changes(const struct pyscan *ps, const char *src, size_t len,
+                               const struct target *targets, size_t ntargets, const bool *wanted,
+                               size_t nstmts, bool timetable, struct scan_result *out,
+                               const char *path)
+{
+    const struct pyscan_stmt *decl = &ps->assignments.items[nstmts - 1];
+    const char *decl_name = timetable ? TIMETABLE_NAME : "STAU_CONFIG";
+    /* The names to look for: the declaration's own, and each constant it uses. */
+    for (size_t t = 0; t <= ntargets; t++) {
+        const char *name = t == ntargets ? decl_name : src + targets[t].start;
+        size_t word = t == ntargets ? strlen(decl_name) : targets[t].len;
+        if (t < ntargets && !wanted[targets[t].statement])
+            continue;
+        bool duplicate = false; /* a name bound twice is looked for once */
+        for (size_t u = 0; u < t && u < ntargets && !duplicate; u++)
+            duplicate = wanted[targets[u].statement] && targets[u].len == word &&
+                        memcmp(src + targets[u].start, name, word) == 0;
+        if (duplicate)
+            continue;
+        /* Each line that starts with the name (memmem finds them fast): constants
+         * above the declaration, the declaration's own name below it. */
+        size_t from = t == ntargets ? decl->end : 0;
+        size_t limit = t == ntargets ? len : decl->start;
+        for (size_t at = from; at < limit;) {
+            const char *hit = at == 0 && limit >= word && memcmp(src, name, word) == 0 ? src : NULL;
+            if (!hit) {
+                const char *nl = memmem(src + at, limit - at, name, word);
+                while (nl && nl > src && nl[-1] != '\n')
+                    nl = memmem(nl + 1, limit - (size_t)(nl + 1 - src), name, word);
+                if (!nl)
+                    break;
+                hit = nl;
+            }
+            size_t start = (size_t)(hit - src), i = start + word;
+            at = i;
+            if (i < len && is_name_byte((unsigned char)src[i]))
+                continue;
+            const char *eol = memchr(src + i, '\n', len - i);
+            size_t end = eol ? (size_t)(eol - src) : len;
+            while (i < end && (src[i] == ' ' || src[i] == '\t'))
+                i++;
+            size_t op = augmented_operator(src + i, src + end);
+            uint32_t line = 1;
+            for (const char *c = src; (c = memchr(c, '\n', (size_t)(hit - c))); c++)
+                line++;
+            if (t == ntargets && start > decl->start &&
+                (op || (i < end && (src[i] == '[' || src[i] == '.')))) {
+                struct loc loc = {line, 1, line, (uint32_t)(i - start + 1)};
+                diag_add(&out->diags, DIAG_WARNING, path, loc,
+                         "%s is changed here, after its assignment on line %u; stau reads only "
+                         "the assignment",
+                         decl_name, decl->line);
+                diag_hint(&out->diags, "put every key into the assignment itself");
+            } else if (t < ntargets && op && start < decl->start) {
+                struct loc loc = {line, 1, line, (uint32_t)(i - start + op + 1)};
+                diag_add(&out->diags, DIAG_WARNING, path, loc,
+                         "'%.*s' is changed here with %.*s, which stau does not follow; the "
+                         "declaration gets its plain assignment",
+                         (int)word, name, (int)op, src + i);
+                diag_hint(&out->diags, "bind the final value with one assignment above %s",
+                          decl_name);
+            }
+        }
+    }
+}
+
 /* Index of the assignment statement starting at byte `start` (among the first n), or -1. */
 static long statement_at(const struct pyscan *ps, size_t n, uint32_t start)
 {
@@ -698,6 +781,7 @@ static void scan_file(struct scanner *sc, const char *path, const char *job_name
         }
     }
     ts_tree_cursor_delete(&cursor);
+    warn_other_changes(&ps, src, len, targets, ntargets, wanted, nstmts, timetable, out, path);
     free(wanted);
     struct binding *before = xcalloc(ntargets + 1, sizeof(struct binding));
     for (size_t i = 0; i < ntargets; i++) {

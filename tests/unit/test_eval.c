@@ -353,3 +353,21 @@ UNIT_TEST(decl_schedule)
     CHECK(strstr(json, "\"schedule\":[\"@every 15m\"]") != NULL);
     free(json);
 }
+
+UNIT_TEST(eval_changes_stau_cannot_follow)
+{
+    expect_diags("M = \"main\"\nM += \"_v2\"\nSTAU_CONFIG = {\"main_func\": M}\n",
+                 "2:1: warning: 'M' is changed here with +=, which stau does not follow; the "
+                 "declaration gets its plain assignment [hint: bind the final value with one "
+                 "assignment above STAU_CONFIG]\n");
+    expect_diags("STAU_CONFIG = {\"retries\": 1}\nSTAU_CONFIG[\"retries\"] = 2\n"
+                 "STAU_CONFIG.update(x=1)\n",
+                 "2:1: warning: STAU_CONFIG is changed here, after its assignment on line 1; "
+                 "stau reads only the assignment [hint: put every key into the assignment "
+                 "itself]\n"
+                 "3:1: warning: STAU_CONFIG is changed here, after its assignment on line 1; "
+                 "stau reads only the assignment [hint: put every key into the assignment "
+                 "itself]\n");
+    /* Names the declaration does not use, and indented code, are not its business. */
+    expect_diags("N = 1\nN += 1\nSTAU_CONFIG = {}\ndef f():\n    STAU_CONFIG.update()\n", "");
+}
