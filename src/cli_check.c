@@ -102,18 +102,6 @@ static void join(const struct strlist *l, const char *sep, struct strbuf *sb)
         strbuf_addch(sb, '-');
 }
 
-/* s, then spaces up to width and two more: a table cell (printf's %-*s is slow for 10,000 rows). */
-static void add_cell(struct strbuf *sb, const char *s, size_t width)
-{
-    size_t n = strlen(s);
-    strbuf_grow(sb, (n > width ? n : width) + 2);
-    memcpy(sb->buf + sb->len, s, n);
-    sb->len += n;
-    for (size_t i = n; i < width + 2; i++)
-        sb->buf[sb->len++] = ' ';
-    sb->buf[sb->len] = '\0';
-}
-
 /* The schedule column: the declaration's schedules, then the timetable's. */
 static void schedules_text(const struct job *job, struct strbuf *sb)
 {
@@ -168,12 +156,8 @@ static void list_json(struct project *p, struct strbuf *out)
             strbuf_addch(out, '}');
         }
         strbuf_addstr(out, "],");
-        size_t at = out->len;
-        decl_to_json(job->decl, out);
-        /* Splice the declaration's keys into this object. */
-        memmove(out->buf + at, out->buf + at + 1, out->len - at - 1);
-        out->len--;
-        out->buf[out->len] = '\0';
+        decl_json_fields(job->decl, out);
+        strbuf_addch(out, '}');
     }
     strbuf_addstr(out, g->jobs.len ? "\n]\n" : "]\n");
 }
@@ -217,10 +201,10 @@ int cli_list(const struct cli *c)
                         "FILE", (int)wdeps, "DEPENDENCIES", (int)wsched, "SCHEDULE", "TAGS");
         for (size_t i = 0; i < n; i++) {
             const struct job *job = &g->jobs.items[i];
-            add_cell(&out, job->name, wname);
-            add_cell(&out, job->path, wfile);
-            add_cell(&out, cells[3 * i], wdeps);
-            add_cell(&out, cells[3 * i + 1], wsched);
+            strbuf_add_cell(&out, job->name, wname);
+            strbuf_add_cell(&out, job->path, wfile);
+            strbuf_add_cell(&out, cells[3 * i], wdeps);
+            strbuf_add_cell(&out, cells[3 * i + 1], wsched);
             strbuf_addstr(&out, cells[3 * i + 2]);
             strbuf_addstr(&out, job->broken ? "  (declaration has errors)\n" : "\n");
             free(cells[3 * i]);

@@ -23,13 +23,6 @@ struct state {
     struct store *store;
 };
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Load the project without printing its diagnostics (a broken declaration does
  * not stop reading the history) and open the state database; -1 after a message. */
 static int state_open(const struct cli *c, struct state *s)
@@ -329,7 +322,7 @@ static int print_log(struct state *s, struct run_record *run)
     while (!run_status_finished(run->status)) {
         if (log)
             copy_from(log, &offset);
-        if (owner_gone(run, wall_ms())) {
+        if (owner_gone(run, wall_clock_ms())) {
             warn("run %lld of '%s' was left %s by a stau that is gone (pid %d on %s)",
                  (long long)run->id, run->job, run_status_name(run->status), run->owner_pid,
                  run->host ? run->host : "?");
@@ -684,7 +677,8 @@ int cli_gc(const struct cli *c)
         state_close(&s);
         return EXIT_USAGE;
     }
-    int64_t older_than = c->keep_days_given ? wall_ms() - c->keep_days * 86400000LL : INT64_MAX;
+    int64_t older_than =
+        c->keep_days_given ? wall_clock_ms() - c->keep_days * 86400000LL : INT64_MAX;
     size_t keep_last = c->keep_last_given ? (size_t)c->keep_last : GC_KEEP_LAST_DEFAULT;
     struct run_list doomed = {0}, all = {0};
     int rc = EXIT_OK;

@@ -2,7 +2,6 @@
  * explain it, run it. */
 #include "cli.h"
 
-#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,13 +9,6 @@
 #include <unistd.h>
 #include "exec.h"
 #include "proc.h"
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Everything a run-like command needs, opened in order. */
 struct session {
@@ -82,7 +74,7 @@ static int open_session(const struct cli *c, struct session *s, bool force)
     s->store = cli_open_store(&s->project);
     if (!s->store)
         return -1;
-    int64_t now = wall_ms();
+    int64_t now = wall_clock_ms();
     if (recover_lost_runs(s->store, now) < 0)
         return -1;
     struct plan_options po = {c->args, c->arg_count, force, now, c->commands};
@@ -242,18 +234,6 @@ static void explain_not_due(const struct session *s, size_t i, int64_t now)
     strbuf_release(&sb);
 }
 
-/* Whether a target (a name, a glob or tag:NAME) names this job. */
-static bool target_matches(const char *target, const struct job *job)
-{
-    if (starts_with(target, "tag:")) {
-        for (size_t k = 0; k < job->decl->tags.len; k++)
-            if (strcmp(job->decl->tags.items[k], target + 4) == 0)
-                return true;
-        return false;
-    }
-    return fnmatch(target, job->name, 0) == 0;
-}
-
 int cli_why(const struct cli *c)
 {
     if (!c->arg_count) {
@@ -266,7 +246,7 @@ int cli_why(const struct cli *c)
         close_session(&s);
         return EXIT_USAGE;
     }
-    int64_t now = wall_ms();
+    int64_t now = wall_clock_ms();
     struct strbuf json = STRBUF_INIT;
     if (c->json)
         strbuf_addch(&json, '[');
@@ -276,7 +256,7 @@ int cli_why(const struct cli *c)
         const char *name = s.project.graph.jobs.items[i].name;
         bool asked = false;
         for (size_t a = 0; a < c->arg_count && !asked; a++)
-            asked = target_matches(c->args[a], &s.project.graph.jobs.items[i]);
+            asked = plan_target_matches(c->args[a], &s.project.graph.jobs.items[i]);
         if (!asked)
             continue;
         if (c->json) {
@@ -304,15 +284,6 @@ int cli_why(const struct cli *c)
     return EXIT_OK;
 }
 
-/* Pad s to width and two spaces more. */
-static void add_padded(struct strbuf *out, const char *s, size_t width)
-{
-    size_t n = strlen(s);
-    strbuf_addstr(out, s);
-    for (size_t i = n; i < width + 2; i++)
-        strbuf_addch(out, ' ');
-}
-
 /* `stau status`: each job's state, its last run, and when it is next due. */
 int cli_status(const struct cli *c)
 {
@@ -321,7 +292,7 @@ int cli_status(const struct cli *c)
         close_session(&s);
         return EXIT_USAGE;
     }
-    int64_t now = wall_ms();
+    int64_t now = wall_clock_ms();
     size_t n = s.plan.count;
     char **cells = xcalloc(4 * n + 1, sizeof(char *));
     size_t width[3] = {3, 5, 8};
@@ -365,9 +336,9 @@ int cli_status(const struct cli *c)
     if (c->json) {
         strbuf_addch(&out, '[');
     } else {
-        add_padded(&out, "JOB", width[0]);
-        add_padded(&out, "STATE", width[1]);
-        add_padded(&out, "LAST RUN", width[2]);
+        strbuf_add_cell(&out, "JOB", width[0]);
+        strbuf_add_cell(&out, "STATE", width[1]);
+        strbuf_add_cell(&out, "LAST RUN", width[2]);
         strbuf_addstr(&out, "NEXT DUE\n");
     }
     size_t shown = 0;
@@ -384,7 +355,7 @@ int cli_status(const struct cli *c)
             strbuf_addch(&out, '}');
         } else {
             for (int k = 0; k < 3; k++)
-                add_padded(&out, cells[4 * i + k], width[k]);
+                strbuf_add_cell(&out, cells[4 * i + k], width[k]);
             strbuf_addf(&out, "%s\n", cells[4 * i + 3]);
         }
         shown++;
@@ -434,7 +405,7 @@ int cli_rerun(const struct cli *c)
     if (job >= 0) {
         /* A plan of that one job, due because it was asked for. */
         char *target = xstrdup(old.job);
-        struct plan_options po = {&target, 1, true, wall_ms(), NULL};
+        struct plan_options po = {&target, 1, true, wall_clock_ms(), NULL};
         if (plan_build(&s.plan, &s.project, s.store, &po) == 0) {
             s.planned = true;
             for (size_t i = 0; i < s.plan.count; i++)

@@ -11,13 +11,6 @@
 #include "store.h"
 #include "tz.h"
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Parse an ISO 8601 time: "2026-11-27", "2026-11-27T15:00", "...:00", with "Z" or
  * "+01:00" (default: UTC). Unix ms into *out; -1 when it is not such a time. */
 static int parse_time(const char *s, int64_t *out)
@@ -57,7 +50,7 @@ static int parse_time(const char *s, int64_t *out)
 
 int cli_schedule(const struct cli *c)
 {
-    int64_t from = wall_ms();
+    int64_t from = wall_clock_ms();
     if (c->from && parse_time(c->from, &from) < 0) {
         fprintf(stderr,
                 "stau: error: --from '%s' is not a time\n"

@@ -28,24 +28,6 @@ struct checker {
     bool failed;
 };
 
-const char *did_you_mean(const char *word, const char *const *candidates)
-{
-    const char *best = NULL;
-    size_t best_distance = (size_t)-1;
-    size_t n = strlen(word);
-    for (size_t i = 0; candidates[i]; i++) {
-        size_t d = edit_distance(word, candidates[i]);
-        if (d < best_distance) {
-            best_distance = d;
-            best = candidates[i];
-        }
-    }
-    /* Close enough to be a typo: at most 2 edits, and at most a third of the word. */
-    if (best && best_distance <= 2 && best_distance * 3 <= n + 1)
-        return best;
-    return NULL;
-}
-
 static void type_error(struct checker *c, const struct value *v, const char *key, const char *want)
 {
     diag_add(c->diags, DIAG_ERROR, c->path, v->loc, "'%s' must be %s, not %s", key, want,
@@ -156,14 +138,14 @@ static bool get_json_dict(struct checker *c, const struct value *v, const char *
     return true;
 }
 
-static void unknown_key(struct checker *c, const struct value *key, const char *const *known,
-                        const char *what)
+void decl_unknown_key(struct diags *diags, const char *path, const struct value *key,
+                      const char *const *known, const char *what)
 {
     const char *suggestion = did_you_mean(key->str.data, known);
-    diag_add(c->diags, DIAG_WARNING, c->path, key->loc, "unknown key '%s' in %s is ignored",
+    diag_add(diags, DIAG_WARNING, path, key->loc, "unknown key '%s' in %s is ignored",
              key->str.data, what);
     if (suggestion)
-        diag_hint(c->diags, "did you mean '%s'?", suggestion);
+        diag_hint(diags, "did you mean '%s'?", suggestion);
 }
 
 /* Is this one of the keys, the canonical or an alias? */
@@ -230,7 +212,7 @@ static void check_dependency(struct checker *c, const struct value *v, struct de
         } else if (key_is(k, "allow_missing_work_ids")) {
             ok &= get_bool(c, x, "allow_missing_work_ids", &dep.allow_missing_work_ids);
         } else {
-            unknown_key(c, k, dependency_keys, "a dependency");
+            decl_unknown_key(c->diags, c->path, k, dependency_keys, "a dependency");
         }
     }
     if (!name_key && ok) {
@@ -376,7 +358,7 @@ static void check_key(struct checker *c, const struct value *k, const struct val
     } else if (key_is(k, "data_sinks")) {
         get_strings(c, x, key, &out->data_sinks);
     } else {
-        unknown_key(c, k, decl_keys, "STAU_CONFIG");
+        decl_unknown_key(c->diags, c->path, k, decl_keys, "STAU_CONFIG");
     }
 }
 
@@ -469,7 +451,14 @@ static void json_number(struct strbuf *out, double d)
 
 void decl_to_json(const struct decl *d, struct strbuf *out)
 {
-    strbuf_addstr(out, "{\"dependencies\":[");
+    strbuf_addch(out, '{');
+    decl_json_fields(d, out);
+    strbuf_addch(out, '}');
+}
+
+void decl_json_fields(const struct decl *d, struct strbuf *out)
+{
+    strbuf_addstr(out, "\"dependencies\":[");
     for (size_t i = 0; i < d->deps.len; i++) {
         const struct dependency *dep = &d->deps.items[i];
         strbuf_addstr(out, i ? ",{\"job\":" : "{\"job\":");
@@ -526,5 +515,4 @@ void decl_to_json(const struct decl *d, struct strbuf *out)
     json_strings(out, &d->data_sources);
     strbuf_addstr(out, ",\"data_sinks\":");
     json_strings(out, &d->data_sinks);
-    strbuf_addch(out, '}');
 }

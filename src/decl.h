@@ -54,13 +54,16 @@ struct decl {
 /* Every key a declaration may have, NULL-terminated (for help and did-you-mean). */
 extern const char *const decl_keys[];
 
+/* Warn that key (a str value) is not among known, with a did-you-mean. */
+void decl_unknown_key(struct diags *diags, const char *path, const struct value *key,
+                      const char *const *known, const char *what);
 /* Check v (STAU_CONFIG's value) and fill out; errors and warnings go to diags
  * under path. Returns 0, or -1 when there was an error (out is then released). */
 int decl_build(const struct value *v, const char *path, struct decl *out, struct diags *diags);
 void decl_release(struct decl *d);
 /* Append the declaration as a JSON object with every key, defaults included. */
 void decl_to_json(const struct decl *d, struct strbuf *out);
-/* The closest of the NULL-terminated candidates to word, or NULL if none is close. */
-const char *did_you_mean(const char *word, const char *const *candidates);
+/* The same keys without the braces, to go inside a bigger object. */
+void decl_json_fields(const struct decl *d, struct strbuf *out);
 
 #endif

@@ -109,27 +109,11 @@ static size_t display_width(const char *s, size_t from, size_t to)
     return w;
 }
 
-/* Editors hide a UTF-8 byte-order mark; so do the source line and columns shown here. */
-static const char bom[] = "\xef\xbb\xbf";
-
-static bool starts_with_bom(const struct diag_printer *p, const struct diag *d)
-{
-    if (!d->path || d->loc.line != 1)
-        return false;
-    struct strbuf line = STRBUF_INIT;
-    bool found =
-        read_source_line(p->root, d->path, 1, &line) && starts_with(strbuf_str(&line), bom);
-    strbuf_release(&line);
-    return found;
-}
-
 void diag_print(FILE *out, const struct diag_printer *p, const struct diag *d)
 {
     static const char *names[] = {"error", "warning", "note"};
     static const char *colors[] = {"\033[1;31m", "\033[1;35m", "\033[1;36m"};
     const char *bold = p->color ? "\033[1m" : "", *reset = p->color ? "\033[0m" : "";
-    /* Columns already exclude the mark (the parser skips it); the shown line must too. */
-    uint32_t skip = starts_with_bom(p, d) ? 3 : 0;
     uint32_t col = d->loc.col ? d->loc.col : 1;
     if (d->path) {
         fprintf(out, "%s%s%s", bold, p->prefix, d->path);
@@ -143,7 +127,11 @@ void diag_print(FILE *out, const struct diag_printer *p, const struct diag *d)
             d->message);
     struct strbuf src = STRBUF_INIT;
     if (d->path && d->loc.line && read_source_line(p->root, d->path, d->loc.line, &src)) {
-        const char *line = strbuf_str(&src) + skip;
+        /* Editors hide a UTF-8 byte-order mark, and columns already leave it out
+         * (the parser skips it): so does the line shown. */
+        const char *line = strbuf_str(&src);
+        if (d->loc.line == 1 && starts_with(line, "\xef\xbb\xbf"))
+            line += 3;
         size_t len = strlen(line);
         size_t at = col - 1;
         if (at > len)

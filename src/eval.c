@@ -422,25 +422,18 @@ static struct value *fail_name(struct evaluator *ev, const struct syntax *s, siz
         }
     }
     diag_add(env->diags, DIAG_ERROR, env->path, s->loc, "name '%s' is not defined", name);
-    const char *best = NULL;
-    size_t best_distance = 3;
-    for (size_t i = 0; i < visible; i++) {
-        char *candidate = xstrndup(env->before[i].name, env->before[i].len);
-        size_t d = edit_distance(name, candidate);
-        if (d < best_distance && d * 3 <= strlen(name) + 1) {
-            best_distance = d;
-            best = env->before[i].name;
-            free(candidate);
-            diag_hint(env->diags, "did you mean '%.*s'?", (int)env->before[i].len, best);
-            continue;
-        }
-        free(candidate);
-    }
-    if (!best)
+    char **names = xcalloc(visible + 1, sizeof(char *));
+    for (size_t i = 0; i < visible; i++)
+        names[i] = arena_strndup(env->arena, env->before[i].name, env->before[i].len);
+    const char *best = did_you_mean(name, (const char *const *)names);
+    if (best)
+        diag_hint(env->diags, "did you mean '%s'?", best);
+    else
         diag_hint(env->diags,
                   "stau reads declarations without running them: bind '%s' at module level above "
                   "STAU_CONFIG, or write the value itself",
                   name);
+    free(names);
     free(name);
     return NULL;
 }

@@ -100,13 +100,6 @@ struct runner {
     struct recorder recorder;
 };
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* mkdir -p for the folders of a path relative to the project root. */
 static int make_parents(const char *root, const char *rel)
 {
@@ -294,7 +287,7 @@ static char *manifest(struct runner *r, const struct task *t, const struct run_f
                 ",\"attempt\":%d,\"status\":\"%s\",\"exit_code\":%d,\"signal\":%d,"
                 "\"started_at\":%lld,\"finished_at\":%lld,\"host\":",
                 t->attempt, run_status_name(fin->status), fin->exit_code, fin->signal,
-                (long long)t->started_wall, (long long)wall_ms());
+                (long long)t->started_wall, (long long)wall_clock_ms());
     json_quote(&sb, r->host, strlen(r->host));
     strbuf_addstr(&sb, ",\"git_commit\":");
     if (r->git_commit)
@@ -454,7 +447,7 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
 {
     const struct job *job = &r->p->graph.jobs.items[t->job];
     r->slots_used -= (size_t)job->decl->slots;
-    int64_t now = wall_ms();
+    int64_t now = wall_clock_ms();
     struct run_finish fin = {RUN_FAILED, ev->signal ? -1 : ev->status, ev->signal, NULL, NULL};
     char outputs_fp[33] = "";
     char *missing = NULL;
@@ -504,8 +497,8 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
     }
 }
 
-/* Another live stau's run of this job (older than run `below`, when given), if
- * any: its id. So a job without allow_multiple_jobs never runs twice at once. */
+/* Another live stau's run of this job older than run `below`, if any: its id. So a
+ * job without allow_multiple_jobs never runs twice at once. */
 static int64_t running_elsewhere(struct runner *r, const struct job *job, int64_t below)
 {
     struct run_list active = {0};
@@ -518,7 +511,7 @@ static int64_t running_elsewhere(struct runner *r, const struct job *job, int64_
         const struct run_record *run = &active.items[i];
         bool same_host = run->host && strcmp(run->host, r->host) == 0;
         bool ours = same_host && run->owner_pid == r->owner.pid;
-        if (!ours && (!below || run->id < below) && (!same_host || proc_alive(run->owner_pid)))
+        if (!ours && run->id < below && (!same_host || proc_alive(run->owner_pid)))
             found = run->id;
     }
     run_list_release(&active);
@@ -531,14 +524,7 @@ static void start_task(struct runner *r, struct task *t)
     const struct graph *g = &r->p->graph;
     const struct job *job = &g->jobs.items[t->job];
     const struct plan_job *pj = &r->plan->jobs[t->job];
-    int64_t now = wall_ms();
-    int64_t other = job->decl->allow_multiple_jobs ? 0 : running_elsewhere(r, job, 0);
-    if (other) {
-        t->skip_note = xprintf("already running as run %lld of another stau", (long long)other);
-        t->skipped_for = job->name;
-        finish_task(r, t, RUN_SKIPPED, 0);
-        return;
-    }
+    int64_t now = wall_clock_ms();
     free(t->log_path);
     t->log_path = xprintf(".stau/logs/%s.%lld.%d.log", job->name, (long long)now, t->attempt);
     struct strbuf reasons = STRBUF_INIT;
@@ -569,12 +555,12 @@ static void start_task(struct runner *r, struct task *t)
         finish_task(r, t, RUN_FAILED, 0);
         return;
     }
-    /* Two stau may both have found the job free and recorded a run: the database
-     * ordered the two records, and the later one gives way. */
-    other = job->decl->allow_multiple_jobs ? 0 : running_elsewhere(r, job, t->run_id);
+    /* Claim the job by recording the run, then look: of two stau recording it at
+     * once, the database ordered the records, and the later one gives way. */
+    int64_t other = job->decl->allow_multiple_jobs ? 0 : running_elsewhere(r, job, t->run_id);
     if (other) {
         struct run_finish fin = {RUN_SKIPPED, -1, 0, NULL, NULL};
-        if (store_finish_run(r->st, t->run_id, &fin, wall_ms()) < 0)
+        if (store_finish_run(r->st, t->run_id, &fin, wall_clock_ms()) < 0)
             error("%s", store_error(r->st));
         t->skip_note = xprintf("already running as run %lld of another stau", (long long)other);
         t->skipped_for = job->name;
@@ -604,11 +590,11 @@ static void start_task(struct runner *r, struct task *t)
     if (make_parents(r->p->root, t->log_path) < 0 || proc_start(&spec, &t->proc, &err) < 0) {
         t->failure = xprintf("failed to start: %s", err.len ? err.buf : "see above");
         struct run_finish fin = {RUN_FAILED, -1, 0, NULL, NULL};
-        if (store_finish_run(r->st, t->run_id, &fin, wall_ms()) < 0)
+        if (store_finish_run(r->st, t->run_id, &fin, wall_clock_ms()) < 0)
             error("%s", store_error(r->st));
         finish_task(r, t, RUN_FAILED, 0);
     } else {
-        if (store_start_run(r->st, t->run_id, t->proc.pid, wall_ms()) < 0)
+        if (store_start_run(r->st, t->run_id, t->proc.pid, wall_clock_ms()) < 0)
             error("%s", store_error(r->st));
         proc_set_add(&r->set, &t->proc);
         t->state = TASK_RUNNING;
@@ -768,7 +754,7 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
             /* Nothing runs and nothing can start: only retries waiting, handled below. */
         }
         if (proc_now_ms() >= next_heartbeat) {
-            if (store_heartbeat(st, &r.owner, wall_ms()) < 0)
+            if (store_heartbeat(st, &r.owner, wall_clock_ms()) < 0)
                 warn("%s", store_error(st));
             next_heartbeat = proc_now_ms() + HEARTBEAT_MS;
         }

@@ -110,20 +110,11 @@ static int hash_file(struct hasher *h, const char *path, struct stat *st_out, st
         return -1;
     }
     strbuf_reset(&h->buf);
-    for (;;) {
-        strbuf_grow(&h->buf, 65536);
-        ssize_t n = read(fd, h->buf.buf + h->buf.len, h->buf.cap - h->buf.len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            warn("cannot read '%s':", full);
-            close(fd);
-            free(full);
-            return -1;
-        }
-        if (n == 0)
-            break;
-        h->buf.len += (size_t)n;
+    if (strbuf_read_fd(&h->buf, fd) < 0) {
+        warn("cannot read '%s':", full);
+        close(fd);
+        free(full);
+        return -1;
     }
     close(fd);
     free(full);
@@ -134,6 +125,17 @@ static int hash_file(struct hasher *h, const char *path, struct stat *st_out, st
                                   *out};
     VEC_PUSH(&h->updates, remember);
     return 0;
+}
+
+/* Remember the hashes taken (a lost memory only means hashing again), then free. */
+static void hasher_finish(struct hasher *h)
+{
+    if (h->updates.len && store_file_put(h->st, h->updates.items, h->updates.len, h->now) < 0)
+        warn("%s", store_error(h->st));
+    for (size_t i = 0; i < h->updates.len; i++)
+        free(h->updates.items[i].path);
+    VEC_FREE(&h->updates);
+    strbuf_release(&h->buf);
 }
 
 static void add_hash(XXH3_state_t *state, const char *text, struct hash128 hash)
@@ -250,6 +252,17 @@ void plan_job_now(const struct plan_job *pj, struct job_now *out)
                             false};
 }
 
+bool plan_target_matches(const char *target, const struct job *job)
+{
+    if (starts_with(target, "tag:")) {
+        for (size_t k = 0; k < job->decl->tags.len; k++)
+            if (strcmp(job->decl->tags.items[k], target + 4) == 0)
+                return true;
+        return false;
+    }
+    return fnmatch(target, job->name, 0) == 0;
+}
+
 /* Mark the targets (names, globs, tag:x) and what they need; -1 on an unknown one. */
 static int select_targets(struct plan *plan, const struct graph *g, const struct plan_options *opt,
                           bool *is_target)
@@ -265,15 +278,7 @@ static int select_targets(struct plan *plan, const struct graph *g, const struct
         const char *target = opt->targets[t];
         size_t before = roots.len;
         for (size_t i = 0; i < n; i++) {
-            const struct job *job = &g->jobs.items[i];
-            bool match = false;
-            if (starts_with(target, "tag:")) {
-                for (size_t k = 0; k < job->decl->tags.len && !match; k++)
-                    match = strcmp(job->decl->tags.items[k], target + 4) == 0;
-            } else {
-                match = fnmatch(target, job->name, 0) == 0;
-            }
-            if (match) {
+            if (plan_target_matches(target, &g->jobs.items[i])) {
                 VEC_PUSH(&roots, i);
                 is_target[i] = true;
             }
@@ -393,13 +398,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
             store_last_success(st, job->name, &pj->success) < 0)
             rc = -1;
     }
-    if (rc == 0 && h.updates.len &&
-        store_file_put(st, h.updates.items, h.updates.len, opt->now) < 0)
-        warn("%s", store_error(st)); /* only the memory of hashes is lost: they are redone */
-    for (size_t i = 0; i < h.updates.len; i++)
-        free(h.updates.items[i].path);
-    VEC_FREE(&h.updates);
-    strbuf_release(&h.buf);
+    hasher_finish(&h);
     if (rc < 0) {
         if (store_error(st)[0])
             error("%s", store_error(st));
@@ -476,12 +475,7 @@ void plan_outputs_fingerprint(struct project *p, struct store *st, size_t job, i
     struct hasher h = {st, p->root, now, {0}, STRBUF_INIT};
     *missing = NULL;
     outputs_fingerprint(&h, p->graph.jobs.items[job].decl, out, missing);
-    if (h.updates.len && store_file_put(st, h.updates.items, h.updates.len, now) < 0)
-        warn("%s", store_error(st));
-    for (size_t i = 0; i < h.updates.len; i++)
-        free(h.updates.items[i].path);
-    VEC_FREE(&h.updates);
-    strbuf_release(&h.buf);
+    hasher_finish(&h);
 }
 
 void plan_inputs_fingerprint(struct project *p, struct store *st, size_t job, int64_t now,
@@ -489,10 +483,5 @@ void plan_inputs_fingerprint(struct project *p, struct store *st, size_t job, in
 {
     struct hasher h = {st, p->root, now, {0}, STRBUF_INIT};
     inputs_fingerprint(&h, p->graph.jobs.items[job].decl, out);
-    if (h.updates.len && store_file_put(st, h.updates.items, h.updates.len, now) < 0)
-        warn("%s", store_error(st));
-    for (size_t i = 0; i < h.updates.len; i++)
-        free(h.updates.items[i].path);
-    VEC_FREE(&h.updates);
-    strbuf_release(&h.buf);
+    hasher_finish(&h);
 }

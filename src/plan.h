@@ -46,6 +46,8 @@ struct plan_options {
                                     when a target is a misspelt command; may be NULL */
 };
 
+/* Whether a target (a job name, a glob, or tag:NAME) names job. */
+bool plan_target_matches(const char *target, const struct job *job);
 /* Build the plan; -1 after a message (an unknown target, a database error). */
 int plan_build(struct plan *plan, struct project *p, struct store *st,
                const struct plan_options *opt);

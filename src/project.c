@@ -85,26 +85,12 @@ static int read_source(const char *root, struct source_file *f, struct strbuf *b
     }
     strbuf_reset(buf);
     strbuf_grow(buf, (size_t)st.st_size + 1);
-    for (;;) {
-        if (buf->len > MAX_SOURCE_SIZE)
-            break;
-        strbuf_grow(buf, 4096);
-        ssize_t n = read(fd, buf->buf + buf->len, buf->cap - buf->len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            diag_add(&f->result.diags, DIAG_WARNING, f->path, whole_file,
-                     "cannot read: %s; left out", strerror(errno));
-            close(fd);
-            return -1;
-        }
-        if (n == 0)
-            break;
-        buf->len += (size_t)n;
-    }
-    buf->buf[buf->len] = '\0';
+    int rc = strbuf_read_fd(buf, fd);
+    if (rc < 0)
+        diag_add(&f->result.diags, DIAG_WARNING, f->path, whole_file, "cannot read: %s; left out",
+                 strerror(errno));
     close(fd);
-    return 0;
+    return rc;
 }
 
 static void read_one(struct readers *rd, struct scanner *sc, size_t index, struct strbuf *buf)
@@ -181,19 +167,6 @@ static void read_files(struct readers *rd, int threads)
         pthread_join(tids[t], NULL);
 }
 
-static char *normalize_dir(const char *dir)
-{
-    while (dir[0] == '.' && dir[1] == '/')
-        dir += 2;
-    if (strcmp(dir, ".") == 0)
-        dir = "";
-    char *s = xstrdup(dir);
-    size_t n = strlen(s);
-    while (n > 0 && s[n - 1] == '/')
-        s[--n] = '\0';
-    return s;
-}
-
 static bool is_dir(const char *path)
 {
     struct stat st;
@@ -249,7 +222,9 @@ static int find_jobs_root(struct project *p, const struct project_options *opt)
         if (opt->jobs_dir[0] == '/')
             return error("jobs folder '%s' must be inside the project, given relative to it",
                          opt->jobs_dir);
-        p->jobs_root = normalize_dir(opt->jobs_dir);
+        p->jobs_root = normalize_root(opt->jobs_dir);
+        if (strcmp(p->jobs_root, ".") == 0)
+            p->jobs_root[0] = '\0'; /* the jobs root is named relative to the project */
         char *full = xprintf("%s/%s", p->root, p->jobs_root);
         bool ok = is_dir(full);
         free(full);

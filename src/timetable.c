@@ -206,13 +206,8 @@ static void warn_unknown_keys(const struct value *dict, const char *const *known
         bool found = false;
         for (size_t j = 0; known[j]; j++)
             found |= strcmp(known[j], k->str.data) == 0;
-        if (found)
-            continue;
-        diag_add(diags, DIAG_WARNING, path, k->loc, "unknown key '%s' in %s is ignored",
-                 k->str.data, what);
-        const char *suggestion = did_you_mean(k->str.data, known);
-        if (suggestion)
-            diag_hint(diags, "did you mean '%s'?", suggestion);
+        if (!found)
+            decl_unknown_key(diags, path, k, known, what);
     }
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -173,6 +174,34 @@ void strbuf_release(struct strbuf *sb)
     sb->len = sb->cap = 0;
 }
 
+void strbuf_add_cell(struct strbuf *sb, const char *s, size_t width)
+{
+    size_t n = strlen(s);
+    strbuf_grow(sb, (n > width ? n : width) + 2);
+    memcpy(sb->buf + sb->len, s, n);
+    sb->len += n;
+    for (size_t i = n; i < width + 2; i++)
+        sb->buf[sb->len++] = ' ';
+    sb->buf[sb->len] = '\0';
+}
+
+int strbuf_read_fd(struct strbuf *sb, int fd)
+{
+    for (;;) {
+        strbuf_grow(sb, 65536);
+        ssize_t n = read(fd, sb->buf + sb->len, sb->cap - sb->len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        sb->len += (size_t)n;
+    }
+    sb->buf[sb->len] = '\0';
+    return 0;
+}
+
 struct arena_block {
     struct arena_block *next;
     size_t used, cap;
@@ -313,6 +342,31 @@ size_t edit_distance(const char *a, const char *b)
     free(prev);
     free(cur);
     return d;
+}
+
+const char *did_you_mean(const char *word, const char *const *candidates)
+{
+    const char *best = NULL;
+    size_t best_distance = (size_t)-1;
+    size_t n = strlen(word);
+    for (size_t i = 0; candidates[i]; i++) {
+        size_t d = edit_distance(word, candidates[i]);
+        if (d < best_distance) {
+            best_distance = d;
+            best = candidates[i];
+        }
+    }
+    /* Close enough to be a typo: at most 2 edits, and at most a third of the word. */
+    if (best && best_distance <= 2 && best_distance * 3 <= n + 1)
+        return best;
+    return NULL;
+}
+
+int64_t wall_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 bool starts_with(const char *s, const char *prefix)

@@ -45,6 +45,10 @@ const char *strbuf_str(const struct strbuf *sb);
 char *strbuf_detach(struct strbuf *sb);
 void strbuf_reset(struct strbuf *sb);
 void strbuf_release(struct strbuf *sb);
+/* Append s, then spaces up to width and two more: one cell of a text table. */
+void strbuf_add_cell(struct strbuf *sb, const char *s, size_t width);
+/* Append everything left to read from fd; -1 with errno set on a read error. */
+int strbuf_read_fd(struct strbuf *sb, int fd);
 
 /* A growable array of T: `VEC(int) v = {0}; VEC_PUSH(&v, 3);`. */
 #define VEC(T)                                                                                     \
@@ -111,10 +115,15 @@ void strmap_release(struct strmap *map);
 
 /* Edit distance (with transpositions) between two strings, for did-you-mean hints. */
 size_t edit_distance(const char *a, const char *b);
+/* The closest of the NULL-terminated candidates to word, or NULL if none is close. */
+const char *did_you_mean(const char *word, const char *const *candidates);
 
 /* True when s starts with prefix / ends with suffix. */
 bool starts_with(const char *s, const char *prefix);
 bool ends_with(const char *s, const char *suffix);
+
+/* The wall clock in unix milliseconds. */
+int64_t wall_clock_ms(void);
 
 /* Whether colour may be used on the stream with this file descriptor (a tty, no NO_COLOR). */
 bool use_color(int fd);
