@@ -16,6 +16,7 @@ struct session {
     struct store *store;
     struct plan plan;
     bool planned;
+    bool settled; /* the settled mark held: nothing is due, and no plan was made */
 };
 
 static bool owner_alive(const struct run_record *run, void *ctx)
@@ -58,8 +59,36 @@ static int recover_lost_runs(struct store *st, int64_t now)
     return 0;
 }
 
-/* Load the project, open the state database, and plan; -1 after a message. */
-static int open_session(const struct cli *c, struct session *s, bool force)
+/* The key of the settled mark: the project's files, the database's generation, and
+ * what else the plan rested on; -1 after a message. */
+static int settled_key(struct session *s, struct settled_key *key, struct strbuf *context)
+{
+    if (store_generation(s->store, &key->generation) < 0)
+        return error("%s", store_error(s->store));
+    key->sources = project_sources_hash(&s->project);
+    strbuf_addf(context, "%s\n%s\n", s->project.cache_key, s->store->location);
+    tz_machine_identity(context);
+    key->context = strbuf_str(context);
+    return 0;
+}
+
+/* Whether every target names a job (else the full plan reports it). */
+static bool targets_known(const struct cli *c, const struct graph *g)
+{
+    for (size_t t = 0; t < c->arg_count; t++) {
+        bool found = false;
+        for (size_t i = 0; i < g->jobs.len && !found; i++)
+            found = plan_target_matches(c->args[t], &g->jobs.items[i]);
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* Load the project, open the state database, and plan; -1 after a message. With
+ * use_settled, a settled mark that still holds stands in for the plan (s->settled).
+ * A plan of every job that finds nothing due leaves such a mark for the next call. */
+static int open_session(const struct cli *c, struct session *s, bool force, bool use_settled)
 {
     memset(s, 0, sizeof(*s));
     if (cli_load(c, &s->project) < 0)
@@ -77,10 +106,33 @@ static int open_session(const struct cli *c, struct session *s, bool force)
     int64_t now = wall_clock_ms();
     if (recover_lost_runs(s->store, now) < 0)
         return -1;
-    struct plan_options po = {c->args, c->arg_count, force, now, c->commands};
-    if (plan_build(&s->plan, &s->project, s->store, &po) < 0)
+    struct settled_key key;
+    struct strbuf context = STRBUF_INIT;
+    if (settled_key(s, &key, &context) < 0) {
+        strbuf_release(&context);
         return -1;
-    s->planned = true;
+    }
+    char *mark = xprintf("%s/.stau/settled", s->project.root);
+    if (use_settled && !force && settled_holds(mark, s->project.root, &key, now) &&
+        targets_known(c, &s->project.graph)) {
+        if (c->verbose)
+            fprintf(stderr, "stau: nothing changed since a plan found nothing due\n");
+        s->settled = true;
+    } else {
+        struct plan_options po = {c->args, c->arg_count, force, now, c->commands};
+        if (plan_build(&s->plan, &s->project, s->store, &po) < 0) {
+            free(mark);
+            strbuf_release(&context);
+            return -1;
+        }
+        s->planned = true;
+        if (!s->plan.order.len && !c->arg_count && !force && s->plan.witness_complete &&
+            settled_write(mark, &key, &s->plan.witness, plan_next_tick(&s->plan), now) < 0 &&
+            c->verbose)
+            warn("cannot write '%s':", mark);
+    }
+    free(mark);
+    strbuf_release(&context);
     return 0;
 }
 
@@ -143,12 +195,14 @@ static void print_plan(const struct session *s)
 static int run_plan(const struct cli *c, bool force)
 {
     struct session s;
-    if (open_session(c, &s, force) < 0) {
+    if (open_session(c, &s, force, true) < 0) {
         close_session(&s);
         return EXIT_USAGE;
     }
     int rc = EXIT_OK;
-    if (c->dry_run) {
+    if (s.settled) {
+        printf("nothing to do\n");
+    } else if (c->dry_run) {
         print_plan(&s);
     } else if (!s.plan.order.len) {
         printf("nothing to do\n");
@@ -242,7 +296,7 @@ int cli_why(const struct cli *c)
         return EXIT_USAGE;
     }
     struct session s;
-    if (open_session(c, &s, c->force) < 0) {
+    if (open_session(c, &s, c->force, false) < 0) {
         close_session(&s);
         return EXIT_USAGE;
     }
@@ -288,7 +342,7 @@ int cli_why(const struct cli *c)
 int cli_status(const struct cli *c)
 {
     struct session s;
-    if (open_session(c, &s, false) < 0) {
+    if (open_session(c, &s, false, false) < 0) {
         close_session(&s);
         return EXIT_USAGE;
     }

@@ -7,12 +7,6 @@
 #include "diag.h"
 #include "value.h"
 
-/* A list of owned strings; works with VEC_PUSH. */
-struct strlist {
-    char **items;
-    size_t len, cap;
-};
-
 /* One entry of `dependencies`. */
 struct dependency {
     char *job;                   /* the upstream job's name, as written */

@@ -1,7 +1,9 @@
 /* fingerprint.c: comment-blind code hashes. */
 #include "fingerprint.h"
 
+#include <glob.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -53,5 +55,32 @@ struct hash128 fingerprint_combine(const char *const *paths, const struct hash12
 
 void fingerprint_hex(struct hash128 h, char out[33])
 {
-    snprintf(out, 33, "%016llx%016llx", (unsigned long long)h.high, (unsigned long long)h.low);
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        out[i] = digits[(h.high >> (60 - 4 * i)) & 15];
+        out[16 + i] = digits[(h.low >> (60 - 4 * i)) & 15];
+    }
+    out[32] = '\0';
+}
+
+static int by_path(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void fingerprint_glob(const char *root, const char *pattern, struct strlist *out)
+{
+    bool absolute = pattern[0] == '/';
+    char *full = absolute ? xstrdup(pattern) : xprintf("%s/%s", root, pattern);
+    glob_t g;
+    int rc = glob(full, 0, NULL, &g);
+    if (rc == 0) {
+        size_t skip = absolute ? 0 : strlen(root) + 1;
+        qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), by_path);
+        for (size_t k = 0; k < g.gl_pathc; k++)
+            VEC_PUSH(out, xstrdup(g.gl_pathv[k] + skip));
+    }
+    if (rc == 0 || rc == GLOB_NOMATCH)
+        globfree(&g);
+    free(full);
 }

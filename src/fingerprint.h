@@ -16,4 +16,8 @@ struct hash128 fingerprint_combine(const char *const *paths, const struct hash12
 /* The hash as 32 lower-case hex digits into out (33 bytes with the NUL). */
 void fingerprint_hex(struct hash128 h, char out[33]);
 
+/* Append to out the paths the glob pattern (relative to root, or absolute) matches,
+ * sorted, relative to root when the pattern is (newly allocated). */
+void fingerprint_glob(const char *root, const char *pattern, struct strlist *out);
+
 #endif

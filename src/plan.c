@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <glob.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +20,8 @@ struct hasher {
     int64_t now;
     VEC(struct store_file) updates; /* new hashes to remember */
     struct strbuf buf;              /* file contents being hashed */
+    struct witness *witness;        /* where to note each path looked at; NULL: nowhere */
+    bool incomplete;                /* a path could not be looked at (the witness lacks it) */
 };
 
 static int hash_file(struct hasher *h, const char *path, struct stat *st_out, struct hash128 *out);
@@ -39,6 +40,7 @@ static int hash_folder(struct hasher *h, const char *path, struct hash128 *out)
     free(full);
     if (!d) {
         warn("cannot read folder '%s':", path);
+        h->incomplete = true;
         return -1;
     }
     VEC(char *) names = {0};
@@ -79,13 +81,19 @@ static int hash_file(struct hasher *h, const char *path, struct stat *st_out, st
     struct stat st;
     if (stat(full, &st) < 0) {
         int missing = errno == ENOENT || errno == ENOTDIR;
-        if (!missing)
+        if (!missing) {
             warn("cannot stat '%s':", full);
+            h->incomplete = true;
+        } else if (h->witness) {
+            witness_file(h->witness, path, NULL);
+        }
         free(full);
         return missing ? 1 : -1;
     }
     if (st_out)
         *st_out = st;
+    if (h->witness)
+        witness_file(h->witness, path, &st);
     if (S_ISDIR(st.st_mode)) {
         free(full);
         return hash_folder(h, path, out);
@@ -106,12 +114,14 @@ static int hash_file(struct hasher *h, const char *path, struct stat *st_out, st
     int fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         warn("cannot read '%s':", full);
+        h->incomplete = true;
         free(full);
         return -1;
     }
     strbuf_reset(&h->buf);
     if (strbuf_read_fd(&h->buf, fd) < 0) {
         warn("cannot read '%s':", full);
+        h->incomplete = true;
         close(fd);
         free(full);
         return -1;
@@ -172,22 +182,17 @@ static void inputs_fingerprint(struct hasher *h, const struct decl *d, char out[
                      rc == 0 ? hash : (struct hash128){0, 0});
             continue;
         }
-        char *full = pattern[0] == '/' ? xstrdup(pattern) : xprintf("%s/%s", h->root, pattern);
-        glob_t g;
-        int rc = glob(full, 0, NULL, &g);
-        if (rc == 0) {
-            size_t skip = pattern[0] == '/' ? 0 : strlen(h->root) + 1;
-            qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), by_string);
-            for (size_t k = 0; k < g.gl_pathc; k++) {
-                const char *path = g.gl_pathv[k] + skip;
-                struct hash128 hash;
-                if (hash_file(h, path, NULL, &hash) == 0)
-                    add_hash(state, path, hash);
-            }
+        struct strlist matches = {0};
+        fingerprint_glob(h->root, pattern, &matches);
+        if (h->witness)
+            witness_glob(h->witness, pattern, &matches);
+        for (size_t k = 0; k < matches.len; k++) {
+            struct hash128 hash;
+            if (hash_file(h, matches.items[k], NULL, &hash) == 0)
+                add_hash(state, matches.items[k], hash);
+            free(matches.items[k]);
         }
-        if (rc == 0 || rc == GLOB_NOMATCH)
-            globfree(&g);
-        free(full);
+        VEC_FREE(&matches);
     }
     finish_fp(state, out);
     XXH3_freeState(state);
@@ -378,7 +383,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
         return -1;
     }
     project_load_imports(p);
-    struct hasher h = {st, p->root, opt->now, {0}, STRBUF_INIT};
+    struct hasher h = {st, p->root, opt->now, {0}, STRBUF_INIT, &plan->witness, false};
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct plan_job *pj = &plan->jobs[i];
@@ -398,6 +403,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
             store_last_success(st, job->name, &pj->success) < 0)
             rc = -1;
     }
+    plan->witness_complete = !h.incomplete;
     hasher_finish(&h);
     if (rc < 0) {
         if (store_error(st)[0])
@@ -466,13 +472,33 @@ void plan_release(struct plan *plan)
         plan_job_release(&plan->jobs[i]);
     free(plan->jobs);
     VEC_FREE(&plan->order);
+    witness_release(&plan->witness);
     memset(plan, 0, sizeof(*plan));
+}
+
+int64_t plan_next_tick(const struct plan *plan)
+{
+    int64_t next = INT64_MAX;
+    for (size_t i = 0; i < plan->count; i++) {
+        const struct plan_job *pj = &plan->jobs[i];
+        if (!pj->selected || !pj->schedule_count)
+            continue;
+        if (!pj->last.id)
+            return 0; /* due now: never ran */
+        struct job_now now;
+        plan_job_now(pj, &now);
+        int64_t tick = stale_next_tick(
+            &now, pj->last.started_at ? pj->last.started_at : pj->last.queued_at, NULL);
+        if (tick != CRON_NEVER && tick < next)
+            next = tick;
+    }
+    return next;
 }
 
 void plan_outputs_fingerprint(struct project *p, struct store *st, size_t job, int64_t now,
                               char out[33], char **missing)
 {
-    struct hasher h = {st, p->root, now, {0}, STRBUF_INIT};
+    struct hasher h = {st, p->root, now, {0}, STRBUF_INIT, NULL, false};
     *missing = NULL;
     outputs_fingerprint(&h, p->graph.jobs.items[job].decl, out, missing);
     hasher_finish(&h);
@@ -481,7 +507,7 @@ void plan_outputs_fingerprint(struct project *p, struct store *st, size_t job, i
 void plan_inputs_fingerprint(struct project *p, struct store *st, size_t job, int64_t now,
                              char out[33])
 {
-    struct hasher h = {st, p->root, now, {0}, STRBUF_INIT};
+    struct hasher h = {st, p->root, now, {0}, STRBUF_INIT, NULL, false};
     inputs_fingerprint(&h, p->graph.jobs.items[job].decl, out);
     hasher_finish(&h);
 }

@@ -8,6 +8,7 @@
 #define STAU_PLAN_H
 
 #include "project.h"
+#include "settled.h"
 #include "stale.h"
 #include "store.h"
 
@@ -33,7 +34,9 @@ struct plan_job {
 struct plan {
     struct plan_job *jobs; /* one per job of the graph, same indices */
     size_t count;
-    struct sizelist order; /* the due jobs, upstream first */
+    struct sizelist order;  /* the due jobs, upstream first */
+    struct witness witness; /* every input and output path the plan looked at */
+    bool witness_complete;  /* ... and none it could not look at */
 };
 
 /* Which jobs to consider: all (no targets), or these names, globs and tag:x. */
@@ -52,6 +55,9 @@ bool plan_target_matches(const char *target, const struct job *job);
 int plan_build(struct plan *plan, struct project *p, struct store *st,
                const struct plan_options *opt);
 void plan_release(struct plan *plan);
+/* The earliest schedule tick, after each selected job's last run started, that would
+ * make a job due (unix ms), or INT64_MAX when no schedule ever will. */
+int64_t plan_next_tick(const struct plan *plan);
 /* Fingerprint job's inputs as they are now (as a run starts: upstream jobs of the
  * same invocation may have just written them) into out. */
 void plan_inputs_fingerprint(struct project *p, struct store *st, size_t job, int64_t now,

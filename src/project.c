@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 /* Larger files are left out: no job file is this big, and reading them would
  * cost the memory every other file needs. */
@@ -487,6 +488,23 @@ void project_release(struct project *p)
     free(p->jobs_root);
     free(p->cache_key);
     free(p->timetable_path);
+}
+
+struct hash128 project_sources_hash(const struct project *p)
+{
+    XXH3_state_t *state = XXH3_createState();
+    if (!state)
+        fatal("out of memory for a hash state");
+    XXH3_128bits_reset(state);
+    XXH3_128bits_update(state, p->jobs_root, strlen(p->jobs_root) + 1);
+    for (size_t i = 0; i < p->files.len; i++) {
+        const struct source_file *f = &p->files.items[i];
+        XXH3_128bits_update(state, f->path, strlen(f->path) + 1);
+        XXH3_128bits_update(state, &f->hash, sizeof(f->hash));
+    }
+    XXH128_hash_t h = XXH3_128bits_digest(state);
+    XXH3_freeState(state);
+    return (struct hash128){h.low64, h.high64};
 }
 
 void project_load_imports(struct project *p)

@@ -40,6 +40,9 @@ void project_release_at_exit(struct project *p);
 /* The job name a file below the jobs root gets ("src/sales/report.py" -> "sales.report"),
  * or NULL when the path does not name one (newly allocated). */
 char *project_job_name(const char *jobs_root, const char *path);
+/* A hash of every Python file of the project, by path and content: equal hashes
+ * mean equal code and declarations for every job. */
+struct hash128 project_sources_hash(const struct project *p);
 /* Decode every file's imports that are still encoded in the loaded cache (needed
  * before project_code_files). */
 void project_load_imports(struct project *p);

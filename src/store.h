@@ -152,6 +152,7 @@ struct store_ops {
     int (*last_tick)(struct store *st, const char *job, int64_t *tick);
     int (*file_get)(struct store *st, const char *path, struct store_file *out);
     int (*file_put)(struct store *st, const struct store_file *files, size_t count, int64_t now);
+    int (*generation)(struct store *st, int64_t *out);
 };
 
 /* An open state database. Backends embed this as their first member. */
@@ -315,6 +316,14 @@ static inline int store_file_put(struct store *st, const struct store_file *file
                                  int64_t now)
 {
     return st->ops->file_put(st, files, count, now);
+}
+
+/* The database's generation into *out: a number that moves on whenever a run is
+ * added or removed, its status, times or fingerprints are set, or a schedule mark
+ * is set, so equal numbers mean the past a plan reads is unchanged. */
+static inline int store_generation(struct store *st, int64_t *out)
+{
+    return st->ops->generation(st, out);
 }
 
 #endif

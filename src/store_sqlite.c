@@ -13,7 +13,7 @@
  * copying the file to "<path>.bak-v<old version>"; a version above ours is
  * refused. A new database is made by the same migrations, so every step is
  * exercised on every fresh install. Never edit a migration that has shipped:
- * append one. Tables (version 2):
+ * append one. Tables (version 3):
  *
  * runs: one row per run (one attempt of one chunk of one job).
  *   id INTEGER PRIMARY KEY AUTOINCREMENT  run id, never reused (archives are named by it)
@@ -45,6 +45,10 @@
  *   path TEXT PRIMARY KEY (relative to the project root), mtime_ns, ctime_ns, size, inode,
  *   device INTEGER NOT NULL, hash_low, hash_high INTEGER NOT NULL (the XXH3-128 halves,
  *   stored as signed 64-bit), checked_at INTEGER NOT NULL (unix ms)
+ * generation (v3): one row, n INTEGER NOT NULL, moved on by triggers whenever a run
+ *   is added or removed, a column staleness reads (job, status, times, fingerprints)
+ *   is set, or a schedule mark is set: while n stays, so does what a plan reads from
+ *   the database (see settled.c). Heartbeats and archive paths leave it alone.
  */
 #include "store.h"
 
@@ -83,6 +87,21 @@ static const char *const migrations[] = {
     " ctime_ns INTEGER NOT NULL, size INTEGER NOT NULL, inode INTEGER NOT NULL,"
     " device INTEGER NOT NULL, hash_low INTEGER NOT NULL, hash_high INTEGER NOT NULL,"
     " checked_at INTEGER NOT NULL);",
+    /* 3: the generation, moved by every change a plan depends on */
+    "CREATE TABLE generation (n INTEGER NOT NULL);"
+    "INSERT INTO generation VALUES (0);"
+    "CREATE TRIGGER runs_added AFTER INSERT ON runs"
+    " BEGIN UPDATE generation SET n = n + 1; END;"
+    "CREATE TRIGGER runs_moved AFTER UPDATE OF job, status, queued_at, started_at,"
+    " finished_at, code_fingerprint, config_fingerprint, inputs_fingerprint,"
+    " outputs_fingerprint ON runs"
+    " BEGIN UPDATE generation SET n = n + 1; END;"
+    "CREATE TRIGGER runs_removed AFTER DELETE ON runs"
+    " BEGIN UPDATE generation SET n = n + 1; END;"
+    "CREATE TRIGGER ticks_added AFTER INSERT ON schedule"
+    " BEGIN UPDATE generation SET n = n + 1; END;"
+    "CREATE TRIGGER ticks_moved AFTER UPDATE ON schedule"
+    " BEGIN UPDATE generation SET n = n + 1; END;",
 };
 enum { SCHEMA_VERSION = sizeof(migrations) / sizeof(migrations[0]) };
 enum { BUSY_TIMEOUT_MS = 10000 };
@@ -117,6 +136,7 @@ enum statement {
     SQL_LAST_TICK,
     SQL_FILE_GET,
     SQL_FILE_PUT,
+    SQL_GENERATION,
     SQL_COUNT
 };
 
@@ -167,6 +187,7 @@ static const char *const statement_text[SQL_COUNT] = {
         " SET mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, size = excluded.size,"
         " inode = excluded.inode, device = excluded.device, hash_low = excluded.hash_low,"
         " hash_high = excluded.hash_high, checked_at = excluded.checked_at",
+    [SQL_GENERATION] = "SELECT n FROM generation",
 };
 
 /* ---- the handle, errors, statements ---- */
@@ -632,6 +653,24 @@ static int sqlite_file_put(struct store *st, const struct store_file *files, siz
     return write_commit(s, what);
 }
 
+static int sqlite_generation(struct store *st, int64_t *out)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "read the generation";
+    sqlite3_stmt *q = statement(s, SQL_GENERATION);
+    int found = step_one(s, q, what);
+    if (found == 1) {
+        *out = sqlite3_column_int64(q, 0);
+        finish(q);
+    } else if (found == 0) {
+        strbuf_reset(&st->error);
+        strbuf_addf(&st->error, "cannot %s in state database '%s': its row is missing", what,
+                    st->location);
+        return -1;
+    }
+    return found < 0 ? -1 : 0;
+}
+
 /* ---- checking, closing, opening and migrating ---- */
 
 static int sqlite_check(struct store *st)
@@ -694,6 +733,7 @@ static const struct store_ops sqlite_ops = {
     .last_tick = sqlite_last_tick,
     .file_get = sqlite_file_get,
     .file_put = sqlite_file_put,
+    .generation = sqlite_generation,
 };
 
 /* The first column of a query's one row, as a number and, when text is not NULL, as

@@ -699,6 +699,22 @@ static struct tz *load_local(struct strbuf *err)
     return zone;
 }
 
+void tz_machine_identity(struct strbuf *out)
+{
+    const char *env = getenv("TZ");
+    strbuf_addf(out, "TZ=%s%s\n", env ? "set:" : "unset", env ? env : "");
+    char target[4096];
+    ssize_t n = readlink("/etc/localtime", target, sizeof(target) - 1);
+    target[n > 0 ? n : 0] = '\0';
+    struct stat st;
+    if (stat("/etc/localtime", &st) == 0)
+        strbuf_addf(out, "localtime=%s %llu %lld.%09ld %lld\n", target,
+                    (unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+                    (long long)st.st_size);
+    else
+        strbuf_addf(out, "localtime=%s none\n", target);
+}
+
 struct tz *tz_load(const char *name, struct strbuf *err)
 {
     if (!name || !*name)

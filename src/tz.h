@@ -45,6 +45,10 @@ void tz_free(struct tz *zone);
 /* The name the zone was loaded under ("Europe/Copenhagen", "UTC", the $TZ value...). */
 const char *tz_name(const struct tz *zone);
 
+/* Append what decides the machine's zone ($TZ, and the file /etc/localtime leads to
+ * with its stat data), so a caller can tell when it may have changed. */
+void tz_machine_identity(struct strbuf *out);
+
 /* Seconds east of UTC in force at instant utc (Unix seconds). */
 int32_t tz_offset_at(const struct tz *zone, int64_t utc);
 /* The first instant after utc at which the offset changes, or INT64_MAX if it never does. */

@@ -90,6 +90,12 @@ struct sizelist {
     size_t len, cap;
 };
 
+/* A list of owned strings; works with VEC_PUSH. */
+struct strlist {
+    char **items;
+    size_t len, cap;
+};
+
 /* A 128-bit content hash (XXH3); equal hashes mean equal content for stau's purposes. */
 struct hash128 {
     uint64_t low, high;

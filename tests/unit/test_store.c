@@ -109,13 +109,13 @@ UNIT_TEST(store_open_creates_and_reopens)
     struct store *st = open_ok(path);
     if (!st)
         return;
-    CHECK_INT(st->schema_version, 2);
+    CHECK_INT(st->schema_version, 3);
     CHECK_INT(st->kind, STORE_SQLITE);
     store_close(st);
-    check_raw(path, "PRAGMA user_version", "2");
+    check_raw(path, "PRAGMA user_version", "3");
     check_raw(path, "PRAGMA journal_mode", "wal");
     st = open_ok(path);
-    CHECK(st && st->schema_version == 2);
+    CHECK(st && st->schema_version == 3);
     if (st)
         check_sound(st, path);
     store_close(st);
@@ -492,13 +492,13 @@ UNIT_TEST(store_migrates_version_1)
     struct store *st = open_ok(path);
     if (!st)
         return;
-    CHECK_INT(st->schema_version, 2);
+    CHECK_INT(st->schema_version, 3);
     char *backup = xprintf("%s.bak-v1", path);
     struct stat sb;
     CHECK(stat(backup, &sb) == 0);
     check_raw(backup, "PRAGMA user_version", "1");
     check_raw(backup, "SELECT count(*) FROM runs", "2");
-    check_raw(path, "PRAGMA user_version", "2");
+    check_raw(path, "PRAGMA user_version", "3");
 
     struct run_record r;
     CHECK_INT(store_run(st, 1, &r), 1);
@@ -536,17 +536,17 @@ UNIT_TEST(store_refuses_newer_and_foreign_databases)
     char *newer = db_path("newer.db");
     sqlite3 *db;
     CHECK(sqlite3_open(newer, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 3;", NULL, NULL, NULL) ==
+    CHECK(sqlite3_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 9;", NULL, NULL, NULL) ==
           SQLITE_OK);
     sqlite3_close(db);
     struct strbuf err = STRBUF_INIT;
     CHECK(store_open(newer, &err) == NULL);
-    char *want = xprintf("cannot use state database '%s': its schema version 3 is newer than "
-                         "this stau knows (2); use a newer stau",
+    char *want = xprintf("cannot use state database '%s': its schema version 9 is newer than "
+                         "this stau knows (3); use a newer stau",
                          newer);
     CHECK_STR(strbuf_str(&err), want);
     free(want);
-    check_raw(newer, "PRAGMA user_version", "3"); /* left alone */
+    check_raw(newer, "PRAGMA user_version", "9"); /* left alone */
 
     char *foreign = db_path("foreign.db");
     CHECK(sqlite3_open(foreign, &db) == SQLITE_OK);
@@ -721,6 +721,44 @@ UNIT_TEST(store_survives_a_crash_mid_transaction)
     run_list_release(&list);
     CHECK(begin(st, &keep, 2) > kept);
     check_sound(st, path);
+    store_close(st);
+    free(path);
+}
+
+/* The generation moves with what a plan reads, and only with that. */
+UNIT_TEST(store_generation_moves_with_what_plans_read)
+{
+    char *path = db_path("state.db");
+    struct store *st = open_ok(path);
+    if (!st)
+        return;
+    int64_t g0 = -1, g = -1;
+    CHECK_INT(store_generation(st, &g0), 0);
+    struct store_owner owner = {"h", 42, 7};
+    struct run_record in = {
+        .job = (char *)"a", .host = (char *)"h", .owner_pid = 42, .owner_start = 7};
+    int64_t id = begin(st, &in, 100);
+    CHECK(store_generation(st, &g) == 0 && g > g0);
+    int64_t after_begin = g;
+    CHECK_INT(store_start_run(st, id, 99, 110), 1);
+    CHECK(store_generation(st, &g) == 0 && g > after_begin);
+    int64_t after_start = g;
+    CHECK_INT(store_heartbeat(st, &owner, 120), 1);
+    CHECK(store_generation(st, &g) == 0 && g == after_start); /* a heartbeat: no */
+    finish_as(st, id, RUN_SUCCEEDED, NULL, 130);
+    CHECK(store_generation(st, &g) == 0 && g > after_start);
+    int64_t after_finish = g;
+    CHECK_INT(store_set_archive(st, id, "a.tar.zst"), 0);
+    CHECK(store_generation(st, &g) == 0 && g == after_finish); /* an archive path: no */
+    CHECK_INT(store_schedule_mark(st, "a", 1000, 140), 1);
+    CHECK(store_generation(st, &g) == 0 && g > after_finish);
+    int64_t after_mark = g;
+    CHECK_INT(store_schedule_mark(st, "a", 1000, 150), 0); /* not moved forward */
+    CHECK(store_generation(st, &g) == 0 && g == after_mark);
+    store_close(st);
+    /* kept across closing and opening */
+    st = open_ok(path);
+    CHECK(st && store_generation(st, &g) == 0 && g == after_mark);
     store_close(st);
     free(path);
 }
