@@ -38,23 +38,68 @@ static int recover_lost_runs(struct store *st, int64_t now)
     struct run_list stale = {0};
     if (store_find_stale_running(st, now, 60000, host, owner_alive, NULL, &stale) < 0)
         return error("%s", store_error(st));
+    VEC(size_t) unknown = {0}; /* runs of this host whose process was never recorded */
+    size_t never_started = 0;
     for (size_t i = 0; i < stale.len; i++) {
         const struct run_record *run = &stale.items[i];
         int marked = store_mark_lost(st, run->id, run->heartbeat_at, now);
         if (marked < 0) {
+            VEC_FREE(&unknown);
             run_list_release(&stale);
             return error("%s", store_error(st));
         }
-        if (marked)
-            warn("run %lld of '%s' was left running by a stau that is gone (pid %d on %s); "
-                 "recorded as lost",
-                 (long long)run->id, run->job, run->owner_pid, run->host ? run->host : "?");
+        if (!marked)
+            continue;
+        bool here = run->host && strcmp(run->host, host) == 0;
+        if (!run->pid) {
+            /* Queued, or started just before its stau died, before the start was
+             * recorded: its environment tells (below). */
+            if (here)
+                VEC_PUSH(&unknown, i);
+            else
+                never_started++;
+            continue;
+        }
+        warn("run %lld of '%s' was left running by a stau that is gone (pid %d on %s); "
+             "recorded as lost",
+             (long long)run->id, run->job, run->owner_pid, run->host ? run->host : "?");
         /* Its job may still be running, orphaned: end it, or it would run twice. */
-        if (marked && run->pid && run->host && strcmp(run->host, host) == 0 &&
-            proc_kill_orphan_group(run->pid, run->started_at))
+        if (here && proc_kill_orphan_group(run->pid, run->started_at))
             warn("ended what was left of run %lld (process group %d)", (long long)run->id,
                  run->pid);
     }
+    if (unknown.len) {
+        int64_t *ids = xcalloc(unknown.len + 1, sizeof(int64_t));
+        char **owners = xcalloc(unknown.len + 1, sizeof(char *));
+        pid_t *killed = xcalloc(unknown.len + 1, sizeof(pid_t));
+        for (size_t k = 0; k < unknown.len; k++) {
+            const struct run_record *run = &stale.items[unknown.items[k]];
+            ids[k] = run->id;
+            owners[k] = exec_owner_id(run->owner_pid, run->owner_start);
+        }
+        proc_kill_orphans_of_runs(ids, (const char *const *)owners, unknown.len, killed);
+        for (size_t k = 0; k < unknown.len; k++) {
+            const struct run_record *run = &stale.items[unknown.items[k]];
+            if (!killed[k]) {
+                never_started++;
+                continue;
+            }
+            warn("run %lld of '%s' was left running by a stau that is gone (pid %d on %s); "
+                 "recorded as lost",
+                 (long long)run->id, run->job, run->owner_pid, run->host ? run->host : "?");
+            warn("ended what was left of run %lld (process group %d)", (long long)run->id,
+                 (int)killed[k]);
+        }
+        for (size_t k = 0; k < unknown.len; k++)
+            free(owners[k]);
+        free(owners);
+        free(ids);
+        free(killed);
+    }
+    if (never_started)
+        warn("%zu %s queued by a stau that is gone never started; recorded as lost", never_started,
+             never_started == 1 ? "run" : "runs");
+    VEC_FREE(&unknown);
     run_list_release(&stale);
     return 0;
 }

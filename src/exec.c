@@ -13,15 +13,14 @@
 #include "exec.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "archiver.h"
 #include "proc.h"
+#include "recorder.h"
 
 /* How the job's interpreter loads it: the jobs root on sys.path, then main_func
  * called with the keyword arguments, or the file run as __main__. */
@@ -57,25 +56,14 @@ struct task {
     int attempt;             /* 1, 2, ... */
     int64_t retry_at;        /* monotonic ms when a retry may start */
     struct proc proc;        /* the running child */
-    int64_t run_id;          /* its record */
+    int64_t run_id;          /* its record; 0: none yet (a retry records a new one) */
+    bool unstarted;          /* run_id is recorded, and its process was never started */
     int64_t started_wall;    /* unix ms */
     char *log_path;          /* relative to the project root */
     enum run_status result;  /* when done */
     char *failure;           /* what went wrong, for the summary */
     const char *skipped_for; /* the failed job it depends on, when skipped */
     char *skip_note;         /* why it was skipped when not for a failure */
-};
-
-/* The thread that archives finished runs and records their ends. */
-struct recorder {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;        /* work arrived, or closing */
-    VEC(struct record *) queue; /* finished runs to record, in order */
-    bool closing;               /* no more will come */
-    bool running;               /* the thread runs */
-    struct store *st;           /* its own connection to the state database */
-    const char *root;           /* the project root */
 };
 
 /* The loop's state. */
@@ -96,40 +84,10 @@ struct runner {
     char host[256];
     char *git_commit;
     bool tty;
-    char *jobs_path; /* the jobs root, absolute, for the bootstrap's sys.path */
-    struct recorder recorder;
+    char *jobs_path;           /* the jobs root, absolute, for the bootstrap's sys.path */
+    struct recorder *recorder; /* records starts and ends, and archives */
+    char *owner_id;            /* this stau as STAU_OWNER says it (exec_owner_id) */
 };
-
-/* mkdir -p for the folders of a path relative to the project root. */
-static int make_parents(const char *root, const char *rel)
-{
-    char *full = xprintf("%s/%s", root, rel);
-    /* Usually the folder is there already: one stat instead of a mkdir per level. */
-    char *slash = strrchr(full, '/');
-    struct stat st;
-    if (slash) {
-        *slash = '\0';
-        bool exists = stat(full, &st) == 0 && S_ISDIR(st.st_mode);
-        *slash = '/';
-        if (exists) {
-            free(full);
-            return 0;
-        }
-    }
-    for (char *s = full + strlen(root) + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(full, 0755) < 0 && errno != EEXIST) {
-            int rc = error("cannot create '%s':", full);
-            free(full);
-            return rc;
-        }
-        *s = '/';
-    }
-    free(full);
-    return 0;
-}
 
 /* The project's git commit, read from .git without running git; NULL if none. */
 static char *read_git_commit(const char *root)
@@ -225,8 +183,12 @@ static void report(struct runner *r, const struct task *t, int64_t ms)
 static void skip_dependents(struct runner *r, size_t task, const char *failed);
 
 /* Mark a task finished with result, and release or skip what waits for it. */
+static void close_unstarted(struct runner *r, struct task *t, enum run_status status);
+
 static void finish_task(struct runner *r, struct task *t, enum run_status result, int64_t ms)
 {
+    if (t->unstarted)
+        close_unstarted(r, t, result);
     t->state = TASK_DONE;
     t->result = result;
     r->done++;
@@ -308,136 +270,43 @@ static char *manifest(struct runner *r, const struct task *t, const struct run_f
     return strbuf_detach(&sb);
 }
 
-/* One finished run for the recorder: everything it needs, owned. */
-struct record {
-    int64_t run_id;
-    char *job;          /* for messages */
-    char *archive;      /* relative to the project root */
-    char *full_archive; /* as opened */
-    char *full_log;
-    char *manifest;
-    struct strlist outputs; /* archived when it succeeded */
-    struct run_finish fin;
-    char outputs_fp[33];
-    int64_t ended; /* when it ended (unix ms) */
-};
-
-/* Archive a run and record its end in st. Runs on the recorder thread (or the
- * main one, when the recorder could not start). */
-static void write_record(struct record *rec, const char *root, struct store *st)
-{
-    struct strbuf err = STRBUF_INIT;
-    if (make_parents(root, rec->archive) == 0 &&
-        archiver_write_run(rec->full_archive, rec->manifest, rec->full_log, root,
-                           (const char *const *)rec->outputs.items, rec->outputs.len, &err) == 0)
-        rec->fin.archive_path = rec->archive;
-    else if (err.len)
-        warn("run %lld of '%s' is not archived: %s", (long long)rec->run_id, rec->job, err.buf);
-    if (rec->fin.outputs_fingerprint)
-        rec->fin.outputs_fingerprint = rec->outputs_fp;
-    /* The time it ended, not now: dependents may have started meanwhile, and a
-     * success must never look newer than runs that followed it. */
-    if (store_finish_run(st, rec->run_id, &rec->fin, rec->ended) < 0)
-        error("%s", store_error(st));
-    strbuf_release(&err);
-    free(rec->job);
-    free(rec->archive);
-    free(rec->full_archive);
-    free(rec->full_log);
-    free(rec->manifest);
-    for (size_t i = 0; i < rec->outputs.len; i++)
-        free(rec->outputs.items[i]);
-    VEC_FREE(&rec->outputs);
-    free(rec);
-}
-
-static void *recorder_main(void *arg)
-{
-    struct recorder *rc = arg;
-    pthread_mutex_lock(&rc->lock);
-    for (;;) {
-        while (!rc->queue.len && !rc->closing)
-            pthread_cond_wait(&rc->wake, &rc->lock);
-        if (!rc->queue.len)
-            break;
-        struct record *rec = rc->queue.items[0];
-        memmove(rc->queue.items, rc->queue.items + 1, (rc->queue.len - 1) * sizeof(rec));
-        rc->queue.len--;
-        pthread_mutex_unlock(&rc->lock);
-        write_record(rec, rc->root, rc->st);
-        pthread_mutex_lock(&rc->lock);
-    }
-    pthread_mutex_unlock(&rc->lock);
-    return NULL;
-}
-
-/* Start the recorder: a thread with a connection of its own, so archiving (and its
- * fsyncs) never holds up starting the next job. false when it cannot start. */
-static bool recorder_start(struct recorder *rc, const char *root, const struct store *main_store)
-{
-    memset(rc, 0, sizeof(*rc));
-    rc->root = root;
-    struct strbuf err = STRBUF_INIT;
-    rc->st = store_open(main_store->location, &err);
-    strbuf_release(&err);
-    if (!rc->st)
-        return false;
-    pthread_mutex_init(&rc->lock, NULL);
-    pthread_cond_init(&rc->wake, NULL);
-    if (pthread_create(&rc->thread, NULL, recorder_main, rc) != 0) {
-        store_close(rc->st);
-        rc->st = NULL;
-        return false;
-    }
-    rc->running = true;
-    return true;
-}
-
-/* Finish every queued record, then stop the thread. */
-static void recorder_stop(struct recorder *rc)
-{
-    if (!rc->running)
-        return;
-    pthread_mutex_lock(&rc->lock);
-    rc->closing = true;
-    pthread_cond_signal(&rc->wake);
-    pthread_mutex_unlock(&rc->lock);
-    if (pthread_join(rc->thread, NULL) != 0)
-        fatal("cannot join the recorder");
-    pthread_mutex_destroy(&rc->lock);
-    pthread_cond_destroy(&rc->wake);
-    VEC_FREE(&rc->queue);
-    store_close(rc->st);
-    rc->running = false;
-}
-
-/* Hand a finished run to the recorder (or record it here without one). */
-static void record_run(struct runner *r, const struct task *t, struct run_finish *fin,
-                       int64_t ended)
+/* Hand a run's end to the recorder: archived (with its outputs when it
+ * succeeded) and recorded. */
+static void record_end(struct runner *r, struct task *t, const struct run_finish *fin,
+                       int64_t ended, struct store_file_list *learned)
 {
     const struct job *job = &r->p->graph.jobs.items[t->job];
-    struct record *rec = xcalloc(1, sizeof(*rec));
-    rec->run_id = t->run_id;
-    rec->job = xstrdup(job->name);
-    rec->archive = xprintf(".stau/archive/%s.%lld.tar.zst", job->name, (long long)t->run_id);
-    rec->full_archive = xprintf("%s/%s", r->p->root, rec->archive);
-    rec->full_log = xprintf("%s/%s", r->p->root, t->log_path);
-    rec->manifest = manifest(r, t, fin);
+    struct recorder_end end = {0};
+    end.run_id = t->run_id;
+    end.job = xstrdup(job->name);
+    end.archive = xprintf(".stau/archive/%s.%lld.tar.zst", job->name, (long long)t->run_id);
+    end.manifest = manifest(r, t, fin);
+    end.log_path = xstrdup(t->log_path);
     if (fin->status == RUN_SUCCEEDED)
         for (size_t i = 0; i < job->decl->outputs.len; i++)
-            VEC_PUSH(&rec->outputs, xstrdup(job->decl->outputs.items[i]));
-    rec->fin = *fin;
+            VEC_PUSH(&end.outputs, xstrdup(job->decl->outputs.items[i]));
+    end.finish = *fin;
     if (fin->outputs_fingerprint)
-        snprintf(rec->outputs_fp, sizeof(rec->outputs_fp), "%s", fin->outputs_fingerprint);
-    rec->ended = ended;
-    if (!r->recorder.running) {
-        write_record(rec, r->p->root, r->st);
-        return;
+        snprintf(end.outputs_fingerprint, sizeof(end.outputs_fingerprint), "%s",
+                 fin->outputs_fingerprint);
+    end.ended = ended;
+    if (learned) {
+        end.learned = *learned;
+        memset(learned, 0, sizeof(*learned));
     }
-    pthread_mutex_lock(&r->recorder.lock);
-    VEC_PUSH(&r->recorder.queue, rec);
-    pthread_cond_signal(&r->recorder.wake);
-    pthread_mutex_unlock(&r->recorder.lock);
+    recorder_ended(r->recorder, &end);
+}
+
+/* Close a recorded run that never started (skipped, or given way), without archive. */
+static void close_unstarted(struct runner *r, struct task *t, enum run_status status)
+{
+    struct recorder_end end = {0};
+    end.run_id = t->run_id;
+    end.job = xstrdup(r->p->graph.jobs.items[t->job].name);
+    end.finish = (struct run_finish){status, -1, 0, NULL, NULL};
+    end.ended = wall_clock_ms();
+    t->unstarted = false;
+    recorder_ended(r->recorder, &end);
 }
 
 static void start_ready(struct runner *r);
@@ -451,6 +320,7 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
     struct run_finish fin = {RUN_FAILED, ev->signal ? -1 : ev->status, ev->signal, NULL, NULL};
     char outputs_fp[33] = "";
     char *missing = NULL;
+    struct store_file_list learned = {0};
     free(t->failure);
     t->failure = NULL;
     if (ev->timed_out) {
@@ -461,7 +331,7 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
         fin.status = RUN_INTERRUPTED;
         t->failure = xstrdup("interrupted");
     } else if (ev->status == 0) {
-        plan_outputs_fingerprint(r->p, r->st, t->job, now, outputs_fp, &missing);
+        plan_outputs_fingerprint(r->p, r->st, t->job, now, outputs_fp, &missing, &learned);
         if (missing) {
             t->failure =
                 xprintf("failed: declared output '%s' is missing after a zero exit", missing);
@@ -482,8 +352,10 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
         finish_task(r, t, fin.status, ev->wall_ms);
         start_ready(r);
     }
-    record_run(r, t, &fin, now);
+    record_end(r, t, &fin, now, &learned);
+    store_file_list_release(&learned);
     if (retry) {
+        t->run_id = 0; /* the next attempt is a run of its own */
         double delay = job->decl->retry_delay;
         for (int i = 1; i < t->attempt; i++)
             delay *= 2;
@@ -497,38 +369,13 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
     }
 }
 
-/* Another live stau's run of this job older than run `below`, if any: its id. So a
- * job without allow_multiple_jobs never runs twice at once. */
-static int64_t running_elsewhere(struct runner *r, const struct job *job, int64_t below)
+/* A new run of task t as store_begin_run wants it: strings borrowed from r and
+ * t, and reasons (a JSON array the caller releases). */
+static struct run_record new_run(struct runner *r, const struct task *t, struct strbuf *reasons)
 {
-    struct run_list active = {0};
-    int64_t found = 0;
-    if (store_active_runs(r->st, job->name, &active) < 0) {
-        warn("%s", store_error(r->st));
-        return 0;
-    }
-    for (size_t i = 0; i < active.len && !found; i++) {
-        const struct run_record *run = &active.items[i];
-        bool same_host = run->host && strcmp(run->host, r->host) == 0;
-        bool ours = same_host && run->owner_pid == r->owner.pid;
-        if (!ours && run->id < below && (!same_host || proc_alive(run->owner_pid)))
-            found = run->id;
-    }
-    run_list_release(&active);
-    return found;
-}
-
-/* Start one task; a start failure finishes it as failed. */
-static void start_task(struct runner *r, struct task *t)
-{
-    const struct graph *g = &r->p->graph;
-    const struct job *job = &g->jobs.items[t->job];
+    const struct job *job = &r->p->graph.jobs.items[t->job];
     const struct plan_job *pj = &r->plan->jobs[t->job];
-    int64_t now = wall_clock_ms();
-    free(t->log_path);
-    t->log_path = xprintf(".stau/logs/%s.%lld.%d.log", job->name, (long long)now, t->attempt);
-    struct strbuf reasons = STRBUF_INIT;
-    reasons_to_json(&pj->why, &reasons);
+    reasons_to_json(&pj->why, reasons);
     struct run_record rec = {0};
     rec.job = (char *)(uintptr_t)job->name;
     rec.attempt = t->attempt;
@@ -541,32 +388,92 @@ static void start_task(struct runner *r, struct task *t)
     rec.rerun_of = r->opt->rerun_of;
     rec.code_fingerprint = (char *)(uintptr_t)pj->code_fp;
     rec.config_fingerprint = (char *)(uintptr_t)pj->config_fp;
-    char inputs_fp[33];
-    plan_inputs_fingerprint(r->p, r->st, t->job, now, inputs_fp);
-    rec.inputs_fingerprint = inputs_fp;
-    rec.reasons_json = reasons.buf;
-    rec.log_path = t->log_path;
+    rec.inputs_fingerprint = (char *)(uintptr_t)pj->inputs_fp; /* replaced as it starts */
+    rec.reasons_json = reasons->buf;
     rec.exit_code = -1;
-    int rc = store_begin_run(r->st, &rec, now, &t->run_id);
-    strbuf_release(&reasons);
+    return rec;
+}
+
+/* Claim every task before starting any: one transaction records a queued run for
+ * each, then one look at the runs in progress. Of two stau claiming a job at once,
+ * the database ordered the records, and the later one gives way, so a job without
+ * allow_multiple_jobs never runs twice at once. Claiming up front keeps the
+ * database out of the way between one job ending and the next starting. -1 after
+ * a message when nothing could be recorded. */
+static int claim_tasks(struct runner *r)
+{
+    struct run_record *recs = xcalloc(r->count + 1, sizeof(*recs));
+    struct strbuf *reasons = xcalloc(r->count + 1, sizeof(*reasons));
+    int64_t *ids = xcalloc(r->count + 1, sizeof(*ids));
+    for (size_t k = 0; k < r->count; k++)
+        recs[k] = new_run(r, &r->tasks[k], &reasons[k]);
+    int rc = store_begin_runs(r->st, recs, r->count, wall_clock_ms(), ids);
+    for (size_t k = 0; k < r->count; k++)
+        strbuf_release(&reasons[k]);
+    free(reasons);
+    free(recs);
     if (rc < 0) {
-        error("%s", store_error(r->st));
-        t->failure = xstrdup("failed: cannot record the run");
-        finish_task(r, t, RUN_FAILED, 0);
-        return;
+        free(ids);
+        return error("%s", store_error(r->st));
     }
-    /* Claim the job by recording the run, then look: of two stau recording it at
-     * once, the database ordered the records, and the later one gives way. */
-    int64_t other = job->decl->allow_multiple_jobs ? 0 : running_elsewhere(r, job, t->run_id);
-    if (other) {
-        struct run_finish fin = {RUN_SKIPPED, -1, 0, NULL, NULL};
-        if (store_finish_run(r->st, t->run_id, &fin, wall_clock_ms()) < 0)
+    for (size_t k = 0; k < r->count; k++) {
+        r->tasks[k].run_id = ids[k];
+        r->tasks[k].unstarted = true;
+    }
+    free(ids);
+    struct run_list active = {0};
+    if (store_active_runs(r->st, NULL, &active) < 0) {
+        warn("%s", store_error(r->st));
+        return 0;
+    }
+    for (size_t k = 0; k < r->count; k++) {
+        struct task *t = &r->tasks[k];
+        const struct job *job = &r->p->graph.jobs.items[t->job];
+        if (job->decl->allow_multiple_jobs || t->state == TASK_DONE)
+            continue;
+        int64_t other = 0;
+        for (size_t i = 0; i < active.len && !other; i++) {
+            const struct run_record *run = &active.items[i];
+            bool same_host = run->host && strcmp(run->host, r->host) == 0;
+            bool ours = same_host && run->owner_pid == r->owner.pid;
+            if (!ours && run->id < t->run_id && strcmp(run->job, job->name) == 0 &&
+                (!same_host || proc_alive(run->owner_pid)))
+                other = run->id;
+        }
+        if (other) {
+            t->skip_note = xprintf("already running as run %lld of another stau", (long long)other);
+            t->skipped_for = job->name;
+            finish_task(r, t, RUN_SKIPPED, 0);
+        }
+    }
+    run_list_release(&active);
+    return 0;
+}
+
+/* Start one task; a start failure finishes it as failed. */
+static void start_task(struct runner *r, struct task *t)
+{
+    const struct graph *g = &r->p->graph;
+    const struct job *job = &g->jobs.items[t->job];
+    int64_t now = wall_clock_ms();
+    if (!t->run_id) {
+        /* A retry: a run of its own, recorded now. */
+        struct strbuf reasons = STRBUF_INIT;
+        struct run_record rec = new_run(r, t, &reasons);
+        int rc = store_begin_run(r->st, &rec, now, &t->run_id);
+        strbuf_release(&reasons);
+        if (rc < 0) {
             error("%s", store_error(r->st));
-        t->skip_note = xprintf("already running as run %lld of another stau", (long long)other);
-        t->skipped_for = job->name;
-        finish_task(r, t, RUN_SKIPPED, 0);
-        return;
+            t->failure = xstrdup("failed: cannot record the run");
+            finish_task(r, t, RUN_FAILED, 0);
+            return;
+        }
+        t->unstarted = true;
     }
+    free(t->log_path);
+    t->log_path = xprintf(".stau/logs/%s.%lld.%d.log", job->name, (long long)now, t->attempt);
+    struct recorder_start start = {0};
+    plan_inputs_fingerprint(r->p, r->st, t->job, now, start.inputs_fingerprint, &start.learned);
     char run_id[32], attempt[16];
     snprintf(run_id, sizeof(run_id), "%lld", (long long)t->run_id);
     snprintf(attempt, sizeof(attempt), "%d", t->attempt);
@@ -575,6 +482,7 @@ static void start_task(struct runner *r, struct task *t)
                    xprintf("STAU_ATTEMPT=%s", attempt),
                    xstrdup("STAU_WORK_IDS=null"),
                    xprintf("STAU_KWARGS=%s", kwargs_of(r, job)),
+                   xprintf("STAU_OWNER=%s", r->owner_id),
                    NULL};
     const char *argv[] = {interpreter(r, job), "-c",
                           exec_bootstrap,      r->jobs_path,
@@ -589,13 +497,15 @@ static void start_task(struct runner *r, struct task *t)
     t->started_wall = now;
     if (make_parents(r->p->root, t->log_path) < 0 || proc_start(&spec, &t->proc, &err) < 0) {
         t->failure = xprintf("failed to start: %s", err.len ? err.buf : "see above");
-        struct run_finish fin = {RUN_FAILED, -1, 0, NULL, NULL};
-        if (store_finish_run(r->st, t->run_id, &fin, wall_clock_ms()) < 0)
-            error("%s", store_error(r->st));
-        finish_task(r, t, RUN_FAILED, 0);
+        store_file_list_release(&start.learned);
+        finish_task(r, t, RUN_FAILED, 0); /* closes the run, never started */
     } else {
-        if (store_start_run(r->st, t->run_id, t->proc.pid, wall_clock_ms()) < 0)
-            error("%s", store_error(r->st));
+        t->unstarted = false;
+        start.run_id = t->run_id;
+        start.pid = t->proc.pid;
+        start.at = now;
+        start.log_path = xstrdup(t->log_path);
+        recorder_started(r->recorder, &start);
         proc_set_add(&r->set, &t->proc);
         t->state = TASK_RUNNING;
         r->slots_used += (size_t)job->decl->slots;
@@ -681,8 +591,8 @@ static void summary(struct runner *r, int64_t ms)
 
 int exec_run(struct project *p, struct store *st, struct plan *plan, const struct exec_options *opt)
 {
-    struct runner r = {p, st,    plan, opt,           NULL, 0,  NULL, 0,     0,    0,  0,
-                       0, false, 0,    PROC_SET_INIT, {0},  "", NULL, false, NULL, {0}};
+    struct runner r = {p, st,    plan, opt,           NULL, 0,  NULL, 0,     0,    0,    0,
+                       0, false, 0,    PROC_SET_INIT, {0},  "", NULL, false, NULL, NULL, NULL};
     r.count = plan->order.len;
     r.tasks = xcalloc(r.count + 1, sizeof(struct task));
     r.task_of = xmalloc((p->graph.jobs.len + 1) * sizeof(size_t));
@@ -704,6 +614,7 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
     /* With its start time, so a later stau can tell it from a process reusing its pid. */
     int64_t self_start = proc_start_time_ms(getpid());
     r.owner = (struct store_owner){r.host, (int)getpid(), self_start > 0 ? self_start : 0};
+    r.owner_id = exec_owner_id(r.owner.pid, r.owner.start);
     r.git_commit = read_git_commit(p->root);
     char *jobs = xprintf("%s/%s", p->root, p->jobs_root);
     r.jobs_path = realpath(jobs, NULL);
@@ -717,10 +628,21 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
         free(r.task_of);
         free(r.git_commit);
         free(r.jobs_path);
+        free(r.owner_id);
         return EXIT_RUN_USAGE;
     }
-    recorder_start(&r.recorder, p->root, st); /* without it, runs are recorded inline */
+    r.recorder = recorder_new(p->root, st);
     int64_t began = proc_now_ms(), next_heartbeat = began + HEARTBEAT_MS;
+    if (claim_tasks(&r) < 0) {
+        recorder_close(r.recorder);
+        proc_set_release(&r.set);
+        free(r.tasks);
+        free(r.task_of);
+        free(r.git_commit);
+        free(r.jobs_path);
+        free(r.owner_id);
+        return EXIT_RUN_USAGE;
+    }
     start_ready(&r);
     while (anything_left(&r)) {
         int64_t deadline = next_heartbeat;
@@ -761,7 +683,11 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
         start_ready(&r);
     }
     proc_set_release(&r.set);
-    recorder_stop(&r.recorder);
+    /* What never started (interrupted, --fail-fast) is closed as skipped. */
+    for (size_t i = 0; i < r.count; i++)
+        if (r.tasks[i].unstarted)
+            close_unstarted(&r, &r.tasks[i], RUN_SKIPPED);
+    recorder_close(r.recorder);
     summary(&r, proc_now_ms() - began);
     int rc = r.interrupts ? EXIT_RUN_INTERRUPTED : r.failed ? EXIT_RUN_FAILED : 0;
     for (size_t i = 0; i < r.count; i++) {
@@ -773,5 +699,11 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
     free(r.task_of);
     free(r.git_commit);
     free(r.jobs_path);
+    free(r.owner_id);
     return rc;
+}
+
+char *exec_owner_id(int owner_pid, int64_t owner_start)
+{
+    return xprintf("%d:%lld", owner_pid, (long long)owner_start);
 }

@@ -21,6 +21,10 @@ struct exec_options {
  * main_func or "", kwargs as JSON). */
 extern const char exec_bootstrap[];
 
+/* The value of a job's STAU_OWNER: the stau that started it, as "pid:start ms"
+ * (newly allocated), so its orphans can be told from other processes after it died. */
+char *exec_owner_id(int owner_pid, int64_t owner_start);
+
 /* Run plan->order; returns the exit status (0, 1 or 130; 2 if nothing could run). */
 int exec_run(struct project *p, struct store *st, struct plan *plan,
              const struct exec_options *opt);

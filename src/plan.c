@@ -18,7 +18,7 @@ struct hasher {
     struct store *st;
     const char *root;
     int64_t now;
-    VEC(struct store_file) updates; /* new hashes to remember */
+    struct store_file_list updates; /* new hashes to remember */
     struct strbuf buf;              /* file contents being hashed */
     struct witness *witness;        /* where to note each path looked at; NULL: nowhere */
     bool incomplete;                /* a path could not be looked at (the witness lacks it) */
@@ -137,14 +137,19 @@ static int hash_file(struct hasher *h, const char *path, struct stat *st_out, st
     return 0;
 }
 
-/* Remember the hashes taken (a lost memory only means hashing again), then free. */
-static void hasher_finish(struct hasher *h)
+/* Remember the hashes taken (a lost memory only means hashing again), or hand them
+ * to learned when given, then free. */
+static void hasher_finish(struct hasher *h, struct store_file_list *learned)
 {
-    if (h->updates.len && store_file_put(h->st, h->updates.items, h->updates.len, h->now) < 0)
+    if (learned) {
+        for (size_t i = 0; i < h->updates.len; i++)
+            VEC_PUSH(learned, h->updates.items[i]);
+        VEC_FREE(&h->updates);
+    } else if (h->updates.len &&
+               store_file_put(h->st, h->updates.items, h->updates.len, h->now) < 0) {
         warn("%s", store_error(h->st));
-    for (size_t i = 0; i < h->updates.len; i++)
-        free(h->updates.items[i].path);
-    VEC_FREE(&h->updates);
+    }
+    store_file_list_release(&h->updates);
     strbuf_release(&h->buf);
 }
 
@@ -404,7 +409,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
             rc = -1;
     }
     plan->witness_complete = !h.incomplete;
-    hasher_finish(&h);
+    hasher_finish(&h, NULL);
     if (rc < 0) {
         if (store_error(st)[0])
             error("%s", store_error(st));
@@ -496,18 +501,18 @@ int64_t plan_next_tick(const struct plan *plan)
 }
 
 void plan_outputs_fingerprint(struct project *p, struct store *st, size_t job, int64_t now,
-                              char out[33], char **missing)
+                              char out[33], char **missing, struct store_file_list *learned)
 {
     struct hasher h = {st, p->root, now, {0}, STRBUF_INIT, NULL, false};
     *missing = NULL;
     outputs_fingerprint(&h, p->graph.jobs.items[job].decl, out, missing);
-    hasher_finish(&h);
+    hasher_finish(&h, learned);
 }
 
 void plan_inputs_fingerprint(struct project *p, struct store *st, size_t job, int64_t now,
-                             char out[33])
+                             char out[33], struct store_file_list *learned)
 {
     struct hasher h = {st, p->root, now, {0}, STRBUF_INIT, NULL, false};
     inputs_fingerprint(&h, p->graph.jobs.items[job].decl, out);
-    hasher_finish(&h);
+    hasher_finish(&h, learned);
 }

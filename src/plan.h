@@ -59,13 +59,15 @@ void plan_release(struct plan *plan);
  * make a job due (unix ms), or INT64_MAX when no schedule ever will. */
 int64_t plan_next_tick(const struct plan *plan);
 /* Fingerprint job's inputs as they are now (as a run starts: upstream jobs of the
- * same invocation may have just written them) into out. */
+ * same invocation may have just written them) into out. The hashes it had to take
+ * are appended to learned (for the caller to remember), or remembered at once when
+ * learned is NULL. */
 void plan_inputs_fingerprint(struct project *p, struct store *st, size_t job, int64_t now,
-                             char out[33]);
+                             char out[33], struct store_file_list *learned);
 /* Fingerprint job's outputs as they are now (after it ran) into out; the first
- * missing one in *missing (newly allocated), else NULL. */
+ * missing one in *missing (newly allocated), else NULL; learned as above. */
 void plan_outputs_fingerprint(struct project *p, struct store *st, size_t job, int64_t now,
-                              char out[33], char **missing);
+                              char out[33], char **missing, struct store_file_list *learned);
 /* Parse a job's schedules (its declaration's, then its timetable entries') and
  * load its zone into pj; -1 after a message when the zone cannot be loaded. */
 int plan_load_schedules(struct plan_job *pj, const struct job *job);

@@ -1,6 +1,7 @@
 /* proc.c: spawning, process groups, signals, reaping, timeouts (see proc.h). */
 #include "proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -735,4 +736,63 @@ int proc_kill_orphan_group(pid_t pid, int64_t started_ms)
     if (start < 0 || start < started_ms - 5000 || start > started_ms + 5000)
         return 0;
     return kill(-pid, SIGKILL) == 0 ? 1 : 0;
+}
+
+/* STAU_RUN_ID and STAU_OWNER from process pid's starting environment into *id
+ * and owner; false when it has not both. */
+static bool run_of(const char *pid, int64_t *id, char *owner, size_t owner_size)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%s/environ", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    char buf[65536];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    static const char id_key[] = "STAU_RUN_ID=", owner_key[] = "STAU_OWNER=";
+    *id = 0;
+    owner[0] = '\0';
+    for (char *p = buf; p < buf + n; p += strlen(p) + 1) {
+        if (strncmp(p, id_key, sizeof(id_key) - 1) == 0)
+            *id = strtoll(p + sizeof(id_key) - 1, NULL, 10);
+        else if (strncmp(p, owner_key, sizeof(owner_key) - 1) == 0)
+            snprintf(owner, owner_size, "%s", p + sizeof(owner_key) - 1);
+    }
+    return *id && owner[0];
+}
+
+size_t proc_kill_orphans_of_runs(const int64_t *run_ids, const char *const *owners, size_t count,
+                                 pid_t *killed)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
+        /* Only a group leader: the job itself (its children share its environment). */
+        if (pid == getpid() || getpgid(pid) != pid)
+            continue;
+        int64_t id;
+        char owner[128];
+        if (!run_of(e->d_name, &id, owner, sizeof(owner)))
+            continue;
+        for (size_t i = 0; i < count; i++) {
+            if (run_ids[i] == id && strcmp(owners[i], owner) == 0 && kill(-pid, SIGKILL) == 0) {
+                if (killed)
+                    killed[i] = pid;
+                n++;
+                break;
+            }
+        }
+    }
+    closedir(d);
+    return n;
 }

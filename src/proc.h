@@ -121,6 +121,13 @@ int64_t proc_start_time_ms(pid_t pid);
  * group and started within a few seconds of started_ms (unix ms; so a reused pid
  * is left alone), SIGKILL the whole group. Returns 1 if it did, 0 if not. */
 int proc_kill_orphan_group(pid_t pid, int64_t started_ms);
+/* End what is left of runs whose stau died before it recorded their process: every
+ * process group whose leader was started with STAU_RUN_ID equal to run_ids[i] and
+ * STAU_OWNER equal to owners[i] (the dead stau, as "pid:start ms") gets SIGKILL.
+ * killed[i], when killed is not NULL, gets the group of run i (left alone where none
+ * was found). Returns how many groups it killed. */
+size_t proc_kill_orphans_of_runs(const int64_t *run_ids, const char *const *owners, size_t count,
+                                 pid_t *killed);
 /* Run argv to completion with stdout captured into out (stderr to err, both may
  * be NULL); returns its exit status (128+signal when killed), or -1 with a message
  * in err when it cannot start. For quick questions (which python is this?). */

@@ -53,6 +53,13 @@ void run_list_release(struct run_list *list)
     VEC_FREE(list);
 }
 
+void store_file_list_release(struct store_file_list *list)
+{
+    for (size_t i = 0; i < list->len; i++)
+        free(list->items[i].path);
+    VEC_FREE(list);
+}
+
 struct store *store_open(const char *location, struct strbuf *err)
 {
     if (starts_with(location, "postgresql://") || starts_with(location, "postgres://")) {

@@ -107,6 +107,17 @@ struct run_finish {
     const char *archive_path;        /* its archive if already written; NULL: none yet */
 };
 
+/* A run starting or ending, for store_apply. */
+struct store_change {
+    enum { STORE_START, STORE_FINISH } kind;
+    int64_t id;                     /* the run */
+    int64_t at;                     /* when it started or ended (unix ms) */
+    int pid;                        /* STORE_START: its process (and process group) */
+    const char *inputs_fingerprint; /* STORE_START: its inputs as it started; NULL: keep */
+    const char *log_path;           /* STORE_START: its log; NULL: keep */
+    struct run_finish finish;       /* STORE_FINISH: how it ended */
+};
+
 /* What stau remembers of one file, to hash it again only when its stat data moved. */
 struct store_file {
     char *path;          /* relative to the project root */
@@ -117,6 +128,15 @@ struct store_file {
     uint64_t device;     /* device number */
     struct hash128 hash; /* content hash when it had that stat data */
 };
+
+/* Files to remember; works with VEC_PUSH. */
+struct store_file_list {
+    struct store_file *items;
+    size_t len, cap;
+};
+
+/* Free every entry's path and the array. */
+void store_file_list_release(struct store_file_list *list);
 
 /* Answers whether the owner of a run on this host (run->owner_pid, run->owner_start)
  * is still alive; the caller does the process check. */
@@ -133,7 +153,8 @@ struct store;
 struct store_ops {
     void (*close)(struct store *st);
     int (*check)(struct store *st);
-    int (*begin_run)(struct store *st, const struct run_record *run, int64_t now, int64_t *id);
+    int (*begin_runs)(struct store *st, const struct run_record *runs, size_t count, int64_t now,
+                      int64_t *ids);
     int (*start_run)(struct store *st, int64_t id, int pid, int64_t now);
     int (*heartbeat)(struct store *st, const struct store_owner *owner, int64_t now);
     int (*finish_run)(struct store *st, int64_t id, const struct run_finish *finish, int64_t now);
@@ -153,6 +174,8 @@ struct store_ops {
     int (*file_get)(struct store *st, const char *path, struct store_file *out);
     int (*file_put)(struct store *st, const struct store_file *files, size_t count, int64_t now);
     int (*generation)(struct store *st, int64_t *out);
+    int (*apply)(struct store *st, const struct store_change *changes, size_t count,
+                 const struct store_file *files, size_t file_count, int64_t now);
 };
 
 /* An open state database. Backends embed this as their first member. */
@@ -198,7 +221,15 @@ static inline int store_check(struct store *st)
 static inline int store_begin_run(struct store *st, const struct run_record *run, int64_t now,
                                   int64_t *id)
 {
-    return st->ops->begin_run(st, run, now, id);
+    return st->ops->begin_runs(st, run, 1, now, id);
+}
+
+/* store_begin_run for count runs at once, in one transaction: all or none are
+ * recorded; ids[i] gets the id of runs[i] (ids increase in that order). */
+static inline int store_begin_runs(struct store *st, const struct run_record *runs, size_t count,
+                                   int64_t now, int64_t *ids)
+{
+    return st->ops->begin_runs(st, runs, count, now, ids);
 }
 
 /* Mark a queued run running with its process id: 1 when done, 0 when it was no
@@ -324,6 +355,17 @@ static inline int store_file_put(struct store *st, const struct store_file *file
 static inline int store_generation(struct store *st, int64_t *out)
 {
     return st->ops->generation(st, out);
+}
+
+/* Apply changes in order (as store_start_run and store_finish_run would) and
+ * remember files (as store_file_put), all in one transaction. A change that finds
+ * its run no longer in the state it expects (a start of a run another stau marked
+ * lost meanwhile, an end of a run already ended) changes nothing; returns how many
+ * did so, or -1 (and nothing is recorded). */
+static inline int store_apply(struct store *st, const struct store_change *changes, size_t count,
+                              const struct store_file *files, size_t file_count, int64_t now)
+{
+    return st->ops->apply(st, changes, count, files, file_count, now);
 }
 
 #endif

@@ -150,7 +150,8 @@ static const char *const statement_text[SQL_COUNT] = {
         " config_fingerprint, inputs_fingerprint, reasons_json, log_path, rerun_of)"
         " VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?3, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     [SQL_START_RUN] = "UPDATE runs SET status = 'running', started_at = ?2, pid = ?3,"
-                      " heartbeat_at = ?2 WHERE id = ?1 AND status = 'queued'",
+                      " heartbeat_at = ?2, inputs_fingerprint = COALESCE(?4, inputs_fingerprint),"
+                      " log_path = COALESCE(?5, log_path) WHERE id = ?1 AND status = 'queued'",
     [SQL_HEARTBEAT] = "UPDATE runs SET heartbeat_at = ?4 WHERE host IS ?1 AND owner_pid = ?2"
                       " AND owner_start = ?3 AND status IN ('queued', 'running')",
     [SQL_FINISH_RUN] =
@@ -397,12 +398,10 @@ static int read_one_run(struct sqlite_store *s, sqlite3_stmt *q, struct run_reco
 
 /* ---- runs ---- */
 
-static int sqlite_begin_run(struct store *st, const struct run_record *run, int64_t now,
-                            int64_t *id)
+/* Bind a new run's fields to the insert statement; 0, or -1 with q finished. */
+static int bind_new_run(struct sqlite_store *s, sqlite3_stmt *q, const struct run_record *run,
+                        int64_t now, const char *what)
 {
-    struct sqlite_store *s = backend(st);
-    const char *what = "record a new run";
-    sqlite3_stmt *q = statement(s, SQL_INSERT_RUN);
     bool failed =
         bind_text(q, 1, run->job) || sqlite3_bind_int(q, 2, run->attempt > 0 ? run->attempt : 1) ||
         sqlite3_bind_int64(q, 3, now) || bind_text(q, 4, run->host) ||
@@ -412,9 +411,35 @@ static int sqlite_begin_run(struct store *st, const struct run_record *run, int6
         bind_text(q, 11, run->config_fingerprint) || bind_text(q, 12, run->inputs_fingerprint) ||
         bind_text(q, 13, run->reasons_json) || bind_text(q, 14, run->log_path) ||
         bind_or_null(q, 15, run->rerun_of, 0);
-    if (bound(s, q, failed, what) < 0)
+    return bound(s, q, failed, what);
+}
+
+static int sqlite_begin_runs(struct store *st, const struct run_record *runs, size_t count,
+                             int64_t now, int64_t *ids)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "record a new run";
+    sqlite3_stmt *q = statement(s, SQL_INSERT_RUN);
+    if (write_begin(s, what) < 0)
         return -1;
-    return write_one(s, q, what, id) < 0 ? -1 : 0;
+    for (size_t i = 0; i < count; i++) {
+        if (bind_new_run(s, q, &runs[i], now, what) < 0 || run_done(s, q, what) < 0) {
+            write_rollback(s);
+            return -1;
+        }
+        ids[i] = sqlite3_last_insert_rowid(s->db);
+    }
+    return write_commit(s, what);
+}
+
+/* Bind a start to its statement; 0, or -1 with q finished. */
+static int bind_start(struct sqlite_store *s, sqlite3_stmt *q, int64_t id, int pid, int64_t now,
+                      const char *inputs_fingerprint, const char *log_path, const char *what)
+{
+    bool failed = sqlite3_bind_int64(q, 1, id) || sqlite3_bind_int64(q, 2, now) ||
+                  bind_or_null(q, 3, pid, 0) || bind_text(q, 4, inputs_fingerprint) ||
+                  bind_text(q, 5, log_path);
+    return bound(s, q, failed, what);
 }
 
 static int sqlite_start_run(struct store *st, int64_t id, int pid, int64_t now)
@@ -422,9 +447,7 @@ static int sqlite_start_run(struct store *st, int64_t id, int pid, int64_t now)
     struct sqlite_store *s = backend(st);
     const char *what = "mark a run started";
     sqlite3_stmt *q = statement(s, SQL_START_RUN);
-    bool failed =
-        sqlite3_bind_int64(q, 1, id) || sqlite3_bind_int64(q, 2, now) || bind_or_null(q, 3, pid, 0);
-    if (bound(s, q, failed, what) < 0)
+    if (bind_start(s, q, id, pid, now, NULL, NULL, what) < 0)
         return -1;
     return write_one(s, q, what, NULL);
 }
@@ -441,20 +464,27 @@ static int sqlite_heartbeat(struct store *st, const struct store_owner *owner, i
     return write_one(s, q, what, NULL);
 }
 
+/* Bind an end to its statement; 0, or -1 with q finished (or not started). */
+static int bind_finish(struct sqlite_store *s, sqlite3_stmt *q, int64_t id,
+                       const struct run_finish *fin, int64_t now, const char *what)
+{
+    if (!run_status_finished(fin->status))
+        return problem(&s->base, "cannot record run %lld as ended while it is '%s'", (long long)id,
+                       run_status_name(fin->status));
+    bool failed = sqlite3_bind_int64(q, 1, id) || bind_text(q, 2, run_status_name(fin->status)) ||
+                  bind_or_null(q, 3, fin->exit_code, -1) || bind_or_null(q, 4, fin->signal, 0) ||
+                  bind_text(q, 5, fin->outputs_fingerprint) || bind_text(q, 6, fin->archive_path) ||
+                  sqlite3_bind_int64(q, 7, now);
+    return bound(s, q, failed, what);
+}
+
 static int sqlite_finish_run(struct store *st, int64_t id, const struct run_finish *fin,
                              int64_t now)
 {
     struct sqlite_store *s = backend(st);
     const char *what = "record the end of a run";
-    if (!run_status_finished(fin->status))
-        return problem(st, "cannot record run %lld as ended while it is '%s'", (long long)id,
-                       run_status_name(fin->status));
     sqlite3_stmt *q = statement(s, SQL_FINISH_RUN);
-    bool failed = sqlite3_bind_int64(q, 1, id) || bind_text(q, 2, run_status_name(fin->status)) ||
-                  bind_or_null(q, 3, fin->exit_code, -1) || bind_or_null(q, 4, fin->signal, 0) ||
-                  bind_text(q, 5, fin->outputs_fingerprint) || bind_text(q, 6, fin->archive_path) ||
-                  sqlite3_bind_int64(q, 7, now);
-    if (bound(s, q, failed, what) < 0)
+    if (bind_finish(s, q, id, fin, now, what) < 0)
         return -1;
     int changes = write_one(s, q, what, NULL);
     if (changes == 0)
@@ -463,6 +493,52 @@ static int sqlite_finish_run(struct store *st, int64_t id, const struct run_fini
                        "unfinished run",
                        (long long)id, st->location);
     return changes < 0 ? -1 : 0;
+}
+
+/* Remember one file's stat data and hash (the statement bound and run). */
+static int put_file(struct sqlite_store *s, sqlite3_stmt *q, const struct store_file *f,
+                    int64_t now, const char *what)
+{
+    bool failed = bind_text(q, 1, f->path) || sqlite3_bind_int64(q, 2, f->mtime_ns) ||
+                  sqlite3_bind_int64(q, 3, f->ctime_ns) ||
+                  sqlite3_bind_int64(q, 4, (int64_t)f->size) ||
+                  sqlite3_bind_int64(q, 5, (int64_t)f->inode) ||
+                  sqlite3_bind_int64(q, 6, (int64_t)f->device) ||
+                  sqlite3_bind_int64(q, 7, (int64_t)f->hash.low) ||
+                  sqlite3_bind_int64(q, 8, (int64_t)f->hash.high) || sqlite3_bind_int64(q, 9, now);
+    if (bound(s, q, failed, what) < 0)
+        return -1;
+    return run_done(s, q, what);
+}
+
+static int sqlite_apply(struct store *st, const struct store_change *changes, size_t count,
+                        const struct store_file *files, size_t file_count, int64_t now)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "record runs starting and ending";
+    if (write_begin(s, what) < 0)
+        return -1;
+    int unapplied = 0;
+    for (size_t i = 0; i < count; i++) {
+        const struct store_change *c = &changes[i];
+        sqlite3_stmt *q = statement(s, c->kind == STORE_START ? SQL_START_RUN : SQL_FINISH_RUN);
+        int rc = c->kind == STORE_START ? bind_start(s, q, c->id, c->pid, c->at,
+                                                     c->inputs_fingerprint, c->log_path, what)
+                                        : bind_finish(s, q, c->id, &c->finish, c->at, what);
+        if (rc < 0 || run_done(s, q, what) < 0) {
+            write_rollback(s);
+            return -1;
+        }
+        unapplied += sqlite3_changes(s->db) == 0;
+    }
+    sqlite3_stmt *q = statement(s, SQL_FILE_PUT);
+    for (size_t i = 0; i < file_count; i++) {
+        if (put_file(s, q, &files[i], now, what) < 0) {
+            write_rollback(s);
+            return -1;
+        }
+    }
+    return write_commit(s, what) < 0 ? -1 : unapplied;
 }
 
 static int sqlite_set_archive(struct store *st, int64_t id, const char *archive_path)
@@ -637,15 +713,7 @@ static int sqlite_file_put(struct store *st, const struct store_file *files, siz
     if (write_begin(s, what) < 0)
         return -1;
     for (size_t i = 0; i < count; i++) {
-        const struct store_file *f = &files[i];
-        bool failed =
-            bind_text(q, 1, f->path) || sqlite3_bind_int64(q, 2, f->mtime_ns) ||
-            sqlite3_bind_int64(q, 3, f->ctime_ns) || sqlite3_bind_int64(q, 4, (int64_t)f->size) ||
-            sqlite3_bind_int64(q, 5, (int64_t)f->inode) ||
-            sqlite3_bind_int64(q, 6, (int64_t)f->device) ||
-            sqlite3_bind_int64(q, 7, (int64_t)f->hash.low) ||
-            sqlite3_bind_int64(q, 8, (int64_t)f->hash.high) || sqlite3_bind_int64(q, 9, now);
-        if (bound(s, q, failed, what) < 0 || run_done(s, q, what) < 0) {
+        if (put_file(s, q, &files[i], now, what) < 0) {
             write_rollback(s);
             return -1;
         }
@@ -716,7 +784,7 @@ static void sqlite_close(struct store *st)
 static const struct store_ops sqlite_ops = {
     .close = sqlite_close,
     .check = sqlite_check,
-    .begin_run = sqlite_begin_run,
+    .begin_runs = sqlite_begin_runs,
     .start_run = sqlite_start_run,
     .heartbeat = sqlite_heartbeat,
     .finish_run = sqlite_finish_run,
@@ -734,6 +802,7 @@ static const struct store_ops sqlite_ops = {
     .file_get = sqlite_file_get,
     .file_put = sqlite_file_put,
     .generation = sqlite_generation,
+    .apply = sqlite_apply,
 };
 
 /* The first column of a query's one row, as a number and, when text is not NULL, as

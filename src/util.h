@@ -128,6 +128,9 @@ const char *did_you_mean(const char *word, const char *const *candidates);
 bool starts_with(const char *s, const char *prefix);
 bool ends_with(const char *s, const char *suffix);
 
+/* mkdir -p for the folders of root/rel (not rel itself); -1 after a message. */
+int make_parents(const char *root, const char *rel);
+
 /* The wall clock in unix milliseconds. */
 int64_t wall_clock_ms(void);
 

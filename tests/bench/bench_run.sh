@@ -50,8 +50,11 @@
 #     every tool's interpreter would write) and so are in the page cache;
 #   - overhead: each round runs floor, stau, make, doit, snakemake one after the
 #     other, interleaved so drift hits all alike; best of --runs. Before each run
-#     the tool's state is removed (stau: .stau/; the peers: their stamps and their
-#     databases), so every run is a first run that runs all 500 jobs;
+#     the tool's state is moved aside (stau: .stau/; the peers: their stamps and
+#     their databases), so every run is a first run that runs all 500 jobs; it goes
+#     to a trash folder deleted after all timing, since deleting 1,000 files just
+#     before a run slows the file creations of the next tool on this machine's
+#     journal-less ext4 (see clear());
 #   - the peers need targets to order jobs that have no outputs: their recipes end
 #     in `&& : > .stamps/<name>` (a shell builtin), slightly more work than stau;
 #   - no-op: stau builds the DAG once (its time is printed for information), then
@@ -285,13 +288,21 @@ def gen(workload, jobs=None):
     return d, table, summary
 
 
+TRASH = os.path.join(tmp, "trash")
+os.makedirs(TRASH, exist_ok=True)
+
+
 def clear(d, *names):
+    """Take the names out of d before a timed run, by moving them into the trash
+    (removed with the temporary directory, after all timing). Deleting them here
+    would charge the next tool for it: on ext4 without a journal (as on this
+    machine), creating a file within a few minutes of deleting many makes the
+    kernel step over every recently deleted inode (ialloc.c, recently_deleted),
+    which after 1,000 deletions costs ~1 ms per file created."""
     for name in names:
         p = os.path.join(d, name)
-        if os.path.isdir(p) and not os.path.islink(p):
-            shutil.rmtree(p)
-        elif os.path.lexists(p):
-            os.unlink(p)
+        if os.path.lexists(p):
+            os.rename(p, os.path.join(TRASH, f"{len(os.listdir(TRASH))}-{name.strip('.')}"))
 
 
 def reset_stamps(d):

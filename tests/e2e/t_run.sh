@@ -508,6 +508,37 @@ test_run_kill_9_leaves_a_lost_run() {
     expect_stderr_empty
 }
 
+# A stau killed after starting a job but before its start was recorded (the
+# recorder writes starts a moment later): the next stau still finds the orphaned
+# job, by the STAU_RUN_ID and STAU_OWNER it was started with, and ends it. Runs it
+# had queued but not started are recorded as lost in one line.
+test_run_kill_9_before_the_start_was_recorded() {
+    new_project
+    local marker pgid
+    marker=$(unique_sleep)
+    sleepy_job "$marker"
+    job after '"dependencies": ["sleepy"]'
+    touch slow
+    start_bg
+    wait_for_file started || { kill -9 "$BG_PID"; return; }
+    kill -9 "$BG_PID"
+    wait "$BG_PID" 2>/dev/null
+    pgid=$(cat pgid.txt)
+    expect_eq "the queued run's status after kill -9" queued "$(last_status after)"
+    db "UPDATE runs SET status = 'queued', pid = NULL, started_at = NULL WHERE job = 'sleepy'"
+    rm slow started
+    run
+    expect_exit 0
+    expect_stderr_contains "' was left running by a stau that is gone (pid $BG_PID on "
+    expect_stderr_contains "ended what was left of run 1 (process group $pgid)"
+    expect_stderr_contains "stau: warning: 1 run queued by a stau that is gone never started; recorded as lost"
+    expect_ran 'after sleepy sleepy'
+    if ps -eo pgid=,stat= | awk -v g="$pgid" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; then
+        fail "the orphaned job's process group $pgid is still alive"
+        reap_group "$pgid"
+    fi
+}
+
 test_run_max_lag_recent_dependency_is_not_rerun() {
     new_project
     job up '"outputs": []'
@@ -682,7 +713,7 @@ EOF
 test_run_environment() {
     new_project
     job env.show '"kwargs": {"k": [1, "two"]}' '    import json
-    open("env.json", "w").write(json.dumps({k: os.environ.get(k) for k in ["STAU_RUN_ID", "STAU_JOB", "STAU_ATTEMPT", "STAU_WORK_IDS", "STAU_KWARGS"]} | {"kwargs": kwargs, "cwd": os.getcwd(), "stdin": sys.stdin.read()}))'
+    open("env.json", "w").write(json.dumps({k: os.environ.get(k) for k in ["STAU_RUN_ID", "STAU_JOB", "STAU_ATTEMPT", "STAU_WORK_IDS", "STAU_KWARGS", "STAU_OWNER"]} | {"kwargs": kwargs, "cwd": os.getcwd(), "stdin": sys.stdin.read()}))'
     run
     expect_exit 0
     "$PY" - env.json "$PWD" <<'EOF' || fail "the job's environment is not as expected"
@@ -693,6 +724,8 @@ assert e["STAU_ATTEMPT"] == "1" and e["STAU_RUN_ID"] == "1", e
 assert json.loads(e["STAU_KWARGS"]) == {"k": [1, "two"]}, e
 assert e["kwargs"] == {"k": [1, "two"]}, e
 assert e["cwd"] == sys.argv[2] and e["stdin"] == "", e
+pid, start = e["STAU_OWNER"].split(":")
+assert int(pid) > 1 and int(start) > 0, e
 EOF
 }
 

@@ -1,0 +1,191 @@
+/* recorder.c: recording runs off the main thread. */
+#include "recorder.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "archiver.h"
+
+/* One thing to record: a start or an end. */
+struct entry {
+    bool is_end;
+    struct recorder_start start;
+    struct recorder_end end;
+};
+
+struct recorder {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;       /* work arrived, or closing */
+    VEC(struct entry *) queue; /* handed over, not yet written, in order */
+    bool closing;              /* no more will come */
+    bool threaded;             /* the thread runs (else: written at once) */
+    struct store *st;          /* the database: its own connection, or the caller's */
+    bool own_store;            /* st was opened here */
+    const char *root;          /* the project root */
+};
+
+/* Archive an ended run; on success its end names the archive. */
+static void archive_run(struct recorder *rc, struct recorder_end *end)
+{
+    if (!end->archive)
+        return;
+    char *full_archive = xprintf("%s/%s", rc->root, end->archive);
+    char *full_log = end->log_path ? xprintf("%s/%s", rc->root, end->log_path) : NULL;
+    struct strbuf err = STRBUF_INIT;
+    if (make_parents(rc->root, end->archive) == 0 &&
+        archiver_write_run(full_archive, end->manifest, full_log, rc->root,
+                           (const char *const *)end->outputs.items, end->outputs.len, &err) == 0)
+        end->finish.archive_path = end->archive;
+    else if (err.len)
+        warn("run %lld of '%s' is not archived: %s", (long long)end->run_id, end->job, err.buf);
+    strbuf_release(&err);
+    free(full_archive);
+    free(full_log);
+}
+
+static void entry_free(struct entry *e)
+{
+    free(e->start.log_path);
+    store_file_list_release(&e->start.learned);
+    free(e->end.job);
+    free(e->end.archive);
+    free(e->end.manifest);
+    free(e->end.log_path);
+    for (size_t i = 0; i < e->end.outputs.len; i++)
+        free(e->end.outputs.items[i]);
+    VEC_FREE(&e->end.outputs);
+    store_file_list_release(&e->end.learned);
+    free(e);
+}
+
+/* Archive what ended, then record the whole batch in one transaction. */
+static void write_batch(struct recorder *rc, struct entry **batch, size_t count)
+{
+    struct store_change *changes = xcalloc(count + 1, sizeof(*changes));
+    struct store_file_list files = {0};
+    for (size_t i = 0; i < count; i++) {
+        struct entry *e = batch[i];
+        const struct store_file_list *learned = e->is_end ? &e->end.learned : &e->start.learned;
+        for (size_t k = 0; k < learned->len; k++)
+            VEC_PUSH(&files, learned->items[k]); /* paths stay owned by the entry */
+        if (e->is_end) {
+            archive_run(rc, &e->end);
+            e->end.finish.outputs_fingerprint =
+                e->end.outputs_fingerprint[0] ? e->end.outputs_fingerprint : NULL;
+            /* The time it ended, not now: dependents may have started meanwhile, and a
+             * success must never look newer than runs that followed it. */
+            changes[i] = (struct store_change){.kind = STORE_FINISH,
+                                               .id = e->end.run_id,
+                                               .at = e->end.ended,
+                                               .finish = e->end.finish};
+        } else {
+            changes[i] = (struct store_change){.kind = STORE_START,
+                                               .id = e->start.run_id,
+                                               .at = e->start.at,
+                                               .pid = e->start.pid,
+                                               .inputs_fingerprint = e->start.inputs_fingerprint,
+                                               .log_path = e->start.log_path};
+        }
+    }
+    if (store_apply(rc->st, changes, count, files.items, files.len, wall_clock_ms()) < 0)
+        error("%s", store_error(rc->st));
+    VEC_FREE(&files);
+    free(changes);
+    for (size_t i = 0; i < count; i++)
+        entry_free(batch[i]);
+}
+
+static void *recorder_main(void *arg)
+{
+    struct recorder *rc = arg;
+    pthread_mutex_lock(&rc->lock);
+    for (;;) {
+        while (!rc->queue.len && !rc->closing)
+            pthread_cond_wait(&rc->wake, &rc->lock);
+        if (!rc->queue.len)
+            break;
+        /* Take everything queued: one transaction for all of it. */
+        struct entry **batch = rc->queue.items;
+        size_t count = rc->queue.len;
+        memset(&rc->queue, 0, sizeof(rc->queue));
+        pthread_mutex_unlock(&rc->lock);
+        write_batch(rc, batch, count);
+        free(batch);
+        pthread_mutex_lock(&rc->lock);
+    }
+    pthread_mutex_unlock(&rc->lock);
+    return NULL;
+}
+
+struct recorder *recorder_new(const char *root, struct store *main_store)
+{
+    struct recorder *rc = xcalloc(1, sizeof(*rc));
+    rc->root = root;
+    rc->st = main_store;
+    struct strbuf err = STRBUF_INIT;
+    struct store *own = store_open(main_store->location, &err);
+    strbuf_release(&err);
+    if (!own)
+        return rc;
+    pthread_mutex_init(&rc->lock, NULL);
+    pthread_cond_init(&rc->wake, NULL);
+    if (pthread_create(&rc->thread, NULL, recorder_main, rc) != 0) {
+        store_close(own);
+        pthread_mutex_destroy(&rc->lock);
+        pthread_cond_destroy(&rc->wake);
+        return rc;
+    }
+    rc->st = own;
+    rc->own_store = true;
+    rc->threaded = true;
+    return rc;
+}
+
+/* Queue an entry for the thread, or write it now without one. */
+static void hand_over(struct recorder *rc, struct entry *e)
+{
+    if (!rc->threaded) {
+        write_batch(rc, &e, 1);
+        return;
+    }
+    pthread_mutex_lock(&rc->lock);
+    VEC_PUSH(&rc->queue, e);
+    pthread_cond_signal(&rc->wake);
+    pthread_mutex_unlock(&rc->lock);
+}
+
+void recorder_started(struct recorder *rc, struct recorder_start *start)
+{
+    struct entry *e = xcalloc(1, sizeof(*e));
+    e->start = *start;
+    memset(start, 0, sizeof(*start));
+    hand_over(rc, e);
+}
+
+void recorder_ended(struct recorder *rc, struct recorder_end *end)
+{
+    struct entry *e = xcalloc(1, sizeof(*e));
+    e->is_end = true;
+    e->end = *end;
+    memset(end, 0, sizeof(*end));
+    hand_over(rc, e);
+}
+
+void recorder_close(struct recorder *rc)
+{
+    if (rc->threaded) {
+        pthread_mutex_lock(&rc->lock);
+        rc->closing = true;
+        pthread_cond_signal(&rc->wake);
+        pthread_mutex_unlock(&rc->lock);
+        if (pthread_join(rc->thread, NULL) != 0)
+            fatal("cannot join the recorder");
+        pthread_mutex_destroy(&rc->lock);
+        pthread_cond_destroy(&rc->wake);
+        VEC_FREE(&rc->queue);
+    }
+    if (rc->own_store)
+        store_close(rc->st);
+    free(rc);
+}
