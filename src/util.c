@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -386,4 +387,34 @@ bool use_color(int fd)
     if (no && *no)
         return false;
     return isatty(fd);
+}
+
+int make_parent_folders(const char *root, const char *rel)
+{
+    char *full = xprintf("%s/%s", root, rel);
+    /* Usually the folder is there already: one stat instead of a mkdir per level. */
+    char *slash = strrchr(full, '/');
+    struct stat st;
+    if (slash) {
+        *slash = '\0';
+        bool exists = stat(full, &st) == 0 && S_ISDIR(st.st_mode);
+        *slash = '/';
+        if (exists) {
+            free(full);
+            return 0;
+        }
+    }
+    for (char *s = full + strlen(root) + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(full, 0755) < 0 && errno != EEXIST) {
+            int rc = error("cannot create '%s':", full);
+            free(full);
+            return rc;
+        }
+        *s = '/';
+    }
+    free(full);
+    return 0;
 }
