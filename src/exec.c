@@ -71,6 +71,7 @@ struct due_job {
     bool pass_work_ids;        /* main_func gets work_ids (a chunked job, even unsplit) */
     struct work_ids ids;       /* its work IDs, once known */
     size_t runs_left;          /* its tasks not done yet */
+    bool began;                /* select_work or a task of it was started */
     int64_t batch;             /* its chunks' batch: the first chunk's run id, once recorded */
     struct work_select select; /* select_work, while it runs */
     enum run_status result;    /* when done: succeeded only if every run did */
@@ -403,7 +404,11 @@ static int record_begin(struct runner *r, struct task *t, const char *work_ids_j
     rec.chunk = t->chunk;
     rec.chunks = t->chunks;
     rec.code_fingerprint = (char *)(uintptr_t)pj->code_fp;
-    rec.config_fingerprint = (char *)(uintptr_t)pj->config_fp;
+    /* A rerun runs the recorded arguments, not the declaration's: it keeps the
+     * recorded declaration's fingerprint, so it never passes for the current one. */
+    rec.config_fingerprint = (char *)(uintptr_t)(r->opt->rerun && r->opt->rerun->config_fingerprint
+                                                     ? r->opt->rerun->config_fingerprint
+                                                     : pj->config_fp);
     char inputs_fp[33];
     plan_inputs_fingerprint(r->p, r->st, t->job, now, inputs_fp);
     rec.inputs_fingerprint = inputs_fp;
@@ -426,7 +431,10 @@ static void succeed_without_ids(struct runner *r, struct task *t, int64_t now)
     plan_outputs_fingerprint(r->p, r->st, t->job, now, outputs_fp, &missing);
     free(missing);
     struct run_finish fin = {RUN_SUCCEEDED, -1, 0, outputs_fp, NULL};
-    if (store_finish_run(r->st, t->run_id, &fin, wall_clock_ms()) < 0)
+    /* Started (without a process) as well as finished: a dependent's last success is
+     * compared with when this one started. */
+    if (store_start_run(r->st, t->run_id, 0, now) < 0 ||
+        store_finish_run(r->st, t->run_id, &fin, wall_clock_ms()) < 0)
         error("%s", store_error(r->st));
     finish_task(r, t, RUN_SUCCEEDED, 0);
 }
@@ -438,6 +446,7 @@ static void start_task(struct runner *r, struct task *t)
     const struct job *job = &g->jobs.items[t->job];
     struct due_job *d = &r->due[t->due];
     int64_t now = wall_clock_ms();
+    d->began = true;
     free(t->log_path);
     bool no_ids = d->chunked && !t->count;
     t->log_path =
@@ -494,8 +503,8 @@ static void start_task(struct runner *r, struct task *t)
     spec.log_path = full_log;
     struct strbuf err = STRBUF_INIT;
     t->started_wall = now;
-    size_t env_len = strlen(env[3]) + 1;
-    if (env_len > ENV_STRING_MAX)
+    size_t env_len = strlen(env[3]);
+    if (env_len + 1 > ENV_STRING_MAX)
         strbuf_addf(&err,
                     "its %zu work IDs are too many for one run: STAU_WORK_IDS would take %zu "
                     "bytes, more than the %d an environment variable may hold; declare a smaller "
@@ -562,7 +571,8 @@ static void add_chunks(struct runner *r, struct due_job *d)
 static bool needs_selection(const struct runner *r, const struct due_job *d)
 {
     const struct decl *decl = r->p->graph.jobs.items[d->job].decl;
-    return work_is_chunked(decl) && !decl->has_work_ids && !r->opt->rerun;
+    return work_is_chunked(decl) && !decl->has_work_ids && !r->opt->rerun &&
+           work_may_select(r->p->root, r->p->graph.jobs.items[d->job].path);
 }
 
 /* select_work failed: record that as a failed run of the job (its log is select_work's). */
@@ -592,6 +602,7 @@ static void start_selection(struct runner *r, struct due_job *d)
         r->p->root,          r->jobs_path,      job->name,          job->path,
         interpreter(r, job), kwargs_of(r, job), job->decl->timeout, GRACE_MS};
     struct strbuf err = STRBUF_INIT;
+    d->began = true;
     if (work_select_start(&d->select, &spec, &err) < 0) {
         struct run_finish fin = {RUN_FAILED, -1, 0, NULL, NULL};
         selection_failed(r, d, &fin, xprintf("failed to start select_work: %s", err.buf), 0);
@@ -642,6 +653,8 @@ static void start_job(struct runner *r, struct due_job *d)
         for (size_t i = 0; i < decl->work_ids.len; i++)
             VEC_PUSH(&d->ids, decl->work_ids.items[i]);
         add_chunks(r, d);
+    } else if (!work_may_select(r->p->root, r->p->graph.jobs.items[d->job].path)) {
+        add_task(r, d, 0, 0, 0, 0);
     } else {
         start_selection(r, d);
     }
@@ -718,11 +731,26 @@ static void summary(struct runner *r, int64_t ms)
 {
     if (r->tty)
         printf("\r\033[K");
-    size_t not_run = r->due_count - r->jobs_done;
+    /* Stopped (--fail-fast, Ctrl-C) with chunks of a job not run: failed when one of
+     * its chunks failed, else not finished. */
+    size_t not_started = 0, not_finished = 0;
+    for (size_t i = 0; i < r->due_count; i++) {
+        const struct due_job *d = &r->due[i];
+        if (d->state == JOB_DONE)
+            continue;
+        if (d->began && d->result == RUN_FAILED)
+            r->failed++;
+        else if (d->began)
+            not_finished++;
+        else
+            not_started++;
+    }
     printf("%zu ran: %zu succeeded, %zu failed, %zu skipped", r->succeeded + r->failed,
            r->succeeded, r->failed, r->skipped);
-    if (not_run)
-        printf(", %zu not started", not_run);
+    if (not_finished)
+        printf(", %zu not finished", not_finished);
+    if (not_started)
+        printf(", %zu not started", not_started);
     printf(" (%.1fs)\n", (double)ms / 1000);
     for (size_t i = 0; i < r->tasks.len; i++) {
         const struct task *t = r->tasks.items[i];

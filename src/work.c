@@ -61,8 +61,24 @@ const char work_selector[] =
     "            break\n"
     "if bad:\n"
     "    say('bad', bad)\n"
+    "    sys.exit(1)\n"
     "else:\n"
     "    say('ok', json.dumps(ids))\n";
+
+bool work_may_select(const char *root, const char *path)
+{
+    char *full = path[0] == '/' ? xstrdup(path) : xprintf("%s/%s", root, path);
+    FILE *f = fopen(full, "rb");
+    free(full);
+    if (!f)
+        return true; /* select_work's own run will say what is wrong */
+    struct strbuf text = STRBUF_INIT;
+    bool read = strbuf_read_fd(&text, fileno(f)) == 0;
+    fclose(f);
+    bool mentions = !read || (text.len && memmem(text.buf, text.len, "select_work", 11));
+    strbuf_release(&text);
+    return mentions;
+}
 
 bool work_is_chunked(const struct decl *d)
 {

@@ -20,6 +20,10 @@ struct work_ids {
     size_t len, cap;
 };
 
+/* Whether the job file at path (relative to root) may have a select_work: whether it
+ * mentions the name at all. A file that does not is never loaded to ask (loading a
+ * job without main_func runs its top-level code). */
+bool work_may_select(const char *root, const char *path);
 /* Whether the job is split over work IDs (it declares work_ids or chunk_size). */
 bool work_is_chunked(const struct decl *d);
 /* How many chunks `count` IDs make with chunk_size (0: all in one chunk); 0 for no IDs. */
