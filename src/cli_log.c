@@ -675,15 +675,16 @@ static int gc_remove(const struct state *s, const char *rel, const char *what, b
     return rc;
 }
 
-/* Whether gc must keep this run's archive: it is its job's last success (or
- * that cannot be told, after a message). */
+/* Whether gc must keep this run's archive: it is its job's last success, or a chunk
+ * of it (or that cannot be told, after a message). */
 static bool last_success(struct state *s, const struct run_record *run)
 {
     struct run_record last = {0};
     int found = store_last_success(s->store, run->job, &last);
     if (found < 0)
         error("%s", store_error(s->store));
-    bool keep = found < 0 || (found == 1 && last.id == run->id);
+    bool keep = found < 0 ||
+                (found == 1 && (last.id == run->id || (last.chunks && last.batch == run->batch)));
     run_record_release(&last);
     return keep;
 }

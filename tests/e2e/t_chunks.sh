@@ -264,6 +264,11 @@ a (chunk 2/3) failed (exit 1); the end of its log:
     expect_stdout_contains "a is due:
   failed: the last run (2, chunk 2 of 3) failed at "
     expect_stdout_contains "  never-run: no successful run is recorded"
+    # stau dot colours the job by its invocation, not by its newest chunk.
+    run dot a
+    expect_exit 0
+    expect_stdout_contains "#ffcdd2"
+    expect_stdout_not_contains "#c8e6c9"
     rm fail.flag
     run -j 1
     expect_exit 0
@@ -426,4 +431,26 @@ job_c|||" "$(db 'SELECT job, work_ids_json, chunk, chunks FROM runs ORDER BY job
     run
     expect_exit 0
     expect_stdout_eq <<<"nothing to do"
+}
+
+test_chunks_gc_keeps_every_chunk_of_the_last_success() {
+    new_project
+    chunked a '"work_ids": [1, 2, 3], "chunk_size": 1'
+    run -j 1
+    expect_exit 0
+    run gc --keep-last 1
+    expect_exit 0
+    expect_file .stau/archive/a.1.tar.zst
+    expect_file .stau/archive/a.2.tar.zst
+    expect_file .stau/archive/a.3.tar.zst
+    # Once a newer invocation succeeded, the older one's chunks may go.
+    run run --force -j 1 a
+    expect_exit 0
+    run gc --keep-last 1
+    expect_exit 0
+    expect_no_file .stau/archive/a.1.tar.zst
+    expect_no_file .stau/archive/a.2.tar.zst
+    expect_file .stau/archive/a.4.tar.zst
+    expect_file .stau/archive/a.5.tar.zst
+    expect_file .stau/archive/a.6.tar.zst
 }

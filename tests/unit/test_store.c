@@ -499,6 +499,9 @@ UNIT_TEST(store_migrates_version_1)
     check_raw(backup, "PRAGMA user_version", "1");
     check_raw(backup, "SELECT count(*) FROM runs", "2");
     check_raw(path, "PRAGMA user_version", "4");
+    /* runs from before chunks are each their own batch */
+    check_raw(path, "SELECT group_concat(batch = id) FROM runs", "1,1");
+    check_raw(path, "SELECT count(*) FROM runs WHERE chunk IS NOT NULL OR chunks IS NOT NULL", "0");
 
     struct run_record r;
     CHECK_INT(store_run(st, 1, &r), 1);
