@@ -454,3 +454,37 @@ test_chunks_gc_keeps_every_chunk_of_the_last_success() {
     expect_file .stau/archive/a.5.tar.zst
     expect_file .stau/archive/a.6.tar.zst
 }
+
+test_chunks_select_work_timeout_and_interrupt() {
+    new_project
+    chunked a '"chunk_size": 2, "timeout": 1' '
+
+def select_work():
+    open("selecting", "w").close()
+    time.sleep(30)
+    return [1]'
+    run
+    expect_exit 1
+    expect_stdout_contains "[1/1] a timed out after 1s in select_work"
+    expect_eq "record" "timed-out" "$(db 'SELECT status FROM runs')"
+    # Ctrl-C while select_work runs: recorded as interrupted, exit 130.
+    sed -i 's/"timeout": 1/"timeout": 60/' src/a.py
+    rm -f selecting
+    "$PY" -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$STAU" >"$OUT" 2>"$ERR" </dev/null &
+    local pid=$! i
+    for i in $(seq 150); do
+        [ -e selecting ] && break
+        sleep 0.1
+    done
+    expect_file selecting
+    kill -INT "$pid"
+    wait "$pid"
+    RC=$?
+    expect_exit 130
+    expect_stdout_contains "[1/1] a interrupted in select_work"
+    expect_eq "record" "interrupted" "$(db 'SELECT status FROM runs ORDER BY id DESC LIMIT 1')"
+    run why a
+    expect_stdout_contains "  failed: the last run (2) was interrupted at "
+}
