@@ -643,7 +643,7 @@ static void start_job(struct runner *r, struct due_job *d)
     d->pass_work_ids = work_is_chunked(decl);
     if (old && old->work_ids_json && work_ids_parse(old->work_ids_json, &d->ids) == 0) {
         /* The chunk again, as another attempt in its batch: its work IDs as recorded. */
-        d->chunked = true;
+        d->chunked = d->pass_work_ids = true;
         d->batch = old->batch;
         add_task(r, d, old->chunk > 0 ? old->chunk : 1, old->chunks > 0 ? old->chunks : 1, 0,
                  d->ids.len);

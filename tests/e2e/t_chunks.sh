@@ -488,3 +488,15 @@ os.execv(sys.argv[1], sys.argv[1:])' "$STAU" >"$OUT" 2>"$ERR" </dev/null &
     run why a
     expect_stdout_contains "  failed: the last run (2) was interrupted at "
 }
+
+test_chunks_rerun_of_a_chunk_after_the_job_stopped_being_chunked() {
+    new_project
+    chunked a '"work_ids": [1, 2], "chunk_size": 1'
+    run -j 1
+    expect_exit 0
+    ids >/dev/null
+    sed -i 's/"work_ids": \[1, 2\], "chunk_size": 1/"kwargs": {}/' src/a.py
+    run rerun 2
+    expect_exit 0
+    expect_eq "the recorded work IDs still reach main_func" "[2]" "$(ids)"
+}
