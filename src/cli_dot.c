@@ -5,6 +5,7 @@
 #include <string.h>
 #include "dot.h"
 #include "store.h"
+#include "work.h"
 #include <unistd.h>
 
 /* Each job's last run status from the state database, when there is one (never
@@ -21,7 +22,9 @@ static const char **job_states(const struct project *p)
     const char **states = xcalloc(g->jobs.len + 1, sizeof(char *));
     for (size_t i = 0; i < g->jobs.len; i++) {
         struct run_record last = {0};
-        int found = store_last_run(st, g->jobs.items[i].name, &last);
+        size_t missing;
+        /* A chunked job's latest invocation as a whole (failed if one chunk failed). */
+        int found = work_last_invocation(st, g->jobs.items[i].name, &last, &missing);
         if (found < 0) {
             warn("%s", store_error(st));
             break;

@@ -14,6 +14,7 @@
 #include "stale.h"
 #include "store.h"
 #include "value.h"
+#include "work.h"
 
 enum { FOLLOW_POLL_MS = 200, LEASE_MS = 60000, GC_KEEP_LAST_DEFAULT = 10 };
 
@@ -222,6 +223,9 @@ static void record_to_json(const struct run_record *r, struct strbuf *out)
     json_string_field(out, "log_path", r->log_path);
     json_string_field(out, "archive_path", r->archive_path);
     json_number_field(out, "rerun_of", r->rerun_of, r->rerun_of);
+    json_number_field(out, "batch", r->batch, r->batch);
+    json_number_field(out, "chunk", r->chunk, r->chunk);
+    json_number_field(out, "chunks", r->chunks, r->chunks);
 }
 
 /* A new line indented by `base` spaces plus two a level. */
@@ -438,11 +442,14 @@ int cli_history(const struct cli *c)
             printf("no runs yet\n");
     } else {
         int width = 3;
-        for (size_t i = 0; i < runs.len; i++)
+        bool chunked = false; /* a WORK IDS column only when some run has work IDs */
+        for (size_t i = 0; i < runs.len; i++) {
             if ((int)strlen(runs.items[i].job) > width)
                 width = (int)strlen(runs.items[i].job);
-        printf("%6s  %-*s  %3s  %-11s  %-19s  %8s  %s\n", "RUN", width, "JOB", "TRY", "STATUS",
-               "STARTED", "DURATION", "EXIT");
+            chunked |= runs.items[i].work_ids_json != NULL;
+        }
+        printf("%6s  %-*s  %3s  %-11s  %-19s  %8s  %s%s\n", "RUN", width, "JOB", "TRY", "STATUS",
+               "STARTED", "DURATION", chunked ? "EXIT      " : "EXIT", chunked ? "WORK IDS" : "");
         for (size_t i = 0; i < runs.len; i++) {
             const struct run_record *r = &runs.items[i];
             strbuf_reset(&sb);
@@ -453,9 +460,19 @@ int cli_history(const struct cli *c)
             size_t duration_end = sb.len;
             strbuf_addch(&sb, '\0');
             format_exit(r, &sb);
-            printf("%6lld  %-*s  %3d  %-11s  %-19s  %8s  %s\n", (long long)r->id, width, r->job,
-                   r->attempt, run_status_name(r->status), sb.buf, sb.buf + started_end + 1,
-                   sb.buf + duration_end + 1);
+            size_t exit_end = sb.len;
+            strbuf_addch(&sb, '\0');
+            if (r->work_ids_json) {
+                work_ids_describe_json(r->work_ids_json, 40, &sb);
+                if (r->chunk)
+                    strbuf_addf(&sb, " (chunk %d/%d)", r->chunk, r->chunks);
+            }
+            printf("%6lld  %-*s  %3d  %-11s  %-19s  %8s  ", (long long)r->id, width, r->job,
+                   r->attempt, run_status_name(r->status), sb.buf, sb.buf + started_end + 1);
+            if (chunked && sb.buf[exit_end + 1])
+                printf("%-8s  %s\n", sb.buf + duration_end + 1, sb.buf + exit_end + 1);
+            else
+                printf("%s\n", sb.buf + duration_end + 1);
         }
     }
     strbuf_release(&sb);
@@ -528,6 +545,10 @@ static void show_text(struct state *s, const struct run_record *r,
     show_line("git commit:", r->git_commit);
     show_line("kwargs:", r->kwargs_json);
     show_line("work ids:", r->work_ids_json);
+    strbuf_reset(&sb);
+    if (r->chunk)
+        strbuf_addf(&sb, "%d of %d (batch %lld)", r->chunk, r->chunks, (long long)r->batch);
+    show_line("chunk:", r->chunk ? sb.buf : NULL);
     strbuf_reset(&sb);
     strbuf_addf(&sb, "%lld", (long long)r->rerun_of);
     show_line("rerun of:", r->rerun_of ? sb.buf : NULL);
@@ -654,15 +675,16 @@ static int gc_remove(const struct state *s, const char *rel, const char *what, b
     return rc;
 }
 
-/* Whether gc must keep this run's archive: it is its job's last success (or
- * that cannot be told, after a message). */
+/* Whether gc must keep this run's archive: it is its job's last success, or a chunk
+ * of it (or that cannot be told, after a message). */
 static bool last_success(struct state *s, const struct run_record *run)
 {
     struct run_record last = {0};
     int found = store_last_success(s->store, run->job, &last);
     if (found < 0)
         error("%s", store_error(s->store));
-    bool keep = found < 0 || (found == 1 && last.id == run->id);
+    bool keep = found < 0 ||
+                (found == 1 && (last.id == run->id || (last.chunks && last.batch == run->batch)));
     run_record_release(&last);
     return keep;
 }

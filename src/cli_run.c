@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "exec.h"
 #include "proc.h"
+#include "work.h"
 
 /* Everything a run-like command needs, opened in order. */
 struct session {
@@ -220,6 +221,40 @@ static char *default_python(const char *root)
     return python ? python : xstrdup("python3");
 }
 
+/* For a chunked job, a line on where its work IDs come from and how they are split
+ * (the IDs select_work returns are not known before the job runs). */
+static void print_work_ids(const struct decl *d, const char *indent)
+{
+    if (!work_is_chunked(d))
+        return;
+    struct strbuf sb = STRBUF_INIT;
+    if (d->has_work_ids) {
+        size_t n = d->work_ids.len;
+        size_t chunks = work_chunk_count(n, d->chunk_size);
+        strbuf_addf(&sb, "%zu declared", n);
+        if (n) {
+            strbuf_addstr(&sb, " (");
+            work_ids_describe(d->work_ids.items, n, 40, &sb);
+            strbuf_addch(&sb, ')');
+        }
+        if (!n)
+            strbuf_addstr(&sb, ": it succeeds without running");
+        else if (chunks == 1)
+            strbuf_addstr(&sb, ", in one chunk");
+        else
+            strbuf_addf(&sb, ", in %zu chunks of %lld", chunks, (long long)d->chunk_size);
+    } else {
+        strbuf_addstr(&sb, "chosen by select_work when it runs");
+        if (d->chunk_size)
+            strbuf_addf(&sb, ", in chunks of %lld", (long long)d->chunk_size);
+        else
+            strbuf_addstr(&sb, ", all in one chunk");
+        strbuf_addstr(&sb, " (without select_work, it runs once, unchunked)");
+    }
+    printf("%swork ids: %s\n", indent, sb.buf);
+    strbuf_release(&sb);
+}
+
 static void print_plan(const struct session *s)
 {
     const struct plan *plan = &s->plan;
@@ -231,9 +266,11 @@ static void print_plan(const struct session *s)
     for (size_t k = 0; k < plan->order.len; k++) {
         size_t i = plan->order.items[k];
         const struct plan_job *pj = &plan->jobs[i];
-        printf("  %s\n", s->project.graph.jobs.items[i].name);
+        const struct job *job = &s->project.graph.jobs.items[i];
+        printf("  %s\n", job->name);
         for (size_t r = 0; r < pj->why.len; r++)
             printf("      %s: %s\n", reason_name(pj->why.items[r].kind), pj->why.items[r].evidence);
+        print_work_ids(job->decl, "      ");
     }
 }
 
@@ -259,7 +296,8 @@ static int run_plan(const struct cli *c, bool force)
                                   NULL,
                                   isatty(STDOUT_FILENO) != 0,
                                   NULL,
-                                  0};
+                                  0,
+                                  NULL};
         char *python = default_python(s.project.root);
         eo.python = python;
         rc = exec_run(&s.project, s.store, &s.plan, &eo);
@@ -368,9 +406,11 @@ int cli_why(const struct cli *c)
             printf("%s is due:\n", name);
             for (size_t r = 0; r < pj->why.len; r++)
                 printf("  %s: %s\n", reason_name(pj->why.items[r].kind), pj->why.items[r].evidence);
+            print_work_ids(s.project.graph.jobs.items[i].decl, "  ");
         } else {
             printf("%s is not due:\n", name);
             explain_not_due(&s, i, now);
+            print_work_ids(s.project.graph.jobs.items[i].decl, "  ");
         }
         shown++;
     }
@@ -514,8 +554,13 @@ int cli_rerun(const struct cli *c)
             reasons_release(&s.plan.jobs[job].why);
             reasons_add(&s.plan.jobs[job].why, REASON_FORCED, "rerun of run %lld", id);
             long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-            struct exec_options eo = {(size_t)(cpus > 0 ? cpus : 1), false,           NULL,
-                                      isatty(STDOUT_FILENO) != 0,    old.kwargs_json, id};
+            struct exec_options eo = {(size_t)(cpus > 0 ? cpus : 1),
+                                      false,
+                                      NULL,
+                                      isatty(STDOUT_FILENO) != 0,
+                                      old.kwargs_json,
+                                      id,
+                                      &old};
             char *python = default_python(s.project.root);
             eo.python = python;
             rc = exec_run(&s.project, s.store, &s.plan, &eo);

@@ -2,9 +2,13 @@
  * slot budget, records every run in the state database, archives each finished
  * run, retries with doubling delays, skips only what depends on a failure,
  * forwards Ctrl-C to every running job, and reports as it goes and at the end.
+ * A chunked job (work.h) first learns its work IDs (declared, or from select_work
+ * in a short process of its own), then runs one task per chunk; it succeeds, for
+ * its dependents and the summary, only when every chunk did.
  *
  * Files it writes below .stau/:
  *   logs/<job>.<unix ms>.<attempt>.log    stdout and stderr of one attempt
+ *   logs/<job>.<unix ms>.select.log       ... of select_work (.json: what it returned)
  *   archive/<job>.<run id>.tar.zst        the finished run (see archiver.c)
  *
  * One flat folder each: a folder per job would cost a mkdir per new job, which
@@ -21,12 +25,15 @@
 #include <unistd.h>
 #include "proc.h"
 #include "recorder.h"
+#include "work.h"
 
 /* How the job's interpreter loads it: the jobs root on sys.path, then main_func
- * called with the keyword arguments, or the file run as __main__. */
+ * called with the keyword arguments (and, for a chunked job, work_ids from
+ * STAU_WORK_IDS: not passed twice, as an environment string is limited), or the
+ * file run as __main__. */
 const char exec_bootstrap[] =
     "import sys\n"
-    "root, path, func, kwargs = sys.argv[1:5]\n"
+    "root, path, func, kwargs, work = sys.argv[1:6]\n"
     "sys.path.insert(0, root)\n"
     "if func:\n"
     "    import importlib.util\n"
@@ -34,36 +41,61 @@ const char exec_bootstrap[] =
     "    module = importlib.util.module_from_spec(spec)\n"
     "    sys.modules[spec.name] = module\n"
     "    spec.loader.exec_module(module)\n"
-    "    if kwargs == '{}':\n"
+    "    if kwargs == '{}' and not work:\n"
     "        getattr(module, func)()\n"
     "    else:\n"
-    "        import json\n"
-    "        getattr(module, func)(**json.loads(kwargs))\n"
+    "        import json, os\n"
+    "        args = json.loads(kwargs)\n"
+    "        if work:\n"
+    "            args['work_ids'] = json.loads(os.environ['STAU_WORK_IDS'])\n"
+    "        getattr(module, func)(**args)\n"
     "else:\n"
     "    import runpy\n"
     "    sys.argv = [path]\n"
     "    runpy.run_path(path, run_name='__main__')\n";
 
-enum { GRACE_MS = 5000, HEARTBEAT_MS = 10000, LOG_TAIL_LINES = 12 };
+/* An environment string longer than this cannot be passed to a program (Linux's
+ * MAX_ARG_STRLEN), so neither can a chunk's STAU_WORK_IDS. */
+enum { GRACE_MS = 5000, HEARTBEAT_MS = 10000, LOG_TAIL_LINES = 12, ENV_STRING_MAX = 131072 };
 
-enum task_state { TASK_WAITING, TASK_READY, TASK_RUNNING, TASK_RETRY, TASK_DONE };
+enum task_state { TASK_READY, TASK_RUNNING, TASK_RETRY, TASK_DONE };
 
-/* One due job while the loop runs. */
+enum job_state { JOB_WAITING, JOB_READY, JOB_SELECTING, JOB_STARTED, JOB_DONE };
+
+/* One due job while the loop runs: its dependencies, its work IDs, its chunks. */
+struct due_job {
+    size_t job;                /* index in the graph */
+    enum job_state state;      /* where it is */
+    size_t waiting_for;        /* due dependencies not yet succeeded */
+    bool chunked;              /* its runs are chunks of ids */
+    bool pass_work_ids;        /* main_func gets work_ids (a chunked job, even unsplit) */
+    struct work_ids ids;       /* its work IDs, once known */
+    size_t runs_left;          /* its tasks not done yet */
+    bool began;                /* select_work or a task of it was started */
+    int64_t batch;             /* its chunks' batch: the first chunk's run id, once recorded */
+    int64_t claim;             /* its first run, recorded before anything started (see
+                                  claim_jobs); 0: taken by its first task, or closed */
+    struct work_select select; /* select_work, while it runs */
+    enum run_status result;    /* when done: succeeded only if every run did */
+    const char *skipped_for;   /* the failed job it depends on, when skipped */
+};
+
+/* One run while the loop runs: a whole job, or one chunk of a chunked one. */
 struct task {
-    size_t job;              /* index in the graph */
-    enum task_state state;   /* where it is */
-    size_t waiting_for;      /* due dependencies not yet succeeded */
-    int attempt;             /* 1, 2, ... */
-    int64_t retry_at;        /* monotonic ms when a retry may start */
-    struct proc proc;        /* the running child */
-    int64_t run_id;          /* its record; 0: none yet (a retry records a new one) */
-    bool unstarted;          /* run_id is recorded, and its process was never started */
-    int64_t started_wall;    /* unix ms */
-    char *log_path;          /* relative to the project root */
-    enum run_status result;  /* when done */
-    char *failure;           /* what went wrong, for the summary */
-    const char *skipped_for; /* the failed job it depends on, when skipped */
-    char *skip_note;         /* why it was skipped when not for a failure */
+    size_t job;             /* index in the graph */
+    size_t due;             /* its due_job */
+    int chunk, chunks;      /* chunk number (1-based) and count; 0: not chunked */
+    size_t first, count;    /* its work IDs: a slice of the due job's ids */
+    enum task_state state;  /* where it is */
+    int attempt;            /* 1, 2, ... */
+    int64_t retry_at;       /* monotonic ms when a retry may start */
+    struct proc proc;       /* the running child */
+    int64_t run_id;         /* its record */
+    int64_t started_wall;   /* unix ms */
+    char *log_path;         /* relative to the project root */
+    enum run_status result; /* when done */
+    char *failure;          /* what went wrong, for the summary */
+    char *skip_note;        /* why it was skipped */
 };
 
 /* The loop's state. */
@@ -72,12 +104,14 @@ struct runner {
     struct store *st;
     struct plan *plan;
     const struct exec_options *opt;
-    struct task *tasks;
-    size_t count;
-    size_t *task_of; /* graph index -> task index, or SIZE_MAX */
+    struct due_job *due; /* one per job of plan->order */
+    size_t due_count;
+    size_t *due_of;           /* graph index -> due index, or SIZE_MAX */
+    VEC(struct task *) tasks; /* the runs known so far (pointers: the proc set keeps them) */
+    size_t count, done;       /* runs (or jobs not split yet) known and finished, for [N/M] */
     size_t slots_used;
-    size_t done, succeeded, failed, skipped;
-    bool stopping; /* interrupted, or --fail-fast after a failure */
+    size_t jobs_done, succeeded, failed, skipped; /* jobs, for the summary */
+    bool stopping;                                /* interrupted, or --fail-fast after a failure */
     int interrupts;
     struct proc_set set;
     struct store_owner owner;
@@ -88,53 +122,6 @@ struct runner {
     struct recorder *recorder; /* records starts and ends, and archives */
     char *owner_id;            /* this stau as STAU_OWNER says it (exec_owner_id) */
 };
-
-/* The project's git commit, read from .git without running git; NULL if none. */
-static char *read_git_commit(const char *root)
-{
-    char *head_path = xprintf("%s/.git/HEAD", root);
-    FILE *f = fopen(head_path, "r");
-    free(head_path);
-    if (!f)
-        return NULL;
-    char line[512];
-    char *commit = NULL;
-    if (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (strncmp(line, "ref: ", 5) != 0) {
-            commit = xstrdup(line);
-        } else {
-            char *ref_path = xprintf("%s/.git/%s", root, line + 5);
-            FILE *r = fopen(ref_path, "r");
-            free(ref_path);
-            char sha[128];
-            if (r && fgets(sha, sizeof(sha), r)) {
-                sha[strcspn(sha, "\r\n")] = '\0';
-                commit = xstrdup(sha);
-            } else {
-                /* A packed ref: "<sha> <ref>" lines in .git/packed-refs. */
-                char *packed_path = xprintf("%s/.git/packed-refs", root);
-                FILE *pk = fopen(packed_path, "r");
-                free(packed_path);
-                char entry[600];
-                while (pk && !commit && fgets(entry, sizeof(entry), pk)) {
-                    entry[strcspn(entry, "\r\n")] = '\0';
-                    char *space = strchr(entry, ' ');
-                    if (space && strcmp(space + 1, line + 5) == 0) {
-                        *space = '\0';
-                        commit = xstrdup(entry);
-                    }
-                }
-                if (pk)
-                    fclose(pk);
-            }
-            if (r)
-                fclose(r);
-        }
-    }
-    fclose(f);
-    return commit;
-}
 
 /* The interpreter for a job: its "python", the project's .venv, else python3. */
 static const char *interpreter(struct runner *r, const struct job *job)
@@ -155,86 +142,111 @@ static void status_line(struct runner *r, const char *name)
     if (!r->tty)
         return;
     size_t running = 0;
-    for (size_t i = 0; i < r->count; i++)
-        running += r->tasks[i].state == TASK_RUNNING;
+    for (size_t i = 0; i < r->tasks.len; i++)
+        running += r->tasks.items[i]->state == TASK_RUNNING;
+    for (size_t i = 0; i < r->due_count; i++)
+        running += r->due[i].state == JOB_SELECTING;
     printf("\r\033[K[%zu/%zu %zu running] %s", r->done, r->count, running, name ? name : "");
     fflush(stdout);
+}
+
+/* How a run is named in lines and the summary: "job_a", or "job_a (chunk 2/3)". */
+static char *task_label(const struct runner *r, const struct task *t)
+{
+    const char *name = r->p->graph.jobs.items[t->job].name;
+    return t->chunk ? xprintf("%s (chunk %d/%d)", name, t->chunk, t->chunks) : xstrdup(name);
 }
 
 /* Print one line about a finished task (above the status line on a terminal). */
 static void report(struct runner *r, const struct task *t, int64_t ms)
 {
-    const char *name = r->p->graph.jobs.items[t->job].name;
+    char *label = task_label(r, t);
     if (r->tty)
         printf("\r\033[K");
     if (t->result == RUN_SUCCEEDED)
-        printf("[%zu/%zu] %s ok %.1fs\n", r->done, r->count, name, (double)ms / 1000);
-    else if (t->result == RUN_SKIPPED && t->skip_note)
-        printf("[%zu/%zu] %s skipped: %s\n", r->done, r->count, name, t->skip_note);
+        printf("[%zu/%zu] %s ok %.1fs%s\n", r->done, r->count, label, (double)ms / 1000,
+               t->log_path ? "" : " (no work IDs: nothing to run)");
     else if (t->result == RUN_SKIPPED)
-        printf("[%zu/%zu] %s skipped: '%s' failed\n", r->done, r->count, name, t->skipped_for);
+        printf("[%zu/%zu] %s skipped: %s\n", r->done, r->count, label, t->skip_note);
     else
-        printf("[%zu/%zu] %s %s %.1fs (log: %s)\n", r->done, r->count, name,
+        printf("[%zu/%zu] %s %s %.1fs (log: %s)\n", r->done, r->count, label,
                t->failure ? t->failure : run_status_name(t->result), (double)ms / 1000,
                t->log_path);
     fflush(stdout);
+    free(label);
 }
 
-static void skip_dependents(struct runner *r, size_t task, const char *failed);
+static void finish_job(struct runner *r, struct due_job *d);
+static void close_claim(struct runner *r, struct due_job *d, enum run_status status);
 
-/* Mark a task finished with result, and release or skip what waits for it. */
-static void close_unstarted(struct runner *r, struct task *t, enum run_status status);
-
+/* Mark a task finished with result; its job is done when all its tasks are. */
 static void finish_task(struct runner *r, struct task *t, enum run_status result, int64_t ms)
 {
-    if (t->unstarted)
-        close_unstarted(r, t, result);
     t->state = TASK_DONE;
     t->result = result;
     r->done++;
-    if (result == RUN_SUCCEEDED)
+    report(r, t, ms);
+    struct due_job *d = &r->due[t->due];
+    if (result == RUN_SKIPPED && d->result == RUN_SUCCEEDED) {
+        d->result = RUN_SKIPPED;
+        d->skipped_for = r->p->graph.jobs.items[d->job].name;
+    } else if (result != RUN_SUCCEEDED && result != RUN_SKIPPED) {
+        d->result = RUN_FAILED;
+        if (r->opt->fail_fast)
+            r->stopping = true;
+    }
+    if (--d->runs_left == 0)
+        finish_job(r, d);
+}
+
+/* A job is done: count it, and release or skip what waits for it. */
+static void finish_job(struct runner *r, struct due_job *d)
+{
+    d->state = JOB_DONE;
+    r->jobs_done++;
+    if (d->result == RUN_SUCCEEDED)
         r->succeeded++;
-    else if (result == RUN_SKIPPED)
+    else if (d->result == RUN_SKIPPED)
         r->skipped++;
     else
         r->failed++;
-    report(r, t, ms);
     const struct graph *g = &r->p->graph;
-    const char *name = g->jobs.items[t->job].name;
-    if (result != RUN_SUCCEEDED) {
-        skip_dependents(r, (size_t)(t - r->tasks), result == RUN_SKIPPED ? t->skipped_for : name);
-        if (result != RUN_SKIPPED && r->opt->fail_fast)
-            r->stopping = true;
-        return;
-    }
-    for (size_t i = 0; i < r->count; i++) {
-        struct task *d = &r->tasks[i];
-        if (d->state != TASK_WAITING)
+    const char *failed = d->result == RUN_SKIPPED ? d->skipped_for : g->jobs.items[d->job].name;
+    for (size_t i = 0; i < r->due_count; i++) {
+        struct due_job *w = &r->due[i];
+        if (w->state != JOB_WAITING)
             continue;
-        const struct job *job = &g->jobs.items[d->job];
-        for (size_t e = 0; e < job->deps.len; e++)
-            if (job->deps.items[e].to == t->job && --d->waiting_for == 0)
-                d->state = TASK_READY;
+        const struct job *job = &g->jobs.items[w->job];
+        for (size_t e = 0; e < job->deps.len; e++) {
+            if (job->deps.items[e].to != d->job)
+                continue;
+            if (d->result == RUN_SUCCEEDED) {
+                if (--w->waiting_for == 0)
+                    w->state = JOB_READY;
+                continue;
+            }
+            w->result = RUN_SKIPPED;
+            w->skipped_for = failed;
+            close_claim(r, w, RUN_SKIPPED);
+            r->done++;
+            if (r->tty)
+                printf("\r\033[K");
+            printf("[%zu/%zu] %s skipped: '%s' failed\n", r->done, r->count, job->name, failed);
+            fflush(stdout);
+            finish_job(r, w);
+            break;
+        }
     }
 }
 
-static void skip_dependents(struct runner *r, size_t task, const char *failed)
+/* Append the task's work IDs as JSON, or null when it is not a chunk. */
+static void task_work_ids(const struct runner *r, const struct task *t, struct strbuf *out)
 {
-    const struct graph *g = &r->p->graph;
-    size_t job = r->tasks[task].job;
-    for (size_t i = 0; i < r->count; i++) {
-        struct task *d = &r->tasks[i];
-        if (d->state != TASK_WAITING)
-            continue;
-        const struct job *dj = &g->jobs.items[d->job];
-        for (size_t e = 0; e < dj->deps.len; e++) {
-            if (dj->deps.items[e].to == job) {
-                d->skipped_for = failed;
-                finish_task(r, d, RUN_SKIPPED, 0);
-                break;
-            }
-        }
-    }
+    const struct due_job *d = &r->due[t->due];
+    if (d->chunked)
+        work_ids_to_json(d->ids.items + t->first, t->count, out);
+    else
+        strbuf_addstr(out, "null");
 }
 
 /* The manifest stored in a run's archive: the run record as JSON. */
@@ -256,7 +268,9 @@ static char *manifest(struct runner *r, const struct task *t, const struct run_f
         json_quote(&sb, r->git_commit, strlen(r->git_commit));
     else
         strbuf_addstr(&sb, "null");
-    strbuf_addf(&sb, ",\"kwargs\":%s,\"reasons\":", kwargs_of(r, job));
+    strbuf_addf(&sb, ",\"kwargs\":%s,\"work_ids\":", kwargs_of(r, job));
+    task_work_ids(r, t, &sb);
+    strbuf_addf(&sb, ",\"chunk\":%d,\"chunks\":%d,\"reasons\":", t->chunk, t->chunks);
     reasons_to_json(&pj->why, &sb);
     strbuf_addf(&sb,
                 ",\"code_fingerprint\":\"%s\",\"config_fingerprint\":\"%s\","
@@ -271,8 +285,8 @@ static char *manifest(struct runner *r, const struct task *t, const struct run_f
 }
 
 /* Hand a run's end to the recorder: archived (with its outputs when it
- * succeeded) and recorded. */
-static void record_end(struct runner *r, struct task *t, const struct run_finish *fin,
+ * succeeded) and recorded. learned: file hashes taken, to remember (may be NULL). */
+static void record_end(struct runner *r, const struct task *t, const struct run_finish *fin,
                        int64_t ended, struct store_file_list *learned)
 {
     const struct job *job = &r->p->graph.jobs.items[t->job];
@@ -281,7 +295,7 @@ static void record_end(struct runner *r, struct task *t, const struct run_finish
     end.job = xstrdup(job->name);
     end.archive = xprintf(".stau/archive/%s.%lld.tar.zst", job->name, (long long)t->run_id);
     end.manifest = manifest(r, t, fin);
-    end.log_path = xstrdup(t->log_path);
+    end.log_path = t->log_path ? xstrdup(t->log_path) : NULL;
     if (fin->status == RUN_SUCCEEDED)
         for (size_t i = 0; i < job->decl->outputs.len; i++)
             VEC_PUSH(&end.outputs, xstrdup(job->decl->outputs.items[i]));
@@ -297,16 +311,36 @@ static void record_end(struct runner *r, struct task *t, const struct run_finish
     recorder_ended(r->recorder, &end);
 }
 
-/* Close a recorded run that never started (skipped, or given way), without archive. */
-static void close_unstarted(struct runner *r, struct task *t, enum run_status status)
+/* Close a due job's claimed run that no task took (the job was skipped, given way,
+ * or never began), without an archive. */
+static void close_claim(struct runner *r, struct due_job *d, enum run_status status)
 {
+    if (!d->claim)
+        return;
     struct recorder_end end = {0};
-    end.run_id = t->run_id;
-    end.job = xstrdup(r->p->graph.jobs.items[t->job].name);
+    end.run_id = d->claim;
+    end.job = xstrdup(r->p->graph.jobs.items[d->job].name);
     end.finish = (struct run_finish){status, -1, 0, NULL, NULL};
     end.ended = wall_clock_ms();
-    t->unstarted = false;
+    d->claim = 0;
     recorder_ended(r->recorder, &end);
+}
+
+/* Hand a run's start to the recorder. The first run of a job, claimed before its
+ * work IDs were known, gets them now. */
+static void record_start(struct runner *r, const struct task *t, int pid, int64_t at,
+                         struct recorder_start *start, bool claimed, const char *work_ids_json)
+{
+    start->run_id = t->run_id;
+    start->pid = pid;
+    start->at = at;
+    start->log_path = t->log_path ? xstrdup(t->log_path) : NULL;
+    if (claimed && t->chunk) {
+        start->work_ids_json = work_ids_json ? xstrdup(work_ids_json) : NULL;
+        start->chunk = t->chunk;
+        start->chunks = t->chunks;
+    }
+    recorder_started(r->recorder, start);
 }
 
 static void start_ready(struct runner *r);
@@ -355,60 +389,97 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
     record_end(r, t, &fin, now, &learned);
     store_file_list_release(&learned);
     if (retry) {
-        t->run_id = 0; /* the next attempt is a run of its own */
         double delay = job->decl->retry_delay;
         for (int i = 1; i < t->attempt; i++)
             delay *= 2;
         if (r->tty)
             printf("\r\033[K");
-        printf("%s %s; retrying in %gs (attempt %d of %lld)\n", job->name, t->failure, delay,
+        char *label = task_label(r, t);
+        printf("%s %s; retrying in %gs (attempt %d of %lld)\n", label, t->failure, delay,
                t->attempt + 1, (long long)job->decl->retries + 1);
+        free(label);
         t->attempt++;
         t->state = TASK_RETRY;
         t->retry_at = proc_now_ms() + (int64_t)(delay * 1000);
     }
 }
 
-/* A new run of task t as store_begin_run wants it: strings borrowed from r and
- * t, and reasons (a JSON array the caller releases). */
-static struct run_record new_run(struct runner *r, const struct task *t, struct strbuf *reasons)
+/* A new run of the due job d as store_begin_run wants it (strings borrowed; reasons
+ * is a JSON array the caller releases): of task t, or (t NULL) its claim. */
+static struct run_record new_run(const struct runner *r, const struct due_job *d,
+                                 const struct task *t, const char *work_ids_json,
+                                 struct strbuf *reasons)
 {
-    const struct job *job = &r->p->graph.jobs.items[t->job];
-    const struct plan_job *pj = &r->plan->jobs[t->job];
+    const struct job *job = &r->p->graph.jobs.items[d->job];
+    const struct plan_job *pj = &r->plan->jobs[d->job];
     reasons_to_json(&pj->why, reasons);
     struct run_record rec = {0};
     rec.job = (char *)(uintptr_t)job->name;
-    rec.attempt = t->attempt;
+    rec.attempt = t ? t->attempt : 1;
     rec.status = RUN_QUEUED;
-    rec.host = r->host;
+    rec.host = (char *)(uintptr_t)r->host;
     rec.owner_pid = r->owner.pid;
     rec.owner_start = r->owner.start;
     rec.git_commit = r->git_commit;
     rec.kwargs_json = (char *)(uintptr_t)kwargs_of(r, job);
+    rec.work_ids_json = (char *)(uintptr_t)work_ids_json;
     rec.rerun_of = r->opt->rerun_of;
+    rec.batch = t && t->chunk ? d->batch : 0;
+    if (!t && r->opt->rerun && r->opt->rerun->work_ids_json)
+        rec.batch = r->opt->rerun->batch; /* a chunk again: it joins its invocation */
+    rec.chunk = t ? t->chunk : 0;
+    rec.chunks = t ? t->chunks : 0;
     rec.code_fingerprint = (char *)(uintptr_t)pj->code_fp;
-    rec.config_fingerprint = (char *)(uintptr_t)pj->config_fp;
+    /* A rerun runs the recorded arguments, not the declaration's: it keeps the
+     * recorded declaration's fingerprint, so it never passes for the current one. */
+    rec.config_fingerprint = (char *)(uintptr_t)(r->opt->rerun && r->opt->rerun->config_fingerprint
+                                                     ? r->opt->rerun->config_fingerprint
+                                                     : pj->config_fp);
     rec.inputs_fingerprint = (char *)(uintptr_t)pj->inputs_fp; /* replaced as it starts */
     rec.reasons_json = reasons->buf;
     rec.exit_code = -1;
     return rec;
 }
 
-/* Claim every task before starting any: one transaction records a queued run for
- * each, then one look at the runs in progress. Of two stau claiming a job at once,
- * the database ordered the records, and the later one gives way, so a job without
- * allow_multiple_jobs never runs twice at once. Claiming up front keeps the
- * database out of the way between one job ending and the next starting. -1 after
- * a message when nothing could be recorded. */
-static int claim_tasks(struct runner *r)
+/* Give task t its run: the due job's claim when it is the job's first, else a run
+ * recorded now (another chunk, a retry). *claimed says which. -1 after a message. */
+static int record_begin(struct runner *r, struct task *t, const char *work_ids_json, int64_t now,
+                        bool *claimed)
 {
-    struct run_record *recs = xcalloc(r->count + 1, sizeof(*recs));
-    struct strbuf *reasons = xcalloc(r->count + 1, sizeof(*reasons));
-    int64_t *ids = xcalloc(r->count + 1, sizeof(*ids));
-    for (size_t k = 0; k < r->count; k++)
-        recs[k] = new_run(r, &r->tasks[k], &reasons[k]);
-    int rc = store_begin_runs(r->st, recs, r->count, wall_clock_ms(), ids);
-    for (size_t k = 0; k < r->count; k++)
+    struct due_job *d = &r->due[t->due];
+    *claimed = d->claim != 0;
+    if (d->claim) {
+        t->run_id = d->claim;
+        d->claim = 0;
+        return 0;
+    }
+    struct strbuf reasons = STRBUF_INIT;
+    struct run_record rec = new_run(r, d, t, work_ids_json, &reasons);
+    int rc = store_begin_run(r->st, &rec, now, &t->run_id);
+    strbuf_release(&reasons);
+    if (rc < 0)
+        return error("%s", store_error(r->st));
+    return 0;
+}
+
+static struct task *add_task(struct runner *r, struct due_job *d, int chunk, int chunks,
+                             size_t first, size_t count);
+
+/* Claim every due job before starting any: one transaction records a queued run
+ * for each (its first run), then one look at the runs in progress. Of two stau
+ * claiming a job at once, the database ordered the records, and the later one
+ * gives way, so a job without allow_multiple_jobs never runs twice at once.
+ * Claiming up front keeps the database out of the way between one job ending and
+ * the next starting. -1 after a message when nothing could be recorded. */
+static int claim_jobs(struct runner *r)
+{
+    struct run_record *recs = xcalloc(r->due_count + 1, sizeof(*recs));
+    struct strbuf *reasons = xcalloc(r->due_count + 1, sizeof(*reasons));
+    int64_t *ids = xcalloc(r->due_count + 1, sizeof(*ids));
+    for (size_t k = 0; k < r->due_count; k++)
+        recs[k] = new_run(r, &r->due[k], NULL, NULL, &reasons[k]);
+    int rc = store_begin_runs(r->st, recs, r->due_count, wall_clock_ms(), ids);
+    for (size_t k = 0; k < r->due_count; k++)
         strbuf_release(&reasons[k]);
     free(reasons);
     free(recs);
@@ -416,38 +487,62 @@ static int claim_tasks(struct runner *r)
         free(ids);
         return error("%s", store_error(r->st));
     }
-    for (size_t k = 0; k < r->count; k++) {
-        r->tasks[k].run_id = ids[k];
-        r->tasks[k].unstarted = true;
-    }
+    for (size_t k = 0; k < r->due_count; k++)
+        r->due[k].claim = ids[k];
     free(ids);
     struct run_list active = {0};
     if (store_active_runs(r->st, NULL, &active) < 0) {
         warn("%s", store_error(r->st));
         return 0;
     }
-    for (size_t k = 0; k < r->count; k++) {
-        struct task *t = &r->tasks[k];
-        const struct job *job = &r->p->graph.jobs.items[t->job];
-        if (job->decl->allow_multiple_jobs || t->state == TASK_DONE)
+    for (size_t k = 0; k < r->due_count; k++) {
+        struct due_job *d = &r->due[k];
+        const struct job *job = &r->p->graph.jobs.items[d->job];
+        if (job->decl->allow_multiple_jobs || d->state == JOB_DONE)
             continue;
         int64_t other = 0;
         for (size_t i = 0; i < active.len && !other; i++) {
             const struct run_record *run = &active.items[i];
             bool same_host = run->host && strcmp(run->host, r->host) == 0;
             bool ours = same_host && run->owner_pid == r->owner.pid;
-            if (!ours && run->id < t->run_id && strcmp(run->job, job->name) == 0 &&
+            if (!ours && run->id < d->claim && strcmp(run->job, job->name) == 0 &&
                 (!same_host || proc_alive(run->owner_pid)))
                 other = run->id;
         }
-        if (other) {
-            t->skip_note = xprintf("already running as run %lld of another stau", (long long)other);
-            t->skipped_for = job->name;
-            finish_task(r, t, RUN_SKIPPED, 0);
-        }
+        if (!other)
+            continue;
+        d->result = RUN_SUCCEEDED;
+        struct task *t = add_task(r, d, 0, 0, 0, 0);
+        t->run_id = d->claim;
+        t->skip_note = xprintf("already running as run %lld of another stau", (long long)other);
+        close_claim(r, d, RUN_SKIPPED);
+        finish_task(r, t, RUN_SKIPPED, 0);
     }
     run_list_release(&active);
     return 0;
+}
+
+/* A chunk with no work IDs: one succeeded run without a process, so staleness sees a
+ * success (started as well as ended: a dependent's last success is compared with
+ * when this one started). */
+static void succeed_without_ids(struct runner *r, struct task *t, int64_t now, bool claimed)
+{
+    char outputs_fp[33];
+    char *missing = NULL;
+    struct recorder_start start = {0};
+    plan_outputs_fingerprint(r->p, r->st, t->job, now, outputs_fp, &missing, &start.learned);
+    free(missing);
+    snprintf(start.inputs_fingerprint, sizeof(start.inputs_fingerprint), "%s",
+             r->plan->jobs[t->job].inputs_fp);
+    record_start(r, t, 0, now, &start, claimed, "[]");
+    struct recorder_end end = {0};
+    end.run_id = t->run_id;
+    end.job = xstrdup(r->p->graph.jobs.items[t->job].name);
+    end.finish = (struct run_finish){RUN_SUCCEEDED, -1, 0, NULL, NULL};
+    snprintf(end.outputs_fingerprint, sizeof(end.outputs_fingerprint), "%s", outputs_fp);
+    end.ended = wall_clock_ms();
+    recorder_ended(r->recorder, &end);
+    finish_task(r, t, RUN_SUCCEEDED, 0);
 }
 
 /* Start one task; a start failure finishes it as failed. */
@@ -455,23 +550,29 @@ static void start_task(struct runner *r, struct task *t)
 {
     const struct graph *g = &r->p->graph;
     const struct job *job = &g->jobs.items[t->job];
+    struct due_job *d = &r->due[t->due];
     int64_t now = wall_clock_ms();
-    if (!t->run_id) {
-        /* A retry: a run of its own, recorded now. */
-        struct strbuf reasons = STRBUF_INIT;
-        struct run_record rec = new_run(r, t, &reasons);
-        int rc = store_begin_run(r->st, &rec, now, &t->run_id);
-        strbuf_release(&reasons);
-        if (rc < 0) {
-            error("%s", store_error(r->st));
-            t->failure = xstrdup("failed: cannot record the run");
-            finish_task(r, t, RUN_FAILED, 0);
-            return;
-        }
-        t->unstarted = true;
-    }
+    d->began = true;
     free(t->log_path);
-    t->log_path = xprintf(".stau/logs/%s.%lld.%d.log", job->name, (long long)now, t->attempt);
+    bool no_ids = d->chunked && !t->count;
+    t->log_path =
+        no_ids ? NULL : xprintf(".stau/logs/%s.%lld.%d.log", job->name, (long long)now, t->attempt);
+    struct strbuf ids = STRBUF_INIT;
+    task_work_ids(r, t, &ids);
+    bool claimed;
+    if (record_begin(r, t, d->chunked ? ids.buf : NULL, now, &claimed) < 0) {
+        strbuf_release(&ids);
+        t->failure = xstrdup("failed: cannot record the run");
+        finish_task(r, t, RUN_FAILED, 0);
+        return;
+    }
+    if (t->chunk && !d->batch)
+        d->batch = t->run_id;
+    if (no_ids) {
+        strbuf_release(&ids);
+        succeed_without_ids(r, t, now, claimed);
+        return;
+    }
     struct recorder_start start = {0};
     plan_inputs_fingerprint(r->p, r->st, t->job, now, start.inputs_fingerprint, &start.learned);
     char run_id[32], attempt[16];
@@ -480,14 +581,19 @@ static void start_task(struct runner *r, struct task *t)
     char *env[] = {xprintf("STAU_RUN_ID=%s", run_id),
                    xprintf("STAU_JOB=%s", job->name),
                    xprintf("STAU_ATTEMPT=%s", attempt),
-                   xstrdup("STAU_WORK_IDS=null"),
+                   xprintf("STAU_WORK_IDS=%s", ids.buf),
                    xprintf("STAU_KWARGS=%s", kwargs_of(r, job)),
                    xprintf("STAU_OWNER=%s", r->owner_id),
                    NULL};
-    const char *argv[] = {interpreter(r, job), "-c",
-                          exec_bootstrap,      r->jobs_path,
-                          job->path,           job->decl->main_func ? job->decl->main_func : "",
-                          kwargs_of(r, job),   NULL};
+    const char *argv[] = {interpreter(r, job),
+                          "-c",
+                          exec_bootstrap,
+                          r->jobs_path,
+                          job->path,
+                          job->decl->main_func ? job->decl->main_func : "",
+                          kwargs_of(r, job),
+                          d->pass_work_ids ? "1" : "",
+                          NULL};
     struct proc_spec spec = {
         argv,    (const char *const *)env, r->p->root, NULL, (int64_t)(job->decl->timeout * 1000),
         GRACE_MS};
@@ -495,34 +601,186 @@ static void start_task(struct runner *r, struct task *t)
     spec.log_path = full_log;
     struct strbuf err = STRBUF_INIT;
     t->started_wall = now;
-    if (make_parents(r->p->root, t->log_path) < 0 || proc_start(&spec, &t->proc, &err) < 0) {
+    size_t env_len = strlen(env[3]);
+    if (env_len + 1 > ENV_STRING_MAX)
+        strbuf_addf(&err,
+                    "its %zu work IDs are too many for one run: STAU_WORK_IDS would take %zu "
+                    "bytes, more than the %d an environment variable may hold; declare a smaller "
+                    "chunk_size",
+                    t->count, env_len, ENV_STRING_MAX);
+    if (err.len || make_parent_folders(r->p->root, t->log_path) < 0 ||
+        proc_start(&spec, &t->proc, &err) < 0) {
         t->failure = xprintf("failed to start: %s", err.len ? err.buf : "see above");
         store_file_list_release(&start.learned);
-        finish_task(r, t, RUN_FAILED, 0); /* closes the run, never started */
+        struct recorder_end end = {0};
+        end.run_id = t->run_id;
+        end.job = xstrdup(job->name);
+        end.finish = (struct run_finish){RUN_FAILED, -1, 0, NULL, NULL};
+        end.ended = wall_clock_ms();
+        recorder_ended(r->recorder, &end);
+        finish_task(r, t, RUN_FAILED, 0);
     } else {
-        t->unstarted = false;
-        start.run_id = t->run_id;
-        start.pid = t->proc.pid;
-        start.at = now;
-        start.log_path = xstrdup(t->log_path);
-        recorder_started(r->recorder, &start);
+        record_start(r, t, t->proc.pid, now, &start, claimed, ids.buf);
         proc_set_add(&r->set, &t->proc);
         t->state = TASK_RUNNING;
         r->slots_used += (size_t)job->decl->slots;
         status_line(r, job->name);
     }
     strbuf_release(&err);
+    strbuf_release(&ids);
     free(full_log);
     for (size_t i = 0; env[i]; i++)
         free(env[i]);
 }
 
+/* Add one task (run) of a due job: chunk k of chunks, holding ids[first, first+count). */
+static struct task *add_task(struct runner *r, struct due_job *d, int chunk, int chunks,
+                             size_t first, size_t count)
+{
+    struct task *t = xcalloc(1, sizeof(*t));
+    t->job = d->job;
+    t->due = (size_t)(d - r->due);
+    t->chunk = chunk;
+    t->chunks = chunks;
+    t->first = first;
+    t->count = count;
+    t->attempt = 1;
+    t->state = TASK_READY;
+    VEC_PUSH(&r->tasks, t);
+    d->runs_left++;
+    if (d->runs_left > 1)
+        r->count++;
+    d->state = JOB_STARTED;
+    return t;
+}
+
+/* The due job's work IDs are known (d->ids): one task per chunk (one when there are none). */
+static void add_chunks(struct runner *r, struct due_job *d)
+{
+    int64_t size = r->p->graph.jobs.items[d->job].decl->chunk_size;
+    size_t n = work_chunk_count(d->ids.len, size);
+    d->chunked = true;
+    for (size_t k = 0; k < (n ? n : 1); k++) {
+        size_t first = 0, count = 0;
+        if (n)
+            work_chunk_slice(d->ids.len, size, k, &first, &count);
+        add_task(r, d, (int)k + 1, n ? (int)n : 1, first, count);
+    }
+}
+
+/* Whether starting the due job starts select_work (and so needs its slots). */
+static bool needs_selection(const struct runner *r, const struct due_job *d)
+{
+    const struct decl *decl = r->p->graph.jobs.items[d->job].decl;
+    return work_is_chunked(decl) && !decl->has_work_ids && !r->opt->rerun &&
+           work_may_select(r->p->root, r->p->graph.jobs.items[d->job].path);
+}
+
+/* select_work failed: record that as a failed run of the job (its log is select_work's). */
+static void selection_failed(struct runner *r, struct due_job *d, struct run_finish *fin,
+                             char *failure, int64_t ms)
+{
+    struct task *t = add_task(r, d, 0, 0, 0, 0);
+    t->log_path = d->select.log;
+    d->select.log = NULL;
+    t->started_wall = d->select.started;
+    t->failure = failure;
+    t->state = TASK_DONE;
+    int64_t now = wall_clock_ms();
+    bool claimed;
+    bool recorded = record_begin(r, t, NULL, d->select.started, &claimed) == 0;
+    if (recorded) {
+        struct recorder_start start = {0};
+        snprintf(start.inputs_fingerprint, sizeof(start.inputs_fingerprint), "%s",
+                 r->plan->jobs[t->job].inputs_fp);
+        record_start(r, t, 0, d->select.started, &start, claimed, NULL);
+    }
+    finish_task(r, t, fin->status, ms);
+    if (recorded)
+        record_end(r, t, fin, now, NULL);
+}
+
+/* Start select_work for a due job, in a process of its own, like a run. */
+static void start_selection(struct runner *r, struct due_job *d)
+{
+    const struct job *job = &r->p->graph.jobs.items[d->job];
+    struct work_select_spec spec = {
+        r->p->root,          r->jobs_path,      job->name,          job->path,
+        interpreter(r, job), kwargs_of(r, job), job->decl->timeout, GRACE_MS};
+    struct strbuf err = STRBUF_INIT;
+    d->began = true;
+    if (work_select_start(&d->select, &spec, &err) < 0) {
+        struct run_finish fin = {RUN_FAILED, -1, 0, NULL, NULL};
+        selection_failed(r, d, &fin, xprintf("failed to start select_work: %s", err.buf), 0);
+    } else {
+        proc_set_add(&r->set, &d->select.proc);
+        d->state = JOB_SELECTING;
+        r->slots_used += (size_t)job->decl->slots;
+        status_line(r, job->name);
+    }
+    strbuf_release(&err);
+}
+
+/* select_work ended: make the job's chunks, its one run, or record the failure. */
+static void end_selection(struct runner *r, struct due_job *d, const struct proc_event *ev)
+{
+    const struct job *job = &r->p->graph.jobs.items[d->job];
+    r->slots_used -= (size_t)job->decl->slots;
+    struct strbuf problem = STRBUF_INIT;
+    struct run_finish fin = {RUN_FAILED, ev->signal ? -1 : ev->status, ev->signal, NULL, NULL};
+    enum work_selection got = work_select_end(&d->select, ev, r->interrupts > 0, job->decl->timeout,
+                                              &d->ids, &problem, &fin.status);
+    if (got == WORK_SELECT_OK)
+        add_chunks(r, d);
+    else if (got == WORK_SELECT_NONE)
+        add_task(r, d, 0, 0, 0, 0);
+    else
+        selection_failed(r, d, &fin, strbuf_detach(&problem), ev->wall_ms);
+    strbuf_release(&problem);
+}
+
+/* Begin a due job: its work IDs declared, recorded (a rerun of a chunk), or asked of
+ * select_work; or its one run. */
+static void start_job(struct runner *r, struct due_job *d)
+{
+    const struct decl *decl = r->p->graph.jobs.items[d->job].decl;
+    const struct run_record *old = r->opt->rerun;
+    d->result = RUN_SUCCEEDED;
+    d->pass_work_ids = work_is_chunked(decl);
+    if (old && old->work_ids_json && work_ids_parse(old->work_ids_json, &d->ids) == 0) {
+        /* The chunk again, as another attempt in its batch: its work IDs as recorded. */
+        d->chunked = d->pass_work_ids = true;
+        d->batch = old->batch;
+        add_task(r, d, old->chunk > 0 ? old->chunk : 1, old->chunks > 0 ? old->chunks : 1, 0,
+                 d->ids.len);
+    } else if (old || !work_is_chunked(decl)) {
+        add_task(r, d, 0, 0, 0, 0);
+    } else if (decl->has_work_ids) {
+        for (size_t i = 0; i < decl->work_ids.len; i++)
+            VEC_PUSH(&d->ids, decl->work_ids.items[i]);
+        add_chunks(r, d);
+    } else if (!work_may_select(r->p->root, r->p->graph.jobs.items[d->job].path)) {
+        add_task(r, d, 0, 0, 0, 0);
+    } else {
+        start_selection(r, d);
+    }
+}
+
 /* Start what is ready while slots allow. A job wider than the whole budget runs alone. */
 static void start_ready(struct runner *r)
 {
+    for (size_t i = 0; i < r->due_count && !r->stopping; i++) {
+        struct due_job *d = &r->due[i];
+        if (d->state != JOB_READY)
+            continue;
+        size_t slots = (size_t)r->p->graph.jobs.items[d->job].decl->slots;
+        if (needs_selection(r, d) && r->slots_used && r->slots_used + slots > r->opt->slots)
+            continue;
+        start_job(r, d);
+    }
     int64_t now = proc_now_ms();
-    for (size_t i = 0; i < r->count && !r->stopping; i++) {
-        struct task *t = &r->tasks[i];
+    for (size_t i = 0; i < r->tasks.len && !r->stopping; i++) {
+        struct task *t = r->tasks.items[i];
         if (t->state == TASK_RETRY && t->retry_at <= now)
             t->state = TASK_READY;
         if (t->state != TASK_READY)
@@ -536,9 +794,16 @@ static void start_ready(struct runner *r)
 
 static bool anything_left(const struct runner *r)
 {
-    for (size_t i = 0; i < r->count; i++)
-        if (r->tasks[i].state == TASK_RUNNING || (!r->stopping && r->tasks[i].state != TASK_DONE))
+    for (size_t i = 0; i < r->tasks.len; i++) {
+        enum task_state s = r->tasks.items[i]->state;
+        if (s == TASK_RUNNING || (!r->stopping && s != TASK_DONE))
             return true;
+    }
+    for (size_t i = 0; i < r->due_count; i++) {
+        enum job_state s = r->due[i].state;
+        if (s == JOB_SELECTING || (!r->stopping && (s == JOB_WAITING || s == JOB_READY)))
+            return true;
+    }
     return false;
 }
 
@@ -572,42 +837,84 @@ static void summary(struct runner *r, int64_t ms)
 {
     if (r->tty)
         printf("\r\033[K");
-    size_t not_run = r->count - r->done;
+    /* Stopped (--fail-fast, Ctrl-C) with chunks of a job not run: failed when one of
+     * its chunks failed, else not finished. */
+    size_t not_started = 0, not_finished = 0;
+    for (size_t i = 0; i < r->due_count; i++) {
+        const struct due_job *d = &r->due[i];
+        if (d->state == JOB_DONE)
+            continue;
+        if (d->began && d->result == RUN_FAILED)
+            r->failed++;
+        else if (d->began)
+            not_finished++;
+        else
+            not_started++;
+    }
     printf("%zu ran: %zu succeeded, %zu failed, %zu skipped", r->succeeded + r->failed,
            r->succeeded, r->failed, r->skipped);
-    if (not_run)
-        printf(", %zu not started", not_run);
+    if (not_finished)
+        printf(", %zu not finished", not_finished);
+    if (not_started)
+        printf(", %zu not started", not_started);
     printf(" (%.1fs)\n", (double)ms / 1000);
-    for (size_t i = 0; i < r->count; i++) {
-        const struct task *t = &r->tasks[i];
+    for (size_t i = 0; i < r->tasks.len; i++) {
+        const struct task *t = r->tasks.items[i];
         if (t->state != TASK_DONE || t->result == RUN_SUCCEEDED || t->result == RUN_SKIPPED)
             continue;
-        printf("%s %s; the end of its log:\n", r->p->graph.jobs.items[t->job].name,
+        char *label = task_label(r, t);
+        printf("%s %s; the end of its log:\n", label,
                t->failure ? t->failure : run_status_name(t->result));
+        free(label);
         print_tail(r->p->root, t->log_path);
         printf("  full log: %s\n", t->log_path);
     }
 }
 
+/* Free what the loop's jobs and tasks hold. */
+static void runner_release(struct runner *r)
+{
+    for (size_t i = 0; i < r->tasks.len; i++) {
+        free(r->tasks.items[i]->log_path);
+        free(r->tasks.items[i]->failure);
+        free(r->tasks.items[i]->skip_note);
+        free(r->tasks.items[i]);
+    }
+    VEC_FREE(&r->tasks);
+    for (size_t i = 0; i < r->due_count; i++) {
+        VEC_FREE(&r->due[i].ids);
+        work_select_release(&r->due[i].select);
+    }
+    free(r->due);
+    free(r->due_of);
+    free(r->git_commit);
+    free(r->jobs_path);
+    free(r->owner_id);
+}
+
 int exec_run(struct project *p, struct store *st, struct plan *plan, const struct exec_options *opt)
 {
-    struct runner r = {p, st,    plan, opt,           NULL, 0,  NULL, 0,     0,    0,    0,
-                       0, false, 0,    PROC_SET_INIT, {0},  "", NULL, false, NULL, NULL, NULL};
-    r.count = plan->order.len;
-    r.tasks = xcalloc(r.count + 1, sizeof(struct task));
-    r.task_of = xmalloc((p->graph.jobs.len + 1) * sizeof(size_t));
+    struct runner r;
+    memset(&r, 0, sizeof(r));
+    r.p = p;
+    r.st = st;
+    r.plan = plan;
+    r.opt = opt;
+    r.set = (struct proc_set)PROC_SET_INIT;
+    r.due_count = r.count = plan->order.len;
+    r.due = xcalloc(r.due_count + 1, sizeof(struct due_job));
+    r.due_of = xmalloc((p->graph.jobs.len + 1) * sizeof(size_t));
     for (size_t i = 0; i < p->graph.jobs.len; i++)
-        r.task_of[i] = SIZE_MAX;
-    for (size_t k = 0; k < r.count; k++) {
-        r.tasks[k].job = plan->order.items[k];
-        r.tasks[k].attempt = 1;
-        r.task_of[plan->order.items[k]] = k;
+        r.due_of[i] = SIZE_MAX;
+    for (size_t k = 0; k < r.due_count; k++) {
+        r.due[k].job = plan->order.items[k];
+        r.due_of[plan->order.items[k]] = k;
     }
-    for (size_t k = 0; k < r.count; k++) {
-        const struct job *job = &p->graph.jobs.items[r.tasks[k].job];
+    for (size_t k = 0; k < r.due_count; k++) {
+        const struct job *job = &p->graph.jobs.items[r.due[k].job];
         for (size_t e = 0; e < job->deps.len; e++)
-            r.tasks[k].waiting_for += r.task_of[job->deps.items[e].to] != SIZE_MAX;
-        r.tasks[k].state = r.tasks[k].waiting_for ? TASK_WAITING : TASK_READY;
+            r.due[k].waiting_for += r.due_of[job->deps.items[e].to] != SIZE_MAX;
+        r.due[k].state = r.due[k].waiting_for ? JOB_WAITING : JOB_READY;
     }
     if (gethostname(r.host, sizeof(r.host) - 1) < 0)
         snprintf(r.host, sizeof(r.host), "localhost");
@@ -615,7 +922,7 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
     int64_t self_start = proc_start_time_ms(getpid());
     r.owner = (struct store_owner){r.host, (int)getpid(), self_start > 0 ? self_start : 0};
     r.owner_id = exec_owner_id(r.owner.pid, r.owner.start);
-    r.git_commit = read_git_commit(p->root);
+    r.git_commit = project_git_commit(p->root);
     char *jobs = xprintf("%s/%s", p->root, p->jobs_root);
     r.jobs_path = realpath(jobs, NULL);
     if (!r.jobs_path)
@@ -624,31 +931,23 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
         free(jobs);
     r.tty = opt->tty;
     if (proc_set_init(&r.set) < 0) {
-        free(r.tasks);
-        free(r.task_of);
-        free(r.git_commit);
-        free(r.jobs_path);
-        free(r.owner_id);
+        runner_release(&r);
         return EXIT_RUN_USAGE;
     }
     r.recorder = recorder_new(p->root, st);
     int64_t began = proc_now_ms(), next_heartbeat = began + HEARTBEAT_MS;
-    if (claim_tasks(&r) < 0) {
+    if (claim_jobs(&r) < 0) {
         recorder_close(r.recorder);
         proc_set_release(&r.set);
-        free(r.tasks);
-        free(r.task_of);
-        free(r.git_commit);
-        free(r.jobs_path);
-        free(r.owner_id);
+        runner_release(&r);
         return EXIT_RUN_USAGE;
     }
     start_ready(&r);
     while (anything_left(&r)) {
         int64_t deadline = next_heartbeat;
-        for (size_t i = 0; i < r.count; i++)
-            if (r.tasks[i].state == TASK_RETRY && r.tasks[i].retry_at < deadline)
-                deadline = r.tasks[i].retry_at;
+        for (size_t i = 0; i < r.tasks.len; i++)
+            if (r.tasks.items[i]->state == TASK_RETRY && r.tasks.items[i]->retry_at < deadline)
+                deadline = r.tasks.items[i]->retry_at;
         struct proc_event ev;
         if (proc_wait_any(&r.set, deadline, &ev) < 0) {
             error("waiting for jobs failed:");
@@ -657,9 +956,12 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
             continue;
         }
         if (ev.kind == PROC_EVENT_EXIT) {
-            for (size_t i = 0; i < r.count; i++)
-                if (&r.tasks[i].proc == ev.proc)
-                    end_run(&r, &r.tasks[i], &ev);
+            for (size_t i = 0; i < r.tasks.len; i++)
+                if (&r.tasks.items[i]->proc == ev.proc)
+                    end_run(&r, r.tasks.items[i], &ev);
+            for (size_t i = 0; i < r.due_count; i++)
+                if (&r.due[i].select.proc == ev.proc)
+                    end_selection(&r, &r.due[i], &ev);
         } else if (ev.kind == PROC_EVENT_INTERRUPT) {
             r.interrupts = ev.interrupts;
             r.stopping = true;
@@ -683,23 +985,13 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
         start_ready(&r);
     }
     proc_set_release(&r.set);
-    /* What never started (interrupted, --fail-fast) is closed as skipped. */
-    for (size_t i = 0; i < r.count; i++)
-        if (r.tasks[i].unstarted)
-            close_unstarted(&r, &r.tasks[i], RUN_SKIPPED);
+    /* What never began (interrupted, --fail-fast) is closed as skipped. */
+    for (size_t i = 0; i < r.due_count; i++)
+        close_claim(&r, &r.due[i], RUN_SKIPPED);
     recorder_close(r.recorder);
     summary(&r, proc_now_ms() - began);
     int rc = r.interrupts ? EXIT_RUN_INTERRUPTED : r.failed ? EXIT_RUN_FAILED : 0;
-    for (size_t i = 0; i < r.count; i++) {
-        free(r.tasks[i].log_path);
-        free(r.tasks[i].failure);
-        free(r.tasks[i].skip_note);
-    }
-    free(r.tasks);
-    free(r.task_of);
-    free(r.git_commit);
-    free(r.jobs_path);
-    free(r.owner_id);
+    runner_release(&r);
     return rc;
 }
 

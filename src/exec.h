@@ -15,10 +15,13 @@ struct exec_options {
     bool tty;           /* stdout is a terminal: one status line instead of plain lines */
     const char *kwargs; /* when set, the keyword arguments instead of the declared ones */
     int64_t rerun_of;   /* the run being repeated (stau rerun), or 0 */
+    const struct run_record *rerun; /* ... its record: a chunk runs again with its recorded
+                                       work IDs, in its batch; NULL when not a rerun */
 };
 
 /* The Python snippet each job's interpreter runs (argv: jobs root, file,
- * main_func or "", kwargs as JSON). */
+ * main_func or "", kwargs as JSON, "1" when main_func gets work_ids from
+ * STAU_WORK_IDS or ""). */
 extern const char exec_bootstrap[];
 
 /* The value of a job's STAU_OWNER: the stau that started it, as "pid:start ms"

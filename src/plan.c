@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 #include "fingerprint.h"
+#include "work.h"
 
 /* Hashing files through the state database's memory: a file whose stat data is
  * what it was when last hashed is not read again (as git's index). */
@@ -404,8 +405,9 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
         strbuf_release(&json);
         inputs_fingerprint(&h, job->decl, pj->inputs_fp);
         outputs_fingerprint(&h, job->decl, pj->outputs_fp, &pj->missing_output);
-        if (plan_load_schedules(pj, job) < 0 || store_last_run(st, job->name, &pj->last) < 0 ||
-            store_last_success(st, job->name, &pj->success) < 0)
+        if (plan_load_schedules(pj, job) < 0 ||
+            work_last_invocation(st, job->name, &pj->last, &pj->chunks_missing) < 0 ||
+            work_last_success(st, job->name, &pj->success) < 0)
             rc = -1;
     }
     plan->witness_complete = !h.incomplete;
@@ -437,7 +439,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
         plan_job_now(pj, &now);
         now.forced = opt->force && is_target[i];
         struct job_past past = {pj->last.id ? &pj->last : NULL,
-                                pj->success.id ? &pj->success : NULL};
+                                pj->success.id ? &pj->success : NULL, pj->chunks_missing};
         stale_reasons(&now, &past, ups, job->deps.len, opt->now, &pj->why);
         pj->due = pj->why.len > 0;
         free(ups);

@@ -22,8 +22,10 @@ struct plan_job {
     char inputs_fp[33];
     char outputs_fp[33];
     char *missing_output;      /* the first missing declared output, or NULL */
-    struct run_record last;    /* its last run (id 0: none) */
-    struct run_record success; /* its last success (id 0: none) */
+    struct run_record last;    /* its last run, or its latest invocation's chunks as one
+                                  (work_last_invocation; id 0: none) */
+    size_t chunks_missing;     /* chunks of that invocation that never started */
+    struct run_record success; /* its last success (work_last_success; id 0: none) */
     struct cron *schedules;    /* its schedules, parsed (declaration's and timetable's) */
     char **schedule_texts;     /* ... as written */
     size_t schedule_count;

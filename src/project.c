@@ -581,3 +581,49 @@ void project_release_at_exit(struct project *p)
     (void)p;
 #endif
 }
+
+char *project_git_commit(const char *root)
+{
+    char *head_path = xprintf("%s/.git/HEAD", root);
+    FILE *f = fopen(head_path, "r");
+    free(head_path);
+    if (!f)
+        return NULL;
+    char line[512];
+    char *commit = NULL;
+    if (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (strncmp(line, "ref: ", 5) != 0) {
+            commit = xstrdup(line);
+        } else {
+            char *ref_path = xprintf("%s/.git/%s", root, line + 5);
+            FILE *r = fopen(ref_path, "r");
+            free(ref_path);
+            char sha[128];
+            if (r && fgets(sha, sizeof(sha), r)) {
+                sha[strcspn(sha, "\r\n")] = '\0';
+                commit = xstrdup(sha);
+            } else {
+                /* A packed ref: "<sha> <ref>" lines in .git/packed-refs. */
+                char *packed_path = xprintf("%s/.git/packed-refs", root);
+                FILE *pk = fopen(packed_path, "r");
+                free(packed_path);
+                char entry[600];
+                while (pk && !commit && fgets(entry, sizeof(entry), pk)) {
+                    entry[strcspn(entry, "\r\n")] = '\0';
+                    char *space = strchr(entry, ' ');
+                    if (space && strcmp(space + 1, line + 5) == 0) {
+                        *space = '\0';
+                        commit = xstrdup(entry);
+                    }
+                }
+                if (pk)
+                    fclose(pk);
+            }
+            if (r)
+                fclose(r);
+        }
+    }
+    fclose(f);
+    return commit;
+}

@@ -52,5 +52,8 @@ struct hash128 project_code_fingerprint(const struct project *p, size_t job);
 /* Append to out (as file indices) the project files job `job` runs: its own file and every
  * local module it imports, transitively. */
 void project_code_files(const struct project *p, size_t job, struct sizelist *out);
+/* The git commit checked out in the project at root, read from .git without running
+ * git (a packed ref too); NULL when it is not a git checkout. */
+char *project_git_commit(const char *root);
 
 #endif

@@ -33,7 +33,7 @@ static void archive_run(struct recorder *rc, struct recorder_end *end)
     char *full_archive = xprintf("%s/%s", rc->root, end->archive);
     char *full_log = end->log_path ? xprintf("%s/%s", rc->root, end->log_path) : NULL;
     struct strbuf err = STRBUF_INIT;
-    if (make_parents(rc->root, end->archive) == 0 &&
+    if (make_parent_folders(rc->root, end->archive) == 0 &&
         archiver_write_run(full_archive, end->manifest, full_log, rc->root,
                            (const char *const *)end->outputs.items, end->outputs.len, &err) == 0)
         end->finish.archive_path = end->archive;
@@ -47,6 +47,7 @@ static void archive_run(struct recorder *rc, struct recorder_end *end)
 static void entry_free(struct entry *e)
 {
     free(e->start.log_path);
+    free(e->start.work_ids_json);
     store_file_list_release(&e->start.learned);
     free(e->end.job);
     free(e->end.archive);
@@ -85,7 +86,10 @@ static void write_batch(struct recorder *rc, struct entry **batch, size_t count)
                                                .at = e->start.at,
                                                .pid = e->start.pid,
                                                .inputs_fingerprint = e->start.inputs_fingerprint,
-                                               .log_path = e->start.log_path};
+                                               .log_path = e->start.log_path,
+                                               .work_ids_json = e->start.work_ids_json,
+                                               .chunk = e->start.chunk,
+                                               .chunks = e->start.chunks};
         }
     }
     if (store_apply(rc->st, changes, count, files.items, files.len, wall_clock_ms()) < 0)

@@ -13,7 +13,10 @@ struct recorder_start {
     int pid;                        /* its process (and process group) */
     int64_t at;                     /* when (unix ms) */
     char inputs_fingerprint[33];    /* its inputs as it started */
-    char *log_path;                 /* its log, relative to the project root */
+    char *log_path;                 /* its log, relative to the project root; NULL: none */
+    char *work_ids_json;            /* its work IDs when only known now; NULL: as recorded */
+    int chunk, chunks;              /* which chunk of how many when only known now; 0: as
+                                       recorded */
     struct store_file_list learned; /* file hashes taken, to remember */
 };
 

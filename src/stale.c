@@ -119,15 +119,24 @@ void stale_reasons(const struct job_now *job, const struct job_past *past,
     if (job->forced)
         reasons_add(out, REASON_FORCED, "asked for with --force");
     const struct run_record *last = past->last, *ok = past->success;
-    if (last && (last->status == RUN_FAILED || last->status == RUN_TIMED_OUT ||
-                 last->status == RUN_INTERRUPTED || last->status == RUN_LOST)) {
+    if (last && past->chunks_missing && last->status == RUN_INTERRUPTED) {
+        reasons_add(out, REASON_FAILED,
+                    "the last run (%lld) did not finish: %zu of its %d chunks never started",
+                    (long long)last->batch, past->chunks_missing, last->chunks);
+    } else if (last && (last->status == RUN_FAILED || last->status == RUN_TIMED_OUT ||
+                        last->status == RUN_INTERRUPTED || last->status == RUN_LOST)) {
         stale_format_time(last->finished_at ? last->finished_at : last->started_at, NULL, &when);
-        reasons_add(out, REASON_FAILED, "the last run (%lld) %s at %s", (long long)last->id,
+        struct strbuf chunk = STRBUF_INIT;
+        if (last->chunk)
+            strbuf_addf(&chunk, ", chunk %d of %d", last->chunk, last->chunks);
+        reasons_add(out, REASON_FAILED, "the last run (%lld%s) %s at %s", (long long)last->id,
+                    strbuf_str(&chunk),
                     last->status == RUN_FAILED      ? "failed"
                     : last->status == RUN_TIMED_OUT ? "timed out"
                     : last->status == RUN_LOST      ? "was lost (its stau died)"
                                                     : "was interrupted",
                     when.buf);
+        strbuf_release(&chunk);
         strbuf_reset(&when);
     }
     if (!ok) {

@@ -53,8 +53,12 @@ struct job_now {
 
 /* What the state database says about it. */
 struct job_past {
-    const struct run_record *last;    /* the last run of any kind, or NULL */
-    const struct run_record *success; /* the last successful run, or NULL */
+    const struct run_record *last;    /* the last run of any kind, or NULL; for a chunked
+                                         job its latest invocation: the failing chunk, or
+                                         the newest, with the state of all its chunks */
+    const struct run_record *success; /* the last successful run (of a chunked job: of an
+                                         invocation whose chunks all succeeded), or NULL */
+    size_t chunks_missing;            /* chunks of the latest invocation that never started */
 };
 
 /* One dependency, as the planner sees it. */

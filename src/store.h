@@ -85,6 +85,10 @@ struct run_record {
     char *log_path;            /* its log while it runs, relative to the project root */
     char *archive_path;        /* its archive; NULL: none, or removed by gc */
     int64_t rerun_of;          /* the run this one repeats (stau rerun); 0: none */
+    int64_t batch;             /* the invocation it belongs to: the id of the first run of a
+                                  chunked job's chunks; its own id for an ordinary run */
+    int chunk;                 /* which chunk, 1-based; 0: not chunked */
+    int chunks;                /* how many chunks its invocation has; 0: not chunked */
 };
 
 /* Runs, in the order the function producing them says; works with VEC_PUSH. */
@@ -115,6 +119,8 @@ struct store_change {
     int pid;                        /* STORE_START: its process (and process group) */
     const char *inputs_fingerprint; /* STORE_START: its inputs as it started; NULL: keep */
     const char *log_path;           /* STORE_START: its log; NULL: keep */
+    const char *work_ids_json;      /* STORE_START: its work IDs; NULL: keep */
+    int chunk, chunks;              /* STORE_START: which chunk of how many; 0: keep */
     struct run_finish finish;       /* STORE_FINISH: how it ended */
 };
 
@@ -162,6 +168,8 @@ struct store_ops {
     int (*run)(struct store *st, int64_t id, struct run_record *out);
     int (*last_run)(struct store *st, const char *job, struct run_record *out);
     int (*last_success)(struct store *st, const char *job, struct run_record *out);
+    int (*last_batch)(struct store *st, const char *job, struct run_list *out);
+    int (*batch_runs)(struct store *st, const char *job, int64_t batch, struct run_list *out);
     int (*history)(struct store *st, const char *job, size_t limit, struct run_list *out);
     int (*active_runs)(struct store *st, const char *job, struct run_list *out);
     int (*find_stale_running)(struct store *st, int64_t now, int64_t lease_ms, const char *host,
@@ -216,8 +224,10 @@ static inline int store_check(struct store *st)
 
 /* Record a new run as queued at now and set *id. Taken from run: job (required),
  * attempt (0: 1), host, owner_pid, owner_start, git_commit, kwargs_json, work_ids_json, the
- * code, config and inputs fingerprints, reasons_json, log_path, rerun_of; the rest
- * is ignored. Its lease starts at now. A retry is a new run with attempt + 1. */
+ * code, config and inputs fingerprints, reasons_json, log_path, rerun_of, batch (0: a
+ * new invocation, whose batch is the run's own id), chunk, chunks; the rest is
+ * ignored. Its lease starts at now. A retry is a new run with attempt + 1 (and, for a
+ * chunk, the same batch and chunk). */
 static inline int store_begin_run(struct store *st, const struct run_record *run, int64_t now,
                                   int64_t *id)
 {
@@ -273,10 +283,26 @@ static inline int store_last_run(struct store *st, const char *job, struct run_r
     return st->ops->last_run(st, job, out);
 }
 
-/* The job's newest successful run (its fingerprints decide staleness): 1, or 0. */
+/* The job's newest successful run (its fingerprints decide staleness): 1, or 0. A
+ * chunk's success counts only when every chunk of its batch succeeded; of those, the
+ * newest batch's newest run. */
 static inline int store_last_success(struct store *st, const char *job, struct run_record *out)
 {
     return st->ops->last_success(st, job, out);
+}
+
+/* Append the runs of the job's newest batch (its latest invocation: every attempt of
+ * every chunk, or one ordinary run) to out, oldest first; nothing when it never ran. */
+static inline int store_last_batch(struct store *st, const char *job, struct run_list *out)
+{
+    return st->ops->last_batch(st, job, out);
+}
+
+/* Append the runs of job in this batch to out, oldest first. */
+static inline int store_batch_runs(struct store *st, const char *job, int64_t batch,
+                                   struct run_list *out)
+{
+    return st->ops->batch_runs(st, job, batch, out);
 }
 
 /* Append the runs of job (NULL: of every job) to out, newest first, at most limit

@@ -13,7 +13,7 @@
  * copying the file to "<path>.bak-v<old version>"; a version above ours is
  * refused. A new database is made by the same migrations, so every step is
  * exercised on every fresh install. Never edit a migration that has shipped:
- * append one. Tables (version 3):
+ * append one. Tables (version 4):
  *
  * runs: one row per run (one attempt of one chunk of one job).
  *   id INTEGER PRIMARY KEY AUTOINCREMENT  run id, never reused (archives are named by it)
@@ -38,7 +38,14 @@
  *   owner_pid INTEGER NOT NULL    (v2) pid of the owning stau; 0: unknown
  *   owner_start INTEGER NOT NULL  (v2) that process's start time as the OS reports it; 0: unknown
  *   heartbeat_at INTEGER       (v2) the owner's last sign of life (the lease), unix ms
- *   indexes: (job, id); (job, status, id); (status) for queued and running runs only
+ *   batch INTEGER NOT NULL     (v4) the invocation the run belongs to: the id of the first run
+ *                              of a chunked job's chunks (its retries and `stau rerun`s of a
+ *                              chunk join it too), the run's own id for an ordinary run
+ *                              (rows older than v4 get their own id)
+ *   chunk INTEGER              (v4) which chunk, 1-based; NULL: not chunked
+ *   chunks INTEGER             (v4) how many chunks the invocation has; NULL: not chunked
+ *   indexes: (job, id); (job, status, id); (status) for queued and running runs only;
+ *   (job, batch); (job, status, batch)
  * schedule: the last schedule tick each job was enqueued for.
  *   job TEXT PRIMARY KEY, last_tick INTEGER NOT NULL (unix ms), marked_at INTEGER NOT NULL
  * files (v2): stat data and content hash of input and output files.
@@ -102,6 +109,13 @@ static const char *const migrations[] = {
     " BEGIN UPDATE generation SET n = n + 1; END;"
     "CREATE TRIGGER ticks_moved AFTER UPDATE ON schedule"
     " BEGIN UPDATE generation SET n = n + 1; END;",
+    /* 4: chunks of one invocation, grouped (batch, chunk, chunks) */
+    "ALTER TABLE runs ADD COLUMN batch INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE runs ADD COLUMN chunk INTEGER;"
+    "ALTER TABLE runs ADD COLUMN chunks INTEGER;"
+    "UPDATE runs SET batch = id;"
+    "CREATE INDEX runs_by_job_batch ON runs(job, batch);"
+    "CREATE INDEX runs_by_job_status_batch ON runs(job, status, batch);",
 };
 enum { SCHEMA_VERSION = sizeof(migrations) / sizeof(migrations[0]) };
 enum { BUSY_TIMEOUT_MS = 10000 };
@@ -111,7 +125,7 @@ enum { BUSY_TIMEOUT_MS = 10000 };
     "id, job, attempt, status, queued_at, started_at, finished_at, exit_code, signal, host, "      \
     "owner_pid, owner_start, pid, heartbeat_at, git_commit, kwargs_json, work_ids_json, "          \
     "code_fingerprint, config_fingerprint, inputs_fingerprint, outputs_fingerprint, "              \
-    "reasons_json, log_path, archive_path, rerun_of"
+    "reasons_json, log_path, archive_path, rerun_of, batch, chunk, chunks"
 
 /* The prepared statements, made once at open and reused (reset and cleared) by every call. */
 enum statement {
@@ -119,6 +133,7 @@ enum statement {
     SQL_COMMIT,
     SQL_ROLLBACK,
     SQL_INSERT_RUN,
+    SQL_OWN_BATCH,
     SQL_START_RUN,
     SQL_HEARTBEAT,
     SQL_FINISH_RUN,
@@ -126,6 +141,8 @@ enum statement {
     SQL_RUN,
     SQL_LAST_RUN,
     SQL_LAST_SUCCESS,
+    SQL_LAST_BATCH,
+    SQL_BATCH,
     SQL_HISTORY_JOB,
     SQL_HISTORY_ALL,
     SQL_ACTIVE_JOB,
@@ -147,11 +164,15 @@ static const char *const statement_text[SQL_COUNT] = {
     [SQL_INSERT_RUN] =
         "INSERT INTO runs (job, attempt, status, queued_at, host, owner_pid, owner_start,"
         " heartbeat_at, git_commit, kwargs_json, work_ids_json, code_fingerprint,"
-        " config_fingerprint, inputs_fingerprint, reasons_json, log_path, rerun_of)"
-        " VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?3, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        " config_fingerprint, inputs_fingerprint, reasons_json, log_path, rerun_of, batch, chunk,"
+        " chunks) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?3, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+        " ?14, ?15, ?16, ?17, ?18)",
+    [SQL_OWN_BATCH] = "UPDATE runs SET batch = id WHERE id = ?1",
     [SQL_START_RUN] = "UPDATE runs SET status = 'running', started_at = ?2, pid = ?3,"
                       " heartbeat_at = ?2, inputs_fingerprint = COALESCE(?4, inputs_fingerprint),"
-                      " log_path = COALESCE(?5, log_path) WHERE id = ?1 AND status = 'queued'",
+                      " log_path = COALESCE(?5, log_path), work_ids_json = COALESCE(?6,"
+                      " work_ids_json), chunk = COALESCE(?7, chunk), chunks = COALESCE(?8, chunks)"
+                      " WHERE id = ?1 AND status = 'queued'",
     [SQL_HEARTBEAT] = "UPDATE runs SET heartbeat_at = ?4 WHERE host IS ?1 AND owner_pid = ?2"
                       " AND owner_start = ?3 AND status IN ('queued', 'running')",
     [SQL_FINISH_RUN] =
@@ -161,8 +182,15 @@ static const char *const statement_text[SQL_COUNT] = {
     [SQL_SET_ARCHIVE] = "UPDATE runs SET archive_path = ?2 WHERE id = ?1",
     [SQL_RUN] = "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?1",
     [SQL_LAST_RUN] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT 1",
-    [SQL_LAST_SUCCESS] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1"
-                         " AND status = 'succeeded' ORDER BY id DESC LIMIT 1",
+    /* A chunk's success counts only when every chunk of its invocation succeeded
+     * (a chunk succeeds at most once per invocation: no retry follows a success). */
+    [SQL_LAST_SUCCESS] = "SELECT " RUN_COLUMNS " FROM runs AS r WHERE job = ?1"
+                         " AND status = 'succeeded' AND (chunks IS NULL OR chunks <= (SELECT"
+                         " count(*) FROM runs AS s WHERE s.job = r.job AND s.batch = r.batch"
+                         " AND s.status = 'succeeded')) ORDER BY batch DESC, id DESC LIMIT 1",
+    [SQL_LAST_BATCH] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 AND batch ="
+                       " (SELECT max(batch) FROM runs WHERE job = ?1) ORDER BY id",
+    [SQL_BATCH] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 AND batch = ?2 ORDER BY id",
     [SQL_HISTORY_JOB] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT ?2",
     [SQL_HISTORY_ALL] = "SELECT " RUN_COLUMNS " FROM runs ORDER BY id DESC LIMIT ?2",
     [SQL_ACTIVE_JOB] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1"
@@ -355,6 +383,9 @@ static void read_run(sqlite3_stmt *q, struct run_record *r)
     r->log_path = column_text(q, 22);
     r->archive_path = column_text(q, 23);
     r->rerun_of = sqlite3_column_int64(q, 24);
+    r->batch = sqlite3_column_int64(q, 25);
+    r->chunk = sqlite3_column_int(q, 26);
+    r->chunks = sqlite3_column_int(q, 27);
 }
 
 /* Step a bound run query, appending every row to out; 0 or -1. Finishes q. */
@@ -410,7 +441,8 @@ static int bind_new_run(struct sqlite_store *s, sqlite3_stmt *q, const struct ru
         bind_text(q, 9, run->work_ids_json) || bind_text(q, 10, run->code_fingerprint) ||
         bind_text(q, 11, run->config_fingerprint) || bind_text(q, 12, run->inputs_fingerprint) ||
         bind_text(q, 13, run->reasons_json) || bind_text(q, 14, run->log_path) ||
-        bind_or_null(q, 15, run->rerun_of, 0);
+        bind_or_null(q, 15, run->rerun_of, 0) || sqlite3_bind_int64(q, 16, run->batch) ||
+        bind_or_null(q, 17, run->chunk, 0) || bind_or_null(q, 18, run->chunks, 0);
     return bound(s, q, failed, what);
 }
 
@@ -420,6 +452,7 @@ static int sqlite_begin_runs(struct store *st, const struct run_record *runs, si
     struct sqlite_store *s = backend(st);
     const char *what = "record a new run";
     sqlite3_stmt *q = statement(s, SQL_INSERT_RUN);
+    sqlite3_stmt *own = statement(s, SQL_OWN_BATCH);
     if (write_begin(s, what) < 0)
         return -1;
     for (size_t i = 0; i < count; i++) {
@@ -428,17 +461,26 @@ static int sqlite_begin_runs(struct store *st, const struct run_record *runs, si
             return -1;
         }
         ids[i] = sqlite3_last_insert_rowid(s->db);
+        /* A new invocation: its batch is the run's own id, known once inserted. */
+        if (!runs[i].batch &&
+            (bound(s, own, sqlite3_bind_int64(own, 1, ids[i]) != SQLITE_OK, what) < 0 ||
+             run_done(s, own, what) < 0)) {
+            write_rollback(s);
+            return -1;
+        }
     }
     return write_commit(s, what);
 }
 
-/* Bind a start to its statement; 0, or -1 with q finished. */
+/* Bind a start to its statement (c: what else it sets, or NULL); 0, or -1 with q finished. */
 static int bind_start(struct sqlite_store *s, sqlite3_stmt *q, int64_t id, int pid, int64_t now,
-                      const char *inputs_fingerprint, const char *log_path, const char *what)
+                      const struct store_change *c, const char *what)
 {
-    bool failed = sqlite3_bind_int64(q, 1, id) || sqlite3_bind_int64(q, 2, now) ||
-                  bind_or_null(q, 3, pid, 0) || bind_text(q, 4, inputs_fingerprint) ||
-                  bind_text(q, 5, log_path);
+    bool failed =
+        sqlite3_bind_int64(q, 1, id) || sqlite3_bind_int64(q, 2, now) ||
+        bind_or_null(q, 3, pid, 0) || bind_text(q, 4, c ? c->inputs_fingerprint : NULL) ||
+        bind_text(q, 5, c ? c->log_path : NULL) || bind_text(q, 6, c ? c->work_ids_json : NULL) ||
+        bind_or_null(q, 7, c ? c->chunk : 0, 0) || bind_or_null(q, 8, c ? c->chunks : 0, 0);
     return bound(s, q, failed, what);
 }
 
@@ -447,7 +489,7 @@ static int sqlite_start_run(struct store *st, int64_t id, int pid, int64_t now)
     struct sqlite_store *s = backend(st);
     const char *what = "mark a run started";
     sqlite3_stmt *q = statement(s, SQL_START_RUN);
-    if (bind_start(s, q, id, pid, now, NULL, NULL, what) < 0)
+    if (bind_start(s, q, id, pid, now, NULL, what) < 0)
         return -1;
     return write_one(s, q, what, NULL);
 }
@@ -522,8 +564,7 @@ static int sqlite_apply(struct store *st, const struct store_change *changes, si
     for (size_t i = 0; i < count; i++) {
         const struct store_change *c = &changes[i];
         sqlite3_stmt *q = statement(s, c->kind == STORE_START ? SQL_START_RUN : SQL_FINISH_RUN);
-        int rc = c->kind == STORE_START ? bind_start(s, q, c->id, c->pid, c->at,
-                                                     c->inputs_fingerprint, c->log_path, what)
+        int rc = c->kind == STORE_START ? bind_start(s, q, c->id, c->pid, c->at, c, what)
                                         : bind_finish(s, q, c->id, &c->finish, c->at, what);
         if (rc < 0 || run_done(s, q, what) < 0) {
             write_rollback(s);
@@ -582,6 +623,27 @@ static int sqlite_last_run(struct store *st, const char *job, struct run_record 
 static int sqlite_last_success(struct store *st, const char *job, struct run_record *out)
 {
     return lookup_run(backend(st), SQL_LAST_SUCCESS, job, 0, out);
+}
+
+static int sqlite_last_batch(struct store *st, const char *job, struct run_list *out)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "read the last runs of a job";
+    sqlite3_stmt *q = statement(s, SQL_LAST_BATCH);
+    if (bound(s, q, bind_text(q, 1, job) != SQLITE_OK, what) < 0)
+        return -1;
+    return read_runs(s, q, out, what);
+}
+
+static int sqlite_batch_runs(struct store *st, const char *job, int64_t batch, struct run_list *out)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "read the runs of an invocation";
+    sqlite3_stmt *q = statement(s, SQL_BATCH);
+    bool failed = bind_text(q, 1, job) || sqlite3_bind_int64(q, 2, batch);
+    if (bound(s, q, failed, what) < 0)
+        return -1;
+    return read_runs(s, q, out, what);
 }
 
 static int sqlite_history(struct store *st, const char *job, size_t limit, struct run_list *out)
@@ -792,6 +854,8 @@ static const struct store_ops sqlite_ops = {
     .run = sqlite_run,
     .last_run = sqlite_last_run,
     .last_success = sqlite_last_success,
+    .last_batch = sqlite_last_batch,
+    .batch_runs = sqlite_batch_runs,
     .history = sqlite_history,
     .active_runs = sqlite_active_runs,
     .find_stale_running = sqlite_find_stale_running,

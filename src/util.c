@@ -389,7 +389,7 @@ bool use_color(int fd)
     return isatty(fd);
 }
 
-int make_parents(const char *root, const char *rel)
+int make_parent_folders(const char *root, const char *rel)
 {
     char *full = xprintf("%s/%s", root, rel);
     /* Usually the folder is there already: one stat instead of a mkdir per level. */

@@ -128,8 +128,9 @@ const char *did_you_mean(const char *word, const char *const *candidates);
 bool starts_with(const char *s, const char *prefix);
 bool ends_with(const char *s, const char *suffix);
 
-/* mkdir -p for the folders of root/rel (not rel itself); -1 after a message. */
-int make_parents(const char *root, const char *rel);
+/* mkdir -p for the folders of rel, a path below root (the file itself is not made);
+ * -1 after a message naming the folder. */
+int make_parent_folders(const char *root, const char *rel);
 
 /* The wall clock in unix milliseconds. */
 int64_t wall_clock_ms(void);

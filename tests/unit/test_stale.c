@@ -71,7 +71,7 @@ static const char *why(const struct job_now *job, const struct run_record *last,
                        const struct run_record *success, const struct upstream *deps,
                        size_t dep_count, int64_t now)
 {
-    struct job_past past = {last, success};
+    struct job_past past = {last, success, 0};
     struct reasons r = {0};
     stale_reasons(job, &past, deps, dep_count, now, &r);
     const char *text = show(&r);
@@ -223,7 +223,7 @@ UNIT_TEST(stale_upstream_newer)
               "started");
     /* Two newer dependencies: one reason each. */
     struct upstream two[2] = {{"x", false, T - MIN, T - MIN}, {"y", true, T - MIN, T - MIN}};
-    struct job_past past = {&ok, &ok};
+    struct job_past past = {&ok, &ok, 0};
     struct reasons r = {0};
     stale_reasons(&n, &past, two, 2, T, &r);
     CHECK_INT(r.len, 2);
@@ -287,7 +287,7 @@ UNIT_TEST(stale_schedule_utc)
               "schedule: '0 * * * *' ticked at 2026-03-28 13:00:00 +00:00 UTC, after the last "
               "run started");
     /* Stopped for days: many missed ticks make one reason, naming the first missed. */
-    struct job_past past = {&ok, &ok};
+    struct job_past past = {&ok, &ok, 0};
     struct reasons r = {0};
     stale_reasons(&s.now, &past, NULL, 0, T + 3 * 24 * HOUR, &r);
     CHECK_INT(r.len, 1);

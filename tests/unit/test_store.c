@@ -109,13 +109,13 @@ UNIT_TEST(store_open_creates_and_reopens)
     struct store *st = open_ok(path);
     if (!st)
         return;
-    CHECK_INT(st->schema_version, 3);
+    CHECK_INT(st->schema_version, 4);
     CHECK_INT(st->kind, STORE_SQLITE);
     store_close(st);
-    check_raw(path, "PRAGMA user_version", "3");
+    check_raw(path, "PRAGMA user_version", "4");
     check_raw(path, "PRAGMA journal_mode", "wal");
     st = open_ok(path);
-    CHECK(st && st->schema_version == 3);
+    CHECK(st && st->schema_version == 4);
     if (st)
         check_sound(st, path);
     store_close(st);
@@ -492,13 +492,16 @@ UNIT_TEST(store_migrates_version_1)
     struct store *st = open_ok(path);
     if (!st)
         return;
-    CHECK_INT(st->schema_version, 3);
+    CHECK_INT(st->schema_version, 4);
     char *backup = xprintf("%s.bak-v1", path);
     struct stat sb;
     CHECK(stat(backup, &sb) == 0);
     check_raw(backup, "PRAGMA user_version", "1");
     check_raw(backup, "SELECT count(*) FROM runs", "2");
-    check_raw(path, "PRAGMA user_version", "3");
+    check_raw(path, "PRAGMA user_version", "4");
+    /* runs from before chunks are each their own batch */
+    check_raw(path, "SELECT group_concat(batch = id) FROM runs", "1,1");
+    check_raw(path, "SELECT count(*) FROM runs WHERE chunk IS NOT NULL OR chunks IS NOT NULL", "0");
 
     struct run_record r;
     CHECK_INT(store_run(st, 1, &r), 1);
@@ -536,17 +539,17 @@ UNIT_TEST(store_refuses_newer_and_foreign_databases)
     char *newer = db_path("newer.db");
     sqlite3 *db;
     CHECK(sqlite3_open(newer, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 9;", NULL, NULL, NULL) ==
+    CHECK(sqlite3_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 5;", NULL, NULL, NULL) ==
           SQLITE_OK);
     sqlite3_close(db);
     struct strbuf err = STRBUF_INIT;
     CHECK(store_open(newer, &err) == NULL);
-    char *want = xprintf("cannot use state database '%s': its schema version 9 is newer than "
-                         "this stau knows (3); use a newer stau",
+    char *want = xprintf("cannot use state database '%s': its schema version 5 is newer than "
+                         "this stau knows (4); use a newer stau",
                          newer);
     CHECK_STR(strbuf_str(&err), want);
     free(want);
-    check_raw(newer, "PRAGMA user_version", "9"); /* left alone */
+    check_raw(newer, "PRAGMA user_version", "5"); /* left alone */
 
     char *foreign = db_path("foreign.db");
     CHECK(sqlite3_open(foreign, &db) == SQLITE_OK);
