@@ -729,6 +729,36 @@ int cli_gc(const struct cli *c)
         else
             logs += (size_t)removed;
     }
+    /* Runs without an archive (never started, or not archived) hold their log
+     * alone: it goes by the archives' rules, age and count, newest kept. */
+    struct strmap seen = {0};
+    size_t *per_job = xcalloc(all.len + 1, sizeof(size_t));
+    size_t jobs = 0;
+    for (size_t i = 0; i < all.len; i++) {
+        const struct run_record *r = &all.items[i];
+        size_t k;
+        if (!strmap_get(&seen, r->job, strlen(r->job), &k)) {
+            k = jobs++;
+            strmap_put(&seen, r->job, strlen(r->job), k);
+        }
+        size_t newer = per_job[k]++;
+        if (r->archive_path || !run_status_finished(r->status) || !removable(r->log_path) ||
+            newer < keep_last || r->finished_at >= older_than)
+            continue;
+        char *log = root_path(&s, r->log_path);
+        int64_t size;
+        bool present = file_size(log, &size);
+        free(log);
+        if (!present)
+            continue;
+        int removed = gc_remove(&s, r->log_path, "log", c->dry_run, &freed);
+        if (removed < 0)
+            rc = EXIT_USAGE;
+        else
+            logs += (size_t)removed;
+    }
+    free(per_job);
+    strmap_release(&seen);
     /* Then the archives the store selects, except each job's last success. */
     for (size_t i = 0; i < doomed.len; i++) {
         const struct run_record *r = &doomed.items[i];

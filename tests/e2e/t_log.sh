@@ -323,6 +323,41 @@ report run 3
 EOF
 }
 
+# A run that could not be archived keeps its log alone; gc takes such logs by the
+# archives' rules (the newest --keep-last of each job stay).
+test_gc_removes_logs_of_runs_without_an_archive() {
+    new_project
+    write src/pipe.py <<'EOF'
+STAU_CONFIG = {"outputs": ["data/pipe"], "main_func": "main"}
+import os
+def main():
+    print("pipe run", os.environ["STAU_RUN_ID"])
+    os.makedirs("data", exist_ok=True)
+    if not os.path.exists("data/pipe"):
+        os.mkfifo("data/pipe")
+EOF
+    run run pipe
+    expect_exit 0
+    expect_stderr_contains "stau: warning: run 1 of 'pipe' is not archived: cannot archive output 'data/pipe': "
+    run run --force pipe
+    expect_exit 0
+    local l1 l2
+    l1=$(log_of 1) l2=$(log_of 2)
+    expect_file "$l1"
+    {
+        gc_line removed log "$l1"
+        echo "gc: removed 0 archives and 1 log, freed $(stat -c %s "$l1") bytes"
+    } >"$TEST_TMP/want"
+    run gc --keep-last 1
+    expect_exit 0
+    expect_stderr_empty
+    expect_stdout_eq <"$TEST_TMP/want"
+    expect_no_file "$l1"
+    expect_file "$l2"
+    run gc --keep-last 1
+    expect_stdout_eq <<<"gc: nothing to remove"
+}
+
 test_gc_never_removes_the_last_success() {
     log_project
     run run report
