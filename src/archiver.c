@@ -26,7 +26,9 @@
  * added later.
  *
  * An archive is written as "<name>.tmp.<pid>", synced, renamed over <name>, and
- * its folder synced, so a crash leaves either the old archive or the new one. */
+ * its folder synced, so a crash leaves either the old archive or the new one.
+ * Archives written together are synced together: one sync of the file system and
+ * one of each folder for all of them. */
 #include "archiver.h"
 #include <archive.h>
 #include <archive_entry.h>
@@ -354,11 +356,29 @@ static int sync_parent(const char *path, struct strbuf *err)
     return status;
 }
 
-int archiver_write_run(const char *archive_path, const char *manifest_json, const char *log_path,
+/* The folder part of path ("" for a bare name), as a length. */
+static size_t folder_length(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? (size_t)(slash - path) : 0;
+}
+
+static bool same_folder(const char *a, const char *b)
+{
+    size_t len = folder_length(a);
+    return len == folder_length(b) && memcmp(a, b, len) == 0;
+}
+
+static char *temp_name(const char *archive_path)
+{
+    return xprintf("%s.tmp.%ld", archive_path, (long)getpid());
+}
+
+int archiver_stage_run(const char *archive_path, const char *manifest_json, const char *log_path,
                        const char *project_root, const char *const *outputs, size_t output_count,
                        struct strbuf *err)
 {
-    char *tmp = xprintf("%s.tmp.%ld", archive_path, (long)getpid());
+    char *tmp = temp_name(archive_path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
         strbuf_addf(err, "cannot create '%s': %s", tmp, strerror(errno));
@@ -377,27 +397,101 @@ int archiver_write_run(const char *archive_path, const char *manifest_json, cons
         strbuf_addf(err, "cannot write archive '%s': libarchive could not finish it", archive_path);
         status = -1;
     }
-    if (status == 0 && fsync(fd) != 0) {
-        strbuf_addf(err, "cannot sync '%s': %s", tmp, strerror(errno));
-        status = -1;
-    }
     if (close(fd) != 0 && status == 0) {
         strbuf_addf(err, "cannot close '%s': %s", tmp, strerror(errno));
         status = -1;
     }
-    if (status == 0 && rename(tmp, archive_path) != 0) {
-        strbuf_addf(err, "cannot rename '%s' to '%s': %s", tmp, archive_path, strerror(errno));
-        status = -1;
-    }
     if (status != 0 && unlink(tmp) != 0 && errno != ENOENT)
         strbuf_addf(err, " (and cannot remove '%s': %s)", tmp, strerror(errno));
-    if (status == 0)
-        status = sync_parent(archive_path, err);
     strmap_release(&w->added);
     arena_release(&w->arena);
     free(w);
     free(tmp);
     return status;
+}
+
+/* fsync one staged archive. */
+static int sync_staged(const char *archive_path, struct strbuf *err)
+{
+    char *tmp = temp_name(archive_path);
+    int fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int status = 0;
+    if (fd < 0 || fsync(fd) != 0) {
+        strbuf_addf(err, "cannot sync '%s': %s", tmp, strerror(errno));
+        status = -1;
+    }
+    if (fd >= 0)
+        close(fd);
+    free(tmp);
+    return status;
+}
+
+size_t archiver_place(const char *const *archive_paths, size_t count, bool *placed,
+                      struct strbuf *errs)
+{
+    if (!count)
+        return 0;
+    /* One sync of the file system writes every staged archive at once, where an
+     * fsync each would flush the disk once per archive. Where it fails (it also
+     * reports other files' write errors), each archive is synced alone, which
+     * tells whose content did not make it. */
+    char *first = temp_name(archive_paths[0]);
+    int fd = open(first, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    bool synced = fd >= 0 && syncfs(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    free(first);
+    size_t count_placed = 0;
+    for (size_t i = 0; i < count; i++) {
+        placed[i] = false;
+        char *tmp = temp_name(archive_paths[i]);
+        if (!synced && sync_staged(archive_paths[i], &errs[i]) != 0) {
+            unlink(tmp);
+        } else if (rename(tmp, archive_paths[i]) != 0) {
+            strbuf_addf(&errs[i], "cannot rename '%s' to '%s': %s", tmp, archive_paths[i],
+                        strerror(errno));
+            if (unlink(tmp) != 0 && errno != ENOENT)
+                strbuf_addf(&errs[i], " (and cannot remove '%s': %s)", tmp, strerror(errno));
+        } else {
+            placed[i] = true;
+            count_placed++;
+        }
+        free(tmp);
+    }
+    /* The renames into a folder are made durable by one sync of it, after the last
+     * of them; where that fails, none of its archives counts as placed. */
+    for (size_t i = 0; i < count; i++) {
+        if (!placed[i])
+            continue;
+        bool later = false;
+        for (size_t k = i + 1; k < count && !later; k++)
+            later = placed[k] && same_folder(archive_paths[k], archive_paths[i]);
+        if (later)
+            continue;
+        struct strbuf err = STRBUF_INIT;
+        if (sync_parent(archive_paths[i], &err) != 0) {
+            for (size_t k = 0; k <= i; k++) {
+                if (placed[k] && same_folder(archive_paths[k], archive_paths[i])) {
+                    placed[k] = false;
+                    count_placed--;
+                    strbuf_addstr(&errs[k], err.buf);
+                }
+            }
+        }
+        strbuf_release(&err);
+    }
+    return count_placed;
+}
+
+int archiver_write_run(const char *archive_path, const char *manifest_json, const char *log_path,
+                       const char *project_root, const char *const *outputs, size_t output_count,
+                       struct strbuf *err)
+{
+    if (archiver_stage_run(archive_path, manifest_json, log_path, project_root, outputs,
+                           output_count, err) != 0)
+        return -1;
+    bool placed;
+    return archiver_place(&archive_path, 1, &placed, err) == 1 ? 0 : -1;
 }
 
 /* Reading. */

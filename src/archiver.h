@@ -7,6 +7,7 @@
 
 #include "util.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -41,10 +42,24 @@ struct archiver_members {
  * links as links) below "outputs/". The archive is written to
  * "<archive_path>.tmp.<pid>", synced and renamed, so a crash never leaves half an
  * archive under the final name. Returns 0, or -1 with a message in err (and no
- * temporary file left behind). */
+ * temporary file left behind). Stage and place in one. */
 int archiver_write_run(const char *archive_path, const char *manifest_json, const char *log_path,
                        const char *project_root, const char *const *outputs, size_t output_count,
                        struct strbuf *err);
+
+/* The first half of archiver_write_run: the archive, complete, under its
+ * temporary name, neither synced nor in place. Returns 0, or -1 with a message in
+ * err (and no temporary file left behind). */
+int archiver_stage_run(const char *archive_path, const char *manifest_json, const char *log_path,
+                       const char *project_root, const char *const *outputs, size_t output_count,
+                       struct strbuf *err);
+/* The second half, for many staged archives at once: make them durable together
+ * (one sync of their file system where it can, else one fsync each), rename each
+ * into place and sync each folder once. placed[i] says whether archive_paths[i]
+ * made it, else errs[i] says why (its temporary file is gone). Returns how many
+ * made it. */
+size_t archiver_place(const char *const *archive_paths, size_t count, bool *placed,
+                      struct strbuf *errs);
 
 /* Append every member of the archive to out. Returns 0, or -1 with a message in err. */
 int archiver_list(const char *archive_path, struct archiver_members *out, struct strbuf *err);

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "archiver.h"
 
 /* One thing to record: a start or an end. */
@@ -25,23 +26,50 @@ struct recorder {
     const char *root;          /* the project root */
 };
 
-/* Archive an ended run; on success its end names the archive. */
-static void archive_run(struct recorder *rc, struct recorder_end *end)
+/* Archive the runs of a batch that ended, together: each end that made it names
+ * its archive. */
+static void archive_runs(struct recorder *rc, struct entry **batch, size_t count)
 {
-    if (!end->archive)
-        return;
-    char *full_archive = xprintf("%s/%s", rc->root, end->archive);
-    char *full_log = end->log_path ? xprintf("%s/%s", rc->root, end->log_path) : NULL;
-    struct strbuf err = STRBUF_INIT;
-    if (make_parent_folders(rc->root, end->archive) == 0 &&
-        archiver_write_run(full_archive, end->manifest, full_log, rc->root,
-                           (const char *const *)end->outputs.items, end->outputs.len, &err) == 0)
-        end->finish.archive_path = end->archive;
-    else if (err.len)
-        warn("run %lld of '%s' is not archived: %s", (long long)end->run_id, end->job, err.buf);
-    strbuf_release(&err);
-    free(full_archive);
-    free(full_log);
+    struct recorder_end **ends = xcalloc(count + 1, sizeof(*ends));
+    char **paths = xcalloc(count + 1, sizeof(*paths));
+    struct strbuf *errs = xcalloc(count + 1, sizeof(*errs));
+    bool *placed = xcalloc(count + 1, sizeof(*placed));
+    size_t staged = 0;
+    for (size_t i = 0; i < count; i++) {
+        struct recorder_end *end = &batch[i]->end;
+        if (!batch[i]->is_end || !end->archive)
+            continue;
+        char *full_archive = xprintf("%s/%s", rc->root, end->archive);
+        char *full_log = end->log_path ? xprintf("%s/%s", rc->root, end->log_path) : NULL;
+        struct strbuf err = STRBUF_INIT;
+        if (make_parent_folders(rc->root, end->archive) == 0 &&
+            archiver_stage_run(full_archive, end->manifest, full_log, rc->root,
+                               (const char *const *)end->outputs.items, end->outputs.len,
+                               &err) == 0) {
+            ends[staged] = end;
+            paths[staged++] = full_archive;
+            full_archive = NULL;
+        } else if (err.len) {
+            warn("run %lld of '%s' is not archived: %s", (long long)end->run_id, end->job, err.buf);
+        }
+        strbuf_release(&err);
+        free(full_archive);
+        free(full_log);
+    }
+    archiver_place((const char *const *)paths, staged, placed, errs);
+    for (size_t i = 0; i < staged; i++) {
+        if (placed[i])
+            ends[i]->finish.archive_path = ends[i]->archive;
+        else
+            warn("run %lld of '%s' is not archived: %s", (long long)ends[i]->run_id, ends[i]->job,
+                 errs[i].buf);
+        strbuf_release(&errs[i]);
+        free(paths[i]);
+    }
+    free(placed);
+    free(errs);
+    free(paths);
+    free(ends);
 }
 
 static void entry_free(struct entry *e)
@@ -63,6 +91,7 @@ static void entry_free(struct entry *e)
 /* Archive what ended, then record the whole batch in one transaction. */
 static void write_batch(struct recorder *rc, struct entry **batch, size_t count)
 {
+    archive_runs(rc, batch, count);
     struct store_change *changes = xcalloc(count + 1, sizeof(*changes));
     struct store_file_list files = {0};
     for (size_t i = 0; i < count; i++) {
@@ -71,7 +100,6 @@ static void write_batch(struct recorder *rc, struct entry **batch, size_t count)
         for (size_t k = 0; k < learned->len; k++)
             VEC_PUSH(&files, learned->items[k]); /* paths stay owned by the entry */
         if (e->is_end) {
-            archive_run(rc, &e->end);
             e->end.finish.outputs_fingerprint =
                 e->end.outputs_fingerprint[0] ? e->end.outputs_fingerprint : NULL;
             /* The time it ended, not now: dependents may have started meanwhile, and a
@@ -100,6 +128,13 @@ static void write_batch(struct recorder *rc, struct entry **batch, size_t count)
         entry_free(batch[i]);
 }
 
+/* Whatever else arrives this soon after the first entry goes in the same batch:
+ * runs of trivial jobs end every few milliseconds, and one transaction (and one
+ * sync of the archive folder) for several of them costs what one costs alone. */
+#define BATCH_WINDOW_MS 100
+/* A batch this long is written at once. */
+#define BATCH_MAX 256
+
 static void *recorder_main(void *arg)
 {
     struct recorder *rc = arg;
@@ -109,6 +144,14 @@ static void *recorder_main(void *arg)
             pthread_cond_wait(&rc->wake, &rc->lock);
         if (!rc->queue.len)
             break;
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += BATCH_WINDOW_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        while (!rc->closing && rc->queue.len < BATCH_MAX &&
+               pthread_cond_timedwait(&rc->wake, &rc->lock, &until) == 0) {
+        }
         /* Take everything queued: one transaction for all of it. */
         struct entry **batch = rc->queue.items;
         size_t count = rc->queue.len;
@@ -133,7 +176,11 @@ struct recorder *recorder_new(const char *root, struct store *main_store)
     if (!own)
         return rc;
     pthread_mutex_init(&rc->lock, NULL);
-    pthread_cond_init(&rc->wake, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&rc->wake, &attr);
+    pthread_condattr_destroy(&attr);
     if (pthread_create(&rc->thread, NULL, recorder_main, rc) != 0) {
         store_close(own);
         pthread_mutex_destroy(&rc->lock);
@@ -155,7 +202,10 @@ static void hand_over(struct recorder *rc, struct entry *e)
     }
     pthread_mutex_lock(&rc->lock);
     VEC_PUSH(&rc->queue, e);
-    pthread_cond_signal(&rc->wake);
+    /* The thread needs waking for a batch's first entry and for a full one; in
+     * between it waits out the window anyway. */
+    if (rc->queue.len == 1 || rc->queue.len == BATCH_MAX)
+        pthread_cond_signal(&rc->wake);
     pthread_mutex_unlock(&rc->lock);
 }
 

@@ -400,6 +400,57 @@ UNIT_TEST(archive_replaced_atomically)
     strbuf_release(&err);
 }
 
+UNIT_TEST(archive_staged_then_placed_together)
+{
+    /* Staged archives sit under their temporary names until placed; placing many
+     * renames each that is still there and says why for each that is not. */
+    const char *tmp = unit_tmpdir();
+    char *project = path_in(tmp, "project");
+    put(project, "out/a.txt", "a\n");
+    char *folder = path_in(tmp, "archive");
+    CHECK(mkdir(folder, 0755) == 0);
+    const char *outputs[] = {"out/a.txt"};
+    char *paths[3];
+    struct strbuf err = STRBUF_INIT;
+    for (int i = 0; i < 3; i++) {
+        paths[i] = xprintf("%s/run%d.tar.zst", folder, i + 1);
+        char *manifest = xprintf("{\"run\": %d}", i + 1);
+        CHECK_INT(archiver_stage_run(paths[i], manifest, NULL, project, outputs, 1, &err), 0);
+        free(manifest);
+    }
+    char *names = names_in(folder);
+    char *want = xprintf("run1.tar.zst.tmp.%ld run2.tar.zst.tmp.%ld run3.tar.zst.tmp.%ld",
+                         (long)getpid(), (long)getpid(), (long)getpid());
+    CHECK_STR(names, want);
+    free(names);
+    free(want);
+    char *gone = xprintf("%s.tmp.%ld", paths[1], (long)getpid());
+    CHECK(unlink(gone) == 0);
+    bool placed[3];
+    struct strbuf errs[3] = {STRBUF_INIT, STRBUF_INIT, STRBUF_INIT};
+    CHECK_INT((int)archiver_place((const char *const *)paths, 3, placed, errs), 2);
+    CHECK(placed[0] && !placed[1] && placed[2]);
+    CHECK_STR(strbuf_str(&errs[0]), "");
+    want = xprintf("cannot rename '%s' to '%s': No such file or directory", gone, paths[1]);
+    CHECK_STR(errs[1].buf, want);
+    free(want);
+    names = names_in(folder);
+    CHECK_STR(names, "run1.tar.zst run3.tar.zst");
+    struct strbuf manifest = STRBUF_INIT;
+    CHECK_INT(archiver_read_manifest(paths[2], &manifest, &err), 0);
+    CHECK_STR(manifest.buf, "{\"run\": 3}");
+    strbuf_release(&manifest);
+    for (int i = 0; i < 3; i++) {
+        strbuf_release(&errs[i]);
+        free(paths[i]);
+    }
+    free(names);
+    free(gone);
+    free(folder);
+    free(project);
+    strbuf_release(&err);
+}
+
 /* Restore a crafted archive into a target holding one file; the restore must fail
  * with want (%1$s: the archive, %2$s: the target) and leave the target untouched. */
 static void check_refused(const struct craft *members, size_t count, const char *want_format)
