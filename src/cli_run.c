@@ -322,6 +322,17 @@ int cli_run(const struct cli *c)
     return run_plan(c, c->force);
 }
 
+/* The job's next schedule tick after its last run started (CRON_NEVER: none);
+ * *which: the schedule that fires. */
+static int64_t next_tick_of(const struct plan_job *pj, int64_t now, size_t *which)
+{
+    if (!pj->schedule_count)
+        return CRON_NEVER;
+    struct job_now now_state;
+    plan_job_now(pj, &now_state);
+    return stale_next_tick(&now_state, pj->schedule_from ? pj->schedule_from : now, which);
+}
+
 /* Why a job that is not due is not: its last success and what still matches. */
 static void explain_not_due(const struct session *s, size_t i, int64_t now)
 {
@@ -333,16 +344,14 @@ static void explain_not_due(const struct session *s, size_t i, int64_t now)
         strbuf_addstr(&sb, ", ");
         stale_format_age(now - pj->success.finished_at, &sb);
         printf("  last success: run %lld, finished %s ago\n", (long long)pj->success.id, sb.buf);
-        printf("  code, declaration, inputs and outputs match that run\n");
+        printf("  code, declaration, inputs and outputs match that run (fingerprints %.8s, "
+               "%.8s, %.8s, %.8s)\n",
+               pj->code_fp, pj->config_fp, pj->inputs_fp, pj->outputs_fp);
         strbuf_reset(&sb);
     }
     if (pj->schedule_count) {
-        struct job_now now_state;
-        plan_job_now(pj, &now_state);
         size_t which = 0;
-        int64_t from =
-            pj->last.id ? (pj->last.started_at ? pj->last.started_at : pj->last.queued_at) : now;
-        int64_t tick = stale_next_tick(&now_state, from, &which);
+        int64_t tick = next_tick_of(pj, now, &which);
         if (tick != CRON_NEVER) {
             stale_format_time(tick, pj->zone, &sb);
             printf("  next tick: %s ('%s')\n", sb.buf, pj->schedule_texts[which]);
@@ -371,6 +380,72 @@ static void explain_not_due(const struct session *s, size_t i, int64_t now)
     strbuf_release(&sb);
 }
 
+/* ,"key":{"now":"...","last_success":"..."|null} */
+static void fingerprint_json(struct strbuf *out, const char *key, const char *now,
+                             const struct run_record *ok, const char *recorded)
+{
+    strbuf_addf(out, ",\"%s\":{\"now\":\"%s\",\"last_success\":", key, now);
+    if (ok->id && recorded)
+        json_quote(out, recorded, strlen(recorded));
+    else
+        strbuf_addstr(out, "null");
+    strbuf_addch(out, '}');
+}
+
+/* One job of `stau why --json`: its reasons, and the evidence for or against. */
+static void why_json(const struct session *s, size_t i, int64_t now, struct strbuf *json)
+{
+    const struct plan_job *pj = &s->plan.jobs[i];
+    const struct job *job = &s->project.graph.jobs.items[i];
+    const struct run_record *ok = &pj->success;
+    strbuf_addstr(json, "{\"job\":");
+    json_quote(json, job->name, strlen(job->name));
+    strbuf_addf(json, ",\"due\":%s,\"reasons\":", pj->due ? "true" : "false");
+    reasons_to_json(&pj->why, json);
+    if (ok->id)
+        strbuf_addf(json, ",\"last_success\":{\"run\":%lld,\"finished_at\":%lld}",
+                    (long long)ok->id, (long long)ok->finished_at);
+    else
+        strbuf_addstr(json, ",\"last_success\":null");
+    strbuf_addstr(json, ",\"fingerprints\":{");
+    size_t start = json->len;
+    fingerprint_json(json, "code", pj->code_fp, ok, ok->code_fingerprint);
+    fingerprint_json(json, "config", pj->config_fp, ok, ok->config_fingerprint);
+    fingerprint_json(json, "inputs", pj->inputs_fp, ok, ok->inputs_fingerprint);
+    fingerprint_json(json, "outputs", pj->outputs_fp, ok, ok->outputs_fingerprint);
+    json->buf[start] = ' '; /* the first field's comma */
+    strbuf_addch(json, '}');
+    size_t which = 0;
+    int64_t tick = next_tick_of(pj, now, &which);
+    if (tick != CRON_NEVER) {
+        strbuf_addf(json, ",\"next_tick\":{\"at\":%lld,\"schedule\":", (long long)tick);
+        json_quote(json, pj->schedule_texts[which], strlen(pj->schedule_texts[which]));
+        strbuf_addch(json, '}');
+    } else {
+        strbuf_addstr(json, ",\"next_tick\":null");
+    }
+    strbuf_addstr(json, ",\"dependencies\":[");
+    for (size_t e = 0; e < job->deps.len; e++) {
+        const struct edge *edge = &job->deps.items[e];
+        const struct plan_job *dep = &s->plan.jobs[edge->to];
+        const char *name = s->project.graph.jobs.items[edge->to].name;
+        strbuf_addstr(json, e ? ",{\"job\":" : "{\"job\":");
+        json_quote(json, name, strlen(name));
+        if (dep->success.id)
+            strbuf_addf(json, ",\"last_success_finished_at\":%lld,\"age_seconds\":%lld",
+                        (long long)dep->success.finished_at,
+                        (long long)((now - dep->success.finished_at) / 1000));
+        else
+            strbuf_addstr(json, ",\"last_success_finished_at\":null,\"age_seconds\":null");
+        if (edge->dep->has_max_lag)
+            strbuf_addf(json, ",\"max_lag_minutes\":%g,\"due\":%s}", edge->dep->max_lag,
+                        dep->due ? "true" : "false");
+        else
+            strbuf_addf(json, ",\"max_lag_minutes\":null,\"due\":%s}", dep->due ? "true" : "false");
+    }
+    strbuf_addstr(json, "]}");
+}
+
 int cli_why(const struct cli *c)
 {
     if (!c->arg_count) {
@@ -397,11 +472,8 @@ int cli_why(const struct cli *c)
         if (!asked)
             continue;
         if (c->json) {
-            strbuf_addstr(&json, shown ? ",\n{\"job\":" : "\n{\"job\":");
-            json_quote(&json, name, strlen(name));
-            strbuf_addf(&json, ",\"due\":%s,\"reasons\":", pj->due ? "true" : "false");
-            reasons_to_json(&pj->why, &json);
-            strbuf_addf(&json, ",\"last_success\":%lld}", (long long)pj->success.id);
+            strbuf_addstr(&json, shown ? ",\n" : "\n");
+            why_json(&s, i, now, &json);
         } else if (pj->due) {
             printf("%s is due:\n", name);
             for (size_t r = 0; r < pj->why.len; r++)
@@ -460,7 +532,8 @@ int cli_status(const struct cli *c)
         } else if (pj->schedule_count) {
             struct job_now job_now;
             plan_job_now(pj, &job_now);
-            int64_t tick = stale_next_tick(&job_now, pj->last.id ? pj->last.started_at : now, NULL);
+            int64_t tick =
+                stale_next_tick(&job_now, pj->schedule_from ? pj->schedule_from : now, NULL);
             if (tick != CRON_NEVER)
                 stale_format_time(tick, pj->zone, &sb);
         } else {

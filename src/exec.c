@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,7 +57,13 @@ const char exec_bootstrap[] =
 
 /* An environment string longer than this cannot be passed to a program (Linux's
  * MAX_ARG_STRLEN), so neither can a chunk's STAU_WORK_IDS. */
-enum { GRACE_MS = 5000, HEARTBEAT_MS = 10000, LOG_TAIL_LINES = 12, ENV_STRING_MAX = 131072 };
+enum {
+    GRACE_MS = 5000,
+    HEARTBEAT_MS = 10000,
+    STATUS_TICK_MS = 200,
+    LOG_TAIL_LINES = 12,
+    ENV_STRING_MAX = 131072
+};
 
 enum task_state { TASK_READY, TASK_RUNNING, TASK_RETRY, TASK_DONE };
 
@@ -118,6 +125,8 @@ struct runner {
     char host[256];
     char *git_commit;
     bool tty;
+    bool color;                /* colour the outcomes (a terminal, no NO_COLOR) */
+    int columns;               /* the terminal's width (0: unknown) */
     char *jobs_path;           /* the jobs root, absolute, for the bootstrap's sys.path */
     struct recorder *recorder; /* records starts and ends, and archives */
     char *owner_id;            /* this stau as STAU_OWNER says it (exec_owner_id) */
@@ -137,17 +146,47 @@ static const char *kwargs_of(const struct runner *r, const struct job *job)
     return r->opt->kwargs ? r->opt->kwargs : job->decl->kwargs_json;
 }
 
-static void status_line(struct runner *r, const char *name)
+static char *task_label(const struct runner *r, const struct task *t);
+
+/* On a terminal, the one status line, redrawn: "[12/40 3 running] sales.report 4.2s",
+ * naming what has run longest, cut to the terminal's width. */
+static void status_line(struct runner *r)
 {
     if (!r->tty)
         return;
     size_t running = 0;
-    for (size_t i = 0; i < r->tasks.len; i++)
-        running += r->tasks.items[i]->state == TASK_RUNNING;
+    const struct task *oldest = NULL;
+    for (size_t i = 0; i < r->tasks.len; i++) {
+        const struct task *t = r->tasks.items[i];
+        if (t->state != TASK_RUNNING)
+            continue;
+        running++;
+        if (!oldest || t->started_wall < oldest->started_wall)
+            oldest = t;
+    }
     for (size_t i = 0; i < r->due_count; i++)
         running += r->due[i].state == JOB_SELECTING;
-    printf("\r\033[K[%zu/%zu %zu running] %s", r->done, r->count, running, name ? name : "");
+    struct strbuf line = STRBUF_INIT;
+    strbuf_addf(&line, "[%zu/%zu %zu running]", r->done, r->count, running);
+    if (oldest) {
+        char *label = task_label(r, oldest);
+        strbuf_addf(&line, " %s %.1fs", label,
+                    (double)(wall_clock_ms() - oldest->started_wall) / 1000);
+        free(label);
+    }
+    int width = r->columns > 1 ? r->columns - 1 : 79;
+    printf("\r\033[K%.*s", width, line.buf);
     fflush(stdout);
+    strbuf_release(&line);
+}
+
+/* text in an SGR colour on a colour terminal ("32" green, "31" red, "33" yellow). */
+static void print_colored(const struct runner *r, const char *sgr, const char *text)
+{
+    if (r->color)
+        printf("\033[%sm%s\033[0m", sgr, text);
+    else
+        fputs(text, stdout);
 }
 
 /* How a run is named in lines and the summary: "job_a", or "job_a (chunk 2/3)". */
@@ -163,16 +202,19 @@ static void report(struct runner *r, const struct task *t, int64_t ms)
     char *label = task_label(r, t);
     if (r->tty)
         printf("\r\033[K");
-    if (t->result == RUN_SUCCEEDED)
-        printf("[%zu/%zu] %s ok %.1fs%s\n", r->done, r->count, label, (double)ms / 1000,
+    printf("[%zu/%zu] %s ", r->done, r->count, label);
+    if (t->result == RUN_SUCCEEDED) {
+        print_colored(r, "32", "ok");
+        printf(" %.1fs%s\n", (double)ms / 1000,
                t->log_path ? "" : " (no work IDs: nothing to run)");
-    else if (t->result == RUN_SKIPPED)
-        printf("[%zu/%zu] %s skipped: %s\n", r->done, r->count, label, t->skip_note);
-    else
-        printf("[%zu/%zu] %s %s %.1fs (log: %s)\n", r->done, r->count, label,
-               t->failure ? t->failure : run_status_name(t->result), (double)ms / 1000,
-               t->log_path);
-    fflush(stdout);
+    } else if (t->result == RUN_SKIPPED) {
+        print_colored(r, "33", "skipped");
+        printf(": %s\n", t->skip_note);
+    } else {
+        print_colored(r, "31", t->failure ? t->failure : run_status_name(t->result));
+        printf(" %.1fs (log: %s)\n", (double)ms / 1000, t->log_path);
+    }
+    status_line(r);
     free(label);
 }
 
@@ -231,7 +273,10 @@ static void finish_job(struct runner *r, struct due_job *d)
             r->done++;
             if (r->tty)
                 printf("\r\033[K");
-            printf("[%zu/%zu] %s skipped: '%s' failed\n", r->done, r->count, job->name, failed);
+            printf("[%zu/%zu] %s ", r->done, r->count, job->name);
+            print_colored(r, "33", "skipped");
+            printf(": '%s' failed\n", failed);
+            status_line(r);
             fflush(stdout);
             finish_job(r, w);
             break;
@@ -300,6 +345,8 @@ static void record_end(struct runner *r, const struct task *t, const struct run_
         for (size_t i = 0; i < job->decl->outputs.len; i++)
             VEC_PUSH(&end.outputs, xstrdup(job->decl->outputs.items[i]));
     end.finish = *fin;
+    end.output_files = fin->output_files ? xstrdup(fin->output_files) : NULL;
+    end.finish.output_files = NULL; /* the recorder's copy, above */
     if (fin->outputs_fingerprint)
         snprintf(end.outputs_fingerprint, sizeof(end.outputs_fingerprint), "%s",
                  fin->outputs_fingerprint);
@@ -320,7 +367,7 @@ static void close_claim(struct runner *r, struct due_job *d, enum run_status sta
     struct recorder_end end = {0};
     end.run_id = d->claim;
     end.job = xstrdup(r->p->graph.jobs.items[d->job].name);
-    end.finish = (struct run_finish){status, -1, 0, NULL, NULL};
+    end.finish = (struct run_finish){status, -1, 0, NULL, NULL, NULL};
     end.ended = wall_clock_ms();
     d->claim = 0;
     recorder_ended(r->recorder, &end);
@@ -351,10 +398,11 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
     const struct job *job = &r->p->graph.jobs.items[t->job];
     r->slots_used -= (size_t)job->decl->slots;
     int64_t now = wall_clock_ms();
-    struct run_finish fin = {RUN_FAILED, ev->signal ? -1 : ev->status, ev->signal, NULL, NULL};
+    struct run_finish fin = {RUN_FAILED, ev->signal ? -1 : ev->status, ev->signal, NULL, NULL, NULL};
     char outputs_fp[33] = "";
     char *missing = NULL;
     struct store_file_list learned = {0};
+    struct strbuf output_files = STRBUF_INIT;
     free(t->failure);
     t->failure = NULL;
     if (ev->timed_out) {
@@ -365,7 +413,8 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
         fin.status = RUN_INTERRUPTED;
         t->failure = xstrdup("interrupted");
     } else if (ev->status == 0) {
-        plan_outputs_fingerprint(r->p, r->st, t->job, now, outputs_fp, &missing, &learned);
+        plan_outputs_fingerprint(r->p, r->st, t->job, now, outputs_fp, &missing, &learned,
+                                 &output_files);
         if (missing) {
             t->failure =
                 xprintf("failed: declared output '%s' is missing after a zero exit", missing);
@@ -373,6 +422,7 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
         } else {
             fin.status = RUN_SUCCEEDED;
             fin.outputs_fingerprint = outputs_fp;
+            fin.output_files = output_files.buf;
         }
     } else {
         t->failure = ev->signal ? xprintf("failed (killed by signal %d)", ev->signal)
@@ -388,6 +438,7 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
     }
     record_end(r, t, &fin, now, &learned);
     store_file_list_release(&learned);
+    strbuf_release(&output_files);
     if (retry) {
         double delay = job->decl->retry_delay;
         for (int i = 1; i < t->attempt; i++)
@@ -530,15 +581,19 @@ static void succeed_without_ids(struct runner *r, struct task *t, int64_t now, b
     char outputs_fp[33];
     char *missing = NULL;
     struct recorder_start start = {0};
-    plan_outputs_fingerprint(r->p, r->st, t->job, now, outputs_fp, &missing, &start.learned);
+    struct strbuf files = STRBUF_INIT, output_files = STRBUF_INIT;
+    plan_inputs_fingerprint(r->p, r->st, t->job, now, start.inputs_fingerprint, &start.learned,
+                            &files);
+    plan_outputs_fingerprint(r->p, r->st, t->job, now, outputs_fp, &missing, &start.learned,
+                             &output_files);
     free(missing);
-    snprintf(start.inputs_fingerprint, sizeof(start.inputs_fingerprint), "%s",
-             r->plan->jobs[t->job].inputs_fp);
+    start.files = strbuf_detach(&files);
     record_start(r, t, 0, now, &start, claimed, "[]");
     struct recorder_end end = {0};
+    end.output_files = strbuf_detach(&output_files);
     end.run_id = t->run_id;
     end.job = xstrdup(r->p->graph.jobs.items[t->job].name);
-    end.finish = (struct run_finish){RUN_SUCCEEDED, -1, 0, NULL, NULL};
+    end.finish = (struct run_finish){RUN_SUCCEEDED, -1, 0, NULL, NULL, NULL};
     snprintf(end.outputs_fingerprint, sizeof(end.outputs_fingerprint), "%s", outputs_fp);
     end.ended = wall_clock_ms();
     recorder_ended(r->recorder, &end);
@@ -574,7 +629,10 @@ static void start_task(struct runner *r, struct task *t)
         return;
     }
     struct recorder_start start = {0};
-    plan_inputs_fingerprint(r->p, r->st, t->job, now, start.inputs_fingerprint, &start.learned);
+    struct strbuf files = STRBUF_INIT;
+    plan_inputs_fingerprint(r->p, r->st, t->job, now, start.inputs_fingerprint, &start.learned,
+                            &files);
+    start.files = strbuf_detach(&files);
     char run_id[32], attempt[16];
     snprintf(run_id, sizeof(run_id), "%lld", (long long)t->run_id);
     snprintf(attempt, sizeof(attempt), "%d", t->attempt);
@@ -612,10 +670,11 @@ static void start_task(struct runner *r, struct task *t)
         proc_start(&spec, &t->proc, &err) < 0) {
         t->failure = xprintf("failed to start: %s", err.len ? err.buf : "see above");
         store_file_list_release(&start.learned);
+        free(start.files);
         struct recorder_end end = {0};
         end.run_id = t->run_id;
         end.job = xstrdup(job->name);
-        end.finish = (struct run_finish){RUN_FAILED, -1, 0, NULL, NULL};
+        end.finish = (struct run_finish){RUN_FAILED, -1, 0, NULL, NULL, NULL};
         end.ended = wall_clock_ms();
         recorder_ended(r->recorder, &end);
         finish_task(r, t, RUN_FAILED, 0);
@@ -624,7 +683,7 @@ static void start_task(struct runner *r, struct task *t)
         proc_set_add(&r->set, &t->proc);
         t->state = TASK_RUNNING;
         r->slots_used += (size_t)job->decl->slots;
-        status_line(r, job->name);
+        status_line(r);
     }
     strbuf_release(&err);
     strbuf_release(&ids);
@@ -710,13 +769,13 @@ static void start_selection(struct runner *r, struct due_job *d)
     struct strbuf err = STRBUF_INIT;
     d->began = true;
     if (work_select_start(&d->select, &spec, &err) < 0) {
-        struct run_finish fin = {RUN_FAILED, -1, 0, NULL, NULL};
+        struct run_finish fin = {RUN_FAILED, -1, 0, NULL, NULL, NULL};
         selection_failed(r, d, &fin, xprintf("failed to start select_work: %s", err.buf), 0);
     } else {
         proc_set_add(&r->set, &d->select.proc);
         d->state = JOB_SELECTING;
         r->slots_used += (size_t)job->decl->slots;
-        status_line(r, job->name);
+        status_line(r);
     }
     strbuf_release(&err);
 }
@@ -727,7 +786,7 @@ static void end_selection(struct runner *r, struct due_job *d, const struct proc
     const struct job *job = &r->p->graph.jobs.items[d->job];
     r->slots_used -= (size_t)job->decl->slots;
     struct strbuf problem = STRBUF_INIT;
-    struct run_finish fin = {RUN_FAILED, ev->signal ? -1 : ev->status, ev->signal, NULL, NULL};
+    struct run_finish fin = {RUN_FAILED, ev->signal ? -1 : ev->status, ev->signal, NULL, NULL, NULL};
     enum work_selection got = work_select_end(&d->select, ev, r->interrupts > 0, job->decl->timeout,
                                               &d->ids, &problem, &fin.status);
     if (got == WORK_SELECT_OK)
@@ -930,6 +989,10 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
     else
         free(jobs);
     r.tty = opt->tty;
+    r.color = r.tty && use_color(STDOUT_FILENO);
+    struct winsize size;
+    if (r.tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0)
+        r.columns = size.ws_col;
     if (proc_set_init(&r.set) < 0) {
         runner_release(&r);
         return EXIT_RUN_USAGE;
@@ -948,6 +1011,9 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
         for (size_t i = 0; i < r.tasks.len; i++)
             if (r.tasks.items[i]->state == TASK_RETRY && r.tasks.items[i]->retry_at < deadline)
                 deadline = r.tasks.items[i]->retry_at;
+        /* On a terminal the status line's clock moves on. */
+        if (r.tty && proc_now_ms() + STATUS_TICK_MS < deadline)
+            deadline = proc_now_ms() + STATUS_TICK_MS;
         struct proc_event ev;
         if (proc_wait_any(&r.set, deadline, &ev) < 0) {
             error("waiting for jobs failed:");
@@ -983,6 +1049,7 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
             next_heartbeat = proc_now_ms() + HEARTBEAT_MS;
         }
         start_ready(&r);
+        status_line(&r);
     }
     proc_set_release(&r.set);
     /* What never began (interrupted, --fail-fast) is closed as skipped. */

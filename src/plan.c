@@ -23,7 +23,32 @@ struct hasher {
     struct strbuf buf;              /* file contents being hashed */
     struct witness *witness;        /* where to note each path looked at; NULL: nowhere */
     bool incomplete;                /* a path could not be looked at (the witness lacks it) */
+    struct strbuf *files;           /* where to note each file hashed, as evidence (see
+                                       run_record.files); NULL: nowhere */
+    size_t noted;                   /* ... lines noted there for the present kind */
 };
+
+/* A run keeps at most this many evidence lines of each kind: a glob matching more
+ * is told as "too many to list". */
+enum { FILES_EVIDENCE_MAX = 1000 };
+
+/* Note one file of kind ('c' code, 'i' input, 'o' output) as evidence: its hash in
+ * hex, or "-" when it is missing. */
+static void note_file(struct hasher *h, char kind, const char *path, const struct hash128 *hash)
+{
+    if (!h->files || strpbrk(path, "\t\n"))
+        return;
+    if (h->noted++ == FILES_EVIDENCE_MAX) {
+        strbuf_addf(h->files, "%c\t*\t-\n", kind); /* more than listed */
+        return;
+    }
+    if (h->noted > FILES_EVIDENCE_MAX)
+        return;
+    char hex[33] = "-";
+    if (hash)
+        fingerprint_hex(*hash, hex);
+    strbuf_addf(h->files, "%c\t%s\t%s\n", kind, path, hex);
+}
 
 static int hash_file(struct hasher *h, const char *path, struct stat *st_out, struct hash128 *out);
 
@@ -178,6 +203,7 @@ static void inputs_fingerprint(struct hasher *h, const struct decl *d, char out[
     if (!state)
         fatal("out of memory for a hash state");
     XXH3_128bits_reset(state);
+    h->noted = 0;
     for (size_t i = 0; i < d->inputs.len; i++) {
         const char *pattern = d->inputs.items[i];
         XXH3_128bits_update(state, pattern, strlen(pattern) + 1);
@@ -186,6 +212,7 @@ static void inputs_fingerprint(struct hasher *h, const struct decl *d, char out[
             int rc = hash_file(h, pattern, NULL, &hash);
             add_hash(state, rc == 0 ? "present" : "missing",
                      rc == 0 ? hash : (struct hash128){0, 0});
+            note_file(h, 'i', pattern, rc == 0 ? &hash : NULL);
             continue;
         }
         struct strlist matches = {0};
@@ -194,8 +221,10 @@ static void inputs_fingerprint(struct hasher *h, const struct decl *d, char out[
             witness_glob(h->witness, pattern, &matches);
         for (size_t k = 0; k < matches.len; k++) {
             struct hash128 hash;
-            if (hash_file(h, matches.items[k], NULL, &hash) == 0)
+            if (hash_file(h, matches.items[k], NULL, &hash) == 0) {
                 add_hash(state, matches.items[k], hash);
+                note_file(h, 'i', matches.items[k], &hash);
+            }
             free(matches.items[k]);
         }
         VEC_FREE(&matches);
@@ -212,15 +241,32 @@ static void outputs_fingerprint(struct hasher *h, const struct decl *d, char out
     if (!state)
         fatal("out of memory for a hash state");
     XXH3_128bits_reset(state);
+    h->noted = 0;
     for (size_t i = 0; i < d->outputs.len; i++) {
         struct hash128 hash;
         int rc = hash_file(h, d->outputs.items[i], NULL, &hash);
         if (rc == 1 && !*missing)
             *missing = xstrdup(d->outputs.items[i]);
         add_hash(state, d->outputs.items[i], rc == 0 ? hash : (struct hash128){1, 1});
+        note_file(h, 'o', d->outputs.items[i], rc == 0 ? &hash : NULL);
     }
     finish_fp(state, out);
     XXH3_freeState(state);
+}
+
+/* Note the job's code files (its own and the local modules it imports) as evidence. */
+static void code_files(struct hasher *h, const struct project *p, size_t job)
+{
+    if (!h->files)
+        return;
+    struct sizelist files = {0};
+    project_code_files(p, job, &files);
+    h->noted = 0;
+    for (size_t i = 0; i < files.len; i++) {
+        const struct source_file *f = &p->files.items[files.items[i]];
+        note_file(h, 'c', f->path, &f->result.code_hash);
+    }
+    VEC_FREE(&files);
 }
 
 int plan_load_schedules(struct plan_job *pj, const struct job *job)
@@ -260,7 +306,8 @@ void plan_job_now(const struct plan_job *pj, struct job_now *out)
                             (const char *const *)pj->schedule_texts,
                             pj->schedule_count,
                             pj->zone,
-                            false};
+                            false,
+                            pj->files};
 }
 
 bool plan_target_matches(const char *target, const struct job *job)
@@ -374,6 +421,25 @@ static bool apply_max_lag(struct plan *plan, const struct graph *g, int64_t now)
     return changed;
 }
 
+/* When the job's schedule counts ticks from: its last run's start; for a run still
+ * waiting to start, when it was queued; for a last run that never started because
+ * it was skipped (a dependency failed, or stau stopped first), the newest run that
+ * did start, so the tick it was due for is not lost. -1 after a store error. */
+static int schedule_from(struct store *st, const char *job, struct plan_job *pj)
+{
+    const struct run_record *last = &pj->last;
+    pj->schedule_from = !last->id ? 0 : last->started_at ? last->started_at : last->queued_at;
+    if (!last->id || last->started_at || last->status != RUN_SKIPPED || !pj->schedule_count)
+        return 0;
+    struct run_record started = {0};
+    int found = store_last_started(st, job, &started);
+    if (found < 0)
+        return -1;
+    pj->schedule_from = found ? started.started_at : 0;
+    run_record_release(&started);
+    return 0;
+}
+
 int plan_build(struct plan *plan, struct project *p, struct store *st,
                const struct plan_options *opt)
 {
@@ -389,7 +455,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
         return -1;
     }
     project_load_imports(p);
-    struct hasher h = {st, p->root, opt->now, {0}, STRBUF_INIT, &plan->witness, false};
+    struct hasher h = {st, p->root, opt->now, {0}, STRBUF_INIT, &plan->witness, false, NULL, 0};
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct plan_job *pj = &plan->jobs[i];
@@ -403,11 +469,17 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
             strbuf_addf(&json, "|%s", job->timetable.items[k]->schedule);
         fingerprint_hex(hash_bytes(json.buf, json.len), pj->config_fp);
         strbuf_release(&json);
+        struct strbuf files = STRBUF_INIT;
+        h.files = &files;
+        code_files(&h, p, i);
         inputs_fingerprint(&h, job->decl, pj->inputs_fp);
         outputs_fingerprint(&h, job->decl, pj->outputs_fp, &pj->missing_output);
+        h.files = NULL;
+        pj->files = strbuf_detach(&files);
         if (plan_load_schedules(pj, job) < 0 ||
             work_last_invocation(st, job->name, &pj->last, &pj->chunks_missing) < 0 ||
-            work_last_success(st, job->name, &pj->success) < 0)
+            work_last_success(st, job->name, &pj->success) < 0 ||
+            schedule_from(st, job->name, pj) < 0)
             rc = -1;
     }
     plan->witness_complete = !h.incomplete;
@@ -439,7 +511,8 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
         plan_job_now(pj, &now);
         now.forced = opt->force && is_target[i];
         struct job_past past = {pj->last.id ? &pj->last : NULL,
-                                pj->success.id ? &pj->success : NULL, pj->chunks_missing};
+                                pj->success.id ? &pj->success : NULL, pj->chunks_missing,
+                                pj->schedule_from};
         stale_reasons(&now, &past, ups, job->deps.len, opt->now, &pj->why);
         pj->due = pj->why.len > 0;
         free(ups);
@@ -463,6 +536,7 @@ void plan_job_release(struct plan_job *pj)
 {
     reasons_release(&pj->why);
     free(pj->missing_output);
+    free(pj->files);
     run_record_release(&pj->last);
     run_record_release(&pj->success);
     for (size_t k = 0; k < pj->schedule_count; k++)
@@ -490,12 +564,11 @@ int64_t plan_next_tick(const struct plan *plan)
         const struct plan_job *pj = &plan->jobs[i];
         if (!pj->selected || !pj->schedule_count)
             continue;
-        if (!pj->last.id)
+        if (!pj->schedule_from)
             return 0; /* due now: never ran */
         struct job_now now;
         plan_job_now(pj, &now);
-        int64_t tick = stale_next_tick(
-            &now, pj->last.started_at ? pj->last.started_at : pj->last.queued_at, NULL);
+        int64_t tick = stale_next_tick(&now, pj->schedule_from, NULL);
         if (tick != CRON_NEVER && tick < next)
             next = tick;
     }
@@ -503,18 +576,20 @@ int64_t plan_next_tick(const struct plan *plan)
 }
 
 void plan_outputs_fingerprint(struct project *p, struct store *st, size_t job, int64_t now,
-                              char out[33], char **missing, struct store_file_list *learned)
+                              char out[33], char **missing, struct store_file_list *learned,
+                              struct strbuf *files)
 {
-    struct hasher h = {st, p->root, now, {0}, STRBUF_INIT, NULL, false};
+    struct hasher h = {st, p->root, now, {0}, STRBUF_INIT, NULL, false, files, 0};
     *missing = NULL;
     outputs_fingerprint(&h, p->graph.jobs.items[job].decl, out, missing);
     hasher_finish(&h, learned);
 }
 
 void plan_inputs_fingerprint(struct project *p, struct store *st, size_t job, int64_t now,
-                             char out[33], struct store_file_list *learned)
+                             char out[33], struct store_file_list *learned, struct strbuf *files)
 {
-    struct hasher h = {st, p->root, now, {0}, STRBUF_INIT, NULL, false};
+    struct hasher h = {st, p->root, now, {0}, STRBUF_INIT, NULL, false, files, 0};
+    code_files(&h, p, job);
     inputs_fingerprint(&h, p->graph.jobs.items[job].decl, out);
     hasher_finish(&h, learned);
 }

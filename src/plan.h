@@ -26,6 +26,10 @@ struct plan_job {
                                   (work_last_invocation; id 0: none) */
     size_t chunks_missing;     /* chunks of that invocation that never started */
     struct run_record success; /* its last success (work_last_success; id 0: none) */
+    int64_t schedule_from;     /* when its schedule counts ticks from (unix ms): its last
+                                  run's start; 0: no run to count from (plan_build) */
+    char *files;               /* the evidence lines of its code, inputs and outputs now
+                                  (see run_record.files) */
     struct cron *schedules;    /* its schedules, parsed (declaration's and timetable's) */
     char **schedule_texts;     /* ... as written */
     size_t schedule_count;
@@ -65,11 +69,14 @@ int64_t plan_next_tick(const struct plan *plan);
  * are appended to learned (for the caller to remember), or remembered at once when
  * learned is NULL. */
 void plan_inputs_fingerprint(struct project *p, struct store *st, size_t job, int64_t now,
-                             char out[33], struct store_file_list *learned);
+                             char out[33], struct store_file_list *learned, struct strbuf *files);
 /* Fingerprint job's outputs as they are now (after it ran) into out; the first
- * missing one in *missing (newly allocated), else NULL; learned as above. */
+ * missing one in *missing (newly allocated), else NULL; learned as above. files
+ * (may be NULL) gets the evidence lines of its code and inputs (of the outputs for
+ * plan_outputs_fingerprint), as run_record.files keeps them. */
 void plan_outputs_fingerprint(struct project *p, struct store *st, size_t job, int64_t now,
-                              char out[33], char **missing, struct store_file_list *learned);
+                              char out[33], char **missing, struct store_file_list *learned,
+                              struct strbuf *files);
 /* Parse a job's schedules (its declaration's, then its timetable entries') and
  * load its zone into pj; -1 after a message when the zone cannot be loaded. */
 int plan_load_schedules(struct plan_job *pj, const struct job *job);

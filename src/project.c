@@ -582,48 +582,99 @@ void project_release_at_exit(struct project *p)
 #endif
 }
 
-char *project_git_commit(const char *root)
+/* The first line of a small file, without its line end; NULL when unreadable or empty. */
+static char *first_line(const char *dir, const char *name)
 {
-    char *head_path = xprintf("%s/.git/HEAD", root);
-    FILE *f = fopen(head_path, "r");
-    free(head_path);
+    char *path = xprintf("%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    free(path);
     if (!f)
         return NULL;
-    char line[512];
-    char *commit = NULL;
-    if (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (strncmp(line, "ref: ", 5) != 0) {
-            commit = xstrdup(line);
-        } else {
-            char *ref_path = xprintf("%s/.git/%s", root, line + 5);
-            FILE *r = fopen(ref_path, "r");
-            free(ref_path);
-            char sha[128];
-            if (r && fgets(sha, sizeof(sha), r)) {
-                sha[strcspn(sha, "\r\n")] = '\0';
-                commit = xstrdup(sha);
+    char line[1024];
+    char *got = fgets(line, sizeof(line), f) ? line : NULL;
+    fclose(f);
+    if (!got)
+        return NULL;
+    line[strcspn(line, "\r\n")] = '\0';
+    return line[0] ? xstrdup(line) : NULL;
+}
+
+/* The git folder of the checkout holding root: "<dir>/.git" of root or of the
+ * nearest folder above it that has one, a folder, or a file saying "gitdir: PATH"
+ * (a worktree, a submodule). NULL: not in a git checkout. */
+static char *git_dir(const char *root)
+{
+    char *dir = realpath(root, NULL);
+    while (dir && dir[0]) {
+        char *dot_git = xprintf("%s/.git", dir);
+        struct stat st;
+        if (stat(dot_git, &st) == 0) {
+            char *found = NULL;
+            if (S_ISDIR(st.st_mode)) {
+                found = xstrdup(dot_git);
             } else {
-                /* A packed ref: "<sha> <ref>" lines in .git/packed-refs. */
-                char *packed_path = xprintf("%s/.git/packed-refs", root);
-                FILE *pk = fopen(packed_path, "r");
-                free(packed_path);
-                char entry[600];
-                while (pk && !commit && fgets(entry, sizeof(entry), pk)) {
-                    entry[strcspn(entry, "\r\n")] = '\0';
-                    char *space = strchr(entry, ' ');
-                    if (space && strcmp(space + 1, line + 5) == 0) {
-                        *space = '\0';
-                        commit = xstrdup(entry);
-                    }
-                }
-                if (pk)
-                    fclose(pk);
+                char *link = first_line(dir, ".git");
+                if (link && starts_with(link, "gitdir: "))
+                    found = link[8] == '/' ? xstrdup(link + 8) : xprintf("%s/%s", dir, link + 8);
+                free(link);
             }
-            if (r)
-                fclose(r);
+            free(dot_git);
+            free(dir);
+            return found;
+        }
+        free(dot_git);
+        char *slash = strrchr(dir, '/');
+        *(slash ? slash : dir) = '\0';
+    }
+    free(dir);
+    return NULL;
+}
+
+/* The commit a ref ("refs/heads/main") names: a loose ref in the worktree's own
+ * folder or the common one, else a line "<sha> <ref>" of the common packed-refs. */
+static char *resolve_ref(const char *git, const char *common, const char *ref)
+{
+    char *commit = first_line(git, ref);
+    if (!commit && strcmp(git, common) != 0)
+        commit = first_line(common, ref);
+    if (commit)
+        return commit;
+    char *packed_path = xprintf("%s/packed-refs", common);
+    FILE *packed = fopen(packed_path, "r");
+    free(packed_path);
+    char entry[1200];
+    while (packed && !commit && fgets(entry, sizeof(entry), packed)) {
+        entry[strcspn(entry, "\r\n")] = '\0';
+        char *space = strchr(entry, ' ');
+        if (entry[0] != '#' && space && strcmp(space + 1, ref) == 0) {
+            *space = '\0';
+            commit = xstrdup(entry);
         }
     }
-    fclose(f);
+    if (packed)
+        fclose(packed);
+    return commit;
+}
+
+char *project_git_commit(const char *root)
+{
+    char *git = git_dir(root);
+    if (!git)
+        return NULL;
+    char *head = first_line(git, "HEAD");
+    /* A worktree's folder names the main one (refs, packed-refs) in "commondir". */
+    char *common_rel = first_line(git, "commondir");
+    char *common = !common_rel            ? xstrdup(git)
+                   : common_rel[0] == '/' ? xstrdup(common_rel)
+                                          : xprintf("%s/%s", git, common_rel);
+    char *commit = NULL;
+    if (head && starts_with(head, "ref: "))
+        commit = resolve_ref(git, common, head + 5);
+    else if (head)
+        commit = xstrdup(head); /* detached */
+    free(common);
+    free(common_rel);
+    free(head);
+    free(git);
     return commit;
 }

@@ -76,6 +76,8 @@ static void entry_free(struct entry *e)
 {
     free(e->start.log_path);
     free(e->start.work_ids_json);
+    free(e->start.files);
+    free(e->end.output_files);
     store_file_list_release(&e->start.learned);
     free(e->end.job);
     free(e->end.archive);
@@ -102,6 +104,7 @@ static void write_batch(struct recorder *rc, struct entry **batch, size_t count)
         if (e->is_end) {
             e->end.finish.outputs_fingerprint =
                 e->end.outputs_fingerprint[0] ? e->end.outputs_fingerprint : NULL;
+            e->end.finish.output_files = e->end.output_files;
             /* The time it ended, not now: dependents may have started meanwhile, and a
              * success must never look newer than runs that followed it. */
             changes[i] = (struct store_change){.kind = STORE_FINISH,
@@ -117,7 +120,8 @@ static void write_batch(struct recorder *rc, struct entry **batch, size_t count)
                                                .log_path = e->start.log_path,
                                                .work_ids_json = e->start.work_ids_json,
                                                .chunk = e->start.chunk,
-                                               .chunks = e->start.chunks};
+                                               .chunks = e->start.chunks,
+                                               .files = e->start.files};
         }
     }
     if (store_apply(rc->st, changes, count, files.items, files.len, wall_clock_ms()) < 0)

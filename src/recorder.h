@@ -18,6 +18,8 @@ struct recorder_start {
     int chunk, chunks;              /* which chunk of how many when only known now; 0: as
                                        recorded */
     struct store_file_list learned; /* file hashes taken, to remember */
+    char *files;                    /* evidence lines of its code and inputs (see
+                                       run_record.files); NULL: none */
 };
 
 /* A run that ended (or will never start). The recorder takes the strings and files. */
@@ -33,6 +35,7 @@ struct recorder_end {
     char outputs_fingerprint[33];   /* its outputs as it left them ("": not taken) */
     int64_t ended;                  /* when it ended (unix ms) */
     struct store_file_list learned; /* file hashes taken, to remember */
+    char *output_files;             /* evidence lines of its outputs; NULL: none */
 };
 
 struct recorder;

@@ -107,6 +107,96 @@ int64_t stale_next_tick(const struct job_now *job, int64_t after, size_t *which)
     return best;
 }
 
+/* One evidence line of a kind: "KIND\tPATH\tHASH". */
+struct file_line {
+    const char *path;
+    size_t path_len;
+    const char *hash;
+    size_t hash_len;
+};
+
+struct file_lines {
+    struct file_line *items;
+    size_t len, cap;
+};
+
+/* The lines of kind in text; false when they are incomplete (more than a run keeps). */
+static bool file_lines(const char *text, char kind, struct file_lines *out)
+{
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        if (!end)
+            break;
+        const char *tab1 = memchr(line, '\t', (size_t)(end - line));
+        const char *tab2 = tab1 ? memchr(tab1 + 1, '\t', (size_t)(end - tab1 - 1)) : NULL;
+        if (line[0] == kind && tab1 == line + 1 && tab2) {
+            struct file_line f = {tab1 + 1, (size_t)(tab2 - tab1 - 1), tab2 + 1,
+                                  (size_t)(end - tab2 - 1)};
+            if (f.path_len == 1 && f.path[0] == '*')
+                return false;
+            VEC_PUSH(out, f);
+        }
+        line = end + 1;
+    }
+    return true;
+}
+
+static int compare_paths(const struct file_line *a, const struct file_line *b)
+{
+    size_t n = a->path_len < b->path_len ? a->path_len : b->path_len;
+    int c = memcmp(a->path, b->path, n);
+    return c ? c : (a->path_len > b->path_len) - (a->path_len < b->path_len);
+}
+
+static int by_path(const void *a, const void *b)
+{
+    return compare_paths(a, b);
+}
+
+static void add_change(struct strbuf *out, size_t *count, const struct file_line *f,
+                       const char *what)
+{
+    if ((*count)++ < 3)
+        strbuf_addf(out, "%s%.*s %s", *count > 1 ? ", " : "", (int)f->path_len, f->path, what);
+}
+
+void stale_files_diff(const char *recorded, const char *now, char kind, struct strbuf *out)
+{
+    if (!recorded || !now)
+        return;
+    struct file_lines was = {0}, is = {0};
+    if (file_lines(recorded, kind, &was) && file_lines(now, kind, &is)) {
+        if (was.len)
+            qsort(was.items, was.len, sizeof(*was.items), by_path);
+        if (is.len)
+            qsort(is.items, is.len, sizeof(*is.items), by_path);
+        size_t count = 0, a = 0, b = 0;
+        while (a < was.len || b < is.len) {
+            int c = a == was.len  ? 1
+                    : b == is.len ? -1
+                                  : compare_paths(&was.items[a], &is.items[b]);
+            if (c < 0) {
+                add_change(out, &count, &was.items[a++], "is gone");
+            } else if (c > 0) {
+                add_change(out, &count, &is.items[b++], "is new");
+            } else {
+                const struct file_line *x = &was.items[a++], *y = &is.items[b++];
+                bool x_missing = x->hash_len == 1 && x->hash[0] == '-';
+                bool y_missing = y->hash_len == 1 && y->hash[0] == '-';
+                if (x->hash_len != y->hash_len || memcmp(x->hash, y->hash, x->hash_len) != 0)
+                    add_change(out, &count, y,
+                               y_missing   ? "is gone"
+                               : x_missing ? "is new"
+                                           : "changed");
+            }
+        }
+        if (count > 3)
+            strbuf_addf(out, " and %zu more", count - 3);
+    }
+    VEC_FREE(&was);
+    VEC_FREE(&is);
+}
+
 static bool differs(const char *recorded, const char *now)
 {
     return !recorded || !now || strcmp(recorded, now) != 0;
@@ -142,22 +232,39 @@ void stale_reasons(const struct job_now *job, const struct job_past *past,
     if (!ok) {
         reasons_add(out, REASON_NEVER_RUN, "no successful run is recorded");
     } else {
-        if (differs(ok->code_fingerprint, job->code_fp))
-            reasons_add(out, REASON_CODE_CHANGED,
-                        "its code or a local module it imports changed since run %lld",
+        /* Each names the files that differ when both sides kept them (older runs
+         * did not), else says what kind of thing changed. */
+        struct strbuf which = STRBUF_INIT;
+        if (differs(ok->code_fingerprint, job->code_fp)) {
+            stale_files_diff(ok->files, job->files, 'c', &which);
+            reasons_add(out, REASON_CODE_CHANGED, "%s since run %lld",
+                        which.len ? which.buf : "its code or a local module it imports changed",
                         (long long)ok->id);
+            strbuf_reset(&which);
+        }
         if (differs(ok->config_fingerprint, job->config_fp))
             reasons_add(out, REASON_CONFIG_CHANGED, "its declaration changed since run %lld",
                         (long long)ok->id);
-        if (differs(ok->inputs_fingerprint, job->inputs_fp))
-            reasons_add(out, REASON_INPUT_CHANGED,
-                        "an input's content, or the files its globs match, changed since run %lld",
+        if (differs(ok->inputs_fingerprint, job->inputs_fp)) {
+            stale_files_diff(ok->files, job->files, 'i', &which);
+            reasons_add(out, REASON_INPUT_CHANGED, "%s since run %lld",
+                        which.len ? which.buf
+                                  : "an input's content, or the files its globs match, changed",
                         (long long)ok->id);
-        if (job->missing_output)
+            strbuf_reset(&which);
+        }
+        if (job->missing_output) {
             reasons_add(out, REASON_OUTPUT_MISSING, "output '%s' is gone", job->missing_output);
-        else if (differs(ok->outputs_fingerprint, job->outputs_fp))
-            reasons_add(out, REASON_OUTPUT_CHANGED, "its outputs are not what run %lld left",
-                        (long long)ok->id);
+        } else if (differs(ok->outputs_fingerprint, job->outputs_fp)) {
+            stale_files_diff(ok->files, job->files, 'o', &which);
+            if (which.len)
+                reasons_add(out, REASON_OUTPUT_CHANGED, "%s since run %lld", which.buf,
+                            (long long)ok->id);
+            else
+                reasons_add(out, REASON_OUTPUT_CHANGED, "its outputs are not what run %lld left",
+                            (long long)ok->id);
+        }
+        strbuf_release(&which);
         for (size_t i = 0; i < dep_count; i++) {
             if (deps[i].success_finished_at > ok->started_at) {
                 stale_format_time(deps[i].success_finished_at, NULL, &when);
@@ -169,10 +276,9 @@ void stale_reasons(const struct job_now *job, const struct job_past *past,
         }
     }
     /* A tick since the last run of any kind started; missed ticks give one run. */
-    if (last && job->schedule_count) {
+    if (past->schedule_from && job->schedule_count) {
         size_t which = 0;
-        int64_t tick =
-            stale_next_tick(job, last->started_at ? last->started_at : last->queued_at, &which);
+        int64_t tick = stale_next_tick(job, past->schedule_from, &which);
         if (tick != CRON_NEVER && tick <= now) {
             stale_format_time(tick, job->zone, &when);
             reasons_add(out, REASON_SCHEDULE, "'%s' ticked at %s, after the last run started",

@@ -49,6 +49,8 @@ struct job_now {
     size_t schedule_count;
     const struct tz *zone; /* zone its schedules are read in */
     bool forced;           /* --force */
+    const char *files;     /* evidence lines of its code, inputs and outputs now (see
+                              run_record.files); NULL: not known */
 };
 
 /* What the state database says about it. */
@@ -59,6 +61,9 @@ struct job_past {
     const struct run_record *success; /* the last successful run (of a chunked job: of an
                                          invocation whose chunks all succeeded), or NULL */
     size_t chunks_missing;            /* chunks of the latest invocation that never started */
+    int64_t schedule_from;            /* unix ms the schedule counts ticks from: when the
+                                         last run that started did (a skipped run never
+                                         did); 0: none to count from */
 };
 
 /* One dependency, as the planner sees it. */
@@ -79,6 +84,11 @@ void stale_reasons(const struct job_now *job, const struct job_past *past,
 /* The next tick of job's schedules strictly after `after` (unix ms), CRON_NEVER
  * when it has none; *which gets the index of the schedule that fires (may be NULL). */
 int64_t stale_next_tick(const struct job_now *job, int64_t after, size_t *which);
+/* Append to out what differs between two sets of evidence lines (run_record.files)
+ * of kind ('c' code, 'i' inputs, 'o' outputs): "src/a.py changed, data/b.csv is
+ * new, data/c.csv is gone", the first three and "and N more"; nothing when either
+ * is NULL or did not keep every file. */
+void stale_files_diff(const char *recorded, const char *now, char kind, struct strbuf *out);
 /* Append a reason (evidence printf-formatted). */
 void reasons_add(struct reasons *r, enum reason_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -40,7 +40,8 @@ void run_record_release(struct run_record *r)
                        r->outputs_fingerprint,
                        r->reasons_json,
                        r->log_path,
-                       r->archive_path};
+                       r->archive_path,
+                       r->files};
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
         free(strings[i]);
     memset(r, 0, sizeof(*r));

@@ -89,6 +89,10 @@ struct run_record {
                                   chunked job's chunks; its own id for an ordinary run */
     int chunk;                 /* which chunk, 1-based; 0: not chunked */
     int chunks;                /* how many chunks its invocation has; 0: not chunked */
+    char *files;               /* the evidence behind its fingerprints: a line
+                                  "KIND\tPATH\tHASH" for each file of its code (c) and
+                                  inputs (i) as it started and of its outputs (o) as it
+                                  left them (see plan_files_diff); NULL: not recorded */
 };
 
 /* Runs, in the order the function producing them says; works with VEC_PUSH. */
@@ -109,6 +113,8 @@ struct run_finish {
     int signal;                      /* the ending signal; 0: none */
     const char *outputs_fingerprint; /* the outputs as it left them; NULL: not taken */
     const char *archive_path;        /* its archive if already written; NULL: none yet */
+    const char *output_files;        /* evidence lines of its outputs (see run_record.files);
+                                        NULL: none */
 };
 
 /* A run starting or ending, for store_apply. */
@@ -121,6 +127,8 @@ struct store_change {
     const char *log_path;           /* STORE_START: its log; NULL: keep */
     const char *work_ids_json;      /* STORE_START: its work IDs; NULL: keep */
     int chunk, chunks;              /* STORE_START: which chunk of how many; 0: keep */
+    const char *files;              /* STORE_START: evidence lines of its code and inputs
+                                       (see run_record.files); NULL: keep */
     struct run_finish finish;       /* STORE_FINISH: how it ended */
 };
 
@@ -168,6 +176,7 @@ struct store_ops {
     int (*run)(struct store *st, int64_t id, struct run_record *out);
     int (*last_run)(struct store *st, const char *job, struct run_record *out);
     int (*last_success)(struct store *st, const char *job, struct run_record *out);
+    int (*last_started)(struct store *st, const char *job, struct run_record *out);
     int (*last_batch)(struct store *st, const char *job, struct run_list *out);
     int (*batch_runs)(struct store *st, const char *job, int64_t batch, struct run_list *out);
     int (*history)(struct store *st, const char *job, size_t limit, struct run_list *out);
@@ -289,6 +298,12 @@ static inline int store_last_run(struct store *st, const char *job, struct run_r
 static inline int store_last_success(struct store *st, const char *job, struct run_record *out)
 {
     return st->ops->last_success(st, job, out);
+}
+
+/* The job's newest run that started, whatever came of it: 1, or 0 when none did. */
+static inline int store_last_started(struct store *st, const char *job, struct run_record *out)
+{
+    return st->ops->last_started(st, job, out);
 }
 
 /* Append the runs of the job's newest batch (its latest invocation: every attempt of

@@ -116,6 +116,8 @@ static const char *const migrations[] = {
     "UPDATE runs SET batch = id;"
     "CREATE INDEX runs_by_job_batch ON runs(job, batch);"
     "CREATE INDEX runs_by_job_status_batch ON runs(job, status, batch);",
+    /* 5: the evidence behind a run's fingerprints, file by file */
+    "ALTER TABLE runs ADD COLUMN files TEXT;",
 };
 enum { SCHEMA_VERSION = sizeof(migrations) / sizeof(migrations[0]) };
 enum { BUSY_TIMEOUT_MS = 10000 };
@@ -125,7 +127,7 @@ enum { BUSY_TIMEOUT_MS = 10000 };
     "id, job, attempt, status, queued_at, started_at, finished_at, exit_code, signal, host, "      \
     "owner_pid, owner_start, pid, heartbeat_at, git_commit, kwargs_json, work_ids_json, "          \
     "code_fingerprint, config_fingerprint, inputs_fingerprint, outputs_fingerprint, "              \
-    "reasons_json, log_path, archive_path, rerun_of, batch, chunk, chunks"
+    "reasons_json, log_path, archive_path, rerun_of, batch, chunk, chunks, files"
 
 /* The prepared statements, made once at open and reused (reset and cleared) by every call. */
 enum statement {
@@ -141,6 +143,7 @@ enum statement {
     SQL_RUN,
     SQL_LAST_RUN,
     SQL_LAST_SUCCESS,
+    SQL_LAST_STARTED,
     SQL_LAST_BATCH,
     SQL_BATCH,
     SQL_HISTORY_JOB,
@@ -171,13 +174,15 @@ static const char *const statement_text[SQL_COUNT] = {
     [SQL_START_RUN] = "UPDATE runs SET status = 'running', started_at = ?2, pid = ?3,"
                       " heartbeat_at = ?2, inputs_fingerprint = COALESCE(?4, inputs_fingerprint),"
                       " log_path = COALESCE(?5, log_path), work_ids_json = COALESCE(?6,"
-                      " work_ids_json), chunk = COALESCE(?7, chunk), chunks = COALESCE(?8, chunks)"
-                      " WHERE id = ?1 AND status = 'queued'",
+                      " work_ids_json), chunk = COALESCE(?7, chunk), chunks = COALESCE(?8, chunks),"
+                      " files = COALESCE(?9, files) WHERE id = ?1 AND status = 'queued'",
     [SQL_HEARTBEAT] = "UPDATE runs SET heartbeat_at = ?4 WHERE host IS ?1 AND owner_pid = ?2"
                       " AND owner_start = ?3 AND status IN ('queued', 'running')",
     [SQL_FINISH_RUN] =
         "UPDATE runs SET status = ?2, exit_code = ?3, signal = ?4, outputs_fingerprint = ?5,"
-        " archive_path = ?6, finished_at = ?7 WHERE id = ?1"
+        " archive_path = ?6, finished_at = ?7,"
+        " files = CASE WHEN ?8 IS NULL THEN files ELSE COALESCE(files, '') || ?8 END"
+        " WHERE id = ?1"
         " AND status IN ('queued', 'running', 'lost')",
     [SQL_SET_ARCHIVE] = "UPDATE runs SET archive_path = ?2 WHERE id = ?1",
     [SQL_RUN] = "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?1",
@@ -188,6 +193,8 @@ static const char *const statement_text[SQL_COUNT] = {
                          " AND status = 'succeeded' AND (chunks IS NULL OR chunks <= (SELECT"
                          " count(*) FROM runs AS s WHERE s.job = r.job AND s.batch = r.batch"
                          " AND s.status = 'succeeded')) ORDER BY batch DESC, id DESC LIMIT 1",
+    [SQL_LAST_STARTED] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1"
+                         " AND started_at IS NOT NULL ORDER BY id DESC LIMIT 1",
     [SQL_LAST_BATCH] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 AND batch ="
                        " (SELECT max(batch) FROM runs WHERE job = ?1) ORDER BY id",
     [SQL_BATCH] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 AND batch = ?2 ORDER BY id",
@@ -386,6 +393,7 @@ static void read_run(sqlite3_stmt *q, struct run_record *r)
     r->batch = sqlite3_column_int64(q, 25);
     r->chunk = sqlite3_column_int(q, 26);
     r->chunks = sqlite3_column_int(q, 27);
+    r->files = column_text(q, 28);
 }
 
 /* Step a bound run query, appending every row to out; 0 or -1. Finishes q. */
@@ -476,11 +484,12 @@ static int sqlite_begin_runs(struct store *st, const struct run_record *runs, si
 static int bind_start(struct sqlite_store *s, sqlite3_stmt *q, int64_t id, int pid, int64_t now,
                       const struct store_change *c, const char *what)
 {
-    bool failed =
-        sqlite3_bind_int64(q, 1, id) || sqlite3_bind_int64(q, 2, now) ||
-        bind_or_null(q, 3, pid, 0) || bind_text(q, 4, c ? c->inputs_fingerprint : NULL) ||
-        bind_text(q, 5, c ? c->log_path : NULL) || bind_text(q, 6, c ? c->work_ids_json : NULL) ||
-        bind_or_null(q, 7, c ? c->chunk : 0, 0) || bind_or_null(q, 8, c ? c->chunks : 0, 0);
+    bool failed = sqlite3_bind_int64(q, 1, id) || sqlite3_bind_int64(q, 2, now) ||
+                  bind_or_null(q, 3, pid, 0) || bind_text(q, 4, c ? c->inputs_fingerprint : NULL) ||
+                  bind_text(q, 5, c ? c->log_path : NULL) ||
+                  bind_text(q, 6, c ? c->work_ids_json : NULL) ||
+                  bind_or_null(q, 7, c ? c->chunk : 0, 0) ||
+                  bind_or_null(q, 8, c ? c->chunks : 0, 0) || bind_text(q, 9, c ? c->files : NULL);
     return bound(s, q, failed, what);
 }
 
@@ -516,7 +525,7 @@ static int bind_finish(struct sqlite_store *s, sqlite3_stmt *q, int64_t id,
     bool failed = sqlite3_bind_int64(q, 1, id) || bind_text(q, 2, run_status_name(fin->status)) ||
                   bind_or_null(q, 3, fin->exit_code, -1) || bind_or_null(q, 4, fin->signal, 0) ||
                   bind_text(q, 5, fin->outputs_fingerprint) || bind_text(q, 6, fin->archive_path) ||
-                  sqlite3_bind_int64(q, 7, now);
+                  sqlite3_bind_int64(q, 7, now) || bind_text(q, 8, fin->output_files);
     return bound(s, q, failed, what);
 }
 
@@ -623,6 +632,11 @@ static int sqlite_last_run(struct store *st, const char *job, struct run_record 
 static int sqlite_last_success(struct store *st, const char *job, struct run_record *out)
 {
     return lookup_run(backend(st), SQL_LAST_SUCCESS, job, 0, out);
+}
+
+static int sqlite_last_started(struct store *st, const char *job, struct run_record *out)
+{
+    return lookup_run(backend(st), SQL_LAST_STARTED, job, 0, out);
 }
 
 static int sqlite_last_batch(struct store *st, const char *job, struct run_list *out)
@@ -854,6 +868,7 @@ static const struct store_ops sqlite_ops = {
     .run = sqlite_run,
     .last_run = sqlite_last_run,
     .last_success = sqlite_last_success,
+    .last_started = sqlite_last_started,
     .last_batch = sqlite_last_batch,
     .batch_runs = sqlite_batch_runs,
     .history = sqlite_history,

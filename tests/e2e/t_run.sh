@@ -78,6 +78,16 @@ wait_for_file() {
     return 1
 }
 
+# Wait up to 5 s for a job's last run to have this status.
+wait_for_status() {
+    local i
+    for i in $(seq 50); do
+        [ "$(last_status "$1")" = "$2" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # Start stau in the background with SIGINT and SIGTERM at their defaults (a
 # non-interactive shell starts background commands with SIGINT ignored).
 # Sets BG_PID; its stdout and stderr go to $OUT and $ERR.
@@ -152,7 +162,7 @@ test_run_code_edit_reruns_job_and_downstream() {
     sed -i 's/f.write("b\\n")/f.write("b" + "\\n")/' src/b.py
     grep -q '"b" + ' src/b.py || fail "the edit did not apply"
     run -n
-    expect_stdout_contains "code-changed: its code or a local module it imports changed since run"
+    expect_stdout_contains "code-changed: src/b.py changed since run 2"
     expect_stdout_contains "upstream-due: 'b' runs first"
     expect_ran ''
     run
@@ -162,6 +172,38 @@ test_run_code_edit_reruns_job_and_downstream() {
     run
     expect_stdout_eq <<<"nothing to do"
     expect_ran ''
+}
+
+test_run_local_module_edit_reruns_its_importers() {
+    # b and c import a local module (through a package); editing it reruns them and
+    # what follows them, and says which file changed; a comment in it does not.
+    new_project
+    write src/lib/__init__.py </dev/null
+    write src/lib/util.py <<'EOF'
+def double(x):
+    return 2 * x
+EOF
+    job a '"tags": []'
+    job b '"dependencies": ["a"]' '    from lib.util import double
+    assert double(2) == 4'
+    job c '"tags": []' '    import lib.util'
+    job d '"dependencies": ["b"]'
+    run
+    expect_exit 0
+    expect_ran 'a b c d'
+    printf '# a comment\n' >>src/lib/util.py
+    run
+    expect_stdout_eq <<<"nothing to do"
+    sed -i 's/2 \* x/x + x/' src/lib/util.py
+    run why b c
+    expect_stdout_contains "code-changed: src/lib/util.py changed since run 2"
+    expect_stdout_contains "code-changed: src/lib/util.py changed since run 3"
+    run
+    expect_exit 0
+    expect_before b d
+    expect_ran 'b c d'
+    run
+    expect_stdout_eq <<<"nothing to do"
 }
 
 test_run_comment_edit_and_touch_run_nothing() {
@@ -190,7 +232,7 @@ test_run_input_content_change() {
     chain_project
     printf 'x,y\n1,3\n' >data/in/one.csv
     run -n
-    expect_stdout_contains "input-changed: an input's content, or the files its globs match, changed since run"
+    expect_stdout_contains "input-changed: data/in/one.csv changed since run 2"
     run
     expect_exit 0
     expect_ran 'b d'
@@ -205,6 +247,8 @@ test_run_input_content_change() {
 test_run_new_file_matching_glob() {
     chain_project
     printf 'x\n' >data/in/two.csv
+    run why b
+    expect_stdout_contains "input-changed: data/in/two.csv is new since run 2"
     run
     expect_exit 0
     expect_ran 'b d'
@@ -213,6 +257,8 @@ test_run_new_file_matching_glob() {
     expect_stdout_eq <<<"nothing to do"
     expect_ran ''
     rm data/in/two.csv
+    run why b
+    expect_stdout_contains "input-changed: data/in/two.csv is gone since run 5"
     run
     expect_ran 'b d'
 }
@@ -230,7 +276,7 @@ test_run_deleted_output() {
     # Changed by hand: output-changed, and the job makes it again.
     printf 'hand' >data/a.txt
     run -n
-    expect_stdout_contains "output-changed: its outputs are not what run"
+    expect_stdout_contains "output-changed: data/a.txt changed since run 5"
     run
     expect_ran 'a b d'
     expect_eq "data/a.txt" A "$(cat data/a.txt)"
@@ -485,6 +531,8 @@ test_run_kill_9_leaves_a_lost_run() {
     touch slow
     start_bg
     wait_for_file started || { kill -9 "$BG_PID"; return; }
+    # Its start is recorded a moment after it starts (the recorder gathers a batch).
+    wait_for_status sleepy running
     kill -9 "$BG_PID"
     wait "$BG_PID" 2>/dev/null
     pgid=$(cat pgid.txt)
@@ -613,6 +661,63 @@ test_run_schedule_due_and_not_due() {
     expect_stdout_contains "1 ran: 1 succeeded"
 }
 
+test_run_skipped_run_keeps_its_schedule_tick() {
+    # A run that never started (skipped: --fail-fast stopped first) does not use up
+    # the tick it was due for: the schedule counts from the last run that started.
+    new_project
+    job a '"tags": []'
+    job tick '"schedule": "@every 3s"'
+    sleep "$("$PY" -c 'import time; print(3.05 - time.time() % 3)')"
+    run
+    expect_exit 0
+    expect_ran 'a tick'
+    echo '    sys.exit(1)' >>src/a.py
+    sleep 3.1
+    run -j 1 --fail-fast
+    expect_exit 1
+    expect_ran 'a'
+    expect_eq "tick's last run" skipped "$(last_status tick)"
+    run why tick
+    expect_stdout_contains "tick is due:"
+    expect_stdout_contains "schedule: '@every 3s' ticked at "
+    run status
+    expect_stdout_not_contains "1970"
+}
+
+# Run stau on a pseudo-terminal (script(1)); its output, carriage returns and all,
+# goes to $OUT.
+run_on_tty() {
+    local cmd
+    cmd=$(printf '%q ' "$STAU" "$@")
+    timeout -k 5 60 script -qec "$cmd" /dev/null >"$OUT" 2>&1 </dev/null
+    RC=$?
+}
+
+test_run_terminal_status_line_and_colour() {
+    new_project
+    job slow '"tags": []' '    time.sleep(0.8)'
+    job quick '"tags": []'
+    run_on_tty -j 2
+    expect_exit 0
+    expect_ran 'quick slow'
+    # The one status line names what has run longest, with its time so far, and is
+    # redrawn in place; outcomes are coloured.
+    expect_stdout_contains "[1/2 1 running] slow 0."
+    expect_stdout_contains $'\r\033[K'
+    expect_stdout_contains $'quick \033[32mok\033[0m'
+    expect_stdout_contains $'slow \033[32mok\033[0m'
+    # NO_COLOR: the same status line, no colour.
+    NO_COLOR=1 run_on_tty -j 2 --force
+    expect_exit 0
+    expect_stdout_contains "[1/2 1 running] slow 0."
+    expect_stdout_not_contains $'\033[32m'
+    expect_stdout_contains "slow ok "
+    # Not a terminal: plain lines only.
+    run --force
+    expect_stdout_not_contains $'\r'
+    expect_stdout_not_contains "running]"
+}
+
 test_run_why_and_dry_run() {
     new_project
     job a '"outputs": ["a.out"]' '    open("a.out", "w").write("1")'
@@ -653,7 +758,7 @@ EOF
     expect_exit 0
     expect_stdout_contains "a is not due:"
     expect_stdout_contains "  last success: run 1, finished "
-    expect_stdout_contains "  code, declaration, inputs and outputs match that run"
+    expect_stdout_contains "  code, declaration, inputs and outputs match that run (fingerprints "
     expect_stdout_contains "  no schedule: it runs when something it depends on changes"
     run why b
     expect_stdout_contains "  dependency a: last success "
@@ -661,10 +766,73 @@ EOF
     "$PY" - "$OUT" <<'EOF' || fail "why --json after a run is not as expected"
 import json, sys
 got = json.load(open(sys.argv[1]))
-assert got == [{"job": "a", "due": False, "reasons": [], "last_success": 1}], got
+assert len(got) == 1 and got[0]["job"] == "a" and got[0]["due"] is False, got
+assert got[0]["reasons"] == [] and got[0]["last_success"]["run"] == 1, got
+assert got[0]["last_success"]["finished_at"] > 1e12, got
+fps = got[0]["fingerprints"]
+assert sorted(fps) == ["code", "config", "inputs", "outputs"], fps
+assert all(len(f["now"]) == 32 and f["now"] == f["last_success"] for f in fps.values()), fps
+assert got[0]["next_tick"] is None and got[0]["dependencies"] == [], got
 EOF
+    run why --json b
+    "$PY" - "$OUT" <<'EOF' || fail "why --json of a dependent is not as expected"
+import json, sys
+(b,) = json.load(open(sys.argv[1]))
+(a,) = b["dependencies"]
+assert a["job"] == "a" and a["max_lag_minutes"] is None and a["due"] is False, a
+assert 0 <= a["age_seconds"] < 60 and a["last_success_finished_at"] > 1e12, a
+EOF
+    # A changed declaration: the evidence shows which fingerprint moved.
+    sed -i 's/"outputs": \["a.out"\]/"outputs": ["a.out"], "kwargs": {"n": 2}/' src/a.py
+    run why --json a
+    "$PY" - "$OUT" <<'EOF' || fail "why --json of a changed job is not as expected"
+import json, sys
+(a,) = json.load(open(sys.argv[1]))
+assert a["due"] is True and "config-changed" in [r["reason"] for r in a["reasons"]], a
+fps = a["fingerprints"]
+assert fps["config"]["now"] != fps["config"]["last_success"], fps
+assert fps["inputs"]["now"] == fps["inputs"]["last_success"], fps
+EOF
+    sed -i 's/, "kwargs": {"n": 2}//' src/a.py
     run -n
     expect_stdout_eq <<<"nothing to do"
+}
+
+# The git commit recorded by the newest run of this project.
+recorded_commit() {
+    db "SELECT git_commit FROM runs ORDER BY id DESC LIMIT 1"
+}
+
+test_run_records_the_git_commit() {
+    new_project repo
+    job a '"tags": []'
+    run
+    expect_eq "commit outside a checkout" "" "$(recorded_commit)"
+    git init -q -b main . && git add -A &&
+        git -c user.email=t@example.com -c user.name=t commit -qm one || fail "git failed"
+    run --force
+    expect_eq "commit of a checkout" "$(git rev-parse HEAD)" "$(recorded_commit)"
+    # Refs packed (as after git gc), and a detached HEAD.
+    git pack-refs --all
+    run --force
+    expect_eq "commit from packed-refs" "$(git rev-parse HEAD)" "$(recorded_commit)"
+    git checkout -q --detach
+    run --force
+    expect_eq "commit of a detached HEAD" "$(git rev-parse HEAD)" "$(recorded_commit)"
+    git checkout -q main
+    # A project in a folder of the checkout.
+    mkdir -p sub && cd sub || return
+    job b '"tags": []'
+    run
+    expect_eq "commit of a project in a subfolder" "$(git rev-parse HEAD)" "$(recorded_commit)"
+    cd .. || return
+    # A worktree (.git is a file naming the worktree's folder) on a branch of its own.
+    git worktree add -q -b other ../wt 2>/dev/null || fail "git worktree add failed"
+    cd ../wt || return
+    git -c user.email=t@example.com -c user.name=t commit -q --allow-empty -m two
+    run --force
+    expect_eq "commit of a worktree" "$(git rev-parse HEAD)" "$(recorded_commit)"
+    expect_eq "the worktree's commit is its own" "$(git rev-parse other)" "$(recorded_commit)"
 }
 
 test_run_archives() {
@@ -795,7 +963,7 @@ test_run_folder_output_changed_inside() {
     # A file changed inside the folder output: the output is not what the run left.
     echo changed >out/dir/sub/a.txt
     run why maker
-    expect_stdout_contains "output-changed: its outputs are not what run 1 left"
+    expect_stdout_contains "output-changed: out/dir changed since run 1"
     run
     expect_ran 'maker'
 }

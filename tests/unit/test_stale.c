@@ -71,7 +71,9 @@ static const char *why(const struct job_now *job, const struct run_record *last,
                        const struct run_record *success, const struct upstream *deps,
                        size_t dep_count, int64_t now)
 {
-    struct job_past past = {last, success, 0};
+    /* As the planner counts: from the last run's start, or its queueing. */
+    int64_t from = !last ? 0 : last->started_at ? last->started_at : last->queued_at;
+    struct job_past past = {last, success, 0, from};
     struct reasons r = {0};
     stale_reasons(job, &past, deps, dep_count, now, &r);
     const char *text = show(&r);
@@ -223,7 +225,7 @@ UNIT_TEST(stale_upstream_newer)
               "started");
     /* Two newer dependencies: one reason each. */
     struct upstream two[2] = {{"x", false, T - MIN, T - MIN}, {"y", true, T - MIN, T - MIN}};
-    struct job_past past = {&ok, &ok, 0};
+    struct job_past past = {&ok, &ok, 0, ok.started_at};
     struct reasons r = {0};
     stale_reasons(&n, &past, two, 2, T, &r);
     CHECK_INT(r.len, 2);
@@ -287,7 +289,7 @@ UNIT_TEST(stale_schedule_utc)
               "schedule: '0 * * * *' ticked at 2026-03-28 13:00:00 +00:00 UTC, after the last "
               "run started");
     /* Stopped for days: many missed ticks make one reason, naming the first missed. */
-    struct job_past past = {&ok, &ok, 0};
+    struct job_past past = {&ok, &ok, 0, ok.started_at};
     struct reasons r = {0};
     stale_reasons(&s.now, &past, NULL, 0, T + 3 * 24 * HOUR, &r);
     CHECK_INT(r.len, 1);
@@ -497,4 +499,69 @@ UNIT_TEST(stale_format_time_zones)
         tz_free(cph);
     }
     strbuf_release(&sb);
+}
+
+UNIT_TEST(stale_files_diff_names_what_changed)
+{
+    struct strbuf out = STRBUF_INIT;
+    const char *was = "c\tsrc/a.py\t11\nc\tsrc/lib/u.py\t22\ni\tdata/x.csv\t33\n"
+                      "i\tdata/gone.csv\t44\no\tout/a.txt\t55\n";
+    const char *is = "c\tsrc/a.py\t11\nc\tsrc/lib/u.py\t2f\ni\tdata/x.csv\t33\n"
+                     "i\tdata/new.csv\t66\no\tout/a.txt\t-\n";
+    stale_files_diff(was, is, 'c', &out);
+    CHECK_STR(out.buf, "src/lib/u.py changed");
+    strbuf_reset(&out);
+    stale_files_diff(was, is, 'i', &out);
+    CHECK_STR(out.buf, "data/gone.csv is gone, data/new.csv is new");
+    strbuf_reset(&out);
+    stale_files_diff(was, is, 'o', &out);
+    CHECK_STR(out.buf, "out/a.txt is gone");
+    strbuf_reset(&out);
+    /* A non-glob input that was missing and is there now. */
+    stale_files_diff("i\tin.csv\t-\n", "i\tin.csv\t77\n", 'i', &out);
+    CHECK_STR(out.buf, "in.csv is new");
+    strbuf_reset(&out);
+    /* Nothing to tell: the same files, an older run without evidence, or a side that
+     * kept only part of its files. */
+    stale_files_diff(was, was, 'c', &out);
+    CHECK_STR(strbuf_str(&out), "");
+    stale_files_diff(NULL, is, 'c', &out);
+    CHECK_STR(strbuf_str(&out), "");
+    stale_files_diff("i\ta\t1\ni\t*\t-\n", "i\ta\t2\n", 'i', &out);
+    CHECK_STR(strbuf_str(&out), "");
+    /* Many: the first three by path, then a count. */
+    stale_files_diff("", "i\te\t1\ni\td\t1\ni\tc\t1\ni\tb\t1\ni\ta\t1\n", 'i', &out);
+    CHECK_STR(out.buf, "a is new, b is new, c is new and 2 more");
+    strbuf_release(&out);
+}
+
+UNIT_TEST(stale_reasons_name_the_files)
+{
+    struct job_now n = {"code-2",
+                        "config",
+                        "inputs-2",
+                        "outputs-2",
+                        NULL,
+                        NULL,
+                        NULL,
+                        0,
+                        NULL,
+                        false,
+                        "c\tsrc/a.py\t2\ni\tdata/b.csv\t9\no\tout/c.txt\t7\n"};
+    struct run_record ok = record(5, RUN_SUCCEEDED, T - HOUR, T - HOUR + MIN);
+    ok.code_fingerprint = (char *)"code-1";
+    ok.config_fingerprint = (char *)"config";
+    ok.inputs_fingerprint = (char *)"inputs-1";
+    ok.outputs_fingerprint = (char *)"outputs-1";
+    ok.files = (char *)"c\tsrc/a.py\t1\ni\tdata/b.csv\t9\ni\tdata/a.csv\t8\no\tout/c.txt\t6\n";
+    CHECK_STR(why(&n, &ok, &ok, NULL, 0, T), "code-changed: src/a.py changed since run 5\n"
+                                             "input-changed: data/a.csv is gone since run 5\n"
+                                             "output-changed: out/c.txt changed since run 5");
+    /* A success recorded before runs kept their files: the kind of change only. */
+    ok.files = NULL;
+    CHECK_STR(why(&n, &ok, &ok, NULL, 0, T),
+              "code-changed: its code or a local module it imports changed since run 5\n"
+              "input-changed: an input's content, or the files its globs match, changed since "
+              "run 5\n"
+              "output-changed: its outputs are not what run 5 left");
 }

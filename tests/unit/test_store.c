@@ -91,7 +91,7 @@ static int64_t begin(struct store *st, const struct run_record *run, int64_t now
 static void finish_as(struct store *st, int64_t id, enum run_status status, const char *archive,
                       int64_t now)
 {
-    struct run_finish fin = {status, status == RUN_SUCCEEDED ? 0 : 1, 0, "out-fp", archive};
+    struct run_finish fin = {status, status == RUN_SUCCEEDED ? 0 : 1, 0, "out-fp", archive, NULL};
     if (!CHECK(store_finish_run(st, id, &fin, now) == 0))
         fprintf(stderr, "  %s\n", store_error(st));
 }
@@ -109,13 +109,13 @@ UNIT_TEST(store_open_creates_and_reopens)
     struct store *st = open_ok(path);
     if (!st)
         return;
-    CHECK_INT(st->schema_version, 4);
+    CHECK_INT(st->schema_version, 5);
     CHECK_INT(st->kind, STORE_SQLITE);
     store_close(st);
-    check_raw(path, "PRAGMA user_version", "4");
+    check_raw(path, "PRAGMA user_version", "5");
     check_raw(path, "PRAGMA journal_mode", "wal");
     st = open_ok(path);
-    CHECK(st && st->schema_version == 4);
+    CHECK(st && st->schema_version == 5);
     if (st)
         check_sound(st, path);
     store_close(st);
@@ -165,7 +165,7 @@ UNIT_TEST(store_run_round_trip)
 
     CHECK_INT(store_start_run(st, id, 31337, 2000), 1);
     CHECK_INT(store_start_run(st, id, 31338, 2001), 0); /* not queued any more */
-    struct run_finish fin = {RUN_FAILED, -1, 9, "outputs-fp ✓", NULL};
+    struct run_finish fin = {RUN_FAILED, -1, 9, "outputs-fp ✓", NULL, NULL};
     CHECK_INT(store_finish_run(st, id, &fin, 3000), 0);
     CHECK_INT(store_set_archive(st, id, ".stau/archive/2.tar.zst"), 0);
     CHECK_INT(store_run(st, id, &r), 1);
@@ -190,7 +190,7 @@ UNIT_TEST(store_run_round_trip)
     CHECK_INT(r.rerun_of, 0);
     CHECK_INT(r.owner_pid, 0);
     run_record_release(&r);
-    struct run_finish ok = {RUN_SUCCEEDED, 0, 0, NULL, "a.tar"};
+    struct run_finish ok = {RUN_SUCCEEDED, 0, 0, NULL, "a.tar", NULL};
     CHECK_INT(store_finish_run(st, bare_id, &ok, 4100), 0);
     CHECK_INT(store_run(st, bare_id, &r), 1);
     CHECK_INT(r.exit_code, 0);
@@ -206,7 +206,7 @@ UNIT_TEST(store_run_round_trip)
                          (long long)id, path);
     CHECK_STR(store_error(st), want);
     free(want);
-    struct run_finish not_ended = {RUN_RUNNING, -1, 0, NULL, NULL};
+    struct run_finish not_ended = {RUN_RUNNING, -1, 0, NULL, NULL, NULL};
     CHECK_INT(store_finish_run(st, first, &not_ended, 5000), -1);
     CHECK_INT(store_set_archive(st, 999, "x"), -1);
     struct run_record no_job = {0};
@@ -492,13 +492,13 @@ UNIT_TEST(store_migrates_version_1)
     struct store *st = open_ok(path);
     if (!st)
         return;
-    CHECK_INT(st->schema_version, 4);
+    CHECK_INT(st->schema_version, 5);
     char *backup = xprintf("%s.bak-v1", path);
     struct stat sb;
     CHECK(stat(backup, &sb) == 0);
     check_raw(backup, "PRAGMA user_version", "1");
     check_raw(backup, "SELECT count(*) FROM runs", "2");
-    check_raw(path, "PRAGMA user_version", "4");
+    check_raw(path, "PRAGMA user_version", "5");
     /* runs from before chunks are each their own batch */
     check_raw(path, "SELECT group_concat(batch = id) FROM runs", "1,1");
     check_raw(path, "SELECT count(*) FROM runs WHERE chunk IS NOT NULL OR chunks IS NOT NULL", "0");
@@ -539,17 +539,17 @@ UNIT_TEST(store_refuses_newer_and_foreign_databases)
     char *newer = db_path("newer.db");
     sqlite3 *db;
     CHECK(sqlite3_open(newer, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 5;", NULL, NULL, NULL) ==
+    CHECK(sqlite3_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 6;", NULL, NULL, NULL) ==
           SQLITE_OK);
     sqlite3_close(db);
     struct strbuf err = STRBUF_INIT;
     CHECK(store_open(newer, &err) == NULL);
-    char *want = xprintf("cannot use state database '%s': its schema version 5 is newer than "
-                         "this stau knows (4); use a newer stau",
+    char *want = xprintf("cannot use state database '%s': its schema version 6 is newer than "
+                         "this stau knows (5); use a newer stau",
                          newer);
     CHECK_STR(strbuf_str(&err), want);
     free(want);
-    check_raw(newer, "PRAGMA user_version", "5"); /* left alone */
+    check_raw(newer, "PRAGMA user_version", "6"); /* left alone */
 
     char *foreign = db_path("foreign.db");
     CHECK(sqlite3_open(foreign, &db) == SQLITE_OK);
@@ -620,7 +620,7 @@ static void churn(const char *path, const char *job, int count)
     if (!st)
         _exit(3);
     struct run_record r = {.job = (char *)job};
-    struct run_finish fin = {RUN_SUCCEEDED, 0, 0, "fp", NULL};
+    struct run_finish fin = {RUN_SUCCEEDED, 0, 0, "fp", NULL, NULL};
     for (int i = 0; count < 0 || i < count; i++) {
         int64_t id;
         if (store_begin_run(st, &r, i, &id) < 0 || store_start_run(st, id, 1, i) != 1 ||

@@ -230,7 +230,7 @@ static int64_t add_run(struct store *st, int64_t batch, int k, int n, enum run_s
     int64_t id = 0;
     CHECK_INT(store_begin_run(st, &r, start, &id), 0);
     CHECK_INT(store_start_run(st, id, 100, start), 1);
-    struct run_finish fin = {status, 0, 0, NULL, NULL};
+    struct run_finish fin = {status, 0, 0, NULL, NULL, NULL};
     CHECK_INT(store_finish_run(st, id, &fin, end), 0);
     return id;
 }
