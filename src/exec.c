@@ -24,9 +24,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "proc.h"
-#include "recorder.h"
-#include "work.h"
+#include "runner.h"
 
 /* How the job's interpreter loads it: the jobs root on sys.path, then main_func
  * called with the keyword arguments (and, for a chunked job, work_ids from
@@ -55,83 +53,6 @@ const char exec_bootstrap[] =
     "    sys.argv = [path]\n"
     "    runpy.run_path(path, run_name='__main__')\n";
 
-/* An environment string longer than this cannot be passed to a program (Linux's
- * MAX_ARG_STRLEN), so neither can a chunk's STAU_WORK_IDS. */
-enum {
-    GRACE_MS = 5000,
-    HEARTBEAT_MS = 10000,
-    STATUS_TICK_MS = 200,
-    LOG_TAIL_LINES = 12,
-    ENV_STRING_MAX = 131072
-};
-
-enum task_state { TASK_READY, TASK_RUNNING, TASK_RETRY, TASK_DONE };
-
-enum job_state { JOB_WAITING, JOB_READY, JOB_SELECTING, JOB_STARTED, JOB_DONE };
-
-/* One due job while the loop runs: its dependencies, its work IDs, its chunks. */
-struct due_job {
-    size_t job;                /* index in the graph */
-    enum job_state state;      /* where it is */
-    size_t waiting_for;        /* due dependencies not yet succeeded */
-    bool chunked;              /* its runs are chunks of ids */
-    bool pass_work_ids;        /* main_func gets work_ids (a chunked job, even unsplit) */
-    struct work_ids ids;       /* its work IDs, once known */
-    size_t runs_left;          /* its tasks not done yet */
-    bool began;                /* select_work or a task of it was started */
-    int64_t batch;             /* its chunks' batch: the first chunk's run id, once recorded */
-    int64_t claim;             /* its first run, recorded before anything started (see
-                                  claim_jobs); 0: taken by its first task, or closed */
-    struct work_select select; /* select_work, while it runs */
-    enum run_status result;    /* when done: succeeded only if every run did */
-    const char *skipped_for;   /* the failed job it depends on, when skipped */
-};
-
-/* One run while the loop runs: a whole job, or one chunk of a chunked one. */
-struct task {
-    size_t job;             /* index in the graph */
-    size_t due;             /* its due_job */
-    int chunk, chunks;      /* chunk number (1-based) and count; 0: not chunked */
-    size_t first, count;    /* its work IDs: a slice of the due job's ids */
-    enum task_state state;  /* where it is */
-    int attempt;            /* 1, 2, ... */
-    int64_t retry_at;       /* monotonic ms when a retry may start */
-    struct proc proc;       /* the running child */
-    int64_t run_id;         /* its record */
-    int64_t started_wall;   /* unix ms */
-    char *log_path;         /* relative to the project root */
-    enum run_status result; /* when done */
-    char *failure;          /* what went wrong, for the summary */
-    char *skip_note;        /* why it was skipped */
-};
-
-/* The loop's state. */
-struct runner {
-    struct project *p;
-    struct store *st;
-    struct plan *plan;
-    const struct exec_options *opt;
-    struct due_job *due; /* one per job of plan->order */
-    size_t due_count;
-    size_t *due_of;           /* graph index -> due index, or SIZE_MAX */
-    VEC(struct task *) tasks; /* the runs known so far (pointers: the proc set keeps them) */
-    size_t count, done;       /* runs (or jobs not split yet) known and finished, for [N/M] */
-    size_t slots_used;
-    size_t jobs_done, succeeded, failed, skipped; /* jobs, for the summary */
-    bool stopping;                                /* interrupted, or --fail-fast after a failure */
-    int interrupts;
-    struct proc_set set;
-    struct store_owner owner;
-    char host[256];
-    char *git_commit;
-    bool tty;
-    bool color;                /* colour the outcomes (a terminal, no NO_COLOR) */
-    int columns;               /* the terminal's width (0: unknown) */
-    char *jobs_path;           /* the jobs root, absolute, for the bootstrap's sys.path */
-    struct recorder *recorder; /* records starts and ends, and archives */
-    char *owner_id;            /* this stau as STAU_OWNER says it (exec_owner_id) */
-};
-
 /* The interpreter for a job: its "python", the project's .venv, else python3. */
 static const char *interpreter(struct runner *r, const struct job *job)
 {
@@ -140,94 +61,15 @@ static const char *interpreter(struct runner *r, const struct job *job)
     return r->opt->python;
 }
 
-/* The keyword arguments a job runs with: the declaration's, or a rerun's recorded ones. */
-static const char *kwargs_of(const struct runner *r, const struct job *job)
-{
-    return r->opt->kwargs ? r->opt->kwargs : job->decl->kwargs_json;
-}
-
-static char *task_label(const struct runner *r, const struct task *t);
-
-/* On a terminal, the one status line, redrawn: "[12/40 3 running] sales.report 4.2s",
- * naming what has run longest, cut to the terminal's width. */
-static void status_line(struct runner *r)
-{
-    if (!r->tty)
-        return;
-    size_t running = 0;
-    const struct task *oldest = NULL;
-    for (size_t i = 0; i < r->tasks.len; i++) {
-        const struct task *t = r->tasks.items[i];
-        if (t->state != TASK_RUNNING)
-            continue;
-        running++;
-        if (!oldest || t->started_wall < oldest->started_wall)
-            oldest = t;
-    }
-    for (size_t i = 0; i < r->due_count; i++)
-        running += r->due[i].state == JOB_SELECTING;
-    struct strbuf line = STRBUF_INIT;
-    strbuf_addf(&line, "[%zu/%zu %zu running]", r->done, r->count, running);
-    if (oldest) {
-        char *label = task_label(r, oldest);
-        strbuf_addf(&line, " %s %.1fs", label,
-                    (double)(wall_clock_ms() - oldest->started_wall) / 1000);
-        free(label);
-    }
-    int width = r->columns > 1 ? r->columns - 1 : 79;
-    printf("\r\033[K%.*s", width, line.buf);
-    fflush(stdout);
-    strbuf_release(&line);
-}
-
-/* text in an SGR colour on a colour terminal ("32" green, "31" red, "33" yellow). */
-static void print_colored(const struct runner *r, const char *sgr, const char *text)
-{
-    if (r->color)
-        printf("\033[%sm%s\033[0m", sgr, text);
-    else
-        fputs(text, stdout);
-}
-
-/* How a run is named in lines and the summary: "job_a", or "job_a (chunk 2/3)". */
-static char *task_label(const struct runner *r, const struct task *t)
-{
-    const char *name = r->p->graph.jobs.items[t->job].name;
-    return t->chunk ? xprintf("%s (chunk %d/%d)", name, t->chunk, t->chunks) : xstrdup(name);
-}
-
-/* Print one line about a finished task (above the status line on a terminal). */
-static void report(struct runner *r, const struct task *t, int64_t ms)
-{
-    char *label = task_label(r, t);
-    if (r->tty)
-        printf("\r\033[K");
-    printf("[%zu/%zu] %s ", r->done, r->count, label);
-    if (t->result == RUN_SUCCEEDED) {
-        print_colored(r, "32", "ok");
-        printf(" %.1fs%s\n", (double)ms / 1000,
-               t->log_path ? "" : " (no work IDs: nothing to run)");
-    } else if (t->result == RUN_SKIPPED) {
-        print_colored(r, "33", "skipped");
-        printf(": %s\n", t->skip_note);
-    } else {
-        print_colored(r, "31", t->failure ? t->failure : run_status_name(t->result));
-        printf(" %.1fs (log: %s)\n", (double)ms / 1000, t->log_path);
-    }
-    status_line(r);
-    free(label);
-}
-
 static void finish_job(struct runner *r, struct due_job *d);
-static void close_claim(struct runner *r, struct due_job *d, enum run_status status);
 
 /* Mark a task finished with result; its job is done when all its tasks are. */
-static void finish_task(struct runner *r, struct task *t, enum run_status result, int64_t ms)
+void exec_finish_task(struct runner *r, struct task *t, enum run_status result, int64_t ms)
 {
     t->state = TASK_DONE;
     t->result = result;
     r->done++;
-    report(r, t, ms);
+    exec_report(r, t, ms);
     struct due_job *d = &r->due[t->due];
     if (result == RUN_SKIPPED && d->result == RUN_SUCCEEDED) {
         d->result = RUN_SKIPPED;
@@ -269,125 +111,13 @@ static void finish_job(struct runner *r, struct due_job *d)
             }
             w->result = RUN_SKIPPED;
             w->skipped_for = failed;
-            close_claim(r, w, RUN_SKIPPED);
+            exec_close_claim(r, w, RUN_SKIPPED);
             r->done++;
-            if (r->tty)
-                printf("\r\033[K");
-            printf("[%zu/%zu] %s ", r->done, r->count, job->name);
-            print_colored(r, "33", "skipped");
-            printf(": '%s' failed\n", failed);
-            status_line(r);
-            fflush(stdout);
+            exec_report_skip(r, job->name, failed);
             finish_job(r, w);
             break;
         }
     }
-}
-
-/* Append the task's work IDs as JSON, or null when it is not a chunk. */
-static void task_work_ids(const struct runner *r, const struct task *t, struct strbuf *out)
-{
-    const struct due_job *d = &r->due[t->due];
-    if (d->chunked)
-        work_ids_to_json(d->ids.items + t->first, t->count, out);
-    else
-        strbuf_addstr(out, "null");
-}
-
-/* The manifest stored in a run's archive: the run record as JSON. */
-static char *manifest(struct runner *r, const struct task *t, const struct run_finish *fin)
-{
-    const struct job *job = &r->p->graph.jobs.items[t->job];
-    const struct plan_job *pj = &r->plan->jobs[t->job];
-    struct strbuf sb = STRBUF_INIT;
-    strbuf_addf(&sb, "{\"run\":%lld,\"job\":", (long long)t->run_id);
-    json_quote(&sb, job->name, strlen(job->name));
-    strbuf_addf(&sb,
-                ",\"attempt\":%d,\"status\":\"%s\",\"exit_code\":%d,\"signal\":%d,"
-                "\"started_at\":%lld,\"finished_at\":%lld,\"host\":",
-                t->attempt, run_status_name(fin->status), fin->exit_code, fin->signal,
-                (long long)t->started_wall, (long long)wall_clock_ms());
-    json_quote(&sb, r->host, strlen(r->host));
-    strbuf_addstr(&sb, ",\"git_commit\":");
-    if (r->git_commit)
-        json_quote(&sb, r->git_commit, strlen(r->git_commit));
-    else
-        strbuf_addstr(&sb, "null");
-    strbuf_addf(&sb, ",\"kwargs\":%s,\"work_ids\":", kwargs_of(r, job));
-    task_work_ids(r, t, &sb);
-    strbuf_addf(&sb, ",\"chunk\":%d,\"chunks\":%d,\"reasons\":", t->chunk, t->chunks);
-    reasons_to_json(&pj->why, &sb);
-    strbuf_addf(&sb,
-                ",\"code_fingerprint\":\"%s\",\"config_fingerprint\":\"%s\","
-                "\"inputs_fingerprint\":\"%s\",\"outputs_fingerprint\":",
-                pj->code_fp, pj->config_fp, pj->inputs_fp);
-    if (fin->outputs_fingerprint)
-        strbuf_addf(&sb, "\"%s\"", fin->outputs_fingerprint);
-    else
-        strbuf_addstr(&sb, "null");
-    strbuf_addstr(&sb, ",\"log\":\"log.txt\"}\n");
-    return strbuf_detach(&sb);
-}
-
-/* Hand a run's end to the recorder: archived (with its outputs when it
- * succeeded) and recorded. learned: file hashes taken, to remember (may be NULL). */
-static void record_end(struct runner *r, const struct task *t, const struct run_finish *fin,
-                       int64_t ended, struct store_file_list *learned)
-{
-    const struct job *job = &r->p->graph.jobs.items[t->job];
-    struct recorder_end end = {0};
-    end.run_id = t->run_id;
-    end.job = xstrdup(job->name);
-    end.archive = xprintf(".stau/archive/%s.%lld.tar.zst", job->name, (long long)t->run_id);
-    end.manifest = manifest(r, t, fin);
-    end.log_path = t->log_path ? xstrdup(t->log_path) : NULL;
-    if (fin->status == RUN_SUCCEEDED)
-        for (size_t i = 0; i < job->decl->outputs.len; i++)
-            VEC_PUSH(&end.outputs, xstrdup(job->decl->outputs.items[i]));
-    end.finish = *fin;
-    end.output_files = fin->output_files ? xstrdup(fin->output_files) : NULL;
-    end.finish.output_files = NULL; /* the recorder's copy, above */
-    if (fin->outputs_fingerprint)
-        snprintf(end.outputs_fingerprint, sizeof(end.outputs_fingerprint), "%s",
-                 fin->outputs_fingerprint);
-    end.ended = ended;
-    if (learned) {
-        end.learned = *learned;
-        memset(learned, 0, sizeof(*learned));
-    }
-    recorder_ended(r->recorder, &end);
-}
-
-/* Close a due job's claimed run that no task took (the job was skipped, given way,
- * or never began), without an archive. */
-static void close_claim(struct runner *r, struct due_job *d, enum run_status status)
-{
-    if (!d->claim)
-        return;
-    struct recorder_end end = {0};
-    end.run_id = d->claim;
-    end.job = xstrdup(r->p->graph.jobs.items[d->job].name);
-    end.finish = (struct run_finish){status, -1, 0, NULL, NULL, NULL};
-    end.ended = wall_clock_ms();
-    d->claim = 0;
-    recorder_ended(r->recorder, &end);
-}
-
-/* Hand a run's start to the recorder. The first run of a job, claimed before its
- * work IDs were known, gets them now. */
-static void record_start(struct runner *r, const struct task *t, int pid, int64_t at,
-                         struct recorder_start *start, bool claimed, const char *work_ids_json)
-{
-    start->run_id = t->run_id;
-    start->pid = pid;
-    start->at = at;
-    start->log_path = t->log_path ? xstrdup(t->log_path) : NULL;
-    if (claimed && t->chunk) {
-        start->work_ids_json = work_ids_json ? xstrdup(work_ids_json) : NULL;
-        start->chunk = t->chunk;
-        start->chunks = t->chunks;
-    }
-    recorder_started(r->recorder, start);
 }
 
 static void start_ready(struct runner *r);
@@ -398,7 +128,8 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
     const struct job *job = &r->p->graph.jobs.items[t->job];
     r->slots_used -= (size_t)job->decl->slots;
     int64_t now = wall_clock_ms();
-    struct run_finish fin = {RUN_FAILED, ev->signal ? -1 : ev->status, ev->signal, NULL, NULL, NULL};
+    struct run_finish fin = {RUN_FAILED, ev->signal ? -1 : ev->status, ev->signal, NULL, NULL,
+                             NULL};
     char outputs_fp[33] = "";
     char *missing = NULL;
     struct store_file_list learned = {0};
@@ -433,10 +164,10 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
     if (!retry) {
         /* Free the slot for what is ready before archiving: the archive and the
          * record are bookkeeping, and a slot idle meanwhile is time lost. */
-        finish_task(r, t, fin.status, ev->wall_ms);
+        exec_finish_task(r, t, fin.status, ev->wall_ms);
         start_ready(r);
     }
-    record_end(r, t, &fin, now, &learned);
+    exec_record_end(r, t, &fin, now, &learned);
     store_file_list_release(&learned);
     strbuf_release(&output_files);
     if (retry) {
@@ -445,7 +176,7 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
             delay *= 2;
         if (r->tty)
             printf("\r\033[K");
-        char *label = task_label(r, t);
+        char *label = exec_task_label(r, t);
         printf("%s %s; retrying in %gs (attempt %d of %lld)\n", label, t->failure, delay,
                t->attempt + 1, (long long)job->decl->retries + 1);
         free(label);
@@ -453,124 +184,6 @@ static void end_run(struct runner *r, struct task *t, const struct proc_event *e
         t->state = TASK_RETRY;
         t->retry_at = proc_now_ms() + (int64_t)(delay * 1000);
     }
-}
-
-/* A new run of the due job d as store_begin_run wants it (strings borrowed; reasons
- * is a JSON array the caller releases): of task t, or (t NULL) its claim. */
-static struct run_record new_run(const struct runner *r, const struct due_job *d,
-                                 const struct task *t, const char *work_ids_json,
-                                 struct strbuf *reasons)
-{
-    const struct job *job = &r->p->graph.jobs.items[d->job];
-    const struct plan_job *pj = &r->plan->jobs[d->job];
-    reasons_to_json(&pj->why, reasons);
-    struct run_record rec = {0};
-    rec.job = (char *)(uintptr_t)job->name;
-    rec.attempt = t ? t->attempt : 1;
-    rec.status = RUN_QUEUED;
-    rec.host = (char *)(uintptr_t)r->host;
-    rec.owner_pid = r->owner.pid;
-    rec.owner_start = r->owner.start;
-    rec.git_commit = r->git_commit;
-    rec.kwargs_json = (char *)(uintptr_t)kwargs_of(r, job);
-    rec.work_ids_json = (char *)(uintptr_t)work_ids_json;
-    rec.rerun_of = r->opt->rerun_of;
-    rec.batch = t && t->chunk ? d->batch : 0;
-    if (!t && r->opt->rerun && r->opt->rerun->work_ids_json)
-        rec.batch = r->opt->rerun->batch; /* a chunk again: it joins its invocation */
-    rec.chunk = t ? t->chunk : 0;
-    rec.chunks = t ? t->chunks : 0;
-    rec.code_fingerprint = (char *)(uintptr_t)pj->code_fp;
-    /* A rerun runs the recorded arguments, not the declaration's: it keeps the
-     * recorded declaration's fingerprint, so it never passes for the current one. */
-    rec.config_fingerprint = (char *)(uintptr_t)(r->opt->rerun && r->opt->rerun->config_fingerprint
-                                                     ? r->opt->rerun->config_fingerprint
-                                                     : pj->config_fp);
-    rec.inputs_fingerprint = (char *)(uintptr_t)pj->inputs_fp; /* replaced as it starts */
-    rec.reasons_json = reasons->buf;
-    rec.exit_code = -1;
-    return rec;
-}
-
-/* Give task t its run: the due job's claim when it is the job's first, else a run
- * recorded now (another chunk, a retry). *claimed says which. -1 after a message. */
-static int record_begin(struct runner *r, struct task *t, const char *work_ids_json, int64_t now,
-                        bool *claimed)
-{
-    struct due_job *d = &r->due[t->due];
-    *claimed = d->claim != 0;
-    if (d->claim) {
-        t->run_id = d->claim;
-        d->claim = 0;
-        return 0;
-    }
-    struct strbuf reasons = STRBUF_INIT;
-    struct run_record rec = new_run(r, d, t, work_ids_json, &reasons);
-    int rc = store_begin_run(r->st, &rec, now, &t->run_id);
-    strbuf_release(&reasons);
-    if (rc < 0)
-        return error("%s", store_error(r->st));
-    return 0;
-}
-
-static struct task *add_task(struct runner *r, struct due_job *d, int chunk, int chunks,
-                             size_t first, size_t count);
-
-/* Claim every due job before starting any: one transaction records a queued run
- * for each (its first run), then one look at the runs in progress. Of two stau
- * claiming a job at once, the database ordered the records, and the later one
- * gives way, so a job without allow_multiple_jobs never runs twice at once.
- * Claiming up front keeps the database out of the way between one job ending and
- * the next starting. -1 after a message when nothing could be recorded. */
-static int claim_jobs(struct runner *r)
-{
-    struct run_record *recs = xcalloc(r->due_count + 1, sizeof(*recs));
-    struct strbuf *reasons = xcalloc(r->due_count + 1, sizeof(*reasons));
-    int64_t *ids = xcalloc(r->due_count + 1, sizeof(*ids));
-    for (size_t k = 0; k < r->due_count; k++)
-        recs[k] = new_run(r, &r->due[k], NULL, NULL, &reasons[k]);
-    int rc = store_begin_runs(r->st, recs, r->due_count, wall_clock_ms(), ids);
-    for (size_t k = 0; k < r->due_count; k++)
-        strbuf_release(&reasons[k]);
-    free(reasons);
-    free(recs);
-    if (rc < 0) {
-        free(ids);
-        return error("%s", store_error(r->st));
-    }
-    for (size_t k = 0; k < r->due_count; k++)
-        r->due[k].claim = ids[k];
-    free(ids);
-    struct run_list active = {0};
-    if (store_active_runs(r->st, NULL, &active) < 0) {
-        warn("%s", store_error(r->st));
-        return 0;
-    }
-    for (size_t k = 0; k < r->due_count; k++) {
-        struct due_job *d = &r->due[k];
-        const struct job *job = &r->p->graph.jobs.items[d->job];
-        if (job->decl->allow_multiple_jobs || d->state == JOB_DONE)
-            continue;
-        int64_t other = 0;
-        for (size_t i = 0; i < active.len && !other; i++) {
-            const struct run_record *run = &active.items[i];
-            bool same_host = run->host && strcmp(run->host, r->host) == 0;
-            bool ours = same_host && run->owner_pid == r->owner.pid;
-            if (!ours && run->id < d->claim && strcmp(run->job, job->name) == 0 &&
-                (!same_host || proc_alive(run->owner_pid)))
-                other = run->id;
-        }
-        if (!other)
-            continue;
-        d->result = RUN_SUCCEEDED;
-        struct task *t = add_task(r, d, 0, 0, 0, 0);
-        t->run_id = d->claim;
-        t->skip_note = xprintf("already running as run %lld of another stau", (long long)other);
-        close_claim(r, d, RUN_SKIPPED);
-        finish_task(r, t, RUN_SKIPPED, 0);
-    }
-    run_list_release(&active);
-    return 0;
 }
 
 /* A chunk with no work IDs: one succeeded run without a process, so staleness sees a
@@ -588,7 +201,7 @@ static void succeed_without_ids(struct runner *r, struct task *t, int64_t now, b
                              &output_files);
     free(missing);
     start.files = strbuf_detach(&files);
-    record_start(r, t, 0, now, &start, claimed, "[]");
+    exec_record_start(r, t, 0, now, &start, claimed, "[]");
     struct recorder_end end = {0};
     end.output_files = strbuf_detach(&output_files);
     end.run_id = t->run_id;
@@ -597,7 +210,7 @@ static void succeed_without_ids(struct runner *r, struct task *t, int64_t now, b
     snprintf(end.outputs_fingerprint, sizeof(end.outputs_fingerprint), "%s", outputs_fp);
     end.ended = wall_clock_ms();
     recorder_ended(r->recorder, &end);
-    finish_task(r, t, RUN_SUCCEEDED, 0);
+    exec_finish_task(r, t, RUN_SUCCEEDED, 0);
 }
 
 /* Start one task; a start failure finishes it as failed. */
@@ -613,12 +226,12 @@ static void start_task(struct runner *r, struct task *t)
     t->log_path =
         no_ids ? NULL : xprintf(".stau/logs/%s.%lld.%d.log", job->name, (long long)now, t->attempt);
     struct strbuf ids = STRBUF_INIT;
-    task_work_ids(r, t, &ids);
+    exec_task_work_ids(r, t, &ids);
     bool claimed;
-    if (record_begin(r, t, d->chunked ? ids.buf : NULL, now, &claimed) < 0) {
+    if (exec_record_begin(r, t, d->chunked ? ids.buf : NULL, now, &claimed) < 0) {
         strbuf_release(&ids);
         t->failure = xstrdup("failed: cannot record the run");
-        finish_task(r, t, RUN_FAILED, 0);
+        exec_finish_task(r, t, RUN_FAILED, 0);
         return;
     }
     if (t->chunk && !d->batch)
@@ -640,7 +253,7 @@ static void start_task(struct runner *r, struct task *t)
                    xprintf("STAU_JOB=%s", job->name),
                    xprintf("STAU_ATTEMPT=%s", attempt),
                    xprintf("STAU_WORK_IDS=%s", ids.buf),
-                   xprintf("STAU_KWARGS=%s", kwargs_of(r, job)),
+                   xprintf("STAU_KWARGS=%s", exec_kwargs(r, job)),
                    xprintf("STAU_OWNER=%s", r->owner_id),
                    NULL};
     const char *argv[] = {interpreter(r, job),
@@ -649,7 +262,7 @@ static void start_task(struct runner *r, struct task *t)
                           r->jobs_path,
                           job->path,
                           job->decl->main_func ? job->decl->main_func : "",
-                          kwargs_of(r, job),
+                          exec_kwargs(r, job),
                           d->pass_work_ids ? "1" : "",
                           NULL};
     struct proc_spec spec = {
@@ -677,13 +290,13 @@ static void start_task(struct runner *r, struct task *t)
         end.finish = (struct run_finish){RUN_FAILED, -1, 0, NULL, NULL, NULL};
         end.ended = wall_clock_ms();
         recorder_ended(r->recorder, &end);
-        finish_task(r, t, RUN_FAILED, 0);
+        exec_finish_task(r, t, RUN_FAILED, 0);
     } else {
-        record_start(r, t, t->proc.pid, now, &start, claimed, ids.buf);
+        exec_record_start(r, t, t->proc.pid, now, &start, claimed, ids.buf);
         proc_set_add(&r->set, &t->proc);
         t->state = TASK_RUNNING;
         r->slots_used += (size_t)job->decl->slots;
-        status_line(r);
+        exec_status_line(r);
     }
     strbuf_release(&err);
     strbuf_release(&ids);
@@ -693,8 +306,8 @@ static void start_task(struct runner *r, struct task *t)
 }
 
 /* Add one task (run) of a due job: chunk k of chunks, holding ids[first, first+count). */
-static struct task *add_task(struct runner *r, struct due_job *d, int chunk, int chunks,
-                             size_t first, size_t count)
+struct task *exec_add_task(struct runner *r, struct due_job *d, int chunk, int chunks, size_t first,
+                           size_t count)
 {
     struct task *t = xcalloc(1, sizeof(*t));
     t->job = d->job;
@@ -723,7 +336,7 @@ static void add_chunks(struct runner *r, struct due_job *d)
         size_t first = 0, count = 0;
         if (n)
             work_chunk_slice(d->ids.len, size, k, &first, &count);
-        add_task(r, d, (int)k + 1, n ? (int)n : 1, first, count);
+        exec_add_task(r, d, (int)k + 1, n ? (int)n : 1, first, count);
     }
 }
 
@@ -739,7 +352,7 @@ static bool needs_selection(const struct runner *r, const struct due_job *d)
 static void selection_failed(struct runner *r, struct due_job *d, struct run_finish *fin,
                              char *failure, int64_t ms)
 {
-    struct task *t = add_task(r, d, 0, 0, 0, 0);
+    struct task *t = exec_add_task(r, d, 0, 0, 0, 0);
     t->log_path = d->select.log;
     d->select.log = NULL;
     t->started_wall = d->select.started;
@@ -747,16 +360,16 @@ static void selection_failed(struct runner *r, struct due_job *d, struct run_fin
     t->state = TASK_DONE;
     int64_t now = wall_clock_ms();
     bool claimed;
-    bool recorded = record_begin(r, t, NULL, d->select.started, &claimed) == 0;
+    bool recorded = exec_record_begin(r, t, NULL, d->select.started, &claimed) == 0;
     if (recorded) {
         struct recorder_start start = {0};
         snprintf(start.inputs_fingerprint, sizeof(start.inputs_fingerprint), "%s",
                  r->plan->jobs[t->job].inputs_fp);
-        record_start(r, t, 0, d->select.started, &start, claimed, NULL);
+        exec_record_start(r, t, 0, d->select.started, &start, claimed, NULL);
     }
-    finish_task(r, t, fin->status, ms);
+    exec_finish_task(r, t, fin->status, ms);
     if (recorded)
-        record_end(r, t, fin, now, NULL);
+        exec_record_end(r, t, fin, now, NULL);
 }
 
 /* Start select_work for a due job, in a process of its own, like a run. */
@@ -764,8 +377,8 @@ static void start_selection(struct runner *r, struct due_job *d)
 {
     const struct job *job = &r->p->graph.jobs.items[d->job];
     struct work_select_spec spec = {
-        r->p->root,          r->jobs_path,      job->name,          job->path,
-        interpreter(r, job), kwargs_of(r, job), job->decl->timeout, GRACE_MS};
+        r->p->root,          r->jobs_path,        job->name,          job->path,
+        interpreter(r, job), exec_kwargs(r, job), job->decl->timeout, GRACE_MS};
     struct strbuf err = STRBUF_INIT;
     d->began = true;
     if (work_select_start(&d->select, &spec, &err) < 0) {
@@ -775,7 +388,7 @@ static void start_selection(struct runner *r, struct due_job *d)
         proc_set_add(&r->set, &d->select.proc);
         d->state = JOB_SELECTING;
         r->slots_used += (size_t)job->decl->slots;
-        status_line(r);
+        exec_status_line(r);
     }
     strbuf_release(&err);
 }
@@ -786,13 +399,14 @@ static void end_selection(struct runner *r, struct due_job *d, const struct proc
     const struct job *job = &r->p->graph.jobs.items[d->job];
     r->slots_used -= (size_t)job->decl->slots;
     struct strbuf problem = STRBUF_INIT;
-    struct run_finish fin = {RUN_FAILED, ev->signal ? -1 : ev->status, ev->signal, NULL, NULL, NULL};
+    struct run_finish fin = {RUN_FAILED, ev->signal ? -1 : ev->status, ev->signal, NULL, NULL,
+                             NULL};
     enum work_selection got = work_select_end(&d->select, ev, r->interrupts > 0, job->decl->timeout,
                                               &d->ids, &problem, &fin.status);
     if (got == WORK_SELECT_OK)
         add_chunks(r, d);
     else if (got == WORK_SELECT_NONE)
-        add_task(r, d, 0, 0, 0, 0);
+        exec_add_task(r, d, 0, 0, 0, 0);
     else
         selection_failed(r, d, &fin, strbuf_detach(&problem), ev->wall_ms);
     strbuf_release(&problem);
@@ -810,16 +424,16 @@ static void start_job(struct runner *r, struct due_job *d)
         /* The chunk again, as another attempt in its batch: its work IDs as recorded. */
         d->chunked = d->pass_work_ids = true;
         d->batch = old->batch;
-        add_task(r, d, old->chunk > 0 ? old->chunk : 1, old->chunks > 0 ? old->chunks : 1, 0,
-                 d->ids.len);
+        exec_add_task(r, d, old->chunk > 0 ? old->chunk : 1, old->chunks > 0 ? old->chunks : 1, 0,
+                      d->ids.len);
     } else if (old || !work_is_chunked(decl)) {
-        add_task(r, d, 0, 0, 0, 0);
+        exec_add_task(r, d, 0, 0, 0, 0);
     } else if (decl->has_work_ids) {
         for (size_t i = 0; i < decl->work_ids.len; i++)
             VEC_PUSH(&d->ids, decl->work_ids.items[i]);
         add_chunks(r, d);
     } else if (!work_may_select(r->p->root, r->p->graph.jobs.items[d->job].path)) {
-        add_task(r, d, 0, 0, 0, 0);
+        exec_add_task(r, d, 0, 0, 0, 0);
     } else {
         start_selection(r, d);
     }
@@ -864,70 +478,6 @@ static bool anything_left(const struct runner *r)
             return true;
     }
     return false;
-}
-
-/* The last lines of a log, indented, for the summary. */
-static void print_tail(const char *root, const char *rel)
-{
-    char *full = xprintf("%s/%s", root, rel);
-    FILE *f = fopen(full, "r");
-    free(full);
-    if (!f)
-        return;
-    char *lines[LOG_TAIL_LINES] = {0};
-    size_t count = 0;
-    char buf[1024];
-    while (fgets(buf, sizeof(buf), f)) {
-        free(lines[count % LOG_TAIL_LINES]);
-        lines[count % LOG_TAIL_LINES] = xstrdup(buf);
-        count++;
-    }
-    fclose(f);
-    size_t first = count > LOG_TAIL_LINES ? count - LOG_TAIL_LINES : 0;
-    for (size_t i = first; i < count; i++) {
-        const char *line = lines[i % LOG_TAIL_LINES];
-        printf("    %s%s", line, line[strlen(line) - 1] == '\n' ? "" : "\n");
-    }
-    for (size_t i = 0; i < LOG_TAIL_LINES; i++)
-        free(lines[i]);
-}
-
-static void summary(struct runner *r, int64_t ms)
-{
-    if (r->tty)
-        printf("\r\033[K");
-    /* Stopped (--fail-fast, Ctrl-C) with chunks of a job not run: failed when one of
-     * its chunks failed, else not finished. */
-    size_t not_started = 0, not_finished = 0;
-    for (size_t i = 0; i < r->due_count; i++) {
-        const struct due_job *d = &r->due[i];
-        if (d->state == JOB_DONE)
-            continue;
-        if (d->began && d->result == RUN_FAILED)
-            r->failed++;
-        else if (d->began)
-            not_finished++;
-        else
-            not_started++;
-    }
-    printf("%zu ran: %zu succeeded, %zu failed, %zu skipped", r->succeeded + r->failed,
-           r->succeeded, r->failed, r->skipped);
-    if (not_finished)
-        printf(", %zu not finished", not_finished);
-    if (not_started)
-        printf(", %zu not started", not_started);
-    printf(" (%.1fs)\n", (double)ms / 1000);
-    for (size_t i = 0; i < r->tasks.len; i++) {
-        const struct task *t = r->tasks.items[i];
-        if (t->state != TASK_DONE || t->result == RUN_SUCCEEDED || t->result == RUN_SKIPPED)
-            continue;
-        char *label = task_label(r, t);
-        printf("%s %s; the end of its log:\n", label,
-               t->failure ? t->failure : run_status_name(t->result));
-        free(label);
-        print_tail(r->p->root, t->log_path);
-        printf("  full log: %s\n", t->log_path);
-    }
 }
 
 /* Free what the loop's jobs and tasks hold. */
@@ -999,7 +549,7 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
     }
     r.recorder = recorder_new(p->root, st);
     int64_t began = proc_now_ms(), next_heartbeat = began + HEARTBEAT_MS;
-    if (claim_jobs(&r) < 0) {
+    if (exec_claim_jobs(&r) < 0) {
         recorder_close(r.recorder);
         proc_set_release(&r.set);
         runner_release(&r);
@@ -1049,14 +599,14 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
             next_heartbeat = proc_now_ms() + HEARTBEAT_MS;
         }
         start_ready(&r);
-        status_line(&r);
+        exec_status_line(&r);
     }
     proc_set_release(&r.set);
     /* What never began (interrupted, --fail-fast) is closed as skipped. */
     for (size_t i = 0; i < r.due_count; i++)
-        close_claim(&r, &r.due[i], RUN_SKIPPED);
+        exec_close_claim(&r, &r.due[i], RUN_SKIPPED);
     recorder_close(r.recorder);
-    summary(&r, proc_now_ms() - began);
+    exec_summary(&r, proc_now_ms() - began);
     int rc = r.interrupts ? EXIT_RUN_INTERRUPTED : r.failed ? EXIT_RUN_FAILED : 0;
     runner_release(&r);
     return rc;
