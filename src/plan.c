@@ -155,10 +155,14 @@ static int hash_file(struct hasher *h, const char *path, struct stat *st_out, st
     close(fd);
     free(full);
     *out = hash_bytes(h->buf.buf ? h->buf.buf : "", h->buf.len);
-    /* Racily new files (changed in the last two seconds) are hashed again next time. */
+    /* A racily new file (changed within two seconds of this hash) could change again
+     * within the same timestamp tick without its stat data moving: it is remembered
+     * with an mtime no file has, so the next look hashes it again (as git's index). */
     struct store_file remember = {xstrdup(path), now_stat.mtime_ns, now_stat.ctime_ns,
                                   now_stat.size, now_stat.inode,    now_stat.device,
                                   *out};
+    if (now_stat.mtime_ns / 1000000 >= h->now - 2000)
+        remember.mtime_ns = -1;
     VEC_PUSH(&h->updates, remember);
     return 0;
 }
