@@ -828,7 +828,7 @@ int cli_restore(const struct cli *c)
                 members.items[i].type != ARCHIVER_MEMBER_DIR)
                 files++;
         if (!files)
-            printf("run %lld of '%s' archived no outputs (only a successful run's are kept)\n",
+            printf("run %lld of '%s' archived no outputs (it left none of those declared)\n",
                    (long long)run.id, run.job);
         else
             printf("restored %zu %s of run %lld of '%s' into %s\n", files,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The keyword arguments a job runs with: the declaration's, or a rerun's recorded ones. */
 const char *exec_kwargs(const struct runner *r, const struct job *job)
@@ -70,9 +71,20 @@ void exec_record_end(struct runner *r, const struct task *t, const struct run_fi
     end.archive = xprintf(".stau/archive/%s.%lld.tar.zst", job->name, (long long)t->run_id);
     end.manifest = manifest(r, t, fin);
     end.log_path = t->log_path ? xstrdup(t->log_path) : NULL;
-    if (fin->status == RUN_SUCCEEDED)
-        for (size_t i = 0; i < job->decl->outputs.len; i++)
-            VEC_PUSH(&end.outputs, xstrdup(job->decl->outputs.items[i]));
+    /* The declared outputs as the run left them: every one after a success; after a
+     * failure those it left (what a half-done run wrote helps to see why). */
+    for (size_t i = 0; i < job->decl->outputs.len; i++) {
+        const char *output = job->decl->outputs.items[i];
+        if (fin->status != RUN_SUCCEEDED) {
+            char *full = xprintf("%s/%s", r->p->root, output);
+            struct stat st;
+            bool left = lstat(full, &st) == 0;
+            free(full);
+            if (!left)
+                continue;
+        }
+        VEC_PUSH(&end.outputs, xstrdup(output));
+    }
     end.finish = *fin;
     end.output_files = fin->output_files ? xstrdup(fin->output_files) : NULL;
     end.finish.output_files = NULL; /* the recorder's copy, above */

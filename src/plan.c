@@ -394,6 +394,37 @@ static bool spread_upstream_due(struct plan *plan, const struct graph *g,
     return changed;
 }
 
+/* Once the due set is final, each upstream-due reason names every dependency that
+ * runs first ("'a', 'b' and 'c' run first"), not only the one that made it due. */
+static void name_due_upstream(struct plan *plan, const struct graph *g)
+{
+    for (size_t i = 0; i < g->jobs.len; i++) {
+        struct reasons *why = &plan->jobs[i].why;
+        struct reason *reason = NULL;
+        for (size_t r = 0; r < why->len && !reason; r++)
+            if (why->items[r].kind == REASON_UPSTREAM_DUE)
+                reason = &why->items[r];
+        if (!reason)
+            continue;
+        const struct job *job = &g->jobs.items[i];
+        size_t total = 0, named = 0;
+        for (size_t e = 0; e < job->deps.len; e++)
+            total += plan->jobs[job->deps.items[e].to].due;
+        struct strbuf sb = STRBUF_INIT;
+        for (size_t e = 0; e < job->deps.len; e++) {
+            size_t d = job->deps.items[e].to;
+            if (!plan->jobs[d].due)
+                continue;
+            named++;
+            strbuf_addstr(&sb, named == 1 ? "" : named == total ? " and " : ", ");
+            strbuf_addf(&sb, "'%s'", g->jobs.items[d].name);
+        }
+        strbuf_addf(&sb, " run%s first", total == 1 ? "s" : "");
+        free(reason->evidence);
+        reason->evidence = strbuf_detach(&sb);
+    }
+}
+
 /* A due job's dependency with max_lag M and no success in the last M minutes runs first. */
 static bool apply_max_lag(struct plan *plan, const struct graph *g, int64_t now)
 {
@@ -528,6 +559,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
         if (!a && !b)
             break;
     }
+    name_due_upstream(plan, g);
     for (size_t k = 0; k < topo.len; k++)
         if (plan->jobs[topo.items[k]].due)
             VEC_PUSH(&plan->order, topo.items[k]);

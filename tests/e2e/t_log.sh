@@ -424,13 +424,16 @@ restored 1 file of run 2 of 'report' into $TEST_TMP/elsewhere
 EOF
     expect_eq "restored content" "run 2" "$(cat "$TEST_TMP/elsewhere/data/report.txt")"
     expect_eq "project file left alone" "run 1" "$(cat data/report.txt)"
+    # A failed run's archive holds the declared outputs it left: none here.
     touch fail
+    rm -r data
     run run --force report
     run restore 3
     expect_exit 0
     expect_stdout_eq <<'EOF'
-run 3 of 'report' archived no outputs (only a successful run's are kept)
+run 3 of 'report' archived no outputs (it left none of those declared)
 EOF
+    expect_no_file data/report.txt
     "$STAU" gc --keep-last 1 >/dev/null
     run restore 1
     expect_exit 2

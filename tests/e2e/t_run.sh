@@ -841,7 +841,10 @@ test_run_archives() {
     os.makedirs("data", exist_ok=True)
     open("data/a.txt", "w").write("AAA")
     open("data/b.txt", "w").write("BBB")'
-    job bad '"outputs": []' '    print("bad says bye"); sys.exit(2)'
+    job bad '"outputs": ["data/half.txt", "data/never.txt"]' '    print("bad says bye")
+    os.makedirs("data", exist_ok=True)
+    open("data/half.txt", "w").write("HALF")
+    sys.exit(2)'
     run
     expect_exit 1
     local id_a id_bad
@@ -871,6 +874,9 @@ EOF
     mkdir y
     zstd -q -d -c ".stau/archive/bad.$id_bad.tar.zst" | tar -xf - -C y || fail "cannot unpack the failed run's archive"
     grep -q "bad says bye" y/log.txt 2>/dev/null || fail "the failed run's archived log lacks its output"
+    # A failed run's archive holds the declared outputs it left, as it left them.
+    expect_eq "failed run's archive members" "log.txt manifest.json outputs/data/half.txt" \
+        "$(cd y && find . -type f | sed 's|^\./||' | sort | tr '\n' ' ' | sed 's/ $//')"
     "$PY" - y/manifest.json <<'EOF' || fail "the failed run's manifest is not as expected"
 import json, sys
 m = json.load(open(sys.argv[1]))

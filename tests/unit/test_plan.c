@@ -437,6 +437,9 @@ UNIT_TEST(plan_max_lag_pulls_an_old_dependency_in_first)
         CHECK_WHY(&f, &plan, "sales",
                   "max-lag: 'report' needs it within 60 minutes; its last success was 1h 1m "
                   "ago");
+        /* Every dependency that runs first is named. */
+        CHECK_WHY(&f, &plan, "report",
+                  "forced: asked for with --force\nupstream-due: 'rates' and 'sales' run first");
     }
     plan_release(&plan);
     close_fixture(&f);
