@@ -96,27 +96,26 @@ static void finish_job(struct runner *r, struct due_job *d)
         r->failed++;
     const struct graph *g = &r->p->graph;
     const char *failed = d->result == RUN_SKIPPED ? d->skipped_for : g->jobs.items[d->job].name;
-    for (size_t i = 0; i < r->due_count; i++) {
-        struct due_job *w = &r->due[i];
+    size_t k = (size_t)(d - r->due);
+    for (size_t at = r->dependents_at[k]; at < r->dependents_at[k + 1]; at++) {
+        struct due_job *w = &r->due[r->dependents[at]];
         if (w->state != JOB_WAITING)
             continue;
-        const struct job *job = &g->jobs.items[w->job];
-        for (size_t e = 0; e < job->deps.len; e++) {
-            if (job->deps.items[e].to != d->job)
-                continue;
-            if (d->result == RUN_SUCCEEDED) {
-                if (--w->waiting_for == 0)
-                    w->state = JOB_READY;
-                continue;
+        if (d->result == RUN_SUCCEEDED) {
+            /* (Counted per edge, as waiting_for is.) */
+            if (--w->waiting_for == 0) {
+                w->state = JOB_READY;
+                r->ready_jobs++;
+                r->readied++;
             }
-            w->result = RUN_SKIPPED;
-            w->skipped_for = failed;
-            exec_close_claim(r, w, RUN_SKIPPED);
-            r->done++;
-            exec_report_skip(r, job->name, failed);
-            finish_job(r, w);
-            break;
+            continue;
         }
+        w->result = RUN_SKIPPED;
+        w->skipped_for = failed;
+        exec_close_claim(r, w, RUN_SKIPPED);
+        r->done++;
+        exec_report_skip(r, g->jobs.items[w->job].name, failed);
+        finish_job(r, w);
     }
 }
 
@@ -442,32 +441,44 @@ static void start_job(struct runner *r, struct due_job *d)
 /* Start what is ready while slots allow. A job wider than the whole budget runs alone. */
 static void start_ready(struct runner *r)
 {
-    for (size_t i = 0; i < r->due_count && !r->stopping; i++) {
-        struct due_job *d = &r->due[i];
-        if (d->state != JOB_READY)
-            continue;
-        size_t slots = (size_t)r->p->graph.jobs.items[d->job].decl->slots;
-        if (needs_selection(r, d) && r->slots_used && r->slots_used + slots > r->opt->slots)
-            continue;
-        start_job(r, d);
-    }
-    int64_t now = proc_now_ms();
-    for (size_t i = 0; i < r->tasks.len && !r->stopping; i++) {
-        struct task *t = r->tasks.items[i];
-        if (t->state == TASK_RETRY && t->retry_at <= now)
-            t->state = TASK_READY;
-        if (t->state != TASK_READY)
-            continue;
-        size_t slots = (size_t)r->p->graph.jobs.items[t->job].decl->slots;
-        if (r->slots_used && r->slots_used + slots > r->opt->slots)
-            continue;
-        start_task(r, t);
+    /* Again while a pass made more jobs ready (a chunk without work IDs succeeds at
+     * once, and its dependents may come before it in the order). */
+    for (size_t readied = SIZE_MAX; readied != r->readied && !r->stopping;) {
+        readied = r->readied;
+        for (size_t i = 0; i < r->due_count && r->ready_jobs && !r->stopping; i++) {
+            struct due_job *d = &r->due[i];
+            if (d->state != JOB_READY)
+                continue;
+            size_t slots = (size_t)r->p->graph.jobs.items[d->job].decl->slots;
+            if (needs_selection(r, d) && r->slots_used && r->slots_used + slots > r->opt->slots)
+                continue;
+            r->ready_jobs--;
+            start_job(r, d);
+        }
+        while (r->open_tasks < r->tasks.len && r->tasks.items[r->open_tasks]->state == TASK_DONE)
+            r->open_tasks++;
+        int64_t now = proc_now_ms();
+        for (size_t i = r->open_tasks; i < r->tasks.len && !r->stopping; i++) {
+            /* With every slot taken nothing fits (a job wider than the budget runs
+             * only when nothing else does). */
+            if (r->slots_used && r->slots_used >= r->opt->slots)
+                break;
+            struct task *t = r->tasks.items[i];
+            if (t->state == TASK_RETRY && t->retry_at <= now)
+                t->state = TASK_READY;
+            if (t->state != TASK_READY)
+                continue;
+            size_t slots = (size_t)r->p->graph.jobs.items[t->job].decl->slots;
+            if (r->slots_used && r->slots_used + slots > r->opt->slots)
+                continue;
+            start_task(r, t);
+        }
     }
 }
 
 static bool anything_left(const struct runner *r)
 {
-    for (size_t i = 0; i < r->tasks.len; i++) {
+    for (size_t i = r->open_tasks; i < r->tasks.len; i++) {
         enum task_state s = r->tasks.items[i]->state;
         if (s == TASK_RUNNING || (!r->stopping && s != TASK_DONE))
             return true;
@@ -496,6 +507,8 @@ static void runner_release(struct runner *r)
     }
     free(r->due);
     free(r->due_of);
+    free(r->dependents);
+    free(r->dependents_at);
     free(r->git_commit);
     free(r->jobs_path);
     free(r->owner_id);
@@ -524,7 +537,29 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
         for (size_t e = 0; e < job->deps.len; e++)
             r.due[k].waiting_for += r.due_of[job->deps.items[e].to] != SIZE_MAX;
         r.due[k].state = r.due[k].waiting_for ? JOB_WAITING : JOB_READY;
+        r.ready_jobs += r.due[k].state == JOB_READY;
     }
+    /* Who waits for whom, in the order of the plan: one entry per edge. */
+    r.dependents_at = xcalloc(r.due_count + 2, sizeof(size_t));
+    for (size_t k = 0; k < r.due_count; k++) {
+        const struct job *job = &p->graph.jobs.items[r.due[k].job];
+        for (size_t e = 0; e < job->deps.len; e++)
+            if (r.due_of[job->deps.items[e].to] != SIZE_MAX)
+                r.dependents_at[r.due_of[job->deps.items[e].to] + 1]++;
+    }
+    for (size_t k = 0; k < r.due_count; k++)
+        r.dependents_at[k + 1] += r.dependents_at[k];
+    r.dependents = xcalloc(r.dependents_at[r.due_count] + 1, sizeof(size_t));
+    size_t *fill = xcalloc(r.due_count + 1, sizeof(size_t));
+    for (size_t k = 0; k < r.due_count; k++) {
+        const struct job *job = &p->graph.jobs.items[r.due[k].job];
+        for (size_t e = 0; e < job->deps.len; e++) {
+            size_t up = r.due_of[job->deps.items[e].to];
+            if (up != SIZE_MAX)
+                r.dependents[r.dependents_at[up] + fill[up]++] = k;
+        }
+    }
+    free(fill);
     if (gethostname(r.host, sizeof(r.host) - 1) < 0)
         snprintf(r.host, sizeof(r.host), "localhost");
     /* With its start time, so a later stau can tell it from a process reusing its pid. */
@@ -572,11 +607,12 @@ int exec_run(struct project *p, struct store *st, struct plan *plan, const struc
             continue;
         }
         if (ev.kind == PROC_EVENT_EXIT) {
-            for (size_t i = 0; i < r.tasks.len; i++)
-                if (&r.tasks.items[i]->proc == ev.proc)
+            bool found = false;
+            for (size_t i = r.open_tasks; i < r.tasks.len && !found; i++)
+                if ((found = &r.tasks.items[i]->proc == ev.proc))
                     end_run(&r, r.tasks.items[i], &ev);
-            for (size_t i = 0; i < r.due_count; i++)
-                if (&r.due[i].select.proc == ev.proc)
+            for (size_t i = 0; i < r.due_count && !found; i++)
+                if ((found = &r.due[i].select.proc == ev.proc))
                     end_selection(&r, &r.due[i], &ev);
         } else if (ev.kind == PROC_EVENT_INTERRUPT) {
             r.interrupts = ev.interrupts;

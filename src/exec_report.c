@@ -15,7 +15,7 @@ void exec_status_line(struct runner *r)
         return;
     size_t running = 0;
     const struct task *oldest = NULL;
-    for (size_t i = 0; i < r->tasks.len; i++) {
+    for (size_t i = r->open_tasks; i < r->tasks.len; i++) {
         const struct task *t = r->tasks.items[i];
         if (t->state != TASK_RUNNING)
             continue;

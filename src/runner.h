@@ -68,7 +68,13 @@ struct runner {
     const struct exec_options *opt;
     struct due_job *due; /* one per job of plan->order */
     size_t due_count;
-    size_t *due_of;           /* graph index -> due index, or SIZE_MAX */
+    size_t *due_of;     /* graph index -> due index, or SIZE_MAX */
+    size_t *dependents; /* due job k's dependents (due indices, one per edge):
+                           dependents[dependents_at[k] .. dependents_at[k + 1]) */
+    size_t *dependents_at;
+    size_t ready_jobs;        /* due jobs in JOB_READY */
+    size_t readied;           /* how many times a due job became ready (a clock) */
+    size_t open_tasks;        /* every task below this index is done (a cursor) */
     VEC(struct task *) tasks; /* the runs known so far (pointers: the proc set keeps them) */
     size_t count, done;       /* runs (or jobs not split yet) known and finished, for [N/M] */
     size_t slots_used;

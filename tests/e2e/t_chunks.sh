@@ -216,8 +216,14 @@ def select_work():
     chunked b '"work_ids": [], "dependencies": ["a"]'
     run -n
     expect_stdout_contains "      work ids: 0 declared: it succeeds without running"
+    local began elapsed
+    began=$(date +%s%N)
     run
     expect_exit 0
+    # b is ready the moment a's empty chunk succeeds: it starts then, not when the
+    # loop next wakes (its 10-second heartbeat, with nothing running).
+    elapsed=$((($(date +%s%N) - began) / 1000000))
+    [ "$elapsed" -lt 5000 ] || fail "b waited: the run took ${elapsed} ms"
     normalised_stdout >got.txt
     expect_eq "stdout" "[1/2] a (chunk 1/1) ok Ns (no work IDs: nothing to run)
 [2/2] b (chunk 1/1) ok Ns (no work IDs: nothing to run)
