@@ -288,6 +288,8 @@ int plan_load_schedules(struct plan_job *pj, const struct job *job)
             pj->schedule_texts[pj->schedule_count++] = xstrdup(text);
         strbuf_release(&err);
     }
+    if (!pj->schedule_count)
+        return 0; /* no zone needed */
     struct strbuf err = STRBUF_INIT;
     pj->zone = tz_load(job->decl->timezone, &err);
     if (!pj->zone) {
@@ -492,6 +494,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
     project_load_imports(p);
     struct hasher h = {st, p->root, opt->now, {0}, STRBUF_INIT, &plan->witness, false, NULL, 0};
     int rc = 0;
+    bool snapshot = store_snapshot_begin(st) == 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct plan_job *pj = &plan->jobs[i];
         if (!pj->selected)
@@ -517,6 +520,8 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
             schedule_from(st, job->name, pj) < 0)
             rc = -1;
     }
+    if (snapshot && store_snapshot_end(st) < 0)
+        rc = -1;
     plan->witness_complete = !h.incomplete;
     hasher_finish(&h, NULL);
     if (rc < 0) {

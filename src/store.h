@@ -177,6 +177,7 @@ struct store_ops {
     int (*last_run)(struct store *st, const char *job, struct run_record *out);
     int (*last_success)(struct store *st, const char *job, struct run_record *out);
     int (*last_started)(struct store *st, const char *job, struct run_record *out);
+    int (*snapshot)(struct store *st, bool begin);
     int (*last_batch)(struct store *st, const char *job, struct run_list *out);
     int (*batch_runs)(struct store *st, const char *job, int64_t batch, struct run_list *out);
     int (*history)(struct store *st, const char *job, size_t limit, struct run_list *out);
@@ -298,6 +299,19 @@ static inline int store_last_run(struct store *st, const char *job, struct run_r
 static inline int store_last_success(struct store *st, const char *job, struct run_record *out)
 {
     return st->ops->last_success(st, job, out);
+}
+
+/* Read what follows, until store_snapshot_end, as one consistent snapshot (one
+ * read transaction: a plan's thousands of reads take the database's lock once).
+ * Nothing may be written meanwhile. 0, or -1 with a message (reads then go on one
+ * by one). */
+static inline int store_snapshot_begin(struct store *st)
+{
+    return st->ops->snapshot(st, true);
+}
+static inline int store_snapshot_end(struct store *st)
+{
+    return st->ops->snapshot(st, false);
 }
 
 /* The job's newest run that started, whatever came of it: 1, or 0 when none did. */

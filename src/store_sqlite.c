@@ -132,6 +132,7 @@ enum { BUSY_TIMEOUT_MS = 10000 };
 /* The prepared statements, made once at open and reused (reset and cleared) by every call. */
 enum statement {
     SQL_BEGIN,
+    SQL_BEGIN_READ,
     SQL_COMMIT,
     SQL_ROLLBACK,
     SQL_INSERT_RUN,
@@ -162,6 +163,7 @@ enum statement {
 
 static const char *const statement_text[SQL_COUNT] = {
     [SQL_BEGIN] = "BEGIN IMMEDIATE",
+    [SQL_BEGIN_READ] = "BEGIN",
     [SQL_COMMIT] = "COMMIT",
     [SQL_ROLLBACK] = "ROLLBACK",
     [SQL_INSERT_RUN] =
@@ -639,6 +641,14 @@ static int sqlite_last_started(struct store *st, const char *job, struct run_rec
     return lookup_run(backend(st), SQL_LAST_STARTED, job, 0, out);
 }
 
+static int sqlite_snapshot(struct store *st, bool begin)
+{
+    struct sqlite_store *s = backend(st);
+    if (begin)
+        return execute(s, SQL_BEGIN_READ, "begin reading");
+    return execute(s, SQL_COMMIT, "end reading");
+}
+
 static int sqlite_last_batch(struct store *st, const char *job, struct run_list *out)
 {
     struct sqlite_store *s = backend(st);
@@ -869,6 +879,7 @@ static const struct store_ops sqlite_ops = {
     .last_run = sqlite_last_run,
     .last_success = sqlite_last_success,
     .last_started = sqlite_last_started,
+    .snapshot = sqlite_snapshot,
     .last_batch = sqlite_last_batch,
     .batch_runs = sqlite_batch_runs,
     .history = sqlite_history,
