@@ -56,11 +56,13 @@ static const struct command commands[] = {
      "Prints run RUN's record: job, attempt, status, times, exit, host and pids, git\n"
      "commit, kwargs, work IDs, fingerprints, the reasons it ran, its log and its\n"
      "archive with the archive's members. --json prints it as one object.\n"},
-    {"gc", cli_gc, "stau gc [-n] [--keep-days N] [--keep-last N]", "remove old run archives",
+    {"gc", cli_gc, "stau gc [-n] [--keep-days N] [--keep-last N]",
+     "remove old run archives and logs",
      "Removes the archives of runs beyond each job's --keep-last N newest (default\n"
      "10) that also finished more than --keep-days N days ago (default: any age),\n"
-     "and the logs of archived runs (each archive holds its log). The archive of a\n"
-     "job's last successful run is always kept. -n prints what would go.\n"},
+     "and the logs of archived runs (each archive holds its log); the logs of runs\n"
+     "without an archive go by the same rules. The archive of a job's last\n"
+     "successful run is always kept. -n prints what would go.\n"},
     {"restore", cli_restore, "stau restore RUN [--to DIR]", "extract the outputs of a run",
      "Extracts the outputs archived by run RUN into DIR (default: the project root),\n"
      "replacing files of the same name. An archive with an absolute path, a '..',\n"
@@ -95,7 +97,8 @@ static void print_usage(FILE *out)
     fprintf(out, "\noptions:\n"
                  "  -C DIR       use DIR as the project root (default: .)\n"
                  "  --jobs DIR   jobs root below the project (default: src/ if it exists, else .)\n"
-                 "  -j N         threads for reading files (default: one per CPU)\n"
+                 "  -j N         jobs to run at once (slots), and threads for reading files\n"
+                 "               (default: one per CPU)\n"
                  "  -v           say more (files read and parsed)\n"
                  "  --json       machine-readable output, where a command prints records\n"
                  "  -h, --help   this text, or a command's with `stau COMMAND --help`\n"
