@@ -134,7 +134,16 @@ static bool targets_known(const struct cli *c, const struct graph *g)
 /* Load the project, open the state database, and plan; -1 after a message. With
  * use_settled, a settled mark that still holds stands in for the plan (s->settled).
  * A plan of every job that finds nothing due leaves such a mark for the next call. */
-static int open_session(const struct cli *c, struct session *s, bool force, bool use_settled)
+/* How a session forces jobs: not at all, the targets (--force, or `stau run`), or
+ * the targets and everything they need (`stau run --force`). */
+struct forcing {
+    bool targets;
+    bool upstream;
+    const char *why; /* the forced reason's evidence (NULL: "asked for with --force") */
+};
+
+static int open_session(const struct cli *c, struct session *s, struct forcing force,
+                        bool use_settled)
 {
     memset(s, 0, sizeof(*s));
     if (cli_load(c, &s->project) < 0)
@@ -159,20 +168,21 @@ static int open_session(const struct cli *c, struct session *s, bool force, bool
         return -1;
     }
     char *mark = xprintf("%s/.stau/settled", s->project.root);
-    if (use_settled && !force && settled_holds(mark, s->project.root, &key, now) &&
+    if (use_settled && !force.targets && settled_holds(mark, s->project.root, &key, now) &&
         targets_known(c, &s->project.graph)) {
         if (c->verbose)
             fprintf(stderr, "stau: nothing changed since a plan found nothing due\n");
         s->settled = true;
     } else {
-        struct plan_options po = {c->args, c->arg_count, force, now, c->commands};
+        struct plan_options po = {c->args,     c->arg_count, force.targets, now,
+                                  c->commands, force.why,    force.upstream};
         if (plan_build(&s->plan, &s->project, s->store, &po) < 0) {
             free(mark);
             strbuf_release(&context);
             return -1;
         }
         s->planned = true;
-        if (!s->plan.order.len && !c->arg_count && !force && s->plan.witness_complete &&
+        if (!s->plan.order.len && !c->arg_count && !force.targets && s->plan.witness_complete &&
             settled_write(mark, &key, &s->plan.witness, plan_next_tick(&s->plan), now) < 0 &&
             c->verbose)
             warn("cannot write '%s':", mark);
@@ -274,7 +284,7 @@ static void print_plan(const struct session *s)
     }
 }
 
-static int run_plan(const struct cli *c, bool force)
+static int run_plan(const struct cli *c, struct forcing force)
 {
     struct session s;
     if (open_session(c, &s, force, true) < 0) {
@@ -309,7 +319,7 @@ static int run_plan(const struct cli *c, bool force)
 
 int cli_run_due(const struct cli *c)
 {
-    return run_plan(c, c->force);
+    return run_plan(c, (struct forcing){c->force, false, NULL});
 }
 
 int cli_run(const struct cli *c)
@@ -319,7 +329,11 @@ int cli_run(const struct cli *c)
                         "  hint: stau run [--force] JOB...; `stau` alone runs whatever is due\n");
         return EXIT_USAGE;
     }
-    return run_plan(c, c->force);
+    /* The named jobs run now whatever their state, after whatever they need that is
+     * due; with --force, everything they need runs again as well. */
+    return run_plan(c, (struct forcing){true, c->force,
+                                        c->force ? "asked for with `stau run --force`"
+                                                 : "asked for with `stau run`"});
 }
 
 /* The job's next schedule tick after its last run started (CRON_NEVER: none);
@@ -454,7 +468,7 @@ int cli_why(const struct cli *c)
         return EXIT_USAGE;
     }
     struct session s;
-    if (open_session(c, &s, c->force, false) < 0) {
+    if (open_session(c, &s, (struct forcing){c->force, false, NULL}, false) < 0) {
         close_session(&s);
         return EXIT_USAGE;
     }
@@ -499,7 +513,7 @@ int cli_why(const struct cli *c)
 int cli_status(const struct cli *c)
 {
     struct session s;
-    if (open_session(c, &s, false, false) < 0) {
+    if (open_session(c, &s, (struct forcing){false, false, NULL}, false) < 0) {
         close_session(&s);
         return EXIT_USAGE;
     }
@@ -617,7 +631,7 @@ int cli_rerun(const struct cli *c)
     if (job >= 0) {
         /* A plan of that one job, due because it was asked for. */
         char *target = xstrdup(old.job);
-        struct plan_options po = {&target, 1, true, wall_clock_ms(), NULL};
+        struct plan_options po = {&target, 1, true, wall_clock_ms(), NULL, NULL, false};
         if (plan_build(&s.plan, &s.project, s.store, &po) == 0) {
             s.planned = true;
             for (size_t i = 0; i < s.plan.count; i++)

@@ -313,7 +313,8 @@ void plan_job_now(const struct plan_job *pj, struct job_now *out)
                             pj->schedule_count,
                             pj->zone,
                             false,
-                            pj->files};
+                            pj->files,
+                            NULL};
 }
 
 bool plan_target_matches(const char *target, const struct job *job)
@@ -550,6 +551,11 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
         struct job_now now;
         plan_job_now(pj, &now);
         now.forced = opt->force && is_target[i];
+        now.forced_why = opt->force_why;
+        if (opt->force_upstream && !is_target[i]) {
+            now.forced = true;
+            now.forced_why = "needed by a job asked for with `stau run --force`";
+        }
         struct job_past past = {pj->last.id ? &pj->last : NULL,
                                 pj->success.id ? &pj->success : NULL, pj->chunks_missing,
                                 pj->schedule_from};

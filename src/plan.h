@@ -53,6 +53,9 @@ struct plan_options {
     int64_t now;                 /* unix ms */
     const char *const *commands; /* stau's command names (NULL-terminated), to suggest one
                                     when a target is a misspelt command; may be NULL */
+    const char *force_why;       /* how force was asked for, as the forced reason says it
+                                    (NULL: "asked for with --force") */
+    bool force_upstream;         /* force what the targets need as well */
 };
 
 /* Whether a target (a job name, a glob, or tag:NAME) names job. */

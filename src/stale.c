@@ -207,7 +207,8 @@ void stale_reasons(const struct job_now *job, const struct job_past *past,
 {
     struct strbuf when = STRBUF_INIT;
     if (job->forced)
-        reasons_add(out, REASON_FORCED, "asked for with --force");
+        reasons_add(out, REASON_FORCED, "%s",
+                    job->forced_why ? job->forced_why : "asked for with --force");
     const struct run_record *last = past->last, *ok = past->success;
     if (last && past->chunks_missing && last->status == RUN_INTERRUPTED) {
         reasons_add(out, REASON_FAILED,

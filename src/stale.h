@@ -47,10 +47,11 @@ struct job_now {
     const struct cron *schedules;      /* its schedules, parsed */
     const char *const *schedule_texts; /* the same as written */
     size_t schedule_count;
-    const struct tz *zone; /* zone its schedules are read in */
-    bool forced;           /* --force */
-    const char *files;     /* evidence lines of its code, inputs and outputs now (see
-                              run_record.files); NULL: not known */
+    const struct tz *zone;  /* zone its schedules are read in */
+    bool forced;            /* --force */
+    const char *files;      /* evidence lines of its code, inputs and outputs now (see
+                               run_record.files); NULL: not known */
+    const char *forced_why; /* when forced, how it was asked for; NULL: "--force" */
 };
 
 /* What the state database says about it. */

@@ -38,8 +38,9 @@ static const struct command commands[] = {
      "--json prints an array of objects holding every evaluated key, defaults\n"
      "included, and the local files each job's code is made of.\n"},
     {"run", cli_run, "stau run [--force] JOB...", "run these jobs now, with what they need",
-     "Runs the named jobs (names, globs, tag:NAME) if they are due, after whatever\n"
-     "upstream of them is due; with --force they run whatever their state.\n"},
+     "Runs the named jobs (names, globs, tag:NAME) now, whatever their state, after\n"
+     "whatever upstream of them is due; with --force, everything upstream of them\n"
+     "runs again too. `stau JOB` runs JOB only when it is due.\n"},
     {"why", cli_why, "stau why [--json] JOB...", "every reason a job is due, or is not",
      "For a due job: each reason with its evidence. For one that is not: its last\n"
      "success, that its fingerprints match, its next schedule tick, and each\n"

@@ -182,7 +182,7 @@ assert [r["id"] for r in runs] == [3], runs
 r = runs[0]
 assert r["job"] == "report" and r["status"] == "failed" and r["exit_code"] == 3, r
 assert r["signal"] is None and r["attempt"] == 1 and r["kwargs"] == {}, r
-assert r["reasons"] == [{"reason": "forced", "evidence": "asked for with --force"}], r
+assert r["reasons"] == [{"reason": "forced", "evidence": "asked for with `stau run --force`"}], r
 assert r["log_path"].startswith(".stau/logs/report."), r
 assert r["archive_path"] == ".stau/archive/report.3.tar.zst", r
 for key in ("queued_at", "started_at", "finished_at", "host", "pid", "code_fingerprint",
@@ -226,6 +226,10 @@ test_show() {
     OUT=$TEST_TMP/reasons expect_stdout_eq <<EOF
   reasons:
     [
+      {
+        "reason": "forced",
+        "evidence": "asked for with \`stau run\`"
+      },
       {
         "reason": "never-run",
         "evidence": "no successful run is recorded"

@@ -320,6 +320,33 @@ test_run_force() {
     expect_ran ''
 }
 
+test_run_run_runs_the_named_jobs_now() {
+    # `stau run JOB` runs JOB whatever its state, after what it needs that is due;
+    # `stau run --force JOB` runs what it needs again as well.
+    chain_project
+    run run b
+    expect_exit 0
+    expect_ran 'b'
+    expect_eq "b's reasons" '[{"reason":"forced","evidence":"asked for with `stau run`"}]' \
+        "$(db "SELECT reasons_json FROM runs WHERE job = 'b' ORDER BY id DESC LIMIT 1")"
+    run run -n --force b
+    expect_stdout_eq <<'EOF'
+would run 2 jobs:
+  a
+      forced: needed by a job asked for with `stau run --force`
+  b
+      forced: asked for with `stau run --force`
+      upstream-due: 'a' runs first
+EOF
+    run run --force b
+    expect_exit 0
+    expect_before a b
+    expect_ran 'a b'
+    # What follows b is not a target: it is due now, and runs on the next `stau`.
+    run
+    expect_ran 'd'
+}
+
 test_run_targets_restrict() {
     new_project
     job a '"outputs": []'

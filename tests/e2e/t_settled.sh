@@ -154,7 +154,11 @@ test_settled_a_run_elsewhere_counts() {
 
 test_settled_force_ignores_the_mark() {
     settle
-    run -v run --force b
+    run -v run b
+    expect_exit 0
+    expect_stderr_not_contains "$HELD"
+    expect_ran 'b'
+    run -v --force b
     expect_exit 0
     expect_stderr_not_contains "$HELD"
     expect_ran 'b'

@@ -115,7 +115,7 @@ static bool plan_at(struct fixture *f, struct plan *plan, const char *target, bo
                     int64_t now)
 {
     char *targets[] = {(char *)(uintptr_t)target};
-    struct plan_options po = {targets, target ? 1 : 0, force, now, NULL};
+    struct plan_options po = {targets, target ? 1 : 0, force, now, NULL, NULL, false};
     return CHECK_INT(plan_build(plan, &f->project, f->store, &po), 0);
 }
 
@@ -359,7 +359,8 @@ UNIT_TEST(plan_target_selects_it_and_its_upstream_only)
     plan_release(&plan);
     fprintf(stderr, "(an error about 'zz' is expected)\n");
     CHECK_INT(plan_build(&plan, &f.project, f.store,
-                         &(struct plan_options){(char *[]){(char *)"zz"}, 1, false, NOW, NULL}),
+                         &(struct plan_options){(char *[]){(char *)"zz"}, 1, false, NOW, NULL, NULL,
+                                                false}),
               -1);
     CHECK(plan.jobs == NULL && plan.count == 0 && plan.order.len == 0);
     plan_release(&plan);

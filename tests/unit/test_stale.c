@@ -547,7 +547,8 @@ UNIT_TEST(stale_reasons_name_the_files)
                         0,
                         NULL,
                         false,
-                        "c\tsrc/a.py\t2\ni\tdata/b.csv\t9\no\tout/c.txt\t7\n"};
+                        "c\tsrc/a.py\t2\ni\tdata/b.csv\t9\no\tout/c.txt\t7\n",
+                        NULL};
     struct run_record ok = record(5, RUN_SUCCEEDED, T - HOUR, T - HOUR + MIN);
     ok.code_fingerprint = (char *)"code-1";
     ok.config_fingerprint = (char *)"config";
