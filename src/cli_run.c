@@ -394,11 +394,11 @@ static void explain_not_due(const struct session *s, size_t i, int64_t now)
     strbuf_release(&sb);
 }
 
-/* ,"key":{"now":"...","last_success":"..."|null} */
-static void fingerprint_json(struct strbuf *out, const char *key, const char *now,
+/* "key":{"now":"...","last_success":"..."|null}, after a comma unless first */
+static void fingerprint_json(struct strbuf *out, bool first, const char *key, const char *now,
                              const struct run_record *ok, const char *recorded)
 {
-    strbuf_addf(out, ",\"%s\":{\"now\":\"%s\",\"last_success\":", key, now);
+    strbuf_addf(out, "%s\"%s\":{\"now\":\"%s\",\"last_success\":", first ? "" : ",", key, now);
     if (ok->id && recorded)
         json_quote(out, recorded, strlen(recorded));
     else
@@ -422,12 +422,10 @@ static void why_json(const struct session *s, size_t i, int64_t now, struct strb
     else
         strbuf_addstr(json, ",\"last_success\":null");
     strbuf_addstr(json, ",\"fingerprints\":{");
-    size_t start = json->len;
-    fingerprint_json(json, "code", pj->code_fp, ok, ok->code_fingerprint);
-    fingerprint_json(json, "config", pj->config_fp, ok, ok->config_fingerprint);
-    fingerprint_json(json, "inputs", pj->inputs_fp, ok, ok->inputs_fingerprint);
-    fingerprint_json(json, "outputs", pj->outputs_fp, ok, ok->outputs_fingerprint);
-    json->buf[start] = ' '; /* the first field's comma */
+    fingerprint_json(json, true, "code", pj->code_fp, ok, ok->code_fingerprint);
+    fingerprint_json(json, false, "config", pj->config_fp, ok, ok->config_fingerprint);
+    fingerprint_json(json, false, "inputs", pj->inputs_fp, ok, ok->inputs_fingerprint);
+    fingerprint_json(json, false, "outputs", pj->outputs_fp, ok, ok->outputs_fingerprint);
     strbuf_addch(json, '}');
     size_t which = 0;
     int64_t tick = next_tick_of(pj, now, &which);

@@ -148,14 +148,16 @@ static void *recorder_main(void *arg)
             pthread_cond_wait(&rc->wake, &rc->lock);
         if (!rc->queue.len)
             break;
+        /* Let the batch gather for the window; closing or a full batch wakes it
+         * early (0 from the wait is a wakeup, ETIMEDOUT the window's end). */
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_nsec += BATCH_WINDOW_MS * 1000000L;
         until.tv_sec += until.tv_nsec / 1000000000L;
         until.tv_nsec %= 1000000000L;
-        while (!rc->closing && rc->queue.len < BATCH_MAX &&
-               pthread_cond_timedwait(&rc->wake, &rc->lock, &until) == 0) {
-        }
+        bool waiting = true;
+        while (waiting && !rc->closing && rc->queue.len < BATCH_MAX)
+            waiting = pthread_cond_timedwait(&rc->wake, &rc->lock, &until) == 0;
         /* Take everything queued: one transaction for all of it. */
         struct entry **batch = rc->queue.items;
         size_t count = rc->queue.len;
