@@ -675,6 +675,15 @@ static int gc_remove(const struct state *s, const char *rel, const char *what, b
     return rc;
 }
 
+/* Count what gc_remove did: a file removed in *count, a failure in *rc. */
+static void tally(int removed, size_t *count, int *rc)
+{
+    if (removed < 0)
+        *rc = EXIT_USAGE;
+    else
+        *count += (size_t)removed;
+}
+
 /* Whether gc must keep this run's archive: it is its job's last success, or a chunk
  * of it (or that cannot be told, after a message). */
 static bool last_success(struct state *s, const struct run_record *run)
@@ -721,13 +730,8 @@ int cli_gc(const struct cli *c)
         int64_t size;
         bool archived = file_size(archive, &size);
         free(archive);
-        if (!archived)
-            continue;
-        int removed = gc_remove(&s, r->log_path, "log", c->dry_run, &freed);
-        if (removed < 0)
-            rc = EXIT_USAGE;
-        else
-            logs += (size_t)removed;
+        if (archived)
+            tally(gc_remove(&s, r->log_path, "log", c->dry_run, &freed), &logs, &rc);
     }
     /* Runs without an archive (never started, or not archived) hold their log
      * alone: it goes by the archives' rules, age and count, newest kept. */
@@ -742,20 +746,9 @@ int cli_gc(const struct cli *c)
             strmap_put(&seen, r->job, strlen(r->job), k);
         }
         size_t newer = per_job[k]++;
-        if (r->archive_path || !run_status_finished(r->status) || !removable(r->log_path) ||
-            newer < keep_last || r->finished_at >= older_than)
-            continue;
-        char *log = root_path(&s, r->log_path);
-        int64_t size;
-        bool present = file_size(log, &size);
-        free(log);
-        if (!present)
-            continue;
-        int removed = gc_remove(&s, r->log_path, "log", c->dry_run, &freed);
-        if (removed < 0)
-            rc = EXIT_USAGE;
-        else
-            logs += (size_t)removed;
+        if (!r->archive_path && run_status_finished(r->status) && removable(r->log_path) &&
+            newer >= keep_last && r->finished_at < older_than)
+            tally(gc_remove(&s, r->log_path, "log", c->dry_run, &freed), &logs, &rc);
     }
     free(per_job);
     strmap_release(&seen);
