@@ -10,13 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 #include "archiver.h"
+#include "lease.h"
 #include "proc.h"
 #include "stale.h"
 #include "store.h"
 #include "value.h"
 #include "work.h"
 
-enum { FOLLOW_POLL_MS = 200, LEASE_MS = 60000, GC_KEEP_LAST_DEFAULT = 10 };
+enum { FOLLOW_POLL_MS = 200, GC_KEEP_LAST_DEFAULT = 10 };
 
 /* The project (for its root and job names) and its state database. */
 struct state {
@@ -306,27 +307,19 @@ static bool copy_from(const char *path, long *offset)
     return ok;
 }
 
-/* Whether the stau that owns an unfinished run is gone: dead on this host, or
- * silent past its lease on another. */
-static bool owner_gone(const struct run_record *run, int64_t now)
-{
-    char host[256] = "";
-    if (gethostname(host, sizeof(host) - 1) == 0 && run->host && strcmp(run->host, host) == 0 &&
-        run->owner_pid > 0)
-        return !proc_alive(run->owner_pid);
-    return run->heartbeat_at && now - run->heartbeat_at > LEASE_MS;
-}
-
 /* Print a run's log, following it while the run goes on; an exit status. */
 static int print_log(struct state *s, struct run_record *run)
 {
     char *log = run->log_path ? root_path(s, run->log_path) : NULL;
     long offset = 0;
     int rc = EXIT_OK;
+    struct owner self;
+    owner_self(&self);
+    struct lease_probe probe = lease_probe_system();
     while (!run_status_finished(run->status)) {
         if (log)
             copy_from(log, &offset);
-        if (owner_gone(run, wall_clock_ms())) {
+        if (owner_gone(&self, run, wall_clock_ms(), &probe)) {
             warn("run %lld of '%s' was left %s by a stau that is gone (pid %d on %s)",
                  (long long)run->id, run->job, run_status_name(run->status), run->owner_pid,
                  run->host ? run->host : "?");
@@ -689,7 +682,7 @@ static void tally(int removed, size_t *count, int *rc)
 static bool last_success(struct state *s, const struct run_record *run)
 {
     struct run_record last = {0};
-    int found = store_last_success(s->store, run->job, &last);
+    int found = work_last_success(s->store, run->job, &last);
     if (found < 0)
         error("%s", store_error(s->store));
     bool keep = found < 0 ||

@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "exec.h"
+#include "engine.h"
+#include "lease.h"
+#include "status.h"
 #include "proc.h"
 #include "work.h"
 
@@ -19,91 +21,6 @@ struct session {
     bool planned;
     bool settled; /* the settled mark held: nothing is due, and no plan was made */
 };
-
-static bool owner_alive(const struct run_record *run, void *ctx)
-{
-    (void)ctx;
-    if (!proc_alive(run->owner_pid))
-        return false;
-    /* A live process with that pid is the owner only if it started when the owner did. */
-    int64_t start = run->owner_start ? proc_start_time_ms(run->owner_pid) : -1;
-    return start < 0 || (start > run->owner_start - 1000 && start < run->owner_start + 1000);
-}
-
-/* Runs left "running" by a stau that died are recorded as lost, so they run again. */
-static int recover_lost_runs(struct store *st, int64_t now)
-{
-    char host[256] = "";
-    if (gethostname(host, sizeof(host) - 1) < 0)
-        snprintf(host, sizeof(host), "localhost");
-    struct run_list stale = {0};
-    if (store_find_stale_running(st, now, 60000, host, owner_alive, NULL, &stale) < 0)
-        return error("%s", store_error(st));
-    VEC(size_t) unknown = {0}; /* runs of this host whose process was never recorded */
-    size_t never_started = 0;
-    for (size_t i = 0; i < stale.len; i++) {
-        const struct run_record *run = &stale.items[i];
-        int marked = store_mark_lost(st, run->id, run->heartbeat_at, now);
-        if (marked < 0) {
-            VEC_FREE(&unknown);
-            run_list_release(&stale);
-            return error("%s", store_error(st));
-        }
-        if (!marked)
-            continue;
-        bool here = run->host && strcmp(run->host, host) == 0;
-        if (!run->pid) {
-            /* Queued, or started just before its stau died, before the start was
-             * recorded: its environment tells (below). */
-            if (here)
-                VEC_PUSH(&unknown, i);
-            else
-                never_started++;
-            continue;
-        }
-        warn("run %lld of '%s' was left running by a stau that is gone (pid %d on %s); "
-             "recorded as lost",
-             (long long)run->id, run->job, run->owner_pid, run->host ? run->host : "?");
-        /* Its job may still be running, orphaned: end it, or it would run twice. */
-        if (here && proc_kill_orphan_group(run->pid, run->started_at))
-            warn("ended what was left of run %lld (process group %d)", (long long)run->id,
-                 run->pid);
-    }
-    if (unknown.len) {
-        int64_t *ids = xcalloc(unknown.len + 1, sizeof(int64_t));
-        char **owners = xcalloc(unknown.len + 1, sizeof(char *));
-        pid_t *killed = xcalloc(unknown.len + 1, sizeof(pid_t));
-        for (size_t k = 0; k < unknown.len; k++) {
-            const struct run_record *run = &stale.items[unknown.items[k]];
-            ids[k] = run->id;
-            owners[k] = exec_owner_id(run->owner_pid, run->owner_start);
-        }
-        proc_kill_orphans_of_runs(ids, (const char *const *)owners, unknown.len, killed);
-        for (size_t k = 0; k < unknown.len; k++) {
-            const struct run_record *run = &stale.items[unknown.items[k]];
-            if (!killed[k]) {
-                never_started++;
-                continue;
-            }
-            warn("run %lld of '%s' was left running by a stau that is gone (pid %d on %s); "
-                 "recorded as lost",
-                 (long long)run->id, run->job, run->owner_pid, run->host ? run->host : "?");
-            warn("ended what was left of run %lld (process group %d)", (long long)run->id,
-                 (int)killed[k]);
-        }
-        for (size_t k = 0; k < unknown.len; k++)
-            free(owners[k]);
-        free(owners);
-        free(ids);
-        free(killed);
-    }
-    if (never_started)
-        warn("%zu %s queued by a stau that is gone never started; recorded as lost", never_started,
-             never_started == 1 ? "run" : "runs");
-    VEC_FREE(&unknown);
-    run_list_release(&stale);
-    return 0;
-}
 
 /* The key of the settled mark: the project's files, the database's generation, and
  * what else the plan rested on; -1 after a message. */
@@ -159,7 +76,9 @@ static int open_session(const struct cli *c, struct session *s, struct forcing f
     if (!s->store)
         return -1;
     int64_t now = wall_clock_ms();
-    if (recover_lost_runs(s->store, now) < 0)
+    struct owner self;
+    owner_self(&self);
+    if (lease_recover(s->store, &self, now) < 0)
         return -1;
     struct settled_key key;
     struct strbuf context = STRBUF_INIT;
@@ -231,6 +150,50 @@ static char *default_python(const char *root)
     return python ? python : xstrdup("python3");
 }
 
+/* Run the plan's due jobs: one submission to an engine, stepped until nothing is
+ * left, reported on stdout. The exit status (0, 1, 130; 2 if nothing could run). */
+static int run_engine(struct session *s, size_t slots, bool fail_fast,
+                      const struct engine_submit_options *sub)
+{
+    bool tty = isatty(STDOUT_FILENO) != 0;
+    char *python = default_python(s->project.root);
+    struct owner self;
+    owner_self(&self);
+    struct status *status = status_new(tty);
+    struct recorder *recorder = recorder_new(s->project.root, s->store);
+    struct engine_config cfg = {.store = s->store,
+                                .recorder = recorder,
+                                .owner = &self,
+                                .reporter = status_reporter(status),
+                                .slots = slots,
+                                .fail_fast = fail_fast,
+                                .claim_ahead = true,
+                                .python = python,
+                                .progress_ms = tty ? 200 : 0,
+                                .watch_fd = -1};
+    int64_t began = proc_now_ms();
+    struct engine *e = engine_new(&cfg);
+    int rc = EXIT_RUN_USAGE;
+    if (e && engine_submit(e, &s->project, &s->plan, sub) == 0) {
+        while (engine_busy(e))
+            if (engine_step(e, -1) == ENGINE_INTERRUPT) {
+                engine_interrupt(e);
+                status_interrupted(status, engine_interrupts(e));
+            }
+        rc = engine_exit_status(e);
+    }
+    struct engine_totals totals;
+    if (e)
+        engine_totals(e, &totals);
+    engine_free(e);
+    recorder_close(recorder);
+    if (rc != EXIT_RUN_USAGE)
+        status_summary(status, &totals, proc_now_ms() - began);
+    status_free(status);
+    free(python);
+    return rc;
+}
+
 /* For a chunked job, a line on where its work IDs come from and how they are split
  * (the IDs select_work returns are not known before the job runs). */
 static void print_work_ids(const struct decl *d, const char *indent)
@@ -300,18 +263,9 @@ static int run_plan(const struct cli *c, struct forcing force)
         printf("nothing to do\n");
     } else {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        struct exec_options eo = {c->project.threads > 0 ? (size_t)c->project.threads
-                                                         : (size_t)(cpus > 0 ? cpus : 1),
-                                  c->fail_fast,
-                                  NULL,
-                                  isatty(STDOUT_FILENO) != 0,
-                                  NULL,
-                                  0,
-                                  NULL};
-        char *python = default_python(s.project.root);
-        eo.python = python;
-        rc = exec_run(&s.project, s.store, &s.plan, &eo);
-        free(python);
+        size_t slots = c->project.threads > 0 ? (size_t)c->project.threads
+                                              : (size_t)(cpus > 0 ? cpus : 1);
+        rc = run_engine(&s, slots, c->fail_fast, &(struct engine_submit_options){0});
     }
     close_session(&s);
     return rc;
@@ -639,17 +593,9 @@ int cli_rerun(const struct cli *c)
             reasons_release(&s.plan.jobs[job].why);
             reasons_add(&s.plan.jobs[job].why, REASON_FORCED, "rerun of run %lld", id);
             long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-            struct exec_options eo = {(size_t)(cpus > 0 ? cpus : 1),
-                                      false,
-                                      NULL,
-                                      isatty(STDOUT_FILENO) != 0,
-                                      old.kwargs_json,
-                                      id,
-                                      &old};
-            char *python = default_python(s.project.root);
-            eo.python = python;
-            rc = exec_run(&s.project, s.store, &s.plan, &eo);
-            free(python);
+            struct engine_submit_options sub = {
+                .kwargs = old.kwargs_json, .rerun_of = id, .rerun = &old};
+            rc = run_engine(&s, (size_t)(cpus > 0 ? cpus : 1), false, &sub);
         }
         free(target);
     }

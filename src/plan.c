@@ -518,6 +518,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
         if (plan_load_schedules(pj, job) < 0 ||
             work_last_invocation(st, job->name, &pj->last, &pj->chunks_missing) < 0 ||
             work_last_success(st, job->name, &pj->success) < 0 ||
+            store_job_version(st, job->name, &pj->version) < 0 ||
             schedule_from(st, job->name, pj) < 0)
             rc = -1;
     }

@@ -26,6 +26,8 @@ struct plan_job {
                                   (work_last_invocation; id 0: none) */
     size_t chunks_missing;     /* chunks of that invocation that never started */
     struct run_record success; /* its last success (work_last_success; id 0: none) */
+    int64_t version;           /* its version in the store when its past was read, which
+                                  its claim checks (store_job_version) */
     int64_t schedule_from;     /* when its schedule counts ticks from (unix ms): its last
                                   run's start; 0: no run to count from (plan_build) */
     char *files;               /* the evidence lines of its code, inputs and outputs now

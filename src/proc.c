@@ -31,7 +31,7 @@ extern char **environ;
 static int signal_pipe[2] = {-1, -1};
 
 /* The signals proc_set_init handles, in the order of proc_set.saved. */
-static const int handled_signals[3] = {SIGCHLD, SIGINT, SIGTERM};
+static const int handled_signals[PROC_SIGNALS] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP};
 
 /* What went wrong in the child before execve succeeded, sent through the
  * close-on-exec pipe. */
@@ -452,20 +452,20 @@ int proc_set_init(struct proc_set *set)
         return error("cannot make the signal pipe:");
     }
     size_t installed = 0;
-    for (; installed < 3; installed++) {
+    for (; installed < PROC_SIGNALS; installed++) {
         int sig = handled_signals[installed];
         struct sigaction *saved = &set->saved[installed];
         if (sigaction(sig, NULL, saved) != 0)
             break;
-        /* Started with SIGINT or SIGTERM ignored (e.g. `stau &` in a script): keep
-         * ignoring it, as shells and git do. */
+        /* Started with SIGINT, SIGTERM or SIGHUP ignored (e.g. `stau &` in a script,
+         * nohup): keep ignoring it, as shells and git do. */
         if (sig != SIGCHLD && saved->sa_handler == SIG_IGN)
             continue;
         action.sa_flags = SA_RESTART | (sig == SIGCHLD ? SA_NOCLDSTOP : 0);
         if (sigaction(sig, &action, NULL) != 0)
             break;
     }
-    if (installed < 3) {
+    if (installed < PROC_SIGNALS) {
         int saved_errno = errno;
         while (installed-- > 0)
             (void)sigaction(handled_signals[installed], &set->saved[installed], NULL);
@@ -499,7 +499,9 @@ static int drain_signals(struct proc_set *set)
         if (n == 0)
             return error("the signal pipe was closed");
         for (ssize_t i = 0; i < n; i++) {
-            if (bytes[i] == SIGINT || bytes[i] == SIGTERM) {
+            if (bytes[i] == SIGHUP && set->hangup_reloads) {
+                set->reloads++;
+            } else if (bytes[i] == SIGINT || bytes[i] == SIGTERM || bytes[i] == SIGHUP) {
                 set->interrupts++;
                 set->last_interrupt_signal = bytes[i];
             }
@@ -598,6 +600,11 @@ int proc_wait_any(struct proc_set *set, int64_t deadline_ms, struct proc_event *
             ev->interrupt_signal = set->last_interrupt_signal;
             return 0;
         }
+        if (set->reloads) {
+            set->reloads = 0;
+            ev->kind = PROC_EVENT_RELOAD;
+            return 0;
+        }
         int got = reap_one(set, ev);
         if (got != 0)
             return got < 0 ? -1 : 0;
@@ -617,9 +624,15 @@ int proc_wait_any(struct proc_set *set, int64_t deadline_ms, struct proc_event *
         int timeout = -1;
         if (next >= 0)
             timeout = next - now > INT_MAX ? INT_MAX : (int)(next - now);
-        struct pollfd pfd = {.fd = signal_pipe[0], .events = POLLIN};
-        if (poll(&pfd, 1, timeout) < 0 && errno != EINTR)
+        struct pollfd pfd[2] = {{.fd = signal_pipe[0], .events = POLLIN},
+                                {.fd = set->watch_fd, .events = POLLIN}};
+        int ready = poll(pfd, set->watch_fd >= 0 ? 2 : 1, timeout);
+        if (ready < 0 && errno != EINTR)
             return error("cannot wait for processes:");
+        if (ready > 0 && set->watch_fd >= 0 && (pfd[1].revents & (POLLIN | POLLERR | POLLHUP))) {
+            ev->kind = PROC_EVENT_READABLE;
+            return 0;
+        }
     }
 }
 
@@ -648,7 +661,7 @@ void proc_set_release(struct proc_set *set)
     }
     VEC_FREE(&set->procs);
     if (set->active) {
-        for (size_t i = 0; i < 3; i++)
+        for (size_t i = 0; i < PROC_SIGNALS; i++)
             if (sigaction(handled_signals[i], &set->saved[i], NULL) != 0)
                 warn("cannot restore the handler of %s:", strsignal(handled_signals[i]));
         close_quietly(signal_pipe[0]);

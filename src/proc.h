@@ -9,7 +9,7 @@
  * makes proc_start fail with a message instead of a child exiting 127.
  *
  * Waiting: a proc_set holds the running children. Its signal handlers for SIGCHLD,
- * SIGINT and SIGTERM only write a byte to a self-pipe, and proc_wait_any sleeps in
+ * SIGINT, SIGTERM and SIGHUP only write a byte to a self-pipe, and proc_wait_any sleeps in
  * poll() on that pipe until a child ends, a timeout or the caller's deadline passes,
  * or stau is interrupted: no busy loop, no work in signal handlers. Timeouts follow
  * SPEC §3: SIGTERM to the group, SIGKILL to the group after a grace period.
@@ -54,7 +54,9 @@ struct proc {
 /* The kinds of things proc_wait_any reports. */
 enum proc_event_kind {
     PROC_EVENT_EXIT,      /* a child ended and was reaped (and left the set) */
-    PROC_EVENT_INTERRUPT, /* stau got SIGINT or SIGTERM */
+    PROC_EVENT_INTERRUPT, /* stau got SIGINT or SIGTERM (or SIGHUP, unless it reloads) */
+    PROC_EVENT_RELOAD,    /* stau got SIGHUP, and the set has hangup_reloads */
+    PROC_EVENT_READABLE,  /* the set's watch_fd has something to read */
     PROC_EVENT_DEADLINE,  /* the caller's deadline passed */
     PROC_EVENT_IDLE,      /* nothing to wait for: no children and no deadline */
 };
@@ -68,8 +70,10 @@ struct proc_event {
     int64_t wall_ms;      /* EXIT: run time from proc_start to the reaping */
     bool timed_out;       /* EXIT: it ended after we terminated it for its timeout */
     int interrupts;       /* INTERRUPT: 1 the first time, 2 the second, ... */
-    int interrupt_signal; /* INTERRUPT: SIGINT or SIGTERM */
+    int interrupt_signal; /* INTERRUPT: SIGINT, SIGTERM or SIGHUP */
 };
+
+enum { PROC_SIGNALS = 4 }; /* SIGCHLD, SIGINT, SIGTERM, SIGHUP */
 
 /* The running children plus the signal handling that wakes proc_wait_any. Only one
  * set may be initialised at a time, because the signal handlers must find its
@@ -79,12 +83,17 @@ struct proc_set {
     int interrupts;            /* SIGINT/SIGTERM received since proc_set_init */
     int interrupts_reported;   /* how many of them proc_wait_any has reported */
     int last_interrupt_signal; /* the most recent of them */
-    struct sigaction saved[3]; /* dispositions of SIGCHLD, SIGINT, SIGTERM to restore */
-    bool active;               /* between proc_set_init and proc_set_release */
+    bool hangup_reloads;       /* SIGHUP asks for a reload (stau serve) instead of
+                                  interrupting, as it does a one-off stau (a closed terminal) */
+    int reloads;               /* SIGHUPs not reported yet (with hangup_reloads) */
+    int watch_fd;              /* a descriptor whose readability wakes proc_wait_any (an
+                                  inotify one); -1: none. The caller reads it. */
+    struct sigaction saved[PROC_SIGNALS]; /* dispositions to restore, as handled_signals */
+    bool active;                          /* between proc_set_init and proc_set_release */
 };
 #define PROC_SET_INIT                                                                              \
     {                                                                                              \
-        .active = false                                                                            \
+        .watch_fd = -1, .active = false                                                            \
     }
 
 /* The monotonic clock in milliseconds. */
@@ -95,14 +104,15 @@ int64_t proc_now_ms(void);
  * directory"), or printed with error() when err is NULL; no child is left over. */
 int proc_start(const struct proc_spec *spec, struct proc *out, struct strbuf *err);
 
-/* Create the self-pipe and install the SIGCHLD, SIGINT and SIGTERM handlers (a
- * SIGINT or SIGTERM ignored when stau started stays ignored). -1 on error. */
+/* Create the self-pipe and install the SIGCHLD, SIGINT, SIGTERM and SIGHUP handlers
+ * (a signal ignored when stau started stays ignored). -1 on error. Set hangup_reloads
+ * and watch_fd afterwards. */
 int proc_set_init(struct proc_set *set);
 /* Wait for proc (started by proc_start) in the set; the set borrows the pointer until
  * the proc's EXIT event. */
 void proc_set_add(struct proc_set *set, struct proc *proc);
 /* Block until something happens and describe it in *ev: a child's exit (reported
- * first), an interrupt, or deadline_ms (monotonic; -1 for none) passing. Meanwhile
+ * first), an interrupt, a reload, watch_fd readable, or deadline_ms (monotonic; -1 for none) passing. Meanwhile
  * enforces the children's timeouts and grace periods. -1 on a system error. */
 int proc_wait_any(struct proc_set *set, int64_t deadline_ms, struct proc_event *ev);
 /* SIGTERM to every group in the set, SIGKILL grace_ms later (by proc_wait_any). */

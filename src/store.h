@@ -1,6 +1,6 @@
 /* store.h: the state database, behind one interface with a backend per kind of
- * database. It records every run (SPEC §4), the last schedule tick each job was
- * enqueued for, and the stat data and content hash of input and output files.
+ * database. It records every run (SPEC §4), a version per job that claims check,
+ * and the stat data and content hash of input and output files.
  *
  * The first backend is embedded SQLite (store_sqlite.c, which documents the
  * tables). A second one (PostgreSQL through libpq) slots in by filling a
@@ -106,7 +106,7 @@ void run_record_release(struct run_record *run);
 /* Release every record and the array. */
 void run_list_release(struct run_list *list);
 
-/* How a run ended, for store_finish_run. */
+/* How a run ended, for a STORE_FINISH change. */
 struct run_finish {
     enum run_status status;          /* any finished state */
     int exit_code;                   /* exit status; -1: none */
@@ -152,9 +152,26 @@ struct store_file_list {
 /* Free every entry's path and the array. */
 void store_file_list_release(struct store_file_list *list);
 
-/* Answers whether the owner of a run on this host (run->owner_pid, run->owner_start)
- * is still alive; the caller does the process check. */
-typedef bool store_owner_alive_fn(const struct run_record *run, void *ctx);
+/* Answers whether the owner of a queued or running run is alive (lease.h has the
+ * rule); called inside the claim's transaction, so it must be quick. */
+typedef bool store_holder_live_fn(const struct run_record *active, void *ctx);
+
+/* One job to claim with store_claim. */
+struct store_claim {
+    struct run_record run;      /* in: the run to record, as for store_begin_run */
+    bool exclusive;             /* in: refuse while a live owner holds a queued or running
+                                   run of the job (no allow_multiple_jobs) */
+    int64_t seen_version;       /* in: the job's version when its need was judged
+                                   (store_job_version); -1: do not check */
+    enum {
+        CLAIM_GOT,     /* recorded: id is the new run */
+        CLAIM_HELD,    /* a live owner's run of the job is queued or running: holder */
+        CLAIM_CHANGED, /* a run of the job was recorded or ended since seen_version: the
+                          need must be judged again; holder is the job's newest run */
+    } outcome;                  /* out */
+    int64_t id;                 /* out, CLAIM_GOT: the run's id */
+    struct run_record holder;   /* out, otherwise: the run in the way (release it) */
+};
 
 /* The kinds of state database. */
 enum store_kind {
@@ -169,26 +186,22 @@ struct store_ops {
     int (*check)(struct store *st);
     int (*begin_runs)(struct store *st, const struct run_record *runs, size_t count, int64_t now,
                       int64_t *ids);
-    int (*start_run)(struct store *st, int64_t id, int pid, int64_t now);
+    int (*claim)(struct store *st, struct store_claim *claims, size_t count, int64_t now,
+                 store_holder_live_fn *live, void *ctx);
     int (*heartbeat)(struct store *st, const struct store_owner *owner, int64_t now);
-    int (*finish_run)(struct store *st, int64_t id, const struct run_finish *finish, int64_t now);
     int (*set_archive)(struct store *st, int64_t id, const char *archive_path);
     int (*run)(struct store *st, int64_t id, struct run_record *out);
     int (*last_run)(struct store *st, const char *job, struct run_record *out);
-    int (*last_success)(struct store *st, const char *job, struct run_record *out);
+    int (*job_version)(struct store *st, const char *job, int64_t *out);
+    int (*succeeded_batch)(struct store *st, const char *job, int64_t before, struct run_list *out);
     int (*last_started)(struct store *st, const char *job, struct run_record *out);
     int (*snapshot)(struct store *st, bool begin);
     int (*last_batch)(struct store *st, const char *job, struct run_list *out);
-    int (*batch_runs)(struct store *st, const char *job, int64_t batch, struct run_list *out);
     int (*history)(struct store *st, const char *job, size_t limit, struct run_list *out);
     int (*active_runs)(struct store *st, const char *job, struct run_list *out);
-    int (*find_stale_running)(struct store *st, int64_t now, int64_t lease_ms, const char *host,
-                              store_owner_alive_fn *alive, void *ctx, struct run_list *out);
     int (*mark_lost)(struct store *st, int64_t id, int64_t heartbeat_seen, int64_t now);
     int (*runs_for_gc)(struct store *st, int64_t older_than, size_t keep_last_per_job,
                        struct run_list *out);
-    int (*schedule_mark)(struct store *st, const char *job, int64_t tick, int64_t now);
-    int (*last_tick)(struct store *st, const char *job, int64_t *tick);
     int (*file_get)(struct store *st, const char *path, struct store_file *out);
     int (*file_put)(struct store *st, const struct store_file *files, size_t count, int64_t now);
     int (*generation)(struct store *st, int64_t *out);
@@ -252,11 +265,16 @@ static inline int store_begin_runs(struct store *st, const struct run_record *ru
     return st->ops->begin_runs(st, runs, count, now, ids);
 }
 
-/* Mark a queued run running with its process id: 1 when done, 0 when it was no
- * longer queued (marked lost by another stau meanwhile: do not start it). */
-static inline int store_start_run(struct store *st, int64_t id, int pid, int64_t now)
+/* Atomically, in one transaction, for each claim: a queued run is recorded (its id in
+ * id) unless the job is held (exclusive, and live() says the owner of one of its
+ * queued or running runs is alive: holder) or changed (its version moved since
+ * seen_version: holder is its newest run). Which runs got recorded never depends on
+ * the order of run ids. The runs' batch is as store_begin_runs makes it. 0, or -1
+ * (nothing recorded). */
+static inline int store_claim(struct store *st, struct store_claim *claims, size_t count,
+                              int64_t now, store_holder_live_fn *live, void *ctx)
 {
-    return st->ops->start_run(st, id, pid, now);
+    return st->ops->claim(st, claims, count, now, live, ctx);
 }
 
 /* Renew the lease of every queued or running run of this owner; returns how many
@@ -264,14 +282,6 @@ static inline int store_start_run(struct store *st, int64_t id, int pid, int64_t
 static inline int store_heartbeat(struct store *st, const struct store_owner *owner, int64_t now)
 {
     return st->ops->heartbeat(st, owner, now);
-}
-
-/* Record how a queued, running or lost run ended (a run marked lost that ends after
- * all gets its true end). Failing when the run is unknown or already finished. */
-static inline int store_finish_run(struct store *st, int64_t id, const struct run_finish *finish,
-                                   int64_t now)
-{
-    return st->ops->finish_run(st, id, finish, now);
 }
 
 /* Set a run's archive path once the archive is written, or forget it (NULL) once
@@ -293,12 +303,21 @@ static inline int store_last_run(struct store *st, const char *job, struct run_r
     return st->ops->last_run(st, job, out);
 }
 
-/* The job's newest successful run (its fingerprints decide staleness): 1, or 0. A
- * chunk's success counts only when every chunk of its batch succeeded; of those, the
- * newest batch's newest run. */
-static inline int store_last_success(struct store *st, const char *job, struct run_record *out)
+/* The job's version into *out: a number that moves on whenever a run of the job is
+ * recorded or changes state (0: none ever), so a claim can tell that the past its need
+ * was judged on is still the past. */
+static inline int store_job_version(struct store *st, const char *job, int64_t *out)
 {
-    return st->ops->last_success(st, job, out);
+    return st->ops->job_version(st, job, out);
+}
+
+/* Append to out, oldest first, the runs of the job's newest batch below `before`
+ * (INT64_MAX: any) that holds a succeeded run; nothing when there is none. Whether
+ * the batch succeeded is for the caller to judge (work_batch_judge). */
+static inline int store_succeeded_batch(struct store *st, const char *job, int64_t before,
+                                        struct run_list *out)
+{
+    return st->ops->succeeded_batch(st, job, before, out);
 }
 
 /* Read what follows, until store_snapshot_end, as one consistent snapshot (one
@@ -327,13 +346,6 @@ static inline int store_last_batch(struct store *st, const char *job, struct run
     return st->ops->last_batch(st, job, out);
 }
 
-/* Append the runs of job in this batch to out, oldest first. */
-static inline int store_batch_runs(struct store *st, const char *job, int64_t batch,
-                                   struct run_list *out)
-{
-    return st->ops->batch_runs(st, job, batch, out);
-}
-
 /* Append the runs of job (NULL: of every job) to out, newest first, at most limit
  * of them (0: all). */
 static inline int store_history(struct store *st, const char *job, size_t limit,
@@ -348,19 +360,8 @@ static inline int store_active_runs(struct store *st, const char *job, struct ru
     return st->ops->active_runs(st, job, out);
 }
 
-/* Append to out, oldest first, the queued and running runs that are dead: their
- * lease expired (heartbeat_at + lease_ms <= now), or they are owned from host and
- * alive (when not NULL) says their owner is gone. alive is called with no
- * transaction open. Nothing is changed: pass each to store_mark_lost. */
-static inline int store_find_stale_running(struct store *st, int64_t now, int64_t lease_ms,
-                                           const char *host, store_owner_alive_fn *alive, void *ctx,
-                                           struct run_list *out)
-{
-    return st->ops->find_stale_running(st, now, lease_ms, host, alive, ctx, out);
-}
-
 /* Mark a run lost at now, if it is still queued or running with the heartbeat_at
- * seen by store_find_stale_running: 1 when marked, 0 when it moved on meanwhile
+ * seen when it was judged lost (lease_recover): 1 when marked, 0 when it moved on meanwhile
  * (finished, renewed, or another stau marked it). */
 static inline int store_mark_lost(struct store *st, int64_t id, int64_t heartbeat_seen, int64_t now)
 {
@@ -375,20 +376,6 @@ static inline int store_runs_for_gc(struct store *st, int64_t older_than, size_t
                                     struct run_list *out)
 {
     return st->ops->runs_for_gc(st, older_than, keep_last_per_job, out);
-}
-
-/* Record that job was enqueued for the schedule tick `tick`: 1 when this moved the
- * job's last tick forward, 0 when it already was at tick or later (another stau
- * got there first: do not enqueue). Ticks missed while stopped are one mark, one run. */
-static inline int store_schedule_mark(struct store *st, const char *job, int64_t tick, int64_t now)
-{
-    return st->ops->schedule_mark(st, job, tick, now);
-}
-
-/* The last tick job was enqueued for into *tick: 1, or 0 when never. */
-static inline int store_last_tick(struct store *st, const char *job, int64_t *tick)
-{
-    return st->ops->last_tick(st, job, tick);
 }
 
 /* What is remembered of the file at path into *out (free out->path): 1, or 0. */
@@ -412,7 +399,7 @@ static inline int store_generation(struct store *st, int64_t *out)
     return st->ops->generation(st, out);
 }
 
-/* Apply changes in order (as store_start_run and store_finish_run would) and
+/* Apply changes in order and
  * remember files (as store_file_put), all in one transaction. A change that finds
  * its run no longer in the state it expects (a start of a run another stau marked
  * lost meanwhile, an end of a run already ended) changes nothing; returns how many

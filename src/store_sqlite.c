@@ -13,7 +13,7 @@
  * copying the file to "<path>.bak-v<old version>"; a version above ours is
  * refused. A new database is made by the same migrations, so every step is
  * exercised on every fresh install. Never edit a migration that has shipped:
- * append one. Tables (version 4):
+ * append one. Tables (version 6):
  *
  * runs: one row per run (one attempt of one chunk of one job).
  *   id INTEGER PRIMARY KEY AUTOINCREMENT  run id, never reused (archives are named by it)
@@ -46,15 +46,17 @@
  *   chunks INTEGER             (v4) how many chunks the invocation has; NULL: not chunked
  *   indexes: (job, id); (job, status, id); (status) for queued and running runs only;
  *   (job, batch); (job, status, batch)
- * schedule: the last schedule tick each job was enqueued for.
- *   job TEXT PRIMARY KEY, last_tick INTEGER NOT NULL (unix ms), marked_at INTEGER NOT NULL
+ * schedule (v1, dropped in v6): schedule marks, which nothing read.
+ * job_versions (v6): job TEXT PRIMARY KEY, n INTEGER NOT NULL: moved on by triggers when
+ *   a run of the job is added or its status changes. A claim compares it with what the
+ *   plan read, so a need judged on a past that has moved on is not claimed.
  * files (v2): stat data and content hash of input and output files.
  *   path TEXT PRIMARY KEY (relative to the project root), mtime_ns, ctime_ns, size, inode,
  *   device INTEGER NOT NULL, hash_low, hash_high INTEGER NOT NULL (the XXH3-128 halves,
  *   stored as signed 64-bit), checked_at INTEGER NOT NULL (unix ms)
  * generation (v3): one row, n INTEGER NOT NULL, moved on by triggers whenever a run
- *   is added or removed, a column staleness reads (job, status, times, fingerprints)
- *   is set, or a schedule mark is set: while n stays, so does what a plan reads from
+ *   is added or removed, or a column staleness reads (job, status, times, fingerprints)
+ *   is set: while n stays, so does what a plan reads from
  *   the database (see settled.c). Heartbeats and archive paths leave it alone.
  */
 #include "store.h"
@@ -118,6 +120,17 @@ static const char *const migrations[] = {
     "CREATE INDEX runs_by_job_status_batch ON runs(job, status, batch);",
     /* 5: the evidence behind a run's fingerprints, file by file */
     "ALTER TABLE runs ADD COLUMN files TEXT;",
+    /* 6: a version per job for claims; schedule marks go (ticks count from runs) */
+    "CREATE TABLE job_versions (job TEXT PRIMARY KEY, n INTEGER NOT NULL);"
+    "INSERT INTO job_versions SELECT job, count(*) FROM runs GROUP BY job;"
+    "CREATE TRIGGER job_run_added AFTER INSERT ON runs BEGIN"
+    " INSERT INTO job_versions VALUES (NEW.job, 1)"
+    " ON CONFLICT (job) DO UPDATE SET n = n + 1; END;"
+    "CREATE TRIGGER job_run_moved AFTER UPDATE OF status ON runs BEGIN"
+    " UPDATE job_versions SET n = n + 1 WHERE job = NEW.job; END;"
+    "DROP TRIGGER ticks_added;"
+    "DROP TRIGGER ticks_moved;"
+    "DROP TABLE schedule;",
 };
 enum { SCHEMA_VERSION = sizeof(migrations) / sizeof(migrations[0]) };
 enum { BUSY_TIMEOUT_MS = 10000 };
@@ -143,18 +156,16 @@ enum statement {
     SQL_SET_ARCHIVE,
     SQL_RUN,
     SQL_LAST_RUN,
-    SQL_LAST_SUCCESS,
+    SQL_JOB_VERSION,
+    SQL_SUCCEEDED_BATCH,
     SQL_LAST_STARTED,
     SQL_LAST_BATCH,
-    SQL_BATCH,
     SQL_HISTORY_JOB,
     SQL_HISTORY_ALL,
     SQL_ACTIVE_JOB,
     SQL_ACTIVE_ALL,
     SQL_MARK_LOST,
     SQL_GC,
-    SQL_SCHEDULE_MARK,
-    SQL_LAST_TICK,
     SQL_FILE_GET,
     SQL_FILE_PUT,
     SQL_GENERATION,
@@ -189,17 +200,14 @@ static const char *const statement_text[SQL_COUNT] = {
     [SQL_SET_ARCHIVE] = "UPDATE runs SET archive_path = ?2 WHERE id = ?1",
     [SQL_RUN] = "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?1",
     [SQL_LAST_RUN] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT 1",
-    /* A chunk's success counts only when every chunk of its invocation succeeded
-     * (a chunk succeeds at most once per invocation: no retry follows a success). */
-    [SQL_LAST_SUCCESS] = "SELECT " RUN_COLUMNS " FROM runs AS r WHERE job = ?1"
-                         " AND status = 'succeeded' AND (chunks IS NULL OR chunks <= (SELECT"
-                         " count(*) FROM runs AS s WHERE s.job = r.job AND s.batch = r.batch"
-                         " AND s.status = 'succeeded')) ORDER BY batch DESC, id DESC LIMIT 1",
+    [SQL_JOB_VERSION] = "SELECT n FROM job_versions WHERE job = ?1",
+    [SQL_SUCCEEDED_BATCH] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 AND batch ="
+                            " (SELECT max(batch) FROM runs WHERE job = ?1 AND batch < ?2"
+                            " AND status = 'succeeded') ORDER BY id",
     [SQL_LAST_STARTED] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1"
                          " AND started_at IS NOT NULL ORDER BY id DESC LIMIT 1",
     [SQL_LAST_BATCH] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 AND batch ="
                        " (SELECT max(batch) FROM runs WHERE job = ?1) ORDER BY id",
-    [SQL_BATCH] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 AND batch = ?2 ORDER BY id",
     [SQL_HISTORY_JOB] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT ?2",
     [SQL_HISTORY_ALL] = "SELECT " RUN_COLUMNS " FROM runs ORDER BY id DESC LIMIT ?2",
     [SQL_ACTIVE_JOB] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1"
@@ -212,11 +220,6 @@ static const char *const statement_text[SQL_COUNT] = {
                " (PARTITION BY job ORDER BY id DESC) AS newness FROM runs"
                " WHERE archive_path IS NOT NULL)"
                " WHERE newness > ?1 AND finished_at < ?2 ORDER BY id",
-    [SQL_SCHEDULE_MARK] =
-        "INSERT INTO schedule (job, last_tick, marked_at) VALUES (?1, ?2, ?3)"
-        " ON CONFLICT (job) DO UPDATE SET last_tick = excluded.last_tick,"
-        " marked_at = excluded.marked_at WHERE excluded.last_tick > schedule.last_tick",
-    [SQL_LAST_TICK] = "SELECT last_tick FROM schedule WHERE job = ?1",
     [SQL_FILE_GET] = "SELECT path, mtime_ns, ctime_ns, size, inode, device, hash_low, hash_high"
                      " FROM files WHERE path = ?1",
     [SQL_FILE_PUT] =
@@ -456,30 +459,105 @@ static int bind_new_run(struct sqlite_store *s, sqlite3_stmt *q, const struct ru
     return bound(s, q, failed, what);
 }
 
+/* Record one new run (the insert bound and run, its batch set); its id into *id. */
+static int insert_run(struct sqlite_store *s, const struct run_record *run, int64_t now,
+                      int64_t *id, const char *what)
+{
+    sqlite3_stmt *q = statement(s, SQL_INSERT_RUN);
+    sqlite3_stmt *own = statement(s, SQL_OWN_BATCH);
+    if (bind_new_run(s, q, run, now, what) < 0 || run_done(s, q, what) < 0)
+        return -1;
+    *id = sqlite3_last_insert_rowid(s->db);
+    /* A new invocation: its batch is the run's own id, known once inserted. */
+    if (!run->batch && (bound(s, own, sqlite3_bind_int64(own, 1, *id) != SQLITE_OK, what) < 0 ||
+                        run_done(s, own, what) < 0))
+        return -1;
+    return 0;
+}
+
 static int sqlite_begin_runs(struct store *st, const struct run_record *runs, size_t count,
                              int64_t now, int64_t *ids)
 {
     struct sqlite_store *s = backend(st);
     const char *what = "record a new run";
-    sqlite3_stmt *q = statement(s, SQL_INSERT_RUN);
-    sqlite3_stmt *own = statement(s, SQL_OWN_BATCH);
     if (write_begin(s, what) < 0)
         return -1;
     for (size_t i = 0; i < count; i++) {
-        if (bind_new_run(s, q, &runs[i], now, what) < 0 || run_done(s, q, what) < 0) {
-            write_rollback(s);
-            return -1;
-        }
-        ids[i] = sqlite3_last_insert_rowid(s->db);
-        /* A new invocation: its batch is the run's own id, known once inserted. */
-        if (!runs[i].batch &&
-            (bound(s, own, sqlite3_bind_int64(own, 1, ids[i]) != SQLITE_OK, what) < 0 ||
-             run_done(s, own, what) < 0)) {
+        if (insert_run(s, &runs[i], now, &ids[i], what) < 0) {
             write_rollback(s);
             return -1;
         }
     }
     return write_commit(s, what);
+}
+
+static int lookup_run(struct sqlite_store *s, enum statement which, const char *job, int64_t id,
+                      struct run_record *out);
+static int read_job_number(struct sqlite_store *s, enum statement which, const char *job,
+                           int64_t *out, const char *what);
+
+/* Decide one claim inside the claim's transaction: 0 (outcome set), or -1. */
+static int claim_one(struct sqlite_store *s, struct store_claim *c, int64_t now,
+                     store_holder_live_fn *live, void *ctx, const char *what)
+{
+    c->outcome = CLAIM_GOT;
+    if (c->exclusive) {
+        struct run_list active = {0};
+        sqlite3_stmt *q = statement(s, SQL_ACTIVE_JOB);
+        if (bound(s, q, bind_text(q, 1, c->run.job) != SQLITE_OK, what) < 0 ||
+            read_runs(s, q, &active, what) < 0) {
+            run_list_release(&active);
+            return -1;
+        }
+        for (size_t i = 0; i < active.len && c->outcome == CLAIM_GOT; i++) {
+            if (live(&active.items[i], ctx)) {
+                c->outcome = CLAIM_HELD;
+                c->holder = active.items[i];
+                memset(&active.items[i], 0, sizeof(active.items[i]));
+            }
+        }
+        run_list_release(&active);
+    }
+    if (c->outcome == CLAIM_GOT && c->seen_version >= 0) {
+        int64_t version;
+        if (read_job_number(s, SQL_JOB_VERSION, c->run.job, &version, what) < 0)
+            return -1;
+        if (version != c->seen_version) {
+            c->outcome = CLAIM_CHANGED;
+            if (lookup_run(s, SQL_LAST_RUN, c->run.job, 0, &c->holder) < 0)
+                return -1;
+        }
+    }
+    if (c->outcome == CLAIM_GOT)
+        return insert_run(s, &c->run, now, &c->id, what);
+    return 0;
+}
+
+/* All claims in one BEGIN IMMEDIATE transaction: SQLite has one writer at a time, so
+ * what a claim reads cannot change before it commits. */
+static int sqlite_claim(struct store *st, struct store_claim *claims, size_t count, int64_t now,
+                        store_holder_live_fn *live, void *ctx)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "claim runs";
+    if (write_begin(s, what) < 0)
+        return -1;
+    for (size_t i = 0; i < count; i++) {
+        claims[i].id = 0;
+        memset(&claims[i].holder, 0, sizeof(claims[i].holder));
+        if (claim_one(s, &claims[i], now, live, ctx, what) < 0) {
+            for (size_t k = 0; k <= i; k++)
+                run_record_release(&claims[k].holder);
+            write_rollback(s);
+            return -1;
+        }
+    }
+    if (write_commit(s, what) < 0) {
+        for (size_t k = 0; k < count; k++)
+            run_record_release(&claims[k].holder);
+        return -1;
+    }
+    return 0;
 }
 
 /* Bind a start to its statement (c: what else it sets, or NULL); 0, or -1 with q finished. */
@@ -493,16 +571,6 @@ static int bind_start(struct sqlite_store *s, sqlite3_stmt *q, int64_t id, int p
                   bind_or_null(q, 7, c ? c->chunk : 0, 0) ||
                   bind_or_null(q, 8, c ? c->chunks : 0, 0) || bind_text(q, 9, c ? c->files : NULL);
     return bound(s, q, failed, what);
-}
-
-static int sqlite_start_run(struct store *st, int64_t id, int pid, int64_t now)
-{
-    struct sqlite_store *s = backend(st);
-    const char *what = "mark a run started";
-    sqlite3_stmt *q = statement(s, SQL_START_RUN);
-    if (bind_start(s, q, id, pid, now, NULL, what) < 0)
-        return -1;
-    return write_one(s, q, what, NULL);
 }
 
 static int sqlite_heartbeat(struct store *st, const struct store_owner *owner, int64_t now)
@@ -529,23 +597,6 @@ static int bind_finish(struct sqlite_store *s, sqlite3_stmt *q, int64_t id,
                   bind_text(q, 5, fin->outputs_fingerprint) || bind_text(q, 6, fin->archive_path) ||
                   sqlite3_bind_int64(q, 7, now) || bind_text(q, 8, fin->output_files);
     return bound(s, q, failed, what);
-}
-
-static int sqlite_finish_run(struct store *st, int64_t id, const struct run_finish *fin,
-                             int64_t now)
-{
-    struct sqlite_store *s = backend(st);
-    const char *what = "record the end of a run";
-    sqlite3_stmt *q = statement(s, SQL_FINISH_RUN);
-    if (bind_finish(s, q, id, fin, now, what) < 0)
-        return -1;
-    int changes = write_one(s, q, what, NULL);
-    if (changes == 0)
-        return problem(st,
-                       "cannot record the end of run %lld in state database '%s': no such "
-                       "unfinished run",
-                       (long long)id, st->location);
-    return changes < 0 ? -1 : 0;
 }
 
 /* Remember one file's stat data and hash (the statement bound and run). */
@@ -631,9 +682,37 @@ static int sqlite_last_run(struct store *st, const char *job, struct run_record 
     return lookup_run(backend(st), SQL_LAST_RUN, job, 0, out);
 }
 
-static int sqlite_last_success(struct store *st, const char *job, struct run_record *out)
+/* One integer of a one-row query bound to job into *out (0 when there is no row). */
+static int read_job_number(struct sqlite_store *s, enum statement which, const char *job,
+                           int64_t *out, const char *what)
 {
-    return lookup_run(backend(st), SQL_LAST_SUCCESS, job, 0, out);
+    sqlite3_stmt *q = statement(s, which);
+    if (bound(s, q, bind_text(q, 1, job) != SQLITE_OK, what) < 0)
+        return -1;
+    int found = step_one(s, q, what);
+    *out = 0;
+    if (found == 1) {
+        *out = sqlite3_column_int64(q, 0);
+        finish(q);
+    }
+    return found < 0 ? -1 : 0;
+}
+
+static int sqlite_job_version(struct store *st, const char *job, int64_t *out)
+{
+    return read_job_number(backend(st), SQL_JOB_VERSION, job, out, "read the version of a job");
+}
+
+static int sqlite_succeeded_batch(struct store *st, const char *job, int64_t before,
+                                  struct run_list *out)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "read the last successes of a job";
+    sqlite3_stmt *q = statement(s, SQL_SUCCEEDED_BATCH);
+    bool failed = bind_text(q, 1, job) || sqlite3_bind_int64(q, 2, before);
+    if (bound(s, q, failed, what) < 0)
+        return -1;
+    return read_runs(s, q, out, what);
 }
 
 static int sqlite_last_started(struct store *st, const char *job, struct run_record *out)
@@ -655,17 +734,6 @@ static int sqlite_last_batch(struct store *st, const char *job, struct run_list 
     const char *what = "read the last runs of a job";
     sqlite3_stmt *q = statement(s, SQL_LAST_BATCH);
     if (bound(s, q, bind_text(q, 1, job) != SQLITE_OK, what) < 0)
-        return -1;
-    return read_runs(s, q, out, what);
-}
-
-static int sqlite_batch_runs(struct store *st, const char *job, int64_t batch, struct run_list *out)
-{
-    struct sqlite_store *s = backend(st);
-    const char *what = "read the runs of an invocation";
-    sqlite3_stmt *q = statement(s, SQL_BATCH);
-    bool failed = bind_text(q, 1, job) || sqlite3_bind_int64(q, 2, batch);
-    if (bound(s, q, failed, what) < 0)
         return -1;
     return read_runs(s, q, out, what);
 }
@@ -693,28 +761,6 @@ static int sqlite_active_runs(struct store *st, const char *job, struct run_list
     return read_runs(s, q, out, "read the active runs");
 }
 
-static int sqlite_find_stale_running(struct store *st, int64_t now, int64_t lease_ms,
-                                     const char *host, store_owner_alive_fn *alive, void *ctx,
-                                     struct run_list *out)
-{
-    /* Read all active runs first (a short read, no lock kept), then ask about owners. */
-    struct run_list active = {0};
-    if (sqlite_active_runs(st, NULL, &active) < 0)
-        return -1;
-    for (size_t i = 0; i < active.len; i++) {
-        struct run_record *r = &active.items[i];
-        bool expired = r->heartbeat_at <= now - lease_ms;
-        bool dead =
-            !expired && alive && host && r->host && strcmp(r->host, host) == 0 && !alive(r, ctx);
-        if (expired || dead) {
-            VEC_PUSH(out, *r);
-            memset(r, 0, sizeof(*r));
-        }
-    }
-    run_list_release(&active);
-    return 0;
-}
-
 static int sqlite_mark_lost(struct store *st, int64_t id, int64_t heartbeat_seen, int64_t now)
 {
     struct sqlite_store *s = backend(st);
@@ -738,34 +784,7 @@ static int sqlite_runs_for_gc(struct store *st, int64_t older_than, size_t keep_
     return read_runs(s, q, out, "select runs for gc");
 }
 
-/* ---- schedule marks and the file memory ---- */
-
-static int sqlite_schedule_mark(struct store *st, const char *job, int64_t tick, int64_t now)
-{
-    struct sqlite_store *s = backend(st);
-    sqlite3_stmt *q = statement(s, SQL_SCHEDULE_MARK);
-    bool failed =
-        bind_text(q, 1, job) || sqlite3_bind_int64(q, 2, tick) || sqlite3_bind_int64(q, 3, now);
-    if (bound(s, q, failed, "record a schedule tick") < 0)
-        return -1;
-    return write_one(s, q, "record a schedule tick", NULL);
-}
-
-static int sqlite_last_tick(struct store *st, const char *job, int64_t *tick)
-{
-    struct sqlite_store *s = backend(st);
-    const char *what = "read a schedule tick";
-    sqlite3_stmt *q = statement(s, SQL_LAST_TICK);
-    bool failed = bind_text(q, 1, job);
-    if (bound(s, q, failed, what) < 0)
-        return -1;
-    int found = step_one(s, q, what);
-    if (found == 1) {
-        *tick = sqlite3_column_int64(q, 0);
-        finish(q);
-    }
-    return found;
-}
+/* ---- the file memory ---- */
 
 static int sqlite_file_get(struct store *st, const char *path, struct store_file *out)
 {
@@ -871,24 +890,20 @@ static const struct store_ops sqlite_ops = {
     .close = sqlite_close,
     .check = sqlite_check,
     .begin_runs = sqlite_begin_runs,
-    .start_run = sqlite_start_run,
+    .claim = sqlite_claim,
     .heartbeat = sqlite_heartbeat,
-    .finish_run = sqlite_finish_run,
     .set_archive = sqlite_set_archive,
     .run = sqlite_run,
     .last_run = sqlite_last_run,
-    .last_success = sqlite_last_success,
+    .job_version = sqlite_job_version,
+    .succeeded_batch = sqlite_succeeded_batch,
     .last_started = sqlite_last_started,
     .snapshot = sqlite_snapshot,
     .last_batch = sqlite_last_batch,
-    .batch_runs = sqlite_batch_runs,
     .history = sqlite_history,
     .active_runs = sqlite_active_runs,
-    .find_stale_running = sqlite_find_stale_running,
     .mark_lost = sqlite_mark_lost,
     .runs_for_gc = sqlite_runs_for_gc,
-    .schedule_mark = sqlite_schedule_mark,
-    .last_tick = sqlite_last_tick,
     .file_get = sqlite_file_get,
     .file_put = sqlite_file_put,
     .generation = sqlite_generation,

@@ -264,32 +264,42 @@ int work_last_invocation(struct store *st, const char *job, struct run_record *o
     return 1;
 }
 
+/* How many batches holding a success work_last_success judges before it gives up:
+ * a job whose newest successes are all in failed invocations this many times over
+ * counts as never succeeded (its next success is what counts then). */
+enum { SUCCESS_BATCHES_JUDGED = 64 };
+
 int work_last_success(struct store *st, const char *job, struct run_record *out)
 {
-    int found = store_last_success(st, job, out);
-    if (found != 1 || !out->chunks)
-        return found;
-    struct run_list runs = {0};
-    if (store_batch_runs(st, job, out->batch, &runs) < 0) {
-        run_record_release(out);
-        return -1;
-    }
-    const struct run_record *last = NULL;
-    int64_t started = out->started_at;
-    for (size_t i = 0; i < runs.len; i++) {
-        const struct run_record *r = &runs.items[i];
-        if (r->started_at && (!started || r->started_at < started))
-            started = r->started_at;
-        if (r->status == RUN_SUCCEEDED && (!last || r->finished_at >= last->finished_at))
-            last = r;
-    }
-    if (last) {
-        run_record_release(out);
+    int64_t before = INT64_MAX;
+    for (int tries = 0; tries < SUCCESS_BATCHES_JUDGED; tries++) {
+        struct run_list runs = {0};
+        if (store_succeeded_batch(st, job, before, &runs) < 0)
+            return -1;
+        if (!runs.len) {
+            run_list_release(&runs);
+            return 0;
+        }
+        struct work_batch b;
+        work_batch_judge(runs.items, runs.len, &b);
+        if (b.state != WORK_BATCH_SUCCEEDED) {
+            before = runs.items[0].batch;
+            run_list_release(&runs);
+            continue;
+        }
+        /* The chunk that finished last: its outputs fingerprint saw every chunk's. */
+        const struct run_record *last = NULL;
+        for (size_t i = 0; i < runs.len; i++) {
+            const struct run_record *r = &runs.items[i];
+            if (r->status == RUN_SUCCEEDED && (!last || r->finished_at >= last->finished_at))
+                last = r;
+        }
         take_run(&runs, last, out);
+        out->started_at = b.started_at;
+        run_list_release(&runs);
+        return 1;
     }
-    out->started_at = started;
-    run_list_release(&runs);
-    return 1;
+    return 0;
 }
 
 enum work_selection work_read_selection(const char *text, struct work_ids *ids,

@@ -1,0 +1,1068 @@
+/* engine.c: the engine's loop. Starts due jobs in dependency order within the
+ * slot budget, records every run in the state database, archives each finished
+ * run, retries with doubling delays, skips only what depends on a failure, waits
+ * for jobs another stau holds, and tells its reporter as it goes. A chunked job
+ * (work.h) first learns its work IDs (declared, or from select_work in a short
+ * process of its own), then runs one task per chunk; it succeeds, for its
+ * dependents and the totals, only when every chunk did.
+ *
+ * Files it writes below .stau/:
+ *   logs/<job>.<unix ms>.<attempt>.log    stdout and stderr of one attempt
+ *   logs/<job>.<unix ms>.select.log       ... of select_work (.json: what it returned)
+ *   archive/<job>.<run id>.tar.zst        the finished run (see archiver.c)
+ *
+ * One flat folder each: a folder per job would cost a mkdir per new job, which
+ * is a good part of what running a trivial job costs stau.
+ */
+#include "engine_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How the job's interpreter loads it: the jobs root on sys.path, then main_func
+ * called with the keyword arguments (and, for a chunked job, work_ids from
+ * STAU_WORK_IDS: not passed twice, as an environment string is limited), or the
+ * file run as __main__. */
+const char engine_bootstrap[] =
+    "import sys\n"
+    "root, path, func, kwargs, work = sys.argv[1:6]\n"
+    "sys.path.insert(0, root)\n"
+    "if func:\n"
+    "    import importlib.util\n"
+    "    spec = importlib.util.spec_from_file_location('__stau_job__', path)\n"
+    "    module = importlib.util.module_from_spec(spec)\n"
+    "    sys.modules[spec.name] = module\n"
+    "    spec.loader.exec_module(module)\n"
+    "    if kwargs == '{}' and not work:\n"
+    "        getattr(module, func)()\n"
+    "    else:\n"
+    "        import json, os\n"
+    "        args = json.loads(kwargs)\n"
+    "        if work:\n"
+    "            args['work_ids'] = json.loads(os.environ['STAU_WORK_IDS'])\n"
+    "        getattr(module, func)(**args)\n"
+    "else:\n"
+    "    import runpy\n"
+    "    sys.argv = [path]\n"
+    "    runpy.run_path(path, run_name='__main__')\n";
+
+/* ---- the real clock and processes ---- */
+
+static int64_t system_wall(void *ctx)
+{
+    (void)ctx;
+    return wall_clock_ms();
+}
+
+static int64_t system_mono(void *ctx)
+{
+    (void)ctx;
+    return proc_now_ms();
+}
+
+struct engine_clock engine_system_clock(void)
+{
+    return (struct engine_clock){.wall_ms = system_wall, .mono_ms = system_mono};
+}
+
+static int system_start(void *ctx, const struct proc_spec *spec, struct proc *out,
+                        struct strbuf *err)
+{
+    if (proc_start(spec, out, err) < 0)
+        return -1;
+    proc_set_add(ctx, out);
+    return 0;
+}
+
+static void system_add(void *ctx, struct proc *proc)
+{
+    proc_set_add(ctx, proc);
+}
+
+static int system_wait(void *ctx, int64_t deadline_ms, struct proc_event *ev)
+{
+    return proc_wait_any(ctx, deadline_ms, ev);
+}
+
+static int system_terminate_all(void *ctx, int64_t grace_ms)
+{
+    return proc_terminate_all(ctx, grace_ms);
+}
+
+/* ---- the reporter ---- */
+
+/* Where the engine stands; with longest, also what has run longest (*longest is
+ * then the caller's to free). */
+static void progress_of(const struct engine *e, struct engine_progress *out, char **longest)
+{
+    *out = (struct engine_progress){.done = e->done, .count = e->count,
+                                    .running = e->running + e->selecting};
+    if (!longest)
+        return;
+    *longest = NULL;
+    const struct task *oldest = NULL;
+    for (size_t i = e->open_tasks; i < e->tasks.len; i++) {
+        const struct task *t = e->tasks.items[i];
+        if (t->state == TASK_RUNNING && (!oldest || t->started_mono < oldest->started_mono))
+            oldest = t;
+    }
+    if (oldest) {
+        *longest = engine_task_label(oldest);
+        out->longest = *longest;
+        out->longest_ms = engine_mono(e) - oldest->started_mono;
+    }
+}
+
+static void report_progress(struct engine *e)
+{
+    if (!e->cfg.reporter.progress)
+        return;
+    struct engine_progress pr;
+    char *longest;
+    progress_of(e, &pr, &longest);
+    e->cfg.reporter.progress(e->cfg.reporter.ctx, &pr);
+    free(longest);
+}
+
+static void report_finished(struct engine *e, const struct task *t, int64_t ms)
+{
+    if (!e->cfg.reporter.finished)
+        return;
+    char *label = engine_task_label(t);
+    struct engine_run run = {.job = due_job_of(t->d)->name,
+                             .label = label,
+                             .run_id = t->run_id,
+                             .attempt = t->attempt,
+                             .result = t->result,
+                             .failure = t->failure,
+                             .log_path = t->log_path,
+                             .project_root = t->d->sub->p->root,
+                             .ms = ms};
+    struct engine_progress pr;
+    progress_of(e, &pr, NULL);
+    e->cfg.reporter.finished(e->cfg.reporter.ctx, &run, &pr);
+    free(label);
+}
+
+static void report_skipped(struct engine *e, const char *job, const char *why)
+{
+    if (!e->cfg.reporter.skipped)
+        return;
+    struct engine_progress pr;
+    progress_of(e, &pr, NULL);
+    e->cfg.reporter.skipped(e->cfg.reporter.ctx, job, why, &pr);
+}
+
+/* ---- jobs and tasks finishing ---- */
+
+static void finish_job(struct engine *e, struct due_job *d);
+
+/* Mark a task finished with result; its job is done when all its tasks are. */
+static void finish_task(struct engine *e, struct task *t, enum run_status result, int64_t ms)
+{
+    t->state = TASK_DONE;
+    t->result = result;
+    e->done++;
+    report_finished(e, t, ms);
+    struct due_job *d = t->d;
+    if (result == RUN_SKIPPED && d->result == RUN_SUCCEEDED) {
+        d->result = RUN_SKIPPED;
+        d->skipped_for = due_job_of(d)->name;
+    } else if (result != RUN_SUCCEEDED && result != RUN_SKIPPED) {
+        d->result = RUN_FAILED;
+        if (e->cfg.fail_fast)
+            e->stopping = true;
+    }
+    if (--d->runs_left == 0)
+        finish_job(e, d);
+}
+
+/* A job that never ran here (a failed dependency, or another stau's run failed). */
+static void skip_job(struct engine *e, struct due_job *d, const char *failed, const char *why)
+{
+    d->result = RUN_SKIPPED;
+    d->skipped_for = failed;
+    engine_close_claim(e, d, RUN_SKIPPED);
+    e->done++;
+    report_skipped(e, due_job_of(d)->name, why);
+    finish_job(e, d);
+}
+
+/* A job is done: count it, and release or skip what waits for it. */
+static void finish_job(struct engine *e, struct due_job *d)
+{
+    struct submission *sub = d->sub;
+    bool elsewhere = d->state == JOB_HELD;
+    if (elsewhere)
+        e->held--;
+    d->state = JOB_DONE;
+    sub->open_jobs--;
+    if (elsewhere)
+        ; /* counted as elsewhere when it was left to the other stau */
+    else if (d->result == RUN_SUCCEEDED)
+        e->totals.succeeded++;
+    else if (d->result == RUN_SKIPPED)
+        e->totals.skipped++;
+    else
+        e->totals.failed++;
+    const char *failed = d->result == RUN_SKIPPED ? d->skipped_for : due_job_of(d)->name;
+    size_t k = (size_t)(d - sub->due);
+    for (size_t at = sub->dependents_at[k]; at < sub->dependents_at[k + 1]; at++) {
+        struct due_job *w = &sub->due[sub->dependents[at]];
+        if (w->state != JOB_WAITING)
+            continue;
+        if (d->result == RUN_SUCCEEDED) {
+            /* (Counted per edge, as waiting_for is.) */
+            if (--w->waiting_for == 0) {
+                w->state = JOB_READY;
+                sub->ready_jobs++;
+                e->readied++;
+            }
+            continue;
+        }
+        char *why = xprintf("'%s' failed%s", failed, elsewhere ? " in another stau" : "");
+        skip_job(e, w, failed, why);
+        free(why);
+    }
+}
+
+/* A run ended: decide its outcome, free its slot, record it, or plan its retry. */
+static void end_run(struct engine *e, struct task *t, const struct proc_event *ev)
+{
+    struct due_job *d = t->d;
+    const struct job *job = due_job_of(d);
+    struct project *p = d->sub->p;
+    e->slots_used -= (size_t)job->decl->slots;
+    e->running--;
+    int64_t now = engine_wall(e);
+    struct run_finish fin = {.status = RUN_FAILED,
+                             .exit_code = ev->signal ? -1 : ev->status,
+                             .signal = ev->signal};
+    char outputs_fp[33] = "";
+    char *missing = NULL;
+    struct store_file_list learned = {0};
+    struct strbuf output_files = STRBUF_INIT;
+    free(t->failure);
+    t->failure = NULL;
+    if (ev->timed_out) {
+        fin.status = RUN_TIMED_OUT;
+        t->failure = xprintf("timed out after %gs", job->decl->timeout);
+    } else if (e->totals.interrupts && ev->status != 0) {
+        /* (A job that finished cleanly just as Ctrl-C came is a success.) */
+        fin.status = RUN_INTERRUPTED;
+        t->failure = xstrdup("interrupted");
+    } else if (ev->status == 0) {
+        plan_outputs_fingerprint(p, e->cfg.store, d->job, now, outputs_fp, &missing, &learned,
+                                 &output_files);
+        if (missing) {
+            t->failure =
+                xprintf("failed: declared output '%s' is missing after a zero exit", missing);
+            free(missing);
+        } else {
+            fin.status = RUN_SUCCEEDED;
+            fin.outputs_fingerprint = outputs_fp;
+            fin.output_files = output_files.buf;
+        }
+    } else {
+        t->failure = ev->signal ? xprintf("failed (killed by signal %d)", ev->signal)
+                                : xprintf("failed (exit %d)", ev->status);
+    }
+    bool retry = (fin.status == RUN_FAILED || fin.status == RUN_TIMED_OUT) && !e->stopping &&
+                 !e->totals.interrupts && t->attempt <= job->decl->retries;
+    /* Free the slot for what is ready before archiving: the archive and the record
+     * are bookkeeping, and a slot idle meanwhile is time lost. */
+    if (!retry)
+        finish_task(e, t, fin.status, ev->wall_ms);
+    engine_record_end(e, t, &fin, now, &learned);
+    store_file_list_release(&learned);
+    strbuf_release(&output_files);
+    if (retry) {
+        double delay = job->decl->retry_delay;
+        for (int i = 1; i < t->attempt; i++)
+            delay *= 2;
+        if (e->cfg.reporter.retry) {
+            char *label = engine_task_label(t);
+            struct engine_run run = {.job = job->name,
+                                     .label = label,
+                                     .run_id = t->run_id,
+                                     .attempt = t->attempt,
+                                     .result = fin.status,
+                                     .failure = t->failure,
+                                     .log_path = t->log_path,
+                                     .project_root = p->root,
+                                     .ms = ev->wall_ms};
+            e->cfg.reporter.retry(e->cfg.reporter.ctx, &run, delay, t->attempt + 1,
+                                  (int)job->decl->retries + 1);
+            free(label);
+        }
+        t->attempt++;
+        t->state = TASK_RETRY;
+        t->retry_at = engine_mono(e) + (int64_t)(delay * 1000);
+    }
+}
+
+/* ---- starting ---- */
+
+/* The interpreter for a job: its "python", else the engine's default. */
+static const char *interpreter(const struct engine *e, const struct job *job)
+{
+    return job->decl->python ? job->decl->python : e->cfg.python;
+}
+
+/* A chunk with no work IDs: one succeeded run without a process, so staleness sees a
+ * success (started as well as ended: a dependent's last success is compared with
+ * when this one started). */
+static void succeed_without_ids(struct engine *e, struct task *t, int64_t now, bool claimed)
+{
+    struct project *p = t->d->sub->p;
+    char outputs_fp[33];
+    char *missing = NULL;
+    struct recorder_start start = {0};
+    struct strbuf files = STRBUF_INIT, output_files = STRBUF_INIT;
+    plan_inputs_fingerprint(p, e->cfg.store, t->d->job, now, start.inputs_fingerprint,
+                            &start.learned, &files);
+    plan_outputs_fingerprint(p, e->cfg.store, t->d->job, now, outputs_fp, &missing,
+                             &start.learned, &output_files);
+    free(missing);
+    start.files = strbuf_detach(&files);
+    engine_record_start(e, t, 0, now, &start, claimed, "[]");
+    struct recorder_end end = {0};
+    end.output_files = strbuf_detach(&output_files);
+    end.run_id = t->run_id;
+    end.job = xstrdup(due_job_of(t->d)->name);
+    end.finish = (struct run_finish){.status = RUN_SUCCEEDED, .exit_code = -1};
+    snprintf(end.outputs_fingerprint, sizeof(end.outputs_fingerprint), "%s", outputs_fp);
+    end.ended = engine_wall(e);
+    recorder_ended(e->cfg.recorder, &end);
+    finish_task(e, t, RUN_SUCCEEDED, 0);
+}
+
+/* Start one task; a start failure finishes it as failed. */
+static void start_task(struct engine *e, struct task *t)
+{
+    struct due_job *d = t->d;
+    struct project *p = d->sub->p;
+    const struct job *job = due_job_of(d);
+    int64_t now = engine_wall(e);
+    d->began = true;
+    free(t->log_path);
+    bool no_ids = d->chunked && !t->count;
+    t->log_path =
+        no_ids ? NULL : xprintf(".stau/logs/%s.%lld.%d.log", job->name, (long long)now, t->attempt);
+    struct strbuf ids = STRBUF_INIT;
+    engine_task_work_ids(t, &ids);
+    bool claimed;
+    if (engine_record_begin(e, t, d->chunked ? ids.buf : NULL, now, &claimed) < 0) {
+        strbuf_release(&ids);
+        t->failure = xstrdup("failed: cannot record the run");
+        finish_task(e, t, RUN_FAILED, 0);
+        return;
+    }
+    if (t->chunk && !d->batch)
+        d->batch = t->run_id;
+    if (no_ids) {
+        strbuf_release(&ids);
+        succeed_without_ids(e, t, now, claimed);
+        return;
+    }
+    struct recorder_start start = {0};
+    struct strbuf files = STRBUF_INIT;
+    plan_inputs_fingerprint(p, e->cfg.store, d->job, now, start.inputs_fingerprint,
+                            &start.learned, &files);
+    start.files = strbuf_detach(&files);
+    const char *kwargs = engine_kwargs(d);
+    char *env[] = {xprintf("STAU_RUN_ID=%lld", (long long)t->run_id),
+                   xprintf("STAU_JOB=%s", job->name),
+                   xprintf("STAU_ATTEMPT=%d", t->attempt),
+                   xprintf("STAU_WORK_IDS=%s", ids.buf),
+                   xprintf("STAU_KWARGS=%s", kwargs),
+                   xprintf("STAU_OWNER=%s", e->cfg.owner->id),
+                   NULL};
+    const char *argv[] = {interpreter(e, job),
+                          "-c",
+                          engine_bootstrap,
+                          d->sub->jobs_path,
+                          job->path,
+                          job->decl->main_func ? job->decl->main_func : "",
+                          kwargs,
+                          d->pass_work_ids ? "1" : "",
+                          NULL};
+    char *full_log = xprintf("%s/%s", p->root, t->log_path);
+    struct proc_spec spec = {.argv = argv,
+                             .env_extra = (const char *const *)env,
+                             .cwd = p->root,
+                             .log_path = full_log,
+                             .timeout_ms = (int64_t)(job->decl->timeout * 1000),
+                             .grace_ms = GRACE_MS};
+    struct strbuf err = STRBUF_INIT;
+    t->started_wall = now;
+    t->started_mono = engine_mono(e);
+    size_t env_len = strlen(env[3]);
+    if (env_len + 1 > ENV_STRING_MAX)
+        strbuf_addf(&err,
+                    "its %zu work IDs are too many for one run: STAU_WORK_IDS would take %zu "
+                    "bytes, more than the %d an environment variable may hold; declare a smaller "
+                    "chunk_size",
+                    t->count, env_len, ENV_STRING_MAX);
+    if (err.len || make_parent_folders(p->root, t->log_path) < 0 ||
+        e->cfg.procs.start(e->cfg.procs.ctx, &spec, &t->proc, &err) < 0) {
+        t->failure = xprintf("failed to start: %s", err.len ? err.buf : "see above");
+        store_file_list_release(&start.learned);
+        free(start.files);
+        engine_record_unstarted(e, t->run_id, job->name, RUN_FAILED);
+        finish_task(e, t, RUN_FAILED, 0);
+    } else {
+        engine_record_start(e, t, t->proc.pid, now, &start, claimed, ids.buf);
+        t->state = TASK_RUNNING;
+        e->running++;
+        e->slots_used += (size_t)job->decl->slots;
+        if (e->cfg.reporter.started) {
+            char *label = engine_task_label(t);
+            struct engine_run run = {.job = job->name,
+                                     .label = label,
+                                     .run_id = t->run_id,
+                                     .attempt = t->attempt,
+                                     .pid = t->proc.pid,
+                                     .log_path = t->log_path,
+                                     .project_root = p->root};
+            e->cfg.reporter.started(e->cfg.reporter.ctx, &run);
+            free(label);
+        }
+    }
+    strbuf_release(&err);
+    strbuf_release(&ids);
+    free(full_log);
+    for (size_t i = 0; env[i]; i++)
+        free(env[i]);
+}
+
+/* Add one task (run) of a due job: chunk k of chunks, holding ids[first, first+count). */
+static struct task *add_task(struct engine *e, struct due_job *d, int chunk, int chunks,
+                             size_t first, size_t count)
+{
+    struct task *t = xcalloc(1, sizeof(*t));
+    t->d = d;
+    t->chunk = chunk;
+    t->chunks = chunks;
+    t->first = first;
+    t->count = count;
+    t->attempt = 1;
+    t->state = TASK_READY;
+    VEC_PUSH(&e->tasks, t);
+    d->runs_left++;
+    if (d->runs_left > 1)
+        e->count++;
+    d->state = JOB_STARTED;
+    return t;
+}
+
+/* The due job's work IDs are known (d->ids): one task per chunk (one when there are none). */
+static void add_chunks(struct engine *e, struct due_job *d)
+{
+    int64_t size = due_job_of(d)->decl->chunk_size;
+    size_t n = work_chunk_count(d->ids.len, size);
+    d->chunked = true;
+    for (size_t k = 0; k < (n ? n : 1); k++) {
+        size_t first = 0, count = 0;
+        if (n)
+            work_chunk_slice(d->ids.len, size, k, &first, &count);
+        add_task(e, d, (int)k + 1, n ? (int)n : 1, first, count);
+    }
+}
+
+/* Whether starting the due job starts select_work (and so needs its slots). */
+static bool needs_selection(const struct due_job *d)
+{
+    const struct job *job = due_job_of(d);
+    return work_is_chunked(job->decl) && !job->decl->has_work_ids && !d->sub->opt.rerun &&
+           work_may_select(d->sub->p->root, job->path);
+}
+
+/* select_work failed: record that as a failed run of the job (its log is select_work's). */
+static void selection_failed(struct engine *e, struct due_job *d, struct run_finish *fin,
+                             char *failure, int64_t ms)
+{
+    struct task *t = add_task(e, d, 0, 0, 0, 0);
+    t->log_path = d->select.log;
+    d->select.log = NULL;
+    t->started_wall = d->select.started;
+    t->failure = failure;
+    t->state = TASK_DONE;
+    int64_t now = engine_wall(e);
+    bool claimed;
+    bool recorded = engine_record_begin(e, t, NULL, d->select.started, &claimed) == 0;
+    if (recorded) {
+        struct recorder_start start = {0};
+        snprintf(start.inputs_fingerprint, sizeof(start.inputs_fingerprint), "%s",
+                 d->sub->plan->jobs[d->job].inputs_fp);
+        engine_record_start(e, t, 0, d->select.started, &start, claimed, NULL);
+    }
+    finish_task(e, t, fin->status, ms);
+    if (recorded)
+        engine_record_end(e, t, fin, now, NULL);
+}
+
+/* Start select_work for a due job, in a process of its own, like a run. */
+static void start_selection(struct engine *e, struct due_job *d)
+{
+    const struct job *job = due_job_of(d);
+    struct work_select_spec spec = {.root = d->sub->p->root,
+                                    .jobs_path = d->sub->jobs_path,
+                                    .job = job->name,
+                                    .path = job->path,
+                                    .python = interpreter(e, job),
+                                    .kwargs = engine_kwargs(d),
+                                    .timeout = job->decl->timeout,
+                                    .grace_ms = GRACE_MS};
+    struct strbuf err = STRBUF_INIT;
+    d->began = true;
+    if (work_select_start(&d->select, &spec, &err) < 0) {
+        struct run_finish fin = {.status = RUN_FAILED, .exit_code = -1};
+        selection_failed(e, d, &fin, xprintf("failed to start select_work: %s", err.buf), 0);
+    } else {
+        e->cfg.procs.add(e->cfg.procs.ctx, &d->select.proc);
+        d->state = JOB_SELECTING;
+        e->selecting++;
+        e->slots_used += (size_t)job->decl->slots;
+    }
+    strbuf_release(&err);
+}
+
+/* select_work ended: make the job's chunks, its one run, or record the failure. */
+static void end_selection(struct engine *e, struct due_job *d, const struct proc_event *ev)
+{
+    const struct job *job = due_job_of(d);
+    e->slots_used -= (size_t)job->decl->slots;
+    e->selecting--;
+    struct strbuf problem = STRBUF_INIT;
+    struct run_finish fin = {.status = RUN_FAILED,
+                             .exit_code = ev->signal ? -1 : ev->status,
+                             .signal = ev->signal};
+    enum work_selection got = work_select_end(&d->select, ev, e->totals.interrupts > 0,
+                                              job->decl->timeout, &d->ids, &problem, &fin.status);
+    if (got == WORK_SELECT_OK)
+        add_chunks(e, d);
+    else if (got == WORK_SELECT_NONE)
+        add_task(e, d, 0, 0, 0, 0);
+    else
+        selection_failed(e, d, &fin, strbuf_detach(&problem), ev->wall_ms);
+    strbuf_release(&problem);
+}
+
+/* Begin a due job: its work IDs declared, recorded (a rerun of a chunk), or asked of
+ * select_work; or its one run. */
+static void start_job(struct engine *e, struct due_job *d)
+{
+    const struct decl *decl = due_job_of(d)->decl;
+    const struct run_record *old = d->sub->opt.rerun;
+    d->result = RUN_SUCCEEDED;
+    d->pass_work_ids = work_is_chunked(decl);
+    if (old && old->work_ids_json && work_ids_parse(old->work_ids_json, &d->ids) == 0) {
+        /* The chunk again, as another attempt in its batch: its work IDs as recorded. */
+        d->chunked = d->pass_work_ids = true;
+        d->batch = old->batch;
+        add_task(e, d, old->chunk > 0 ? old->chunk : 1, old->chunks > 0 ? old->chunks : 1, 0,
+                 d->ids.len);
+    } else if (old || !work_is_chunked(decl)) {
+        add_task(e, d, 0, 0, 0, 0);
+    } else if (decl->has_work_ids) {
+        for (size_t i = 0; i < decl->work_ids.len; i++)
+            VEC_PUSH(&d->ids, decl->work_ids.items[i]);
+        add_chunks(e, d);
+    } else if (!work_may_select(d->sub->p->root, due_job_of(d)->path)) {
+        add_task(e, d, 0, 0, 0, 0);
+    } else {
+        start_selection(e, d);
+    }
+}
+
+/* Whether a job of slots fits the budget now (a job wider than the whole budget runs
+ * only when nothing else does). */
+static bool fits(const struct engine *e, size_t slots)
+{
+    return !e->slots_used || e->slots_used + slots <= e->cfg.slots;
+}
+
+/* Claim, as they become ready, the ready jobs that would start now (without
+ * claim_ahead). */
+static void claim_ready(struct engine *e, struct submission *sub)
+{
+    VEC(struct due_job *) want = {0};
+    size_t slots = e->slots_used;
+    for (size_t i = 0; i < sub->due_count && sub->ready_jobs; i++) {
+        struct due_job *d = &sub->due[i];
+        size_t need = (size_t)due_job_of(d)->decl->slots;
+        if (d->state != JOB_READY || d->claim_tried || (slots && slots + need > e->cfg.slots))
+            continue;
+        slots += need;
+        VEC_PUSH(&want, d);
+    }
+    if (want.len && engine_claim(e, want.items, want.len) < 0) {
+        /* The database is unavailable: try again at the next step. */
+        for (size_t k = 0; k < want.len; k++)
+            want.items[k]->claim_tried = false;
+    }
+    VEC_FREE(&want);
+}
+
+/* Start what is ready while slots allow. */
+static void start_ready(struct engine *e)
+{
+    /* Again while a pass made more jobs ready (a chunk without work IDs succeeds at
+     * once, and its dependents may come before it in the order). */
+    for (size_t readied = SIZE_MAX; readied != e->readied && !e->stopping;) {
+        readied = e->readied;
+        for (size_t s = 0; s < e->subs.len && !e->stopping; s++) {
+            struct submission *sub = e->subs.items[s];
+            if (!e->cfg.claim_ahead && sub->ready_jobs)
+                claim_ready(e, sub);
+            for (size_t i = 0; i < sub->due_count && sub->ready_jobs && !e->stopping; i++) {
+                struct due_job *d = &sub->due[i];
+                if (d->state != JOB_READY || (!e->cfg.claim_ahead && !d->claim))
+                    continue;
+                size_t slots = (size_t)due_job_of(d)->decl->slots;
+                if (needs_selection(d) && !fits(e, slots))
+                    continue;
+                sub->ready_jobs--;
+                start_job(e, d);
+            }
+        }
+        while (e->open_tasks < e->tasks.len && e->tasks.items[e->open_tasks]->state == TASK_DONE)
+            e->open_tasks++;
+        int64_t now = engine_mono(e);
+        for (size_t i = e->open_tasks; i < e->tasks.len && !e->stopping; i++) {
+            if (e->slots_used && e->slots_used >= e->cfg.slots)
+                break;
+            struct task *t = e->tasks.items[i];
+            if (t->state == TASK_RETRY && t->retry_at <= now)
+                t->state = TASK_READY;
+            if (t->state == TASK_READY && fits(e, (size_t)due_job_of(t->d)->decl->slots))
+                start_task(e, t);
+        }
+    }
+}
+
+/* ---- jobs held by another stau ---- */
+
+/* The task of ours that is run id, if any. */
+static const struct task *own_task(const struct engine *e, int64_t id)
+{
+    for (size_t i = 0; i < e->tasks.len; i++)
+        if (e->tasks.items[i]->run_id == id)
+            return e->tasks.items[i];
+    return NULL;
+}
+
+/* Look whether the runs held jobs wait for have ended; a held job is done when its
+ * run is: as it succeeded, or failed (its dependents skipped). */
+static void poll_held(struct engine *e)
+{
+    for (size_t s = 0; s < e->subs.len && e->held; s++) {
+        struct submission *sub = e->subs.items[s];
+        for (size_t i = 0; i < sub->due_count; i++) {
+            struct due_job *d = &sub->due[i];
+            if (d->state != JOB_HELD)
+                continue;
+            enum run_status status;
+            const struct task *mine = own_task(e, d->held_run);
+            struct run_record run = {0};
+            if (mine) {
+                if (mine->state != TASK_DONE)
+                    continue;
+                status = mine->result;
+            } else {
+                int found = store_run(e->cfg.store, d->held_run, &run);
+                if (found < 0) {
+                    warn("%s", store_error(e->cfg.store));
+                    return;
+                }
+                /* Gone (the database was replaced): nothing to wait for. */
+                status = found ? run.status : RUN_LOST;
+                run_record_release(&run);
+                if (!run_status_finished(status))
+                    continue;
+            }
+            d->result = status == RUN_SUCCEEDED ? RUN_SUCCEEDED : RUN_FAILED;
+            e->done++;
+            if (e->cfg.reporter.held) {
+                char *what = xprintf("run %lld of another stau ended: %s",
+                                     (long long)d->held_run, run_status_name(status));
+                struct engine_progress pr = {.done = e->done, .count = e->count};
+                e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, &pr);
+                free(what);
+            }
+            finish_job(e, d);
+        }
+    }
+}
+
+/* ---- the engine ---- */
+
+struct engine *engine_new(const struct engine_config *cfg)
+{
+    struct engine *e = xcalloc(1, sizeof(*e));
+    e->cfg = *cfg;
+    e->set = (struct proc_set)PROC_SET_INIT;
+    if (!e->cfg.clock.wall_ms)
+        e->cfg.clock = engine_system_clock();
+    if (!e->cfg.procs.start) {
+        if (proc_set_init(&e->set) < 0) {
+            free(e);
+            return NULL;
+        }
+        e->set.hangup_reloads = cfg->hangup_reloads;
+        e->set.watch_fd = cfg->watch_fd;
+        e->cfg.procs = (struct engine_procs){.start = system_start,
+                                             .add = system_add,
+                                             .wait = system_wait,
+                                             .terminate_all = system_terminate_all,
+                                             .ctx = &e->set};
+    }
+    if (!e->cfg.slots)
+        e->cfg.slots = 1;
+    e->terminate_at = -1;
+    int64_t now = engine_mono(e);
+    e->next_heartbeat = now + HEARTBEAT_MS;
+    e->next_held_poll = now + HELD_POLL_MS;
+    e->next_progress = now;
+    return e;
+}
+
+/* Who waits for whom in sub, in the order of the plan: one entry per edge. */
+static void index_dependents(struct submission *sub)
+{
+    const struct graph *g = &sub->p->graph;
+    sub->dependents_at = xcalloc(sub->due_count + 2, sizeof(size_t));
+    for (size_t k = 0; k < sub->due_count; k++) {
+        const struct job *job = &g->jobs.items[sub->due[k].job];
+        for (size_t e = 0; e < job->deps.len; e++)
+            if (sub->due_of[job->deps.items[e].to] != SIZE_MAX)
+                sub->dependents_at[sub->due_of[job->deps.items[e].to] + 1]++;
+    }
+    for (size_t k = 0; k < sub->due_count; k++)
+        sub->dependents_at[k + 1] += sub->dependents_at[k];
+    sub->dependents = xcalloc(sub->dependents_at[sub->due_count] + 1, sizeof(size_t));
+    size_t *fill = xcalloc(sub->due_count + 1, sizeof(size_t));
+    for (size_t k = 0; k < sub->due_count; k++) {
+        const struct job *job = &g->jobs.items[sub->due[k].job];
+        for (size_t e = 0; e < job->deps.len; e++) {
+            size_t up = sub->due_of[job->deps.items[e].to];
+            if (up != SIZE_MAX)
+                sub->dependents[sub->dependents_at[up] + fill[up]++] = k;
+        }
+    }
+    free(fill);
+}
+
+int engine_submit(struct engine *e, struct project *p, struct plan *plan,
+                  const struct engine_submit_options *opt)
+{
+    struct submission *sub = xcalloc(1, sizeof(*sub));
+    sub->p = p;
+    sub->plan = plan;
+    sub->opt = *opt;
+    sub->due_count = sub->open_jobs = plan->order.len;
+    sub->due = xcalloc(sub->due_count + 1, sizeof(struct due_job));
+    sub->due_of = xmalloc((p->graph.jobs.len + 1) * sizeof(size_t));
+    for (size_t i = 0; i < p->graph.jobs.len; i++)
+        sub->due_of[i] = SIZE_MAX;
+    for (size_t k = 0; k < sub->due_count; k++) {
+        sub->due[k].sub = sub;
+        sub->due[k].job = plan->order.items[k];
+        sub->due_of[plan->order.items[k]] = k;
+    }
+    for (size_t k = 0; k < sub->due_count; k++) {
+        struct due_job *d = &sub->due[k];
+        const struct job *job = due_job_of(d);
+        for (size_t i = 0; i < job->deps.len; i++)
+            d->waiting_for += sub->due_of[job->deps.items[i].to] != SIZE_MAX;
+        d->state = d->waiting_for ? JOB_WAITING : JOB_READY;
+        sub->ready_jobs += d->state == JOB_READY;
+    }
+    index_dependents(sub);
+    sub->git_commit = project_git_commit(p->root);
+    char *jobs = xprintf("%s/%s", p->root, p->jobs_root);
+    sub->jobs_path = realpath(jobs, NULL);
+    if (!sub->jobs_path)
+        sub->jobs_path = jobs;
+    else
+        free(jobs);
+    VEC_PUSH(&e->subs, sub);
+    e->count += sub->due_count;
+    e->readied++;
+    if (e->cfg.claim_ahead) {
+        struct due_job **all = xcalloc(sub->due_count + 1, sizeof(*all));
+        for (size_t k = 0; k < sub->due_count; k++)
+            all[k] = &sub->due[k];
+        int rc = engine_claim(e, all, sub->due_count);
+        free(all);
+        if (rc < 0) {
+            /* Nothing was recorded: the submission never began. */
+            for (size_t k = 0; k < sub->due_count; k++)
+                sub->due[k].state = JOB_DONE;
+            sub->open_jobs = 0;
+            sub->ready_jobs = 0;
+            e->count -= sub->due_count;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+bool engine_busy(const struct engine *e)
+{
+    for (size_t i = e->open_tasks; i < e->tasks.len; i++) {
+        enum task_state s = e->tasks.items[i]->state;
+        if (s == TASK_RUNNING || (!e->stopping && s != TASK_DONE))
+            return true;
+    }
+    for (size_t s = 0; s < e->subs.len; s++) {
+        const struct submission *sub = e->subs.items[s];
+        for (size_t i = 0; i < sub->due_count; i++) {
+            enum job_state js = sub->due[i].state;
+            if (js == JOB_SELECTING ||
+                (!e->stopping && (js == JOB_WAITING || js == JOB_READY || js == JOB_HELD)))
+                return true;
+        }
+    }
+    return false;
+}
+
+bool engine_has_job(const struct engine *e, const char *job)
+{
+    for (size_t s = 0; s < e->subs.len; s++) {
+        const struct submission *sub = e->subs.items[s];
+        for (size_t i = 0; i < sub->due_count; i++)
+            if (sub->due[i].state != JOB_DONE && strcmp(due_job_of(&sub->due[i])->name, job) == 0)
+                return true;
+    }
+    return false;
+}
+
+/* Free a submission's own memory (not its project and plan). */
+static void submission_free(struct submission *sub)
+{
+    for (size_t i = 0; i < sub->due_count; i++) {
+        VEC_FREE(&sub->due[i].ids);
+        work_select_release(&sub->due[i].select);
+    }
+    free(sub->due);
+    free(sub->due_of);
+    free(sub->dependents);
+    free(sub->dependents_at);
+    free(sub->git_commit);
+    free(sub->jobs_path);
+    free(sub);
+}
+
+/* Release the submissions that are over, with their tasks: a long-running engine
+ * keeps only what is still going. */
+static void release_finished(struct engine *e)
+{
+    for (size_t s = 0; s < e->subs.len;) {
+        struct submission *sub = e->subs.items[s];
+        bool over = !sub->open_jobs;
+        for (size_t i = e->open_tasks; i < e->tasks.len && over; i++)
+            over = e->tasks.items[i]->d->sub != sub || e->tasks.items[i]->state == TASK_DONE;
+        if (!over) {
+            s++;
+            continue;
+        }
+        size_t kept = 0;
+        for (size_t i = 0; i < e->tasks.len; i++) {
+            struct task *t = e->tasks.items[i];
+            if (t->d->sub == sub) {
+                free(t->log_path);
+                free(t->failure);
+                free(t);
+            } else {
+                e->tasks.items[kept++] = t;
+            }
+        }
+        e->tasks.len = kept;
+        e->open_tasks = 0;
+        if (sub->opt.release)
+            sub->opt.release(sub->opt.release_ctx);
+        submission_free(sub);
+        e->subs.items[s] = e->subs.items[--e->subs.len];
+    }
+    if (!e->subs.len) {
+        /* Counting starts again for the next submission's [N/M]. */
+        e->count = e->done = 0;
+    }
+}
+
+/* A process ended: its task's run, or a due job's select_work. */
+static void process_ended(struct engine *e, const struct proc_event *ev)
+{
+    for (size_t i = e->open_tasks; i < e->tasks.len; i++) {
+        if (&e->tasks.items[i]->proc == ev->proc) {
+            end_run(e, e->tasks.items[i], ev);
+            return;
+        }
+    }
+    for (size_t s = 0; s < e->subs.len; s++) {
+        struct submission *sub = e->subs.items[s];
+        for (size_t i = 0; i < sub->due_count; i++) {
+            if (&sub->due[i].select.proc == ev->proc) {
+                end_selection(e, &sub->due[i], ev);
+                return;
+            }
+        }
+    }
+}
+
+int engine_interrupts(const struct engine *e)
+{
+    return e->totals.interrupts;
+}
+
+void engine_interrupt(struct engine *e)
+{
+    e->totals.interrupts++;
+    e->stopping = true;
+    e->terminate_at = -1;
+    e->cfg.procs.terminate_all(e->cfg.procs.ctx, e->totals.interrupts == 1 ? GRACE_MS : 0);
+}
+
+void engine_stop(struct engine *e, int64_t grace_ms)
+{
+    e->stopping = true;
+    if (grace_ms <= 0)
+        engine_interrupt(e);
+    else if (e->terminate_at < 0)
+        e->terminate_at = engine_mono(e) + grace_ms;
+}
+
+/* The earliest moment the engine itself must act (monotonic ms). */
+static int64_t own_deadline(const struct engine *e)
+{
+    int64_t at = e->next_heartbeat;
+    for (size_t i = e->open_tasks; i < e->tasks.len; i++)
+        if (e->tasks.items[i]->state == TASK_RETRY && e->tasks.items[i]->retry_at < at)
+            at = e->tasks.items[i]->retry_at;
+    if (e->held && e->next_held_poll < at)
+        at = e->next_held_poll;
+    if (e->cfg.progress_ms > 0 && e->next_progress < at)
+        at = e->next_progress;
+    if (e->terminate_at >= 0 && e->terminate_at < at)
+        at = e->terminate_at;
+    return at;
+}
+
+/* What the engine does on the clock: leases, held jobs, the grace period, progress. */
+static void on_clock(struct engine *e)
+{
+    int64_t now = engine_mono(e);
+    if (now >= e->next_heartbeat) {
+        struct store_owner owner = owner_store(e->cfg.owner);
+        if (store_heartbeat(e->cfg.store, &owner, engine_wall(e)) < 0)
+            warn("%s", store_error(e->cfg.store));
+        e->next_heartbeat = now + HEARTBEAT_MS;
+    }
+    if (e->held && now >= e->next_held_poll) {
+        poll_held(e);
+        e->next_held_poll = now + HELD_POLL_MS;
+    }
+    if (e->terminate_at >= 0 && now >= e->terminate_at)
+        engine_interrupt(e);
+    if (e->cfg.progress_ms > 0 && now >= e->next_progress) {
+        report_progress(e);
+        e->next_progress = now + e->cfg.progress_ms;
+    }
+}
+
+enum engine_event engine_step(struct engine *e, int64_t deadline_ms)
+{
+    start_ready(e);
+    release_finished(e);
+    if (!engine_busy(e) && deadline_ms < 0 && e->cfg.watch_fd < 0)
+        return ENGINE_IDLE;
+    int64_t wake = own_deadline(e);
+    if (deadline_ms >= 0 && deadline_ms < wake)
+        wake = deadline_ms;
+    struct proc_event ev;
+    enum engine_event result = ENGINE_WORKED;
+    if (e->cfg.procs.wait(e->cfg.procs.ctx, wake, &ev) < 0) {
+        error("waiting for jobs failed:");
+        engine_interrupt(e);
+        return ENGINE_INTERRUPT;
+    }
+    switch (ev.kind) {
+    case PROC_EVENT_EXIT:
+        process_ended(e, &ev);
+        break;
+    case PROC_EVENT_INTERRUPT:
+        result = ENGINE_INTERRUPT;
+        break;
+    case PROC_EVENT_RELOAD:
+        result = ENGINE_RELOAD;
+        break;
+    case PROC_EVENT_READABLE:
+        result = ENGINE_READABLE;
+        break;
+    case PROC_EVENT_DEADLINE:
+    case PROC_EVENT_IDLE:
+        if (deadline_ms >= 0 && engine_mono(e) >= deadline_ms)
+            result = ENGINE_DEADLINE;
+        break;
+    }
+    on_clock(e);
+    start_ready(e);
+    return result;
+}
+
+void engine_totals(const struct engine *e, struct engine_totals *out)
+{
+    *out = e->totals;
+    /* Stopped (--fail-fast, Ctrl-C) with jobs not done: failed when one of its
+     * chunks failed, else not finished or not started. */
+    for (size_t s = 0; s < e->subs.len; s++) {
+        const struct submission *sub = e->subs.items[s];
+        for (size_t i = 0; i < sub->due_count; i++) {
+            const struct due_job *d = &sub->due[i];
+            if (d->state == JOB_DONE || d->state == JOB_HELD)
+                continue;
+            if (d->began && d->result == RUN_FAILED)
+                out->failed++;
+            else if (d->began)
+                out->not_finished++;
+            else
+                out->not_started++;
+        }
+    }
+}
+
+int engine_exit_status(const struct engine *e)
+{
+    struct engine_totals t;
+    engine_totals(e, &t);
+    return t.interrupts ? EXIT_RUN_INTERRUPTED : t.failed ? EXIT_RUN_FAILED : 0;
+}
+
+void engine_free(struct engine *e)
+{
+    if (!e)
+        return;
+    /* What never began (interrupted, --fail-fast, stopped) is closed as skipped. */
+    for (size_t s = 0; s < e->subs.len; s++)
+        for (size_t i = 0; i < e->subs.items[s]->due_count; i++)
+            engine_close_claim(e, &e->subs.items[s]->due[i], RUN_SKIPPED);
+    if (e->set.active)
+        proc_set_release(&e->set);
+    for (size_t i = 0; i < e->tasks.len; i++) {
+        free(e->tasks.items[i]->log_path);
+        free(e->tasks.items[i]->failure);
+        free(e->tasks.items[i]);
+    }
+    VEC_FREE(&e->tasks);
+    for (size_t s = 0; s < e->subs.len; s++) {
+        struct submission *sub = e->subs.items[s];
+        if (sub->opt.release)
+            sub->opt.release(sub->opt.release_ctx);
+        submission_free(sub);
+    }
+    VEC_FREE(&e->subs);
+    free(e);
+}

@@ -1,0 +1,145 @@
+/* engine_internal.h: the engine's state, shared by its two files: engine.c (the
+ * loop: claiming, starting, ending and retrying runs, chunks and select_work, jobs
+ * held elsewhere) and engine_record.c (the records handed to the recorder). Not for
+ * anything else: engine.h is the interface. */
+#ifndef STAU_ENGINE_INTERNAL_H
+#define STAU_ENGINE_INTERNAL_H
+
+#include "engine.h"
+#include "work.h"
+
+/* An environment string longer than ENV_STRING_MAX cannot be passed to a program
+ * (Linux's MAX_ARG_STRLEN), so neither can a chunk's STAU_WORK_IDS. */
+enum { GRACE_MS = 5000, HELD_POLL_MS = 250, ENV_STRING_MAX = 131072 };
+
+enum task_state { TASK_READY, TASK_RUNNING, TASK_RETRY, TASK_DONE };
+
+enum job_state {
+    JOB_WAITING,   /* for due dependencies */
+    JOB_READY,     /* may start */
+    JOB_SELECTING, /* select_work runs */
+    JOB_STARTED,   /* its tasks exist */
+    JOB_HELD,      /* another stau holds it: waiting for that run's end */
+    JOB_DONE
+};
+
+struct submission;
+
+/* One due job while the engine runs it: its dependencies, its work IDs, its chunks. */
+struct due_job {
+    struct submission *sub;    /* the submission it came in */
+    size_t job;                /* index in the submission's graph */
+    enum job_state state;      /* where it is */
+    size_t waiting_for;        /* due dependencies not yet succeeded */
+    bool chunked;              /* its runs are chunks of ids */
+    bool pass_work_ids;        /* main_func gets work_ids (a chunked job, even unsplit) */
+    struct work_ids ids;       /* its work IDs, once known */
+    size_t runs_left;          /* its tasks not done yet */
+    bool began;                /* select_work or a task of it was started */
+    int64_t batch;             /* its chunks' batch: the first chunk's run id, once recorded */
+    int64_t claim;             /* its first run, claimed before anything started; 0: not
+                                  claimed yet, taken by its first task, or closed */
+    bool claim_tried;          /* a claim was made for it (got or not) */
+    int64_t held_run;          /* JOB_HELD: the other stau's run it waits for */
+    struct work_select select; /* select_work, while it runs */
+    enum run_status result;    /* when done: succeeded only if every run did */
+    const char *skipped_for;   /* the failed job it depends on, when skipped */
+};
+
+/* One submitted plan: its jobs, and who waits for whom. */
+struct submission {
+    struct project *p;
+    struct plan *plan;
+    struct engine_submit_options opt;
+    struct due_job *due; /* one per job of plan->order */
+    size_t due_count;
+    size_t open_jobs;   /* due jobs not done */
+    size_t ready_jobs;  /* due jobs in JOB_READY */
+    size_t *due_of;     /* graph index -> due index, or SIZE_MAX */
+    size_t *dependents; /* due job k's dependents (due indices, one per edge):
+                           dependents[dependents_at[k] .. dependents_at[k + 1]) */
+    size_t *dependents_at;
+    char *git_commit; /* the project's commit (NULL: not a git checkout) */
+    char *jobs_path;  /* the jobs root, absolute, for the bootstrap's sys.path */
+    bool released;    /* opt.release was called */
+};
+
+/* One run while the engine runs it: a whole job, or one chunk of a chunked one. */
+struct task {
+    struct due_job *d;      /* its due job */
+    int chunk, chunks;      /* chunk number (1-based) and count; 0: not chunked */
+    size_t first, count;    /* its work IDs: a slice of the due job's ids */
+    enum task_state state;  /* where it is */
+    int attempt;            /* 1, 2, ... */
+    int64_t retry_at;       /* monotonic ms when a retry may start */
+    struct proc proc;       /* the running child */
+    int64_t run_id;         /* its record */
+    int64_t started_wall;   /* unix ms */
+    int64_t started_mono;   /* monotonic ms */
+    char *log_path;         /* relative to the project root */
+    enum run_status result; /* when done */
+    char *failure;          /* what went wrong, for the reporter */
+};
+
+/* The engine. */
+struct engine {
+    struct engine_config cfg;
+    struct proc_set set;                /* real processes (when cfg.procs was zero) */
+    VEC(struct submission *) subs;      /* submitted, not yet released */
+    VEC(struct task *) tasks;           /* the runs known (pointers: processes keep them) */
+    size_t open_tasks;                  /* every task below this index is done (a cursor) */
+    size_t readied;                     /* how many times a due job became ready (a clock) */
+    size_t held;                        /* due jobs in JOB_HELD */
+    size_t count, done;                 /* runs (or jobs not split yet) known and finished */
+    size_t slots_used;
+    size_t running, selecting;          /* processes of runs, of select_work */
+    struct engine_totals totals;
+    bool stopping;                      /* no new starts: interrupted, stopped, --fail-fast */
+    int64_t terminate_at;               /* engine_stop: when running runs get terminated; -1 */
+    int64_t next_heartbeat, next_held_poll, next_progress; /* monotonic ms */
+};
+
+/* engine.c: the clocks. */
+static inline int64_t engine_wall(const struct engine *e)
+{
+    return e->cfg.clock.wall_ms(e->cfg.clock.ctx);
+}
+static inline int64_t engine_mono(const struct engine *e)
+{
+    return e->cfg.clock.mono_ms(e->cfg.clock.ctx);
+}
+/* The job of a due job. */
+static inline const struct job *due_job_of(const struct due_job *d)
+{
+    return &d->sub->p->graph.jobs.items[d->job];
+}
+
+/* engine_record.c */
+/* The keyword arguments a job runs with: the declaration's, or a rerun's recorded ones. */
+const char *engine_kwargs(const struct due_job *d);
+/* Append the task's work IDs as JSON, or null when it is not a chunk. */
+void engine_task_work_ids(const struct task *t, struct strbuf *out);
+/* Claim due jobs (count of them) with store_claim; GOT sets d->claim, anything else
+ * puts the job in JOB_HELD (and tells the reporter). -1 after a message when nothing
+ * could be recorded. */
+int engine_claim(struct engine *e, struct due_job **jobs, size_t count);
+/* Give task t its run: its due job's claim, or a run recorded now; *claimed says
+ * which. -1 after a message. */
+int engine_record_begin(struct engine *e, struct task *t, const char *work_ids_json, int64_t now,
+                        bool *claimed);
+/* Hand a run's start to the recorder (start's strings and files are taken). */
+void engine_record_start(struct engine *e, const struct task *t, int pid, int64_t at,
+                         struct recorder_start *start, bool claimed, const char *work_ids_json);
+/* Hand a run's end to the recorder, to be archived and recorded; learned: file
+ * hashes taken, to remember (may be NULL; taken). */
+void engine_record_end(struct engine *e, const struct task *t, const struct run_finish *fin,
+                       int64_t ended, struct store_file_list *learned);
+/* Record a run's end without an archive (it never started a process). */
+void engine_record_unstarted(struct engine *e, int64_t run_id, const char *job,
+                             enum run_status status);
+/* Close a due job's claimed run that no task took, without an archive. */
+void engine_close_claim(struct engine *e, struct due_job *d, enum run_status status);
+/* How a run is named in lines: "job_a", or "job_a (chunk 2/3)" (newly allocated). */
+char *engine_task_label(const struct task *t);
+
+#endif

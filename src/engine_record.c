@@ -1,0 +1,282 @@
+/* engine_record.c: the records of a run as the engine hands them over: due jobs'
+ * runs claimed, each start and end (with its manifest, its outputs to archive, and
+ * the evidence of its files) passed to the recorder thread. */
+#include "engine_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const char *engine_kwargs(const struct due_job *d)
+{
+    return d->sub->opt.kwargs ? d->sub->opt.kwargs : due_job_of(d)->decl->kwargs_json;
+}
+
+void engine_task_work_ids(const struct task *t, struct strbuf *out)
+{
+    const struct due_job *d = t->d;
+    if (d->chunked)
+        work_ids_to_json(d->ids.items + t->first, t->count, out);
+    else
+        strbuf_addstr(out, "null");
+}
+
+/* The manifest stored in a run's archive: the run record as JSON. */
+static char *manifest(struct engine *e, const struct task *t, const struct run_finish *fin)
+{
+    const struct due_job *d = t->d;
+    const struct job *job = due_job_of(d);
+    const struct plan_job *pj = &d->sub->plan->jobs[d->job];
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_addf(&sb, "{\"run\":%lld,\"job\":", (long long)t->run_id);
+    json_quote(&sb, job->name, strlen(job->name));
+    strbuf_addf(&sb,
+                ",\"attempt\":%d,\"status\":\"%s\",\"exit_code\":%d,\"signal\":%d,"
+                "\"started_at\":%lld,\"finished_at\":%lld,\"host\":",
+                t->attempt, run_status_name(fin->status), fin->exit_code, fin->signal,
+                (long long)t->started_wall, (long long)engine_wall(e));
+    json_quote(&sb, e->cfg.owner->host, strlen(e->cfg.owner->host));
+    strbuf_addstr(&sb, ",\"git_commit\":");
+    if (d->sub->git_commit)
+        json_quote(&sb, d->sub->git_commit, strlen(d->sub->git_commit));
+    else
+        strbuf_addstr(&sb, "null");
+    strbuf_addf(&sb, ",\"kwargs\":%s,\"work_ids\":", engine_kwargs(d));
+    engine_task_work_ids(t, &sb);
+    strbuf_addf(&sb, ",\"chunk\":%d,\"chunks\":%d,\"reasons\":", t->chunk, t->chunks);
+    reasons_to_json(&pj->why, &sb);
+    strbuf_addf(&sb,
+                ",\"code_fingerprint\":\"%s\",\"config_fingerprint\":\"%s\","
+                "\"inputs_fingerprint\":\"%s\",\"outputs_fingerprint\":",
+                pj->code_fp, pj->config_fp, pj->inputs_fp);
+    if (fin->outputs_fingerprint)
+        strbuf_addf(&sb, "\"%s\"", fin->outputs_fingerprint);
+    else
+        strbuf_addstr(&sb, "null");
+    strbuf_addstr(&sb, ",\"log\":\"log.txt\"}\n");
+    return strbuf_detach(&sb);
+}
+
+/* Archived (with its outputs when it succeeded) and recorded. */
+void engine_record_end(struct engine *e, const struct task *t, const struct run_finish *fin,
+                       int64_t ended, struct store_file_list *learned)
+{
+    const struct job *job = due_job_of(t->d);
+    const char *root = t->d->sub->p->root;
+    struct recorder_end end = {0};
+    end.run_id = t->run_id;
+    end.job = xstrdup(job->name);
+    end.archive = xprintf(".stau/archive/%s.%lld.tar.zst", job->name, (long long)t->run_id);
+    end.manifest = manifest(e, t, fin);
+    end.log_path = t->log_path ? xstrdup(t->log_path) : NULL;
+    /* The declared outputs as the run left them: every one after a success; after a
+     * failure those it left (what a half-done run wrote helps to see why). */
+    for (size_t i = 0; i < job->decl->outputs.len; i++) {
+        const char *output = job->decl->outputs.items[i];
+        if (fin->status != RUN_SUCCEEDED) {
+            char *full = xprintf("%s/%s", root, output);
+            struct stat st;
+            bool left = lstat(full, &st) == 0;
+            free(full);
+            if (!left)
+                continue;
+        }
+        VEC_PUSH(&end.outputs, xstrdup(output));
+    }
+    end.finish = *fin;
+    end.output_files = fin->output_files ? xstrdup(fin->output_files) : NULL;
+    end.finish.output_files = NULL; /* the recorder's copy, above */
+    if (fin->outputs_fingerprint)
+        snprintf(end.outputs_fingerprint, sizeof(end.outputs_fingerprint), "%s",
+                 fin->outputs_fingerprint);
+    end.ended = ended;
+    if (learned) {
+        end.learned = *learned;
+        memset(learned, 0, sizeof(*learned));
+    }
+    recorder_ended(e->cfg.recorder, &end);
+}
+
+void engine_record_unstarted(struct engine *e, int64_t run_id, const char *job,
+                             enum run_status status)
+{
+    struct recorder_end end = {0};
+    end.run_id = run_id;
+    end.job = xstrdup(job);
+    end.finish = (struct run_finish){.status = status, .exit_code = -1};
+    end.ended = engine_wall(e);
+    recorder_ended(e->cfg.recorder, &end);
+}
+
+/* The job was skipped, or never began. */
+void engine_close_claim(struct engine *e, struct due_job *d, enum run_status status)
+{
+    if (!d->claim)
+        return;
+    int64_t id = d->claim;
+    d->claim = 0;
+    engine_record_unstarted(e, id, due_job_of(d)->name, status);
+}
+
+/* The first run of a job, claimed before its work IDs were known, gets them now. */
+void engine_record_start(struct engine *e, const struct task *t, int pid, int64_t at,
+                         struct recorder_start *start, bool claimed, const char *work_ids_json)
+{
+    start->run_id = t->run_id;
+    start->pid = pid;
+    start->at = at;
+    start->log_path = t->log_path ? xstrdup(t->log_path) : NULL;
+    if (claimed && t->chunk) {
+        start->work_ids_json = work_ids_json ? xstrdup(work_ids_json) : NULL;
+        start->chunk = t->chunk;
+        start->chunks = t->chunks;
+    }
+    recorder_started(e->cfg.recorder, start);
+}
+
+/* A new run of the due job d as store_begin_run wants it (strings borrowed; reasons
+ * is a JSON array the caller releases): of task t, or (t NULL) its claim. */
+static struct run_record new_run(const struct engine *e, const struct due_job *d,
+                                 const struct task *t, const char *work_ids_json,
+                                 struct strbuf *reasons)
+{
+    const struct job *job = due_job_of(d);
+    const struct plan_job *pj = &d->sub->plan->jobs[d->job];
+    const struct run_record *rerun = d->sub->opt.rerun;
+    reasons_to_json(&pj->why, reasons);
+    struct run_record rec = {
+        .job = (char *)(uintptr_t)job->name,
+        .attempt = t ? t->attempt : 1,
+        .status = RUN_QUEUED,
+        .host = (char *)(uintptr_t)e->cfg.owner->host,
+        .owner_pid = e->cfg.owner->pid,
+        .owner_start = e->cfg.owner->start,
+        .git_commit = d->sub->git_commit,
+        .kwargs_json = (char *)(uintptr_t)engine_kwargs(d),
+        .work_ids_json = (char *)(uintptr_t)work_ids_json,
+        .rerun_of = d->sub->opt.rerun_of,
+        .batch = t && t->chunk ? d->batch : 0,
+        .chunk = t ? t->chunk : 0,
+        .chunks = t ? t->chunks : 0,
+        .code_fingerprint = (char *)(uintptr_t)pj->code_fp,
+        /* A rerun runs the recorded arguments, not the declaration's: it keeps the
+         * recorded declaration's fingerprint, so it never passes for the current one. */
+        .config_fingerprint = (char *)(uintptr_t)(rerun && rerun->config_fingerprint
+                                                      ? rerun->config_fingerprint
+                                                      : pj->config_fp),
+        .inputs_fingerprint = (char *)(uintptr_t)pj->inputs_fp, /* replaced as it starts */
+        .reasons_json = reasons->buf,
+        .exit_code = -1,
+    };
+    if (!t && rerun && rerun->work_ids_json)
+        rec.batch = rerun->batch; /* a chunk again: it joins its invocation */
+    return rec;
+}
+
+/* Give task t its run: the due job's claim when it is the job's first, else a run
+ * recorded now (another chunk, a retry). */
+int engine_record_begin(struct engine *e, struct task *t, const char *work_ids_json, int64_t now,
+                        bool *claimed)
+{
+    struct due_job *d = t->d;
+    *claimed = d->claim != 0;
+    if (d->claim) {
+        t->run_id = d->claim;
+        d->claim = 0;
+        return 0;
+    }
+    struct strbuf reasons = STRBUF_INIT;
+    struct run_record rec = new_run(e, d, t, work_ids_json, &reasons);
+    int rc = store_begin_run(e->cfg.store, &rec, now, &t->run_id);
+    strbuf_release(&reasons);
+    if (rc < 0)
+        return error("%s", store_error(e->cfg.store));
+    return 0;
+}
+
+/* What a claim's liveness question needs. */
+struct claim_judge {
+    const struct owner *self;
+    int64_t now;
+    struct lease_probe probe;
+};
+
+static bool holder_live(const struct run_record *active, void *ctx)
+{
+    const struct claim_judge *j = ctx;
+    return !owner_gone(j->self, active, j->now, &j->probe);
+}
+
+/* What the reporter is told of a job left to another stau. */
+static char *held_text(const struct engine *e, const struct store_claim *c)
+{
+    const struct run_record *h = &c->holder;
+    bool own = owner_is_self(e->cfg.owner, h);
+    if (c->outcome == CLAIM_HELD)
+        return own ? xprintf("already running as run %lld; waiting for it", (long long)h->id)
+                   : xprintf("already running as run %lld of another stau (pid %d on %s); "
+                             "waiting for it",
+                             (long long)h->id, h->owner_pid, h->host ? h->host : "?");
+    if (!run_status_finished(h->status))
+        return xprintf("started meanwhile as run %lld of another stau (pid %d on %s); waiting "
+                       "for it",
+                       (long long)h->id, h->owner_pid, h->host ? h->host : "?");
+    return xprintf("ran meanwhile as run %lld of another stau (%s); not run again",
+                   (long long)h->id, run_status_name(h->status));
+}
+
+int engine_claim(struct engine *e, struct due_job **jobs, size_t count)
+{
+    if (!count)
+        return 0;
+    struct store_claim *claims = xcalloc(count, sizeof(*claims));
+    struct strbuf *reasons = xcalloc(count, sizeof(*reasons));
+    for (size_t k = 0; k < count; k++) {
+        const struct due_job *d = jobs[k];
+        claims[k].run = new_run(e, d, NULL, NULL, &reasons[k]);
+        claims[k].exclusive = !due_job_of(d)->decl->allow_multiple_jobs;
+        /* A rerun repeats a past run on purpose: its need is not the plan's. */
+        claims[k].seen_version = d->sub->opt.rerun ? -1 : d->sub->plan->jobs[d->job].version;
+    }
+    struct claim_judge judge = {e->cfg.owner, engine_wall(e), lease_probe_system()};
+    int rc = store_claim(e->cfg.store, claims, count, judge.now, holder_live, &judge);
+    for (size_t k = 0; k < count; k++)
+        strbuf_release(&reasons[k]);
+    free(reasons);
+    if (rc < 0) {
+        free(claims);
+        return error("%s", store_error(e->cfg.store));
+    }
+    for (size_t k = 0; k < count; k++) {
+        struct due_job *d = jobs[k];
+        struct store_claim *c = &claims[k];
+        d->claim_tried = true;
+        if (c->outcome == CLAIM_GOT) {
+            d->claim = c->id;
+            continue;
+        }
+        /* Left to the stau that holds it: nothing is recorded for it here. */
+        if (d->state == JOB_READY)
+            d->sub->ready_jobs--;
+        d->state = JOB_HELD;
+        d->held_run = c->holder.id;
+        e->held++;
+        e->totals.elsewhere++;
+        char *what = held_text(e, c);
+        if (e->cfg.reporter.held) {
+            struct engine_progress pr = {.done = e->done, .count = e->count};
+            e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, &pr);
+        }
+        free(what);
+        run_record_release(&c->holder);
+    }
+    free(claims);
+    return 0;
+}
+
+char *engine_task_label(const struct task *t)
+{
+    const char *name = due_job_of(t->d)->name;
+    return t->chunk ? xprintf("%s (chunk %d/%d)", name, t->chunk, t->chunks) : xstrdup(name);
+}

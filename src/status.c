@@ -1,0 +1,197 @@
+/* status.c: the one-off stau's reporter (see status.h). */
+#include "status.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+enum { LOG_TAIL_LINES = 12 };
+
+/* A failed run, kept for the summary. */
+struct failed_run {
+    char *label, *failure, *log_path, *root;
+};
+
+struct status {
+    bool tty;
+    bool color;  /* colour the outcomes (a terminal, no NO_COLOR) */
+    int columns; /* the terminal's width (0: unknown) */
+    VEC(struct failed_run) failures;
+};
+
+struct status *status_new(bool tty)
+{
+    struct status *s = xcalloc(1, sizeof(*s));
+    s->tty = tty;
+    s->color = tty && use_color(STDOUT_FILENO);
+    struct winsize size;
+    if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0)
+        s->columns = size.ws_col;
+    return s;
+}
+
+/* On a terminal, wipe the status line before a line of its own. */
+static void clear_line(const struct status *s)
+{
+    if (s->tty)
+        printf("\r\033[K");
+}
+
+/* On a terminal, the one status line, redrawn: "[12/40 3 running] sales.report 4.2s",
+ * naming what has run longest, cut to the terminal's width. */
+static void on_progress(void *ctx, const struct engine_progress *pr)
+{
+    struct status *s = ctx;
+    if (!s->tty)
+        return;
+    struct strbuf line = STRBUF_INIT;
+    strbuf_addf(&line, "[%zu/%zu %zu running]", pr->done, pr->count, pr->running);
+    if (pr->longest)
+        strbuf_addf(&line, " %s %.1fs", pr->longest, (double)pr->longest_ms / 1000);
+    int width = s->columns > 1 ? s->columns - 1 : 79;
+    printf("\r\033[K%.*s", width, line.buf);
+    fflush(stdout);
+    strbuf_release(&line);
+}
+
+/* text in an SGR colour on a colour terminal ("32" green, "31" red, "33" yellow). */
+static void print_colored(const struct status *s, const char *sgr, const char *text)
+{
+    if (s->color)
+        printf("\033[%sm%s\033[0m", sgr, text);
+    else
+        fputs(text, stdout);
+}
+
+static void on_finished(void *ctx, const struct engine_run *run, const struct engine_progress *pr)
+{
+    struct status *s = ctx;
+    clear_line(s);
+    printf("[%zu/%zu] %s ", pr->done, pr->count, run->label);
+    if (run->result == RUN_SUCCEEDED) {
+        print_colored(s, "32", "ok");
+        printf(" %.1fs%s\n", (double)run->ms / 1000,
+               run->log_path ? "" : " (no work IDs: nothing to run)");
+    } else {
+        print_colored(s, "31", run->failure ? run->failure : run_status_name(run->result));
+        printf(" %.1fs (log: %s)\n", (double)run->ms / 1000, run->log_path ? run->log_path : "-");
+        struct failed_run f = {xstrdup(run->label),
+                               xstrdup(run->failure ? run->failure : run_status_name(run->result)),
+                               run->log_path ? xstrdup(run->log_path) : NULL,
+                               xstrdup(run->project_root)};
+        VEC_PUSH(&s->failures, f);
+    }
+    fflush(stdout);
+}
+
+static void on_skipped(void *ctx, const char *job, const char *why,
+                       const struct engine_progress *pr)
+{
+    struct status *s = ctx;
+    clear_line(s);
+    printf("[%zu/%zu] %s ", pr->done, pr->count, job);
+    print_colored(s, "33", "skipped");
+    printf(": %s\n", why);
+    fflush(stdout);
+}
+
+static void on_held(void *ctx, const char *job, const char *what, const struct engine_progress *pr)
+{
+    struct status *s = ctx;
+    clear_line(s);
+    printf("%s %s\n", job, what);
+    fflush(stdout);
+    (void)pr;
+}
+
+static void on_retry(void *ctx, const struct engine_run *run, double delay_s, int next_attempt,
+                     int attempts)
+{
+    struct status *s = ctx;
+    clear_line(s);
+    printf("%s %s; retrying in %gs (attempt %d of %d)\n", run->label, run->failure, delay_s,
+           next_attempt, attempts);
+    fflush(stdout);
+}
+
+struct engine_reporter status_reporter(struct status *s)
+{
+    return (struct engine_reporter){.ctx = s,
+                                    .finished = on_finished,
+                                    .skipped = on_skipped,
+                                    .held = on_held,
+                                    .retry = on_retry,
+                                    .progress = on_progress};
+}
+
+void status_interrupted(struct status *s, int times)
+{
+    clear_line(s);
+    if (times == 1)
+        printf("interrupted: stopping the running jobs (again to kill them at once)\n");
+    fflush(stdout);
+}
+
+/* The last lines of a log, indented, for the summary. */
+static void print_tail(const char *root, const char *rel)
+{
+    char *full = xprintf("%s/%s", root, rel);
+    FILE *f = fopen(full, "r");
+    free(full);
+    if (!f)
+        return;
+    char *lines[LOG_TAIL_LINES] = {0};
+    size_t count = 0;
+    char buf[1024];
+    while (fgets(buf, sizeof(buf), f)) {
+        free(lines[count % LOG_TAIL_LINES]);
+        lines[count % LOG_TAIL_LINES] = xstrdup(buf);
+        count++;
+    }
+    fclose(f);
+    size_t first = count > LOG_TAIL_LINES ? count - LOG_TAIL_LINES : 0;
+    for (size_t i = first; i < count; i++) {
+        const char *line = lines[i % LOG_TAIL_LINES];
+        printf("    %s%s", line, line[strlen(line) - 1] == '\n' ? "" : "\n");
+    }
+    for (size_t i = 0; i < LOG_TAIL_LINES; i++)
+        free(lines[i]);
+}
+
+void status_summary(struct status *s, const struct engine_totals *t, int64_t ms)
+{
+    clear_line(s);
+    printf("%zu ran: %zu succeeded, %zu failed, %zu skipped", t->succeeded + t->failed,
+           t->succeeded, t->failed, t->skipped);
+    if (t->elsewhere)
+        printf(", %zu left to another stau", t->elsewhere);
+    if (t->not_finished)
+        printf(", %zu not finished", t->not_finished);
+    if (t->not_started)
+        printf(", %zu not started", t->not_started);
+    printf(" (%.1fs)\n", (double)ms / 1000);
+    for (size_t i = 0; i < s->failures.len; i++) {
+        const struct failed_run *f = &s->failures.items[i];
+        printf("%s %s; the end of its log:\n", f->label, f->failure);
+        if (f->log_path) {
+            print_tail(f->root, f->log_path);
+            printf("  full log: %s\n", f->log_path);
+        }
+    }
+    fflush(stdout);
+}
+
+void status_free(struct status *s)
+{
+    for (size_t i = 0; i < s->failures.len; i++) {
+        struct failed_run *f = &s->failures.items[i];
+        free(f->label);
+        free(f->failure);
+        free(f->log_path);
+        free(f->root);
+    }
+    VEC_FREE(&s->failures);
+    free(s);
+}
