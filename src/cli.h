@@ -27,6 +27,8 @@ struct cli {
     const char *const *commands; /* the command names, NULL-terminated */
     const char *from;            /* schedule --from TIME */
     size_t count;                /* schedule -n N: ticks per job */
+    int64_t grace_ms;            /* serve --grace SECONDS: how long running jobs may finish */
+    bool json_log;               /* serve --json-log: events as JSON lines */
 };
 
 /* Where the state database is: $STAU_DB, else .stau/state.db in the project (new). */
@@ -35,6 +37,11 @@ char *cli_state_path(const struct project *p);
 struct store *cli_open_store(const struct project *p);
 /* Load the project and print its diagnostics to stderr; -1 if it could not be loaded. */
 int cli_load(const struct cli *c, struct project *p);
+/* Print "stau: error: MESSAGE" with the usage as a hint; EXIT_USAGE. */
+int cli_usage_error(const char *message, const char *usage);
+/* The interpreter for jobs that name none: the project's .venv, else python3, asked
+ * once for its real path (newly allocated). */
+char *cli_default_python(const char *root);
 
 int cli_check(const struct cli *c);
 int cli_list(const struct cli *c);
@@ -56,5 +63,7 @@ int cli_restore(const struct cli *c);
 int cli_status(const struct cli *c);
 int cli_schedule(const struct cli *c);
 int cli_rerun(const struct cli *c);
+/* `stau serve`: run what falls due, for ever (cli_serve.c). */
+int cli_serve(const struct cli *c);
 
 #endif

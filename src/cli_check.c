@@ -25,6 +25,12 @@ struct store *cli_open_store(const struct project *p)
     return st;
 }
 
+int cli_usage_error(const char *message, const char *usage)
+{
+    fprintf(stderr, "stau: error: %s\n  hint: usage: %s\n", message, usage);
+    return EXIT_USAGE;
+}
+
 int cli_load(const struct cli *c, struct project *p)
 {
     if (project_load(p, &c->project) < 0)

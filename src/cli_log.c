@@ -65,12 +65,6 @@ static bool file_size(const char *path, int64_t *size)
     return true;
 }
 
-static int usage_error(const char *message, const char *usage)
-{
-    fprintf(stderr, "stau: error: %s\n  hint: usage: %s\n", message, usage);
-    return EXIT_USAGE;
-}
-
 /* A run number: digits only. */
 static bool parse_run_id(const char *arg, int64_t *id)
 {
@@ -369,7 +363,7 @@ int cli_log(const struct cli *c)
 {
     static const char usage[] = "stau log JOB|RUN";
     if (c->arg_count != 1)
-        return usage_error(c->arg_count ? "'log' takes one job or run number"
+        return cli_usage_error(c->arg_count ? "'log' takes one job or run number"
                                         : "'log' needs a job or a run number",
                            usage);
     struct state s;
@@ -401,7 +395,7 @@ int cli_log(const struct cli *c)
 int cli_history(const struct cli *c)
 {
     if (c->arg_count > 1)
-        return usage_error("'history' takes at most one job",
+        return cli_usage_error("'history' takes at most one job",
                            "stau history [JOB] [--limit N] [--json]");
     struct state s;
     if (state_open(c, &s) < 0) {
@@ -586,7 +580,7 @@ static void show_text(struct state *s, const struct run_record *r,
 int cli_show(const struct cli *c)
 {
     if (c->arg_count != 1)
-        return usage_error(c->arg_count ? "'show' takes one run number"
+        return cli_usage_error(c->arg_count ? "'show' takes one run number"
                                         : "'show' needs a run number",
                            "stau show RUN [--json]");
     struct state s;
@@ -694,7 +688,7 @@ static bool last_success(struct state *s, const struct run_record *run)
 int cli_gc(const struct cli *c)
 {
     if (c->arg_count)
-        return usage_error("'gc' takes no arguments",
+        return cli_usage_error("'gc' takes no arguments",
                            "stau gc [-n] [--keep-days N] [--keep-last N]");
     struct state s;
     if (state_open(c, &s) < 0) {
@@ -778,7 +772,7 @@ int cli_restore(const struct cli *c)
 {
     static const char usage[] = "stau restore RUN [--to DIR]";
     if (c->arg_count != 1)
-        return usage_error(c->arg_count ? "'restore' takes one run number"
+        return cli_usage_error(c->arg_count ? "'restore' takes one run number"
                                         : "'restore' needs a run number",
                            usage);
     struct state s;

@@ -120,9 +120,8 @@ static void close_session(struct session *s)
     project_release_at_exit(&s->project);
 }
 
-/* The interpreter for jobs that name none: the project's .venv, else python3,
- * asked once for its real path (python3 on PATH may be a slow shim). */
-static char *default_python(const char *root)
+/* (python3 on PATH may be a slow shim, hence the one question.) */
+char *cli_default_python(const char *root)
 {
     char *venv = xprintf("%s/.venv/bin/python", root);
     if (access(venv, X_OK) == 0) {
@@ -156,7 +155,7 @@ static int run_engine(struct session *s, size_t slots, bool fail_fast,
                       const struct engine_submit_options *sub)
 {
     bool tty = isatty(STDOUT_FILENO) != 0;
-    char *python = default_python(s->project.root);
+    char *python = cli_default_python(s->project.root);
     struct owner self;
     owner_self(&self);
     struct status *status = status_new(tty);

@@ -686,8 +686,8 @@ static void poll_held(struct engine *e)
             d->result = status == RUN_SUCCEEDED ? RUN_SUCCEEDED : RUN_FAILED;
             e->done++;
             if (e->cfg.reporter.held) {
-                char *what = xprintf("run %lld of another stau ended: %s",
-                                     (long long)d->held_run, run_status_name(status));
+                char *what = xprintf("run %lld%s ended: %s", (long long)d->held_run,
+                                     mine ? "" : " of another stau", run_status_name(status));
                 struct engine_progress pr = {.done = e->done, .count = e->count};
                 e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, &pr);
                 free(what);

@@ -116,7 +116,7 @@ int lease_recover(struct store *st, const struct owner *self, int64_t now)
         return error("%s", store_error(st));
     struct lease_probe probe = lease_probe_system();
     VEC(const struct run_record *) unrecorded = {0};
-    size_t never_started = 0;
+    size_t never_started = 0, lost = 0;
     int rc = 0;
     for (size_t i = 0; i < active.len && rc == 0; i++) {
         const struct run_record *run = &active.items[i];
@@ -129,6 +129,7 @@ int lease_recover(struct store *st, const struct owner *self, int64_t now)
         }
         if (!marked) /* it moved on meanwhile: ended, renewed, or another stau marked it */
             continue;
+        lost++;
         bool here = same_host(self, run);
         if (!run->pid) {
             /* Queued, or started just before its stau died, before the start was
@@ -152,5 +153,5 @@ int lease_recover(struct store *st, const struct owner *self, int64_t now)
              never_started == 1 ? "run" : "runs");
     VEC_FREE(&unrecorded);
     run_list_release(&active);
-    return rc;
+    return rc < 0 ? rc : (int)lost;
 }

@@ -63,7 +63,7 @@ bool owner_is_self(const struct owner *self, const struct run_record *run);
 /* Record as lost every queued or running run whose owner is gone, say so on stderr,
  * and end what is left of such runs' processes on this host (by their process group,
  * or for a run whose start was never recorded, by the STAU_RUN_ID and STAU_OWNER it
- * was started with). -1 after a message. */
+ * was started with). Returns how many it recorded lost, or -1 after a message. */
 int lease_recover(struct store *st, const struct owner *self, int64_t now);
 
 #endif

@@ -17,8 +17,11 @@ struct entry {
 struct recorder {
     pthread_t thread;
     pthread_mutex_t lock;
-    pthread_cond_t wake;       /* work arrived, or closing */
+    pthread_cond_t wake;       /* work arrived, a flush was asked for, or closing */
+    pthread_cond_t written;    /* a batch was written */
     VEC(struct entry *) queue; /* handed over, not yet written, in order */
+    size_t handed, done;       /* entries handed over, and written, so far */
+    bool flushing;             /* recorder_flush waits: write without gathering */
     bool closing;              /* no more will come */
     bool threaded;             /* the thread runs (else: written at once) */
     struct store *st;          /* the database: its own connection, or the caller's */
@@ -156,7 +159,7 @@ static void *recorder_main(void *arg)
         until.tv_sec += until.tv_nsec / 1000000000L;
         until.tv_nsec %= 1000000000L;
         bool waiting = true;
-        while (waiting && !rc->closing && rc->queue.len < BATCH_MAX)
+        while (waiting && !rc->closing && !rc->flushing && rc->queue.len < BATCH_MAX)
             waiting = pthread_cond_timedwait(&rc->wake, &rc->lock, &until) == 0;
         /* Take everything queued: one transaction for all of it. */
         struct entry **batch = rc->queue.items;
@@ -166,6 +169,8 @@ static void *recorder_main(void *arg)
         write_batch(rc, batch, count);
         free(batch);
         pthread_mutex_lock(&rc->lock);
+        rc->done += count;
+        pthread_cond_broadcast(&rc->written);
     }
     pthread_mutex_unlock(&rc->lock);
     return NULL;
@@ -186,11 +191,13 @@ struct recorder *recorder_new(const char *root, struct store *main_store)
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&rc->wake, &attr);
+    pthread_cond_init(&rc->written, &attr);
     pthread_condattr_destroy(&attr);
     if (pthread_create(&rc->thread, NULL, recorder_main, rc) != 0) {
         store_close(own);
         pthread_mutex_destroy(&rc->lock);
         pthread_cond_destroy(&rc->wake);
+        pthread_cond_destroy(&rc->written);
         return rc;
     }
     rc->st = own;
@@ -208,6 +215,7 @@ static void hand_over(struct recorder *rc, struct entry *e)
     }
     pthread_mutex_lock(&rc->lock);
     VEC_PUSH(&rc->queue, e);
+    rc->handed++;
     /* The thread needs waking for a batch's first entry and for a full one; in
      * between it waits out the window anyway. */
     if (rc->queue.len == 1 || rc->queue.len == BATCH_MAX)
@@ -232,6 +240,20 @@ void recorder_ended(struct recorder *rc, struct recorder_end *end)
     hand_over(rc, e);
 }
 
+void recorder_flush(struct recorder *rc)
+{
+    if (!rc->threaded)
+        return;
+    pthread_mutex_lock(&rc->lock);
+    size_t target = rc->handed;
+    rc->flushing = true;
+    pthread_cond_signal(&rc->wake);
+    while (rc->done < target)
+        pthread_cond_wait(&rc->written, &rc->lock);
+    rc->flushing = false;
+    pthread_mutex_unlock(&rc->lock);
+}
+
 void recorder_close(struct recorder *rc)
 {
     if (rc->threaded) {
@@ -243,6 +265,7 @@ void recorder_close(struct recorder *rc)
             fatal("cannot join the recorder");
         pthread_mutex_destroy(&rc->lock);
         pthread_cond_destroy(&rc->wake);
+        pthread_cond_destroy(&rc->written);
         VEC_FREE(&rc->queue);
     }
     if (rc->own_store)

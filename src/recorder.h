@@ -48,6 +48,9 @@ struct recorder *recorder_new(const char *root, struct store *main_store);
 void recorder_started(struct recorder *rc, struct recorder_start *start);
 /* Archive a run and record its end. */
 void recorder_ended(struct recorder *rc, struct recorder_end *end);
+/* Wait until everything handed over so far is written (before reading the database
+ * as the runs left it). */
+void recorder_flush(struct recorder *rc);
 /* Write everything handed over, stop the thread, and free the recorder. */
 void recorder_close(struct recorder *rc);
 

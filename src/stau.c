@@ -81,6 +81,15 @@ static const struct command commands[] = {
     {"rerun", cli_rerun, "stau rerun RUN", "repeat a run with its recorded arguments",
      "Runs the job of run RUN again, now, with the keyword arguments that run had\n"
      "(whatever its declaration says today); the new run records which it repeats.\n"},
+    {"serve", cli_serve, "stau serve [-j N] [--grace SECONDS] [--json-log]",
+     "keep running what falls due, for ever",
+     "Sleeps until the next schedule tick, a change to a job file or a declared\n"
+     "input, a run ending, or a signal; then runs what is due while earlier runs go\n"
+     "on. Several copies may serve one project: each due job runs once, never twice\n"
+     "at once. SIGTERM or SIGINT: start nothing new, let running jobs finish for\n"
+     "--grace SECONDS (default 30), then stop them; a second one kills them at once.\n"
+     "SIGHUP re-reads the job files now. One line per event on stderr; --json-log\n"
+     "writes each as a JSON object. Exit status 0 after a clean stop.\n"},
     {"dot", cli_dot, "stau dot [JOB...]", "the graph in Graphviz DOT",
      "Writes the dependency graph as DOT: `stau dot | dot -Tsvg > graph.svg`.\n"
      "With JOB arguments, only those jobs and everything upstream of them.\n"
@@ -157,7 +166,7 @@ int main(int argc, char **argv)
 {
     struct cli c = {0};
     c.project.dir = ".";
-    bool help = false;
+    bool help = false, grace_given = false;
     const struct command *cmd = NULL;
     char **positional = xcalloc((size_t)argc + 1, sizeof(char *));
     size_t npositional = 0;
@@ -184,6 +193,19 @@ int main(int argc, char **argv)
             return EXIT_OK;
         } else if (strcmp(a, "--json") == 0) {
             c.json = true;
+        } else if (strcmp(a, "--json-log") == 0) {
+            c.json_log = true;
+        } else if (starts_with(a, "--grace") && (a[7] == '\0' || a[7] == '=')) {
+            const char *v = option_value(argc, argv, &i, "--grace", 7);
+            char *end = NULL;
+            double secs = v && *v ? strtod(v, &end) : -1;
+            if (!v || !*v || *end || !(secs >= 0 && secs <= 86400)) {
+                free(positional);
+                return usage_error("--grace needs a number of seconds from 0 to 86400, not '%s'",
+                                   v ? v : "");
+            }
+            c.grace_ms = (int64_t)(secs * 1000);
+            grace_given = true;
         } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
             c.verbose = true;
         } else if (strcmp(a, "-n") == 0 && cmd && strcmp(cmd->name, "schedule") == 0) {
@@ -287,6 +309,8 @@ int main(int argc, char **argv)
     }
     if (!cmd)
         cmd = &run_due;
+    if (!grace_given)
+        c.grace_ms = 30000;
     const char *names[sizeof(commands) / sizeof(commands[0]) + 1] = {0};
     for (size_t k = 0; k < command_count; k++)
         names[k] = commands[k].name;

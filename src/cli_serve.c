@@ -1,0 +1,515 @@
+/* cli_serve.c: `stau serve`, the scheduler that runs for ever (SPEC §6).
+ *
+ * One engine for the whole life of the process, stepped by this loop. It sleeps
+ * until the earliest of: the next schedule tick (a monotonic deadline computed from
+ * the wall clock; the engine's heartbeat wakes it every HEARTBEAT_MS at the latest,
+ * so a wall-clock jump is noticed within that), a change under the jobs root or in
+ * a folder of declared inputs (inotify, with a short quiet period so that a burst
+ * of saves is one wake-up), a run ending, or a signal. Then it plans every job and
+ * submits what is due and not already going, while earlier runs go on.
+ *
+ * Several copies may serve one project: each claims a due job only as it can start
+ * it (engine claims without claim_ahead), and a claim is refused while another live
+ * copy holds the job or when its past moved on since the plan, so each need runs once.
+ *
+ * What a plan leaves out: a job the engine is already running (it is planned again
+ * when that run ends), a job whose only reason is that it failed in this serve
+ * after its retries (it waits for a change or its next tick, instead of failing in
+ * a loop), and every due job downstream of one left out.
+ *
+ * Signals: SIGTERM or SIGINT stops claiming, lets running jobs finish for --grace
+ * seconds, then stops them as Ctrl-C does; a second one kills them at once. SIGHUP
+ * re-reads the project now. Each event is one line on stderr (--json-log: a JSON
+ * object per line), for journald and `kubectl logs`.
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "engine.h"
+#include "lease.h"
+#include "stale.h"
+#include "watch.h"
+
+enum {
+    DEBOUNCE_MS = 100,    /* quiet after a change before planning */
+    DEBOUNCE_MAX_MS = 1000, /* ... but no longer than this after the first change */
+    RECOVER_MS = HEARTBEAT_MS /* how often runs of gone copies are looked for */
+};
+
+/* A loaded project, shared by the submissions planned from it. */
+struct loaded {
+    struct project project;
+    size_t refs; /* submissions using it, plus one while it is the current one */
+};
+
+struct serve {
+    const struct cli *c;
+    struct store *store;
+    struct owner self;
+    struct engine *engine;
+    struct recorder *recorder;
+    struct loaded *current;
+    char *root;   /* the project root, for the recorder, which outlives every reload */
+    char *python;
+    bool json;
+    struct watch watch;
+    VEC(char *) failed;   /* jobs whose last run in this serve failed */
+    size_t runs_ended;    /* runs the reporter saw end (moves on: plan again) */
+};
+
+/* One submitted plan. */
+struct serve_sub {
+    struct serve *s;
+    struct loaded *from;
+    struct plan plan;
+};
+
+/* ---- jobs that failed here ---- */
+
+static size_t failed_index(const struct serve *s, const char *job)
+{
+    for (size_t i = 0; i < s->failed.len; i++)
+        if (strcmp(s->failed.items[i], job) == 0)
+            return i;
+    return SIZE_MAX;
+}
+
+static void note_outcome(struct serve *s, const char *job, bool failed)
+{
+    size_t i = failed_index(s, job);
+    if (failed && i == SIZE_MAX) {
+        VEC_PUSH(&s->failed, xstrdup(job));
+    } else if (!failed && i != SIZE_MAX) {
+        free(s->failed.items[i]);
+        s->failed.items[i] = s->failed.items[--s->failed.len];
+    }
+}
+
+/* ---- the event log ---- */
+
+/* "2026-12-02T14:05:01.123Z" for unix ms. */
+static void format_utc(int64_t ms, char *buf, size_t size)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+/* One event: as text, "TIME TEXT", or as JSON, {"time","event",...fields}.
+ * fields: a JSON object's members without braces ("" for none). Written with one
+ * write, so lines of two threads never mix. */
+static void log_event(const struct serve *s, const char *event, const char *fields,
+                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void log_event(const struct serve *s, const char *event, const char *fields,
+                      const char *fmt, ...)
+{
+    char when[32];
+    format_utc(wall_clock_ms(), when, sizeof(when));
+    struct strbuf text = STRBUF_INIT, line = STRBUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    strbuf_vaddf(&text, fmt, ap);
+    va_end(ap);
+    if (s->json) {
+        strbuf_addf(&line, "{\"time\":\"%s\",\"event\":\"%s\"", when, event);
+        if (fields[0])
+            strbuf_addf(&line, ",%s", fields);
+        strbuf_addstr(&line, ",\"message\":");
+        json_quote(&line, text.buf, text.len);
+        strbuf_addstr(&line, "}\n");
+    } else {
+        strbuf_addf(&line, "%s %s\n", when, text.buf);
+    }
+    for (size_t done = 0; done < line.len;) {
+        ssize_t n = write(STDERR_FILENO, line.buf + done, line.len - done);
+        if (n <= 0)
+            break; /* nowhere to say it */
+        done += (size_t)n;
+    }
+    strbuf_release(&text);
+    strbuf_release(&line);
+}
+
+/* The JSON members naming a run: "run":N,"job":"..." (into out). */
+static void run_fields(struct strbuf *out, int64_t run_id, const char *job)
+{
+    strbuf_addf(out, "\"run\":%lld,\"job\":", (long long)run_id);
+    json_quote(out, job, strlen(job));
+}
+
+static void on_started(void *ctx, const struct engine_run *run)
+{
+    struct serve *s = ctx;
+    struct strbuf f = STRBUF_INIT;
+    run_fields(&f, run->run_id, run->job);
+    strbuf_addf(&f, ",\"attempt\":%d,\"pid\":%d", run->attempt, run->pid);
+    log_event(s, "started", f.buf, "run %lld %s started (attempt %d, pid %d)",
+              (long long)run->run_id, run->label, run->attempt, run->pid);
+    strbuf_release(&f);
+}
+
+static void on_finished(void *ctx, const struct engine_run *run, const struct engine_progress *pr)
+{
+    struct serve *s = ctx;
+    (void)pr;
+    s->runs_ended++;
+    if (run->result != RUN_SKIPPED && run->result != RUN_INTERRUPTED)
+        note_outcome(s, run->job, run->result != RUN_SUCCEEDED);
+    struct strbuf f = STRBUF_INIT;
+    run_fields(&f, run->run_id, run->job);
+    strbuf_addf(&f, ",\"status\":\"%s\",\"seconds\":%.3f", run_status_name(run->result),
+                (double)run->ms / 1000);
+    if (run->log_path) {
+        strbuf_addstr(&f, ",\"log\":");
+        json_quote(&f, run->log_path, strlen(run->log_path));
+    }
+    if (run->result == RUN_SUCCEEDED)
+        log_event(s, "finished", f.buf, "run %lld %s succeeded in %.1fs", (long long)run->run_id,
+                  run->label, (double)run->ms / 1000);
+    else
+        log_event(s, "finished", f.buf, "run %lld %s %s in %.1fs (log: %s)",
+                  (long long)run->run_id, run->label,
+                  run->failure ? run->failure : run_status_name(run->result),
+                  (double)run->ms / 1000, run->log_path ? run->log_path : "-");
+    strbuf_release(&f);
+}
+
+static void on_skipped(void *ctx, const char *job, const char *why,
+                       const struct engine_progress *pr)
+{
+    struct serve *s = ctx;
+    (void)pr;
+    struct strbuf f = STRBUF_INIT;
+    strbuf_addstr(&f, "\"job\":");
+    json_quote(&f, job, strlen(job));
+    log_event(s, "skipped", f.buf, "%s skipped: %s", job, why);
+    strbuf_release(&f);
+}
+
+static void on_held(void *ctx, const char *job, const char *what,
+                    const struct engine_progress *pr)
+{
+    struct serve *s = ctx;
+    (void)pr;
+    s->runs_ended++; /* what another copy did may make more due */
+    struct strbuf f = STRBUF_INIT;
+    strbuf_addstr(&f, "\"job\":");
+    json_quote(&f, job, strlen(job));
+    log_event(s, "elsewhere", f.buf, "%s %s", job, what);
+    strbuf_release(&f);
+}
+
+static void on_retry(void *ctx, const struct engine_run *run, double delay_s, int next_attempt,
+                     int attempts)
+{
+    struct serve *s = ctx;
+    struct strbuf f = STRBUF_INIT;
+    run_fields(&f, run->run_id, run->job);
+    strbuf_addf(&f, ",\"next_attempt\":%d,\"delay_seconds\":%g", next_attempt, delay_s);
+    log_event(s, "retry", f.buf, "run %lld %s %s; retrying in %gs (attempt %d of %d)",
+              (long long)run->run_id, run->label, run->failure, delay_s, next_attempt, attempts);
+    strbuf_release(&f);
+}
+
+/* ---- projects and submissions ---- */
+
+static void loaded_unref(struct loaded *l)
+{
+    if (l && --l->refs == 0) {
+        project_release(&l->project);
+        free(l);
+    }
+}
+
+static void release_sub(void *ctx)
+{
+    struct serve_sub *sub = ctx;
+    plan_release(&sub->plan);
+    loaded_unref(sub->from);
+    free(sub);
+}
+
+/* Watch the jobs root and the folders of declared inputs. */
+static void watch_project(struct serve *s, const struct project *p)
+{
+    char *jobs = xprintf("%s/%s", p->root, p->jobs_root);
+    watch_add(&s->watch, jobs, true);
+    free(jobs);
+    for (size_t i = 0; i < p->graph.jobs.len; i++) {
+        const struct decl *d = p->graph.jobs.items[i].decl;
+        for (size_t k = 0; k < d->inputs.len; k++) {
+            /* The folder part before any glob character. */
+            const char *input = d->inputs.items[k];
+            size_t plain = strcspn(input, "*?[");
+            const char *slash = NULL;
+            for (const char *q = input; q < input + plain; q++)
+                if (*q == '/')
+                    slash = q;
+            char *dir = slash ? xprintf("%s/%.*s", p->root, (int)(slash - input), input)
+                              : xstrdup(p->root);
+            watch_add(&s->watch, dir, false);
+            free(dir);
+        }
+    }
+    /* The original Stau's timetable lives beside the jobs. */
+}
+
+/* Load the project again; with errors in its declarations the previous one stays
+ * (what is broken is reported, the rest goes on). -1 when nothing was ever loaded. */
+static int reload(struct serve *s, const char *why)
+{
+    struct loaded *l = xcalloc(1, sizeof(*l));
+    if (cli_load(s->c, &l->project) < 0) {
+        project_release(&l->project);
+        free(l);
+        log_event(s, "error", "", "cannot read the project (%s); %s", why,
+                  s->current ? "still serving what was read before" : "stopping");
+        return s->current ? 0 : -1;
+    }
+    if (l->project.diags.errors && s->current) {
+        log_event(s, "error", "",
+                  "%zu %s in the declarations after %s; still serving what was read before "
+                  "(see above)",
+                  l->project.diags.errors, l->project.diags.errors == 1 ? "error" : "errors", why);
+        project_release(&l->project);
+        free(l);
+        return 0;
+    }
+    if (l->project.diags.errors) {
+        log_event(s, "error", "", "%zu %s in the declarations; nothing runs until they are fixed",
+                  l->project.diags.errors, l->project.diags.errors == 1 ? "error" : "errors");
+    }
+    l->refs = 1;
+    loaded_unref(s->current);
+    s->current = l;
+    watch_project(s, &l->project);
+    return 0;
+}
+
+/* Leave out of plan's order what must not be submitted now (see the top). */
+static void filter_plan(struct serve *s, struct plan *plan, const struct graph *g)
+{
+    bool *out = xcalloc(plan->count + 1, sizeof(bool));
+    struct sizelist kept = {0};
+    for (size_t k = 0; k < plan->order.len; k++) {
+        size_t i = plan->order.items[k];
+        const struct job *job = &g->jobs.items[i];
+        const struct reasons *why = &plan->jobs[i].why;
+        bool only_failed = why->len == 1 && why->items[0].kind == REASON_FAILED;
+        out[i] = engine_has_job(s->engine, job->name) ||
+                 (only_failed && failed_index(s, job->name) != SIZE_MAX);
+        /* (The order is upstream first, so a left-out dependency is known by now.) */
+        for (size_t e = 0; e < job->deps.len && !out[i]; e++)
+            out[i] = out[job->deps.items[e].to];
+        if (out[i])
+            plan->jobs[i].due = false;
+        else
+            VEC_PUSH(&kept, i);
+    }
+    VEC_FREE(&plan->order);
+    plan->order = kept;
+    free(out);
+}
+
+/* The next schedule tick after now of any job (unix ms; INT64_MAX: none). A tick
+ * already passed belongs to a job that is running or waits for one that is: its
+ * end plans again. */
+static int64_t next_tick(const struct plan *plan, int64_t now)
+{
+    int64_t next = INT64_MAX;
+    for (size_t i = 0; i < plan->count; i++) {
+        const struct plan_job *pj = &plan->jobs[i];
+        if (!pj->selected || !pj->schedule_count)
+            continue;
+        struct job_now job_now;
+        plan_job_now(pj, &job_now);
+        int64_t tick = stale_next_tick(&job_now, pj->schedule_from ? pj->schedule_from : now, NULL);
+        if (tick != CRON_NEVER && tick <= now)
+            tick = stale_next_tick(&job_now, now, NULL);
+        if (tick != CRON_NEVER && tick > now && tick < next)
+            next = tick;
+    }
+    return next;
+}
+
+/* Plan every job and submit what is due; the next tick into *tick. */
+static void plan_and_submit(struct serve *s, int64_t *tick)
+{
+    *tick = INT64_MAX;
+    struct loaded *l = s->current;
+    if (l->project.diags.errors)
+        return;
+    /* The plan reads the runs as they ended, not as the recorder has them queued. */
+    recorder_flush(s->recorder);
+    int64_t now = wall_clock_ms();
+    if (lease_recover(s->store, &s->self, now) < 0)
+        return;
+    struct serve_sub *sub = xcalloc(1, sizeof(*sub));
+    sub->s = s;
+    struct plan_options po = {.now = now, .commands = s->c->commands};
+    if (plan_build(&sub->plan, &l->project, s->store, &po) < 0) {
+        free(sub);
+        log_event(s, "error", "", "cannot plan (see above); trying again at the next event");
+        return;
+    }
+    filter_plan(s, &sub->plan, &l->project.graph);
+    *tick = next_tick(&sub->plan, now);
+    if (!sub->plan.order.len) {
+        plan_release(&sub->plan);
+        free(sub);
+        return;
+    }
+    sub->from = l;
+    l->refs++;
+    struct engine_submit_options opt = {.release = release_sub, .release_ctx = sub};
+    if (engine_submit(s->engine, &l->project, &sub->plan, &opt) < 0)
+        log_event(s, "error", "", "cannot submit %zu due jobs (see above)", sub->plan.order.len);
+}
+
+/* ---- the loop ---- */
+
+/* "%gs" for a number of ms. */
+static double seconds(int64_t ms)
+{
+    return (double)ms / 1000;
+}
+
+static int serve_loop(struct serve *s)
+{
+    bool plan_now = true, reload_now = false, stopping = false;
+    int64_t tick = INT64_MAX;     /* the next schedule tick (unix ms) */
+    int64_t quiet_at = -1;        /* mono: plan once files stopped changing; -1: none */
+    int64_t changed_first = -1;   /* mono: the first change of the burst */
+    int64_t next_recover = proc_now_ms() + RECOVER_MS;
+    int signals = 0;
+    size_t ended_seen = 0;
+    while (!stopping || engine_busy(s->engine)) {
+        if (!stopping && (plan_now || reload_now)) {
+            if (reload_now && reload(s, "a change") < 0)
+                return EXIT_USAGE;
+            plan_now = reload_now = false;
+            ended_seen = s->runs_ended;
+            plan_and_submit(s, &tick);
+        }
+        int64_t mono = proc_now_ms(), wall = wall_clock_ms();
+        int64_t deadline = -1;
+        if (!stopping) {
+            deadline = next_recover;
+            if (tick != INT64_MAX && mono + (tick - wall) < deadline)
+                deadline = mono + (tick - wall > 0 ? tick - wall : 0);
+            if (quiet_at >= 0 && quiet_at < deadline)
+                deadline = quiet_at;
+        }
+        enum engine_event ev = engine_step(s->engine, deadline);
+        mono = proc_now_ms();
+        wall = wall_clock_ms();
+        if (ev == ENGINE_INTERRUPT) {
+            signals++;
+            if (signals == 1) {
+                log_event(s, "stopping", "", "stopping: no new runs; running ones get %gs to finish",
+                          seconds(s->c->grace_ms));
+                engine_stop(s->engine, s->c->grace_ms);
+                stopping = true;
+            } else {
+                log_event(s, "stopping", "", "stopping now: killing the running jobs");
+                engine_interrupt(s->engine);
+                engine_interrupt(s->engine);
+            }
+        } else if (ev == ENGINE_RELOAD) {
+            log_event(s, "reload", "", "reloading the project (SIGHUP)");
+            reload_now = true;
+        } else if (ev == ENGINE_READABLE) {
+            if (watch_drain(&s->watch) > 0) {
+                if (changed_first < 0)
+                    changed_first = mono;
+                quiet_at = mono + DEBOUNCE_MS;
+                if (quiet_at > changed_first + DEBOUNCE_MAX_MS)
+                    quiet_at = changed_first + DEBOUNCE_MAX_MS;
+            }
+        }
+        if (quiet_at >= 0 && mono >= quiet_at) {
+            quiet_at = changed_first = -1;
+            reload_now = true;
+        }
+        if (tick != INT64_MAX && wall >= tick)
+            plan_now = true;
+        if (s->runs_ended != ended_seen)
+            plan_now = true;
+        if (mono >= next_recover) {
+            next_recover = mono + RECOVER_MS;
+            int lost = lease_recover(s->store, &s->self, wall);
+            if (lost > 0)
+                plan_now = true;
+        }
+    }
+    return signals > 1 ? EXIT_INTERRUPTED : EXIT_OK;
+}
+
+int cli_serve(const struct cli *c)
+{
+    if (c->arg_count)
+        return cli_usage_error("'serve' takes no arguments",
+                           "stau serve [-j N] [--grace SECONDS] [--json-log]");
+    struct serve s = {.c = c, .json = c->json_log};
+    owner_self(&s.self);
+    int rc = EXIT_USAGE;
+    if (watch_open(&s.watch) < 0)
+        s.watch.fd = -1; /* serve on without noticing edits; SIGHUP still reloads */
+    if (reload(&s, "starting") < 0)
+        goto done;
+    s.store = cli_open_store(&s.current->project);
+    if (!s.store)
+        goto done;
+    s.python = cli_default_python(s.current->project.root);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t slots = c->project.threads > 0 ? (size_t)c->project.threads
+                                          : (size_t)(cpus > 0 ? cpus : 1);
+    s.root = xstrdup(s.current->project.root);
+    struct recorder *recorder = recorder_new(s.root, s.store);
+    s.recorder = recorder;
+    struct engine_config cfg = {
+        .store = s.store,
+        .recorder = recorder,
+        .owner = &s.self,
+        .reporter = {.ctx = &s,
+                     .started = on_started,
+                     .finished = on_finished,
+                     .skipped = on_skipped,
+                     .held = on_held,
+                     .retry = on_retry},
+        .slots = slots,
+        .fail_fast = false,
+        .claim_ahead = false,
+        .python = s.python,
+        .hangup_reloads = true,
+        .watch_fd = s.watch.fd,
+    };
+    s.engine = engine_new(&cfg);
+    if (s.engine) {
+        log_event(&s, "serving", "", "serving %s: %zu jobs, %zu slots, pid %d on %s",
+                  s.current->project.root, s.current->project.graph.jobs.len, slots, s.self.pid,
+                  s.self.host);
+        rc = serve_loop(&s);
+        engine_free(s.engine);
+    }
+    recorder_close(recorder);
+    if (s.engine)
+        log_event(&s, "stopped", "", "stopped");
+done:
+    free(s.python);
+    free(s.root);
+    loaded_unref(s.current);
+    store_close(s.store);
+    watch_close(&s.watch);
+    for (size_t i = 0; i < s.failed.len; i++)
+        free(s.failed.items[i]);
+    VEC_FREE(&s.failed);
+    return rc;
+}
