@@ -1,5 +1,6 @@
 /* cli_check.c: `stau check` and `stau list`. */
 #include "cli.h"
+#include "paths.h"
 #include "store.h"
 #include "fingerprint.h"
 
@@ -10,7 +11,7 @@
 char *cli_state_path(const struct project *p)
 {
     const char *db = getenv("STAU_DB");
-    return db && *db ? xstrdup(db) : xprintf("%s/.stau/state.db", p->root);
+    return db && *db ? xstrdup(db) : paths_state_file(p->root, "state.db");
 }
 
 struct store *cli_open_store(const struct project *p)

@@ -1,6 +1,7 @@
 /* cli_log.c: `stau log`, `stau history`, `stau show`, `stau gc`, `stau restore`:
  * reading run records, logs and archives, and upkeep of the archive. */
 #include "cli.h"
+#include "paths.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -53,7 +54,7 @@ static char *root_path(const struct state *s, const char *rel)
 /* Whether a recorded path may be removed by gc: inside .stau/, without "..". */
 static bool removable(const char *rel)
 {
-    return rel && starts_with(rel, ".stau/") && !strstr(rel, "..");
+    return paths_is_state(rel);
 }
 
 static bool file_size(const char *path, int64_t *size)
@@ -164,63 +165,6 @@ static void format_exit(const struct run_record *run, struct strbuf *out)
         strbuf_addf(out, "%d", run->exit_code);
     else
         strbuf_addch(out, '-');
-}
-
-/* ,"key":"value" (or null). */
-static void json_string_field(struct strbuf *out, const char *key, const char *value)
-{
-    strbuf_addf(out, ",\"%s\":", key);
-    if (value)
-        json_quote(out, value, strlen(value));
-    else
-        strbuf_addstr(out, "null");
-}
-
-/* ,"key":JSON for JSON text kept in the record (kwargs, work IDs, reasons), as it is. */
-static void json_raw_field(struct strbuf *out, const char *key, const char *json)
-{
-    strbuf_addf(out, ",\"%s\":%s", key, json && *json ? json : "null");
-}
-
-/* ,"key":N, or null when the record has no such value. */
-static void json_number_field(struct strbuf *out, const char *key, int64_t n, bool present)
-{
-    if (present)
-        strbuf_addf(out, ",\"%s\":%lld", key, (long long)n);
-    else
-        strbuf_addf(out, ",\"%s\":null", key);
-}
-
-/* The whole record as one JSON object, without the closing brace (so show can add). */
-static void record_to_json(const struct run_record *r, struct strbuf *out)
-{
-    strbuf_addf(out, "{\"id\":%lld", (long long)r->id);
-    json_string_field(out, "job", r->job);
-    strbuf_addf(out, ",\"attempt\":%d,\"status\":\"%s\"", r->attempt, run_status_name(r->status));
-    json_number_field(out, "queued_at", r->queued_at, r->queued_at);
-    json_number_field(out, "started_at", r->started_at, r->started_at);
-    json_number_field(out, "finished_at", r->finished_at, r->finished_at);
-    json_number_field(out, "exit_code", r->exit_code, r->exit_code >= 0 && r->finished_at);
-    json_number_field(out, "signal", r->signal, r->signal);
-    json_string_field(out, "host", r->host);
-    json_number_field(out, "owner_pid", r->owner_pid, r->owner_pid);
-    json_number_field(out, "owner_start", r->owner_start, r->owner_start);
-    json_number_field(out, "pid", r->pid, r->pid);
-    json_number_field(out, "heartbeat_at", r->heartbeat_at, r->heartbeat_at);
-    json_string_field(out, "git_commit", r->git_commit);
-    json_raw_field(out, "kwargs", r->kwargs_json);
-    json_raw_field(out, "work_ids", r->work_ids_json);
-    json_string_field(out, "code_fingerprint", r->code_fingerprint);
-    json_string_field(out, "config_fingerprint", r->config_fingerprint);
-    json_string_field(out, "inputs_fingerprint", r->inputs_fingerprint);
-    json_string_field(out, "outputs_fingerprint", r->outputs_fingerprint);
-    json_raw_field(out, "reasons", r->reasons_json);
-    json_string_field(out, "log_path", r->log_path);
-    json_string_field(out, "archive_path", r->archive_path);
-    json_number_field(out, "rerun_of", r->rerun_of, r->rerun_of);
-    json_number_field(out, "batch", r->batch, r->batch);
-    json_number_field(out, "chunk", r->chunk, r->chunk);
-    json_number_field(out, "chunks", r->chunks, r->chunks);
 }
 
 /* A new line indented by `base` spaces plus two a level. */
@@ -417,7 +361,8 @@ int cli_history(const struct cli *c)
         strbuf_addch(&sb, '[');
         for (size_t i = 0; i < runs.len; i++) {
             strbuf_addstr(&sb, i ? ",\n" : "\n");
-            record_to_json(&runs.items[i], &sb);
+            strbuf_addch(&sb, '{');
+            run_record_json_fields(&runs.items[i], &sb);
             strbuf_addch(&sb, '}');
         }
         strbuf_addstr(&sb, runs.len ? "\n]\n" : "]\n");
@@ -609,7 +554,8 @@ int cli_show(const struct cli *c)
     }
     if (c->json) {
         struct strbuf sb = STRBUF_INIT;
-        record_to_json(&run, &sb);
+        strbuf_addch(&sb, '{');
+        run_record_json_fields(&run, &sb);
         strbuf_addstr(&sb, ",\"archive_members\":");
         if (!run.archive_path || problem)
             strbuf_addstr(&sb, "null");
@@ -621,7 +567,7 @@ int cli_show(const struct cli *c)
             json_quote(&sb, m->path, strlen(m->path));
             strbuf_addf(&sb, ",\"type\":\"%s\",\"size\":%lld", member_type_name(m->type),
                         (long long)m->size);
-            json_string_field(&sb, "link_target", m->link_target);
+            json_field_string(&sb, "link_target", m->link_target);
             strbuf_addch(&sb, '}');
         }
         if (run.archive_path && !problem)

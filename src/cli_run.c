@@ -1,6 +1,7 @@
 /* cli_run.c: `stau [TARGET...]`, `stau run`, `stau why`: work out what is due,
  * explain it, run it. */
 #include "cli.h"
+#include "paths.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,7 @@ static int open_session(const struct cli *c, struct session *s, struct forcing f
         strbuf_release(&context);
         return -1;
     }
-    char *mark = xprintf("%s/.stau/settled", s->project.root);
+    char *mark = paths_state_file(s->project.root, "settled");
     if (use_settled && !force.targets && settled_holds(mark, s->project.root, &key, now) &&
         targets_known(c, &s->project.graph)) {
         if (c->verbose)

@@ -6,15 +6,10 @@
  * process of its own), then runs one task per chunk; it succeeds, for its
  * dependents and the totals, only when every chunk did.
  *
- * Files it writes below .stau/:
- *   logs/<job>.<unix ms>.<attempt>.log    stdout and stderr of one attempt
- *   logs/<job>.<unix ms>.select.log       ... of select_work (.json: what it returned)
- *   archive/<job>.<run id>.tar.zst        the finished run (see archiver.c)
- *
- * One flat folder each: a folder per job would cost a mkdir per new job, which
- * is a good part of what running a trivial job costs stau.
+ * The logs and archives it writes below .stau/ are named in paths.h.
  */
 #include "engine_internal.h"
+#include "paths.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -349,7 +344,7 @@ static void start_task(struct engine *e, struct task *t)
     free(t->log_path);
     bool no_ids = d->chunked && !t->count;
     t->log_path =
-        no_ids ? NULL : xprintf(".stau/logs/%s.%lld.%d.log", job->name, (long long)now, t->attempt);
+        no_ids ? NULL : paths_run_log(job->name, now, t->attempt);
     struct strbuf ids = STRBUF_INIT;
     engine_task_work_ids(t, &ids);
     bool claimed;
@@ -413,7 +408,8 @@ static void start_task(struct engine *e, struct task *t)
         engine_record_unstarted(e, t->run_id, job->name, RUN_FAILED);
         finish_task(e, t, RUN_FAILED, 0);
     } else {
-        engine_record_start(e, t, t->proc.pid, now, &start, claimed, ids.buf);
+        t->pid = t->proc.pid;
+        engine_record_start(e, t, t->pid, now, &start, claimed, ids.buf);
         t->state = TASK_RUNNING;
         e->running++;
         e->slots_used += (size_t)job->decl->slots;

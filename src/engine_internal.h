@@ -73,6 +73,7 @@ struct task {
     int attempt;            /* 1, 2, ... */
     int64_t retry_at;       /* monotonic ms when a retry may start */
     struct proc proc;       /* the running child */
+    int pid;                /* its process (and group) once started; 0: none */
     int64_t run_id;         /* its record */
     int64_t started_wall;   /* unix ms */
     int64_t started_mono;   /* monotonic ms */

@@ -2,6 +2,7 @@
  * runs claimed, each start and end (with its manifest, its outputs to archive, and
  * the evidence of its files) passed to the recorder thread. */
 #include "engine_internal.h"
+#include "paths.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,39 +23,54 @@ void engine_task_work_ids(const struct task *t, struct strbuf *out)
         strbuf_addstr(out, "null");
 }
 
-/* The manifest stored in a run's archive: the run record as JSON. */
-static char *manifest(struct engine *e, const struct task *t, const struct run_finish *fin)
+/* The manifest stored in a run's archive: the run record as JSON (the one shape of
+ * run_record_json_fields), and where in the archive its log is. */
+static char *manifest(struct engine *e, const struct task *t, const struct run_finish *fin,
+                      const char *archive, int64_t ended)
 {
     const struct due_job *d = t->d;
-    const struct job *job = due_job_of(d);
     const struct plan_job *pj = &d->sub->plan->jobs[d->job];
+    struct strbuf reasons = STRBUF_INIT, ids = STRBUF_INIT;
+    reasons_to_json(&pj->why, &reasons);
+    if (d->chunked)
+        engine_task_work_ids(t, &ids);
+    const struct run_record *rerun = d->sub->opt.rerun;
+    struct run_record rec = {
+        .id = t->run_id,
+        .job = (char *)(uintptr_t)due_job_of(d)->name,
+        .attempt = t->attempt,
+        .status = fin->status,
+        .started_at = t->started_wall,
+        .finished_at = ended,
+        .exit_code = fin->exit_code,
+        .signal = fin->signal,
+        .host = (char *)(uintptr_t)e->cfg.owner->host,
+        .owner_pid = e->cfg.owner->pid,
+        .owner_start = e->cfg.owner->start,
+        .pid = t->pid,
+        .git_commit = d->sub->git_commit,
+        .kwargs_json = (char *)(uintptr_t)engine_kwargs(d),
+        .work_ids_json = d->chunked ? ids.buf : NULL,
+        .code_fingerprint = (char *)(uintptr_t)pj->code_fp,
+        .config_fingerprint = (char *)(uintptr_t)(rerun && rerun->config_fingerprint
+                                                      ? rerun->config_fingerprint
+                                                      : pj->config_fp),
+        .inputs_fingerprint = (char *)(uintptr_t)pj->inputs_fp,
+        .outputs_fingerprint = (char *)(uintptr_t)fin->outputs_fingerprint,
+        .reasons_json = reasons.buf,
+        .log_path = t->log_path,
+        .archive_path = (char *)(uintptr_t)archive,
+        .rerun_of = d->sub->opt.rerun_of,
+        .batch = t->chunk ? d->batch : t->run_id,
+        .chunk = t->chunk,
+        .chunks = t->chunks,
+    };
     struct strbuf sb = STRBUF_INIT;
-    strbuf_addf(&sb, "{\"run\":%lld,\"job\":", (long long)t->run_id);
-    json_quote(&sb, job->name, strlen(job->name));
-    strbuf_addf(&sb,
-                ",\"attempt\":%d,\"status\":\"%s\",\"exit_code\":%d,\"signal\":%d,"
-                "\"started_at\":%lld,\"finished_at\":%lld,\"host\":",
-                t->attempt, run_status_name(fin->status), fin->exit_code, fin->signal,
-                (long long)t->started_wall, (long long)engine_wall(e));
-    json_quote(&sb, e->cfg.owner->host, strlen(e->cfg.owner->host));
-    strbuf_addstr(&sb, ",\"git_commit\":");
-    if (d->sub->git_commit)
-        json_quote(&sb, d->sub->git_commit, strlen(d->sub->git_commit));
-    else
-        strbuf_addstr(&sb, "null");
-    strbuf_addf(&sb, ",\"kwargs\":%s,\"work_ids\":", engine_kwargs(d));
-    engine_task_work_ids(t, &sb);
-    strbuf_addf(&sb, ",\"chunk\":%d,\"chunks\":%d,\"reasons\":", t->chunk, t->chunks);
-    reasons_to_json(&pj->why, &sb);
-    strbuf_addf(&sb,
-                ",\"code_fingerprint\":\"%s\",\"config_fingerprint\":\"%s\","
-                "\"inputs_fingerprint\":\"%s\",\"outputs_fingerprint\":",
-                pj->code_fp, pj->config_fp, pj->inputs_fp);
-    if (fin->outputs_fingerprint)
-        strbuf_addf(&sb, "\"%s\"", fin->outputs_fingerprint);
-    else
-        strbuf_addstr(&sb, "null");
+    strbuf_addch(&sb, '{');
+    run_record_json_fields(&rec, &sb);
     strbuf_addstr(&sb, ",\"log\":\"log.txt\"}\n");
+    strbuf_release(&reasons);
+    strbuf_release(&ids);
     return strbuf_detach(&sb);
 }
 
@@ -67,8 +83,8 @@ void engine_record_end(struct engine *e, const struct task *t, const struct run_
     struct recorder_end end = {0};
     end.run_id = t->run_id;
     end.job = xstrdup(job->name);
-    end.archive = xprintf(".stau/archive/%s.%lld.tar.zst", job->name, (long long)t->run_id);
-    end.manifest = manifest(e, t, fin);
+    end.archive = paths_archive(job->name, t->run_id);
+    end.manifest = manifest(e, t, fin, end.archive, ended);
     end.log_path = t->log_path ? xstrdup(t->log_path) : NULL;
     /* The declared outputs as the run left them: every one after a success; after a
      * failure those it left (what a half-done run wrote helps to see why). */

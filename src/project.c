@@ -1,5 +1,6 @@
 /* project.c: loading a project. */
 #include "project.h"
+#include "paths.h"
 
 #include "fingerprint.h"
 
@@ -185,7 +186,7 @@ static char *in_root(const char *root, const char *rel)
 static char *state_dir(const char *root, struct diags *diags)
 {
     static const struct loc nowhere = {0, 0, 0, 0};
-    char *dir = in_root(root, ".stau");
+    char *dir = in_root(root, PATHS_STATE_DIR);
     struct stat st;
     if (mkdir(dir, 0755) < 0 && (errno != EEXIST || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
         diag_add(diags, DIAG_WARNING, NULL, nowhere,
@@ -516,7 +517,7 @@ void project_load_imports(struct project *p)
     if (damaged) {
         /* Imports missing now would make code fingerprints wrong: the cache goes,
          * and the next run reads every file again. */
-        char *path = xprintf("%s/.stau/graph.cache", p->root);
+        char *path = paths_state_file(p->root, "graph.cache");
         warn("'%s' holds imports this stau cannot read; it is removed, run again", path);
         if (unlink(path) < 0)
             warn("cannot remove '%s':", path);

@@ -47,6 +47,37 @@ void run_record_release(struct run_record *r)
     memset(r, 0, sizeof(*r));
 }
 
+void run_record_json_fields(const struct run_record *r, struct strbuf *out)
+{
+    strbuf_addf(out, "\"id\":%lld", (long long)r->id);
+    json_field_string(out, "job", r->job);
+    strbuf_addf(out, ",\"attempt\":%d,\"status\":\"%s\"", r->attempt, run_status_name(r->status));
+    json_field_number(out, "queued_at", r->queued_at, r->queued_at);
+    json_field_number(out, "started_at", r->started_at, r->started_at);
+    json_field_number(out, "finished_at", r->finished_at, r->finished_at);
+    json_field_number(out, "exit_code", r->exit_code, r->exit_code >= 0 && r->finished_at);
+    json_field_number(out, "signal", r->signal, r->signal);
+    json_field_string(out, "host", r->host);
+    json_field_number(out, "owner_pid", r->owner_pid, r->owner_pid);
+    json_field_number(out, "owner_start", r->owner_start, r->owner_start);
+    json_field_number(out, "pid", r->pid, r->pid);
+    json_field_number(out, "heartbeat_at", r->heartbeat_at, r->heartbeat_at);
+    json_field_string(out, "git_commit", r->git_commit);
+    json_field_raw(out, "kwargs", r->kwargs_json);
+    json_field_raw(out, "work_ids", r->work_ids_json);
+    json_field_string(out, "code_fingerprint", r->code_fingerprint);
+    json_field_string(out, "config_fingerprint", r->config_fingerprint);
+    json_field_string(out, "inputs_fingerprint", r->inputs_fingerprint);
+    json_field_string(out, "outputs_fingerprint", r->outputs_fingerprint);
+    json_field_raw(out, "reasons", r->reasons_json);
+    json_field_string(out, "log_path", r->log_path);
+    json_field_string(out, "archive_path", r->archive_path);
+    json_field_number(out, "rerun_of", r->rerun_of, r->rerun_of);
+    json_field_number(out, "batch", r->batch, r->batch);
+    json_field_number(out, "chunk", r->chunk, r->chunk);
+    json_field_number(out, "chunks", r->chunks, r->chunks);
+}
+
 void run_list_release(struct run_list *list)
 {
     for (size_t i = 0; i < list->len; i++)

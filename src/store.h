@@ -105,6 +105,10 @@ struct run_list {
 void run_record_release(struct run_record *run);
 /* Release every record and the array. */
 void run_list_release(struct run_list *list);
+/* Append the record's fields as the members of a JSON object, without its braces
+ * ("id":1,"job":"a",...): the one shape of a run in JSON, for `history --json`,
+ * `show --json` and each archive's manifest.json. */
+void run_record_json_fields(const struct run_record *r, struct strbuf *out);
 
 /* How a run ended, for a STORE_FINISH change. */
 struct run_finish {

@@ -135,6 +135,15 @@ int make_parent_folders(const char *root, const char *rel);
 /* The wall clock in unix milliseconds. */
 int64_t wall_clock_ms(void);
 
+/* Append s as a JSON string literal, escaped. */
+void json_quote(struct strbuf *out, const char *s, size_t len);
+/* Append ,"key":"value" (null for NULL). */
+void json_field_string(struct strbuf *out, const char *key, const char *value);
+/* Append ,"key":JSON for JSON text kept as it is (null for NULL or ""). */
+void json_field_raw(struct strbuf *out, const char *key, const char *json);
+/* Append ,"key":N, or ,"key":null when not present. */
+void json_field_number(struct strbuf *out, const char *key, int64_t n, bool present);
+
 /* Whether colour may be used on the stream with this file descriptor (a tty, no NO_COLOR). */
 bool use_color(int fd);
 

@@ -42,41 +42,6 @@ struct value *value_dict_get(const struct value *v, const char *key)
     return NULL;
 }
 
-void json_quote(struct strbuf *out, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    strbuf_grow(out, len + 2);
-    strbuf_addch(out, '"');
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        switch (c) {
-        case '"':
-            strbuf_add(out, "\\\"", 2);
-            break;
-        case '\\':
-            strbuf_add(out, "\\\\", 2);
-            break;
-        case '\n':
-            strbuf_add(out, "\\n", 2);
-            break;
-        case '\t':
-            strbuf_add(out, "\\t", 2);
-            break;
-        case '\r':
-            strbuf_add(out, "\\r", 2);
-            break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                strbuf_add(out, esc, 6);
-            } else {
-                strbuf_addch(out, (char)c);
-            }
-        }
-    }
-    strbuf_addch(out, '"');
-}
-
 void value_format_float(struct strbuf *out, double d)
 {
     if (isinf(d)) {

@@ -49,8 +49,6 @@ const char *value_kind_name(enum value_kind kind);
 struct value *value_dict_get(const struct value *v, const char *key);
 /* Append v as JSON (tuples become arrays, None null); keys keep their order. */
 void value_to_json(const struct value *v, struct strbuf *out);
-/* Append s as a JSON string literal, escaped. */
-void json_quote(struct strbuf *out, const char *s, size_t len);
 /* Append a double the way Python's repr() writes it (shortest round trip). */
 void value_format_float(struct strbuf *out, double d);
 

@@ -1,6 +1,7 @@
 /* work.c: work IDs and chunks: splitting, their JSON, what a batch of chunk runs
  * amounts to, and asking a job file's select_work for the IDs. */
 #include "work.h"
+#include "paths.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -334,9 +335,9 @@ int work_select_start(struct work_select *ws, const struct work_select_spec *spe
                       struct strbuf *err)
 {
     ws->started = wall_clock_ms();
-    ws->log = xprintf(".stau/logs/%s.%lld.select.log", spec->job, (long long)ws->started);
+    ws->log = paths_select_log(spec->job, ws->started);
     ws->result =
-        xprintf("%s/.stau/logs/%s.%lld.select.json", spec->root, spec->job, (long long)ws->started);
+        paths_select_result(spec->root, spec->job, ws->started);
     char *env[] = {xprintf("STAU_JOB=%s", spec->job), xprintf("STAU_KWARGS=%s", spec->kwargs),
                    NULL};
     const char *argv[] = {spec->python, "-c",         work_selector, spec->jobs_path,

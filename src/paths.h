@@ -1,0 +1,38 @@
+/* paths.h: every path stau keeps below a project, named in one place.
+ *
+ *   .stau/                                 everything stau keeps (with its own .gitignore)
+ *   .stau/state.db                         the state database (SQLite; $STAU_DB elsewhere)
+ *   .stau/graph.cache                      the graph cache (cache.c)
+ *   .stau/settled                          the settled mark (settled.c)
+ *   .stau/logs/<job>.<unix ms>.<attempt>.log   stdout and stderr of one attempt
+ *   .stau/logs/<job>.<unix ms>.select.log  ... of select_work (.select.json: its answer)
+ *   .stau/archive/<job>.<run id>.tar.zst   a finished run (archiver.c)
+ *
+ * One flat folder each for logs and archives: a folder per job would cost a mkdir per
+ * new job, which is a good part of what running a trivial job costs stau.
+ * Functions returning char * return it newly allocated. "rel" paths are relative to
+ * the project root, as run records keep them.
+ */
+#ifndef STAU_PATHS_H
+#define STAU_PATHS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The folder itself, relative to the project root. */
+#define PATHS_STATE_DIR ".stau"
+
+/* root/.stau/NAME, for the files directly in it ("state.db", "graph.cache", "settled"). */
+char *paths_state_file(const char *root, const char *name);
+/* The log of one attempt of a run (rel). */
+char *paths_run_log(const char *job, int64_t started_ms, int attempt);
+/* The log of a job's select_work (rel), and the file it answers in (below root). */
+char *paths_select_log(const char *job, int64_t started_ms);
+char *paths_select_result(const char *root, const char *job, int64_t started_ms);
+/* The archive of a run (rel). */
+char *paths_archive(const char *job, int64_t run_id);
+/* Whether a recorded rel path is one of stau's own (inside .stau/, no ".."): only
+ * such files are ever removed (gc). */
+bool paths_is_state(const char *rel);
+
+#endif
