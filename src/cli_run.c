@@ -301,6 +301,19 @@ static int64_t next_tick_of(const struct plan_job *pj, int64_t now, size_t *whic
     return stale_next_tick(&now_state, pj->schedule_from ? pj->schedule_from : now, which);
 }
 
+/* For a job with a run going on: that it waits for that run ("waiting: run 41 still
+ * running ..."), since a job never runs twice at once. */
+static void print_active(const struct run_record *last, int64_t now)
+{
+    if (!last->id || run_status_finished(last->status))
+        return;
+    struct strbuf age = STRBUF_INIT;
+    stale_format_age(now - (last->started_at ? last->started_at : last->queued_at), &age);
+    printf("  waiting: run %lld still %s (for %s, stau pid %d on %s)\n", (long long)last->id,
+           run_status_name(last->status), age.buf, last->owner_pid, last->host ? last->host : "?");
+    strbuf_release(&age);
+}
+
 /* Why a job that is not due is not: its last success and what still matches. */
 static void explain_not_due(const struct session *s, size_t i, int64_t now)
 {
@@ -442,11 +455,13 @@ int cli_why(const struct cli *c)
             why_json(&s, i, now, &json);
         } else if (pj->due) {
             printf("%s is due:\n", name);
+            print_active(&pj->last, now);
             for (size_t r = 0; r < pj->why.len; r++)
                 printf("  %s: %s\n", reason_name(pj->why.items[r].kind), pj->why.items[r].evidence);
             print_work_ids(s.project.graph.jobs.items[i].decl, "  ");
         } else {
             printf("%s is not due:\n", name);
+            print_active(&pj->last, now);
             explain_not_due(&s, i, now);
             print_work_ids(s.project.graph.jobs.items[i].decl, "  ");
         }
@@ -459,6 +474,48 @@ int cli_why(const struct cli *c)
     strbuf_release(&json);
     close_session(&s);
     return EXIT_OK;
+}
+
+/* The live copies of stau serve, for `stau status`: host, pid, since, heartbeat age
+ * and the runs each holds (nothing when none serves). */
+static void add_serving(struct store *st, int64_t now, struct strbuf *out)
+{
+    struct store_owner_list owners = {0};
+    struct run_list active = {0};
+    if (store_owners(st, &owners) < 0 || store_active_runs(st, NULL, &active) < 0) {
+        warn("%s", store_error(st));
+        store_owner_list_release(&owners);
+        return;
+    }
+    struct owner self;
+    owner_self(&self);
+    struct lease_probe probe = lease_probe_system();
+    size_t live = 0;
+    struct strbuf rows = STRBUF_INIT;
+    for (size_t i = 0; i < owners.len; i++) {
+        const struct store_owner_row *o = &owners.items[i];
+        if (lease_gone(&self, o->host, o->pid, o->start, o->heartbeat_at, now, &probe))
+            continue;
+        size_t held = 0;
+        for (size_t k = 0; k < active.len; k++) {
+            const struct run_record *r = &active.items[k];
+            held += r->host && strcmp(r->host, o->host) == 0 && r->owner_pid == o->pid &&
+                    r->owner_start == o->start;
+        }
+        struct strbuf since = STRBUF_INIT, beat = STRBUF_INIT;
+        stale_format_time(o->since, NULL, &since);
+        stale_format_age(now - o->heartbeat_at, &beat);
+        strbuf_addf(&rows, "  %s pid %d, serving since %s, heartbeat %s ago, %zu %s\n", o->host,
+                    o->pid, since.buf, beat.buf, held, held == 1 ? "run" : "runs");
+        strbuf_release(&since);
+        strbuf_release(&beat);
+        live++;
+    }
+    if (live)
+        strbuf_addf(out, "\nserving: %zu %s\n%s", live, live == 1 ? "copy" : "copies", rows.buf);
+    strbuf_release(&rows);
+    store_owner_list_release(&owners);
+    run_list_release(&active);
 }
 
 /* `stau status`: each job's state, its last run, and when it is next due. */
@@ -479,11 +536,17 @@ int cli_status(const struct cli *c)
             continue;
         struct strbuf sb = STRBUF_INIT;
         cells[4 * i] = xstrdup(s.project.graph.jobs.items[i].name);
-        cells[4 * i + 1] = xstrdup(pj->last.id && pj->last.status == RUN_RUNNING ? "running"
-                                   : pj->due                                     ? "due"
+        bool active = pj->last.id && !run_status_finished(pj->last.status);
+        cells[4 * i + 1] = xstrdup(active     ? run_status_name(pj->last.status)
+                                   : pj->due  ? "due"
                                    : pj->last.id ? run_status_name(pj->last.status)
                                                  : "never run");
-        if (pj->last.id) {
+        if (active) {
+            int64_t since = pj->last.started_at ? pj->last.started_at : pj->last.queued_at;
+            strbuf_addf(&sb, "#%lld %s for ", (long long)pj->last.id,
+                        run_status_name(pj->last.status));
+            stale_format_age(now - since, &sb);
+        } else if (pj->last.id) {
             strbuf_addf(&sb, "#%lld %s, ", (long long)pj->last.id,
                         run_status_name(pj->last.status));
             stale_format_age(
@@ -493,7 +556,9 @@ int cli_status(const struct cli *c)
             strbuf_addch(&sb, '-');
         }
         cells[4 * i + 2] = strbuf_detach(&sb);
-        if (pj->due) {
+        if (active) {
+            strbuf_addf(&sb, "when run #%lld ends", (long long)pj->last.id);
+        } else if (pj->due) {
             strbuf_addf(&sb, "now (%s)", reason_name(pj->why.items[0].kind));
         } else if (pj->schedule_count) {
             struct job_now job_now;
@@ -542,6 +607,8 @@ int cli_status(const struct cli *c)
     }
     if (c->json)
         strbuf_addstr(&out, shown ? "\n]\n" : "]\n");
+    else
+        add_serving(s.store, now, &out);
     fwrite(out.buf, 1, out.len, stdout);
     strbuf_release(&out);
     free(cells);

@@ -444,6 +444,9 @@ static int serve_loop(struct serve *s)
             plan_now = true;
         if (mono >= next_recover) {
             next_recover = mono + RECOVER_MS;
+            struct store_owner me = owner_store(&s->self);
+            if (store_owner_serving(s->store, &me, wall) < 0)
+                warn("%s", store_error(s->store));
             int lost = lease_recover(s->store, &s->self, wall);
             if (lost > 0)
                 plan_now = true;
@@ -492,6 +495,9 @@ int cli_serve(const struct cli *c)
         .watch_fd = s.watch.fd,
     };
     s.engine = engine_new(&cfg);
+    struct store_owner me = owner_store(&s.self);
+    if (s.engine && store_owner_serving(s.store, &me, wall_clock_ms()) < 0)
+        warn("%s", store_error(s.store));
     if (s.engine) {
         log_event(&s, "serving", "", "serving %s: %zu jobs, %zu slots, pid %d on %s",
                   s.current->project.root, s.current->project.graph.jobs.len, slots, s.self.pid,
@@ -500,6 +506,8 @@ int cli_serve(const struct cli *c)
         engine_free(s.engine);
     }
     recorder_close(recorder);
+    if (s.engine && store_owner_stopped(s.store, &me) < 0)
+        warn("%s", store_error(s.store));
     if (s.engine)
         log_event(&s, "stopped", "", "stopped");
 done:

@@ -60,15 +60,22 @@ bool owner_is_self(const struct owner *self, const struct run_record *run)
     return same_host(self, run) && run->owner_pid == self->pid && run->owner_start == self->start;
 }
 
+bool lease_gone(const struct owner *self, const char *host, int pid, int64_t start,
+                int64_t seen, int64_t now, const struct lease_probe *probe)
+{
+    bool here = host && strcmp(host, self->host) == 0;
+    if (here && pid == self->pid && start == self->start)
+        return false;
+    if (here && pid > 0)
+        return !probe->alive(pid, start, probe->ctx);
+    return now - seen > LEASE_MS;
+}
+
 bool owner_gone(const struct owner *self, const struct run_record *run, int64_t now,
                 const struct lease_probe *probe)
 {
-    if (owner_is_self(self, run))
-        return false;
-    if (same_host(self, run) && run->owner_pid > 0)
-        return !probe->alive(run->owner_pid, run->owner_start, probe->ctx);
-    int64_t seen = run->heartbeat_at ? run->heartbeat_at : run->queued_at;
-    return now - seen > LEASE_MS;
+    return lease_gone(self, run->host, run->owner_pid, run->owner_start,
+                      run->heartbeat_at ? run->heartbeat_at : run->queued_at, now, probe);
 }
 
 static void say_lost(const struct run_record *run)

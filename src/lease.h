@@ -57,6 +57,10 @@ struct lease_probe lease_probe_system(void);
  * self at now (unix ms). A run of self's own is never gone. */
 bool owner_gone(const struct owner *self, const struct run_record *run, int64_t now,
                 const struct lease_probe *probe);
+/* The same rule for an owner known by its identity and when it was last seen alive
+ * (unix ms), e.g. a row of store_owners. */
+bool lease_gone(const struct owner *self, const char *host, int pid, int64_t start,
+                int64_t seen, int64_t now, const struct lease_probe *probe);
 /* Whether the run is self's own. */
 bool owner_is_self(const struct owner *self, const struct run_record *run);
 

@@ -85,6 +85,13 @@ void run_list_release(struct run_list *list)
     VEC_FREE(list);
 }
 
+void store_owner_list_release(struct store_owner_list *list)
+{
+    for (size_t i = 0; i < list->len; i++)
+        free(list->items[i].host);
+    VEC_FREE(list);
+}
+
 void store_file_list_release(struct store_file_list *list)
 {
     for (size_t i = 0; i < list->len; i++)

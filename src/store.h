@@ -147,6 +147,22 @@ struct store_file {
     struct hash128 hash; /* content hash when it had that stat data */
 };
 
+/* A serving stau as the store keeps it (store_owners). */
+struct store_owner_row {
+    char *host;           /* owned */
+    int pid;              /* its pid */
+    int64_t start;        /* its process start (as struct store_owner) */
+    int64_t since;        /* when it began serving (unix ms) */
+    int64_t heartbeat_at; /* its last sign of life */
+};
+/* Works with VEC_PUSH. */
+struct store_owner_list {
+    struct store_owner_row *items;
+    size_t len, cap;
+};
+/* Free every row's host and the array. */
+void store_owner_list_release(struct store_owner_list *list);
+
 /* Files to remember; works with VEC_PUSH. */
 struct store_file_list {
     struct store_file *items;
@@ -206,6 +222,9 @@ struct store_ops {
     int (*mark_lost)(struct store *st, int64_t id, int64_t heartbeat_seen, int64_t now);
     int (*runs_for_gc)(struct store *st, int64_t older_than, size_t keep_last_per_job,
                        struct run_list *out);
+    int (*owner_beat)(struct store *st, const struct store_owner *owner, bool leaving,
+                      int64_t now);
+    int (*owners)(struct store *st, struct store_owner_list *out);
     int (*file_get)(struct store *st, const char *path, struct store_file *out);
     int (*file_put)(struct store *st, const struct store_file *files, size_t count, int64_t now);
     int (*generation)(struct store *st, int64_t *out);
@@ -380,6 +399,26 @@ static inline int store_runs_for_gc(struct store *st, int64_t older_than, size_t
                                     struct run_list *out)
 {
     return st->ops->runs_for_gc(st, older_than, keep_last_per_job, out);
+}
+
+/* Record that owner serves the project, as of now (its first call is its start). */
+static inline int store_owner_serving(struct store *st, const struct store_owner *owner,
+                                      int64_t now)
+{
+    return st->ops->owner_beat(st, owner, false, now);
+}
+
+/* Forget that owner serves the project (it stopped). */
+static inline int store_owner_stopped(struct store *st, const struct store_owner *owner)
+{
+    return st->ops->owner_beat(st, owner, true, 0);
+}
+
+/* Append the staus recorded as serving, longest serving first; whether each is still
+ * alive is for the caller to judge (lease.h). */
+static inline int store_owners(struct store *st, struct store_owner_list *out)
+{
+    return st->ops->owners(st, out);
 }
 
 /* What is remembered of the file at path into *out (free out->path): 1, or 0. */

@@ -47,6 +47,9 @@
  *   indexes: (job, id); (job, status, id); (status) for queued and running runs only;
  *   (job, batch); (job, status, batch)
  * schedule (v1, dropped in v6): schedule marks, which nothing read.
+ * owners (v7): the stau processes serving the project (stau serve), for `stau status`.
+ *   host, pid, start (the owner's identity, as runs record it), since, heartbeat_at (unix ms);
+ *   a row goes when its serve stops, or is passed over once its owner is gone.
  * job_versions (v6): job TEXT PRIMARY KEY, n INTEGER NOT NULL: moved on by triggers when
  *   a run of the job is added or its status changes. A claim compares it with what the
  *   plan read, so a need judged on a past that has moved on is not claimed.
@@ -131,6 +134,10 @@ static const char *const migrations[] = {
     "DROP TRIGGER ticks_added;"
     "DROP TRIGGER ticks_moved;"
     "DROP TABLE schedule;",
+    /* 7: the stau processes serving the project */
+    "CREATE TABLE owners (host TEXT NOT NULL, pid INTEGER NOT NULL, start INTEGER NOT NULL,"
+    " since INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL, PRIMARY KEY (host, pid, start));"
+    "CREATE INDEX owners_by_since ON owners(since);",
 };
 enum { SCHEMA_VERSION = sizeof(migrations) / sizeof(migrations[0]) };
 enum { BUSY_TIMEOUT_MS = 10000 };
@@ -166,6 +173,9 @@ enum statement {
     SQL_ACTIVE_ALL,
     SQL_MARK_LOST,
     SQL_GC,
+    SQL_OWNER_BEAT,
+    SQL_OWNER_LEAVE,
+    SQL_OWNERS,
     SQL_FILE_GET,
     SQL_FILE_PUT,
     SQL_GENERATION,
@@ -220,6 +230,11 @@ static const char *const statement_text[SQL_COUNT] = {
                " (PARTITION BY job ORDER BY id DESC) AS newness FROM runs"
                " WHERE archive_path IS NOT NULL)"
                " WHERE newness > ?1 AND finished_at < ?2 ORDER BY id",
+    [SQL_OWNER_BEAT] = "INSERT INTO owners (host, pid, start, since, heartbeat_at)"
+                        " VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (host, pid, start)"
+                        " DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+    [SQL_OWNER_LEAVE] = "DELETE FROM owners WHERE host = ?1 AND pid = ?2 AND start = ?3",
+    [SQL_OWNERS] = "SELECT host, pid, start, since, heartbeat_at FROM owners ORDER BY since",
     [SQL_FILE_GET] = "SELECT path, mtime_ns, ctime_ns, size, inode, device, hash_low, hash_high"
                      " FROM files WHERE path = ?1",
     [SQL_FILE_PUT] =
@@ -784,6 +799,47 @@ static int sqlite_runs_for_gc(struct store *st, int64_t older_than, size_t keep_
     return read_runs(s, q, out, "select runs for gc");
 }
 
+/* ---- serving owners ---- */
+
+static int bind_owner(sqlite3_stmt *q, const struct store_owner *o)
+{
+    return bind_text(q, 1, o->host) || sqlite3_bind_int(q, 2, o->pid) ||
+           sqlite3_bind_int64(q, 3, o->start);
+}
+
+static int sqlite_owner_beat(struct store *st, const struct store_owner *owner, bool leaving,
+                             int64_t now)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = leaving ? "forget a serving stau" : "record a serving stau";
+    sqlite3_stmt *q = statement(s, leaving ? SQL_OWNER_LEAVE : SQL_OWNER_BEAT);
+    bool failed = bind_owner(q, owner) || (!leaving && sqlite3_bind_int64(q, 4, now));
+    if (bound(s, q, failed, what) < 0)
+        return -1;
+    return write_one(s, q, what, NULL) < 0 ? -1 : 0;
+}
+
+static int sqlite_owners(struct store *st, struct store_owner_list *out)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "read the serving staus";
+    sqlite3_stmt *q = statement(s, SQL_OWNERS);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_owner_row row = {
+            .host = column_text(q, 0),
+            .pid = sqlite3_column_int(q, 1),
+            .start = sqlite3_column_int64(q, 2),
+            .since = sqlite3_column_int64(q, 3),
+            .heartbeat_at = sqlite3_column_int64(q, 4),
+        };
+        VEC_PUSH(out, row);
+    }
+    int result = rc == SQLITE_DONE ? 0 : fail(s, what);
+    finish(q);
+    return result;
+}
+
 /* ---- the file memory ---- */
 
 static int sqlite_file_get(struct store *st, const char *path, struct store_file *out)
@@ -904,6 +960,8 @@ static const struct store_ops sqlite_ops = {
     .active_runs = sqlite_active_runs,
     .mark_lost = sqlite_mark_lost,
     .runs_for_gc = sqlite_runs_for_gc,
+    .owner_beat = sqlite_owner_beat,
+    .owners = sqlite_owners,
     .file_get = sqlite_file_get,
     .file_put = sqlite_file_put,
     .generation = sqlite_generation,
