@@ -46,7 +46,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
+#include "hash.h"
 
 enum { CACHE_VERSION = 6 };
 enum { FLAG_JOB = 1, FLAG_OK = 2, FLAG_GONE = 4, FLAG_TIMETABLE = 8 };
@@ -233,7 +233,7 @@ static void put_section(struct strbuf *out, const struct source_file *const *fil
     }
     uint64_t bytes = out->len - at - 8;
     memcpy(out->buf + at, &bytes, 8);
-    put_u64(out, XXH3_64bits(out->buf + at + 8, bytes));
+    put_u64(out, hash64_bytes(out->buf + at + 8, bytes));
 }
 
 /* Write the header and one section holding every file to fd, a few hundred KB at
@@ -247,35 +247,34 @@ static int stream_cache(int fd, const char *jobs_root, const struct source_file 
     put_u32(&out, CACHE_VERSION);
     put_u32(&out, 0x01020304);
     put_str(&out, jobs_root);
-    put_u64(&out, XXH3_64bits(out.buf, out.len));
+    put_u64(&out, hash64_bytes(out.buf, out.len));
     uint64_t length_at = out.len, body = 0;
     put_u64(&out, 0);
     size_t body_from = out.len; /* where the body starts in the current buffer */
-    XXH3_state_t *state = XXH3_createState();
-    if (!state)
-        fatal("out of memory for a hash state");
-    XXH3_64bits_reset(state);
+    struct hash64_stream *check = hash64_stream_new();
     put_u64(&out, count);
     int rc = 0;
     for (size_t i = 0; i <= count && rc == 0; i++) {
         if (i < count)
             put_file(&out, &files[i]);
         if (out.len >= (256 << 10) || i == count) {
-            XXH3_64bits_update(state, out.buf + body_from, out.len - body_from);
+            hash64_stream_add(check, out.buf + body_from, out.len - body_from);
             body += out.len - body_from;
             rc = write_all(fd, out.buf, out.len);
             strbuf_reset(&out);
             body_from = 0;
         }
     }
+    int saved = errno; /* a failed write's, kept across freeing the stream */
+    uint64_t body_check = hash64_stream_finish(check);
+    errno = saved;
     if (rc == 0) {
-        put_u64(&out, XXH3_64bits_digest(state));
+        put_u64(&out, body_check);
         rc = write_all(fd, out.buf, out.len);
     }
     if (rc == 0 && pwrite(fd, &body, 8, (off_t)length_at) != 8)
         rc = -1;
-    int saved = errno;
-    XXH3_freeState(state);
+    saved = errno;
     strbuf_release(&out);
     errno = saved;
     return rc;
@@ -615,7 +614,7 @@ int cache_read(const char *path, const char *jobs_root, struct cache *out, struc
     if (version != CACHE_VERSION || bom != 0x01020304)
         goto unusable; /* another stau version wrote it: rebuild without a fuss */
     char *root = get_str_required(&r);
-    uint64_t header_check = XXH3_64bits(data.buf, (size_t)(r.p - p));
+    uint64_t header_check = hash64_bytes(data.buf, (size_t)(r.p - p));
     if (r.bad || get_u64(&r) != header_check) {
         strbuf_addstr(why, "it is truncated or damaged");
         goto unusable;
@@ -628,7 +627,7 @@ int cache_read(const char *path, const char *jobs_root, struct cache *out, struc
         uint64_t bytes = get_u64(&r);
         if (r.bad || bytes < 8 || bytes > (uint64_t)(r.end - r.p) ||
             (uint64_t)(r.end - r.p) - bytes < 8 ||
-            XXH3_64bits(r.p, bytes) != read_u64_at(r.p + bytes)) {
+            hash64_bytes(r.p, bytes) != read_u64_at(r.p + bytes)) {
             if (section == 0) {
                 strmap_release(&by_path);
                 strbuf_addstr(why, "it is truncated or damaged");

@@ -5,14 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
+#include "hash.h"
 
 struct hash128 fingerprint_code(const char *src, size_t len, const size_t *comments, size_t count)
 {
-    XXH3_state_t *state = XXH3_createState();
-    if (!state)
-        fatal("out of memory for a hash state");
-    XXH3_128bits_reset(state);
+    struct hash_stream *state = hash_stream_new();
     size_t next = 0; /* the next comment not yet passed */
     for (size_t at = 0; at < len;) {
         const char *nl = memchr(src + at, '\n', len - at);
@@ -26,31 +23,24 @@ struct hash128 fingerprint_code(const char *src, size_t len, const size_t *comme
                              src[stop - 1] == '\r' || src[stop - 1] == '\f'))
             stop--;
         if (stop > at) {
-            XXH3_128bits_update(state, src + at, stop - at);
-            XXH3_128bits_update(state, "\n", 1);
+            hash_stream_add(state, src + at, stop - at);
+            hash_stream_add(state, "\n", 1);
         }
         at = end + 1;
     }
-    XXH128_hash_t h = XXH3_128bits_digest(state);
-    XXH3_freeState(state);
-    return (struct hash128){h.low64, h.high64};
+    return hash_stream_finish(state);
 }
 
 struct hash128 fingerprint_combine(const char *const *paths, const struct hash128 *hashes,
                                    size_t count)
 {
-    XXH3_state_t *state = XXH3_createState();
-    if (!state)
-        fatal("out of memory for a hash state");
-    XXH3_128bits_reset(state);
+    struct hash_stream *state = hash_stream_new();
     for (size_t i = 0; i < count; i++) {
-        XXH3_128bits_update(state, paths[i], strlen(paths[i]) + 1);
-        XXH3_128bits_update(state, &hashes[i].low, 8);
-        XXH3_128bits_update(state, &hashes[i].high, 8);
+        hash_stream_add_str(state, paths[i]);
+        hash_stream_add(state, &hashes[i].low, 8);
+        hash_stream_add(state, &hashes[i].high, 8);
     }
-    XXH128_hash_t h = XXH3_128bits_digest(state);
-    XXH3_freeState(state);
-    return (struct hash128){h.low64, h.high64};
+    return hash_stream_finish(state);
 }
 
 void fingerprint_hex(struct hash128 h, char out[33])

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
 #include "fingerprint.h"
+#include "hash.h"
 #include "work.h"
 
 /* Hashing files through the state database's memory: a file whose stat data is
@@ -77,25 +77,20 @@ static int hash_folder(struct hasher *h, const char *path, struct hash128 *out)
     closedir(d);
     if (names.len)
         qsort(names.items, names.len, sizeof(char *), by_string);
-    XXH3_state_t *state = XXH3_createState();
-    if (!state)
-        fatal("out of memory for a hash state");
-    XXH3_128bits_reset(state);
-    XXH3_128bits_update(state, "folder", 7);
+    struct hash_stream *state = hash_stream_new();
+    hash_stream_add(state, "folder", 7);
     for (size_t i = 0; i < names.len; i++) {
         char *child = xprintf("%s/%s", path, names.items[i]);
         struct hash128 hash = {0, 0};
         if (hash_file(h, child, NULL, &hash) == 0) {
-            XXH3_128bits_update(state, names.items[i], strlen(names.items[i]) + 1);
-            XXH3_128bits_update(state, &hash, sizeof(hash));
+            hash_stream_add_str(state, names.items[i]);
+            hash_stream_add(state, &hash, sizeof(hash));
         }
         free(child);
         free(names.items[i]);
     }
     VEC_FREE(&names);
-    XXH128_hash_t digest = XXH3_128bits_digest(state);
-    XXH3_freeState(state);
-    *out = (struct hash128){digest.low64, digest.high64};
+    *out = hash_stream_finish(state);
     return 0;
 }
 
@@ -183,16 +178,16 @@ static void hasher_finish(struct hasher *h, struct store_file_list *learned)
     strbuf_release(&h->buf);
 }
 
-static void add_hash(XXH3_state_t *state, const char *text, struct hash128 hash)
+static void add_hash(struct hash_stream *state, const char *text, struct hash128 hash)
 {
-    XXH3_128bits_update(state, text, strlen(text) + 1);
-    XXH3_128bits_update(state, &hash, sizeof(hash));
+    hash_stream_add_str(state, text);
+    hash_stream_add(state, &hash, sizeof(hash));
 }
 
-static void finish_fp(XXH3_state_t *state, char out[33])
+/* The fingerprint of everything added to state, as hex into out; frees state. */
+static void finish_fp(struct hash_stream *state, char out[33])
 {
-    XXH128_hash_t h = XXH3_128bits_digest(state);
-    fingerprint_hex((struct hash128){h.low64, h.high64}, out);
+    fingerprint_hex(hash_stream_finish(state), out);
 }
 
 static bool has_glob(const char *s)
@@ -203,14 +198,11 @@ static bool has_glob(const char *s)
 /* Fingerprint of the inputs: every pattern, the files it matches, their contents. */
 static void inputs_fingerprint(struct hasher *h, const struct decl *d, char out[33])
 {
-    XXH3_state_t *state = XXH3_createState();
-    if (!state)
-        fatal("out of memory for a hash state");
-    XXH3_128bits_reset(state);
+    struct hash_stream *state = hash_stream_new();
     h->noted = 0;
     for (size_t i = 0; i < d->inputs.len; i++) {
         const char *pattern = d->inputs.items[i];
-        XXH3_128bits_update(state, pattern, strlen(pattern) + 1);
+        hash_stream_add_str(state, pattern);
         if (!has_glob(pattern)) {
             struct hash128 hash;
             int rc = hash_file(h, pattern, NULL, &hash);
@@ -234,17 +226,13 @@ static void inputs_fingerprint(struct hasher *h, const struct decl *d, char out[
         VEC_FREE(&matches);
     }
     finish_fp(state, out);
-    XXH3_freeState(state);
 }
 
 /* Fingerprint of the outputs as they are; the first missing one in *missing. */
 static void outputs_fingerprint(struct hasher *h, const struct decl *d, char out[33],
                                 char **missing)
 {
-    XXH3_state_t *state = XXH3_createState();
-    if (!state)
-        fatal("out of memory for a hash state");
-    XXH3_128bits_reset(state);
+    struct hash_stream *state = hash_stream_new();
     h->noted = 0;
     for (size_t i = 0; i < d->outputs.len; i++) {
         struct hash128 hash;
@@ -255,7 +243,6 @@ static void outputs_fingerprint(struct hasher *h, const struct decl *d, char out
         note_file(h, 'o', d->outputs.items[i], rc == 0 ? &hash : NULL);
     }
     finish_fp(state, out);
-    XXH3_freeState(state);
 }
 
 /* Note the job's code files (its own and the local modules it imports) as evidence. */

@@ -3,6 +3,7 @@
 #include "paths.h"
 
 #include "fingerprint.h"
+#include "hash.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +15,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 /* Larger files are left out: no job file is this big, and reading them would
  * cost the memory every other file needs. */
@@ -493,19 +493,14 @@ void project_release(struct project *p)
 
 struct hash128 project_sources_hash(const struct project *p)
 {
-    XXH3_state_t *state = XXH3_createState();
-    if (!state)
-        fatal("out of memory for a hash state");
-    XXH3_128bits_reset(state);
-    XXH3_128bits_update(state, p->jobs_root, strlen(p->jobs_root) + 1);
+    struct hash_stream *state = hash_stream_new();
+    hash_stream_add_str(state, p->jobs_root);
     for (size_t i = 0; i < p->files.len; i++) {
         const struct source_file *f = &p->files.items[i];
-        XXH3_128bits_update(state, f->path, strlen(f->path) + 1);
-        XXH3_128bits_update(state, &f->hash, sizeof(f->hash));
+        hash_stream_add_str(state, f->path);
+        hash_stream_add(state, &f->hash, sizeof(f->hash));
     }
-    XXH128_hash_t h = XXH3_128bits_digest(state);
-    XXH3_freeState(state);
-    return (struct hash128){h.low64, h.high64};
+    return hash_stream_finish(state);
 }
 
 void project_load_imports(struct project *p)

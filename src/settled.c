@@ -44,8 +44,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
 #include "fingerprint.h"
+#include "hash.h"
 
 enum { SETTLED_VERSION = 1, RACY_MS = 2000, MAX_CHECKERS = 8, PER_CHECKER = 2048 };
 static const char magic[16] = "stau settled\0\0\0";
@@ -138,7 +138,7 @@ int settled_write(const char *path, const struct settled_key *key, const struct 
             put_u64(&sb, e->matches.high);
         }
     }
-    put_u64(&sb, XXH3_64bits(sb.buf, sb.len));
+    put_u64(&sb, hash64_bytes(sb.buf, sb.len));
     char *tmp = xprintf("%s.tmp.%d", path, (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int rc = -1;
@@ -305,7 +305,7 @@ bool settled_holds(const char *path, const char *root, const struct settled_key 
     get(&r, head, sizeof(head));
     get(&r, &version, 4);
     get(&r, &bom, 4);
-    bool holds = XXH3_64bits(buf.buf, buf.len - 8) == check &&
+    bool holds = hash64_bytes(buf.buf, buf.len - 8) == check &&
                  memcmp(head, magic, sizeof(magic)) == 0 && version == SETTLED_VERSION &&
                  bom == byte_order;
     int64_t valid_until = (int64_t)get_u64(&r);

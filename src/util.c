@@ -1,4 +1,4 @@
-/* util.c: messages, checked allocation, growable strings and arrays, hashing. */
+/* util.c: messages, checked allocation, growable strings and arrays, tables. */
 #define _POSIX_C_SOURCE 200809L
 #include "util.h"
 
@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 static void vmessage(const char *kind, const char *fmt, va_list ap)
 {
@@ -241,22 +240,6 @@ void arena_release(struct arena *arena)
         free(arena->head);
         arena->head = next;
     }
-}
-
-struct hash128 hash_bytes(const void *data, size_t len)
-{
-    XXH128_hash_t h = XXH3_128bits(data, len);
-    return (struct hash128){h.low64, h.high64};
-}
-
-bool hash_equal(struct hash128 a, struct hash128 b)
-{
-    return a.low == b.low && a.high == b.high;
-}
-
-uint64_t hash_string(const char *s, size_t len)
-{
-    return XXH3_64bits(s, len);
 }
 
 static void strmap_resize(struct strmap *map, size_t cap)

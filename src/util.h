@@ -1,4 +1,4 @@
-/* util.h: messages, checked allocation, growable strings and arrays, hashing. */
+/* util.h: messages, checked allocation, growable strings and arrays, tables. */
 #ifndef STAU_UTIL_H
 #define STAU_UTIL_H
 
@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include "hash.h" /* struct hash128, hash_bytes, hash_string: used all over */
 
 /* Print "stau: warning: ..." to stderr; a format ending in ':' appends strerror(errno). */
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -95,15 +96,6 @@ struct strlist {
     char **items;
     size_t len, cap;
 };
-
-/* A 128-bit content hash (XXH3); equal hashes mean equal content for stau's purposes. */
-struct hash128 {
-    uint64_t low, high;
-};
-struct hash128 hash_bytes(const void *data, size_t len);
-bool hash_equal(struct hash128 a, struct hash128 b);
-/* A fast 64-bit hash for in-memory tables. */
-uint64_t hash_string(const char *s, size_t len);
 
 /* A string -> index table with open addressing; keys are borrowed, not copied. */
 struct strmap {
