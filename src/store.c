@@ -85,6 +85,14 @@ void run_list_release(struct run_list *list)
     VEC_FREE(list);
 }
 
+void store_job_past_release(struct store_job_past *past)
+{
+    run_list_release(&past->last_batch);
+    run_list_release(&past->succeeded_batch);
+    run_record_release(&past->last_started);
+    memset(past, 0, sizeof(*past));
+}
+
 void store_owner_list_release(struct store_owner_list *list)
 {
     for (size_t i = 0; i < list->len; i++)

@@ -163,6 +163,17 @@ struct store_owner_list {
 /* Free every row's host and the array. */
 void store_owner_list_release(struct store_owner_list *list);
 
+/* One job's past as a plan reads it (store_job_pasts): the rows, not the verdicts
+ * (work.c judges them). */
+struct store_job_past {
+    struct run_list last_batch;      /* the runs of its newest batch, oldest first */
+    struct run_list succeeded_batch; /* the runs of its newest batch holding a success */
+    struct run_record last_started;  /* its newest run that started (id 0: none) */
+    int64_t version;                 /* as store_job_version */
+};
+/* Free what a past holds and zero it. */
+void store_job_past_release(struct store_job_past *past);
+
 /* Files to remember; works with VEC_PUSH. */
 struct store_file_list {
     struct store_file *items;
@@ -215,6 +226,8 @@ struct store_ops {
     int (*job_version)(struct store *st, const char *job, int64_t *out);
     int (*succeeded_batch)(struct store *st, const char *job, int64_t before, struct run_list *out);
     int (*last_started)(struct store *st, const char *job, struct run_record *out);
+    int (*job_pasts)(struct store *st, const char *const *jobs, size_t count,
+                     struct store_job_past *out);
     int (*snapshot)(struct store *st, bool begin);
     int (*last_batch)(struct store *st, const char *job, struct run_list *out);
     int (*history)(struct store *st, const char *job, size_t limit, struct run_list *out);
@@ -226,6 +239,8 @@ struct store_ops {
                       int64_t now);
     int (*owners)(struct store *st, struct store_owner_list *out);
     int (*file_get)(struct store *st, const char *path, struct store_file *out);
+    int (*files_get)(struct store *st, const char *const *paths, size_t count,
+                     struct store_file *out, bool *found);
     int (*file_put)(struct store *st, const struct store_file *files, size_t count, int64_t now);
     int (*generation)(struct store *st, int64_t *out);
     int (*apply)(struct store *st, const struct store_change *changes, size_t count,
@@ -343,6 +358,15 @@ static inline int store_succeeded_batch(struct store *st, const char *job, int64
     return st->ops->succeeded_batch(st, job, before, out);
 }
 
+/* The pasts of count jobs at once (out[i] for jobs[i], zeroed first): what a plan
+ * reads of each, in one call (one round trip for a server). On failure, -1 and
+ * every out[i] released. */
+static inline int store_job_pasts(struct store *st, const char *const *jobs, size_t count,
+                                  struct store_job_past *out)
+{
+    return st->ops->job_pasts(st, jobs, count, out);
+}
+
 /* Read what follows, until store_snapshot_end, as one consistent snapshot (one
  * read transaction: a plan's thousands of reads take the database's lock once).
  * Nothing may be written meanwhile. 0, or -1 with a message (reads then go on one
@@ -425,6 +449,14 @@ static inline int store_owners(struct store *st, struct store_owner_list *out)
 static inline int store_file_get(struct store *st, const char *path, struct store_file *out)
 {
     return st->ops->file_get(st, path, out);
+}
+
+/* What is remembered of count files at once: found[i] says whether out[i] (free its
+ * path) holds paths[i]'s. 0, or -1 with nothing to free. */
+static inline int store_files_get(struct store *st, const char *const *paths, size_t count,
+                                  struct store_file *out, bool *found)
+{
+    return st->ops->files_get(st, paths, count, out, found);
 }
 
 /* Remember these files' stat data and hashes, replacing older entries, in one transaction. */

@@ -735,6 +735,37 @@ static int sqlite_last_started(struct store *st, const char *job, struct run_rec
     return lookup_run(backend(st), SQL_LAST_STARTED, job, 0, out);
 }
 
+static int sqlite_last_batch(struct store *st, const char *job, struct run_list *out);
+
+/* SQLite is in the process: "one call" is a loop over the per-job queries, inside
+ * one read transaction when the caller has none open. */
+static int sqlite_job_pasts(struct store *st, const char *const *jobs, size_t count,
+                            struct store_job_past *out)
+{
+    struct sqlite_store *s = backend(st);
+    bool own = sqlite3_get_autocommit(s->db) != 0;
+    if (own && execute(s, SQL_BEGIN_READ, "begin reading") < 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < count; i++)
+        memset(&out[i], 0, sizeof(out[i]));
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        struct store_job_past *p = &out[i];
+        if (sqlite_last_batch(st, jobs[i], &p->last_batch) < 0 ||
+            sqlite_succeeded_batch(st, jobs[i], INT64_MAX, &p->succeeded_batch) < 0 ||
+            lookup_run(s, SQL_LAST_STARTED, jobs[i], 0, &p->last_started) < 0 ||
+            read_job_number(s, SQL_JOB_VERSION, jobs[i], &p->version, "read the version of a job") <
+                0)
+            rc = -1;
+    }
+    if (own && execute(s, SQL_COMMIT, "end reading") < 0)
+        rc = -1;
+    if (rc < 0)
+        for (size_t i = 0; i < count; i++)
+            store_job_past_release(&out[i]);
+    return rc;
+}
+
 static int sqlite_snapshot(struct store *st, bool begin)
 {
     struct sqlite_store *s = backend(st);
@@ -865,6 +896,22 @@ static int sqlite_file_get(struct store *st, const char *path, struct store_file
     return found;
 }
 
+static int sqlite_files_get(struct store *st, const char *const *paths, size_t count,
+                            struct store_file *out, bool *found)
+{
+    for (size_t i = 0; i < count; i++) {
+        memset(&out[i], 0, sizeof(out[i]));
+        int got = sqlite_file_get(st, paths[i], &out[i]);
+        if (got < 0) {
+            for (size_t k = 0; k < i; k++)
+                free(out[k].path);
+            return -1;
+        }
+        found[i] = got == 1;
+    }
+    return 0;
+}
+
 static int sqlite_file_put(struct store *st, const struct store_file *files, size_t count,
                            int64_t now)
 {
@@ -954,6 +1001,7 @@ static const struct store_ops sqlite_ops = {
     .job_version = sqlite_job_version,
     .succeeded_batch = sqlite_succeeded_batch,
     .last_started = sqlite_last_started,
+    .job_pasts = sqlite_job_pasts,
     .snapshot = sqlite_snapshot,
     .last_batch = sqlite_last_batch,
     .history = sqlite_history,
@@ -963,6 +1011,7 @@ static const struct store_ops sqlite_ops = {
     .owner_beat = sqlite_owner_beat,
     .owners = sqlite_owners,
     .file_get = sqlite_file_get,
+    .files_get = sqlite_files_get,
     .file_put = sqlite_file_put,
     .generation = sqlite_generation,
     .apply = sqlite_apply,

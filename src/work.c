@@ -235,19 +235,14 @@ static void take_run(struct run_list *runs, const struct run_record *which, stru
     memset(&runs->items[i], 0, sizeof(runs->items[i]));
 }
 
-int work_last_invocation(struct store *st, const char *job, struct run_record *out, size_t *missing)
+int work_invocation_of(struct run_list *runs, struct run_record *out, size_t *missing)
 {
-    struct run_list runs = {0};
     *missing = 0;
-    if (store_last_batch(st, job, &runs) < 0)
-        return -1;
-    if (!runs.len) {
-        run_list_release(&runs);
+    if (!runs->len)
         return 0;
-    }
     struct work_batch b;
-    work_batch_judge(runs.items, runs.len, &b);
-    take_run(&runs, b.failed ? b.failed : b.newest, out);
+    work_batch_judge(runs->items, runs->len, &b);
+    take_run(runs, b.failed ? b.failed : b.newest, out);
     if (out->chunks) {
         out->started_at = b.started_at;
         out->finished_at = b.state == WORK_BATCH_ACTIVE ? 0 : b.finished_at;
@@ -261,46 +256,61 @@ int work_last_invocation(struct store *st, const char *job, struct run_record *o
             out->status = RUN_INTERRUPTED;
         *missing = b.missing;
     }
-    run_list_release(&runs);
     return 1;
 }
 
-/* How many batches holding a success work_last_success judges before it gives up:
+int work_last_invocation(struct store *st, const char *job, struct run_record *out, size_t *missing)
+{
+    struct run_list runs = {0};
+    *missing = 0;
+    if (store_last_batch(st, job, &runs) < 0)
+        return -1;
+    int found = work_invocation_of(&runs, out, missing);
+    run_list_release(&runs);
+    return found;
+}
+
+/* How many batches holding a success work_success_of judges before it gives up:
  * a job whose newest successes are all in failed invocations this many times over
  * counts as never succeeded (its next success is what counts then). */
 enum { SUCCESS_BATCHES_JUDGED = 64 };
 
-int work_last_success(struct store *st, const char *job, struct run_record *out)
+int work_success_of(struct store *st, const char *job, struct run_list *first,
+                    struct run_record *out)
 {
-    int64_t before = INT64_MAX;
-    for (int tries = 0; tries < SUCCESS_BATCHES_JUDGED; tries++) {
-        struct run_list runs = {0};
-        if (store_succeeded_batch(st, job, before, &runs) < 0)
-            return -1;
-        if (!runs.len) {
-            run_list_release(&runs);
-            return 0;
-        }
+    struct run_list runs = *first;
+    memset(first, 0, sizeof(*first));
+    for (int tries = 0; tries < SUCCESS_BATCHES_JUDGED && runs.len; tries++) {
         struct work_batch b;
         work_batch_judge(runs.items, runs.len, &b);
-        if (b.state != WORK_BATCH_SUCCEEDED) {
-            before = runs.items[0].batch;
+        if (b.state == WORK_BATCH_SUCCEEDED) {
+            /* The chunk that finished last: its outputs fingerprint saw every chunk's. */
+            const struct run_record *last = NULL;
+            for (size_t i = 0; i < runs.len; i++) {
+                const struct run_record *r = &runs.items[i];
+                if (r->status == RUN_SUCCEEDED && (!last || r->finished_at >= last->finished_at))
+                    last = r;
+            }
+            take_run(&runs, last, out);
+            out->started_at = b.started_at;
             run_list_release(&runs);
-            continue;
+            return 1;
         }
-        /* The chunk that finished last: its outputs fingerprint saw every chunk's. */
-        const struct run_record *last = NULL;
-        for (size_t i = 0; i < runs.len; i++) {
-            const struct run_record *r = &runs.items[i];
-            if (r->status == RUN_SUCCEEDED && (!last || r->finished_at >= last->finished_at))
-                last = r;
-        }
-        take_run(&runs, last, out);
-        out->started_at = b.started_at;
+        int64_t before = runs.items[0].batch;
         run_list_release(&runs);
-        return 1;
+        if (store_succeeded_batch(st, job, before, &runs) < 0)
+            return -1;
     }
+    run_list_release(&runs);
     return 0;
+}
+
+int work_last_success(struct store *st, const char *job, struct run_record *out)
+{
+    struct run_list runs = {0};
+    if (store_succeeded_batch(st, job, INT64_MAX, &runs) < 0)
+        return -1;
+    return work_success_of(st, job, &runs, out);
 }
 
 enum work_selection work_read_selection(const char *text, struct work_ids *ids,

@@ -72,6 +72,14 @@ void work_batch_judge(const struct run_record *runs, size_t n, struct work_batch
  * as interrupted); *missing gets the chunks that never started. 1, 0 (never ran), -1. */
 int work_last_invocation(struct store *st, const char *job, struct run_record *out,
                          size_t *missing);
+/* work_last_invocation on a batch's runs as read (store_job_pasts); takes what it
+ * returns out of runs. */
+int work_invocation_of(struct run_list *runs, struct run_record *out, size_t *missing);
+/* work_last_success from the runs of the job's newest batch holding a success, as
+ * read (store_job_pasts): judged, and older batches read while it did not succeed.
+ * Takes first (leaving it empty). */
+int work_success_of(struct store *st, const char *job, struct run_list *first,
+                    struct run_record *out);
 /* The job's last success as one record (release it): for a chunked job, the chunk that
  * finished last of the newest batch whose chunks all succeeded (its outputs fingerprint
  * saw every chunk's outputs), with the batch's earliest start. 1, 0, or -1. */

@@ -893,7 +893,7 @@ test_run_archives() {
     "$PY" - x/manifest.json "$id_a" <<'EOF' || fail "the manifest is not as expected"
 import json, sys
 m = json.load(open(sys.argv[1]))
-assert m["run"] == int(sys.argv[2]), m
+assert m["id"] == int(sys.argv[2]) and m["batch"] == m["id"] and m["log"] == "log.txt", m
 assert m["job"] == "a" and m["status"] == "succeeded" and m["exit_code"] == 0, m
 assert m["reasons"][0]["reason"] == "never-run", m
 assert len(m["outputs_fingerprint"]) == 32, m
