@@ -26,7 +26,16 @@ struct hasher {
     struct strbuf *files;           /* where to note each file hashed, as evidence (see
                                        run_record.files); NULL: nowhere */
     size_t noted;                   /* ... lines noted there for the present kind */
+    /* What the file memory held of the paths a plan looks at, read in one call
+     * (preload); a path not among them is asked of the store alone. */
+    struct strmap known;                 /* path -> index in memory */
+    struct store_file_list memory;       /* the remembered entries (path NULL: none) */
+    struct strmap globs;                 /* input glob -> index in matches */
+    VEC(struct strlist) matches;         /* what each glob matched */
 };
+#define HASHER_INIT(st_, root_, now_, witness_, files_)                                            \
+    {.st = (st_), .root = (root_), .now = (now_), .buf = STRBUF_INIT, .witness = (witness_),       \
+     .files = (files_)}
 
 /* A run keeps at most this many evidence lines of each kind: a glob matching more
  * is told as "too many to list". */
@@ -122,11 +131,15 @@ static int hash_file(struct hasher *h, const char *path, struct stat *st_out, st
     struct file_stat now_stat;
     file_stat_from(&now_stat, &st);
     struct store_file mem = {0};
-    if (store_file_get(h->st, path, &mem) == 1 && mem.mtime_ns == now_stat.mtime_ns &&
-        mem.ctime_ns == now_stat.ctime_ns && mem.size == now_stat.size &&
-        mem.inode == now_stat.inode && mem.device == now_stat.device &&
+    size_t at;
+    bool preloaded = strmap_get(&h->known, path, strlen(path), &at);
+    bool found = preloaded ? h->memory.items[at].path != NULL
+                           : store_file_get(h->st, path, &mem) == 1;
+    const struct store_file *m = preloaded ? &h->memory.items[at] : &mem;
+    if (found && m->mtime_ns == now_stat.mtime_ns && m->ctime_ns == now_stat.ctime_ns &&
+        m->size == now_stat.size && m->inode == now_stat.inode && m->device == now_stat.device &&
         now_stat.mtime_ns / 1000000 < h->now - 2000) {
-        *out = mem.hash;
+        *out = m->hash;
         free(mem.path);
         free(full);
         return 0;
@@ -176,6 +189,28 @@ static void hasher_finish(struct hasher *h, struct store_file_list *learned)
     }
     store_file_list_release(&h->updates);
     strbuf_release(&h->buf);
+    strmap_release(&h->known);
+    store_file_list_release(&h->memory);
+    strmap_release(&h->globs);
+    for (size_t i = 0; i < h->matches.len; i++) {
+        for (size_t k = 0; k < h->matches.items[i].len; k++)
+            free(h->matches.items[i].items[k]);
+        VEC_FREE(&h->matches.items[i]);
+    }
+    VEC_FREE(&h->matches);
+}
+
+/* What an input glob matches, expanded once per hasher (jobs often share one). */
+static const struct strlist *glob_matches(struct hasher *h, const char *pattern)
+{
+    size_t at;
+    if (strmap_get(&h->globs, pattern, strlen(pattern), &at))
+        return &h->matches.items[at];
+    struct strlist matches = {0};
+    fingerprint_glob(h->root, pattern, &matches);
+    VEC_PUSH(&h->matches, matches);
+    strmap_put(&h->globs, pattern, strlen(pattern), h->matches.len - 1);
+    return &h->matches.items[h->matches.len - 1];
 }
 
 static void add_hash(struct hash_stream *state, const char *text, struct hash128 hash)
@@ -211,19 +246,16 @@ static void inputs_fingerprint(struct hasher *h, const struct decl *d, char out[
             note_file(h, 'i', pattern, rc == 0 ? &hash : NULL);
             continue;
         }
-        struct strlist matches = {0};
-        fingerprint_glob(h->root, pattern, &matches);
+        const struct strlist *matches = glob_matches(h, pattern);
         if (h->witness)
-            witness_glob(h->witness, pattern, &matches);
-        for (size_t k = 0; k < matches.len; k++) {
+            witness_glob(h->witness, pattern, matches);
+        for (size_t k = 0; k < matches->len; k++) {
             struct hash128 hash;
-            if (hash_file(h, matches.items[k], NULL, &hash) == 0) {
-                add_hash(state, matches.items[k], hash);
-                note_file(h, 'i', matches.items[k], &hash);
+            if (hash_file(h, matches->items[k], NULL, &hash) == 0) {
+                add_hash(state, matches->items[k], hash);
+                note_file(h, 'i', matches->items[k], &hash);
             }
-            free(matches.items[k]);
         }
-        VEC_FREE(&matches);
     }
     finish_fp(state, out);
 }
@@ -450,19 +482,88 @@ static bool apply_max_lag(struct plan *plan, const struct graph *g, int64_t now)
  * waiting to start, when it was queued; for a last run that never started because
  * it was skipped (a dependency failed, or stau stopped first), the newest run that
  * did start, so the tick it was due for is not lost. -1 after a store error. */
-static int schedule_from(struct store *st, const char *job, struct plan_job *pj)
+static void schedule_from(const struct run_record *last_started, struct plan_job *pj)
 {
     const struct run_record *last = &pj->last;
     pj->schedule_from = !last->id ? 0 : last->started_at ? last->started_at : last->queued_at;
     if (!last->id || last->started_at || last->status != RUN_SKIPPED || !pj->schedule_count)
-        return 0;
-    struct run_record started = {0};
-    int found = store_last_started(st, job, &started);
-    if (found < 0)
-        return -1;
-    pj->schedule_from = found ? started.started_at : 0;
-    run_record_release(&started);
-    return 0;
+        return;
+    pj->schedule_from = last_started->id ? last_started->started_at : 0;
+}
+
+/* Read what the file memory holds of every input and output path the plan will
+ * look at, in one call (a network store then answers in one round trip). */
+static int preload_files(struct hasher *h, const struct plan *plan, const struct graph *g)
+{
+    VEC(const char *) paths = {0};
+    for (size_t i = 0; i < plan->count; i++) {
+        if (!plan->jobs[i].selected)
+            continue;
+        const struct decl *d = g->jobs.items[i].decl;
+        for (size_t k = 0; k < d->inputs.len; k++) {
+            if (!has_glob(d->inputs.items[k])) {
+                VEC_PUSH(&paths, d->inputs.items[k]);
+                continue;
+            }
+            const struct strlist *matches = glob_matches(h, d->inputs.items[k]);
+            for (size_t m = 0; m < matches->len; m++)
+                VEC_PUSH(&paths, matches->items[m]);
+        }
+        for (size_t k = 0; k < d->outputs.len; k++)
+            VEC_PUSH(&paths, d->outputs.items[k]);
+    }
+    /* Each path once: the first of equal ones is the one asked. */
+    size_t unique = 0;
+    for (size_t i = 0; i < paths.len; i++)
+        if (strmap_put(&h->known, paths.items[i], strlen(paths.items[i]), unique))
+            paths.items[unique++] = paths.items[i];
+    bool *found = xcalloc(unique + 1, sizeof(bool));
+    for (size_t i = 0; i < unique; i++) {
+        struct store_file none = {0};
+        VEC_PUSH(&h->memory, none);
+    }
+    int rc = store_files_get(h->st, paths.items, unique, h->memory.items, found);
+    for (size_t i = 0; rc == 0 && i < unique; i++)
+        if (!found[i])
+            h->memory.items[i].path = NULL;
+    if (rc < 0) {
+        /* Ask the store path by path instead. */
+        strmap_release(&h->known);
+        memset(&h->known, 0, sizeof(h->known));
+        memset(h->memory.items, 0, unique * sizeof(*h->memory.items));
+    }
+    free(found);
+    VEC_FREE(&paths);
+    return rc;
+}
+
+/* Read the past of every selected job in one call and judge it (work.c): its last
+ * invocation, last success, version and where its schedule counts from. */
+static int read_pasts(struct plan *plan, const struct graph *g, struct store *st)
+{
+    size_t n = 0;
+    const char **names = xcalloc(plan->count + 1, sizeof(*names));
+    for (size_t i = 0; i < plan->count; i++)
+        if (plan->jobs[i].selected)
+            names[n++] = g->jobs.items[i].name;
+    struct store_job_past *pasts = xcalloc(n + 1, sizeof(*pasts));
+    int rc = store_job_pasts(st, names, n, pasts);
+    for (size_t i = 0, k = 0; rc == 0 && i < plan->count; i++) {
+        struct plan_job *pj = &plan->jobs[i];
+        if (!pj->selected)
+            continue;
+        struct store_job_past *past = &pasts[k++];
+        work_invocation_of(&past->last_batch, &pj->last, &pj->chunks_missing);
+        if (work_success_of(st, names[k - 1], &past->succeeded_batch, &pj->success) < 0)
+            rc = -1;
+        pj->version = past->version;
+        schedule_from(&past->last_started, pj);
+    }
+    for (size_t k = 0; k < n; k++)
+        store_job_past_release(&pasts[k]);
+    free(pasts);
+    free(names);
+    return rc;
 }
 
 int plan_build(struct plan *plan, struct project *p, struct store *st,
@@ -480,9 +581,11 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
         return -1;
     }
     project_load_imports(p);
-    struct hasher h = {st, p->root, opt->now, {0}, STRBUF_INIT, &plan->witness, false, NULL, 0};
+    struct hasher h = HASHER_INIT(st, p->root, opt->now, &plan->witness, NULL);
     int rc = 0;
     bool snapshot = store_snapshot_begin(st) == 0;
+    if (preload_files(&h, plan, g) < 0)
+        warn("%s", store_error(st));
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct plan_job *pj = &plan->jobs[i];
         if (!pj->selected)
@@ -502,13 +605,11 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
         outputs_fingerprint(&h, job->decl, pj->outputs_fp, &pj->missing_output);
         h.files = NULL;
         pj->files = strbuf_detach(&files);
-        if (plan_load_schedules(pj, job) < 0 ||
-            work_last_invocation(st, job->name, &pj->last, &pj->chunks_missing) < 0 ||
-            work_last_success(st, job->name, &pj->success) < 0 ||
-            store_job_version(st, job->name, &pj->version) < 0 ||
-            schedule_from(st, job->name, pj) < 0)
+        if (plan_load_schedules(pj, job) < 0)
             rc = -1;
     }
+    if (rc == 0 && read_pasts(plan, g, st) < 0)
+        rc = -1;
     if (snapshot && store_snapshot_end(st) < 0)
         rc = -1;
     plan->witness_complete = !h.incomplete;
@@ -614,7 +715,7 @@ void plan_outputs_fingerprint(struct project *p, struct store *st, size_t job, i
                               char out[33], char **missing, struct store_file_list *learned,
                               struct strbuf *files)
 {
-    struct hasher h = {st, p->root, now, {0}, STRBUF_INIT, NULL, false, files, 0};
+    struct hasher h = HASHER_INIT(st, p->root, now, NULL, files);
     *missing = NULL;
     outputs_fingerprint(&h, p->graph.jobs.items[job].decl, out, missing);
     hasher_finish(&h, learned);
@@ -623,7 +724,7 @@ void plan_outputs_fingerprint(struct project *p, struct store *st, size_t job, i
 void plan_inputs_fingerprint(struct project *p, struct store *st, size_t job, int64_t now,
                              char out[33], struct store_file_list *learned, struct strbuf *files)
 {
-    struct hasher h = {st, p->root, now, {0}, STRBUF_INIT, NULL, false, files, 0};
+    struct hasher h = HASHER_INIT(st, p->root, now, NULL, files);
     code_files(&h, p, job);
     inputs_fingerprint(&h, p->graph.jobs.items[job].decl, out);
     hasher_finish(&h, learned);
