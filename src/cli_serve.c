@@ -36,6 +36,9 @@
 #include "watch.h"
 
 enum {
+    REPLAN_MIN_MS = 250,  /* plans after runs end are at least this far apart, and ten
+                             times as far as the last plan took: with thousands of
+                             trivial runs ending, planning must not take over */
     DEBOUNCE_MS = 100,    /* quiet after a change before planning */
     DEBOUNCE_MAX_MS = 1000, /* ... but no longer than this after the first change */
     RECOVER_MS = HEARTBEAT_MS /* how often runs of gone copies are looked for */
@@ -293,9 +296,16 @@ static int reload(struct serve *s, const char *why)
     return 0;
 }
 
+static void note_going(void *ctx, const char *job)
+{
+    strmap_put(ctx, job, strlen(job), 0);
+}
+
 /* Leave out of plan's order what must not be submitted now (see the top). */
 static void filter_plan(struct serve *s, struct plan *plan, const struct graph *g)
 {
+    struct strmap going = {0};
+    engine_each_job(s->engine, note_going, &going);
     bool *out = xcalloc(plan->count + 1, sizeof(bool));
     struct sizelist kept = {0};
     for (size_t k = 0; k < plan->order.len; k++) {
@@ -303,7 +313,8 @@ static void filter_plan(struct serve *s, struct plan *plan, const struct graph *
         const struct job *job = &g->jobs.items[i];
         const struct reasons *why = &plan->jobs[i].why;
         bool only_failed = why->len == 1 && why->items[0].kind == REASON_FAILED;
-        out[i] = engine_has_job(s->engine, job->name) ||
+        size_t unused;
+        out[i] = strmap_get(&going, job->name, strlen(job->name), &unused) ||
                  (only_failed && failed_index(s, job->name) != SIZE_MAX);
         /* (The order is upstream first, so a left-out dependency is known by now.) */
         for (size_t e = 0; e < job->deps.len && !out[i]; e++)
@@ -316,6 +327,7 @@ static void filter_plan(struct serve *s, struct plan *plan, const struct graph *
     VEC_FREE(&plan->order);
     plan->order = kept;
     free(out);
+    strmap_release(&going);
 }
 
 /* The next schedule tick after now of any job (unix ms; INT64_MAX: none). A tick
@@ -388,20 +400,32 @@ static int serve_loop(struct serve *s)
     int64_t quiet_at = -1;        /* mono: plan once files stopped changing; -1: none */
     int64_t changed_first = -1;   /* mono: the first change of the burst */
     int64_t next_recover = proc_now_ms() + RECOVER_MS;
+    int64_t last_plan = 0;
     int signals = 0;
     size_t ended_seen = 0;
+    int64_t replan_at = -1;  /* mono: plan then, as runs ended; -1: not asked */
+    int64_t plan_gap = REPLAN_MIN_MS;
     while (!stopping || engine_busy(s->engine)) {
+        if (!stopping && replan_at >= 0 && proc_now_ms() >= replan_at)
+            plan_now = true;
         if (!stopping && (plan_now || reload_now)) {
             if (reload_now && reload(s, "a change") < 0)
                 return EXIT_USAGE;
             plan_now = reload_now = false;
+            replan_at = -1;
             ended_seen = s->runs_ended;
+            int64_t began = proc_now_ms();
             plan_and_submit(s, &tick);
+            int64_t took = proc_now_ms() - began;
+            plan_gap = took * 10 > REPLAN_MIN_MS ? took * 10 : REPLAN_MIN_MS;
+            last_plan = proc_now_ms();
         }
         int64_t mono = proc_now_ms(), wall = wall_clock_ms();
         int64_t deadline = -1;
         if (!stopping) {
             deadline = next_recover;
+            if (replan_at >= 0 && replan_at < deadline)
+                deadline = replan_at;
             if (tick != INT64_MAX && mono + (tick - wall) < deadline)
                 deadline = mono + (tick - wall > 0 ? tick - wall : 0);
             if (quiet_at >= 0 && quiet_at < deadline)
@@ -440,8 +464,11 @@ static int serve_loop(struct serve *s)
         }
         if (tick != INT64_MAX && wall >= tick)
             plan_now = true;
-        if (s->runs_ended != ended_seen)
-            plan_now = true;
+        if (s->runs_ended != ended_seen && replan_at < 0) {
+            replan_at = last_plan + plan_gap > mono ? last_plan + plan_gap : mono;
+            if (replan_at <= mono)
+                plan_now = true;
+        }
         if (mono >= next_recover) {
             next_recover = mono + RECOVER_MS;
             struct store_owner me = owner_store(&s->self);

@@ -825,15 +825,14 @@ bool engine_busy(const struct engine *e)
     return false;
 }
 
-bool engine_has_job(const struct engine *e, const char *job)
+void engine_each_job(const struct engine *e, void (*fn)(void *ctx, const char *job), void *ctx)
 {
     for (size_t s = 0; s < e->subs.len; s++) {
         const struct submission *sub = e->subs.items[s];
         for (size_t i = 0; i < sub->due_count; i++)
-            if (sub->due[i].state != JOB_DONE && strcmp(due_job_of(&sub->due[i])->name, job) == 0)
-                return true;
+            if (sub->due[i].state != JOB_DONE)
+                fn(ctx, due_job_of(&sub->due[i])->name);
     }
-    return false;
 }
 
 /* Free a submission's own memory (not its project and plan). */

@@ -145,8 +145,9 @@ int engine_submit(struct engine *e, struct project *p, struct plan *plan,
                   const struct engine_submit_options *opt);
 /* Whether anything runs, waits to start, or waits for another stau. */
 bool engine_busy(const struct engine *e);
-/* Whether a job of this name is being run (or waited for) by this engine. */
-bool engine_has_job(const struct engine *e, const char *job);
+/* Call fn with the name of every job the engine is running or waiting to run (or
+ * waiting for); the name is valid until the next engine_step. */
+void engine_each_job(const struct engine *e, void (*fn)(void *ctx, const char *job), void *ctx);
 /* Start what can start, wait for one event until deadline_ms (monotonic; -1: none),
  * and handle it. */
 enum engine_event engine_step(struct engine *e, int64_t deadline_ms);
