@@ -85,6 +85,12 @@ static int system_terminate_all(void *ctx, int64_t grace_ms)
     return proc_terminate_all(ctx, grace_ms);
 }
 
+static int system_terminate(void *ctx, struct proc *proc, int64_t grace_ms)
+{
+    (void)ctx;
+    return proc_terminate(proc, grace_ms);
+}
+
 /* ---- the reporter ---- */
 
 /* Where the engine stands; with longest, also what has run longest (*longest is
@@ -230,6 +236,12 @@ static void end_run(struct engine *e, struct task *t, const struct proc_event *e
     struct project *p = d->sub->p;
     e->slots_used -= (size_t)job->decl->slots;
     e->running--;
+    if (t->taken_over) {
+        /* Another stau has its record now (lost, and run again): leave it be. */
+        t->failure = xstrdup("taken over by another stau");
+        finish_task(e, t, RUN_LOST, ev->wall_ms);
+        return;
+    }
     int64_t now = engine_wall(e);
     struct run_finish fin = {.status = RUN_FAILED,
                              .exit_code = ev->signal ? -1 : ev->status,
@@ -713,6 +725,7 @@ struct engine *engine_new(const struct engine_config *cfg)
                                              .add = system_add,
                                              .wait = system_wait,
                                              .terminate_all = system_terminate_all,
+                                             .terminate = system_terminate,
                                              .ctx = &e->set};
     }
     if (!e->cfg.slots)
@@ -947,13 +960,37 @@ static int64_t own_deadline(const struct engine *e)
 }
 
 /* What the engine does on the clock: leases, held jobs, the grace period, progress. */
+/* Runs of ours that another stau recorded lost (this one was paused past its lease,
+ * seen from another host): they are stopped, and their ends not recorded over the
+ * takeover. Called when a heartbeat renewed fewer runs than this engine holds. */
+static void stop_taken_over(struct engine *e)
+{
+    for (size_t i = e->open_tasks; i < e->tasks.len; i++) {
+        struct task *t = e->tasks.items[i];
+        if (t->state != TASK_RUNNING || t->taken_over)
+            continue;
+        struct run_record run = {0};
+        if (store_run(e->cfg.store, t->run_id, &run) == 1 && run.status == RUN_LOST) {
+            warn("run %lld of '%s' was recorded lost by another stau while this one was silent "
+                 "past its lease; stopping it here",
+                 (long long)t->run_id, due_job_of(t->d)->name);
+            t->taken_over = true;
+            e->cfg.procs.terminate(e->cfg.procs.ctx, &t->proc, GRACE_MS);
+        }
+        run_record_release(&run);
+    }
+}
+
 static void on_clock(struct engine *e)
 {
     int64_t now = engine_mono(e);
     if (now >= e->next_heartbeat) {
         struct store_owner owner = owner_store(e->cfg.owner);
-        if (store_heartbeat(e->cfg.store, &owner, engine_wall(e)) < 0)
+        int renewed = store_heartbeat(e->cfg.store, &owner, engine_wall(e));
+        if (renewed < 0)
             warn("%s", store_error(e->cfg.store));
+        else if ((size_t)renewed < e->running)
+            stop_taken_over(e);
         e->next_heartbeat = now + HEARTBEAT_MS;
     }
     if (e->held && now >= e->next_held_poll) {

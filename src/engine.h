@@ -45,6 +45,8 @@ struct engine_procs {
     int (*wait)(void *ctx, int64_t deadline_ms, struct proc_event *ev);
     /* SIGTERM to every child, SIGKILL grace_ms later (0: now). */
     int (*terminate_all)(void *ctx, int64_t grace_ms);
+    /* The same for one child. */
+    int (*terminate)(void *ctx, struct proc *proc, int64_t grace_ms);
     void *ctx;
 };
 

@@ -74,6 +74,7 @@ struct task {
     int64_t retry_at;       /* monotonic ms when a retry may start */
     struct proc proc;       /* the running child */
     int pid;                /* its process (and group) once started; 0: none */
+    bool taken_over;        /* another stau recorded it lost: its end is not recorded */
     int64_t run_id;         /* its record */
     int64_t started_wall;   /* unix ms */
     int64_t started_mono;   /* monotonic ms */

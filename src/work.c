@@ -245,7 +245,12 @@ int work_invocation_of(struct run_list *runs, struct run_record *out, size_t *mi
     take_run(runs, b.failed ? b.failed : b.newest, out);
     if (out->chunks) {
         out->started_at = b.started_at;
-        out->finished_at = b.state == WORK_BATCH_ACTIVE ? 0 : b.finished_at;
+        /* A failed invocation is told by its failing chunk's end (a later rerun of
+         * another chunk does not move it); otherwise by the batch's last end. */
+        if (b.state == WORK_BATCH_ACTIVE)
+            out->finished_at = 0;
+        else if (b.state != WORK_BATCH_FAILED)
+            out->finished_at = b.finished_at;
         if (b.state == WORK_BATCH_SUCCEEDED)
             out->status = RUN_SUCCEEDED;
         else if (b.state == WORK_BATCH_ACTIVE && run_status_finished(out->status))

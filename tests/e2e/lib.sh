@@ -27,6 +27,19 @@
 #   expect_eq WHAT EXPECTED GOT
 #   expect_file FILE / expect_no_file FILE
 #   fail MESSAGE
+#
+# Background stau and the state database:
+#
+#   db SQL                   one query against .stau/state.db; prints rows as a|b|c
+#   last_status JOB          the status of JOB's last run
+#   wait_for_file FILE       wait up to 15 s for FILE (fails the test if it never comes)
+#   wait_for_status JOB S    wait up to 5 s for JOB's last run to be S (status 1 if not)
+#   start_bg ARGS...         start stau in the background, output to $OUT and $ERR;
+#                            sets BG_PID
+#   start_bg_into OUTFILE ERRFILE ARGS...   the same, output to these files
+#   wait_bg                  wait (at most 30 s) for $BG_PID to end; sets RC
+#   unique_sleep             an argument for `sleep` that pgrep -f finds uniquely
+#   reap_group PGID          kill -9 what is left of a process group, quietly
 
 FIXTURES=$ROOT/fixtures
 OUT=$TEST_TMP/.run/stdout
@@ -179,5 +192,86 @@ expect_file() {
 
 expect_no_file() {
     [ -e "$1" ] && fail "$(_where): expected no file $1"
+    return 0
+}
+
+# One SQL query against the state database, through python's sqlite3.
+db() {
+    "$PY" - "$1" <<'EOF'
+import sqlite3, sys
+con = sqlite3.connect(".stau/state.db")
+for row in con.execute(sys.argv[1]):
+    print("|".join("" if v is None else str(v) for v in row))
+con.commit()
+EOF
+}
+
+# The status of a job's last run.
+last_status() {
+    db "SELECT status FROM runs WHERE job = '$1' ORDER BY id DESC LIMIT 1"
+}
+
+# Wait up to 15 s for a file to appear.
+wait_for_file() {
+    local i
+    for i in $(seq 150); do
+        [ -e "$1" ] && return 0
+        sleep 0.1
+    done
+    fail "$(_where): $1 did not appear within 15 s"
+    return 1
+}
+
+# Wait up to 5 s for a job's last run to have this status.
+wait_for_status() {
+    local i
+    for i in $(seq 50); do
+        [ "$(last_status "$1")" = "$2" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# Start stau in the background with SIGINT and SIGTERM at their defaults (a
+# non-interactive shell starts background commands with SIGINT ignored).
+# Sets BG_PID; its stdout and stderr go to $OUT and $ERR.
+start_bg() {
+    start_bg_into "$OUT" "$ERR" "$@"
+}
+
+# start_bg_into OUTFILE ERRFILE ARGS...: start_bg with stdout and stderr to these files.
+start_bg_into() {
+    local out=$1 err=$2
+    shift 2
+    "$PY" -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$STAU" "$@" >"$out" 2>"$err" </dev/null &
+    BG_PID=$!
+}
+
+# Wait for the background stau (at most 30 s) and set RC.
+wait_bg() {
+    local i
+    for i in $(seq 300); do
+        kill -0 "$BG_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$BG_PID" 2>/dev/null; then
+        fail "$(_where): stau (pid $BG_PID) still running after 30 s"
+        kill -9 "$BG_PID" 2>/dev/null
+    fi
+    wait "$BG_PID"
+    RC=$?
+}
+
+# A unique argument for `sleep`, so pgrep -f finds exactly our grandchild.
+unique_sleep() {
+    printf '60.%05d%05d' "$RANDOM" "$RANDOM"
+}
+
+# Kill what is left of a process group we made (by its id), quietly.
+reap_group() {
+    [ -n "$1" ] && kill -9 -- "-$1" 2>/dev/null
     return 0
 }
