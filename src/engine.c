@@ -126,20 +126,28 @@ static void report_progress(struct engine *e)
     free(longest);
 }
 
+/* A task as the reporter is told of it (label: engine_task_label's, borrowed). */
+static struct engine_run run_of(const struct task *t, const char *label, enum run_status result,
+                                int64_t ms)
+{
+    return (struct engine_run){.job = due_job_of(t->d)->name,
+                               .label = label,
+                               .run_id = t->run_id,
+                               .attempt = t->attempt,
+                               .pid = t->pid,
+                               .result = result,
+                               .failure = t->failure,
+                               .log_path = t->log_path,
+                               .project_root = t->d->sub->p->root,
+                               .ms = ms};
+}
+
 static void report_finished(struct engine *e, const struct task *t, int64_t ms)
 {
     if (!e->cfg.reporter.finished)
         return;
     char *label = engine_task_label(t);
-    struct engine_run run = {.job = due_job_of(t->d)->name,
-                             .label = label,
-                             .run_id = t->run_id,
-                             .attempt = t->attempt,
-                             .result = t->result,
-                             .failure = t->failure,
-                             .log_path = t->log_path,
-                             .project_root = t->d->sub->p->root,
-                             .ms = ms};
+    struct engine_run run = run_of(t, label, t->result, ms);
     struct engine_progress pr;
     progress_of(e, &pr, NULL);
     e->cfg.reporter.finished(e->cfg.reporter.ctx, &run, &pr);
@@ -290,15 +298,7 @@ static void end_run(struct engine *e, struct task *t, const struct proc_event *e
             delay *= 2;
         if (e->cfg.reporter.retry) {
             char *label = engine_task_label(t);
-            struct engine_run run = {.job = job->name,
-                                     .label = label,
-                                     .run_id = t->run_id,
-                                     .attempt = t->attempt,
-                                     .result = fin.status,
-                                     .failure = t->failure,
-                                     .log_path = t->log_path,
-                                     .project_root = p->root,
-                                     .ms = ev->wall_ms};
+            struct engine_run run = run_of(t, label, fin.status, ev->wall_ms);
             e->cfg.reporter.retry(e->cfg.reporter.ctx, &run, delay, t->attempt + 1,
                                   (int)job->decl->retries + 1);
             free(label);
@@ -427,13 +427,7 @@ static void start_task(struct engine *e, struct task *t)
         e->slots_used += (size_t)job->decl->slots;
         if (e->cfg.reporter.started) {
             char *label = engine_task_label(t);
-            struct engine_run run = {.job = job->name,
-                                     .label = label,
-                                     .run_id = t->run_id,
-                                     .attempt = t->attempt,
-                                     .pid = t->proc.pid,
-                                     .log_path = t->log_path,
-                                     .project_root = p->root};
+            struct engine_run run = run_of(t, label, RUN_RUNNING, 0);
             e->cfg.reporter.started(e->cfg.reporter.ctx, &run);
             free(label);
         }

@@ -240,6 +240,15 @@ static void rig_run(struct rig *r)
     CHECK(!engine_busy(r->engine));
 }
 
+/* Free the engine and write what its recorder holds, to read the records. */
+static void rig_settle(struct rig *r)
+{
+    engine_free(r->engine);
+    r->engine = NULL;
+    recorder_close(r->recorder);
+    r->recorder = NULL;
+}
+
 static void rig_close(struct rig *r)
 {
     engine_free(r->engine);
@@ -285,10 +294,7 @@ UNIT_TEST(engine_failure_skips_only_its_dependents)
         CHECK_INT(t.failed, 1);
         CHECK_INT(t.skipped, 1);
         CHECK_INT(engine_exit_status(r.engine), 1);
-        engine_free(r.engine);
-        r.engine = NULL;
-        recorder_close(r.recorder);
-        r.recorder = NULL;
+        rig_settle(&r);
         char *s = statuses(r.store, "c");
         CHECK_STR(s, "skipped");
         free(s);
@@ -331,10 +337,7 @@ UNIT_TEST(engine_retries_after_the_doubling_delay)
         /* 5 s and 10 s of waiting on the clock, plus the fake runs' 100 ms each. */
         CHECK(r.fake.mono - began >= 15000);
         CHECK(r.fake.mono - began < 16000);
-        engine_free(r.engine);
-        r.engine = NULL;
-        recorder_close(r.recorder);
-        r.recorder = NULL;
+        rig_settle(&r);
         char *s = statuses(r.store, "a");
         CHECK_STR(s, "failed failed succeeded");
         free(s);
