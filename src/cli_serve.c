@@ -14,8 +14,9 @@
  *
  * What a plan leaves out: a job the engine is already running (it is planned again
  * when that run ends), a job whose only reason is that it failed in this serve
- * after its retries (it waits for a change or its next tick, instead of failing in
- * a loop), and every due job downstream of one left out.
+ * after its retries, with its code, declaration and inputs unchanged since (it
+ * waits for a change or its next tick, instead of failing in a loop), and every due
+ * job downstream of one left out.
  *
  * Signals: SIGTERM or SIGINT stops claiming, lets running jobs finish for --grace
  * seconds, then stops them as Ctrl-C does; a second one kills them at once. SIGHUP
@@ -30,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "diag.h"
 #include "engine.h"
 #include "lease.h"
 #include "stale.h"
@@ -266,10 +268,34 @@ static void watch_project(struct serve *s, const struct project *p)
 
 /* Load the project again; with errors in its declarations the previous one stays
  * (what is broken is reported, the rest goes on). -1 when nothing was ever loaded. */
+/* The project's diagnostics: printed as a compiler does, or as JSON events. */
+static void log_diagnostics(const struct serve *s, const struct diags *diags)
+{
+    if (!s->json) {
+        diag_print_all(stderr, &s->c->printer, diags);
+        return;
+    }
+    static const char *const severities[] = {"error", "warning", "note"};
+    for (size_t i = 0; i < diags->items.len; i++) {
+        const struct diag *d = &diags->items.items[i];
+        struct strbuf f = STRBUF_INIT;
+        strbuf_addf(&f, "\"severity\":\"%s\"", severities[d->severity]);
+        json_field_string(&f, "path", d->path);
+        strbuf_addf(&f, ",\"line\":%u,\"column\":%u", d->loc.line, d->loc.col);
+        json_field_string(&f, "hint", d->hint);
+        log_event(s, "diagnostic", f.buf, "%s:%u:%u: %s: %s", d->path ? d->path : "-", d->loc.line,
+                  d->loc.col, severities[d->severity], d->message);
+        strbuf_release(&f);
+    }
+}
+
 static int reload(struct serve *s, const char *why)
 {
     struct loaded *l = xcalloc(1, sizeof(*l));
-    if (cli_load(s->c, &l->project) < 0) {
+    int loaded = project_load(&l->project, &s->c->project);
+    if (loaded == 0)
+        log_diagnostics(s, &l->project.diags);
+    if (loaded < 0) {
         project_release(&l->project);
         free(l);
         log_event(s, "error", "", "cannot read the project (%s); %s", why,
@@ -296,6 +322,19 @@ static int reload(struct serve *s, const char *why)
     return 0;
 }
 
+static bool same_text(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+/* Whether the job's code, declaration and inputs are what its last run had. */
+static bool same_as_last_run(const struct plan_job *pj)
+{
+    return pj->last.id && same_text(pj->code_fp, pj->last.code_fingerprint) &&
+           same_text(pj->config_fp, pj->last.config_fingerprint) &&
+           same_text(pj->inputs_fp, pj->last.inputs_fingerprint);
+}
+
 static void note_going(void *ctx, const char *job)
 {
     strmap_put(ctx, job, strlen(job), 0);
@@ -311,8 +350,14 @@ static void filter_plan(struct serve *s, struct plan *plan, const struct graph *
     for (size_t k = 0; k < plan->order.len; k++) {
         size_t i = plan->order.items[k];
         const struct job *job = &g->jobs.items[i];
-        const struct reasons *why = &plan->jobs[i].why;
-        bool only_failed = why->len == 1 && why->items[0].kind == REASON_FAILED;
+        /* Due only because it failed (and so, maybe, never succeeded), with its code,
+         * declaration and inputs as that run had them: nothing changed since. */
+        const struct plan_job *pj = &plan->jobs[i];
+        const struct reasons *why = &pj->why;
+        bool only_failed = why->len > 0 && same_as_last_run(pj);
+        for (size_t r = 0; r < why->len; r++)
+            only_failed &= why->items[r].kind == REASON_FAILED ||
+                           why->items[r].kind == REASON_NEVER_RUN;
         size_t unused;
         out[i] = strmap_get(&going, job->name, strlen(job->name), &unused) ||
                  (only_failed && failed_index(s, job->name) != SIZE_MAX);

@@ -595,7 +595,8 @@ static void claim_ready(struct engine *e, struct submission *sub)
     for (size_t i = 0; i < sub->due_count && sub->ready_jobs; i++) {
         struct due_job *d = &sub->due[i];
         size_t need = (size_t)due_job_of(d)->decl->slots;
-        if (d->state != JOB_READY || d->claim_tried || (slots && slots + need > e->cfg.slots))
+        if (d->state != JOB_READY || d->claim || d->claim_tried ||
+            d->claim_again_at > engine_mono(e) || (slots && slots + need > e->cfg.slots))
             continue;
         slots += need;
         VEC_PUSH(&want, d);
@@ -617,11 +618,11 @@ static void start_ready(struct engine *e)
         readied = e->readied;
         for (size_t s = 0; s < e->subs.len && !e->stopping; s++) {
             struct submission *sub = e->subs.items[s];
-            if (!e->cfg.claim_ahead && sub->ready_jobs)
+            if (sub->ready_jobs)
                 claim_ready(e, sub);
             for (size_t i = 0; i < sub->due_count && sub->ready_jobs && !e->stopping; i++) {
                 struct due_job *d = &sub->due[i];
-                if (d->state != JOB_READY || (!e->cfg.claim_ahead && !d->claim))
+                if (d->state != JOB_READY || !d->claim)
                     continue;
                 size_t slots = (size_t)due_job_of(d)->decl->slots;
                 if (needs_selection(d) && !fits(e, slots))
@@ -725,6 +726,7 @@ struct engine *engine_new(const struct engine_config *cfg)
     if (!e->cfg.slots)
         e->cfg.slots = 1;
     e->terminate_at = -1;
+    e->claim_again_at = -1;
     int64_t now = engine_mono(e);
     e->next_heartbeat = now + HEARTBEAT_MS;
     e->next_held_poll = now + HELD_POLL_MS;
@@ -950,6 +952,8 @@ static int64_t own_deadline(const struct engine *e)
         at = e->next_progress;
     if (e->terminate_at >= 0 && e->terminate_at < at)
         at = e->terminate_at;
+    if (e->claim_again_at >= 0 && e->claim_again_at < at)
+        at = e->claim_again_at;
     return at;
 }
 
@@ -993,6 +997,8 @@ static void on_clock(struct engine *e)
     }
     if (e->terminate_at >= 0 && now >= e->terminate_at)
         engine_interrupt(e);
+    if (e->claim_again_at >= 0 && now >= e->claim_again_at)
+        e->claim_again_at = -1; /* start_ready claims them again */
     if (e->cfg.progress_ms > 0 && now >= e->next_progress) {
         report_progress(e);
         e->next_progress = now + e->cfg.progress_ms;

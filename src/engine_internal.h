@@ -40,6 +40,8 @@ struct due_job {
     int64_t claim;             /* its first run, claimed before anything started; 0: not
                                   claimed yet, taken by its first task, or closed */
     bool claim_tried;          /* a claim was made for it (got or not) */
+    int64_t claim_again_at;    /* an upstream ran elsewhere: claim not before (mono ms) */
+    bool wait_told;            /* the reporter was told it waits for an upstream */
     int64_t held_run;          /* JOB_HELD: the other stau's run it waits for */
     struct work_select select; /* select_work, while it runs */
     enum run_status result;    /* when done: succeeded only if every run did */
@@ -99,6 +101,7 @@ struct engine {
     bool stopping;                      /* no new starts: interrupted, stopped, --fail-fast */
     int64_t terminate_at;               /* engine_stop: when running runs get terminated; -1 */
     int64_t next_heartbeat, next_held_poll, next_progress; /* monotonic ms */
+    int64_t claim_again_at;             /* the earliest claim to try again; -1: none */
 };
 
 /* engine.c: the clocks. */

@@ -254,11 +254,19 @@ int engine_claim(struct engine *e, struct due_job **jobs, size_t count)
         claims[k].exclusive = !due_job_of(d)->decl->allow_multiple_jobs;
         /* A rerun repeats a past run on purpose: its need is not the plan's. */
         claims[k].seen_version = d->sub->opt.rerun ? -1 : d->sub->plan->jobs[d->job].version;
+        const struct job *job = due_job_of(d);
+        const char **ups = xcalloc(job->deps.len + 1, sizeof(*ups));
+        for (size_t u = 0; u < job->deps.len; u++)
+            ups[u] = d->sub->p->graph.jobs.items[job->deps.items[u].to].name;
+        claims[k].upstreams = ups;
+        claims[k].upstream_count = job->deps.len;
     }
     struct claim_judge judge = {e->cfg.owner, engine_wall(e), lease_probe_system()};
     int rc = store_claim(e->cfg.store, claims, count, judge.now, holder_live, &judge);
-    for (size_t k = 0; k < count; k++)
+    for (size_t k = 0; k < count; k++) {
         strbuf_release(&reasons[k]);
+        free((void *)(uintptr_t)claims[k].upstreams);
+    }
     free(reasons);
     if (rc < 0) {
         free(claims);
@@ -270,6 +278,25 @@ int engine_claim(struct engine *e, struct due_job **jobs, size_t count)
         d->claim_tried = true;
         if (c->outcome == CLAIM_GOT) {
             d->claim = c->id;
+            continue;
+        }
+        if (c->outcome == CLAIM_WAIT) {
+            /* Not while what it is made from is being made elsewhere: again soon. */
+            d->claim_tried = false;
+            d->claim_again_at = engine_mono(e) + HELD_POLL_MS;
+            if (e->claim_again_at < 0 || d->claim_again_at < e->claim_again_at)
+                e->claim_again_at = d->claim_again_at;
+            if (!d->wait_told && e->cfg.reporter.held) {
+                char *what = xprintf("waits: '%s' is running as run %lld of another stau (pid %d "
+                                     "on %s)",
+                                     c->holder.job, (long long)c->holder.id, c->holder.owner_pid,
+                                     c->holder.host ? c->holder.host : "?");
+                struct engine_progress pr = {.done = e->done, .count = e->count};
+                e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, &pr);
+                free(what);
+            }
+            d->wait_told = true;
+            run_record_release(&c->holder);
             continue;
         }
         /* Left to the stau that holds it: nothing is recorded for it here. */

@@ -194,11 +194,16 @@ struct store_claim {
                                    run of the job (no allow_multiple_jobs) */
     int64_t seen_version;       /* in: the job's version when its need was judged
                                    (store_job_version); -1: do not check */
+    const char *const *upstreams; /* in: the jobs it depends on: while a live owner other
+                                     than the claim's own runs one of them, it waits */
+    size_t upstream_count;
     enum {
         CLAIM_GOT,     /* recorded: id is the new run */
         CLAIM_HELD,    /* a live owner's run of the job is queued or running: holder */
         CLAIM_CHANGED, /* a run of the job was recorded or ended since seen_version: the
                           need must be judged again; holder is the job's newest run */
+        CLAIM_WAIT,    /* an upstream is queued or running in another live owner: try
+                          again once it ended; holder is that run */
     } outcome;                  /* out */
     int64_t id;                 /* out, CLAIM_GOT: the run's id */
     struct run_record holder;   /* out, otherwise: the run in the way (release it) */
@@ -305,8 +310,9 @@ static inline int store_begin_runs(struct store *st, const struct run_record *ru
 
 /* Atomically, in one transaction, for each claim: a queued run is recorded (its id in
  * id) unless the job is held (exclusive, and live() says the owner of one of its
- * queued or running runs is alive: holder) or changed (its version moved since
- * seen_version: holder is its newest run). Which runs got recorded never depends on
+ * queued or running runs is alive: holder), changed (its version moved since
+ * seen_version: holder is its newest run), or must wait (an upstream's queued or
+ * running run has a live owner that is not the claim's own: holder). Which runs got recorded never depends on
  * the order of run ids. The runs' batch is as store_begin_runs makes it. 0, or -1
  * (nothing recorded). */
 static inline int store_claim(struct store *st, struct store_claim *claims, size_t count,

@@ -533,6 +533,26 @@ static int claim_one(struct sqlite_store *s, struct store_claim *c, int64_t now,
         }
         run_list_release(&active);
     }
+    for (size_t u = 0; u < c->upstream_count && c->outcome == CLAIM_GOT; u++) {
+        struct run_list active = {0};
+        sqlite3_stmt *q = statement(s, SQL_ACTIVE_JOB);
+        if (bound(s, q, bind_text(q, 1, c->upstreams[u]) != SQLITE_OK, what) < 0 ||
+            read_runs(s, q, &active, what) < 0) {
+            run_list_release(&active);
+            return -1;
+        }
+        for (size_t i = 0; i < active.len && c->outcome == CLAIM_GOT; i++) {
+            struct run_record *r = &active.items[i];
+            bool own = r->host && c->run.host && strcmp(r->host, c->run.host) == 0 &&
+                       r->owner_pid == c->run.owner_pid && r->owner_start == c->run.owner_start;
+            if (!own && live(r, ctx)) {
+                c->outcome = CLAIM_WAIT;
+                c->holder = *r;
+                memset(r, 0, sizeof(*r));
+            }
+        }
+        run_list_release(&active);
+    }
     if (c->outcome == CLAIM_GOT && c->seen_version >= 0) {
         int64_t version;
         if (read_job_number(s, SQL_JOB_VERSION, c->run.job, &version, what) < 0)
