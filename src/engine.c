@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* How the job's interpreter loads it: the jobs root on sys.path, then main_func
+/* How the job's engine_interpreter loads it: the jobs root on sys.path, then main_func
  * called with the keyword arguments (and, for a chunked job, work_ids from
  * STAU_WORK_IDS: not passed twice, as an environment string is limited), or the
  * file run as __main__. */
@@ -165,10 +165,8 @@ static void report_skipped(struct engine *e, const char *job, const char *why)
 
 /* ---- jobs and tasks finishing ---- */
 
-static void finish_job(struct engine *e, struct due_job *d);
-
 /* Mark a task finished with result; its job is done when all its tasks are. */
-static void finish_task(struct engine *e, struct task *t, enum run_status result, int64_t ms)
+void engine_finish_task(struct engine *e, struct task *t, enum run_status result, int64_t ms)
 {
     t->state = TASK_DONE;
     t->result = result;
@@ -184,7 +182,7 @@ static void finish_task(struct engine *e, struct task *t, enum run_status result
             e->stopping = true;
     }
     if (--d->runs_left == 0)
-        finish_job(e, d);
+        engine_finish_job(e, d);
 }
 
 /* A job that never ran here (a failed dependency, or another stau's run failed). */
@@ -195,11 +193,11 @@ static void skip_job(struct engine *e, struct due_job *d, const char *failed, co
     engine_close_claim(e, d, RUN_SKIPPED);
     e->done++;
     report_skipped(e, due_job_of(d)->name, why);
-    finish_job(e, d);
+    engine_finish_job(e, d);
 }
 
 /* A job is done: count it, and release or skip what waits for it. */
-static void finish_job(struct engine *e, struct due_job *d)
+void engine_finish_job(struct engine *e, struct due_job *d)
 {
     struct submission *sub = d->sub;
     bool elsewhere = d->state == JOB_HELD;
@@ -247,7 +245,7 @@ static void end_run(struct engine *e, struct task *t, const struct proc_event *e
     if (t->taken_over) {
         /* Another stau has its record now (lost, and run again): leave it be. */
         t->failure = xstrdup("taken over by another stau");
-        finish_task(e, t, RUN_LOST, ev->wall_ms);
+        engine_finish_task(e, t, RUN_LOST, ev->wall_ms);
         return;
     }
     int64_t now = engine_wall(e);
@@ -288,7 +286,7 @@ static void end_run(struct engine *e, struct task *t, const struct proc_event *e
     /* Free the slot for what is ready before archiving: the archive and the record
      * are bookkeeping, and a slot idle meanwhile is time lost. */
     if (!retry)
-        finish_task(e, t, fin.status, ev->wall_ms);
+        engine_finish_task(e, t, fin.status, ev->wall_ms);
     engine_record_end(e, t, &fin, now, &learned);
     store_file_list_release(&learned);
     strbuf_release(&output_files);
@@ -311,8 +309,8 @@ static void end_run(struct engine *e, struct task *t, const struct proc_event *e
 
 /* ---- starting ---- */
 
-/* The interpreter for a job: its "python", else the engine's default. */
-static const char *interpreter(const struct engine *e, const struct job *job)
+/* The engine_interpreter for a job: its "python", else the engine's default. */
+const char *engine_interpreter(const struct engine *e, const struct job *job)
 {
     return job->decl->python ? job->decl->python : e->cfg.python;
 }
@@ -342,7 +340,7 @@ static void succeed_without_ids(struct engine *e, struct task *t, int64_t now, b
     snprintf(end.outputs_fingerprint, sizeof(end.outputs_fingerprint), "%s", outputs_fp);
     end.ended = engine_wall(e);
     recorder_ended(e->cfg.recorder, &end);
-    finish_task(e, t, RUN_SUCCEEDED, 0);
+    engine_finish_task(e, t, RUN_SUCCEEDED, 0);
 }
 
 /* Start one task; a start failure finishes it as failed. */
@@ -363,7 +361,7 @@ static void start_task(struct engine *e, struct task *t)
     if (engine_record_begin(e, t, d->chunked ? ids.buf : NULL, now, &claimed) < 0) {
         strbuf_release(&ids);
         t->failure = xstrdup("failed: cannot record the run");
-        finish_task(e, t, RUN_FAILED, 0);
+        engine_finish_task(e, t, RUN_FAILED, 0);
         return;
     }
     if (t->chunk && !d->batch)
@@ -386,7 +384,7 @@ static void start_task(struct engine *e, struct task *t)
                    xprintf("STAU_KWARGS=%s", kwargs),
                    xprintf("STAU_OWNER=%s", e->cfg.owner->id),
                    NULL};
-    const char *argv[] = {interpreter(e, job),
+    const char *argv[] = {engine_interpreter(e, job),
                           "-c",
                           engine_bootstrap,
                           d->sub->jobs_path,
@@ -418,7 +416,7 @@ static void start_task(struct engine *e, struct task *t)
         store_file_list_release(&start.learned);
         free(start.files);
         engine_record_unstarted(e, t->run_id, job->name, RUN_FAILED);
-        finish_task(e, t, RUN_FAILED, 0);
+        engine_finish_task(e, t, RUN_FAILED, 0);
     } else {
         t->pid = t->proc.pid;
         engine_record_start(e, t, t->pid, now, &start, claimed, ids.buf);
@@ -440,7 +438,7 @@ static void start_task(struct engine *e, struct task *t)
 }
 
 /* Add one task (run) of a due job: chunk k of chunks, holding ids[first, first+count). */
-static struct task *add_task(struct engine *e, struct due_job *d, int chunk, int chunks,
+struct task *engine_add_task(struct engine *e, struct due_job *d, int chunk, int chunks,
                              size_t first, size_t count)
 {
     struct task *t = xcalloc(1, sizeof(*t));
@@ -459,126 +457,6 @@ static struct task *add_task(struct engine *e, struct due_job *d, int chunk, int
     return t;
 }
 
-/* The due job's work IDs are known (d->ids): one task per chunk (one when there are none). */
-static void add_chunks(struct engine *e, struct due_job *d)
-{
-    int64_t size = due_job_of(d)->decl->chunk_size;
-    size_t n = work_chunk_count(d->ids.len, size);
-    d->chunked = true;
-    for (size_t k = 0; k < (n ? n : 1); k++) {
-        size_t first = 0, count = 0;
-        if (n)
-            work_chunk_slice(d->ids.len, size, k, &first, &count);
-        add_task(e, d, (int)k + 1, n ? (int)n : 1, first, count);
-    }
-}
-
-/* Whether starting the due job starts select_work (and so needs its slots). */
-static bool needs_selection(const struct due_job *d)
-{
-    const struct job *job = due_job_of(d);
-    return work_is_chunked(job->decl) && !job->decl->has_work_ids && !d->sub->opt.rerun &&
-           work_may_select(d->sub->p->root, job->path);
-}
-
-/* select_work failed: record that as a failed run of the job (its log is select_work's). */
-static void selection_failed(struct engine *e, struct due_job *d, struct run_finish *fin,
-                             char *failure, int64_t ms)
-{
-    struct task *t = add_task(e, d, 0, 0, 0, 0);
-    t->log_path = d->select.log;
-    d->select.log = NULL;
-    t->started_wall = d->select.started;
-    t->failure = failure;
-    t->state = TASK_DONE;
-    int64_t now = engine_wall(e);
-    bool claimed;
-    bool recorded = engine_record_begin(e, t, NULL, d->select.started, &claimed) == 0;
-    if (recorded) {
-        struct recorder_start start = {0};
-        snprintf(start.inputs_fingerprint, sizeof(start.inputs_fingerprint), "%s",
-                 d->sub->plan->jobs[d->job].inputs_fp);
-        engine_record_start(e, t, 0, d->select.started, &start, claimed, NULL);
-    }
-    finish_task(e, t, fin->status, ms);
-    if (recorded)
-        engine_record_end(e, t, fin, now, NULL);
-}
-
-/* Start select_work for a due job, in a process of its own, like a run. */
-static void start_selection(struct engine *e, struct due_job *d)
-{
-    const struct job *job = due_job_of(d);
-    struct work_select_spec spec = {.root = d->sub->p->root,
-                                    .jobs_path = d->sub->jobs_path,
-                                    .job = job->name,
-                                    .path = job->path,
-                                    .python = interpreter(e, job),
-                                    .kwargs = engine_kwargs(d),
-                                    .timeout = job->decl->timeout,
-                                    .grace_ms = GRACE_MS};
-    struct strbuf err = STRBUF_INIT;
-    d->began = true;
-    if (work_select_start(&d->select, &spec, &err) < 0) {
-        struct run_finish fin = {.status = RUN_FAILED, .exit_code = -1};
-        selection_failed(e, d, &fin, xprintf("failed to start select_work: %s", err.buf), 0);
-    } else {
-        e->cfg.procs.add(e->cfg.procs.ctx, &d->select.proc);
-        d->state = JOB_SELECTING;
-        e->selecting++;
-        e->slots_used += (size_t)job->decl->slots;
-    }
-    strbuf_release(&err);
-}
-
-/* select_work ended: make the job's chunks, its one run, or record the failure. */
-static void end_selection(struct engine *e, struct due_job *d, const struct proc_event *ev)
-{
-    const struct job *job = due_job_of(d);
-    e->slots_used -= (size_t)job->decl->slots;
-    e->selecting--;
-    struct strbuf problem = STRBUF_INIT;
-    struct run_finish fin = {.status = RUN_FAILED,
-                             .exit_code = ev->signal ? -1 : ev->status,
-                             .signal = ev->signal};
-    enum work_selection got = work_select_end(&d->select, ev, e->totals.interrupts > 0,
-                                              job->decl->timeout, &d->ids, &problem, &fin.status);
-    if (got == WORK_SELECT_OK)
-        add_chunks(e, d);
-    else if (got == WORK_SELECT_NONE)
-        add_task(e, d, 0, 0, 0, 0);
-    else
-        selection_failed(e, d, &fin, strbuf_detach(&problem), ev->wall_ms);
-    strbuf_release(&problem);
-}
-
-/* Begin a due job: its work IDs declared, recorded (a rerun of a chunk), or asked of
- * select_work; or its one run. */
-static void start_job(struct engine *e, struct due_job *d)
-{
-    const struct decl *decl = due_job_of(d)->decl;
-    const struct run_record *old = d->sub->opt.rerun;
-    d->result = RUN_SUCCEEDED;
-    d->pass_work_ids = work_is_chunked(decl);
-    if (old && old->work_ids_json && work_ids_parse(old->work_ids_json, &d->ids) == 0) {
-        /* The chunk again, as another attempt in its batch: its work IDs as recorded. */
-        d->chunked = d->pass_work_ids = true;
-        d->batch = old->batch;
-        add_task(e, d, old->chunk > 0 ? old->chunk : 1, old->chunks > 0 ? old->chunks : 1, 0,
-                 d->ids.len);
-    } else if (old || !work_is_chunked(decl)) {
-        add_task(e, d, 0, 0, 0, 0);
-    } else if (decl->has_work_ids) {
-        for (size_t i = 0; i < decl->work_ids.len; i++)
-            VEC_PUSH(&d->ids, decl->work_ids.items[i]);
-        add_chunks(e, d);
-    } else if (!work_may_select(d->sub->p->root, due_job_of(d)->path)) {
-        add_task(e, d, 0, 0, 0, 0);
-    } else {
-        start_selection(e, d);
-    }
-}
-
 /* Whether a job of slots fits the budget now (a job wider than the whole budget runs
  * only when nothing else does). */
 static bool fits(const struct engine *e, size_t slots)
@@ -586,8 +464,8 @@ static bool fits(const struct engine *e, size_t slots)
     return !e->slots_used || e->slots_used + slots <= e->cfg.slots;
 }
 
-/* Claim, as they become ready, the ready jobs that would start now (without
- * claim_ahead). */
+/* Claim the ready jobs that would start now and have no claim yet: all of them
+ * without claim_ahead, else those whose claim must be tried again. */
 static void claim_ready(struct engine *e, struct submission *sub)
 {
     VEC(struct due_job *) want = {0};
@@ -625,10 +503,10 @@ static void start_ready(struct engine *e)
                 if (d->state != JOB_READY || !d->claim)
                     continue;
                 size_t slots = (size_t)due_job_of(d)->decl->slots;
-                if (needs_selection(d) && !fits(e, slots))
+                if (engine_needs_selection(d) && !fits(e, slots))
                     continue;
                 sub->ready_jobs--;
-                start_job(e, d);
+                engine_start_job(e, d);
             }
         }
         while (e->open_tasks < e->tasks.len && e->tasks.items[e->open_tasks]->state == TASK_DONE)
@@ -642,60 +520,6 @@ static void start_ready(struct engine *e)
                 t->state = TASK_READY;
             if (t->state == TASK_READY && fits(e, (size_t)due_job_of(t->d)->decl->slots))
                 start_task(e, t);
-        }
-    }
-}
-
-/* ---- jobs held by another stau ---- */
-
-/* The task of ours that is run id, if any. */
-static const struct task *own_task(const struct engine *e, int64_t id)
-{
-    for (size_t i = 0; i < e->tasks.len; i++)
-        if (e->tasks.items[i]->run_id == id)
-            return e->tasks.items[i];
-    return NULL;
-}
-
-/* Look whether the runs held jobs wait for have ended; a held job is done when its
- * run is: as it succeeded, or failed (its dependents skipped). */
-static void poll_held(struct engine *e)
-{
-    for (size_t s = 0; s < e->subs.len && e->held; s++) {
-        struct submission *sub = e->subs.items[s];
-        for (size_t i = 0; i < sub->due_count; i++) {
-            struct due_job *d = &sub->due[i];
-            if (d->state != JOB_HELD)
-                continue;
-            enum run_status status;
-            const struct task *mine = own_task(e, d->held_run);
-            struct run_record run = {0};
-            if (mine) {
-                if (mine->state != TASK_DONE)
-                    continue;
-                status = mine->result;
-            } else {
-                int found = store_run(e->cfg.store, d->held_run, &run);
-                if (found < 0) {
-                    warn("%s", store_error(e->cfg.store));
-                    return;
-                }
-                /* Gone (the database was replaced): nothing to wait for. */
-                status = found ? run.status : RUN_LOST;
-                run_record_release(&run);
-                if (!run_status_finished(status))
-                    continue;
-            }
-            d->result = status == RUN_SUCCEEDED ? RUN_SUCCEEDED : RUN_FAILED;
-            e->done++;
-            if (e->cfg.reporter.held) {
-                char *what = xprintf("run %lld%s ended: %s", (long long)d->held_run,
-                                     mine ? "" : " of another stau", run_status_name(status));
-                struct engine_progress pr = {.done = e->done, .count = e->count};
-                e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, &pr);
-                free(what);
-            }
-            finish_job(e, d);
         }
     }
 }
@@ -910,7 +734,7 @@ static void process_ended(struct engine *e, const struct proc_event *ev)
         struct submission *sub = e->subs.items[s];
         for (size_t i = 0; i < sub->due_count; i++) {
             if (&sub->due[i].select.proc == ev->proc) {
-                end_selection(e, &sub->due[i], ev);
+                engine_end_selection(e, &sub->due[i], ev);
                 return;
             }
         }
@@ -992,7 +816,7 @@ static void on_clock(struct engine *e)
         e->next_heartbeat = now + HEARTBEAT_MS;
     }
     if (e->held && now >= e->next_held_poll) {
-        poll_held(e);
+        engine_poll_held(e);
         e->next_held_poll = now + HELD_POLL_MS;
     }
     if (e->terminate_at >= 0 && now >= e->terminate_at)

@@ -1,7 +1,7 @@
-/* engine_internal.h: the engine's state, shared by its two files: engine.c (the
- * loop: claiming, starting, ending and retrying runs, chunks and select_work, jobs
- * held elsewhere) and engine_record.c (the records handed to the recorder). Not for
- * anything else: engine.h is the interface. */
+/* engine_internal.h: the engine's state, shared by its three files: engine.c (the
+ * loop: starting, ending and retrying runs), engine_work.c (chunks and select_work)
+ * and engine_record.c (claims, the records handed to the recorder, jobs held
+ * elsewhere). Not for anything else: engine.h is the interface. */
 #ifndef STAU_ENGINE_INTERNAL_H
 #define STAU_ENGINE_INTERNAL_H
 
@@ -119,7 +119,29 @@ static inline const struct job *due_job_of(const struct due_job *d)
     return &d->sub->p->graph.jobs.items[d->job];
 }
 
+/* engine.c */
+/* Mark a task finished with result; its job is done when all its tasks are. */
+void engine_finish_task(struct engine *e, struct task *t, enum run_status result, int64_t ms);
+/* A job is done: count it, and release or skip what waits for it. */
+void engine_finish_job(struct engine *e, struct due_job *d);
+/* Add one task (run) of a due job: chunk k of chunks, holding ids[first, first+count). */
+struct task *engine_add_task(struct engine *e, struct due_job *d, int chunk, int chunks,
+                             size_t first, size_t count);
+/* The interpreter for a job: its "python", else the engine's default. */
+const char *engine_interpreter(const struct engine *e, const struct job *job);
+
+/* engine_work.c */
+/* Whether starting the due job starts select_work (and so needs its slots). */
+bool engine_needs_selection(const struct due_job *d);
+/* Begin a due job: its work IDs, its chunks' tasks, or its one task. */
+void engine_start_job(struct engine *e, struct due_job *d);
+/* select_work of d ended: its chunks, its one run, or the failure recorded. */
+void engine_end_selection(struct engine *e, struct due_job *d, const struct proc_event *ev);
+
 /* engine_record.c */
+/* Look whether the runs held jobs wait for have ended; a held job is done when its
+ * run is: as it succeeded, or failed (its dependents skipped). */
+void engine_poll_held(struct engine *e);
 /* The keyword arguments a job runs with: the declaration's, or a rerun's recorded ones. */
 const char *engine_kwargs(const struct due_job *d);
 /* Append the task's work IDs as JSON, or null when it is not a chunk. */

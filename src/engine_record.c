@@ -1,6 +1,7 @@
 /* engine_record.c: the records of a run as the engine hands them over: due jobs'
  * runs claimed, each start and end (with its manifest, its outputs to archive, and
- * the evidence of its files) passed to the recorder thread. */
+ * the evidence of its files) passed to the recorder thread; and jobs left to the
+ * stau that holds them, until that stau's run has ended. */
 #include "engine_internal.h"
 #include "paths.h"
 
@@ -322,4 +323,56 @@ char *engine_task_label(const struct task *t)
 {
     const char *name = due_job_of(t->d)->name;
     return t->chunk ? xprintf("%s (chunk %d/%d)", name, t->chunk, t->chunks) : xstrdup(name);
+}
+
+/* The task of ours that is run id, if any. */
+static const struct task *own_task(const struct engine *e, int64_t id)
+{
+    for (size_t i = 0; i < e->tasks.len; i++)
+        if (e->tasks.items[i]->run_id == id)
+            return e->tasks.items[i];
+    return NULL;
+}
+
+/* Look whether the runs held jobs wait for have ended; a held job is done when its
+ * run is: as it succeeded, or failed (its dependents skipped). */
+void engine_poll_held(struct engine *e)
+{
+    for (size_t s = 0; s < e->subs.len && e->held; s++) {
+        struct submission *sub = e->subs.items[s];
+        for (size_t i = 0; i < sub->due_count; i++) {
+            struct due_job *d = &sub->due[i];
+            if (d->state != JOB_HELD)
+                continue;
+            enum run_status status;
+            const struct task *mine = own_task(e, d->held_run);
+            struct run_record run = {0};
+            if (mine) {
+                if (mine->state != TASK_DONE)
+                    continue;
+                status = mine->result;
+            } else {
+                int found = store_run(e->cfg.store, d->held_run, &run);
+                if (found < 0) {
+                    warn("%s", store_error(e->cfg.store));
+                    return;
+                }
+                /* Gone (the database was replaced): nothing to wait for. */
+                status = found ? run.status : RUN_LOST;
+                run_record_release(&run);
+                if (!run_status_finished(status))
+                    continue;
+            }
+            d->result = status == RUN_SUCCEEDED ? RUN_SUCCEEDED : RUN_FAILED;
+            e->done++;
+            if (e->cfg.reporter.held) {
+                char *what = xprintf("run %lld%s ended: %s", (long long)d->held_run,
+                                     mine ? "" : " of another stau", run_status_name(status));
+                struct engine_progress pr = {.done = e->done, .count = e->count};
+                e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, &pr);
+                free(what);
+            }
+            engine_finish_job(e, d);
+        }
+    }
 }
