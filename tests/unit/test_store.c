@@ -14,19 +14,12 @@
 #include "store.h"
 #include "unit.h"
 
+/* The schema version this stau writes (store_sqlite.c's migrations). */
+#define SCHEMA_NOW "7"
+
 static char *db_path(const char *name)
 {
     return xprintf("%s/%s", unit_tmpdir(), name);
-}
-
-static struct store *open_ok(const char *path)
-{
-    struct strbuf err = STRBUF_INIT;
-    struct store *st = store_open(path, &err);
-    if (!CHECK(st != NULL))
-        fprintf(stderr, "  %s\n", strbuf_str(&err));
-    strbuf_release(&err);
-    return st;
 }
 
 /* Run SQL on the file directly; returns the first column of the first row (or "" / "error"). */
@@ -92,7 +85,7 @@ static void finish_as(struct store *st, int64_t id, enum run_status status, cons
                       int64_t now)
 {
     struct run_finish fin = {status, status == RUN_SUCCEEDED ? 0 : 1, 0, "out-fp", archive, NULL};
-    if (!CHECK(store_finish_run(st, id, &fin, now) == 0))
+    if (!CHECK(unit_finish_run(st, id, &fin, now) == 0))
         fprintf(stderr, "  %s\n", store_error(st));
 }
 
@@ -106,16 +99,16 @@ static void check_sound(struct store *st, const char *path)
 UNIT_TEST(store_open_creates_and_reopens)
 {
     char *path = db_path("state.db");
-    struct store *st = open_ok(path);
+    struct store *st = unit_store_open(path);
     if (!st)
         return;
-    CHECK_INT(st->schema_version, 5);
+    CHECK_INT(st->schema_version, atoi(SCHEMA_NOW));
     CHECK_INT(st->kind, STORE_SQLITE);
     store_close(st);
-    check_raw(path, "PRAGMA user_version", "5");
+    check_raw(path, "PRAGMA user_version", SCHEMA_NOW);
     check_raw(path, "PRAGMA journal_mode", "wal");
-    st = open_ok(path);
-    CHECK(st && st->schema_version == 5);
+    st = unit_store_open(path);
+    CHECK(st && st->schema_version == atoi(SCHEMA_NOW));
     if (st)
         check_sound(st, path);
     store_close(st);
@@ -125,7 +118,7 @@ UNIT_TEST(store_open_creates_and_reopens)
 UNIT_TEST(store_run_round_trip)
 {
     char *path = db_path("state.db");
-    struct store *st = open_ok(path);
+    struct store *st = unit_store_open(path);
     if (!st)
         return;
     struct run_record in = sample_run("sales.report");
@@ -163,10 +156,10 @@ UNIT_TEST(store_run_round_trip)
     CHECK_INT(r.rerun_of, first);
     run_record_release(&r);
 
-    CHECK_INT(store_start_run(st, id, 31337, 2000), 1);
-    CHECK_INT(store_start_run(st, id, 31338, 2001), 0); /* not queued any more */
+    CHECK_INT(unit_start_run(st, id, 31337, 2000), 0);
+    CHECK_INT(unit_start_run(st, id, 31338, 2001), 1); /* not queued any more: unchanged */
     struct run_finish fin = {RUN_FAILED, -1, 9, "outputs-fp ✓", NULL, NULL};
-    CHECK_INT(store_finish_run(st, id, &fin, 3000), 0);
+    CHECK_INT(unit_finish_run(st, id, &fin, 3000), 0);
     CHECK_INT(store_set_archive(st, id, ".stau/archive/2.tar.zst"), 0);
     CHECK_INT(store_run(st, id, &r), 1);
     CHECK_STR(run_status_name(r.status), "failed");
@@ -191,7 +184,7 @@ UNIT_TEST(store_run_round_trip)
     CHECK_INT(r.owner_pid, 0);
     run_record_release(&r);
     struct run_finish ok = {RUN_SUCCEEDED, 0, 0, NULL, "a.tar", NULL};
-    CHECK_INT(store_finish_run(st, bare_id, &ok, 4100), 0);
+    CHECK_INT(unit_finish_run(st, bare_id, &ok, 4100), 0);
     CHECK_INT(store_run(st, bare_id, &r), 1);
     CHECK_INT(r.exit_code, 0);
     CHECK_STR(r.archive_path, "a.tar");
@@ -200,14 +193,23 @@ UNIT_TEST(store_run_round_trip)
 
     /* what cannot be done */
     CHECK_INT(store_run(st, 999, &r), 0);
-    CHECK_INT(store_finish_run(st, id, &fin, 5000), -1);
-    char *want = xprintf("cannot record the end of run %lld in state database '%s': no such "
-                         "unfinished run",
-                         (long long)id, path);
+    /* an end of a run already ended changes nothing and is counted, not an error */
+    struct run_finish late = {RUN_SUCCEEDED, 0, 0, "late-fp", NULL, NULL};
+    CHECK_INT(unit_finish_run(st, id, &late, 5000), 1);
+    CHECK_INT(unit_finish_run(st, 999, &late, 5000), 1);
+    CHECK_INT(store_run(st, id, &r), 1);
+    CHECK_STR(run_status_name(r.status), "failed");
+    CHECK_INT(r.finished_at, 3000);
+    CHECK_STR(r.outputs_fingerprint, "outputs-fp ✓");
+    run_record_release(&r);
+    struct run_finish not_ended = {RUN_RUNNING, -1, 0, NULL, NULL, NULL};
+    CHECK_INT(unit_finish_run(st, first, &not_ended, 5000), -1);
+    char *want = xprintf("cannot record run %lld as ended while it is 'running'", (long long)first);
     CHECK_STR(store_error(st), want);
     free(want);
-    struct run_finish not_ended = {RUN_RUNNING, -1, 0, NULL, NULL, NULL};
-    CHECK_INT(store_finish_run(st, first, &not_ended, 5000), -1);
+    CHECK_INT(store_run(st, first, &r), 1);
+    CHECK_STR(run_status_name(r.status), "queued");
+    run_record_release(&r);
     CHECK_INT(store_set_archive(st, 999, "x"), -1);
     struct run_record no_job = {0};
     int64_t unused;
@@ -232,7 +234,7 @@ UNIT_TEST(store_run_statuses)
 UNIT_TEST(store_history_order_and_limits)
 {
     char *path = db_path("state.db");
-    struct store *st = open_ok(path);
+    struct store *st = unit_store_open(path);
     if (!st)
         return;
     struct run_record a = {.job = (char *)"a"}, b = {.job = (char *)"b"};
@@ -270,12 +272,21 @@ UNIT_TEST(store_history_order_and_limits)
     CHECK_INT(store_last_run(st, "a", &r), 1);
     CHECK_INT(r.id, ids[7]);
     run_record_release(&r);
-    CHECK_INT(store_last_success(st, "a", &r), 1);
-    CHECK_INT(r.id, ids[3]);
-    CHECK_STR(r.outputs_fingerprint, "out-fp");
-    run_record_release(&r);
-    CHECK_INT(store_last_success(st, "b", &r), 0);
     CHECK_INT(store_last_run(st, "nobody", &r), 0);
+
+    /* the newest batch holding a success (each ordinary run is a batch of its own) */
+    CHECK_INT(store_succeeded_batch(st, "a", INT64_MAX, &list), 0);
+    CHECK(list.len == 1 && list.items[0].id == ids[3] && list.items[0].batch == ids[3]);
+    CHECK(list.len == 1 && strcmp(list.items[0].outputs_fingerprint, "out-fp") == 0);
+    run_list_release(&list);
+    CHECK_INT(store_succeeded_batch(st, "a", ids[3], &list), 0); /* older than that */
+    CHECK(list.len == 1 && list.items[0].id == ids[0]);
+    run_list_release(&list);
+    CHECK_INT(store_succeeded_batch(st, "a", ids[0], &list), 0);
+    CHECK_INT(list.len, 0);
+    CHECK_INT(store_succeeded_batch(st, "b", INT64_MAX, &list), 0);
+    CHECK_INT(list.len, 0);
+    run_list_release(&list);
 
     CHECK_INT(store_active_runs(st, "a", &list), 0);
     CHECK_INT(list.len, 2); /* ids[6], ids[7] */
@@ -289,48 +300,55 @@ UNIT_TEST(store_history_order_and_limits)
     free(path);
 }
 
-/* The fake process check: owners with an even pid are alive. */
-static int alive_calls;
-static bool even_pids_alive(const struct run_record *run, void *ctx)
+static int64_t heartbeat_of(struct store *st, int64_t id)
 {
-    alive_calls++;
-    CHECK_STR((const char *)ctx, "ctx");
-    return run->owner_pid % 2 == 0;
+    struct run_record r;
+    int64_t at = -1;
+    if (CHECK(store_run(st, id, &r) == 1))
+        at = r.heartbeat_at;
+    run_record_release(&r);
+    return at;
 }
 
-UNIT_TEST(store_stale_runs_become_lost)
+/* A heartbeat renews the leases of exactly its owner's unfinished runs, and a run is
+ * marked lost only while it has the heartbeat it was judged on. Which runs are lost is
+ * lease.c's rule (test_lease.c). */
+UNIT_TEST(store_heartbeats_and_lost_runs)
 {
     char *path = db_path("state.db");
-    struct store *st = open_ok(path);
+    struct store *st = unit_store_open(path);
     if (!st)
         return;
     struct run_record r1 = {.job = (char *)"j1", .host = (char *)"h1", .owner_pid = 100};
     struct run_record r2 = {.job = (char *)"j2", .host = (char *)"h1", .owner_pid = 201};
     struct run_record r3 = {.job = (char *)"j3", .host = (char *)"h2", .owner_pid = 300};
-    struct run_record r4 = {.job = (char *)"j4", .host = (char *)"h1", .owner_pid = 100};
+    struct run_record r4 = {.job = (char *)"j4", .host = (char *)"h1", .owner_pid = 201};
     int64_t id1 = begin(st, &r1, 1000), id2 = begin(st, &r2, 1000);
     int64_t id3 = begin(st, &r3, 1000), id4 = begin(st, &r4, 1000);
-    CHECK_INT(store_start_run(st, id1, 11, 1000), 1);
-    CHECK_INT(store_start_run(st, id2, 22, 1000), 1);
+    CHECK_INT(unit_start_run(st, id1, 11, 1100), 0);
+    CHECK_INT(unit_start_run(st, id2, 22, 1200), 0);
     finish_as(st, id4, RUN_SUCCEEDED, NULL, 1500);
+    CHECK_INT(heartbeat_of(st, id1), 1100); /* a start renews the lease */
     struct store_owner owner2 = {"h1", 201, 0};
-    CHECK_INT(store_heartbeat(st, &owner2, 5000), 1);
+    CHECK_INT(store_heartbeat(st, &owner2, 5000), 1); /* run 2; run 4 is over */
     struct store_owner other_start = {"h1", 201, 77};
-    CHECK_INT(store_heartbeat(st, &other_start, 5500), 0);
+    CHECK_INT(store_heartbeat(st, &other_start, 5500), 0); /* another process, same pid */
+    struct store_owner other_host = {"h2", 201, 0};
+    CHECK_INT(store_heartbeat(st, &other_host, 5600), 0);
+    CHECK_INT(heartbeat_of(st, id1), 1100);
+    CHECK_INT(heartbeat_of(st, id2), 5000);
+    CHECK_INT(heartbeat_of(st, id3), 1000);
+    CHECK_INT(heartbeat_of(st, id4), 1000);
 
-    /* lease only: runs 1 (running) and 3 (queued) expired, run 2 renewed */
-    struct run_list stale = {0};
-    CHECK_INT(store_find_stale_running(st, 6000, 3000, NULL, NULL, NULL, &stale), 0);
-    CHECK_INT(stale.len, 2);
-    CHECK(stale.len == 2 && stale.items[0].id == id1 && stale.items[1].id == id3);
-    run_list_release(&stale);
-    /* with the process check on h1: run 2's owner (odd pid) is dead too */
-    alive_calls = 0;
-    CHECK_INT(store_find_stale_running(st, 6000, 3000, "h1", even_pids_alive, "ctx", &stale), 0);
-    CHECK_INT(alive_calls, 1); /* only run 2: same host, lease not expired */
-    CHECK_INT(stale.len, 3);
-    CHECK(stale.len == 3 && stale.items[1].id == id2 && stale.items[1].heartbeat_at == 5000);
-    run_list_release(&stale);
+    /* what lease_recover judges: every unfinished run with its owner and lease */
+    struct run_list active = {0};
+    CHECK_INT(store_active_runs(st, NULL, &active), 0);
+    CHECK_INT(active.len, 3);
+    CHECK(active.len == 3 && active.items[0].id == id1 && active.items[1].id == id2 &&
+          active.items[2].id == id3);
+    CHECK(active.len == 3 && active.items[1].heartbeat_at == 5000 &&
+          active.items[1].owner_pid == 201 && strcmp(active.items[1].host, "h1") == 0);
+    run_list_release(&active);
 
     CHECK_INT(store_mark_lost(st, id2, 4999, 6000), 0); /* heartbeat moved since */
     CHECK_INT(store_mark_lost(st, id2, 5000, 6000), 1);
@@ -344,14 +362,19 @@ UNIT_TEST(store_stale_runs_become_lost)
     CHECK_INT(r.finished_at, 6000);
     CHECK_INT(r.heartbeat_at, 5000);
     run_record_release(&r);
-    CHECK_INT(store_find_stale_running(st, 6000, 3000, "h1", even_pids_alive, "ctx", &stale), 0);
-    CHECK(stale.len == 1 && stale.items[0].id == id1);
-    run_list_release(&stale);
-    CHECK_INT(store_start_run(st, id3, 33, 6500), 0); /* lost: must not start */
+    CHECK_INT(store_active_runs(st, NULL, &active), 0);
+    CHECK(active.len == 1 && active.items[0].id == id1);
+    run_list_release(&active);
+    CHECK_INT(unit_start_run(st, id3, 33, 6500), 1); /* lost: must not start */
+    CHECK_INT(store_run(st, id3, &r), 1);
+    CHECK_STR(run_status_name(r.status), "lost");
+    CHECK_INT(r.pid, 0);
+    run_record_release(&r);
     /* a lost run that ends after all gets its true end */
     finish_as(st, id2, RUN_SUCCEEDED, NULL, 8000);
     CHECK_INT(store_run(st, id2, &r), 1);
     CHECK_STR(run_status_name(r.status), "succeeded");
+    CHECK_INT(r.finished_at, 8000);
     run_record_release(&r);
     check_sound(st, path);
     store_close(st);
@@ -361,7 +384,7 @@ UNIT_TEST(store_stale_runs_become_lost)
 UNIT_TEST(store_gc_selection)
 {
     char *path = db_path("state.db");
-    struct store *st = open_ok(path);
+    struct store *st = unit_store_open(path);
     if (!st)
         return;
     struct run_record a = {.job = (char *)"a"}, b = {.job = (char *)"b"};
@@ -398,33 +421,10 @@ UNIT_TEST(store_gc_selection)
     free(path);
 }
 
-UNIT_TEST(store_schedule_ticks)
-{
-    char *path = db_path("state.db");
-    struct store *st = open_ok(path);
-    if (!st)
-        return;
-    int64_t tick = -1;
-    CHECK_INT(store_last_tick(st, "a", &tick), 0);
-    CHECK_INT(store_schedule_mark(st, "a", 1000, 1001), 1);
-    CHECK_INT(store_schedule_mark(st, "a", 1000, 1002), 0); /* another copy already did */
-    CHECK_INT(store_schedule_mark(st, "a", 500, 1003), 0);  /* never backwards */
-    CHECK_INT(store_last_tick(st, "a", &tick), 1);
-    CHECK_INT(tick, 1000);
-    CHECK_INT(store_schedule_mark(st, "a", 2000, 2001), 1);
-    CHECK_INT(store_schedule_mark(st, "b", 10, 11), 1);
-    CHECK_INT(store_last_tick(st, "a", &tick), 1);
-    CHECK_INT(tick, 2000);
-    check_raw(path, "SELECT marked_at FROM schedule WHERE job = 'a'", "2001");
-    check_sound(st, path);
-    store_close(st);
-    free(path);
-}
-
 UNIT_TEST(store_file_memory)
 {
     char *path = db_path("state.db");
-    struct store *st = open_ok(path);
+    struct store *st = unit_store_open(path);
     if (!st)
         return;
     struct store_file files[2] = {
@@ -454,6 +454,448 @@ UNIT_TEST(store_file_memory)
     CHECK_INT(store_file_get(st, "missing", &f), 0);
     check_raw(path, "SELECT count(*) FROM files", "2");
     CHECK_INT(store_file_put(st, NULL, 0, 300), 0);
+
+    /* many at once */
+    const char *paths[] = {"data/out/x.parquet", "missing", "data/raw/ä.csv"};
+    struct store_file many[3];
+    bool found[3];
+    CHECK_INT(store_files_get(st, paths, 3, many, found), 0);
+    CHECK(found[0] && !found[1] && found[2]);
+    CHECK_STR(many[0].path, "data/out/x.parquet");
+    CHECK(many[0].size == 99 && many[0].hash.low == UINT64_MAX);
+    CHECK_STR(many[2].path, "data/raw/ä.csv");
+    CHECK(many[2].inode == 777 && many[2].hash.high == 0x8000000000000001u);
+    for (size_t i = 0; i < 3; i++)
+        free(many[i].path);
+    check_sound(st, path);
+    store_close(st);
+    free(path);
+}
+
+/* ---- claims and job versions ---- */
+
+/* The fake liveness a claim asks: the owner of a run is alive when its pid is listed.
+ * Every question is noted. */
+struct fake_live {
+    int live[4];      /* live owner pids (0: unused) */
+    int calls;        /* questions asked */
+    int64_t asked[8]; /* the runs asked about, in order */
+};
+
+static bool fake_holder_live(const struct run_record *active, void *ctx)
+{
+    struct fake_live *f = ctx;
+    if (f->calls < 8)
+        f->asked[f->calls] = active->id;
+    f->calls++;
+    for (size_t i = 0; i < 4; i++)
+        if (f->live[i] && f->live[i] == active->owner_pid)
+            return true;
+    return false;
+}
+
+static size_t runs_of(struct store *st, const char *job)
+{
+    struct run_list list = {0};
+    CHECK_INT(store_history(st, job, 0, &list), 0);
+    size_t n = list.len;
+    run_list_release(&list);
+    return n;
+}
+
+static int64_t version_of(struct store *st, const char *job)
+{
+    int64_t v = -1;
+    if (!CHECK(store_job_version(st, job, &v) == 0))
+        fprintf(stderr, "  %s\n", store_error(st));
+    return v;
+}
+
+/* A claim of a run of job owned by owner_pid on host h. */
+static struct store_claim claim_of(const char *job, int owner_pid, bool exclusive, int64_t seen)
+{
+    return (struct store_claim){
+        .run = {.job = (char *)job, .host = (char *)"h", .owner_pid = owner_pid},
+        .exclusive = exclusive,
+        .seen_version = seen,
+        .outcome = CLAIM_CHANGED, /* garbage in: the claim must set it */
+        .id = -7,
+    };
+}
+
+/* store_claim of n claims at now, asking live; CHECKs that it worked. */
+static void claim_ok(struct store *st, struct store_claim *claims, size_t n, int64_t now,
+                     struct fake_live *live)
+{
+    if (!CHECK(store_claim(st, claims, n, now, fake_holder_live, live) == 0))
+        fprintf(stderr, "  %s\n", store_error(st));
+}
+
+UNIT_TEST(store_claim_records_a_queued_run)
+{
+    char *path = db_path("state.db");
+    struct store *st = unit_store_open(path);
+    if (!st)
+        return;
+    struct fake_live live = {.live = {1}};
+    CHECK_INT(version_of(st, "a"), 0); /* never ran */
+    struct store_claim c = claim_of("a", 1, true, 0);
+    c.run.code_fingerprint = (char *)"code-fp";
+    c.run.kwargs_json = (char *)"{\"k\": 1}";
+    claim_ok(st, &c, 1, 5000, &live);
+    CHECK_INT(c.outcome, CLAIM_GOT);
+    CHECK(c.id > 0);
+    CHECK_INT(c.holder.id, 0);
+    CHECK_INT(live.calls, 0); /* nothing active to ask about */
+    struct run_record r;
+    CHECK_INT(store_run(st, c.id, &r), 1);
+    CHECK_STR(r.job, "a");
+    CHECK_STR(run_status_name(r.status), "queued");
+    CHECK_INT(r.queued_at, 5000);
+    CHECK_INT(r.heartbeat_at, 5000);
+    CHECK_INT(r.attempt, 1);
+    CHECK_STR(r.host, "h");
+    CHECK_INT(r.owner_pid, 1);
+    CHECK_STR(r.code_fingerprint, "code-fp");
+    CHECK_STR(r.kwargs_json, "{\"k\": 1}");
+    CHECK_INT(r.batch, c.id); /* a new invocation */
+    run_record_release(&r);
+    CHECK_INT(runs_of(st, "a"), 1);
+    CHECK(version_of(st, "a") > 0);
+
+    /* a chunk's retry joins its batch, as store_begin_runs makes it */
+    struct store_claim retry = claim_of("a", 1, false, -1);
+    retry.run.batch = c.id;
+    retry.run.chunk = 2;
+    retry.run.chunks = 3;
+    retry.run.attempt = 2;
+    claim_ok(st, &retry, 1, 5100, &live);
+    CHECK_INT(retry.outcome, CLAIM_GOT);
+    CHECK(retry.id > c.id);
+    CHECK_INT(store_run(st, retry.id, &r), 1);
+    CHECK(r.batch == c.id && r.chunk == 2 && r.chunks == 3 && r.attempt == 2);
+    run_record_release(&r);
+    check_sound(st, path);
+    store_close(st);
+    free(path);
+}
+
+UNIT_TEST(store_claim_exclusive_is_held_by_a_live_owner)
+{
+    char *path = db_path("state.db");
+    struct store *st = unit_store_open(path);
+    if (!st)
+        return;
+    struct run_record mine = {.job = (char *)"a", .host = (char *)"h", .owner_pid = 7};
+    int64_t done = begin(st, &mine, 100);
+    finish_as(st, done, RUN_SUCCEEDED, NULL, 150);
+    int64_t held = begin(st, &mine, 200);
+    int64_t v = version_of(st, "a");
+
+    /* queued, its owner alive: held, nothing recorded */
+    struct fake_live live = {.live = {7}};
+    struct store_claim c = claim_of("a", 8, true, v);
+    claim_ok(st, &c, 1, 300, &live);
+    CHECK_INT(c.outcome, CLAIM_HELD);
+    CHECK_INT(c.holder.id, held);
+    CHECK_STR(c.holder.job, "a");
+    CHECK_INT(c.holder.owner_pid, 7);
+    CHECK_INT(c.id, 0);
+    CHECK_INT(live.calls, 1); /* only the unfinished run is asked about */
+    CHECK_INT(live.asked[0], held);
+    run_record_release(&c.holder);
+    CHECK_INT(runs_of(st, "a"), 2);
+    CHECK_INT(version_of(st, "a"), v);
+
+    /* running, its owner alive: held */
+    CHECK_INT(unit_start_run(st, held, 70, 310), 0);
+    v = version_of(st, "a");
+    c = claim_of("a", 8, true, v);
+    claim_ok(st, &c, 1, 320, &live);
+    CHECK_INT(c.outcome, CLAIM_HELD);
+    CHECK_INT(c.holder.id, held);
+    CHECK_STR(run_status_name(c.holder.status), "running");
+    run_record_release(&c.holder);
+    CHECK_INT(runs_of(st, "a"), 2);
+
+    /* a gone owner's run does not hold it, a live one's after it does */
+    struct run_record other = {.job = (char *)"a", .host = (char *)"h", .owner_pid = 9};
+    int64_t newer = begin(st, &other, 330);
+    live = (struct fake_live){.live = {9}};
+    c = claim_of("a", 8, true, -1);
+    claim_ok(st, &c, 1, 340, &live);
+    CHECK_INT(c.outcome, CLAIM_HELD);
+    CHECK_INT(c.holder.id, newer);
+    CHECK_INT(live.calls, 2);
+    CHECK(live.asked[0] == held && live.asked[1] == newer);
+    run_record_release(&c.holder);
+
+    /* every owner gone: got */
+    live = (struct fake_live){0};
+    c = claim_of("a", 8, true, -1);
+    claim_ok(st, &c, 1, 350, &live);
+    CHECK_INT(c.outcome, CLAIM_GOT);
+    CHECK(c.id > newer);
+    CHECK_INT(c.holder.id, 0);
+    CHECK_INT(live.calls, 2);
+    CHECK_INT(runs_of(st, "a"), 4);
+
+    /* not exclusive (allow_multiple_jobs): live owners are not even asked */
+    live = (struct fake_live){.live = {7, 8, 9}};
+    struct store_claim many = claim_of("a", 8, false, -1);
+    claim_ok(st, &many, 1, 360, &live);
+    CHECK_INT(many.outcome, CLAIM_GOT);
+    CHECK(many.id > c.id);
+    CHECK_INT(live.calls, 0);
+    CHECK_INT(runs_of(st, "a"), 5);
+    check_sound(st, path);
+    store_close(st);
+    free(path);
+}
+
+UNIT_TEST(store_claim_refuses_a_past_that_moved_on)
+{
+    char *path = db_path("state.db");
+    struct store *one = unit_store_open(path), *two = unit_store_open(path);
+    if (!one || !two)
+        return;
+    struct fake_live live = {0};
+    struct run_record earlier = {.job = (char *)"a"};
+    finish_as(one, begin(one, &earlier, 100), RUN_SUCCEEDED, NULL, 110);
+    int64_t seen = version_of(one, "a");
+
+    /* another stau records a run of the job meanwhile */
+    struct run_record theirs = {.job = (char *)"a", .host = (char *)"there", .owner_pid = 3};
+    int64_t recorded = begin(two, &theirs, 200);
+    struct store_claim c = claim_of("a", 1, false, seen);
+    claim_ok(one, &c, 1, 210, &live);
+    CHECK_INT(c.outcome, CLAIM_CHANGED);
+    CHECK_INT(c.holder.id, recorded); /* the newest run */
+    CHECK_STR(c.holder.host, "there");
+    CHECK_INT(c.id, 0);
+    run_record_release(&c.holder);
+    CHECK_INT(runs_of(one, "a"), 2);
+
+    /* ... and ends it */
+    seen = version_of(one, "a");
+    CHECK_INT(unit_start_run(two, recorded, 33, 220), 0);
+    struct run_finish fin = {RUN_FAILED, 1, 0, NULL, NULL, NULL};
+    CHECK_INT(unit_finish_run(two, recorded, &fin, 230), 0);
+    c = claim_of("a", 1, true, seen);
+    claim_ok(one, &c, 1, 240, &live);
+    CHECK_INT(c.outcome, CLAIM_CHANGED);
+    CHECK_INT(c.holder.id, recorded);
+    CHECK_STR(run_status_name(c.holder.status), "failed");
+    run_record_release(&c.holder);
+    CHECK_INT(runs_of(one, "a"), 2);
+    CHECK_INT(live.calls, 0); /* nothing active: no owner to ask about */
+
+    /* -1: no check */
+    c = claim_of("a", 1, true, seen);
+    c.seen_version = -1;
+    claim_ok(one, &c, 1, 250, &live);
+    CHECK_INT(c.outcome, CLAIM_GOT);
+    CHECK_INT(runs_of(one, "a"), 3);
+
+    /* judged again on the current version: got */
+    seen = version_of(one, "a");
+    CHECK_INT(version_of(two, "a"), seen); /* one version, whichever handle reads it */
+    c = claim_of("a", 1, false, seen);
+    claim_ok(one, &c, 1, 260, &live);
+    CHECK_INT(c.outcome, CLAIM_GOT);
+    CHECK(c.id > recorded);
+    CHECK_INT(runs_of(two, "a"), 4);
+    /* that claim moved the version itself */
+    c = claim_of("a", 1, false, seen);
+    claim_ok(two, &c, 1, 270, &live);
+    CHECK_INT(c.outcome, CLAIM_CHANGED);
+    run_record_release(&c.holder);
+    check_sound(one, path);
+    store_close(one);
+    store_close(two);
+    free(path);
+}
+
+UNIT_TEST(store_claim_many_at_once)
+{
+    char *path = db_path("state.db");
+    struct store *st = unit_store_open(path);
+    if (!st)
+        return;
+    struct run_record held_run = {.job = (char *)"held", .host = (char *)"h", .owner_pid = 7};
+    struct run_record dead_run = {.job = (char *)"dead", .host = (char *)"h", .owner_pid = 8};
+    struct run_record moved_run = {.job = (char *)"moved"};
+    int64_t held = begin(st, &held_run, 100);
+    int64_t dead = begin(st, &dead_run, 100);
+    int64_t stale_version = version_of(st, "moved");
+    int64_t moved = begin(st, &moved_run, 110);
+
+    struct fake_live live = {.live = {7}};
+    struct store_claim c[5] = {
+        claim_of("fresh", 1, true, version_of(st, "fresh")),
+        claim_of("held", 1, true, version_of(st, "held")),
+        claim_of("moved", 1, false, stale_version),
+        claim_of("dead", 1, true, version_of(st, "dead")),
+        claim_of("other", 1, false, -1),
+    };
+    claim_ok(st, c, 5, 200, &live);
+    CHECK_INT(c[0].outcome, CLAIM_GOT);
+    CHECK_INT(c[1].outcome, CLAIM_HELD);
+    CHECK_INT(c[2].outcome, CLAIM_CHANGED);
+    CHECK_INT(c[3].outcome, CLAIM_GOT);
+    CHECK_INT(c[4].outcome, CLAIM_GOT);
+    CHECK_INT(c[1].holder.id, held);
+    CHECK_INT(c[2].holder.id, moved);
+    CHECK(c[1].id == 0 && c[2].id == 0);
+    CHECK(c[0].holder.id == 0 && c[3].holder.id == 0 && c[4].holder.id == 0);
+    CHECK(c[0].id > moved && c[3].id > moved && c[4].id > moved);
+    CHECK(c[0].id != c[3].id && c[0].id != c[4].id && c[3].id != c[4].id);
+    size_t got[] = {0, 3, 4};
+    for (size_t i = 0; i < 3; i++) {
+        struct run_record r;
+        CHECK_INT(store_run(st, c[got[i]].id, &r), 1);
+        CHECK_STR(r.job, c[got[i]].run.job);
+        CHECK_STR(run_status_name(r.status), "queued");
+        CHECK_INT(r.queued_at, 200);
+        run_record_release(&r);
+    }
+    CHECK(runs_of(st, "held") == 1 && runs_of(st, "moved") == 1 && runs_of(st, "dead") == 2);
+    CHECK_INT(runs_of(st, NULL), 6);
+    struct run_record r;
+    CHECK_INT(store_run(st, dead, &r), 1); /* a claim does not touch the run in its way */
+    CHECK_STR(run_status_name(r.status), "queued");
+    run_record_release(&r);
+    for (size_t i = 0; i < 5; i++)
+        run_record_release(&c[i].holder);
+
+    /* all or nothing: one claim that cannot be recorded and none is */
+    int64_t v = version_of(st, "fresh2");
+    struct store_claim bad[2] = {claim_of("fresh2", 1, true, v), claim_of(NULL, 1, false, -1)};
+    CHECK_INT(store_claim(st, bad, 2, 300, fake_holder_live, &live), -1);
+    CHECK(strstr(store_error(st), "NOT NULL") != NULL);
+    CHECK_INT(runs_of(st, "fresh2"), 0);
+    CHECK_INT(runs_of(st, NULL), 6);
+    CHECK_INT(version_of(st, "fresh2"), v);
+    check_sound(st, path);
+    store_close(st);
+    free(path);
+}
+
+UNIT_TEST(store_job_version_moves_with_each_run_and_state)
+{
+    char *path = db_path("state.db");
+    struct store *st = unit_store_open(path);
+    if (!st)
+        return;
+    CHECK_INT(version_of(st, "a"), 0);
+    struct run_record in = {.job = (char *)"a", .host = (char *)"h", .owner_pid = 42};
+    struct run_record other = {.job = (char *)"b"};
+    int64_t v = 0, now;
+#define MOVED() (now = version_of(st, "a"), CHECK(now > v), v = now)
+#define STAYED() CHECK_INT(version_of(st, "a"), v)
+    int64_t id = begin(st, &in, 100);
+    MOVED(); /* recorded */
+    CHECK_INT(unit_start_run(st, id, 99, 110), 0);
+    MOVED(); /* running */
+    struct store_owner owner = {"h", 42, 0};
+    CHECK_INT(store_heartbeat(st, &owner, 120), 1);
+    STAYED(); /* a heartbeat is no change of state */
+    CHECK_INT(unit_start_run(st, id, 98, 125), 1);
+    STAYED(); /* a start that changed nothing */
+    int64_t b = begin(st, &other, 126);
+    CHECK_INT(unit_start_run(st, b, 97, 127), 0);
+    STAYED(); /* another job's runs */
+    finish_as(st, id, RUN_SUCCEEDED, NULL, 130);
+    MOVED(); /* ended */
+    CHECK_INT(store_set_archive(st, id, "a.tar.zst"), 0);
+    STAYED(); /* an archive path */
+    CHECK_INT(unit_finish_run(st, id, &(struct run_finish){RUN_FAILED, 1, 0, NULL, NULL, NULL},
+                              136),
+              1);
+    STAYED(); /* an end of an ended run */
+    int64_t second = begin(st, &in, 140);
+    MOVED();
+    CHECK_INT(store_mark_lost(st, second, 140, 150), 1);
+    MOVED(); /* lost */
+    finish_as(st, second, RUN_SUCCEEDED, NULL, 160);
+    MOVED(); /* lost, then ended after all */
+#undef MOVED
+#undef STAYED
+    store_close(st);
+    /* kept across closing and opening */
+    st = unit_store_open(path);
+    CHECK(st && version_of(st, "a") == v);
+    store_close(st);
+    free(path);
+}
+
+/* ---- what a plan reads, and serving staus ---- */
+
+UNIT_TEST(store_job_pasts_read_many_jobs_at_once)
+{
+    char *path = db_path("state.db");
+    struct store *st = unit_store_open(path);
+    if (!st)
+        return;
+    struct run_record a = {.job = (char *)"a"};
+    int64_t ok = begin(st, &a, 100);
+    finish_as(st, ok, RUN_SUCCEEDED, NULL, 110);
+    int64_t failed = begin(st, &a, 200);
+    CHECK_INT(unit_start_run(st, failed, 5, 210), 0);
+    finish_as(st, failed, RUN_FAILED, NULL, 220);
+    int64_t queued = begin(st, &a, 300);
+    const char *jobs[] = {"a", "never"};
+    struct store_job_past pasts[2];
+    memset(pasts, 0xff, sizeof(pasts)); /* garbage: zeroed first */
+    CHECK_INT(store_snapshot_begin(st), 0);
+    CHECK_INT(store_job_pasts(st, jobs, 2, pasts), 0);
+    CHECK_INT(store_snapshot_end(st), 0);
+    CHECK(pasts[0].last_batch.len == 1 && pasts[0].last_batch.items[0].id == queued);
+    CHECK(pasts[0].succeeded_batch.len == 1 && pasts[0].succeeded_batch.items[0].id == ok);
+    CHECK_INT(pasts[0].last_started.id, failed);
+    CHECK_INT(pasts[0].version, version_of(st, "a"));
+    CHECK(pasts[1].last_batch.len == 0 && pasts[1].succeeded_batch.len == 0);
+    CHECK_INT(pasts[1].last_started.id, 0);
+    CHECK_INT(pasts[1].version, 0);
+    /* outside a snapshot too */
+    store_job_past_release(&pasts[0]);
+    store_job_past_release(&pasts[1]);
+    CHECK_INT(store_job_pasts(st, jobs, 1, pasts), 0);
+    CHECK_INT(pasts[0].last_started.id, failed);
+    store_job_past_release(&pasts[0]);
+    CHECK_INT(pasts[0].last_batch.len, 0); /* released and zeroed */
+    store_close(st);
+    free(path);
+}
+
+UNIT_TEST(store_owners_serving)
+{
+    char *path = db_path("state.db");
+    struct store *st = unit_store_open(path);
+    if (!st)
+        return;
+    struct store_owner a = {"h1", 10, 1000}, b = {"h2", 10, 1000}, a_again = {"h1", 10, 2000};
+    CHECK_INT(store_owner_serving(st, &a, 100), 0);
+    CHECK_INT(store_owner_serving(st, &b, 200), 0);
+    CHECK_INT(store_owner_serving(st, &a_again, 250), 0); /* same pid, another process */
+    CHECK_INT(store_owner_serving(st, &a, 300), 0);       /* a beat: since stays */
+    struct store_owner_list list = {0};
+    CHECK_INT(store_owners(st, &list), 0);
+    CHECK_INT(list.len, 3);
+    if (list.len == 3) {
+        CHECK_STR(list.items[0].host, "h1");
+        CHECK(list.items[0].pid == 10 && list.items[0].start == 1000);
+        CHECK(list.items[0].since == 100 && list.items[0].heartbeat_at == 300);
+        CHECK_STR(list.items[1].host, "h2");
+        CHECK(list.items[1].since == 200 && list.items[1].heartbeat_at == 200);
+        CHECK(list.items[2].start == 2000 && list.items[2].since == 250);
+    }
+    store_owner_list_release(&list);
+    CHECK_INT(store_owner_stopped(st, &a), 0);
+    CHECK_INT(store_owners(st, &list), 0);
+    CHECK(list.len == 2 && strcmp(list.items[0].host, "h2") == 0 && list.items[1].start == 2000);
+    store_owner_list_release(&list);
+    CHECK_INT(store_owner_stopped(st, &a), 0); /* already gone: fine */
     check_sound(st, path);
     store_close(st);
     free(path);
@@ -489,16 +931,16 @@ UNIT_TEST(store_migrates_version_1)
     CHECK(sqlite3_exec(db, schema_v1, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
 
-    struct store *st = open_ok(path);
+    struct store *st = unit_store_open(path);
     if (!st)
         return;
-    CHECK_INT(st->schema_version, 5);
+    CHECK_INT(st->schema_version, atoi(SCHEMA_NOW));
     char *backup = xprintf("%s.bak-v1", path);
     struct stat sb;
     CHECK(stat(backup, &sb) == 0);
     check_raw(backup, "PRAGMA user_version", "1");
     check_raw(backup, "SELECT count(*) FROM runs", "2");
-    check_raw(path, "PRAGMA user_version", "5");
+    check_raw(path, "PRAGMA user_version", SCHEMA_NOW);
     /* runs from before chunks are each their own batch */
     check_raw(path, "SELECT group_concat(batch = id) FROM runs", "1,1");
     check_raw(path, "SELECT count(*) FROM runs WHERE chunk IS NOT NULL OR chunks IS NOT NULL", "0");
@@ -516,18 +958,23 @@ UNIT_TEST(store_migrates_version_1)
     CHECK_INT(r.heartbeat_at, 50); /* the lease of a running run starts at its start */
     CHECK_INT(r.owner_pid, 0);
     run_record_release(&r);
-    int64_t tick;
-    CHECK(store_last_tick(st, "old.job", &tick) == 1 && tick == 1000);
+    /* the schedule marks went (v6); the job's version counts its runs so far */
+    check_raw(path, "SELECT count(*) FROM sqlite_master WHERE name = 'schedule'", "0");
+    int64_t version = -1;
+    CHECK_INT(store_job_version(st, "old.job", &version), 0);
+    CHECK_INT(version, 2);
     struct store_file f = {(char *)"x", 1, 2, 3, 4, 5, {6, 7}};
     CHECK_INT(store_file_put(st, &f, 1, 1), 0);
     struct run_record fresh = {.job = (char *)"old.job"};
     CHECK_INT(begin(st, &fresh, 100), 3);
+    CHECK_INT(store_job_version(st, "old.job", &version), 0);
+    CHECK_INT(version, 3);
     check_sound(st, path);
     store_close(st);
 
     /* opening again neither migrates nor backs up again */
     CHECK(unlink(backup) == 0);
-    st = open_ok(path);
+    st = unit_store_open(path);
     CHECK(stat(backup, &sb) != 0);
     store_close(st);
     free(backup);
@@ -539,17 +986,17 @@ UNIT_TEST(store_refuses_newer_and_foreign_databases)
     char *newer = db_path("newer.db");
     sqlite3 *db;
     CHECK(sqlite3_open(newer, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 6;", NULL, NULL, NULL) ==
+    CHECK(sqlite3_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 8;", NULL, NULL, NULL) ==
           SQLITE_OK);
     sqlite3_close(db);
     struct strbuf err = STRBUF_INIT;
     CHECK(store_open(newer, &err) == NULL);
-    char *want = xprintf("cannot use state database '%s': its schema version 6 is newer than "
-                         "this stau knows (5); use a newer stau",
+    char *want = xprintf("cannot use state database '%s': its schema version 8 is newer than "
+                         "this stau knows (" SCHEMA_NOW "); use a newer stau",
                          newer);
     CHECK_STR(strbuf_str(&err), want);
     free(want);
-    check_raw(newer, "PRAGMA user_version", "6"); /* left alone */
+    check_raw(newer, "PRAGMA user_version", "8"); /* left alone */
 
     char *foreign = db_path("foreign.db");
     CHECK(sqlite3_open(foreign, &db) == SQLITE_OK);
@@ -591,14 +1038,14 @@ UNIT_TEST(store_refuses_newer_and_foreign_databases)
 UNIT_TEST(store_two_handles_take_turns)
 {
     char *path = db_path("state.db");
-    struct store *one = open_ok(path), *two = open_ok(path);
+    struct store *one = unit_store_open(path), *two = unit_store_open(path);
     if (!one || !two)
         return;
     struct run_record a = {.job = (char *)"a"}, b = {.job = (char *)"b"};
     for (int i = 0; i < 20; i++) {
         int64_t ia = begin(one, &a, i), ib = begin(two, &b, i);
-        CHECK_INT(store_start_run(two, ia, 1, i), 1);
-        CHECK_INT(store_start_run(one, ib, 1, i), 1);
+        CHECK_INT(unit_start_run(two, ia, 1, i), 0);
+        CHECK_INT(unit_start_run(one, ib, 1, i), 0);
         finish_as(one, ib, RUN_SUCCEEDED, NULL, i);
         finish_as(two, ia, RUN_FAILED, NULL, i);
     }
@@ -623,8 +1070,8 @@ static void churn(const char *path, const char *job, int count)
     struct run_finish fin = {RUN_SUCCEEDED, 0, 0, "fp", NULL, NULL};
     for (int i = 0; count < 0 || i < count; i++) {
         int64_t id;
-        if (store_begin_run(st, &r, i, &id) < 0 || store_start_run(st, id, 1, i) != 1 ||
-            store_finish_run(st, id, &fin, i) < 0) {
+        if (store_begin_run(st, &r, i, &id) < 0 || unit_start_run(st, id, 1, i) != 0 ||
+            unit_finish_run(st, id, &fin, i) != 0) {
             fprintf(stderr, "%s\n", store_error(st));
             _exit(4);
         }
@@ -636,7 +1083,7 @@ static void churn(const char *path, const char *job, int count)
 UNIT_TEST(store_two_processes_at_once)
 {
     char *path = db_path("state.db");
-    struct store *st = open_ok(path);
+    struct store *st = unit_store_open(path);
     if (!st)
         return;
     pid_t pids[2];
@@ -665,7 +1112,7 @@ UNIT_TEST(store_two_processes_at_once)
 UNIT_TEST(store_survives_a_crash_mid_transaction)
 {
     char *path = db_path("state.db");
-    struct store *st = open_ok(path);
+    struct store *st = unit_store_open(path);
     if (!st)
         return;
     struct run_record keep = {.job = (char *)"kept"};
@@ -694,7 +1141,7 @@ UNIT_TEST(store_survives_a_crash_mid_transaction)
     struct stat sb;
     CHECK(stat(wal, &sb) == 0 && sb.st_size > 1000000); /* the uncommitted pages hit the disk */
     free(wal);
-    st = open_ok(path);
+    st = unit_store_open(path);
     if (!st)
         return;
     struct run_list list = {0};
@@ -715,7 +1162,7 @@ UNIT_TEST(store_survives_a_crash_mid_transaction)
     usleep(200 * 1000);
     CHECK(kill(pid, SIGKILL) == 0);
     CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status));
-    st = open_ok(path);
+    st = unit_store_open(path);
     if (!st)
         return;
     check_sound(st, path);
@@ -732,7 +1179,7 @@ UNIT_TEST(store_survives_a_crash_mid_transaction)
 UNIT_TEST(store_generation_moves_with_what_plans_read)
 {
     char *path = db_path("state.db");
-    struct store *st = open_ok(path);
+    struct store *st = unit_store_open(path);
     if (!st)
         return;
     int64_t g0 = -1, g = -1;
@@ -743,7 +1190,7 @@ UNIT_TEST(store_generation_moves_with_what_plans_read)
     int64_t id = begin(st, &in, 100);
     CHECK(store_generation(st, &g) == 0 && g > g0);
     int64_t after_begin = g;
-    CHECK_INT(store_start_run(st, id, 99, 110), 1);
+    CHECK_INT(unit_start_run(st, id, 99, 110), 0);
     CHECK(store_generation(st, &g) == 0 && g > after_begin);
     int64_t after_start = g;
     CHECK_INT(store_heartbeat(st, &owner, 120), 1);
@@ -753,15 +1200,14 @@ UNIT_TEST(store_generation_moves_with_what_plans_read)
     int64_t after_finish = g;
     CHECK_INT(store_set_archive(st, id, "a.tar.zst"), 0);
     CHECK(store_generation(st, &g) == 0 && g == after_finish); /* an archive path: no */
-    CHECK_INT(store_schedule_mark(st, "a", 1000, 140), 1);
-    CHECK(store_generation(st, &g) == 0 && g > after_finish);
-    int64_t after_mark = g;
-    CHECK_INT(store_schedule_mark(st, "a", 1000, 150), 0); /* not moved forward */
-    CHECK(store_generation(st, &g) == 0 && g == after_mark);
+    CHECK_INT(unit_finish_run(st, id, &(struct run_finish){RUN_FAILED, 1, 0, NULL, NULL, NULL},
+                              140),
+              1);
+    CHECK(store_generation(st, &g) == 0 && g == after_finish); /* an end that changed nothing */
     store_close(st);
     /* kept across closing and opening */
-    st = open_ok(path);
-    CHECK(st && store_generation(st, &g) == 0 && g == after_mark);
+    st = unit_store_open(path);
+    CHECK(st && store_generation(st, &g) == 0 && g == after_finish);
     store_close(st);
     free(path);
 }

@@ -213,26 +213,29 @@ UNIT_TEST(work_selection_answers)
 static struct store *open_store(const char *name)
 {
     char *path = xprintf("%s/%s", unit_tmpdir(), name);
-    struct strbuf err = STRBUF_INIT;
-    struct store *st = store_open(path, &err);
-    if (!CHECK(st != NULL))
-        fprintf(stderr, "  %s\n", strbuf_str(&err));
-    strbuf_release(&err);
+    struct store *st = unit_store_open(path);
     free(path);
     return st;
 }
 
-/* Record a run of job a (chunk k of n in batch; batch 0: a new one) that ends so. */
+/* Record a run of job (chunk k of n in batch; batch 0: a new one) that ends so. */
+static int64_t add_job_run(struct store *st, const char *job, int64_t batch, int k, int n,
+                           enum run_status status, int64_t start, int64_t end)
+{
+    struct run_record r = {.job = (char *)job, .batch = batch, .chunk = k, .chunks = n};
+    int64_t id = 0;
+    CHECK_INT(store_begin_run(st, &r, start, &id), 0);
+    CHECK_INT(unit_start_run(st, id, 100, start), 0);
+    struct run_finish fin = {status, status == RUN_SUCCEEDED ? 0 : 1, 0, NULL, NULL, NULL};
+    CHECK_INT(unit_finish_run(st, id, &fin, end), 0);
+    return id;
+}
+
+/* add_job_run for job a. */
 static int64_t add_run(struct store *st, int64_t batch, int k, int n, enum run_status status,
                        int64_t start, int64_t end)
 {
-    struct run_record r = {.job = (char *)"a", .batch = batch, .chunk = k, .chunks = n};
-    int64_t id = 0;
-    CHECK_INT(store_begin_run(st, &r, start, &id), 0);
-    CHECK_INT(store_start_run(st, id, 100, start), 1);
-    struct run_finish fin = {status, 0, 0, NULL, NULL, NULL};
-    CHECK_INT(store_finish_run(st, id, &fin, end), 0);
-    return id;
+    return add_job_run(st, "a", batch, k, n, status, start, end);
 }
 
 UNIT_TEST(work_last_invocation_and_success_of_a_chunked_job)
@@ -309,6 +312,74 @@ UNIT_TEST(work_last_invocation_and_success_of_a_chunked_job)
     CHECK_INT(work_last_success(st, "a", &out), 1);
     CHECK_INT(out.id, plain);
     CHECK_INT(out.started_at, 4000);
+    run_record_release(&out);
+    store_close(st);
+}
+
+/* Batch 3 chunks: chunks 1 and 2 succeed, chunk 3 fails, then chunk 1 is run again in
+ * the batch (as `stau rerun` of chunk 1 does) and succeeds: the newest run of the job is
+ * a success, yet the invocation failed. Returns the batch. */
+static int64_t failed_batch_with_a_later_success(struct store *st, const char *job, int64_t t)
+{
+    int64_t b = add_job_run(st, job, 0, 1, 3, RUN_SUCCEEDED, t, t + 100);
+    add_job_run(st, job, b, 2, 3, RUN_SUCCEEDED, t + 10, t + 200);
+    add_job_run(st, job, b, 3, 3, RUN_FAILED, t + 20, t + 300);
+    add_job_run(st, job, b, 1, 3, RUN_SUCCEEDED, t + 400, t + 500);
+    return b;
+}
+
+UNIT_TEST(work_last_success_wants_every_chunks_latest_attempt)
+{
+    struct store *st = open_store("work.db");
+    if (!st)
+        return;
+    struct run_record out = {0};
+
+    /* no earlier batch: no success at all, though the newest run succeeded */
+    int64_t lone = failed_batch_with_a_later_success(st, "lone", 1000);
+    struct run_list held = {0};
+    CHECK_INT(store_succeeded_batch(st, "lone", INT64_MAX, &held), 0);
+    CHECK(held.len == 4 && held.items[0].batch == lone); /* the batch holds successes */
+    run_list_release(&held);
+    CHECK_INT(work_last_success(st, "lone", &out), 0);
+    size_t missing = 99;
+    CHECK_INT(work_last_invocation(st, "lone", &out, &missing), 1);
+    CHECK_INT(out.status, RUN_FAILED);
+    CHECK_INT(out.chunk, 3);
+    CHECK_INT(missing, 0);
+    run_record_release(&out);
+
+    /* an earlier batch that fully succeeded is the success: its chunk that finished
+       last (chunk 2, not the newest run), started at the batch's earliest start */
+    int64_t good = add_job_run(st, "b", 0, 1, 3, RUN_SUCCEEDED, 500, 600);
+    int64_t last_end = add_job_run(st, "b", good, 2, 3, RUN_SUCCEEDED, 510, 900);
+    add_job_run(st, "b", good, 3, 3, RUN_SUCCEEDED, 520, 700);
+    int64_t bad = failed_batch_with_a_later_success(st, "b", 1000);
+    CHECK_INT(work_last_success(st, "b", &out), 1);
+    CHECK_INT(out.id, last_end);
+    CHECK_INT(out.batch, good);
+    CHECK_INT(out.chunk, 2);
+    CHECK_INT(out.status, RUN_SUCCEEDED);
+    CHECK_INT(out.started_at, 500);
+    CHECK_INT(out.finished_at, 900);
+    run_record_release(&out);
+
+    /* a retry of the failed chunk that succeeds makes the batch succeed */
+    int64_t retry = add_job_run(st, "b", bad, 3, 3, RUN_SUCCEEDED, 2000, 2100);
+    CHECK_INT(work_last_success(st, "b", &out), 1);
+    CHECK_INT(out.id, retry);
+    CHECK_INT(out.batch, bad);
+    CHECK_INT(out.started_at, 1000);
+    CHECK_INT(out.finished_at, 2100);
+    run_record_release(&out);
+    CHECK_INT(work_last_invocation(st, "b", &out, &missing), 1);
+    CHECK_INT(out.status, RUN_SUCCEEDED);
+    run_record_release(&out);
+    /* and so for the job with no earlier batch */
+    add_job_run(st, "lone", lone, 3, 3, RUN_SUCCEEDED, 2000, 2100);
+    CHECK_INT(work_last_success(st, "lone", &out), 1);
+    CHECK_INT(out.batch, lone);
+    CHECK_INT(out.started_at, 1000);
     run_record_release(&out);
     store_close(st);
 }

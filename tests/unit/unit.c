@@ -1,6 +1,7 @@
 /* unit.c: the unit-test runner. `stau-unit [FILTER]` runs every registered test
  * whose name contains FILTER and ends with "unit: N passed, N failed". */
 #include "unit.h"
+#include "store.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -88,6 +89,28 @@ const char *unit_write(const char *dir, const char *relpath, const char *content
         current_failed = true;
     }
     return path;
+}
+
+struct store *unit_store_open(const char *path)
+{
+    struct strbuf err = STRBUF_INIT;
+    struct store *st = store_open(path, &err);
+    if (!unit_check(st != NULL, __FILE__, __LINE__, "store_open"))
+        fprintf(stderr, "  %s: %s\n", path, strbuf_str(&err));
+    strbuf_release(&err);
+    return st;
+}
+
+int unit_start_run(struct store *st, int64_t id, int pid, int64_t now)
+{
+    struct store_change c = {.kind = STORE_START, .id = id, .at = now, .pid = pid};
+    return store_apply(st, &c, 1, NULL, 0, now);
+}
+
+int unit_finish_run(struct store *st, int64_t id, const struct run_finish *fin, int64_t now)
+{
+    struct store_change c = {.kind = STORE_FINISH, .id = id, .at = now, .finish = *fin};
+    return store_apply(st, &c, 1, NULL, 0, now);
 }
 
 static void remove_tmpdir(void)
