@@ -468,23 +468,46 @@ static bool fits(const struct engine *e, size_t slots)
  * without claim_ahead, else those whose claim must be tried again. */
 static void claim_ready(struct engine *e, struct submission *sub)
 {
-    VEC(struct due_job *) want = {0};
+    int64_t now = engine_mono(e);
     size_t slots = e->slots_used;
-    for (size_t i = 0; i < sub->due_count && sub->ready_jobs; i++) {
-        struct due_job *d = &sub->due[i];
-        size_t need = (size_t)due_job_of(d)->decl->slots;
-        if (d->state != JOB_READY || d->claim || d->claim_tried ||
-            d->claim_again_at > engine_mono(e) || (slots && slots + need > e->cfg.slots))
-            continue;
-        slots += need;
-        VEC_PUSH(&want, d);
-    }
-    if (want.len && engine_claim(e, want.items, want.len) < 0) {
-        /* The database is unavailable: try again at the next step. */
+    for (size_t i = 0; i < sub->due_count; i++)
+        if (sub->due[i].state == JOB_READY && sub->due[i].claim)
+            slots += (size_t)due_job_of(&sub->due[i])->decl->slots;
+    /* Claims refused (another copy has the job) free their slots for the next jobs
+     * in the order, so copies planning the same jobs spread over them instead of
+     * trailing each other. */
+    size_t from = 0;
+    for (int round = 0; round < CLAIM_ROUNDS && from < sub->due_count; round++) {
+        VEC(struct due_job *) want = {0};
+        size_t planned = slots;
+        for (; from < sub->due_count; from++) {
+            struct due_job *d = &sub->due[from];
+            size_t need = (size_t)due_job_of(d)->decl->slots;
+            if (d->state != JOB_READY || d->claim || d->claim_tried || d->claim_again_at > now)
+                continue;
+            if (planned && planned + need > e->cfg.slots)
+                break;
+            planned += need;
+            VEC_PUSH(&want, d);
+        }
+        if (!want.len) {
+            VEC_FREE(&want);
+            break;
+        }
+        if (engine_claim(e, want.items, want.len) < 0) {
+            /* The database is unavailable: try again at the next step. */
+            for (size_t k = 0; k < want.len; k++)
+                want.items[k]->claim_tried = false;
+            VEC_FREE(&want);
+            break;
+        }
         for (size_t k = 0; k < want.len; k++)
-            want.items[k]->claim_tried = false;
+            if (want.items[k]->claim)
+                slots += (size_t)due_job_of(want.items[k])->decl->slots;
+        VEC_FREE(&want);
+        if (slots >= e->cfg.slots)
+            break;
     }
-    VEC_FREE(&want);
 }
 
 /* Start what is ready while slots allow. */

@@ -10,7 +10,12 @@
 
 /* An environment string longer than ENV_STRING_MAX cannot be passed to a program
  * (Linux's MAX_ARG_STRLEN), so neither can a chunk's STAU_WORK_IDS. */
-enum { GRACE_MS = 5000, HELD_POLL_MS = 250, ENV_STRING_MAX = 131072 };
+enum {
+    GRACE_MS = 5000,
+    HELD_POLL_MS = 250,  /* how often the runs of jobs held elsewhere are looked at */
+    CLAIM_ROUNDS = 64,   /* claims one pass may make while others' refusals free slots */
+    ENV_STRING_MAX = 131072
+};
 
 enum task_state { TASK_READY, TASK_RUNNING, TASK_RETRY, TASK_DONE };
 

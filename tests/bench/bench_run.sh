@@ -29,7 +29,7 @@
 #                       (default 90); over it, snakemake is measured on the first
 #                       1,000 jobs only, and the output says so
 #   --bootstrap FILE    the bootstrap snippet for the floor and the peers; default:
-#                       stau's own (exec_bootstrap in src/exec.c), else a copy of it
+#                       stau's own (engine_bootstrap in src/engine.c), else a copy of it
 #   --keep              keep the temporary directory
 #
 # Interpreter: python3 on PATH may be a slow pyenv shim, so it is resolved once
@@ -202,7 +202,7 @@ def log(msg):
 
 
 # ---------------------------------------------------------------- bootstrap
-# A copy of stau's exec_bootstrap (src/exec.c) when this was written; used only
+# A copy of stau's engine_bootstrap (src/engine.c) when this was written; used only
 # when that source cannot be read.
 BUILTIN_BOOT = (
     "import importlib.util, json, os, runpy, sys\n"
@@ -220,13 +220,13 @@ BUILTIN_BOOT = (
 
 
 def stau_bootstrap():
-    """exec_bootstrap from src/exec.c: adjacent C string literals, unescaped."""
+    """engine_bootstrap from src/engine.c: adjacent C string literals, unescaped."""
     try:
-        with open(os.path.join(root, "src", "exec.c"), encoding="utf-8") as fh:
+        with open(os.path.join(root, "src", "engine.c"), encoding="utf-8") as fh:
             text = fh.read()
     except OSError:
         return None
-    m = re.search(r"exec_bootstrap\[\]\s*=\s*((?:\s*\"(?:[^\"\\\n]|\\.)*\")+)\s*;", text)
+    m = re.search(r"engine_bootstrap\[\]\s*=\s*((?:\s*\"(?:[^\"\\\n]|\\.)*\")+)\s*;", text)
     if not m:
         return None
     parts = re.findall(r"\"((?:[^\"\\\n]|\\.)*)\"", m.group(1))
@@ -236,7 +236,7 @@ def stau_bootstrap():
         out.append(re.sub(r"\\(.)", lambda e: esc.get(e.group(1), "\\" + e.group(1)), p))
     boot = "".join(out)
     try:
-        compile(boot, "<exec_bootstrap>", "exec")
+        compile(boot, "<engine_bootstrap>", "exec")
     except SyntaxError:
         return None
     return boot
@@ -247,9 +247,9 @@ if boot_file:
         BOOT, boot_how = fh.read(), f"from {boot_file}"
 else:
     BOOT = stau_bootstrap()
-    boot_how = "stau's own (exec_bootstrap in src/exec.c)"
+    boot_how = "stau's own (engine_bootstrap in src/engine.c)"
     if BOOT is None:
-        BOOT, boot_how = BUILTIN_BOOT, "built-in copy of stau's (src/exec.c not readable)"
+        BOOT, boot_how = BUILTIN_BOOT, "built-in copy of stau's (src/engine.c not readable)"
 os.environ["STAU_BENCH_BOOT"] = BOOT
 
 
