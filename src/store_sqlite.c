@@ -13,7 +13,7 @@
  * copying the file to "<path>.bak-v<old version>"; a version above ours is
  * refused. A new database is made by the same migrations, so every step is
  * exercised on every fresh install. Never edit a migration that has shipped:
- * append one. Tables (version 6):
+ * append one. Tables (version 7):
  *
  * runs: one row per run (one attempt of one chunk of one job).
  *   id INTEGER PRIMARY KEY AUTOINCREMENT  run id, never reused (archives are named by it)
@@ -581,15 +581,19 @@ static int sqlite_claim(struct store *st, struct store_claim *claims, size_t cou
         claims[i].id = 0;
         memset(&claims[i].holder, 0, sizeof(claims[i].holder));
         if (claim_one(s, &claims[i], now, live, ctx, what) < 0) {
-            for (size_t k = 0; k <= i; k++)
+            for (size_t k = 0; k <= i; k++) {
                 run_record_release(&claims[k].holder);
+                claims[k].id = 0;
+            }
             write_rollback(s);
             return -1;
         }
     }
     if (write_commit(s, what) < 0) {
-        for (size_t k = 0; k < count; k++)
+        for (size_t k = 0; k < count; k++) {
             run_record_release(&claims[k].holder);
+            claims[k].id = 0;
+        }
         return -1;
     }
     return 0;

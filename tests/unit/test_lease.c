@@ -213,7 +213,7 @@ UNIT_TEST(lease_probe_system_asks_the_os)
     struct owner me;
     owner_self(&me);
     CHECK(probe.alive(me.pid, me.start, probe.ctx));
-    CHECK(probe.alive(me.pid, 0, probe.ctx));                  /* start unknown */
+    CHECK(probe.alive(me.pid, 0, probe.ctx));                   /* start unknown */
     CHECK(!probe.alive(me.pid, me.start - HOUR_MS, probe.ctx)); /* another process */
     CHECK(!probe.alive(me.pid, me.start + HOUR_MS, probe.ctx));
     CHECK(!probe.alive(reaped_pid(), 0, probe.ctx));
@@ -223,8 +223,8 @@ UNIT_TEST(lease_probe_system_asks_the_os)
 
 static int64_t queue(struct store *st, const char *host, int pid, int64_t start, int64_t at)
 {
-    struct run_record r = {.job = (char *)"j", .host = (char *)host, .owner_pid = pid,
-                           .owner_start = start};
+    struct run_record r = {
+        .job = (char *)"j", .host = (char *)host, .owner_pid = pid, .owner_start = start};
     int64_t id = 0;
     if (!CHECK(store_begin_run(st, &r, at, &id) == 0))
         fprintf(stderr, "  %s\n", store_error(st));

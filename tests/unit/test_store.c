@@ -809,9 +809,8 @@ UNIT_TEST(store_job_version_moves_with_each_run_and_state)
     MOVED(); /* ended */
     CHECK_INT(store_set_archive(st, id, "a.tar.zst"), 0);
     STAYED(); /* an archive path */
-    CHECK_INT(unit_finish_run(st, id, &(struct run_finish){RUN_FAILED, 1, 0, NULL, NULL, NULL},
-                              136),
-              1);
+    CHECK_INT(
+        unit_finish_run(st, id, &(struct run_finish){RUN_FAILED, 1, 0, NULL, NULL, NULL}, 136), 1);
     STAYED(); /* an end of an ended run */
     int64_t second = begin(st, &in, 140);
     MOVED();
@@ -1200,9 +1199,8 @@ UNIT_TEST(store_generation_moves_with_what_plans_read)
     int64_t after_finish = g;
     CHECK_INT(store_set_archive(st, id, "a.tar.zst"), 0);
     CHECK(store_generation(st, &g) == 0 && g == after_finish); /* an archive path: no */
-    CHECK_INT(unit_finish_run(st, id, &(struct run_finish){RUN_FAILED, 1, 0, NULL, NULL, NULL},
-                              140),
-              1);
+    CHECK_INT(
+        unit_finish_run(st, id, &(struct run_finish){RUN_FAILED, 1, 0, NULL, NULL, NULL}, 140), 1);
     CHECK(store_generation(st, &g) == 0 && g == after_finish); /* an end that changed nothing */
     store_close(st);
     /* kept across closing and opening */
