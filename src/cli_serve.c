@@ -13,10 +13,13 @@
  * copy holds the job or when its past moved on since the plan, so each need runs once.
  *
  * What a plan leaves out: a job the engine is already running (it is planned again
- * when that run ends), a job whose only reason is that it failed in this serve
+ * when that run ends) or one of whose dependencies it is running, a job whose only reason is that it failed in this serve
  * after its retries, with its code, declaration and inputs unchanged since (it
  * waits for a change or its next tick, instead of failing in a loop), and every due
  * job downstream of one left out.
+ *
+ * Every RECOVER_MS it also looks for runs of copies that are gone, and plans again
+ * when the database moved on meanwhile without it (a one-off `stau` ran something).
  *
  * Signals: SIGTERM or SIGINT stops claiming, lets running jobs finish for --grace
  * seconds, then stops them as Ctrl-C does; a second one kills them at once. SIGHUP
@@ -41,6 +44,7 @@ enum {
     REPLAN_MIN_MS = 250,  /* plans after runs end are at least this far apart, and ten
                              times as far as the last plan took: with thousands of
                              trivial runs ending, planning must not take over */
+    PLAN_RETRY_MS = 5000, /* a plan that failed (the database away) is tried again */
     DEBOUNCE_MS = 100,    /* quiet after a change before planning */
     DEBOUNCE_MAX_MS = 1000, /* ... but no longer than this after the first change */
     RECOVER_MS = HEARTBEAT_MS /* how often runs of gone copies are looked for */
@@ -63,6 +67,7 @@ struct serve {
     char *python;
     bool json;
     struct watch watch;
+    int64_t generation;   /* the database's generation when the last plan read it */
     VEC(char *) failed;   /* jobs whose last run in this serve failed */
     size_t runs_ended;    /* runs the reporter saw end (moves on: plan again) */
 };
@@ -142,6 +147,13 @@ static void log_event(const struct serve *s, const char *event, const char *fiel
     strbuf_release(&line);
 }
 
+/* warn() and error() of every module, as events of the log. */
+static void on_message(const char *kind, const char *message, void *ctx)
+{
+    const struct serve *s = ctx;
+    log_event(s, kind, "", "%s: %s", kind, message);
+}
+
 /* The JSON members naming a run: "run":N,"job":"..." (into out). */
 static void run_fields(struct strbuf *out, int64_t run_id, const char *job)
 {
@@ -165,8 +177,10 @@ static void on_finished(void *ctx, const struct engine_run *run, const struct en
     struct serve *s = ctx;
     (void)pr;
     s->runs_ended++;
-    if (run->result != RUN_SKIPPED && run->result != RUN_INTERRUPTED)
-        note_outcome(s, run->job, run->result != RUN_SUCCEEDED);
+    /* A chunk's success does not clear its job's failure: the invocation failed. */
+    bool failed = run->result != RUN_SUCCEEDED;
+    if (run->result != RUN_SKIPPED && run->result != RUN_INTERRUPTED && (failed || !run->chunk))
+        note_outcome(s, run->job, failed);
     struct strbuf f = STRBUF_INIT;
     run_fields(&f, run->run_id, run->job);
     strbuf_addf(&f, ",\"status\":\"%s\",\"seconds\":%.3f", run_status_name(run->result),
@@ -361,9 +375,12 @@ static void filter_plan(struct serve *s, struct plan *plan, const struct graph *
         size_t unused;
         out[i] = strmap_get(&going, job->name, strlen(job->name), &unused) ||
                  (only_failed && failed_index(s, job->name) != SIZE_MAX);
-        /* (The order is upstream first, so a left-out dependency is known by now.) */
-        for (size_t e = 0; e < job->deps.len && !out[i]; e++)
-            out[i] = out[job->deps.items[e].to];
+        /* Nor while a dependency is going here, due in this plan or not. (The order
+         * is upstream first, so a left-out dependency is known by now.) */
+        for (size_t e = 0; e < job->deps.len && !out[i]; e++) {
+            const char *up = g->jobs.items[job->deps.items[e].to].name;
+            out[i] = out[job->deps.items[e].to] || strmap_get(&going, up, strlen(up), &unused);
+        }
         if (out[i])
             plan->jobs[i].due = false;
         else
@@ -405,15 +422,21 @@ static void plan_and_submit(struct serve *s, int64_t *tick)
         return;
     /* The plan reads the runs as they ended, not as the recorder has them queued. */
     recorder_flush(s->recorder);
+    if (store_generation(s->store, &s->generation) < 0)
+        s->generation = -1;
     int64_t now = wall_clock_ms();
-    if (lease_recover(s->store, &s->self, now) < 0)
+    if (lease_recover(s->store, &s->self, now) < 0) {
+        *tick = now + PLAN_RETRY_MS;
         return;
+    }
     struct serve_sub *sub = xcalloc(1, sizeof(*sub));
     sub->s = s;
     struct plan_options po = {.now = now, .commands = s->c->commands};
     if (plan_build(&sub->plan, &l->project, s->store, &po) < 0) {
         free(sub);
-        log_event(s, "error", "", "cannot plan (see above); trying again at the next event");
+        log_event(s, "error", "", "cannot plan (see above); trying again in %d s",
+                  PLAN_RETRY_MS / 1000);
+        *tick = now + PLAN_RETRY_MS;
         return;
     }
     filter_plan(s, &sub->plan, &l->project.graph);
@@ -520,7 +543,11 @@ static int serve_loop(struct serve *s)
             if (store_owner_serving(s->store, &me, wall) < 0)
                 warn("%s", store_error(s->store));
             int lost = lease_recover(s->store, &s->self, wall);
-            if (lost > 0)
+            /* Runs another stau recorded (a one-off `stau`, another host) may have
+             * made something due here. */
+            int64_t generation;
+            if (lost > 0 || (store_generation(s->store, &generation) == 0 &&
+                             generation != s->generation && !engine_busy(s->engine)))
                 plan_now = true;
         }
     }
@@ -533,6 +560,7 @@ int cli_serve(const struct cli *c)
         return cli_usage_error("'serve' takes no arguments",
                            "stau serve [-j N] [--grace SECONDS] [--json-log]");
     struct serve s = {.c = c, .json = c->json_log};
+    set_message_sink(on_message, &s);
     owner_self(&s.self);
     int rc = EXIT_USAGE;
     if (watch_open(&s.watch) < 0)
@@ -591,5 +619,6 @@ done:
     for (size_t i = 0; i < s.failed.len; i++)
         free(s.failed.items[i]);
     VEC_FREE(&s.failed);
+    set_message_sink(NULL, NULL);
     return rc;
 }

@@ -133,6 +133,8 @@ static struct engine_run run_of(const struct task *t, const char *label, enum ru
     return (struct engine_run){.job = due_job_of(t->d)->name,
                                .label = label,
                                .run_id = t->run_id,
+                               .chunk = t->chunk,
+                               .chunks = t->chunks,
                                .attempt = t->attempt,
                                .pid = t->pid,
                                .result = result,
@@ -483,8 +485,13 @@ static void claim_ready(struct engine *e, struct submission *sub)
         for (; from < sub->due_count; from++) {
             struct due_job *d = &sub->due[from];
             size_t need = (size_t)due_job_of(d)->decl->slots;
-            if (d->state != JOB_READY || d->claim || d->claim_tried || d->claim_again_at > now)
+            if (d->state != JOB_READY || d->claim || d->claim_tried)
                 continue;
+            if (d->claim_again_at > now) {
+                if (e->claim_again_at < 0 || d->claim_again_at < e->claim_again_at)
+                    e->claim_again_at = d->claim_again_at;
+                continue;
+            }
             if (planned && planned + need > e->cfg.slots)
                 break;
             planned += need;
@@ -789,9 +796,12 @@ void engine_stop(struct engine *e, int64_t grace_ms)
 /* The earliest moment the engine itself must act (monotonic ms). */
 static int64_t own_deadline(const struct engine *e)
 {
-    int64_t at = e->next_heartbeat;
+    int64_t at = e->next_heartbeat, now = engine_mono(e);
+    /* (A retry whose time has come but that waits for a slot wakes nothing: a slot
+     * frees only when a run ends.) */
     for (size_t i = e->open_tasks; i < e->tasks.len; i++)
-        if (e->tasks.items[i]->state == TASK_RETRY && e->tasks.items[i]->retry_at < at)
+        if (e->tasks.items[i]->state == TASK_RETRY && e->tasks.items[i]->retry_at > now &&
+            e->tasks.items[i]->retry_at < at)
             at = e->tasks.items[i]->retry_at;
     if (e->held && e->next_held_poll < at)
         at = e->next_held_poll;
@@ -888,7 +898,9 @@ enum engine_event engine_step(struct engine *e, int64_t deadline_ms)
         break;
     }
     on_clock(e);
-    start_ready(e);
+    /* After a signal the caller decides first (it may stop): nothing starts before. */
+    if (result != ENGINE_INTERRUPT && result != ENGINE_RELOAD)
+        start_ready(e);
     return result;
 }
 

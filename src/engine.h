@@ -55,6 +55,7 @@ struct engine_run {
     const char *job;          /* job name */
     const char *label;        /* "job", or "job (chunk 2/3)" */
     int64_t run_id;           /* its record */
+    int chunk, chunks;        /* which chunk of how many; 0: not chunked */
     int attempt;              /* 1, 2, ... */
     int pid;                  /* started: its process */
     enum run_status result;   /* finished: how it ended */

@@ -3,6 +3,7 @@
  * the evidence of its files) passed to the recorder thread; and jobs left to the
  * stau that holds them, until that stau's run has ended. */
 #include "engine_internal.h"
+#include "lease.h"
 #include "paths.h"
 
 #include <stdio.h>
@@ -346,12 +347,12 @@ void engine_poll_held(struct engine *e)
                 continue;
             enum run_status status;
             const struct task *mine = own_task(e, d->held_run);
-            struct run_record run = {0};
             if (mine) {
                 if (mine->state != TASK_DONE)
                     continue;
                 status = mine->result;
             } else {
+                struct run_record run = {0};
                 int found = store_run(e->cfg.store, d->held_run, &run);
                 if (found < 0) {
                     warn("%s", store_error(e->cfg.store));
@@ -359,19 +360,47 @@ void engine_poll_held(struct engine *e)
                 }
                 /* Gone (the database was replaced): nothing to wait for. */
                 status = found ? run.status : RUN_LOST;
+                /* Its stau died: the run is lost, and the job may be claimed here. */
+                struct lease_probe probe = lease_probe_system();
+                if (found && !run_status_finished(status) &&
+                    owner_gone(e->cfg.owner, &run, engine_wall(e), &probe) &&
+                    store_mark_lost(e->cfg.store, run.id, run.heartbeat_at, engine_wall(e)) == 1)
+                    status = RUN_LOST;
                 run_record_release(&run);
                 if (!run_status_finished(status))
                     continue;
             }
-            d->result = status == RUN_SUCCEEDED ? RUN_SUCCEEDED : RUN_FAILED;
-            e->done++;
+            bool failed = status == RUN_FAILED || status == RUN_TIMED_OUT;
             if (e->cfg.reporter.held) {
-                char *what = xprintf("run %lld%s ended: %s", (long long)d->held_run,
-                                     mine ? "" : " of another stau", run_status_name(status));
+                char *what = xprintf("run %lld%s ended: %s%s", (long long)d->held_run,
+                                     mine ? "" : " of another stau", run_status_name(status),
+                                     status == RUN_SUCCEEDED || failed ? "" : "; claiming it here");
                 struct engine_progress pr = {.done = e->done, .count = e->count};
                 e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, &pr);
                 free(what);
             }
+            if (status != RUN_SUCCEEDED && !failed) {
+                /* Lost, interrupted, skipped there: still due, so it is claimed here. */
+                e->held--;
+                e->totals.elsewhere--;
+                /* What it waits for here: its due dependencies not done yet (those that
+                 * ended while it was held did not count down for it). */
+                const struct job *job = due_job_of(d);
+                d->waiting_for = 0;
+                for (size_t k = 0; k < job->deps.len; k++) {
+                    size_t up = d->sub->due_of[job->deps.items[k].to];
+                    d->waiting_for += up != SIZE_MAX && d->sub->due[up].state != JOB_DONE;
+                }
+                d->state = d->waiting_for ? JOB_WAITING : JOB_READY;
+                d->claim_tried = false;
+                if (d->state == JOB_READY) {
+                    d->sub->ready_jobs++;
+                    e->readied++;
+                }
+                continue;
+            }
+            d->result = status == RUN_SUCCEEDED ? RUN_SUCCEEDED : RUN_FAILED;
+            e->done++;
             engine_finish_job(e, d);
         }
     }

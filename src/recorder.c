@@ -7,6 +7,10 @@
 #include <time.h>
 #include "archiver.h"
 
+/* How many times a batch that cannot be written is tried again, a second apart
+ * (each try also waits out the database's busy timeout). */
+#define RECORD_ATTEMPTS 60
+
 /* One thing to record: a start or an end. */
 struct entry {
     bool is_end;
@@ -127,8 +131,21 @@ static void write_batch(struct recorder *rc, struct entry **batch, size_t count)
                                                .files = e->start.files};
         }
     }
-    if (store_apply(rc->st, changes, count, files.items, files.len, wall_clock_ms()) < 0)
-        error("%s", store_error(rc->st));
+    /* A database that is busy or away for a while must not lose what ran: try again,
+     * for a minute, saying so once. */
+    for (int attempt = 0;
+         store_apply(rc->st, changes, count, files.items, files.len, wall_clock_ms()) < 0;
+         attempt++) {
+        if (attempt == 0)
+            warn("%s; trying again (%zu starts and ends to record)", store_error(rc->st), count);
+        if (attempt == RECORD_ATTEMPTS) {
+            error("%s; %zu starts and ends are not recorded (runs %lld and on)",
+                  store_error(rc->st), count, (long long)changes[0].id);
+            break;
+        }
+        struct timespec pause = {1, 0};
+        nanosleep(&pause, NULL);
+    }
     VEC_FREE(&files);
     free(changes);
     for (size_t i = 0; i < count; i++)

@@ -154,7 +154,8 @@ static void print_tail(const char *root, const char *rel)
     size_t first = count > LOG_TAIL_LINES ? count - LOG_TAIL_LINES : 0;
     for (size_t i = first; i < count; i++) {
         const char *line = lines[i % LOG_TAIL_LINES];
-        printf("    %s%s", line, line[strlen(line) - 1] == '\n' ? "" : "\n");
+        size_t len = strlen(line);
+        printf("    %s%s", line, len && line[len - 1] == '\n' ? "" : "\n");
     }
     for (size_t i = 0; i < LOG_TAIL_LINES; i++)
         free(lines[i]);

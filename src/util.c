@@ -10,15 +10,43 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Where messages go instead of stderr (stau serve's --json-log); set once at start.
+ * Process-wide as git's error routines are: a message may come from any thread. */
+static message_sink_fn *message_sink;
+static void *message_sink_ctx;
+
+void set_message_sink(message_sink_fn *fn, void *ctx)
+{
+    message_sink = fn;
+    message_sink_ctx = ctx;
+}
+
 static void vmessage(const char *kind, const char *fmt, va_list ap)
 {
     int saved = errno;
     size_t n = strlen(fmt);
-    fprintf(stderr, "stau: %s: ", kind);
-    vfprintf(stderr, fmt, ap);
+    char text[4096];
+    int len = vsnprintf(text, sizeof(text), fmt, ap);
+    if (len < 0)
+        len = 0;
+    if ((size_t)len >= sizeof(text))
+        len = (int)sizeof(text) - 1;
     if (n > 0 && fmt[n - 1] == ':')
-        fprintf(stderr, " %s", strerror(saved));
-    fputc('\n', stderr);
+        len += snprintf(text + len, sizeof(text) - (size_t)len, " %s", strerror(saved));
+    if ((size_t)len >= sizeof(text))
+        len = (int)sizeof(text) - 1;
+    if (message_sink) {
+        message_sink(kind, text, message_sink_ctx);
+        return;
+    }
+    /* One write, so a message from another thread never splits a line. */
+    char line[4200];
+    int total = snprintf(line, sizeof(line), "stau: %s: %s\n", kind, text);
+    if (total > 0) {
+        size_t size = (size_t)total < sizeof(line) ? (size_t)total : sizeof(line) - 1;
+        ssize_t written = write(STDERR_FILENO, line, size);
+        (void)written; /* nowhere left to say it */
+    }
 }
 
 void warn(const char *fmt, ...)

@@ -8,6 +8,11 @@
 #include <stdbool.h>
 #include "hash.h" /* struct hash128, hash_bytes, hash_string: used all over */
 
+/* Takes warn(), error() and fatal() messages: kind "warning", "error" or "fatal", and
+ * the message as formatted. */
+typedef void message_sink_fn(const char *kind, const char *message, void *ctx);
+/* Send messages to fn instead of stderr (NULL: stderr again). */
+void set_message_sink(message_sink_fn *fn, void *ctx);
 /* Print "stau: warning: ..." to stderr; a format ending in ':' appends strerror(errno). */
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "stau: error: ..." like warn() and return -1, so callers can `return error(...)`. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* What counts as a change: a file written and closed, moved in or out, made or removed. */
@@ -68,7 +69,10 @@ void watch_add(struct watch *w, const char *dir, bool tree)
         if (ignored(entry->d_name) || (entry->d_type != DT_DIR && entry->d_type != DT_UNKNOWN))
             continue;
         char *sub = xprintf("%s/%s", dir, entry->d_name);
-        if (entry->d_type == DT_DIR && !is_venv(sub))
+        struct stat st;
+        bool folder = entry->d_type == DT_DIR ||
+                      (entry->d_type == DT_UNKNOWN && lstat(sub, &st) == 0 && S_ISDIR(st.st_mode));
+        if (folder && !is_venv(sub))
             watch_add(w, sub, true);
         free(sub);
     }
@@ -102,6 +106,10 @@ int watch_drain(struct watch *w)
             if (ev->mask & (IN_IGNORED | IN_DELETE_SELF)) {
                 if (ev->mask & IN_DELETE_SELF)
                     changes++;
+                if (ev->mask & IN_IGNORED) { /* the watch is gone: so is its folder's entry */
+                    free(w->paths.items[ev->wd]);
+                    w->paths.items[ev->wd] = NULL;
+                }
                 continue;
             }
             if (ev->len && ignored(ev->name))
