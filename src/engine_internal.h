@@ -47,6 +47,8 @@ struct due_job {
     bool claim_tried;          /* a claim was made for it (got or not) */
     int64_t claim_again_at;    /* an upstream ran elsewhere: claim not before (mono ms) */
     bool wait_told;            /* the reporter was told it waits for an upstream */
+    bool reclaim;              /* claimed again after another stau's run of it was lost:
+                                  its need stands, whatever that run's end moved */
     int64_t held_run;          /* JOB_HELD: the other stau's run it waits for */
     struct work_select select; /* select_work, while it runs */
     enum run_status result;    /* when done: succeeded only if every run did */

@@ -255,7 +255,8 @@ int engine_claim(struct engine *e, struct due_job **jobs, size_t count)
         claims[k].run = new_run(e, d, NULL, NULL, &reasons[k]);
         claims[k].exclusive = !due_job_of(d)->decl->allow_multiple_jobs;
         /* A rerun repeats a past run on purpose: its need is not the plan's. */
-        claims[k].seen_version = d->sub->opt.rerun ? -1 : d->sub->plan->jobs[d->job].version;
+        claims[k].seen_version =
+            d->sub->opt.rerun || d->reclaim ? -1 : d->sub->plan->jobs[d->job].version;
         const struct job *job = due_job_of(d);
         const char **ups = xcalloc(job->deps.len + 1, sizeof(*ups));
         for (size_t u = 0; u < job->deps.len; u++)
@@ -393,6 +394,7 @@ void engine_poll_held(struct engine *e)
                 }
                 d->state = d->waiting_for ? JOB_WAITING : JOB_READY;
                 d->claim_tried = false;
+                d->reclaim = true;
                 if (d->state == JOB_READY) {
                     d->sub->ready_jobs++;
                     e->readied++;
