@@ -308,8 +308,8 @@ int cli_log(const struct cli *c)
     static const char usage[] = "stau log JOB|RUN";
     if (c->arg_count != 1)
         return cli_usage_error(c->arg_count ? "'log' takes one job or run number"
-                                        : "'log' needs a job or a run number",
-                           usage);
+                                            : "'log' needs a job or a run number",
+                               usage);
     struct state s;
     if (state_open(c, &s) < 0) {
         state_close(&s);
@@ -340,7 +340,7 @@ int cli_history(const struct cli *c)
 {
     if (c->arg_count > 1)
         return cli_usage_error("'history' takes at most one job",
-                           "stau history [JOB] [--limit N] [--json]");
+                               "stau history [JOB] [--limit N] [--json]");
     struct state s;
     if (state_open(c, &s) < 0) {
         state_close(&s);
@@ -526,8 +526,8 @@ int cli_show(const struct cli *c)
 {
     if (c->arg_count != 1)
         return cli_usage_error(c->arg_count ? "'show' takes one run number"
-                                        : "'show' needs a run number",
-                           "stau show RUN [--json]");
+                                            : "'show' needs a run number",
+                               "stau show RUN [--json]");
     struct state s;
     if (state_open(c, &s) < 0) {
         state_close(&s);
@@ -635,7 +635,7 @@ int cli_gc(const struct cli *c)
 {
     if (c->arg_count)
         return cli_usage_error("'gc' takes no arguments",
-                           "stau gc [-n] [--keep-days N] [--keep-last N]");
+                               "stau gc [-n] [--keep-days N] [--keep-last N]");
     struct state s;
     if (state_open(c, &s) < 0) {
         state_close(&s);
@@ -719,8 +719,8 @@ int cli_restore(const struct cli *c)
     static const char usage[] = "stau restore RUN [--to DIR]";
     if (c->arg_count != 1)
         return cli_usage_error(c->arg_count ? "'restore' takes one run number"
-                                        : "'restore' needs a run number",
-                           usage);
+                                            : "'restore' needs a run number",
+                               usage);
     struct state s;
     if (state_open(c, &s) < 0) {
         state_close(&s);

@@ -263,8 +263,8 @@ static int run_plan(const struct cli *c, struct forcing force)
         printf("nothing to do\n");
     } else {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        size_t slots = c->project.threads > 0 ? (size_t)c->project.threads
-                                              : (size_t)(cpus > 0 ? cpus : 1);
+        size_t slots =
+            c->project.threads > 0 ? (size_t)c->project.threads : (size_t)(cpus > 0 ? cpus : 1);
         rc = run_engine(&s, slots, c->fail_fast, &(struct engine_submit_options){0});
     }
     close_session(&s);
@@ -537,8 +537,8 @@ int cli_status(const struct cli *c)
         struct strbuf sb = STRBUF_INIT;
         cells[4 * i] = xstrdup(s.project.graph.jobs.items[i].name);
         bool active = pj->last.id && !run_status_finished(pj->last.status);
-        cells[4 * i + 1] = xstrdup(active     ? run_status_name(pj->last.status)
-                                   : pj->due  ? "due"
+        cells[4 * i + 1] = xstrdup(active        ? run_status_name(pj->last.status)
+                                   : pj->due     ? "due"
                                    : pj->last.id ? run_status_name(pj->last.status)
                                                  : "never run");
         if (active) {

@@ -13,10 +13,10 @@
  * copy holds the job or when its past moved on since the plan, so each need runs once.
  *
  * What a plan leaves out: a job the engine is already running (it is planned again
- * when that run ends) or one of whose dependencies it is running, a job whose only reason is that it failed in this serve
- * after its retries, with its code, declaration and inputs unchanged since (it
- * waits for a change or its next tick, instead of failing in a loop), and every due
- * job downstream of one left out.
+ * when that run ends) or one of whose dependencies it is running, a job whose only reason is that
+ * it failed in this serve after its retries, with its code, declaration and inputs unchanged since
+ * (it waits for a change or its next tick, instead of failing in a loop), and every due job
+ * downstream of one left out.
  *
  * Every RECOVER_MS it also looks for runs of copies that are gone, and plans again
  * when the database moved on meanwhile without it (a one-off `stau` ran something).
@@ -41,12 +41,12 @@
 #include "watch.h"
 
 enum {
-    REPLAN_MIN_MS = 250,  /* plans after runs end are at least this far apart, and ten
-                             times as far as the last plan took: with thousands of
-                             trivial runs ending, planning must not take over */
-    PLAN_RETRY_MS = 5000, /* a plan that failed (the database away) is tried again */
-    DEBOUNCE_MS = 100,    /* quiet after a change before planning */
-    DEBOUNCE_MAX_MS = 1000, /* ... but no longer than this after the first change */
+    REPLAN_MIN_MS = 250,      /* plans after runs end are at least this far apart, and ten
+                                 times as far as the last plan took: with thousands of
+                                 trivial runs ending, planning must not take over */
+    PLAN_RETRY_MS = 5000,     /* a plan that failed (the database away) is tried again */
+    DEBOUNCE_MS = 100,        /* quiet after a change before planning */
+    DEBOUNCE_MAX_MS = 1000,   /* ... but no longer than this after the first change */
     RECOVER_MS = HEARTBEAT_MS /* how often runs of gone copies are looked for */
 };
 
@@ -63,13 +63,13 @@ struct serve {
     struct engine *engine;
     struct recorder *recorder;
     struct loaded *current;
-    char *root;   /* the project root, for the recorder, which outlives every reload */
+    char *root; /* the project root, for the recorder, which outlives every reload */
     char *python;
     bool json;
     struct watch watch;
-    int64_t generation;   /* the database's generation when the last plan read it */
-    VEC(char *) failed;   /* jobs whose last run in this serve failed */
-    size_t runs_ended;    /* runs the reporter saw end (moves on: plan again) */
+    int64_t generation; /* the database's generation when the last plan read it */
+    VEC(char *) failed; /* jobs whose last run in this serve failed */
+    size_t runs_ended;  /* runs the reporter saw end (moves on: plan again) */
 };
 
 /* One submitted plan. */
@@ -115,10 +115,10 @@ static void format_utc(int64_t ms, char *buf, size_t size)
 /* One event: as text, "TIME TEXT", or as JSON, {"time","event",...fields}.
  * fields: a JSON object's members without braces ("" for none). Written with one
  * write, so lines of two threads never mix. */
-static void log_event(const struct serve *s, const char *event, const char *fields,
-                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void log_event(const struct serve *s, const char *event, const char *fields,
-                      const char *fmt, ...)
+static void log_event(const struct serve *s, const char *event, const char *fields, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
+static void log_event(const struct serve *s, const char *event, const char *fields, const char *fmt,
+                      ...)
 {
     char when[32];
     format_utc(wall_clock_ms(), when, sizeof(when));
@@ -193,9 +193,8 @@ static void on_finished(void *ctx, const struct engine_run *run, const struct en
         log_event(s, "finished", f.buf, "run %lld %s succeeded in %.1fs", (long long)run->run_id,
                   run->label, (double)run->ms / 1000);
     else
-        log_event(s, "finished", f.buf, "run %lld %s %s in %.1fs (log: %s)",
-                  (long long)run->run_id, run->label,
-                  run->failure ? run->failure : run_status_name(run->result),
+        log_event(s, "finished", f.buf, "run %lld %s %s in %.1fs (log: %s)", (long long)run->run_id,
+                  run->label, run->failure ? run->failure : run_status_name(run->result),
                   (double)run->ms / 1000, run->log_path ? run->log_path : "-");
     strbuf_release(&f);
 }
@@ -212,8 +211,7 @@ static void on_skipped(void *ctx, const char *job, const char *why,
     strbuf_release(&f);
 }
 
-static void on_held(void *ctx, const char *job, const char *what,
-                    const struct engine_progress *pr)
+static void on_held(void *ctx, const char *job, const char *what, const struct engine_progress *pr)
 {
     struct serve *s = ctx;
     (void)pr;
@@ -271,8 +269,8 @@ static void watch_project(struct serve *s, const struct project *p)
             for (const char *q = input; q < input + plain; q++)
                 if (*q == '/')
                     slash = q;
-            char *dir = slash ? xprintf("%s/%.*s", p->root, (int)(slash - input), input)
-                              : xstrdup(p->root);
+            char *dir =
+                slash ? xprintf("%s/%.*s", p->root, (int)(slash - input), input) : xstrdup(p->root);
             watch_add(&s->watch, dir, false);
             free(dir);
         }
@@ -370,8 +368,8 @@ static void filter_plan(struct serve *s, struct plan *plan, const struct graph *
         const struct reasons *why = &pj->why;
         bool only_failed = why->len > 0 && same_as_last_run(pj);
         for (size_t r = 0; r < why->len; r++)
-            only_failed &= why->items[r].kind == REASON_FAILED ||
-                           why->items[r].kind == REASON_NEVER_RUN;
+            only_failed &=
+                why->items[r].kind == REASON_FAILED || why->items[r].kind == REASON_NEVER_RUN;
         size_t unused;
         out[i] = strmap_get(&going, job->name, strlen(job->name), &unused) ||
                  (only_failed && failed_index(s, job->name) != SIZE_MAX);
@@ -464,14 +462,14 @@ static double seconds(int64_t ms)
 static int serve_loop(struct serve *s)
 {
     bool plan_now = true, reload_now = false, stopping = false;
-    int64_t tick = INT64_MAX;     /* the next schedule tick (unix ms) */
-    int64_t quiet_at = -1;        /* mono: plan once files stopped changing; -1: none */
-    int64_t changed_first = -1;   /* mono: the first change of the burst */
+    int64_t tick = INT64_MAX;   /* the next schedule tick (unix ms) */
+    int64_t quiet_at = -1;      /* mono: plan once files stopped changing; -1: none */
+    int64_t changed_first = -1; /* mono: the first change of the burst */
     int64_t next_recover = proc_now_ms() + RECOVER_MS;
     int64_t last_plan = 0;
     int signals = 0;
     size_t ended_seen = 0;
-    int64_t replan_at = -1;  /* mono: plan then, as runs ended; -1: not asked */
+    int64_t replan_at = -1; /* mono: plan then, as runs ended; -1: not asked */
     int64_t plan_gap = REPLAN_MIN_MS;
     while (!stopping || engine_busy(s->engine)) {
         if (!stopping && replan_at >= 0 && proc_now_ms() >= replan_at)
@@ -505,7 +503,8 @@ static int serve_loop(struct serve *s)
         if (ev == ENGINE_INTERRUPT) {
             signals++;
             if (signals == 1) {
-                log_event(s, "stopping", "", "stopping: no new runs; running ones get %gs to finish",
+                log_event(s, "stopping", "",
+                          "stopping: no new runs; running ones get %gs to finish",
                           seconds(s->c->grace_ms));
                 engine_stop(s->engine, s->c->grace_ms);
                 stopping = true;
@@ -558,7 +557,7 @@ int cli_serve(const struct cli *c)
 {
     if (c->arg_count)
         return cli_usage_error("'serve' takes no arguments",
-                           "stau serve [-j N] [--grace SECONDS] [--json-log]");
+                               "stau serve [-j N] [--grace SECONDS] [--json-log]");
     struct serve s = {.c = c, .json = c->json_log};
     set_message_sink(on_message, &s);
     owner_self(&s.self);
@@ -572,8 +571,8 @@ int cli_serve(const struct cli *c)
         goto done;
     s.python = cli_default_python(s.current->project.root);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t slots = c->project.threads > 0 ? (size_t)c->project.threads
-                                          : (size_t)(cpus > 0 ? cpus : 1);
+    size_t slots =
+        c->project.threads > 0 ? (size_t)c->project.threads : (size_t)(cpus > 0 ? cpus : 1);
     s.root = xstrdup(s.current->project.root);
     struct recorder *recorder = recorder_new(s.root, s.store);
     s.recorder = recorder;

@@ -97,8 +97,8 @@ static int system_terminate(void *ctx, struct proc *proc, int64_t grace_ms)
  * then the caller's to free). */
 static void progress_of(const struct engine *e, struct engine_progress *out, char **longest)
 {
-    *out = (struct engine_progress){.done = e->done, .count = e->count,
-                                    .running = e->running + e->selecting};
+    *out = (struct engine_progress){
+        .done = e->done, .count = e->count, .running = e->running + e->selecting};
     if (!longest)
         return;
     *longest = NULL;
@@ -251,9 +251,8 @@ static void end_run(struct engine *e, struct task *t, const struct proc_event *e
         return;
     }
     int64_t now = engine_wall(e);
-    struct run_finish fin = {.status = RUN_FAILED,
-                             .exit_code = ev->signal ? -1 : ev->status,
-                             .signal = ev->signal};
+    struct run_finish fin = {
+        .status = RUN_FAILED, .exit_code = ev->signal ? -1 : ev->status, .signal = ev->signal};
     char outputs_fp[33] = "";
     char *missing = NULL;
     struct store_file_list learned = {0};
@@ -329,8 +328,8 @@ static void succeed_without_ids(struct engine *e, struct task *t, int64_t now, b
     struct strbuf files = STRBUF_INIT, output_files = STRBUF_INIT;
     plan_inputs_fingerprint(p, e->cfg.store, t->d->job, now, start.inputs_fingerprint,
                             &start.learned, &files);
-    plan_outputs_fingerprint(p, e->cfg.store, t->d->job, now, outputs_fp, &missing,
-                             &start.learned, &output_files);
+    plan_outputs_fingerprint(p, e->cfg.store, t->d->job, now, outputs_fp, &missing, &start.learned,
+                             &output_files);
     free(missing);
     start.files = strbuf_detach(&files);
     engine_record_start(e, t, 0, now, &start, claimed, "[]");
@@ -355,8 +354,7 @@ static void start_task(struct engine *e, struct task *t)
     d->began = true;
     free(t->log_path);
     bool no_ids = d->chunked && !t->count;
-    t->log_path =
-        no_ids ? NULL : paths_run_log(job->name, now, t->attempt);
+    t->log_path = no_ids ? NULL : paths_run_log(job->name, now, t->attempt);
     struct strbuf ids = STRBUF_INIT;
     engine_task_work_ids(t, &ids);
     bool claimed;
@@ -375,8 +373,8 @@ static void start_task(struct engine *e, struct task *t)
     }
     struct recorder_start start = {0};
     struct strbuf files = STRBUF_INIT;
-    plan_inputs_fingerprint(p, e->cfg.store, d->job, now, start.inputs_fingerprint,
-                            &start.learned, &files);
+    plan_inputs_fingerprint(p, e->cfg.store, d->job, now, start.inputs_fingerprint, &start.learned,
+                            &files);
     start.files = strbuf_detach(&files);
     const char *kwargs = engine_kwargs(d);
     char *env[] = {xprintf("STAU_RUN_ID=%lld", (long long)t->run_id),

@@ -91,20 +91,20 @@ struct engine_reporter {
 
 /* What an engine is made with; everything borrowed for its life. */
 struct engine_config {
-    struct store *store;         /* the state database */
-    struct recorder *recorder;   /* records starts and ends, archives */
-    const struct owner *owner;   /* the stau it runs as */
-    struct engine_clock clock;   /* zero: engine_system_clock() */
-    struct engine_procs procs;   /* zero: engine_system_procs(), which handles signals */
+    struct store *store;       /* the state database */
+    struct recorder *recorder; /* records starts and ends, archives */
+    const struct owner *owner; /* the stau it runs as */
+    struct engine_clock clock; /* zero: engine_system_clock() */
+    struct engine_procs procs; /* zero: engine_system_procs(), which handles signals */
     struct engine_reporter reporter;
-    size_t slots;                /* -j: the slot budget */
-    bool fail_fast;              /* stop starting new work after a failure */
-    bool claim_ahead;            /* claim a submission's jobs all at once (see above) */
-    const char *python;          /* the interpreter for jobs that name none */
-    int64_t progress_ms;         /* how often reporter.progress is called; 0: never */
-    bool hangup_reloads;         /* real processes: SIGHUP is ENGINE_RELOAD, not an interrupt */
-    int watch_fd;                /* real processes: a descriptor whose readability ends a step
-                                    (ENGINE_READABLE); -1: none */
+    size_t slots;        /* -j: the slot budget */
+    bool fail_fast;      /* stop starting new work after a failure */
+    bool claim_ahead;    /* claim a submission's jobs all at once (see above) */
+    const char *python;  /* the interpreter for jobs that name none */
+    int64_t progress_ms; /* how often reporter.progress is called; 0: never */
+    bool hangup_reloads; /* real processes: SIGHUP is ENGINE_RELOAD, not an interrupt */
+    int watch_fd;        /* real processes: a descriptor whose readability ends a step
+                            (ENGINE_READABLE); -1: none */
 };
 
 /* How one submission's jobs run. */

@@ -12,8 +12,8 @@
  * (Linux's MAX_ARG_STRLEN), so neither can a chunk's STAU_WORK_IDS. */
 enum {
     GRACE_MS = 5000,
-    HELD_POLL_MS = 250,  /* how often the runs of jobs held elsewhere are looked at */
-    CLAIM_ROUNDS = 64,   /* claims one pass may make while others' refusals free slots */
+    HELD_POLL_MS = 250, /* how often the runs of jobs held elsewhere are looked at */
+    CLAIM_ROUNDS = 64,  /* claims one pass may make while others' refusals free slots */
     ENV_STRING_MAX = 131072
 };
 
@@ -95,20 +95,20 @@ struct task {
 /* The engine. */
 struct engine {
     struct engine_config cfg;
-    struct proc_set set;                /* real processes (when cfg.procs was zero) */
-    VEC(struct submission *) subs;      /* submitted, not yet released */
-    VEC(struct task *) tasks;           /* the runs known (pointers: processes keep them) */
-    size_t open_tasks;                  /* every task below this index is done (a cursor) */
-    size_t readied;                     /* how many times a due job became ready (a clock) */
-    size_t held;                        /* due jobs in JOB_HELD */
-    size_t count, done;                 /* runs (or jobs not split yet) known and finished */
+    struct proc_set set;           /* real processes (when cfg.procs was zero) */
+    VEC(struct submission *) subs; /* submitted, not yet released */
+    VEC(struct task *) tasks;      /* the runs known (pointers: processes keep them) */
+    size_t open_tasks;             /* every task below this index is done (a cursor) */
+    size_t readied;                /* how many times a due job became ready (a clock) */
+    size_t held;                   /* due jobs in JOB_HELD */
+    size_t count, done;            /* runs (or jobs not split yet) known and finished */
     size_t slots_used;
-    size_t running, selecting;          /* processes of runs, of select_work */
+    size_t running, selecting; /* processes of runs, of select_work */
     struct engine_totals totals;
-    bool stopping;                      /* no new starts: interrupted, stopped, --fail-fast */
-    int64_t terminate_at;               /* engine_stop: when running runs get terminated; -1 */
+    bool stopping;        /* no new starts: interrupted, stopped, --fail-fast */
+    int64_t terminate_at; /* engine_stop: when running runs get terminated; -1 */
     int64_t next_heartbeat, next_held_poll, next_progress; /* monotonic ms */
-    int64_t claim_again_at;             /* the earliest claim to try again; -1: none */
+    int64_t claim_again_at; /* the earliest claim to try again; -1: none */
 };
 
 /* engine.c: the clocks. */

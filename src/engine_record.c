@@ -54,9 +54,9 @@ static char *manifest(struct engine *e, const struct task *t, const struct run_f
         .kwargs_json = (char *)(uintptr_t)engine_kwargs(d),
         .work_ids_json = d->chunked ? ids.buf : NULL,
         .code_fingerprint = (char *)(uintptr_t)pj->code_fp,
-        .config_fingerprint = (char *)(uintptr_t)(rerun && rerun->config_fingerprint
-                                                      ? rerun->config_fingerprint
-                                                      : pj->config_fp),
+        .config_fingerprint =
+            (char *)(uintptr_t)(rerun && rerun->config_fingerprint ? rerun->config_fingerprint
+                                                                   : pj->config_fp),
         .inputs_fingerprint = (char *)(uintptr_t)pj->inputs_fp,
         .outputs_fingerprint = (char *)(uintptr_t)fin->outputs_fingerprint,
         .reasons_json = reasons.buf,
@@ -180,9 +180,9 @@ static struct run_record new_run(const struct engine *e, const struct due_job *d
         .code_fingerprint = (char *)(uintptr_t)pj->code_fp,
         /* A rerun runs the recorded arguments, not the declaration's: it keeps the
          * recorded declaration's fingerprint, so it never passes for the current one. */
-        .config_fingerprint = (char *)(uintptr_t)(rerun && rerun->config_fingerprint
-                                                      ? rerun->config_fingerprint
-                                                      : pj->config_fp),
+        .config_fingerprint =
+            (char *)(uintptr_t)(rerun && rerun->config_fingerprint ? rerun->config_fingerprint
+                                                                   : pj->config_fp),
         .inputs_fingerprint = (char *)(uintptr_t)pj->inputs_fp, /* replaced as it starts */
         .reasons_json = reasons->buf,
         .exit_code = -1,

@@ -87,9 +87,8 @@ void engine_end_selection(struct engine *e, struct due_job *d, const struct proc
     e->slots_used -= (size_t)job->decl->slots;
     e->selecting--;
     struct strbuf problem = STRBUF_INIT;
-    struct run_finish fin = {.status = RUN_FAILED,
-                             .exit_code = ev->signal ? -1 : ev->status,
-                             .signal = ev->signal};
+    struct run_finish fin = {
+        .status = RUN_FAILED, .exit_code = ev->signal ? -1 : ev->status, .signal = ev->signal};
     enum work_selection got = work_select_end(&d->select, ev, e->totals.interrupts > 0,
                                               job->decl->timeout, &d->ids, &problem, &fin.status);
     if (got == WORK_SELECT_OK)
@@ -114,7 +113,7 @@ void engine_start_job(struct engine *e, struct due_job *d)
         d->chunked = d->pass_work_ids = true;
         d->batch = old->batch;
         engine_add_task(e, d, old->chunk > 0 ? old->chunk : 1, old->chunks > 0 ? old->chunks : 1, 0,
-                 d->ids.len);
+                        d->ids.len);
     } else if (old || !work_is_chunked(decl)) {
         engine_add_task(e, d, 0, 0, 0, 0);
     } else if (decl->has_work_ids) {

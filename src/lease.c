@@ -60,8 +60,8 @@ bool owner_is_self(const struct owner *self, const struct run_record *run)
     return same_host(self, run) && run->owner_pid == self->pid && run->owner_start == self->start;
 }
 
-bool lease_gone(const struct owner *self, const char *host, int pid, int64_t start,
-                int64_t seen, int64_t now, const struct lease_probe *probe)
+bool lease_gone(const struct owner *self, const char *host, int pid, int64_t start, int64_t seen,
+                int64_t now, const struct lease_probe *probe)
 {
     bool here = host && strcmp(host, self->host) == 0;
     if (here && pid == self->pid && start == self->start)

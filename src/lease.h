@@ -23,7 +23,7 @@
 #include "store.h"
 
 enum {
-    LEASE_MS = 60000,    /* a run whose owner is silent this long (seen from another host) is lost */
+    LEASE_MS = 60000, /* a run whose owner is silent this long (seen from another host) is lost */
     HEARTBEAT_MS = 10000 /* how often an owner renews its leases */
 };
 
@@ -59,8 +59,8 @@ bool owner_gone(const struct owner *self, const struct run_record *run, int64_t 
                 const struct lease_probe *probe);
 /* The same rule for an owner known by its identity and when it was last seen alive
  * (unix ms), e.g. a row of store_owners. */
-bool lease_gone(const struct owner *self, const char *host, int pid, int64_t start,
-                int64_t seen, int64_t now, const struct lease_probe *probe);
+bool lease_gone(const struct owner *self, const char *host, int pid, int64_t start, int64_t seen,
+                int64_t now, const struct lease_probe *probe);
 /* Whether the run is self's own. */
 bool owner_is_self(const struct owner *self, const struct run_record *run);
 

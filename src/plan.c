@@ -28,14 +28,16 @@ struct hasher {
     size_t noted;                   /* ... lines noted there for the present kind */
     /* What the file memory held of the paths a plan looks at, read in one call
      * (preload); a path not among them is asked of the store alone. */
-    struct strmap known;                 /* path -> index in memory */
-    struct store_file_list memory;       /* the remembered entries (path NULL: none) */
-    struct strmap globs;                 /* input glob -> index in matches */
-    VEC(struct strlist) matches;         /* what each glob matched */
+    struct strmap known;           /* path -> index in memory */
+    struct store_file_list memory; /* the remembered entries (path NULL: none) */
+    struct strmap globs;           /* input glob -> index in matches */
+    VEC(struct strlist) matches;   /* what each glob matched */
 };
 #define HASHER_INIT(st_, root_, now_, witness_, files_)                                            \
-    {.st = (st_), .root = (root_), .now = (now_), .buf = STRBUF_INIT, .witness = (witness_),       \
-     .files = (files_)}
+    {                                                                                              \
+        .st = (st_), .root = (root_), .now = (now_), .buf = STRBUF_INIT, .witness = (witness_),    \
+        .files = (files_)                                                                          \
+    }
 
 /* A run keeps at most this many evidence lines of each kind: a glob matching more
  * is told as "too many to list". */
@@ -133,8 +135,8 @@ static int hash_file(struct hasher *h, const char *path, struct stat *st_out, st
     struct store_file mem = {0};
     size_t at;
     bool preloaded = strmap_get(&h->known, path, strlen(path), &at);
-    bool found = preloaded ? h->memory.items[at].path != NULL
-                           : store_file_get(h->st, path, &mem) == 1;
+    bool found =
+        preloaded ? h->memory.items[at].path != NULL : store_file_get(h->st, path, &mem) == 1;
     const struct store_file *m = preloaded ? &h->memory.items[at] : &mem;
     if (found && m->mtime_ns == now_stat.mtime_ns && m->ctime_ns == now_stat.ctime_ns &&
         m->size == now_stat.size && m->inode == now_stat.inode && m->device == now_stat.device &&

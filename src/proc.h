@@ -79,15 +79,15 @@ enum { PROC_SIGNALS = 4 }; /* SIGCHLD, SIGINT, SIGTERM, SIGHUP */
  * set may be initialised at a time, because the signal handlers must find its
  * self-pipe in a file-static variable. */
 struct proc_set {
-    VEC(struct proc *) procs;  /* the children being waited for (borrowed) */
-    int interrupts;            /* SIGINT/SIGTERM received since proc_set_init */
-    int interrupts_reported;   /* how many of them proc_wait_any has reported */
-    int last_interrupt_signal; /* the most recent of them */
-    bool hangup_reloads;       /* SIGHUP asks for a reload (stau serve) instead of
-                                  interrupting, as it does a one-off stau (a closed terminal) */
-    int reloads;               /* SIGHUPs not reported yet (with hangup_reloads) */
-    int watch_fd;              /* a descriptor whose readability wakes proc_wait_any (an
-                                  inotify one); -1: none. The caller reads it. */
+    VEC(struct proc *) procs;             /* the children being waited for (borrowed) */
+    int interrupts;                       /* SIGINT/SIGTERM received since proc_set_init */
+    int interrupts_reported;              /* how many of them proc_wait_any has reported */
+    int last_interrupt_signal;            /* the most recent of them */
+    bool hangup_reloads;                  /* SIGHUP asks for a reload (stau serve) instead of
+                                             interrupting, as it does a one-off stau (a closed terminal) */
+    int reloads;                          /* SIGHUPs not reported yet (with hangup_reloads) */
+    int watch_fd;                         /* a descriptor whose readability wakes proc_wait_any (an
+                                             inotify one); -1: none. The caller reads it. */
     struct sigaction saved[PROC_SIGNALS]; /* dispositions to restore, as handled_signals */
     bool active;                          /* between proc_set_init and proc_set_release */
 };
@@ -112,8 +112,8 @@ int proc_set_init(struct proc_set *set);
  * the proc's EXIT event. */
 void proc_set_add(struct proc_set *set, struct proc *proc);
 /* Block until something happens and describe it in *ev: a child's exit (reported
- * first), an interrupt, a reload, watch_fd readable, or deadline_ms (monotonic; -1 for none) passing. Meanwhile
- * enforces the children's timeouts and grace periods. -1 on a system error. */
+ * first), an interrupt, a reload, watch_fd readable, or deadline_ms (monotonic; -1 for none)
+ * passing. Meanwhile enforces the children's timeouts and grace periods. -1 on a system error. */
 int proc_wait_any(struct proc_set *set, int64_t deadline_ms, struct proc_event *ev);
 /* SIGTERM to every group in the set, SIGKILL grace_ms later (by proc_wait_any). */
 int proc_terminate_all(struct proc_set *set, int64_t grace_ms);

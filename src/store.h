@@ -189,24 +189,24 @@ typedef bool store_holder_live_fn(const struct run_record *active, void *ctx);
 
 /* One job to claim with store_claim. */
 struct store_claim {
-    struct run_record run;      /* in: the run to record, as for store_begin_run */
-    bool exclusive;             /* in: refuse while a live owner holds a queued or running
-                                   run of the job (no allow_multiple_jobs) */
-    int64_t seen_version;       /* in: the job's version when its need was judged
-                                   (store_job_version); -1: do not check */
+    struct run_record run;        /* in: the run to record, as for store_begin_run */
+    bool exclusive;               /* in: refuse while a live owner holds a queued or running
+                                     run of the job (no allow_multiple_jobs) */
+    int64_t seen_version;         /* in: the job's version when its need was judged
+                                     (store_job_version); -1: do not check */
     const char *const *upstreams; /* in: the jobs it depends on: while a live owner other
                                      than the claim's own runs one of them, it waits */
     size_t upstream_count;
     enum {
-        CLAIM_GOT,     /* recorded: id is the new run */
-        CLAIM_HELD,    /* a live owner's run of the job is queued or running: holder */
-        CLAIM_CHANGED, /* a run of the job was recorded or ended since seen_version: the
-                          need must be judged again; holder is the job's newest run */
-        CLAIM_WAIT,    /* an upstream is queued or running in another live owner: try
-                          again once it ended; holder is that run */
-    } outcome;                  /* out */
-    int64_t id;                 /* out, CLAIM_GOT: the run's id */
-    struct run_record holder;   /* out, otherwise: the run in the way (release it) */
+        CLAIM_GOT,            /* recorded: id is the new run */
+        CLAIM_HELD,           /* a live owner's run of the job is queued or running: holder */
+        CLAIM_CHANGED,        /* a run of the job was recorded or ended since seen_version: the
+                                 need must be judged again; holder is the job's newest run */
+        CLAIM_WAIT,           /* an upstream is queued or running in another live owner: try
+                                 again once it ended; holder is that run */
+    } outcome;                /* out */
+    int64_t id;               /* out, CLAIM_GOT: the run's id */
+    struct run_record holder; /* out, otherwise: the run in the way (release it) */
 };
 
 /* The kinds of state database. */
@@ -240,8 +240,7 @@ struct store_ops {
     int (*mark_lost)(struct store *st, int64_t id, int64_t heartbeat_seen, int64_t now);
     int (*runs_for_gc)(struct store *st, int64_t older_than, size_t keep_last_per_job,
                        struct run_list *out);
-    int (*owner_beat)(struct store *st, const struct store_owner *owner, bool leaving,
-                      int64_t now);
+    int (*owner_beat)(struct store *st, const struct store_owner *owner, bool leaving, int64_t now);
     int (*owners)(struct store *st, struct store_owner_list *out);
     int (*file_get)(struct store *st, const char *path, struct store_file *out);
     int (*files_get)(struct store *st, const char *const *paths, size_t count,
@@ -312,8 +311,8 @@ static inline int store_begin_runs(struct store *st, const struct run_record *ru
  * id) unless the job is held (exclusive, and live() says the owner of one of its
  * queued or running runs is alive: holder), changed (its version moved since
  * seen_version: holder is its newest run), or must wait (an upstream's queued or
- * running run has a live owner that is not the claim's own: holder). Which runs got recorded never depends on
- * the order of run ids. The runs' batch is as store_begin_runs makes it. 0, or -1
+ * running run has a live owner that is not the claim's own: holder). Which runs got recorded never
+ * depends on the order of run ids. The runs' batch is as store_begin_runs makes it. 0, or -1
  * (nothing recorded). */
 static inline int store_claim(struct store *st, struct store_claim *claims, size_t count,
                               int64_t now, store_holder_live_fn *live, void *ctx)

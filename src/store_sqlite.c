@@ -231,8 +231,8 @@ static const char *const statement_text[SQL_COUNT] = {
                " WHERE archive_path IS NOT NULL)"
                " WHERE newness > ?1 AND finished_at < ?2 ORDER BY id",
     [SQL_OWNER_BEAT] = "INSERT INTO owners (host, pid, start, since, heartbeat_at)"
-                        " VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (host, pid, start)"
-                        " DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+                       " VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (host, pid, start)"
+                       " DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
     [SQL_OWNER_LEAVE] = "DELETE FROM owners WHERE host = ?1 AND pid = ?2 AND start = ?3",
     [SQL_OWNERS] = "SELECT host, pid, start, since, heartbeat_at FROM owners ORDER BY since",
     [SQL_FILE_GET] = "SELECT path, mtime_ns, ctime_ns, size, inode, device, hash_low, hash_high"

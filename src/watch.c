@@ -98,9 +98,8 @@ int watch_drain(struct watch *w)
                 changes++;
                 continue;
             }
-            const char *dir = ev->wd >= 0 && (size_t)ev->wd < w->paths.len
-                                  ? w->paths.items[ev->wd]
-                                  : NULL;
+            const char *dir =
+                ev->wd >= 0 && (size_t)ev->wd < w->paths.len ? w->paths.items[ev->wd] : NULL;
             if (!dir)
                 continue;
             if (ev->mask & (IN_IGNORED | IN_DELETE_SELF)) {

@@ -11,10 +11,13 @@
 
 /* The watched folders. */
 struct watch {
-    int fd;                      /* the inotify descriptor (poll it for POLLIN); -1: none */
-    VEC(char *) paths;           /* paths[wd]: the folder of watch descriptor wd, or NULL */
+    int fd;            /* the inotify descriptor (poll it for POLLIN); -1: none */
+    VEC(char *) paths; /* paths[wd]: the folder of watch descriptor wd, or NULL */
 };
-#define WATCH_INIT {.fd = -1}
+#define WATCH_INIT                                                                                 \
+    {                                                                                              \
+        .fd = -1                                                                                   \
+    }
 
 /* Open the inotify descriptor; -1 after a message. */
 int watch_open(struct watch *w);

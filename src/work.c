@@ -351,8 +351,7 @@ int work_select_start(struct work_select *ws, const struct work_select_spec *spe
 {
     ws->started = wall_clock_ms();
     ws->log = paths_select_log(spec->job, ws->started);
-    ws->result =
-        paths_select_result(spec->root, spec->job, ws->started);
+    ws->result = paths_select_result(spec->root, spec->job, ws->started);
     char *env[] = {xprintf("STAU_JOB=%s", spec->job), xprintf("STAU_KWARGS=%s", spec->kwargs),
                    NULL};
     const char *argv[] = {spec->python, "-c",         work_selector, spec->jobs_path,

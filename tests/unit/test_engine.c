@@ -27,7 +27,7 @@ struct fake_proc {
 
 /* The fake runner and clock, and what the reporter was told. */
 struct fake {
-    int64_t wall, mono;        /* the clocks (ms) */
+    int64_t wall, mono; /* the clocks (ms) */
     VEC(struct fake_proc) procs;
     int next_pid;
     size_t running, most_running; /* processes running now, and at most */
@@ -58,8 +58,7 @@ static const char *env_value(const char *const *env, const char *name)
     return "";
 }
 
-static int fake_start(void *ctx, const struct proc_spec *spec, struct proc *out,
-                      struct strbuf *err)
+static int fake_start(void *ctx, const struct proc_spec *spec, struct proc *out, struct strbuf *err)
 {
     struct fake *f = ctx;
     (void)err;
@@ -100,8 +99,8 @@ static int fake_wait(void *ctx, int64_t deadline_ms, struct proc_event *ev)
         f->running--;
         f->mono += 100;
         f->wall += 100;
-        bool fails = f->fail_job && strcmp(p->job, f->fail_job) == 0 &&
-                     p->attempt <= f->fail_attempts;
+        bool fails =
+            f->fail_job && strcmp(p->job, f->fail_job) == 0 && p->attempt <= f->fail_attempts;
         ev->kind = PROC_EVENT_EXIT;
         ev->proc = p->proc;
         ev->status = f->terminated ? 143 : fails ? 1 : 0;
@@ -137,11 +136,12 @@ static void on_finished(void *ctx, const struct engine_run *run, const struct en
 {
     (void)pr;
     struct fake *f = ctx;
-    strbuf_addf(&f->log, "%s %s\n", run->result == RUN_SUCCEEDED ? "ok" : run_status_name(run->result),
-                run->job);
+    strbuf_addf(&f->log, "%s %s\n",
+                run->result == RUN_SUCCEEDED ? "ok" : run_status_name(run->result), run->job);
 }
 
-static void on_skipped(void *ctx, const char *job, const char *why, const struct engine_progress *pr)
+static void on_skipped(void *ctx, const char *job, const char *why,
+                       const struct engine_progress *pr)
 {
     (void)pr;
     strbuf_addf(&((struct fake *)ctx)->log, "skip %s: %s\n", job, why);
@@ -277,8 +277,8 @@ static char *statuses(struct store *st, const char *job)
 
 UNIT_TEST(engine_failure_skips_only_its_dependents)
 {
-    const char *jobs[] = {"a", "", "b", "\"dependencies\": [\"a\"]", "c",
-                          "\"dependencies\": [\"b\"]", "d", "", NULL};
+    const char *jobs[] = {
+        "a", "", "b", "\"dependencies\": [\"a\"]", "c", "\"dependencies\": [\"b\"]", "d", "", NULL};
     struct rig r;
     if (rig_open(&r, jobs, 2)) {
         r.fake.fail_job = "b";
@@ -351,8 +351,8 @@ UNIT_TEST(engine_waits_for_a_job_another_stau_holds)
     struct rig r;
     if (rig_open(&r, jobs, 2)) {
         /* Another host's stau holds a, with a fresh lease. */
-        struct run_record other = {.job = "a", .host = "elsewhere", .owner_pid = 4242,
-                                   .owner_start = 1};
+        struct run_record other = {
+            .job = "a", .host = "elsewhere", .owner_pid = 4242, .owner_start = 1};
         int64_t id = 0;
         CHECK_INT(store_begin_run(r.store, &other, r.fake.wall, &id), 0);
         /* The plan was made before: its version of a no longer holds, as a claim
