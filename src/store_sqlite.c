@@ -512,46 +512,51 @@ static int read_job_number(struct sqlite_store *s, enum statement which, const c
                            int64_t *out, const char *what);
 
 /* Decide one claim inside the claim's transaction: 0 (outcome set), or -1. */
+/* Whether one of job's queued or running runs has a live owner (and, with
+ * skip_own, is not the claim's own): 1 with it in *holder, 0, or -1. */
+static int live_active_run(struct sqlite_store *s, const char *job, const struct store_claim *c,
+                           bool skip_own, store_holder_live_fn *live, void *ctx,
+                           struct run_record *holder, const char *what)
+{
+    struct run_list active = {0};
+    sqlite3_stmt *q = statement(s, SQL_ACTIVE_JOB);
+    if (bound(s, q, bind_text(q, 1, job) != SQLITE_OK, what) < 0 ||
+        read_runs(s, q, &active, what) < 0) {
+        run_list_release(&active);
+        return -1;
+    }
+    int found = 0;
+    for (size_t i = 0; i < active.len && !found; i++) {
+        struct run_record *r = &active.items[i];
+        bool own = skip_own && r->host && c->run.host && strcmp(r->host, c->run.host) == 0 &&
+                   r->owner_pid == c->run.owner_pid && r->owner_start == c->run.owner_start;
+        if (!own && live(r, ctx)) {
+            *holder = *r;
+            memset(r, 0, sizeof(*r));
+            found = 1;
+        }
+    }
+    run_list_release(&active);
+    return found;
+}
+
 static int claim_one(struct sqlite_store *s, struct store_claim *c, int64_t now,
                      store_holder_live_fn *live, void *ctx, const char *what)
 {
     c->outcome = CLAIM_GOT;
-    if (c->exclusive) {
-        struct run_list active = {0};
-        sqlite3_stmt *q = statement(s, SQL_ACTIVE_JOB);
-        if (bound(s, q, bind_text(q, 1, c->run.job) != SQLITE_OK, what) < 0 ||
-            read_runs(s, q, &active, what) < 0) {
-            run_list_release(&active);
+    int found = 0;
+    if (c->exclusive &&
+        (found = live_active_run(s, c->run.job, c, false, live, ctx, &c->holder, what)) != 0) {
+        if (found < 0)
             return -1;
-        }
-        for (size_t i = 0; i < active.len && c->outcome == CLAIM_GOT; i++) {
-            if (live(&active.items[i], ctx)) {
-                c->outcome = CLAIM_HELD;
-                c->holder = active.items[i];
-                memset(&active.items[i], 0, sizeof(active.items[i]));
-            }
-        }
-        run_list_release(&active);
+        c->outcome = CLAIM_HELD;
     }
     for (size_t u = 0; u < c->upstream_count && c->outcome == CLAIM_GOT; u++) {
-        struct run_list active = {0};
-        sqlite3_stmt *q = statement(s, SQL_ACTIVE_JOB);
-        if (bound(s, q, bind_text(q, 1, c->upstreams[u]) != SQLITE_OK, what) < 0 ||
-            read_runs(s, q, &active, what) < 0) {
-            run_list_release(&active);
+        found = live_active_run(s, c->upstreams[u], c, true, live, ctx, &c->holder, what);
+        if (found < 0)
             return -1;
-        }
-        for (size_t i = 0; i < active.len && c->outcome == CLAIM_GOT; i++) {
-            struct run_record *r = &active.items[i];
-            bool own = r->host && c->run.host && strcmp(r->host, c->run.host) == 0 &&
-                       r->owner_pid == c->run.owner_pid && r->owner_start == c->run.owner_start;
-            if (!own && live(r, ctx)) {
-                c->outcome = CLAIM_WAIT;
-                c->holder = *r;
-                memset(r, 0, sizeof(*r));
-            }
-        }
-        run_list_release(&active);
+        if (found)
+            c->outcome = CLAIM_WAIT;
     }
     if (c->outcome == CLAIM_GOT && c->seen_version >= 0) {
         int64_t version;
