@@ -505,8 +505,9 @@ static void add_serving(struct store *st, int64_t now, struct strbuf *out)
         struct strbuf since = STRBUF_INIT, beat = STRBUF_INIT;
         stale_format_time(o->since, NULL, &since);
         stale_format_age(now - o->heartbeat_at, &beat);
-        strbuf_addf(&rows, "  %s pid %d, serving since %s, heartbeat %s ago, %zu %s\n", o->host,
-                    o->pid, since.buf, beat.buf, held, held == 1 ? "run" : "runs");
+        strbuf_addf(&rows, "  %s pid %d, serving since %s, heartbeat %s ago, %zu %s%s\n",
+                    o->host, o->pid, since.buf, beat.buf, held, held == 1 ? "run" : "runs",
+                    o->leads ? ", leads (enqueues scheduled work)" : "");
         strbuf_release(&since);
         strbuf_release(&beat);
         live++;

@@ -18,8 +18,18 @@
  * (it waits for a change or its next tick, instead of failing in a loop), and every due job
  * downstream of one left out.
  *
- * Every RECOVER_MS it also looks for runs of copies that are gone, and plans again
- * when the database moved on meanwhile without it (a one-off `stau` ran something).
+ * One copy at a time leads (the leader lease in the database, renewed every
+ * RECOVER_MS, taken by another copy once its holder is gone, as lease.h judges): it
+ * alone decides scheduled work. A job due only by its schedule is enqueued by the
+ * leader as an unassigned run (store_enqueue), which any copy's claim takes, so the
+ * ticks spread over the copies; the other copies plan such a job only once it is
+ * enqueued. Every other need (a job never run, changed code or inputs, an upstream
+ * that ran) any copy may see and claim. The leader withdraws what it enqueued once
+ * the job is no longer due (its file went, its schedule changed).
+ *
+ * Every RECOVER_MS it also looks for runs of copies that are gone; every POLL_MS an
+ * idle copy plans again when the database moved on without it (another copy enqueued
+ * or ran something, or a one-off `stau` did).
  *
  * Signals: SIGTERM or SIGINT stops claiming, lets running jobs finish for --grace
  * seconds, then stops them as Ctrl-C does; a second one kills them at once. SIGHUP
@@ -47,7 +57,9 @@ enum {
     PLAN_RETRY_MS = 5000,     /* a plan that failed (the database away) is tried again */
     DEBOUNCE_MS = 100,        /* quiet after a change before planning */
     DEBOUNCE_MAX_MS = 1000,   /* ... but no longer than this after the first change */
-    RECOVER_MS = HEARTBEAT_MS /* how often runs of gone copies are looked for */
+    RECOVER_MS = HEARTBEAT_MS, /* how often runs of gone copies are looked for, and the
+                                  leader lease renewed */
+    POLL_MS = 1000             /* how often an idle copy looks whether the database moved */
 };
 
 /* A loaded project, shared by the submissions planned from it. */
@@ -70,6 +82,7 @@ struct serve {
     int64_t generation; /* the database's generation when the last plan read it */
     VEC(char *) failed; /* jobs whose last run in this serve failed */
     size_t runs_ended;  /* runs the reporter saw end (moves on: plan again) */
+    int leads;          /* 1: this copy holds the leader lease; 0: another does; -1: not known */
 };
 
 /* One submitted plan. */
@@ -352,8 +365,19 @@ static void note_going(void *ctx, const char *job)
     strmap_put(ctx, job, strlen(job), 0);
 }
 
-/* Leave out of plan's order what must not be submitted now (see the top). */
-static void filter_plan(struct serve *s, struct plan *plan, const struct graph *g)
+/* Whether the job is due only by its schedule: the leader's to enqueue. */
+static bool only_scheduled(const struct plan_job *pj)
+{
+    bool only = pj->why.len > 0;
+    for (size_t r = 0; r < pj->why.len; r++)
+        only &= pj->why.items[r].kind == REASON_SCHEDULE;
+    return only;
+}
+
+/* Leave out of plan's order what must not be submitted now (see the top); waiting:
+ * the jobs with an unassigned run. */
+static void filter_plan(struct serve *s, struct plan *plan, const struct graph *g,
+                        const struct strmap *waiting)
 {
     struct strmap going = {0};
     engine_each_job(s->engine, note_going, &going);
@@ -373,6 +397,10 @@ static void filter_plan(struct serve *s, struct plan *plan, const struct graph *
         size_t unused;
         out[i] = strmap_get(&going, job->name, strlen(job->name), &unused) ||
                  (only_failed && failed_index(s, job->name) != SIZE_MAX);
+        /* A tick is the leader's to enqueue: a follower runs it once it is. */
+        if (s->leads != 1 && only_scheduled(pj) &&
+            !strmap_get(waiting, job->name, strlen(job->name), &unused))
+            out[i] = true;
         /* Nor while a dependency is going here, due in this plan or not. (The order
          * is upstream first, so a left-out dependency is known by now.) */
         for (size_t e = 0; e < job->deps.len && !out[i]; e++) {
@@ -411,6 +439,141 @@ static int64_t next_tick(const struct plan *plan, int64_t now)
     return next;
 }
 
+/* ---- the leader lease and enqueued scheduled work ---- */
+
+struct leader_probe {
+    const struct owner *self;
+    int64_t now;
+    struct lease_probe probe;
+};
+
+static bool leader_live(const struct store_owner_row *leader, void *ctx)
+{
+    const struct leader_probe *p = ctx;
+    return !lease_gone(p->self, leader->host, leader->pid, leader->start, leader->heartbeat_at,
+                       p->now, &p->probe);
+}
+
+/* Take or renew the leader lease, and say so when who leads changed. Whether this
+ * copy leads now (after a store error: as it did). */
+static bool take_lead(struct serve *s, int64_t now)
+{
+    struct leader_probe p = {&s->self, now, lease_probe_system()};
+    struct store_owner me = owner_store(&s->self);
+    struct store_owner_row other = {0};
+    int leads = store_lead(s->store, &me, now, leader_live, &p, &other);
+    if (leads < 0) {
+        warn("%s", store_error(s->store));
+        return s->leads == 1;
+    }
+    if (leads != s->leads && leads)
+        log_event(s, "leading", "", "leading: this copy enqueues scheduled work");
+    else if (leads != s->leads)
+        log_event(s, "following", "", "following: pid %d on %s leads and enqueues scheduled work",
+                  other.pid, other.host ? other.host : "?");
+    s->leads = leads;
+    free(other.host);
+    return leads;
+}
+
+/* The jobs with an unassigned run, into waiting (job -> run id; the keys are borrowed
+ * from active). 0, or -1 after a message. */
+static int read_waiting(struct serve *s, struct run_list *active, struct strmap *waiting)
+{
+    if (store_active_runs(s->store, NULL, active) < 0) {
+        warn("%s", store_error(s->store));
+        return -1;
+    }
+    for (size_t i = 0; i < active->len; i++) {
+        const struct run_record *r = &active->items[i];
+        if (run_unassigned(r))
+            strmap_put(waiting, r->job, strlen(r->job), (size_t)r->id);
+    }
+    return 0;
+}
+
+/* The leader withdraws the unassigned runs of jobs that went or are no longer due. */
+static void withdraw_stale(struct serve *s, const struct plan *plan, const struct graph *g,
+                           const struct run_list *active)
+{
+    for (size_t i = 0; i < active->len; i++) {
+        const struct run_record *r = &active->items[i];
+        if (!run_unassigned(r))
+            continue;
+        long j = graph_find(g, r->job);
+        if (j >= 0 && plan->jobs[j].due)
+            continue;
+        int gone = store_withdraw(s->store, r->id);
+        if (gone < 0) {
+            warn("%s", store_error(s->store));
+            continue;
+        }
+        if (!gone)
+            continue; /* a stau took it meanwhile */
+        struct strbuf f = STRBUF_INIT;
+        run_fields(&f, r->id, r->job);
+        log_event(s, "withdrawn", f.buf, "run %lld %s withdrawn: %s", (long long)r->id, r->job,
+                  j < 0 ? "the job is gone" : "no longer due");
+        strbuf_release(&f);
+    }
+}
+
+/* The leader enqueues every kept job due by a schedule tick that has no unassigned
+ * run yet, so whichever copy has a slot first runs it. */
+static void enqueue_ticks(struct serve *s, const struct plan *plan, const struct graph *g,
+                          const struct strmap *waiting)
+{
+    size_t n = 0, unused;
+    struct run_record *runs = xcalloc(plan->order.len + 1, sizeof(*runs));
+    int64_t *versions = xcalloc(plan->order.len + 1, sizeof(*versions));
+    struct strbuf *reasons = xcalloc(plan->order.len + 1, sizeof(*reasons));
+    for (size_t k = 0; k < plan->order.len; k++) {
+        size_t i = plan->order.items[k];
+        const struct plan_job *pj = &plan->jobs[i];
+        const struct job *job = &g->jobs.items[i];
+        if (!reasons_have(&pj->why, REASON_SCHEDULE) ||
+            strmap_get(waiting, job->name, strlen(job->name), &unused))
+            continue;
+        reasons_to_json(&pj->why, &reasons[n]);
+        runs[n] = (struct run_record){
+            .job = (char *)(uintptr_t)job->name,
+            .attempt = 1,
+            .status = RUN_QUEUED,
+            .kwargs_json = (char *)(uintptr_t)job->decl->kwargs_json,
+            .code_fingerprint = (char *)(uintptr_t)pj->code_fp,
+            .config_fingerprint = (char *)(uintptr_t)pj->config_fp,
+            .inputs_fingerprint = (char *)(uintptr_t)pj->inputs_fp,
+            .reasons_json = reasons[n].buf,
+            .exit_code = -1,
+        };
+        versions[n++] = pj->version;
+    }
+    int64_t *ids = xcalloc(n + 1, sizeof(*ids));
+    struct store_owner me = owner_store(&s->self);
+    int rc = n ? store_enqueue(s->store, &me, runs, versions, n, wall_clock_ms(), ids) : 1;
+    if (rc < 0)
+        warn("%s", store_error(s->store));
+    else if (rc == 0)
+        take_lead(s, wall_clock_ms()); /* another copy took the lead: say who */
+    for (size_t k = 0; k < n; k++) {
+        if (ids[k]) {
+            struct strbuf f = STRBUF_INIT;
+            run_fields(&f, ids[k], runs[k].job);
+            log_event(s, "enqueued", f.buf, "run %lld %s enqueued: its schedule is due",
+                      (long long)ids[k], runs[k].job);
+            strbuf_release(&f);
+        }
+        strbuf_release(&reasons[k]);
+    }
+    /* What it enqueued moved the database on: no cause for this copy to plan again. */
+    if (rc > 0 && n && store_generation(s->store, &s->generation) < 0)
+        s->generation = -1;
+    free(ids);
+    free(reasons);
+    free(versions);
+    free(runs);
+}
+
 /* Plan every job and submit what is due; the next tick into *tick. */
 static void plan_and_submit(struct serve *s, int64_t *tick)
 {
@@ -423,7 +586,11 @@ static void plan_and_submit(struct serve *s, int64_t *tick)
     if (store_generation(s->store, &s->generation) < 0)
         s->generation = -1;
     int64_t now = wall_clock_ms();
-    if (lease_recover(s->store, &s->self, now) < 0) {
+    struct run_list active = {0};
+    struct strmap waiting = {0};
+    if (lease_recover(s->store, &s->self, now) < 0 || read_waiting(s, &active, &waiting) < 0) {
+        run_list_release(&active);
+        strmap_release(&waiting);
         *tick = now + PLAN_RETRY_MS;
         return;
     }
@@ -432,12 +599,21 @@ static void plan_and_submit(struct serve *s, int64_t *tick)
     struct plan_options po = {.now = now, .commands = s->c->commands};
     if (plan_build(&sub->plan, &l->project, s->store, &po) < 0) {
         free(sub);
+        run_list_release(&active);
+        strmap_release(&waiting);
         log_event(s, "error", "", "cannot plan (see above); trying again in %d s",
                   PLAN_RETRY_MS / 1000);
         *tick = now + PLAN_RETRY_MS;
         return;
     }
-    filter_plan(s, &sub->plan, &l->project.graph);
+    const struct graph *g = &l->project.graph;
+    if (s->leads == 1)
+        withdraw_stale(s, &sub->plan, g, &active);
+    filter_plan(s, &sub->plan, g, &waiting);
+    if (s->leads == 1)
+        enqueue_ticks(s, &sub->plan, g, &waiting);
+    strmap_release(&waiting);
+    run_list_release(&active);
     *tick = next_tick(&sub->plan, now);
     if (!sub->plan.order.len) {
         plan_release(&sub->plan);
@@ -459,6 +635,17 @@ static double seconds(int64_t ms)
     return (double)ms / 1000;
 }
 
+/* Give the leader lease up, once, as this copy stops: another takes it at once. */
+static void resign(struct serve *s)
+{
+    if (s->leads != 1)
+        return;
+    struct store_owner me = owner_store(&s->self);
+    if (store_resign(s->store, &me) < 0)
+        warn("%s", store_error(s->store));
+    s->leads = 0;
+}
+
 static int serve_loop(struct serve *s)
 {
     bool plan_now = true, reload_now = false, stopping = false;
@@ -466,6 +653,7 @@ static int serve_loop(struct serve *s)
     int64_t quiet_at = -1;      /* mono: plan once files stopped changing; -1: none */
     int64_t changed_first = -1; /* mono: the first change of the burst */
     int64_t next_recover = proc_now_ms() + RECOVER_MS;
+    int64_t next_poll = proc_now_ms() + POLL_MS;
     int64_t last_plan = 0;
     int signals = 0;
     size_t ended_seen = 0;
@@ -489,7 +677,7 @@ static int serve_loop(struct serve *s)
         int64_t mono = proc_now_ms(), wall = wall_clock_ms();
         int64_t deadline = -1;
         if (!stopping) {
-            deadline = next_recover;
+            deadline = next_recover < next_poll ? next_recover : next_poll;
             if (replan_at >= 0 && replan_at < deadline)
                 deadline = replan_at;
             if (tick != INT64_MAX && mono + (tick - wall) < deadline)
@@ -508,6 +696,7 @@ static int serve_loop(struct serve *s)
                           seconds(s->c->grace_ms));
                 engine_stop(s->engine, s->c->grace_ms);
                 stopping = true;
+                resign(s);
             } else {
                 log_event(s, "stopping", "", "stopping now: killing the running jobs");
                 engine_interrupt(s->engine);
@@ -541,13 +730,24 @@ static int serve_loop(struct serve *s)
             struct store_owner me = owner_store(&s->self);
             if (store_owner_serving(s->store, &me, wall) < 0)
                 warn("%s", store_error(s->store));
-            int lost = lease_recover(s->store, &s->self, wall);
-            /* Runs another stau recorded (a one-off `stau`, another host) may have
-             * made something due here. */
-            int64_t generation;
-            if (lost > 0 || (store_generation(s->store, &generation) == 0 &&
-                             generation != s->generation && !engine_busy(s->engine)))
+            bool led = s->leads == 1;
+            /* Became the leader: the ticks are this copy's to enqueue now. */
+            if (!stopping && take_lead(s, wall) && !led)
                 plan_now = true;
+            if (lease_recover(s->store, &s->self, wall) > 0)
+                plan_now = true;
+        }
+        /* Runs another stau recorded or enqueued (another copy, a one-off `stau`)
+         * may have made something due here. */
+        if (!stopping && mono >= next_poll) {
+            next_poll = mono + POLL_MS;
+            int64_t generation;
+            /* A busy leader has its own runs' ends to plan on; a follower looks for
+             * what the leader enqueued even then. */
+            bool look = !engine_busy(s->engine) || s->leads != 1;
+            if (look && replan_at < 0 && store_generation(s->store, &generation) == 0 &&
+                generation != s->generation)
+                replan_at = last_plan + plan_gap > mono ? last_plan + plan_gap : mono;
         }
     }
     return signals > 1 ? EXIT_INTERRUPTED : EXIT_OK;
@@ -558,7 +758,7 @@ int cli_serve(const struct cli *c)
     if (c->arg_count)
         return cli_usage_error("'serve' takes no arguments",
                                "stau serve [-j N] [--grace SECONDS] [--json-log]");
-    struct serve s = {.c = c, .json = c->json_log};
+    struct serve s = {.c = c, .json = c->json_log, .leads = -1};
     set_message_sink(on_message, &s);
     owner_self(&s.self);
     int rc = EXIT_USAGE;
@@ -601,7 +801,9 @@ int cli_serve(const struct cli *c)
         log_event(&s, "serving", "", "serving %s: %zu jobs, %zu slots, pid %d on %s",
                   s.current->project.root, s.current->project.graph.jobs.len, slots, s.self.pid,
                   s.self.host);
+        take_lead(&s, wall_clock_ms());
         rc = serve_loop(&s);
+        resign(&s);
         engine_free(s.engine);
     }
     recorder_close(recorder);

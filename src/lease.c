@@ -74,6 +74,8 @@ bool lease_gone(const struct owner *self, const char *host, int pid, int64_t sta
 bool owner_gone(const struct owner *self, const struct run_record *run, int64_t now,
                 const struct lease_probe *probe)
 {
+    if (run_unassigned(run))
+        return false; /* nobody's: no lease to lose */
     return lease_gone(self, run->host, run->owner_pid, run->owner_start,
                       run->heartbeat_at ? run->heartbeat_at : run->queued_at, now, probe);
 }

@@ -54,7 +54,8 @@ struct lease_probe {
 struct lease_probe lease_probe_system(void);
 
 /* Whether the owner of an unfinished run is gone (see the rule above), judged by
- * self at now (unix ms). A run of self's own is never gone. */
+ * self at now (unix ms). A run of self's own is never gone, nor an unassigned one
+ * (run_unassigned: it has no owner). */
 bool owner_gone(const struct owner *self, const struct run_record *run, int64_t now,
                 const struct lease_probe *probe);
 /* The same rule for an owner known by its identity and when it was last seen alive

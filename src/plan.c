@@ -481,14 +481,18 @@ static bool apply_max_lag(struct plan *plan, const struct graph *g, int64_t now)
 }
 
 /* When the job's schedule counts ticks from: its last run's start; for a run still
- * waiting to start, when it was queued; for a last run that never started because
+ * waiting to start, when it was queued; for a run enqueued by the leader and not
+ * taken yet, or for a last run that never started because
  * it was skipped (a dependency failed, or stau stopped first), the newest run that
  * did start, so the tick it was due for is not lost. -1 after a store error. */
 static void schedule_from(const struct run_record *last_started, struct plan_job *pj)
 {
     const struct run_record *last = &pj->last;
     pj->schedule_from = !last->id ? 0 : last->started_at ? last->started_at : last->queued_at;
-    if (!last->id || last->started_at || last->status != RUN_SKIPPED || !pj->schedule_count)
+    /* A run the leader enqueued that no stau took yet stands for the tick, not past it. */
+    bool waits = run_unassigned(last) && pj->schedule_count;
+    if (!waits &&
+        (!last->id || last->started_at || last->status != RUN_SKIPPED || !pj->schedule_count))
         return;
     pj->schedule_from = last_started->id ? last_started->started_at : 0;
 }

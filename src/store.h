@@ -101,6 +101,14 @@ struct run_list {
     size_t len, cap;
 };
 
+/* Whether the run was enqueued by the leading serve (store_enqueue) and no stau has
+ * taken it yet: queued, with no owner. Such a run is nobody's: no lease applies to
+ * it, and the first claim of its job takes it over. */
+static inline bool run_unassigned(const struct run_record *r)
+{
+    return r->status == RUN_QUEUED && r->owner_pid == 0 && !r->host;
+}
+
 /* Free a record's strings (the record itself is the caller's) and zero it. */
 void run_record_release(struct run_record *run);
 /* Release every record and the array. */
@@ -154,6 +162,7 @@ struct store_owner_row {
     int64_t start;        /* its process start (as struct store_owner) */
     int64_t since;        /* when it began serving (unix ms) */
     int64_t heartbeat_at; /* its last sign of life */
+    bool leads;           /* it holds the leader lease (store_lead) */
 };
 /* Works with VEC_PUSH. */
 struct store_owner_list {
@@ -187,6 +196,9 @@ void store_file_list_release(struct store_file_list *list);
  * rule); called inside the claim's transaction, so it must be quick. */
 typedef bool store_holder_live_fn(const struct run_record *active, void *ctx);
 
+/* Answers whether the stau holding the leader lease is alive (lease.h has the rule). */
+typedef bool store_leader_live_fn(const struct store_owner_row *leader, void *ctx);
+
 /* One job to claim with store_claim. */
 struct store_claim {
     struct run_record run;        /* in: the run to record, as for store_begin_run */
@@ -198,7 +210,8 @@ struct store_claim {
                                      than the claim's own runs one of them, it waits */
     size_t upstream_count;
     enum {
-        CLAIM_GOT,            /* recorded: id is the new run */
+        CLAIM_GOT,            /* recorded: id is the new run, or the job's unassigned run
+                                 (run_unassigned), now the claim's */
         CLAIM_HELD,           /* a live owner's run of the job is queued or running: holder */
         CLAIM_CHANGED,        /* a run of the job was recorded or ended since seen_version: the
                                  need must be judged again; holder is the job's newest run */
@@ -224,6 +237,12 @@ struct store_ops {
                       int64_t *ids);
     int (*claim)(struct store *st, struct store_claim *claims, size_t count, int64_t now,
                  store_holder_live_fn *live, void *ctx);
+    int (*enqueue)(struct store *st, const struct store_owner *leader,
+                   const struct run_record *runs, const int64_t *seen_versions, size_t count,
+                   int64_t now, int64_t *ids);
+    int (*withdraw)(struct store *st, int64_t id);
+    int (*lead)(struct store *st, const struct store_owner *owner, bool leaving, int64_t now,
+                store_leader_live_fn *live, void *ctx, struct store_owner_row *leader);
     int (*heartbeat)(struct store *st, const struct store_owner *owner, int64_t now);
     int (*set_archive)(struct store *st, int64_t id, const char *archive_path);
     int (*run)(struct store *st, int64_t id, struct run_record *out);
@@ -307,17 +326,56 @@ static inline int store_begin_runs(struct store *st, const struct run_record *ru
     return st->ops->begin_runs(st, runs, count, now, ids);
 }
 
-/* Atomically, in one transaction, for each claim: a queued run is recorded (its id in
+/* Atomically, in one transaction, for each claim: the job's run is recorded (its id in
  * id) unless the job is held (exclusive, and live() says the owner of one of its
- * queued or running runs is alive: holder), changed (its version moved since
- * seen_version: holder is its newest run), or must wait (an upstream's queued or
- * running run has a live owner that is not the claim's own: holder). Which runs got recorded never
- * depends on the order of run ids. The runs' batch is as store_begin_runs makes it. 0, or -1
- * (nothing recorded). */
+ * queued or running runs is alive: holder), must wait (an upstream's queued or running
+ * run has a live owner that is not the claim's own: holder), or changed (its version
+ * moved since seen_version: holder is its newest run). Unassigned runs
+ * (run_unassigned) hold nothing and wait for nothing; a job that has one, claimed for
+ * a new invocation (batch and rerun_of 0), gets that run, its fields set from the
+ * claim's, whatever its version: the leader's need stands until a stau ran it.
+ * Which runs got recorded never depends on the order of run ids. The runs' batch is
+ * as store_begin_runs makes it. 0, or -1 (nothing recorded). */
 static inline int store_claim(struct store *st, struct store_claim *claims, size_t count,
                               int64_t now, store_holder_live_fn *live, void *ctx)
 {
     return st->ops->claim(st, claims, count, now, live, ctx);
+}
+
+/* Record, in one transaction, each run as queued and unassigned (run_unassigned: its
+ * owner, batch and rerun_of are ignored) unless its job already has an unassigned run
+ * or its version moved since seen_versions[i] (another stau ran or took it since the
+ * plan); ids[i] gets the new run's id, or 0. Only while leader holds the leader lease
+ * (store_lead): 1; 0 when it does not (nothing recorded); -1. The leading serve
+ * enqueues scheduled work this way, and whichever stau claims the job first takes
+ * the run (store_claim). */
+static inline int store_enqueue(struct store *st, const struct store_owner *leader,
+                                const struct run_record *runs, const int64_t *seen_versions,
+                                size_t count, int64_t now, int64_t *ids)
+{
+    return st->ops->enqueue(st, leader, runs, seen_versions, count, now, ids);
+}
+
+/* Remove an unassigned run no longer needed (its job went, or is no longer due): 1,
+ * or 0 when a stau took it meanwhile (or it is gone). */
+static inline int store_withdraw(struct store *st, int64_t id)
+{
+    return st->ops->withdraw(st, id);
+}
+
+/* Take or renew the leader lease for owner, atomically: it is taken when nobody holds
+ * it, owner does, or live() says its holder is gone. 1 when owner leads now; 0 when
+ * another stau does (its row into *leader when not NULL; release its host). */
+static inline int store_lead(struct store *st, const struct store_owner *owner, int64_t now,
+                             store_leader_live_fn *live, void *ctx, struct store_owner_row *leader)
+{
+    return st->ops->lead(st, owner, false, now, live, ctx, leader);
+}
+
+/* Give the leader lease up if owner holds it (it stops serving). */
+static inline int store_resign(struct store *st, const struct store_owner *owner)
+{
+    return st->ops->lead(st, owner, true, 0, NULL, NULL, NULL);
 }
 
 /* Renew the lease of every queued or running run of this owner; returns how many
@@ -443,8 +501,9 @@ static inline int store_owner_stopped(struct store *st, const struct store_owner
     return st->ops->owner_beat(st, owner, true, 0);
 }
 
-/* Append the staus recorded as serving, longest serving first; whether each is still
- * alive is for the caller to judge (lease.h). */
+/* Append the staus recorded as serving, longest serving first (leads set for the one
+ * holding the leader lease); whether each is still alive is for the caller to judge
+ * (lease.h). */
 static inline int store_owners(struct store *st, struct store_owner_list *out)
 {
     return st->ops->owners(st, out);

@@ -50,6 +50,9 @@
  * owners (v7): the stau processes serving the project (stau serve), for `stau status`.
  *   host, pid, start (the owner's identity, as runs record it), since, heartbeat_at (unix ms);
  *   a row goes when its serve stops, or is passed over once its owner is gone.
+ * leader (v8): at most one row (id 1): the serving stau that holds the leader lease and
+ *   enqueues scheduled work (host, pid, start, since, heartbeat_at as in owners).
+ *   Unassigned runs (status queued, host NULL, owner_pid 0) are what it enqueued.
  * job_versions (v6): job TEXT PRIMARY KEY, n INTEGER NOT NULL: moved on by triggers when
  *   a run of the job is added or its status changes. A claim compares it with what the
  *   plan read, so a need judged on a past that has moved on is not claimed.
@@ -138,6 +141,10 @@ static const char *const migrations[] = {
     "CREATE TABLE owners (host TEXT NOT NULL, pid INTEGER NOT NULL, start INTEGER NOT NULL,"
     " since INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL, PRIMARY KEY (host, pid, start));"
     "CREATE INDEX owners_by_since ON owners(since);",
+    /* 8: the leader lease */
+    "CREATE TABLE leader (id INTEGER PRIMARY KEY CHECK (id = 1), host TEXT NOT NULL,"
+    " pid INTEGER NOT NULL, start INTEGER NOT NULL, since INTEGER NOT NULL,"
+    " heartbeat_at INTEGER NOT NULL);",
 };
 enum { SCHEMA_VERSION = sizeof(migrations) / sizeof(migrations[0]) };
 enum { BUSY_TIMEOUT_MS = 10000 };
@@ -176,6 +183,12 @@ enum statement {
     SQL_OWNER_BEAT,
     SQL_OWNER_LEAVE,
     SQL_OWNERS,
+    SQL_LEADER,
+    SQL_LEAD,
+    SQL_RESIGN,
+    SQL_UNASSIGNED,
+    SQL_ADOPT,
+    SQL_WITHDRAW,
     SQL_FILE_GET,
     SQL_FILE_PUT,
     SQL_GENERATION,
@@ -205,8 +218,7 @@ static const char *const statement_text[SQL_COUNT] = {
         "UPDATE runs SET status = ?2, exit_code = ?3, signal = ?4, outputs_fingerprint = ?5,"
         " archive_path = ?6, finished_at = ?7,"
         " files = CASE WHEN ?8 IS NULL THEN files ELSE COALESCE(files, '') || ?8 END"
-        " WHERE id = ?1"
-        " AND status IN ('queued', 'running', 'lost')",
+        " WHERE id = ?1 AND status IN ('queued', 'running')",
     [SQL_SET_ARCHIVE] = "UPDATE runs SET archive_path = ?2 WHERE id = ?1",
     [SQL_RUN] = "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?1",
     [SQL_LAST_RUN] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT 1",
@@ -234,7 +246,28 @@ static const char *const statement_text[SQL_COUNT] = {
                        " VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (host, pid, start)"
                        " DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
     [SQL_OWNER_LEAVE] = "DELETE FROM owners WHERE host = ?1 AND pid = ?2 AND start = ?3",
-    [SQL_OWNERS] = "SELECT host, pid, start, since, heartbeat_at FROM owners ORDER BY since",
+    [SQL_OWNERS] = "SELECT o.host, o.pid, o.start, o.since, o.heartbeat_at, l.id IS NOT NULL"
+                   " FROM owners o LEFT JOIN leader l ON l.host = o.host AND l.pid = o.pid"
+                   " AND l.start = o.start ORDER BY o.since",
+    [SQL_LEADER] = "SELECT host, pid, start, since, heartbeat_at FROM leader WHERE id = 1",
+    [SQL_LEAD] = "INSERT INTO leader (id, host, pid, start, since, heartbeat_at)"
+                 " VALUES (1, ?1, ?2, ?3, ?4, ?4) ON CONFLICT (id) DO UPDATE SET"
+                 " since = CASE WHEN host = excluded.host AND pid = excluded.pid"
+                 " AND start = excluded.start THEN since ELSE excluded.since END,"
+                 " host = excluded.host, pid = excluded.pid, start = excluded.start,"
+                 " heartbeat_at = excluded.heartbeat_at",
+    [SQL_RESIGN] = "DELETE FROM leader WHERE host = ?1 AND pid = ?2 AND start = ?3",
+    [SQL_UNASSIGNED] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 AND status = 'queued'"
+                       " AND owner_pid = 0 AND host IS NULL ORDER BY id LIMIT 1",
+    /* The parameters as SQL_INSERT_RUN's, and ?19 the run. */
+    [SQL_ADOPT] = "UPDATE runs SET attempt = ?2, heartbeat_at = ?3, host = ?4, owner_pid = ?5,"
+                  " owner_start = ?6, git_commit = ?7, kwargs_json = ?8, work_ids_json = ?9,"
+                  " code_fingerprint = ?10, config_fingerprint = ?11, inputs_fingerprint = ?12,"
+                  " reasons_json = ?13, log_path = ?14, chunk = ?17, chunks = ?18"
+                  " WHERE id = ?19 AND job = ?1 AND status = 'queued' AND owner_pid = 0"
+                  " AND host IS NULL",
+    [SQL_WITHDRAW] = "DELETE FROM runs WHERE id = ?1 AND status = 'queued' AND owner_pid = 0"
+                     " AND host IS NULL",
     [SQL_FILE_GET] = "SELECT path, mtime_ns, ctime_ns, size, inode, device, hash_low, hash_high"
                      " FROM files WHERE path = ?1",
     [SQL_FILE_PUT] =
@@ -511,7 +544,6 @@ static int lookup_run(struct sqlite_store *s, enum statement which, const char *
 static int read_job_number(struct sqlite_store *s, enum statement which, const char *job,
                            int64_t *out, const char *what);
 
-/* Decide one claim inside the claim's transaction: 0 (outcome set), or -1. */
 /* Whether one of job's queued or running runs has a live owner (and, with
  * skip_own, is not the claim's own): 1 with it in *holder, 0, or -1. */
 static int live_active_run(struct sqlite_store *s, const char *job, const struct store_claim *c,
@@ -530,7 +562,7 @@ static int live_active_run(struct sqlite_store *s, const char *job, const struct
         struct run_record *r = &active.items[i];
         bool own = skip_own && r->host && c->run.host && strcmp(r->host, c->run.host) == 0 &&
                    r->owner_pid == c->run.owner_pid && r->owner_start == c->run.owner_start;
-        if (!own && live(r, ctx)) {
+        if (!own && !run_unassigned(r) && live(r, ctx)) {
             *holder = *r;
             memset(r, 0, sizeof(*r));
             found = 1;
@@ -540,6 +572,37 @@ static int live_active_run(struct sqlite_store *s, const char *job, const struct
     return found;
 }
 
+/* The job's oldest unassigned run into *out: 1, 0, or -1. */
+static int unassigned_run(struct sqlite_store *s, const char *job, struct run_record *out,
+                          const char *what)
+{
+    sqlite3_stmt *q = statement(s, SQL_UNASSIGNED);
+    if (bound(s, q, bind_text(q, 1, job) != SQLITE_OK, what) < 0)
+        return -1;
+    return read_one_run(s, q, out, what);
+}
+
+/* Give the claim its job's unassigned run, if it has one: 1 (c->id set), 0, or -1. */
+static int adopt_unassigned(struct sqlite_store *s, struct store_claim *c, int64_t now,
+                            const char *what)
+{
+    struct run_record queued = {0};
+    int found = unassigned_run(s, c->run.job, &queued, what);
+    int64_t id = queued.id;
+    run_record_release(&queued);
+    if (found <= 0)
+        return found;
+    sqlite3_stmt *q = statement(s, SQL_ADOPT);
+    if (bind_new_run(s, q, &c->run, now, what) < 0)
+        return -1;
+    if (bound(s, q, sqlite3_bind_int64(q, 19, id) != SQLITE_OK, what) < 0 ||
+        run_done(s, q, what) < 0)
+        return -1;
+    c->id = id;
+    return 1;
+}
+
+/* Decide one claim inside the claim's transaction: 0 (outcome set), or -1. */
 static int claim_one(struct sqlite_store *s, struct store_claim *c, int64_t now,
                      store_holder_live_fn *live, void *ctx, const char *what)
 {
@@ -557,6 +620,11 @@ static int claim_one(struct sqlite_store *s, struct store_claim *c, int64_t now,
             return -1;
         if (found)
             c->outcome = CLAIM_WAIT;
+    }
+    if (c->outcome == CLAIM_GOT && !c->run.batch && !c->run.rerun_of) {
+        int adopted = adopt_unassigned(s, c, now, what);
+        if (adopted != 0)
+            return adopted < 0 ? -1 : 0;
     }
     if (c->outcome == CLAIM_GOT && c->seen_version >= 0) {
         int64_t version;
@@ -602,6 +670,127 @@ static int sqlite_claim(struct store *st, struct store_claim *claims, size_t cou
         return -1;
     }
     return 0;
+}
+
+static int bind_owner(sqlite3_stmt *q, const struct store_owner *o);
+
+/* The leader lease's row into *row (its host the caller's): 1, 0 (nobody holds it), or -1. */
+static int read_leader(struct sqlite_store *s, struct store_owner_row *row, const char *what)
+{
+    sqlite3_stmt *q = statement(s, SQL_LEADER);
+    int found = step_one(s, q, what);
+    if (found > 0) {
+        *row = (struct store_owner_row){
+            .host = column_text(q, 0),
+            .pid = sqlite3_column_int(q, 1),
+            .start = sqlite3_column_int64(q, 2),
+            .since = sqlite3_column_int64(q, 3),
+            .heartbeat_at = sqlite3_column_int64(q, 4),
+            .leads = true,
+        };
+        finish(q);
+    }
+    return found;
+}
+
+static bool is_owner(const struct store_owner_row *row, const struct store_owner *o)
+{
+    return row->host && o->host && strcmp(row->host, o->host) == 0 && row->pid == o->pid &&
+           row->start == o->start;
+}
+
+static int sqlite_enqueue(struct store *st, const struct store_owner *leader,
+                          const struct run_record *runs, const int64_t *seen_versions,
+                          size_t count, int64_t now, int64_t *ids)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "enqueue scheduled runs";
+    for (size_t i = 0; i < count; i++)
+        ids[i] = 0;
+    if (write_begin(s, what) < 0)
+        return -1;
+    struct store_owner_row row = {0};
+    int found = read_leader(s, &row, what);
+    bool leads = found > 0 && is_owner(&row, leader);
+    free(row.host);
+    if (found < 0 || !leads) {
+        write_rollback(s);
+        return found < 0 ? -1 : 0;
+    }
+    for (size_t i = 0; i < count; i++) {
+        struct run_record queued = {0};
+        int64_t version = 0;
+        int has = unassigned_run(s, runs[i].job, &queued, what);
+        run_record_release(&queued);
+        if (has == 0 && read_job_number(s, SQL_JOB_VERSION, runs[i].job, &version, what) < 0)
+            has = -1;
+        struct run_record rec = runs[i];
+        rec.host = NULL;
+        rec.owner_pid = 0;
+        rec.owner_start = 0;
+        rec.batch = 0;
+        rec.rerun_of = 0;
+        /* Moved since the plan read it: another stau ran or took the job meanwhile, and
+         * the tick is judged again on the next plan. */
+        bool moved = version != seen_versions[i];
+        if (has < 0 || (has == 0 && !moved && insert_run(s, &rec, now, &ids[i], what) < 0)) {
+            write_rollback(s);
+            for (size_t k = 0; k < count; k++)
+                ids[k] = 0;
+            return -1;
+        }
+    }
+    return write_commit(s, what) < 0 ? -1 : 1;
+}
+
+static int sqlite_withdraw(struct store *st, int64_t id)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "withdraw an enqueued run";
+    sqlite3_stmt *q = statement(s, SQL_WITHDRAW);
+    if (bound(s, q, sqlite3_bind_int64(q, 1, id) != SQLITE_OK, what) < 0)
+        return -1;
+    return write_one(s, q, what, NULL);
+}
+
+/* One transaction: SQLite's single writer makes the read of the lease and its taking
+ * one step, so two copies never both take it. */
+static int sqlite_lead(struct store *st, const struct store_owner *owner, bool leaving,
+                       int64_t now, store_leader_live_fn *live, void *ctx,
+                       struct store_owner_row *leader)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = leaving ? "give up the leader lease" : "take the leader lease";
+    if (leaving) {
+        sqlite3_stmt *q = statement(s, SQL_RESIGN);
+        if (bound(s, q, bind_owner(q, owner) != SQLITE_OK, what) < 0)
+            return -1;
+        return write_one(s, q, what, NULL) < 0 ? -1 : 0;
+    }
+    if (write_begin(s, what) < 0)
+        return -1;
+    struct store_owner_row row = {0};
+    int found = read_leader(s, &row, what);
+    if (found < 0) {
+        write_rollback(s);
+        return -1;
+    }
+    if (found && !is_owner(&row, owner) && live(&row, ctx)) {
+        write_rollback(s);
+        if (leader)
+            *leader = row;
+        else
+            free(row.host);
+        return 0;
+    }
+    free(row.host);
+    sqlite3_stmt *q = statement(s, SQL_LEAD);
+    bool failed = bind_owner(q, owner) || sqlite3_bind_int64(q, 4, now);
+    if (bound(s, q, failed, what) < 0 || run_done(s, q, what) < 0) {
+        write_rollback(s);
+        return -1;
+    }
+    return write_commit(s, what) < 0 ? -1 : 1;
 }
 
 /* Bind a start to its statement (c: what else it sets, or NULL); 0, or -1 with q finished. */
@@ -892,6 +1081,7 @@ static int sqlite_owners(struct store *st, struct store_owner_list *out)
             .start = sqlite3_column_int64(q, 2),
             .since = sqlite3_column_int64(q, 3),
             .heartbeat_at = sqlite3_column_int64(q, 4),
+            .leads = sqlite3_column_int(q, 5) != 0,
         };
         VEC_PUSH(out, row);
     }
@@ -1023,6 +1213,9 @@ static const struct store_ops sqlite_ops = {
     .check = sqlite_check,
     .begin_runs = sqlite_begin_runs,
     .claim = sqlite_claim,
+    .enqueue = sqlite_enqueue,
+    .withdraw = sqlite_withdraw,
+    .lead = sqlite_lead,
     .heartbeat = sqlite_heartbeat,
     .set_archive = sqlite_set_archive,
     .run = sqlite_run,
