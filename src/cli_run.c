@@ -309,6 +309,13 @@ static void print_active(const struct run_record *last, int64_t now)
         return;
     struct strbuf age = STRBUF_INIT;
     stale_format_age(now - (last->started_at ? last->started_at : last->queued_at), &age);
+    if (run_unassigned(last)) {
+        printf("  enqueued: run %lld by the leading stau serve %s ago, for the next stau with a "
+               "free slot\n",
+               (long long)last->id, age.buf);
+        strbuf_release(&age);
+        return;
+    }
     printf("  waiting: run %lld still %s (for %s, stau pid %d on %s)\n", (long long)last->id,
            run_status_name(last->status), age.buf, last->owner_pid, last->host ? last->host : "?");
     strbuf_release(&age);
@@ -505,8 +512,8 @@ static void add_serving(struct store *st, int64_t now, struct strbuf *out)
         struct strbuf since = STRBUF_INIT, beat = STRBUF_INIT;
         stale_format_time(o->since, NULL, &since);
         stale_format_age(now - o->heartbeat_at, &beat);
-        strbuf_addf(&rows, "  %s pid %d, serving since %s, heartbeat %s ago, %zu %s%s\n",
-                    o->host, o->pid, since.buf, beat.buf, held, held == 1 ? "run" : "runs",
+        strbuf_addf(&rows, "  %s pid %d, serving since %s, heartbeat %s ago, %zu %s%s\n", o->host,
+                    o->pid, since.buf, beat.buf, held, held == 1 ? "run" : "runs",
                     o->leads ? ", leads (enqueues scheduled work)" : "");
         strbuf_release(&since);
         strbuf_release(&beat);

@@ -51,12 +51,12 @@
 #include "watch.h"
 
 enum {
-    REPLAN_MIN_MS = 250,      /* plans after runs end are at least this far apart, and ten
-                                 times as far as the last plan took: with thousands of
-                                 trivial runs ending, planning must not take over */
-    PLAN_RETRY_MS = 5000,     /* a plan that failed (the database away) is tried again */
-    DEBOUNCE_MS = 100,        /* quiet after a change before planning */
-    DEBOUNCE_MAX_MS = 1000,   /* ... but no longer than this after the first change */
+    REPLAN_MIN_MS = 250,       /* plans after runs end are at least this far apart, and ten
+                                  times as far as the last plan took: with thousands of
+                                  trivial runs ending, planning must not take over */
+    PLAN_RETRY_MS = 5000,      /* a plan that failed (the database away) is tried again */
+    DEBOUNCE_MS = 100,         /* quiet after a change before planning */
+    DEBOUNCE_MAX_MS = 1000,    /* ... but no longer than this after the first change */
     RECOVER_MS = HEARTBEAT_MS, /* how often runs of gone copies are looked for, and the
                                   leader lease renewed */
     POLL_MS = 1000             /* how often an idle copy looks whether the database moved */
@@ -518,8 +518,8 @@ static void withdraw_stale(struct serve *s, const struct plan *plan, const struc
     }
 }
 
-/* The leader enqueues every kept job due by a schedule tick that has no unassigned
- * run yet, so whichever copy has a slot first runs it. */
+/* The leader enqueues every job due by a schedule tick that has no unassigned run
+ * yet, so whichever copy has a slot first runs it. */
 static void enqueue_ticks(struct serve *s, const struct plan *plan, const struct graph *g,
                           const struct strmap *waiting)
 {
@@ -606,12 +606,20 @@ static void plan_and_submit(struct serve *s, int64_t *tick)
         *tick = now + PLAN_RETRY_MS;
         return;
     }
+    /* A follower asks at every plan whether the leader is gone (its plans come on
+     * every run that ends and every move of the database): a leader that died is
+     * replaced at once, not at the next recovery poll. */
+    if (s->leads != 1)
+        take_lead(s, now);
     const struct graph *g = &l->project.graph;
-    if (s->leads == 1)
+    /* The leader enqueues before this copy leaves out what it cannot take now: a tick
+     * stands for every copy, even while this one's slots are full or the job waits
+     * here for a slot. */
+    if (s->leads == 1) {
         withdraw_stale(s, &sub->plan, g, &active);
-    filter_plan(s, &sub->plan, g, &waiting);
-    if (s->leads == 1)
         enqueue_ticks(s, &sub->plan, g, &waiting);
+    }
+    filter_plan(s, &sub->plan, g, &waiting);
     strmap_release(&waiting);
     run_list_release(&active);
     *tick = next_tick(&sub->plan, now);
@@ -635,11 +643,20 @@ static double seconds(int64_t ms)
     return (double)ms / 1000;
 }
 
-/* Give the leader lease up, once, as this copy stops: another takes it at once. */
+/* Give the leader lease up, once, as this copy stops: another takes it at once, and
+ * enqueues again what is still due. What it enqueued and nobody took is withdrawn, so
+ * nothing is left queued for a stau that may never come. */
 static void resign(struct serve *s)
 {
     if (s->leads != 1)
         return;
+    struct run_list active = {0};
+    if (store_active_runs(s->store, NULL, &active) < 0)
+        warn("%s", store_error(s->store));
+    for (size_t i = 0; i < active.len; i++)
+        if (run_unassigned(&active.items[i]) && store_withdraw(s->store, active.items[i].id) < 0)
+            warn("%s", store_error(s->store));
+    run_list_release(&active);
     struct store_owner me = owner_store(&s->self);
     if (store_resign(s->store, &me) < 0)
         warn("%s", store_error(s->store));

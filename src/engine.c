@@ -464,6 +464,27 @@ static bool fits(const struct engine *e, size_t slots)
     return !e->slots_used || e->slots_used + slots <= e->cfg.slots;
 }
 
+/* Whether a run of one of d's dependencies from another submission is claimed or
+ * going in this engine: d waits for its end (the store makes a claim wait for
+ * upstream runs of other staus only; within a submission the order sees to it). */
+static bool upstream_going_here(const struct engine *e, const struct due_job *d)
+{
+    const struct job *job = due_job_of(d);
+    for (size_t u = 0; u < job->deps.len; u++) {
+        const char *name = d->sub->p->graph.jobs.items[job->deps.items[u].to].name;
+        for (size_t s = 0; s < e->subs.len; s++) {
+            const struct submission *sub = e->subs.items[s];
+            for (size_t i = 0; sub != d->sub && i < sub->due_count; i++) {
+                const struct due_job *o = &sub->due[i];
+                bool going = o->claim || o->state == JOB_SELECTING || o->state == JOB_STARTED;
+                if (going && strcmp(due_job_of(o)->name, name) == 0)
+                    return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* Claim the ready jobs that would start now and have no claim yet: all of them
  * without claim_ahead, else those whose claim must be tried again. */
 static void claim_ready(struct engine *e, struct submission *sub)
@@ -483,7 +504,7 @@ static void claim_ready(struct engine *e, struct submission *sub)
         for (; from < sub->due_count; from++) {
             struct due_job *d = &sub->due[from];
             size_t need = (size_t)due_job_of(d)->decl->slots;
-            if (d->state != JOB_READY || d->claim || d->claim_tried)
+            if (d->state != JOB_READY || d->claim || d->claim_tried || upstream_going_here(e, d))
                 continue;
             if (d->claim_again_at > now) {
                 if (e->claim_again_at < 0 || d->claim_again_at < e->claim_again_at)

@@ -290,10 +290,15 @@ int engine_claim(struct engine *e, struct due_job **jobs, size_t count)
             if (e->claim_again_at < 0 || d->claim_again_at < e->claim_again_at)
                 e->claim_again_at = d->claim_again_at;
             if (!d->wait_told && e->cfg.reporter.held) {
-                char *what = xprintf("waits: '%s' is running as run %lld of another stau (pid %d "
-                                     "on %s)",
-                                     c->holder.job, (long long)c->holder.id, c->holder.owner_pid,
-                                     c->holder.host ? c->holder.host : "?");
+                char *what =
+                    run_unassigned(&c->holder)
+                        ? xprintf("waits: '%s' is enqueued as run %lld for the next stau with a "
+                                  "free slot",
+                                  c->holder.job, (long long)c->holder.id)
+                        : xprintf("waits: '%s' is running as run %lld of another stau (pid %d "
+                                  "on %s)",
+                                  c->holder.job, (long long)c->holder.id, c->holder.owner_pid,
+                                  c->holder.host ? c->holder.host : "?");
                 struct engine_progress pr = {.done = e->done, .count = e->count};
                 e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, &pr);
                 free(what);

@@ -330,8 +330,9 @@ static inline int store_begin_runs(struct store *st, const struct run_record *ru
  * id) unless the job is held (exclusive, and live() says the owner of one of its
  * queued or running runs is alive: holder), must wait (an upstream's queued or running
  * run has a live owner that is not the claim's own: holder), or changed (its version
- * moved since seen_version: holder is its newest run). Unassigned runs
- * (run_unassigned) hold nothing and wait for nothing; a job that has one, claimed for
+ * moved since seen_version: holder is its newest run). An unassigned run
+ * (run_unassigned) of an upstream makes the claim wait (holder: that run); one of the
+ * job itself holds nothing: the job, claimed for
  * a new invocation (batch and rerun_of 0), gets that run, its fields set from the
  * claim's, whatever its version: the leader's need stands until a stau ran it.
  * Which runs got recorded never depends on the order of run ids. The runs' batch is

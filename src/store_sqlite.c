@@ -545,11 +545,14 @@ static int read_job_number(struct sqlite_store *s, enum statement which, const c
                            int64_t *out, const char *what);
 
 /* Whether one of job's queued or running runs has a live owner (and, with
- * skip_own, is not the claim's own): 1 with it in *holder, 0, or -1. */
+ * skip_own, is not the claim's own): 1 with it in *holder, 0, or -1. An unassigned
+ * run has no owner: it counts only with upstream (the job is due and will run soon,
+ * so its dependents wait for it). */
 static int live_active_run(struct sqlite_store *s, const char *job, const struct store_claim *c,
-                           bool skip_own, store_holder_live_fn *live, void *ctx,
+                           bool upstream, store_holder_live_fn *live, void *ctx,
                            struct run_record *holder, const char *what)
 {
+    bool skip_own = upstream;
     struct run_list active = {0};
     sqlite3_stmt *q = statement(s, SQL_ACTIVE_JOB);
     if (bound(s, q, bind_text(q, 1, job) != SQLITE_OK, what) < 0 ||
@@ -562,7 +565,8 @@ static int live_active_run(struct sqlite_store *s, const char *job, const struct
         struct run_record *r = &active.items[i];
         bool own = skip_own && r->host && c->run.host && strcmp(r->host, c->run.host) == 0 &&
                    r->owner_pid == c->run.owner_pid && r->owner_start == c->run.owner_start;
-        if (!own && !run_unassigned(r) && live(r, ctx)) {
+        bool counts = run_unassigned(r) ? upstream : !own && live(r, ctx);
+        if (counts) {
             *holder = *r;
             memset(r, 0, sizeof(*r));
             found = 1;
@@ -700,8 +704,8 @@ static bool is_owner(const struct store_owner_row *row, const struct store_owner
 }
 
 static int sqlite_enqueue(struct store *st, const struct store_owner *leader,
-                          const struct run_record *runs, const int64_t *seen_versions,
-                          size_t count, int64_t now, int64_t *ids)
+                          const struct run_record *runs, const int64_t *seen_versions, size_t count,
+                          int64_t now, int64_t *ids)
 {
     struct sqlite_store *s = backend(st);
     const char *what = "enqueue scheduled runs";
@@ -755,9 +759,8 @@ static int sqlite_withdraw(struct store *st, int64_t id)
 
 /* One transaction: SQLite's single writer makes the read of the lease and its taking
  * one step, so two copies never both take it. */
-static int sqlite_lead(struct store *st, const struct store_owner *owner, bool leaving,
-                       int64_t now, store_leader_live_fn *live, void *ctx,
-                       struct store_owner_row *leader)
+static int sqlite_lead(struct store *st, const struct store_owner *owner, bool leaving, int64_t now,
+                       store_leader_live_fn *live, void *ctx, struct store_owner_row *leader)
 {
     struct sqlite_store *s = backend(st);
     const char *what = leaving ? "give up the leader lease" : "take the leader lease";

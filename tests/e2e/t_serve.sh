@@ -759,6 +759,86 @@ test_serve_kill_9_of_a_copy_has_its_run_taken_over() {
     expect_nothing_left_running
 }
 
+# ended_last JOB: is the ledger's last line an end of JOB?
+ended_last() {
+    tail -n 1 ledger.txt 2>/dev/null | awk -v j="$1" '$1 == j && $3 == "end" { found = 1 } END { exit !found }'
+}
+
+# leading COPY: the "leading" lines in COPY's log.
+leading() {
+    grep -c 'leading: this copy enqueues scheduled work' "$TEST_TMP/$1.err"
+}
+
+# Two copies: one leads (its log and `stau status` say so) and enqueues the ticks;
+# kill -9 of it, and the other takes the lead within the recovery poll; every tick
+# still runs once.
+test_serve_one_copy_leads_and_another_takes_over() {
+    new_project
+    sjob tick '"schedule": "@every 1s"' '    time.sleep(0.2)'
+    serve_bg a
+    local a=$BG_PID
+    wait_until 10 has_line "$TEST_TMP/a.err" 'leading: this copy enqueues' ||
+        { fail "the first copy never led"; show_serve a; return; }
+    serve_bg b
+    local b=$BG_PID
+    wait_until 10 has_line "$TEST_TMP/b.err" "following: pid $a on " ||
+        { fail "the second copy never said who leads"; show_serve b; return; }
+    wait_until 10 has_line "$TEST_TMP/a.err" ' tick enqueued: its schedule is due' ||
+        fail "the leader enqueued no tick"
+    run status
+    expect_exit 0
+    expect_eq "copies said to lead" 1 "$(grep -c ', leads (enqueues scheduled work)' "$OUT")"
+    grep -q "pid $a, serving since .*, leads (enqueues" "$OUT" ||
+        fail "status does not name pid $a as the leader: $(cat "$OUT")"
+    expect_eq "leading lines of b before the kill" 0 "$(leading b)"
+    wait_until 10 at_least 2 tick || fail "tick ran $(starts tick) times in 10 s"
+    # Between two runs (a tick takes 0.2 s of every second), so that no run is lost:
+    # this test is about the lead; a lost run's redo has its own test.
+    wait_until 5 ended_last tick || fail "tick never ended a run"
+    kill -9 "$a"
+    wait "$a" 2>/dev/null
+    local before t0=$SECONDS
+    wait_until 15 has_line "$TEST_TMP/b.err" 'leading: this copy enqueues' ||
+        { fail "b did not take the lead within 15 s of the leader's kill -9"; show_serve b; }
+    note "b led $((SECONDS - t0)) s after the leader's kill -9"
+    before=$(starts tick)
+    wait_until 10 at_least $((before + 2)) tick ||
+        fail "tick ran $(($(starts tick) - before)) times in 10 s after b took the lead"
+    stop_serve "$b"
+    expect_exit 0
+    expect_ledger_ok tick || { show_serve a; show_serve b; }
+    expect_nothing_left_running
+    expect_eq "leader rows left" 0 "$(db "SELECT count(*) FROM leader")"
+}
+
+# A tick the leader enqueued is left to whichever stau claims it first: here a one-off
+# `stau`, while the leader's only slot is busy.
+test_serve_a_one_off_stau_takes_an_enqueued_tick() {
+    new_project
+    sjob busy '"tags": []' '    time.sleep(30)'
+    sjob tick '"schedule": "@every 3s"'
+    run tick # so the first tick comes after busy has the slot
+    expect_exit 0
+    serve_bg a -j 1
+    local a=$BG_PID
+    wait_until 10 at_least 1 busy || { fail "busy never began"; show_serve a; return; }
+    wait_until 10 has_line "$TEST_TMP/a.err" ' tick enqueued: its schedule is due' ||
+        { fail "the leader enqueued no tick"; show_serve a; return; }
+    local rid
+    rid=$(db "SELECT id FROM runs WHERE job = 'tick' AND status = 'queued' AND owner_pid = 0")
+    [ -n "$rid" ] || { fail "no unassigned run of tick: $(db "SELECT id, job, status, owner_pid FROM runs")"; return; }
+    run why tick
+    expect_exit 0
+    expect_stdout_contains "enqueued: run $rid by the leading stau serve"
+    run tick
+    expect_exit 0
+    expect_eq "tick's run $rid" "succeeded" "$(db "SELECT status FROM runs WHERE id = $rid")"
+    kill -TERM "$a"
+    sleep 0.3
+    stop_serve "$a" # the second: busy is killed
+    expect_ledger_ok tick
+}
+
 # ---- 9. idle ----
 
 test_serve_idle_does_not_spin() {

@@ -87,6 +87,21 @@ UNIT_TEST(lease_a_dead_owner_here_is_gone_at_once)
     CHECK(owner_gone(&self, &r, NOW, &probe));
 }
 
+UNIT_TEST(lease_an_unassigned_run_is_never_gone)
+{
+    struct fake_procs procs = {0};
+    struct lease_probe probe = {fake_alive, &procs};
+    /* enqueued by the leader an hour ago and not taken yet: it has no owner to lose */
+    struct run_record r = owned(NULL, 0, 0, NOW - HOUR_MS, NOW - HOUR_MS);
+    r.status = RUN_QUEUED;
+    CHECK(run_unassigned(&r));
+    CHECK(!owner_gone(&self, &r, NOW, &probe));
+    CHECK_INT(procs.calls, 0);
+    r.status = RUN_RUNNING; /* not as a stau records it: judged as any run */
+    CHECK(!run_unassigned(&r));
+    CHECK(owner_gone(&self, &r, NOW, &probe));
+}
+
 UNIT_TEST(lease_a_recycled_pid_is_the_probes_business)
 {
     /* pid 200 is alive, but started at 7000: a run of pid 200 started at 8000 had an

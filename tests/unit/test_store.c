@@ -15,7 +15,7 @@
 #include "unit.h"
 
 /* The schema version this stau writes (store_sqlite.c's migrations). */
-#define SCHEMA_NOW "7"
+#define SCHEMA_NOW "8"
 
 static char *db_path(const char *name)
 {
@@ -370,11 +370,13 @@ UNIT_TEST(store_heartbeats_and_lost_runs)
     CHECK_STR(run_status_name(r.status), "lost");
     CHECK_INT(r.pid, 0);
     run_record_release(&r);
-    /* a lost run that ends after all gets its true end */
-    finish_as(st, id2, RUN_SUCCEEDED, NULL, 8000);
+    /* a lost run that ends after all stays lost: another stau may have taken it over */
+    CHECK_INT(
+        unit_finish_run(st, id2, &(struct run_finish){RUN_SUCCEEDED, 0, 0, NULL, NULL, NULL}, 8000),
+        1);
     CHECK_INT(store_run(st, id2, &r), 1);
-    CHECK_STR(run_status_name(r.status), "succeeded");
-    CHECK_INT(r.finished_at, 8000);
+    CHECK_STR(run_status_name(r.status), "lost");
+    CHECK_INT(r.finished_at, 6000);
     run_record_release(&r);
     check_sound(st, path);
     store_close(st);
@@ -724,7 +726,7 @@ UNIT_TEST(store_claim_many_at_once)
         return;
     struct run_record held_run = {.job = (char *)"held", .host = (char *)"h", .owner_pid = 7};
     struct run_record dead_run = {.job = (char *)"dead", .host = (char *)"h", .owner_pid = 8};
-    struct run_record moved_run = {.job = (char *)"moved"};
+    struct run_record moved_run = {.job = (char *)"moved", .host = (char *)"h", .owner_pid = 9};
     int64_t held = begin(st, &held_run, 100);
     int64_t dead = begin(st, &dead_run, 100);
     int64_t stale_version = version_of(st, "moved");
@@ -816,8 +818,10 @@ UNIT_TEST(store_job_version_moves_with_each_run_and_state)
     MOVED();
     CHECK_INT(store_mark_lost(st, second, 140, 150), 1);
     MOVED(); /* lost */
-    finish_as(st, second, RUN_SUCCEEDED, NULL, 160);
-    MOVED(); /* lost, then ended after all */
+    CHECK_INT(unit_finish_run(st, second,
+                              &(struct run_finish){RUN_SUCCEEDED, 0, 0, NULL, NULL, NULL}, 160),
+              1);
+    STAYED(); /* lost, then an end that is refused */
 #undef MOVED
 #undef STAYED
     store_close(st);
@@ -895,6 +899,139 @@ UNIT_TEST(store_owners_serving)
     CHECK(list.len == 2 && strcmp(list.items[0].host, "h2") == 0 && list.items[1].start == 2000);
     store_owner_list_release(&list);
     CHECK_INT(store_owner_stopped(st, &a), 0); /* already gone: fine */
+    check_sound(st, path);
+    store_close(st);
+    free(path);
+}
+
+/* The fake liveness of a leader: alive unless its pid is dead_pid. */
+static bool fake_leader_live(const struct store_owner_row *leader, void *ctx)
+{
+    return leader->pid != *(int *)ctx;
+}
+
+UNIT_TEST(store_leader_lease)
+{
+    char *path = db_path("state.db");
+    struct store *st = unit_store_open(path);
+    if (!st)
+        return;
+    struct store_owner a = {"h1", 10, 1000}, b = {"h2", 20, 2000};
+    int dead = 0;
+    struct store_owner_row row = {0};
+    CHECK_INT(store_lead(st, &a, 100, fake_leader_live, &dead, &row), 1); /* nobody led */
+    CHECK_INT(store_lead(st, &a, 200, fake_leader_live, &dead, &row), 1); /* renewed */
+    CHECK_INT(store_lead(st, &b, 250, fake_leader_live, &dead, &row), 0); /* a is alive */
+    CHECK_STR(row.host, "h1");
+    CHECK(row.pid == 10 && row.start == 1000 && row.since == 100 && row.heartbeat_at == 200);
+    free(row.host);
+    row.host = NULL;
+    CHECK_INT(store_owner_serving(st, &a, 100), 0);
+    CHECK_INT(store_owner_serving(st, &b, 150), 0);
+    struct store_owner_list list = {0};
+    CHECK_INT(store_owners(st, &list), 0);
+    CHECK(list.len == 2 && list.items[0].leads && !list.items[1].leads);
+    store_owner_list_release(&list);
+
+    dead = 10; /* a is gone: b takes the lease over */
+    CHECK_INT(store_lead(st, &b, 300, fake_leader_live, &dead, &row), 1);
+    dead = 0;
+    CHECK_INT(store_lead(st, &a, 310, fake_leader_live, &dead, &row), 0); /* b leads now */
+    CHECK(row.pid == 20 && row.since == 300);
+    free(row.host);
+    row.host = NULL;
+    CHECK_INT(store_resign(st, &a), 0); /* not a's to give up: nothing changes */
+    CHECK_INT(store_lead(st, &a, 320, fake_leader_live, &dead, NULL), 0);
+    CHECK_INT(store_resign(st, &b), 0);
+    CHECK_INT(store_lead(st, &a, 330, fake_leader_live, &dead, &row), 1); /* free again */
+    CHECK_INT(store_owners(st, &list), 0);
+    CHECK(list.len == 2 && list.items[0].leads && !list.items[1].leads);
+    store_owner_list_release(&list);
+    check_sound(st, path);
+    store_close(st);
+    free(path);
+}
+
+UNIT_TEST(store_enqueue_is_fenced_and_taken_by_a_claim)
+{
+    char *path = db_path("state.db");
+    struct store *st = unit_store_open(path);
+    if (!st)
+        return;
+    struct store_owner leader = {"h", 1, 100}, other = {"h", 2, 200};
+    int dead = 0;
+    CHECK_INT(store_lead(st, &leader, 100, fake_leader_live, &dead, NULL), 1);
+    struct run_record tick = {.job = (char *)"t",
+                              .host = (char *)"ignored",
+                              .owner_pid = 77,
+                              .reasons_json = (char *)"[\"schedule\"]",
+                              .code_fingerprint = (char *)"fp"};
+    int64_t v = version_of(st, "t"), id = -1;
+    CHECK_INT(store_enqueue(st, &other, &tick, &v, 1, 500, &id), 0); /* not the leader */
+    CHECK_INT(id, 0);
+    CHECK_INT(runs_of(st, "t"), 0);
+    CHECK_INT(store_enqueue(st, &leader, &tick, &v, 1, 500, &id), 1);
+    CHECK(id > 0);
+    int64_t enqueued = id;
+    struct run_record r;
+    CHECK_INT(store_run(st, enqueued, &r), 1);
+    CHECK(run_unassigned(&r) && r.queued_at == 500);
+    CHECK_STR(r.reasons_json, "[\"schedule\"]");
+    run_record_release(&r);
+    /* once per job: a second enqueue, or one judged on a past that moved, records nothing */
+    int64_t now_v = version_of(st, "t");
+    CHECK_INT(store_enqueue(st, &leader, &tick, &now_v, 1, 510, &id), 1);
+    CHECK_INT(id, 0);
+    CHECK_INT(runs_of(st, "t"), 1);
+
+    /* an enqueued upstream makes a dependent wait, its owner asked after by nobody */
+    struct fake_live live = {.live = {1, 2, 8}};
+    struct store_claim down = claim_of("down", 8, true, version_of(st, "down"));
+    const char *ups[] = {"t"};
+    down.upstreams = ups;
+    down.upstream_count = 1;
+    claim_ok(st, &down, 1, 520, &live);
+    CHECK_INT(down.outcome, CLAIM_WAIT);
+    CHECK_INT(down.holder.id, enqueued);
+    CHECK_INT(live.calls, 0);
+    run_record_release(&down.holder);
+    CHECK_INT(runs_of(st, "down"), 0);
+
+    /* a claim takes the run over, whatever the version it saw */
+    struct store_claim c = claim_of("t", 8, true, v);
+    c.run.kwargs_json = (char *)"{}";
+    claim_ok(st, &c, 1, 600, &live);
+    CHECK_INT(c.outcome, CLAIM_GOT);
+    CHECK_INT(c.id, enqueued);
+    CHECK_INT(store_run(st, enqueued, &r), 1);
+    CHECK_STR(r.host, "h");
+    CHECK(r.owner_pid == 8 && r.status == RUN_QUEUED && r.queued_at == 500 &&
+          r.heartbeat_at == 600 && !run_unassigned(&r));
+    CHECK_STR(r.kwargs_json, "{}");
+    run_record_release(&r);
+    CHECK_INT(runs_of(st, "t"), 1);
+    CHECK_INT(store_withdraw(st, enqueued), 0); /* taken: not the leader's any more */
+    down.outcome = CLAIM_CHANGED;
+    claim_ok(st, &down, 1, 605, &live); /* the upstream is the claim's own now */
+    CHECK_INT(down.outcome, CLAIM_GOT);
+    /* a second claim is held by the run it took */
+    struct store_claim again = claim_of("t", 2, true, -1);
+    claim_ok(st, &again, 1, 610, &live);
+    CHECK_INT(again.outcome, CLAIM_HELD);
+    CHECK_INT(again.holder.id, enqueued);
+    run_record_release(&again.holder);
+
+    /* a retry or a rerun never takes an enqueued run */
+    struct run_record other_tick = {.job = (char *)"u"};
+    int64_t vu = version_of(st, "u"), uid = 0;
+    CHECK_INT(store_enqueue(st, &leader, &other_tick, &vu, 1, 700, &uid), 1);
+    struct store_claim retry = claim_of("u", 8, false, -1);
+    retry.run.rerun_of = enqueued;
+    claim_ok(st, &retry, 1, 710, &live);
+    CHECK(retry.outcome == CLAIM_GOT && retry.id != uid);
+    CHECK_INT(store_withdraw(st, uid), 1);
+    CHECK_INT(store_run(st, uid, &r), 0);
+    CHECK_INT(store_withdraw(st, uid), 0);
     check_sound(st, path);
     store_close(st);
     free(path);
@@ -985,17 +1122,17 @@ UNIT_TEST(store_refuses_newer_and_foreign_databases)
     char *newer = db_path("newer.db");
     sqlite3 *db;
     CHECK(sqlite3_open(newer, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 8;", NULL, NULL, NULL) ==
+    CHECK(sqlite3_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 9;", NULL, NULL, NULL) ==
           SQLITE_OK);
     sqlite3_close(db);
     struct strbuf err = STRBUF_INIT;
     CHECK(store_open(newer, &err) == NULL);
-    char *want = xprintf("cannot use state database '%s': its schema version 8 is newer than "
+    char *want = xprintf("cannot use state database '%s': its schema version 9 is newer than "
                          "this stau knows (" SCHEMA_NOW "); use a newer stau",
                          newer);
     CHECK_STR(strbuf_str(&err), want);
     free(want);
-    check_raw(newer, "PRAGMA user_version", "8"); /* left alone */
+    check_raw(newer, "PRAGMA user_version", "9"); /* left alone */
 
     char *foreign = db_path("foreign.db");
     CHECK(sqlite3_open(foreign, &db) == SQLITE_OK);
