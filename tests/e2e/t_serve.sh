@@ -759,9 +759,11 @@ test_serve_kill_9_of_a_copy_has_its_run_taken_over() {
     expect_nothing_left_running
 }
 
-# ended_last JOB: is the ledger's last line an end of JOB?
+# ended_last JOB: is the ledger's last line an end of JOB, recorded as a success?
 ended_last() {
-    tail -n 1 ledger.txt 2>/dev/null | awk -v j="$1" '$1 == j && $3 == "end" { found = 1 } END { exit !found }'
+    local rid
+    rid=$(tail -n 1 ledger.txt 2>/dev/null | awk -v j="$1" '$1 == j && $3 == "end" { print $5 }')
+    [ -n "$rid" ] && run_is "$rid" succeeded
 }
 
 # leading COPY: the "leading" lines in COPY's log.
