@@ -79,7 +79,7 @@ static int open_session(const struct cli *c, struct session *s, struct forcing f
     int64_t now = wall_clock_ms();
     struct owner self;
     owner_self(&self);
-    if (lease_recover(s->store, &self, now) < 0)
+    if (lease_recover(s->store, &self, now, NULL) < 0)
         return -1;
     struct settled_key key;
     struct strbuf context = STRBUF_INIT;

@@ -441,27 +441,14 @@ static int64_t next_tick(const struct plan *plan, int64_t now)
 
 /* ---- the leader lease and enqueued scheduled work ---- */
 
-struct leader_probe {
-    const struct owner *self;
-    int64_t now;
-    struct lease_probe probe;
-};
-
-static bool leader_live(const struct store_owner_row *leader, void *ctx)
-{
-    const struct leader_probe *p = ctx;
-    return !lease_gone(p->self, leader->host, leader->pid, leader->start, leader->heartbeat_at,
-                       p->now, &p->probe);
-}
-
 /* Take or renew the leader lease, and say so when who leads changed. Whether this
  * copy leads now (after a store error: as it did). */
 static bool take_lead(struct serve *s, int64_t now)
 {
-    struct leader_probe p = {&s->self, now, lease_probe_system()};
+    struct lease_judge judge = {&s->self, now, lease_probe_system()};
     struct store_owner me = owner_store(&s->self);
     struct store_owner_row other = {0};
-    int leads = store_lead(s->store, &me, now, leader_live, &p, &other);
+    int leads = store_lead(s->store, &me, now, lease_leader_live, &judge, &other);
     if (leads < 0) {
         warn("%s", store_error(s->store));
         return s->leads == 1;
@@ -476,30 +463,12 @@ static bool take_lead(struct serve *s, int64_t now)
     return leads;
 }
 
-/* The jobs with an unassigned run, into waiting (job -> run id; the keys are borrowed
- * from active). 0, or -1 after a message. */
-static int read_waiting(struct serve *s, struct run_list *active, struct strmap *waiting)
-{
-    if (store_active_runs(s->store, NULL, active) < 0) {
-        warn("%s", store_error(s->store));
-        return -1;
-    }
-    for (size_t i = 0; i < active->len; i++) {
-        const struct run_record *r = &active->items[i];
-        if (run_unassigned(r))
-            strmap_put(waiting, r->job, strlen(r->job), (size_t)r->id);
-    }
-    return 0;
-}
-
 /* The leader withdraws the unassigned runs of jobs that went or are no longer due. */
 static void withdraw_stale(struct serve *s, const struct plan *plan, const struct graph *g,
-                           const struct run_list *active)
+                           const struct run_list *unassigned)
 {
-    for (size_t i = 0; i < active->len; i++) {
-        const struct run_record *r = &active->items[i];
-        if (!run_unassigned(r))
-            continue;
+    for (size_t i = 0; i < unassigned->len; i++) {
+        const struct run_record *r = &unassigned->items[i];
         long j = graph_find(g, r->job);
         if (j >= 0 && plan->jobs[j].due)
             continue;
@@ -586,20 +555,23 @@ static void plan_and_submit(struct serve *s, int64_t *tick)
     if (store_generation(s->store, &s->generation) < 0)
         s->generation = -1;
     int64_t now = wall_clock_ms();
-    struct run_list active = {0};
+    /* The jobs with an unassigned run: job -> run id (keys borrowed from unassigned). */
+    struct run_list unassigned = {0};
     struct strmap waiting = {0};
-    if (lease_recover(s->store, &s->self, now) < 0 || read_waiting(s, &active, &waiting) < 0) {
-        run_list_release(&active);
-        strmap_release(&waiting);
+    if (lease_recover(s->store, &s->self, now, &unassigned) < 0) {
+        run_list_release(&unassigned);
         *tick = now + PLAN_RETRY_MS;
         return;
     }
+    for (size_t i = 0; i < unassigned.len; i++)
+        strmap_put(&waiting, unassigned.items[i].job, strlen(unassigned.items[i].job),
+                   (size_t)unassigned.items[i].id);
     struct serve_sub *sub = xcalloc(1, sizeof(*sub));
     sub->s = s;
     struct plan_options po = {.now = now, .commands = s->c->commands};
     if (plan_build(&sub->plan, &l->project, s->store, &po) < 0) {
         free(sub);
-        run_list_release(&active);
+        run_list_release(&unassigned);
         strmap_release(&waiting);
         log_event(s, "error", "", "cannot plan (see above); trying again in %d s",
                   PLAN_RETRY_MS / 1000);
@@ -616,12 +588,12 @@ static void plan_and_submit(struct serve *s, int64_t *tick)
      * stands for every copy, even while this one's slots are full or the job waits
      * here for a slot. */
     if (s->leads == 1) {
-        withdraw_stale(s, &sub->plan, g, &active);
+        withdraw_stale(s, &sub->plan, g, &unassigned);
         enqueue_ticks(s, &sub->plan, g, &waiting);
     }
     filter_plan(s, &sub->plan, g, &waiting);
     strmap_release(&waiting);
-    run_list_release(&active);
+    run_list_release(&unassigned);
     *tick = next_tick(&sub->plan, now);
     if (!sub->plan.order.len) {
         plan_release(&sub->plan);
@@ -751,7 +723,7 @@ static int serve_loop(struct serve *s)
             /* Became the leader: the ticks are this copy's to enqueue now. */
             if (!stopping && take_lead(s, wall) && !led)
                 plan_now = true;
-            if (lease_recover(s->store, &s->self, wall) > 0)
+            if (lease_recover(s->store, &s->self, wall, NULL) > 0)
                 plan_now = true;
         }
         /* Runs another stau recorded or enqueued (another copy, a one-off `stau`)

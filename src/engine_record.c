@@ -213,19 +213,6 @@ int engine_record_begin(struct engine *e, struct task *t, const char *work_ids_j
     return 0;
 }
 
-/* What a claim's liveness question needs. */
-struct claim_judge {
-    const struct owner *self;
-    int64_t now;
-    struct lease_probe probe;
-};
-
-static bool holder_live(const struct run_record *active, void *ctx)
-{
-    const struct claim_judge *j = ctx;
-    return !owner_gone(j->self, active, j->now, &j->probe);
-}
-
 /* What the reporter is told of a job left to another stau. */
 static char *held_text(const struct engine *e, const struct store_claim *c)
 {
@@ -264,8 +251,8 @@ int engine_claim(struct engine *e, struct due_job **jobs, size_t count)
         claims[k].upstreams = ups;
         claims[k].upstream_count = job->deps.len;
     }
-    struct claim_judge judge = {e->cfg.owner, engine_wall(e), lease_probe_system()};
-    int rc = store_claim(e->cfg.store, claims, count, judge.now, holder_live, &judge);
+    struct lease_judge judge = {e->cfg.owner, engine_wall(e), lease_probe_system()};
+    int rc = store_claim(e->cfg.store, claims, count, judge.now, lease_run_live, &judge);
     for (size_t k = 0; k < count; k++) {
         strbuf_release(&reasons[k]);
         free((void *)(uintptr_t)claims[k].upstreams);

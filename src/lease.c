@@ -55,6 +55,19 @@ static bool same_host(const struct owner *self, const struct run_record *run)
     return run->host && strcmp(run->host, self->host) == 0;
 }
 
+bool lease_run_live(const struct run_record *active, void *judge)
+{
+    const struct lease_judge *j = judge;
+    return !owner_gone(j->self, active, j->now, &j->probe);
+}
+
+bool lease_leader_live(const struct store_owner_row *leader, void *judge)
+{
+    const struct lease_judge *j = judge;
+    return !lease_gone(j->self, leader->host, leader->pid, leader->start, leader->heartbeat_at,
+                       j->now, &j->probe);
+}
+
 bool owner_is_self(const struct owner *self, const struct run_record *run)
 {
     return same_host(self, run) && run->owner_pid == self->pid && run->owner_start == self->start;
@@ -118,7 +131,8 @@ static size_t end_unrecorded_orphans(const struct run_record *const *runs, size_
     return never_started;
 }
 
-int lease_recover(struct store *st, const struct owner *self, int64_t now)
+int lease_recover(struct store *st, const struct owner *self, int64_t now,
+                  struct run_list *unassigned)
 {
     struct run_list active = {0};
     if (store_active_runs(st, NULL, &active) < 0)
@@ -128,7 +142,12 @@ int lease_recover(struct store *st, const struct owner *self, int64_t now)
     size_t never_started = 0, lost = 0;
     int rc = 0;
     for (size_t i = 0; i < active.len && rc == 0; i++) {
-        const struct run_record *run = &active.items[i];
+        struct run_record *run = &active.items[i];
+        if (unassigned && run_unassigned(run)) {
+            VEC_PUSH(unassigned, *run);
+            memset(run, 0, sizeof(*run));
+            continue;
+        }
         if (!owner_gone(self, run, now, &probe))
             continue;
         int marked = store_mark_lost(st, run->id, run->heartbeat_at, now);

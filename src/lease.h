@@ -62,13 +62,26 @@ bool owner_gone(const struct owner *self, const struct run_record *run, int64_t 
  * (unix ms), e.g. a row of store_owners. */
 bool lease_gone(const struct owner *self, const char *host, int pid, int64_t start, int64_t seen,
                 int64_t now, const struct lease_probe *probe);
+/* The store's liveness questions (store_holder_live_fn, store_leader_live_fn) asked
+ * of the rule above, as self judges at now: pass a struct lease_judge as ctx. */
+struct lease_judge {
+    const struct owner *self;
+    int64_t now;
+    struct lease_probe probe;
+};
+bool lease_run_live(const struct run_record *active, void *judge);
+bool lease_leader_live(const struct store_owner_row *leader, void *judge);
+
 /* Whether the run is self's own. */
 bool owner_is_self(const struct owner *self, const struct run_record *run);
 
 /* Record as lost every queued or running run whose owner is gone, say so on stderr,
  * and end what is left of such runs' processes on this host (by their process group,
  * or for a run whose start was never recorded, by the STAU_RUN_ID and STAU_OWNER it
- * was started with). Returns how many it recorded lost, or -1 after a message. */
-int lease_recover(struct store *st, const struct owner *self, int64_t now);
+ * was started with). Returns how many it recorded lost, or -1 after a message.
+ * unassigned (or NULL) gets the unassigned runs it read (run_unassigned), which
+ * have no owner to lose. */
+int lease_recover(struct store *st, const struct owner *self, int64_t now,
+                  struct run_list *unassigned);
 
 #endif

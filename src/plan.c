@@ -489,10 +489,10 @@ static void schedule_from(const struct run_record *last_started, struct plan_job
 {
     const struct run_record *last = &pj->last;
     pj->schedule_from = !last->id ? 0 : last->started_at ? last->started_at : last->queued_at;
-    /* A run the leader enqueued that no stau took yet stands for the tick, not past it. */
-    bool waits = run_unassigned(last) && pj->schedule_count;
-    if (!waits &&
-        (!last->id || last->started_at || last->status != RUN_SKIPPED || !pj->schedule_count))
+    /* A run skipped, or enqueued by the leader and not taken yet, stands for the tick,
+     * not past it. */
+    bool never_started = last->status == RUN_SKIPPED || run_unassigned(last);
+    if (!last->id || last->started_at || !never_started || !pj->schedule_count)
         return;
     pj->schedule_from = last_started->id ? last_started->started_at : 0;
 }

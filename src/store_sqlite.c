@@ -757,8 +757,28 @@ static int sqlite_withdraw(struct store *st, int64_t id)
     return write_one(s, q, what, NULL);
 }
 
-/* One transaction: SQLite's single writer makes the read of the lease and its taking
- * one step, so two copies never both take it. */
+/* Whether the lease's holder is someone else, alive: 1 (its row into *leader, or
+ * freed), 0 (its row freed), or -1. */
+static int held_by_other(struct sqlite_store *s, const struct store_owner *owner,
+                         store_leader_live_fn *live, void *ctx, struct store_owner_row *leader,
+                         const char *what)
+{
+    struct store_owner_row row = {0};
+    int found = read_leader(s, &row, what);
+    if (found > 0 && !is_owner(&row, owner) && live(&row, ctx)) {
+        if (leader)
+            *leader = row;
+        else
+            free(row.host);
+        return 1;
+    }
+    free(row.host);
+    return found < 0 ? -1 : 0;
+}
+
+/* A follower asks at every plan, so a live holder is seen without the write lock;
+ * the taking reads again inside one write transaction: SQLite's single writer makes
+ * that read and the taking one step, so two copies never both take it. */
 static int sqlite_lead(struct store *st, const struct store_owner *owner, bool leaving, int64_t now,
                        store_leader_live_fn *live, void *ctx, struct store_owner_row *leader)
 {
@@ -770,23 +790,16 @@ static int sqlite_lead(struct store *st, const struct store_owner *owner, bool l
             return -1;
         return write_one(s, q, what, NULL) < 0 ? -1 : 0;
     }
+    int held = held_by_other(s, owner, live, ctx, leader, what);
+    if (held != 0)
+        return held < 0 ? -1 : 0;
     if (write_begin(s, what) < 0)
         return -1;
-    struct store_owner_row row = {0};
-    int found = read_leader(s, &row, what);
-    if (found < 0) {
+    held = held_by_other(s, owner, live, ctx, leader, what);
+    if (held != 0) {
         write_rollback(s);
-        return -1;
+        return held < 0 ? -1 : 0;
     }
-    if (found && !is_owner(&row, owner) && live(&row, ctx)) {
-        write_rollback(s);
-        if (leader)
-            *leader = row;
-        else
-            free(row.host);
-        return 0;
-    }
-    free(row.host);
     sqlite3_stmt *q = statement(s, SQL_LEAD);
     bool failed = bind_owner(q, owner) || sqlite3_bind_int64(q, 4, now);
     if (bound(s, q, failed, what) < 0 || run_done(s, q, what) < 0) {

@@ -285,7 +285,7 @@ UNIT_TEST(lease_recover_marks_only_gone_owners_runs_lost)
     int64_t far_edge = queue(st, far, 4242, 1, NOW - LEASE_MS);
 
     fprintf(stderr, "(warnings about 4 lost runs are expected)\n");
-    CHECK_INT(lease_recover(st, &me, NOW), 4);
+    CHECK_INT(lease_recover(st, &me, NOW, NULL), 4);
     int64_t at = 0;
     CHECK_STR(status_of(st, dead_here, &at), "lost");
     CHECK_INT(at, NOW);
@@ -298,6 +298,6 @@ UNIT_TEST(lease_recover_marks_only_gone_owners_runs_lost)
     CHECK_STR(status_of(st, far_fresh, &at), "queued");
     CHECK_STR(status_of(st, far_edge, &at), "queued");
     /* nothing more to recover */
-    CHECK_INT(lease_recover(st, &me, NOW), 0);
+    CHECK_INT(lease_recover(st, &me, NOW, NULL), 0);
     store_close(st);
 }
