@@ -84,7 +84,7 @@ fn addStauSources(b: *std.Build, c: *std.Build.Step.Compile, files: []const []co
     m.addCSourceFiles(.{ .root = b.path("src"), .files = files, .flags = flags });
     m.linkLibrary(grammar);
     // pkg-config names, exactly (cgraph's include path depends on it).
-    for ([_][]const u8{ "tree-sitter", "libcgraph", "libarchive", "sqlite3", "libxxhash" }) |lib|
+    for ([_][]const u8{ "tree-sitter", "libcgraph", "libarchive", "sqlite3", "libxxhash", "libpq" }) |lib|
         m.linkSystemLibrary(lib, .{});
     m.linkSystemLibrary("pthread", .{});
 }

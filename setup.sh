@@ -8,8 +8,9 @@
 set -euo pipefail
 
 ZIG_VERSION=0.15.2
+# postgresql: the server tests/run.sh starts for the suite; libpq-dev: stau's client.
 APT_PACKAGES="gcc make pkg-config python3 python3-pip graphviz libtree-sitter-dev
-  libgraphviz-dev libarchive-dev libsqlite3-dev libxxhash-dev"
+  libgraphviz-dev libarchive-dev libsqlite3-dev libxxhash-dev postgresql libpq-dev"
 
 cd "$(dirname "$0")"
 ROOT=$PWD

@@ -20,19 +20,28 @@ struct cli {
     long keep_last;                 /* --keep-last N: gc keeps each job's N newest archives */
     bool keep_last_given;           /* whether --keep-last was given (else: 10) */
     long limit;                     /* --limit N: history shows at most N runs; 0: all */
-    const char *to;                 /* --to DIR: restore into DIR (else: the project root) */
+    const char *to;                 /* --to DIR: restore into DIR (else: the project root);
+                                       db copy --to DB: the database to copy into */
     char **args;                    /* arguments after the command */
     size_t arg_count;
     struct diag_printer printer; /* how diagnostics are shown */
     const char *const *commands; /* the command names, NULL-terminated */
-    const char *from;            /* schedule --from TIME */
+    const char *from;            /* schedule --from TIME; db copy --from DB: the database to copy */
     size_t count;                /* schedule -n N: ticks per job */
     int64_t grace_ms;            /* serve --grace SECONDS: how long running jobs may finish */
     bool json_log;               /* serve --json-log: events as JSON lines */
 };
 
-/* Where the state database is: $STAU_DB, else .stau/state.db in the project (new). */
+/* Use this state database (--db; NULL: $STAU_DB, else .stau/state.db), on a
+ * PostgreSQL server this schema (--db-schema; NULL: $STAU_DB_SCHEMA, else "stau"), and
+ * this archive folder (--archive; NULL: $STAU_ARCHIVE, else .stau/archive). */
+void cli_set_database(const char *location, const char *schema, const char *archive);
+/* The schema named by --db-schema, else $STAU_DB_SCHEMA; NULL when neither (the default). */
+const char *cli_db_schema(void);
+/* Where the state database is: --db, $STAU_DB, else .stau/state.db in the project (new). */
 char *cli_state_path(const struct project *p);
+/* Whether the state database exists already (a server always counts as existing). */
+bool cli_state_exists(const struct project *p);
 /* Open the state database; NULL after a message. */
 struct store *cli_open_store(const struct project *p);
 /* Load the project and print its diagnostics to stderr; -1 if it could not be loaded. */
@@ -65,5 +74,7 @@ int cli_schedule(const struct cli *c);
 int cli_rerun(const struct cli *c);
 /* `stau serve`: run what falls due, for ever (cli_serve.c). */
 int cli_serve(const struct cli *c);
+/* `stau db copy`: copy the run history into another state database (cli_db.c). */
+int cli_db(const struct cli *c);
 
 #endif

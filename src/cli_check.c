@@ -8,17 +8,43 @@
 #include <string.h>
 #include <unistd.h>
 
+/* --db and --db-schema, when given (main sets them before any command runs). */
+static const char *database_option, *schema_option;
+
+void cli_set_database(const char *location, const char *schema, const char *archive)
+{
+    database_option = location;
+    schema_option = schema;
+    const char *dir = archive ? archive : getenv("STAU_ARCHIVE");
+    paths_set_archive_dir(dir && *dir ? dir : NULL);
+}
+
+const char *cli_db_schema(void)
+{
+    const char *schema = schema_option ? schema_option : getenv("STAU_DB_SCHEMA");
+    return schema && *schema ? schema : NULL;
+}
+
 char *cli_state_path(const struct project *p)
 {
-    const char *db = getenv("STAU_DB");
+    const char *db = database_option ? database_option : getenv("STAU_DB");
     return db && *db ? xstrdup(db) : paths_state_file(p->root, "state.db");
+}
+
+bool cli_state_exists(const struct project *p)
+{
+    char *path = cli_state_path(p);
+    const char *file = starts_with(path, "sqlite:") ? path + strlen("sqlite:") : path;
+    bool exists = store_location_is_server(path) || access(file, F_OK) == 0;
+    free(path);
+    return exists;
 }
 
 struct store *cli_open_store(const struct project *p)
 {
     char *path = cli_state_path(p);
     struct strbuf err = STRBUF_INIT;
-    struct store *st = store_open(path, &err);
+    struct store *st = store_open(path, cli_db_schema(), &err);
     if (!st)
         error("%s", strbuf_str(&err));
     strbuf_release(&err);

@@ -12,10 +12,7 @@
  * created here: drawing the graph must not leave state behind); NULL without. */
 static const char **job_states(const struct project *p)
 {
-    char *path = cli_state_path(p);
-    bool exists = access(path, F_OK) == 0;
-    free(path);
-    struct store *st = exists ? cli_open_store(p) : NULL;
+    struct store *st = cli_state_exists(p) ? cli_open_store(p) : NULL;
     if (!st)
         return NULL; /* no runs yet (or the message said why): plain nodes */
     const struct graph *g = &p->graph;

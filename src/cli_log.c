@@ -46,9 +46,22 @@ static void state_close(struct state *s)
 /* A path stau recorded relative to the project root, as a path to open. */
 static char *root_path(const struct state *s, const char *rel)
 {
-    if (strcmp(s->project.root, ".") == 0)
-        return xstrdup(rel);
-    return xprintf("%s/%s", s->project.root, rel);
+    return paths_resolve(s->project.root, rel);
+}
+
+/* When a file of a run is not here and the run ran on another host, say where it is
+ * (copies of stau serve on several hosts keep their logs and archives each in its own
+ * .stau/, unless --archive names one folder they share). */
+static void elsewhere_hint(const struct run_record *r, const char *what, const char *recorded)
+{
+    struct owner self;
+    owner_self(&self);
+    if (!r->host || strcmp(r->host, self.host) == 0)
+        return;
+    fprintf(stderr,
+            "  hint: run %lld ran on host '%s', not here ('%s'): its %s is on that host at "
+            "'%s'; run this there, or give every copy one shared folder with --archive DIR\n",
+            (long long)r->id, r->host, self.host, what, recorded);
 }
 
 /* Whether a recorded path may be removed by gc: inside .stau/, without "..". */
@@ -284,6 +297,8 @@ static int print_log(struct state *s, struct run_record *run)
         struct strbuf err = STRBUF_INIT;
         if (archiver_read_log(archive, stdout, &err) < 0) {
             error("%s", err.buf);
+            if (access(archive, F_OK) != 0)
+                elsewhere_hint(run, "archive", run->archive_path);
             rc = EXIT_USAGE;
         }
         strbuf_release(&err);
@@ -297,6 +312,8 @@ static int print_log(struct state *s, struct run_record *run)
                     "stau: error: the log of run %lld is gone: '%s' was removed and the run "
                     "has no archive\n",
                     (long long)run->id, run->log_path);
+        if (run->log_path && run->started_at)
+            elsewhere_hint(run, "log", run->log_path);
         rc = EXIT_USAGE;
     }
     free(log);
@@ -546,6 +563,7 @@ int cli_show(const struct cli *c)
         char *archive = root_path(&s, run.archive_path);
         if (access(archive, F_OK) != 0) {
             problem = "missing";
+            elsewhere_hint(&run, "archive", run.archive_path);
         } else if (archiver_list(archive, &members, &err) < 0) {
             problem = "unreadable";
             rc = EXIT_USAGE;
@@ -762,6 +780,8 @@ int cli_restore(const struct cli *c)
         rc = EXIT_OK;
     } else {
         error("%s", err.buf);
+        if (access(archive, F_OK) != 0)
+            elsewhere_hint(&run, "archive", run.archive_path);
     }
     strbuf_release(&err);
     archiver_members_release(&members);

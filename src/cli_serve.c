@@ -29,7 +29,8 @@
  *
  * Every RECOVER_MS it also looks for runs of copies that are gone; every POLL_MS an
  * idle copy plans again when the database moved on without it (another copy enqueued
- * or ran something, or a one-off `stau` did).
+ * or ran something, or a one-off `stau` did). A PostgreSQL store notifies instead
+ * (store_wake_fd): the copy looks at once when told, and polls only every RECOVER_MS.
  *
  * Signals: SIGTERM or SIGINT stops claiming, lets running jobs finish for --grace
  * seconds, then stops them as Ctrl-C does; a second one kills them at once. SIGHUP
@@ -38,6 +39,7 @@
  */
 #include "cli.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +85,7 @@ struct serve {
     VEC(char *) failed; /* jobs whose last run in this serve failed */
     size_t runs_ended;  /* runs the reporter saw end (moves on: plan again) */
     int leads;          /* 1: this copy holds the leader lease; 0: another does; -1: not known */
+    int64_t reconnects; /* the store's reconnects already said */
 };
 
 /* One submitted plan. */
@@ -161,10 +164,39 @@ static void log_event(const struct serve *s, const char *event, const char *fiel
 }
 
 /* warn() and error() of every module, as events of the log. */
+/* A warning or error said again and again (the database away: every claim, beat and
+ * plan fails the same way) is said once, and again only every REPEAT_MS while it lasts.
+ * The recorder's thread warns too, hence the lock. */
+enum { REPEAT_MS = 5 * 60 * 1000 };
+static pthread_mutex_t said_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *said_last;     /* the last message said (kind: message) */
+static int64_t said_at = 0; /* when (monotonic ms) */
+
 static void on_message(const char *kind, const char *message, void *ctx)
 {
     const struct serve *s = ctx;
-    log_event(s, kind, "", "%s: %s", kind, message);
+    char *text = xprintf("%s: %s", kind, message);
+    int64_t now = proc_now_ms();
+    pthread_mutex_lock(&said_lock);
+    bool again = said_last && strcmp(said_last, text) == 0 && now - said_at < REPEAT_MS;
+    if (!again) {
+        free(said_last);
+        said_last = xstrdup(text);
+        said_at = now;
+    }
+    pthread_mutex_unlock(&said_lock);
+    if (!again)
+        log_event(s, kind, "", "%s", text);
+    free(text);
+}
+
+/* Forget what was said last, so it is said again when it happens again. */
+static void said_forget(void)
+{
+    pthread_mutex_lock(&said_lock);
+    free(said_last);
+    said_last = NULL;
+    pthread_mutex_unlock(&said_lock);
 }
 
 /* The JSON members naming a run: "run":N,"job":"..." (into out). */
@@ -674,9 +706,18 @@ static int serve_loop(struct serve *s)
             if (quiet_at >= 0 && quiet_at < deadline)
                 deadline = quiet_at;
         }
+        /* a server's notifications wake the loop as soon as another copy moved a run */
+        engine_set_wake_fd(s->engine, store_wake_fd(s->store));
         enum engine_event ev = engine_step(s->engine, deadline);
         mono = proc_now_ms();
         wall = wall_clock_ms();
+        if (s->store->reconnects != s->reconnects) {
+            s->reconnects = s->store->reconnects;
+            said_forget();
+            log_event(s, "reconnected", "", "state database '%s' is reachable again",
+                      s->store->location);
+            plan_now = true; /* what ended meanwhile elsewhere may have made work due */
+        }
         if (ev == ENGINE_INTERRUPT) {
             signals++;
             if (signals == 1) {
@@ -695,7 +736,9 @@ static int serve_loop(struct serve *s)
             log_event(s, "reload", "", "reloading the project (SIGHUP)");
             reload_now = true;
         } else if (ev == ENGINE_READABLE) {
-            if (watch_drain(&s->watch) > 0) {
+            if (store_wake_fd(s->store) >= 0 && store_woken(s->store) != 0)
+                next_poll = mono; /* look at the generation now */
+            if (s->watch.fd >= 0 && watch_drain(&s->watch) > 0) {
                 if (changed_first < 0)
                     changed_first = mono;
                 quiet_at = mono + DEBOUNCE_MS;
@@ -729,7 +772,8 @@ static int serve_loop(struct serve *s)
         /* Runs another stau recorded or enqueued (another copy, a one-off `stau`)
          * may have made something due here. */
         if (!stopping && mono >= next_poll) {
-            next_poll = mono + POLL_MS;
+            /* With notifications, polling is only the fallback for a lost one. */
+            next_poll = mono + (store_wake_fd(s->store) >= 0 ? RECOVER_MS : POLL_MS);
             int64_t generation;
             /* A busy leader has its own runs' ends to plan on; a follower looks for
              * what the leader enqueued even then. */
@@ -810,5 +854,6 @@ done:
         free(s.failed.items[i]);
     VEC_FREE(&s.failed);
     set_message_sink(NULL, NULL);
+    said_forget();
     return rc;
 }

@@ -881,6 +881,11 @@ static void on_clock(struct engine *e)
     }
 }
 
+void engine_set_wake_fd(struct engine *e, int fd)
+{
+    e->set.wake_fd = fd;
+}
+
 enum engine_event engine_step(struct engine *e, int64_t deadline_ms)
 {
     start_ready(e);

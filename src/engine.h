@@ -107,6 +107,7 @@ struct engine_config {
                             (ENGINE_READABLE); -1: none */
 };
 
+
 /* How one submission's jobs run. */
 struct engine_submit_options {
     const char *kwargs;             /* the keyword arguments instead of the declared ones */
@@ -138,6 +139,11 @@ struct engine_totals {
 };
 
 struct engine;
+
+/* Also end a step (ENGINE_READABLE) when fd is readable (-1: no such descriptor);
+ * for the state database's notifications, whose descriptor changes on a reconnect.
+ * Real processes only. */
+void engine_set_wake_fd(struct engine *e, int fd);
 
 /* A new engine; NULL after a message (signal handling could not be set up). */
 struct engine *engine_new(const struct engine_config *cfg);

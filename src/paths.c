@@ -1,7 +1,9 @@
 /* paths.c: the paths of paths.h. */
 #include "paths.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "util.h"
 
 char *paths_state_file(const char *root, const char *name)
@@ -25,12 +27,50 @@ char *paths_select_result(const char *root, const char *job, int64_t started_ms)
                    (long long)started_ms);
 }
 
+static char *archive_dir; /* absolute, without a trailing slash; NULL: .stau/archive */
+
+void paths_set_archive_dir(const char *dir)
+{
+    free(archive_dir);
+    archive_dir = NULL;
+    if (!dir || !*dir)
+        return;
+    char cwd[4096];
+    if (dir[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+        archive_dir = xstrdup(dir);
+    else
+        archive_dir = xprintf("%s/%s", cwd, dir);
+    size_t len = strlen(archive_dir);
+    while (len > 1 && archive_dir[len - 1] == '/')
+        archive_dir[--len] = '\0';
+}
+
 char *paths_archive(const char *job, int64_t run_id)
 {
+    if (archive_dir)
+        return xprintf("%s/%s.%lld.tar.zst", archive_dir, job, (long long)run_id);
     return xprintf(PATHS_STATE_DIR "/archive/%s.%lld.tar.zst", job, (long long)run_id);
+}
+
+char *paths_resolve(const char *root, const char *recorded)
+{
+    if (recorded[0] == '/' || strcmp(root, ".") == 0)
+        return xstrdup(recorded);
+    return xprintf("%s/%s", root, recorded);
+}
+
+int paths_make_parent(const char *root, const char *recorded)
+{
+    if (recorded[0] == '/')
+        return make_parent_folders("", recorded + 1);
+    return make_parent_folders(root, recorded);
 }
 
 bool paths_is_state(const char *rel)
 {
-    return rel && starts_with(rel, PATHS_STATE_DIR "/") && !strstr(rel, "..");
+    if (!rel || strstr(rel, ".."))
+        return false;
+    if (archive_dir && starts_with(rel, archive_dir) && rel[strlen(archive_dir)] == '/')
+        return true;
+    return starts_with(rel, PATHS_STATE_DIR "/");
 }

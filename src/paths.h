@@ -6,7 +6,10 @@
  *   .stau/settled                          the settled mark (settled.c)
  *   .stau/logs/<job>.<unix ms>.<attempt>.log   stdout and stderr of one attempt
  *   .stau/logs/<job>.<unix ms>.select.log  ... of select_work (.select.json: its answer)
- *   .stau/archive/<job>.<run id>.tar.zst   a finished run (archiver.c)
+ *   .stau/archive/<job>.<run id>.tar.zst   a finished run (archiver.c), or
+ *   ARCHIVE/<job>.<run id>.tar.zst         with --archive ARCHIVE ($STAU_ARCHIVE): a folder
+ *                                          every copy of stau serve shares (NFS), so each
+ *                                          one reads the archives the others wrote
  *
  * One flat folder each for logs and archives: a folder per job would cost a mkdir per
  * new job, which is a good part of what running a trivial job costs stau.
@@ -29,10 +32,17 @@ char *paths_run_log(const char *job, int64_t started_ms, int attempt);
 /* The log of a job's select_work (rel), and the file it answers in (below root). */
 char *paths_select_log(const char *job, int64_t started_ms);
 char *paths_select_result(const char *root, const char *job, int64_t started_ms);
-/* The archive of a run (rel). */
+/* Keep archives in dir (made absolute against the working folder; NULL: in .stau/archive
+ * of the project): main sets it from --archive or $STAU_ARCHIVE. */
+void paths_set_archive_dir(const char *dir);
+/* The archive of a run: rel, or absolute in the --archive folder. */
 char *paths_archive(const char *job, int64_t run_id);
-/* Whether a recorded rel path is one of stau's own (inside .stau/, no ".."): only
- * such files are ever removed (gc). */
+/* A recorded path as a path to open: an absolute one as it is, a rel one below root. */
+char *paths_resolve(const char *root, const char *recorded);
+/* Make the folders above a recorded path (paths_resolve's); 0, or -1 after a message. */
+int paths_make_parent(const char *root, const char *recorded);
+/* Whether a recorded path is one of stau's own (inside .stau/, or in the --archive
+ * folder, without ".."): only such files are ever removed (gc). */
 bool paths_is_state(const char *rel);
 
 #endif

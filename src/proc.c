@@ -624,14 +624,18 @@ int proc_wait_any(struct proc_set *set, int64_t deadline_ms, struct proc_event *
         int timeout = -1;
         if (next >= 0)
             timeout = next - now > INT_MAX ? INT_MAX : (int)(next - now);
-        struct pollfd pfd[2] = {{.fd = signal_pipe[0], .events = POLLIN},
-                                {.fd = set->watch_fd, .events = POLLIN}};
-        int ready = poll(pfd, set->watch_fd >= 0 ? 2 : 1, timeout);
+        /* a negative fd is skipped by poll() */
+        struct pollfd pfd[3] = {{.fd = signal_pipe[0], .events = POLLIN},
+                                {.fd = set->watch_fd, .events = POLLIN},
+                                {.fd = set->wake_fd, .events = POLLIN}};
+        int ready = poll(pfd, 3, timeout);
         if (ready < 0 && errno != EINTR)
             return error("cannot wait for processes:");
-        if (ready > 0 && set->watch_fd >= 0 && (pfd[1].revents & (POLLIN | POLLERR | POLLHUP))) {
-            ev->kind = PROC_EVENT_READABLE;
-            return 0;
+        for (int k = 1; k < 3 && ready > 0; k++) {
+            if (pfd[k].fd >= 0 && (pfd[k].revents & (POLLIN | POLLERR | POLLHUP))) {
+                ev->kind = PROC_EVENT_READABLE;
+                return 0;
+            }
         }
     }
 }

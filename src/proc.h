@@ -56,7 +56,7 @@ enum proc_event_kind {
     PROC_EVENT_EXIT,      /* a child ended and was reaped (and left the set) */
     PROC_EVENT_INTERRUPT, /* stau got SIGINT or SIGTERM (or SIGHUP, unless it reloads) */
     PROC_EVENT_RELOAD,    /* stau got SIGHUP, and the set has hangup_reloads */
-    PROC_EVENT_READABLE,  /* the set's watch_fd has something to read */
+    PROC_EVENT_READABLE,  /* the set's watch_fd or wake_fd has something to read */
     PROC_EVENT_DEADLINE,  /* the caller's deadline passed */
     PROC_EVENT_IDLE,      /* nothing to wait for: no children and no deadline */
 };
@@ -88,12 +88,13 @@ struct proc_set {
     int reloads;                          /* SIGHUPs not reported yet (with hangup_reloads) */
     int watch_fd;                         /* a descriptor whose readability wakes proc_wait_any (an
                                              inotify one); -1: none. The caller reads it. */
+    int wake_fd;                          /* another such (the state database's notifications) */
     struct sigaction saved[PROC_SIGNALS]; /* dispositions to restore, as handled_signals */
     bool active;                          /* between proc_set_init and proc_set_release */
 };
 #define PROC_SET_INIT                                                                              \
     {                                                                                              \
-        .watch_fd = -1, .active = false                                                            \
+        .watch_fd = -1, .wake_fd = -1, .active = false                                             \
     }
 
 /* The monotonic clock in milliseconds. */

@@ -6,10 +6,13 @@
 #include <string.h>
 #include <time.h>
 #include "archiver.h"
+#include "paths.h"
 
 /* How many times a batch that cannot be written is tried again, a second apart
  * (each try also waits out the database's busy timeout). */
 #define RECORD_ATTEMPTS 60
+/* ... an hour for a server: a restart or a network cut outlasts a minute. */
+#define RECORD_ATTEMPTS_SERVER 3600
 
 /* One thing to record: a start or an end. */
 struct entry {
@@ -46,10 +49,10 @@ static void archive_runs(struct recorder *rc, struct entry **batch, size_t count
         struct recorder_end *end = &batch[i]->end;
         if (!batch[i]->is_end || !end->archive)
             continue;
-        char *full_archive = xprintf("%s/%s", rc->root, end->archive);
+        char *full_archive = paths_resolve(rc->root, end->archive);
         char *full_log = end->log_path ? xprintf("%s/%s", rc->root, end->log_path) : NULL;
         struct strbuf err = STRBUF_INIT;
-        if (make_parent_folders(rc->root, end->archive) == 0 &&
+        if (paths_make_parent(rc->root, end->archive) == 0 &&
             archiver_stage_run(full_archive, end->manifest, full_log, rc->root,
                                (const char *const *)end->outputs.items, end->outputs.len,
                                &err) == 0) {
@@ -138,7 +141,7 @@ static void write_batch(struct recorder *rc, struct entry **batch, size_t count)
          attempt++) {
         if (attempt == 0)
             warn("%s; trying again (%zu starts and ends to record)", store_error(rc->st), count);
-        if (attempt == RECORD_ATTEMPTS) {
+        if (attempt == (rc->st->kind == STORE_SQLITE ? RECORD_ATTEMPTS : RECORD_ATTEMPTS_SERVER)) {
             error("%s; %zu starts and ends are not recorded (runs %lld and on)",
                   store_error(rc->st), count, (long long)changes[0].id);
             break;
@@ -199,7 +202,7 @@ struct recorder *recorder_new(const char *root, struct store *main_store)
     rc->root = root;
     rc->st = main_store;
     struct strbuf err = STRBUF_INIT;
-    struct store *own = store_open(main_store->location, &err);
+    struct store *own = store_reopen(main_store, &err);
     strbuf_release(&err);
     if (!own)
         return rc;

@@ -94,6 +94,17 @@ static const struct command commands[] = {
      "Writes the dependency graph as DOT: `stau dot | dot -Tsvg > graph.svg`.\n"
      "With JOB arguments, only those jobs and everything upstream of them.\n"
      "Edges carry max_lag; jobs whose declaration has errors are red.\n"},
+    {"db", cli_db, "stau db copy [--from DB] [--to DB]",
+     "copy the run history into another state database",
+     "Copies every run (ids and every field kept) and what stau remembers of files\n"
+     "from the state database --from DB into --to DB in one transaction, then reads\n"
+     "the copy back and compares the run count, the file count and a checksum. DB is\n"
+     "a file, sqlite:PATH, or a PostgreSQL server (postgresql://USER@HOST/DB or\n"
+     "'host=H dbname=D', in the schema --db-schema names). Either one left out is\n"
+     "the project's own database (--db, $STAU_DB, else .stau/state.db): `stau db copy\n"
+     "--to postgresql://...` moves the project's history to a server. The source must\n"
+     "exist and hold runs; a destination that holds runs is refused. Logs and archives\n"
+     "stay in .stau/, where the records point.\n"},
 };
 static const size_t command_count = sizeof(commands) / sizeof(commands[0]);
 
@@ -109,6 +120,11 @@ static void print_usage(FILE *out)
                  "  --jobs DIR   jobs root below the project (default: src/ if it exists, else .)\n"
                  "  -j N         jobs to run at once (slots), and threads for reading files\n"
                  "               (default: one per CPU)\n"
+                 "  --db DB      the state database: a file (default: .stau/state.db), or a\n"
+                 "               PostgreSQL server as postgresql://USER@HOST/DB or\n"
+                 "               'host=H dbname=D' (also $STAU_DB)\n"
+                 "  --db-schema S  the schema stau keeps its tables in on a server\n"
+                 "               (default: stau; also $STAU_DB_SCHEMA)\n"
                  "  -v           say more (files read and parsed)\n"
                  "  --json       machine-readable output, where a command prints records\n"
                  "  -h, --help   this text, or a command's with `stau COMMAND --help`\n"
@@ -167,6 +183,7 @@ int main(int argc, char **argv)
     struct cli c = {0};
     c.project.dir = ".";
     bool help = false, grace_given = false;
+    const char *db = NULL, *db_schema = NULL;
     const struct command *cmd = NULL;
     char **positional = xcalloc((size_t)argc + 1, sizeof(char *));
     size_t npositional = 0;
@@ -220,9 +237,12 @@ int main(int argc, char **argv)
             c.count = (size_t)n;
             i++;
         } else if (strcmp(a, "--from") == 0 || strncmp(a, "--from=", 7) == 0) {
-            if (!(c.from = option_value(argc, argv, &i, "--from", 6))) {
+            bool for_db = cmd && strcmp(cmd->name, "db") == 0;
+            if (!(c.from = option_value(argc, argv, &i, "--from", 6)) || (for_db && !*c.from)) {
                 free(positional);
-                return usage_error("%s needs a time", "--from");
+                return usage_error(for_db ? "%s needs a database (a file, or postgresql://...)"
+                                          : "%s needs a time",
+                                   "--from");
             }
         } else if (strcmp(a, "-n") == 0 || strcmp(a, "--dry-run") == 0) {
             c.dry_run = true;
@@ -260,12 +280,25 @@ int main(int argc, char **argv)
         } else if (starts_with(a, "--to") && (a[4] == '\0' || a[4] == '=')) {
             if (!(c.to = option_value(argc, argv, &i, "--to", 4)) || !*c.to) {
                 free(positional);
-                return usage_error("%s needs a folder", "--to");
+                return usage_error(cmd && strcmp(cmd->name, "db") == 0
+                                       ? "%s needs a database (a file, or postgresql://...)"
+                                       : "%s needs a folder",
+                                   "--to");
             }
         } else if (strncmp(a, "-C", 2) == 0) {
             if (!(c.project.dir = option_value(argc, argv, &i, "-C", 2))) {
                 free(positional);
                 return usage_error("%s needs a folder", "-C");
+            }
+        } else if (starts_with(a, "--db-schema") && (a[11] == '\0' || a[11] == '=')) {
+            if (!(db_schema = option_value(argc, argv, &i, "--db-schema", 11)) || !*db_schema) {
+                free(positional);
+                return usage_error("%s needs a schema name", "--db-schema");
+            }
+        } else if (starts_with(a, "--db") && (a[4] == '\0' || a[4] == '=')) {
+            if (!(db = option_value(argc, argv, &i, "--db", 4)) || !*db) {
+                free(positional);
+                return usage_error("%s needs a database (a file, or postgresql://...)", "--db");
             }
         } else if (strncmp(a, "--jobs", 6) == 0 && (a[6] == '\0' || a[6] == '=')) {
             if (!(c.project.jobs_dir = option_value(argc, argv, &i, "--jobs", 6))) {
@@ -309,6 +342,7 @@ int main(int argc, char **argv)
     }
     if (!cmd)
         cmd = &run_due;
+    cli_set_database(db, db_schema, NULL);
     if (!grace_given)
         c.grace_ms = 30000;
     const char *names[sizeof(commands) / sizeof(commands[0]) + 1] = {0};

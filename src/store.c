@@ -107,12 +107,27 @@ void store_file_list_release(struct store_file_list *list)
     VEC_FREE(list);
 }
 
-struct store *store_open(const char *location, struct strbuf *err)
+bool store_location_is_server(const char *location)
 {
-    if (starts_with(location, "postgresql://") || starts_with(location, "postgres://")) {
-        strbuf_addstr(err, "cannot use a PostgreSQL state database: this stau was built "
-                           "without PostgreSQL support");
-        return NULL;
-    }
+    if (starts_with(location, "postgresql://") || starts_with(location, "postgres://"))
+        return true;
+    /* a libpq keyword string: "word=..." (a file path of that form is named "sqlite:...") */
+    const char *p = location;
+    while (*p == ' ')
+        p++;
+    const char *word = p;
+    while ((*p >= 'a' && *p <= 'z') || *p == '_')
+        p++;
+    while (*p == ' ')
+        p++;
+    return p > word && *p == '=';
+}
+
+struct store *store_open(const char *location, const char *schema, struct strbuf *err)
+{
+    if (starts_with(location, "sqlite:"))
+        return store_sqlite_open(location + strlen("sqlite:"), err);
+    if (store_location_is_server(location))
+        return store_pg_open(location, schema ? schema : STORE_DEFAULT_SCHEMA, err);
     return store_sqlite_open(location, err);
 }

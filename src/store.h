@@ -2,10 +2,10 @@
  * database. It records every run (SPEC §4), a version per job that claims check,
  * and the stat data and content hash of input and output files.
  *
- * The first backend is embedded SQLite (store_sqlite.c, which documents the
- * tables). A second one (PostgreSQL through libpq) slots in by filling a
- * struct store_ops and adding a branch to store_open; callers only ever use the
- * store_* functions below.
+ * Two backends: embedded SQLite (store_sqlite.c, which documents the tables) and a
+ * PostgreSQL server through libpq (store_pg.c, for copies of stau serve on several
+ * hosts). Each fills a struct store_ops; store_open picks one by the location's
+ * form. Callers only ever use the store_* functions below.
  *
  * Conventions:
  * - Every change is one transaction: a crash at any point leaves either all of it
@@ -224,7 +224,8 @@ struct store_claim {
 
 /* The kinds of state database. */
 enum store_kind {
-    STORE_SQLITE, /* a file, normally .stau/state.db */
+    STORE_SQLITE,   /* a file, normally .stau/state.db */
+    STORE_POSTGRES, /* a schema in a PostgreSQL database */
 };
 
 struct store;
@@ -268,24 +269,86 @@ struct store_ops {
     int (*generation)(struct store *st, int64_t *out);
     int (*apply)(struct store *st, const struct store_change *changes, size_t count,
                  const struct store_file *files, size_t file_count, int64_t now);
+    struct store *(*reopen)(struct store *st, struct strbuf *err);
+    int (*wake_fd)(struct store *st);
+    int (*woken)(struct store *st);
+    int (*import)(struct store *st, const struct run_record *runs, size_t count,
+                  const struct store_file *files, size_t file_count);
+    int (*files_all)(struct store *st, struct store_file_list *out);
 };
 
 /* An open state database. Backends embed this as their first member. */
 struct store {
     const struct store_ops *ops; /* the backend */
     enum store_kind kind;        /* which one */
-    char *location;              /* the file (or a password-free name of the server) */
+    char *location;              /* the file, or the server's name without its password
+                                    and the schema ("postgresql://u@h:5432/db schema stau") */
     int schema_version;          /* the schema version the database has (the current one) */
+    int64_t round_trips;         /* requests sent to a server so far (0 for SQLite): tests
+                                    check that a plan's reads do not grow with its jobs */
+    int64_t reconnects;          /* times a lost connection to a server was made again */
     struct strbuf error;         /* the last failure's message */
 };
 
-/* Open the state database at location: a file path for SQLite (created with the
- * current schema when missing; an older schema is copied to
- * "<path>.bak-v<N>" and then migrated). A database written by a newer stau, or a
- * file that is no stau database, is refused. NULL, with the reason in err, on failure. */
-struct store *store_open(const char *location, struct strbuf *err);
-/* The SQLite backend's open; store_open calls it for anything that is not a server URL. */
+/* The schema a PostgreSQL store uses when none is named (--db-schema). */
+#define STORE_DEFAULT_SCHEMA "stau"
+
+/* Open the state database at location:
+ * - "postgresql://..." or "postgres://..." (a libpq URI), or a libpq keyword string
+ *   ("host=db1 dbname=jobs", "service=prod"): a PostgreSQL server, with .pgpass,
+ *   PGSERVICE and the PG* variables as psql has them; the tables live in schema
+ *   (NULL: STORE_DEFAULT_SCHEMA), created when missing.
+ * - "sqlite:PATH" or any other text: an SQLite file (created with the current schema
+ *   when missing; an older schema is copied to "<path>.bak-v<N>" and then migrated).
+ * A database written by a newer stau, or one that is no stau database, is refused.
+ * NULL, with the reason in err (never a password), on failure. */
+struct store *store_open(const char *location, const char *schema, struct strbuf *err);
+/* Whether location names a PostgreSQL server (as store_open reads it). */
+bool store_location_is_server(const char *location);
+/* The backends' opens; store_open calls the one the location names. */
 struct store *store_sqlite_open(const char *path, struct strbuf *err);
+struct store *store_pg_open(const char *conninfo, const char *schema, struct strbuf *err);
+/* Drop a PostgreSQL schema and everything in it (tests use it to clean up): 0, or -1
+ * with the reason in err. */
+int store_pg_drop_schema(const char *conninfo, const char *schema, struct strbuf *err);
+
+/* A second, independent handle on the same database (another connection: a thread
+ * writing beside the main one); NULL with the reason in err. */
+static inline struct store *store_reopen(struct store *st, struct strbuf *err)
+{
+    return st->ops->reopen(st, err);
+}
+
+/* A descriptor that becomes readable when another stau recorded, took or ended a run
+ * (PostgreSQL's LISTEN/NOTIFY), for a serving loop to poll() on beside its others;
+ * -1 when the backend has none (SQLite: poll store_generation instead). */
+static inline int store_wake_fd(struct store *st)
+{
+    return st->ops->wake_fd(st);
+}
+
+/* After store_wake_fd became readable: consume what arrived; 1 when a run moved
+ * somewhere, 0 when nothing did, -1 (the connection broke). */
+static inline int store_woken(struct store *st)
+{
+    return st->ops->woken(st);
+}
+
+/* Write runs and remembered files exactly as given (ids, batches, every field kept)
+ * into a database that holds no run yet, in one transaction, so the job versions,
+ * the generation and the next run id follow from them (stau db copy). 0, or -1 (a
+ * database with runs is refused: nothing is written). */
+static inline int store_import(struct store *st, const struct run_record *runs, size_t count,
+                               const struct store_file *files, size_t file_count)
+{
+    return st->ops->import(st, runs, count, files, file_count);
+}
+
+/* Append every remembered file to out, by path. */
+static inline int store_files_all(struct store *st, struct store_file_list *out)
+{
+    return st->ops->files_all(st, out);
+}
 
 /* The message of the last failure, e.g. "cannot ... in state database '...': ...". */
 static inline const char *store_error(const struct store *st)

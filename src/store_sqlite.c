@@ -192,6 +192,9 @@ enum statement {
     SQL_FILE_GET,
     SQL_FILE_PUT,
     SQL_GENERATION,
+    SQL_RUN_COUNT,
+    SQL_IMPORT_RUN,
+    SQL_FILES_ALL,
     SQL_COUNT
 };
 
@@ -277,6 +280,13 @@ static const char *const statement_text[SQL_COUNT] = {
         " inode = excluded.inode, device = excluded.device, hash_low = excluded.hash_low,"
         " hash_high = excluded.hash_high, checked_at = excluded.checked_at",
     [SQL_GENERATION] = "SELECT n FROM generation",
+    [SQL_RUN_COUNT] = "SELECT count(*) FROM runs",
+    /* every column, in RUN_COLUMNS order */
+    [SQL_IMPORT_RUN] = "INSERT INTO runs (" RUN_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                       " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,"
+                       " ?24, ?25, ?26, ?27, ?28, ?29)",
+    [SQL_FILES_ALL] = "SELECT path, mtime_ns, ctime_ns, size, inode, device, hash_low, hash_high"
+                      " FROM files ORDER BY path",
 };
 
 /* ---- the handle, errors, statements ---- */
@@ -1108,6 +1118,19 @@ static int sqlite_owners(struct store *st, struct store_owner_list *out)
 
 /* ---- the file memory ---- */
 
+/* The current row of a query of SQL_FILE_GET's columns into *out. */
+static void read_file(sqlite3_stmt *q, struct store_file *out)
+{
+    out->path = column_text(q, 0);
+    out->mtime_ns = sqlite3_column_int64(q, 1);
+    out->ctime_ns = sqlite3_column_int64(q, 2);
+    out->size = (uint64_t)sqlite3_column_int64(q, 3);
+    out->inode = (uint64_t)sqlite3_column_int64(q, 4);
+    out->device = (uint64_t)sqlite3_column_int64(q, 5);
+    out->hash.low = (uint64_t)sqlite3_column_int64(q, 6);
+    out->hash.high = (uint64_t)sqlite3_column_int64(q, 7);
+}
+
 static int sqlite_file_get(struct store *st, const char *path, struct store_file *out)
 {
     struct sqlite_store *s = backend(st);
@@ -1118,14 +1141,7 @@ static int sqlite_file_get(struct store *st, const char *path, struct store_file
         return -1;
     int found = step_one(s, q, what);
     if (found == 1) {
-        out->path = column_text(q, 0);
-        out->mtime_ns = sqlite3_column_int64(q, 1);
-        out->ctime_ns = sqlite3_column_int64(q, 2);
-        out->size = (uint64_t)sqlite3_column_int64(q, 3);
-        out->inode = (uint64_t)sqlite3_column_int64(q, 4);
-        out->device = (uint64_t)sqlite3_column_int64(q, 5);
-        out->hash.low = (uint64_t)sqlite3_column_int64(q, 6);
-        out->hash.high = (uint64_t)sqlite3_column_int64(q, 7);
+        read_file(q, out);
         finish(q);
     }
     return found;
@@ -1180,6 +1196,103 @@ static int sqlite_generation(struct store *st, int64_t *out)
         return -1;
     }
     return found < 0 ? -1 : 0;
+}
+
+static int sqlite_files_all(struct store *st, struct store_file_list *out)
+{
+    struct sqlite_store *s = backend(st);
+    sqlite3_stmt *q = statement(s, SQL_FILES_ALL);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_file f;
+        read_file(q, &f);
+        VEC_PUSH(out, f);
+    }
+    int result = rc == SQLITE_DONE ? 0 : fail(s, "read what is known of files");
+    finish(q);
+    return result;
+}
+
+/* ---- copying a history in ---- */
+
+/* Bind every column of a run, in RUN_COLUMNS order; 0, or -1 with q finished. */
+static int bind_whole_run(struct sqlite_store *s, sqlite3_stmt *q, const struct run_record *r,
+                          const char *what)
+{
+    bool failed =
+        sqlite3_bind_int64(q, 1, r->id) || bind_text(q, 2, r->job) ||
+        sqlite3_bind_int(q, 3, r->attempt) || bind_text(q, 4, run_status_name(r->status)) ||
+        sqlite3_bind_int64(q, 5, r->queued_at) || bind_or_null(q, 6, r->started_at, 0) ||
+        bind_or_null(q, 7, r->finished_at, 0) || bind_or_null(q, 8, r->exit_code, -1) ||
+        bind_or_null(q, 9, r->signal, 0) || bind_text(q, 10, r->host) ||
+        sqlite3_bind_int(q, 11, r->owner_pid) || sqlite3_bind_int64(q, 12, r->owner_start) ||
+        bind_or_null(q, 13, r->pid, 0) || bind_or_null(q, 14, r->heartbeat_at, 0) ||
+        bind_text(q, 15, r->git_commit) || bind_text(q, 16, r->kwargs_json) ||
+        bind_text(q, 17, r->work_ids_json) || bind_text(q, 18, r->code_fingerprint) ||
+        bind_text(q, 19, r->config_fingerprint) || bind_text(q, 20, r->inputs_fingerprint) ||
+        bind_text(q, 21, r->outputs_fingerprint) || bind_text(q, 22, r->reasons_json) ||
+        bind_text(q, 23, r->log_path) || bind_text(q, 24, r->archive_path) ||
+        bind_or_null(q, 25, r->rerun_of, 0) || sqlite3_bind_int64(q, 26, r->batch) ||
+        bind_or_null(q, 27, r->chunk, 0) || bind_or_null(q, 28, r->chunks, 0) ||
+        bind_text(q, 29, r->files);
+    return bound(s, q, failed, what);
+}
+
+/* Rows in id order keep rerun_of's references valid as they go in; AUTOINCREMENT
+ * carries on past the largest id. */
+static int sqlite_import(struct store *st, const struct run_record *runs, size_t count,
+                         const struct store_file *files, size_t file_count)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "copy runs in";
+    if (write_begin(s, what) < 0)
+        return -1;
+    int64_t existing = 0;
+    sqlite3_stmt *c = statement(s, SQL_RUN_COUNT);
+    int found = step_one(s, c, what);
+    if (found == 1) {
+        existing = sqlite3_column_int64(c, 0);
+        finish(c);
+    }
+    if (found < 0 || existing > 0) {
+        write_rollback(s);
+        return found < 0 ? -1
+                         : problem(st,
+                                   "cannot copy runs into state database '%s': it holds %lld "
+                                   "runs already; copy into a new database",
+                                   st->location, (long long)existing);
+    }
+    sqlite3_stmt *q = statement(s, SQL_IMPORT_RUN);
+    for (size_t i = 0; i < count; i++) {
+        if (bind_whole_run(s, q, &runs[i], what) < 0 || run_done(s, q, what) < 0) {
+            write_rollback(s);
+            return -1;
+        }
+    }
+    sqlite3_stmt *f = statement(s, SQL_FILE_PUT);
+    for (size_t i = 0; i < file_count; i++) {
+        if (put_file(s, f, &files[i], 0, what) < 0) {
+            write_rollback(s);
+            return -1;
+        }
+    }
+    return write_commit(s, what);
+}
+
+/* SQLite has no notifications: a serving loop polls the generation. */
+static int sqlite_wake_fd(struct store *st)
+{
+    return -1;
+}
+
+static int sqlite_woken(struct store *st)
+{
+    return 0;
+}
+
+static struct store *sqlite_reopen(struct store *st, struct strbuf *err)
+{
+    return store_sqlite_open(st->location, err);
 }
 
 /* ---- checking, closing, opening and migrating ---- */
@@ -1253,6 +1366,11 @@ static const struct store_ops sqlite_ops = {
     .file_put = sqlite_file_put,
     .generation = sqlite_generation,
     .apply = sqlite_apply,
+    .reopen = sqlite_reopen,
+    .wake_fd = sqlite_wake_fd,
+    .woken = sqlite_woken,
+    .import = sqlite_import,
+    .files_all = sqlite_files_all,
 };
 
 /* The first column of a query's one row, as a number and, when text is not NULL, as

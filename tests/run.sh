@@ -16,6 +16,13 @@
 #
 # Needs bash, coreutils, python3 and Graphviz's `dot`; no network; works as
 # root. Temporary folders are removed at the end, also on Ctrl-C.
+#
+# PostgreSQL: unless the caller set STAU_TEST_PG, a private server (the newest
+# /usr/lib/postgresql/*/bin; trust auth; 127.0.0.1 on a free port from 54320 up;
+# data, socket and log in a temp folder) runs for the whole suite, as the
+# `postgres` user when we are root. STAU_TEST_PG, a libpq URI, points the unit
+# binary and every e2e test at it (lib.sh's need_pg). When it cannot start, one
+# line says why and the tests that need it fail.
 set -u
 
 if [ $# -lt 2 ]; then
@@ -41,16 +48,129 @@ PY=$(python3 -c 'import sys; print(sys.executable)') || {
 }
 
 TOP=$(mktemp -d "${TMPDIR:-/tmp}/stau-tests.XXXXXX")
+PG_DIR= # the private PostgreSQL server's folder, once made
+PG_BIN=
 cleanup() {
+    stop_pg
     chmod -R u+rwx "$TOP" 2>/dev/null
     rm -rf "$TOP"
 }
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
+# PostgreSQL refuses to run as root: then its files and processes are postgres's.
+# From / because it complains about a working directory it cannot enter.
+pg_as() {
+    if [ "$(id -u)" -eq 0 ]; then
+        (cd / && runuser -u postgres -- "$@")
+    else
+        (cd / && "$@")
+    fi
+}
+
+# Start the private server and export STAU_TEST_PG; or set PG_WHY (and
+# PG_LOG, a log worth showing) and return 1. Cleanup removes what it made.
+PG_WHY=
+PG_LOG=
+start_pg() {
+    local user port i
+    # The newest major version (sort -V: 9.6 < 15 < 16); PATH may have none.
+    PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ] || [ ! -x "$PG_BIN/pg_ctl" ]; then
+        PG_WHY="no initdb and pg_ctl under /usr/lib/postgresql/*/bin"
+        return 1
+    fi
+    # Not under $TOP, which is root's 0700 where postgres cannot reach. A short
+    # path: a unix socket's must stay under 108 bytes.
+    PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/stau-pg.XXXXXX") || {
+        PG_DIR=
+        PG_WHY="mktemp failed"
+        return 1
+    }
+    if [ "$(id -u)" -eq 0 ]; then
+        user=postgres
+        if ! chown postgres: "$PG_DIR" 2>/dev/null || ! pg_as test -w "$PG_DIR"; then
+            PG_WHY="the postgres user cannot write to $PG_DIR"
+            return 1
+        fi
+    else
+        user=$(id -un)
+    fi
+    # The data never outlives the run: no fsync anywhere.
+    if ! pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" --no-sync --auth=trust --username="$user" \
+        --encoding=UTF8 --locale=C >"$PG_DIR/initdb.log" 2>&1; then
+        PG_WHY="initdb failed"
+        PG_LOG=$PG_DIR/initdb.log
+        return 1
+    fi
+    # Settings go in the file, not on pg_ctl's -o line, which a shell splits
+    # again (a TMPDIR with a space). ~100 concurrent connections, plus room.
+    printf '%s\n' "" "# tests/run.sh: a throwaway server for the tests." \
+        "listen_addresses = '127.0.0.1'" "unix_socket_directories = '$PG_DIR'" \
+        "max_connections = 150" "fsync = off" "synchronous_commit = off" \
+        "full_page_writes = off" | pg_as tee -a "$PG_DIR/data/postgresql.conf" >/dev/null
+    # Runs starting at once may both find a port free: the loser takes the next.
+    # SO_REUSEADDR as postgres binds: a port with only the last run's TIME_WAIT
+    # connections is free to it.
+    port=54319
+    for i in 1 2 3 4 5; do
+        port=$("$PY" -c 'import socket, sys
+for p in range(int(sys.argv[1]), 54520):
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+    print(p)
+    break' $((port + 1)))
+        if [ -z "$port" ]; then
+            PG_WHY="no free port in 54320-54519"
+            return 1
+        fi
+        pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -o "-p $port" \
+            -w -t 30 -s start >"$PG_DIR/pg_ctl.log" 2>&1 && break
+        PG_LOG=$PG_DIR/server.log
+        if [ "$i" -eq 5 ] || ! grep -q 'could not bind' "$PG_DIR/server.log" 2>/dev/null; then
+            PG_WHY="the server did not start on port $port"
+            return 1
+        fi
+    done
+    # pg_ctl -w waited for the unix socket; the tests use TCP.
+    for i in $(seq 50); do
+        "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -U "$user" -d postgres && break
+        if [ "$i" -eq 50 ]; then
+            PG_WHY="the server does not accept connections on 127.0.0.1:$port after 5 s"
+            PG_LOG=$PG_DIR/server.log
+            return 1
+        fi
+        sleep 0.1
+    done
+    export STAU_TEST_PG="postgresql://$user@127.0.0.1:$port/postgres"
+}
+
+# Stop the server, if one runs, and remove its folder. The INT trap and then the
+# EXIT trap both call this: the second call finds nothing to do.
+stop_pg() {
+    [ -n "$PG_DIR" ] || return 0
+    if [ -f "$PG_DIR/data/postmaster.pid" ]; then
+        pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 30 -s stop >/dev/null 2>&1
+    fi
+    rm -rf "$PG_DIR"
+    PG_DIR=
+}
+
 passed=0
 failed=0
 started=$(date +%s)
+
+# A server the caller gave wins; without one, say so once and go on.
+if [ -z "${STAU_TEST_PG:-}" ] && ! start_pg; then
+    unset STAU_TEST_PG
+    echo "tests/run.sh: no PostgreSQL test server: $PG_WHY; tests that need it will fail"
+    [ -n "$PG_LOG" ] && [ -f "$PG_LOG" ] && tail -n 5 "$PG_LOG" | sed 's/^/    /'
+    stop_pg
+fi
 
 # Indent a log under a failing test's name.
 show() { sed 's/^/    /' "$1"; }

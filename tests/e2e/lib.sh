@@ -40,6 +40,16 @@
 #   wait_bg                  wait (at most 30 s) for $BG_PID to end; sets RC
 #   unique_sleep             an argument for `sleep` that pgrep -f finds uniquely
 #   reap_group PGID          kill -9 what is left of a process group, quietly
+#
+# PostgreSQL (run.sh starts a private server and sets STAU_TEST_PG, a libpq URI):
+#
+#   need_pg                  first line of a test that needs the server: fails the
+#                            test when STAU_TEST_PG is unset; else exports STAU_DB
+#                            (the server) and STAU_DB_SCHEMA (a fresh t_<random>
+#                            name, not yet made), which stau reads
+#   pg_sql SQL / pg_sql <<'EOF'   run SQL with psql on the server (search_path: the
+#                            test's schema, then public); prints rows as a|b|c;
+#                            status non-zero on the first error
 
 FIXTURES=$ROOT/fixtures
 OUT=$TEST_TMP/.run/stdout
@@ -274,4 +284,28 @@ unique_sleep() {
 reap_group() {
     [ -n "$1" ] && kill -9 -- "-$1" 2>/dev/null
     return 0
+}
+
+# A test that needs PostgreSQL fails without it: passing silently would hide
+# that nothing was tested.
+need_pg() {
+    if [ -z "${STAU_TEST_PG:-}" ]; then
+        fail "$(_where): needs a PostgreSQL server (STAU_TEST_PG is not set)"
+        exit 1
+    fi
+    # Unique per test, so a server the caller gave can hold many runs at once.
+    STAU_DB_SCHEMA=t_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+    export STAU_DB=$STAU_TEST_PG STAU_DB_SCHEMA
+}
+
+# SQL on the test server through psql: -X no ~/.psqlrc, -t -A bare rows.
+pg_sql() {
+    if [ -z "${STAU_TEST_PG:-}" ]; then
+        fail "$(_where): pg_sql needs a PostgreSQL server (STAU_TEST_PG is not set)"
+        exit 1
+    fi
+    local args=(-f -)
+    [ $# -gt 0 ] && args=(-c "$1")
+    PGOPTIONS="-c search_path=${STAU_DB_SCHEMA:-public},public" PGCONNECT_TIMEOUT=10 \
+        timeout -k 5 30 psql -X -q -t -A -v ON_ERROR_STOP=1 -d "$STAU_TEST_PG" "${args[@]}"
 }

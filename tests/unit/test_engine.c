@@ -197,7 +197,7 @@ static bool rig_open(struct rig *r, const char *const *jobs, size_t slots)
         return false;
     char *db = xprintf("%s/state.db", unit_tmpdir());
     struct strbuf err = STRBUF_INIT;
-    r->store = store_open(db, &err);
+    r->store = store_open(db, NULL, &err);
     free(db);
     strbuf_release(&err);
     if (!CHECK(r->store != NULL))

@@ -93,7 +93,7 @@ static bool open_fixture(struct fixture *f, char *root)
     f->root = root;
     char *db = xprintf("%s/state.db", unit_tmpdir());
     struct strbuf err = STRBUF_INIT;
-    f->store = store_open(db, &err);
+    f->store = store_open(db, NULL, &err);
     if (!CHECK(f->store != NULL))
         fprintf(stderr, "  %s\n", strbuf_str(&err));
     strbuf_release(&err);

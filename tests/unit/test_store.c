@@ -1126,7 +1126,7 @@ UNIT_TEST(store_refuses_newer_and_foreign_databases)
           SQLITE_OK);
     sqlite3_close(db);
     struct strbuf err = STRBUF_INIT;
-    CHECK(store_open(newer, &err) == NULL);
+    CHECK(store_open(newer, NULL, &err) == NULL);
     char *want = xprintf("cannot use state database '%s': its schema version 9 is newer than "
                          "this stau knows (" SCHEMA_NOW "); use a newer stau",
                          newer);
@@ -1139,7 +1139,7 @@ UNIT_TEST(store_refuses_newer_and_foreign_databases)
     CHECK(sqlite3_exec(db, "CREATE TABLE t (x);", NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
     strbuf_reset(&err);
-    CHECK(store_open(foreign, &err) == NULL);
+    CHECK(store_open(foreign, NULL, &err) == NULL);
     want =
         xprintf("cannot use '%s' as a state database: it has tables but no stau schema", foreign);
     CHECK_STR(strbuf_str(&err), want);
@@ -1149,22 +1149,21 @@ UNIT_TEST(store_refuses_newer_and_foreign_databases)
                                      "this is not a database, just text that goes on and on and "
                                      "on for a while so that it looks like a header\n");
     strbuf_reset(&err);
-    CHECK(store_open(garbage, &err) == NULL);
+    CHECK(store_open(garbage, NULL, &err) == NULL);
     want = xprintf("cannot open state database '%s': file is not a database", garbage);
     CHECK_STR(strbuf_str(&err), want);
     free(want);
 
     char *nodir = db_path("no/such/dir/state.db");
     strbuf_reset(&err);
-    CHECK(store_open(nodir, &err) == NULL);
+    CHECK(store_open(nodir, NULL, &err) == NULL);
     want = xprintf("cannot open state database '%s': unable to open database file", nodir);
     CHECK_STR(strbuf_str(&err), want);
     free(want);
 
     strbuf_reset(&err);
-    CHECK(store_open("postgresql://user:secret@db/stau", &err) == NULL);
-    CHECK_STR(strbuf_str(&err), "cannot use a PostgreSQL state database: this stau was built "
-                                "without PostgreSQL support");
+    CHECK(store_open("postgresql://user:secret@db/stau", NULL, &err) == NULL);
+    CHECK(strstr(strbuf_str(&err), "secret") == NULL);
     strbuf_release(&err);
     free(nodir);
     free(foreign);
@@ -1199,7 +1198,7 @@ UNIT_TEST(store_two_handles_take_turns)
 static void churn(const char *path, const char *job, int count)
 {
     struct strbuf err = STRBUF_INIT;
-    struct store *st = store_open(path, &err);
+    struct store *st = store_open(path, NULL, &err);
     if (!st)
         _exit(3);
     struct run_record r = {.job = (char *)job};

@@ -94,7 +94,7 @@ const char *unit_write(const char *dir, const char *relpath, const char *content
 struct store *unit_store_open(const char *path)
 {
     struct strbuf err = STRBUF_INIT;
-    struct store *st = store_open(path, &err);
+    struct store *st = store_open(path, NULL, &err);
     if (!unit_check(st != NULL, __FILE__, __LINE__, "store_open"))
         fprintf(stderr, "  %s: %s\n", path, strbuf_str(&err));
     strbuf_release(&err);
