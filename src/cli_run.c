@@ -102,6 +102,9 @@ static int open_session(const struct cli *c, struct session *s, struct forcing f
             return -1;
         }
         s->planned = true;
+        if (c->verbose && s->store->kind == STORE_POSTGRES)
+            fprintf(stderr, "stau: the plan of %zu jobs took %lld requests to the state database\n",
+                    s->project.graph.jobs.len, (long long)s->store->round_trips);
         if (!s->plan.order.len && !c->arg_count && !force.targets && s->plan.witness_complete &&
             settled_write(mark, &key, &s->plan.witness, plan_next_tick(&s->plan), now) < 0 &&
             c->verbose)

@@ -125,6 +125,8 @@ static void print_usage(FILE *out)
                  "               'host=H dbname=D' (also $STAU_DB)\n"
                  "  --db-schema S  the schema stau keeps its tables in on a server\n"
                  "               (default: stau; also $STAU_DB_SCHEMA)\n"
+                 "  --archive DIR  keep run archives in DIR, a folder every copy shares\n"
+                 "               (default: .stau/archive; also $STAU_ARCHIVE)\n"
                  "  -v           say more (files read and parsed)\n"
                  "  --json       machine-readable output, where a command prints records\n"
                  "  -h, --help   this text, or a command's with `stau COMMAND --help`\n"
@@ -183,7 +185,7 @@ int main(int argc, char **argv)
     struct cli c = {0};
     c.project.dir = ".";
     bool help = false, grace_given = false;
-    const char *db = NULL, *db_schema = NULL;
+    const char *db = NULL, *db_schema = NULL, *archive = NULL;
     const struct command *cmd = NULL;
     char **positional = xcalloc((size_t)argc + 1, sizeof(char *));
     size_t npositional = 0;
@@ -290,6 +292,11 @@ int main(int argc, char **argv)
                 free(positional);
                 return usage_error("%s needs a folder", "-C");
             }
+        } else if (starts_with(a, "--archive") && (a[9] == '\0' || a[9] == '=')) {
+            if (!(archive = option_value(argc, argv, &i, "--archive", 9)) || !*archive) {
+                free(positional);
+                return usage_error("%s needs a folder", "--archive");
+            }
         } else if (starts_with(a, "--db-schema") && (a[11] == '\0' || a[11] == '=')) {
             if (!(db_schema = option_value(argc, argv, &i, "--db-schema", 11)) || !*db_schema) {
                 free(positional);
@@ -342,7 +349,7 @@ int main(int argc, char **argv)
     }
     if (!cmd)
         cmd = &run_due;
-    cli_set_database(db, db_schema, NULL);
+    cli_set_database(db, db_schema, archive);
     if (!grace_given)
         c.grace_ms = 30000;
     const char *names[sizeof(commands) / sizeof(commands[0]) + 1] = {0};

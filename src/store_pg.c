@@ -21,8 +21,10 @@
  * plan's reads (store_snapshot_begin) run in one REPEATABLE READ READ ONLY
  * transaction. A write transaction sets idle_in_transaction_session_timeout, so a
  * copy cut off mid-transaction cannot hold the write lock for longer than that.
- * A partial unique index allows one unassigned run per job, and store_enqueue
- * inserts with ON CONFLICT DO NOTHING against it.
+ * So no claim needs a unique index or SELECT ... FOR UPDATE SKIP LOCKED to stay
+ * atomic: what it reads cannot change before it commits. (A partial unique index on
+ * a job's unassigned run was tried as a second guard; it also refused runs recorded
+ * without an owner, which SQLite keeps, so the one rule is the lock.)
  *
  * The leader lease is a session-level advisory lock (pg_try_advisory_lock): it is
  * held for as long as the holder's connection lives, so a copy that dies or is cut
@@ -91,8 +93,6 @@ static const char create_schema[] =
     "CREATE INDEX runs_active ON runs(status) WHERE status IN ('queued', 'running');"
     "CREATE INDEX runs_by_job_batch ON runs(job, batch);"
     "CREATE INDEX runs_by_job_status_batch ON runs(job, status, batch);"
-    "CREATE UNIQUE INDEX runs_one_unassigned ON runs(job)"
-    " WHERE status = 'queued' AND owner_pid = 0 AND host IS NULL;"
     "CREATE TABLE files (path text PRIMARY KEY, mtime_ns bigint NOT NULL,"
     " ctime_ns bigint NOT NULL, size bigint NOT NULL, inode bigint NOT NULL,"
     " device bigint NOT NULL, hash_low bigint NOT NULL, hash_high bigint NOT NULL,"
@@ -118,10 +118,10 @@ static const char create_schema[] =
     " ON CONFLICT (job) DO UPDATE SET n = job_versions.n + 1; END IF;"
     " RETURN NULL; END $$;"
     "CREATE TRIGGER runs_added AFTER INSERT OR DELETE ON runs"
-    " FOR EACH STATEMENT EXECUTE FUNCTION bump_generation();"
+    " FOR EACH ROW EXECUTE FUNCTION bump_generation();"
     "CREATE TRIGGER runs_moved AFTER UPDATE OF job, status, queued_at, started_at,"
     " finished_at, code_fingerprint, config_fingerprint, inputs_fingerprint,"
-    " outputs_fingerprint ON runs FOR EACH STATEMENT EXECUTE FUNCTION bump_generation();"
+    " outputs_fingerprint ON runs FOR EACH ROW EXECUTE FUNCTION bump_generation();"
     "CREATE TRIGGER job_run_added AFTER INSERT ON runs"
     " FOR EACH ROW EXECUTE FUNCTION bump_job_version();"
     "CREATE TRIGGER job_run_moved AFTER UPDATE OF status ON runs"
@@ -422,6 +422,10 @@ static char *text_array(const char *const *items, size_t count)
     struct strbuf out = STRBUF_INIT;
     strbuf_addch(&out, '{');
     for (size_t i = 0; i < count; i++) {
+        if (!items[i]) { /* a NULL element */
+            strbuf_addstr(&out, i ? ",NULL" : "NULL");
+            continue;
+        }
         strbuf_addstr(&out, i ? ",\"" : "\"");
         for (const char *c = items[i]; *c; c++) {
             if (*c == '"' || *c == '\\')
@@ -471,8 +475,8 @@ static const char insert_run_sql[] =
     " $14, $15, CASE WHEN $16::bigint = 0 THEN n.id ELSE $16::bigint END, $17, $18 FROM n"
     " RETURNING id";
 
-/* Record one new run; its id into *id. With unassigned, only when the job has no
- * unassigned run yet (*id 0 otherwise). */
+/* Record one new run; its id into *id. With unassigned, as store_enqueue has it: no
+ * owner, its own batch. */
 static int insert_run(struct pg_store *s, const struct run_record *run, int64_t now, int64_t *id,
                       bool unassigned, const char *what)
 {
@@ -481,9 +485,7 @@ static int insert_run(struct pg_store *s, const struct run_record *run, int64_t 
         " INSERT INTO runs (id, job, attempt, status, queued_at, heartbeat_at, git_commit,"
         " kwargs_json, work_ids_json, code_fingerprint, config_fingerprint, inputs_fingerprint,"
         " reasons_json, log_path, batch, chunk, chunks) SELECT n.id, $1, $2, 'queued', $3, $3,"
-        " $4, $5, $6, $7, $8, $9, $10, $11, n.id, $12, $13 FROM n"
-        " ON CONFLICT (job) WHERE status = 'queued' AND owner_pid = 0 AND host IS NULL"
-        " DO NOTHING RETURNING id";
+        " $4, $5, $6, $7, $8, $9, $10, $11, n.id, $12, $13 FROM n RETURNING id";
     struct params p = {0};
     if (unassigned) { /* no owner, no batch of its own yet, no rerun */
         p_text(&p, run->job);
@@ -708,9 +710,13 @@ static int pg_enqueue(struct store *st, const struct store_owner *leader,
         struct params p = {0};
         p_text(&p, runs[i].job);
         int64_t version;
-        /* Moved since the plan read it: another stau ran or took the job meanwhile,
-         * and the tick is judged again on the next plan. */
-        if (read_number(s, job_version_sql, &p, &version, what) < 0 ||
+        /* Already enqueued (-1), or moved since the plan read it: another stau ran or
+         * took the job meanwhile, and the tick is judged again on the next plan. */
+        if (read_number(s,
+                        "SELECT CASE WHEN EXISTS (SELECT 1 FROM runs WHERE job = $1 AND"
+                        " status = 'queued' AND owner_pid = 0 AND host IS NULL) THEN -1 ELSE"
+                        " coalesce((SELECT n FROM job_versions WHERE job = $1), 0) END",
+                        &p, &version, what) < 0 ||
             (version == seen_versions[i] &&
              insert_run(s, &runs[i], now, &ids[i], true, what) < 0)) {
             write_rollback(s);
@@ -755,16 +761,32 @@ static int pg_lead(struct store *st, const struct store_owner *owner, bool leavi
     owner_params(&p, owner);
     char sql[128];
     if (leaving) {
-        if (write_one(s, "DELETE FROM leader WHERE host = $1 AND pid = $2 AND start = $3", &p,
-                      what) < 0)
+        int was = write_one(s, "DELETE FROM leader WHERE host = $1 AND pid = $2 AND start = $3", &p,
+                            what);
+        if (was < 0)
             return -1;
-        if (!s->leading)
+        if (!s->leading || was == 0) /* not this owner's to give up */
             return 0;
         snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%lld)", s->leader_key);
         s->leading = false;
         return execute(s, sql, NULL, what) < 0 ? -1 : 0;
     }
-    if (!s->leading) {
+    if (s->leading) {
+        /* This session holds the lock; within it (one stau, or a test playing several
+         * on one handle) the rule is SQLite's: a live holder keeps the lease. */
+        struct store_owner_row row = {0};
+        int found = read_leader(s, &row, what);
+        if (found < 0)
+            return -1;
+        if (found && !is_owner(&row, owner) && live && live(&row, ctx)) {
+            if (leader)
+                *leader = row;
+            else
+                free(row.host);
+            return 0;
+        }
+        free(row.host);
+    } else {
         snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%lld)", s->leader_key);
         PGresult *res = query(s, sql, NULL, what);
         if (!res)
