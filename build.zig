@@ -52,6 +52,14 @@ pub fn build(b: *std.Build) !void {
     unit.root_module.addCSourceFiles(.{ .root = b.path("tests/unit"), .files = try listSources(b, "tests/unit"), .flags = flags.items });
     b.installArtifact(unit);
 
+    // The state database's claim benchmark (tests/bench/bench_pg.sh runs it): the same
+    // sources as the unit binary, with its own main.
+    const bench_claim = b.addExecutable(.{ .name = "stau-bench-claim", .root_module = stauModule(b, target, optimize, sanitize) });
+    addStauSources(b, bench_claim, lib_sources.items, flags.items, grammar, sanitize);
+    bench_claim.root_module.addIncludePath(b.path("src"));
+    bench_claim.root_module.addCSourceFiles(.{ .root = b.path("tests/bench"), .files = &.{"bench_claim.c"}, .flags = flags.items });
+    b.installArtifact(bench_claim);
+
     // The whole suite: the unit binary, then the end-to-end tests on the real
     // binary; tests/run.sh prints the closing "N passed, N failed" line.
     const run_tests = b.addSystemCommand(&.{ "bash", "tests/run.sh" });
@@ -78,8 +86,13 @@ fn addStauSources(b: *std.Build, c: *std.Build.Step.Compile, files: []const []co
     const m = c.root_module;
     if (sanitize) {
         // Zig ships no ASan runtime; use the system compiler's, linked first
-        // (the runtime insists on coming first in the library list).
-        m.addObjectFile(.{ .cwd_relative = asanRuntime(b) });
+        // (the runtime insists on coming first in the library list), with the
+        // .preinit_array entry gcc -fsanitize=address links in: without it ASan
+        // starts at the first malloc, which is inside newlocale in libp11-kit's
+        // constructor (through libpq), and its dlerror/gettext there breaks glibc's
+        // locale lock (the exit then hangs in p11-kit's freelocale).
+        m.addObjectFile(.{ .cwd_relative = asanRuntime(b, "libasan.so") });
+        m.addObjectFile(.{ .cwd_relative = asanRuntime(b, "libasan_preinit.o") });
     }
     m.addCSourceFiles(.{ .root = b.path("src"), .files = files, .flags = flags });
     m.linkLibrary(grammar);
@@ -89,8 +102,8 @@ fn addStauSources(b: *std.Build, c: *std.Build.Step.Compile, files: []const []co
     m.linkSystemLibrary("pthread", .{});
 }
 
-fn asanRuntime(b: *std.Build) []const u8 {
-    const out = b.run(&.{ "cc", "-print-file-name=libasan.so" });
+fn asanRuntime(b: *std.Build, name: []const u8) []const u8 {
+    const out = b.run(&.{ "cc", b.fmt("-print-file-name={s}", .{name}) });
     return std.mem.trim(u8, out, " \n");
 }
 

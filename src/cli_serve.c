@@ -487,9 +487,11 @@ static bool take_lead(struct serve *s, int64_t now)
     }
     if (leads != s->leads && leads)
         log_event(s, "leading", "", "leading: this copy enqueues scheduled work");
-    else if (leads != s->leads)
+    else if (leads != s->leads && other.host)
         log_event(s, "following", "", "following: pid %d on %s leads and enqueues scheduled work",
-                  other.pid, other.host ? other.host : "?");
+                  other.pid, other.host);
+    else if (leads != s->leads) /* it took the lock and has not said who it is yet */
+        log_event(s, "following", "", "following: another copy leads and enqueues scheduled work");
     s->leads = leads;
     free(other.host);
     return leads;

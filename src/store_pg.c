@@ -15,8 +15,10 @@
  * holds for both backends by the same reasoning and the same tests. Row locks per
  * job would let claims of different jobs overlap, but they bring an order to keep
  * among job rows, the generation row and the triggers (or deadlocks), for a gain
- * nobody needs: stau writes a few short transactions per run, and one writer does
- * thousands of them a second (tests/bench/bench_pg.sh measures it). Readers take no
+ * a team's scheduler rarely needs: stau writes three short transactions per run, and
+ * one writer does about a thousand a second here (tests/bench/bench_pg.sh: ~300 runs
+ * a second unbatched, ~580 batched, below the 2,000 aimed at; statements taking a
+ * whole batch at once are the known next step). Readers take no
  * lock: a single statement is a consistent snapshot under READ COMMITTED, and a
  * plan's reads (store_snapshot_begin) run in one REPEATABLE READ READ ONLY
  * transaction. A write transaction sets idle_in_transaction_session_timeout, so a
@@ -1035,7 +1037,7 @@ static int pg_job_pasts(struct store *st, const char *const *jobs, size_t count,
     p_text(&p, array);
     PGresult *res = query(
         s,
-        "WITH p AS (SELECT j.i, j.job,"
+        "WITH p AS MATERIALIZED (SELECT j.i, j.job,"
         " (SELECT max(batch) FROM runs r WHERE r.job = j.job) AS last_b,"
         " (SELECT max(batch) FROM runs r WHERE r.job = j.job AND r.status = 'succeeded') AS ok_b,"
         " (SELECT max(id) FROM runs r WHERE r.job = j.job AND r.started_at IS NOT NULL)"
@@ -1044,8 +1046,9 @@ static int pg_job_pasts(struct store *st, const char *const *jobs, size_t count,
         " FROM unnest($1::text[]) WITH ORDINALITY AS j(job, i))"
         " SELECT p.i, p.version, r.batch = p.last_b, r.batch = p.ok_b, r.id = p.started_id, r.*"
         " FROM p LEFT JOIN LATERAL (SELECT " RUN_COLUMNS " FROM runs r WHERE r.job = p.job"
-        " AND r.batch IN (p.last_b, p.ok_b) UNION SELECT " RUN_COLUMNS " FROM runs r"
-        " WHERE r.id = p.started_id) r ON true ORDER BY p.i, r.id",
+        " AND r.batch IN (p.last_b, p.ok_b) UNION ALL SELECT " RUN_COLUMNS " FROM runs r"
+        " WHERE r.id = p.started_id AND r.batch IS DISTINCT FROM p.last_b"
+        " AND r.batch IS DISTINCT FROM p.ok_b) r ON true ORDER BY p.i, r.id",
         &p, "read the past of jobs");
     free(array);
     if (!res)
@@ -1572,11 +1575,14 @@ static int session_setup(struct pg_store *s)
     s->leader_key = (long long)int_at(res, 0, 1);
     s->write_key = (long long)int_at(res, 0, 2);
     PQclear(res);
-    free(s->begin_write);
-    s->begin_write = xprintf("BEGIN; SET LOCAL idle_in_transaction_session_timeout = '10s';"
-                             " SELECT pg_advisory_xact_lock(%lld)",
-                             s->write_key);
-    char *listen = xprintf("SET client_min_messages = warning; LISTEN %s", s->quoted);
+    /* Made once: the keys depend only on the schema, and a reconnect (which runs
+     * this again) may happen inside write_begin while the text is being sent. */
+    if (!s->begin_write)
+        s->begin_write = xprintf("BEGIN; SET LOCAL idle_in_transaction_session_timeout = '10s';"
+                                 " SELECT pg_advisory_xact_lock(%lld)",
+                                 s->write_key);
+    char *listen =
+        xprintf("SET client_min_messages = warning; SET jit = off; LISTEN %s", s->quoted);
     s->base.round_trips++;
     res = PQexec(s->conn, listen);
     free(listen);
