@@ -1514,6 +1514,12 @@ static const struct store_ops pg_ops = {
     .files_all = pg_files_all,
 };
 
+static void ignore_notice(void *ctx, const char *message)
+{
+    (void)ctx;
+    (void)message;
+}
+
 /* "postgresql://user@host:port/dbname", from what the connection string names
  * (never its password); what it leaves out comes from libpq's defaults. */
 static char *server_name(const char *conninfo)
@@ -1581,8 +1587,13 @@ static int session_setup(struct pg_store *s)
         s->begin_write = xprintf("BEGIN; SET LOCAL idle_in_transaction_session_timeout = '10s';"
                                  " SELECT pg_advisory_xact_lock(%lld)",
                                  s->write_key);
-    char *listen =
-        xprintf("SET client_min_messages = warning; SET jit = off; LISTEN %s", s->quoted);
+    char *listen = xprintf("SET client_min_messages = warning; SET jit = off;"
+                           /* the server notices a copy cut off within ~25 s, so its session
+                            * (and the leader lock) goes */
+                           " SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5;"
+                           " SET tcp_keepalives_count = 3; SET tcp_user_timeout = 20000;"
+                           " LISTEN %s",
+                           s->quoted);
     s->base.round_trips++;
     res = PQexec(s->conn, listen);
     free(listen);
@@ -1703,6 +1714,9 @@ struct store *store_pg_open(const char *conninfo, const char *schema, struct str
         pg_close(&s->base);
         return NULL;
     }
+    /* The server's notices (a FATAL as it shuts down) reach the user as stau's own
+     * messages, through the errors of the calls they broke, not as raw lines. */
+    PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
     char *quoted = PQescapeIdentifier(s->conn, schema, strlen(schema));
     s->quoted = xstrdup(quoted ? quoted : "");
     PQfreemem(quoted);
