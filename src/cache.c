@@ -48,7 +48,7 @@
 #include <unistd.h>
 #include "hash.h"
 
-enum { CACHE_VERSION = 6 };
+enum { CACHE_VERSION = 7 };
 enum { FLAG_JOB = 1, FLAG_OK = 2, FLAG_GONE = 4, FLAG_TIMETABLE = 8 };
 static const char magic[16] = "stau graph cache";
 static const uint32_t NO_STRING = 0xffffffffu;
@@ -136,6 +136,8 @@ static void put_decl(struct strbuf *out, const struct decl *d)
     for (size_t i = 0; i < d->work_ids.len; i++)
         put_u64(out, (uint64_t)d->work_ids.items[i]);
     put_u8(out, (uint8_t)(d->allow_multiple_jobs | d->is_streaming << 1 | d->original_form << 2));
+    put_u8(out, (uint8_t)d->on);
+    put_loc(out, d->on_loc);
     put_str(out, d->job_type);
     put_loc(out, d->job_type_loc);
     put_strlist(out, &d->data_sources);
@@ -475,6 +477,8 @@ static void get_decl(struct reader *r, struct decl *d)
     d->allow_multiple_jobs = flags & 1;
     d->is_streaming = flags & 2;
     d->original_form = flags & 4;
+    d->on = get_u8(r);
+    d->on_loc = get_loc(r);
     d->job_type = get_str(r);
     d->job_type_loc = get_loc(r);
     get_strlist(r, &d->data_sources);

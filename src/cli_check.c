@@ -188,7 +188,9 @@ static void list_json(struct project *p, struct strbuf *out)
                 strbuf_addstr(out, "null");
             strbuf_addch(out, '}');
         }
-        strbuf_addstr(out, "],");
+        strbuf_addstr(out, "],\"policy\":");
+        json_quote(out, policy_name(job_policy(job)), strlen(policy_name(job_policy(job))));
+        strbuf_addf(out, ",\"on_change\":%s,", job_on_change(job) ? "true" : "false");
         decl_json_fields(job->decl, out);
         strbuf_addch(out, '}');
     }
@@ -207,10 +209,11 @@ int cli_list(const struct cli *c)
     if (c->json) {
         list_json(&p, &out);
     } else {
-        /* Columns: name, file, dependencies, schedule, tags; widths from the data. */
+        /* Columns: name, file, dependencies, schedule, policy, tags; widths from the
+         * data. */
         size_t n = g->jobs.len;
         char **cells = xcalloc(n * 3 + 1, sizeof(char *));
-        size_t wname = 4, wfile = 4, wdeps = 12, wsched = 12;
+        size_t wname = 4, wfile = 4, wdeps = 12, wsched = 12, wpolicy = 6;
         for (size_t i = 0; i < n; i++) {
             const struct job *job = &g->jobs.items[i];
             struct strbuf sb = STRBUF_INIT;
@@ -228,16 +231,20 @@ int cli_list(const struct cli *c)
             wdeps = len > wdeps ? len : wdeps;
             len = strlen(cells[3 * i + 1]);
             wsched = len > wsched ? len : wsched;
+            len = job->broken ? 1 : strlen(job_policy_text(job));
+            wpolicy = len > wpolicy ? len : wpolicy;
         }
         if (n)
-            strbuf_addf(&out, "%-*s  %-*s  %-*s  %-*s  %s\n", (int)wname, "NAME", (int)wfile,
-                        "FILE", (int)wdeps, "DEPENDENCIES", (int)wsched, "SCHEDULE", "TAGS");
+            strbuf_addf(&out, "%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", (int)wname, "NAME", (int)wfile,
+                        "FILE", (int)wdeps, "DEPENDENCIES", (int)wsched, "SCHEDULE", (int)wpolicy,
+                        "POLICY", "TAGS");
         for (size_t i = 0; i < n; i++) {
             const struct job *job = &g->jobs.items[i];
             strbuf_add_cell(&out, job->name, wname);
             strbuf_add_cell(&out, job->path, wfile);
             strbuf_add_cell(&out, cells[3 * i], wdeps);
             strbuf_add_cell(&out, cells[3 * i + 1], wsched);
+            strbuf_add_cell(&out, job->broken ? "-" : job_policy_text(job), wpolicy);
             strbuf_addstr(&out, cells[3 * i + 2]);
             strbuf_addstr(&out, job->broken ? "  (declaration has errors)\n" : "\n");
             free(cells[3 * i]);

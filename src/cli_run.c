@@ -243,11 +243,36 @@ static void print_plan(const struct session *s)
         size_t i = plan->order.items[k];
         const struct plan_job *pj = &plan->jobs[i];
         const struct job *job = &s->project.graph.jobs.items[i];
-        printf("  %s\n", job->name);
+        printf("  %s (%s", job->name, job_policy_text(job));
+        if (pj->pulled_by != SIZE_MAX)
+            printf(", needed by '%s'", s->project.graph.jobs.items[pj->pulled_by].name);
+        printf(")\n");
         for (size_t r = 0; r < pj->why.len; r++)
             printf("      %s: %s\n", reason_name(pj->why.items[r].kind), pj->why.items[r].evidence);
+        if (pj->cutoff)
+            printf("      up to date after all if what it depends on comes out unchanged\n");
         print_work_ids(job->decl, "      ");
     }
+}
+
+/* What a job's policy means, for `stau why`. */
+static void print_policy(const struct session *s, size_t i)
+{
+    const struct job *job = &s->project.graph.jobs.items[i];
+    const struct plan_job *pj = &s->plan.jobs[i];
+    enum policy policy = job_policy(job);
+    printf("  policy: %s: %s\n", job_policy_text(job),
+           policy == POLICY_ON_DEMAND ? "it runs only when a job that runs needs it"
+           : policy == POLICY_DERIVED ? "it runs when what it is made from changes"
+           : job_on_change(job)
+               ? "it runs at each tick of its schedule and when what it is made from changes"
+               : "it runs at each tick of its schedule; changes wait for the next tick");
+    if (pj->pulled_by != SIZE_MAX)
+        printf("  needed by: '%s', which runs\n", s->project.graph.jobs.items[pj->pulled_by].name);
+    const char *when = policy == POLICY_ON_DEMAND ? "when needed" : "at the next tick";
+    for (size_t r = 0; r < pj->held_back.len; r++)
+        printf("  %s: %s: %s\n", when, reason_name(pj->held_back.items[r].kind),
+               pj->held_back.items[r].evidence);
 }
 
 static int run_plan(const struct cli *c, struct forcing force)
@@ -335,9 +360,31 @@ static void explain_not_due(const struct session *s, size_t i, int64_t now)
         strbuf_addstr(&sb, ", ");
         stale_format_age(now - pj->success.finished_at, &sb);
         printf("  last success: run %lld, finished %s ago\n", (long long)pj->success.id, sb.buf);
-        printf("  code, declaration, inputs and outputs match that run (fingerprints %.8s, "
-               "%.8s, %.8s, %.8s)\n",
-               pj->code_fp, pj->config_fp, pj->inputs_fp, pj->outputs_fp);
+        /* What matches that run (what does not is said above, as held back). */
+        const char *kinds[] = {"code", "declaration", "inputs", "outputs"};
+        const char *now_fp[] = {pj->code_fp, pj->config_fp, pj->inputs_fp, pj->outputs_fp};
+        const char *then_fp[] = {pj->success.code_fingerprint, pj->success.config_fingerprint,
+                                 pj->success.inputs_fingerprint, pj->success.outputs_fingerprint};
+        size_t matching = 0, named = 0;
+        for (int k = 0; k < 4; k++)
+            matching += then_fp[k] && strcmp(now_fp[k], then_fp[k]) == 0;
+        strbuf_reset(&sb);
+        struct strbuf fps = STRBUF_INIT;
+        for (int k = 0; k < 4; k++) {
+            if (!then_fp[k] || strcmp(now_fp[k], then_fp[k]) != 0)
+                continue;
+            named++;
+            strbuf_addf(&sb, "%s%s",
+                        named == 1          ? ""
+                        : named == matching ? " and "
+                                            : ", ",
+                        kinds[k]);
+            strbuf_addf(&fps, "%s%.8s", named == 1 ? "" : ", ", now_fp[k]);
+        }
+        if (matching)
+            printf("  %s match%s that run (fingerprint%s %s)\n", sb.buf, matching == 1 ? "es" : "",
+                   matching == 1 ? "" : "s", fps.buf);
+        strbuf_release(&fps);
         strbuf_reset(&sb);
     }
     if (pj->schedule_count) {
@@ -348,8 +395,6 @@ static void explain_not_due(const struct session *s, size_t i, int64_t now)
             printf("  next tick: %s ('%s')\n", sb.buf, pj->schedule_texts[which]);
             strbuf_reset(&sb);
         }
-    } else {
-        printf("  no schedule: it runs when something it depends on changes\n");
     }
     for (size_t e = 0; e < job->deps.len; e++) {
         const struct edge *edge = &job->deps.items[e];
@@ -359,13 +404,21 @@ static void explain_not_due(const struct session *s, size_t i, int64_t now)
             printf("  dependency %s: never succeeded\n", name);
             continue;
         }
-        stale_format_age(now - dep->success.finished_at, &sb);
-        if (edge->dep->has_max_lag)
-            printf("  dependency %s: last success %s ago, within its max_lag of %g minutes\n", name,
-                   sb.buf, edge->dep->max_lag);
-        else
-            printf("  dependency %s: last success %s ago, before this job's last success\n", name,
-                   sb.buf);
+        int64_t age = now - dep->success.finished_at;
+        stale_format_age(age, &sb);
+        printf("  dependency %s: last success %s ago", name, sb.buf);
+        char then[UPSTREAM_FP_SIZE];
+        if (pj->success.id && stale_recorded_upstream(pj->success.files, name, then) &&
+            strcmp(then, dep->up_fp) == 0)
+            printf(" (run %lld), %s run %lld %s", (long long)dep->success.id,
+                   then[0] == 'o' ? "its outputs are what" : "which", (long long)pj->success.id,
+                   then[0] == 'o' ? "started from" : "started after");
+        if (edge->dep->has_max_lag) {
+            bool over = age > (int64_t)(edge->dep->max_lag * 60000.0);
+            printf(", %s its max_lag of %g minutes%s", over ? "over" : "within", edge->dep->max_lag,
+                   over ? ": it runs first when this job runs" : "");
+        }
+        printf("\n");
         strbuf_reset(&sb);
     }
     strbuf_release(&sb);
@@ -391,8 +444,20 @@ static void why_json(const struct session *s, size_t i, int64_t now, struct strb
     const struct run_record *ok = &pj->success;
     strbuf_addstr(json, "{\"job\":");
     json_quote(json, job->name, strlen(job->name));
-    strbuf_addf(json, ",\"due\":%s,\"reasons\":", pj->due ? "true" : "false");
+    strbuf_addf(json, ",\"due\":%s,\"policy\":\"%s\",\"on_change\":%s,\"reasons\":",
+                pj->due ? "true" : "false", policy_name(job_policy(job)),
+                job_on_change(job) ? "true" : "false");
     reasons_to_json(&pj->why, json);
+    strbuf_addstr(json, ",\"held_back\":");
+    reasons_to_json(&pj->held_back, json);
+    strbuf_addstr(json, ",\"needed_by\":");
+    if (pj->pulled_by != SIZE_MAX) {
+        const char *by = s->project.graph.jobs.items[pj->pulled_by].name;
+        json_quote(json, by, strlen(by));
+    } else {
+        strbuf_addstr(json, "null");
+    }
+    strbuf_addf(json, ",\"cutoff\":%s", pj->cutoff ? "true" : "false");
     if (ok->id)
         strbuf_addf(json, ",\"last_success\":{\"run\":%lld,\"finished_at\":%lld}",
                     (long long)ok->id, (long long)ok->finished_at);
@@ -468,10 +533,14 @@ int cli_why(const struct cli *c)
             print_active(&pj->last, now);
             for (size_t r = 0; r < pj->why.len; r++)
                 printf("  %s: %s\n", reason_name(pj->why.items[r].kind), pj->why.items[r].evidence);
+            print_policy(&s, i);
+            if (pj->cutoff)
+                printf("  up to date after all if what it depends on comes out unchanged\n");
             print_work_ids(s.project.graph.jobs.items[i].decl, "  ");
         } else {
             printf("%s is not due:\n", name);
             print_active(&pj->last, now);
+            print_policy(&s, i);
             explain_not_due(&s, i, now);
             print_work_ids(s.project.graph.jobs.items[i].decl, "  ");
         }
@@ -540,7 +609,7 @@ int cli_status(const struct cli *c)
     int64_t now = wall_clock_ms();
     size_t n = s.plan.count;
     char **cells = xcalloc(4 * n + 1, sizeof(char *));
-    size_t width[3] = {3, 5, 8};
+    size_t width[4] = {3, 5, 8, 6};
     for (size_t i = 0; i < n; i++) {
         const struct plan_job *pj = &s.plan.jobs[i];
         if (!pj->selected)
@@ -578,6 +647,8 @@ int cli_status(const struct cli *c)
                 stale_next_tick(&job_now, pj->schedule_from ? pj->schedule_from : now, NULL);
             if (tick != CRON_NEVER)
                 stale_format_time(tick, pj->zone, &sb);
+        } else if (job_policy(&s.project.graph.jobs.items[i]) == POLICY_ON_DEMAND) {
+            strbuf_addstr(&sb, "when a job that runs needs it");
         } else {
             strbuf_addstr(&sb, "when an input or upstream changes");
         }
@@ -585,6 +656,9 @@ int cli_status(const struct cli *c)
         for (int k = 0; k < 3; k++)
             if (strlen(cells[4 * i + k]) > width[k])
                 width[k] = strlen(cells[4 * i + k]);
+        const char *policy = job_policy_text(&s.project.graph.jobs.items[i]);
+        if (strlen(policy) > width[3])
+            width[3] = strlen(policy);
     }
     struct strbuf out = STRBUF_INIT;
     if (c->json) {
@@ -593,6 +667,7 @@ int cli_status(const struct cli *c)
         strbuf_add_cell(&out, "JOB", width[0]);
         strbuf_add_cell(&out, "STATE", width[1]);
         strbuf_add_cell(&out, "LAST RUN", width[2]);
+        strbuf_add_cell(&out, "POLICY", width[3]);
         strbuf_addstr(&out, "NEXT DUE\n");
     }
     size_t shown = 0;
@@ -603,13 +678,18 @@ int cli_status(const struct cli *c)
         if (c->json) {
             strbuf_addstr(&out, shown ? ",\n{\"job\":" : "\n{\"job\":");
             json_quote(&out, cells[4 * i], strlen(cells[4 * i]));
-            strbuf_addf(&out, ",\"state\":\"%s\",\"due\":%s,\"last_run\":%lld,\"next\":",
-                        cells[4 * i + 1], pj->due ? "true" : "false", (long long)pj->last.id);
+            strbuf_addf(&out,
+                        ",\"state\":\"%s\",\"due\":%s,\"policy\":\"%s\",\"last_run\":%lld,"
+                        "\"next\":",
+                        cells[4 * i + 1], pj->due ? "true" : "false",
+                        policy_name(job_policy(&s.project.graph.jobs.items[i])),
+                        (long long)pj->last.id);
             json_quote(&out, cells[4 * i + 3], strlen(cells[4 * i + 3]));
             strbuf_addch(&out, '}');
         } else {
             for (int k = 0; k < 3; k++)
                 strbuf_add_cell(&out, cells[4 * i + k], width[k]);
+            strbuf_add_cell(&out, job_policy_text(&s.project.graph.jobs.items[i]), width[3]);
             strbuf_addf(&out, "%s\n", cells[4 * i + 3]);
         }
         shown++;

@@ -256,6 +256,18 @@ static void on_skipped(void *ctx, const char *job, const char *why,
     strbuf_release(&f);
 }
 
+static void on_up_to_date(void *ctx, const char *job, const char *why,
+                          const struct engine_progress *pr)
+{
+    struct serve *s = ctx;
+    (void)pr;
+    struct strbuf f = STRBUF_INIT;
+    strbuf_addstr(&f, "\"job\":");
+    json_quote(&f, job, strlen(job));
+    log_event(s, "up-to-date", f.buf, "%s up to date: %s", job, why);
+    strbuf_release(&f);
+}
+
 static void on_held(void *ctx, const char *job, const char *what, const struct engine_progress *pr)
 {
     struct serve *s = ctx;
@@ -819,6 +831,7 @@ int cli_serve(const struct cli *c)
                      .started = on_started,
                      .finished = on_finished,
                      .skipped = on_skipped,
+                     .up_to_date = on_up_to_date,
                      .held = on_held,
                      .retry = on_retry},
         .slots = slots,

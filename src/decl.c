@@ -13,7 +13,7 @@ const char *const decl_keys[] = {
     "retry_delay",  "timeout",      "slots",      "tags",
     "python",       "chunk_size",   "work_ids",   "allow_multiple_jobs",
     "job_type",     "data_sources", "data_sinks", "is_streaming",
-    NULL,
+    "on",           NULL,
 };
 
 static const char *const dependency_keys[] = {
@@ -257,6 +257,55 @@ static void check_schedule_one(struct checker *c, const struct value *v, struct 
     strbuf_release(&err);
 }
 
+/* "on": "schedule" | "change" | "demand", or a list of "schedule" and "change". */
+static void check_on(struct checker *c, const struct value *x, struct decl *out)
+{
+    static const char *const words[] = {"schedule", "change", "demand", NULL};
+    const struct value *const *items = &x;
+    size_t count = 1;
+    if (x->kind == VALUE_LIST || x->kind == VALUE_TUPLE) {
+        items = (const struct value *const *)x->list.items;
+        count = x->list.len;
+        if (!count) {
+            range_error(c, x, "on",
+                        "\"schedule\", \"change\", \"demand\" or a list of "
+                        "\"schedule\" and \"change\", not an empty list");
+            return;
+        }
+    }
+    unsigned on = 0;
+    for (size_t i = 0; i < count; i++) {
+        const struct value *v = items[i];
+        if (v->kind != VALUE_STR) {
+            type_error(c, v, "on", "\"schedule\", \"change\", \"demand\" or a list of them");
+            return;
+        }
+        unsigned bit = 0;
+        for (size_t w = 0; words[w]; w++)
+            if (strcmp(v->str.data, words[w]) == 0)
+                bit = 1u << w;
+        if (!bit) {
+            diag_add(c->diags, DIAG_ERROR, c->path, v->loc,
+                     "'on' must be \"schedule\", \"change\" or \"demand\", not \"%s\"",
+                     v->str.data);
+            const char *suggestion = did_you_mean(v->str.data, words);
+            if (suggestion)
+                diag_hint(c->diags, "did you mean \"%s\"?", suggestion);
+            c->failed = true;
+            return;
+        }
+        on |= bit;
+    }
+    if ((on & DECL_ON_DEMAND) && on != DECL_ON_DEMAND) {
+        range_error(c, x, "on",
+                    "\"demand\" alone: a job run on demand runs only when a job that runs "
+                    "needs it");
+        return;
+    }
+    out->on = on;
+    out->on_loc = x->loc;
+}
+
 static void check_key(struct checker *c, const struct value *k, const struct value *x,
                       struct decl *out)
 {
@@ -357,6 +406,8 @@ static void check_key(struct checker *c, const struct value *k, const struct val
         get_strings(c, x, key, &out->data_sources);
     } else if (key_is(k, "data_sinks")) {
         get_strings(c, x, key, &out->data_sinks);
+    } else if (key_is(k, "on")) {
+        check_on(c, x, out);
     } else {
         decl_unknown_key(c->diags, c->path, k, decl_keys, "STAU_CONFIG");
     }
@@ -515,4 +566,13 @@ void decl_json_fields(const struct decl *d, struct strbuf *out)
     json_strings(out, &d->data_sources);
     strbuf_addstr(out, ",\"data_sinks\":");
     json_strings(out, &d->data_sinks);
+    /* Only when written, so that declarations without it keep their fingerprint. */
+    if (d->on) {
+        strbuf_addstr(out, ",\"on\":[");
+        static const char *const words[] = {"\"schedule\"", "\"change\"", "\"demand\""};
+        for (unsigned w = 0, n = 0; w < 3; w++)
+            if (d->on & (1u << w))
+                strbuf_addf(out, "%s%s", n++ ? "," : "", words[w]);
+        strbuf_addch(out, ']');
+    }
 }

@@ -18,6 +18,13 @@ struct dependency {
     bool allow_missing_work_ids; /* judge max_lag on the job, not per work ID */
 };
 
+/* What "on" says a job runs on (bits); 0 when the declaration does not say. */
+enum {
+    DECL_ON_SCHEDULE = 1, /* its schedule's ticks */
+    DECL_ON_CHANGE = 2,   /* what it is made from changing (the make rule) */
+    DECL_ON_DEMAND = 4,   /* only when a job that runs needs it (the pull rule) */
+};
+
 /* The declaration of one job. */
 struct decl {
     VEC(struct dependency) deps; /* upstream jobs */
@@ -43,6 +50,8 @@ struct decl {
     struct strlist data_sources; /* documentation only */
     struct strlist data_sinks;   /* documentation only */
     bool original_form;          /* declared with ReportConfig(...) */
+    unsigned on;                 /* DECL_ON_* bits from "on"; 0: not given (the default) */
+    struct loc on_loc;           /* where "on" is written */
 };
 
 /* Every key a declaration may have, NULL-terminated (for help and did-you-mean). */

@@ -62,6 +62,8 @@ int dot_write(FILE *out, const struct graph *g, const bool *selected, const char
     agattr(graph, AGNODE, mutable("color"), mutable("black"));
     agattr(graph, AGNODE, mutable("fillcolor"), mutable("white"));
     agattr(graph, AGNODE, mutable("state"), mutable(""));
+    agattr(graph, AGNODE, mutable("policy"), mutable(""));
+    agattr(graph, AGNODE, mutable("peripheries"), mutable("1"));
     agattr(graph, AGEDGE, mutable("label"), mutable(""));
     Agnode_t **nodes = xcalloc(g->jobs.len + 1, sizeof(Agnode_t *));
     int rc = 0;
@@ -82,8 +84,18 @@ int dot_write(FILE *out, const struct graph *g, const bool *selected, const char
         free(tooltip);
         if (job->broken || job->in_cycle)
             agset(nodes[i], mutable("color"), mutable("red"));
+        /* Scheduled jobs get a double border, on-demand ones a dashed one. */
+        enum policy policy = job->broken ? POLICY_DERIVED : job_policy(job);
+        if (!job->broken)
+            agset(nodes[i], mutable("policy"), mutable(job_policy_text(job)));
+        if (policy == POLICY_SCHEDULED)
+            agset(nodes[i], mutable("peripheries"), mutable("2"));
+        bool dashed = policy == POLICY_ON_DEMAND;
+        if (dashed)
+            agset(nodes[i], mutable("style"), mutable("rounded,dashed"));
         if (states && states[i]) {
-            agset(nodes[i], mutable("style"), mutable("rounded,filled"));
+            agset(nodes[i], mutable("style"),
+                  mutable(dashed ? "rounded,filled,dashed" : "rounded,filled"));
             agset(nodes[i], mutable("fillcolor"), mutable(state_color(states[i])));
             agset(nodes[i], mutable("state"), mutable(states[i]));
         }

@@ -175,6 +175,10 @@ void engine_finish_task(struct engine *e, struct task *t, enum run_status result
     e->done++;
     report_finished(e, t, ms);
     struct due_job *d = t->d;
+    if (result == RUN_SUCCEEDED)
+        /* The chunk ending last saw every chunk's outputs (as work_success_of). */
+        stale_upstream_fp(due_job_of(d)->decl->outputs.len > 0, t->outputs_fp,
+                          t->chunk ? d->batch : t->run_id, d->up_fp);
     if (result == RUN_SKIPPED && d->result == RUN_SUCCEEDED) {
         d->result = RUN_SKIPPED;
         d->skipped_for = due_job_of(d)->name;
@@ -198,6 +202,33 @@ static void skip_job(struct engine *e, struct due_job *d, const char *failed, co
     engine_finish_job(e, d);
 }
 
+static void report_up_to_date(struct engine *e, const char *job, const char *why)
+{
+    if (!e->cfg.reporter.up_to_date)
+        return;
+    struct engine_progress pr;
+    progress_of(e, &pr, NULL);
+    e->cfg.reporter.up_to_date(e->cfg.reporter.ctx, job, why, &pr);
+}
+
+/* A job whose dependencies all left what its last success started from: up to
+ * date, done without a run, and its dependents go on as after a success. */
+static bool cut_off(struct engine *e, struct due_job *d)
+{
+    char *why = NULL;
+    if (!engine_upstream_unchanged(e, d, &why))
+        return false;
+    d->result = RUN_SUCCEEDED;
+    d->up_to_date = true;
+    memcpy(d->up_fp, d->sub->plan->jobs[d->job].up_fp, sizeof(d->up_fp));
+    engine_close_claim(e, d, RUN_SKIPPED);
+    e->done++;
+    report_up_to_date(e, due_job_of(d)->name, why);
+    free(why);
+    engine_finish_job(e, d);
+    return true;
+}
+
 /* A job is done: count it, and release or skip what waits for it. */
 void engine_finish_job(struct engine *e, struct due_job *d)
 {
@@ -209,6 +240,8 @@ void engine_finish_job(struct engine *e, struct due_job *d)
     sub->open_jobs--;
     if (elsewhere)
         ; /* counted as elsewhere when it was left to the other stau */
+    else if (d->up_to_date)
+        e->totals.up_to_date++;
     else if (d->result == RUN_SUCCEEDED)
         e->totals.succeeded++;
     else if (d->result == RUN_SKIPPED)
@@ -223,7 +256,7 @@ void engine_finish_job(struct engine *e, struct due_job *d)
             continue;
         if (d->result == RUN_SUCCEEDED) {
             /* (Counted per edge, as waiting_for is.) */
-            if (--w->waiting_for == 0) {
+            if (--w->waiting_for == 0 && !cut_off(e, w)) {
                 w->state = JOB_READY;
                 sub->ready_jobs++;
                 e->readied++;
@@ -276,6 +309,7 @@ static void end_run(struct engine *e, struct task *t, const struct proc_event *e
         } else {
             fin.status = RUN_SUCCEEDED;
             fin.outputs_fingerprint = outputs_fp;
+            memcpy(t->outputs_fp, outputs_fp, sizeof(t->outputs_fp));
             fin.output_files = output_files.buf;
         }
     } else {
@@ -331,7 +365,9 @@ static void succeed_without_ids(struct engine *e, struct task *t, int64_t now, b
     plan_outputs_fingerprint(p, e->cfg.store, t->d->job, now, outputs_fp, &missing, &start.learned,
                              &output_files);
     free(missing);
+    engine_upstream_lines(e, t->d, &files);
     start.files = strbuf_detach(&files);
+    memcpy(t->outputs_fp, outputs_fp, sizeof(t->outputs_fp));
     engine_record_start(e, t, 0, now, &start, claimed, "[]");
     struct recorder_end end = {0};
     end.output_files = strbuf_detach(&output_files);
@@ -375,6 +411,7 @@ static void start_task(struct engine *e, struct task *t)
     struct strbuf files = STRBUF_INIT;
     plan_inputs_fingerprint(p, e->cfg.store, d->job, now, start.inputs_fingerprint, &start.learned,
                             &files);
+    engine_upstream_lines(e, d, &files);
     start.files = strbuf_detach(&files);
     const char *kwargs = engine_kwargs(d);
     char *env[] = {xprintf("STAU_RUN_ID=%lld", (long long)t->run_id),
@@ -670,10 +707,14 @@ int engine_submit(struct engine *e, struct project *p, struct plan *plan,
     e->count += sub->due_count;
     e->readied++;
     if (e->cfg.claim_ahead) {
+        /* A job that may be dropped as up to date once its dependencies ran is
+         * claimed when it is ready, if it still runs then. */
         struct due_job **all = xcalloc(sub->due_count + 1, sizeof(*all));
+        size_t claims = 0;
         for (size_t k = 0; k < sub->due_count; k++)
-            all[k] = &sub->due[k];
-        int rc = engine_claim(e, all, sub->due_count);
+            if (!plan->jobs[sub->due[k].job].cutoff || opt->rerun_of)
+                all[claims++] = &sub->due[k];
+        int rc = engine_claim(e, all, claims);
         free(all);
         if (rc < 0) {
             /* Nothing was recorded: the submission never began. */

@@ -80,6 +80,11 @@ struct engine_reporter {
     void (*finished)(void *ctx, const struct engine_run *run, const struct engine_progress *pr);
     /* A job not run: a dependency failed (here or elsewhere), or stau stopped first. */
     void (*skipped)(void *ctx, const char *job, const char *why, const struct engine_progress *pr);
+    /* A job due only because dependencies ran, dropped as up to date: they left what
+     * its last success started from (why: "ingest.orders reran with unchanged
+     * outputs"). */
+    void (*up_to_date)(void *ctx, const char *job, const char *why,
+                       const struct engine_progress *pr);
     /* A job left to another stau, or (resolved) what came of it there. */
     void (*held)(void *ctx, const char *job, const char *what, const struct engine_progress *pr);
     /* A failed run will be tried again after delay_s. */
@@ -107,7 +112,6 @@ struct engine_config {
                             (ENGINE_READABLE); -1: none */
 };
 
-
 /* How one submission's jobs run. */
 struct engine_submit_options {
     const char *kwargs;             /* the keyword arguments instead of the declared ones */
@@ -133,6 +137,7 @@ enum engine_event {
 /* Totals over everything submitted, for a summary. */
 struct engine_totals {
     size_t succeeded, failed, skipped; /* jobs done that way */
+    size_t up_to_date;                 /* jobs dropped as up to date (early cutoff) */
     size_t elsewhere;                  /* jobs left to another stau */
     size_t not_finished, not_started;  /* jobs stopped half-way, never begun (once stopped) */
     int interrupts;                    /* interrupts seen */

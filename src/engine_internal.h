@@ -32,27 +32,30 @@ struct submission;
 
 /* One due job while the engine runs it: its dependencies, its work IDs, its chunks. */
 struct due_job {
-    struct submission *sub;    /* the submission it came in */
-    size_t job;                /* index in the submission's graph */
-    enum job_state state;      /* where it is */
-    size_t waiting_for;        /* due dependencies not yet succeeded */
-    bool chunked;              /* its runs are chunks of ids */
-    bool pass_work_ids;        /* main_func gets work_ids (a chunked job, even unsplit) */
-    struct work_ids ids;       /* its work IDs, once known */
-    size_t runs_left;          /* its tasks not done yet */
-    bool began;                /* select_work or a task of it was started */
-    int64_t batch;             /* its chunks' batch: the first chunk's run id, once recorded */
-    int64_t claim;             /* its first run, claimed before anything started; 0: not
-                                  claimed yet, taken by its first task, or closed */
-    bool claim_tried;          /* a claim was made for it (got or not) */
-    int64_t claim_again_at;    /* an upstream ran elsewhere: claim not before (mono ms) */
-    bool wait_told;            /* the reporter was told it waits for an upstream */
-    bool reclaim;              /* claimed again after another stau's run of it was lost:
-                                  its need stands, whatever that run's end moved */
-    int64_t held_run;          /* JOB_HELD: the other stau's run it waits for */
-    struct work_select select; /* select_work, while it runs */
-    enum run_status result;    /* when done: succeeded only if every run did */
-    const char *skipped_for;   /* the failed job it depends on, when skipped */
+    struct submission *sub;       /* the submission it came in */
+    size_t job;                   /* index in the submission's graph */
+    enum job_state state;         /* where it is */
+    size_t waiting_for;           /* due dependencies not yet succeeded */
+    bool chunked;                 /* its runs are chunks of ids */
+    bool pass_work_ids;           /* main_func gets work_ids (a chunked job, even unsplit) */
+    struct work_ids ids;          /* its work IDs, once known */
+    size_t runs_left;             /* its tasks not done yet */
+    bool began;                   /* select_work or a task of it was started */
+    int64_t batch;                /* its chunks' batch: the first chunk's run id, once recorded */
+    int64_t claim;                /* its first run, claimed before anything started; 0: not
+                                     claimed yet, taken by its first task, or closed */
+    bool claim_tried;             /* a claim was made for it (got or not) */
+    int64_t claim_again_at;       /* an upstream ran elsewhere: claim not before (mono ms) */
+    bool wait_told;               /* the reporter was told it waits for an upstream */
+    bool reclaim;                 /* claimed again after another stau's run of it was lost:
+                                     its need stands, whatever that run's end moved */
+    int64_t held_run;             /* JOB_HELD: the other stau's run it waits for */
+    struct work_select select;    /* select_work, while it runs */
+    enum run_status result;       /* when done: succeeded only if every run did */
+    bool up_to_date;              /* dropped as up to date, without a run (early cutoff) */
+    char up_fp[UPSTREAM_FP_SIZE]; /* when it succeeded here: what it left, for its
+                                     dependents (stale_upstream_fp); empty: not known */
+    const char *skipped_for;      /* the failed job it depends on, when skipped */
 };
 
 /* One submitted plan: its jobs, and who waits for whom. */
@@ -90,6 +93,7 @@ struct task {
     char *log_path;         /* relative to the project root */
     enum run_status result; /* when done */
     char *failure;          /* what went wrong, for the reporter */
+    char outputs_fp[33];    /* succeeded: the outputs it left (hex) */
 };
 
 /* The engine. */
@@ -146,6 +150,13 @@ void engine_start_job(struct engine *e, struct due_job *d);
 void engine_end_selection(struct engine *e, struct due_job *d, const struct proc_event *ev);
 
 /* engine_record.c */
+/* Append an evidence line "u\tJOB\tFP" for each dependency of d: what it left, as
+ * d starts (its run here, else its last success). */
+void engine_upstream_lines(struct engine *e, const struct due_job *d, struct strbuf *out);
+/* Early cutoff: whether d, due only because dependencies ran, finds each of them
+ * leaving what its last success started from; then why says which ran (newly
+ * allocated). */
+bool engine_upstream_unchanged(struct engine *e, const struct due_job *d, char **why);
 /* Look whether the runs held jobs wait for have ended; a held job is done when its
  * run is: as it succeeded, or failed (its dependents skipped). */
 void engine_poll_held(struct engine *e);

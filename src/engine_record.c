@@ -399,3 +399,69 @@ void engine_poll_held(struct engine *e)
         }
     }
 }
+
+/* What dependency `to` of d left, as d starts: its success here, else (a job held
+ * by another stau, whose run ended there, or any under stau serve, whose plans live
+ * long) its last success in the store, else what the plan read. Empty when it never
+ * succeeded. A stale answer only costs a needless run later, never a missed one. */
+static void upstream_fp_now(struct engine *e, const struct due_job *d, size_t to,
+                            char out[UPSTREAM_FP_SIZE])
+{
+    const struct submission *sub = d->sub;
+    size_t k = sub->due_of[to];
+    const struct due_job *up = k != SIZE_MAX ? &sub->due[k] : NULL;
+    memcpy(out, sub->plan->jobs[to].up_fp, UPSTREAM_FP_SIZE);
+    if (up && up->up_fp[0]) {
+        memcpy(out, up->up_fp, UPSTREAM_FP_SIZE);
+    } else if ((up && up->held_run) || !e->cfg.claim_ahead) {
+        /* It ran elsewhere, or (stau serve) may have since this plan was made. */
+        const struct job *job = &sub->p->graph.jobs.items[to];
+        struct run_record ok = {0};
+        if (work_last_success(e->cfg.store, job->name, &ok) == 1)
+            stale_upstream_fp(job->decl->outputs.len > 0, ok.outputs_fingerprint,
+                              ok.batch ? ok.batch : ok.id, out);
+        run_record_release(&ok);
+    }
+}
+
+void engine_upstream_lines(struct engine *e, const struct due_job *d, struct strbuf *out)
+{
+    const struct job *job = due_job_of(d);
+    for (size_t i = 0; i < job->deps.len; i++) {
+        size_t to = job->deps.items[i].to;
+        char fp[UPSTREAM_FP_SIZE];
+        upstream_fp_now(e, d, to, fp);
+        if (fp[0])
+            strbuf_addf(out, "u\t%s\t%s\n", d->sub->p->graph.jobs.items[to].name, fp);
+    }
+}
+
+bool engine_upstream_unchanged(struct engine *e, const struct due_job *d, char **why)
+{
+    const struct submission *sub = d->sub;
+    const struct plan_job *pj = &sub->plan->jobs[d->job];
+    if (!pj->cutoff || sub->opt.rerun || !pj->success.id)
+        return false;
+    const struct job *job = due_job_of(d);
+    struct strbuf sb = STRBUF_INIT;
+    for (size_t i = 0; i < job->deps.len; i++) {
+        size_t to = job->deps.items[i].to;
+        const char *name = sub->p->graph.jobs.items[to].name;
+        char now[UPSTREAM_FP_SIZE], then[UPSTREAM_FP_SIZE];
+        upstream_fp_now(e, d, to, now);
+        if (!now[0] || !stale_recorded_upstream(pj->success.files, name, then) ||
+            strcmp(now, then) != 0) {
+            strbuf_release(&sb);
+            return false;
+        }
+        size_t k = sub->due_of[to];
+        if (k == SIZE_MAX)
+            continue;
+        strbuf_addf(&sb, "%s%s %s", sb.len ? "; " : "", name,
+                    sub->due[k].up_to_date ? "is up to date"
+                    : sub->due[k].held_run ? "ran elsewhere with unchanged outputs"
+                                           : "reran with unchanged outputs");
+    }
+    *why = strbuf_detach(&sb);
+    return true;
+}

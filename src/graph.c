@@ -271,6 +271,67 @@ void graph_add_timetable(struct graph *g, const char *path, const struct timetab
     }
 }
 
+static bool has_schedule(const struct job *job)
+{
+    return job->decl->schedules.len || job->timetable.len;
+}
+
+enum policy job_policy(const struct job *job)
+{
+    unsigned on = job->decl->on;
+    if (on)
+        return on & DECL_ON_SCHEDULE ? POLICY_SCHEDULED
+               : on & DECL_ON_DEMAND ? POLICY_ON_DEMAND
+                                     : POLICY_DERIVED;
+    if (has_schedule(job))
+        return POLICY_SCHEDULED;
+    return job->decl->original_form ? POLICY_ON_DEMAND : POLICY_DERIVED;
+}
+
+bool job_on_change(const struct job *job)
+{
+    enum policy policy = job_policy(job);
+    return policy == POLICY_DERIVED ||
+           (policy == POLICY_SCHEDULED && (job->decl->on & DECL_ON_CHANGE));
+}
+
+const char *policy_name(enum policy policy)
+{
+    return policy == POLICY_SCHEDULED ? "scheduled"
+           : policy == POLICY_DERIVED ? "derived"
+                                      : "on demand";
+}
+
+const char *job_policy_text(const struct job *job)
+{
+    enum policy policy = job_policy(job);
+    if (policy == POLICY_SCHEDULED && job_on_change(job))
+        return "scheduled and on change";
+    return policy_name(policy);
+}
+
+void graph_check_policies(const struct graph *g, struct diags *diags)
+{
+    for (size_t i = 0; i < g->jobs.len; i++) {
+        const struct job *job = &g->jobs.items[i];
+        unsigned on = job->broken ? 0 : job->decl->on;
+        if (!on)
+            continue;
+        if ((on & DECL_ON_SCHEDULE) && !has_schedule(job)) {
+            diag_add(diags, DIAG_ERROR, job->path, job->decl->on_loc,
+                     "'on' includes \"schedule\", but '%s' has no schedule", job->name);
+            diag_hint(diags, "add a \"schedule\", or say \"on\": \"change\" to run it when "
+                             "what it is made from changes");
+        } else if (!(on & DECL_ON_SCHEDULE) && has_schedule(job)) {
+            diag_add(diags, DIAG_ERROR, job->path, job->decl->on_loc,
+                     "'%s' has a schedule, but 'on' does not include \"schedule\"", job->name);
+            diag_hint(diags, "write \"on\": [\"schedule\", \"change\"] to run it at its "
+                             "ticks and when what it is made from changes, or remove the "
+                             "schedule");
+        }
+    }
+}
+
 void graph_release(struct graph *g)
 {
     for (size_t i = 0; i < g->jobs.len; i++) {

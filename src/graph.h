@@ -53,6 +53,28 @@ void graph_release(struct graph *g);
  * naming no job is an error in diags. */
 void graph_add_timetable(struct graph *g, const char *path, const struct timetable *t,
                          struct diags *diags);
+/* When a job runs on its own (SPEC §2). */
+enum policy {
+    POLICY_SCHEDULED, /* at its schedule's ticks (and once if it never ran) */
+    POLICY_DERIVED,   /* when what it is made from changed: the make rule */
+    POLICY_ON_DEMAND, /* never on its own: when a job that runs needs it */
+};
+/* A job's policy: its "on", else scheduled when it has a schedule (its own or a
+ * timetable entry), on demand when declared in the original Stau's ReportConfig
+ * form, derived otherwise. */
+enum policy job_policy(const struct job *job);
+/* Whether the make rule makes the job due on its own: derived, or scheduled with
+ * "on" including "change". */
+bool job_on_change(const struct job *job);
+/* "scheduled", "derived", "on demand". */
+const char *policy_name(enum policy policy);
+/* How the job's policy is told in `why` and `list`: "scheduled", "scheduled and
+ * on change", "derived", "on demand". */
+const char *job_policy_text(const struct job *job);
+/* Add an error to diags for each job whose "on" does not fit its schedules (after
+ * graph_add_timetable). */
+void graph_check_policies(const struct graph *g, struct diags *diags);
+
 /* Index of the job with this name, or -1. */
 long graph_find(const struct graph *g, const char *name);
 /* The job name closest to `name` (a typo, or its last component only), other than

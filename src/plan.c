@@ -395,7 +395,8 @@ static int select_targets(struct plan *plan, const struct graph *g, const struct
     return 0;
 }
 
-/* Jobs downstream of a due one are due too (in topological order, once through). */
+/* A due job's dependents that run on change are due too; an on-demand dependent
+ * keeps the reason until something needs it (in topological order, once through). */
 static bool spread_upstream_due(struct plan *plan, const struct graph *g,
                                 const struct sizelist *topo)
 {
@@ -403,18 +404,63 @@ static bool spread_upstream_due(struct plan *plan, const struct graph *g,
     for (size_t k = 0; k < topo->len; k++) {
         size_t i = topo->items[k];
         struct plan_job *pj = &plan->jobs[i];
-        if (!pj->selected)
+        const struct job *job = &g->jobs.items[i];
+        bool on_change = job_on_change(job);
+        if (!pj->selected || (!on_change && job_policy(job) != POLICY_ON_DEMAND))
+            continue;
+        /* (An on-demand job already pulled in runs: the reason is why.) */
+        bool runs = on_change || pj->due;
+        struct reasons *to = runs ? &pj->why : &pj->held_back;
+        for (size_t e = 0; e < job->deps.len; e++) {
+            size_t d = job->deps.items[e].to;
+            if (plan->jobs[d].due && !reasons_have(to, REASON_UPSTREAM_DUE)) {
+                reasons_add(to, REASON_UPSTREAM_DUE, "'%s' runs first", g->jobs.items[d].name);
+                if (runs)
+                    pj->due = changed = true;
+            }
+        }
+    }
+    return changed;
+}
+
+/* The pull rule: a due job's on-demand dependency runs first when the make rule
+ * holds for it, or would once its own on-demand dependencies ran (wants). */
+static bool pull_on_demand(struct plan *plan, const struct graph *g, const struct sizelist *topo)
+{
+    size_t n = g->jobs.len;
+    bool *wants = xcalloc(n + 1, sizeof(bool));
+    for (size_t k = 0; k < topo->len; k++) {
+        size_t i = topo->items[k];
+        const struct job *job = &g->jobs.items[i];
+        if (!plan->jobs[i].selected || job_policy(job) != POLICY_ON_DEMAND)
+            continue;
+        wants[i] = plan->jobs[i].held_back.len > 0;
+        for (size_t e = 0; e < job->deps.len && !wants[i]; e++) {
+            size_t d = job->deps.items[e].to;
+            wants[i] = plan->jobs[d].due || wants[d];
+        }
+    }
+    bool changed = false;
+    for (size_t k = topo->len; k-- > 0;) {
+        size_t i = topo->items[k];
+        if (!plan->jobs[i].due)
             continue;
         const struct job *job = &g->jobs.items[i];
         for (size_t e = 0; e < job->deps.len; e++) {
             size_t d = job->deps.items[e].to;
-            if (plan->jobs[d].due && !reasons_have(&pj->why, REASON_UPSTREAM_DUE)) {
-                reasons_add(&pj->why, REASON_UPSTREAM_DUE, "'%s' runs first",
-                            g->jobs.items[d].name);
-                pj->due = changed = true;
-            }
+            struct plan_job *dep = &plan->jobs[d];
+            if (dep->due || !wants[d])
+                continue;
+            /* Its held-back reasons are why it runs now (an upstream-due one comes
+             * with the dependency it pulls in turn). */
+            for (size_t r = 0; r < dep->held_back.len; r++)
+                VEC_PUSH(&dep->why, dep->held_back.items[r]);
+            VEC_FREE(&dep->held_back);
+            dep->pulled_by = i;
+            dep->due = changed = true;
         }
     }
+    free(wants);
     return changed;
 }
 
@@ -447,6 +493,38 @@ static void name_due_upstream(struct plan *plan, const struct graph *g)
         free(reason->evidence);
         reason->evidence = strbuf_detach(&sb);
     }
+}
+
+/* The run a success is named by: its batch (a chunked job's first chunk). */
+static int64_t success_batch(const struct run_record *ok)
+{
+    return !ok->id ? 0 : ok->batch ? ok->batch : ok->id;
+}
+
+/* Move the reasons the job's policy does not run it for on its own to held_back: a
+ * scheduled job (not "on" change) runs at its ticks, when it never ran, and again
+ * when its last run did not finish (interrupted, lost); an on-demand job only when
+ * asked for or needed. */
+static void hold_back(struct plan_job *pj, const struct job *job)
+{
+    enum policy policy = job_policy(job);
+    if (job_on_change(job))
+        return;
+    bool unfinished =
+        pj->chunks_missing || pj->last.status == RUN_INTERRUPTED || pj->last.status == RUN_LOST;
+    size_t kept = 0;
+    for (size_t r = 0; r < pj->why.len; r++) {
+        enum reason_kind kind = pj->why.items[r].kind;
+        bool keep =
+            kind == REASON_FORCED ||
+            (policy == POLICY_SCHEDULED && (kind == REASON_NEVER_RUN || kind == REASON_SCHEDULE ||
+                                            (kind == REASON_FAILED && unfinished)));
+        if (keep)
+            pj->why.items[kept++] = pj->why.items[r];
+        else
+            VEC_PUSH(&pj->held_back, pj->why.items[r]);
+    }
+    pj->why.len = kept;
 }
 
 /* A due job's dependency with max_lag M and no success in the last M minutes runs first. */
@@ -616,6 +694,14 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
     }
     if (rc == 0 && read_pasts(plan, g, st) < 0)
         rc = -1;
+    for (size_t i = 0; i < n; i++) {
+        struct plan_job *pj = &plan->jobs[i];
+        pj->pulled_by = SIZE_MAX;
+        if (pj->selected)
+            stale_upstream_fp(g->jobs.items[i].decl->outputs.len > 0,
+                              pj->success.outputs_fingerprint, success_batch(&pj->success),
+                              pj->up_fp);
+    }
     if (snapshot && store_snapshot_end(st) < 0)
         rc = -1;
     plan->witness_complete = !h.incomplete;
@@ -639,9 +725,12 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
         struct upstream *ups = xcalloc(job->deps.len + 1, sizeof(struct upstream));
         for (size_t e = 0; e < job->deps.len; e++) {
             const struct plan_job *dep = &plan->jobs[job->deps.items[e].to];
-            ups[e] = (struct upstream){g->jobs.items[job->deps.items[e].to].name, dep->due,
+            ups[e] = (struct upstream){g->jobs.items[job->deps.items[e].to].name,
+                                       dep->due,
                                        dep->success.id ? dep->success.started_at : 0,
-                                       dep->success.id ? dep->success.finished_at : 0};
+                                       dep->success.id ? dep->success.finished_at : 0,
+                                       dep->up_fp[0] ? dep->up_fp : NULL,
+                                       success_batch(&dep->success)};
         }
         struct job_now now;
         plan_job_now(pj, &now);
@@ -655,17 +744,26 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
                                 pj->success.id ? &pj->success : NULL, pj->chunks_missing,
                                 pj->schedule_from};
         stale_reasons(&now, &past, ups, job->deps.len, opt->now, &pj->why);
+        hold_back(pj, job);
         pj->due = pj->why.len > 0;
         free(ups);
     }
-    /* Both rules can feed each other; each round only adds, so this ends. */
+    /* The rules feed each other; each round only adds, so this ends. */
     for (size_t round = 0; round <= n; round++) {
         bool a = spread_upstream_due(plan, g, &topo);
-        bool b = apply_max_lag(plan, g, opt->now);
-        if (!a && !b)
+        bool b = pull_on_demand(plan, g, &topo);
+        bool c = apply_max_lag(plan, g, opt->now);
+        if (!a && !b && !c)
             break;
     }
     name_due_upstream(plan, g);
+    for (size_t i = 0; i < n; i++) {
+        struct plan_job *pj = &plan->jobs[i];
+        bool only_upstream = pj->due && pj->why.len;
+        for (size_t r = 0; r < pj->why.len && only_upstream; r++)
+            only_upstream = pj->why.items[r].kind == REASON_UPSTREAM_DUE;
+        pj->cutoff = only_upstream;
+    }
     for (size_t k = 0; k < topo.len; k++)
         if (plan->jobs[topo.items[k]].due)
             VEC_PUSH(&plan->order, topo.items[k]);
@@ -677,6 +775,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
 void plan_job_release(struct plan_job *pj)
 {
     reasons_release(&pj->why);
+    reasons_release(&pj->held_back);
     free(pj->missing_output);
     free(pj->files);
     run_record_release(&pj->last);

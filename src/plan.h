@@ -2,8 +2,10 @@
  * present (fingerprints of code, declaration, inputs and outputs, stat-gated
  * through the state database's file memory), reads its past from the state
  * database, asks stale.c for its reasons, and adds the whole-invocation rules:
- * a job follows a dependency that runs (upstream-due), and a dependency with
- * max_lag runs first when its last success is too old (max-lag). */
+ * each job's policy (graph.h) decides which reasons make it run on its own; a job
+ * that runs on change follows a dependency that runs (upstream-due); a job that
+ * runs pulls its on-demand dependencies whose make rule holds, and a dependency
+ * with max_lag whose last success is too old (max-lag). */
 #ifndef STAU_PLAN_H
 #define STAU_PLAN_H
 
@@ -14,10 +16,18 @@
 
 /* One job's entry in the plan. */
 struct plan_job {
-    bool selected;      /* a target, or something a target needs */
-    bool due;           /* runs in this invocation */
-    struct reasons why; /* the reasons it is due (empty when not) */
-    char code_fp[33];   /* its present fingerprints (hex) */
+    bool selected;                /* a target, or something a target needs */
+    bool due;                     /* runs in this invocation */
+    struct reasons why;           /* the reasons it is due (empty when not) */
+    struct reasons held_back;     /* reasons of the make rule its policy does not run it for
+                                     on its own: a scheduled job's (until its next tick), an
+                                     on-demand job's (until a job that runs needs it) */
+    size_t pulled_by;             /* an on-demand job due because this job needs it (the pull
+                                     rule): that job's index; SIZE_MAX: not pulled */
+    bool cutoff;                  /* due only because dependencies run first: dropped as up to
+                                     date if they leave what this job's last success started from */
+    char up_fp[UPSTREAM_FP_SIZE]; /* what its last success left (stale_upstream_fp) */
+    char code_fp[33];             /* its present fingerprints (hex) */
     char config_fp[33];
     char inputs_fp[33];
     char outputs_fp[33];

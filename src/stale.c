@@ -2,6 +2,7 @@
 #include "stale.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "value.h"
@@ -14,7 +15,7 @@ static const char *const names[] = {
     [REASON_INPUT_CHANGED] = "input-changed",
     [REASON_OUTPUT_MISSING] = "output-missing",
     [REASON_OUTPUT_CHANGED] = "output-changed",
-    [REASON_UPSTREAM_NEWER] = "upstream-newer",
+    [REASON_UPSTREAM_CHANGED] = "upstream-changed",
     [REASON_UPSTREAM_DUE] = "upstream-due",
     [REASON_MAX_LAG] = "max-lag",
     [REASON_SCHEDULE] = "schedule",
@@ -197,6 +198,39 @@ void stale_files_diff(const char *recorded, const char *now, char kind, struct s
     VEC_FREE(&is);
 }
 
+void stale_upstream_fp(bool has_outputs, const char *outputs_fp, int64_t success_batch,
+                       char out[UPSTREAM_FP_SIZE])
+{
+    if (!success_batch)
+        out[0] = 0;
+    else if (has_outputs && outputs_fp && *outputs_fp)
+        snprintf(out, UPSTREAM_FP_SIZE, "o:%.32s", outputs_fp);
+    else
+        snprintf(out, UPSTREAM_FP_SIZE, "r:%lld", (long long)success_batch);
+}
+
+bool stale_recorded_upstream(const char *files, const char *job, char out[UPSTREAM_FP_SIZE])
+{
+    size_t len = strlen(job);
+    for (const char *line = files; line && *line;) {
+        const char *end = strchr(line, '\n');
+        if (!end)
+            break;
+        if (line[0] == 'u' && line[1] == '\t' && strncmp(line + 2, job, len) == 0 &&
+            line[2 + len] == '\t') {
+            const char *fp = line + 3 + len;
+            size_t n = (size_t)(end - fp);
+            if (n >= UPSTREAM_FP_SIZE)
+                return false;
+            memcpy(out, fp, n);
+            out[n] = 0;
+            return true;
+        }
+        line = end + 1;
+    }
+    return false;
+}
+
 static bool differs(const char *recorded, const char *now)
 {
     return !recorded || !now || strcmp(recorded, now) != 0;
@@ -266,11 +300,28 @@ void stale_reasons(const struct job_now *job, const struct job_past *past,
                             (long long)ok->id);
         }
         strbuf_release(&which);
+        /* Early cutoff: what a dependency left is compared with what this job's last
+         * success started from; runs recorded before stau remembered that are judged by
+         * time (a dependency's success after it started). */
         for (size_t i = 0; i < dep_count; i++) {
-            if (deps[i].success_finished_at > ok->started_at) {
-                stale_format_time(deps[i].success_finished_at, NULL, &when);
-                reasons_add(out, REASON_UPSTREAM_NEWER,
-                            "'%s' succeeded at %s, after run %lld started", deps[i].name, when.buf,
+            char recorded[UPSTREAM_FP_SIZE];
+            const struct upstream *u = &deps[i];
+            if (stale_recorded_upstream(ok->files, u->name, recorded)) {
+                if (!u->fp || strcmp(recorded, u->fp) == 0)
+                    continue;
+                if (u->fp[0] == 'o')
+                    reasons_add(out, REASON_UPSTREAM_CHANGED,
+                                "'%s' left different outputs (run %lld) since run %lld", u->name,
+                                (long long)u->success_id, (long long)ok->id);
+                else
+                    reasons_add(out, REASON_UPSTREAM_CHANGED,
+                                "'%s' succeeded again (run %lld) since run %lld; it declares no "
+                                "outputs, so each success counts as a change",
+                                u->name, (long long)u->success_id, (long long)ok->id);
+            } else if (u->success_finished_at > ok->started_at) {
+                stale_format_time(u->success_finished_at, NULL, &when);
+                reasons_add(out, REASON_UPSTREAM_CHANGED,
+                            "'%s' succeeded at %s, after run %lld started", u->name, when.buf,
                             (long long)ok->id);
                 strbuf_reset(&when);
             }

@@ -18,7 +18,7 @@ enum reason_kind {
     REASON_INPUT_CHANGED,
     REASON_OUTPUT_MISSING,
     REASON_OUTPUT_CHANGED,
-    REASON_UPSTREAM_NEWER,
+    REASON_UPSTREAM_CHANGED,
     REASON_UPSTREAM_DUE,
     REASON_MAX_LAG,
     REASON_SCHEDULE,
@@ -73,12 +73,27 @@ struct upstream {
     bool due;                    /* it runs in this invocation */
     int64_t success_started_at;  /* its last success's start, unix ms; 0: none */
     int64_t success_finished_at; /* ... and end */
+    const char *fp;              /* what its last success left: stale_upstream_fp's text;
+                                    NULL: it never succeeded */
+    int64_t success_id;          /* the run (or batch) of that success; 0: none */
 };
+
+/* The size of an upstream fingerprint's text, with its NUL. */
+enum { UPSTREAM_FP_SIZE = 40 };
+/* What a dependency's success left, as its dependents remember it (an evidence line
+ * "u\tJOB\tFP" of their runs): "o:" and the outputs fingerprint when it declares
+ * outputs, else "r:" and the run (a batch's first run) of that success, which
+ * changes whenever it succeeds again. Empty when it never succeeded. */
+void stale_upstream_fp(bool has_outputs, const char *outputs_fp, int64_t success_batch,
+                       char out[UPSTREAM_FP_SIZE]);
+/* The upstream fingerprint of job recorded in evidence lines (run_record.files), into
+ * out; false when none is recorded (an older run, or a new dependency). */
+bool stale_recorded_upstream(const char *files, const char *job, char out[UPSTREAM_FP_SIZE]);
 
 /* The name of a reason as `stau why` and --json print it ("code-changed"). */
 const char *reason_name(enum reason_kind kind);
 /* Add every reason job is due, as far as it alone and its upstream's records
- * tell (never-run ... upstream-newer, schedule, forced); upstream-due and max-lag
+ * tell (never-run ... upstream-changed, schedule, forced); upstream-due and max-lag
  * are the planner's, which sees the whole invocation. now is unix ms. */
 void stale_reasons(const struct job_now *job, const struct job_past *past,
                    const struct upstream *deps, size_t dep_count, int64_t now, struct reasons *out);

@@ -97,6 +97,17 @@ static void on_skipped(void *ctx, const char *job, const char *why,
     fflush(stdout);
 }
 
+static void on_up_to_date(void *ctx, const char *job, const char *why,
+                          const struct engine_progress *pr)
+{
+    struct status *s = ctx;
+    clear_line(s);
+    printf("[%zu/%zu] %s ", pr->done, pr->count, job);
+    print_colored(s, "32", "up to date");
+    printf(": %s\n", why);
+    fflush(stdout);
+}
+
 static void on_held(void *ctx, const char *job, const char *what, const struct engine_progress *pr)
 {
     struct status *s = ctx;
@@ -121,6 +132,7 @@ struct engine_reporter status_reporter(struct status *s)
     return (struct engine_reporter){.ctx = s,
                                     .finished = on_finished,
                                     .skipped = on_skipped,
+                                    .up_to_date = on_up_to_date,
                                     .held = on_held,
                                     .retry = on_retry,
                                     .progress = on_progress};
@@ -166,6 +178,8 @@ void status_summary(struct status *s, const struct engine_totals *t, int64_t ms)
     clear_line(s);
     printf("%zu ran: %zu succeeded, %zu failed, %zu skipped", t->succeeded + t->failed,
            t->succeeded, t->failed, t->skipped);
+    if (t->up_to_date)
+        printf(", %zu up to date after all", t->up_to_date);
     if (t->elsewhere)
         printf(", %zu left to another stau", t->elsewhere);
     if (t->not_finished)

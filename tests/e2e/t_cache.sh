@@ -120,7 +120,7 @@ test_cache_torn_update_is_skipped() {
 13 files, 1 read, 1 parsed
 EOF
     run list
-    expect_stdout_contains "sales.daily        src/sales/daily.py        ingest.orders, ingest.fx_rates (max_lag 120m)                                  45 6 * * *    finance"
+    expect_stdout_contains "sales.daily        src/sales/daily.py        ingest.orders, ingest.fx_rates (max_lag 120m)                                  45 6 * * *    scheduled  finance"
     run -v check
     expect_stderr_eq <<'EOF'
 13 files, 0 read, 0 parsed

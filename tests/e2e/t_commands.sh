@@ -287,8 +287,8 @@ test_jobs_root_default_is_src() {
 EOF
     run list
     expect_stdout_eq <<'EOF'
-NAME   FILE          DEPENDENCIES  SCHEDULE      TAGS
-stray  src/stray.py  -             @hourly       -
+NAME   FILE          DEPENDENCIES  SCHEDULE      POLICY     TAGS
+stray  src/stray.py  -             @hourly       scheduled  -
 EOF
 }
 
@@ -300,9 +300,9 @@ test_jobs_flag() {
         expect_exit 0
         expect_stderr_empty
         expect_stdout_eq <<'EOF'
-NAME           FILE                        DEPENDENCIES                 SCHEDULE      TAGS
-daily.extract  pipelines/daily/extract.py  -                            @daily        -
-daily.load     pipelines/daily/load.py     daily.extract (max_lag 60m)  -             -
+NAME           FILE                        DEPENDENCIES                 SCHEDULE      POLICY     TAGS
+daily.extract  pipelines/daily/extract.py  -                            @daily        scheduled  -
+daily.load     pipelines/daily/load.py     daily.extract (max_lag 60m)  -             derived    -
 EOF
     done
 }
@@ -329,9 +329,9 @@ EOF
     run list
     expect_exit 0
     expect_stdout_eq <<'EOF'
-NAME      FILE         DEPENDENCIES  SCHEDULE      TAGS
-etl.load  etl/load.py  -             -             -
-report    report.py    etl.load      -             -
+NAME      FILE         DEPENDENCIES  SCHEDULE      POLICY   TAGS
+etl.load  etl/load.py  -             -             derived  -
+report    report.py    etl.load      -             derived  -
 EOF
 }
 

@@ -438,11 +438,11 @@ test_list_shows_broken_jobs() {
     run list
     expect_exit 2
     expect_stdout_eq <<'EOF'
-NAME              FILE                     DEPENDENCIES  SCHEDULE      TAGS
-max_lag_negative  src/max_lag_negative.py  -             -             -  (declaration has errors)
-retries_negative  src/retries_negative.py  -             -             -  (declaration has errors)
-retries_str       src/retries_str.py       -             -             -  (declaration has errors)
-tags_str          src/tags_str.py          -             -             -  (declaration has errors)
+NAME              FILE                     DEPENDENCIES  SCHEDULE      POLICY  TAGS
+max_lag_negative  src/max_lag_negative.py  -             -             -       -  (declaration has errors)
+retries_negative  src/retries_negative.py  -             -             -       -  (declaration has errors)
+retries_str       src/retries_str.py       -             -             -       -  (declaration has errors)
+tags_str          src/tags_str.py          -             -             -       -  (declaration has errors)
 EOF
     expect_stderr_contains "src/retries_str.py:1:27: error: 'retries' must be an int, not str"
     run list --json

@@ -29,14 +29,14 @@ test_example_list() {
     expect_exit 0
     expect_stderr_empty
     expect_stdout_eq <<'EOF'
-NAME               FILE                      DEPENDENCIES                                                                   SCHEDULE      TAGS
-ingest.customers   src/ingest/customers.py   -                                                                              0 * * * *     ingest
-ingest.fx_rates    src/ingest/fx_rates.py    -                                                                              @hourly       ingest,finance
-ingest.orders      src/ingest/orders.py      -                                                                              */15 * * * *  ingest
-reports.manifest   src/reports/manifest.py   reports.weekly (max_lag 1440m)                                                 -             reporting
-reports.weekly     src/reports/weekly.py     sales.daily, sales.by_customer                                                 0 7 * * MON   finance,reporting
-sales.by_customer  src/sales/by_customer.py  ingest.orders, ingest.customers (max_lag 60m), ingest.fx_rates (max_lag 120m)  -             finance
-sales.daily        src/sales/daily.py        ingest.orders, ingest.fx_rates (max_lag 120m)                                  30 6 * * *    finance
+NAME               FILE                      DEPENDENCIES                                                                   SCHEDULE      POLICY     TAGS
+ingest.customers   src/ingest/customers.py   -                                                                              0 * * * *     scheduled  ingest
+ingest.fx_rates    src/ingest/fx_rates.py    -                                                                              @hourly       scheduled  ingest,finance
+ingest.orders      src/ingest/orders.py      -                                                                              */15 * * * *  scheduled  ingest
+reports.manifest   src/reports/manifest.py   reports.weekly (max_lag 1440m)                                                 -             derived    reporting
+reports.weekly     src/reports/weekly.py     sales.daily, sales.by_customer                                                 0 7 * * MON   scheduled  finance,reporting
+sales.by_customer  src/sales/by_customer.py  ingest.orders, ingest.customers (max_lag 60m), ingest.fx_rates (max_lag 120m)  -             derived    finance
+sales.daily        src/sales/daily.py        ingest.orders, ingest.fx_rates (max_lag 120m)                                  30 6 * * *    scheduled  finance
 EOF
 }
 
@@ -52,7 +52,7 @@ jobs = json.load(open(sys.argv[1]))
 keys = {"name", "file", "valid", "code_files", "code_fingerprint", "timetable", "dependencies", "schedule", "timezone",
         "inputs", "outputs", "main_func", "kwargs", "retries", "retry_delay", "timeout",
         "slots", "tags", "python", "chunk_size", "work_ids", "allow_multiple_jobs",
-        "is_streaming", "job_type", "data_sources", "data_sinks"}
+        "is_streaming", "job_type", "data_sources", "data_sinks", "policy", "on_change"}
 dep_keys = {"job", "max_lag", "kwargs", "unique", "allow_missing_work_ids"}
 ok = True
 def bad(msg):
@@ -99,6 +99,12 @@ fx = by["ingest.fx_rates"]
 for k, v in {"retries": 3, "retry_delay": 30, "timezone": "UTC", "schedule": ["@hourly"]}.items():
     if fx.get(k) != v:
         bad("ingest.fx_rates: %s is %r, expected %r" % (k, fx.get(k), v))
+policies = {n: (j["policy"], j["on_change"]) for n, j in by.items()}
+if policies != {"ingest.customers": ("scheduled", False), "ingest.fx_rates": ("scheduled", False),
+                "ingest.orders": ("scheduled", False), "reports.manifest": ("derived", True),
+                "reports.weekly": ("scheduled", False), "sales.by_customer": ("derived", True),
+                "sales.daily": ("scheduled", False)}:
+    bad("policies: %r" % policies)
 if by["reports.manifest"]["main_func"] is not None:
     bad("reports.manifest should run as __main__")
 if by["reports.weekly"]["timeout"] != 600 or by["reports.weekly"]["kwargs"] != {"top_n": 3}:

@@ -27,6 +27,7 @@ defaults = {
     "timeout": None, "slots": 1, "tags": [], "python": None, "chunk_size": None,
     "work_ids": None, "allow_multiple_jobs": False, "is_streaming": False,
     "job_type": None, "data_sources": [], "data_sinks": [], "timetable": [],
+    "policy": "scheduled", "on_change": False,
 }
 # Code fingerprints are hashes: checked for shape here, for meaning in the unit tests.
 for j in jobs:
@@ -86,10 +87,10 @@ test_native_list() {
     expect_exit 0
     expect_stderr_empty
     expect_stdout_eq <<'EOF'
-NAME         FILE                DEPENDENCIES                          SCHEDULE      TAGS
-etl.audit    src/etl/audit.py    -                                     @every 15m    -
-etl.extract  src/etl/extract.py  -                                     @hourly       etl,ingest,unicode-é,triple
-etl.load     src/etl/load.py     etl.extract, etl.audit (max_lag 90m)  0 2 * * *     -
+NAME         FILE                DEPENDENCIES                          SCHEDULE      POLICY     TAGS
+etl.audit    src/etl/audit.py    -                                     @every 15m    scheduled  -
+etl.extract  src/etl/extract.py  -                                     @hourly       scheduled  etl,ingest,unicode-é,triple
+etl.load     src/etl/load.py     etl.extract, etl.audit (max_lag 90m)  0 2 * * *     scheduled  -
 EOF
 }
 
@@ -98,10 +99,10 @@ test_list_columns_fit_long_schedules() {
     run list
     expect_exit 0
     expect_stdout_eq <<'EOF'
-NAME         FILE                DEPENDENCIES                          SCHEDULE                         TAGS
-etl.audit    src/etl/audit.py    -                                     @every 15m                       -
-etl.extract  src/etl/extract.py  -                                     @hourly | */15 9-17 * * MON-FRI  etl,ingest,unicode-é,triple
-etl.load     src/etl/load.py     etl.extract, etl.audit (max_lag 90m)  0 2 * * *                        -
+NAME         FILE                DEPENDENCIES                          SCHEDULE                         POLICY     TAGS
+etl.audit    src/etl/audit.py    -                                     @every 15m                       scheduled  -
+etl.extract  src/etl/extract.py  -                                     @hourly | */15 9-17 * * MON-FRI  scheduled  etl,ingest,unicode-é,triple
+etl.load     src/etl/load.py     etl.extract, etl.audit (max_lag 90m)  0 2 * * *                        scheduled  -
 EOF
 }
 
@@ -121,10 +122,10 @@ test_original_list() {
     expect_exit 0
     expect_stderr_empty
     expect_stdout_eq <<'EOF'
-NAME   FILE          DEPENDENCIES                               SCHEDULE      TAGS
-job_a  src/job_a.py  job_b (max_lag 60m), job_c (max_lag 120m)  */20 * * * *  -
-job_b  src/job_b.py  -                                          -             -
-job_c  src/job_c.py  -                                          @every 5m     -
+NAME   FILE          DEPENDENCIES                               SCHEDULE      POLICY     TAGS
+job_a  src/job_a.py  job_b (max_lag 60m), job_c (max_lag 120m)  */20 * * * *  scheduled  -
+job_b  src/job_b.py  -                                          -             on demand  -
+job_c  src/job_c.py  -                                          @every 5m     scheduled  -
 EOF
 }
 
@@ -205,8 +206,8 @@ EOF
     expect_stderr_empty
     run list
     expect_stdout_eq <<'EOF'
-NAME  FILE        DEPENDENCIES  SCHEDULE      TAGS
-job   src/job.py  -             @daily        -
+NAME  FILE        DEPENDENCIES  SCHEDULE      POLICY     TAGS
+job   src/job.py  -             @daily        scheduled  -
 EOF
 }
 
@@ -240,9 +241,9 @@ EOF
     run list
     expect_exit 0
     expect_stdout_eq <<'EOF'
-NAME       FILE                   DEPENDENCIES  SCHEDULE      TAGS
-sales      src/sales/__init__.py  sales.raw     -             -
-sales.raw  src/sales/raw.py       -             -             -
+NAME       FILE                   DEPENDENCIES  SCHEDULE      POLICY   TAGS
+sales      src/sales/__init__.py  sales.raw     -             derived  -
+sales.raw  src/sales/raw.py       -             -             derived  -
 EOF
 }
 

@@ -228,7 +228,7 @@ test_run_force() {
     expect_ran 'b'
     run why d
     expect_stdout_contains "d is due:"
-    expect_stdout_contains "upstream-newer: 'b' succeeded at"
+    expect_stdout_contains "upstream-changed: 'b' succeeded again (run 5) since run 4; it declares no outputs, so each success counts as a change"
     run run --force c
     expect_exit 0
     expect_ran 'c'
@@ -258,9 +258,9 @@ test_run_run_runs_the_named_jobs_now() {
     run run -n --force b
     expect_stdout_eq <<'EOF'
 would run 2 jobs:
-  a
+  a (derived)
       forced: needed by a job asked for with `stau run --force`
-  b
+  b (derived)
       forced: asked for with `stau run --force`
       upstream-due: 'a' runs first
 EOF
@@ -552,7 +552,7 @@ test_run_max_lag_recent_dependency_is_not_rerun() {
     run why down
     expect_stdout_contains "down is not due:"
     expect_stdout_contains "  dependency up: last success "
-    expect_stdout_contains " ago, within its max_lag of 60 minutes"
+    expect_stdout_contains " ago (run 1), which run 3 started after, within its max_lag of 60 minutes"
 }
 
 test_run_max_lag_old_dependency_runs_first() {
@@ -679,9 +679,9 @@ test_run_why_and_dry_run() {
     expect_exit 0
     expect_stdout_eq <<'EOF'
 would run 2 jobs:
-  a
+  a (derived)
       never-run: no successful run is recorded
-  b
+  b (derived)
       never-run: no successful run is recorded
       upstream-due: 'a' runs first
 EOF
@@ -694,6 +694,7 @@ EOF
 b is due:
   never-run: no successful run is recorded
   upstream-due: 'a' runs first
+  policy: derived: it runs when what it is made from changes
 EOF
     run why --json a b
     expect_exit 0
@@ -712,7 +713,7 @@ EOF
     expect_stdout_contains "a is not due:"
     expect_stdout_contains "  last success: run 1, finished "
     expect_stdout_contains "  code, declaration, inputs and outputs match that run (fingerprints "
-    expect_stdout_contains "  no schedule: it runs when something it depends on changes"
+    expect_stdout_contains "  policy: derived: it runs when what it is made from changes"
     run why b
     expect_stdout_contains "  dependency a: last success "
     run why --json a
@@ -890,6 +891,7 @@ test_run_why_tag() {
     expect_stdout_eq <<'EOF2'
 a is due:
   never-run: no successful run is recorded
+  policy: derived: it runs when what it is made from changes
 EOF2
 }
 

@@ -54,7 +54,7 @@ test_status_before_and_after_a_run() {
     schedule_project
     run status
     expect_exit 0
-    expect_stdout_contains "plain  due    -         now (never-run)"
+    expect_stdout_contains "plain  due    -         derived    now (never-run)"
     run
     expect_exit 0
     run status --json

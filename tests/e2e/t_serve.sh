@@ -632,7 +632,7 @@ test_serve_dependent_waits_for_its_upstream_running_elsewhere() {
     run run up
     expect_exit 0
     run why down
-    expect_stdout_contains "upstream-newer: 'up' succeeded at"
+    expect_stdout_contains "upstream-changed: 'up' succeeded again (run 3) since run 2"
     touch slow
     start_bg_into "$TEST_TMP/one.out" "$TEST_TMP/one.err" run --force up
     local one=$BG_PID

@@ -126,9 +126,9 @@ EOF
     run list
     expect_exit 0
     expect_stdout_eq <<'EOF'
-NAME    FILE           DEPENDENCIES  SCHEDULE      TAGS
-good    src/good.py    -             @daily        -
-zz.job  src/zz/job.py  good          -             -
+NAME    FILE           DEPENDENCIES  SCHEDULE      POLICY     TAGS
+good    src/good.py    -             @daily        scheduled  -
+zz.job  src/zz/job.py  good          -             derived    -
 EOF
     expect_stderr_not_contains "src/zz: warning"
     for alias in aa mm a0 b1 c2; do
@@ -230,8 +230,8 @@ EOF
     run list
     expect_exit 0
     expect_stdout_eq <<'EOF'
-NAME  FILE         DEPENDENCIES  SCHEDULE      TAGS
-good  src/good.py  -             @daily        -
+NAME  FILE         DEPENDENCIES  SCHEDULE      POLICY     TAGS
+good  src/good.py  -             @daily        scheduled  -
 EOF
     expect_stderr_empty
 }

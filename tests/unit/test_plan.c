@@ -21,6 +21,7 @@
 #include "store.h"
 #include "unit.h"
 #include "util.h"
+#include "work.h"
 
 #define S 1000LL
 #define MIN (60 * S)
@@ -206,8 +207,24 @@ static int64_t record_run_as(struct fixture *f, const struct plan *plan, const c
     rec.inputs_fingerprint = (char *)(uintptr_t)pj->inputs_fp;
     rec.reasons_json = (char *)"[]";
     rec.exit_code = -1;
+    /* What each dependency left, as the engine notes it when a run starts. */
+    struct strbuf files = STRBUF_INIT;
+    strbuf_addstr(&files, pj->files ? pj->files : "");
+    const struct job *gj = &f->project.graph.jobs.items[pj - plan->jobs];
+    for (size_t e = 0; e < gj->deps.len; e++) {
+        const struct job *up = &f->project.graph.jobs.items[gj->deps.items[e].to];
+        struct run_record ok = {0};
+        char fp[UPSTREAM_FP_SIZE] = "";
+        if (work_last_success(f->store, up->name, &ok) == 1)
+            stale_upstream_fp(up->decl->outputs.len > 0, ok.outputs_fingerprint,
+                              ok.batch ? ok.batch : ok.id, fp);
+        run_record_release(&ok);
+        if (fp[0])
+            strbuf_addf(&files, "u\t%s\t%s\n", up->name, fp);
+    }
     int64_t id = 0;
     if (!CHECK(store_begin_runs(f->store, &rec, 1, started, &id) == 0)) {
+        strbuf_release(&files);
         fprintf(stderr, "  %s\n", store_error(f->store));
         return 0;
     }
@@ -218,7 +235,7 @@ static int64_t record_run_as(struct fixture *f, const struct plan *plan, const c
          .pid = 4343,
          .inputs_fingerprint = pj->inputs_fp,
          .log_path = ".stau/logs/run.log",
-         .files = keep_files ? pj->files : NULL},
+         .files = keep_files ? files.buf : NULL},
         {.kind = STORE_FINISH,
          .id = id,
          .at = finished,
@@ -231,6 +248,7 @@ static int64_t record_run_as(struct fixture *f, const struct plan *plan, const c
     bool skipped = status == RUN_SKIPPED;
     if (!CHECK_INT(store_apply(f->store, changes + skipped, 2 - skipped, NULL, 0, finished), 0))
         fprintf(stderr, "  %s\n", store_error(f->store));
+    strbuf_release(&files);
     return id;
 }
 
@@ -659,7 +677,7 @@ UNIT_TEST(plan_schedule_tick_since_the_last_start)
     close_fixture(&f);
 }
 
-UNIT_TEST(plan_upstream_newer_and_failed)
+UNIT_TEST(plan_upstream_changed_and_failed)
 {
     struct fixture f;
     struct plan plan;
@@ -670,21 +688,160 @@ UNIT_TEST(plan_upstream_newer_and_failed)
     record_run(&f, &plan, "a", RUN_SUCCEEDED, NOW - 36 * MIN, NOW - 35 * MIN);
     record_run(&f, &plan, "d", RUN_SUCCEEDED, NOW - 36 * MIN, NOW - 35 * MIN);
     /* c succeeds again after b's success started; d fails after its success. */
-    record_run(&f, &plan, "c", RUN_SUCCEEDED, NOW - 20 * MIN, NOW - 19 * MIN);
+    int64_t c_again = record_run(&f, &plan, "c", RUN_SUCCEEDED, NOW - 20 * MIN, NOW - 19 * MIN);
     int64_t failed = record_run(&f, &plan, "d", RUN_FAILED, NOW - 15 * MIN, NOW - 14 * MIN);
     plan_release(&plan);
 
     if (plan_at(&f, &plan, NULL, false, NOW)) {
-        CHECK_DUE(&f, &plan, "b(upstream-newer) a(upstream-due) d(failed)");
-        char *want = xprintf("upstream-newer: 'c' succeeded at 2030-01-01 00:21:00 +00:00, "
-                             "after run %lld started",
-                             (long long)b_run);
+        CHECK_DUE(&f, &plan, "b(upstream-changed) a(upstream-due) d(failed)");
+        /* c declares no outputs: each success of it is a change. */
+        char *want = xprintf("upstream-changed: 'c' succeeded again (run %lld) since run %lld; "
+                             "it declares no outputs, so each success counts as a change",
+                             (long long)c_again, (long long)b_run);
         CHECK_WHY(&f, &plan, "b", want);
         free(want);
         want = xprintf("failed: the last run (%lld) failed at 2030-01-01 00:26:00 +00:00",
                        (long long)failed);
         CHECK_WHY(&f, &plan, "d", want);
         free(want);
+    }
+    plan_release(&plan);
+    close_fixture(&f);
+}
+
+/* Early cutoff: a dependency that reran and left the same outputs changes nothing;
+ * one that runs now makes its dependents wait, to be dropped if it leaves the same. */
+UNIT_TEST(plan_early_cutoff_on_unchanged_outputs)
+{
+    char *root = project_root();
+    int64_t t = NOW - DAY;
+    write_job(root, "src/ingest.py", "\"inputs\": [\"raw.csv\"], \"outputs\": [\"clean.csv\"]", t);
+    write_job(root, "src/report.py", "\"dependencies\": [\"ingest\"]", t);
+    write_at(root, "raw.csv", "1,2\n", t);
+    write_at(root, "clean.csv", "1\n", t);
+    struct fixture f;
+    struct plan plan;
+    if (!first_plan(&f, &plan, root))
+        return;
+    record_run(&f, &plan, "ingest", RUN_SUCCEEDED, NOW - 50 * MIN, NOW - 49 * MIN);
+    record_run(&f, &plan, "report", RUN_SUCCEEDED, NOW - 48 * MIN, NOW - 47 * MIN);
+    /* ingest runs again (forced) and leaves clean.csv as it was. */
+    record_run(&f, &plan, "ingest", RUN_SUCCEEDED, NOW - 30 * MIN, NOW - 29 * MIN);
+    plan_release(&plan);
+    if (plan_at(&f, &plan, NULL, false, NOW)) {
+        CHECK_DUE(&f, &plan, "");
+        CHECK(!job_of(&f, &plan, "report")->cutoff);
+    }
+    plan_release(&plan);
+    /* Its input changes: report waits for it, and may be dropped. */
+    write_at(root, "raw.csv", "1,2,3\n", NOW - HOUR / 2);
+    if (plan_at(&f, &plan, NULL, false, NOW)) {
+        CHECK_DUE(&f, &plan, "ingest(input-changed) report(upstream-due)");
+        CHECK(!job_of(&f, &plan, "ingest")->cutoff);
+        CHECK(job_of(&f, &plan, "report")->cutoff);
+    }
+    plan_release(&plan);
+    close_fixture(&f);
+}
+
+/* A scheduled job runs at its ticks: what it depends on changing, or its own code,
+ * waits for the next tick, unless "on" includes "change". */
+UNIT_TEST(plan_scheduled_jobs_hold_changes_until_their_tick)
+{
+    char *root = project_root();
+    int64_t t = NOW - DAY;
+    write_job(root, "src/feed.py", "", t);
+    write_job(root, "src/weekly.py",
+              "\"dependencies\": [\"feed\"], \"schedule\": \"0 7 * * MON\", \"timezone\": "
+              "\"UTC\"",
+              t);
+    write_job(root, "src/both.py",
+              "\"dependencies\": [\"feed\"], \"schedule\": \"0 7 * * MON\", \"timezone\": "
+              "\"UTC\", \"on\": [\"schedule\", \"change\"]",
+              t);
+    struct fixture f;
+    struct plan plan;
+    if (!first_plan(&f, &plan, root))
+        return;
+    CHECK_DUE(&f, &plan, "feed(never-run) both(never-run,upstream-due) weekly(never-run)");
+    CHECK_INT(job_policy(&f.project.graph.jobs.items[graph_find(&f.project.graph, "weekly")]),
+              POLICY_SCHEDULED);
+    CHECK_STR(job_policy_text(&f.project.graph.jobs.items[graph_find(&f.project.graph, "both")]),
+              "scheduled and on change");
+    CHECK_STR(job_policy_text(&f.project.graph.jobs.items[graph_find(&f.project.graph, "feed")]),
+              "derived");
+    succeed_in_order(&f, &plan, NOW - 20 * MIN);
+    /* feed runs again (forced): weekly waits for Monday, both follows. */
+    record_run(&f, &plan, "feed", RUN_SUCCEEDED, NOW - 5 * MIN, NOW - 4 * MIN);
+    plan_release(&plan);
+    if (plan_at(&f, &plan, NULL, false, NOW)) {
+        CHECK_DUE(&f, &plan, "both(upstream-changed)");
+        const struct plan_job *w = job_of(&f, &plan, "weekly");
+        CHECK_INT(w->held_back.len, 1);
+        CHECK_INT(w->held_back.items[0].kind, REASON_UPSTREAM_CHANGED);
+    }
+    plan_release(&plan);
+    /* A failed scheduled run is retried by its retries, otherwise at the next tick; one
+     * interrupted runs again. */
+    if (plan_at(&f, &plan, "weekly", false, NOW)) {
+        record_run(&f, &plan, "weekly", RUN_FAILED, NOW - 3 * MIN, NOW - 2 * MIN);
+        plan_release(&plan);
+    }
+    if (plan_at(&f, &plan, "weekly", false, NOW)) {
+        CHECK_DUE(&f, &plan, "");
+        CHECK(reasons_have(&job_of(&f, &plan, "weekly")->held_back, REASON_FAILED));
+    }
+    plan_release(&plan);
+    if (plan_at(&f, &plan, "weekly", false, NOW)) {
+        record_run(&f, &plan, "weekly", RUN_INTERRUPTED, NOW - MIN, NOW - MIN / 2);
+        plan_release(&plan);
+    }
+    if (plan_at(&f, &plan, "weekly", false, NOW))
+        CHECK_DUE(&f, &plan, "weekly(failed)");
+    plan_release(&plan);
+    /* Monday 2030-01-07 07:00 UTC ticks. */
+    if (plan_at(&f, &plan, "weekly", false, MIDNIGHT + 6 * DAY + 7 * HOUR))
+        CHECK_DUE(&f, &plan, "weekly(failed,schedule)");
+    plan_release(&plan);
+    close_fixture(&f);
+}
+
+/* An on-demand job never runs on its own; a job that runs pulls it in when the make
+ * rule holds for it, through on-demand jobs it needs in turn. */
+UNIT_TEST(plan_on_demand_jobs_run_when_pulled)
+{
+    char *root = project_root();
+    int64_t t = NOW - DAY;
+    write_job(root, "src/raw.py", "\"on\": \"demand\", \"inputs\": [\"in.csv\"]", t);
+    write_job(root, "src/mid.py", "\"on\": \"demand\", \"dependencies\": [\"raw\"]", t);
+    write_job(root, "src/top.py", "\"dependencies\": [\"mid\"], \"inputs\": [\"top.cfg\"]", t);
+    write_job(root, "src/alone.py", "\"on\": \"demand\"", t);
+    write_at(root, "in.csv", "1\n", t);
+    write_at(root, "top.cfg", "a\n", t);
+    struct fixture f;
+    struct plan plan;
+    if (!first_plan(&f, &plan, root))
+        return;
+    CHECK_DUE(&f, &plan, "raw(never-run) mid(never-run,upstream-due) top(never-run,upstream-due)");
+    CHECK(job_of(&f, &plan, "mid")->pulled_by == (size_t)graph_find(&f.project.graph, "top"));
+    CHECK(job_of(&f, &plan, "alone")->held_back.len == 1);
+    succeed_in_order(&f, &plan, NOW - 20 * MIN);
+    plan_release(&plan);
+    /* raw's input changes: nothing needs raw now, so nothing runs. */
+    write_at(root, "in.csv", "2\n", NOW - HOUR / 2);
+    if (plan_at(&f, &plan, NULL, false, NOW)) {
+        CHECK_DUE(&f, &plan, "");
+        CHECK_INT(job_of(&f, &plan, "raw")->held_back.len, 1);
+        CHECK_INT(job_of(&f, &plan, "mid")->held_back.len, 0);
+    }
+    plan_release(&plan);
+    /* top's own input changes: it pulls mid, whose need is raw's. */
+    write_at(root, "top.cfg", "b\n", NOW - HOUR / 2);
+    if (plan_at(&f, &plan, NULL, false, NOW)) {
+        CHECK_DUE(&f, &plan,
+                  "raw(input-changed) mid(upstream-due) top(input-changed,upstream-due)");
+        CHECK(job_of(&f, &plan, "mid")->cutoff);
+        CHECK(!job_of(&f, &plan, "top")->cutoff);
     }
     plan_release(&plan);
     close_fixture(&f);

@@ -90,7 +90,7 @@ UNIT_TEST(stale_reason_names)
     CHECK_STR(reason_name(REASON_INPUT_CHANGED), "input-changed");
     CHECK_STR(reason_name(REASON_OUTPUT_MISSING), "output-missing");
     CHECK_STR(reason_name(REASON_OUTPUT_CHANGED), "output-changed");
-    CHECK_STR(reason_name(REASON_UPSTREAM_NEWER), "upstream-newer");
+    CHECK_STR(reason_name(REASON_UPSTREAM_CHANGED), "upstream-changed");
     CHECK_STR(reason_name(REASON_UPSTREAM_DUE), "upstream-due");
     CHECK_STR(reason_name(REASON_MAX_LAG), "max-lag");
     CHECK_STR(reason_name(REASON_SCHEDULE), "schedule");
@@ -106,7 +106,7 @@ UNIT_TEST(stale_never_run)
     /* Without a success nothing is compared: fingerprints are not judged. */
     n.code_fp = "ffff0000000000000000000000000000";
     n.missing_output = "out.csv";
-    struct upstream up = {"up", false, T - HOUR, T - HOUR + S};
+    struct upstream up = {"up", false, T - HOUR, T - HOUR + S, NULL, 0};
     CHECK_STR(why(&n, NULL, NULL, &up, 1, T), "never-run: no successful run is recorded");
 }
 
@@ -197,42 +197,90 @@ UNIT_TEST(stale_fingerprints_changed)
               "output-changed: its outputs are not what run 12 left");
 }
 
-UNIT_TEST(stale_upstream_newer)
+UNIT_TEST(stale_upstream_changed_by_time)
 {
     struct job_now n = present();
     struct run_record ok = record(5, RUN_SUCCEEDED, T - HOUR, T - HOUR + 10 * S);
     struct upstream deps[3] = {
-        {"before", false, T - 2 * HOUR, T - HOUR - S},        /* finished before ok started */
-        {"after", false, T - 30 * MIN, T - 30 * MIN + 5 * S}, /* finished after */
-        {"never", false, 0, 0},                               /* no success */
+        {"before", false, T - 2 * HOUR, T - HOUR - S, NULL, 0}, /* finished before ok started */
+        {"after", false, T - 30 * MIN, T - 30 * MIN + 5 * S, NULL, 0}, /* finished after */
+        {"never", false, 0, 0, NULL, 0},                               /* no success */
     };
     CHECK_STR(why(&n, &ok, &ok, deps, 3, T),
-              "upstream-newer: 'after' succeeded at 2026-03-28 11:30:05 +00:00, after run 5 "
+              "upstream-changed: 'after' succeeded at 2026-03-28 11:30:05 +00:00, after run 5 "
               "started");
     CHECK_STR(why(&n, &ok, &ok, deps, 1, T), "");
     CHECK_STR(why(&n, &ok, &ok, deps + 2, 1, T), "");
     /* Finished exactly as this job's success started: not newer. */
-    struct upstream same = {"same", false, T - 2 * HOUR, T - HOUR};
+    struct upstream same = {"same", false, T - 2 * HOUR, T - HOUR, NULL, 0};
     CHECK_STR(why(&n, &ok, &ok, &same, 1, T), "");
     same.success_finished_at = T - HOUR + 1;
     CHECK_STR(why(&n, &ok, &ok, &same, 1, T),
-              "upstream-newer: 'same' succeeded at 2026-03-28 11:00:00 +00:00, after run 5 "
+              "upstream-changed: 'same' succeeded at 2026-03-28 11:00:00 +00:00, after run 5 "
               "started");
     /* Finished while this job's success was running (started before it ended): newer. */
-    struct upstream during = {"during", false, T - 2 * HOUR, T - HOUR + 5 * S};
+    struct upstream during = {"during", false, T - 2 * HOUR, T - HOUR + 5 * S, NULL, 0};
     CHECK_STR(why(&n, &ok, &ok, &during, 1, T),
-              "upstream-newer: 'during' succeeded at 2026-03-28 11:00:05 +00:00, after run 5 "
+              "upstream-changed: 'during' succeeded at 2026-03-28 11:00:05 +00:00, after run 5 "
               "started");
     /* Two newer dependencies: one reason each. */
-    struct upstream two[2] = {{"x", false, T - MIN, T - MIN}, {"y", true, T - MIN, T - MIN}};
+    struct upstream two[2] = {{"x", false, T - MIN, T - MIN, NULL, 0},
+                              {"y", true, T - MIN, T - MIN, NULL, 0}};
     struct job_past past = {&ok, &ok, 0, ok.started_at};
     struct reasons r = {0};
     stale_reasons(&n, &past, two, 2, T, &r);
     CHECK_INT(r.len, 2);
-    CHECK(reasons_have(&r, REASON_UPSTREAM_NEWER));
+    CHECK(reasons_have(&r, REASON_UPSTREAM_CHANGED));
     CHECK(!reasons_have(&r, REASON_UPSTREAM_DUE)); /* the planner's, not stale.c's */
     CHECK(!reasons_have(&r, REASON_MAX_LAG));
     reasons_release(&r);
+}
+
+/* Early cutoff: a dependency is judged by what it left against what this job's last
+ * success started from, not by when it ran. */
+UNIT_TEST(stale_upstream_changed_by_outputs)
+{
+    struct job_now n = present();
+    struct run_record ok = record(5, RUN_SUCCEEDED, T - HOUR, T - HOUR + 10 * S);
+    ok.files = "c\tsrc/a.py\t00\nu\tingest\to:aaaa0000000000000000000000000000\n"
+               "u\tlog\tr:4\n";
+    /* It reran after this job's success, leaving the same outputs: nothing to do. */
+    struct upstream same = {
+        "ingest", false, T - 30 * MIN, T - 29 * MIN, "o:aaaa0000000000000000000000000000", 9};
+    CHECK_STR(why(&n, &ok, &ok, &same, 1, T), "");
+    struct upstream other = same;
+    other.fp = "o:bbbb0000000000000000000000000000";
+    CHECK_STR(why(&n, &ok, &ok, &other, 1, T),
+              "upstream-changed: 'ingest' left different outputs (run 9) since run 5");
+    /* A dependency without outputs changes with every success. */
+    struct upstream log = {"log", false, T - 30 * MIN, T - 29 * MIN, "r:4", 4};
+    CHECK_STR(why(&n, &ok, &ok, &log, 1, T), "");
+    log.fp = "r:11";
+    log.success_id = 11;
+    CHECK_STR(why(&n, &ok, &ok, &log, 1, T),
+              "upstream-changed: 'log' succeeded again (run 11) since run 5; it declares no "
+              "outputs, so each success counts as a change");
+    /* A dependency the run did not record (added since, or an older stau): by time. */
+    struct upstream added = {"fx", false, T - 30 * MIN, T - 29 * MIN, "r:12", 12};
+    CHECK_STR(why(&n, &ok, &ok, &added, 1, T),
+              "upstream-changed: 'fx' succeeded at 2026-03-28 11:31:00 +00:00, after run 5 "
+              "started");
+    /* A name that is a prefix of a recorded one is not it. */
+    struct upstream prefix = {"inges", false, T - 2 * HOUR, T - 2 * HOUR, "o:cc", 3};
+    CHECK_STR(why(&n, &ok, &ok, &prefix, 1, T), "");
+    char fp[UPSTREAM_FP_SIZE];
+    CHECK(stale_recorded_upstream(ok.files, "log", fp));
+    CHECK_STR(fp, "r:4");
+    CHECK(!stale_recorded_upstream(ok.files, "src/a.py", fp));
+    CHECK(!stale_recorded_upstream(NULL, "log", fp));
+    stale_upstream_fp(true, "abcd0000000000000000000000000000", 7, fp);
+    CHECK_STR(fp, "o:abcd0000000000000000000000000000");
+    stale_upstream_fp(false, "abcd0000000000000000000000000000", 7, fp);
+    CHECK_STR(fp, "r:7");
+    stale_upstream_fp(true, NULL, 7, fp);
+    CHECK_STR(fp, "r:7");
+    stale_upstream_fp(true, "abcd", 0, fp);
+    CHECK_STR(fp, "");
 }
 
 UNIT_TEST(stale_forced)
@@ -410,12 +458,12 @@ UNIT_TEST(stale_everything_together)
     s.now.outputs_fp = "ffffffffffffffffffffffffffffffff";
     struct run_record ok = record(5, RUN_SUCCEEDED, T - 2 * HOUR - MIN, T - 2 * HOUR);
     struct run_record bad = record(6, RUN_INTERRUPTED, T - 10 * MIN, T - 9 * MIN);
-    struct upstream up = {"fx.rates", true, T - HOUR, T - HOUR + MIN};
+    struct upstream up = {"fx.rates", true, T - HOUR, T - HOUR + MIN, NULL, 0};
     CHECK_STR(why(&s.now, &bad, &ok, &up, 1, T),
               "forced: asked for with --force\n"
               "failed: the last run (6) was interrupted at 2026-03-28 11:51:00 +00:00\n"
               "output-changed: its outputs are not what run 5 left\n"
-              "upstream-newer: 'fx.rates' succeeded at 2026-03-28 11:01:00 +00:00, after run 5 "
+              "upstream-changed: 'fx.rates' succeeded at 2026-03-28 11:01:00 +00:00, after run 5 "
               "started\n"
               "schedule: '@hourly' ticked at 2026-03-28 12:00:00 +00:00 UTC, after the last run "
               "started");
