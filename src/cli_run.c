@@ -197,14 +197,41 @@ static int run_engine(struct session *s, size_t slots, bool fail_fast,
     return rc;
 }
 
+/* The due, chunked job that gives job i its work IDs when it runs (SPEC §7: a
+ * master's IDs flow down to what it needs), or NULL. */
+static const char *feeder_of(const struct session *s, size_t i)
+{
+    const struct graph *g = &s->project.graph;
+    const struct decl *d = g->jobs.items[i].decl;
+    if (!s->plan.jobs[i].due || !work_is_chunked(d) || d->has_work_ids)
+        return NULL;
+    for (size_t k = 0; k < s->plan.order.len; k++) {
+        const struct job *w = &g->jobs.items[s->plan.order.items[k]];
+        if (!work_is_chunked(w->decl))
+            continue;
+        for (size_t e = 0; e < w->deps.len; e++)
+            if (w->deps.items[e].to == i)
+                return w->name;
+    }
+    return NULL;
+}
+
 /* For a chunked job, a line on where its work IDs come from and how they are split
  * (the IDs select_work returns are not known before the job runs). */
-static void print_work_ids(const struct decl *d, const char *indent)
+static void print_work_ids(const struct session *s, size_t i, const char *indent)
 {
+    const struct decl *d = s->project.graph.jobs.items[i].decl;
     if (!work_is_chunked(d))
         return;
     struct strbuf sb = STRBUF_INIT;
-    if (d->has_work_ids) {
+    const char *feeder = feeder_of(s, i);
+    if (feeder) {
+        strbuf_addf(&sb, "those '%s' chooses when it runs", feeder);
+        if (d->chunk_size)
+            strbuf_addf(&sb, ", in chunks of %lld", (long long)d->chunk_size);
+        else
+            strbuf_addstr(&sb, ", all in one chunk");
+    } else if (d->has_work_ids) {
         size_t n = d->work_ids.len;
         size_t chunks = work_chunk_count(n, d->chunk_size);
         strbuf_addf(&sb, "%zu declared", n);
@@ -251,7 +278,7 @@ static void print_plan(const struct session *s)
             printf("      %s: %s\n", reason_name(pj->why.items[r].kind), pj->why.items[r].evidence);
         if (pj->cutoff)
             printf("      up to date after all if what it depends on comes out unchanged\n");
-        print_work_ids(job->decl, "      ");
+        print_work_ids(s, i, "      ");
     }
 }
 
@@ -536,13 +563,13 @@ int cli_why(const struct cli *c)
             print_policy(&s, i);
             if (pj->cutoff)
                 printf("  up to date after all if what it depends on comes out unchanged\n");
-            print_work_ids(s.project.graph.jobs.items[i].decl, "  ");
+            print_work_ids(&s, i, "  ");
         } else {
             printf("%s is not due:\n", name);
             print_active(&pj->last, now);
             print_policy(&s, i);
             explain_not_due(&s, i, now);
-            print_work_ids(s.project.graph.jobs.items[i].decl, "  ");
+            print_work_ids(&s, i, "  ");
         }
         shown++;
     }

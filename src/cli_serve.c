@@ -165,37 +165,53 @@ static void log_event(const struct serve *s, const char *event, const char *fiel
 
 /* warn() and error() of every module, as events of the log. */
 /* A warning or error said again and again (the database away: every claim, beat and
- * plan fails the same way) is said once, and again only every REPEAT_MS while it lasts.
- * The recorder's thread warns too, hence the lock. */
-enum { REPEAT_MS = 5 * 60 * 1000 };
+ * plan fails the same way, as an error here and a warning there) is said once, and
+ * again only every REPEAT_MS while it lasts. The last few messages are remembered by
+ * their text alone, so that two alternating ones are not repeated either. The
+ * recorder's thread warns too, hence the lock. */
+enum { REPEAT_MS = 5 * 60 * 1000, SAID_KEPT = 8 };
 static pthread_mutex_t said_lock = PTHREAD_MUTEX_INITIALIZER;
-static char *said_last;     /* the last message said (kind: message) */
-static int64_t said_at = 0; /* when (monotonic ms) */
+static struct said {
+    char *text; /* the message, without its kind */
+    int64_t at; /* when it was last said (monotonic ms) */
+} said[SAID_KEPT];
 
 static void on_message(const char *kind, const char *message, void *ctx)
 {
     const struct serve *s = ctx;
-    char *text = xprintf("%s: %s", kind, message);
     int64_t now = proc_now_ms();
     pthread_mutex_lock(&said_lock);
-    bool again = said_last && strcmp(said_last, text) == 0 && now - said_at < REPEAT_MS;
+    struct said *slot = &said[0];
+    bool again = false;
+    for (size_t i = 0; i < SAID_KEPT; i++) {
+        if (said[i].text && strcmp(said[i].text, message) == 0) {
+            slot = &said[i];
+            again = now - said[i].at < REPEAT_MS;
+            break;
+        }
+        if (!said[i].text || said[i].at < slot->at)
+            slot = &said[i]; /* a free one, else the oldest */
+    }
     if (!again) {
-        free(said_last);
-        said_last = xstrdup(text);
-        said_at = now;
+        if (!slot->text || strcmp(slot->text, message) != 0) {
+            free(slot->text);
+            slot->text = xstrdup(message);
+        }
+        slot->at = now;
     }
     pthread_mutex_unlock(&said_lock);
     if (!again)
-        log_event(s, kind, "", "%s", text);
-    free(text);
+        log_event(s, kind, "", "%s: %s", kind, message);
 }
 
-/* Forget what was said last, so it is said again when it happens again. */
+/* Forget what was said, so it is said again when it happens again. */
 static void said_forget(void)
 {
     pthread_mutex_lock(&said_lock);
-    free(said_last);
-    said_last = NULL;
+    for (size_t i = 0; i < SAID_KEPT; i++) {
+        free(said[i].text);
+        said[i].text = NULL;
+    }
     pthread_mutex_unlock(&said_lock);
 }
 

@@ -17,8 +17,9 @@
 
 /* How the job's engine_interpreter loads it: the jobs root on sys.path, then main_func
  * called with the keyword arguments (and, for a chunked job, work_ids from
- * STAU_WORK_IDS: not passed twice, as an environment string is limited), or the
- * file run as __main__. */
+ * STAU_WORK_IDS: not passed twice, as an environment string is limited; and the
+ * original Stau's job_id and job_created_at, the run and start of the graph's
+ * master, when main_func takes them or **kwargs), or the file run as __main__. */
 const char engine_bootstrap[] =
     "import sys\n"
     "root, path, func, kwargs, work = sys.argv[1:6]\n"
@@ -36,6 +37,18 @@ const char engine_bootstrap[] =
     "        args = json.loads(kwargs)\n"
     "        if work:\n"
     "            args['work_ids'] = json.loads(os.environ['STAU_WORK_IDS'])\n"
+    "            import inspect, datetime\n"
+    "            try:\n"
+    "                params = inspect.signature(getattr(module, func)).parameters\n"
+    "            except (TypeError, ValueError):\n"
+    "                params = {}\n"
+    "            anykw = any(p.kind == p.VAR_KEYWORD for p in params.values())\n"
+    "            if 'job_id' not in args and (anykw or 'job_id' in params):\n"
+    "                args['job_id'] = int(os.environ['STAU_JOB_ID'])\n"
+    "            if 'job_created_at' not in args and (anykw or 'job_created_at' in params):\n"
+    "                ms = int(os.environ['STAU_JOB_CREATED_AT'])\n"
+    "                args['job_created_at'] = datetime.datetime.fromtimestamp(\n"
+    "                    ms / 1000, datetime.timezone.utc)\n"
     "        getattr(module, func)(**args)\n"
     "else:\n"
     "    import runpy\n"
@@ -156,7 +169,7 @@ static void report_finished(struct engine *e, const struct task *t, int64_t ms)
     free(label);
 }
 
-static void report_skipped(struct engine *e, const char *job, const char *why)
+void engine_report_skipped(struct engine *e, const char *job, const char *why)
 {
     if (!e->cfg.reporter.skipped)
         return;
@@ -177,8 +190,7 @@ void engine_finish_task(struct engine *e, struct task *t, enum run_status result
     struct due_job *d = t->d;
     if (result == RUN_SUCCEEDED)
         /* The chunk ending last saw every chunk's outputs (as work_success_of). */
-        stale_upstream_fp(due_job_of(d)->decl->outputs.len > 0, t->outputs_fp,
-                          t->chunk ? d->batch : t->run_id, d->up_fp);
+        stale_upstream_fp(due_job_of(d)->decl->outputs.len > 0, t->outputs_fp, t->run_id, d->up_fp);
     if (result == RUN_SKIPPED && d->result == RUN_SUCCEEDED) {
         d->result = RUN_SKIPPED;
         d->skipped_for = due_job_of(d)->name;
@@ -192,13 +204,13 @@ void engine_finish_task(struct engine *e, struct task *t, enum run_status result
 }
 
 /* A job that never ran here (a failed dependency, or another stau's run failed). */
-static void skip_job(struct engine *e, struct due_job *d, const char *failed, const char *why)
+void engine_skip_job(struct engine *e, struct due_job *d, const char *failed, const char *why)
 {
     d->result = RUN_SKIPPED;
     d->skipped_for = failed;
     engine_close_claim(e, d, RUN_SKIPPED);
     e->done++;
-    report_skipped(e, due_job_of(d)->name, why);
+    engine_report_skipped(e, due_job_of(d)->name, why);
     engine_finish_job(e, d);
 }
 
@@ -242,6 +254,8 @@ void engine_finish_job(struct engine *e, struct due_job *d)
         ; /* counted as elsewhere when it was left to the other stau */
     else if (d->up_to_date)
         e->totals.up_to_date++;
+    else if (d->not_needed)
+        e->totals.skipped++;
     else if (d->result == RUN_SUCCEEDED)
         e->totals.succeeded++;
     else if (d->result == RUN_SKIPPED)
@@ -252,6 +266,15 @@ void engine_finish_job(struct engine *e, struct due_job *d)
     size_t k = (size_t)(d - sub->due);
     for (size_t at = sub->dependents_at[k]; at < sub->dependents_at[k + 1]; at++) {
         struct due_job *w = &sub->due[sub->dependents[at]];
+        if (w->state == JOB_SELECTING && w->early) {
+            /* Choosing its work IDs before its dependencies end: it counts them as
+             * any waiting job does, and is skipped once it has chosen. */
+            if (d->result == RUN_SUCCEEDED)
+                w->waiting_for--;
+            else if (!w->failed_upstream)
+                w->failed_upstream = failed;
+            continue;
+        }
         if (w->state != JOB_WAITING)
             continue;
         if (d->result == RUN_SUCCEEDED) {
@@ -264,7 +287,7 @@ void engine_finish_job(struct engine *e, struct due_job *d)
             continue;
         }
         char *why = xprintf("'%s' failed%s", failed, elsewhere ? " in another stau" : "");
-        skip_job(e, w, failed, why);
+        engine_skip_job(e, w, failed, why);
         free(why);
     }
 }
@@ -380,6 +403,14 @@ static void succeed_without_ids(struct engine *e, struct task *t, int64_t now, b
     engine_finish_task(e, t, RUN_SUCCEEDED, 0);
 }
 
+/* The run that stands for the graph a task runs in (the original Stau's job_id): its
+ * master's first run, once it has one, else the task's own. */
+static int64_t master_run(const struct due_job *d, const struct task *t)
+{
+    const struct due_job *m = d->master ? d->master : d;
+    return m->claim ? m->claim : m->batch ? m->batch : t->run_id;
+}
+
 /* Start one task; a start failure finishes it as failed. */
 static void start_task(struct engine *e, struct task *t)
 {
@@ -420,6 +451,8 @@ static void start_task(struct engine *e, struct task *t)
                    xprintf("STAU_WORK_IDS=%s", ids.buf),
                    xprintf("STAU_KWARGS=%s", kwargs),
                    xprintf("STAU_OWNER=%s", e->cfg.owner->id),
+                   xprintf("STAU_JOB_ID=%lld", (long long)master_run(d, t)),
+                   xprintf("STAU_JOB_CREATED_AT=%lld", (long long)d->sub->created_at),
                    NULL};
     const char *argv[] = {engine_interpreter(e, job),
                           "-c",
@@ -496,7 +529,7 @@ struct task *engine_add_task(struct engine *e, struct due_job *d, int chunk, int
 
 /* Whether a job of slots fits the budget now (a job wider than the whole budget runs
  * only when nothing else does). */
-static bool fits(const struct engine *e, size_t slots)
+bool engine_fits(const struct engine *e, size_t slots)
 {
     return !e->slots_used || e->slots_used + slots <= e->cfg.slots;
 }
@@ -541,7 +574,8 @@ static void claim_ready(struct engine *e, struct submission *sub)
         for (; from < sub->due_count; from++) {
             struct due_job *d = &sub->due[from];
             size_t need = (size_t)due_job_of(d)->decl->slots;
-            if (d->state != JOB_READY || d->claim || d->claim_tried || upstream_going_here(e, d))
+            if (d->state != JOB_READY || d->claim || d->claim_tried || d->feeders_left ||
+                upstream_going_here(e, d))
                 continue;
             if (d->claim_again_at > now) {
                 if (e->claim_again_at < 0 || d->claim_again_at < e->claim_again_at)
@@ -582,14 +616,15 @@ static void start_ready(struct engine *e)
         readied = e->readied;
         for (size_t s = 0; s < e->subs.len && !e->stopping; s++) {
             struct submission *sub = e->subs.items[s];
+            engine_choose_early(e);
             if (sub->ready_jobs)
                 claim_ready(e, sub);
             for (size_t i = 0; i < sub->due_count && sub->ready_jobs && !e->stopping; i++) {
                 struct due_job *d = &sub->due[i];
-                if (d->state != JOB_READY || !d->claim)
-                    continue;
+                if (d->state != JOB_READY || !d->claim || d->feeders_left)
+                    continue; /* (a job fed work IDs waits for its dependents' choice) */
                 size_t slots = (size_t)due_job_of(d)->decl->slots;
-                if (engine_needs_selection(d) && !fits(e, slots))
+                if (engine_needs_selection(d) && !engine_fits(e, slots))
                     continue;
                 sub->ready_jobs--;
                 engine_start_job(e, d);
@@ -604,7 +639,7 @@ static void start_ready(struct engine *e)
             struct task *t = e->tasks.items[i];
             if (t->state == TASK_RETRY && t->retry_at <= now)
                 t->state = TASK_READY;
-            if (t->state == TASK_READY && fits(e, (size_t)due_job_of(t->d)->decl->slots))
+            if (t->state == TASK_READY && engine_fits(e, (size_t)due_job_of(t->d)->decl->slots))
                 start_task(e, t);
         }
     }
@@ -696,6 +731,8 @@ int engine_submit(struct engine *e, struct project *p, struct plan *plan,
         sub->ready_jobs += d->state == JOB_READY;
     }
     index_dependents(sub);
+    sub->created_at = engine_wall(e);
+    engine_plan_graph(e, sub);
     sub->git_commit = project_git_commit(p->root);
     char *jobs = xprintf("%s/%s", p->root, p->jobs_root);
     sub->jobs_path = realpath(jobs, NULL);
@@ -764,6 +801,8 @@ static void submission_free(struct submission *sub)
     for (size_t i = 0; i < sub->due_count; i++) {
         VEC_FREE(&sub->due[i].ids);
         work_select_release(&sub->due[i].select);
+        free(sub->due[i].kwargs);
+        free(sub->due[i].flow);
     }
     free(sub->due);
     free(sub->due_of);

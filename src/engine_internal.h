@@ -39,6 +39,23 @@ struct due_job {
     bool chunked;                 /* its runs are chunks of ids */
     bool pass_work_ids;           /* main_func gets work_ids (a chunked job, even unsplit) */
     struct work_ids ids;          /* its work IDs, once known */
+    bool ids_known;               /* ids are final: declared, chosen, or given by dependents */
+    bool early;                   /* its select_work runs before its dependencies do */
+    const char *failed_upstream;  /* early: a dependency that failed meanwhile (skipped
+                                     once its IDs are chosen) */
+    bool selected_none;           /* its file has no select_work after all: it runs once */
+    bool not_needed;              /* done without a run: its feeders chose no work IDs */
+    bool fed;                     /* takes its work IDs from its due dependents that are
+                                     chunked (SPEC §7: a master's IDs flow down) */
+    bool feeds;                   /* a due dependency of it is fed by it */
+    bool got_ids;                 /* fed: some dependent gave it IDs */
+    size_t feeders_left;          /* fed: dependents that have not chosen their IDs yet */
+    char *kwargs;                 /* the keyword arguments it runs with, when they are not
+                                     its declaration's: what flows down its dependents'
+                                     edges (custom kwargs, a timetable entry's kwargs) */
+    char *flow;                   /* the kwargs flowing to its dependencies (JSON object) */
+    const struct due_job *master; /* the top of the graph it runs in (itself when no
+                                     due dependent needs it): job_id, job_created_at */
     size_t runs_left;             /* its tasks not done yet */
     bool began;                   /* select_work or a task of it was started */
     int64_t batch;                /* its chunks' batch: the first chunk's run id, once recorded */
@@ -61,6 +78,7 @@ struct due_job {
 /* One submitted plan: its jobs, and who waits for whom. */
 struct submission {
     struct project *p;
+    int64_t created_at; /* when it was submitted (unix ms): job_created_at */
     struct plan *plan;
     struct engine_submit_options opt;
     struct due_job *due; /* one per job of plan->order */
@@ -138,10 +156,22 @@ void engine_finish_job(struct engine *e, struct due_job *d);
 /* Add one task (run) of a due job: chunk k of chunks, holding ids[first, first+count). */
 struct task *engine_add_task(struct engine *e, struct due_job *d, int chunk, int chunks,
                              size_t first, size_t count);
+/* Skip a due job that never ran here: failed is the job whose failure it follows. */
+void engine_skip_job(struct engine *e, struct due_job *d, const char *failed, const char *why);
+/* Whether a job of slots fits the slot budget now. */
+bool engine_fits(const struct engine *e, size_t slots);
+/* Tell the reporter a job was not run, and why. */
+void engine_report_skipped(struct engine *e, const char *job, const char *why);
 /* The interpreter for a job: its "python", else the engine's default. */
 const char *engine_interpreter(const struct engine *e, const struct job *job);
 
 /* engine_work.c */
+/* Work out, for a new submission, which due jobs take their work IDs from their
+ * dependents, and the keyword arguments flowing down the edges. */
+void engine_plan_graph(struct engine *e, struct submission *sub);
+/* Start choosing the work IDs of the due jobs that feed others as soon as they can
+ * (before their own dependencies run: those run on these IDs). */
+void engine_choose_early(struct engine *e);
 /* Whether starting the due job starts select_work (and so needs its slots). */
 bool engine_needs_selection(const struct due_job *d);
 /* Begin a due job: its work IDs, its chunks' tasks, or its one task. */

@@ -13,7 +13,9 @@
 
 const char *engine_kwargs(const struct due_job *d)
 {
-    return d->sub->opt.kwargs ? d->sub->opt.kwargs : due_job_of(d)->decl->kwargs_json;
+    return d->sub->opt.kwargs ? d->sub->opt.kwargs
+           : d->kwargs        ? d->kwargs
+                              : due_job_of(d)->decl->kwargs_json;
 }
 
 void engine_task_work_ids(const struct task *t, struct strbuf *out)
@@ -403,7 +405,9 @@ void engine_poll_held(struct engine *e)
 /* What dependency `to` of d left, as d starts: its success here, else (a job held
  * by another stau, whose run ended there, or any under stau serve, whose plans live
  * long) its last success in the store, else what the plan read. Empty when it never
- * succeeded. A stale answer only costs a needless run later, never a missed one. */
+ * succeeded. A stale answer recorded at a start costs a needless run later; for the
+ * early cutoff (a one-off stau, a dependency another stau ran meanwhile) it may drop
+ * a job that the next plan then finds due. */
 static void upstream_fp_now(struct engine *e, const struct due_job *d, size_t to,
                             char out[UPSTREAM_FP_SIZE])
 {
@@ -418,8 +422,7 @@ static void upstream_fp_now(struct engine *e, const struct due_job *d, size_t to
         const struct job *job = &sub->p->graph.jobs.items[to];
         struct run_record ok = {0};
         if (work_last_success(e->cfg.store, job->name, &ok) == 1)
-            stale_upstream_fp(job->decl->outputs.len > 0, ok.outputs_fingerprint,
-                              ok.batch ? ok.batch : ok.id, out);
+            stale_upstream_fp(job->decl->outputs.len > 0, ok.outputs_fingerprint, ok.id, out);
         run_record_release(&ok);
     }
 }

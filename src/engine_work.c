@@ -8,6 +8,140 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int by_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sort ids (the original Stau sorts before it cuts chunks); with unique, once each. */
+static void sort_ids(struct work_ids *ids, bool unique)
+{
+    if (ids->len > 1)
+        qsort(ids->items, ids->len, sizeof(*ids->items), by_id);
+    if (!unique || ids->len < 2)
+        return;
+    size_t kept = 1;
+    for (size_t i = 1; i < ids->len; i++)
+        if (ids->items[i] != ids->items[kept - 1])
+            ids->items[kept++] = ids->items[i];
+    ids->len = kept;
+}
+
+/* Whether a due job takes its work IDs from its dependents when they have some: it is
+ * chunked and declares none of its own (and, engine_plan_graph checks, it runs only
+ * because they need it: a job due on its own chooses its own). */
+static bool may_be_fed(const struct due_job *d)
+{
+    const struct decl *decl = due_job_of(d)->decl;
+    return work_is_chunked(decl) && !decl->has_work_ids;
+}
+
+/* The kwargs declared on the edge from job to its dependency `to` (custom_kwargs);
+ * NULL: none. */
+static const char *edge_kwargs(const struct job *job, size_t to)
+{
+    for (size_t e = 0; e < job->deps.len; e++)
+        if (job->deps.items[e].to == to)
+            return job->deps.items[e].dep->kwargs_json;
+    return NULL;
+}
+
+void engine_plan_graph(struct engine *e, struct submission *sub)
+{
+    (void)e;
+    if (sub->opt.rerun || sub->opt.kwargs)
+        return; /* a rerun repeats a run as it was */
+    /* Dependents come after what they need in the plan's order: from the last back,
+     * each job's dependents are settled before it. */
+    for (size_t k = sub->due_count; k-- > 0;) {
+        struct due_job *d = &sub->due[k];
+        const struct plan_job *pj = &sub->plan->jobs[d->job];
+        const struct due_job *parent = NULL;
+        for (size_t at = sub->dependents_at[k]; at < sub->dependents_at[k + 1]; at++) {
+            struct due_job *w = &sub->due[sub->dependents[at]];
+            if (!parent)
+                parent = w;
+            if (may_be_fed(d) && pj->pulled && work_is_chunked(due_job_of(w)->decl)) {
+                d->fed = w->feeds = true;
+                d->feeders_left++;
+            }
+        }
+        /* What flows to it: its first dependent's flow and that edge's custom kwargs
+         * (the lower edge wins), or, at the top, its timetable entry's kwargs. */
+        struct strbuf flow = STRBUF_INIT;
+        const char *from = parent ? parent->flow : pj->entry_kwargs;
+        const char *edge = parent ? edge_kwargs(due_job_of(parent), d->job) : NULL;
+        d->master = parent ? (parent->master ? parent->master : parent) : d;
+        if ((from || edge) && json_object_merge(from, edge, &flow) == 0 && flow.len > 2) {
+            d->flow = strbuf_detach(&flow);
+            struct strbuf kwargs = STRBUF_INIT;
+            if (json_object_merge(due_job_of(d)->decl->kwargs_json, d->flow, &kwargs) == 0)
+                d->kwargs = strbuf_detach(&kwargs);
+            strbuf_release(&kwargs);
+        }
+        strbuf_release(&flow);
+    }
+}
+
+/* A fed job whose feeders chose no IDs at all has nothing to do: done without a run,
+ * so that what waits for it goes on. */
+static void finish_unneeded(struct engine *e, struct due_job *d, const char *why)
+{
+    struct submission *sub = d->sub;
+    if (d->state == JOB_READY)
+        sub->ready_jobs--;
+    d->result = RUN_SUCCEEDED;
+    d->not_needed = true;
+    engine_close_claim(e, d, RUN_SKIPPED);
+    e->done++;
+    engine_report_skipped(e, due_job_of(d)->name, why);
+    engine_finish_job(e, d);
+}
+
+static void feed_down(struct engine *e, struct due_job *d);
+
+/* A fed job's last feeder has chosen: its IDs are final (or, given none, it chooses
+ * its own as any job does). */
+static void fed_in_full(struct engine *e, struct due_job *d)
+{
+    if (!d->got_ids)
+        return;
+    d->ids_known = true;
+    sort_ids(&d->ids, true);
+    feed_down(e, d);
+    if (!d->ids.len && d->state != JOB_DONE) {
+        char *why = xprintf("'%s' chose no work IDs: nothing to do for it",
+                            due_job_of(d->master ? d->master : d)->name);
+        finish_unneeded(e, d, why);
+        free(why);
+    }
+}
+
+/* d's work IDs are known (or it has none: it is not split): give them to the due
+ * dependencies it feeds. */
+static void feed_down(struct engine *e, struct due_job *d)
+{
+    if (!d->feeds)
+        return;
+    d->feeds = false; /* once */
+    struct submission *sub = d->sub;
+    const struct job *job = due_job_of(d);
+    for (size_t i = 0; i < job->deps.len; i++) {
+        size_t k = sub->due_of[job->deps.items[i].to];
+        struct due_job *up = k != SIZE_MAX ? &sub->due[k] : NULL;
+        if (!up || !up->fed || !up->feeders_left)
+            continue;
+        if (d->ids_known) {
+            for (size_t n = 0; n < d->ids.len; n++)
+                VEC_PUSH(&up->ids, d->ids.items[n]);
+            up->got_ids = true;
+        }
+        if (--up->feeders_left == 0)
+            fed_in_full(e, up);
+    }
+}
+
 /* The due job's work IDs are known (d->ids): one task per chunk (one when there are none). */
 static void add_chunks(struct engine *e, struct due_job *d)
 {
@@ -27,7 +161,7 @@ bool engine_needs_selection(const struct due_job *d)
 {
     const struct job *job = due_job_of(d);
     return work_is_chunked(job->decl) && !job->decl->has_work_ids && !d->sub->opt.rerun &&
-           work_may_select(d->sub->p->root, job->path);
+           !d->ids_known && !d->selected_none && work_may_select(d->sub->p->root, job->path);
 }
 
 /* select_work failed: record that as a failed run of the job (its log is select_work's). */
@@ -91,12 +225,32 @@ void engine_end_selection(struct engine *e, struct due_job *d, const struct proc
         .status = RUN_FAILED, .exit_code = ev->signal ? -1 : ev->status, .signal = ev->signal};
     enum work_selection got = work_select_end(&d->select, ev, e->totals.interrupts > 0,
                                               job->decl->timeout, &d->ids, &problem, &fin.status);
-    if (got == WORK_SELECT_OK)
-        add_chunks(e, d);
-    else if (got == WORK_SELECT_NONE)
-        engine_add_task(e, d, 0, 0, 0, 0);
-    else
+    if (got == WORK_SELECT_OK) {
+        sort_ids(&d->ids, false);
+        d->ids_known = true;
+    }
+    d->selected_none = got == WORK_SELECT_NONE;
+    feed_down(e, d);
+    if (got == WORK_SELECT_FAILED) {
         selection_failed(e, d, &fin, strbuf_detach(&problem), ev->wall_ms);
+    } else if (d->early && d->failed_upstream) {
+        d->early = false;
+        char *why = xprintf("'%s' failed", d->failed_upstream);
+        engine_skip_job(e, d, d->failed_upstream, why);
+        free(why);
+    } else if (d->early) {
+        /* Chosen before its dependencies ran (on these IDs): it runs once they did. */
+        d->early = false;
+        d->state = d->waiting_for ? JOB_WAITING : JOB_READY;
+        if (d->state == JOB_READY) {
+            d->sub->ready_jobs++;
+            e->readied++;
+        }
+    } else if (got == WORK_SELECT_OK) {
+        add_chunks(e, d);
+    } else {
+        engine_add_task(e, d, 0, 0, 0, 0);
+    }
     strbuf_release(&problem);
 }
 
@@ -116,13 +270,45 @@ void engine_start_job(struct engine *e, struct due_job *d)
                         d->ids.len);
     } else if (old || !work_is_chunked(decl)) {
         engine_add_task(e, d, 0, 0, 0, 0);
+    } else if (d->ids_known) {
+        add_chunks(e, d); /* chosen early, or given by its dependents */
     } else if (decl->has_work_ids) {
         for (size_t i = 0; i < decl->work_ids.len; i++)
             VEC_PUSH(&d->ids, decl->work_ids.items[i]);
+        sort_ids(&d->ids, false);
+        d->ids_known = true;
+        feed_down(e, d);
         add_chunks(e, d);
-    } else if (!work_may_select(d->sub->p->root, due_job_of(d)->path)) {
+    } else if (d->selected_none || !work_may_select(d->sub->p->root, due_job_of(d)->path)) {
+        feed_down(e, d);
         engine_add_task(e, d, 0, 0, 0, 0);
     } else {
         start_selection(e, d);
+    }
+}
+
+void engine_choose_early(struct engine *e)
+{
+    for (size_t s = 0; s < e->subs.len && !e->stopping; s++) {
+        struct submission *sub = e->subs.items[s];
+        for (size_t i = 0; i < sub->due_count && !e->stopping; i++) {
+            struct due_job *d = &sub->due[i];
+            if (!d->feeds || d->ids_known || d->feeders_left || d->began || d->state != JOB_WAITING)
+                continue;
+            const struct job *job = due_job_of(d);
+            const struct decl *decl = job->decl;
+            if (decl->has_work_ids) {
+                for (size_t k = 0; k < decl->work_ids.len; k++)
+                    VEC_PUSH(&d->ids, decl->work_ids.items[k]);
+                sort_ids(&d->ids, false);
+                d->ids_known = true;
+                feed_down(e, d);
+            } else if (!work_is_chunked(decl) || !work_may_select(sub->p->root, job->path)) {
+                feed_down(e, d); /* no IDs to give: what it needs chooses its own */
+            } else if (engine_fits(e, (size_t)decl->slots)) {
+                d->early = true;
+                start_selection(e, d);
+            }
+        }
     }
 }

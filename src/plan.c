@@ -457,7 +457,7 @@ static bool pull_on_demand(struct plan *plan, const struct graph *g, const struc
                 VEC_PUSH(&dep->why, dep->held_back.items[r]);
             VEC_FREE(&dep->held_back);
             dep->pulled_by = i;
-            dep->due = changed = true;
+            dep->pulled = dep->due = changed = true;
         }
     }
     free(wants);
@@ -466,39 +466,61 @@ static bool pull_on_demand(struct plan *plan, const struct graph *g, const struc
 
 /* Once the due set is final, each upstream-due reason names every dependency that
  * runs first ("'a', 'b' and 'c' run first"), not only the one that made it due. */
+static void name_due_upstream_in(struct plan *plan, const struct graph *g, size_t i,
+                                 struct reasons *why)
+{
+    struct reason *reason = NULL;
+    for (size_t r = 0; r < why->len && !reason; r++)
+        if (why->items[r].kind == REASON_UPSTREAM_DUE)
+            reason = &why->items[r];
+    if (!reason)
+        return;
+    const struct job *job = &g->jobs.items[i];
+    size_t total = 0, named = 0;
+    for (size_t e = 0; e < job->deps.len; e++)
+        total += plan->jobs[job->deps.items[e].to].due;
+    struct strbuf sb = STRBUF_INIT;
+    for (size_t e = 0; e < job->deps.len; e++) {
+        size_t d = job->deps.items[e].to;
+        if (!plan->jobs[d].due)
+            continue;
+        named++;
+        strbuf_addstr(&sb, named == 1 ? "" : named == total ? " and " : ", ");
+        strbuf_addf(&sb, "'%s'", g->jobs.items[d].name);
+    }
+    strbuf_addf(&sb, " run%s first", total == 1 ? "s" : "");
+    free(reason->evidence);
+    reason->evidence = strbuf_detach(&sb);
+}
+
 static void name_due_upstream(struct plan *plan, const struct graph *g)
 {
     for (size_t i = 0; i < g->jobs.len; i++) {
-        struct reasons *why = &plan->jobs[i].why;
-        struct reason *reason = NULL;
-        for (size_t r = 0; r < why->len && !reason; r++)
-            if (why->items[r].kind == REASON_UPSTREAM_DUE)
-                reason = &why->items[r];
-        if (!reason)
-            continue;
-        const struct job *job = &g->jobs.items[i];
-        size_t total = 0, named = 0;
-        for (size_t e = 0; e < job->deps.len; e++)
-            total += plan->jobs[job->deps.items[e].to].due;
-        struct strbuf sb = STRBUF_INIT;
-        for (size_t e = 0; e < job->deps.len; e++) {
-            size_t d = job->deps.items[e].to;
-            if (!plan->jobs[d].due)
-                continue;
-            named++;
-            strbuf_addstr(&sb, named == 1 ? "" : named == total ? " and " : ", ");
-            strbuf_addf(&sb, "'%s'", g->jobs.items[d].name);
-        }
-        strbuf_addf(&sb, " run%s first", total == 1 ? "s" : "");
-        free(reason->evidence);
-        reason->evidence = strbuf_detach(&sb);
+        name_due_upstream_in(plan, g, i, &plan->jobs[i].why);
+        name_due_upstream_in(plan, g, i, &plan->jobs[i].held_back);
     }
 }
 
-/* The run a success is named by: its batch (a chunked job's first chunk). */
-static int64_t success_batch(const struct run_record *ok)
+/* The kwargs of the timetable entry the job runs for: the one that ticked, else (it
+ * never ran, or runs for another reason) its first entry's. */
+static const char *entry_kwargs(const struct plan_job *pj, const struct job *job, int64_t now)
 {
-    return !ok->id ? 0 : ok->batch ? ok->batch : ok->id;
+    size_t own = job->decl->schedules.len;
+    if (!job->timetable.len)
+        return NULL;
+    size_t which = own;
+    if (pj->schedule_from && pj->schedule_count) {
+        struct job_now present;
+        plan_job_now(pj, &present);
+        size_t ticked = 0;
+        int64_t tick = stale_next_tick(&present, pj->schedule_from, &ticked);
+        if (tick != CRON_NEVER && tick <= now && ticked >= own)
+            which = ticked;
+    }
+    /* (schedule_texts holds only the schedules that parsed; entries follow the
+     * declaration's own in the same order.) */
+    size_t entry = which - own;
+    return entry < job->timetable.len ? job->timetable.items[entry]->kwargs_json : NULL;
 }
 
 /* Move the reasons the job's policy does not run it for on its own to held_back: a
@@ -515,10 +537,12 @@ static void hold_back(struct plan_job *pj, const struct job *job)
     size_t kept = 0;
     for (size_t r = 0; r < pj->why.len; r++) {
         enum reason_kind kind = pj->why.items[r].kind;
-        bool keep =
-            kind == REASON_FORCED ||
-            (policy == POLICY_SCHEDULED && (kind == REASON_NEVER_RUN || kind == REASON_SCHEDULE ||
-                                            (kind == REASON_FAILED && unfinished)));
+        /* ("Never ran": no run ever started, not merely none succeeded: a job
+         * that only failed so far waits for its next tick too.) */
+        bool keep = kind == REASON_FORCED ||
+                    (policy == POLICY_SCHEDULED &&
+                     ((kind == REASON_NEVER_RUN && !pj->schedule_from) || kind == REASON_SCHEDULE ||
+                      (kind == REASON_FAILED && unfinished)));
         if (keep)
             pj->why.items[kept++] = pj->why.items[r];
         else
@@ -552,7 +576,7 @@ static bool apply_max_lag(struct plan *plan, const struct graph *g, int64_t now)
                         edge->dep->max_lag, finished ? strbuf_str(&age) : "never",
                         finished ? " ago" : "");
             strbuf_release(&age);
-            dep->due = changed = true;
+            dep->pulled = dep->due = changed = true;
         }
     }
     return changed;
@@ -699,8 +723,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
         pj->pulled_by = SIZE_MAX;
         if (pj->selected)
             stale_upstream_fp(g->jobs.items[i].decl->outputs.len > 0,
-                              pj->success.outputs_fingerprint, success_batch(&pj->success),
-                              pj->up_fp);
+                              pj->success.outputs_fingerprint, pj->success.id, pj->up_fp);
     }
     if (snapshot && store_snapshot_end(st) < 0)
         rc = -1;
@@ -730,7 +753,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
                                        dep->success.id ? dep->success.started_at : 0,
                                        dep->success.id ? dep->success.finished_at : 0,
                                        dep->up_fp[0] ? dep->up_fp : NULL,
-                                       success_batch(&dep->success)};
+                                       dep->success.id};
         }
         struct job_now now;
         plan_job_now(pj, &now);
@@ -745,6 +768,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
                                 pj->schedule_from};
         stale_reasons(&now, &past, ups, job->deps.len, opt->now, &pj->why);
         hold_back(pj, job);
+        pj->entry_kwargs = entry_kwargs(pj, job, opt->now);
         pj->due = pj->why.len > 0;
         free(ups);
     }
@@ -759,6 +783,12 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
     name_due_upstream(plan, g);
     for (size_t i = 0; i < n; i++) {
         struct plan_job *pj = &plan->jobs[i];
+        /* A job that runs picks up what was held back: it is why it runs too. */
+        if (pj->due && pj->held_back.len) {
+            for (size_t r = 0; r < pj->held_back.len; r++)
+                VEC_PUSH(&pj->why, pj->held_back.items[r]);
+            VEC_FREE(&pj->held_back);
+        }
         bool only_upstream = pj->due && pj->why.len;
         for (size_t r = 0; r < pj->why.len && only_upstream; r++)
             only_upstream = pj->why.items[r].kind == REASON_UPSTREAM_DUE;

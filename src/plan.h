@@ -24,9 +24,14 @@ struct plan_job {
                                      on-demand job's (until a job that runs needs it) */
     size_t pulled_by;             /* an on-demand job due because this job needs it (the pull
                                      rule): that job's index; SIZE_MAX: not pulled */
+    bool pulled;                  /* due only because a job that runs needs it (the pull rule:
+                                     on demand, or max_lag): it runs on that job's work IDs */
     bool cutoff;                  /* due only because dependencies run first: dropped as up to
                                      date if they leave what this job's last success started from */
     char up_fp[UPSTREAM_FP_SIZE]; /* what its last success left (stale_upstream_fp) */
+    const char *entry_kwargs;     /* the kwargs of the timetable entry it runs for (the one
+                                     whose tick made it due, else its first), as JSON;
+                                     NULL: none (borrowed from the graph) */
     char code_fp[33];             /* its present fingerprints (hex) */
     char config_fp[33];
     char inputs_fp[33];

@@ -198,15 +198,15 @@ void stale_files_diff(const char *recorded, const char *now, char kind, struct s
     VEC_FREE(&is);
 }
 
-void stale_upstream_fp(bool has_outputs, const char *outputs_fp, int64_t success_batch,
+void stale_upstream_fp(bool has_outputs, const char *outputs_fp, int64_t success_run,
                        char out[UPSTREAM_FP_SIZE])
 {
-    if (!success_batch)
+    if (!success_run)
         out[0] = 0;
     else if (has_outputs && outputs_fp && *outputs_fp)
         snprintf(out, UPSTREAM_FP_SIZE, "o:%.32s", outputs_fp);
     else
-        snprintf(out, UPSTREAM_FP_SIZE, "r:%lld", (long long)success_batch);
+        snprintf(out, UPSTREAM_FP_SIZE, "r:%lld", (long long)success_run);
 }
 
 bool stale_recorded_upstream(const char *files, const char *job, char out[UPSTREAM_FP_SIZE])

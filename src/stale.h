@@ -82,9 +82,9 @@ struct upstream {
 enum { UPSTREAM_FP_SIZE = 40 };
 /* What a dependency's success left, as its dependents remember it (an evidence line
  * "u\tJOB\tFP" of their runs): "o:" and the outputs fingerprint when it declares
- * outputs, else "r:" and the run (a batch's first run) of that success, which
- * changes whenever it succeeds again. Empty when it never succeeded. */
-void stale_upstream_fp(bool has_outputs, const char *outputs_fp, int64_t success_batch,
+ * outputs, else "r:" and the run of that success (of a chunked job: its chunk that
+ * ended last), which changes whenever it succeeds again. Empty when it never succeeded. */
+void stale_upstream_fp(bool has_outputs, const char *outputs_fp, int64_t success_run,
                        char out[UPSTREAM_FP_SIZE]);
 /* The upstream fingerprint of job recorded in evidence lines (run_record.files), into
  * out; false when none is recorded (an older run, or a new dependency). */

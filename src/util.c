@@ -486,3 +486,135 @@ void json_field_number(struct strbuf *out, const char *key, int64_t n, bool pres
     else
         strbuf_addf(out, ",\"%s\":null", key);
 }
+
+/* One member of a JSON object: its key as written (quotes included) and its value. */
+struct json_member {
+    const char *key, *value;
+    size_t key_len, value_len;
+};
+
+struct json_member_list {
+    struct json_member *items;
+    size_t len, cap;
+};
+
+static const char *json_space(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
+    return s;
+}
+
+/* The end of the JSON string starting at s (its opening quote); NULL: unterminated. */
+static const char *json_string_end(const char *s)
+{
+    for (s++; *s; s++) {
+        if (*s == '\\' && s[1])
+            s++;
+        else if (*s == '"')
+            return s + 1;
+    }
+    return NULL;
+}
+
+/* The end of the JSON value starting at s (strings, nesting); NULL: malformed. */
+static const char *json_value_end(const char *s)
+{
+    int depth = 0;
+    for (; *s; s++) {
+        if (*s == '"') {
+            s = json_string_end(s);
+            if (!s)
+                return NULL;
+            s--;
+        } else if (*s == '{' || *s == '[') {
+            depth++;
+        } else if (*s == '}' || *s == ']') {
+            if (depth == 0)
+                return s;
+            if (--depth == 0)
+                return s + 1;
+        } else if (*s == ',' && depth == 0) {
+            return s;
+        }
+    }
+    return depth ? NULL : s;
+}
+
+/* The members of a JSON object; -1 when text is not one. */
+static int json_members(const char *text, struct json_member_list *out)
+{
+    if (!text)
+        return 0;
+    const char *s = json_space(text);
+    if (*s++ != '{')
+        return -1;
+    s = json_space(s);
+    if (*s == '}')
+        return *json_space(s + 1) ? -1 : 0;
+    for (;;) {
+        if (*s != '"')
+            return -1;
+        const char *key_end = json_string_end(s);
+        if (!key_end)
+            return -1;
+        struct json_member m = {s, NULL, (size_t)(key_end - s), 0};
+        s = json_space(key_end);
+        if (*s++ != ':')
+            return -1;
+        s = json_space(s);
+        const char *end = json_value_end(s);
+        if (!end || end == s)
+            return -1;
+        const char *last = end;
+        while (last > s &&
+               (last[-1] == ' ' || last[-1] == '\n' || last[-1] == '\t' || last[-1] == '\r'))
+            last--;
+        m.value = s;
+        m.value_len = (size_t)(last - s);
+        VEC_PUSH(out, m);
+        s = json_space(end);
+        if (*s == '}')
+            return *json_space(s + 1) ? -1 : 0;
+        if (*s++ != ',')
+            return -1;
+        s = json_space(s);
+    }
+}
+
+static bool same_key(const struct json_member *a, const struct json_member *b)
+{
+    return a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0;
+}
+
+int json_object_merge(const char *base, const char *over, struct strbuf *out)
+{
+    struct json_member_list a = {0}, b = {0};
+    if (json_members(base, &a) < 0 || json_members(over, &b) < 0) {
+        VEC_FREE(&a);
+        VEC_FREE(&b);
+        return -1;
+    }
+    strbuf_addch(out, '{');
+    size_t n = 0;
+    for (size_t i = 0; i < a.len; i++) {
+        const struct json_member *m = &a.items[i];
+        for (size_t k = 0; k < b.len; k++)
+            if (same_key(m, &b.items[k]))
+                m = &b.items[k];
+        strbuf_addf(out, "%s%.*s:%.*s", n++ ? "," : "", (int)m->key_len, m->key, (int)m->value_len,
+                    m->value);
+    }
+    for (size_t k = 0; k < b.len; k++) {
+        bool seen = false;
+        for (size_t i = 0; i < a.len && !seen; i++)
+            seen = same_key(&a.items[i], &b.items[k]);
+        if (!seen)
+            strbuf_addf(out, "%s%.*s:%.*s", n++ ? "," : "", (int)b.items[k].key_len, b.items[k].key,
+                        (int)b.items[k].value_len, b.items[k].value);
+    }
+    strbuf_addch(out, '}');
+    VEC_FREE(&a);
+    VEC_FREE(&b);
+    return 0;
+}

@@ -141,6 +141,12 @@ void json_field_raw(struct strbuf *out, const char *key, const char *json);
 /* Append ,"key":N, or ,"key":null when not present. */
 void json_field_number(struct strbuf *out, const char *key, int64_t n, bool present);
 
+/* Append the JSON object over laid on the JSON object base: base's keys in their
+ * order (with over's value where over has the key too), then over's other keys.
+ * Either may be NULL (an empty object). -1 (out untouched) when one is not a JSON
+ * object. Values are kept as written. */
+int json_object_merge(const char *base, const char *over, struct strbuf *out);
+
 /* Whether colour may be used on the stream with this file descriptor (a tty, no NO_COLOR). */
 bool use_color(int fd);
 

@@ -74,7 +74,8 @@ test_chunks_without_chunk_size_run_in_one_chunk() {
     chunked a '"work_ids": [9, 3, 5]'
     run
     expect_exit 0
-    expect_eq "work IDs, in the declared order" "[9, 3, 5]" "$(ids)"
+    # Sorted before they are cut into chunks, as the original Stau did.
+    expect_eq "work IDs, sorted" "[3, 5, 9]" "$(ids)"
     expect_stdout_contains "[1/1] a (chunk 1/1) ok"
 }
 
@@ -435,10 +436,15 @@ test_chunks_original_stau_project_runs() {
     run -j 2
     expect_exit 0
     expect_stdout_contains "3 ran: 3 succeeded, 0 failed, 0 skipped"
+    # job_b (on demand, chunks of 5) runs on job_a's work IDs; job_c is not split.
     expect_eq "runs" "job_a|[0,1,2,3,4,5,6,7,8,9]|1|3
 job_a|[10,11,12,13,14,15,16,17,18,19]|2|3
 job_a|[20,21,22,23,24]|3|3
-job_b|||
+job_b|[0,1,2,3,4]|1|5
+job_b|[5,6,7,8,9]|2|5
+job_b|[10,11,12,13,14]|3|5
+job_b|[15,16,17,18,19]|4|5
+job_b|[20,21,22,23,24]|5|5
 job_c|||" "$(db 'SELECT job, work_ids_json, chunk, chunks FROM runs ORDER BY job, chunk')"
     run -n
     expect_exit 0

@@ -303,6 +303,29 @@ stau: error: --to needs a folder
 EOF
 }
 
+# The state options each say what they need, and nothing is made.
+test_db_state_option_errors() {
+    new_project
+    write src/a.py <<<'STAU_CONFIG = {}'
+    local args expected
+    for args in "--archive" "--archive=" "--db" "--db=" "--db-schema" "--db-schema="; do
+        case $args in
+        --archive*) expected="--archive needs a folder" ;;
+        --db-schema*) expected="--db-schema needs a schema name" ;;
+        *) expected="--db needs a database (a file, or postgresql://...)" ;;
+        esac
+        # shellcheck disable=SC2086
+        run status $args
+        expect_exit 2
+        expect_stdout_empty
+        expect_stderr_eq <<EOF
+stau: error: $expected
+  hint: see \`stau --help\`
+EOF
+    done
+    expect_no_file .stau/state.db
+}
+
 test_db_help() {
     new_project
     run db copy --help

@@ -107,6 +107,19 @@ test_pg_a_schema_of_other_tables_is_refused() {
         "$(pg_sql "SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = '$STAU_DB_SCHEMA'")"
 }
 
+test_pg_a_schema_name_too_long_is_refused() {
+    need_pg
+    use_fixture example
+    local long
+    long=$(printf 's%.0s' $(seq 64))
+    run --db-schema "$long" -n
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<EOF
+stau: error: cannot use '$long' as a schema name: it must have 1 to 63 characters
+EOF
+}
+
 test_pg_a_newer_schema_is_refused() {
     need_pg
     use_fixture example

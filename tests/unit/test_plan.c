@@ -216,8 +216,7 @@ static int64_t record_run_as(struct fixture *f, const struct plan *plan, const c
         struct run_record ok = {0};
         char fp[UPSTREAM_FP_SIZE] = "";
         if (work_last_success(f->store, up->name, &ok) == 1)
-            stale_upstream_fp(up->decl->outputs.len > 0, ok.outputs_fingerprint,
-                              ok.batch ? ok.batch : ok.id, fp);
+            stale_upstream_fp(up->decl->outputs.len > 0, ok.outputs_fingerprint, ok.id, fp);
         run_record_release(&ok);
         if (fp[0])
             strbuf_addf(&files, "u\t%s\t%s\n", up->name, fp);
@@ -797,11 +796,34 @@ UNIT_TEST(plan_scheduled_jobs_hold_changes_until_their_tick)
         plan_release(&plan);
     }
     if (plan_at(&f, &plan, "weekly", false, NOW))
-        CHECK_DUE(&f, &plan, "weekly(failed)");
+        /* (What was held back comes along: the run picks it up.) */
+        CHECK_DUE(&f, &plan, "weekly(failed,upstream-changed)");
     plan_release(&plan);
     /* Monday 2030-01-07 07:00 UTC ticks. */
     if (plan_at(&f, &plan, "weekly", false, MIDNIGHT + 6 * DAY + 7 * HOUR))
-        CHECK_DUE(&f, &plan, "weekly(failed,schedule)");
+        CHECK_DUE(&f, &plan, "weekly(failed,schedule,upstream-changed)");
+    plan_release(&plan);
+    close_fixture(&f);
+}
+
+/* A scheduled job that has only failed so far waits for its next tick too: it ran. */
+UNIT_TEST(plan_scheduled_job_that_only_failed_waits_for_its_tick)
+{
+    char *root = project_root();
+    write_job(root, "src/wk.py", "\"schedule\": \"0 7 * * MON\", \"timezone\": \"UTC\"", NOW - DAY);
+    struct fixture f;
+    struct plan plan;
+    if (!first_plan(&f, &plan, root))
+        return;
+    CHECK_DUE(&f, &plan, "wk(never-run)");
+    record_run(&f, &plan, "wk", RUN_FAILED, NOW - 10 * MIN, NOW - 9 * MIN);
+    plan_release(&plan);
+    if (plan_at(&f, &plan, NULL, false, NOW)) {
+        CHECK_DUE(&f, &plan, "");
+        const struct plan_job *pj = job_of(&f, &plan, "wk");
+        CHECK(reasons_have(&pj->held_back, REASON_NEVER_RUN));
+        CHECK(reasons_have(&pj->held_back, REASON_FAILED));
+    }
     plan_release(&plan);
     close_fixture(&f);
 }

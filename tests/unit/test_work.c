@@ -383,3 +383,27 @@ UNIT_TEST(work_last_success_wants_every_chunks_latest_attempt)
     run_record_release(&out);
     store_close(st);
 }
+
+UNIT_TEST(work_kwargs_merge_over_laid)
+{
+    struct strbuf sb = STRBUF_INIT;
+    CHECK_INT(
+        json_object_merge("{\"a\":1,\"b\":{\"x\":[1,\"}\"]}}", "{\"b\":2,\"c\":\"s,t\"}", &sb), 0);
+    CHECK_STR(strbuf_str(&sb), "{\"a\":1,\"b\":2,\"c\":\"s,t\"}");
+    strbuf_reset(&sb);
+    CHECK_INT(json_object_merge(NULL, " { \"k\" : [ 1 , 2 ] } ", &sb), 0);
+    CHECK_STR(strbuf_str(&sb), "{\"k\":[ 1 , 2 ]}");
+    strbuf_reset(&sb);
+    CHECK_INT(json_object_merge("{}", NULL, &sb), 0);
+    CHECK_STR(strbuf_str(&sb), "{}");
+    strbuf_reset(&sb);
+    CHECK_INT(json_object_merge("{\"a\\\"b\":true}", "{\"a\\\"b\":null}", &sb), 0);
+    CHECK_STR(strbuf_str(&sb), "{\"a\\\"b\":null}");
+    strbuf_reset(&sb);
+    CHECK_INT(json_object_merge("[1]", "{}", &sb), -1);
+    CHECK_INT(json_object_merge("{\"a\":}", "{}", &sb), -1);
+    CHECK_INT(json_object_merge("{\"a\":1} x", "{}", &sb), -1);
+    CHECK_INT(json_object_merge("{\"a\":1,}", "{}", &sb), -1);
+    CHECK_INT(sb.len, 0);
+    strbuf_release(&sb);
+}
