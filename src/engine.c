@@ -223,6 +223,19 @@ static void report_up_to_date(struct engine *e, const char *job, const char *why
     e->cfg.reporter.up_to_date(e->cfg.reporter.ctx, job, why, &pr);
 }
 
+void engine_finish_up_to_date(struct engine *e, struct due_job *d, const char *why)
+{
+    if (d->state == JOB_READY)
+        d->sub->ready_jobs--;
+    d->result = RUN_SUCCEEDED;
+    d->up_to_date = true;
+    memcpy(d->up_fp, d->sub->plan->jobs[d->job].up_fp, sizeof(d->up_fp));
+    engine_close_claim(e, d, RUN_SKIPPED);
+    e->done++;
+    report_up_to_date(e, due_job_of(d)->name, why);
+    engine_finish_job(e, d);
+}
+
 /* A job whose dependencies all left what its last success started from: up to
  * date, done without a run, and its dependents go on as after a success. */
 static bool cut_off(struct engine *e, struct due_job *d)
@@ -230,14 +243,8 @@ static bool cut_off(struct engine *e, struct due_job *d)
     char *why = NULL;
     if (!engine_upstream_unchanged(e, d, &why))
         return false;
-    d->result = RUN_SUCCEEDED;
-    d->up_to_date = true;
-    memcpy(d->up_fp, d->sub->plan->jobs[d->job].up_fp, sizeof(d->up_fp));
-    engine_close_claim(e, d, RUN_SKIPPED);
-    e->done++;
-    report_up_to_date(e, due_job_of(d)->name, why);
+    engine_finish_up_to_date(e, d, why);
     free(why);
-    engine_finish_job(e, d);
     return true;
 }
 
@@ -749,7 +756,8 @@ int engine_submit(struct engine *e, struct project *p, struct plan *plan,
         struct due_job **all = xcalloc(sub->due_count + 1, sizeof(*all));
         size_t claims = 0;
         for (size_t k = 0; k < sub->due_count; k++)
-            if (!plan->jobs[sub->due[k].job].cutoff || opt->rerun_of)
+            if ((!plan->jobs[sub->due[k].job].cutoff && !plan->jobs[sub->due[k].job].lag_per_id) ||
+                opt->rerun_of)
                 all[claims++] = &sub->due[k];
         int rc = engine_claim(e, all, claims);
         free(all);
@@ -803,6 +811,7 @@ static void submission_free(struct submission *sub)
         work_select_release(&sub->due[i].select);
         free(sub->due[i].kwargs);
         free(sub->due[i].flow);
+        free(sub->due[i].empty_why);
     }
     free(sub->due);
     free(sub->due_of);

@@ -45,6 +45,8 @@ struct due_job {
                                      once its IDs are chosen) */
     bool selected_none;           /* its file has no select_work after all: it runs once */
     bool not_needed;              /* done without a run: its feeders chose no work IDs */
+    size_t fresh_ids;             /* fed, pulled in by max_lag: IDs left out as fresh */
+    char *empty_why;              /* given no work IDs: why ("'job_a' chose no work IDs") */
     bool fed;                     /* takes its work IDs from its due dependents that are
                                      chunked (SPEC §7: a master's IDs flow down) */
     bool feeds;                   /* a due dependency of it is fed by it */
@@ -156,6 +158,8 @@ void engine_finish_job(struct engine *e, struct due_job *d);
 /* Add one task (run) of a due job: chunk k of chunks, holding ids[first, first+count). */
 struct task *engine_add_task(struct engine *e, struct due_job *d, int chunk, int chunks,
                              size_t first, size_t count);
+/* Done without a run, as up to date (why says how it is known). */
+void engine_finish_up_to_date(struct engine *e, struct due_job *d, const char *why);
 /* Skip a due job that never ran here: failed is the job whose failure it follows. */
 void engine_skip_job(struct engine *e, struct due_job *d, const char *failed, const char *why);
 /* Whether a job of slots fits the slot budget now. */

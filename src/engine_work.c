@@ -109,13 +109,59 @@ static void fed_in_full(struct engine *e, struct due_job *d)
         return;
     d->ids_known = true;
     sort_ids(&d->ids, true);
+    if (!d->ids.len && !d->empty_why)
+        d->empty_why =
+            d->fresh_ids
+                ? xprintf("'%s' is fresh for every work ID it was given", due_job_of(d)->name)
+                : xprintf("'%s' chose no work IDs", due_job_of(d->master ? d->master : d)->name);
     feed_down(e, d);
-    if (!d->ids.len && d->state != JOB_DONE) {
-        char *why = xprintf("'%s' chose no work IDs: nothing to do for it",
-                            due_job_of(d->master ? d->master : d)->name);
+    if (d->ids.len || d->state == JOB_DONE)
+        return;
+    if (d->fresh_ids) {
+        /* Pulled in by max_lag only, and fresh for each ID: up to date. */
+        char *why = xprintf("its last success for each of the %zu work IDs it was given is "
+                            "within its max_lag",
+                            d->fresh_ids);
+        engine_finish_up_to_date(e, d, why);
+        free(why);
+    } else {
+        char *why = xprintf("%s: nothing to do for it", d->empty_why);
         finish_unneeded(e, d, why);
         free(why);
     }
+}
+
+/* The work IDs of d that up, pulled in by max_lag only, still needs: those whose last
+ * success for it is older than the edge's max_lag (or missing); all of them when
+ * freshness is not judged per ID. Counts the fresh ones in up->fresh_ids. */
+static void give_ids(struct engine *e, const struct due_job *d, struct due_job *up)
+{
+    struct submission *sub = d->sub;
+    const struct plan_job *pj = &sub->plan->jobs[up->job];
+    const struct dependency *dep = NULL;
+    const struct job *job = due_job_of(d);
+    for (size_t i = 0; i < job->deps.len && !dep; i++)
+        if (job->deps.items[i].to == up->job)
+            dep = job->deps.items[i].dep;
+    int64_t *done = NULL;
+    if (pj->lag_only && dep && dep->has_max_lag && !dep->allow_missing_work_ids && d->ids.len) {
+        done = xcalloc(d->ids.len, sizeof(*done));
+        if (store_work_done(e->cfg.store, due_job_of(up)->name, d->ids.items, d->ids.len, done) <
+            0) {
+            warn("%s", store_error(e->cfg.store)); /* then every ID runs */
+            free(done);
+            done = NULL;
+        }
+    }
+    int64_t now = engine_wall(e), limit = dep ? (int64_t)(dep->max_lag * 60000.0) : 0;
+    for (size_t n = 0; n < d->ids.len; n++) {
+        if (done && done[n] && now - done[n] <= limit)
+            up->fresh_ids++;
+        else
+            VEC_PUSH(&up->ids, d->ids.items[n]);
+    }
+    free(done);
+    up->got_ids = true;
 }
 
 /* d's work IDs are known (or it has none: it is not split): give them to the due
@@ -133,13 +179,45 @@ static void feed_down(struct engine *e, struct due_job *d)
         if (!up || !up->fed || !up->feeders_left)
             continue;
         if (d->ids_known) {
-            for (size_t n = 0; n < d->ids.len; n++)
-                VEC_PUSH(&up->ids, d->ids.items[n]);
-            up->got_ids = true;
+            give_ids(e, d, up);
+            if (!d->ids.len && d->empty_why && !up->empty_why)
+                up->empty_why = xstrdup(d->empty_why);
         }
         if (--up->feeders_left == 0)
             fed_in_full(e, up);
     }
+}
+
+/* After an invocation that failed in part, the next one redoes only the work IDs
+ * without a success since it began (SPEC §7), unless it runs for a change (code,
+ * declaration, inputs, outputs, upstream: every ID then) or was asked for with
+ * --force. */
+static void leave_out_done(struct engine *e, struct due_job *d)
+{
+    const struct plan_job *pj = &d->sub->plan->jobs[d->job];
+    const struct run_record *last = &pj->last;
+    if (d->fed || d->sub->opt.rerun || !d->ids.len || !last->id || !last->chunks ||
+        !run_status_finished(last->status) || last->status == RUN_SUCCEEDED)
+        return;
+    for (size_t r = 0; r < pj->why.len; r++) {
+        enum reason_kind kind = pj->why.items[r].kind;
+        if (kind != REASON_FAILED && kind != REASON_NEVER_RUN && kind != REASON_SCHEDULE &&
+            kind != REASON_MAX_LAG)
+            return;
+    }
+    int64_t since = last->started_at ? last->started_at : last->queued_at;
+    int64_t *done = xcalloc(d->ids.len, sizeof(*done));
+    if (store_work_done(e->cfg.store, due_job_of(d)->name, d->ids.items, d->ids.len, done) < 0) {
+        warn("%s", store_error(e->cfg.store)); /* then every ID runs again */
+        free(done);
+        return;
+    }
+    size_t kept = 0;
+    for (size_t n = 0; n < d->ids.len; n++)
+        if (!done[n] || done[n] < since)
+            d->ids.items[kept++] = d->ids.items[n];
+    d->ids.len = kept;
+    free(done);
 }
 
 /* The due job's work IDs are known (d->ids): one task per chunk (one when there are none). */
@@ -227,6 +305,7 @@ void engine_end_selection(struct engine *e, struct due_job *d, const struct proc
                                               job->decl->timeout, &d->ids, &problem, &fin.status);
     if (got == WORK_SELECT_OK) {
         sort_ids(&d->ids, false);
+        leave_out_done(e, d);
         d->ids_known = true;
     }
     d->selected_none = got == WORK_SELECT_NONE;
@@ -276,6 +355,7 @@ void engine_start_job(struct engine *e, struct due_job *d)
         for (size_t i = 0; i < decl->work_ids.len; i++)
             VEC_PUSH(&d->ids, decl->work_ids.items[i]);
         sort_ids(&d->ids, false);
+        leave_out_done(e, d);
         d->ids_known = true;
         feed_down(e, d);
         add_chunks(e, d);
@@ -301,6 +381,7 @@ void engine_choose_early(struct engine *e)
                 for (size_t k = 0; k < decl->work_ids.len; k++)
                     VEC_PUSH(&d->ids, decl->work_ids.items[k]);
                 sort_ids(&d->ids, false);
+                leave_out_done(e, d);
                 d->ids_known = true;
                 feed_down(e, d);
             } else if (!work_is_chunked(decl) || !work_may_select(sub->p->root, job->path)) {

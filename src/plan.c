@@ -566,6 +566,23 @@ static bool apply_max_lag(struct plan *plan, const struct graph *g, int64_t now)
                 continue;
             int64_t limit = (int64_t)(edge->dep->max_lag * 60000.0);
             int64_t finished = dep->success.id ? dep->success.finished_at : 0;
+            const struct decl *up = g->jobs.items[edge->to].decl;
+            bool per_id = work_is_chunked(job->decl) && work_is_chunked(up) && !up->has_work_ids &&
+                          !edge->dep->allow_missing_work_ids;
+            if (finished && now - finished <= limit && per_id) {
+                /* Fresh as a whole, maybe not for the IDs the dependent chooses (SPEC
+                 * §7): it is judged per work ID then, and dropped when fresh for all. */
+                struct strbuf age = STRBUF_INIT;
+                stale_format_age(now - finished, &age);
+                reasons_add(&dep->why, REASON_MAX_LAG,
+                            "'%s' needs each of its work IDs within %g minutes; the last success "
+                            "was %s ago, for some IDs: judged per ID once '%s' has chosen them",
+                            job->name, edge->dep->max_lag, age.buf, job->name);
+                strbuf_release(&age);
+                dep->pulled_by = i;
+                dep->pulled = dep->due = dep->lag_per_id = changed = true;
+                continue;
+            }
             if (finished && now - finished <= limit)
                 continue;
             struct strbuf age = STRBUF_INIT;
@@ -576,6 +593,7 @@ static bool apply_max_lag(struct plan *plan, const struct graph *g, int64_t now)
                         edge->dep->max_lag, finished ? strbuf_str(&age) : "never",
                         finished ? " ago" : "");
             strbuf_release(&age);
+            dep->pulled_by = i;
             dep->pulled = dep->due = changed = true;
         }
     }
@@ -789,10 +807,14 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
                 VEC_PUSH(&pj->why, pj->held_back.items[r]);
             VEC_FREE(&pj->held_back);
         }
-        bool only_upstream = pj->due && pj->why.len;
-        for (size_t r = 0; r < pj->why.len && only_upstream; r++)
-            only_upstream = pj->why.items[r].kind == REASON_UPSTREAM_DUE;
+        bool only_upstream = pj->due && pj->why.len, only_lag = only_upstream;
+        for (size_t r = 0; r < pj->why.len; r++) {
+            only_upstream &= pj->why.items[r].kind == REASON_UPSTREAM_DUE;
+            only_lag &= pj->why.items[r].kind == REASON_MAX_LAG;
+        }
         pj->cutoff = only_upstream;
+        pj->lag_only = only_lag;
+        pj->lag_per_id &= only_lag;
     }
     for (size_t k = 0; k < topo.len; k++)
         if (plan->jobs[topo.items[k]].due)

@@ -249,6 +249,8 @@ struct store_ops {
     int (*run)(struct store *st, int64_t id, struct run_record *out);
     int (*last_run)(struct store *st, const char *job, struct run_record *out);
     int (*job_version)(struct store *st, const char *job, int64_t *out);
+    int (*work_done)(struct store *st, const char *job, const int64_t *ids, size_t count,
+                     int64_t *finished_at);
     int (*succeeded_batch)(struct store *st, const char *job, int64_t before, struct run_list *out);
     int (*last_started)(struct store *st, const char *job, struct run_record *out);
     int (*job_pasts)(struct store *st, const char *const *jobs, size_t count,
@@ -474,6 +476,15 @@ static inline int store_last_run(struct store *st, const char *job, struct run_r
 static inline int store_job_version(struct store *st, const char *job, int64_t *out)
 {
     return st->ops->job_version(st, job, out);
+}
+
+/* For each of count work IDs, when the job last succeeded for it (unix ms; 0: never),
+ * into finished_at[i]: one request however many IDs (SPEC §7: freshness is judged
+ * per work ID). Kept by the database itself as chunks succeed. */
+static inline int store_work_done(struct store *st, const char *job, const int64_t *ids,
+                                  size_t count, int64_t *finished_at)
+{
+    return st->ops->work_done(st, job, ids, count, finished_at);
 }
 
 /* Append to out, oldest first, the runs of the job's newest batch below `before`

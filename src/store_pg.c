@@ -62,7 +62,7 @@
 #include <string.h>
 #include <time.h>
 
-enum { SCHEMA_VERSION = 8 };
+enum { SCHEMA_VERSION = 9 };
 
 /* The columns of a run, in the order read_run expects (from column `first`). */
 #define RUN_COLUMNS                                                                                \
@@ -128,6 +128,36 @@ static const char create_schema[] =
     " FOR EACH ROW EXECUTE FUNCTION bump_job_version();"
     "CREATE TRIGGER job_run_moved AFTER UPDATE OF status ON runs"
     " FOR EACH ROW EXECUTE FUNCTION bump_job_version();";
+
+/* The migrations after version 8, by the version they make (as store_sqlite.c's). */
+static const char *const migrations[] = {
+    /* 9: per job and work ID, the last success (kept by a trigger, filled from runs;
+     * it runs while a copy is imported too, so that the copy has it) */
+    [9] = "CREATE TABLE work_done (job text NOT NULL, work_id bigint NOT NULL,"
+          " run_id bigint NOT NULL, finished_at bigint NOT NULL, PRIMARY KEY (job, work_id));"
+          "INSERT INTO work_done SELECT DISTINCT ON (r.job, j.id) r.job, j.id, r.id, r.finished_at"
+          " FROM runs r, LATERAL (SELECT e::bigint AS id FROM jsonb_array_elements_text("
+          " CASE WHEN jsonb_typeof(r.work_ids_json::jsonb) = 'array' THEN r.work_ids_json::jsonb"
+          " ELSE '[]'::jsonb END) e WHERE e ~ '^-?[0-9]+$') j"
+          " WHERE r.status = 'succeeded' AND r.finished_at IS NOT NULL"
+          " AND r.work_ids_json IS NOT NULL"
+          " ORDER BY r.job, j.id, r.finished_at DESC, r.id DESC;"
+          "CREATE FUNCTION note_work_done() RETURNS trigger LANGUAGE plpgsql"
+          " SET search_path FROM CURRENT AS $$ BEGIN"
+          " IF NEW.status = 'succeeded' AND NEW.finished_at IS NOT NULL"
+          " AND NEW.work_ids_json IS NOT NULL"
+          " AND jsonb_typeof(NEW.work_ids_json::jsonb) = 'array' THEN"
+          " INSERT INTO work_done SELECT NEW.job, e::bigint, NEW.id, NEW.finished_at"
+          " FROM jsonb_array_elements_text(NEW.work_ids_json::jsonb) e WHERE e ~ '^-?[0-9]+$'"
+          " ON CONFLICT (job, work_id) DO UPDATE SET run_id = excluded.run_id,"
+          " finished_at = excluded.finished_at"
+          " WHERE excluded.finished_at >= work_done.finished_at; END IF;"
+          " RETURN NULL; END $$;"
+          "CREATE TRIGGER work_done_added AFTER INSERT ON runs"
+          " FOR EACH ROW EXECUTE FUNCTION note_work_done();"
+          "CREATE TRIGGER work_done_moved AFTER UPDATE OF status, finished_at ON runs"
+          " FOR EACH ROW EXECUTE FUNCTION note_work_done();",
+};
 
 /* ---- the handle, errors, queries ---- */
 
@@ -981,6 +1011,38 @@ static int pg_last_run(struct store *st, const char *job, struct run_record *out
     return read_one_run(backend(st), last_run_sql, &p, out, "read a run");
 }
 
+static int pg_work_done(struct store *st, const char *job, const int64_t *ids, size_t count,
+                        int64_t *finished_at)
+{
+    struct pg_store *s = backend(st);
+    for (size_t i = 0; i < count; i++)
+        finished_at[i] = 0;
+    if (!count)
+        return 0;
+    struct strbuf array = STRBUF_INIT;
+    strbuf_addch(&array, '{');
+    for (size_t i = 0; i < count; i++)
+        strbuf_addf(&array, "%s%lld", i ? "," : "", (long long)ids[i]);
+    strbuf_addch(&array, '}');
+    struct params p = {0};
+    p_text(&p, job);
+    p_text(&p, array.buf);
+    PGresult *res = query(s,
+                          "SELECT u.i, w.finished_at FROM unnest($2::bigint[]) WITH ORDINALITY"
+                          " AS u(id, i) LEFT JOIN work_done w ON w.job = $1 AND w.work_id = u.id",
+                          &p, "read the work IDs' last successes");
+    strbuf_release(&array);
+    if (!res)
+        return -1;
+    for (int row = 0; row < PQntuples(res); row++) {
+        int64_t i = int_at(res, row, 0) - 1;
+        if (i >= 0 && (size_t)i < count && !PQgetisnull(res, row, 1))
+            finished_at[i] = int_at(res, row, 1);
+    }
+    PQclear(res);
+    return 0;
+}
+
 static int pg_job_version(struct store *st, const char *job, int64_t *out)
 {
     struct params p = {0};
@@ -1491,6 +1553,7 @@ static const struct store_ops pg_ops = {
     .run = pg_run,
     .last_run = pg_last_run,
     .job_version = pg_job_version,
+    .work_done = pg_work_done,
     .succeeded_batch = pg_succeeded_batch,
     .last_started = pg_last_started,
     .job_pasts = pg_job_pasts,
@@ -1666,6 +1729,20 @@ static int prepare_schema(struct pg_store *s, struct strbuf *err)
         PQfreemem(channel);
         rc = sql ? execute(s, sql, NULL, "create the schema") : -1;
         free(sql);
+        if (rc < 0) {
+            strbuf_addstr(err, store_error(&s->base));
+            write_rollback(s);
+            return -1;
+        }
+    }
+    /* A new schema is made at version 8, then brought up like an older one, in the
+     * same transaction (under the lock). */
+    for (int64_t v = has_meta ? version : 8; v < SCHEMA_VERSION; v++) {
+        char *set = xprintf("UPDATE meta SET version = %lld", (long long)(v + 1));
+        char *what = xprintf("migrate to schema version %lld", (long long)(v + 1));
+        rc = execute(s, migrations[v + 1], NULL, what) < 0 ? -1 : execute(s, set, NULL, what);
+        free(set);
+        free(what);
         if (rc < 0) {
             strbuf_addstr(err, store_error(&s->base));
             write_rollback(s);

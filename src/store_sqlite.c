@@ -53,6 +53,10 @@
  * leader (v8): at most one row (id 1): the serving stau that holds the leader lease and
  *   enqueues scheduled work (host, pid, start, since, heartbeat_at as in owners).
  *   Unassigned runs (status queued, host NULL, owner_pid 0) are what it enqueued.
+ * work_done (v9): job TEXT, work_id INTEGER (PRIMARY KEY (job, work_id)), run_id,
+ *   finished_at INTEGER NOT NULL: when the job last succeeded for the work ID, and in
+ *   which run; kept by triggers as runs with work IDs succeed (filled from the runs
+ *   when the table was made). Freshness per work ID (SPEC §7) reads it in bulk.
  * job_versions (v6): job TEXT PRIMARY KEY, n INTEGER NOT NULL: moved on by triggers when
  *   a run of the job is added or its status changes. A claim compares it with what the
  *   plan read, so a need judged on a past that has moved on is not claimed.
@@ -145,6 +149,32 @@ static const char *const migrations[] = {
     "CREATE TABLE leader (id INTEGER PRIMARY KEY CHECK (id = 1), host TEXT NOT NULL,"
     " pid INTEGER NOT NULL, start INTEGER NOT NULL, since INTEGER NOT NULL,"
     " heartbeat_at INTEGER NOT NULL);",
+    /* 9: per job and work ID, the last success (kept by triggers, filled from runs) */
+    "CREATE TABLE work_done (job TEXT NOT NULL, work_id INTEGER NOT NULL,"
+    " run_id INTEGER NOT NULL, finished_at INTEGER NOT NULL, PRIMARY KEY (job, work_id))"
+    " WITHOUT ROWID;"
+    "INSERT INTO work_done SELECT r.job, j.value, r.id, r.finished_at"
+    " FROM runs r, json_each(r.work_ids_json) j"
+    " WHERE r.status = 'succeeded' AND r.finished_at IS NOT NULL AND json_valid(r.work_ids_json)"
+    " AND j.type = 'integer' ORDER BY r.finished_at, r.id"
+    " ON CONFLICT (job, work_id) DO UPDATE SET run_id = excluded.run_id,"
+    " finished_at = excluded.finished_at;"
+    "CREATE TRIGGER work_done_added AFTER INSERT ON runs"
+    " WHEN NEW.status = 'succeeded' AND NEW.finished_at IS NOT NULL"
+    " AND json_valid(NEW.work_ids_json) BEGIN"
+    " INSERT INTO work_done SELECT NEW.job, j.value, NEW.id, NEW.finished_at"
+    " FROM json_each(NEW.work_ids_json) j WHERE j.type = 'integer'"
+    " ON CONFLICT (job, work_id) DO UPDATE SET run_id = excluded.run_id,"
+    " finished_at = excluded.finished_at WHERE excluded.finished_at >= work_done.finished_at;"
+    " END;"
+    "CREATE TRIGGER work_done_moved AFTER UPDATE OF status, finished_at ON runs"
+    " WHEN NEW.status = 'succeeded' AND NEW.finished_at IS NOT NULL"
+    " AND json_valid(NEW.work_ids_json) BEGIN"
+    " INSERT INTO work_done SELECT NEW.job, j.value, NEW.id, NEW.finished_at"
+    " FROM json_each(NEW.work_ids_json) j WHERE j.type = 'integer'"
+    " ON CONFLICT (job, work_id) DO UPDATE SET run_id = excluded.run_id,"
+    " finished_at = excluded.finished_at WHERE excluded.finished_at >= work_done.finished_at;"
+    " END;",
 };
 enum { SCHEMA_VERSION = sizeof(migrations) / sizeof(migrations[0]) };
 enum { BUSY_TIMEOUT_MS = 10000 };
@@ -195,6 +225,7 @@ enum statement {
     SQL_RUN_COUNT,
     SQL_IMPORT_RUN,
     SQL_FILES_ALL,
+    SQL_WORK_DONE,
     SQL_COUNT
 };
 
@@ -287,6 +318,9 @@ static const char *const statement_text[SQL_COUNT] = {
                        " ?24, ?25, ?26, ?27, ?28, ?29)",
     [SQL_FILES_ALL] = "SELECT path, mtime_ns, ctime_ns, size, inode, device, hash_low, hash_high"
                       " FROM files ORDER BY path",
+    /* ?2: the work IDs as a JSON array; a row per ID, in its order */
+    [SQL_WORK_DONE] = "SELECT j.key, w.finished_at FROM json_each(?2) j"
+                      " LEFT JOIN work_done w ON w.job = ?1 AND w.work_id = j.value",
 };
 
 /* ---- the handle, errors, statements ---- */
@@ -1198,6 +1232,38 @@ static int sqlite_generation(struct store *st, int64_t *out)
     return found < 0 ? -1 : 0;
 }
 
+static int sqlite_work_done(struct store *st, const char *job, const int64_t *ids, size_t count,
+                            int64_t *finished_at)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "read the work IDs' last successes";
+    for (size_t i = 0; i < count; i++)
+        finished_at[i] = 0;
+    if (!count)
+        return 0;
+    struct strbuf json = STRBUF_INIT;
+    strbuf_addch(&json, '[');
+    for (size_t i = 0; i < count; i++)
+        strbuf_addf(&json, "%s%lld", i ? "," : "", (long long)ids[i]);
+    strbuf_addch(&json, ']');
+    sqlite3_stmt *q = statement(s, SQL_WORK_DONE);
+    int rc = SQLITE_OK;
+    if (bind_text(q, 1, job) != SQLITE_OK || bind_text(q, 2, json.buf) != SQLITE_OK) {
+        finish(q);
+        strbuf_release(&json);
+        return fail(s, what);
+    }
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t i = sqlite3_column_int64(q, 0);
+        if (i >= 0 && (size_t)i < count)
+            finished_at[i] = sqlite3_column_int64(q, 1); /* NULL reads as 0 */
+    }
+    int result = rc == SQLITE_DONE ? 0 : fail(s, what);
+    finish(q);
+    strbuf_release(&json);
+    return result;
+}
+
 static int sqlite_files_all(struct store *st, struct store_file_list *out)
 {
     struct sqlite_store *s = backend(st);
@@ -1350,6 +1416,7 @@ static const struct store_ops sqlite_ops = {
     .run = sqlite_run,
     .last_run = sqlite_last_run,
     .job_version = sqlite_job_version,
+    .work_done = sqlite_work_done,
     .succeeded_batch = sqlite_succeeded_batch,
     .last_started = sqlite_last_started,
     .job_pasts = sqlite_job_pasts,

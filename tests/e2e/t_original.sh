@@ -138,3 +138,95 @@ test_original_empty_selection_runs_nothing_below() {
 mid||skipped
 master|[]|succeeded" "$(db "SELECT job, work_ids_json, status FROM runs ORDER BY id")"
 }
+
+# master (ticks every 20 minutes, chunks of 2) needs dep (on demand, chunks of 3,
+# max_lag 60); master's chunk holding ID 3 fails while fail.flag exists.
+lag_graph() {
+    new_project
+    write src/master.py <<'PY'
+import json, os
+
+STAU_CONFIG = {"chunk_size": 2, "dependencies": [{"job": "dep", "max_lag": 60}],
+               "main_func": "main", "schedule": "*/20 * * * *"}
+
+
+def select_work(**kwargs):
+    return json.load(open("ids.json"))
+
+
+def main(work_ids):
+    with open("calls.txt", "a") as f:
+        f.write(json.dumps(["master", work_ids]) + "\n")
+    if os.path.exists("fail.flag") and 3 in work_ids:
+        raise SystemExit(1)
+PY
+    write src/dep.py <<'PY'
+import json
+
+STAU_CONFIG = {"on": "demand", "chunk_size": 3, "main_func": "main"}
+
+
+def main(work_ids):
+    with open("calls.txt", "a") as f:
+        f.write(json.dumps(["dep", work_ids]) + "\n")
+PY
+    echo '[1, 2, 3, 4]' >ids.json
+}
+
+calls() {
+    [ -f calls.txt ] && cat calls.txt
+    rm -f calls.txt
+}
+
+test_original_max_lag_is_judged_per_work_id() {
+    lag_graph
+    run -j 1
+    expect_exit 0
+    expect_eq "first calls" '["dep", [1, 2, 3]]
+["dep", [4]]
+["master", [1, 2]]
+["master", [3, 4]]' "$(calls)"
+    # Two new IDs: dep runs for them alone; the others are fresh.
+    echo '[1, 2, 3, 4, 5, 6]' >ids.json
+    run run -n master
+    expect_stdout_contains "  dep (on demand, needed by 'master')
+      max-lag: 'master' needs each of its work IDs within 60 minutes; the last success was "
+    expect_stdout_contains ", for some IDs: judged per ID once 'master' has chosen them"
+    run run -j 1 master
+    expect_exit 0
+    expect_eq "calls" '["dep", [5, 6]]
+["master", [1, 2]]
+["master", [3, 4]]
+["master", [5, 6]]' "$(calls)"
+    # Fresh for all of them: dep is up to date, and no run of it is recorded.
+    run run -j 1 master
+    expect_exit 0
+    expect_stdout_contains "[1/2] dep up to date: its last success for each of the 6 work IDs it was given is within its max_lag"
+    expect_eq "runs of dep" 3 "$(db "SELECT count(*) FROM runs WHERE job = 'dep'")"
+    # An hour later, every ID is stale again.
+    db "UPDATE work_done SET finished_at = finished_at - 3700000 WHERE job = 'dep'" >/dev/null
+    calls >/dev/null
+    run run -j 1 master
+    expect_exit 0
+    expect_eq "dep's calls" '["dep", [1, 2, 3]]
+["dep", [4, 5, 6]]' "$(calls | grep dep)"
+}
+
+test_original_next_tick_redoes_only_the_failed_ids() {
+    lag_graph
+    echo '[1, 2, 3, 4, 5, 6]' >ids.json
+    touch fail.flag
+    run -j 1
+    expect_exit 1
+    expect_stdout_contains "master (chunk 2/3) failed (exit 1)"
+    rm fail.flag
+    calls >/dev/null
+    # The next tick (moved half an hour back: a tick has passed since).
+    db "UPDATE runs SET queued_at = queued_at - 1800000, started_at = started_at - 1800000,
+        finished_at = finished_at - 1800000 WHERE job = 'master'" >/dev/null
+    db "UPDATE work_done SET finished_at = finished_at - 1800000 WHERE job = 'master'" >/dev/null
+    run -j 1
+    expect_exit 0
+    expect_eq "calls" '["master", [3, 4]]' "$(calls)"
+    expect_stdout_contains "dep up to date: its last success for each of the 2 work IDs it was given is within its max_lag"
+}

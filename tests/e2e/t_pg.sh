@@ -120,6 +120,29 @@ stau: error: cannot use '$long' as a schema name: it must have 1 to 63 character
 EOF
 }
 
+# A schema made by a stau of version 8 (before work IDs' last successes were kept)
+# is brought to version 9 on open, and the table filled from its runs.
+test_pg_migrates_version_8() {
+    need_pg
+    new_project
+    write src/a.py <<'PY'
+STAU_CONFIG = {"work_ids": [3, 1, 2], "chunk_size": 2, "main_func": "main"}
+
+
+def main(work_ids):
+    pass
+PY
+    run
+    expect_exit 0
+    expect_eq "kept by the trigger" "1,2,3" "$(pg_sql "SELECT string_agg(work_id::text, ',' ORDER BY work_id) FROM work_done")"
+    pg_sql "DROP TABLE work_done; DROP FUNCTION note_work_done() CASCADE; UPDATE meta SET version = 8"
+    run -n
+    expect_exit 0
+    expect_eq "version" 9 "$(pg_sql "SELECT version FROM meta")"
+    expect_eq "filled from the runs" "1,2,3" "$(pg_sql "SELECT string_agg(work_id::text, ',' ORDER BY work_id) FROM work_done")"
+    expect_eq "each from its own chunk" "t" "$(pg_sql "SELECT bool_and(w.run_id = r.id) FROM work_done w JOIN runs r ON r.work_ids_json::jsonb @> to_jsonb(w.work_id)")"
+}
+
 test_pg_a_newer_schema_is_refused() {
     need_pg
     use_fixture example
@@ -128,7 +151,7 @@ test_pg_a_newer_schema_is_refused() {
     pg_sql "UPDATE meta SET version = 99"
     run -n
     expect_exit 2
-    expect_stderr_contains "its schema version 99 is newer than this stau knows (8); use a newer stau"
+    expect_stderr_contains "its schema version 99 is newer than this stau knows (9); use a newer stau"
     expect_eq "runs kept" 1 "$(pg_sql 'SELECT count(*) FROM runs')"
 }
 

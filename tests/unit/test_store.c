@@ -20,7 +20,7 @@
 #include "unit.h"
 
 /* The schema version this stau writes (store_sqlite.c's migrations). */
-#define SCHEMA_NOW "8"
+#define SCHEMA_NOW "9"
 
 static char *db_path(const char *name)
 {
@@ -1087,6 +1087,58 @@ static const char *schema_v1 =
     "INSERT INTO schedule VALUES ('old.job', 1000, 1001);"
     "PRAGMA user_version = 1;";
 
+/* Per job and work ID, the last success: kept as chunks succeed, read in one call. */
+UNIT_STORE_TEST(store_work_done_keeps_each_ids_last_success)
+{
+    struct store *st = unit_db_open(db);
+    if (!st)
+        return;
+    int64_t ids[] = {1, 2, 3, 4, 99};
+    int64_t at[5] = {7, 7, 7, 7, 7};
+    CHECK_INT(store_work_done(st, "a", ids, 5, at), 0);
+    for (int i = 0; i < 5; i++)
+        CHECK_INT(at[i], 0);
+    struct run_record r = sample_run("a");
+    r.work_ids_json = (char *)"[1, 2]";
+    int64_t first = begin(st, &r, 100);
+    finish_as(st, first, RUN_SUCCEEDED, NULL, 200);
+    r.work_ids_json = (char *)"[2,3]";
+    int64_t failed = begin(st, &r, 300);
+    finish_as(st, failed, RUN_FAILED, NULL, 400);
+    r.work_ids_json = (char *)"[3, 4]";
+    int64_t second = begin(st, &r, 500);
+    finish_as(st, second, RUN_SUCCEEDED, NULL, 600);
+    /* another job's successes are its own; a run not split has none */
+    struct run_record other = sample_run("b");
+    other.work_ids_json = (char *)"[1]";
+    finish_as(st, begin(st, &other, 700), RUN_SUCCEEDED, NULL, 800);
+    other.work_ids_json = NULL;
+    finish_as(st, begin(st, &other, 900), RUN_SUCCEEDED, NULL, 1000);
+    CHECK_INT(store_work_done(st, "a", ids, 5, at), 0);
+    CHECK_INT(at[0], 200);
+    CHECK_INT(at[1], 200); /* the failed run does not count */
+    CHECK_INT(at[2], 600);
+    CHECK_INT(at[3], 600);
+    CHECK_INT(at[4], 0);
+    int64_t b_ids[] = {1, 2};
+    CHECK_INT(store_work_done(st, "b", b_ids, 2, at), 0);
+    CHECK_INT(at[0], 800);
+    CHECK_INT(at[1], 0);
+    CHECK_INT(store_work_done(st, "a", ids, 0, at), 0);
+    /* a network store answers in one request, however many IDs */
+    int64_t trips = st->round_trips;
+    int64_t many[500];
+    int64_t many_at[500];
+    for (int i = 0; i < 500; i++)
+        many[i] = i;
+    CHECK_INT(store_work_done(st, "a", many, 500, many_at), 0);
+    CHECK_INT(many_at[3], 600);
+    if (!unit_db_is_sqlite(db))
+        CHECK_INT(st->round_trips - trips, 1);
+    check_sound(db, st);
+    store_close(st);
+}
+
 UNIT_TEST(store_migrates_version_1)
 {
     char *path = db_path("state.db");
@@ -1122,6 +1174,8 @@ UNIT_TEST(store_migrates_version_1)
     CHECK_INT(r.heartbeat_at, 50); /* the lease of a running run starts at its start */
     CHECK_INT(r.owner_pid, 0);
     run_record_release(&r);
+    /* v9: old.job's runs were not split: no work IDs done */
+    check_raw(path, "SELECT count(*) FROM work_done", "0");
     /* the schedule marks went (v6); the job's version counts its runs so far */
     check_raw(path, "SELECT count(*) FROM sqlite_master WHERE name = 'schedule'", "0");
     int64_t version = -1;
@@ -1150,17 +1204,17 @@ UNIT_TEST(store_refuses_newer_and_foreign_databases)
     char *newer = db_path("newer.db");
     sqlite3 *db;
     CHECK(sqlite3_open(newer, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 9;", NULL, NULL, NULL) ==
-          SQLITE_OK);
+    CHECK(sqlite3_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 99;", NULL, NULL,
+                       NULL) == SQLITE_OK);
     sqlite3_close(db);
     struct strbuf err = STRBUF_INIT;
     CHECK(store_open(newer, NULL, &err) == NULL);
-    char *want = xprintf("cannot use state database '%s': its schema version 9 is newer than "
+    char *want = xprintf("cannot use state database '%s': its schema version 99 is newer than "
                          "this stau knows (" SCHEMA_NOW "); use a newer stau",
                          newer);
     CHECK_STR(strbuf_str(&err), want);
     free(want);
-    check_raw(newer, "PRAGMA user_version", "9"); /* left alone */
+    check_raw(newer, "PRAGMA user_version", "99"); /* left alone */
 
     char *foreign = db_path("foreign.db");
     CHECK(sqlite3_open(foreign, &db) == SQLITE_OK);
