@@ -203,7 +203,7 @@ static const char *feeder_of(const struct session *s, size_t i)
 {
     const struct graph *g = &s->project.graph;
     const struct decl *d = g->jobs.items[i].decl;
-    if (!s->plan.jobs[i].due || !work_is_chunked(d) || d->has_work_ids)
+    if (!s->plan.jobs[i].due || !s->plan.jobs[i].pulled || !work_is_chunked(d) || d->has_work_ids)
         return NULL;
     for (size_t k = 0; k < s->plan.order.len; k++) {
         const struct job *w = &g->jobs.items[s->plan.order.items[k]];

@@ -17,12 +17,13 @@
 
 /* How the job's engine_interpreter loads it: the jobs root on sys.path, then main_func
  * called with the keyword arguments (and, for a chunked job, work_ids from
- * STAU_WORK_IDS: not passed twice, as an environment string is limited; and the
- * original Stau's job_id and job_created_at, the run and start of the graph's
- * master, when main_func takes them or **kwargs), or the file run as __main__. */
+ * STAU_WORK_IDS: not passed twice, as an environment string is limited; and, for a
+ * chunked job or one in the original Stau's form, its job_id and job_created_at, the
+ * run and start of the graph's master, when main_func takes them or **kwargs), or
+ * the file run as __main__. */
 const char engine_bootstrap[] =
     "import sys\n"
-    "root, path, func, kwargs, work = sys.argv[1:6]\n"
+    "root, path, func, kwargs, work, meta = sys.argv[1:7]\n"
     "sys.path.insert(0, root)\n"
     "if func:\n"
     "    import importlib.util\n"
@@ -30,16 +31,18 @@ const char engine_bootstrap[] =
     "    module = importlib.util.module_from_spec(spec)\n"
     "    sys.modules[spec.name] = module\n"
     "    spec.loader.exec_module(module)\n"
-    "    if kwargs == '{}' and not work:\n"
-    "        getattr(module, func)()\n"
+    "    main = getattr(module, func)\n"
+    "    if kwargs == '{}' and not work and not meta:\n"
+    "        main()\n"
     "    else:\n"
     "        import json, os\n"
     "        args = json.loads(kwargs)\n"
     "        if work:\n"
     "            args['work_ids'] = json.loads(os.environ['STAU_WORK_IDS'])\n"
+    "        if meta:\n"
     "            import inspect, datetime\n"
     "            try:\n"
-    "                params = inspect.signature(getattr(module, func)).parameters\n"
+    "                params = inspect.signature(main).parameters\n"
     "            except (TypeError, ValueError):\n"
     "                params = {}\n"
     "            anykw = any(p.kind == p.VAR_KEYWORD for p in params.values())\n"
@@ -49,7 +52,7 @@ const char engine_bootstrap[] =
     "                ms = int(os.environ['STAU_JOB_CREATED_AT'])\n"
     "                args['job_created_at'] = datetime.datetime.fromtimestamp(\n"
     "                    ms / 1000, datetime.timezone.utc)\n"
-    "        getattr(module, func)(**args)\n"
+    "        main(**args)\n"
     "else:\n"
     "    import runpy\n"
     "    sys.argv = [path]\n"
@@ -199,6 +202,7 @@ void engine_finish_task(struct engine *e, struct task *t, enum run_status result
         if (e->cfg.fail_fast)
             e->stopping = true;
     }
+    engine_unblock(e, t);
     if (--d->runs_left == 0)
         engine_finish_job(e, d);
 }
@@ -206,6 +210,8 @@ void engine_finish_task(struct engine *e, struct task *t, enum run_status result
 /* A job that never ran here (a failed dependency, or another stau's run failed). */
 void engine_skip_job(struct engine *e, struct due_job *d, const char *failed, const char *why)
 {
+    if (d->state == JOB_READY)
+        d->sub->ready_jobs--;
     d->result = RUN_SKIPPED;
     d->skipped_for = failed;
     engine_close_claim(e, d, RUN_SKIPPED);
@@ -269,10 +275,17 @@ void engine_finish_job(struct engine *e, struct due_job *d)
         e->totals.skipped++;
     else
         e->totals.failed++;
+    if (d->claim)
+        engine_close_claim(e, d, RUN_SKIPPED); /* every chunk was skipped */
+    engine_job_ended_feeding(e, d);
+    if (!d->had_tasks)
+        engine_fed_job_done(e, d);
     const char *failed = d->result == RUN_SKIPPED ? d->skipped_for : due_job_of(d)->name;
     size_t k = (size_t)(d - sub->due);
     for (size_t at = sub->dependents_at[k]; at < sub->dependents_at[k + 1]; at++) {
         struct due_job *w = &sub->due[sub->dependents[at]];
+        if (sub->chunk_edge[at])
+            continue; /* waits by chunk (engine_unblock), or was told above */
         if (w->state == JOB_SELECTING && w->early) {
             /* Choosing its work IDs before its dependencies end: it counts them as
              * any waiting job does, and is skipped once it has chosen. */
@@ -469,6 +482,7 @@ static void start_task(struct engine *e, struct task *t)
                           job->decl->main_func ? job->decl->main_func : "",
                           kwargs,
                           d->pass_work_ids ? "1" : "",
+                          d->pass_work_ids || job->decl->original_form ? "1" : "",
                           NULL};
     char *full_log = xprintf("%s/%s", p->root, t->log_path);
     struct proc_spec spec = {.argv = argv,
@@ -527,6 +541,7 @@ struct task *engine_add_task(struct engine *e, struct due_job *d, int chunk, int
     t->attempt = 1;
     t->state = TASK_READY;
     VEC_PUSH(&e->tasks, t);
+    VEC_PUSH(&d->tasks, t);
     d->runs_left++;
     if (d->runs_left > 1)
         e->count++;
@@ -569,7 +584,9 @@ static void claim_ready(struct engine *e, struct submission *sub)
     int64_t now = engine_mono(e);
     size_t slots = e->slots_used;
     for (size_t i = 0; i < sub->due_count; i++)
-        if (sub->due[i].state == JOB_READY && sub->due[i].claim)
+        /* (Not one waiting for the chunks of what it feeds: those come first.) */
+        if (sub->due[i].state == JOB_READY && sub->due[i].claim && !sub->due[i].fed_pending &&
+            !sub->due[i].feeders_left)
             slots += (size_t)due_job_of(&sub->due[i])->decl->slots;
     /* Claims refused (another copy has the job) free their slots for the next jobs
      * in the order, so copies planning the same jobs spread over them instead of
@@ -582,7 +599,7 @@ static void claim_ready(struct engine *e, struct submission *sub)
             struct due_job *d = &sub->due[from];
             size_t need = (size_t)due_job_of(d)->decl->slots;
             if (d->state != JOB_READY || d->claim || d->claim_tried || d->feeders_left ||
-                upstream_going_here(e, d))
+                d->fed_pending || upstream_going_here(e, d))
                 continue;
             if (d->claim_again_at > now) {
                 if (e->claim_again_at < 0 || d->claim_again_at < e->claim_again_at)
@@ -628,7 +645,7 @@ static void start_ready(struct engine *e)
                 claim_ready(e, sub);
             for (size_t i = 0; i < sub->due_count && sub->ready_jobs && !e->stopping; i++) {
                 struct due_job *d = &sub->due[i];
-                if (d->state != JOB_READY || !d->claim || d->feeders_left)
+                if (d->state != JOB_READY || !d->claim || d->feeders_left || d->fed_pending)
                     continue; /* (a job fed work IDs waits for its dependents' choice) */
                 size_t slots = (size_t)due_job_of(d)->decl->slots;
                 if (engine_needs_selection(d) && !engine_fits(e, slots))
@@ -646,7 +663,8 @@ static void start_ready(struct engine *e)
             struct task *t = e->tasks.items[i];
             if (t->state == TASK_RETRY && t->retry_at <= now)
                 t->state = TASK_READY;
-            if (t->state == TASK_READY && engine_fits(e, (size_t)due_job_of(t->d)->decl->slots))
+            if (t->state == TASK_READY && !t->waits &&
+                engine_fits(e, (size_t)due_job_of(t->d)->decl->slots))
                 start_task(e, t);
         }
     }
@@ -700,6 +718,7 @@ static void index_dependents(struct submission *sub)
     for (size_t k = 0; k < sub->due_count; k++)
         sub->dependents_at[k + 1] += sub->dependents_at[k];
     sub->dependents = xcalloc(sub->dependents_at[sub->due_count] + 1, sizeof(size_t));
+    sub->chunk_edge = xcalloc(sub->dependents_at[sub->due_count] + 1, sizeof(bool));
     size_t *fill = xcalloc(sub->due_count + 1, sizeof(size_t));
     for (size_t k = 0; k < sub->due_count; k++) {
         const struct job *job = &g->jobs.items[sub->due[k].job];
@@ -734,12 +753,15 @@ int engine_submit(struct engine *e, struct project *p, struct plan *plan,
         const struct job *job = due_job_of(d);
         for (size_t i = 0; i < job->deps.len; i++)
             d->waiting_for += sub->due_of[job->deps.items[i].to] != SIZE_MAX;
-        d->state = d->waiting_for ? JOB_WAITING : JOB_READY;
-        sub->ready_jobs += d->state == JOB_READY;
     }
     index_dependents(sub);
     sub->created_at = engine_wall(e);
-    engine_plan_graph(e, sub);
+    engine_plan_graph(e, sub); /* (what feeds whom waits by chunk instead) */
+    for (size_t k = 0; k < sub->due_count; k++) {
+        struct due_job *d = &sub->due[k];
+        d->state = d->waiting_for ? JOB_WAITING : JOB_READY;
+        sub->ready_jobs += d->state == JOB_READY;
+    }
     sub->git_commit = project_git_commit(p->root);
     char *jobs = xprintf("%s/%s", p->root, p->jobs_root);
     sub->jobs_path = realpath(jobs, NULL);
@@ -812,10 +834,12 @@ static void submission_free(struct submission *sub)
         free(sub->due[i].kwargs);
         free(sub->due[i].flow);
         free(sub->due[i].empty_why);
+        VEC_FREE(&sub->due[i].tasks);
     }
     free(sub->due);
     free(sub->due_of);
     free(sub->dependents);
+    free(sub->chunk_edge);
     free(sub->dependents_at);
     free(sub->git_commit);
     free(sub->jobs_path);
@@ -841,6 +865,7 @@ static void release_finished(struct engine *e)
             if (t->d->sub == sub) {
                 free(t->log_path);
                 free(t->failure);
+                VEC_FREE(&t->unblocks);
                 free(t);
             } else {
                 e->tasks.items[kept++] = t;

@@ -183,7 +183,8 @@ void engine_free(struct engine *e);
 
 /* The Python snippet each job's interpreter runs (argv: jobs root, file,
  * main_func or "", kwargs as JSON, "1" when main_func gets work_ids from
- * STAU_WORK_IDS or ""). */
+ * STAU_WORK_IDS or "", "1" when it is offered job_id and job_created_at from
+ * STAU_JOB_ID and STAU_JOB_CREATED_AT or ""). */
 extern const char engine_bootstrap[];
 
 #endif

@@ -29,6 +29,13 @@ enum job_state {
 };
 
 struct submission;
+struct task;
+
+/* Tasks, borrowed; works with VEC_PUSH. */
+struct task_list {
+    struct task **items;
+    size_t len, cap;
+};
 
 /* One due job while the engine runs it: its dependencies, its work IDs, its chunks. */
 struct due_job {
@@ -46,6 +53,13 @@ struct due_job {
     bool selected_none;           /* its file has no select_work after all: it runs once */
     bool not_needed;              /* done without a run: its feeders chose no work IDs */
     size_t fresh_ids;             /* fed, pulled in by max_lag: IDs left out as fresh */
+    bool feeder_ran;              /* fed: some feeder ran here (chose, or had no IDs) */
+    const char *feeder_gone;      /* fed: a feeder that ended without running here */
+    bool ids_given;               /* ids came with its kwargs (a timetable entry's work_ids) */
+    size_t fed_pending;           /* due jobs it feeds that have neither tasks nor ended: its
+                                     chunks wait for theirs (SPEC §7), so it starts after */
+    bool had_tasks;               /* its tasks were made (they are in tasks) */
+    struct task_list tasks;       /* its tasks, in chunk order */
     char *empty_why;              /* given no work IDs: why ("'job_a' chose no work IDs") */
     bool fed;                     /* takes its work IDs from its due dependents that are
                                      chunked (SPEC §7: a master's IDs flow down) */
@@ -91,6 +105,8 @@ struct submission {
     size_t *dependents; /* due job k's dependents (due indices, one per edge):
                            dependents[dependents_at[k] .. dependents_at[k + 1]) */
     size_t *dependents_at;
+    bool *chunk_edge; /* per dependents entry: the dependent feeds the job its work IDs,
+                         and waits for its chunks, not for all of it */
     char *git_commit; /* the project's commit (NULL: not a git checkout) */
     char *jobs_path;  /* the jobs root, absolute, for the bootstrap's sys.path */
     bool released;    /* opt.release was called */
@@ -98,22 +114,24 @@ struct submission {
 
 /* One run while the engine runs it: a whole job, or one chunk of a chunked one. */
 struct task {
-    struct due_job *d;      /* its due job */
-    int chunk, chunks;      /* chunk number (1-based) and count; 0: not chunked */
-    size_t first, count;    /* its work IDs: a slice of the due job's ids */
-    enum task_state state;  /* where it is */
-    int attempt;            /* 1, 2, ... */
-    int64_t retry_at;       /* monotonic ms when a retry may start */
-    struct proc proc;       /* the running child */
-    int pid;                /* its process (and group) once started; 0: none */
-    bool taken_over;        /* another stau recorded it lost: its end is not recorded */
-    int64_t run_id;         /* its record */
-    int64_t started_wall;   /* unix ms */
-    int64_t started_mono;   /* monotonic ms */
-    char *log_path;         /* relative to the project root */
-    enum run_status result; /* when done */
-    char *failure;          /* what went wrong, for the reporter */
-    char outputs_fp[33];    /* succeeded: the outputs it left (hex) */
+    struct due_job *d;         /* its due job */
+    int chunk, chunks;         /* chunk number (1-based) and count; 0: not chunked */
+    size_t first, count;       /* its work IDs: a slice of the due job's ids */
+    enum task_state state;     /* where it is */
+    int attempt;               /* 1, 2, ... */
+    int64_t retry_at;          /* monotonic ms when a retry may start */
+    struct proc proc;          /* the running child */
+    int pid;                   /* its process (and group) once started; 0: none */
+    bool taken_over;           /* another stau recorded it lost: its end is not recorded */
+    int64_t run_id;            /* its record */
+    int64_t started_wall;      /* unix ms */
+    int64_t started_mono;      /* monotonic ms */
+    char *log_path;            /* relative to the project root */
+    enum run_status result;    /* when done */
+    char *failure;             /* what went wrong, for the reporter */
+    char outputs_fp[33];       /* succeeded: the outputs it left (hex) */
+    size_t waits;              /* chunks of jobs it is fed by that share its IDs, not ended */
+    struct task_list unblocks; /* chunks of the jobs that feed this one and share its IDs */
 };
 
 /* The engine. */
@@ -170,6 +188,18 @@ void engine_report_skipped(struct engine *e, const char *job, const char *why);
 const char *engine_interpreter(const struct engine *e, const struct job *job);
 
 /* engine_work.c */
+/* The chunks of d are made: the jobs that feed d may start (their chunks wait for
+ * d's that share their IDs), and d's chunks are linked to those of the jobs it
+ * feeds (tasks: d's new tasks). */
+void engine_link_chunks(struct engine *e, struct due_job *d);
+/* A chunk ended: the chunks waiting for it go on, or (it did not succeed) are
+ * skipped. */
+void engine_unblock(struct engine *e, struct task *t);
+/* d ended: the jobs it was to feed and has not fed get nothing from it. */
+void engine_job_ended_feeding(struct engine *e, struct due_job *d);
+/* d ended without chunks: the jobs that feed it go on (d succeeded, or was up to date)
+ * or are skipped. */
+void engine_fed_job_done(struct engine *e, struct due_job *d);
 /* Work out, for a new submission, which due jobs take their work IDs from their
  * dependents, and the keyword arguments flowing down the edges. */
 void engine_plan_graph(struct engine *e, struct submission *sub);
@@ -216,6 +246,9 @@ void engine_record_end(struct engine *e, const struct task *t, const struct run_
 /* Record a run's end without an archive (it never started a process). */
 void engine_record_unstarted(struct engine *e, int64_t run_id, const char *job,
                              enum run_status status);
+/* Record a chunk that never starts (what it needs failed) as skipped, in its batch,
+ * so that its IDs count as not done. */
+void engine_record_skipped_chunk(struct engine *e, struct task *t);
 /* Close a due job's claimed run that no task took, without an archive. */
 void engine_close_claim(struct engine *e, struct due_job *d, enum run_status status);
 /* How a run is named in lines: "job_a", or "job_a (chunk 2/3)" (newly allocated). */

@@ -468,3 +468,22 @@ bool engine_upstream_unchanged(struct engine *e, const struct due_job *d, char *
     *why = strbuf_detach(&sb);
     return true;
 }
+
+void engine_record_skipped_chunk(struct engine *e, struct task *t)
+{
+    struct due_job *d = t->d;
+    if (!d->batch && d->claim)
+        d->batch = d->claim; /* the claim is the batch's first run, when a chunk takes it */
+    struct strbuf ids = STRBUF_INIT, reasons = STRBUF_INIT;
+    engine_task_work_ids(t, &ids);
+    struct run_record rec = new_run(e, d, t, ids.buf, &reasons);
+    if (store_begin_run(e->cfg.store, &rec, engine_wall(e), &t->run_id) < 0) {
+        warn("%s", store_error(e->cfg.store));
+    } else {
+        if (!d->batch)
+            d->batch = t->run_id;
+        engine_record_unstarted(e, t->run_id, due_job_of(d)->name, RUN_SKIPPED);
+    }
+    strbuf_release(&ids);
+    strbuf_release(&reasons);
+}

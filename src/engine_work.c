@@ -47,6 +47,24 @@ static const char *edge_kwargs(const struct job *job, size_t to)
     return NULL;
 }
 
+/* A timetable entry's kwargs_func may give the master its work IDs ("work_ids"): they
+ * are its IDs then (select_work is not asked), and not a keyword argument. */
+static void take_given_ids(struct due_job *d)
+{
+    struct strbuf value = STRBUF_INIT, rest = STRBUF_INIT;
+    if (work_is_chunked(due_job_of(d)->decl) && json_object_get(d->flow, "work_ids", &value) == 1 &&
+        work_ids_parse(value.buf, &d->ids) == 0 &&
+        json_object_without(d->flow, "work_ids", &rest) == 0) {
+        d->ids_given = true;
+        free(d->flow);
+        d->flow = rest.len > 2 ? strbuf_detach(&rest) : NULL;
+    } else {
+        d->ids.len = 0;
+    }
+    strbuf_release(&value);
+    strbuf_release(&rest);
+}
+
 void engine_plan_graph(struct engine *e, struct submission *sub)
 {
     (void)e;
@@ -60,11 +78,16 @@ void engine_plan_graph(struct engine *e, struct submission *sub)
         const struct due_job *parent = NULL;
         for (size_t at = sub->dependents_at[k]; at < sub->dependents_at[k + 1]; at++) {
             struct due_job *w = &sub->due[sub->dependents[at]];
-            if (!parent)
+            /* (A job due on its own runs with its own kwargs, for its own graph.) */
+            if (!parent && pj->pulled)
                 parent = w;
             if (may_be_fed(d) && pj->pulled && work_is_chunked(due_job_of(w)->decl)) {
                 d->fed = w->feeds = true;
                 d->feeders_left++;
+                /* w waits for d's chunks that share its IDs, not for all of d. */
+                sub->chunk_edge[at] = true;
+                w->waiting_for--;
+                w->fed_pending++;
             }
         }
         /* What flows to it: its first dependent's flow and that edge's custom kwargs
@@ -75,8 +98,11 @@ void engine_plan_graph(struct engine *e, struct submission *sub)
         d->master = parent ? (parent->master ? parent->master : parent) : d;
         if ((from || edge) && json_object_merge(from, edge, &flow) == 0 && flow.len > 2) {
             d->flow = strbuf_detach(&flow);
+            if (!parent)
+                take_given_ids(d);
             struct strbuf kwargs = STRBUF_INIT;
-            if (json_object_merge(due_job_of(d)->decl->kwargs_json, d->flow, &kwargs) == 0)
+            if (d->flow &&
+                json_object_merge(due_job_of(d)->decl->kwargs_json, d->flow, &kwargs) == 0)
                 d->kwargs = strbuf_detach(&kwargs);
             strbuf_release(&kwargs);
         }
@@ -99,12 +125,27 @@ static void finish_unneeded(struct engine *e, struct due_job *d, const char *why
     engine_finish_job(e, d);
 }
 
-static void feed_down(struct engine *e, struct due_job *d);
+static void feed_down(struct engine *e, struct due_job *d, bool ran);
 
 /* A fed job's last feeder has chosen: its IDs are final (or, given none, it chooses
  * its own as any job does). */
 static void fed_in_full(struct engine *e, struct due_job *d)
 {
+    const struct plan_job *pj = &d->sub->plan->jobs[d->job];
+    if (!d->got_ids && d->state != JOB_DONE) {
+        if (!d->feeder_ran) {
+            /* Pulled in for jobs that did not run here (skipped, failed to choose,
+             * left to another stau): nothing to do for it. */
+            char *why = xprintf("'%s' did not run here: nothing to do for it",
+                                d->feeder_gone ? d->feeder_gone : due_job_of(d)->name);
+            finish_unneeded(e, d, why);
+            free(why);
+        } else if (pj->lag_per_id) {
+            /* Fresh as a whole, and given no IDs to judge by. */
+            engine_finish_up_to_date(e, d, "its last success is within its max_lag");
+        }
+        return; /* else it chooses its own, as any job does */
+    }
     if (!d->got_ids)
         return;
     d->ids_known = true;
@@ -114,7 +155,7 @@ static void fed_in_full(struct engine *e, struct due_job *d)
             d->fresh_ids
                 ? xprintf("'%s' is fresh for every work ID it was given", due_job_of(d)->name)
                 : xprintf("'%s' chose no work IDs", due_job_of(d->master ? d->master : d)->name);
-    feed_down(e, d);
+    feed_down(e, d, true);
     if (d->ids.len || d->state == JOB_DONE)
         return;
     if (d->fresh_ids) {
@@ -166,7 +207,7 @@ static void give_ids(struct engine *e, const struct due_job *d, struct due_job *
 
 /* d's work IDs are known (or it has none: it is not split): give them to the due
  * dependencies it feeds. */
-static void feed_down(struct engine *e, struct due_job *d)
+static void feed_down(struct engine *e, struct due_job *d, bool ran)
 {
     if (!d->feeds)
         return;
@@ -178,7 +219,10 @@ static void feed_down(struct engine *e, struct due_job *d)
         struct due_job *up = k != SIZE_MAX ? &sub->due[k] : NULL;
         if (!up || !up->fed || !up->feeders_left)
             continue;
-        if (d->ids_known) {
+        up->feeder_ran |= ran;
+        if (!ran && !up->feeder_gone)
+            up->feeder_gone = job->name;
+        if (d->ids_known && ran) {
             give_ids(e, d, up);
             if (!d->ids.len && d->empty_why && !up->empty_why)
                 up->empty_why = xstrdup(d->empty_why);
@@ -216,6 +260,8 @@ static void leave_out_done(struct engine *e, struct due_job *d)
     for (size_t n = 0; n < d->ids.len; n++)
         if (!done[n] || done[n] < since)
             d->ids.items[kept++] = d->ids.items[n];
+    if (!kept && !d->empty_why)
+        d->empty_why = xprintf("'%s' has no work IDs left to redo", due_job_of(d)->name);
     d->ids.len = kept;
     free(done);
 }
@@ -232,14 +278,16 @@ static void add_chunks(struct engine *e, struct due_job *d)
             work_chunk_slice(d->ids.len, size, k, &first, &count);
         engine_add_task(e, d, (int)k + 1, n ? (int)n : 1, first, count);
     }
+    engine_link_chunks(e, d);
 }
 
 /* Whether starting the due job starts select_work (and so needs its slots). */
 bool engine_needs_selection(const struct due_job *d)
 {
     const struct job *job = due_job_of(d);
-    return work_is_chunked(job->decl) && !job->decl->has_work_ids && !d->sub->opt.rerun &&
-           !d->ids_known && !d->selected_none && work_may_select(d->sub->p->root, job->path);
+    return work_is_chunked(job->decl) && !job->decl->has_work_ids && !d->ids_given &&
+           !d->sub->opt.rerun && !d->ids_known && !d->selected_none &&
+           work_may_select(d->sub->p->root, job->path);
 }
 
 /* select_work failed: record that as a failed run of the job (its log is select_work's). */
@@ -309,7 +357,7 @@ void engine_end_selection(struct engine *e, struct due_job *d, const struct proc
         d->ids_known = true;
     }
     d->selected_none = got == WORK_SELECT_NONE;
-    feed_down(e, d);
+    feed_down(e, d, got != WORK_SELECT_FAILED);
     if (got == WORK_SELECT_FAILED) {
         selection_failed(e, d, &fin, strbuf_detach(&problem), ev->wall_ms);
     } else if (d->early && d->failed_upstream) {
@@ -351,16 +399,16 @@ void engine_start_job(struct engine *e, struct due_job *d)
         engine_add_task(e, d, 0, 0, 0, 0);
     } else if (d->ids_known) {
         add_chunks(e, d); /* chosen early, or given by its dependents */
-    } else if (decl->has_work_ids) {
-        for (size_t i = 0; i < decl->work_ids.len; i++)
+    } else if (decl->has_work_ids || d->ids_given) {
+        for (size_t i = 0; !d->ids_given && i < decl->work_ids.len; i++)
             VEC_PUSH(&d->ids, decl->work_ids.items[i]);
         sort_ids(&d->ids, false);
         leave_out_done(e, d);
         d->ids_known = true;
-        feed_down(e, d);
+        feed_down(e, d, true);
         add_chunks(e, d);
     } else if (d->selected_none || !work_may_select(d->sub->p->root, due_job_of(d)->path)) {
-        feed_down(e, d);
+        feed_down(e, d, true);
         engine_add_task(e, d, 0, 0, 0, 0);
     } else {
         start_selection(e, d);
@@ -373,23 +421,178 @@ void engine_choose_early(struct engine *e)
         struct submission *sub = e->subs.items[s];
         for (size_t i = 0; i < sub->due_count && !e->stopping; i++) {
             struct due_job *d = &sub->due[i];
-            if (!d->feeds || d->ids_known || d->feeders_left || d->began || d->state != JOB_WAITING)
+            if (!d->feeds || d->ids_known || d->feeders_left || d->began ||
+                (d->state != JOB_WAITING && d->state != JOB_READY))
                 continue;
             const struct job *job = due_job_of(d);
             const struct decl *decl = job->decl;
-            if (decl->has_work_ids) {
-                for (size_t k = 0; k < decl->work_ids.len; k++)
+            if (decl->has_work_ids || d->ids_given) {
+                for (size_t k = 0; !d->ids_given && k < decl->work_ids.len; k++)
                     VEC_PUSH(&d->ids, decl->work_ids.items[k]);
                 sort_ids(&d->ids, false);
                 leave_out_done(e, d);
                 d->ids_known = true;
-                feed_down(e, d);
+                feed_down(e, d, true);
             } else if (!work_is_chunked(decl) || !work_may_select(sub->p->root, job->path)) {
-                feed_down(e, d); /* no IDs to give: what it needs chooses its own */
+                feed_down(e, d, true); /* no IDs to give: what it needs chooses its own */
             } else if (engine_fits(e, (size_t)decl->slots)) {
+                if (d->state == JOB_READY)
+                    sub->ready_jobs--; /* back once it has chosen */
                 d->early = true;
                 start_selection(e, d);
             }
         }
     }
+}
+
+/* ---- the chunk graph: chunks waiting for the chunks that share their IDs ---- */
+
+/* The dependents entry saying w feeds d, when it does; SIZE_MAX otherwise. */
+static size_t chunk_edge_at(const struct submission *sub, const struct due_job *d,
+                            const struct due_job *w)
+{
+    size_t k = (size_t)(d - sub->due), wk = (size_t)(w - sub->due);
+    for (size_t at = sub->dependents_at[k]; at < sub->dependents_at[k + 1]; at++)
+        if (sub->dependents[at] == wk && sub->chunk_edge[at])
+            return at;
+    return SIZE_MAX;
+}
+
+/* The chunk of job d holding the n-th of its IDs. */
+static size_t chunk_of(const struct due_job *d, size_t n)
+{
+    int64_t size = due_job_of(d)->decl->chunk_size;
+    return size > 0 ? n / (size_t)size : 0;
+}
+
+/* A chunk that will not run: what it needs did not succeed. */
+static void skip_chunk(struct engine *e, struct task *t, const struct task *because)
+{
+    if (t->state == TASK_DONE)
+        return;
+    struct due_job *d = t->d;
+    const char *name = due_job_of(because->d)->name;
+    free(t->failure);
+    char *ids = NULL;
+    {
+        struct strbuf sb = STRBUF_INIT;
+        work_ids_describe(because->d->ids.items + because->first, because->count, 40, &sb);
+        ids = strbuf_detach(&sb);
+    }
+    t->failure =
+        xprintf("skipped: '%s' (chunk %d/%d, IDs %s) %s", name, because->chunk, because->chunks,
+                ids, because->result == RUN_SKIPPED ? "was skipped" : "did not succeed");
+    free(ids);
+    if (d->result == RUN_SUCCEEDED) {
+        d->result = RUN_SKIPPED;
+        d->skipped_for = name;
+    }
+    engine_record_skipped_chunk(e, t);
+    engine_finish_task(e, t, RUN_SKIPPED, 0);
+}
+
+/* Link the chunks of w (which feeds up) to those of up sharing their IDs. */
+static void link_pair(struct engine *e, struct due_job *w, struct due_job *up)
+{
+    /* Both ID lists are sorted: one pass finds every (w chunk, up chunk) sharing one. */
+    struct task_list doomed = {0};
+    size_t i = 0, j = 0, last_w = SIZE_MAX, last_up = SIZE_MAX;
+    while (i < w->ids.len && j < up->ids.len) {
+        if (w->ids.items[i] < up->ids.items[j]) {
+            i++;
+        } else if (w->ids.items[i] > up->ids.items[j]) {
+            j++;
+        } else {
+            size_t wc = chunk_of(w, i), uc = chunk_of(up, j);
+            if ((wc != last_w || uc != last_up) && wc < w->tasks.len && uc < up->tasks.len) {
+                struct task *wt = w->tasks.items[wc], *ut = up->tasks.items[uc];
+                bool linked = false;
+                for (size_t k = 0; k < ut->unblocks.len && !linked; k++)
+                    linked = ut->unblocks.items[k] == wt;
+                if (!linked && ut->state != TASK_DONE) {
+                    wt->waits++;
+                    VEC_PUSH(&ut->unblocks, wt);
+                } else if (!linked && ut->result != RUN_SUCCEEDED) {
+                    VEC_PUSH(&doomed, wt);
+                    VEC_PUSH(&doomed, ut);
+                }
+                last_w = wc;
+                last_up = uc;
+            }
+            i++;
+        }
+    }
+    for (size_t k = 0; k + 1 < doomed.len; k += 2)
+        skip_chunk(e, doomed.items[k], doomed.items[k + 1]);
+    VEC_FREE(&doomed);
+    e->readied++;
+}
+
+void engine_link_chunks(struct engine *e, struct due_job *d)
+{
+    struct submission *sub = d->sub;
+    d->had_tasks = true;
+    size_t k = (size_t)(d - sub->due);
+    /* The jobs feeding d may make their chunks now: d's exist. */
+    for (size_t at = sub->dependents_at[k]; at < sub->dependents_at[k + 1]; at++)
+        if (sub->chunk_edge[at] && sub->due[sub->dependents[at]].fed_pending-- == 1)
+            e->readied++;
+    /* d's chunks wait for those of the jobs d feeds. */
+    const struct job *job = due_job_of(d);
+    for (size_t i = 0; i < job->deps.len; i++) {
+        size_t u = sub->due_of[job->deps.items[i].to];
+        if (u == SIZE_MAX)
+            continue;
+        struct due_job *up = &sub->due[u];
+        if (chunk_edge_at(sub, up, d) != SIZE_MAX && up->had_tasks)
+            link_pair(e, d, up);
+    }
+}
+
+void engine_unblock(struct engine *e, struct task *t)
+{
+    for (size_t k = 0; k < t->unblocks.len; k++) {
+        struct task *w = t->unblocks.items[k];
+        if (w->state == TASK_DONE)
+            continue;
+        if (t->result == RUN_SUCCEEDED) {
+            if (--w->waits == 0)
+                e->readied++;
+        } else {
+            skip_chunk(e, w, t);
+        }
+    }
+    VEC_FREE(&t->unblocks);
+}
+
+void engine_fed_job_done(struct engine *e, struct due_job *d)
+{
+    struct submission *sub = d->sub;
+    size_t k = (size_t)(d - sub->due);
+    for (size_t at = sub->dependents_at[k]; at < sub->dependents_at[k + 1]; at++) {
+        if (!sub->chunk_edge[at])
+            continue;
+        struct due_job *w = &sub->due[sub->dependents[at]];
+        if (w->state == JOB_DONE)
+            continue;
+        w->fed_pending--;
+        e->readied++;
+        if (d->result == RUN_SUCCEEDED)
+            continue;
+        /* It ended without chunks and without success: w has nothing to wait for. */
+        const char *failed = d->result == RUN_SKIPPED ? d->skipped_for : due_job_of(d)->name;
+        if (w->state == JOB_SELECTING && w->early) {
+            if (!w->failed_upstream)
+                w->failed_upstream = failed;
+            continue;
+        }
+        char *why = xprintf("'%s' failed", failed);
+        engine_skip_job(e, w, failed, why);
+        free(why);
+    }
+}
+
+void engine_job_ended_feeding(struct engine *e, struct due_job *d)
+{
+    feed_down(e, d, false);
 }

@@ -552,7 +552,7 @@ static void hold_back(struct plan_job *pj, const struct job *job)
 }
 
 /* A due job's dependency with max_lag M and no success in the last M minutes runs first. */
-static bool apply_max_lag(struct plan *plan, const struct graph *g, int64_t now)
+static bool apply_max_lag(struct plan *plan, const struct graph *g, const char *root, int64_t now)
 {
     bool changed = false;
     for (size_t i = 0; i < g->jobs.len; i++) {
@@ -567,8 +567,10 @@ static bool apply_max_lag(struct plan *plan, const struct graph *g, int64_t now)
             int64_t limit = (int64_t)(edge->dep->max_lag * 60000.0);
             int64_t finished = dep->success.id ? dep->success.finished_at : 0;
             const struct decl *up = g->jobs.items[edge->to].decl;
+            /* (Only when the dependent has IDs to give: declared, or chosen.) */
             bool per_id = work_is_chunked(job->decl) && work_is_chunked(up) && !up->has_work_ids &&
-                          !edge->dep->allow_missing_work_ids;
+                          !edge->dep->allow_missing_work_ids &&
+                          (job->decl->has_work_ids || work_may_select(root, job->path));
             if (finished && now - finished <= limit && per_id) {
                 /* Fresh as a whole, maybe not for the IDs the dependent chooses (SPEC
                  * §7): it is judged per work ID then, and dropped when fresh for all. */
@@ -780,6 +782,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
         if (opt->force_upstream && !is_target[i]) {
             now.forced = true;
             now.forced_why = "needed by a job asked for with `stau run --force`";
+            pj->pulled = true; /* it runs for the targets: on their work IDs */
         }
         struct job_past past = {pj->last.id ? &pj->last : NULL,
                                 pj->success.id ? &pj->success : NULL, pj->chunks_missing,
@@ -794,7 +797,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
     for (size_t round = 0; round <= n; round++) {
         bool a = spread_upstream_due(plan, g, &topo);
         bool b = pull_on_demand(plan, g, &topo);
-        bool c = apply_max_lag(plan, g, opt->now);
+        bool c = apply_max_lag(plan, g, p->root, opt->now);
         if (!a && !b && !c)
             break;
     }

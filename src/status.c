@@ -70,6 +70,16 @@ static void on_finished(void *ctx, const struct engine_run *run, const struct en
     struct status *s = ctx;
     clear_line(s);
     printf("[%zu/%zu] %s ", pr->done, pr->count, run->label);
+    if (run->result == RUN_SKIPPED) {
+        /* A chunk whose IDs' dependency failed: told as a skipped job is. */
+        const char *why = run->failure ? run->failure : "";
+        if (strncmp(why, "skipped: ", 9) == 0)
+            why += 9;
+        print_colored(s, "33", "skipped");
+        printf(": %s\n", why);
+        fflush(stdout);
+        return;
+    }
     if (run->result == RUN_SUCCEEDED) {
         print_colored(s, "32", "ok");
         printf(" %.1fs%s\n", (double)run->ms / 1000,

@@ -618,3 +618,46 @@ int json_object_merge(const char *base, const char *over, struct strbuf *out)
     VEC_FREE(&b);
     return 0;
 }
+
+/* Whether member m's key is the JSON string of key (stau writes keys plainly:
+ * compared as written, without unescaping). */
+static bool key_is_text(const struct json_member *m, const char *key)
+{
+    size_t len = strlen(key);
+    return m->key_len == len + 2 && memcmp(m->key + 1, key, len) == 0;
+}
+
+int json_object_get(const char *text, const char *key, struct strbuf *out)
+{
+    struct json_member_list list = {0};
+    if (json_members(text, &list) < 0) {
+        VEC_FREE(&list);
+        return -1;
+    }
+    int found = 0;
+    for (size_t i = list.len; i-- > 0 && !found;)
+        if (key_is_text(&list.items[i], key)) {
+            strbuf_add(out, list.items[i].value, list.items[i].value_len);
+            found = 1;
+        }
+    VEC_FREE(&list);
+    return found;
+}
+
+int json_object_without(const char *text, const char *key, struct strbuf *out)
+{
+    struct json_member_list list = {0};
+    if (json_members(text, &list) < 0) {
+        VEC_FREE(&list);
+        return -1;
+    }
+    strbuf_addch(out, '{');
+    size_t n = 0;
+    for (size_t i = 0; i < list.len; i++)
+        if (!key_is_text(&list.items[i], key))
+            strbuf_addf(out, "%s%.*s:%.*s", n++ ? "," : "", (int)list.items[i].key_len,
+                        list.items[i].key, (int)list.items[i].value_len, list.items[i].value);
+    strbuf_addch(out, '}');
+    VEC_FREE(&list);
+    return 0;
+}

@@ -147,6 +147,12 @@ void json_field_number(struct strbuf *out, const char *key, int64_t n, bool pres
  * object. Values are kept as written. */
 int json_object_merge(const char *base, const char *over, struct strbuf *out);
 
+/* The value of key in the JSON object text, as written, appended to out: 1; 0 when
+ * it has no such key; -1 when text is not a JSON object. */
+int json_object_get(const char *text, const char *key, struct strbuf *out);
+/* The JSON object text without key, appended to out; -1 when text is not one. */
+int json_object_without(const char *text, const char *key, struct strbuf *out);
+
 /* Whether colour may be used on the stream with this file descriptor (a tty, no NO_COLOR). */
 bool use_color(int fd);
 

@@ -230,3 +230,175 @@ test_original_next_tick_redoes_only_the_failed_ids() {
     expect_eq "calls" '["master", [3, 4]]' "$(calls)"
     expect_stdout_contains "dep up to date: its last success for each of the 2 work IDs it was given is within its max_lag"
 }
+
+# master (chunks of 2) waits for the chunks of dep (chunks of 3) that share its IDs,
+# not for all of dep; a failed dep chunk skips only the master chunks needing it.
+chunk_graph() {
+    new_project
+    write src/master.py <<'PY'
+import json
+
+STAU_CONFIG = {"chunk_size": 2, "dependencies": [{"job": "dep", "max_lag": 60}],
+               "main_func": "main", "schedule": "*/20 * * * *"}
+
+
+def select_work(**kwargs):
+    return [1, 2, 3, 4, 5, 6]
+
+
+def main(work_ids):
+    with open("calls.txt", "a") as f:
+        f.write(json.dumps(["master", work_ids]) + "\n")
+PY
+    write src/dep.py <<'PY'
+import json, os, time
+
+STAU_CONFIG = {"on": "demand", "chunk_size": 3, "main_func": "main"}
+
+
+def main(work_ids):
+    if 4 in work_ids:
+        # The second chunk waits until the master's first chunk has run.
+        for _ in range(200):
+            if os.path.exists("calls.txt") and "master" in open("calls.txt").read():
+                break
+            time.sleep(0.05)
+    with open("calls.txt", "a") as f:
+        f.write(json.dumps(["dep", work_ids]) + "\n")
+    if os.path.exists("fail.flag") and 5 in work_ids:
+        raise SystemExit(1)
+PY
+}
+
+test_original_chunks_wait_only_for_the_chunks_they_share_ids_with() {
+    chunk_graph
+    run -j 2
+    expect_exit 0
+    expect_eq "calls in order" '["dep", [1, 2, 3]]
+["master", [1, 2]]
+["dep", [4, 5, 6]]' "$(head -n 3 calls.txt)"
+    expect_eq "the rest" '["master", [3, 4]]
+["master", [5, 6]]' "$(tail -n 2 calls.txt | sort)"
+}
+
+test_original_a_failed_chunk_skips_only_the_chunks_that_need_it() {
+    chunk_graph
+    touch fail.flag
+    run -j 2
+    expect_exit 1
+    expect_stdout_contains "master (chunk 2/3) skipped: 'dep' (chunk 2/2, IDs 4-6) did not succeed"
+    expect_stdout_contains "master (chunk 3/3) skipped: 'dep' (chunk 2/2, IDs 4-6) did not succeed"
+    expect_stdout_contains "1 ran: 0 succeeded, 1 failed, 1 skipped"
+    expect_eq "master's runs" "1|[1,2]|succeeded
+2|[3,4]|skipped
+3|[5,6]|skipped" "$(db "SELECT chunk, work_ids_json, status FROM runs WHERE job = 'master' ORDER BY chunk")"
+    # Nothing runs before the next tick; at it, only the IDs not done.
+    rm -f fail.flag calls.txt
+    run -n
+    expect_stdout_eq <<<"nothing to do"
+    db "UPDATE runs SET queued_at = queued_at - 1800000, started_at = started_at - 1800000,
+        finished_at = finished_at - 1800000 WHERE job = 'master'" >/dev/null
+    db "UPDATE work_done SET finished_at = finished_at - 1800000 WHERE job = 'master'" >/dev/null
+    run -j 2
+    expect_exit 0
+    expect_eq "master's calls" '["master", [3, 4]]
+["master", [5, 6]]' "$(grep master calls.txt | sort)"
+}
+
+# A fed job whose feeder never runs (skipped: one of its own dependencies failed)
+# has nothing to do: it does not wait for ever, nor choose IDs of its own.
+test_original_a_feeder_that_never_ran_leaves_nothing_waiting() {
+    new_project
+    write src/top.py <<'PY'
+STAU_CONFIG = {"chunk_size": 2, "dependencies": ["mid"], "main_func": "main"}
+
+
+def main(work_ids=None):
+    pass
+PY
+    write src/mid.py <<'PY'
+STAU_CONFIG = {"on": "demand", "chunk_size": 2, "dependencies": ["leaf", "x"], "main_func": "main"}
+
+
+def select_work(**kwargs):
+    return [1, 2, 3]
+
+
+def main(work_ids):
+    pass
+PY
+    write src/leaf.py <<'PY'
+STAU_CONFIG = {"on": "demand", "chunk_size": 2, "main_func": "main"}
+
+
+def select_work(**kwargs):
+    raise RuntimeError("a dependency's own select_work is never called")
+
+
+def main(work_ids):
+    pass
+PY
+    write src/x.py <<'PY'
+STAU_CONFIG = {"main_func": "main"}
+
+
+def main():
+    raise SystemExit(1)
+PY
+    run -j 2
+    expect_exit 1
+    expect_stdout_contains "mid skipped: 'x' failed"
+    expect_stdout_contains "leaf skipped: 'mid' did not run here: nothing to do for it"
+    expect_stdout_contains "top skipped: 'x' failed"
+    expect_stdout_contains "1 ran: 0 succeeded, 1 failed, 3 skipped"
+}
+
+# A timetable entry's kwargs_func may give the master's work IDs: select_work is not
+# asked; and a job in the original form that is not split still gets job_id.
+test_original_work_ids_from_the_timetable_and_job_id_unsplit() {
+    new_project
+    write src/utils.py <<'PY'
+def ReportConfig(*args, **kwargs):
+    return args, kwargs
+PY
+    write src/master.py <<'PY'
+import json
+from utils import ReportConfig
+
+STAU_CONFIG = ReportConfig(job_type="master", chunk_size=2, dependencies=["plain"],
+                           main_func="master_func")
+
+
+def select_work(**kwargs):
+    raise RuntimeError("not asked: the timetable gives the work IDs")
+
+
+def master_func(work_ids, region, job_id):
+    with open("calls.txt", "a") as f:
+        f.write(json.dumps(["master", work_ids, region]) + "\n")
+PY
+    write src/plain.py <<'PY'
+import json
+from utils import ReportConfig
+
+STAU_CONFIG = ReportConfig(job_type="plain", chunk_size=None, dependencies=[],
+                           main_func="plain_func")
+
+
+def plain_func(job_id, job_created_at, **kwargs):
+    with open("calls.txt", "a") as f:
+        f.write(json.dumps(["plain", type(job_id).__name__, type(job_created_at).__name__]) + "\n")
+PY
+    write src/stau_schedule.py <<'PY'
+recurring_jobs = [
+    {"id": "m", "name": "master", "trigger": CronTrigger(minute="*/20"),
+     "kwargs_stau_api": {"jobType": "master", "kwargs_func": {"region": "eu", "work_ids": [5, 3, 4]}}},
+]
+PY
+    run -j 1
+    expect_exit 0
+    expect_eq "calls" '["plain", "int", "datetime"]
+["master", [3, 4], "eu"]
+["master", [5], "eu"]' "$(cat calls.txt)"
+    expect_eq "kwargs recorded" '{"region":"eu"}' "$(db "SELECT DISTINCT kwargs_json FROM runs WHERE job = 'master'")"
+}

@@ -135,12 +135,16 @@ PY
     run
     expect_exit 0
     expect_eq "kept by the trigger" "1,2,3" "$(pg_sql "SELECT string_agg(work_id::text, ',' ORDER BY work_id) FROM work_done")"
-    pg_sql "DROP TABLE work_done; DROP FUNCTION note_work_done() CASCADE; UPDATE meta SET version = 8"
+    pg_sql "DROP TABLE work_done; DROP FUNCTION note_work_done() CASCADE; DROP FUNCTION work_ids_of(text); UPDATE meta SET version = 8"
+    # Rows written by hand with odd work IDs do not stop the migration.
+    pg_sql "INSERT INTO runs (job, status, queued_at, finished_at, work_ids_json) VALUES
+        ('z', 'succeeded', 1, 2, ''), ('z', 'succeeded', 1, 2, '[99999999999999999999, 7, 7]'),
+        ('z', 'succeeded', 1, 2, '{\"a\": 1}')"
     run -n
     expect_exit 0
     expect_eq "version" 9 "$(pg_sql "SELECT version FROM meta")"
-    expect_eq "filled from the runs" "1,2,3" "$(pg_sql "SELECT string_agg(work_id::text, ',' ORDER BY work_id) FROM work_done")"
-    expect_eq "each from its own chunk" "t" "$(pg_sql "SELECT bool_and(w.run_id = r.id) FROM work_done w JOIN runs r ON r.work_ids_json::jsonb @> to_jsonb(w.work_id)")"
+    expect_eq "filled from the runs" "a:1,a:2,a:3,z:7" "$(pg_sql "SELECT string_agg(job || ':' || work_id, ',' ORDER BY job, work_id) FROM work_done")"
+    expect_eq "each from its own chunk" "t" "$(pg_sql "SELECT bool_and(w.run_id = r.id) FROM work_done w JOIN runs r ON r.job = w.job JOIN LATERAL work_ids_of(r.work_ids_json) x(id) ON x.id = w.work_id WHERE w.job = 'a'")"
 }
 
 test_pg_a_newer_schema_is_refused() {
@@ -205,8 +209,9 @@ EOF
     expect_eq "each run of up once" "" "$(awk '$1 == "up" {print $2}' ledger.txt | sort | uniq -d)"
     # every tick of up is one run: no two runs of up queued in the same second
     expect_eq "one run per tick" "" "$(pg_sql "SELECT queued_at / 1000 FROM runs WHERE job = 'up' AND reasons_json LIKE '%schedule%' GROUP BY 1 HAVING count(*) > 1")"
-    # the dependent never ran while up ran
-    expect_eq "down overlapping up" 0 "$(pg_sql "SELECT count(*) FROM runs d JOIN runs u ON u.job = 'up' AND d.job = 'down' AND d.started_at < u.finished_at AND u.started_at < d.finished_at")"
+    # the dependent is never claimed while up runs (a tick of up may still begin while
+    # down runs in the other copy: claims of an upstream do not wait for dependents)
+    expect_eq "down claimed while up ran" 0 "$(pg_sql "SELECT count(*) FROM runs d JOIN runs u ON u.job = 'up' AND d.job = 'down' AND u.started_at < d.queued_at AND d.queued_at < u.finished_at")"
     expect_eq "runs left queued or running" 0 \
         "$(pg_sql "SELECT count(*) FROM runs WHERE status IN ('queued', 'running') AND host IS NOT NULL")"
 }
