@@ -282,6 +282,82 @@ static void print_plan(const struct session *s)
     }
 }
 
+/* For a chunked job's dependencies judged per work ID (SPEC §7): how fresh each is
+ * for the work IDs of the job's latest invocation, one line per dependency. */
+static void print_lag_per_id(const struct session *s, size_t i, int64_t now)
+{
+    const struct job *job = &s->project.graph.jobs.items[i];
+    if (!work_is_chunked(job->decl))
+        return;
+    struct run_list batch = {0};
+    struct work_ids ids = {0};
+    if (store_last_batch(s->store, job->name, &batch) < 0) {
+        warn("%s", store_error(s->store));
+        return;
+    }
+    int64_t batch_id = batch.len ? batch.items[0].batch : 0;
+    for (size_t r = 0; r < batch.len; r++) {
+        struct work_ids one = {0};
+        if (batch.items[r].work_ids_json && work_ids_parse(batch.items[r].work_ids_json, &one) == 0)
+            for (size_t k = 0; k < one.len; k++)
+                VEC_PUSH(&ids, one.items[k]);
+        VEC_FREE(&one);
+    }
+    run_list_release(&batch);
+    for (size_t e = 0; e < job->deps.len && ids.len; e++) {
+        const struct edge *edge = &job->deps.items[e];
+        const struct job *up = &s->project.graph.jobs.items[edge->to];
+        if (!edge->dep->has_max_lag || edge->dep->allow_missing_work_ids ||
+            !work_is_chunked(up->decl) || up->decl->has_work_ids)
+            continue;
+        int64_t *done = xcalloc(ids.len, sizeof(*done));
+        if (store_work_done(s->store, up->name, ids.items, ids.len, done) < 0) {
+            warn("%s", store_error(s->store));
+            free(done);
+            break;
+        }
+        int64_t limit = (int64_t)(edge->dep->max_lag * 60000.0), oldest = now;
+        struct work_ids stale = {0}, never = {0};
+        for (size_t k = 0; k < ids.len; k++) {
+            if (!done[k])
+                VEC_PUSH(&never, ids.items[k]);
+            else if (now - done[k] > limit) {
+                VEC_PUSH(&stale, ids.items[k]);
+                if (done[k] < oldest)
+                    oldest = done[k];
+            }
+        }
+        struct strbuf sb = STRBUF_INIT;
+        strbuf_addf(&sb, "  dependency %s, for the %zu work IDs of run %lld: ", up->name, ids.len,
+                    (long long)batch_id);
+        if (!stale.len && !never.len) {
+            strbuf_addf(&sb, "each succeeded within its max_lag of %g minutes", edge->dep->max_lag);
+        } else {
+            if (stale.len) {
+                strbuf_addstr(&sb, stale.len == 1 ? "ID " : "IDs ");
+                work_ids_describe(stale.items, stale.len, 40, &sb);
+                strbuf_addstr(&sb, " last succeeded ");
+                stale_format_age(now - oldest, &sb);
+                strbuf_addf(&sb, " ago at the oldest, over its max_lag of %g minutes",
+                            edge->dep->max_lag);
+            }
+            if (never.len) {
+                strbuf_addstr(&sb, stale.len ? "; " : "");
+                strbuf_addstr(&sb, never.len == 1 ? "ID " : "IDs ");
+                work_ids_describe(never.items, never.len, 40, &sb);
+                strbuf_addstr(&sb, " never succeeded");
+            }
+            strbuf_addstr(&sb, ": they run first when this job runs on them");
+        }
+        printf("%s\n", sb.buf);
+        strbuf_release(&sb);
+        VEC_FREE(&stale);
+        VEC_FREE(&never);
+        free(done);
+    }
+    VEC_FREE(&ids);
+}
+
 /* What a job's policy means, for `stau why`. */
 static void print_policy(const struct session *s, size_t i)
 {
@@ -440,7 +516,12 @@ static void explain_not_due(const struct session *s, size_t i, int64_t now)
             printf(" (run %lld), %s run %lld %s", (long long)dep->success.id,
                    then[0] == 'o' ? "its outputs are what" : "which", (long long)pj->success.id,
                    then[0] == 'o' ? "started from" : "started after");
-        if (edge->dep->has_max_lag) {
+        const struct decl *up = s->project.graph.jobs.items[edge->to].decl;
+        bool per_id = work_is_chunked(job->decl) && work_is_chunked(up) && !up->has_work_ids &&
+                      !edge->dep->allow_missing_work_ids;
+        if (edge->dep->has_max_lag && per_id) {
+            printf(", its max_lag of %g minutes judged per work ID", edge->dep->max_lag);
+        } else if (edge->dep->has_max_lag) {
             bool over = age > (int64_t)(edge->dep->max_lag * 60000.0);
             printf(", %s its max_lag of %g minutes%s", over ? "over" : "within", edge->dep->max_lag,
                    over ? ": it runs first when this job runs" : "");
@@ -563,12 +644,14 @@ int cli_why(const struct cli *c)
             print_policy(&s, i);
             if (pj->cutoff)
                 printf("  up to date after all if what it depends on comes out unchanged\n");
+            print_lag_per_id(&s, i, now);
             print_work_ids(&s, i, "  ");
         } else {
             printf("%s is not due:\n", name);
             print_active(&pj->last, now);
             print_policy(&s, i);
             explain_not_due(&s, i, now);
+            print_lag_per_id(&s, i, now);
             print_work_ids(&s, i, "  ");
         }
         shown++;

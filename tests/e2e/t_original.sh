@@ -402,3 +402,21 @@ PY
 ["master", [5], "eu"]' "$(cat calls.txt)"
     expect_eq "kwargs recorded" '{"region":"eu"}' "$(db "SELECT DISTINCT kwargs_json FROM runs WHERE job = 'master'")"
 }
+
+test_original_why_tells_freshness_per_work_id() {
+    lag_graph
+    run -j 1
+    expect_exit 0
+    db "UPDATE work_done SET finished_at = finished_at - 7800000 WHERE job = 'dep' AND work_id IN (3, 4)" >/dev/null
+    db "DELETE FROM work_done WHERE job = 'dep' AND work_id = 2" >/dev/null
+    local batch
+    batch=$(db "SELECT min(batch) FROM runs WHERE job = 'master'")
+    run why master
+    expect_exit 0
+    expect_stdout_contains "its max_lag of 60 minutes judged per work ID"
+    expect_stdout_contains "  dependency dep, for the 4 work IDs of run $batch: IDs 3-4 last succeeded 2h 10m ago at the oldest, over its max_lag of 60 minutes; ID 2 never succeeded: they run first when this job runs on them"
+    db "UPDATE work_done SET finished_at = finished_at + 7800000 WHERE job = 'dep'" >/dev/null
+    db "INSERT INTO work_done SELECT job, 2, run_id, finished_at FROM work_done WHERE job = 'dep' AND work_id = 1" >/dev/null
+    run why master
+    expect_stdout_contains "  dependency dep, for the 4 work IDs of run $batch: each succeeded within its max_lag of 60 minutes"
+}
