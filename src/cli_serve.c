@@ -260,28 +260,29 @@ static void on_finished(void *ctx, const struct engine_run *run, const struct en
     strbuf_release(&f);
 }
 
-static void on_skipped(void *ctx, const char *job, const char *why,
-                       const struct engine_progress *pr)
+/* An event about a job that did not run: "JOB WORDS: WHY". */
+static void job_not_run(struct serve *s, const char *event, const char *words, const char *job,
+                        const char *why)
 {
-    struct serve *s = ctx;
-    (void)pr;
     struct strbuf f = STRBUF_INIT;
     strbuf_addstr(&f, "\"job\":");
     json_quote(&f, job, strlen(job));
-    log_event(s, "skipped", f.buf, "%s skipped: %s", job, why);
+    log_event(s, event, f.buf, "%s %s: %s", job, words, why);
     strbuf_release(&f);
+}
+
+static void on_skipped(void *ctx, const char *job, const char *why,
+                       const struct engine_progress *pr)
+{
+    (void)pr;
+    job_not_run(ctx, "skipped", "skipped", job, why);
 }
 
 static void on_up_to_date(void *ctx, const char *job, const char *why,
                           const struct engine_progress *pr)
 {
-    struct serve *s = ctx;
     (void)pr;
-    struct strbuf f = STRBUF_INIT;
-    strbuf_addstr(&f, "\"job\":");
-    json_quote(&f, job, strlen(job));
-    log_event(s, "up-to-date", f.buf, "%s up to date: %s", job, why);
-    strbuf_release(&f);
+    job_not_run(ctx, "up-to-date", "up to date", job, why);
 }
 
 static void on_held(void *ctx, const char *job, const char *what, const struct engine_progress *pr)

@@ -96,26 +96,27 @@ static void on_finished(void *ctx, const struct engine_run *run, const struct en
     fflush(stdout);
 }
 
+/* "[N/M] JOB WORDS: WHY" for a job that did not run, WORDS coloured. */
+static void job_line(struct status *s, const struct engine_progress *pr, const char *job,
+                     const char *sgr, const char *words, const char *why)
+{
+    clear_line(s);
+    printf("[%zu/%zu] %s ", pr->done, pr->count, job);
+    print_colored(s, sgr, words);
+    printf(": %s\n", why);
+    fflush(stdout);
+}
+
 static void on_skipped(void *ctx, const char *job, const char *why,
                        const struct engine_progress *pr)
 {
-    struct status *s = ctx;
-    clear_line(s);
-    printf("[%zu/%zu] %s ", pr->done, pr->count, job);
-    print_colored(s, "33", "skipped");
-    printf(": %s\n", why);
-    fflush(stdout);
+    job_line(ctx, pr, job, "33", "skipped", why);
 }
 
 static void on_up_to_date(void *ctx, const char *job, const char *why,
                           const struct engine_progress *pr)
 {
-    struct status *s = ctx;
-    clear_line(s);
-    printf("[%zu/%zu] %s ", pr->done, pr->count, job);
-    print_colored(s, "32", "up to date");
-    printf(": %s\n", why);
-    fflush(stdout);
+    job_line(ctx, pr, job, "32", "up to date", why);
 }
 
 static void on_held(void *ctx, const char *job, const char *what, const struct engine_progress *pr)

@@ -138,11 +138,12 @@ static const char *const migrations[] = {
           /* The work IDs of a recorded array; nothing for text that is not one (a row
            * written by hand must not stop a migration, an import or a run's end). */
           "CREATE FUNCTION work_ids_of(t text) RETURNS SETOF bigint LANGUAGE plpgsql IMMUTABLE"
-          " AS $$ DECLARE j jsonb; e text; BEGIN"
+          " AS $$ DECLARE j jsonb; e jsonb; BEGIN"
           " BEGIN j := t::jsonb; EXCEPTION WHEN others THEN RETURN; END;"
           " IF jsonb_typeof(j) IS DISTINCT FROM 'array' THEN RETURN; END IF;"
-          " FOR e IN SELECT jsonb_array_elements_text(j) LOOP"
-          " IF e ~ '^-?[0-9]{1,18}$' THEN RETURN NEXT e::bigint; END IF; END LOOP; END $$;"
+          " FOR e IN SELECT jsonb_array_elements(j) LOOP"
+          " IF jsonb_typeof(e) = 'number' AND e::text ~ '^-?[0-9]{1,18}$' THEN"
+          " RETURN NEXT e::text::bigint; END IF; END LOOP; END $$;"
           "INSERT INTO work_done SELECT DISTINCT ON (r.job, w.id) r.job, w.id, r.id, r.finished_at"
           " FROM runs r, LATERAL work_ids_of(r.work_ids_json) AS w(id)"
           " WHERE r.status = 'succeeded' AND r.finished_at IS NOT NULL"

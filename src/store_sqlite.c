@@ -81,6 +81,22 @@
 
 /* ---- the schema ---- */
 
+/* The work IDs column x when it holds a JSON array, else NULL (json_each gives no rows
+ * then: a row written by hand must not stop a migration or a run's end). */
+#define WORK_IDS_ARRAY(x)                                                                          \
+    "CASE WHEN json_valid(" x ") THEN CASE WHEN json_type(" x ") = 'array' THEN " x " END END"
+/* What the triggers of migration 9 do with a run that succeeded with work IDs. */
+#define WORK_DONE_NOTED                                                                            \
+    " WHEN NEW.status = 'succeeded' AND NEW.finished_at IS NOT NULL"                               \
+    " BEGIN INSERT INTO work_done SELECT NEW.job, j.value, NEW.id, NEW.finished_at"                \
+    " FROM json_each(" WORK_IDS_ARRAY(                                                             \
+        "NEW.work_ids_json") ") j"                                                                 \
+                             " WHERE typeof(j.value) = 'integer'"                                  \
+                             " ON CONFLICT (job, work_id) DO UPDATE SET run_id = excluded.run_id," \
+                             " finished_at = excluded.finished_at WHERE excluded.finished_at >= "  \
+                             "work_done.finished_at;"                                              \
+                             " END;"
+
 static const char *const migrations[] = {
     /* 1: runs and schedule marks */
     "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL,"
@@ -154,27 +170,15 @@ static const char *const migrations[] = {
     " run_id INTEGER NOT NULL, finished_at INTEGER NOT NULL, PRIMARY KEY (job, work_id))"
     " WITHOUT ROWID;"
     "INSERT INTO work_done SELECT r.job, j.value, r.id, r.finished_at"
-    " FROM runs r, json_each(r.work_ids_json) j"
-    " WHERE r.status = 'succeeded' AND r.finished_at IS NOT NULL AND json_valid(r.work_ids_json)"
-    " AND j.type = 'integer' ORDER BY r.finished_at, r.id"
-    " ON CONFLICT (job, work_id) DO UPDATE SET run_id = excluded.run_id,"
-    " finished_at = excluded.finished_at;"
-    "CREATE TRIGGER work_done_added AFTER INSERT ON runs"
-    " WHEN NEW.status = 'succeeded' AND NEW.finished_at IS NOT NULL"
-    " AND json_valid(NEW.work_ids_json) BEGIN"
-    " INSERT INTO work_done SELECT NEW.job, j.value, NEW.id, NEW.finished_at"
-    " FROM json_each(NEW.work_ids_json) j WHERE j.type = 'integer'"
-    " ON CONFLICT (job, work_id) DO UPDATE SET run_id = excluded.run_id,"
-    " finished_at = excluded.finished_at WHERE excluded.finished_at >= work_done.finished_at;"
-    " END;"
-    "CREATE TRIGGER work_done_moved AFTER UPDATE OF status, finished_at ON runs"
-    " WHEN NEW.status = 'succeeded' AND NEW.finished_at IS NOT NULL"
-    " AND json_valid(NEW.work_ids_json) BEGIN"
-    " INSERT INTO work_done SELECT NEW.job, j.value, NEW.id, NEW.finished_at"
-    " FROM json_each(NEW.work_ids_json) j WHERE j.type = 'integer'"
-    " ON CONFLICT (job, work_id) DO UPDATE SET run_id = excluded.run_id,"
-    " finished_at = excluded.finished_at WHERE excluded.finished_at >= work_done.finished_at;"
-    " END;",
+    " FROM runs r, json_each(" WORK_IDS_ARRAY(
+        "r.work_ids_json") ") j"
+                           " WHERE r.status = 'succeeded' AND r.finished_at IS NOT NULL"
+                           " AND typeof(j.value) = 'integer' ORDER BY r.finished_at, r.id"
+                           " ON CONFLICT (job, work_id) DO UPDATE SET run_id = excluded.run_id,"
+                           " finished_at = excluded.finished_at;"
+                           "CREATE TRIGGER work_done_added AFTER INSERT ON runs" WORK_DONE_NOTED
+                           "CREATE TRIGGER work_done_moved AFTER UPDATE OF status, finished_at ON "
+                           "runs" WORK_DONE_NOTED,
 };
 enum { SCHEMA_VERSION = sizeof(migrations) / sizeof(migrations[0]) };
 enum { BUSY_TIMEOUT_MS = 10000 };

@@ -1114,6 +1114,12 @@ UNIT_STORE_TEST(store_work_done_keeps_each_ids_last_success)
     finish_as(st, begin(st, &other, 700), RUN_SUCCEEDED, NULL, 800);
     other.work_ids_json = NULL;
     finish_as(st, begin(st, &other, 900), RUN_SUCCEEDED, NULL, 1000);
+    /* work IDs as no stau writes them end a run as well, and count for nothing */
+    const char *odd[] = {"", "nope", "{\"a\": 2}", "[99999999999999999999, \"2\", 2.5]"};
+    for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+        other.work_ids_json = (char *)odd[i];
+        finish_as(st, begin(st, &other, 1100), RUN_SUCCEEDED, NULL, 1200);
+    }
     CHECK_INT(store_work_done(st, "a", ids, 5, at), 0);
     CHECK_INT(at[0], 200);
     CHECK_INT(at[1], 200); /* the failed run does not count */
