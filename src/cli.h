@@ -30,6 +30,7 @@ struct cli {
     size_t count;                /* schedule -n N: ticks per job */
     int64_t grace_ms;            /* serve --grace SECONDS: how long running jobs may finish */
     bool json_log;               /* serve --json-log: events as JSON lines */
+    bool chunks;                 /* dot --chunks: the chunk graph of the latest invocations */
 };
 
 /* Use this state database (--db; NULL: $STAU_DB, else .stau/state.db), on a

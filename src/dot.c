@@ -129,3 +129,49 @@ int dot_write(FILE *out, const struct graph *g, const bool *selected, const char
     free(nodes);
     return rc;
 }
+
+int dot_write_chunks(FILE *out, const struct dot_chunk *chunks, size_t count,
+                     const struct dot_chunk_edge *edges, size_t edge_count)
+{
+    Agraph_t *graph = agopen(mutable("stau"), Agstrictdirected, NULL);
+    if (!graph)
+        return error("cannot create a graph (out of memory?)");
+    agattr(graph, AGRAPH, mutable("rankdir"), mutable("LR"));
+    agattr(graph, AGRAPH, mutable("label"), mutable(""));
+    agattr(graph, AGNODE, mutable("shape"), mutable("box"));
+    agattr(graph, AGNODE, mutable("style"), mutable("rounded,filled"));
+    agattr(graph, AGNODE, mutable("label"), mutable(""));
+    agattr(graph, AGNODE, mutable("fillcolor"), mutable("white"));
+    agattr(graph, AGNODE, mutable("state"), mutable(""));
+    Agnode_t **nodes = xcalloc(count + 1, sizeof(*nodes));
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        char *cluster = xprintf("cluster_%s", chunks[i].job);
+        Agraph_t *sub = agsubg(graph, cluster, 1);
+        free(cluster);
+        char *job_label = label_text(chunks[i].job);
+        if (sub)
+            agset(sub, mutable("label"), job_label);
+        free(job_label);
+        nodes[i] = sub ? agnode(sub, mutable(chunks[i].id), 1) : NULL;
+        if (!nodes[i]) {
+            rc = error("cannot add node '%s' to the graph", chunks[i].id);
+            break;
+        }
+        char *label = label_text(chunks[i].label);
+        agset(nodes[i], mutable("label"), label);
+        free(label);
+        agset(nodes[i], mutable("fillcolor"), mutable(state_color(chunks[i].state)));
+        agset(nodes[i], mutable("state"), mutable(chunks[i].state));
+    }
+    for (size_t e = 0; e < edge_count && rc == 0; e++)
+        if (!agedge(graph, nodes[edges[e].from], nodes[edges[e].to], NULL, 1))
+            rc = error("cannot add edge '%s' -> '%s' to the graph", chunks[edges[e].from].id,
+                       chunks[edges[e].to].id);
+    if (rc == 0 && agwrite(graph, out) != 0)
+        rc = error("cannot write the graph:");
+    if (agclose(graph) != 0 && rc == 0)
+        rc = error("cannot free the graph");
+    free(nodes);
+    return rc;
+}

@@ -90,10 +90,12 @@ static const struct command commands[] = {
      "--grace SECONDS (default 30), then stop them; a second one kills them at once.\n"
      "SIGHUP re-reads the job files now. One line per event on stderr; --json-log\n"
      "writes each as a JSON object. Exit status 0 after a clean stop.\n"},
-    {"dot", cli_dot, "stau dot [JOB...]", "the graph in Graphviz DOT",
+    {"dot", cli_dot, "stau dot [--chunks] [JOB...]", "the graph in Graphviz DOT",
      "Writes the dependency graph as DOT: `stau dot | dot -Tsvg > graph.svg`.\n"
      "With JOB arguments, only those jobs and everything upstream of them.\n"
-     "Edges carry max_lag; jobs whose declaration has errors are red.\n"},
+     "Edges carry max_lag; jobs whose declaration has errors are red.\n"
+     "--chunks JOB...: the chunk graph of their latest invocations, a cluster per job,\n"
+     "a node per chunk, an edge where a chunk needs one sharing its work IDs.\n"},
     {"db", cli_db, "stau db copy [--from DB] [--to DB]",
      "copy the run history into another state database",
      "Copies every run (ids and every field kept) and what stau remembers of files\n"
@@ -214,6 +216,8 @@ int main(int argc, char **argv)
             c.json = true;
         } else if (strcmp(a, "--json-log") == 0) {
             c.json_log = true;
+        } else if (strcmp(a, "--chunks") == 0) {
+            c.chunks = true;
         } else if (starts_with(a, "--grace") && (a[7] == '\0' || a[7] == '=')) {
             const char *v = option_value(argc, argv, &i, "--grace", 7);
             char *end = NULL;

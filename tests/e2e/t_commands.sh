@@ -64,11 +64,13 @@ test_dot_help() {
     expect_exit 0
     expect_stderr_empty
     expect_stdout_eq <<'EOF'
-usage: stau dot [JOB...]
+usage: stau dot [--chunks] [JOB...]
 
 Writes the dependency graph as DOT: `stau dot | dot -Tsvg > graph.svg`.
 With JOB arguments, only those jobs and everything upstream of them.
 Edges carry max_lag; jobs whose declaration has errors are red.
+--chunks JOB...: the chunk graph of their latest invocations, a cluster per job,
+a node per chunk, an edge where a chunk needs one sharing its work IDs.
 EOF
 }
 

@@ -420,3 +420,35 @@ test_original_why_tells_freshness_per_work_id() {
     run why master
     expect_stdout_contains "  dependency dep, for the 4 work IDs of run $batch: each succeeded within its max_lag of 60 minutes"
 }
+
+test_original_dot_draws_the_chunk_graph() {
+    chunk_graph
+    run dot --chunks master
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF'
+stau: error: nothing has run yet: the chunk graph is drawn from the latest runs
+  hint: run the jobs first (`stau`), or draw the job graph: stau dot
+EOF
+    run -j 2
+    expect_exit 0
+    run dot --chunks
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: 'dot --chunks' needs the jobs whose chunk graph to draw
+  hint: stau dot --chunks JOB... (a master: what it needs is drawn too)
+EOF
+    run dot --chunks master
+    expect_exit 0
+    expect_stdout_contains 'subgraph cluster_master {'
+    expect_stdout_contains 'subgraph cluster_dep {'
+    expect_eq "edges: each chunk from the chunks sharing its IDs" '"dep#1" -> "master#1";
+"dep#1" -> "master#2";
+"dep#2" -> "master#2";
+"dep#2" -> "master#3";' "$(grep -- '->' "$OUT" | sed 's/^[[:space:]]*//' | sort)"
+    expect_stdout_contains 'label="5-6 (run '
+    "$PY" - "$OUT" <<'EOF' || fail "the chunk graph does not render"
+import subprocess, sys
+subprocess.run(["dot", "-Tsvg", "-o", "/dev/null", sys.argv[1]], check=True)
+EOF
+}
