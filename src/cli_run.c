@@ -372,7 +372,21 @@ static void print_policy(const struct session *s, size_t i)
                : "it runs at each tick of its schedule; changes wait for the next tick");
     if (pj->pulled_by != SIZE_MAX)
         printf("  needed by: '%s', which runs\n", s->project.graph.jobs.items[pj->pulled_by].name);
-    const char *when = policy == POLICY_ON_DEMAND ? "when needed" : "at the next tick";
+    /* Needed only over the original Stau's edges (with max_lag), max_lag alone pulls
+     * it in: its own changes are no cause. */
+    const struct graph *g = &s->project.graph;
+    bool lag_alone = job->decl->original_form, needed = false;
+    for (size_t k = 0; k < g->jobs.len && lag_alone; k++)
+        for (size_t e = 0; e < g->jobs.items[k].deps.len; e++)
+            if (g->jobs.items[k].deps.items[e].to == i) {
+                needed = true;
+                lag_alone &= g->jobs.items[k].decl->original_form &&
+                             g->jobs.items[k].deps.items[e].dep->has_max_lag;
+            }
+    const char *when = policy == POLICY_SCHEDULED ? "at the next tick"
+                       : lag_alone && needed
+                           ? "not a cause in the original Stau's form (max_lag decides)"
+                           : "when needed";
     for (size_t r = 0; r < pj->held_back.len; r++)
         printf("  %s: %s: %s\n", when, reason_name(pj->held_back.items[r].kind),
                pj->held_back.items[r].evidence);

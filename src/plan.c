@@ -451,6 +451,12 @@ static bool pull_on_demand(struct plan *plan, const struct graph *g, const struc
             struct plan_job *dep = &plan->jobs[d];
             if (dep->due || !wants[d])
                 continue;
+            /* The original Stau's edges (both ends in its form, with a max_lag) pull by
+             * max_lag alone: a fresh dependency prunes its branch (SPEC §7), whatever
+             * else changed; apply_max_lag judges it. */
+            if (job->decl->original_form && g->jobs.items[d].decl->original_form &&
+                job->deps.items[e].dep->has_max_lag)
+                continue;
             /* Its held-back reasons are why it runs now (an upstream-due one comes
              * with the dependency it pulls in turn). */
             for (size_t r = 0; r < dep->held_back.len; r++)
@@ -804,8 +810,10 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
     name_due_upstream(plan, g);
     for (size_t i = 0; i < n; i++) {
         struct plan_job *pj = &plan->jobs[i];
-        /* A job that runs picks up what was held back: it is why it runs too. */
-        if (pj->due && pj->held_back.len) {
+        /* A job that runs picks up what was held back: it is why it runs too (not one
+         * pulled in by max_lag alone and judged per work ID: it runs for the stale IDs
+         * only, as the original Stau did). */
+        if (pj->due && pj->held_back.len && !pj->lag_per_id) {
             for (size_t r = 0; r < pj->held_back.len; r++)
                 VEC_PUSH(&pj->why, pj->held_back.items[r]);
             VEC_FREE(&pj->held_back);

@@ -77,11 +77,13 @@ test_original_work_ids_flow_down_sorted() {
     expect_stdout_eq <<'EOF'
 would run 3 jobs:
   leaf (on demand, needed by 'mid')
+      max-lag: 'mid' needs it within 60 minutes; its last success was never
       never-run: no successful run is recorded
       work ids: those 'mid' chooses when it runs, in chunks of 10
   mid (on demand, needed by 'master')
-      never-run: no successful run is recorded
+      max-lag: 'master' needs it within 60 minutes; its last success was never
       upstream-due: 'leaf' runs first
+      never-run: no successful run is recorded
       work ids: those 'master' chooses when it runs, in chunks of 3
   master (scheduled)
       never-run: no successful run is recorded
@@ -451,4 +453,18 @@ EOF
 import subprocess, sys
 subprocess.run(["dot", "-Tsvg", "-o", "/dev/null", sys.argv[1]], check=True)
 EOF
+}
+
+# On the original Stau's edges a fresh dependency prunes its branch: max_lag alone
+# pulls it in, whatever else changed (SPEC §7); why says so.
+test_original_edges_pull_by_max_lag_alone() {
+    use_fixture original
+    run -j 2
+    expect_exit 0
+    echo "X = 1" >>src/job_b.py
+    run run -j 2 job_a
+    expect_exit 0
+    expect_stdout_contains "job_b up to date: its last success for each of the 25 work IDs it was given is within its max_lag"
+    run why job_b
+    expect_stdout_contains "  not a cause in the original Stau's form (max_lag decides): code-changed: src/job_b.py changed since run "
 }
