@@ -9,7 +9,7 @@
 #   overhead  500 trivial jobs (body `pass`) at -j 2, as one wide layer and as 10
 #             chains of 50: stau's wall time <= 1.10x the floor, which is the same
 #             500 interpreter starts with the same bootstrap run two at a time by
-#             `xargs -0 -P 2 -n 4 PY -c BOOTSTRAP src` (FILE main {} "" per job)
+#             `xargs -0 -P 2 -n 5 PY -c BOOTSTRAP src` (FILE main {} "" "" per job)
 #   no-op     nothing due on a 10,000-job DAG (each job writes out/<name>.done and
 #             depends on 0-3 earlier ones): `stau` faster than `make -q` on the
 #             same DAG (job files and dependencies' outputs as prerequisites)
@@ -359,7 +359,7 @@ def overhead(workload):
     def floor():
         with open(os.path.join(d, "xargs.args"), "rb") as args:
             t0 = time.perf_counter()
-            p = subprocess.run(["xargs", "-0", "-P", "2", "-n", "4", job_py, "-c", BOOT, "src"],
+            p = subprocess.run(["xargs", "-0", "-P", "2", "-n", "5", job_py, "-c", BOOT, "src"],
                                cwd=d, stdin=args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             wall = time.perf_counter() - t0
         if p.returncode != 0:

@@ -26,11 +26,11 @@ the jobs, OUT_DIR gets the same workflow for the peers:
              closed under dependencies)
   jobs.json  [[name, file, [prerequisite targets], target], ...] in dependency
              order, read by dodo.py and the Snakefile
-  xargs.args the floor's arguments FILE\\0main\\0{}\\0\\0, four per job, for
-             `xargs -0 -P 2 -n 4 JOB_PYTHON -c "$STAU_BENCH_BOOT" src`
+  xargs.args the floor's arguments FILE\\0main\\0{}\\0\\0\\0, five per job, for
+             `xargs -0 -P 2 -n 5 JOB_PYTHON -c "$STAU_BENCH_BOOT" src`
 
 Every recipe runs the job exactly as stau does (SPEC §3):
-    JOB_PYTHON -c "$STAU_BENCH_BOOT" src FILE main '{}' ''
+    JOB_PYTHON -c "$STAU_BENCH_BOOT" src FILE main '{}' '' ''
 with the bootstrap snippet taken from the environment variable STAU_BENCH_BOOT
 (bench_run.sh sets it; a multi-line snippet cannot be written into a Makefile
 recipe). For the trivial workloads, which have no outputs, the peers need targets
@@ -155,11 +155,12 @@ def main() -> None:
                   "# The jobs have no outputs: a stamp file per job orders them (`: > STAMP`\n"
                   "# after the job, a shell builtin), slightly more work than stau does.\n")
 
-    # --- the floor: xargs -0 -P 2 -n 4 PY -c "$STAU_BENCH_BOOT" src < xargs.args
-    # (the last argument, empty, is stau's: the job is not split into work IDs)
+    # --- the floor: xargs -0 -P 2 -n 5 PY -c "$STAU_BENCH_BOOT" src < xargs.args
+    # (the last two arguments, empty, are stau's: the job is not split into work IDs,
+    # nor offered job_id)
     with open(os.path.join(out, "xargs.args"), "wb") as fh:
         for _, f, _, _ in table:
-            fh.write(f"{f}\0main\0{{}}\0\0".encode())
+            fh.write(f"{f}\0main\0{{}}\0\0\0".encode())
 
     # --- make
     def mk(p: str) -> str:
@@ -179,7 +180,7 @@ def main() -> None:
     lines.append("")
     for _, f, deps, t in table:
         lines.append(f"{mk(t)}: {' '.join(mk(p) for p in [f] + deps)}")
-        recipe = f"\t$(PY) -c \"$$STAU_BENCH_BOOT\" src {mk(f)} main '{{}}' ''"
+        recipe = f"\t$(PY) -c \"$$STAU_BENCH_BOOT\" src {mk(f)} main '{{}}' '' ''"
         if not has_outputs:
             recipe += " && : > $@"
         lines.append(recipe)
@@ -207,7 +208,7 @@ def task_job():
     for name, file, deps, target in JOBS:
         yield {{
             "name": name,
-            "actions": [shlex.quote(PY) + ' -c "$STAU_BENCH_BOOT" src ' + shlex.quote(file) + " main '{{}}' ''"{stamp}],
+            "actions": [shlex.quote(PY) + ' -c "$STAU_BENCH_BOOT" src ' + shlex.quote(file) + " main '{{}}' '' ''"{stamp}],
             "file_dep": [file] + deps,
             "targets": [target],
         }}
@@ -241,7 +242,7 @@ rule all:
 rule job:
     input: lambda w: INPUTS[w.name]
     output: "{out_pattern}"
-    shell: '{{PY:q}} -c "$STAU_BENCH_BOOT" src {{input[0]:q}} main "{{{{}}}}" ""{snake_stamp}'
+    shell: '{{PY:q}} -c "$STAU_BENCH_BOOT" src {{input[0]:q}} main "{{{{}}}}" "" ""{snake_stamp}'
 '''
     with open(os.path.join(out, "Snakefile"), "w") as fh:
         fh.write(snakefile.replace("\n\n\n", "\n\n"))
