@@ -49,12 +49,33 @@ static const char *state_color(const char *state)
     return "white";
 }
 
-int dot_write(FILE *out, const struct graph *g, const bool *selected, const char *const *states)
+/* A new directed graph laid out left to right; NULL after a message. */
+static Agraph_t *new_graph(void)
 {
     Agraph_t *graph = agopen(mutable("stau"), Agstrictdirected, NULL);
-    if (!graph)
-        return error("cannot create a graph (out of memory?)");
+    if (!graph) {
+        error("cannot create a graph (out of memory?)");
+        return NULL;
+    }
     agattr(graph, AGRAPH, mutable("rankdir"), mutable("LR"));
+    return graph;
+}
+
+/* Write the graph to out unless rc says it failed already, and free it: the result. */
+static int finish(Agraph_t *graph, FILE *out, int rc)
+{
+    if (rc == 0 && agwrite(graph, out) != 0)
+        rc = error("cannot write the graph:");
+    if (agclose(graph) != 0 && rc == 0)
+        rc = error("cannot free the graph");
+    return rc;
+}
+
+int dot_write(FILE *out, const struct graph *g, const bool *selected, const char *const *states)
+{
+    Agraph_t *graph = new_graph();
+    if (!graph)
+        return -1;
     agattr(graph, AGNODE, mutable("shape"), mutable("box"));
     agattr(graph, AGNODE, mutable("style"), mutable("rounded"));
     agattr(graph, AGNODE, mutable("label"), mutable(""));
@@ -122,21 +143,16 @@ int dot_write(FILE *out, const struct graph *g, const bool *selected, const char
             }
         }
     }
-    if (rc == 0 && agwrite(graph, out) != 0)
-        rc = error("cannot write the graph:");
-    if (agclose(graph) != 0 && rc == 0)
-        rc = error("cannot free the graph");
     free(nodes);
-    return rc;
+    return finish(graph, out, rc);
 }
 
 int dot_write_chunks(FILE *out, const struct dot_chunk *chunks, size_t count,
                      const struct dot_chunk_edge *edges, size_t edge_count)
 {
-    Agraph_t *graph = agopen(mutable("stau"), Agstrictdirected, NULL);
+    Agraph_t *graph = new_graph();
     if (!graph)
-        return error("cannot create a graph (out of memory?)");
-    agattr(graph, AGRAPH, mutable("rankdir"), mutable("LR"));
+        return -1;
     agattr(graph, AGRAPH, mutable("label"), mutable(""));
     agattr(graph, AGNODE, mutable("shape"), mutable("box"));
     agattr(graph, AGNODE, mutable("style"), mutable("rounded,filled"));
@@ -168,10 +184,6 @@ int dot_write_chunks(FILE *out, const struct dot_chunk *chunks, size_t count,
         if (!agedge(graph, nodes[edges[e].from], nodes[edges[e].to], NULL, 1))
             rc = error("cannot add edge '%s' -> '%s' to the graph", chunks[edges[e].from].id,
                        chunks[edges[e].to].id);
-    if (rc == 0 && agwrite(graph, out) != 0)
-        rc = error("cannot write the graph:");
-    if (agclose(graph) != 0 && rc == 0)
-        rc = error("cannot free the graph");
     free(nodes);
-    return rc;
+    return finish(graph, out, rc);
 }
