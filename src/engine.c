@@ -834,6 +834,7 @@ static void submission_free(struct submission *sub)
         free(sub->due[i].kwargs);
         free(sub->due[i].flow);
         free(sub->due[i].empty_why);
+        free(sub->due[i].upstream_lines);
         VEC_FREE(&sub->due[i].tasks);
     }
     free(sub->due);

@@ -61,6 +61,7 @@ struct due_job {
     bool had_tasks;               /* its tasks were made (they are in tasks) */
     struct task_list tasks;       /* its tasks, in chunk order */
     char *empty_why;              /* given no work IDs: why ("'job_a' chose no work IDs") */
+    char *upstream_lines;         /* engine_upstream_lines' answer, kept for its other runs */
     bool fed;                     /* takes its work IDs from its due dependents that are
                                      chunked (SPEC §7: a master's IDs flow down) */
     bool feeds;                   /* a due dependency of it is fed by it */
@@ -216,7 +217,7 @@ void engine_end_selection(struct engine *e, struct due_job *d, const struct proc
 /* engine_record.c */
 /* Append an evidence line "u\tJOB\tFP" for each dependency of d: what it left, as
  * d starts (its run here, else its last success). */
-void engine_upstream_lines(struct engine *e, const struct due_job *d, struct strbuf *out);
+void engine_upstream_lines(struct engine *e, struct due_job *d, struct strbuf *out);
 /* Early cutoff: whether d, due only because dependencies ran, finds each of them
  * leaving what its last success started from; then why says which ran (newly
  * allocated). */

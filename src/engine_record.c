@@ -427,16 +427,32 @@ static void upstream_fp_now(struct engine *e, const struct due_job *d, size_t to
     }
 }
 
-void engine_upstream_lines(struct engine *e, const struct due_job *d, struct strbuf *out)
+void engine_upstream_lines(struct engine *e, struct due_job *d, struct strbuf *out)
 {
+    /* Once per job: its dependencies have ended before any of its runs starts, so
+     * every chunk and retry starts from the same (not for a job waiting by chunk on
+     * jobs it feeds, which may still be running). */
+    if (d->upstream_lines) {
+        strbuf_addstr(out, d->upstream_lines);
+        return;
+    }
     const struct job *job = due_job_of(d);
+    struct strbuf lines = STRBUF_INIT;
+    bool by_chunk = false;
     for (size_t i = 0; i < job->deps.len; i++) {
         size_t to = job->deps.items[i].to;
+        size_t k = d->sub->due_of[to];
+        by_chunk |= k != SIZE_MAX && d->sub->due[k].fed;
         char fp[UPSTREAM_FP_SIZE];
         upstream_fp_now(e, d, to, fp);
         if (fp[0])
-            strbuf_addf(out, "u\t%s\t%s\n", d->sub->p->graph.jobs.items[to].name, fp);
+            strbuf_addf(&lines, "u\t%s\t%s\n", d->sub->p->graph.jobs.items[to].name, fp);
     }
+    strbuf_addstr(out, strbuf_str(&lines));
+    if (by_chunk)
+        strbuf_release(&lines);
+    else
+        d->upstream_lines = strbuf_detach(&lines);
 }
 
 bool engine_upstream_unchanged(struct engine *e, const struct due_job *d, char **why)
