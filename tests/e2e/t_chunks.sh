@@ -396,6 +396,26 @@ test_chunks_rerun_repeats_the_chunk_with_its_work_ids() {
     expect_stdout_not_contains "never-run"
 }
 
+test_chunks_rerun_of_a_succeeded_chunk_leaves_the_invocation_failed() {
+    failing_chunk_project
+    run -j 1
+    expect_exit 1
+    local verdict='import json, sys
+j = json.load(open(sys.argv[1]))[0]
+print(j["last_success"], [r["evidence"] for r in j["reasons"] if r["reason"] == "failed"])'
+    run why --json a
+    local before
+    before=$(python3 -c "$verdict" "$OUT")
+    expect_eq "before" "None ['the last run (" "${before%%[0-9]*}"
+    sleep 1.1
+    run rerun "$(db "SELECT id FROM runs WHERE job = 'a' AND chunk = 1")"
+    expect_exit 0
+    # The failed chunk never succeeded: the rerun of another one is no success of
+    # the job, and the failure is still told by the failed chunk's own end.
+    run why --json a
+    expect_eq "after the rerun" "$before" "$(python3 -c "$verdict" "$OUT")"
+}
+
 test_chunks_history_and_show() {
     new_project
     chunked a '"work_ids": [1, 2, 3, 10], "chunk_size": 3'
