@@ -30,7 +30,7 @@
  *     u32 diags, each: u8 severity; loc; str message; nstr hint
  *     when ok, the declaration: see put_decl/get_decl
  *     when a timetable, u32 entries, each: str id; str job; str schedule;
- *       nstr kwargs_json; nstr kwargs_func; loc
+ *       nstr kwargs_json; loc
  *
  * str = u32 length + bytes + a NUL (so a loaded string can be used in place);
  * nstr = str, or length 0xffffffff (and no bytes) for none;
@@ -48,7 +48,7 @@
 #include <unistd.h>
 #include "hash.h"
 
-enum { CACHE_VERSION = 7 };
+enum { CACHE_VERSION = 8 };
 enum { FLAG_JOB = 1, FLAG_OK = 2, FLAG_GONE = 4, FLAG_TIMETABLE = 8 };
 static const char magic[16] = "stau graph cache";
 static const uint32_t NO_STRING = 0xffffffffu;
@@ -195,7 +195,6 @@ static void put_file(struct strbuf *out, const struct source_file *f)
             put_str(out, e->job);
             put_str(out, e->schedule);
             put_str(out, e->kwargs_json);
-            put_str(out, e->kwargs_func);
             put_loc(out, e->loc);
         }
     }
@@ -540,7 +539,6 @@ static void get_file(struct reader *r, struct source_file *f)
             e->job = get_str_required(r);
             e->schedule = get_str_required(r);
             e->kwargs_json = get_str(r);
-            e->kwargs_func = get_str(r);
             e->loc = get_loc(r);
         }
     }

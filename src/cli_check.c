@@ -180,13 +180,7 @@ static void list_json(struct project *p, struct strbuf *out)
             json_quote(out, e->id, strlen(e->id));
             strbuf_addstr(out, ",\"schedule\":");
             json_quote(out, e->schedule, strlen(e->schedule));
-            strbuf_addf(
-                out, ",\"kwargs\":%s,\"kwargs_func\":", e->kwargs_json ? e->kwargs_json : "null");
-            if (e->kwargs_func)
-                json_quote(out, e->kwargs_func, strlen(e->kwargs_func));
-            else
-                strbuf_addstr(out, "null");
-            strbuf_addch(out, '}');
+            strbuf_addf(out, ",\"kwargs\":%s}", e->kwargs_json ? e->kwargs_json : "null");
         }
         strbuf_addstr(out, "],\"policy\":");
         json_quote(out, policy_name(job_policy(job)), strlen(policy_name(job_policy(job))));

@@ -242,12 +242,14 @@ static int build_entry(const struct value *v, size_t index, const char *path,
         struct strbuf sb = STRBUF_INIT;
         value_to_json(kwargs, &sb);
         out->kwargs_json = strbuf_detach(&sb);
-    } else if (kwargs && kwargs->kind == VALUE_STR) {
-        out->kwargs_func = xstrdup(kwargs->str.data);
     } else if (kwargs && kwargs->kind != VALUE_NONE) {
-        return fail(diags, path, kwargs,
-                    "kwargs_func must be a dict of keyword arguments or the name of a function",
-                    NULL);
+        /* The original Stau hands kwargs_func to the job as its kwargs: a dict. */
+        char *message = xprintf("kwargs_func must be a dict of keyword arguments, not %s",
+                                value_kind_name(kwargs->kind));
+        fail(diags, path, kwargs, message,
+             "the original Stau passes it to the job as its kwargs: write {\"name\": value, ...}");
+        free(message);
+        return -1;
     }
     const struct value *trigger = value_dict_get(v, "trigger");
     if (!trigger)
@@ -286,7 +288,6 @@ static void entry_release(struct timetable_entry *e)
     free(e->job);
     free(e->schedule);
     free(e->kwargs_json);
-    free(e->kwargs_func);
 }
 
 int timetable_build(const struct value *v, const char *path, struct timetable *out,

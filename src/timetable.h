@@ -18,7 +18,6 @@ struct timetable_entry {
     char *job;         /* kwargs_stau_api.jobType: the job it runs */
     char *schedule;    /* the trigger as a stau schedule: 5 cron fields, or "@every 5m" */
     char *kwargs_json; /* kwargs_stau_api.kwargs_func when it is a dict, as JSON, or NULL */
-    char *kwargs_func; /* kwargs_stau_api.kwargs_func when it names a function, or NULL */
     struct loc loc;    /* where the entry is written, for messages about it */
 };
 

@@ -151,10 +151,10 @@ assert a["data_sources"] == ["postgres.sales"], a
 assert a["data_sinks"] == ["job_a_table"], a
 assert a["code_files"] == ["src/job_a.py", "src/utils.py"], a["code_files"]
 # The timetable (src/stau_schedule.py) is read too: APScheduler triggers become schedules.
-assert a["timetable"] == [{"id": "job_a_every_20", "schedule": "*/20 * * * *", "kwargs": {},
-                           "kwargs_func": None}], a["timetable"]
+assert a["timetable"] == [{"id": "job_a_every_20", "schedule": "*/20 * * * *", "kwargs": {}}], \
+    a["timetable"]
 assert c["timetable"] == [{"id": "job_c_every_5", "schedule": "@every 5m",
-                           "kwargs": {"full": True}, "kwargs_func": None}], c["timetable"]
+                           "kwargs": {"full": True}}], c["timetable"]
 assert b["timetable"] == [], b["timetable"]
 assert a["dependencies"] == [
     {"job": "job_b", "max_lag": 60, "kwargs": {}, "unique": False,
