@@ -216,6 +216,79 @@ static const char *feeder_of(const struct session *s, size_t i)
     return NULL;
 }
 
+/* The work IDs job i would run on when they are known before anything runs (SPEC
+ * §7): declared; given by its timetable entry's kwargs_func; or, for a job fed by
+ * its dependents, theirs, less those a max_lag edge finds fresh (counted in *fresh).
+ * 0: known (sorted, each once); 1: chosen by select_work when it runs; -1 after a
+ * store error (said). */
+static int known_ids(const struct session *s, size_t i, int64_t now, struct work_ids *out,
+                     size_t *fresh, int depth)
+{
+    const struct graph *g = &s->project.graph;
+    const struct job *job = &g->jobs.items[i];
+    const struct plan_job *pj = &s->plan.jobs[i];
+    out->len = 0;
+    *fresh = 0;
+    if (job->decl->has_work_ids) {
+        for (size_t k = 0; k < job->decl->work_ids.len; k++)
+            VEC_PUSH(out, job->decl->work_ids.items[k]);
+        work_ids_sort(out, false);
+        return 0;
+    }
+    if (!feeder_of(s, i)) {
+        struct strbuf value = STRBUF_INIT;
+        int rc = pj->entry_kwargs && json_object_get(pj->entry_kwargs, "work_ids", &value) == 1 &&
+                         work_ids_parse(value.buf, out) == 0
+                     ? 0
+                     : 1;
+        strbuf_release(&value);
+        if (rc == 0)
+            work_ids_sort(out, false);
+        return rc;
+    }
+    if (depth > (int)g->jobs.len)
+        return 1;
+    /* Fed: the union of what each due, chunked dependent gives it. */
+    for (size_t k = 0; k < s->plan.order.len; k++) {
+        size_t w = s->plan.order.items[k];
+        const struct job *wj = &g->jobs.items[w];
+        const struct dependency *dep = NULL;
+        for (size_t e = 0; e < wj->deps.len && !dep; e++)
+            if (wj->deps.items[e].to == i)
+                dep = wj->deps.items[e].dep;
+        if (!dep || !work_is_chunked(wj->decl))
+            continue;
+        struct work_ids given = {0};
+        size_t unused;
+        int rc = known_ids(s, w, now, &given, &unused, depth + 1);
+        if (rc != 0) {
+            VEC_FREE(&given);
+            return rc;
+        }
+        int64_t *done = NULL;
+        if (pj->lag_per_id && dep->has_max_lag && !dep->allow_missing_work_ids && given.len) {
+            done = xcalloc(given.len, sizeof(*done));
+            if (store_work_done(s->store, job->name, given.items, given.len, done) < 0) {
+                warn("%s", store_error(s->store));
+                free(done);
+                VEC_FREE(&given);
+                return -1;
+            }
+        }
+        int64_t limit = (int64_t)(dep->max_lag * 60000.0);
+        for (size_t n = 0; n < given.len; n++) {
+            if (done && done[n] && now - done[n] <= limit)
+                (*fresh)++;
+            else
+                VEC_PUSH(out, given.items[n]);
+        }
+        free(done);
+        VEC_FREE(&given);
+    }
+    work_ids_sort(out, true);
+    return 0;
+}
+
 /* For a chunked job, a line on where its work IDs come from and how they are split
  * (the IDs select_work returns are not known before the job runs). */
 static void print_work_ids(const struct session *s, size_t i, const char *indent)
@@ -225,7 +298,33 @@ static void print_work_ids(const struct session *s, size_t i, const char *indent
         return;
     struct strbuf sb = STRBUF_INIT;
     const char *feeder = feeder_of(s, i);
-    if (feeder) {
+    struct work_ids ids = {0};
+    size_t fresh = 0;
+    int known = feeder || !d->has_work_ids ? known_ids(s, i, wall_clock_ms(), &ids, &fresh, 0) : 1;
+    if (known == 0 && !ids.len && fresh) {
+        strbuf_addf(&sb, "each of the %zu '%s' gives it is fresh within its max_lag: up to date",
+                    fresh, feeder);
+    } else if (known == 0) {
+        size_t chunks = work_chunk_count(ids.len, d->chunk_size);
+        strbuf_addf(&sb, "%zu from ", ids.len);
+        if (feeder)
+            strbuf_addf(&sb, "'%s'", feeder);
+        else
+            strbuf_addstr(&sb, "its timetable entry");
+        if (ids.len) {
+            strbuf_addstr(&sb, " (");
+            work_ids_describe(ids.items, ids.len, 40, &sb);
+            strbuf_addch(&sb, ')');
+        }
+        if (!ids.len)
+            strbuf_addstr(&sb, ": nothing to do for it");
+        else if (chunks == 1)
+            strbuf_addstr(&sb, ", in one chunk");
+        else
+            strbuf_addf(&sb, ", in %zu chunks of %lld", chunks, (long long)d->chunk_size);
+        if (fresh)
+            strbuf_addf(&sb, "; %zu more fresh within its max_lag", fresh);
+    } else if (feeder) {
         strbuf_addf(&sb, "those '%s' chooses when it runs", feeder);
         if (d->chunk_size)
             strbuf_addf(&sb, ", in chunks of %lld", (long long)d->chunk_size);
@@ -256,6 +355,7 @@ static void print_work_ids(const struct session *s, size_t i, const char *indent
     }
     printf("%swork ids: %s\n", indent, sb.buf);
     strbuf_release(&sb);
+    VEC_FREE(&ids);
 }
 
 static void print_plan(const struct session *s)

@@ -8,26 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int by_id(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sort ids (the original Stau sorts before it cuts chunks); with unique, once each. */
-static void sort_ids(struct work_ids *ids, bool unique)
-{
-    if (ids->len > 1)
-        qsort(ids->items, ids->len, sizeof(*ids->items), by_id);
-    if (!unique || ids->len < 2)
-        return;
-    size_t kept = 1;
-    for (size_t i = 1; i < ids->len; i++)
-        if (ids->items[i] != ids->items[kept - 1])
-            ids->items[kept++] = ids->items[i];
-    ids->len = kept;
-}
-
 /* Whether a due job takes its work IDs from its dependents when they have some: it is
  * chunked and declares none of its own (and, engine_plan_graph checks, it runs only
  * because they need it: a job due on its own chooses its own). */
@@ -149,7 +129,7 @@ static void fed_in_full(struct engine *e, struct due_job *d)
     if (!d->got_ids)
         return;
     d->ids_known = true;
-    sort_ids(&d->ids, true);
+    work_ids_sort(&d->ids, true);
     if (!d->ids.len && !d->empty_why)
         d->empty_why =
             d->fresh_ids
@@ -352,7 +332,7 @@ void engine_end_selection(struct engine *e, struct due_job *d, const struct proc
     enum work_selection got = work_select_end(&d->select, ev, e->totals.interrupts > 0,
                                               job->decl->timeout, &d->ids, &problem, &fin.status);
     if (got == WORK_SELECT_OK) {
-        sort_ids(&d->ids, false);
+        work_ids_sort(&d->ids, false);
         leave_out_done(e, d);
         d->ids_known = true;
     }
@@ -402,7 +382,7 @@ void engine_start_job(struct engine *e, struct due_job *d)
     } else if (decl->has_work_ids || d->ids_given) {
         for (size_t i = 0; !d->ids_given && i < decl->work_ids.len; i++)
             VEC_PUSH(&d->ids, decl->work_ids.items[i]);
-        sort_ids(&d->ids, false);
+        work_ids_sort(&d->ids, false);
         leave_out_done(e, d);
         d->ids_known = true;
         feed_down(e, d, true);
@@ -429,7 +409,7 @@ void engine_choose_early(struct engine *e)
             if (decl->has_work_ids || d->ids_given) {
                 for (size_t k = 0; !d->ids_given && k < decl->work_ids.len; k++)
                     VEC_PUSH(&d->ids, decl->work_ids.items[k]);
-                sort_ids(&d->ids, false);
+                work_ids_sort(&d->ids, false);
                 leave_out_done(e, d);
                 d->ids_known = true;
                 feed_down(e, d, true);

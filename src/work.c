@@ -417,3 +417,22 @@ void work_select_release(struct work_select *ws)
     free(ws->result);
     ws->log = ws->result = NULL;
 }
+
+static int by_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+void work_ids_sort(struct work_ids *ids, bool unique)
+{
+    if (ids->len > 1)
+        qsort(ids->items, ids->len, sizeof(*ids->items), by_id);
+    if (!unique || ids->len < 2)
+        return;
+    size_t kept = 1;
+    for (size_t i = 1; i < ids->len; i++)
+        if (ids->items[i] != ids->items[kept - 1])
+            ids->items[kept++] = ids->items[i];
+    ids->len = kept;
+}

@@ -35,6 +35,8 @@ void work_ids_to_json(const int64_t *ids, size_t n, struct strbuf *out);
 /* Parse a JSON array of integers (as work_ids_to_json writes it, spaces allowed) into
  * out; -1 when it is not one. */
 int work_ids_parse(const char *json, struct work_ids *out);
+/* Sort ids (the original Stau sorts before it cuts chunks); with unique, once each. */
+void work_ids_sort(struct work_ids *ids, bool unique);
 /* A short text for ids, runs of consecutive IDs as ranges ("0-9", "1, 4, 7-9"), cut
  * after about max_len characters with the count of the rest ("1, 3, 5, ... (+12)"). */
 void work_ids_describe(const int64_t *ids, size_t n, size_t max_len, struct strbuf *out);

@@ -355,6 +355,50 @@ PY
     expect_stdout_contains "1 ran: 0 succeeded, 1 failed, 3 skipped"
 }
 
+# When the master's IDs are known before it runs (declared, or from its timetable
+# entry), -n tells the IDs each dependency would run on, fresh ones left out.
+test_original_dry_run_tells_the_ids_known_before_running() {
+    lag_graph
+    sed -i 's/STAU_CONFIG = {"chunk_size": 2,/STAU_CONFIG = {"work_ids": [4, 1, 3, 2], "chunk_size": 2,/' src/master.py
+    run -n
+    expect_exit 0
+    expect_stdout_contains "  dep (on demand, needed by 'master')
+      max-lag: 'master' needs each of its work IDs within 60 minutes; the last success was never
+      work ids: 4 from 'master' (1-4), in 2 chunks of 3
+  master (scheduled)"
+    run -j 1
+    expect_exit 0
+    calls >/dev/null
+    sed -i 's/"work_ids": \[4, 1, 3, 2\]/"work_ids": [6, 5, 4, 1, 3, 2]/' src/master.py
+    run run -n master
+    expect_stdout_contains "      work ids: 2 from 'master' (5-6), in one chunk; 4 more fresh within its max_lag"
+    run run -j 1 master
+    expect_exit 0
+    expect_eq "dep's calls" '["dep", [5, 6]]' "$(calls | grep dep)"
+    run run -n master
+    expect_stdout_contains "      work ids: each of the 6 'master' gives it is fresh within its max_lag: up to date"
+    # From a timetable entry's kwargs_func.
+    new_project from_timetable
+    write src/utils.py <<'PY'
+def ReportConfig(*args, **kwargs):
+    return args, kwargs
+PY
+    write src/master.py <<'PY'
+from utils import ReportConfig
+STAU_CONFIG = ReportConfig(job_type="master", chunk_size=2, dependencies=[], main_func="f")
+def f(work_ids, region):
+    pass
+PY
+    write src/stau_schedule.py <<'PY'
+recurring_jobs = [
+    {"id": "m", "name": "master", "trigger": CronTrigger(minute="*/20"),
+     "kwargs_stau_api": {"jobType": "master", "kwargs_func": {"region": "eu", "work_ids": [5, 3, 4]}}},
+]
+PY
+    run -n
+    expect_stdout_contains "      work ids: 3 from its timetable entry (3-5), in 2 chunks of 2"
+}
+
 # A timetable entry's kwargs_func may give the master's work IDs: select_work is not
 # asked; and a job in the original form that is not split still gets job_id.
 test_original_work_ids_from_the_timetable_and_job_id_unsplit() {
