@@ -378,6 +378,9 @@ static void print_plan(const struct session *s)
             printf("      %s: %s\n", reason_name(pj->why.items[r].kind), pj->why.items[r].evidence);
         if (pj->cutoff)
             printf("      up to date after all if what it depends on comes out unchanged\n");
+        if (pj->then_entry)
+            printf("      then again for timetable entry '%s', with its own kwargs\n",
+                   pj->then_entry);
         print_work_ids(s, i, "      ");
     }
 }
@@ -492,6 +495,17 @@ static void print_policy(const struct session *s, size_t i)
                pj->held_back.items[r].evidence);
 }
 
+/* The jobs whose run for one timetable entry is followed by one for another, with
+ * other kwargs (plan_job.then_entry); their names are borrowed from s. */
+static size_t more_ticks(const struct session *s, const char **names)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < s->plan.order.len; k++)
+        if (s->plan.jobs[s->plan.order.items[k]].then_entry)
+            names[n++] = s->project.graph.jobs.items[s->plan.order.items[k]].name;
+    return n;
+}
+
 static int run_plan(const struct cli *c, struct forcing force)
 {
     struct session s;
@@ -511,6 +525,32 @@ static int run_plan(const struct cli *c, struct forcing force)
         size_t slots =
             c->project.threads > 0 ? (size_t)c->project.threads : (size_t)(cpus > 0 ? cpus : 1);
         rc = run_engine(&s, slots, c->fail_fast, &(struct engine_submit_options){0});
+        /* Timetable entries ticking at once are schedules of their own (SPEC §7): each
+         * gets its run, one after the other, the job and what it needs planned again. */
+        for (size_t round = 0; rc != EXIT_INTERRUPTED && round < 64; round++) {
+            char **names = xcalloc(s.plan.order.len + 1, sizeof(*names));
+            size_t n = more_ticks(&s, (const char **)names);
+            for (size_t k = 0; k < n; k++)
+                names[k] = xstrdup(names[k]);
+            int next = EXIT_OK;
+            if (n) {
+                close_session(&s);
+                struct cli again = *c;
+                again.args = names;
+                again.arg_count = n;
+                if (open_session(&again, &s, (struct forcing){0}, false) < 0)
+                    next = EXIT_USAGE;
+                else if (s.plan.order.len)
+                    next = run_engine(&s, slots, c->fail_fast, &(struct engine_submit_options){0});
+            }
+            for (size_t k = 0; k < n; k++)
+                free(names[k]);
+            free(names);
+            if (next > rc)
+                rc = next;
+            if (!n || next == EXIT_USAGE || !s.plan.order.len)
+                break;
+        }
     }
     close_session(&s);
     return rc;

@@ -299,14 +299,35 @@ int plan_load_schedules(struct plan_job *pj, const struct job *job)
     size_t n = job->decl->schedules.len + job->timetable.len;
     pj->schedules = xcalloc(n + 1, sizeof(struct cron));
     pj->schedule_texts = xcalloc(n + 1, sizeof(char *));
+    pj->schedule_entry = xcalloc(n + 1, sizeof(size_t));
+    pj->schedule_groups = xcalloc(n + 1, sizeof(size_t));
+    pj->schedule_ids = xcalloc(n + 1, sizeof(char *));
+    size_t own = job->decl->schedules.len;
     for (size_t i = 0; i < n; i++) {
-        const char *text = i < job->decl->schedules.len
-                               ? job->decl->schedules.items[i]
-                               : job->timetable.items[i - job->decl->schedules.len]->schedule;
+        const char *text =
+            i < own ? job->decl->schedules.items[i] : job->timetable.items[i - own]->schedule;
         struct strbuf err = STRBUF_INIT;
         size_t offset;
-        if (cron_parse(text, &pj->schedules[pj->schedule_count], &err, &offset) == 0)
-            pj->schedule_texts[pj->schedule_count++] = xstrdup(text);
+        if (cron_parse(text, &pj->schedules[pj->schedule_count], &err, &offset) == 0) {
+            size_t k = pj->schedule_count++;
+            pj->schedule_texts[k] = xstrdup(text);
+            pj->schedule_entry[k] = i < own ? SIZE_MAX : i - own;
+            pj->schedule_ids[k] = i < own ? NULL : job->timetable.items[i - own]->id;
+            /* Alike: the first schedule with the same kwargs (group 0: the declaration's). */
+            const char *kwargs = i < own ? NULL : job->timetable.items[i - own]->kwargs_json;
+            pj->schedule_groups[k] = k;
+            for (size_t m = 0; m < k; m++) {
+                const char *other = pj->schedule_entry[m] == SIZE_MAX
+                                        ? NULL
+                                        : job->timetable.items[pj->schedule_entry[m]]->kwargs_json;
+                if (kwargs == other || (kwargs && other && strcmp(kwargs, other) == 0) ||
+                    (!kwargs && other && strcmp(other, "{}") == 0) ||
+                    (!other && kwargs && strcmp(kwargs, "{}") == 0)) {
+                    pj->schedule_groups[k] = pj->schedule_groups[m];
+                    break;
+                }
+            }
+        }
         strbuf_release(&err);
     }
     if (!pj->schedule_count)
@@ -335,7 +356,9 @@ void plan_job_now(const struct plan_job *pj, struct job_now *out)
                             pj->zone,
                             false,
                             pj->files,
-                            NULL};
+                            NULL,
+                            pj->schedule_groups,
+                            pj->schedule_ids};
 }
 
 bool plan_target_matches(const char *target, const struct job *job)
@@ -507,26 +530,82 @@ static void name_due_upstream(struct plan *plan, const struct graph *g)
     }
 }
 
-/* The kwargs of the timetable entry the job runs for: the one that ticked, else (it
- * never ran, or runs for another reason) its first entry's. */
-static const char *entry_kwargs(const struct plan_job *pj, const struct job *job, int64_t now)
+/* The reason naming the schedule the job runs for, or NULL. */
+static struct reason *tick_reason(struct plan_job *pj)
 {
-    size_t own = job->decl->schedules.len;
+    for (size_t r = 0; r < pj->why.len; r++)
+        if (pj->why.items[r].schedule)
+            return &pj->why.items[r];
+    return NULL;
+}
+
+/* The kwargs of the timetable entry the job runs for: the one whose tick it runs
+ * for, else (it never ran, or runs for another reason) its first entry's; and
+ * whether another entry ticked then too, with other kwargs (a run of its own). The
+ * schedule reason names its entry, recorded with the run (SPEC §7: each timetable
+ * entry is a schedule of its own). */
+static void entry_for_tick(struct plan_job *pj, const struct job *job)
+{
     if (!job->timetable.len)
-        return NULL;
-    size_t which = own;
-    if (pj->schedule_from && pj->schedule_count) {
-        struct job_now present;
-        plan_job_now(pj, &present);
-        size_t ticked = 0;
-        int64_t tick = stale_next_tick(&present, pj->schedule_from, &ticked);
-        if (tick != CRON_NEVER && tick <= now && ticked >= own)
-            which = ticked;
+        return;
+    struct reason *r = tick_reason(pj);
+    if (!r && !job->decl->schedules.len && pj->schedule_count && !pj->schedule_from) {
+        /* Its first run: the first entry's, then each entry's with other kwargs. */
+        for (size_t k = 0; k < pj->why.len && !r; k++)
+            if (pj->why.items[k].kind == REASON_NEVER_RUN) {
+                r = &pj->why.items[k];
+                r->schedule = 1;
+            }
     }
-    /* (schedule_texts holds only the schedules that parsed; entries follow the
-     * declaration's own in the same order.) */
-    size_t entry = which - own;
-    return entry < job->timetable.len ? job->timetable.items[entry]->kwargs_json : NULL;
+    size_t entry = 0;
+    if (r && pj->schedule_entry[r->schedule - 1] != SIZE_MAX) {
+        entry = pj->schedule_entry[r->schedule - 1];
+        r->entry = job->timetable.items[entry]->id;
+        struct job_now present;
+        size_t next;
+        plan_job_now(pj, &present);
+        if (r->tick ? stale_tick_left(&present, r->tick, r->schedule - 1, &next)
+                    : stale_entry_left(&present, r->schedule - 1, &next))
+            pj->then_entry = pj->schedule_ids[next];
+    }
+    pj->entry_kwargs = job->timetable.items[entry]->kwargs_json;
+}
+
+/* The tick the run stood for, from its schedule reason ("tick" and "entry"). */
+static void tick_of(const struct run_record *r, const struct job *job, struct plan_job *pj)
+{
+    pj->last_tick = 0;
+    pj->last_schedule = 0;
+    if (!r->id || !r->reasons_json || !job->timetable.len)
+        return;
+    struct strbuf item = STRBUF_INIT, value = STRBUF_INIT;
+    for (size_t n = 0; json_array_item(r->reasons_json, n, &item) == 1; n++) {
+        if (json_object_get(item.buf, "entry", &value) == 1) {
+            struct strbuf tick = STRBUF_INIT;
+            if (json_object_get(item.buf, "tick", &tick) == 1)
+                pj->last_tick = strtoll(tick.buf, NULL, 10);
+            strbuf_release(&tick);
+            for (size_t k = 0; k < pj->schedule_count; k++) {
+                size_t e = pj->schedule_entry[k];
+                const char *id = e != SIZE_MAX ? job->timetable.items[e]->id : NULL;
+                struct strbuf quoted = STRBUF_INIT;
+                if (id)
+                    json_quote(&quoted, id, strlen(id));
+                bool same = id && strcmp(quoted.buf, value.buf) == 0;
+                strbuf_release(&quoted);
+                if (same) {
+                    pj->last_schedule = k + 1;
+                    break;
+                }
+            }
+            break;
+        }
+        strbuf_reset(&item);
+    }
+    if (!pj->last_schedule)
+        pj->last_tick = 0;
+    strbuf_release(&item);
+    strbuf_release(&value);
 }
 
 /* Move the reasons the job's policy does not run it for on its own to held_back: a
@@ -545,10 +624,11 @@ static void hold_back(struct plan_job *pj, const struct job *job)
         enum reason_kind kind = pj->why.items[r].kind;
         /* ("Never ran": no run ever started, not merely none succeeded: a job
          * that only failed so far waits for its next tick too.) */
-        bool keep = kind == REASON_FORCED ||
-                    (policy == POLICY_SCHEDULED &&
-                     ((kind == REASON_NEVER_RUN && !pj->schedule_from) || kind == REASON_SCHEDULE ||
-                      (kind == REASON_FAILED && unfinished)));
+        bool keep =
+            kind == REASON_FORCED ||
+            (policy == POLICY_SCHEDULED &&
+             ((kind == REASON_NEVER_RUN && (!pj->schedule_from || pj->why.items[r].schedule)) ||
+              kind == REASON_SCHEDULE || (kind == REASON_FAILED && unfinished)));
         if (keep)
             pj->why.items[kept++] = pj->why.items[r];
         else
@@ -613,16 +693,20 @@ static bool apply_max_lag(struct plan *plan, const struct graph *g, const char *
  * taken yet, or for a last run that never started because
  * it was skipped (a dependency failed, or stau stopped first), the newest run that
  * did start, so the tick it was due for is not lost. -1 after a store error. */
-static void schedule_from(const struct run_record *last_started, struct plan_job *pj)
+static void schedule_from(const struct run_record *last_started, const struct job *job,
+                          struct plan_job *pj)
 {
     const struct run_record *last = &pj->last;
     pj->schedule_from = !last->id ? 0 : last->started_at ? last->started_at : last->queued_at;
     /* A run skipped, or enqueued by the leader and not taken yet, stands for the tick,
      * not past it. */
     bool never_started = last->status == RUN_SKIPPED || run_unassigned(last);
-    if (!last->id || last->started_at || !never_started || !pj->schedule_count)
+    if (!last->id || last->started_at || !never_started || !pj->schedule_count) {
+        tick_of(last, job, pj);
         return;
+    }
     pj->schedule_from = last_started->id ? last_started->started_at : 0;
+    tick_of(last_started, job, pj);
 }
 
 /* Read what the file memory holds of every input and output path the plan will
@@ -691,7 +775,7 @@ static int read_pasts(struct plan *plan, const struct graph *g, struct store *st
         if (work_success_of(st, names[k - 1], &past->succeeded_batch, &pj->success) < 0)
             rc = -1;
         pj->version = past->version;
-        schedule_from(&past->last_started, pj);
+        schedule_from(&past->last_started, &g->jobs.items[i], pj);
     }
     for (size_t k = 0; k < n; k++)
         store_job_past_release(&pasts[k]);
@@ -791,11 +875,14 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
             pj->pulled = true; /* it runs for the targets: on their work IDs */
         }
         struct job_past past = {pj->last.id ? &pj->last : NULL,
-                                pj->success.id ? &pj->success : NULL, pj->chunks_missing,
-                                pj->schedule_from};
+                                pj->success.id ? &pj->success : NULL,
+                                pj->chunks_missing,
+                                pj->schedule_from,
+                                pj->last_tick,
+                                pj->last_schedule};
         stale_reasons(&now, &past, ups, job->deps.len, opt->now, &pj->why);
+        entry_for_tick(pj, job);
         hold_back(pj, job);
-        pj->entry_kwargs = entry_kwargs(pj, job, opt->now);
         pj->due = pj->why.len > 0;
         free(ups);
     }
@@ -846,6 +933,9 @@ void plan_job_release(struct plan_job *pj)
     for (size_t k = 0; k < pj->schedule_count; k++)
         free(pj->schedule_texts[k]);
     free(pj->schedule_texts);
+    free(pj->schedule_entry);
+    free(pj->schedule_groups);
+    free(pj->schedule_ids);
     free(pj->schedules);
     tz_free(pj->zone);
     memset(pj, 0, sizeof(*pj));

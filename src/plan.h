@@ -50,8 +50,17 @@ struct plan_job {
                                   run's start; 0: no run to count from (plan_build) */
     char *files;               /* the evidence lines of its code, inputs and outputs now
                                   (see run_record.files) */
+    int64_t last_tick;         /* the tick its last started run stood for (unix ms) ... */
+    size_t last_schedule;      /* ... and that schedule's index + 1; 0: not known */
+    const char *then_entry;    /* another timetable entry (its id, borrowed) with other kwargs
+                                  ticked at the tick it runs for now (or never ran): a run for
+                                  it follows this one; NULL: none */
     struct cron *schedules;    /* its schedules, parsed (declaration's and timetable's) */
     char **schedule_texts;     /* ... as written */
+    size_t *schedule_entry;    /* ... the timetable entry each is (SIZE_MAX: the declaration's) */
+    size_t *schedule_groups;   /* ... equal for the schedules whose runs are alike (the same
+                                  kwargs: a declaration's, or entries' with equal kwargs_func) */
+    const char **schedule_ids; /* ... their timetable entries' ids (NULL: the declaration's) */
     size_t schedule_count;
     struct tz *zone; /* its time zone (NULL: the machine's, loaded) */
 };

@@ -34,7 +34,7 @@ void reasons_add(struct reasons *r, enum reason_kind kind, const char *fmt, ...)
     va_start(ap, fmt);
     strbuf_vaddf(&sb, fmt, ap);
     va_end(ap);
-    struct reason reason = {kind, strbuf_detach(&sb)};
+    struct reason reason = {kind, strbuf_detach(&sb), 0, 0, NULL};
     VEC_PUSH(r, reason);
 }
 
@@ -62,6 +62,12 @@ void reasons_to_json(const struct reasons *r, struct strbuf *out)
         json_quote(out, name, strlen(name));
         strbuf_addstr(out, ",\"evidence\":");
         json_quote(out, r->items[i].evidence, strlen(r->items[i].evidence));
+        if (r->items[i].entry) {
+            if (r->items[i].tick)
+                strbuf_addf(out, ",\"tick\":%lld", (long long)r->items[i].tick);
+            strbuf_addstr(out, ",\"entry\":");
+            json_quote(out, r->items[i].entry, strlen(r->items[i].entry));
+        }
         strbuf_addch(out, '}');
     }
     strbuf_addch(out, ']');
@@ -106,6 +112,52 @@ int64_t stale_next_tick(const struct job_now *job, int64_t after, size_t *which)
         }
     }
     return best;
+}
+
+/* The timetable entry id of schedule i, or its text. */
+static const char *entry_name(const struct job_now *job, size_t i)
+{
+    const char *id = job->schedule_entries ? job->schedule_entries[i] : NULL;
+    return id ? id : job->schedule_texts[i];
+}
+
+/* Whether schedule i ticks at tick (unix ms, on a whole second). */
+static bool ticks_at(const struct job_now *job, size_t i, int64_t tick)
+{
+    return tick % 1000 == 0 &&
+           cron_next(&job->schedules[i], job->zone, tick / 1000 - 1) == tick / 1000;
+}
+
+/* The first schedule after `after` (ticking at tick, unless 0) whose runs are not
+ * alike those of the schedules up to it (ticking then too, unless 0). */
+static bool left_after(const struct job_now *job, int64_t tick, size_t after, size_t *which)
+{
+    if (!job->schedule_groups || after >= job->schedule_count)
+        return false;
+    for (size_t i = after + 1; i < job->schedule_count; i++) {
+        if (tick && !ticks_at(job, i, tick))
+            continue;
+        /* (Alike a later one ticking then too: that one is found first.) */
+        bool alike = false;
+        for (size_t k = 0; k <= after && !alike; k++)
+            alike = job->schedule_groups[k] == job->schedule_groups[i] &&
+                    (!tick || k == after || ticks_at(job, k, tick));
+        if (!alike) {
+            *which = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool stale_tick_left(const struct job_now *job, int64_t tick, size_t after, size_t *which)
+{
+    return tick && left_after(job, tick, after, which);
+}
+
+bool stale_entry_left(const struct job_now *job, size_t after, size_t *which)
+{
+    return left_after(job, 0, after, which);
 }
 
 /* One evidence line of a kind: "KIND\tPATH\tHASH". */
@@ -335,6 +387,31 @@ void stale_reasons(const struct job_now *job, const struct job_past *past,
             stale_format_time(tick, job->zone, &when);
             reasons_add(out, REASON_SCHEDULE, "'%s' ticked at %s, after the last run started",
                         job->schedule_texts[which], when.buf);
+        } else if (past->last_schedule &&
+                   stale_tick_left(job, past->last_tick, past->last_schedule - 1, &which)) {
+            /* The last run stood for this tick of another entry: this one's is left. */
+            tick = past->last_tick;
+            stale_format_time(tick, job->zone, &when);
+            reasons_add(out, REASON_SCHEDULE,
+                        "'%s' of timetable entry '%s' ticked at %s, the tick the last run "
+                        "(entry '%s') was for: it runs for it with its own kwargs",
+                        job->schedule_texts[which], entry_name(job, which), when.buf,
+                        entry_name(job, past->last_schedule - 1));
+        } else if (past->last_schedule && !past->last_tick &&
+                   stale_entry_left(job, past->last_schedule - 1, &which)) {
+            /* The last run was the first run of another entry: this one's is left. */
+            reasons_add(out, REASON_NEVER_RUN,
+                        "timetable entry '%s' never ran with its kwargs: the last run was "
+                        "entry '%s''s first",
+                        entry_name(job, which), entry_name(job, past->last_schedule - 1));
+            out->items[out->len - 1].schedule = which + 1;
+            tick = 0;
+        } else {
+            tick = 0;
+        }
+        if (tick) {
+            out->items[out->len - 1].tick = tick;
+            out->items[out->len - 1].schedule = which + 1;
         }
     }
     strbuf_release(&when);

@@ -28,7 +28,11 @@ enum reason_kind {
 /* One reason and what shows it. */
 struct reason {
     enum reason_kind kind;
-    char *evidence; /* e.g. "src/a.py changed since the last success (run 12)" */
+    char *evidence;    /* e.g. "src/a.py changed since the last success (run 12)" */
+    int64_t tick;      /* REASON_SCHEDULE: the tick it stands for (unix ms); else 0 */
+    size_t schedule;   /* ... the index of the schedule that ticked, + 1 */
+    const char *entry; /* ... that schedule's timetable entry id (borrowed), recorded with
+                          the run ("tick", "entry"); NULL: a declaration's schedule */
 };
 
 /* A list of reasons; works with VEC_PUSH. */
@@ -47,11 +51,15 @@ struct job_now {
     const struct cron *schedules;      /* its schedules, parsed */
     const char *const *schedule_texts; /* the same as written */
     size_t schedule_count;
-    const struct tz *zone;  /* zone its schedules are read in */
-    bool forced;            /* --force */
-    const char *files;      /* evidence lines of its code, inputs and outputs now (see
-                               run_record.files); NULL: not known */
-    const char *forced_why; /* when forced, how it was asked for; NULL: "--force" */
+    const struct tz *zone;               /* zone its schedules are read in */
+    bool forced;                         /* --force */
+    const char *files;                   /* evidence lines of its code, inputs and outputs now (see
+                                            run_record.files); NULL: not known */
+    const char *forced_why;              /* when forced, how it was asked for; NULL: "--force" */
+    const size_t *schedule_groups;       /* per schedule: equal for schedules whose runs are
+                                            alike (a timetable entry's kwargs); NULL: all alike */
+    const char *const *schedule_entries; /* per schedule: its timetable entry's id, or NULL
+                                            (a declaration's); NULL: none is an entry */
 };
 
 /* What the state database says about it. */
@@ -65,6 +73,8 @@ struct job_past {
     int64_t schedule_from;            /* unix ms the schedule counts ticks from: when the
                                          last run that started did (a skipped run never
                                          did); 0: none to count from */
+    int64_t last_tick;                /* the tick that last run stood for (unix ms) ... */
+    size_t last_schedule;             /* ... and its schedule's index + 1; 0: not known */
 };
 
 /* One dependency, as the planner sees it. */
@@ -97,6 +107,15 @@ const char *reason_name(enum reason_kind kind);
  * are the planner's, which sees the whole invocation. now is unix ms. */
 void stale_reasons(const struct job_now *job, const struct job_past *past,
                    const struct upstream *deps, size_t dep_count, int64_t now, struct reasons *out);
+/* Whether another schedule of the job, after the one with index `after`, ticks at
+ * `tick` too for a run not alike (another timetable entry's kwargs) of those ticking
+ * then up to `after`: the same tick then gives that entry a run of its own (SPEC §7).
+ * *which: the first such schedule. */
+bool stale_tick_left(const struct job_now *job, int64_t tick, size_t after, size_t *which);
+/* Whether a schedule after the one with index `after` is for a run not alike those up
+ * to it (another timetable entry's kwargs), whatever their ticks: a job that never ran
+ * runs once for each such entry. *which: the first. */
+bool stale_entry_left(const struct job_now *job, size_t after, size_t *which);
 /* The next tick of job's schedules strictly after `after` (unix ms), CRON_NEVER
  * when it has none; *which gets the index of the schedule that fires (may be NULL). */
 int64_t stale_next_tick(const struct job_now *job, int64_t after, size_t *which);

@@ -582,6 +582,35 @@ static int json_members(const char *text, struct json_member_list *out)
     }
 }
 
+int json_array_item(const char *text, size_t index, struct strbuf *out)
+{
+    const char *s = text ? json_space(text) : "";
+    if (*s++ != '[')
+        return -1;
+    s = json_space(s);
+    if (*s == ']')
+        return 0;
+    for (size_t n = 0;; n++) {
+        const char *end = json_value_end(s);
+        if (!end || end == s)
+            return -1;
+        if (n == index) {
+            const char *last = end;
+            while (last > s &&
+                   (last[-1] == ' ' || last[-1] == '\n' || last[-1] == '\t' || last[-1] == '\r'))
+                last--;
+            strbuf_add(out, s, (size_t)(last - s));
+            return 1;
+        }
+        s = json_space(end);
+        if (*s == ']')
+            return 0;
+        if (*s++ != ',')
+            return -1;
+        s = json_space(s);
+    }
+}
+
 static bool same_key(const struct json_member *a, const struct json_member *b)
 {
     return a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0;

@@ -150,6 +150,9 @@ int json_object_merge(const char *base, const char *over, struct strbuf *out);
 /* The value of key in the JSON object text, as written, appended to out: 1; 0 when
  * it has no such key; -1 when text is not a JSON object. */
 int json_object_get(const char *text, const char *key, struct strbuf *out);
+/* The index-th item of the JSON array text, as written, appended to out: 1; 0 past
+ * its end; -1 when text is not a JSON array. */
+int json_array_item(const char *text, size_t index, struct strbuf *out);
 /* The JSON object text without key, appended to out; -1 when text is not one. */
 int json_object_without(const char *text, const char *key, struct strbuf *out);
 

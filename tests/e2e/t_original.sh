@@ -399,6 +399,64 @@ PY
     expect_stdout_contains "      work ids: 3 from its timetable entry (3-5), in 2 chunks of 2"
 }
 
+# Timetable entries are schedules of their own: two entries of one job ticking at
+# once, with other kwargs, give two runs, one after the other (an entry with the
+# same kwargs as one that ran adds none).
+test_original_entries_ticking_at_once_run_each() {
+    new_project
+    write src/utils.py <<'PY'
+def ReportConfig(*args, **kwargs):
+    return args, kwargs
+PY
+    write src/master.py <<'PY'
+from utils import ReportConfig
+STAU_CONFIG = ReportConfig(job_type="master", chunk_size=None, dependencies=[], main_func="f")
+def f(region, **kwargs):
+    open("calls.txt", "a").write(region + "\n")
+PY
+    write src/stau_schedule.py <<'PY'
+recurring_jobs = [
+    {"id": "eu", "name": "eu", "trigger": CronTrigger(minute="*/20"),
+     "kwargs_stau_api": {"jobType": "master", "kwargs_func": {"region": "eu"}}},
+    {"id": "us", "name": "us", "trigger": CronTrigger(minute="*/20"),
+     "kwargs_stau_api": {"jobType": "master", "kwargs_func": {"region": "us"}}},
+    {"id": "eu-again", "name": "eu", "trigger": CronTrigger(minute="*/20"),
+     "kwargs_stau_api": {"jobType": "master", "kwargs_func": {"region": "eu"}}},
+]
+PY
+    run -n
+    expect_stdout_eq <<'EOF'
+would run 1 job:
+  master (scheduled)
+      never-run: no successful run is recorded
+      then again for timetable entry 'us', with its own kwargs
+EOF
+    run
+    expect_exit 0
+    expect_eq "first runs" "eu
+us" "$(calls)"
+    expect_eq "recorded" '1|{"region":"eu"}|[{"reason":"never-run","evidence":"no successful run is recorded","entry":"eu"}]
+2|{"region":"us"}|[{"reason":"never-run","evidence":"timetable entry '"'us'"' never ran with its kwargs: the last run was entry '"'eu'"''"'"'s first","entry":"us"}]' \
+        "$(db "SELECT id, kwargs_json, reasons_json FROM runs ORDER BY id")"
+    run
+    expect_stdout_eq <<<"nothing to do"
+    # Half an hour later: a tick has passed, and each entry runs for it.
+    db "UPDATE runs SET queued_at = queued_at - 1800000, started_at = started_at - 1800000, finished_at = finished_at - 1800000" >/dev/null
+    run -n
+    expect_stdout_contains "      then again for timetable entry 'us', with its own kwargs"
+    run
+    expect_exit 0
+    expect_eq "at the tick" "eu
+us" "$(calls)"
+    local tick
+    tick=$(db "SELECT json_extract(reasons_json, '\$[0].tick') FROM runs WHERE id = 3")
+    expect_eq "both for one tick" "$tick|eu
+$tick|us" "$(db "SELECT json_extract(reasons_json, '\$[0].tick'), json_extract(reasons_json, '\$[0].entry') FROM runs WHERE id > 2 ORDER BY id")"
+    expect_eq "a tick" 0 "$((tick % 1200000))"
+    run
+    expect_stdout_eq <<<"nothing to do"
+}
+
 # A timetable entry's kwargs_func may give the master's work IDs: select_work is not
 # asked; and a job in the original form that is not split still gets job_id.
 test_original_work_ids_from_the_timetable_and_job_id_unsplit() {

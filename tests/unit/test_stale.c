@@ -73,7 +73,7 @@ static const char *why(const struct job_now *job, const struct run_record *last,
 {
     /* As the planner counts: from the last run's start, or its queueing. */
     int64_t from = !last ? 0 : last->started_at ? last->started_at : last->queued_at;
-    struct job_past past = {last, success, 0, from};
+    struct job_past past = {last, success, 0, from, 0, 0};
     struct reasons r = {0};
     stale_reasons(job, &past, deps, dep_count, now, &r);
     const char *text = show(&r);
@@ -226,7 +226,7 @@ UNIT_TEST(stale_upstream_changed_by_time)
     /* Two newer dependencies: one reason each. */
     struct upstream two[2] = {{"x", false, T - MIN, T - MIN, NULL, 0},
                               {"y", true, T - MIN, T - MIN, NULL, 0}};
-    struct job_past past = {&ok, &ok, 0, ok.started_at};
+    struct job_past past = {&ok, &ok, 0, ok.started_at, 0, 0};
     struct reasons r = {0};
     stale_reasons(&n, &past, two, 2, T, &r);
     CHECK_INT(r.len, 2);
@@ -337,7 +337,7 @@ UNIT_TEST(stale_schedule_utc)
               "schedule: '0 * * * *' ticked at 2026-03-28 13:00:00 +00:00 UTC, after the last "
               "run started");
     /* Stopped for days: many missed ticks make one reason, naming the first missed. */
-    struct job_past past = {&ok, &ok, 0, ok.started_at};
+    struct job_past past = {&ok, &ok, 0, ok.started_at, 0, 0};
     struct reasons r = {0};
     stale_reasons(&s.now, &past, NULL, 0, T + 3 * 24 * HOUR, &r);
     CHECK_INT(r.len, 1);
@@ -375,6 +375,68 @@ UNIT_TEST(stale_schedule_utc)
     struct job_now plain = present();
     CHECK_INT(stale_next_tick(&plain, T, &which), CRON_NEVER);
     CHECK_STR(why(&plain, &ok, &ok, NULL, 0, T + 365 * 24 * HOUR), "");
+    tz_free(utc);
+}
+
+/* Timetable entries are schedules of their own (SPEC §7): one ticking at the tick the
+ * last run was for, with other kwargs, is left; so is one that never ran. */
+UNIT_TEST(stale_timetable_entries_each_get_their_run)
+{
+    struct strbuf err = STRBUF_INIT;
+    struct tz *utc = tz_load("UTC", &err);
+    if (!CHECK(utc != NULL)) {
+        strbuf_release(&err);
+        return;
+    }
+    strbuf_release(&err);
+    /* eu and us at noon, eu2 (eu's kwargs) at noon too, late (us's kwargs) at 13:00. */
+    const char *texts[] = {"0 12 * * *", "0 12 * * *", "0 12 * * *", "0 13 * * *"};
+    const size_t groups[] = {0, 1, 0, 1};
+    const char *ids[] = {"eu", "us", "eu2", "late"};
+    struct sched s;
+    schedule(&s, utc, 4, texts);
+    s.now.schedule_groups = groups;
+    s.now.schedule_entries = ids;
+    size_t which = 99;
+    CHECK(stale_tick_left(&s.now, T, 0, &which));
+    CHECK_INT(which, 1);
+    CHECK(!stale_tick_left(&s.now, T, 1, &which)); /* eu2 is alike eu, late does not tick */
+    CHECK(!stale_tick_left(&s.now, T + S, 0, &which)); /* not a tick of theirs */
+    CHECK(!stale_tick_left(&s.now, 0, 0, &which));
+    CHECK(stale_entry_left(&s.now, 0, &which));
+    CHECK_INT(which, 1);
+    CHECK(!stale_entry_left(&s.now, 1, &which)); /* eu2 like eu, late like us */
+    /* The last run was eu's, for the noon tick: us's run for it is left. */
+    struct run_record ok = record(5, RUN_SUCCEEDED, T + MIN, T + 2 * MIN);
+    struct job_past past = {&ok, &ok, 0, ok.started_at, T, 1};
+    struct reasons r = {0};
+    stale_reasons(&s.now, &past, NULL, 0, T + 3 * MIN, &r);
+    CHECK_STR(show(&r), "schedule: '0 12 * * *' of timetable entry 'us' ticked at 2026-03-28 "
+                        "12:00:00 +00:00 UTC, the tick the last run (entry 'eu') was for: it "
+                        "runs for it with its own kwargs");
+    if (CHECK_INT(r.len, 1)) {
+        CHECK_INT(r.items[0].tick, T);
+        CHECK_INT(r.items[0].schedule, 2);
+    }
+    reasons_release(&r);
+    /* ...and once us ran for it, nothing is left until 13:00. */
+    past.last_schedule = 2;
+    stale_reasons(&s.now, &past, NULL, 0, T + 3 * MIN, &r);
+    CHECK_INT(r.len, 0);
+    reasons_release(&r);
+    /* A first run of eu (no tick): us has never run with its kwargs. */
+    past.last_tick = 0;
+    past.last_schedule = 1;
+    stale_reasons(&s.now, &past, NULL, 0, T + 3 * MIN, &r);
+    CHECK_STR(show(&r), "never-run: timetable entry 'us' never ran with its kwargs: the last "
+                        "run was entry 'eu''s first");
+    reasons_release(&r);
+    /* A new tick counts first: a run for the 13:00 tick, whatever was left. */
+    past.last_tick = T;
+    stale_reasons(&s.now, &past, NULL, 0, T + HOUR + MIN, &r);
+    CHECK_STR(show(&r), "schedule: '0 13 * * *' ticked at 2026-03-28 13:00:00 +00:00 UTC, after "
+                        "the last run started");
+    reasons_release(&r);
     tz_free(utc);
 }
 
@@ -596,6 +658,8 @@ UNIT_TEST(stale_reasons_name_the_files)
                         NULL,
                         false,
                         "c\tsrc/a.py\t2\ni\tdata/b.csv\t9\no\tout/c.txt\t7\n",
+                        NULL,
+                        NULL,
                         NULL};
     struct run_record ok = record(5, RUN_SUCCEEDED, T - HOUR, T - HOUR + MIN);
     ok.code_fingerprint = (char *)"code-1";
