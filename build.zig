@@ -60,6 +60,14 @@ pub fn build(b: *std.Build) !void {
     bench_claim.root_module.addCSourceFiles(.{ .root = b.path("tests/bench"), .files = &.{"bench_claim.c"}, .flags = flags.items });
     b.installArtifact(bench_claim);
 
+    // The chunk-graph planning benchmark (tests/bench/bench_chunks.sh runs it): the
+    // engine driven with fake processes and clocks, as the unit tests drive it.
+    const bench_chunks = b.addExecutable(.{ .name = "stau-bench-chunks", .root_module = stauModule(b, target, optimize, sanitize) });
+    addStauSources(b, bench_chunks, lib_sources.items, flags.items, grammar, sanitize);
+    bench_chunks.root_module.addIncludePath(b.path("src"));
+    bench_chunks.root_module.addCSourceFiles(.{ .root = b.path("tests/bench"), .files = &.{"bench_chunks.c"}, .flags = flags.items });
+    b.installArtifact(bench_chunks);
+
     // The whole suite: the unit binary, then the end-to-end tests on the real
     // binary; tests/run.sh prints the closing "N passed, N failed" line.
     const run_tests = b.addSystemCommand(&.{ "bash", "tests/run.sh" });
