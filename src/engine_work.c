@@ -174,13 +174,27 @@ static void give_ids(struct engine *e, const struct due_job *d, struct due_job *
             done = NULL;
         }
     }
+    /* d's IDs are sorted, each once, and so are those up has from other feeders: one
+     * merge keeps them so (no sort when the last feeder has given). */
     int64_t now = engine_wall(e), limit = dep ? (int64_t)(dep->max_lag * 60000.0) : 0;
+    struct work_ids merged = {0};
+    size_t have = 0;
     for (size_t n = 0; n < d->ids.len; n++) {
-        if (done && done[n] && now - done[n] <= limit)
+        if (done && done[n] && now - done[n] <= limit) {
             up->fresh_ids++;
-        else
-            VEC_PUSH(&up->ids, d->ids.items[n]);
+            continue;
+        }
+        int64_t id = d->ids.items[n];
+        while (have < up->ids.len && up->ids.items[have] < id)
+            VEC_PUSH(&merged, up->ids.items[have++]);
+        if (have < up->ids.len && up->ids.items[have] == id)
+            have++;
+        VEC_PUSH(&merged, id);
     }
+    while (have < up->ids.len)
+        VEC_PUSH(&merged, up->ids.items[have++]);
+    VEC_FREE(&up->ids);
+    up->ids = merged;
     free(done);
     up->got_ids = true;
 }

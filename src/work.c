@@ -426,7 +426,10 @@ static int by_id(const void *a, const void *b)
 
 void work_ids_sort(struct work_ids *ids, bool unique)
 {
-    if (ids->len > 1)
+    bool sorted = true; /* (IDs flowing down the chunk graph mostly are already) */
+    for (size_t i = 1; i < ids->len && sorted; i++)
+        sorted = ids->items[i - 1] <= ids->items[i];
+    if (!sorted)
         qsort(ids->items, ids->len, sizeof(*ids->items), by_id);
     if (!unique || ids->len < 2)
         return;
