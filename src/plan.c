@@ -702,6 +702,12 @@ static void schedule_from(const struct run_record *last_started, const struct jo
      * not past it. */
     bool never_started = last->status == RUN_SKIPPED || run_unassigned(last);
     if (!last->id || last->started_at || !never_started || !pj->schedule_count) {
+        /* The original Stau's allow_multiple_jobs=False: a tick while a run was queued
+         * or running is dropped (SPEC §7), so ticks count from its end. (stau's own
+         * form runs once after a run that a tick came during.) */
+        if (job->decl->original_form && !job->decl->allow_multiple_jobs &&
+            last->finished_at > pj->schedule_from)
+            pj->schedule_from = last->finished_at;
         tick_of(last, job, pj);
         return;
     }

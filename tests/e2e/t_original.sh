@@ -457,6 +457,42 @@ $tick|us" "$(db "SELECT json_extract(reasons_json, '\$[0].tick'), json_extract(r
     expect_stdout_eq <<<"nothing to do"
 }
 
+# allow_multiple_jobs=False: a tick while a run is queued or running is dropped (its
+# ticks count from the run's end); by default the tick gives a run after it.
+test_original_allow_multiple_jobs_false_drops_a_tick_during_a_run() {
+    local allow
+    for allow in False True; do
+        new_project "allow_$allow"
+        write src/utils.py <<'PY'
+def ReportConfig(*args, **kwargs):
+    return args, kwargs
+PY
+        write src/slow.py <<PY
+from utils import ReportConfig
+STAU_CONFIG = ReportConfig(job_type="slow", chunk_size=None, dependencies=[], main_func="f",
+                           allow_multiple_jobs=$allow)
+def f(**kwargs):
+    pass
+PY
+        write src/stau_schedule.py <<'PY'
+recurring_jobs = [
+    {"id": "yearly", "name": "yearly", "trigger": CronTrigger(month=1, day=1),
+     "kwargs_stau_api": {"jobType": "slow"}},
+]
+PY
+        run
+        expect_exit 0
+        # The run began two years ago and has just ended: New Year came while it ran.
+        db "UPDATE runs SET queued_at = queued_at - 63072000000, started_at = started_at - 63072000000" >/dev/null
+        run -n
+        if [ "$allow" = False ]; then
+            expect_stdout_eq <<<"nothing to do"
+        else
+            expect_stdout_contains "      schedule: '0 0 1 1 *' ticked at "
+        fi
+    done
+}
+
 # A timetable entry's kwargs_func may give the master's work IDs: select_work is not
 # asked; and a job in the original form that is not split still gets job_id.
 test_original_work_ids_from_the_timetable_and_job_id_unsplit() {
