@@ -378,6 +378,11 @@ static void print_plan(const struct session *s)
             printf("      %s: %s\n", reason_name(pj->why.items[r].kind), pj->why.items[r].evidence);
         if (pj->cutoff)
             printf("      up to date after all if what it depends on comes out unchanged\n");
+        for (size_t e = 0; pj->copies && e < job->deps.len; e++)
+            if (pj->copies[e])
+                printf("      and a run of '%s' of its own (unique=True), on its work IDs and "
+                       "kwargs\n",
+                       s->project.graph.jobs.items[job->deps.items[e].to].name);
         if (pj->then_entry)
             printf("      then again for timetable entry '%s', with its own kwargs\n",
                    pj->then_entry);

@@ -705,6 +705,48 @@ struct engine *engine_new(const struct engine_config *cfg)
 }
 
 /* Who waits for whom in sub, in the order of the plan: one entry per edge. */
+/* The submission's due jobs: the plan's, in its order (what a job needs comes before
+ * it), and the runs of unique dependencies of their own (plan_job.copies), each just
+ * before the job it is for. A rerun or a run with other kwargs makes none. */
+static void add_due_jobs(struct submission *sub)
+{
+    const struct plan *plan = sub->plan;
+    const struct graph *g = &sub->p->graph;
+    bool copies = plan->copies && !sub->opt.rerun && !sub->opt.kwargs;
+    sub->due_of = xmalloc((g->jobs.len + 1) * sizeof(size_t));
+    for (size_t i = 0; i < g->jobs.len; i++)
+        sub->due_of[i] = SIZE_MAX;
+    sub->due_count = sub->open_jobs = plan->order.len + (copies ? plan->copies : 0);
+    sub->due = xcalloc(sub->due_count + 1, sizeof(struct due_job));
+    size_t n = 0;
+    for (size_t k = 0; k < plan->order.len; k++) {
+        size_t i = plan->order.items[k];
+        const struct job *job = &g->jobs.items[i];
+        const bool *own = copies ? plan->jobs[i].copies : NULL;
+        size_t *dep_due = NULL;
+        for (size_t e = 0; own && e < job->deps.len; e++) {
+            if (!own[e])
+                continue;
+            if (!dep_due) {
+                dep_due = xcalloc(job->deps.len + 1, sizeof(size_t));
+                for (size_t f = 0; f < job->deps.len; f++)
+                    dep_due[f] = SIZE_MAX; /* the shared ones, below */
+            }
+            sub->due[n] = (struct due_job){.sub = sub, .job = job->deps.items[e].to, .copy = true};
+            dep_due[e] = n++;
+        }
+        sub->due[n] = (struct due_job){.sub = sub, .job = i, .dep_due = dep_due};
+        sub->due_of[i] = n++;
+    }
+    for (size_t k = 0; k < n; k++) {
+        struct due_job *d = &sub->due[k];
+        const struct job *job = due_job_of(d);
+        for (size_t e = 0; d->dep_due && e < job->deps.len; e++)
+            if (d->dep_due[e] == SIZE_MAX)
+                d->dep_due[e] = sub->due_of[job->deps.items[e].to];
+    }
+}
+
 static void index_dependents(struct submission *sub)
 {
     const struct graph *g = &sub->p->graph;
@@ -712,8 +754,8 @@ static void index_dependents(struct submission *sub)
     for (size_t k = 0; k < sub->due_count; k++) {
         const struct job *job = &g->jobs.items[sub->due[k].job];
         for (size_t e = 0; e < job->deps.len; e++)
-            if (sub->due_of[job->deps.items[e].to] != SIZE_MAX)
-                sub->dependents_at[sub->due_of[job->deps.items[e].to] + 1]++;
+            if (engine_dep(&sub->due[k], e) != SIZE_MAX)
+                sub->dependents_at[engine_dep(&sub->due[k], e) + 1]++;
     }
     for (size_t k = 0; k < sub->due_count; k++)
         sub->dependents_at[k + 1] += sub->dependents_at[k];
@@ -723,7 +765,7 @@ static void index_dependents(struct submission *sub)
     for (size_t k = 0; k < sub->due_count; k++) {
         const struct job *job = &g->jobs.items[sub->due[k].job];
         for (size_t e = 0; e < job->deps.len; e++) {
-            size_t up = sub->due_of[job->deps.items[e].to];
+            size_t up = engine_dep(&sub->due[k], e);
             if (up != SIZE_MAX)
                 sub->dependents[sub->dependents_at[up] + fill[up]++] = k;
         }
@@ -738,21 +780,12 @@ int engine_submit(struct engine *e, struct project *p, struct plan *plan,
     sub->p = p;
     sub->plan = plan;
     sub->opt = *opt;
-    sub->due_count = sub->open_jobs = plan->order.len;
-    sub->due = xcalloc(sub->due_count + 1, sizeof(struct due_job));
-    sub->due_of = xmalloc((p->graph.jobs.len + 1) * sizeof(size_t));
-    for (size_t i = 0; i < p->graph.jobs.len; i++)
-        sub->due_of[i] = SIZE_MAX;
-    for (size_t k = 0; k < sub->due_count; k++) {
-        sub->due[k].sub = sub;
-        sub->due[k].job = plan->order.items[k];
-        sub->due_of[plan->order.items[k]] = k;
-    }
+    add_due_jobs(sub);
     for (size_t k = 0; k < sub->due_count; k++) {
         struct due_job *d = &sub->due[k];
         const struct job *job = due_job_of(d);
         for (size_t i = 0; i < job->deps.len; i++)
-            d->waiting_for += sub->due_of[job->deps.items[i].to] != SIZE_MAX;
+            d->waiting_for += engine_dep(d, i) != SIZE_MAX;
     }
     index_dependents(sub);
     sub->created_at = engine_wall(e);
@@ -835,6 +868,7 @@ static void submission_free(struct submission *sub)
         free(sub->due[i].flow);
         free(sub->due[i].empty_why);
         free(sub->due[i].upstream_lines);
+        free(sub->due[i].dep_due);
         VEC_FREE(&sub->due[i].tasks);
     }
     free(sub->due);

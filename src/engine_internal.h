@@ -90,6 +90,10 @@ struct due_job {
     char up_fp[UPSTREAM_FP_SIZE]; /* when it succeeded here: what it left, for its
                                      dependents (stale_upstream_fp); empty: not known */
     const char *skipped_for;      /* the failed job it depends on, when skipped */
+    bool copy;                    /* a unique=True dependency's own run for one dependent
+                                     (SPEC §7), besides the shared one */
+    size_t *dep_due;              /* per edge of its job: the due job it needs there (a copy
+                                     for a unique edge); NULL: due_of of the edge's job */
 };
 
 /* One submitted plan: its jobs, and who waits for whom. */
@@ -112,6 +116,16 @@ struct submission {
     char *jobs_path;  /* the jobs root, absolute, for the bootstrap's sys.path */
     bool released;    /* opt.release was called */
 };
+
+/* The index in its submission's due of what d needs over its job's edge e (SIZE_MAX:
+ * not due). */
+static inline size_t engine_dep(const struct due_job *d, size_t e)
+{
+    if (d->dep_due)
+        return d->dep_due[e];
+    const struct job *job = &d->sub->p->graph.jobs.items[d->job];
+    return d->sub->due_of[job->deps.items[e].to];
+}
 
 /* One run while the engine runs it: a whole job, or one chunk of a chunked one. */
 struct task {

@@ -245,7 +245,7 @@ int engine_claim(struct engine *e, struct due_job **jobs, size_t count)
         claims[k].exclusive = !due_job_of(d)->decl->allow_multiple_jobs;
         /* A rerun repeats a past run on purpose: its need is not the plan's. */
         claims[k].seen_version =
-            d->sub->opt.rerun || d->reclaim ? -1 : d->sub->plan->jobs[d->job].version;
+            d->sub->opt.rerun || d->reclaim || d->copy ? -1 : d->sub->plan->jobs[d->job].version;
         const struct job *job = due_job_of(d);
         const char **ups = xcalloc(job->deps.len + 1, sizeof(*ups));
         for (size_t u = 0; u < job->deps.len; u++)
@@ -383,7 +383,7 @@ void engine_poll_held(struct engine *e)
                 const struct job *job = due_job_of(d);
                 d->waiting_for = 0;
                 for (size_t k = 0; k < job->deps.len; k++) {
-                    size_t up = d->sub->due_of[job->deps.items[k].to];
+                    size_t up = engine_dep(d, k);
                     d->waiting_for += up != SIZE_MAX && d->sub->due[up].state != JOB_DONE;
                 }
                 d->state = d->waiting_for ? JOB_WAITING : JOB_READY;
@@ -408,11 +408,11 @@ void engine_poll_held(struct engine *e)
  * succeeded. A stale answer recorded at a start costs a needless run later; for the
  * early cutoff (a one-off stau, a dependency another stau ran meanwhile) it may drop
  * a job that the next plan then finds due. */
-static void upstream_fp_now(struct engine *e, const struct due_job *d, size_t to,
+static void upstream_fp_now(struct engine *e, const struct due_job *d, size_t edge,
                             char out[UPSTREAM_FP_SIZE])
 {
     const struct submission *sub = d->sub;
-    size_t k = sub->due_of[to];
+    size_t to = due_job_of(d)->deps.items[edge].to, k = engine_dep(d, edge);
     const struct due_job *up = k != SIZE_MAX ? &sub->due[k] : NULL;
     memcpy(out, sub->plan->jobs[to].up_fp, UPSTREAM_FP_SIZE);
     if (up && up->up_fp[0]) {
@@ -441,10 +441,10 @@ void engine_upstream_lines(struct engine *e, struct due_job *d, struct strbuf *o
     bool by_chunk = false;
     for (size_t i = 0; i < job->deps.len; i++) {
         size_t to = job->deps.items[i].to;
-        size_t k = d->sub->due_of[to];
+        size_t k = engine_dep(d, i);
         by_chunk |= k != SIZE_MAX && d->sub->due[k].fed;
         char fp[UPSTREAM_FP_SIZE];
-        upstream_fp_now(e, d, to, fp);
+        upstream_fp_now(e, d, i, fp);
         if (fp[0])
             strbuf_addf(&lines, "u\t%s\t%s\n", d->sub->p->graph.jobs.items[to].name, fp);
     }
@@ -467,13 +467,13 @@ bool engine_upstream_unchanged(struct engine *e, const struct due_job *d, char *
         size_t to = job->deps.items[i].to;
         const char *name = sub->p->graph.jobs.items[to].name;
         char now[UPSTREAM_FP_SIZE], then[UPSTREAM_FP_SIZE];
-        upstream_fp_now(e, d, to, now);
+        upstream_fp_now(e, d, i, now);
         if (!now[0] || !stale_recorded_upstream(pj->success.files, name, then) ||
             strcmp(now, then) != 0) {
             strbuf_release(&sb);
             return false;
         }
-        size_t k = sub->due_of[to];
+        size_t k = engine_dep(d, i);
         if (k == SIZE_MAX)
             continue;
         strbuf_addf(&sb, "%s%s %s", sb.len ? "; " : "", name,

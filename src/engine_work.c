@@ -209,7 +209,7 @@ static void feed_down(struct engine *e, struct due_job *d, bool ran)
     struct submission *sub = d->sub;
     const struct job *job = due_job_of(d);
     for (size_t i = 0; i < job->deps.len; i++) {
-        size_t k = sub->due_of[job->deps.items[i].to];
+        size_t k = engine_dep(d, i);
         struct due_job *up = k != SIZE_MAX ? &sub->due[k] : NULL;
         if (!up || !up->fed || !up->feeders_left)
             continue;
@@ -534,7 +534,7 @@ void engine_link_chunks(struct engine *e, struct due_job *d)
     /* d's chunks wait for those of the jobs d feeds. */
     const struct job *job = due_job_of(d);
     for (size_t i = 0; i < job->deps.len; i++) {
-        size_t u = sub->due_of[job->deps.items[i].to];
+        size_t u = engine_dep(d, i);
         if (u == SIZE_MAX)
             continue;
         struct due_job *up = &sub->due[u];

@@ -530,6 +530,49 @@ static void name_due_upstream(struct plan *plan, const struct graph *g)
     }
 }
 
+/* Whether an edge may give its job a copy of its own of the dependency (SPEC §7:
+ * unique=True): both due, the dependency only because it is needed (pulled: on its
+ * dependents' work IDs and kwargs). An exclusive job (allow_multiple_jobs=False) is
+ * always shared: two runs of it do not overlap. */
+static bool may_copy(const struct plan *plan, const struct graph *g, size_t i,
+                     const struct edge *edge)
+{
+    return edge->dep->unique && plan->jobs[i].due && plan->jobs[edge->to].due &&
+           plan->jobs[edge->to].pulled && g->jobs.items[edge->to].decl->allow_multiple_jobs;
+}
+
+/* plan_job.copies: the unique edges over which a job gets a run of the dependency of
+ * its own, besides the one its other dependents share (a dependency reached over
+ * unique edges only is shared by the first of them, in the plan's order). */
+static void mark_copies(struct plan *plan, const struct graph *g)
+{
+    size_t *sharing = xcalloc(g->jobs.len + 1, sizeof(size_t));
+    for (size_t k = 0; k < plan->order.len; k++) {
+        const struct job *job = &g->jobs.items[plan->order.items[k]];
+        for (size_t e = 0; e < job->deps.len; e++)
+            sharing[job->deps.items[e].to] +=
+                !may_copy(plan, g, plan->order.items[k], &job->deps.items[e]);
+    }
+    for (size_t k = 0; k < plan->order.len; k++) {
+        size_t i = plan->order.items[k];
+        const struct job *job = &g->jobs.items[i];
+        for (size_t e = 0; e < job->deps.len; e++) {
+            size_t to = job->deps.items[e].to;
+            if (!may_copy(plan, g, i, &job->deps.items[e]))
+                continue;
+            if (!sharing[to]) {
+                sharing[to] = 1; /* the first takes the shared one */
+                continue;
+            }
+            if (!plan->jobs[i].copies)
+                plan->jobs[i].copies = xcalloc(job->deps.len + 1, sizeof(bool));
+            plan->jobs[i].copies[e] = true;
+            plan->copies++;
+        }
+    }
+    free(sharing);
+}
+
 /* The reason naming the schedule the job runs for, or NULL. */
 static struct reason *tick_reason(struct plan_job *pj)
 {
@@ -923,6 +966,7 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
     for (size_t k = 0; k < topo.len; k++)
         if (plan->jobs[topo.items[k]].due)
             VEC_PUSH(&plan->order, topo.items[k]);
+    mark_copies(plan, g);
     VEC_FREE(&topo);
     free(is_target);
     return 0;
@@ -942,6 +986,7 @@ void plan_job_release(struct plan_job *pj)
     free(pj->schedule_entry);
     free(pj->schedule_groups);
     free(pj->schedule_ids);
+    free(pj->copies);
     free(pj->schedules);
     tz_free(pj->zone);
     memset(pj, 0, sizeof(*pj));

@@ -52,6 +52,8 @@ struct plan_job {
                                   (see run_record.files) */
     int64_t last_tick;         /* the tick its last started run stood for (unix ms) ... */
     size_t last_schedule;      /* ... and that schedule's index + 1; 0: not known */
+    bool *copies;              /* per edge of its job: it gets a run of that dependency of its
+                                  own (unique=True, SPEC §7; plan_build); NULL: none */
     const char *then_entry;    /* another timetable entry (its id, borrowed) with other kwargs
                                   ticked at the tick it runs for now (or never ran): a run for
                                   it follows this one; NULL: none */
@@ -70,6 +72,7 @@ struct plan {
     struct plan_job *jobs; /* one per job of the graph, same indices */
     size_t count;
     struct sizelist order;  /* the due jobs, upstream first */
+    size_t copies;          /* runs of unique dependencies of their own (plan_job.copies) */
     struct witness witness; /* every input and output path the plan looked at */
     bool witness_complete;  /* ... and none it could not look at */
 };

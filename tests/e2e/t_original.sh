@@ -493,6 +493,71 @@ PY
     done
 }
 
+# A dependency reached twice is one shared run, unless an edge says unique=True: that
+# dependent gets a run of its own, with its own kwargs (and work IDs).
+test_original_unique_gives_a_dependent_its_own_copy() {
+    new_project
+    write src/utils.py <<'PY'
+def ReportConfig(*args, **kwargs):
+    return args, kwargs
+
+
+def ReportDependencies(*args, **kwargs):
+    return args, kwargs
+PY
+    write src/master.py <<'PY'
+import json
+from utils import ReportConfig, ReportDependencies
+STAU_CONFIG = ReportConfig(job_type="master", chunk_size=2, main_func="f",
+                           dependencies=[ReportDependencies("a", 60), ReportDependencies("b", 60),
+                                         ReportDependencies("c", 60)])
+def f(work_ids, **kwargs):
+    pass
+PY
+    local x unique
+    for x in a b c; do
+        unique=False
+        [ "$x" = a ] && unique=True
+        write "src/$x.py" <<PY
+from utils import ReportConfig, ReportDependencies
+STAU_CONFIG = ReportConfig(job_type="$x", chunk_size=10, main_func="f",
+                           dependencies=[ReportDependencies("d", 60, custom_kwargs={"k": "$x"},
+                                                            unique=$unique)])
+def f(work_ids, **kwargs):
+    pass
+PY
+    done
+    write src/d.py <<'PY'
+import json
+from utils import ReportConfig
+STAU_CONFIG = ReportConfig(job_type="d", chunk_size=3, dependencies=[], main_func="f")
+def f(work_ids, k, region):
+    with open("calls.txt", "a") as f:
+        f.write(json.dumps(["d", work_ids, k, region]) + "\n")
+PY
+    write src/stau_schedule.py <<'PY'
+recurring_jobs = [
+    {"id": "m", "name": "m", "trigger": CronTrigger(minute="*/20"),
+     "kwargs_stau_api": {"jobType": "master", "kwargs_func": {"region": "eu", "work_ids": [4, 1, 2, 3]}}},
+]
+PY
+    run -n
+    expect_stdout_contains "  a (on demand, needed by 'master')
+      max-lag: 'master' needs it within 60 minutes; its last success was never
+      upstream-due: 'd' runs first
+      never-run: no successful run is recorded
+      and a run of 'd' of its own (unique=True), on its work IDs and kwargs"
+    run -j 1
+    expect_exit 0
+    expect_stdout_contains "6 ran: 6 succeeded, 0 failed, 0 skipped"
+    # b and c share one run of d (b's kwargs: the first edge to it); a has its own.
+    expect_eq "d's runs" '["d", [1, 2, 3], "a", "eu"]
+["d", [1, 2, 3], "b", "eu"]
+["d", [4], "a", "eu"]
+["d", [4], "b", "eu"]' "$(sort calls.txt)"
+    expect_eq "recorded" 4 "$(db "SELECT count(*) FROM runs WHERE job = 'd'")"
+}
+
 # A timetable entry's kwargs_func may give the master's work IDs: select_work is not
 # asked; and a job in the original form that is not split still gets job_id.
 test_original_work_ids_from_the_timetable_and_job_id_unsplit() {
