@@ -242,7 +242,10 @@ int engine_claim(struct engine *e, struct due_job **jobs, size_t count)
     for (size_t k = 0; k < count; k++) {
         const struct due_job *d = jobs[k];
         claims[k].run = new_run(e, d, NULL, NULL, &reasons[k]);
-        claims[k].exclusive = !due_job_of(d)->decl->allow_multiple_jobs;
+        /* A dependency that runs only because it is needed waits for a run of it
+         * elsewhere rather than run twice (SPEC §7), even where runs may overlap. */
+        claims[k].exclusive = !due_job_of(d)->decl->allow_multiple_jobs ||
+                              (d->sub->plan->jobs[d->job].pulled && !d->copy);
         /* A rerun repeats a past run on purpose: its need is not the plan's. */
         claims[k].seen_version =
             d->sub->opt.rerun || d->reclaim || d->copy ? -1 : d->sub->plan->jobs[d->job].version;

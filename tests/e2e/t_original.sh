@@ -558,6 +558,58 @@ PY
     expect_eq "recorded" 4 "$(db "SELECT count(*) FROM runs WHERE job = 'd'")"
 }
 
+# A master waits while a dependency it needs runs elsewhere, rather than run it
+# twice (even where runs of the dependency may overlap).
+test_original_a_dependency_running_elsewhere_is_waited_for() {
+    new_project
+    write src/utils.py <<'PY'
+def ReportConfig(*args, **kwargs):
+    return args, kwargs
+
+
+def ReportDependencies(*args, **kwargs):
+    return args, kwargs
+PY
+    write src/master.py <<'PY'
+from utils import ReportConfig, ReportDependencies
+STAU_CONFIG = ReportConfig(job_type="master", chunk_size=None, main_func="f",
+                           dependencies=[ReportDependencies("d", 60)])
+def f(**kwargs):
+    open("calls.txt", "a").write("master\n")
+PY
+    write src/d.py <<'PY'
+import os, time
+from utils import ReportConfig
+STAU_CONFIG = ReportConfig(job_type="d", chunk_size=None, dependencies=[], main_func="f")
+def f(**kwargs):
+    open("d.started", "w").close()
+    while not os.path.exists("d.go"):
+        time.sleep(0.05)
+    open("calls.txt", "a").write("d\n")
+PY
+    write src/stau_schedule.py <<'PY'
+recurring_jobs = [{"id": "m", "name": "m", "trigger": CronTrigger(minute="*/20"),
+                   "kwargs_stau_api": {"jobType": "master"}}]
+PY
+    start_bg_into "$TEST_TMP/a.out" "$TEST_TMP/a.err" run d
+    local a=$BG_PID
+    wait_for_file d.started || return
+    start_bg
+    local i
+    for i in $(seq 100); do
+        grep -q "waiting for it" "$ERR" "$OUT" 2>/dev/null && break
+        sleep 0.1
+    done
+    touch d.go
+    wait_bg
+    expect_eq "exit" 0 "$RC"
+    BG_PID=$a
+    wait_bg
+    expect_eq "d ran once, then master" "d
+master" "$(cat calls.txt)"
+    expect_eq "runs of d" 1 "$(db "SELECT count(*) FROM runs WHERE job = 'd'")"
+}
+
 # A timetable entry's kwargs_func may give the master's work IDs: select_work is not
 # asked; and a job in the original form that is not split still gets job_id.
 test_original_work_ids_from_the_timetable_and_job_id_unsplit() {
