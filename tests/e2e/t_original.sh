@@ -2,9 +2,8 @@
 # chosen once, sorted, flowing down to what it needs; kwargs flowing down the edges;
 # job_id and job_created_at; an empty selection cancelling the graph.
 
-# master (ticks, select_work) -> mid (chunks of 3) -> leaf (chunks of 10).
-original_graph() {
-    new_project
+# src/utils.py as an original-Stau project has it: ReportConfig and ReportDependencies.
+original_utils() {
     write src/utils.py <<'PY'
 def ReportConfig(*args, **kwargs):
     return args, kwargs
@@ -13,6 +12,12 @@ def ReportConfig(*args, **kwargs):
 def ReportDependencies(*args, **kwargs):
     return args, kwargs
 PY
+}
+
+# master (ticks, select_work) -> mid (chunks of 3) -> leaf (chunks of 10).
+original_graph() {
+    new_project
+    original_utils
     write src/master.py <<'PY'
 import json
 from utils import ReportConfig, ReportDependencies
@@ -379,10 +384,7 @@ test_original_dry_run_tells_the_ids_known_before_running() {
     expect_stdout_contains "      work ids: each of the 6 'master' gives it is fresh within its max_lag: up to date"
     # From a timetable entry's kwargs_func.
     new_project from_timetable
-    write src/utils.py <<'PY'
-def ReportConfig(*args, **kwargs):
-    return args, kwargs
-PY
+    original_utils
     write src/master.py <<'PY'
 from utils import ReportConfig
 STAU_CONFIG = ReportConfig(job_type="master", chunk_size=2, dependencies=[], main_func="f")
@@ -404,10 +406,7 @@ PY
 # same kwargs as one that ran adds none).
 test_original_entries_ticking_at_once_run_each() {
     new_project
-    write src/utils.py <<'PY'
-def ReportConfig(*args, **kwargs):
-    return args, kwargs
-PY
+    original_utils
     write src/master.py <<'PY'
 from utils import ReportConfig
 STAU_CONFIG = ReportConfig(job_type="master", chunk_size=None, dependencies=[], main_func="f")
@@ -463,10 +462,7 @@ test_original_allow_multiple_jobs_false_drops_a_tick_during_a_run() {
     local allow
     for allow in False True; do
         new_project "allow_$allow"
-        write src/utils.py <<'PY'
-def ReportConfig(*args, **kwargs):
-    return args, kwargs
-PY
+        original_utils
         write src/slow.py <<PY
 from utils import ReportConfig
 STAU_CONFIG = ReportConfig(job_type="slow", chunk_size=None, dependencies=[], main_func="f",
@@ -497,14 +493,7 @@ PY
 # dependent gets a run of its own, with its own kwargs (and work IDs).
 test_original_unique_gives_a_dependent_its_own_copy() {
     new_project
-    write src/utils.py <<'PY'
-def ReportConfig(*args, **kwargs):
-    return args, kwargs
-
-
-def ReportDependencies(*args, **kwargs):
-    return args, kwargs
-PY
+    original_utils
     write src/master.py <<'PY'
 import json
 from utils import ReportConfig, ReportDependencies
@@ -562,14 +551,7 @@ PY
 # twice (even where runs of the dependency may overlap).
 test_original_a_dependency_running_elsewhere_is_waited_for() {
     new_project
-    write src/utils.py <<'PY'
-def ReportConfig(*args, **kwargs):
-    return args, kwargs
-
-
-def ReportDependencies(*args, **kwargs):
-    return args, kwargs
-PY
+    original_utils
     write src/master.py <<'PY'
 from utils import ReportConfig, ReportDependencies
 STAU_CONFIG = ReportConfig(job_type="master", chunk_size=None, main_func="f",
@@ -614,10 +596,7 @@ master" "$(cat calls.txt)"
 # asked; and a job in the original form that is not split still gets job_id.
 test_original_work_ids_from_the_timetable_and_job_id_unsplit() {
     new_project
-    write src/utils.py <<'PY'
-def ReportConfig(*args, **kwargs):
-    return args, kwargs
-PY
+    original_utils
     write src/master.py <<'PY'
 import json
 from utils import ReportConfig
