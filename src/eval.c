@@ -46,6 +46,9 @@ static const struct record_type record_types[] = {
 struct evaluator {
     struct eval_env *env;
     size_t depth;
+    /* Each binding's value once evaluated, by its index in env->before: a name used
+     * twice is evaluated once, so `A2 = A1 + A1; A3 = A2 + A2; ...` takes linear time. */
+    struct value **bound;
 };
 
 static struct value *eval(struct evaluator *ev, const struct syntax *s, size_t visible);
@@ -465,7 +468,8 @@ static struct value *eval_name(struct evaluator *ev, const struct syntax *s, siz
             return NULL;
         }
         /* The binding sees only what was bound before it, as in Python. */
-        struct value *v = eval(ev, b->value, i);
+        struct value *v = ev->bound[i] ? ev->bound[i] : eval(ev, b->value, i);
+        ev->bound[i] = v;
         if (!v) {
             char *name = xstrndup(s->text, s->len);
             diag_add(env->diags, DIAG_NOTE, env->path, s->loc, "'%s' is used here", name);
@@ -902,6 +906,8 @@ static struct value *eval(struct evaluator *ev, const struct syntax *s, size_t v
 
 struct value *eval_declaration(struct eval_env *env, const struct syntax *expr)
 {
-    struct evaluator ev = {env, 0};
+    struct evaluator ev = {env, 0, NULL};
+    ev.bound = arena_alloc(env->arena, (env->before_count + 1) * sizeof(struct value *));
+    memset(ev.bound, 0, (env->before_count + 1) * sizeof(struct value *));
     return eval(&ev, expr, env->before_count);
 }

@@ -477,6 +477,22 @@ UNIT_TEST(eval_arithmetic)
     scan_result_release(&r);
 }
 
+/* A constant is evaluated once however often it is used: a chain of names each
+ * used twice takes linear time, not 2^40 steps, and warns once. (A chain much
+ * longer meets the limit of 100 levels of nesting, which a name use counts as.) */
+UNIT_TEST(eval_names_evaluated_once)
+{
+    struct strbuf src = STRBUF_INIT;
+    strbuf_addstr(&src, "A0 = 1\n");
+    for (int i = 1; i <= 40; i++)
+        strbuf_addf(&src, "A%d = A%d + A%d\n", i, i - 1, i - 1);
+    strbuf_addstr(&src, "STAU_CONFIG = {\"kwargs\": {\"a\": A40, \"b\": A40 // A39 - A1}}\n");
+    expect_kwargs(src.buf, "{\"a\":1099511627776,\"b\":0}");
+    strbuf_release(&src);
+    expect_diags("D = {\"k\": 1, \"k\": 2}\nSTAU_CONFIG = {\"kwargs\": {\"a\": D, \"b\": D}}\n",
+                 "1:14: warning: duplicate key 'k'; the later value wins\n");
+}
+
 #define NOT_NUMBERS "True and False are not numbers in a declaration; write 1 or 0"
 
 UNIT_TEST(eval_arithmetic_refusals)
