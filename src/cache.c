@@ -48,7 +48,7 @@
 #include <unistd.h>
 #include "hash.h"
 
-enum { CACHE_VERSION = 8 };
+enum { CACHE_VERSION = 9 };
 enum { FLAG_JOB = 1, FLAG_OK = 2, FLAG_GONE = 4, FLAG_TIMETABLE = 8 };
 static const char magic[16] = "stau graph cache";
 static const uint32_t NO_STRING = 0xffffffffu;

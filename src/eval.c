@@ -4,13 +4,20 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ALLOWED_HINT                                                                               \
     "a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with "     \
     "str keys, names bound above it at module level, f-strings over such names, + on two "         \
-    "strings or two lists, dict(...), ReportConfig(...) and ReportDependencies(...)"
+    "strings or two lists, + - * on numbers, // and % on ints, dict(...), ReportConfig(...) and "  \
+    "ReportDependencies(...)"
+
+/* What a binary operator may be, for the refusal of any other. */
+#define OPERATORS_HINT                                                                             \
+    "a declaration evaluates + - * on numbers, // and % on ints, and + on two strings or two "     \
+    "lists"
 
 enum { MAX_DEPTH = 100 };
 
@@ -39,6 +46,9 @@ static const struct record_type record_types[] = {
 struct evaluator {
     struct eval_env *env;
     size_t depth;
+    /* Each binding's value once evaluated, by its index in env->before: a name used
+     * twice is evaluated once, so `A2 = A1 + A1; A3 = A2 + A2; ...` takes linear time. */
+    struct value **bound;
 };
 
 static struct value *eval(struct evaluator *ev, const struct syntax *s, size_t visible);
@@ -458,7 +468,8 @@ static struct value *eval_name(struct evaluator *ev, const struct syntax *s, siz
             return NULL;
         }
         /* The binding sees only what was bound before it, as in Python. */
-        struct value *v = eval(ev, b->value, i);
+        struct value *v = ev->bound[i] ? ev->bound[i] : eval(ev, b->value, i);
+        ev->bound[i] = v;
         if (!v) {
             char *name = xstrndup(s->text, s->len);
             diag_add(env->diags, DIAG_NOTE, env->path, s->loc, "'%s' is used here", name);
@@ -623,6 +634,14 @@ static struct value *eval_call(struct evaluator *ev, const struct syntax *s, siz
     return v;
 }
 
+static struct value *fail_overflow(struct evaluator *ev, const struct syntax *s)
+{
+    return fail_quoted(ev, s,
+                       "the result does not fit in 64 bits (stau's ints run from "
+                       "-9223372036854775808 to 9223372036854775807)",
+                       "integer overflow in %s");
+}
+
 static struct value *eval_unary(struct evaluator *ev, const struct syntax *s, size_t visible)
 {
     const char *op = s->op ? s->op : "";
@@ -636,6 +655,8 @@ static struct value *eval_unary(struct evaluator *ev, const struct syntax *s, si
                  "unary '%s' needs an int or float, not %s", op, value_kind_name(x->kind));
         return NULL;
     }
+    if (x->kind == VALUE_INT && *op == '-' && x->integer == INT64_MIN)
+        return fail_overflow(ev, s);
     struct value *v = new_value(ev, x->kind, s);
     if (x->kind == VALUE_INT)
         v->integer = *op == '-' ? -x->integer : x->integer;
@@ -644,13 +665,147 @@ static struct value *eval_unary(struct evaluator *ev, const struct syntax *s, si
     return v;
 }
 
+/* The binary operators a declaration evaluates. */
+enum binary_op { OP_ADD, OP_SUBTRACT, OP_MULTIPLY, OP_FLOOR_DIVIDE, OP_MODULO, OP_OTHER };
+
+static enum binary_op binary_op(const char *op)
+{
+    static const char *const names[] = {"+", "-", "*", "//", "%"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(op, names[i]) == 0)
+            return (enum binary_op)i;
+    return OP_OTHER;
+}
+
+static bool is_number(const struct value *v)
+{
+    return v->kind == VALUE_INT || v->kind == VALUE_FLOAT;
+}
+
+static bool is_sequence(const struct value *v)
+{
+    return v->kind == VALUE_STR || v->kind == VALUE_LIST || v->kind == VALUE_TUPLE;
+}
+
+/* a op b on two ints, with Python's rounding of // and % toward negative infinity. */
+static struct value *int_arithmetic(struct evaluator *ev, const struct syntax *s, enum binary_op op,
+                                    int64_t a, int64_t b)
+{
+    int64_t r = 0;
+    bool overflow = false;
+    switch (op) {
+    case OP_ADD:
+        overflow = __builtin_add_overflow(a, b, &r);
+        break;
+    case OP_SUBTRACT:
+        overflow = __builtin_sub_overflow(a, b, &r);
+        break;
+    case OP_MULTIPLY:
+        overflow = __builtin_mul_overflow(a, b, &r);
+        break;
+    case OP_FLOOR_DIVIDE:
+    case OP_MODULO:
+        if (b == 0)
+            return fail_quoted(ev, s, "the right operand evaluates to 0",
+                               op == OP_MODULO ? "modulo by zero in %s" : "division by zero in %s");
+        if (b == -1) {
+            /* C's INT64_MIN / -1 and INT64_MIN % -1 are undefined; Python's are not. */
+            overflow = op == OP_FLOOR_DIVIDE && a == INT64_MIN;
+            r = op == OP_FLOOR_DIVIDE && !overflow ? -a : 0;
+            break;
+        }
+        if (op == OP_FLOOR_DIVIDE) {
+            r = a / b;
+            if (a % b != 0 && (a < 0) != (b < 0))
+                r--;
+        } else {
+            r = a % b;
+            if (r != 0 && (r < 0) != (b < 0))
+                r += b;
+        }
+        break;
+    case OP_OTHER:
+        break;
+    }
+    if (overflow)
+        return fail_overflow(ev, s);
+    struct value *v = new_value(ev, VALUE_INT, s);
+    v->integer = r;
+    return v;
+}
+
+static double as_double(const struct value *v)
+{
+    return v->kind == VALUE_INT ? (double)v->integer : v->number;
+}
+
+/* a op b for + - * when either side is a float, as Python computes it. */
+static struct value *float_arithmetic(struct evaluator *ev, const struct syntax *s,
+                                      enum binary_op op, double a, double b)
+{
+    double r = op == OP_ADD ? a + b : op == OP_SUBTRACT ? a - b : a * b;
+    if (!isfinite(r))
+        return fail_quoted(ev, s, "the result is too large for a float", "float overflow in %s");
+    struct value *v = new_value(ev, VALUE_FLOAT, s);
+    v->number = r;
+    return v;
+}
+
+/* Refuse a op b for the kinds of its operands, with the most telling hint. */
+static struct value *fail_operands(struct evaluator *ev, const struct syntax *s, enum binary_op op,
+                                   const struct value *a, const struct value *b)
+{
+    struct diags *diags = ev->env->diags;
+    const char *ka = value_kind_name(a->kind), *kb = value_kind_name(b->kind);
+    switch (op) {
+    case OP_ADD:
+        diag_add(diags, DIAG_ERROR, ev->env->path, s->loc, "cannot add %s and %s", ka, kb);
+        break;
+    case OP_SUBTRACT:
+        diag_add(diags, DIAG_ERROR, ev->env->path, s->loc, "cannot subtract %s from %s", kb, ka);
+        break;
+    case OP_MULTIPLY:
+        diag_add(diags, DIAG_ERROR, ev->env->path, s->loc, "cannot multiply %s and %s", ka, kb);
+        break;
+    case OP_FLOOR_DIVIDE:
+        diag_add(diags, DIAG_ERROR, ev->env->path, s->loc, "cannot floor-divide %s by %s", ka, kb);
+        break;
+    case OP_MODULO:
+    case OP_OTHER:
+        diag_add(diags, DIAG_ERROR, ev->env->path, s->loc, "cannot take %s modulo %s", ka, kb);
+        break;
+    }
+    if (a->kind == VALUE_BOOL || b->kind == VALUE_BOOL)
+        diag_hint(diags, "True and False are not numbers in a declaration; write 1 or 0");
+    else if (op == OP_MULTIPLY &&
+             ((is_sequence(a) && b->kind == VALUE_INT) || (a->kind == VALUE_INT && is_sequence(b))))
+        diag_hint(diags, "repeating a %s is not evaluated in a declaration; write it out in full",
+                  is_sequence(a) ? ka : kb);
+    else if (op == OP_MODULO && a->kind == VALUE_STR)
+        diag_hint(diags, "%%-formatting is not evaluated in a declaration; write an f-string "
+                         "over names bound above it");
+    else if (op == OP_ADD)
+        diag_hint(diags, "+ is evaluated between two numbers, two strings or two lists");
+    else if (op == OP_SUBTRACT || op == OP_MULTIPLY)
+        diag_hint(diags, "%s is evaluated between two numbers (int or float)",
+                  op == OP_SUBTRACT ? "-" : "*");
+    else
+        diag_hint(diags, "%s is evaluated between two ints only", op == OP_MODULO ? "%" : "//");
+    return NULL;
+}
+
 static struct value *eval_binary(struct evaluator *ev, const struct syntax *s, size_t visible)
 {
-    const char *op = s->op ? s->op : "?";
-    if (strcmp(op, "+") != 0) {
+    const char *op_text = s->op ? s->op : "?";
+    enum binary_op op = binary_op(op_text);
+    if (op == OP_OTHER) {
         diag_add(ev->env->diags, DIAG_ERROR, ev->env->path, s->loc,
-                 "operator '%s' is not evaluated in a declaration", op);
-        diag_hint(ev->env->diags, "only + between two strings or two lists is evaluated");
+                 "operator '%s' is not evaluated in a declaration", op_text);
+        diag_hint(ev->env->diags, "%s",
+                  strcmp(op_text, "/") == 0
+                      ? "/ gives a float, which stau does not evaluate; write // for the floor "
+                        "division of two ints"
+                      : OPERATORS_HINT);
         return NULL;
     }
     struct value *a = eval(ev, s->children[0], visible);
@@ -659,7 +814,11 @@ static struct value *eval_binary(struct evaluator *ev, const struct syntax *s, s
     struct value *b = eval(ev, s->children[1], visible);
     if (!b)
         return NULL;
-    if (a->kind == VALUE_STR && b->kind == VALUE_STR) {
+    if (a->kind == VALUE_INT && b->kind == VALUE_INT)
+        return int_arithmetic(ev, s, op, a->integer, b->integer);
+    if (is_number(a) && is_number(b) && op != OP_FLOOR_DIVIDE && op != OP_MODULO)
+        return float_arithmetic(ev, s, op, as_double(a), as_double(b));
+    if (op == OP_ADD && a->kind == VALUE_STR && b->kind == VALUE_STR) {
         struct strbuf sb = STRBUF_INIT;
         strbuf_add(&sb, a->str.data, a->str.len);
         strbuf_add(&sb, b->str.data, b->str.len);
@@ -667,7 +826,7 @@ static struct value *eval_binary(struct evaluator *ev, const struct syntax *s, s
         strbuf_release(&sb);
         return v;
     }
-    if ((a->kind == VALUE_LIST || a->kind == VALUE_TUPLE) && a->kind == b->kind) {
+    if (op == OP_ADD && (a->kind == VALUE_LIST || a->kind == VALUE_TUPLE) && a->kind == b->kind) {
         struct value *v = new_value(ev, a->kind, s);
         v->list.len = a->list.len + b->list.len;
         v->list.items = arena_alloc(ev->env->arena, v->list.len * sizeof(struct value *));
@@ -678,10 +837,7 @@ static struct value *eval_binary(struct evaluator *ev, const struct syntax *s, s
                    b->list.len * sizeof(struct value *));
         return v;
     }
-    diag_add(ev->env->diags, DIAG_ERROR, ev->env->path, s->loc, "cannot add %s and %s",
-             value_kind_name(a->kind), value_kind_name(b->kind));
-    diag_hint(ev->env->diags, "only + between two strings or two lists is evaluated");
-    return NULL;
+    return fail_operands(ev, s, op, a, b);
 }
 
 static struct value *eval(struct evaluator *ev, const struct syntax *s, size_t visible)
@@ -750,6 +906,8 @@ static struct value *eval(struct evaluator *ev, const struct syntax *s, size_t v
 
 struct value *eval_declaration(struct eval_env *env, const struct syntax *expr)
 {
-    struct evaluator ev = {env, 0};
+    struct evaluator ev = {env, 0, NULL};
+    ev.bound = arena_alloc(env->arena, (env->before_count + 1) * sizeof(struct value *));
+    memset(ev.bound, 0, (env->before_count + 1) * sizeof(struct value *));
     return eval(&ev, expr, env->before_count);
 }

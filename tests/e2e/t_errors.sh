@@ -25,7 +25,7 @@ test_non_literal_comprehension() {
 src/report.py:4:13: error: cannot evaluate [t.lower() for t in TAGS] statically
      4 |     "tags": [t.lower() for t in TAGS],
        |             ^~~~~~~~~~~~~~~~~~~~~~~~~
-  hint: a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with str keys, names bound above it at module level, f-strings over such names, + on two strings or two lists, dict(...), ReportConfig(...) and ReportDependencies(...)
+  hint: a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with str keys, names bound above it at module level, f-strings over such names, + on two strings or two lists, + - * on numbers, // and % on ints, dict(...), ReportConfig(...) and ReportDependencies(...)
 1 error, 0 warnings
 EOF
 }
@@ -377,8 +377,8 @@ EOF
 NAME = "fmt"
 STAU_CONFIG = {"main_func": f"{NAME!r}_func"}
 EOF
-    write src/mul.py <<'EOF'
-STAU_CONFIG = {"retries": 3 * 2}
+    write src/pow.py <<'EOF'
+STAU_CONFIG = {"retries": 3 ** 2}
 EOF
     write src/missing_arg.py <<'EOF'
 from utils import ReportConfig
@@ -390,7 +390,7 @@ EOF
 src/attr.py:2:26: error: cannot evaluate os.environ["PY"] statically
      2 | STAU_CONFIG = {"python": os.environ["PY"]}
        |                          ^~~~~~~~~~~~~~~~
-  hint: a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with str keys, names bound above it at module level, f-strings over such names, + on two strings or two lists, dict(...), ReportConfig(...) and ReportDependencies(...)
+  hint: a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with str keys, names bound above it at module level, f-strings over such names, + on two strings or two lists, + - * on numbers, // and % on ints, dict(...), ReportConfig(...) and ReportDependencies(...)
 src/fmt.py:2:31: error: f-string field {NAME!r} uses a conversion or format spec, which stau does not evaluate
      2 | STAU_CONFIG = {"main_func": f"{NAME!r}_func"}
        |                               ^~~~~~~~
@@ -398,10 +398,10 @@ src/fmt.py:2:31: error: f-string field {NAME!r} uses a conversion or format spec
 src/missing_arg.py:2:15: error: ReportConfig() missing required argument 'main_func'
      2 | STAU_CONFIG = ReportConfig(job_type="missing_arg", chunk_size=1, dependencies=[])
        |               ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
-src/mul.py:1:27: error: operator '*' is not evaluated in a declaration
-     1 | STAU_CONFIG = {"retries": 3 * 2}
-       |                           ^~~~~
-  hint: only + between two strings or two lists is evaluated
+src/pow.py:1:27: error: operator '**' is not evaluated in a declaration
+     1 | STAU_CONFIG = {"retries": 3 ** 2}
+       |                           ^~~~~~
+  hint: a declaration evaluates + - * on numbers, // and % on ints, and + on two strings or two lists
 4 errors, 0 warnings
 EOF
 }

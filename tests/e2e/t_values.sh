@@ -133,7 +133,7 @@ src/bytes.py:1:25: error: bytes literal b"bytes" is not allowed in a declaration
 src/complex.py:1:27: error: complex number 1j is not allowed in a declaration
      1 | STAU_CONFIG = {"retries": 1j}
        |                           ^~
-  hint: a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with str keys, names bound above it at module level, f-strings over such names, + on two strings or two lists, dict(...), ReportConfig(...) and ReportDependencies(...)
+  hint: a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with str keys, names bound above it at module level, f-strings over such names, + on two strings or two lists, + - * on numbers, // and % on ints, dict(...), ReportConfig(...) and ReportDependencies(...)
 src/named_escape.py:1:25: error: \N{...} escapes are not evaluated by stau
      1 | STAU_CONFIG = {"tags": ["\N{EM DASH}"]}
        |                         ^~~~~~~~~~~~~
@@ -145,9 +145,83 @@ src/truncated_escape.py:1:25: error: truncated \x escape in a string
 EOF
 }
 
-# Operators other than + on two str or two lists.
+# Integer arithmetic on constants, as users of the original Stau write it: the
+# numbers are computed when the declaration is read, with Python's values
+# (checked against Python itself for the kwargs).
+test_arithmetic_values() {
+    new_project
+    write src/utils.py <<'EOF'
+def ReportConfig(*args, **kwargs):
+    return args, kwargs
+
+
+def ReportDependencies(*args, **kwargs):
+    return args, kwargs
+EOF
+    write src/job_b.py <<'EOF'
+STAU_CONFIG = {}
+EOF
+    write src/report.py <<'EOF'
+MINUTES = 60
+DAY = MINUTES * 24
+STAU_CONFIG = {
+    "dependencies": [{"job": "job_b", "max_lag": 60 * 24}, {"job": "chunked", "max_lag": MINUTES * 24 - 5}],
+    "retries": 7 // 3,
+    "retry_delay": (60 * 24) // 2,
+    "timeout": 1.5 * MINUTES,
+    "kwargs": {"floor": -7 // 2, "mod": -7 % 3, "neg_mod": 7 % -3, "grouped": 2 * (3 + 4),
+               "week": 7 * DAY, "label": f"{DAY}m", "half": 0.5 + 1},
+}
+EOF
+    write src/chunked.py <<'EOF'
+from utils import ReportConfig, ReportDependencies
+
+STAU_CONFIG = ReportConfig("chunked", chunk_size=1000 // 4,
+                           dependencies=[ReportDependencies("job_b", 2 * 60)], main_func="main")
+EOF
+    run check
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+3 jobs, 3 dependencies, 0 warnings
+EOF
+    expect_stderr_empty
+    run list --json
+    expect_exit 0
+    "$PY" - "$OUT" src/report.py <<'EOF' || fail "list --json: the computed values are not Python's"
+import json, runpy, sys
+jobs = {j["name"]: j for j in json.load(open(sys.argv[1]))}
+report, chunked = jobs["report"], jobs["chunked"]
+assert [(d["job"], d["max_lag"]) for d in report["dependencies"]] == [("job_b", 1440), ("chunked", 1435)], report
+assert (report["retries"], report["retry_delay"], report["timeout"]) == (2, 720, 90.0), report
+python = runpy.run_path(sys.argv[2])["STAU_CONFIG"]["kwargs"]
+assert report["kwargs"] == python, (report["kwargs"], python)
+assert report["kwargs"]["floor"] == -4 and report["kwargs"]["mod"] == 2, report["kwargs"]
+assert chunked["chunk_size"] == 250, chunked
+assert [(d["job"], d["max_lag"]) for d in chunked["dependencies"]] == [("job_b", 120)], chunked
+EOF
+}
+
+# Operators and operands a declaration does not evaluate, and arithmetic that
+# has no value: each at the operation, quoted, with what would work.
 test_operators_refused() {
     new_project
+    write src/div.py <<'EOF'
+STAU_CONFIG = {"timeout": 60 / 2}
+EOF
+    write src/zero.py <<'EOF'
+PARTS = 0
+CHUNK = 1000 // PARTS
+STAU_CONFIG = {"chunk_size": CHUNK}
+EOF
+    write src/repeat.py <<'EOF'
+STAU_CONFIG = {"tags": ["a"] * 3}
+EOF
+    write src/big.py <<'EOF'
+STAU_CONFIG = {"retries": 1 + 9223372036854775807 * 2}
+EOF
+    write src/boolean.py <<'EOF'
+STAU_CONFIG = {"retries": True + 1}
+EOF
     write src/add.py <<'EOF'
 STAU_CONFIG = {"tags": ["a"] + "b"}
 EOF
@@ -170,23 +244,46 @@ EOF
 src/add.py:1:24: error: cannot add list and str
      1 | STAU_CONFIG = {"tags": ["a"] + "b"}
        |                        ^~~~~~~~~~~
-  hint: only + between two strings or two lists is evaluated
+  hint: + is evaluated between two numbers, two strings or two lists
+src/big.py:1:31: error: integer overflow in 9223372036854775807 * 2
+     1 | STAU_CONFIG = {"retries": 1 + 9223372036854775807 * 2}
+       |                               ^~~~~~~~~~~~~~~~~~~~~~~
+  hint: the result does not fit in 64 bits (stau's ints run from -9223372036854775808 to 9223372036854775807)
+src/boolean.py:1:27: error: cannot add bool and int
+     1 | STAU_CONFIG = {"retries": True + 1}
+       |                           ^~~~~~~~
+  hint: True and False are not numbers in a declaration; write 1 or 0
 src/cond.py:1:27: error: cannot evaluate 1 if True else 2 statically
      1 | STAU_CONFIG = {"retries": 1 if True else 2}
        |                           ^~~~~~~~~~~~~~~~
-  hint: a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with str keys, names bound above it at module level, f-strings over such names, + on two strings or two lists, dict(...), ReportConfig(...) and ReportDependencies(...)
+  hint: a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with str keys, names bound above it at module level, f-strings over such names, + on two strings or two lists, + - * on numbers, // and % on ints, dict(...), ReportConfig(...) and ReportDependencies(...)
+src/div.py:1:27: error: operator '/' is not evaluated in a declaration
+     1 | STAU_CONFIG = {"timeout": 60 / 2}
+       |                           ^~~~~~
+  hint: / gives a float, which stau does not evaluate; write // for the floor division of two ints
 src/lambda.py:1:29: error: cannot evaluate lambda: 1 statically
      1 | STAU_CONFIG = {"main_func": lambda: 1}
        |                             ^~~~~~~~~
-  hint: a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with str keys, names bound above it at module level, f-strings over such names, + on two strings or two lists, dict(...), ReportConfig(...) and ReportDependencies(...)
+  hint: a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with str keys, names bound above it at module level, f-strings over such names, + on two strings or two lists, + - * on numbers, // and % on ints, dict(...), ReportConfig(...) and ReportDependencies(...)
 src/neg.py:1:27: error: unary '-' needs an int or float, not str
      1 | STAU_CONFIG = {"retries": -"3"}
        |                           ^~~~
 src/not.py:1:27: error: cannot evaluate not 3 statically
      1 | STAU_CONFIG = {"retries": not 3}
        |                           ^~~~~
-  hint: a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with str keys, names bound above it at module level, f-strings over such names, + on two strings or two lists, dict(...), ReportConfig(...) and ReportDependencies(...)
-5 errors, 0 warnings
+  hint: a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with str keys, names bound above it at module level, f-strings over such names, + on two strings or two lists, + - * on numbers, // and % on ints, dict(...), ReportConfig(...) and ReportDependencies(...)
+src/repeat.py:1:24: error: cannot multiply list and int
+     1 | STAU_CONFIG = {"tags": ["a"] * 3}
+       |                        ^~~~~~~~~
+  hint: repeating a list is not evaluated in a declaration; write it out in full
+src/zero.py:2:9: error: division by zero in 1000 // PARTS
+     2 | CHUNK = 1000 // PARTS
+       |         ^~~~~~~~~~~~~
+  hint: the right operand evaluates to 0
+src/zero.py:3:30: note: 'CHUNK' is used here
+     3 | STAU_CONFIG = {"chunk_size": CHUNK}
+       |                              ^~~~~
+10 errors, 0 warnings
 EOF
 }
 
@@ -265,11 +362,11 @@ src/dictcall.py:1:20: error: dict() in a declaration takes keyword arguments onl
 src/splat.py:2:16: error: **BASE is not evaluated in a declaration
      2 | STAU_CONFIG = {**BASE, "slots": 2}
        |                ^~~~~~
-  hint: a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with str keys, names bound above it at module level, f-strings over such names, + on two strings or two lists, dict(...), ReportConfig(...) and ReportDependencies(...)
+  hint: a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with str keys, names bound above it at module level, f-strings over such names, + on two strings or two lists, + - * on numbers, // and % on ints, dict(...), ReportConfig(...) and ReportDependencies(...)
 src/splat2.py:2:25: error: unpacking *TAGS is not evaluated in a declaration
      2 | STAU_CONFIG = {"tags": [*TAGS, "b"]}
        |                         ^~~~~
-  hint: a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with str keys, names bound above it at module level, f-strings over such names, + on two strings or two lists, dict(...), ReportConfig(...) and ReportDependencies(...)
+  hint: a declaration may use literals (str, int, float, bool, None), lists, tuples, dicts with str keys, names bound above it at module level, f-strings over such names, + on two strings or two lists, + - * on numbers, // and % on ints, dict(...), ReportConfig(...) and ReportDependencies(...)
 3 errors, 0 warnings
 EOF
 }

@@ -149,8 +149,9 @@ UNIT_TEST(eval_refusals)
 {
     const char *allowed = "a declaration may use literals (str, int, float, bool, None), lists, "
                           "tuples, dicts with str keys, names bound above it at module level, "
-                          "f-strings over such names, + on two strings or two lists, dict(...), "
-                          "ReportConfig(...) and ReportDependencies(...)";
+                          "f-strings over such names, + on two strings or two lists, + - * on "
+                          "numbers, // and % on ints, dict(...), ReportConfig(...) and "
+                          "ReportDependencies(...)";
     char *want;
     want = xprintf("1:32: error: cannot evaluate [x for x in y] statically [hint: %s]\n", allowed);
     expect_diags("STAU_CONFIG = {\"kwargs\": {\"a\": [x for x in y]}}\n", want);
@@ -177,12 +178,9 @@ UNIT_TEST(eval_refusals)
                  "1:5: error: cannot evaluate the call load() statically [hint: stau reads "
                  "declarations without running code; compute such values inside the job "
                  "instead]\n2:32: note: 'X' is used here\n");
-    expect_diags("STAU_CONFIG = {\"kwargs\": {\"a\": 2 * 3}}\n",
-                 "1:32: error: operator '*' is not evaluated in a declaration [hint: only + "
-                 "between two strings or two lists is evaluated]\n");
     expect_diags("STAU_CONFIG = {\"kwargs\": {\"a\": \"x\" + 1}}\n",
-                 "1:32: error: cannot add str and int [hint: only + between two strings or two "
-                 "lists is evaluated]\n");
+                 "1:32: error: cannot add str and int [hint: + is evaluated between two numbers, "
+                 "two strings or two lists]\n");
     expect_diags("STAU_CONFIG = {\"kwargs\": {1: 2}}\n",
                  "1:27: error: dictionary keys must be strings, not int\n");
     expect_diags("STAU_CONFIG = {\"kwargs\": {\"a\": b\"x\"}}\n",
@@ -370,4 +368,234 @@ UNIT_TEST(eval_changes_stau_cannot_follow)
                  "itself]\n");
     /* Names the declaration does not use, and indented code, are not its business. */
     expect_diags("N = 1\nN += 1\nSTAU_CONFIG = {}\ndef f():\n    STAU_CONFIG.update()\n", "");
+}
+
+/* Expect `"a": expr` in kwargs to be read as `json`. */
+static void expect_arithmetic(const char *expr, const char *json)
+{
+    char *src = xprintf("STAU_CONFIG = {\"kwargs\": {\"a\": %s}}\n", expr);
+    char *want = xprintf("{\"a\":%s}", json);
+    struct scan_result r = scan_text(src);
+    char *diags = diag_text(&r);
+    bool ok = CHECK_STR(diags, "");
+    ok = CHECK(r.ok) && ok;
+    if (r.ok)
+        ok = CHECK_STR(r.decl.kwargs_json, want) && ok;
+    if (!ok)
+        fprintf(stderr, "  expression: %s\n", expr);
+    free(diags);
+    scan_result_release(&r);
+    free(want);
+    free(src);
+}
+
+/* Expect `"a": expr` in kwargs (its value at 1:32) to give exactly these diagnostics. */
+static void expect_arithmetic_refused(const char *expr, const char *want)
+{
+    char *src = xprintf("STAU_CONFIG = {\"kwargs\": {\"a\": %s}}\n", expr);
+    struct scan_result r = scan_text(src);
+    char *diags = diag_text(&r);
+    if (!CHECK_STR(diags, want))
+        fprintf(stderr, "  expression: %s\n", expr);
+    CHECK(!r.ok);
+    free(diags);
+    scan_result_release(&r);
+    free(src);
+}
+
+UNIT_TEST(eval_arithmetic)
+{
+    static const char *const cases[][2] = {
+        /* What users of the original Stau write. */
+        {"60 * 24", "1440"},
+        {"1000 // 4", "250"},
+        {"2 * 60 + 30", "150"},
+        {"90 - 5", "85"},
+        {"100 % 7", "2"},
+        /* Precedence and grouping come from the parse. */
+        {"1 + 2 * 3", "7"},
+        {"2 * 3 + 1", "7"},
+        {"10 - 4 - 3", "3"},
+        {"100 // 10 // 3", "3"},
+        {"(60 * 24) // 2", "720"},
+        {"2 * (3 + 4)", "14"},
+        {"((7))", "7"},
+        {"-2 * 3", "-6"},
+        {"-(2 + 3)", "-5"},
+        {"- - 4 // 3", "1"},
+        {"1 + 2 % 3 * 4", "9"},
+        /* // and % round toward negative infinity, as in Python. */
+        {"7 // 2", "3"},
+        {"-7 // 2", "-4"},
+        {"7 // -2", "-4"},
+        {"-7 // -2", "3"},
+        {"6 // -3", "-2"},
+        {"0 // -5", "0"},
+        {"7 % 3", "1"},
+        {"-7 % 3", "2"},
+        {"7 % -3", "-2"},
+        {"-7 % -3", "-1"},
+        {"-6 % 3", "0"},
+        {"5 // -1", "-5"},
+        /* The ends of int64. */
+        {"9223372036854775806 + 1", "9223372036854775807"},
+        {"-9223372036854775807 - 1", "-9223372036854775808"},
+        {"(-9223372036854775807 - 1) % -1", "0"},
+        {"(-9223372036854775807 - 1) // 1", "-9223372036854775808"},
+        {"(-9223372036854775807 - 1) // 2", "-4611686018427387904"},
+        {"3037000499 * 3037000499", "9223372030926249001"},
+        {"-4611686018427387904 * 2", "-9223372036854775808"},
+        /* A float on either side of + - * gives a float. */
+        {"1.5 * 2", "3.0"},
+        {"2 - 0.5", "1.5"},
+        {"1 + 1.0", "2.0"},
+        {"0.1 + 0.2", "0.30000000000000004"},
+        {"-1.5 * -2.0", "3.0"},
+        {"1e308 - 1e308", "0.0"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        expect_arithmetic(cases[i][0], cases[i][1]);
+
+    /* Over names, in f-strings, and in the record calls. */
+    expect_kwargs("MINUTES = 60\nDAY = MINUTES * 24\nSTAU_CONFIG = {\"kwargs\": {\"a\": MINUTES * "
+                  "24 - 5, \"b\": DAY // 7, \"c\": f\"{DAY}m\", \"d\": [DAY % 100, -DAY]}}\n",
+                  "{\"a\":1435,\"b\":205,\"c\":\"1440m\",\"d\":[40,-1440]}");
+    struct scan_result r =
+        scan_text("from utils import ReportConfig, ReportDependencies\n"
+                  "STAU_CONFIG = ReportConfig(\"pkg.job\", chunk_size=1000 // 4, "
+                  "dependencies=[ReportDependencies(\"job_b\", 2 * 60)], main_func=\"main\")\n");
+    char *diags = diag_text(&r);
+    CHECK_STR(diags, "");
+    if (CHECK(r.ok)) {
+        struct strbuf sb = STRBUF_INIT;
+        decl_to_json(&r.decl, &sb);
+        CHECK(strstr(sb.buf, "\"chunk_size\":250") != NULL);
+        CHECK(strstr(sb.buf, "{\"job\":\"job_b\",\"max_lag\":120,") != NULL);
+        strbuf_release(&sb);
+    }
+    free(diags);
+    scan_result_release(&r);
+}
+
+/* A constant is evaluated once however often it is used: a chain of names each
+ * used twice takes linear time, not 2^40 steps, and warns once. (A chain much
+ * longer meets the limit of 100 levels of nesting, which a name use counts as.) */
+UNIT_TEST(eval_names_evaluated_once)
+{
+    struct strbuf src = STRBUF_INIT;
+    strbuf_addstr(&src, "A0 = 1\n");
+    for (int i = 1; i <= 40; i++)
+        strbuf_addf(&src, "A%d = A%d + A%d\n", i, i - 1, i - 1);
+    strbuf_addstr(&src, "STAU_CONFIG = {\"kwargs\": {\"a\": A40, \"b\": A40 // A39 - A1}}\n");
+    expect_kwargs(src.buf, "{\"a\":1099511627776,\"b\":0}");
+    strbuf_release(&src);
+    expect_diags("D = {\"k\": 1, \"k\": 2}\nSTAU_CONFIG = {\"kwargs\": {\"a\": D, \"b\": D}}\n",
+                 "1:14: warning: duplicate key 'k'; the later value wins\n");
+}
+
+#define NOT_NUMBERS "True and False are not numbers in a declaration; write 1 or 0"
+
+UNIT_TEST(eval_arithmetic_refusals)
+{
+    const char *operators = "a declaration evaluates + - * on numbers, // and % on ints, and + on "
+                            "two strings or two lists";
+    const char *overflow = "the result does not fit in 64 bits (stau's ints run from "
+                           "-9223372036854775808 to 9223372036854775807)";
+    char *want;
+    static const char *const other_operators[] = {"2 ** 3", "1 << 2", "6 >> 1", "5 & 3",
+                                                  "5 | 3",  "5 ^ 3",  "A @ B"};
+    for (size_t i = 0; i < sizeof(other_operators) / sizeof(other_operators[0]); i++) {
+        const char *e = other_operators[i];
+        want = xprintf("1:32: error: operator '%.*s' is not evaluated in a declaration [hint: "
+                       "%s]\n",
+                       (int)strcspn(e + 2, " "), e + 2, operators);
+        expect_arithmetic_refused(e, want);
+        free(want);
+    }
+    expect_arithmetic_refused(
+        "60 / 2", "1:32: error: operator '/' is not evaluated in a declaration [hint: / gives a "
+                  "float, which stau does not evaluate; write // for the floor division of two "
+                  "ints]\n");
+
+    /* Overflow, at the operation that overflows: column, operation. */
+    static const char *const overflows[][2] = {
+        {"32", "9223372036854775807 + 1"},          {"32", "-9223372036854775807 - 2"},
+        {"32", "4611686018427387904 * 2"},          {"32", "3037000500 * -3037000500"},
+        {"32", "(-9223372036854775807 - 1) // -1"}, {"32", "-(-9223372036854775807 - 1)"},
+    };
+    for (size_t i = 0; i < sizeof(overflows) / sizeof(overflows[0]); i++) {
+        want = xprintf("1:%s: error: integer overflow in %s [hint: %s]\n", overflows[i][0],
+                       overflows[i][1], overflow);
+        expect_arithmetic_refused(overflows[i][1], want);
+        free(want);
+    }
+    want =
+        xprintf("1:37: error: integer overflow in 9223372036854775807 + 1 [hint: %s]\n", overflow);
+    expect_arithmetic_refused("1 + (9223372036854775807 + 1)", want);
+    free(want);
+    expect_arithmetic_refused("1e308 * 10", "1:32: error: float overflow in 1e308 * 10 [hint: the "
+                                            "result is too large for a float]\n");
+
+    /* Division and modulo by zero, also through a name. */
+    expect_arithmetic_refused("1 // 0", "1:32: error: division by zero in 1 // 0 [hint: the "
+                                        "right operand evaluates to 0]\n");
+    expect_arithmetic_refused("-1 % (2 - 2)", "1:32: error: modulo by zero in -1 % (2 - 2) "
+                                              "[hint: the right operand evaluates to 0]\n");
+    expect_diags("ZERO = 0\nRATE = 60 // ZERO\nSTAU_CONFIG = {\"retries\": RATE}\n",
+                 "2:8: error: division by zero in 60 // ZERO [hint: the right operand evaluates "
+                 "to 0]\n3:27: note: 'RATE' is used here\n");
+
+    /* Operands of the wrong kinds: no repetition, no bools as numbers, no %-formatting. */
+    static const char *const kinds[][2] = {
+        {"\"ab\" * 3", "cannot multiply str and int [hint: repeating a str is not evaluated in a "
+                       "declaration; write it out in full]"},
+        {"3 * [1]", "cannot multiply int and list [hint: repeating a list is not evaluated in a "
+                    "declaration; write it out in full]"},
+        {"(1,) * 2", "cannot multiply tuple and int [hint: repeating a tuple is not evaluated in "
+                     "a declaration; write it out in full]"},
+        {"[1] * [2]",
+         "cannot multiply list and list [hint: * is evaluated between two numbers (int or "
+         "float)]"},
+        {"\"a\" * 1.5",
+         "cannot multiply str and float [hint: * is evaluated between two numbers (int or "
+         "float)]"},
+        {"True + 1", "cannot add bool and int [hint: " NOT_NUMBERS "]"},
+        {"1 * False", "cannot multiply int and bool [hint: " NOT_NUMBERS "]"},
+        {"True // True", "cannot floor-divide bool by bool [hint: " NOT_NUMBERS "]"},
+        {"2.5 - True", "cannot subtract bool from float [hint: " NOT_NUMBERS "]"},
+        {"False % 2", "cannot take bool modulo int [hint: " NOT_NUMBERS "]"},
+        {"\"ab\" - \"b\"",
+         "cannot subtract str from str [hint: - is evaluated between two numbers (int or "
+         "float)]"},
+        {"None + 1", "cannot add None and int [hint: + is evaluated between two numbers, two "
+                     "strings or two lists]"},
+        {"{} + {}", "cannot add dict and dict [hint: + is evaluated between two numbers, two "
+                    "strings or two lists]"},
+        {"[1] + (2,)", "cannot add list and tuple [hint: + is evaluated between two numbers, two "
+                       "strings or two lists]"},
+        {"7.0 // 2",
+         "cannot floor-divide float by int [hint: // is evaluated between two ints only]"},
+        {"7 % 2.0", "cannot take int modulo float [hint: % is evaluated between two ints only]"},
+        {"[4] // 2", "cannot floor-divide list by int [hint: // is evaluated between two ints "
+                     "only]"},
+        {"\"%s_func\" % \"main\"",
+         "cannot take str modulo str [hint: %-formatting is not evaluated in a declaration; "
+         "write an f-string over names bound above it]"},
+    };
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        want = xprintf("1:32: error: %s\n", kinds[i][1]);
+        expect_arithmetic_refused(kinds[i][0], want);
+        free(want);
+    }
+
+    /* An error inside an expression is placed at its own operation. */
+    expect_diags("MINUTES = 60\nSTAU_CONFIG = {\"retries\": MINUTES * 24 - \"5\"}\n",
+                 "2:27: error: cannot subtract str from int [hint: - is evaluated between two "
+                 "numbers (int or float)]\n");
+    expect_diags("STAU_CONFIG = {\"retries\": [1, 2 // 0]}\n",
+                 "1:31: error: division by zero in 2 // 0 [hint: the right operand evaluates to "
+                 "0]\n");
+    /* The evaluated number is checked like a literal one. */
+    expect_diags("STAU_CONFIG = {\"retries\": 2 - 3}\n",
+                 "1:27: error: 'retries' must be an int >= 0\n");
 }
