@@ -60,6 +60,14 @@ pub fn build(b: *std.Build) !void {
     bench_claim.root_module.addCSourceFiles(.{ .root = b.path("tests/bench"), .files = &.{"bench_claim.c"}, .flags = flags.items });
     b.installArtifact(bench_claim);
 
+    // The bulk read of work IDs' last successes (tests/bench/bench_work_done.sh runs it):
+    // the same sources as the unit binary, with its own main.
+    const bench_work_done = b.addExecutable(.{ .name = "stau-bench-work-done", .root_module = stauModule(b, target, optimize, sanitize) });
+    addStauSources(b, bench_work_done, lib_sources.items, flags.items, grammar, sanitize);
+    bench_work_done.root_module.addIncludePath(b.path("src"));
+    bench_work_done.root_module.addCSourceFiles(.{ .root = b.path("tests/bench"), .files = &.{"bench_work_done.c"}, .flags = flags.items });
+    b.installArtifact(bench_work_done);
+
     // The whole suite: the unit binary, then the end-to-end tests on the real
     // binary; tests/run.sh prints the closing "N passed, N failed" line.
     const run_tests = b.addSystemCommand(&.{ "bash", "tests/run.sh" });
