@@ -52,21 +52,24 @@ pub fn build(b: *std.Build) !void {
     unit.root_module.addCSourceFiles(.{ .root = b.path("tests/unit"), .files = try listSources(b, "tests/unit"), .flags = flags.items });
     b.installArtifact(unit);
 
-    // The state database's claim benchmark (tests/bench/bench_pg.sh runs it): the same
-    // sources as the unit binary, with its own main.
-    const bench_claim = b.addExecutable(.{ .name = "stau-bench-claim", .root_module = stauModule(b, target, optimize, sanitize) });
-    addStauSources(b, bench_claim, lib_sources.items, flags.items, grammar, sanitize);
-    bench_claim.root_module.addIncludePath(b.path("src"));
-    bench_claim.root_module.addCSourceFiles(.{ .root = b.path("tests/bench"), .files = &.{"bench_claim.c"}, .flags = flags.items });
-    b.installArtifact(bench_claim);
-
-    // The chunk-graph planning benchmark (tests/bench/bench_chunks.sh runs it): the
-    // engine driven with fake processes and clocks, as the unit tests drive it.
-    const bench_chunks = b.addExecutable(.{ .name = "stau-bench-chunks", .root_module = stauModule(b, target, optimize, sanitize) });
-    addStauSources(b, bench_chunks, lib_sources.items, flags.items, grammar, sanitize);
-    bench_chunks.root_module.addIncludePath(b.path("src"));
-    bench_chunks.root_module.addCSourceFiles(.{ .root = b.path("tests/bench"), .files = &.{"bench_chunks.c"}, .flags = flags.items });
-    b.installArtifact(bench_chunks);
+    // The benchmarks' drivers (tests/bench/*.sh run them): the same sources as the
+    // unit binary, each with its own main. stau-bench-claim: claim throughput of a
+    // state database (bench_pg.sh); stau-bench-chunks: planning a chunk graph, the
+    // engine driven with fake processes and clocks (bench_chunks.sh);
+    // stau-bench-work-done: the bulk read of work IDs' last successes
+    // (bench_work_done.sh).
+    const benches = [_][2][]const u8{
+        .{ "stau-bench-claim", "bench_claim.c" },
+        .{ "stau-bench-chunks", "bench_chunks.c" },
+        .{ "stau-bench-work-done", "bench_work_done.c" },
+    };
+    for (benches) |bench| {
+        const driver = b.addExecutable(.{ .name = bench[0], .root_module = stauModule(b, target, optimize, sanitize) });
+        addStauSources(b, driver, lib_sources.items, flags.items, grammar, sanitize);
+        driver.root_module.addIncludePath(b.path("src"));
+        driver.root_module.addCSourceFiles(.{ .root = b.path("tests/bench"), .files = &.{bench[1]}, .flags = flags.items });
+        b.installArtifact(driver);
+    }
 
     // The whole suite: the unit binary, then the end-to-end tests on the real
     // binary; tests/run.sh prints the closing "N passed, N failed" line.

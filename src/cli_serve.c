@@ -240,7 +240,8 @@ static void on_finished(void *ctx, const struct engine_run *run, const struct en
     s->runs_ended++;
     /* A chunk's success does not clear its job's failure: the invocation failed. */
     bool failed = run->result != RUN_SUCCEEDED;
-    if (run->result != RUN_SKIPPED && run->result != RUN_INTERRUPTED && (failed || !run->chunk))
+    if (run->result != RUN_SKIPPED && run->result != RUN_CANCELLED &&
+        run->result != RUN_INTERRUPTED && (failed || !run->chunk))
         note_outcome(s, run->job, failed);
     struct strbuf f = STRBUF_INIT;
     run_fields(&f, run->run_id, run->job);

@@ -41,7 +41,8 @@ static const char *state_color(const char *state)
     } colors[] = {
         {"succeeded", "#c8e6c9"}, {"failed", "#ffcdd2"},      {"timed-out", "#ffcdd2"},
         {"lost", "#ffcdd2"},      {"interrupted", "#ffe0b2"}, {"running", "#bbdefb"},
-        {"queued", "#bbdefb"},    {"skipped", "#eeeeee"},     {"never run", "#f5f5f5"},
+        {"queued", "#bbdefb"},    {"skipped", "#eeeeee"},     {"cancelled", "#eeeeee"},
+        {"never run", "#f5f5f5"},
     };
     for (size_t i = 0; i < sizeof(colors) / sizeof(colors[0]); i++)
         if (strcmp(colors[i].state, state) == 0)

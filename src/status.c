@@ -70,12 +70,14 @@ static void on_finished(void *ctx, const struct engine_run *run, const struct en
     struct status *s = ctx;
     clear_line(s);
     printf("[%zu/%zu] %s ", pr->done, pr->count, run->label);
-    if (run->result == RUN_SKIPPED) {
-        /* A chunk whose IDs' dependency failed: told as a skipped job is. */
-        const char *why = run->failure ? run->failure : "";
-        if (strncmp(why, "skipped: ", 9) == 0)
-            why += 9;
-        print_colored(s, "33", "skipped");
+    if (run->result == RUN_SKIPPED || run->result == RUN_CANCELLED) {
+        /* A chunk whose IDs' dependency failed: told as a skipped job is; a cancelled
+         * master (it chose no work IDs) alike, in its own word. */
+        const char *word = run_status_name(run->result), *why = run->failure ? run->failure : "";
+        size_t len = strlen(word);
+        if (strncmp(why, word, len) == 0 && strncmp(why + len, ": ", 2) == 0)
+            why += len + 2;
+        print_colored(s, "33", word);
         printf(": %s\n", why);
         fflush(stdout);
         return;

@@ -8,7 +8,7 @@
 static const char *const status_names[RUN_STATUS_COUNT] = {
     [RUN_QUEUED] = "queued", [RUN_RUNNING] = "running",     [RUN_SUCCEEDED] = "succeeded",
     [RUN_FAILED] = "failed", [RUN_TIMED_OUT] = "timed-out", [RUN_INTERRUPTED] = "interrupted",
-    [RUN_LOST] = "lost",     [RUN_SKIPPED] = "skipped",
+    [RUN_LOST] = "lost",     [RUN_SKIPPED] = "skipped",     [RUN_CANCELLED] = "cancelled",
 };
 
 const char *run_status_name(enum run_status status)
@@ -107,6 +107,63 @@ void store_file_list_release(struct store_file_list *list)
     VEC_FREE(list);
 }
 
+void store_add_numbers(struct strbuf *out, const int64_t *numbers, size_t count)
+{
+    /* by hand: a plan's millions of work IDs are worth it (printf is ~5x slower) */
+    strbuf_grow(out, count * 8);
+    for (size_t i = 0; i < count; i++) {
+        char digits[24];
+        size_t len = 0;
+        uint64_t magnitude = numbers[i] < 0 ? 0 - (uint64_t)numbers[i] : (uint64_t)numbers[i];
+        do {
+            digits[sizeof(digits) - ++len] = (char)('0' + magnitude % 10);
+            magnitude /= 10;
+        } while (magnitude);
+        if (numbers[i] < 0)
+            digits[sizeof(digits) - ++len] = '-';
+        if (i)
+            strbuf_addch(out, ',');
+        strbuf_add(out, digits + sizeof(digits) - len, len);
+    }
+}
+
+int store_work_done_many(struct store *st, struct work_done_ask *asks, size_t n)
+{
+    size_t total = 0;
+    for (size_t a = 0; a < n; a++) {
+        for (size_t i = 0; i < asks[a].count; i++)
+            asks[a].finished_at[i] = 0;
+        total += asks[a].count;
+    }
+    size_t limit = st->ids_per_request ? st->ids_per_request : STORE_IDS_PER_REQUEST;
+    if (!total)
+        return 0;
+    if (total <= limit)
+        return st->ops->work_done(st, asks, n);
+    /* More than one request carries: cut the asks into pieces of at most limit IDs in
+     * all (an ask may be cut in two); each request holds at most one piece an ask. */
+    struct work_done_ask *pieces = xcalloc(n, sizeof(*pieces));
+    size_t a = 0, done = 0;
+    int rc = 0;
+    while (a < n && rc == 0) {
+        size_t k = 0, room = limit;
+        for (; a < n && room; done = 0, a++) {
+            size_t take = asks[a].count - done < room ? asks[a].count - done : room;
+            if (take)
+                pieces[k++] = (struct work_done_ask){asks[a].job, asks[a].ids + done, take,
+                                                     asks[a].finished_at + done};
+            room -= take;
+            done += take;
+            if (done < asks[a].count)
+                break; /* the rest of this ask goes in the next request */
+        }
+        if (k)
+            rc = st->ops->work_done(st, pieces, k);
+    }
+    free(pieces);
+    return rc;
+}
+
 bool store_location_is_server(const char *location)
 {
     if (starts_with(location, "postgresql://") || starts_with(location, "postgres://"))
@@ -130,4 +187,14 @@ struct store *store_open(const char *location, const char *schema, struct strbuf
     if (store_location_is_server(location))
         return store_pg_open(location, schema ? schema : STORE_DEFAULT_SCHEMA, err);
     return store_sqlite_open(location, err);
+}
+
+int store_make_version(const char *location, const char *schema, int version, struct strbuf *err)
+{
+    if (starts_with(location, "sqlite:"))
+        return store_sqlite_make_version(location + strlen("sqlite:"), version, err);
+    if (store_location_is_server(location))
+        return store_pg_make_version(location, schema ? schema : STORE_DEFAULT_SCHEMA, version,
+                                     err);
+    return store_sqlite_make_version(location, version, err);
 }

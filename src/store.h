@@ -36,10 +36,13 @@ enum run_status {
     RUN_INTERRUPTED, /* stau was interrupted (Ctrl-C, SIGTERM) while it ran */
     RUN_LOST,        /* its owner died or its lease expired before it finished */
     RUN_SKIPPED,     /* never started: an upstream run failed */
+    RUN_CANCELLED,   /* never started: its master's select_work chose no work IDs (SPEC §7);
+                        neither a success nor a failure, and no work ID's success */
 };
-enum { RUN_STATUS_COUNT = RUN_SKIPPED + 1 };
+enum { RUN_STATUS_COUNT = RUN_CANCELLED + 1 };
 
-/* "queued", "running", "succeeded", "failed", "timed-out", "interrupted", "lost", "skipped". */
+/* "queued", "running", "succeeded", "failed", "timed-out", "interrupted", "lost", "skipped",
+ * "cancelled". */
 const char *run_status_name(enum run_status status);
 /* The status with that name; false when there is none. */
 bool run_status_parse(const char *name, enum run_status *out);
@@ -222,6 +225,15 @@ struct store_claim {
     struct run_record holder; /* out, otherwise: the run in the way (release it) */
 };
 
+/* One job's work IDs to look up with store_work_done_many. */
+struct work_done_ask {
+    const char *job;      /* in: the job */
+    const int64_t *ids;   /* in: its work IDs (repeats allowed) */
+    size_t count;         /* in: how many */
+    int64_t *finished_at; /* out: count entries, when the job last succeeded for ids[i]
+                             (unix ms; 0: never) */
+};
+
 /* The kinds of state database. */
 enum store_kind {
     STORE_SQLITE,   /* a file, normally .stau/state.db */
@@ -249,8 +261,8 @@ struct store_ops {
     int (*run)(struct store *st, int64_t id, struct run_record *out);
     int (*last_run)(struct store *st, const char *job, struct run_record *out);
     int (*job_version)(struct store *st, const char *job, int64_t *out);
-    int (*work_done)(struct store *st, const char *job, const int64_t *ids, size_t count,
-                     int64_t *finished_at);
+    /* the asks' finished_at are zeroed; one request */
+    int (*work_done)(struct store *st, struct work_done_ask *asks, size_t n);
     int (*succeeded_batch)(struct store *st, const char *job, int64_t before, struct run_list *out);
     int (*last_started)(struct store *st, const char *job, struct run_record *out);
     int (*job_pasts)(struct store *st, const char *const *jobs, size_t count,
@@ -289,8 +301,18 @@ struct store {
     int64_t round_trips;         /* requests sent to a server so far (0 for SQLite): tests
                                     check that a plan's reads do not grow with its jobs */
     int64_t reconnects;          /* times a lost connection to a server was made again */
+    size_t ids_per_request;      /* the most work IDs one request of store_work_done_many
+                                    carries (0: STORE_IDS_PER_REQUEST; tests lower it) */
     struct strbuf error;         /* the last failure's message */
 };
+
+/* The most work IDs one request of store_work_done_many carries: 16 Mi, whose text
+ * (at most 21 bytes each) stays well below the 1 GB a value may have in either
+ * database. */
+enum { STORE_IDS_PER_REQUEST = 16 * 1024 * 1024 };
+
+/* For the backends: append the numbers, separated by commas (the text of an array). */
+void store_add_numbers(struct strbuf *out, const int64_t *numbers, size_t count);
 
 /* The schema a PostgreSQL store uses when none is named (--db-schema). */
 #define STORE_DEFAULT_SCHEMA "stau"
@@ -310,6 +332,13 @@ bool store_location_is_server(const char *location);
 /* The backends' opens; store_open calls the one the location names. */
 struct store *store_sqlite_open(const char *path, struct strbuf *err);
 struct store *store_pg_open(const char *conninfo, const char *schema, struct strbuf *err);
+/* For tests of migrations: make the database as this stau makes it, but with the
+ * schema at an older version (SQLite: 1 up, PostgreSQL: 8 up), migrating one that
+ * is older still up to it, and close it. 0, or -1 with the reason in err. */
+int store_make_version(const char *location, const char *schema, int version, struct strbuf *err);
+int store_sqlite_make_version(const char *path, int version, struct strbuf *err);
+int store_pg_make_version(const char *conninfo, const char *schema, int version,
+                          struct strbuf *err);
 /* Drop a PostgreSQL schema and everything in it (tests use it to clean up): 0, or -1
  * with the reason in err. */
 int store_pg_drop_schema(const char *conninfo, const char *schema, struct strbuf *err);
@@ -478,13 +507,20 @@ static inline int store_job_version(struct store *st, const char *job, int64_t *
     return st->ops->job_version(st, job, out);
 }
 
-/* For each of count work IDs, when the job last succeeded for it (unix ms; 0: never),
- * into finished_at[i]: one request however many IDs (SPEC §7: freshness is judged
- * per work ID). Kept by the database itself as chunks succeed. */
+/* For every ask, when its job last succeeded for each of its work IDs (unix ms; 0:
+ * never, or no such job), into its finished_at: in one request whatever n and the
+ * counts (SPEC §7: freshness is judged per work ID, for every job of a plan at once)
+ * up to STORE_IDS_PER_REQUEST IDs in all, one more per as many beyond, and none when
+ * there is no ID to look up. Kept by the database itself as chunks succeed. 0, or -1
+ * (the finished_at arrays then hold nothing to trust). */
+int store_work_done_many(struct store *st, struct work_done_ask *asks, size_t n);
+
+/* store_work_done_many of the one job's count work IDs. */
 static inline int store_work_done(struct store *st, const char *job, const int64_t *ids,
                                   size_t count, int64_t *finished_at)
 {
-    return st->ops->work_done(st, job, ids, count, finished_at);
+    struct work_done_ask ask = {job, ids, count, finished_at};
+    return store_work_done_many(st, &ask, 1);
 }
 
 /* Append to out, oldest first, the runs of the job's newest batch below `before`

@@ -62,7 +62,7 @@
 #include <string.h>
 #include <time.h>
 
-enum { SCHEMA_VERSION = 9 };
+enum { SCHEMA_VERSION = 10 };
 
 /* The columns of a run, in the order read_run expects (from column `first`). */
 #define RUN_COLUMNS                                                                                \
@@ -163,6 +163,17 @@ static const char *const migrations[] = {
           " FOR EACH ROW EXECUTE FUNCTION note_work_done();"
           "CREATE TRIGGER work_done_moved AFTER UPDATE OF status, finished_at ON runs"
           " FOR EACH ROW EXECUTE FUNCTION note_work_done();",
+    /* 10: the status 'cancelled'. The CHECK on status goes by whatever name it has
+     * (the server chose it when version 8 made the table: normally runs_status_check,
+     * read from the catalog rather than assumed), and comes back as runs_status_check. */
+    [10] = "DO $$ DECLARE c name; BEGIN"
+           " FOR c IN SELECT conname FROM pg_constraint WHERE conrelid = 'runs'::regclass"
+           " AND contype = 'c' AND conkey = ARRAY[(SELECT attnum FROM pg_attribute"
+           " WHERE attrelid = 'runs'::regclass AND attname = 'status')] LOOP"
+           " EXECUTE format('ALTER TABLE runs DROP CONSTRAINT %I', c); END LOOP; END $$;"
+           "ALTER TABLE runs ADD CONSTRAINT runs_status_check CHECK (status IN ('queued',"
+           " 'running', 'succeeded', 'failed', 'timed-out', 'interrupted', 'lost', 'skipped',"
+           " 'cancelled'));",
 };
 
 /* ---- the handle, errors, queries ---- */
@@ -1017,36 +1028,71 @@ static int pg_last_run(struct store *st, const char *job, struct run_record *out
     return read_one_run(backend(st), last_run_sql, &p, out, "read a run");
 }
 
-static int pg_work_done(struct store *st, const char *job, const int64_t *ids, size_t count,
-                        int64_t *finished_at)
+/* Every ask in one query: the jobs, their counts and all their IDs end to end as
+ * three arrays; per ask a row with an array of when each of its IDs last succeeded
+ * (0: never), in the ask's order, so the answer is one row an ask, not one an ID. */
+static int pg_work_done(struct store *st, struct work_done_ask *asks, size_t n)
 {
     struct pg_store *s = backend(st);
-    for (size_t i = 0; i < count; i++)
-        finished_at[i] = 0;
-    if (!count)
-        return 0;
-    struct strbuf array = STRBUF_INIT;
-    strbuf_addch(&array, '{');
-    for (size_t i = 0; i < count; i++)
-        strbuf_addf(&array, "%s%lld", i ? "," : "", (long long)ids[i]);
-    strbuf_addch(&array, '}');
+    const char *what = "read the work IDs' last successes";
+    const char **jobs = xcalloc(n, sizeof(*jobs));
+    int64_t *counts = xcalloc(n, sizeof(*counts));
+    struct strbuf ids = STRBUF_INIT, count_array = STRBUF_INIT;
+    strbuf_addch(&ids, '{');
+    for (size_t a = 0; a < n; a++) {
+        jobs[a] = asks[a].job;
+        counts[a] = (int64_t)asks[a].count;
+        if (a && asks[a].count && ids.len > 1)
+            strbuf_addch(&ids, ',');
+        store_add_numbers(&ids, asks[a].ids, asks[a].count);
+    }
+    strbuf_addch(&ids, '}');
+    strbuf_addch(&count_array, '{');
+    store_add_numbers(&count_array, counts, n);
+    strbuf_addch(&count_array, '}');
+    char *job_array = text_array(jobs, n);
+    free(jobs);
+    free(counts);
     struct params p = {0};
-    p_text(&p, job);
-    p_text(&p, array.buf);
-    PGresult *res = query(s,
-                          "SELECT u.i, w.finished_at FROM unnest($2::bigint[]) WITH ORDINALITY"
-                          " AS u(id, i) LEFT JOIN work_done w ON w.job = $1 AND w.work_id = u.id",
-                          &p, "read the work IDs' last successes");
-    strbuf_release(&array);
+    p_text(&p, job_array);
+    p_text(&p, ids.buf);
+    p_text(&p, count_array.buf);
+    PGresult *res = query(
+        s,
+        "WITH a AS (SELECT n, job, c, sum(c) OVER (ORDER BY n) - c AS off"
+        " FROM unnest($1::text[], $3::integer[]) WITH ORDINALITY AS a(job, c, n))"
+        " SELECT a.n, array_agg(coalesce(w.finished_at, 0) ORDER BY u.k) FROM a"
+        " CROSS JOIN LATERAL generate_series(1, a.c) AS u(k)"
+        " LEFT JOIN work_done w ON w.job = a.job AND w.work_id = ($2::bigint[])[(a.off + u.k)::int]"
+        " GROUP BY a.n",
+        &p, what);
+    free(job_array);
+    strbuf_release(&ids);
+    strbuf_release(&count_array);
     if (!res)
         return -1;
-    for (int row = 0; row < PQntuples(res); row++) {
-        int64_t i = int_at(res, row, 0) - 1;
-        if (i >= 0 && (size_t)i < count && !PQgetisnull(res, row, 1))
-            finished_at[i] = int_at(res, row, 1);
+    int rc = 0;
+    for (int row = 0; row < PQntuples(res) && rc == 0; row++) {
+        int64_t a = int_at(res, row, 0) - 1;
+        const char *at = PQgetvalue(res, row, 1);
+        size_t i = 0;
+        if (a < 0 || (size_t)a >= n || *at++ != '{')
+            rc = -1;
+        while (rc == 0 && *at != '}' && i < asks[a].count) {
+            char *end;
+            asks[a].finished_at[i++] = strtoll(at, &end, 10);
+            at = *end == ',' ? end + 1 : end;
+            if (end == at && *end != '}')
+                rc = -1;
+        }
+        if (rc == 0 && (i != asks[a].count || *at != '}'))
+            rc = -1;
     }
+    if (rc < 0)
+        problem(st, "cannot %s in state database '%s': the server's answer is not one time per ID",
+                what, st->location);
     PQclear(res);
-    return 0;
+    return rc;
 }
 
 static int pg_job_version(struct store *st, const char *job, int64_t *out)
@@ -1671,9 +1717,9 @@ static int session_setup(struct pg_store *s)
     return rc;
 }
 
-/* Make the schema when missing, or check its version, under a lock of its own so
- * that two copies starting together do not both create it. */
-static int prepare_schema(struct pg_store *s, struct strbuf *err)
+/* Make the schema when missing, or check its version, and bring it to version target,
+ * under a lock of its own so that two copies starting together do not both create it. */
+static int prepare_schema(struct pg_store *s, int target, struct strbuf *err)
 {
     const char *where = s->base.location;
     char *create = xprintf("CREATE SCHEMA IF NOT EXISTS %s", s->quoted);
@@ -1710,11 +1756,11 @@ static int prepare_schema(struct pg_store *s, struct strbuf *err)
         write_rollback(s);
         return -1;
     }
-    if (version > SCHEMA_VERSION) {
+    if (version > target) {
         strbuf_addf(err,
                     "cannot use state database '%s': its schema version %lld is newer than this "
                     "stau knows (%d); use a newer stau",
-                    where, (long long)version, SCHEMA_VERSION);
+                    where, (long long)version, target);
         write_rollback(s);
         return -1;
     }
@@ -1743,7 +1789,7 @@ static int prepare_schema(struct pg_store *s, struct strbuf *err)
     }
     /* A new schema is made at version 8, then brought up like an older one, in the
      * same transaction (under the lock). */
-    for (int64_t v = has_meta ? version : 8; v < SCHEMA_VERSION; v++) {
+    for (int64_t v = has_meta ? version : 8; v < target; v++) {
         char *set = xprintf("UPDATE meta SET version = %lld", (long long)(v + 1));
         char *what = xprintf("migrate to schema version %lld", (long long)(v + 1));
         rc = execute(s, migrations[v + 1], NULL, what) < 0 ? -1 : execute(s, set, NULL, what);
@@ -1760,11 +1806,14 @@ static int prepare_schema(struct pg_store *s, struct strbuf *err)
         write_rollback(s);
         return -1;
     }
-    s->base.schema_version = SCHEMA_VERSION;
+    s->base.schema_version = target;
     return 0;
 }
 
-struct store *store_pg_open(const char *conninfo, const char *schema, struct strbuf *err)
+/* Open the schema on the server with its schema brought to version target; NULL with
+ * the reason in err. */
+static struct store *open_at(const char *conninfo, const char *schema, int target,
+                             struct strbuf *err)
 {
     struct pg_store *s = xcalloc(1, sizeof(*s));
     s->base.ops = &pg_ops;
@@ -1808,11 +1857,30 @@ struct store *store_pg_open(const char *conninfo, const char *schema, struct str
         pg_close(&s->base);
         return NULL;
     }
-    if (prepare_schema(s, err) < 0) {
+    if (prepare_schema(s, target, err) < 0) {
         pg_close(&s->base);
         return NULL;
     }
     return &s->base;
+}
+
+struct store *store_pg_open(const char *conninfo, const char *schema, struct strbuf *err)
+{
+    return open_at(conninfo, schema, SCHEMA_VERSION, err);
+}
+
+int store_pg_make_version(const char *conninfo, const char *schema, int version, struct strbuf *err)
+{
+    if (version < 8 || version > SCHEMA_VERSION) {
+        strbuf_addf(err, "no PostgreSQL schema version %d (this stau has 8 to %d)", version,
+                    SCHEMA_VERSION);
+        return -1;
+    }
+    struct store *st = open_at(conninfo, schema, version, err);
+    if (!st)
+        return -1;
+    pg_close(st);
+    return 0;
 }
 
 int store_pg_drop_schema(const char *conninfo, const char *schema, struct strbuf *err)

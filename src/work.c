@@ -215,7 +215,7 @@ void work_batch_judge(const struct run_record *runs, size_t n, struct work_batch
             out->failed = r;
         else if (!run_status_finished(r->status))
             active = true;
-        else if (r->status == RUN_SKIPPED)
+        else if (r->status == RUN_SKIPPED || r->status == RUN_CANCELLED)
             skipped = true;
     }
     free(latest);
@@ -255,7 +255,7 @@ int work_invocation_of(struct run_list *runs, struct run_record *out, size_t *mi
             out->status = RUN_SUCCEEDED;
         else if (b.state == WORK_BATCH_ACTIVE && run_status_finished(out->status))
             out->status = RUN_RUNNING;
-        else if (b.state == WORK_BATCH_SKIPPED)
+        else if (b.state == WORK_BATCH_SKIPPED && out->status != RUN_CANCELLED)
             out->status = RUN_SKIPPED;
         else if (b.state == WORK_BATCH_INCOMPLETE)
             out->status = RUN_INTERRUPTED;

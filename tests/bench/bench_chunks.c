@@ -413,11 +413,10 @@ static int counted_claim(struct store *st, struct store_claim *claims, size_t co
     return real_ops->claim(st, claims, count, now, live, ctx);
 }
 
-static int counted_work_done(struct store *st, const char *job, const int64_t *ids, size_t count,
-                             int64_t *finished_at)
+static int counted_work_done(struct store *st, struct work_done_ask *asks, size_t n)
 {
     calls_work_done++;
-    return real_ops->work_done(st, job, ids, count, finished_at);
+    return real_ops->work_done(st, asks, n);
 }
 
 static int counted_begin_runs(struct store *st, const struct run_record *runs, size_t count,

@@ -20,7 +20,7 @@
 #include "unit.h"
 
 /* The schema version this stau writes (store_sqlite.c's migrations). */
-#define SCHEMA_NOW "9"
+#define SCHEMA_NOW "10"
 
 static char *db_path(const char *name)
 {
@@ -265,6 +265,9 @@ UNIT_TEST(store_run_statuses)
     enum run_status s;
     CHECK(!run_status_parse("done", &s));
     CHECK(!run_status_finished(RUN_RUNNING) && run_status_finished(RUN_LOST));
+    CHECK_STR(run_status_name(RUN_CANCELLED), "cancelled");
+    CHECK(run_status_finished(RUN_CANCELLED) && run_status_parse("cancelled", &s) &&
+          s == RUN_CANCELLED);
 }
 
 UNIT_STORE_TEST(store_history_order_and_limits)
@@ -1142,6 +1145,252 @@ UNIT_STORE_TEST(store_work_done_keeps_each_ids_last_success)
     if (!unit_db_is_sqlite(db))
         CHECK_INT(st->round_trips - trips, 1);
     check_sound(db, st);
+    store_close(st);
+}
+
+/* Many jobs' work IDs at once: one request for all of them (a plan asks for every job
+ * it judges per work ID), whatever each ask holds. */
+UNIT_STORE_TEST(store_work_done_many_reads_every_ask_at_once)
+{
+    struct store *st = unit_db_open(db);
+    if (!st)
+        return;
+    struct run_record r = sample_run("a");
+    r.work_ids_json = (char *)"[1, 2]";
+    finish_as(st, begin(st, &r, 100), RUN_SUCCEEDED, NULL, 200);
+    r.work_ids_json = (char *)"[2, 5]";
+    finish_as(st, begin(st, &r, 300), RUN_SUCCEEDED, NULL, 400);
+    struct run_record other = sample_run("b \"quoted\" ü");
+    other.work_ids_json = (char *)"[-3, 9000000000]";
+    finish_as(st, begin(st, &other, 500), RUN_SUCCEEDED, NULL, 600);
+
+    int64_t a_ids[] = {5, 1, 5, 7, 2, 1}; /* repeats, and one never done */
+    int64_t b_ids[] = {9000000000, -3, 1};
+    int64_t nope_ids[] = {1, 2};
+    int64_t a_at[6], b_at[3], nope_at[2], none_at[1] = {7};
+    for (int i = 0; i < 6; i++)
+        a_at[i] = 7;
+    for (int i = 0; i < 3; i++)
+        b_at[i] = 7;
+    nope_at[0] = nope_at[1] = 7;
+    struct work_done_ask asks[] = {
+        {"nope", nope_ids, 2, nope_at},     /* a job that never ran */
+        {"a", a_ids, 6, a_at},              /* */
+        {"a", NULL, 0, none_at},            /* nothing asked */
+        {"b \"quoted\" ü", b_ids, 3, b_at}, /* a name JSON and arrays must quote */
+        {"a", a_ids + 3, 1, none_at},       /* the same job again */
+    };
+    int64_t trips = st->round_trips;
+    if (!CHECK_INT(store_work_done_many(st, asks, 5), 0))
+        fprintf(stderr, "  %s\n", store_error(st));
+    int64_t want_a[] = {400, 200, 400, 0, 400, 200};
+    for (int i = 0; i < 6; i++)
+        CHECK_INT(a_at[i], want_a[i]);
+    CHECK(b_at[0] == 600 && b_at[1] == 600 && b_at[2] == 0);
+    CHECK(nope_at[0] == 0 && nope_at[1] == 0);
+    CHECK_INT(none_at[0], 0); /* the last ask's one ID (7) was never done */
+    if (!unit_db_is_sqlite(db))
+        CHECK_INT(st->round_trips - trips, 1);
+
+    /* nothing to look up: no request at all */
+    trips = st->round_trips;
+    CHECK_INT(store_work_done_many(st, NULL, 0), 0);
+    CHECK_INT(store_work_done_many(st, asks + 2, 1), 0);
+    CHECK_INT(st->round_trips - trips, 0);
+
+    /* more IDs than one request carries: cut into requests, an ask cut in two too */
+    for (int i = 0; i < 6; i++)
+        a_at[i] = 7;
+    st->ids_per_request = 4;
+    trips = st->round_trips;
+    CHECK_INT(store_work_done_many(st, asks, 5), 0);
+    for (int i = 0; i < 6; i++)
+        CHECK_INT(a_at[i], want_a[i]);
+    CHECK(b_at[0] == 600 && b_at[1] == 600 && b_at[2] == 0 && nope_at[1] == 0);
+    if (!unit_db_is_sqlite(db))
+        CHECK_INT(st->round_trips - trips, 3); /* 12 IDs, 4 a request */
+    st->ids_per_request = 0;
+
+    /* a plan's worth: 4,000 jobs of 1,000 IDs each, still one request */
+    enum { JOBS = 4000, IDS = 1000 };
+    int64_t *ids = xcalloc(IDS, sizeof(*ids));
+    for (int i = 0; i < IDS; i++)
+        ids[i] = IDS - i; /* 1000 .. 1: a's 5, 2 and 1 among them */
+    int64_t *at = xcalloc((size_t)JOBS * IDS, sizeof(*at));
+    struct work_done_ask *plan = xcalloc(JOBS, sizeof(*plan));
+    char **names = xcalloc(JOBS, sizeof(*names));
+    for (int j = 0; j < JOBS; j++) {
+        names[j] = j == 1234 ? xstrdup("a") : xprintf("job.%d", j);
+        plan[j] = (struct work_done_ask){names[j], ids, IDS, at + (size_t)j * IDS};
+    }
+    trips = st->round_trips;
+    if (!CHECK_INT(store_work_done_many(st, plan, JOBS), 0))
+        fprintf(stderr, "  %s\n", store_error(st));
+    if (!unit_db_is_sqlite(db))
+        CHECK_INT(st->round_trips - trips, 1);
+    int64_t found = 0, sum = 0;
+    for (size_t i = 0; i < (size_t)JOBS * IDS; i++) {
+        found += at[i] != 0;
+        sum += at[i];
+    }
+    CHECK_INT(found, 3);
+    CHECK_INT(sum, 400 + 400 + 200);
+    int64_t *a_row = at + (size_t)1234 * IDS;
+    CHECK(a_row[IDS - 5] == 400 && a_row[IDS - 2] == 400 && a_row[IDS - 1] == 200);
+    for (int j = 0; j < JOBS; j++)
+        free(names[j]);
+    free(names);
+    free(plan);
+    free(at);
+    free(ids);
+    check_sound(db, st);
+    store_close(st);
+}
+
+/* Schema version 9 as this stau made it, with runs written as it wrote them; then
+ * migrated to 10 (the status 'cancelled'): SQLite makes runs again, PostgreSQL swaps
+ * the CHECK. Every run, index, trigger and foreign key is kept, and the triggers go on
+ * working. */
+UNIT_STORE_TEST(store_migrates_version_9_for_cancelled)
+{
+    struct strbuf err = STRBUF_INIT;
+    if (!CHECK(store_make_version(db->location, db->schema, 9, &err) == 0)) {
+        fprintf(stderr, "  %s\n", strbuf_str(&err));
+        strbuf_release(&err);
+        return;
+    }
+    strbuf_release(&err);
+    check_db_sql(
+        db,
+        "INSERT INTO runs (job, attempt, status, queued_at, started_at, finished_at,"
+        " exit_code, host, pid, owner_pid, owner_start, heartbeat_at, kwargs_json,"
+        " work_ids_json, rerun_of, batch, chunk, chunks) VALUES"
+        " ('m', 1, 'succeeded', 10, 20, 30, 0, 'h', 5, 77, 88, 30, '{\"k\": \"ü\"}',"
+        " '[1, 2]', NULL, 1, 1, 2),"
+        " ('m', 1, 'failed', 11, 21, 31, 1, 'h', 6, 77, 88, 31, '{}', '[3]', NULL, 1, 2, 2),"
+        " ('m', 2, 'running', 40, 50, NULL, NULL, 'h', 7, 77, 88, 50, '{}', '[3]', 2, 1,"
+        " 2, 2),"
+        " ('w', 1, 'queued', 60, NULL, NULL, NULL, NULL, NULL, 0, 0, 60, '{}', NULL, NULL,"
+        " 4, NULL, NULL)",
+        "");
+    check_db_sql(db, "DELETE FROM runs WHERE id = 4", ""); /* the newest run went */
+    char *refused = unit_db_sql(db, "INSERT INTO runs (job, status, queued_at)"
+                                    " VALUES ('c', 'cancelled', 1)");
+    CHECK(starts_with(refused, "error: ") && strcasestr(refused, "check"));
+    free(refused);
+    const char *shape_sql, *foreign_sql, *foreign_want;
+    if (unit_db_is_sqlite(db)) {
+        shape_sql =
+            "SELECT count(*) || ': ' || group_concat(type || ' ' || name || ' ' || sql,"
+            " ' | ') FROM (SELECT type, name, sql FROM sqlite_master"
+            " WHERE tbl_name = 'runs' AND type IN ('index', 'trigger') ORDER BY type, name)";
+        foreign_sql = "SELECT group_concat(\"from\" || ' -> ' || \"table\" || '(' || \"to\" || ') '"
+                      " || on_delete) FROM pragma_foreign_key_list('runs')";
+        foreign_want = "rerun_of -> runs(id) SET NULL";
+    } else {
+        /* the CHECK under another name than the server gives it: the migration finds it */
+        check_db_sql(db, "ALTER TABLE runs RENAME CONSTRAINT runs_status_check TO odd_name", "");
+        shape_sql = "SELECT count(*) || ': ' || string_agg(d, ' | ' ORDER BY d) FROM"
+                    " (SELECT indexdef AS d FROM pg_indexes WHERE schemaname = current_schema()"
+                    " AND tablename = 'runs' UNION ALL SELECT pg_get_triggerdef(oid)"
+                    " FROM pg_trigger WHERE tgrelid = 'runs'::regclass AND NOT tgisinternal) x";
+        foreign_sql = "SELECT string_agg(pg_get_constraintdef(oid), ' | ') FROM pg_constraint"
+                      " WHERE conrelid = 'runs'::regclass AND contype = 'f'";
+        foreign_want = "FOREIGN KEY (rerun_of) REFERENCES runs(id) ON DELETE SET NULL";
+    }
+    char *shape = unit_db_sql(db, shape_sql);
+    /* SQLite: 5 indexes, 7 triggers; PostgreSQL: 6 indexes (its key's too), 6 triggers */
+    CHECK(starts_with(shape, "12: "));
+    check_db_sql(db, foreign_sql, foreign_want);
+    char *generation = unit_db_sql(db, "SELECT n FROM generation");
+
+    struct store *st = unit_db_open(db);
+    if (!st) {
+        free(shape);
+        free(generation);
+        return;
+    }
+    CHECK_INT(st->schema_version, 10);
+    check_db_sql(db, unit_db_is_sqlite(db) ? "PRAGMA user_version" : "SELECT version FROM meta",
+                 "10");
+    if (unit_db_is_sqlite(db)) {
+        char *backup = xprintf("%s.bak-v9", db->location);
+        check_raw(backup, "SELECT count(*) FROM runs", "3");
+        free(backup);
+        check_db_sql(db,
+                     "SELECT instr(sql, 'cancelled') > 0 FROM sqlite_master"
+                     " WHERE name = 'runs'",
+                     "1");
+    } else {
+        check_db_sql(db,
+                     "SELECT string_agg(conname, ' ') FROM pg_constraint"
+                     " WHERE conrelid = 'runs'::regclass AND contype = 'c'",
+                     "runs_status_check");
+    }
+    check_db_sql(db, shape_sql, shape); /* every index and trigger, as they were */
+    check_db_sql(db, foreign_sql, foreign_want);
+    check_db_sql(db, "SELECT n FROM generation", generation); /* no trigger fired */
+    free(shape);
+    free(generation);
+
+    /* the runs, as they were */
+    check_db_sql(db, "SELECT count(*) FROM runs", "3");
+    struct run_record r;
+    CHECK_INT(store_run(st, 1, &r), 1);
+    CHECK(r.status == RUN_SUCCEEDED && r.queued_at == 10 && r.started_at == 20 &&
+          r.finished_at == 30 && r.exit_code == 0 && r.owner_pid == 77 && r.owner_start == 88);
+    CHECK_STR(r.kwargs_json, "{\"k\": \"ü\"}");
+    CHECK_STR(r.work_ids_json, "[1, 2]");
+    CHECK(r.batch == 1 && r.chunk == 1 && r.chunks == 2);
+    run_record_release(&r);
+    CHECK_INT(store_run(st, 3, &r), 1);
+    CHECK(r.status == RUN_RUNNING && r.attempt == 2 && r.rerun_of == 2 && r.pid == 7);
+    run_record_release(&r);
+    CHECK_INT(store_run(st, 4, &r), 0);
+    int64_t ids[] = {1, 2, 3, 4}, at[4];
+    CHECK_INT(store_work_done(st, "m", ids, 4, at), 0);
+    CHECK(at[0] == 30 && at[1] == 30 && at[2] == 0 && at[3] == 0);
+
+    /* the triggers go on: a success fills work_done, the job's version moves, and the
+     * next id follows the removed one (4), never reusing it */
+    int64_t version = 0, moved = 0;
+    CHECK_INT(store_job_version(st, "m", &version), 0);
+    struct run_record retry = sample_run("m");
+    retry.work_ids_json = (char *)"[3]";
+    int64_t id = begin(st, &retry, 100);
+    CHECK(id > 4); /* 5 on SQLite; PostgreSQL's refused insert above took 5 */
+    CHECK_INT(unit_start_run(st, id, 123, 110), 0);
+    finish_as(st, id, RUN_SUCCEEDED, NULL, 120);
+    CHECK_INT(store_job_version(st, "m", &moved), 0);
+    CHECK_INT(moved, version + 3);
+    CHECK_INT(store_work_done(st, "m", ids, 4, at), 0);
+    CHECK(at[0] == 30 && at[1] == 30 && at[2] == 120 && at[3] == 0);
+
+    /* a cancelled run: ends from queued, never started, and is no work ID's success */
+    struct run_record master = sample_run("m");
+    master.work_ids_json = (char *)"[4]";
+    int64_t cancelled = begin(st, &master, 200);
+    struct run_finish fin = {.status = RUN_CANCELLED, .exit_code = -1};
+    CHECK_INT(unit_finish_run(st, cancelled, &fin, 210), 0);
+    CHECK_INT(store_run(st, cancelled, &r), 1);
+    CHECK_STR(run_status_name(r.status), "cancelled");
+    CHECK(r.started_at == 0 && r.finished_at == 210 && r.exit_code == -1);
+    run_record_release(&r);
+    char *sql = xprintf("SELECT status FROM runs WHERE id = %lld", (long long)cancelled);
+    check_db_sql(db, sql, "cancelled");
+    free(sql);
+    CHECK_INT(store_work_done(st, "m", ids, 4, at), 0);
+    CHECK_INT(at[3], 0);
+    CHECK_INT(store_last_started(st, "m", &r), 1);
+    CHECK_INT(r.id, id);
+    run_record_release(&r);
+    check_sound(db, st);
+    store_close(st);
+
+    /* opening again migrates nothing */
+    st = unit_db_open(db);
+    if (st)
+        CHECK_INT(st->schema_version, 10);
     store_close(st);
 }
 

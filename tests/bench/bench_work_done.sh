@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# stau work_done benchmark: the last success per job and work ID, read in bulk
+# (store_work_done_many) against one job at a time (store_work_done).
+#
+#   tests/bench/bench_work_done.sh [DRIVER] [--jobs N] [--ids N] [--chunk N]
+#                                  [--repeat N] [--only sqlite,postgres] [--keep]
+#
+# DRIVER is stau-bench-work-done (tests/bench/bench_work_done.c; default: $STAU_BENCH_WORK_DONE,
+# else zig-out/bin/stau-bench-work-done; build a ReleaseFast one: python3 -m ziglang
+# build -Doptimize=ReleaseFast -p P). On each backend it records a history of --jobs
+# (4,000) chunked jobs that succeeded for work IDs 1..--ids (1,000) in chunks of
+# --chunk (100) IDs, through stau's own calls (so the database's triggers fill
+# work_done), then times --repeat (3) times each: one store_work_done_many of every
+# job's IDs, and a store_work_done per job; it prints the driver's lines (ms, round
+# trips, IDs asked and found) and a summary.
+#
+# SQLite: a new file in a temporary folder. PostgreSQL: STAU_BENCH_PG (a libpq URI)
+# names a server to use, in a schema bench_work_done_<random> dropped at the end;
+# without it, a private server (the newest /usr/lib/postgresql/*/bin, initdb into a
+# temporary folder, trust auth, 127.0.0.1 on the first free port from 55700 up, as the
+# postgres user when we are root, PostgreSQL's default durability) runs for the
+# benchmark and is removed at the end, also on Ctrl-C. --keep keeps the folder.
+#
+# Takes about 4 minutes here in full, most of it recording the PostgreSQL history
+# (40,000 runs); no test runs this.
+set -euo pipefail
+
+usage() { sed -n '5,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+die() { printf 'bench_work_done: error: %s\n' "$*" >&2; exit 1; }
+say() { printf 'bench_work_done: %s\n' "$*" >&2; }
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+DRIVER= ONLY=sqlite,postgres KEEP=0 ARGS=()
+while [ $# -gt 0 ]; do
+    case $1 in
+    --jobs | --ids | --chunk | --repeat)
+        [[ ${2:-} =~ ^[0-9]+$ ]] || die "$1 needs a number"
+        ARGS+=("$1" "$2"); shift 2 ;;
+    --only) ONLY=${2:?}; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    -h | --help) usage ;;
+    -*) echo "bench_work_done: unknown option $1" >&2; usage ;;
+    *) [ -z "$DRIVER" ] || usage; DRIVER=$1; shift ;;
+    esac
+done
+for part in ${ONLY//,/ }; do
+    case $part in sqlite | postgres) ;; *) usage ;; esac
+done
+: "${DRIVER:=${STAU_BENCH_WORK_DONE:-$ROOT/zig-out/bin/stau-bench-work-done}}"
+[ -x "$DRIVER" ] || die "no driver at $DRIVER (zig build installs stau-bench-work-done; or pass its path)"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/stau-bench-work-done.XXXXXX")
+PG_BIN= PG_DATA= PG_URI= SCHEMA=bench_work_done_$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+
+# As the postgres user when we are root (the server refuses to run as root).
+as_server_user() {
+    if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else (cd / && "$@"); fi
+}
+
+# A private server in $TMP/pg, listening on 127.0.0.1 only; sets PG_URI.
+private_server() {
+    local user=$(id -un) port
+    PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ] || die "no PostgreSQL under /usr/lib/postgresql (or set STAU_BENCH_PG)"
+    mkdir "$TMP/pg"
+    if [ "$(id -u)" -eq 0 ]; then
+        user=postgres
+        chown postgres "$TMP" "$TMP/pg"
+    fi
+    PG_DATA=$TMP/pg/data
+    as_server_user "$PG_BIN/initdb" -D "$PG_DATA" -A trust -U "$user" -E UTF8 --locale=C \
+        >"$TMP/pg/initdb.log" 2>&1 || die "initdb failed: $(tail -n 3 "$TMP/pg/initdb.log")"
+    for port in $(seq 55700 55799); do
+        if as_server_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$TMP/pg/log" -w -t 30 -s \
+            -o "-p $port -k $TMP/pg -c listen_addresses=127.0.0.1" start >/dev/null 2>&1; then
+            PG_URI="postgresql://$user@127.0.0.1:$port/postgres"
+            say "private PostgreSQL server at $PG_URI"
+            return
+        fi
+        grep -q 'could not bind\|already in use' "$TMP/pg/log" 2>/dev/null ||
+            die "the server did not start: $(tail -n 3 "$TMP/pg/log" 2>/dev/null)"
+    done
+    die "no free port in 55700-55799"
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [ -n "$PG_DATA" ] && [ -f "$PG_DATA/postmaster.pid" ]; then
+        as_server_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -s stop >/dev/null 2>&1 || true
+    elif [ -n "$PG_URI" ]; then
+        psql -X -q -d "$PG_URI" -c "SET client_min_messages = warning; DROP SCHEMA IF EXISTS $SCHEMA CASCADE" \
+            >/dev/null 2>&1 || true
+    fi
+    if [ "$KEEP" = 1 ]; then say "kept $TMP"; else rm -rf "$TMP"; fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+: >"$TMP/results"
+if [[ ,$ONLY, == *,sqlite,* ]]; then
+    say "SQLite: $TMP/state.db"
+    "$DRIVER" --db "$TMP/state.db" "${ARGS[@]}" | tee -a "$TMP/results"
+fi
+if [[ ,$ONLY, == *,postgres,* ]]; then
+    if [ -n "${STAU_BENCH_PG:-}" ]; then
+        PG_URI=$STAU_BENCH_PG
+        say "PostgreSQL: the server STAU_BENCH_PG names, schema $SCHEMA"
+    else
+        private_server
+    fi
+    "$DRIVER" --db "$PG_URI" --schema "$SCHEMA" "${ARGS[@]}" | tee -a "$TMP/results"
+fi
+
+# The summary: per backend, the medians and how many times faster the bulk read is.
+awk '
+    / median_ms=/ {
+        split($1, b, "="); split($2, r, "="); split($3, m, "=")
+        ms[b[2] " " r[2]] = m[2]; seen[b[2]] = 1
+    }
+    / read=/ && / round_trips=/ { split($1, b, "="); split($2, r, "="); split($4, t, "=")
+        trips[b[2] " " r[2]] = t[2] }
+    END {
+        for (k in seen)
+            printf "summary: %s many %.1f ms (%s round trips), one at a time %.1f ms (%s round trips): %.1fx\n",
+                k, ms[k " many"], trips[k " many"], ms[k " one"], trips[k " one"],
+                ms[k " many"] > 0 ? ms[k " one"] / ms[k " many"] : 0
+    }' "$TMP/results"
