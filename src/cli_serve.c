@@ -279,6 +279,13 @@ static void on_skipped(void *ctx, const char *job, const char *why,
     job_not_run(ctx, "skipped", "skipped", job, why);
 }
 
+static void on_cancelled(void *ctx, const char *job, const char *why,
+                         const struct engine_progress *pr)
+{
+    (void)pr;
+    job_not_run(ctx, "cancelled", "cancelled", job, why);
+}
+
 static void on_up_to_date(void *ctx, const char *job, const char *why,
                           const struct engine_progress *pr)
 {
@@ -849,6 +856,7 @@ int cli_serve(const struct cli *c)
                      .started = on_started,
                      .finished = on_finished,
                      .skipped = on_skipped,
+                     .cancelled = on_cancelled,
                      .up_to_date = on_up_to_date,
                      .held = on_held,
                      .retry = on_retry},

@@ -172,6 +172,17 @@ static void report_finished(struct engine *e, const struct task *t, int64_t ms)
     free(label);
 }
 
+void engine_report_cancelled(struct engine *e, const char *job, const char *why)
+{
+    if (!e->cfg.reporter.cancelled) {
+        engine_report_skipped(e, job, why);
+        return;
+    }
+    struct engine_progress pr;
+    progress_of(e, &pr, NULL);
+    e->cfg.reporter.cancelled(e->cfg.reporter.ctx, job, why, &pr);
+}
+
 void engine_report_skipped(struct engine *e, const char *job, const char *why)
 {
     if (!e->cfg.reporter.skipped)
@@ -197,6 +208,8 @@ void engine_finish_task(struct engine *e, struct task *t, enum run_status result
     if (result == RUN_SKIPPED && d->result == RUN_SUCCEEDED) {
         d->result = RUN_SKIPPED;
         d->skipped_for = due_job_of(d)->name;
+    } else if (result == RUN_CANCELLED) {
+        d->result = RUN_CANCELLED;
     } else if (result != RUN_SUCCEEDED && result != RUN_SKIPPED) {
         d->result = RUN_FAILED;
         if (e->cfg.fail_fast)
@@ -267,6 +280,8 @@ void engine_finish_job(struct engine *e, struct due_job *d)
         ; /* counted as elsewhere when it was left to the other stau */
     else if (d->up_to_date)
         e->totals.up_to_date++;
+    else if (d->cancelled)
+        e->totals.cancelled++;
     else if (d->not_needed)
         e->totals.skipped++;
     else if (d->result == RUN_SUCCEEDED)
@@ -306,7 +321,9 @@ void engine_finish_job(struct engine *e, struct due_job *d)
             }
             continue;
         }
-        char *why = xprintf("'%s' failed%s", failed, elsewhere ? " in another stau" : "");
+        char *why = d->result == RUN_CANCELLED
+                        ? xprintf("'%s' was cancelled: it chose no work IDs", failed)
+                        : xprintf("'%s' failed%s", failed, elsewhere ? " in another stau" : "");
         engine_skip_job(e, w, failed, why);
         free(why);
     }
@@ -412,15 +429,20 @@ static void succeed_without_ids(struct engine *e, struct task *t, int64_t now, b
     start.files = strbuf_detach(&files);
     memcpy(t->outputs_fp, outputs_fp, sizeof(t->outputs_fp));
     engine_record_start(e, t, 0, now, &start, claimed, "[]");
+    /* A master that chose none is cancelled (SPEC §7); declared none, it succeeds. */
+    enum run_status status = t->d->cancelled ? RUN_CANCELLED : RUN_SUCCEEDED;
+    if (t->d->cancelled)
+        t->failure = xstrdup(t->d->ids_given ? "its timetable entry gives no work IDs"
+                                             : "select_work chose no work IDs");
     struct recorder_end end = {0};
     end.output_files = strbuf_detach(&output_files);
     end.run_id = t->run_id;
     end.job = xstrdup(due_job_of(t->d)->name);
-    end.finish = (struct run_finish){.status = RUN_SUCCEEDED, .exit_code = -1};
+    end.finish = (struct run_finish){.status = status, .exit_code = -1};
     snprintf(end.outputs_fingerprint, sizeof(end.outputs_fingerprint), "%s", outputs_fp);
     end.ended = engine_wall(e);
     recorder_ended(e->cfg.recorder, &end);
-    engine_finish_task(e, t, RUN_SUCCEEDED, 0);
+    engine_finish_task(e, t, status, 0);
 }
 
 /* The run that stands for the graph a task runs in (the original Stau's job_id): its

@@ -80,6 +80,9 @@ struct engine_reporter {
     void (*finished)(void *ctx, const struct engine_run *run, const struct engine_progress *pr);
     /* A job not run: a dependency failed (here or elsewhere), or stau stopped first. */
     void (*skipped)(void *ctx, const char *job, const char *why, const struct engine_progress *pr);
+    /* A job not run because its master chose no work IDs (SPEC §7: cancelled). */
+    void (*cancelled)(void *ctx, const char *job, const char *why,
+                      const struct engine_progress *pr);
     /* A job due only because dependencies ran, dropped as up to date: they left what
      * its last success started from (why: "ingest.orders reran with unchanged
      * outputs"). */
@@ -138,6 +141,7 @@ enum engine_event {
 struct engine_totals {
     size_t succeeded, failed, skipped; /* jobs done that way */
     size_t up_to_date;                 /* jobs dropped as up to date (early cutoff) */
+    size_t cancelled;                  /* jobs cancelled: their master chose no work IDs */
     size_t elsewhere;                  /* jobs left to another stau */
     size_t not_finished, not_started;  /* jobs stopped half-way, never begun (once stopped) */
     int interrupts;                    /* interrupts seen */

@@ -90,6 +90,8 @@ struct due_job {
     char up_fp[UPSTREAM_FP_SIZE]; /* when it succeeded here: what it left, for its
                                      dependents (stale_upstream_fp); empty: not known */
     const char *skipped_for;      /* the failed job it depends on, when skipped */
+    bool cancelled;               /* its own selection of work IDs was empty: it is cancelled,
+                                     and so is what it pulled in (SPEC §7) */
     bool copy;                    /* a unique=True dependency's own run for one dependent
                                      (SPEC §7), besides the shared one */
     size_t *dep_due;              /* per edge of its job: the due job it needs there (a copy
@@ -198,6 +200,7 @@ void engine_skip_job(struct engine *e, struct due_job *d, const char *failed, co
 /* Whether a job of slots fits the slot budget now. */
 bool engine_fits(const struct engine *e, size_t slots);
 /* Tell the reporter a job was not run, and why. */
+void engine_report_cancelled(struct engine *e, const char *job, const char *why);
 void engine_report_skipped(struct engine *e, const char *job, const char *why);
 /* The interpreter for a job: its "python", else the engine's default. */
 const char *engine_interpreter(const struct engine *e, const struct job *job);

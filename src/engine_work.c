@@ -36,6 +36,7 @@ static void take_given_ids(struct due_job *d)
         work_ids_parse(value.buf, &d->ids) == 0 &&
         json_object_without(d->flow, "work_ids", &rest) == 0) {
         d->ids_given = true;
+        d->cancelled = !d->ids.len; /* its timetable entry gave none (SPEC §7) */
         free(d->flow);
         d->flow = rest.len > 2 ? strbuf_detach(&rest) : NULL;
     } else {
@@ -99,9 +100,14 @@ static void finish_unneeded(struct engine *e, struct due_job *d, const char *why
         sub->ready_jobs--;
     d->result = RUN_SUCCEEDED;
     d->not_needed = true;
-    engine_close_claim(e, d, RUN_SKIPPED);
+    /* Its master chose none: cancelled with it (SPEC §7); else skipped. */
+    d->cancelled = d->master && d->master != d && d->master->cancelled;
+    engine_close_claim(e, d, d->cancelled ? RUN_CANCELLED : RUN_SKIPPED);
     e->done++;
-    engine_report_skipped(e, due_job_of(d)->name, why);
+    if (d->cancelled)
+        engine_report_cancelled(e, due_job_of(d)->name, why);
+    else
+        engine_report_skipped(e, due_job_of(d)->name, why);
     engine_finish_job(e, d);
 }
 
@@ -346,6 +352,9 @@ void engine_end_selection(struct engine *e, struct due_job *d, const struct proc
     enum work_selection got = work_select_end(&d->select, ev, e->totals.interrupts > 0,
                                               job->decl->timeout, &d->ids, &problem, &fin.status);
     if (got == WORK_SELECT_OK) {
+        /* An original-form master choosing none is cancelled, with what it needs
+         * (SPEC §7); stau's own form succeeds with nothing to do. */
+        d->cancelled = !d->ids.len && !d->fed && due_job_of(d)->decl->original_form;
         work_ids_sort(&d->ids, false);
         leave_out_done(e, d);
         d->ids_known = true;

@@ -115,6 +115,12 @@ static void on_skipped(void *ctx, const char *job, const char *why,
     job_line(ctx, pr, job, "33", "skipped", why);
 }
 
+static void on_cancelled(void *ctx, const char *job, const char *why,
+                         const struct engine_progress *pr)
+{
+    job_line(ctx, pr, job, "33", "cancelled", why);
+}
+
 static void on_up_to_date(void *ctx, const char *job, const char *why,
                           const struct engine_progress *pr)
 {
@@ -145,6 +151,7 @@ struct engine_reporter status_reporter(struct status *s)
     return (struct engine_reporter){.ctx = s,
                                     .finished = on_finished,
                                     .skipped = on_skipped,
+                                    .cancelled = on_cancelled,
                                     .up_to_date = on_up_to_date,
                                     .held = on_held,
                                     .retry = on_retry,
@@ -193,6 +200,8 @@ void status_summary(struct status *s, const struct engine_totals *t, int64_t ms)
            t->succeeded, t->failed, t->skipped);
     if (t->up_to_date)
         printf(", %zu up to date after all", t->up_to_date);
+    if (t->cancelled)
+        printf(", %zu cancelled", t->cancelled);
     if (t->elsewhere)
         printf(", %zu left to another stau", t->elsewhere);
     if (t->not_finished)

@@ -137,13 +137,22 @@ test_original_empty_selection_runs_nothing_below() {
     echo '[]' >ids.json
     run -j 1
     expect_exit 0
-    expect_stdout_contains "mid skipped: 'master' chose no work IDs: nothing to do for it"
-    expect_stdout_contains "leaf skipped: 'master' chose no work IDs: nothing to do for it"
+    # The master is cancelled, and so is its graph: recorded cancelled, not run.
+    expect_stdout_eq <<'EOF'
+[1/3] leaf cancelled: 'master' chose no work IDs: nothing to do for it
+[2/3] mid cancelled: 'master' chose no work IDs: nothing to do for it
+[3/3] master (chunk 1/1) cancelled: select_work chose no work IDs
+0 ran: 0 succeeded, 0 failed, 0 skipped, 3 cancelled (0.1s)
+EOF
     expect_eq "calls" '["select", "eu"]' "$(cat calls.txt)"
-    # What was claimed for them is closed as skipped; no process ran but select_work.
-    expect_eq "runs" "leaf||skipped
-mid||skipped
-master|[]|succeeded" "$(db "SELECT job, work_ids_json, status FROM runs ORDER BY id")"
+    expect_eq "runs" "leaf||cancelled
+mid||cancelled
+master|[]|cancelled" "$(db "SELECT job, work_ids_json, status FROM runs ORDER BY id")"
+    run history master
+    expect_stdout_contains " cancelled "
+    # Cancelled is not a failure: the master waits for its next tick.
+    run -n
+    expect_stdout_eq <<<"nothing to do"
 }
 
 # master (ticks every 20 minutes, chunks of 2) needs dep (on demand, chunks of 3,
