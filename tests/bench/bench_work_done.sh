@@ -126,5 +126,5 @@ awk '
         for (k in seen)
             printf "summary: %s many %.1f ms (%s round trips), one at a time %.1f ms (%s round trips): %.1fx\n",
                 k, ms[k " many"], trips[k " many"], ms[k " one"], trips[k " one"],
-                ms[k " many"] > 0 ? ms[k " one"] / ms[k " many"] : 0
+                (ms[k " many"] > 0 ? ms[k " one"] / ms[k " many"] : 0)
     }' "$TMP/results"

@@ -121,7 +121,7 @@ EOF
 }
 
 # A schema made by a stau of version 8 (before work IDs' last successes were kept)
-# is brought to version 9 on open, and the table filled from its runs.
+# is brought to the current version (10) on open, and the table filled from its runs.
 test_pg_migrates_version_8() {
     need_pg
     new_project
@@ -142,7 +142,7 @@ PY
         ('z', 'succeeded', 1, 2, '{\"a\": 1}')"
     run -n
     expect_exit 0
-    expect_eq "version" 9 "$(pg_sql "SELECT version FROM meta")"
+    expect_eq "version" 10 "$(pg_sql "SELECT version FROM meta")"
     expect_eq "filled from the runs" "a:1,a:2,a:3,z:7" "$(pg_sql "SELECT string_agg(job || ':' || work_id, ',' ORDER BY job, work_id) FROM work_done")"
     expect_eq "each from its own chunk" "t" "$(pg_sql "SELECT bool_and(w.run_id = r.id) FROM work_done w JOIN runs r ON r.job = w.job JOIN LATERAL work_ids_of(r.work_ids_json) x(id) ON x.id = w.work_id WHERE w.job = 'a'")"
 }
@@ -155,7 +155,7 @@ test_pg_a_newer_schema_is_refused() {
     pg_sql "UPDATE meta SET version = 99"
     run -n
     expect_exit 2
-    expect_stderr_contains "its schema version 99 is newer than this stau knows (9); use a newer stau"
+    expect_stderr_contains "its schema version 99 is newer than this stau knows (10); use a newer stau"
     expect_eq "runs kept" 1 "$(pg_sql 'SELECT count(*) FROM runs')"
 }
 
