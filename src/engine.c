@@ -891,6 +891,8 @@ static void submission_free(struct submission *sub)
         free(sub->due[i].empty_why);
         free(sub->due[i].upstream_lines);
         free(sub->due[i].dep_due);
+        VEC_FREE(&sub->due[i].known_ids);
+        free(sub->due[i].known_done);
         VEC_FREE(&sub->due[i].tasks);
     }
     free(sub->due);

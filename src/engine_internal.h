@@ -90,6 +90,9 @@ struct due_job {
     char up_fp[UPSTREAM_FP_SIZE]; /* when it succeeded here: what it left, for its
                                      dependents (stale_upstream_fp); empty: not known */
     const char *skipped_for;      /* the failed job it depends on, when skipped */
+    struct work_ids known_ids;    /* fed, judged per work ID: the IDs whose last success was
+                                     read ahead for it (sorted) ... */
+    int64_t *known_done;          /* ... and those successes (unix ms; 0: none) */
     bool cancelled;               /* its own selection of work IDs was empty: it is cancelled,
                                      and so is what it pulled in (SPEC §7) */
     bool copy;                    /* a unique=True dependency's own run for one dependent

@@ -158,6 +158,61 @@ static void fed_in_full(struct engine *e, struct due_job *d)
     }
 }
 
+/* d, at the top of a graph, knows its work IDs: read the last successes, for them, of
+ * every job of its submission that is fed and judged per work ID, in one request
+ * (SPEC §7: per-ID freshness read in bulk), before they flow down. */
+static void read_ahead(struct engine *e, const struct due_job *d)
+{
+    struct submission *sub = d->sub;
+    VEC(struct work_done_ask) asks = {0};
+    VEC(struct due_job *) whose = {0};
+    for (size_t k = 0; k < sub->due_count && d->ids.len; k++) {
+        struct due_job *up = &sub->due[k];
+        if (!up->fed || up->known_done || !sub->plan->jobs[up->job].lag_only)
+            continue;
+        for (size_t n = 0; n < d->ids.len; n++)
+            VEC_PUSH(&up->known_ids, d->ids.items[n]);
+        work_ids_sort(&up->known_ids, true);
+        up->known_done = xcalloc(up->known_ids.len + 1, sizeof(int64_t));
+        struct work_done_ask ask = {due_job_of(up)->name, up->known_ids.items, up->known_ids.len,
+                                    up->known_done};
+        VEC_PUSH(&asks, ask);
+        VEC_PUSH(&whose, up);
+    }
+    if (asks.len && store_work_done_many(e->cfg.store, asks.items, asks.len) < 0) {
+        warn("%s", store_error(e->cfg.store)); /* each asks again, then */
+        for (size_t k = 0; k < whose.len; k++) {
+            VEC_FREE(&whose.items[k]->known_ids);
+            free(whose.items[k]->known_done);
+            whose.items[k]->known_done = NULL;
+        }
+    }
+    VEC_FREE(&asks);
+    VEC_FREE(&whose);
+}
+
+/* The last successes of up for ids from what was read ahead; false when some ID was
+ * not. */
+static bool known_done(const struct due_job *up, const struct work_ids *ids, int64_t *done)
+{
+    if (!up->known_done)
+        return false;
+    for (size_t n = 0; n < ids->len; n++) {
+        size_t lo = 0, hi = up->known_ids.len;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (up->known_ids.items[mid] < ids->items[n])
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == up->known_ids.len || up->known_ids.items[lo] != ids->items[n])
+            return false;
+        done[n] = up->known_done[lo];
+    }
+    return true;
+}
+
 /* The work IDs of d that up, pulled in by max_lag only, still needs: those whose last
  * success for it is older than the edge's max_lag (or missing); all of them when
  * freshness is not judged per ID. Counts the fresh ones in up->fresh_ids. */
@@ -173,8 +228,8 @@ static void give_ids(struct engine *e, const struct due_job *d, struct due_job *
     int64_t *done = NULL;
     if (pj->lag_only && dep && dep->has_max_lag && !dep->allow_missing_work_ids && d->ids.len) {
         done = xcalloc(d->ids.len, sizeof(*done));
-        if (store_work_done(e->cfg.store, due_job_of(up)->name, d->ids.items, d->ids.len, done) <
-            0) {
+        if (!known_done(up, &d->ids, done) && store_work_done(e->cfg.store, due_job_of(up)->name,
+                                                              d->ids.items, d->ids.len, done) < 0) {
             warn("%s", store_error(e->cfg.store)); /* then every ID runs */
             free(done);
             done = NULL;
@@ -212,6 +267,8 @@ static void feed_down(struct engine *e, struct due_job *d, bool ran)
     if (!d->feeds)
         return;
     d->feeds = false; /* once */
+    if (!d->fed && d->ids_known && ran)
+        read_ahead(e, d);
     struct submission *sub = d->sub;
     const struct job *job = due_job_of(d);
     for (size_t i = 0; i < job->deps.len; i++) {
