@@ -792,6 +792,11 @@ UNIT_TEST(engine_chunks_max_lag_is_judged_per_declared_work_id)
     max_lag_per_work_id(false);
 }
 
+UNIT_TEST(engine_chunks_max_lag_is_judged_per_work_id_from_the_timetable)
+{
+    max_lag_per_work_id(true);
+}
+
 UNIT_TEST(engine_chunks_allow_missing_work_ids_judges_max_lag_as_a_whole)
 {
     const char *first[] = {"src/master.py",
@@ -939,6 +944,14 @@ UNIT_TEST(engine_chunks_the_next_tick_redoes_only_the_skipped_ids)
 {
     /* Master's IDs without a success since (3-6). */
     tick_after_a_failed_dep_chunk("master ", "master [3,4] {}\nmaster [5,6] {}\n");
+}
+
+UNIT_TEST(engine_chunks_the_next_tick_reruns_a_dependency_only_for_ids_not_fresh)
+{
+    /* dep succeeded for 1-3 half an hour ago, within its max_lag of 60 minutes: of
+     * master's IDs 3-6 it reruns only 4-6 (SPEC §7: "the next tick reruns only the work
+     * IDs that have no fresh success"). */
+    tick_after_a_failed_dep_chunk("dep ", "dep [4,5,6] {}\n");
 }
 
 UNIT_TEST(engine_chunks_an_empty_selection_runs_nothing_below)
