@@ -681,6 +681,15 @@ static void hold_back(struct plan_job *pj, const struct job *job)
 }
 
 /* A due job's dependency with max_lag M and no success in the last M minutes runs first. */
+/* Whether a timetable entry's kwargs give the master its work IDs. */
+static bool gives_ids(const char *entry_kwargs)
+{
+    struct strbuf value = STRBUF_INIT;
+    bool given = entry_kwargs && json_object_get(entry_kwargs, "work_ids", &value) == 1;
+    strbuf_release(&value);
+    return given;
+}
+
 static bool apply_max_lag(struct plan *plan, const struct graph *g, const char *root, int64_t now)
 {
     bool changed = false;
@@ -696,10 +705,13 @@ static bool apply_max_lag(struct plan *plan, const struct graph *g, const char *
             int64_t limit = (int64_t)(edge->dep->max_lag * 60000.0);
             int64_t finished = dep->success.id ? dep->success.finished_at : 0;
             const struct decl *up = g->jobs.items[edge->to].decl;
-            /* (Only when the dependent has IDs to give: declared, or chosen.) */
+            /* (Only when the dependent has IDs to give: declared, given by its
+             * timetable entry, chosen, or given to it by what needs it.) */
+            const struct plan_job *pj = &plan->jobs[i];
             bool per_id = work_is_chunked(job->decl) && work_is_chunked(up) && !up->has_work_ids &&
                           !edge->dep->allow_missing_work_ids &&
-                          (job->decl->has_work_ids || work_may_select(root, job->path));
+                          (job->decl->has_work_ids || gives_ids(pj->entry_kwargs) ||
+                           work_may_select(root, job->path) || pj->pulled);
             if (finished && now - finished <= limit && per_id) {
                 /* Fresh as a whole, maybe not for the IDs the dependent chooses (SPEC
                  * §7): it is judged per work ID then, and dropped when fresh for all. */
@@ -956,8 +968,11 @@ int plan_build(struct plan *plan, struct project *p, struct store *st,
         }
         bool only_upstream = pj->due && pj->why.len, only_lag = only_upstream;
         for (size_t r = 0; r < pj->why.len; r++) {
-            only_upstream &= pj->why.items[r].kind == REASON_UPSTREAM_DUE;
-            only_lag &= pj->why.items[r].kind == REASON_MAX_LAG;
+            enum reason_kind kind = pj->why.items[r].kind;
+            only_upstream &= kind == REASON_UPSTREAM_DUE;
+            /* (Needed, and to redo what did not succeed: the same, per work ID.) */
+            only_lag &= kind == REASON_MAX_LAG ||
+                        (pj->pulled && (kind == REASON_FAILED || kind == REASON_NEVER_RUN));
         }
         pj->cutoff = only_upstream;
         pj->lag_only = only_lag;

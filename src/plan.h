@@ -24,7 +24,8 @@ struct plan_job {
                                      on-demand job's (until a job that runs needs it) */
     size_t pulled_by;             /* an on-demand job due because this job needs it (the pull
                                      rule): that job's index; SIZE_MAX: not pulled */
-    bool lag_only;                /* due only by max-lag: run for the work IDs that are not fresh */
+    bool lag_only;                /* due only by max-lag, or needed and to redo what did not
+                                     succeed: run for the work IDs that are not fresh */
     bool lag_per_id;              /* ... fresh as a whole: it may be fresh for every ID it gets, and
                                      is then dropped as up to date */
     bool pulled;                  /* due only because a job that runs needs it (the pull rule:
