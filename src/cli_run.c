@@ -115,13 +115,25 @@ static int open_session(const struct cli *c, struct session *s, struct forcing f
     return 0;
 }
 
-static void close_session(struct session *s)
+static void end_session(struct session *s)
 {
     if (s->planned)
         plan_release(&s->plan);
     if (s->store)
         store_close(s->store);
+}
+
+static void close_session(struct session *s)
+{
+    end_session(s);
     project_release_at_exit(&s->project);
+}
+
+/* close_session, the project freed now: another session follows in this process. */
+static void close_session_now(struct session *s)
+{
+    end_session(s);
+    project_release(&s->project);
 }
 
 /* (python3 on PATH may be a slow shim, hence the one question.) */
@@ -532,28 +544,46 @@ static int run_plan(const struct cli *c, struct forcing force)
         rc = run_engine(&s, slots, c->fail_fast, &(struct engine_submit_options){0});
         /* Timetable entries ticking at once are schedules of their own (SPEC §7): each
          * gets its run, one after the other, the job and what it needs planned again. */
-        for (size_t round = 0; rc != EXIT_INTERRUPTED && round < 64; round++) {
+        for (size_t round = 0; rc == EXIT_OK && round < 64; round++) {
+            /* (Only after a round that went well: a failure or a skip is for the next
+             * stau to see, and the same entry is never run twice here.) */
             char **names = xcalloc(s.plan.order.len + 1, sizeof(*names));
+            char **entries = xcalloc(s.plan.order.len + 1, sizeof(*entries));
             size_t n = more_ticks(&s, (const char **)names);
-            for (size_t k = 0; k < n; k++)
+            for (size_t k = 0; k < n; k++) {
+                long i = graph_find(&s.project.graph, names[k]);
+                entries[k] = xstrdup(i >= 0 ? s.plan.jobs[i].then_entry : "");
                 names[k] = xstrdup(names[k]);
+            }
             int next = EXIT_OK;
+            bool progress = n > 0;
             if (n) {
-                close_session(&s);
+                close_session_now(&s);
                 struct cli again = *c;
                 again.args = names;
                 again.arg_count = n;
-                if (open_session(&again, &s, (struct forcing){0}, false) < 0)
+                if (open_session(&again, &s, (struct forcing){0}, false) < 0) {
                     next = EXIT_USAGE;
-                else if (s.plan.order.len)
+                    progress = false;
+                }
+                /* Each job due for the entry that was to come next, or this ends. */
+                for (size_t k = 0; progress && k < n; k++) {
+                    long i = graph_find(&s.project.graph, names[k]);
+                    const char *got = i >= 0 ? s.plan.jobs[i].run_entry : NULL;
+                    progress = got && strcmp(got, entries[k]) == 0;
+                }
+                if (progress && s.plan.order.len)
                     next = run_engine(&s, slots, c->fail_fast, &(struct engine_submit_options){0});
             }
-            for (size_t k = 0; k < n; k++)
+            for (size_t k = 0; k < n; k++) {
                 free(names[k]);
+                free(entries[k]);
+            }
             free(names);
+            free(entries);
             if (next > rc)
                 rc = next;
-            if (!n || next == EXIT_USAGE || !s.plan.order.len)
+            if (!progress || !s.plan.order.len)
                 break;
         }
     }

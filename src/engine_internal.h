@@ -93,6 +93,8 @@ struct due_job {
     struct work_ids known_ids;    /* fed, judged per work ID: the IDs whose last success was
                                      read ahead for it (sorted) ... */
     int64_t *known_done;          /* ... and those successes (unix ms; 0: none) */
+    bool waits_only;              /* claimed exclusively only to wait for a run of it elsewhere
+                                     (needed here, its runs may overlap): it then runs here */
     bool cancelled;               /* its own selection of work IDs was empty: it is cancelled,
                                      and so is what it pulled in (SPEC §7) */
     bool copy;                    /* a unique=True dependency's own run for one dependent

@@ -244,8 +244,9 @@ int engine_claim(struct engine *e, struct due_job **jobs, size_t count)
         claims[k].run = new_run(e, d, NULL, NULL, &reasons[k]);
         /* A dependency that runs only because it is needed waits for a run of it
          * elsewhere rather than run twice (SPEC §7), even where runs may overlap. */
-        claims[k].exclusive = !due_job_of(d)->decl->allow_multiple_jobs ||
-                              (d->sub->plan->jobs[d->job].pulled && !d->copy);
+        bool may_overlap = due_job_of(d)->decl->allow_multiple_jobs;
+        jobs[k]->waits_only = may_overlap && d->sub->plan->jobs[d->job].pulled && !d->copy;
+        claims[k].exclusive = !may_overlap || jobs[k]->waits_only;
         /* A rerun repeats a past run on purpose: its need is not the plan's. */
         claims[k].seen_version =
             d->sub->opt.rerun || d->reclaim || d->copy ? -1 : d->sub->plan->jobs[d->job].version;
@@ -370,15 +371,19 @@ void engine_poll_held(struct engine *e)
             }
             bool failed = status == RUN_FAILED || status == RUN_TIMED_OUT;
             if (e->cfg.reporter.held) {
+                /* (A run that only made it wait is no run for its work IDs and kwargs.) */
                 char *what = xprintf("run %lld%s ended: %s%s", (long long)d->held_run,
                                      mine ? "" : " of another stau", run_status_name(status),
-                                     status == RUN_SUCCEEDED || failed ? "" : "; claiming it here");
+                                     d->waits_only                       ? "; running it here"
+                                     : status == RUN_SUCCEEDED || failed ? ""
+                                                                         : "; claiming it here");
                 struct engine_progress pr = {.done = e->done, .count = e->count};
                 e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, &pr);
                 free(what);
             }
-            if (status != RUN_SUCCEEDED && !failed) {
-                /* Lost, interrupted, skipped there: still due, so it is claimed here. */
+            if ((status != RUN_SUCCEEDED && !failed) || d->waits_only) {
+                /* Lost, interrupted, skipped there: still due, so it is claimed here;
+                 * so is a dependency that only waited for the other run to end. */
                 e->held--;
                 e->totals.elsewhere--;
                 /* What it waits for here: its due dependencies not done yet (those that

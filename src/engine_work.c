@@ -36,7 +36,8 @@ static void take_given_ids(struct due_job *d)
         work_ids_parse(value.buf, &d->ids) == 0 &&
         json_object_without(d->flow, "work_ids", &rest) == 0) {
         d->ids_given = true;
-        d->cancelled = !d->ids.len; /* its timetable entry gave none (SPEC §7) */
+        /* Its timetable entry gave none: cancelled, in the original form (SPEC §7). */
+        d->cancelled = !d->ids.len && due_job_of(d)->decl->original_form;
         free(d->flow);
         d->flow = rest.len > 2 ? strbuf_detach(&rest) : NULL;
     } else {

@@ -302,6 +302,7 @@ int plan_load_schedules(struct plan_job *pj, const struct job *job)
     pj->schedule_entry = xcalloc(n + 1, sizeof(size_t));
     pj->schedule_groups = xcalloc(n + 1, sizeof(size_t));
     pj->schedule_ids = xcalloc(n + 1, sizeof(char *));
+    pj->entries_apart = !job->decl->original_form || job->decl->allow_multiple_jobs;
     size_t own = job->decl->schedules.len;
     for (size_t i = 0; i < n; i++) {
         const char *text =
@@ -359,6 +360,10 @@ void plan_job_now(const struct plan_job *pj, struct job_now *out)
                             NULL,
                             pj->schedule_groups,
                             pj->schedule_ids};
+    /* The original Stau's allow_multiple_jobs=False: a second entry's tick finds the
+     * first's run queued and is dropped (SPEC §7): the entries are alike then. */
+    if (!pj->entries_apart)
+        out->schedule_groups = NULL;
 }
 
 bool plan_target_matches(const char *target, const struct job *job)
@@ -603,7 +608,7 @@ static void entry_for_tick(struct plan_job *pj, const struct job *job)
     size_t entry = 0;
     if (r && pj->schedule_entry[r->schedule - 1] != SIZE_MAX) {
         entry = pj->schedule_entry[r->schedule - 1];
-        r->entry = job->timetable.items[entry]->id;
+        r->entry = pj->run_entry = job->timetable.items[entry]->id;
         struct job_now present;
         size_t next;
         plan_job_now(pj, &present);

@@ -55,6 +55,7 @@ struct plan_job {
     size_t last_schedule;      /* ... and that schedule's index + 1; 0: not known */
     bool *copies;              /* per edge of its job: it gets a run of that dependency of its
                                   own (unique=True, SPEC §7; plan_build); NULL: none */
+    const char *run_entry;     /* the timetable entry (id, borrowed) it runs for; NULL: none */
     const char *then_entry;    /* another timetable entry (its id, borrowed) with other kwargs
                                   ticked at the tick it runs for now (or never ran): a run for
                                   it follows this one; NULL: none */
@@ -64,6 +65,8 @@ struct plan_job {
     size_t *schedule_groups;   /* ... equal for the schedules whose runs are alike (the same
                                   kwargs: a declaration's, or entries' with equal kwargs_func) */
     const char **schedule_ids; /* ... their timetable entries' ids (NULL: the declaration's) */
+    bool entries_apart;        /* entries with other kwargs ticking at once each get a run (not
+                                  for the original form's allow_multiple_jobs=False) */
     size_t schedule_count;
     struct tz *zone; /* its time zone (NULL: the machine's, loaded) */
 };

@@ -465,6 +465,65 @@ $tick|us" "$(db "SELECT json_extract(reasons_json, '\$[0].tick'), json_extract(r
     expect_stdout_eq <<<"nothing to do"
 }
 
+# A round that did not go well ends the runs for the other entries: the next stau
+# sees what failed (the dependency runs once here, not once per entry and round).
+test_original_entries_stop_after_a_failure() {
+    new_project
+    original_utils
+    write src/master.py <<'PY'
+from utils import ReportConfig, ReportDependencies
+STAU_CONFIG = ReportConfig(job_type="master", chunk_size=None, main_func="f",
+                           dependencies=[ReportDependencies("d", 60)])
+def f(region, **kwargs):
+    open("calls.txt", "a").write("master " + region + "\n")
+PY
+    write src/d.py <<'PY'
+from utils import ReportConfig
+STAU_CONFIG = ReportConfig(job_type="d", chunk_size=None, dependencies=[], main_func="f")
+def f(**kwargs):
+    open("calls.txt", "a").write("d\n")
+    raise SystemExit(1)
+PY
+    write src/stau_schedule.py <<'PY'
+recurring_jobs = [
+    {"id": "eu", "name": "eu", "trigger": CronTrigger(minute="*/20"),
+     "kwargs_stau_api": {"jobType": "master", "kwargs_func": {"region": "eu"}}},
+    {"id": "us", "name": "us", "trigger": CronTrigger(minute="*/20"),
+     "kwargs_stau_api": {"jobType": "master", "kwargs_func": {"region": "us"}}},
+]
+PY
+    run
+    expect_exit 1
+    expect_eq "d once" "d" "$(cat calls.txt)"
+    expect_stdout_contains "[2/2] master skipped: 'd' failed"
+    expect_eq "one summary" 1 "$(grep -c ' ran: ' "$OUT")"
+}
+
+# allow_multiple_jobs=False: two entries ticking at once give one run (the second
+# finds the first's queued); with True each gets its own.
+test_original_allow_multiple_jobs_false_entries_share_a_tick() {
+    new_project
+    original_utils
+    write src/master.py <<'PY'
+from utils import ReportConfig
+STAU_CONFIG = ReportConfig(job_type="master", chunk_size=None, dependencies=[], main_func="f",
+                           allow_multiple_jobs=False)
+def f(region, **kwargs):
+    open("calls.txt", "a").write(region + "\n")
+PY
+    write src/stau_schedule.py <<'PY'
+recurring_jobs = [
+    {"id": "eu", "name": "eu", "trigger": CronTrigger(minute="*/20"),
+     "kwargs_stau_api": {"jobType": "master", "kwargs_func": {"region": "eu"}}},
+    {"id": "us", "name": "us", "trigger": CronTrigger(minute="*/20"),
+     "kwargs_stau_api": {"jobType": "master", "kwargs_func": {"region": "us"}}},
+]
+PY
+    run
+    expect_exit 0
+    expect_eq "one run" "eu" "$(cat calls.txt)"
+}
+
 # allow_multiple_jobs=False: a tick while a run is queued or running is dropped (its
 # ticks count from the run's end); by default the tick gives a run after it.
 test_original_allow_multiple_jobs_false_drops_a_tick_during_a_run() {
@@ -556,8 +615,9 @@ PY
     expect_eq "recorded" 4 "$(db "SELECT count(*) FROM runs WHERE job = 'd'")"
 }
 
-# A master waits while a dependency it needs runs elsewhere, rather than run it
-# twice (even where runs of the dependency may overlap).
+# A dependency a master needs waits while a run of it goes on elsewhere, rather than
+# run twice at once (even where runs of it may overlap); then it runs here, for its
+# own work IDs and kwargs (the other run's are not those).
 test_original_a_dependency_running_elsewhere_is_waited_for() {
     new_project
     original_utils
@@ -591,14 +651,18 @@ PY
         grep -q "waiting for it" "$ERR" "$OUT" 2>/dev/null && break
         sleep 0.1
     done
+    expect_stdout_contains "d already running as run 1 of another stau"
     touch d.go
     wait_bg
     expect_eq "exit" 0 "$RC"
+    expect_stdout_contains "d run 1 of another stau ended: succeeded; running it here"
     BG_PID=$a
     wait_bg
-    expect_eq "d ran once, then master" "d
+    expect_eq "one after the other, then master" "d
+d
 master" "$(cat calls.txt)"
-    expect_eq "runs of d" 1 "$(db "SELECT count(*) FROM runs WHERE job = 'd'")"
+    # The second run of d began after the first ended.
+    expect_eq "no overlap" 1 "$(db "SELECT (SELECT started_at FROM runs WHERE job = 'd' AND id = 2) >= (SELECT finished_at FROM runs WHERE job = 'd' AND id = 1)")"
 }
 
 # A timetable entry's kwargs_func may give the master's work IDs: select_work is not
