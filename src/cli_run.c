@@ -20,7 +20,16 @@ struct session {
     struct store *store;
     struct plan plan;
     bool planned;
-    bool settled; /* the settled mark held: nothing is due, and no plan was made */
+    bool settled;            /* the settled mark held: nothing is due, and no plan was made */
+    struct known_ids *known; /* per job, the work IDs known before it runs (known_of) */
+};
+
+/* What known_of found for a job, once. */
+struct known_ids {
+    bool done;
+    int rc;
+    struct work_ids ids;
+    size_t fresh;
 };
 
 /* The key of the settled mark: the project's files, the database's generation, and
@@ -117,6 +126,9 @@ static int open_session(const struct cli *c, struct session *s, struct forcing f
 
 static void end_session(struct session *s)
 {
+    for (size_t i = 0; s->known && i < s->project.graph.jobs.len; i++)
+        VEC_FREE(&s->known[i].ids);
+    free(s->known);
     if (s->planned)
         plan_release(&s->plan);
     if (s->store)
@@ -233,8 +245,9 @@ static const char *feeder_of(const struct session *s, size_t i)
  * its dependents, theirs, less those a max_lag edge finds fresh (counted in *fresh).
  * 0: known (sorted, each once); 1: chosen by select_work when it runs; -1 after a
  * store error (said). */
-static int known_ids(const struct session *s, size_t i, int64_t now, struct work_ids *out,
-                     size_t *fresh, int depth)
+static const struct known_ids *known_of(struct session *s, size_t i, int64_t now);
+
+static int known_ids(struct session *s, size_t i, int64_t now, struct work_ids *out, size_t *fresh)
 {
     const struct graph *g = &s->project.graph;
     const struct job *job = &g->jobs.items[i];
@@ -258,8 +271,6 @@ static int known_ids(const struct session *s, size_t i, int64_t now, struct work
             work_ids_sort(out, false);
         return rc;
     }
-    if (depth > (int)g->jobs.len)
-        return 1;
     /* Fed: the union of what each due, chunked dependent gives it. */
     for (size_t k = 0; k < s->plan.order.len; k++) {
         size_t w = s->plan.order.items[k];
@@ -270,13 +281,12 @@ static int known_ids(const struct session *s, size_t i, int64_t now, struct work
                 dep = wj->deps.items[e].dep;
         if (!dep || !work_is_chunked(wj->decl))
             continue;
+        const struct known_ids *from = known_of(s, w, now);
+        if (from->rc != 0)
+            return from->rc;
         struct work_ids given = {0};
-        size_t unused;
-        int rc = known_ids(s, w, now, &given, &unused, depth + 1);
-        if (rc != 0) {
-            VEC_FREE(&given);
-            return rc;
-        }
+        for (size_t n = 0; n < from->ids.len; n++)
+            VEC_PUSH(&given, from->ids.items[n]);
         int64_t *done = NULL;
         if (pj->lag_per_id && dep->has_max_lag && !dep->allow_missing_work_ids && given.len) {
             done = xcalloc(given.len, sizeof(*done));
@@ -301,18 +311,34 @@ static int known_ids(const struct session *s, size_t i, int64_t now, struct work
     return 0;
 }
 
+/* known_ids of job i, worked out once per session (a diamond of dependents reaches
+ * a job over many paths). */
+static const struct known_ids *known_of(struct session *s, size_t i, int64_t now)
+{
+    if (!s->known)
+        s->known = xcalloc(s->project.graph.jobs.len + 1, sizeof(*s->known));
+    struct known_ids *k = &s->known[i];
+    if (!k->done) {
+        k->done = true;
+        k->rc = 1; /* (a cycle, which the graph refuses anyway, knows nothing) */
+        k->rc = known_ids(s, i, now, &k->ids, &k->fresh);
+    }
+    return k;
+}
+
 /* For a chunked job, a line on where its work IDs come from and how they are split
  * (the IDs select_work returns are not known before the job runs). */
-static void print_work_ids(const struct session *s, size_t i, const char *indent)
+static void print_work_ids(struct session *s, size_t i, const char *indent)
 {
     const struct decl *d = s->project.graph.jobs.items[i].decl;
     if (!work_is_chunked(d))
         return;
     struct strbuf sb = STRBUF_INIT;
     const char *feeder = feeder_of(s, i);
-    struct work_ids ids = {0};
-    size_t fresh = 0;
-    int known = feeder || !d->has_work_ids ? known_ids(s, i, wall_clock_ms(), &ids, &fresh, 0) : 1;
+    const struct known_ids *k = feeder || !d->has_work_ids ? known_of(s, i, wall_clock_ms()) : NULL;
+    int known = k ? k->rc : 1;
+    const struct work_ids ids = k ? k->ids : (struct work_ids){0};
+    size_t fresh = k ? k->fresh : 0;
     if (known == 0 && !ids.len && fresh) {
         strbuf_addf(&sb, "each of the %zu '%s' gives it is fresh within its max_lag: up to date",
                     fresh, feeder);
@@ -367,10 +393,9 @@ static void print_work_ids(const struct session *s, size_t i, const char *indent
     }
     printf("%swork ids: %s\n", indent, sb.buf);
     strbuf_release(&sb);
-    VEC_FREE(&ids);
 }
 
-static void print_plan(const struct session *s)
+static void print_plan(struct session *s)
 {
     const struct plan *plan = &s->plan;
     if (!plan->order.len) {
