@@ -726,7 +726,6 @@ struct engine *engine_new(const struct engine_config *cfg)
     return e;
 }
 
-/* Who waits for whom in sub, in the order of the plan: one entry per edge. */
 /* The submission's due jobs: the plan's, in its order (what a job needs comes before
  * it), and the runs of unique dependencies of their own (plan_job.copies), each just
  * before the job it is for. A rerun or a run with other kwargs makes none. */
@@ -769,6 +768,7 @@ static void add_due_jobs(struct submission *sub)
     }
 }
 
+/* Who waits for whom in sub, in the order of the plan: one entry per edge. */
 static void index_dependents(struct submission *sub)
 {
     const struct graph *g = &sub->p->graph;

@@ -159,9 +159,10 @@ static void fed_in_full(struct engine *e, struct due_job *d)
     }
 }
 
-/* d, at the top of a graph, knows its work IDs: read the last successes, for them, of
- * every job of its submission that is fed and judged per work ID, in one request
- * (SPEC §7: per-ID freshness read in bulk), before they flow down. */
+/* d, not fed itself, knows its work IDs: read the last successes, for them, of every
+ * job of its submission that is fed and may be judged per work ID (not only those d
+ * feeds: a superset, read in one store_work_done_many, SPEC §7), before they flow
+ * down; what is not read here give_ids asks for itself. */
 static void read_ahead(struct engine *e, const struct due_job *d)
 {
     struct submission *sub = d->sub;
@@ -236,8 +237,9 @@ static void give_ids(struct engine *e, const struct due_job *d, struct due_job *
             done = NULL;
         }
     }
-    /* d's IDs are sorted, each once, and so are those up has from other feeders: one
-     * merge keeps them so (no sort when the last feeder has given). */
+    /* d's IDs are sorted (a master's may repeat one), and so are those up has from
+     * other feeders: one merge keeps them sorted, and fed_in_full's pass then only
+     * drops repeats. */
     int64_t now = engine_wall(e), limit = dep ? (int64_t)(dep->max_lag * 60000.0) : 0;
     struct work_ids merged = {0};
     size_t have = 0;

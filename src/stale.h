@@ -30,7 +30,8 @@ struct reason {
     enum reason_kind kind;
     char *evidence;    /* e.g. "src/a.py changed since the last success (run 12)" */
     int64_t tick;      /* REASON_SCHEDULE: the tick it stands for (unix ms); else 0 */
-    size_t schedule;   /* ... the index of the schedule that ticked, + 1 */
+    size_t schedule;   /* REASON_SCHEDULE, or REASON_NEVER_RUN of an entry's first run:
+                          the index of its schedule, + 1; else 0 */
     const char *entry; /* ... that schedule's timetable entry id (borrowed), recorded with
                           the run ("tick", "entry"); NULL: a declaration's schedule */
 };

@@ -405,7 +405,7 @@ j = json.load(open(sys.argv[1]))[0]
 print(j["last_success"], [r["evidence"] for r in j["reasons"] if r["reason"] == "failed"])'
     run why --json a
     local before
-    before=$(python3 -c "$verdict" "$OUT")
+    before=$("$PY" -c "$verdict" "$OUT")
     expect_eq "before" "None ['the last run (" "${before%%[0-9]*}"
     sleep 1.1
     run rerun "$(db "SELECT id FROM runs WHERE job = 'a' AND chunk = 1")"
@@ -413,7 +413,7 @@ print(j["last_success"], [r["evidence"] for r in j["reasons"] if r["reason"] == 
     # The failed chunk never succeeded: the rerun of another one is no success of
     # the job, and the failure is still told by the failed chunk's own end.
     run why --json a
-    expect_eq "after the rerun" "$before" "$(python3 -c "$verdict" "$OUT")"
+    expect_eq "after the rerun" "$before" "$("$PY" -c "$verdict" "$OUT")"
 }
 
 test_chunks_history_and_show() {
