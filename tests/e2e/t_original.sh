@@ -14,6 +14,18 @@ def ReportDependencies(*args, **kwargs):
 PY
 }
 
+# The timetable with two entries of master ticking at once, regions eu and us.
+two_region_entries() {
+    write src/stau_schedule.py <<'PY'
+recurring_jobs = [
+    {"id": "eu", "name": "eu", "trigger": CronTrigger(minute="*/20"),
+     "kwargs_stau_api": {"jobType": "master", "kwargs_func": {"region": "eu"}}},
+    {"id": "us", "name": "us", "trigger": CronTrigger(minute="*/20"),
+     "kwargs_stau_api": {"jobType": "master", "kwargs_func": {"region": "us"}}},
+]
+PY
+}
+
 # master (ticks, select_work) -> mid (chunks of 3) -> leaf (chunks of 10).
 original_graph() {
     new_project
@@ -482,14 +494,7 @@ def f(**kwargs):
     open("calls.txt", "a").write("d\n")
     raise SystemExit(1)
 PY
-    write src/stau_schedule.py <<'PY'
-recurring_jobs = [
-    {"id": "eu", "name": "eu", "trigger": CronTrigger(minute="*/20"),
-     "kwargs_stau_api": {"jobType": "master", "kwargs_func": {"region": "eu"}}},
-    {"id": "us", "name": "us", "trigger": CronTrigger(minute="*/20"),
-     "kwargs_stau_api": {"jobType": "master", "kwargs_func": {"region": "us"}}},
-]
-PY
+    two_region_entries
     run
     expect_exit 1
     expect_eq "d once" "d" "$(cat calls.txt)"
@@ -509,14 +514,7 @@ STAU_CONFIG = ReportConfig(job_type="master", chunk_size=None, dependencies=[], 
 def f(region, **kwargs):
     open("calls.txt", "a").write(region + "\n")
 PY
-    write src/stau_schedule.py <<'PY'
-recurring_jobs = [
-    {"id": "eu", "name": "eu", "trigger": CronTrigger(minute="*/20"),
-     "kwargs_stau_api": {"jobType": "master", "kwargs_func": {"region": "eu"}}},
-    {"id": "us", "name": "us", "trigger": CronTrigger(minute="*/20"),
-     "kwargs_stau_api": {"jobType": "master", "kwargs_func": {"region": "us"}}},
-]
-PY
+    two_region_entries
     run
     expect_exit 0
     expect_eq "one run" "eu" "$(cat calls.txt)"
