@@ -321,8 +321,17 @@ int engine_claim(struct engine *e, struct due_job **jobs, size_t count)
 
 char *engine_task_label(const struct task *t)
 {
-    const char *name = due_job_of(t->d)->name;
-    return t->chunk ? xprintf("%s (chunk %d/%d)", name, t->chunk, t->chunks) : xstrdup(name);
+    const struct due_job *d = t->d;
+    const struct submission *sub = d->sub;
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_addstr(&sb, due_job_of(d)->name);
+    size_t k = (size_t)(d - sub->due);
+    if (d->copy && sub->dependents_at[k] < sub->dependents_at[k + 1]) /* its one dependent */
+        strbuf_addf(&sb, " for '%s'",
+                    due_job_of(&sub->due[sub->dependents[sub->dependents_at[k]]])->name);
+    if (t->chunk)
+        strbuf_addf(&sb, " (chunk %d/%d)", t->chunk, t->chunks);
+    return strbuf_detach(&sb);
 }
 
 /* The task of ours that is run id, if any. */

@@ -632,6 +632,7 @@ PY
     run -j 1
     expect_exit 0
     expect_stdout_contains "6 ran: 6 succeeded, 0 failed, 0 skipped"
+    expect_stdout_contains "] d for 'a' (chunk 1/2) ok"
     # b and c share one run of d (b's kwargs: the first edge to it); a has its own.
     expect_eq "d's runs" '["d", [1, 2, 3], "a", "eu"]
 ["d", [1, 2, 3], "b", "eu"]
