@@ -261,15 +261,10 @@ static int known_ids(struct session *s, size_t i, int64_t now, struct work_ids *
         return 0;
     }
     if (!feeder_of(s, i)) {
-        struct strbuf value = STRBUF_INIT;
-        int rc = pj->entry_kwargs && json_object_get(pj->entry_kwargs, "work_ids", &value) == 1 &&
-                         work_ids_parse(value.buf, out) == 0
-                     ? 0
-                     : 1;
-        strbuf_release(&value);
-        if (rc == 0)
-            work_ids_sort(out, false);
-        return rc;
+        if (!work_ids_given(pj->entry_kwargs, out))
+            return 1;
+        work_ids_sort(out, false);
+        return 0;
     }
     /* Fed: the union of what each due, chunked dependent gives it. */
     for (size_t k = 0; k < s->plan.order.len; k++) {

@@ -31,9 +31,8 @@ static const char *edge_kwargs(const struct job *job, size_t to)
  * are its IDs then (select_work is not asked), and not a keyword argument. */
 static void take_given_ids(struct due_job *d)
 {
-    struct strbuf value = STRBUF_INIT, rest = STRBUF_INIT;
-    if (work_is_chunked(due_job_of(d)->decl) && json_object_get(d->flow, "work_ids", &value) == 1 &&
-        work_ids_parse(value.buf, &d->ids) == 0 &&
+    struct strbuf rest = STRBUF_INIT;
+    if (work_is_chunked(due_job_of(d)->decl) && work_ids_given(d->flow, &d->ids) &&
         json_object_without(d->flow, "work_ids", &rest) == 0) {
         d->ids_given = true;
         /* Its timetable entry gave none: cancelled, in the original form (SPEC §7). */
@@ -43,7 +42,6 @@ static void take_given_ids(struct due_job *d)
     } else {
         d->ids.len = 0;
     }
-    strbuf_release(&value);
     strbuf_release(&rest);
 }
 

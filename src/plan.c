@@ -294,6 +294,14 @@ static void code_files(struct hasher *h, const struct project *p, size_t job)
     VEC_FREE(&files);
 }
 
+/* The kwargs a schedule gives (timetable entry `entry`, or SIZE_MAX: the declaration's
+ * own, none), as JSON. */
+static const char *schedule_kwargs(const struct job *job, size_t entry)
+{
+    const char *kwargs = entry == SIZE_MAX ? NULL : job->timetable.items[entry]->kwargs_json;
+    return kwargs ? kwargs : "{}";
+}
+
 int plan_load_schedules(struct plan_job *pj, const struct job *job)
 {
     size_t n = job->decl->schedules.len + job->timetable.len;
@@ -302,7 +310,9 @@ int plan_load_schedules(struct plan_job *pj, const struct job *job)
     pj->schedule_entry = xcalloc(n + 1, sizeof(size_t));
     pj->schedule_groups = xcalloc(n + 1, sizeof(size_t));
     pj->schedule_ids = xcalloc(n + 1, sizeof(char *));
-    pj->entries_apart = !job->decl->original_form || job->decl->allow_multiple_jobs;
+    /* The original Stau's allow_multiple_jobs=False: a second entry's tick finds the
+     * first's run queued and is dropped (SPEC §7): all its schedules are alike then. */
+    bool apart = !job->decl->original_form || job->decl->allow_multiple_jobs;
     size_t own = job->decl->schedules.len;
     for (size_t i = 0; i < n; i++) {
         const char *text =
@@ -314,16 +324,11 @@ int plan_load_schedules(struct plan_job *pj, const struct job *job)
             pj->schedule_texts[k] = xstrdup(text);
             pj->schedule_entry[k] = i < own ? SIZE_MAX : i - own;
             pj->schedule_ids[k] = i < own ? NULL : job->timetable.items[i - own]->id;
-            /* Alike: the first schedule with the same kwargs (group 0: the declaration's). */
-            const char *kwargs = i < own ? NULL : job->timetable.items[i - own]->kwargs_json;
-            pj->schedule_groups[k] = k;
-            for (size_t m = 0; m < k; m++) {
-                const char *other = pj->schedule_entry[m] == SIZE_MAX
-                                        ? NULL
-                                        : job->timetable.items[pj->schedule_entry[m]]->kwargs_json;
-                if (kwargs == other || (kwargs && other && strcmp(kwargs, other) == 0) ||
-                    (!kwargs && other && strcmp(other, "{}") == 0) ||
-                    (!other && kwargs && strcmp(kwargs, "{}") == 0)) {
+            /* Alike: the first schedule with the same kwargs (the declaration's: none). */
+            pj->schedule_groups[k] = apart ? k : 0;
+            for (size_t m = 0; m < k && apart; m++) {
+                if (strcmp(schedule_kwargs(job, pj->schedule_entry[k]),
+                           schedule_kwargs(job, pj->schedule_entry[m])) == 0) {
                     pj->schedule_groups[k] = pj->schedule_groups[m];
                     break;
                 }
@@ -360,10 +365,6 @@ void plan_job_now(const struct plan_job *pj, struct job_now *out)
                             NULL,
                             pj->schedule_groups,
                             pj->schedule_ids};
-    /* The original Stau's allow_multiple_jobs=False: a second entry's tick finds the
-     * first's run queued and is dropped (SPEC §7): the entries are alike then. */
-    if (!pj->entries_apart)
-        out->schedule_groups = NULL;
 }
 
 bool plan_target_matches(const char *target, const struct job *job)
@@ -689,9 +690,9 @@ static void hold_back(struct plan_job *pj, const struct job *job)
 /* Whether a timetable entry's kwargs give the master its work IDs. */
 static bool gives_ids(const char *entry_kwargs)
 {
-    struct strbuf value = STRBUF_INIT;
-    bool given = entry_kwargs && json_object_get(entry_kwargs, "work_ids", &value) == 1;
-    strbuf_release(&value);
+    struct work_ids ids = {0};
+    bool given = work_ids_given(entry_kwargs, &ids);
+    VEC_FREE(&ids);
     return given;
 }
 

@@ -65,8 +65,6 @@ struct plan_job {
     size_t *schedule_groups;   /* ... equal for the schedules whose runs are alike (the same
                                   kwargs: a declaration's, or entries' with equal kwargs_func) */
     const char **schedule_ids; /* ... their timetable entries' ids (NULL: the declaration's) */
-    bool entries_apart;        /* entries with other kwargs ticking at once each get a run (not
-                                  for the original form's allow_multiple_jobs=False) */
     size_t schedule_count;
     struct tz *zone; /* its time zone (NULL: the machine's, loaded) */
 };

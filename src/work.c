@@ -439,3 +439,12 @@ void work_ids_sort(struct work_ids *ids, bool unique)
             ids->items[kept++] = ids->items[i];
     ids->len = kept;
 }
+
+bool work_ids_given(const char *kwargs_json, struct work_ids *out)
+{
+    struct strbuf value = STRBUF_INIT;
+    bool given = kwargs_json && json_object_get(kwargs_json, "work_ids", &value) == 1 &&
+                 work_ids_parse(value.buf, out) == 0;
+    strbuf_release(&value);
+    return given;
+}

@@ -35,6 +35,10 @@ void work_ids_to_json(const int64_t *ids, size_t n, struct strbuf *out);
 /* Parse a JSON array of integers (as work_ids_to_json writes it, spaces allowed) into
  * out; -1 when it is not one. */
 int work_ids_parse(const char *json, struct work_ids *out);
+/* The work IDs a JSON object of kwargs gives as "work_ids" (a timetable entry's
+ * kwargs_func may: SPEC §7), into out: true; false when it gives none (no such key,
+ * or not a list of int). */
+bool work_ids_given(const char *kwargs_json, struct work_ids *out);
 /* Sort ids (the original Stau sorts before it cuts chunks); with unique, once each. */
 void work_ids_sort(struct work_ids *ids, bool unique);
 /* A short text for ids, runs of consecutive IDs as ranges ("0-9", "1, 4, 7-9"), cut
