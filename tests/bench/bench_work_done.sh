@@ -17,7 +17,7 @@
 # SQLite: a new file in a temporary folder. PostgreSQL: STAU_BENCH_PG (a libpq URI)
 # names a server to use, in a schema bench_work_done_<random> dropped at the end;
 # without it, a private server (the newest /usr/lib/postgresql/*/bin, initdb into a
-# temporary folder, trust auth, 127.0.0.1 on the first free port from 55700 up, as the
+# temporary folder, trust auth, 127.0.0.1 on the first free port from 55500 up, as the
 # postgres user when we are root, PostgreSQL's default durability) runs for the
 # benchmark and is removed at the end, also on Ctrl-C. --keep keeps the folder.
 #
@@ -51,44 +51,16 @@ done
 [ -x "$DRIVER" ] || die "no driver at $DRIVER (zig build installs stau-bench-work-done; or pass its path)"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/stau-bench-work-done.XXXXXX")
-PG_BIN= PG_DATA= PG_URI= SCHEMA=bench_work_done_$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
-
-# As the postgres user when we are root (the server refuses to run as root).
-as_server_user() {
-    if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else (cd / && "$@"); fi
-}
-
-# A private server in $TMP/pg, listening on 127.0.0.1 only; sets PG_URI.
-private_server() {
-    local user=$(id -un) port
-    PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-    [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ] || die "no PostgreSQL under /usr/lib/postgresql (or set STAU_BENCH_PG)"
-    mkdir "$TMP/pg"
-    if [ "$(id -u)" -eq 0 ]; then
-        user=postgres
-        chown postgres "$TMP" "$TMP/pg"
-    fi
-    PG_DATA=$TMP/pg/data
-    as_server_user "$PG_BIN/initdb" -D "$PG_DATA" -A trust -U "$user" -E UTF8 --locale=C \
-        >"$TMP/pg/initdb.log" 2>&1 || die "initdb failed: $(tail -n 3 "$TMP/pg/initdb.log")"
-    for port in $(seq 55700 55799); do
-        if as_server_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$TMP/pg/log" -w -t 30 -s \
-            -o "-p $port -k $TMP/pg -c listen_addresses=127.0.0.1" start >/dev/null 2>&1; then
-            PG_URI="postgresql://$user@127.0.0.1:$port/postgres"
-            say "private PostgreSQL server at $PG_URI"
-            return
-        fi
-        grep -q 'could not bind\|already in use' "$TMP/pg/log" 2>/dev/null ||
-            die "the server did not start: $(tail -n 3 "$TMP/pg/log" 2>/dev/null)"
-    done
-    die "no free port in 55700-55799"
-}
+PY=$(python3 -c 'import sys; print(sys.executable)') || die "python3 does not start"
+SCHEMA=bench_work_done_$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+# pg_as, start_pg, stop_pg: the private server (shared with bench_pg.sh).
+. "$HERE/pg_server.sh"
 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    if [ -n "$PG_DATA" ] && [ -f "$PG_DATA/postmaster.pid" ]; then
-        as_server_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -s stop >/dev/null 2>&1 || true
+    if [ -n "$PG_DIR" ]; then
+        stop_pg
     elif [ -n "$PG_URI" ]; then
         psql -X -q -d "$PG_URI" -c "SET client_min_messages = warning; DROP SCHEMA IF EXISTS $SCHEMA CASCADE" \
             >/dev/null 2>&1 || true
@@ -109,7 +81,7 @@ if [[ ,$ONLY, == *,postgres,* ]]; then
         PG_URI=$STAU_BENCH_PG
         say "PostgreSQL: the server STAU_BENCH_PG names, schema $SCHEMA"
     else
-        private_server
+        start_pg
     fi
     "$DRIVER" --db "$PG_URI" --schema "$SCHEMA" "${ARGS[@]}" | tee -a "$TMP/results"
 fi
