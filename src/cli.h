@@ -11,6 +11,8 @@ enum { EXIT_OK = 0, EXIT_JOB_FAILED = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 
 struct cli {
     struct project_options project; /* -C, --jobs, -j */
     bool json;                      /* --json */
+    bool names;                     /* list --names: only the job names */
+    bool dir_given;                 /* -C was given (else the root is found by walking up) */
     bool verbose;                   /* -v */
     bool dry_run;                   /* -n: print the plan, run nothing */
     bool force;                     /* --force: run the named jobs whatever their state */

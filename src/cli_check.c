@@ -202,6 +202,9 @@ int cli_list(const struct cli *c)
     struct strbuf out = STRBUF_INIT;
     if (c->json) {
         list_json(&p, &out);
+    } else if (c->names) {
+        for (size_t i = 0; i < g->jobs.len; i++)
+            strbuf_addf(&out, "%s\n", g->jobs.items[i].name);
     } else {
         /* Columns: name, file, dependencies, schedule, policy, tags; widths from the
          * data. */

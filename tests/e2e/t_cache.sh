@@ -174,7 +174,7 @@ test_cache_other_jobs_root() {
     expect_stdout_eq <<'EOF'
 1 job, 0 dependencies, 0 warnings
 EOF
-    run -v --jobs pipelines check
+    run -v --jobs-root pipelines check
     expect_exit 0
     expect_stdout_eq <<'EOF'
 2 jobs, 1 dependency, 0 warnings

@@ -14,13 +14,14 @@ test_help() {
     run --help
     expect_exit 0
     expect_stderr_empty
-    expect_stdout_contains "usage: stau [-C DIR] [--jobs DIR] [-j N] [-v] COMMAND [ARGS]"
+    expect_stdout_contains "usage: stau [OPTIONS] [COMMAND] [ARGS]"
     for cmd in check list dot; do
         if ! grep -qE "^  $cmd +[a-z]" "$OUT"; then
             fail "--help does not list the command '$cmd'"
         fi
     done
-    for opt in "-C DIR" "--jobs DIR" "-j N" "-v" "--json" "-h, --help" "--version"; do
+    for opt in "-C DIR" "--jobs-root DIR" "-j, --jobs N" "-v, --verbose" "-h, --help" "-V, --version" \
+        "-n, --dry-run" "-k, --keep-going"; do
         expect_stdout_contains "  $opt "
     done
     # -h and `stau help` say the same.
@@ -43,6 +44,8 @@ usage: stau check
 Reads every job's declaration without running anything and checks it:
 values, types, schedules, dependencies (unknown jobs, cycles), names.
 Prints one summary line, or the errors. Exit status 0, or 2 on any error.
+
+The options every command takes: see `stau --help`.
 EOF
 }
 
@@ -51,11 +54,17 @@ test_list_help() {
     expect_exit 0
     expect_stderr_empty
     expect_stdout_eq <<'EOF'
-usage: stau list [--json]
+usage: stau list [--json] [--names]
 
 One job per line: name, file, dependencies (with max_lag), schedule, tags.
 --json prints an array of objects holding every evaluated key, defaults
 included, and the local files each job's code is made of.
+
+options:
+  --json             machine-readable output
+  --names            only the job names, one per line
+
+The options every command takes: see `stau --help`.
 EOF
 }
 
@@ -64,13 +73,18 @@ test_dot_help() {
     expect_exit 0
     expect_stderr_empty
     expect_stdout_eq <<'EOF'
-usage: stau dot [--chunks] [JOB...]
+usage: stau dot [JOB...] [--chunks]
 
 Writes the dependency graph as DOT: `stau dot | dot -Tsvg > graph.svg`.
 With JOB arguments, only those jobs and everything upstream of them.
 Edges carry max_lag; jobs whose declaration has errors are red.
 --chunks JOB...: the chunk graph of their latest invocations, a cluster per job,
 a node per chunk, an edge where a chunk needs one sharing its work IDs.
+
+options:
+  --chunks           the chunk graph of the jobs' latest invocations
+
+The options every command takes: see `stau --help`.
 EOF
 }
 
@@ -145,13 +159,13 @@ test_unknown_option() {
     expect_stdout_empty
     expect_stderr_eq <<'EOF'
 stau: error: unknown option '--frob'
-  hint: see `stau --help`
+  hint: see 'stau check --help'
 EOF
     run check -x
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: unknown option '-x'
-  hint: see `stau --help`
+  hint: see 'stau check --help'
 EOF
 }
 
@@ -167,7 +181,7 @@ EOF
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: 'list' takes no arguments
-  hint: usage: stau list [--json]
+  hint: usage: stau list [--json] [--names]
 EOF
 }
 
@@ -216,10 +230,10 @@ test_C_and_jobs_need_a_value() {
 stau: error: -C needs a folder
   hint: see `stau --help`
 EOF
-    run --jobs
+    run --jobs-root
     expect_exit 2
     expect_stderr_eq <<'EOF'
-stau: error: --jobs needs a folder
+stau: error: --jobs-root needs a folder
   hint: see `stau --help`
 EOF
 }
@@ -296,7 +310,7 @@ EOF
 
 test_jobs_flag() {
     use_fixture jobs_root
-    for args in "--jobs pipelines" "--jobs=pipelines" "--jobs pipelines/" "--jobs ./pipelines"; do
+    for args in "--jobs-root pipelines" "--jobs-root=pipelines" "--jobs-root pipelines/" "--jobs-root ./pipelines"; do
         # shellcheck disable=SC2086
         run $args list
         expect_exit 0
@@ -312,7 +326,7 @@ EOF
 test_jobs_flag_with_C() {
     use_fixture jobs_root proj
     cd "$TEST_TMP" || return
-    run -C proj --jobs pipelines check
+    run -C proj --jobs-root pipelines check
     expect_exit 0
     expect_stdout_eq <<'EOF'
 2 jobs, 1 dependency, 0 warnings
@@ -340,12 +354,12 @@ EOF
 test_jobs_flag_errors() {
     new_project
     mkdir src
-    run --jobs nowhere check
+    run --jobs-root nowhere check
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: jobs folder 'nowhere' does not exist in '.'
 EOF
-    run --jobs /abs check
+    run --jobs-root /abs check
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: jobs folder '/abs' must be inside the project, given relative to it

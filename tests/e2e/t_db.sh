@@ -280,12 +280,12 @@ EOF
 stau: error: --from needs a database (a file, or postgresql://...)
   hint: see `stau --help`
 EOF
-    # Before the command is known, --from= is not yet a database's.
+    # Options before the command are read as the command's.
     run --from= db copy --to x.db
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: --from needs a database (a file, or postgresql://...)
-  hint: usage: stau db copy [--from DB] [--to DB]
+  hint: see `stau --help`
 EOF
     expect_no_file x.db
     # The other commands' --from and --to keep their meaning.
@@ -343,12 +343,18 @@ the project's own database (--db, $STAU_DB, else .stau/state.db): `stau db copy
 --to postgresql://...` moves the project's history to a server. The source must
 exist and hold runs; a destination that holds runs is refused. Logs and archives
 stay in .stau/, where the records point.
+
+options:
+  --from DB          the database to copy (default: the project's)
+  --to DB            the database to copy into (default: the project's)
+
+The options every command takes: see `stau --help`.
 EOF
     run db --help
     expect_exit 0
     expect_stdout_contains "usage: stau db copy [--from DB] [--to DB]"
     run --help
-    expect_stdout_contains "  db       copy the run history into another state database"
+    expect_stdout_contains "  db         copy the run history into another state database"
 }
 
 test_db_copy_through_postgres() {

@@ -17,7 +17,7 @@ test_schedule_across_a_dst_gap() {
     schedule_project
     # 2026-03-29: Copenhagen springs forward at 02:00; 02:30 falls in the gap and
     # fires when it ends (03:00 local, 01:00 UTC).
-    run schedule --from 2026-03-27T12:00Z -n 3
+    run schedule --from 2026-03-27T12:00Z --limit 3
     expect_exit 0
     expect_stdout_eq <<'EOF2'
 daily (Europe/Copenhagen):
@@ -33,7 +33,7 @@ EOF2
 
 test_schedule_json_and_errors() {
     schedule_project
-    run schedule --from 2026-03-27T12:00+01:00 -n 1 --json
+    run schedule --from 2026-03-27T12:00+01:00 --limit 1 --json
     expect_exit 0
     "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [j["job"] for j in d] == ["daily","every"], d; assert d[0]["ticks"][0]["utc"] == "2026-03-28 01:30:00 +00:00", d' "$OUT" || fail "schedule --json is not as expected: $(cat "$OUT")"
     run schedule --from yesterday
@@ -42,10 +42,10 @@ test_schedule_json_and_errors() {
 stau: error: --from 'yesterday' is not a time
   hint: write it in ISO 8601, e.g. 2026-11-27T15:00 or 2026-11-27T15:00+01:00 (UTC unless an offset is given)
 EOF2
-    run schedule -n 0
+    run schedule --limit 0
     expect_exit 2
     expect_stderr_eq <<'EOF2'
-stau: error: -n needs a number of ticks from 1 to 10000, not '0'
+stau: error: --limit needs a number from 1 to 10000, not '0'
   hint: see `stau --help`
 EOF2
 }
