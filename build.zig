@@ -1,6 +1,7 @@
 //! Builds stau, its unit tests and the end-to-end test run.
 //!
-//!   zig build                        debug build with UB traps (zig-out/bin/stau)
+//!   zig build                        debug build with UB traps (zig-out/bin/stau; also
+//!                                    share/man/man1/stau.1 and shell completions)
 //!   zig build -Doptimize=ReleaseFast release build
 //!   zig build -Dsanitize=true        debug build with full UBSan reports and AddressSanitizer
 //!   zig build test                   unit tests, then end-to-end tests against the built binary
@@ -45,6 +46,20 @@ pub fn build(b: *std.Build) !void {
     const exe = b.addExecutable(.{ .name = "stau", .root_module = stauModule(b, target, optimize, sanitize) });
     addStauSources(b, exe, sources, flags.items, grammar, sanitize);
     b.installArtifact(exe);
+
+    // The manual page and the shell completions, printed by the binary from the
+    // same tables that parse its command line and print its --help.
+    const generated = [_][2][]const u8{
+        .{ "help --man", "share/man/man1/stau.1" },
+        .{ "completion bash", "share/bash-completion/completions/stau" },
+        .{ "completion zsh", "share/zsh/site-functions/_stau" },
+    };
+    for (generated) |g| {
+        const print = b.addRunArtifact(exe);
+        var words = std.mem.splitScalar(u8, g[0], ' ');
+        while (words.next()) |w| print.addArg(w);
+        b.getInstallStep().dependOn(&b.addInstallFile(print.captureStdOut(), g[1]).step);
+    }
 
     const unit = b.addExecutable(.{ .name = "stau-unit", .root_module = stauModule(b, target, optimize, sanitize) });
     addStauSources(b, unit, lib_sources.items, flags.items, grammar, sanitize);

@@ -21,7 +21,7 @@ test_stdlib_scan() {
 
     local start end
     start=$(date +%s%N)
-    run -C lib --jobs . -v check
+    run -C lib --jobs-root . -v check
     end=$(date +%s%N)
     expect_exit 0
     expect_stdout_eq <<'EOF'
@@ -37,7 +37,7 @@ EOF
     [ "$ms" -lt 20000 ] || fail "the cold scan took $ms ms (limit 20 s)"
     echo "cold scan of $files files: $ms ms; $(tail -n 1 "$ERR")"
 
-    run -C lib --jobs . -v check
+    run -C lib --jobs-root . -v check
     expect_exit 0
     expect_stdout_eq <<'EOF'
 0 jobs, 0 dependencies, 0 warnings
