@@ -47,8 +47,8 @@ enum opt {
 };
 
 #define BIT(o) (1ull << (o))
-#define GLOBAL_OPTIONS                                                                        \
-    (BIT(O_DIR) | BIT(O_JOBS_ROOT) | BIT(O_SLOTS) | BIT(O_DB) | BIT(O_DB_SCHEMA) |            \
+#define GLOBAL_OPTIONS                                                                             \
+    (BIT(O_DIR) | BIT(O_JOBS_ROOT) | BIT(O_SLOTS) | BIT(O_DB) | BIT(O_DB_SCHEMA) |                 \
      BIT(O_ARCHIVE) | BIT(O_VERBOSE) | BIT(O_HELP) | BIT(O_VERSION))
 
 /* One option: its short and long spelling (either may be absent), the name of its
@@ -119,8 +119,11 @@ static int cli_help(const struct cli *c);
 
 /* What `stau` does without a command. */
 static const struct command run_due = {
-    "", cli_run_due, BIT(O_DRY_RUN) | BIT(O_FORCE) | BIT(O_FAIL_FAST) | BIT(O_KEEP_GOING),
-    "[TARGET...]", "run whatever is due",
+    "",
+    cli_run_due,
+    BIT(O_DRY_RUN) | BIT(O_FORCE) | BIT(O_FAIL_FAST) | BIT(O_KEEP_GOING),
+    "[TARGET...]",
+    "run whatever is due",
     "Works out which jobs are due (never run, failed, code, declaration, inputs or\n"
     "outputs changed, a dependency newer or running first, max_lag, a schedule\n"
     "tick, --force) and runs them in dependency order, -j N slots at a time.\n"
@@ -139,8 +142,8 @@ static const struct command commands[] = {
      "One job per line: name, file, dependencies (with max_lag), schedule, tags.\n"
      "--json prints an array of objects holding every evaluated key, defaults\n"
      "included, and the local files each job's code is made of.\n"},
-    {"run", cli_run, BIT(O_DRY_RUN) | BIT(O_FORCE) | BIT(O_FAIL_FAST) | BIT(O_KEEP_GOING),
-     "JOB...", "run these jobs now, with what they need",
+    {"run", cli_run, BIT(O_DRY_RUN) | BIT(O_FORCE) | BIT(O_FAIL_FAST) | BIT(O_KEEP_GOING), "JOB...",
+     "run these jobs now, with what they need",
      "Runs the named jobs (names, globs, tag:NAME) now, whatever their state, after\n"
      "whatever upstream of them is due; with --force, everything upstream of them\n"
      "runs again too. `stau JOB` runs JOB only when it is due.\n"},
@@ -460,16 +463,17 @@ static void print_bash_completion(FILE *out)
           "            ",
           out);
     completion_value_options(out);
-    fputs(") ((i++)) ;;\n"
-          "            -*) ;;\n"
-          "            *) cmd=${COMP_WORDS[i]}; break ;;\n"
-          "        esac\n"
-          "    done\n"
-          "    case $prev in\n"
-          "        -C|--jobs-root|--archive|--to) COMPREPLY=($(compgen -d -- \"$cur\")); return ;;\n"
-          "    esac\n"
-          "    case $cmd in\n",
-          out);
+    fputs(
+        ") ((i++)) ;;\n"
+        "            -*) ;;\n"
+        "            *) cmd=${COMP_WORDS[i]}; break ;;\n"
+        "        esac\n"
+        "    done\n"
+        "    case $prev in\n"
+        "        -C|--jobs-root|--archive|--to) COMPREPLY=($(compgen -d -- \"$cur\")); return ;;\n"
+        "    esac\n"
+        "    case $cmd in\n",
+        out);
     completion_command_options(out, "", "\"", "\"");
     fputs("    esac\n"
           "    if [[ $cur == -* ]]; then\n"
@@ -596,7 +600,8 @@ static int not_taken(const struct command *cmd, const char *shown)
 {
     for (size_t i = 0; i < sizeof(renamed) / sizeof(renamed[0]); i++)
         if (strcmp(renamed[i].command, cmd->name) == 0 && strcmp(renamed[i].spelling, shown) == 0) {
-            fprintf(stderr, "stau: error: '%s' does not take %s: %s\n  hint: see 'stau %s --help'\n",
+            fprintf(stderr,
+                    "stau: error: '%s' does not take %s: %s\n  hint: see 'stau %s --help'\n",
                     command_label(cmd), shown, renamed[i].hint, cmd->name);
             return EXIT_USAGE;
         }
@@ -669,8 +674,8 @@ static int apply(struct parse *ps, const struct option_def *o, const char *shown
             return EXIT_USAGE;
         }
         if (missing || *end || slots < 1 || slots > 1024) {
-            char *msg = xprintf("%s needs a number from 1 to 1024%s%s%s", shown,
-                                v ? ", not '" : "", v ? v : "", v ? "'" : "");
+            char *msg = xprintf("%s needs a number from 1 to 1024%s%s%s", shown, v ? ", not '" : "",
+                                v ? v : "", v ? "'" : "");
             usage_error("%s", msg);
             free(msg);
             return EXIT_USAGE;
