@@ -33,6 +33,7 @@ struct cli {
     int64_t grace_ms;            /* serve --grace SECONDS: how long running jobs may finish */
     bool json_log;               /* serve --json-log: events as JSON lines */
     bool chunks;                 /* dot --chunks: the chunk graph of the latest invocations */
+    const char *env_file;        /* [tool.stau] env_file: loaded into each job's environment */
 };
 
 /* Use this state database (--db; NULL: $STAU_DB, else .stau/state.db), on a
@@ -47,13 +48,19 @@ char *cli_state_path(const struct project *p);
 bool cli_state_exists(const struct project *p);
 /* Open the state database; NULL after a message. */
 struct store *cli_open_store(const struct project *p);
-/* Load the project and print its diagnostics to stderr; -1 if it could not be loaded. */
+/* Load the project and print its diagnostics to stderr; -1 if it could not be loaded
+ * or holds no job (an error: `no jobs found under ...`). */
 int cli_load(const struct cli *c, struct project *p);
+/* -1 after the message `no jobs found under ...` when p holds no job; else 0. */
+int cli_no_jobs(const struct cli *c, const struct project *p);
 /* Print "stau: error: MESSAGE" with the usage as a hint; EXIT_USAGE. */
 int cli_usage_error(const char *message, const char *usage);
-/* The interpreter for jobs that name none: the project's .venv, else python3, asked
- * once for its real path (newly allocated). */
+/* The interpreter for jobs that name none: [tool.stau]'s python (see
+ * cli_set_default_python), else the project's .venv, else python3, asked once for its
+ * real path (newly allocated). */
 char *cli_default_python(const char *root);
+/* The python [tool.stau] names (a path relative to the project root, or a command). */
+void cli_set_default_python(const char *python);
 
 int cli_check(const struct cli *c);
 int cli_list(const struct cli *c);
@@ -77,6 +84,8 @@ int cli_schedule(const struct cli *c);
 int cli_rerun(const struct cli *c);
 /* `stau serve`: run what falls due, for ever (cli_serve.c). */
 int cli_serve(const struct cli *c);
+/* `stau init [DIR]`: a jobs root with an example job, and how to run stau from cron. */
+int cli_init(const struct cli *c);
 /* `stau db copy`: copy the run history into another state database (cli_db.c). */
 int cli_db(const struct cli *c);
 

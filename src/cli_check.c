@@ -58,6 +58,23 @@ int cli_usage_error(const char *message, const char *usage)
     return EXIT_USAGE;
 }
 
+int cli_no_jobs(const struct cli *c, const struct project *p)
+{
+    if (p->graph.jobs.len)
+        return 0;
+    const char *prefix = c->printer.prefix ? c->printer.prefix : "";
+    char *where = p->jobs_root[0] ? xprintf("%s%s", prefix, p->jobs_root)
+                  : prefix[0]     ? xstrndup(prefix, strlen(prefix) - 1)
+                                  : xstrdup(".");
+    fprintf(stderr,
+            "stau: error: no jobs found under '%s': %zu .py %s, none with STAU_CONFIG\n"
+            "  hint: a job is a .py file with a module-level STAU_CONFIG; `stau init` makes "
+            "one, -C DIR names another project and --jobs-root DIR another jobs root\n",
+            where, p->files.len, p->files.len == 1 ? "file" : "files");
+    free(where);
+    return -1;
+}
+
 int cli_load(const struct cli *c, struct project *p)
 {
     if (project_load(p, &c->project) < 0)
@@ -66,7 +83,7 @@ int cli_load(const struct cli *c, struct project *p)
     if (c->verbose)
         fprintf(stderr, "%zu files, %zu read, %zu parsed\n", p->files.len, p->files_read,
                 p->files_parsed);
-    return 0;
+    return cli_no_jobs(c, p);
 }
 
 static const char *plural(size_t n, const char *one, const char *many)

@@ -33,6 +33,9 @@ static int state_open(const struct cli *c, struct state *s)
     memset(s, 0, sizeof(*s));
     if (project_load(&s->project, &c->project) < 0)
         return -1;
+    /* No database and no job: this is no project (and none is made here). */
+    if (!cli_state_exists(&s->project) && cli_no_jobs(c, &s->project) < 0)
+        return -1;
     s->store = cli_open_store(&s->project);
     return s->store ? 0 : -1;
 }

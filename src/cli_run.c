@@ -149,8 +149,46 @@ static void close_session_now(struct session *s)
 }
 
 /* (python3 on PATH may be a slow shim, hence the one question.) */
+static const char *python_setting;
+
+void cli_set_default_python(const char *python)
+{
+    python_setting = python;
+}
+
+/* Ask python for its real executable; NULL when it gives none. */
+static char *resolve_python(const char *python)
+{
+    const char *argv[] = {python, "-c", "import sys; print(sys.executable)", NULL};
+    struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+    char *real = NULL;
+    if (proc_capture(argv, &out, &err) == 0 && out.len) {
+        out.buf[strcspn(out.buf, "\r\n")] = '\0';
+        if (out.buf[0] == '/')
+            real = xstrdup(out.buf);
+    }
+    strbuf_release(&out);
+    strbuf_release(&err);
+    return real;
+}
+
 char *cli_default_python(const char *root)
 {
+    if (python_setting) {
+        /* A path (with a '/') is the project's, as written; a bare name is looked up. */
+        if (!strchr(python_setting, '/')) {
+            char *real = resolve_python(python_setting);
+            return real ? real : xstrdup(python_setting);
+        }
+        if (python_setting[0] == '/')
+            return xstrdup(python_setting);
+        char *rel = xprintf("%s/%s", root, python_setting);
+        char *cwd = rel[0] == '/' ? NULL : getcwd(NULL, 0);
+        char *abs = cwd ? xprintf("%s/%s", cwd, rel) : xstrdup(rel);
+        free(cwd);
+        free(rel);
+        return abs;
+    }
     char *venv = xprintf("%s/.venv/bin/python", root);
     if (access(venv, X_OK) == 0) {
         /* Not resolved: the venv's python is a link, and only through it does the
@@ -164,16 +202,7 @@ char *cli_default_python(const char *root)
         return abs;
     }
     free(venv);
-    const char *argv[] = {"python3", "-c", "import sys; print(sys.executable)", NULL};
-    struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
-    char *python = NULL;
-    if (proc_capture(argv, &out, &err) == 0 && out.len) {
-        out.buf[strcspn(out.buf, "\r\n")] = '\0';
-        if (out.buf[0] == '/')
-            python = xstrdup(out.buf);
-    }
-    strbuf_release(&out);
-    strbuf_release(&err);
+    char *python = resolve_python("python3");
     return python ? python : xstrdup("python3");
 }
 

@@ -413,12 +413,15 @@ static void check_key(struct checker *c, const struct value *k, const struct val
     }
 }
 
+struct decl_defaults decl_defaults = {0, 60};
+
 int decl_build(const struct value *v, const char *path, struct decl *out, struct diags *diags)
 {
     struct checker c = {path, diags, false};
     memset(out, 0, sizeof(*out));
     out->slots = 1;
-    out->retry_delay = 60;
+    out->retries = decl_defaults.retries;
+    out->retry_delay = decl_defaults.retry_delay;
     if (v->kind != VALUE_DICT) {
         diag_add(diags, DIAG_ERROR, path, v->loc,
                  "STAU_CONFIG must be a dict or ReportConfig(...), not %s",

@@ -54,6 +54,14 @@ struct decl {
     struct loc on_loc;           /* where "on" is written */
 };
 
+/* What a declaration that does not say gets (from [tool.stau]; set before
+ * reading, read by every reader thread). */
+struct decl_defaults {
+    int64_t retries;
+    double retry_delay;
+};
+extern struct decl_defaults decl_defaults;
+
 /* Every key a declaration may have, NULL-terminated (for help and did-you-mean). */
 extern const char *const decl_keys[];
 

@@ -1,6 +1,7 @@
 /* project.c: loading a project. */
 #include "project.h"
 #include "paths.h"
+#include "decl.h"
 
 #include "fingerprint.h"
 #include "hash.h"
@@ -179,6 +180,16 @@ static bool is_dir(const char *path)
 static char *in_root(const char *root, const char *rel)
 {
     return strcmp(root, ".") == 0 ? xstrdup(rel) : xprintf("%s/%s", root, rel);
+}
+
+/* root/.stau when it is a folder already, else NULL. */
+static char *existing_state_dir(const char *root)
+{
+    char *dir = in_root(root, PATHS_STATE_DIR);
+    if (is_dir(dir))
+        return dir;
+    free(dir);
+    return NULL;
 }
 
 /* Make root/.stau with its own .gitignore; NULL (after a warning in diags) when
@@ -366,7 +377,9 @@ static char *cache_key(const char *jobs_root)
     const char *dir = tzdir && *tzdir ? tzdir : "/usr/share/zoneinfo";
     struct stat st;
     long long mtime = stat(dir, &st) == 0 ? (long long)st.st_mtim.tv_sec : -1;
-    return xprintf("%s\n%s %lld", jobs_root, dir, mtime);
+    /* [tool.stau]'s defaults are part of every declaration read. */
+    return xprintf("%s\n%s %lld\nretries %lld retry_delay %.17g", jobs_root, dir, mtime,
+                   (long long)decl_defaults.retries, decl_defaults.retry_delay);
 }
 
 /* Loading the cache on a thread of its own. */
@@ -399,7 +412,8 @@ int project_load(struct project *p, const struct project_options *opt)
     p->timetable_path =
         p->jobs_root[0] ? xprintf("%s/%s", p->jobs_root, TIMETABLE_FILE) : xstrdup(TIMETABLE_FILE);
     struct diags state_diags = DIAGS_INIT;
-    char *dir = state_dir(p->root, &state_diags);
+    /* .stau/ is made only once there is a job to record (below). */
+    char *dir = existing_state_dir(p->root);
     char *cache_path = dir ? xprintf("%s/graph.cache", dir) : NULL;
     struct cache *cache = &p->cache;
     /* Load the cache while the tree is walked: the two do not depend on each other. */
@@ -451,6 +465,15 @@ int project_load(struct project *p, const struct project_options *opt)
     smudge_racy(p, &rd, read_start);
     p->files_read = rd.todo_count;
     p->files_parsed = atomic_load(&rd.parsed);
+    if (!dir) {
+        bool has_job = false;
+        for (size_t i = 0; i < p->files.len && !has_job; i++)
+            has_job = p->files.items[i].result.is_job;
+        if (has_job && (dir = state_dir(p->root, &state_diags)) != NULL) {
+            cache_path = xprintf("%s/graph.cache", dir);
+            changed = true;
+        }
+    }
     if (changed && cache_path)
         save_cache(p, cache_path, &rd, &gone, &state_diags);
     VEC_FREE(&gone);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "decl.h"
+#include "settings.h"
 
 #define STAU_VERSION "0.1.0"
 
@@ -213,6 +214,11 @@ static const struct command commands[] = {
      "--to postgresql://...` moves the project's history to a server. The source must\n"
      "exist and hold runs; a destination that holds runs is refused. Logs and archives\n"
      "stay in .stau/, where the records point.\n"},
+    {"init", cli_init, 0, "[DIR]", "start a project: a jobs root with an example job",
+     "Creates src/hello.py, an example job, and a [tool.stau] table in pyproject.toml\n"
+     "(added to one that exists), in DIR (default: the current folder), then prints\n"
+     "what to run next and the crontab line and systemd timer that run stau every\n"
+     "minute. Nothing is written over: an existing src/hello.py is an error.\n"},
     {"completion", NULL, 0, "bash|zsh", "print a shell completion script",
      "Prints the completion script for bash or zsh: commands, their options and job\n"
      "names. Load it with `eval \"$(stau completion bash)\"` in ~/.bashrc, or\n"
@@ -905,6 +911,37 @@ static int flush_stdout(int rc)
     return rc;
 }
 
+/* Read the project's [tool.stau] and take what the command line left to it; 0, or
+ * EXIT_USAGE after the located errors. */
+static int apply_settings(struct cli *c, struct settings *s)
+{
+    struct diags d = DIAGS_INIT;
+    int rc = settings_read(c->project.dir, s, &d);
+    diag_print_all(stderr, &c->printer, &d);
+    diag_release(&d);
+    if (rc < 0) {
+        fprintf(stderr, "stau: error: pyproject.toml's [tool.stau] has errors; nothing runs until "
+                        "they are fixed\n");
+        return EXIT_USAGE;
+    }
+    if (!c->project.jobs_dir && s->jobs_root)
+        c->project.jobs_dir = s->jobs_root;
+    if (!c->project.threads && s->jobs)
+        c->project.threads = (int)s->jobs;
+    if (s->python)
+        cli_set_default_python(s->python);
+    if (s->retries_given)
+        decl_defaults.retries = s->retries;
+    if (s->retry_delay_given)
+        decl_defaults.retry_delay = s->retry_delay;
+    if (!c->keep_days_given && s->keep_days_given)
+        c->keep_days = s->keep_days, c->keep_days_given = true;
+    if (!c->keep_last_given && s->keep_last_given)
+        c->keep_last = s->keep_last, c->keep_last_given = true;
+    c->env_file = s->env_file;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct cli c = {0};
@@ -958,6 +995,14 @@ int main(int argc, char **argv)
     c.commands = names;
     c.args = positional;
     c.arg_count = npositional;
+    /* Every command but these works on a project: found by walking up unless -C names it. */
+    bool in_project = cmd->run && cmd->run != cli_help && cmd->run != cli_init;
+    char *found_root = in_project && !c.dir_given ? settings_find_root() : NULL;
+    if (found_root) {
+        c.project.dir = found_root;
+        if (c.verbose && strcmp(found_root, ".") != 0)
+            fprintf(stderr, "stau: the project root is '%s'\n", found_root);
+    }
     c.printer.root = c.project.dir;
     char *prefix = strcmp(c.project.dir, ".") == 0 ? xstrdup("")
                    : c.project.dir[strlen(c.project.dir) - 1] == '/'
@@ -965,6 +1010,14 @@ int main(int argc, char **argv)
                        : xprintf("%s/", c.project.dir);
     c.printer.prefix = prefix;
     c.printer.color = use_color(STDERR_FILENO);
+    struct settings settings = {0};
+    if (in_project && (rc = apply_settings(&c, &settings)) != 0) {
+        settings_release(&settings);
+        free(found_root);
+        free(prefix);
+        free(positional);
+        return rc;
+    }
     if (!cmd->args[0] && npositional) {
         char *usage = usage_line(cmd);
         fprintf(stderr, "stau: error: '%s' takes no arguments\n  hint: usage: %s\n", cmd->name,
@@ -975,6 +1028,8 @@ int main(int argc, char **argv)
         rc = cmd->run ? cmd->run(&c) : completion(&c);
     }
     rc = flush_stdout(rc);
+    settings_release(&settings);
+    free(found_root);
     free(prefix);
     free(positional);
     return rc;
