@@ -340,6 +340,8 @@ static int db_copy(const struct cli *c)
         goto out;
     }
     made = to_file && !to_exists;
+    if (made && !c->to && project_make_state_dir(&p) < 0)
+        goto out;
     if (!(b = open_store(to, schema)))
         goto out;
     if (strcmp(a->location, b->location) == 0) {

@@ -398,6 +398,17 @@ static void *load_cache(void *arg)
     return NULL;
 }
 
+int project_make_state_dir(const struct project *p)
+{
+    struct diags d = DIAGS_INIT;
+    char *dir = state_dir(p->root, &d);
+    struct diag_printer plain = {.root = p->root, .prefix = ""};
+    diag_print_all(stderr, &plain, &d);
+    diag_release(&d);
+    free(dir);
+    return dir ? 0 : -1;
+}
+
 int project_load(struct project *p, const struct project_options *opt)
 {
     memset(p, 0, sizeof(*p));

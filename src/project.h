@@ -34,6 +34,9 @@ struct project {
 /* Load the project; -1 (after a message) only when it cannot be looked at at all. */
 int project_load(struct project *p, const struct project_options *opt);
 void project_release(struct project *p);
+/* Make the project's .stau/ (with its .gitignore) if it is not there: 0, or -1 after
+ * saying why on stderr. */
+int project_make_state_dir(const struct project *p);
 /* Release p when the process is about to exit: only where a leak checker is
  * watching, since the exit frees it all at once and faster (as git's UNLEAK). */
 void project_release_at_exit(struct project *p);

@@ -387,7 +387,8 @@ int settings_read(const char *root, struct settings *out, struct diags *diags)
     static const struct loc whole = {0, 0, 0, 0};
     size_t errors_before = diags->errors;
     if (read_small_file(path, &text) < 0) {
-        if (errno != ENOENT)
+        /* No file, or no project folder (the project's own load says so). */
+        if (errno != ENOENT && errno != ENOTDIR)
             diag_add(diags, DIAG_ERROR, SETTINGS_FILE, whole, "cannot read it: %s",
                      errno == EFBIG ? "over 1 MB, not a pyproject.toml" : strerror(errno));
         free(path);

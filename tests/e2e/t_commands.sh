@@ -105,9 +105,22 @@ test_help_in_every_spelling() {
     expect_no_file .stau
 }
 
+# A project with one job, for the tests of misspelt commands.
+one_job_project() {
+    new_project
+    write src/a.py <<'EOF'
+STAU_CONFIG = {"main_func": "main"}
+
+
+def main():
+    pass
+EOF
+}
+
 # Without a command, words are targets (jobs to run); a misspelt command is
 # no job, and the hint says which command it looks like.
 test_unknown_command_did_you_mean() {
+    one_job_project
     run chekc
     expect_exit 2
     expect_stdout_empty
@@ -124,6 +137,7 @@ EOF
 }
 
 test_unknown_command_without_suggestion() {
+    one_job_project
     run frobnicate
     expect_exit 2
     expect_stdout_empty
@@ -144,13 +158,16 @@ EOF
 }
 
 test_no_command() {
-    # `stau` alone runs whatever is due: in an empty folder, nothing.
+    # `stau` alone runs whatever is due: in a folder without jobs, that is an
+    # error (under cron, a wrong folder must not pass for "nothing to do").
     run
-    expect_exit 0
-    expect_stdout_eq <<'EOF'
-nothing to do
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF'
+stau: error: no jobs found under '.': 0 .py files, none with STAU_CONFIG
+  hint: a job is a .py file with a module-level STAU_CONFIG; `stau init` makes one, -C DIR names another project and --jobs-root DIR another jobs root
 EOF
-    expect_stderr_empty
+    expect_no_file .stau
 }
 
 test_unknown_option() {
@@ -366,31 +383,44 @@ stau: error: jobs folder '/abs' must be inside the project, given relative to it
 EOF
 }
 
-# A project without a single .py file (this crashed stau once: qsort on NULL).
+# A project without a single .py file (this crashed stau once: qsort on NULL) or
+# without a job is an error for every command that reads jobs, and leaves no .stau/.
 test_empty_project() {
     new_project
-    run check
-    expect_exit 0
-    expect_stdout_eq <<'EOF'
-0 jobs, 0 dependencies, 0 warnings
+    local cmd
+    for cmd in check list "list --json" status dot history; do
+        # shellcheck disable=SC2086
+        run $cmd
+        expect_exit 2
+        expect_stdout_empty
+        expect_stderr_eq <<'EOF'
+stau: error: no jobs found under '.': 0 .py files, none with STAU_CONFIG
+  hint: a job is a .py file with a module-level STAU_CONFIG; `stau init` makes one, -C DIR names another project and --jobs-root DIR another jobs root
 EOF
-    expect_stderr_empty
-    run list
-    expect_exit 0
-    expect_stdout_empty
-    run list --json
-    expect_exit 0
-    expect_stdout_eq <<'EOF'
-[]
-EOF
+    done
     mkdir src
-    run check
-    expect_exit 0
-    expect_stdout_eq <<'EOF'
-0 jobs, 0 dependencies, 0 warnings
+    write src/util.py <<'EOF'
+X = 1
 EOF
+    run check
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: no jobs found under 'src': 1 .py file, none with STAU_CONFIG
+  hint: a job is a .py file with a module-level STAU_CONFIG; `stau init` makes one, -C DIR names another project and --jobs-root DIR another jobs root
+EOF
+    # From a folder below, the git work tree's root with its src/ is the project.
+    git init -q . || fail "git init failed"
+    mkdir sub
+    cd sub || return
+    run check
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: no jobs found under '../src': 1 .py file, none with STAU_CONFIG
+  hint: a job is a .py file with a module-level STAU_CONFIG; `stau init` makes one, -C DIR names another project and --jobs-root DIR another jobs root
+EOF
+    cd .. || return
+    expect_no_file .stau
 }
-
 test_verbose_counts_files() {
     use_fixture native
     run -v check

@@ -214,13 +214,14 @@ edge c -> b label=max_lag 30m
 EOF
 }
 
+# A project without jobs has no graph to draw: the no-jobs error.
 test_dot_empty_graph() {
     new_project
     write src/helper.py <<'EOF'
 X = 1
 EOF
     run dot
-    expect_exit 0
-    expect_summary_eq <<'EOF'
-EOF
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_contains "stau: error: no jobs found under 'src': 1 .py file, none with STAU_CONFIG"
 }

@@ -774,8 +774,10 @@ test_run_records_the_git_commit() {
     run --force
     expect_eq "commit of a detached HEAD" "$(git rev-parse HEAD)" "$(recorded_commit)"
     git checkout -q main
-    # A project in a folder of the checkout.
+    # A project in a folder of the checkout (its own, by [tool.stau]: else stau
+    # would find the enclosing project by walking up).
     mkdir -p sub && cd sub || return
+    printf '[tool.stau]\njobs_root = "src"\n' >pyproject.toml
     job b '"tags": []'
     run
     expect_eq "commit of a project in a subfolder" "$(git rev-parse HEAD)" "$(recorded_commit)"

@@ -1,8 +1,8 @@
 # A real code base nobody here wrote: the Python standard library of the
 # interpreter running the tests, copied (without site-packages and caches) into
-# the test folder and scanned as one big jobs root. It holds no job, and files
-# that are no job are never complained about, so: 0 jobs, no messages, exit 0,
-# no crash, and quickly. A second run comes from the cache.
+# the test folder and scanned as one big jobs root, with one job of ours beside
+# it. Files that are no job are never complained about, so: 1 job, no messages,
+# exit 0, no crash, and quickly. A second run comes from the cache.
 
 test_stdlib_scan() {
     local stdlib
@@ -17,6 +17,13 @@ test_stdlib_scan() {
     local files
     files=$(find lib -name '*.py' -not -path '*/.*' | wc -l)
     [ "$files" -gt 500 ] || fail "only $files .py files copied from $stdlib"
+    write lib/stau_probe.py <<'EOF'
+STAU_CONFIG = {"main_func": "main"}
+
+
+def main():
+    pass
+EOF
     age_files lib
 
     local start end
@@ -25,7 +32,7 @@ test_stdlib_scan() {
     end=$(date +%s%N)
     expect_exit 0
     expect_stdout_eq <<'EOF'
-0 jobs, 0 dependencies, 0 warnings
+1 job, 0 dependencies, 0 warnings
 EOF
     # Only the counts: no warning about any of the deliberately odd test files.
     grep -v -E '^[0-9]+ files, [0-9]+ read, [0-9]+ parsed$' "$ERR" >"$TEST_TMP/messages"
@@ -40,15 +47,17 @@ EOF
     run -C lib --jobs-root . -v check
     expect_exit 0
     expect_stdout_eq <<'EOF'
-0 jobs, 0 dependencies, 0 warnings
+1 job, 0 dependencies, 0 warnings
 EOF
     local n
     n=$(tail -n 1 "$ERR" | cut -d' ' -f1)
     expect_eq "the cached run" "$n files, 0 read, 0 parsed" "$(tail -n 1 "$ERR")"
 
     # The default jobs root of a project without src/ is the project itself too.
-    run -C lib list
+    run -C lib list --names
     expect_exit 0
-    expect_stdout_empty
+    expect_stdout_eq <<'EOF'
+stau_probe
+EOF
     expect_stderr_empty
 }
