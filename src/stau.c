@@ -555,11 +555,15 @@ static void print_zsh_completion(FILE *out)
           out);
 }
 
+/* The command being parsed, whose help a usage error points to. */
+static const struct command *parsed_command;
+
 static int usage_error(const char *fmt, const char *arg)
 {
+    const char *name = parsed_command ? parsed_command->name : "";
     fprintf(stderr, "stau: error: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n  hint: see `stau --help`\n");
+    fprintf(stderr, "\n  hint: see 'stau%s%s --help'\n", name[0] ? " " : "", name);
     return EXIT_USAGE;
 }
 
@@ -573,7 +577,7 @@ static int unknown_command(const char *name)
     if (suggestion)
         fprintf(stderr, "  hint: did you mean '%s'?\n", suggestion);
     else
-        fprintf(stderr, "  hint: see `stau --help`\n");
+        fprintf(stderr, "  hint: see 'stau --help'\n");
     return EXIT_USAGE;
 }
 
@@ -950,6 +954,7 @@ int main(int argc, char **argv)
     struct parse ps = {.c = &c};
     int word = find_command_word(argc, argv);
     ps.cmd = word ? find_command(argv[word]) : &run_due;
+    parsed_command = ps.cmd;
     char **positional = xcalloc((size_t)argc + 1, sizeof(char *));
     size_t npositional = 0;
     bool options_done = false;

@@ -209,7 +209,7 @@ test_j_bad_values() {
         expect_stdout_empty
         expect_stderr_eq <<EOF
 stau: error: -j needs a number from 1 to 1024, not '$v'
-  hint: see \`stau --help\`
+  hint: see 'stau check --help'
 EOF
     done
     run -jabc check
@@ -223,7 +223,7 @@ test_j_without_value() {
     expect_stdout_empty
     expect_stderr_eq <<'EOF'
 stau: error: -j needs a number from 1 to 1024
-  hint: see `stau --help`
+  hint: see 'stau --help'
 EOF
 }
 
@@ -245,13 +245,13 @@ test_C_and_jobs_need_a_value() {
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: -C needs a folder
-  hint: see `stau --help`
+  hint: see 'stau --help'
 EOF
     run --jobs-root
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: --jobs-root needs a folder
-  hint: see `stau --help`
+  hint: see 'stau --help'
 EOF
 }
 

@@ -205,7 +205,7 @@ EOF
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: --limit needs a number from 1 to 1000000, not '0'
-  hint: see `stau --help`
+  hint: see 'stau history --help'
 EOF
 }
 
@@ -399,13 +399,13 @@ EOF
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: --keep-days needs a number from 0 to 1000000, not 'soon'
-  hint: see `stau --help`
+  hint: see 'stau gc --help'
 EOF
     run gc --keep-last
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: --keep-last needs a number from 0 to 1000000
-  hint: see `stau --help`
+  hint: see 'stau gc --help'
 EOF
 }
 
@@ -467,7 +467,7 @@ EOF
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: --to needs a folder
-  hint: see `stau --help`
+  hint: see 'stau restore --help'
 EOF
 }
 

@@ -46,7 +46,7 @@ EOF2
     expect_exit 2
     expect_stderr_eq <<'EOF2'
 stau: error: --limit needs a number from 1 to 10000, not '0'
-  hint: see `stau --help`
+  hint: see 'stau schedule --help'
 EOF2
 }
 
