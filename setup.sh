@@ -8,9 +8,10 @@
 set -euo pipefail
 
 ZIG_VERSION=0.15.2
-# postgresql: the server tests/run.sh starts for the suite; libpq-dev: stau's client.
+# postgresql: the server tests/run.sh starts for the suite; libpq-dev: stau's client;
+# zsh: the test of the generated zsh completion.
 APT_PACKAGES="gcc make pkg-config python3 python3-pip graphviz libtree-sitter-dev
-  libgraphviz-dev libarchive-dev libsqlite3-dev libxxhash-dev postgresql libpq-dev"
+  libgraphviz-dev libarchive-dev libsqlite3-dev libxxhash-dev postgresql libpq-dev zsh"
 
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -99,6 +100,12 @@ fi
 
 say "building stau"
 "$PY" -m ziglang build -Doptimize=ReleaseFast
-say "running stau on fixtures/example"
-./zig-out/bin/stau -C fixtures/example check
-./zig-out/bin/stau -C fixtures/example list
+# A fresh copy each time (the fixture stays as committed): its jobs run, then stau
+# says why one of them is not due any more and what state each job is in.
+say "running stau on a copy of fixtures/example in zig-out/example"
+rm -rf zig-out/example
+cp -r fixtures/example zig-out/example
+cd zig-out/example
+../bin/stau
+../bin/stau why sales.daily
+../bin/stau status

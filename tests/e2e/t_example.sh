@@ -12,7 +12,6 @@ EOF
 }
 
 test_example_check_from_elsewhere() {
-    # As ./setup.sh runs it: from the repository root, with -C.
     use_fixture example fixtures/example
     cd "$TEST_TMP" || return
     run -C fixtures/example check
@@ -21,6 +20,22 @@ test_example_check_from_elsewhere() {
 7 jobs, 8 dependencies, 0 warnings
 EOF
     expect_stderr_empty
+}
+
+# As ./setup.sh shows it off: in a copy, `stau` runs every job, `why` explains one
+# and `status` shows them all succeeded.
+test_example_as_setup_runs_it() {
+    use_fixture example
+    run
+    expect_exit 0
+    expect_stdout_contains "7 ran: 7 succeeded, 0 failed, 0 skipped"
+    run why sales.daily
+    expect_exit 0
+    expect_stdout_contains "sales.daily is not due:"
+    expect_stdout_contains "  last success: run "
+    run status
+    expect_exit 0
+    [ "$(grep -c ' succeeded  #' "$OUT")" = 7 ] || fail "status does not show 7 succeeded jobs: $(cat "$OUT")"
 }
 
 test_example_list() {
