@@ -286,6 +286,11 @@ static int read_value(struct reader *r, struct toml_value *v, struct diags *d)
         r->s = start;
         skip_value(r);
         v->loc = here(r, start, start + 1);
+    } else if (!len) {
+        diag_add(d, DIAG_ERROR, SETTINGS_FILE, v->loc, "no value after '='");
+        diag_hint(d, "a [tool.stau] value is a \"string\", an integer, a number of seconds, true "
+                     "or false");
+        rc = -1;
     } else {
         diag_add(d, DIAG_ERROR, SETTINGS_FILE, v->loc, "cannot read the value '%s'", text);
         diag_hint(d, "a [tool.stau] value is a \"string\", an integer, a number of seconds, true "
@@ -356,7 +361,7 @@ static void take(struct settings *s, const char *key, struct loc key_loc, struct
             want = "a number of seconds";
         else if (secs < 0 || secs > 86400 * 7) {
             diag_add(d, DIAG_ERROR, SETTINGS_FILE, v->loc,
-                     "'retry_delay' must be from 0 to 604800 seconds");
+                     "'retry_delay' must be from 0 to 604800 seconds, not %g", secs);
             return;
         } else {
             s->retry_delay = secs;

@@ -924,8 +924,10 @@ static int apply_settings(struct cli *c, struct settings *s)
     diag_print_all(stderr, &c->printer, &d);
     diag_release(&d);
     if (rc < 0) {
-        fprintf(stderr, "stau: error: pyproject.toml's [tool.stau] has errors; nothing runs until "
-                        "they are fixed\n");
+        fprintf(stderr,
+                "stau: error: the [tool.stau] settings in '%spyproject.toml' have errors; "
+                "nothing runs until they are fixed\n",
+                c->printer.prefix);
         return EXIT_USAGE;
     }
     if (!c->project.jobs_dir && s->jobs_root)
