@@ -112,6 +112,12 @@ static inline bool run_unassigned(const struct run_record *r)
     return r->status == RUN_QUEUED && r->owner_pid == 0 && !r->host;
 }
 
+/* What a record read from a state database has that stau never writes (a garbled
+ * page, or a row changed by hand): "job is NULL", "status is 'x'", ...; NULL when
+ * nothing. Backends refuse such a row rather than hand it out (a job would get
+ * garbage kwargs on `stau rerun`). A backend that cannot parse the status gives
+ * the record the status RUN_STATUS_COUNT. */
+const char *run_record_impossible(const struct run_record *r, struct strbuf *why);
 /* Free a record's strings (the record itself is the caller's) and zero it. */
 void run_record_release(struct run_record *run);
 /* Release every record and the array. */

@@ -690,3 +690,92 @@ int json_object_without(const char *text, const char *key, struct strbuf *out)
     VEC_FREE(&list);
     return 0;
 }
+
+/* The end of the strict JSON value at s (RFC 8259), or NULL; depth bounds nesting. */
+static const char *json_strict_value(const char *s, int depth)
+{
+    s = json_space(s);
+    if (depth > 512)
+        return NULL;
+    if (*s == '"') {
+        for (s++; *s != '"'; s++) {
+            if ((unsigned char)*s < 0x20)
+                return NULL; /* the end of the text, or a control character */
+            if (*s == '\\') {
+                s++;
+                if (*s == 'u') {
+                    for (int i = 1; i <= 4; i++)
+                        if (!s[i] || !strchr("0123456789abcdefABCDEF", s[i]))
+                            return NULL;
+                    s += 4;
+                } else if (!*s || !strchr("\"\\/bfnrt", *s)) {
+                    return NULL;
+                }
+            }
+        }
+        return s + 1;
+    }
+    if (*s == '{' || *s == '[') {
+        char close = *s == '{' ? '}' : ']';
+        s = json_space(s + 1);
+        if (*s == close)
+            return s + 1;
+        for (;;) {
+            if (close == '}') {
+                if (*s != '"' || !(s = json_strict_value(s, depth + 1)))
+                    return NULL;
+                s = json_space(s);
+                if (*s++ != ':')
+                    return NULL;
+            }
+            if (!(s = json_strict_value(s, depth + 1)))
+                return NULL;
+            s = json_space(s);
+            if (*s == close)
+                return s + 1;
+            if (*s++ != ',')
+                return NULL;
+        }
+    }
+    static const char *const words[] = {"true", "false", "null"};
+    for (size_t i = 0; i < 3; i++)
+        if (strncmp(s, words[i], strlen(words[i])) == 0)
+            return s + strlen(words[i]);
+    const char *start = s;
+    if (*s == '-')
+        s++;
+    if (*s == '0')
+        s++;
+    else if (*s >= '1' && *s <= '9')
+        while (*s >= '0' && *s <= '9')
+            s++;
+    else
+        return NULL;
+    if (*s == '.') {
+        if (!(*++s >= '0' && *s <= '9'))
+            return NULL;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-')
+            s++;
+        if (!(*s >= '0' && *s <= '9'))
+            return NULL;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    return s > start ? s : NULL;
+}
+
+bool json_valid(const char *text, char kind)
+{
+    if (!text)
+        return false;
+    const char *s = json_space(text);
+    if (kind && *s != kind)
+        return false;
+    const char *end = json_strict_value(s, 0);
+    return end && !*json_space(end);
+}
