@@ -1443,7 +1443,7 @@ static int pg_generation(struct store *st, int64_t *out)
  * references are there before they are pointed at. */
 enum { IMPORT_ROWS = 200 };
 
-static int import_some(struct pg_store *s, const struct run_record *runs, size_t count,
+static int import_some(struct pg_store *s, const struct run_record *runs, size_t count, bool merge,
                        const char *what)
 {
     struct strbuf sql = STRBUF_INIT;
@@ -1495,6 +1495,8 @@ static int import_some(struct pg_store *s, const struct run_record *runs, size_t
         }
         strbuf_addch(&sql, ')');
     }
+    if (merge)
+        strbuf_addstr(&sql, " ON CONFLICT (id) DO NOTHING");
     int rc = -1;
     if (ensure(s, what) == 0) {
         s->base.round_trips++;
@@ -1513,14 +1515,14 @@ static int import_some(struct pg_store *s, const struct run_record *runs, size_t
 }
 
 static int pg_import(struct store *st, const struct run_record *runs, size_t count,
-                     const struct store_file *files, size_t file_count)
+                     const struct store_file *files, size_t file_count, bool merge)
 {
     struct pg_store *s = backend(st);
-    const char *what = "copy runs in";
+    const char *what = merge ? "recover runs" : "copy runs in";
     if (write_begin(s, what) < 0)
         return -1;
     int64_t existing = 0;
-    if (read_number(s, "SELECT count(*) FROM runs", NULL, &existing, what) < 0) {
+    if (!merge && read_number(s, "SELECT count(*) FROM runs", NULL, &existing, what) < 0) {
         write_rollback(s);
         return -1;
     }
@@ -1533,7 +1535,8 @@ static int pg_import(struct store *st, const struct run_record *runs, size_t cou
     }
     int rc = execute(s, "SET LOCAL stau.importing = 'on'", NULL, what) < 0 ? -1 : 0;
     for (size_t i = 0; i < count && rc == 0; i += IMPORT_ROWS)
-        rc = import_some(s, runs + i, count - i < IMPORT_ROWS ? count - i : IMPORT_ROWS, what);
+        rc = import_some(s, runs + i, count - i < IMPORT_ROWS ? count - i : IMPORT_ROWS, merge,
+                         what);
     if (rc == 0)
         rc = put_files(s, files, file_count, 0, what);
     /* what the triggers would have done, at once */
@@ -1549,6 +1552,27 @@ static int pg_import(struct store *st, const struct run_record *runs, size_t cou
                             NULL, what) < 0))
         rc = -1;
     if (rc < 0) {
+        write_rollback(s);
+        return -1;
+    }
+    return write_commit(s, what);
+}
+
+static int pg_keep_ids_above(struct store *st, int64_t id)
+{
+    struct pg_store *s = backend(st);
+    const char *what = "number new runs after the archived ones";
+    if (id <= 0)
+        return 0;
+    struct params p = {0};
+    p_int(&p, id);
+    if (write_begin(s, what) < 0)
+        return -1;
+    /* a sequence not used yet hands out last_value itself next: setval makes it "called" */
+    if (execute(s,
+                "SELECT setval('runs_id_seq', GREATEST($1::bigint, (SELECT CASE WHEN is_called"
+                " THEN last_value ELSE last_value - 1 END FROM runs_id_seq)))",
+                &p, what) < 0) {
         write_rollback(s);
         return -1;
     }
@@ -1653,6 +1677,7 @@ static const struct store_ops pg_ops = {
     .wake_fd = pg_wake_fd,
     .woken = pg_woken,
     .import = pg_import,
+    .keep_ids_above = pg_keep_ids_above,
     .files_all = pg_files_all,
 };
 

@@ -261,6 +261,9 @@ enum statement {
     SQL_GENERATION,
     SQL_RUN_COUNT,
     SQL_IMPORT_RUN,
+    SQL_MERGE_RUN,
+    SQL_SEQUENCE_ADD,
+    SQL_SEQUENCE_RAISE,
     SQL_FILES_ALL,
     SQL_WORK_DONE,
     SQL_COUNT
@@ -353,6 +356,12 @@ static const char *const statement_text[SQL_COUNT] = {
     [SQL_IMPORT_RUN] = "INSERT INTO runs (" RUN_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
                        " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,"
                        " ?24, ?25, ?26, ?27, ?28, ?29)",
+    [SQL_MERGE_RUN] = "INSERT INTO runs (" RUN_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                      " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,"
+                      " ?24, ?25, ?26, ?27, ?28, ?29) ON CONFLICT (id) DO NOTHING",
+    [SQL_SEQUENCE_ADD] = "INSERT INTO sqlite_sequence (name, seq) SELECT 'runs', ?1"
+                         " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'runs')",
+    [SQL_SEQUENCE_RAISE] = "UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'runs' AND seq < ?1",
     [SQL_FILES_ALL] = "SELECT path, mtime_ns, ctime_ns, size, inode, device, hash_low, hash_high"
                       " FROM files ORDER BY path",
     /* ?1: the asks as a JSON array of [job, [work IDs]]; a row per ID found: which ask,
@@ -1463,12 +1472,22 @@ static int bind_whole_run(struct sqlite_store *s, sqlite3_stmt *q, const struct 
 /* Rows in id order keep rerun_of's references valid as they go in; AUTOINCREMENT
  * carries on past the largest id. */
 static int sqlite_import(struct store *st, const struct run_record *runs, size_t count,
-                         const struct store_file *files, size_t file_count)
+                         const struct store_file *files, size_t file_count, bool merge)
 {
     struct sqlite_store *s = backend(st);
-    const char *what = "copy runs in";
+    const char *what = merge ? "recover runs" : "copy runs in";
     if (write_begin(s, what) < 0)
         return -1;
+    if (merge) {
+        sqlite3_stmt *q = statement(s, SQL_MERGE_RUN);
+        for (size_t i = 0; i < count; i++) {
+            if (bind_whole_run(s, q, &runs[i], what) < 0 || run_done(s, q, what) < 0) {
+                write_rollback(s);
+                return -1;
+            }
+        }
+        return write_commit(s, what);
+    }
     int64_t existing = 0;
     sqlite3_stmt *c = statement(s, SQL_RUN_COUNT);
     int found = step_one(s, c, what);
@@ -1494,6 +1513,23 @@ static int sqlite_import(struct store *st, const struct run_record *runs, size_t
     sqlite3_stmt *f = statement(s, SQL_FILE_PUT);
     for (size_t i = 0; i < file_count; i++) {
         if (put_file(s, f, &files[i], 0, what) < 0) {
+            write_rollback(s);
+            return -1;
+        }
+    }
+    return write_commit(s, what);
+}
+
+static int sqlite_keep_ids_above(struct store *st, int64_t id)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "number new runs after the archived ones";
+    if (write_begin(s, what) < 0)
+        return -1;
+    for (int which = SQL_SEQUENCE_ADD; which <= SQL_SEQUENCE_RAISE; which++) {
+        sqlite3_stmt *q = statement(s, (enum statement)which);
+        if (bound(s, q, sqlite3_bind_int64(q, 1, id) != SQLITE_OK, what) < 0 ||
+            run_done(s, q, what) < 0) {
             write_rollback(s);
             return -1;
         }
@@ -1593,6 +1629,7 @@ static const struct store_ops sqlite_ops = {
     .wake_fd = sqlite_wake_fd,
     .woken = sqlite_woken,
     .import = sqlite_import,
+    .keep_ids_above = sqlite_keep_ids_above,
     .files_all = sqlite_files_all,
 };
 

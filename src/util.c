@@ -779,3 +779,96 @@ bool json_valid(const char *text, char kind)
     const char *end = json_strict_value(s, 0);
     return end && !*json_space(end);
 }
+
+/* Append code point c as UTF-8. */
+static void add_utf8(struct strbuf *out, uint32_t c)
+{
+    if (c < 0x80) {
+        strbuf_addch(out, (char)c);
+    } else if (c < 0x800) {
+        strbuf_addch(out, (char)(0xC0 | (c >> 6)));
+        strbuf_addch(out, (char)(0x80 | (c & 0x3F)));
+    } else if (c < 0x10000) {
+        strbuf_addch(out, (char)(0xE0 | (c >> 12)));
+        strbuf_addch(out, (char)(0x80 | ((c >> 6) & 0x3F)));
+        strbuf_addch(out, (char)(0x80 | (c & 0x3F)));
+    } else {
+        strbuf_addch(out, (char)(0xF0 | (c >> 18)));
+        strbuf_addch(out, (char)(0x80 | ((c >> 12) & 0x3F)));
+        strbuf_addch(out, (char)(0x80 | ((c >> 6) & 0x3F)));
+        strbuf_addch(out, (char)(0x80 | (c & 0x3F)));
+    }
+}
+
+static int hex4(const char *s, uint32_t *out)
+{
+    *out = 0;
+    for (int i = 0; i < 4; i++) {
+        char ch = s[i];
+        int v = ch >= '0' && ch <= '9'   ? ch - '0'
+                : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                         : -1;
+        if (v < 0)
+            return -1;
+        *out = *out << 4 | (uint32_t)v;
+    }
+    return 0;
+}
+
+int json_string_decode(const char *literal, struct strbuf *out)
+{
+    const char *s = literal ? json_space(literal) : "";
+    if (*s++ != '"')
+        return -1;
+    for (; *s != '"'; s++) {
+        if (!*s)
+            return -1;
+        if (*s != '\\') {
+            strbuf_addch(out, *s);
+            continue;
+        }
+        s++;
+        uint32_t c;
+        switch (*s) {
+        case '"':
+        case '\\':
+        case '/':
+            strbuf_addch(out, *s);
+            break;
+        case 'b':
+            strbuf_addch(out, '\b');
+            break;
+        case 'f':
+            strbuf_addch(out, '\f');
+            break;
+        case 'n':
+            strbuf_addch(out, '\n');
+            break;
+        case 'r':
+            strbuf_addch(out, '\r');
+            break;
+        case 't':
+            strbuf_addch(out, '\t');
+            break;
+        case 'u':
+            if (hex4(s + 1, &c) < 0)
+                return -1;
+            s += 4;
+            if (c >= 0xD800 && c < 0xDC00 && s[1] == '\\' && s[2] == 'u') {
+                uint32_t low;
+                if (hex4(s + 3, &low) == 0 && low >= 0xDC00 && low < 0xE000) {
+                    c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
+                    s += 6;
+                }
+            }
+            if (c == 0)
+                return -1; /* stau's strings hold no NUL */
+            add_utf8(out, c);
+            break;
+        default:
+            return -1;
+        }
+    }
+    return *json_space(s + 1) ? -1 : 0;
+}
