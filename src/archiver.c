@@ -700,6 +700,42 @@ int archiver_read_log(const char *archive_path, FILE *out, struct strbuf *err)
     return read_member(archive_path, "log.txt", sink_file, &sink, err);
 }
 
+int archiver_verify(const char *archive_path, struct strbuf *err)
+{
+    struct reader r;
+    if (reader_open(&r, archive_path, err) != 0)
+        return -1;
+    struct archive_entry *e;
+    struct strbuf path = STRBUF_INIT;
+    bool manifest = false, log = false;
+    int status;
+    while ((status = reader_next(&r, archive_path, &e, err)) == 1) {
+        strbuf_reset(&path);
+        const char *raw = entry_path(e);
+        if (raw && normalize_path(raw, &path) && entry_type(e) == ARCHIVER_MEMBER_FILE) {
+            manifest |= strcmp(strbuf_str(&path), "manifest.json") == 0;
+            log |= strcmp(strbuf_str(&path), "log.txt") == 0;
+        }
+        char buffer[COPY_BUFFER_SIZE];
+        la_ssize_t got;
+        while ((got = archive_read_data(r.archive, buffer, sizeof(buffer))) > 0)
+            ;
+        if (got < 0) {
+            strbuf_addf(err, "cannot read '%s' from archive '%s': %s", raw ? raw : "?",
+                        archive_path, libarchive_error(r.archive));
+            status = -1;
+            break;
+        }
+    }
+    if (status == 0 && (!manifest || !log)) {
+        strbuf_addf(err, "archive '%s' has no '%s'", archive_path,
+                    manifest ? "log.txt" : "manifest.json");
+        status = -1;
+    }
+    strbuf_release(&path);
+    return reader_close(&r, archive_path, status, err);
+}
+
 /* Restoring. Two passes over the archive: the first checks every member (and what
  * the target folder already holds) and writes nothing; the second checks each
  * member again, in case the archive changed in between, and extracts it. Below the

@@ -208,3 +208,35 @@ stau: error: no archives in '.stau/archive' to recover runs from
   hint: archives are kept there unless --archive DIR ($STAU_ARCHIVE) names another folder
 EOF2
 }
+
+# gc removes a log only once its run's archive reads back whole: else the log is
+# the run's last copy.
+test_store_gc_keeps_the_log_of_an_unreadable_archive() {
+    ran_report 2
+    local log1 log2 size
+    log1=$(db "SELECT log_path FROM runs WHERE id = 1")
+    log2=$(db "SELECT log_path FROM runs WHERE id = 2")
+    size=$(stat -c %s .stau/archive/report.1.tar.zst)
+    truncate -s $((size / 2)) .stau/archive/report.1.tar.zst
+    local said
+    said="stau: error: the archive of run 1 of 'report' is unreadable: cannot read archive '.stau/archive/report.1.tar.zst': Truncated zstd input
+  hint: its log '$log1' is kept, the run's last whole copy of it (\`stau log 1\`); the outputs in the archive cannot be restored"
+    run gc -n
+    expect_exit 1
+    expect_stderr_eq <<<"$said"
+    expect_stdout_eq <<EOF2
+would remove log $log2 ($(stat -c %s "$log2") bytes)
+gc: would remove 0 archives and 1 log, freeing $(stat -c %s "$log2") bytes
+EOF2
+    run gc
+    expect_exit 1
+    expect_stderr_eq <<<"$said"
+    expect_file "$log1"
+    expect_no_file "$log2"
+    run log 1
+    expect_exit 0
+    expect_stdout_eq <<<"report run 1 []"
+    run log 2
+    expect_exit 0
+    expect_stdout_eq <<<"report run 2 []"
+}
