@@ -25,8 +25,10 @@
  * members by name and ignore unknown members outside outputs/, so members can be
  * added later.
  *
- * An archive is written as "<name>.tmp.<pid>", synced, renamed over <name>, and
- * its folder synced, so a crash leaves either the old archive or the new one.
+ * An archive is written as "<name>.tmp.<pid>", synced, renamed to <name>, and its
+ * folder synced, so a crash never leaves half an archive under <name>. An archive
+ * already at <name> is never written over: it is another run's (run ids restarted
+ * when a state database was lost), and that run's last copy.
  * Archives written together are synced together: one sync of the file system and
  * one of each folder for all of them. */
 #include "archiver.h"
@@ -426,6 +428,28 @@ static int sync_staged(const char *archive_path, struct strbuf *err)
     return status;
 }
 
+/* Rename from to to unless to exists: 0, or -1 with errno (EEXIST: it does). */
+static int rename_new(const char *from, const char *to)
+{
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+        return -1;
+    /* a file system without RENAME_NOREPLACE: a hard link fails on an existing name */
+    if (link(from, to) == 0) {
+        (void)unlink(from);
+        return 0;
+    }
+    if (errno == EEXIST || (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP))
+        return -1;
+    /* neither: check, then rename (another writer of the same name is not expected) */
+    if (access(to, F_OK) == 0) {
+        errno = EEXIST;
+        return -1;
+    }
+    return rename(from, to);
+}
+
 size_t archiver_place(const char *const *archive_paths, size_t count, bool *placed,
                       struct strbuf *errs)
 {
@@ -447,9 +471,15 @@ size_t archiver_place(const char *const *archive_paths, size_t count, bool *plac
         char *tmp = temp_name(archive_paths[i]);
         if (!synced && sync_staged(archive_paths[i], &errs[i]) != 0) {
             unlink(tmp);
-        } else if (rename(tmp, archive_paths[i]) != 0) {
-            strbuf_addf(&errs[i], "cannot rename '%s' to '%s': %s", tmp, archive_paths[i],
-                        strerror(errno));
+        } else if (rename_new(tmp, archive_paths[i]) != 0) {
+            if (errno == EEXIST)
+                strbuf_addf(&errs[i],
+                            "'%s' exists already, an archive of an earlier run with this id "
+                            "(was the state database lost?): kept as it is",
+                            archive_paths[i]);
+            else
+                strbuf_addf(&errs[i], "cannot rename '%s' to '%s': %s", tmp, archive_paths[i],
+                            strerror(errno));
             if (unlink(tmp) != 0 && errno != ENOENT)
                 strbuf_addf(&errs[i], " (and cannot remove '%s': %s)", tmp, strerror(errno));
         } else {
@@ -668,6 +698,42 @@ int archiver_read_log(const char *archive_path, FILE *out, struct strbuf *err)
 {
     struct file_sink sink = {out, err};
     return read_member(archive_path, "log.txt", sink_file, &sink, err);
+}
+
+int archiver_verify(const char *archive_path, struct strbuf *err)
+{
+    struct reader r;
+    if (reader_open(&r, archive_path, err) != 0)
+        return -1;
+    struct archive_entry *e;
+    struct strbuf path = STRBUF_INIT;
+    bool manifest = false, log = false;
+    int status;
+    while ((status = reader_next(&r, archive_path, &e, err)) == 1) {
+        strbuf_reset(&path);
+        const char *raw = entry_path(e);
+        if (raw && normalize_path(raw, &path) && entry_type(e) == ARCHIVER_MEMBER_FILE) {
+            manifest |= strcmp(strbuf_str(&path), "manifest.json") == 0;
+            log |= strcmp(strbuf_str(&path), "log.txt") == 0;
+        }
+        char buffer[COPY_BUFFER_SIZE];
+        la_ssize_t got;
+        while ((got = archive_read_data(r.archive, buffer, sizeof(buffer))) > 0)
+            ;
+        if (got < 0) {
+            strbuf_addf(err, "cannot read '%s' from archive '%s': %s", raw ? raw : "?",
+                        archive_path, libarchive_error(r.archive));
+            status = -1;
+            break;
+        }
+    }
+    if (status == 0 && (!manifest || !log)) {
+        strbuf_addf(err, "archive '%s' has no '%s'", archive_path,
+                    manifest ? "log.txt" : "manifest.json");
+        status = -1;
+    }
+    strbuf_release(&path);
+    return reader_close(&r, archive_path, status, err);
 }
 
 /* Restoring. Two passes over the archive: the first checks every member (and what

@@ -72,6 +72,11 @@ int archiver_read_manifest(const char *archive_path, struct strbuf *manifest_out
 /* Copy the archive's log.txt to out. Returns 0, or -1 with a message in err. */
 int archiver_read_log(const char *archive_path, FILE *out, struct strbuf *err);
 
+/* Read the whole archive back, every member's content to its end (zstd's checksums
+ * included), and check it holds its manifest and log: 0, or -1 with what is wrong
+ * in err. gc asks this before it removes a log the archive holds a copy of. */
+int archiver_verify(const char *archive_path, struct strbuf *err);
+
 /* Extract the outputs ("outputs/X" becomes "<target_dir>/X", creating target_dir
  * if missing; existing files are replaced, others left alone). Every member is
  * checked before anything is written: absolute paths, ".." components, paths

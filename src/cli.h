@@ -46,8 +46,12 @@ const char *cli_db_schema(void);
 char *cli_state_path(const struct project *p);
 /* Whether the state database exists already (a server always counts as existing). */
 bool cli_state_exists(const struct project *p);
-/* Open the state database; NULL after a message. */
+/* Open the state database; NULL after a message. A database without runs while the
+ * project keeps archives or logs of earlier runs is said (cli_notice_lost_history). */
 struct store *cli_open_store(const struct project *p);
+/* When st holds no runs but the archive folder or .stau/logs hold some: warn that the
+ * history was lost, and number new runs past the largest archived id (cli_recover.c). */
+void cli_notice_lost_history(const struct project *p, struct store *st);
 /* Load the project and print its diagnostics to stderr; -1 if it could not be loaded
  * or holds no job (an error: `no jobs found under ...`). */
 int cli_load(const struct cli *c, struct project *p);
@@ -88,5 +92,7 @@ int cli_serve(const struct cli *c);
 int cli_init(const struct cli *c);
 /* `stau db copy`: copy the run history into another state database (cli_db.c). */
 int cli_db(const struct cli *c);
+/* `stau db recover`: rebuild the run history from the archives' manifests (cli_recover.c). */
+int cli_db_recover(const struct cli *c);
 
 #endif

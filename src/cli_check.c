@@ -47,6 +47,8 @@ struct store *cli_open_store(const struct project *p)
     struct store *st = store_open(path, cli_db_schema(), &err);
     if (!st)
         error("%s", strbuf_str(&err));
+    else
+        cli_notice_lost_history(p, st);
     strbuf_release(&err);
     free(path);
     return st;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 static const char usage[] = "stau db copy [--from DB] [--to DB]";
+static const char db_usage[] = "stau db copy [--from DB] [--to DB] | stau db recover";
 
 /* How many ids or paths a mismatch names of each kind. */
 enum { MISMATCH_SHOWN = 5 };
@@ -431,17 +432,19 @@ out:
 
 int cli_db(const struct cli *c)
 {
-    static const char *const subcommands[] = {"copy", NULL};
+    static const char *const subcommands[] = {"copy", "recover", NULL};
     if (!c->arg_count)
-        return cli_usage_error("'db' needs a subcommand: copy", usage);
+        return cli_usage_error("'db' needs a subcommand: copy or recover", db_usage);
     const char *sub = c->args[0];
     if (strcmp(sub, "copy") == 0)
         return db_copy(c);
+    if (strcmp(sub, "recover") == 0)
+        return cli_db_recover(c);
     const char *close = did_you_mean(sub, subcommands);
     fprintf(stderr, "stau: error: unknown db subcommand '%s'\n", sub);
     if (close)
         fprintf(stderr, "  hint: did you mean 'stau db %s'?\n", close);
     else
-        fprintf(stderr, "  hint: usage: %s\n", usage);
+        fprintf(stderr, "  hint: usage: %s\n", db_usage);
     return EXIT_USAGE;
 }

@@ -675,17 +675,31 @@ int cli_gc(const struct cli *c)
         rc = EXIT_USAGE;
         goto out;
     }
-    /* First, oldest first, the logs of runs whose archive is there: it holds the log. */
+    /* First, oldest first, the logs of runs whose archive is there: it holds the log,
+     * once it reads back whole (else the log is the run's last copy). */
+    size_t unreadable = 0;
     for (size_t i = all.len; i-- > 0;) {
         const struct run_record *r = &all.items[i];
         if (!r->archive_path || !removable(r->log_path))
             continue;
         char *archive = root_path(&s, r->archive_path);
+        char *log = root_path(&s, r->log_path);
         int64_t size;
-        bool archived = file_size(archive, &size);
-        free(archive);
-        if (archived)
+        bool archived = file_size(archive, &size) && file_size(log, &size);
+        free(log);
+        struct strbuf err = STRBUF_INIT;
+        if (archived && archiver_verify(archive, &err) < 0) {
+            fprintf(stderr,
+                    "stau: error: the archive of run %lld of '%s' is unreadable: %s\n"
+                    "  hint: its log '%s' is kept, the run's last whole copy of it (`stau log "
+                    "%lld`); the outputs in the archive cannot be restored\n",
+                    (long long)r->id, r->job, err.buf, r->log_path, (long long)r->id);
+            unreadable++;
+        } else if (archived) {
             tally(gc_remove(&s, r->log_path, "log", c->dry_run, &freed), &logs, &rc);
+        }
+        strbuf_release(&err);
+        free(archive);
     }
     /* Runs without an archive (never started, or not archived) hold their log
      * alone: it goes by the archives' rules, age and count, newest kept. */
@@ -728,6 +742,8 @@ int cli_gc(const struct cli *c)
         printf("gc: %s %zu %s and %zu %s, %s %lld bytes\n", c->dry_run ? "would remove" : "removed",
                archives, archives == 1 ? "archive" : "archives", logs, logs == 1 ? "log" : "logs",
                c->dry_run ? "freeing" : "freed", (long long)freed);
+    if (unreadable && rc == EXIT_OK)
+        rc = EXIT_JOB_FAILED;
 out:
     run_list_release(&doomed);
     run_list_release(&all);

@@ -45,6 +45,11 @@ void paths_set_archive_dir(const char *dir)
         archive_dir[--len] = '\0';
 }
 
+char *paths_archive_folder(void)
+{
+    return xstrdup(archive_dir ? archive_dir : PATHS_STATE_DIR "/archive");
+}
+
 char *paths_archive(const char *job, int64_t run_id)
 {
     if (archive_dir)

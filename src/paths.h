@@ -35,6 +35,9 @@ char *paths_select_result(const char *root, const char *job, int64_t started_ms)
 /* Keep archives in dir (made absolute against the working folder; NULL: in .stau/archive
  * of the project): main sets it from --archive or $STAU_ARCHIVE. */
 void paths_set_archive_dir(const char *dir);
+/* The folder archives are kept in, as a recorded path: rel (.stau/archive), or the
+ * --archive folder (absolute). */
+char *paths_archive_folder(void);
 /* The archive of a run: rel, or absolute in the --archive folder. */
 char *paths_archive(const char *job, int64_t run_id);
 /* A recorded path as a path to open: an absolute one as it is, a rel one below root. */

@@ -203,8 +203,8 @@ static const struct command commands[] = {
      "Edges carry max_lag; jobs whose declaration has errors are red.\n"
      "--chunks JOB...: the chunk graph of their latest invocations, a cluster per job,\n"
      "a node per chunk, an edge where a chunk needs one sharing its work IDs.\n"},
-    {"db", cli_db, BIT(O_FROM_DB) | BIT(O_TO_DB), "copy",
-     "copy the run history into another state database",
+    {"db", cli_db, BIT(O_FROM_DB) | BIT(O_TO_DB), "copy|recover",
+     "copy the run history into another state database, or rebuild it from the archives",
      "Copies every run (ids and every field kept) and what stau remembers of files\n"
      "from the state database --from DB into --to DB in one transaction, then reads\n"
      "the copy back and compares the run count, the file count and a checksum. DB is\n"
@@ -213,7 +213,13 @@ static const struct command commands[] = {
      "the project's own database (--db, $STAU_DB, else .stau/state.db): `stau db copy\n"
      "--to postgresql://...` moves the project's history to a server. The source must\n"
      "exist and hold runs; a destination that holds runs is refused. Logs and archives\n"
-     "stay in .stau/, where the records point.\n"},
+     "stay in .stau/, where the records point.\n"
+     "\n"
+     "recover: rebuilds the run history of a state database that was lost (removed or\n"
+     "emptied) from the manifest every archive holds: each archived run not recorded\n"
+     "goes in with its id and record. A database without runs while archives exist is\n"
+     "said on every command, and numbers new runs past the archived ids, so recovering\n"
+     "later still works. An unreadable archive is said, and the exit status is 1.\n"},
     {"init", cli_init, 0, "[DIR]", "start a project: a jobs root with an example job",
      "Creates src/hello.py, an example job, and a [tool.stau] table in pyproject.toml\n"
      "(added to one that exists), in DIR (default: the current folder), then prints\n"

@@ -27,6 +27,28 @@ bool run_status_parse(const char *name, enum run_status *out)
     return false;
 }
 
+const char *run_record_impossible(const struct run_record *r, struct strbuf *why)
+{
+    strbuf_reset(why);
+    if (r->id <= 0)
+        strbuf_addf(why, "its id is %lld", (long long)r->id);
+    else if (!r->job)
+        strbuf_addstr(why, "its job is NULL");
+    else if (!*r->job)
+        strbuf_addstr(why, "its job is empty");
+    else if ((unsigned)r->status >= RUN_STATUS_COUNT)
+        strbuf_addstr(why, "its status is unknown");
+    else if (r->attempt < 1)
+        strbuf_addf(why, "its attempt is %d", r->attempt);
+    else if (r->queued_at < 0)
+        strbuf_addf(why, "its queue time is %lld", (long long)r->queued_at);
+    else if (r->kwargs_json && !json_valid(r->kwargs_json, '{'))
+        strbuf_addstr(why, "its kwargs are no JSON object");
+    else if (r->chunk < 0 || r->chunks < 0 || r->chunk > r->chunks)
+        strbuf_addf(why, "it is chunk %d of %d", r->chunk, r->chunks);
+    return why->len ? strbuf_str(why) : NULL;
+}
+
 void run_record_release(struct run_record *r)
 {
     char *strings[] = {r->job,

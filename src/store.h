@@ -112,6 +112,12 @@ static inline bool run_unassigned(const struct run_record *r)
     return r->status == RUN_QUEUED && r->owner_pid == 0 && !r->host;
 }
 
+/* What a record read from a state database has that stau never writes (a garbled
+ * page, or a row changed by hand): "job is NULL", "status is 'x'", ...; NULL when
+ * nothing. Backends refuse such a row rather than hand it out (a job would get
+ * garbage kwargs on `stau rerun`). A backend that cannot parse the status gives
+ * the record the status RUN_STATUS_COUNT. */
+const char *run_record_impossible(const struct run_record *r, struct strbuf *why);
 /* Free a record's strings (the record itself is the caller's) and zero it. */
 void run_record_release(struct run_record *run);
 /* Release every record and the array. */
@@ -287,7 +293,8 @@ struct store_ops {
     int (*wake_fd)(struct store *st);
     int (*woken)(struct store *st);
     int (*import)(struct store *st, const struct run_record *runs, size_t count,
-                  const struct store_file *files, size_t file_count);
+                  const struct store_file *files, size_t file_count, bool merge);
+    int (*keep_ids_above)(struct store *st, int64_t id);
     int (*files_all)(struct store *st, struct store_file_list *out);
 };
 
@@ -372,7 +379,22 @@ static inline int store_woken(struct store *st)
 static inline int store_import(struct store *st, const struct run_record *runs, size_t count,
                                const struct store_file *files, size_t file_count)
 {
-    return st->ops->import(st, runs, count, files, file_count);
+    return st->ops->import(st, runs, count, files, file_count, false);
+}
+
+/* store_import into a database that may hold runs (stau db recover): a run whose id
+ * it holds already is left as it is; the others go in as given, in one transaction.
+ * Their rerun_of must name a run the database holds or that goes in too. 0, or -1. */
+static inline int store_merge_runs(struct store *st, const struct run_record *runs, size_t count)
+{
+    return st->ops->import(st, runs, count, NULL, 0, true);
+}
+
+/* Make every run id recorded from now on larger than id (the ids archives on disk
+ * carry, when the database that numbered them was lost). 0, or -1. */
+static inline int store_keep_ids_above(struct store *st, int64_t id)
+{
+    return st->ops->keep_ids_above(st, id);
 }
 
 /* Append every remembered file to out, by path. */

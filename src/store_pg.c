@@ -387,15 +387,34 @@ static bool bool_at(const PGresult *res, int row, int col)
     return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
 }
 
-/* The run in row `row`, its columns from `c` on in RUN_COLUMNS order. */
-static void read_run(const PGresult *res, int row, int c, struct run_record *r)
+static void read_run_fields(const PGresult *res, int row, int c, struct run_record *r);
+
+/* The run in row `row`, its columns from `c` on in RUN_COLUMNS order: true, or false
+ * when it holds what stau never writes (the error set, *r released). */
+static bool read_run(struct pg_store *s, const PGresult *res, int row, int c, struct run_record *r)
+{
+    read_run_fields(res, row, c, r);
+    struct strbuf why = STRBUF_INIT;
+    bool sound = !run_record_impossible(r, &why);
+    if (!sound) {
+        problem(&s->base,
+                "state database '%s' is damaged: run %lld is unreadable (%s); the row was "
+                "changed outside stau",
+                s->base.location, (long long)r->id, strbuf_str(&why));
+        run_record_release(r);
+    }
+    strbuf_release(&why);
+    return sound;
+}
+
+static void read_run_fields(const PGresult *res, int row, int c, struct run_record *r)
 {
     memset(r, 0, sizeof(*r));
     r->id = int_at(res, row, c + 0);
     r->job = text_at(res, row, c + 1);
     r->attempt = (int)int_at(res, row, c + 2);
     if (!run_status_parse(PQgetvalue(res, row, c + 3), &r->status))
-        r->status = RUN_LOST; /* the CHECK constraint makes this unreachable */
+        r->status = RUN_STATUS_COUNT; /* refused by read_run */
     r->queued_at = int_at(res, row, c + 4);
     r->started_at = int_at(res, row, c + 5);
     r->finished_at = int_at(res, row, c + 6);
@@ -432,7 +451,10 @@ static int read_runs(struct pg_store *s, const char *sql, const struct params *p
         return -1;
     for (int i = 0; i < PQntuples(res); i++) {
         struct run_record r;
-        read_run(res, i, 0, &r);
+        if (!read_run(s, res, i, 0, &r)) {
+            PQclear(res);
+            return -1;
+        }
         VEC_PUSH(out, r);
     }
     PQclear(res);
@@ -447,8 +469,8 @@ static int read_one_run(struct pg_store *s, const char *sql, const struct params
     if (!res)
         return -1;
     int found = PQntuples(res) > 0;
-    if (found)
-        read_run(res, 0, 0, out);
+    if (found && !read_run(s, res, 0, 0, out))
+        found = -1;
     PQclear(res);
     return found;
 }
@@ -1178,15 +1200,20 @@ static int pg_job_pasts(struct store *st, const char *const *jobs, size_t count,
         bool in_last = bool_at(res, row, 2), in_ok = bool_at(res, row, 3),
              started = bool_at(res, row, 4);
         struct run_record r;
-        read_run(res, row, 5, &r);
+        if (!read_run(s, res, row, 5, &r)) {
+            PQclear(res);
+            for (size_t k = 0; k < count; k++)
+                store_job_past_release(&out[k]);
+            return -1;
+        }
         if (in_last) {
             struct run_record copy;
-            read_run(res, row, 5, &copy);
+            read_run_fields(res, row, 5, &copy);
             VEC_PUSH(&past->last_batch, copy);
         }
         if (in_ok) {
             struct run_record copy;
-            read_run(res, row, 5, &copy);
+            read_run_fields(res, row, 5, &copy);
             VEC_PUSH(&past->succeeded_batch, copy);
         }
         if (started) {
@@ -1416,7 +1443,7 @@ static int pg_generation(struct store *st, int64_t *out)
  * references are there before they are pointed at. */
 enum { IMPORT_ROWS = 200 };
 
-static int import_some(struct pg_store *s, const struct run_record *runs, size_t count,
+static int import_some(struct pg_store *s, const struct run_record *runs, size_t count, bool merge,
                        const char *what)
 {
     struct strbuf sql = STRBUF_INIT;
@@ -1468,6 +1495,8 @@ static int import_some(struct pg_store *s, const struct run_record *runs, size_t
         }
         strbuf_addch(&sql, ')');
     }
+    if (merge)
+        strbuf_addstr(&sql, " ON CONFLICT (id) DO NOTHING");
     int rc = -1;
     if (ensure(s, what) == 0) {
         s->base.round_trips++;
@@ -1486,14 +1515,14 @@ static int import_some(struct pg_store *s, const struct run_record *runs, size_t
 }
 
 static int pg_import(struct store *st, const struct run_record *runs, size_t count,
-                     const struct store_file *files, size_t file_count)
+                     const struct store_file *files, size_t file_count, bool merge)
 {
     struct pg_store *s = backend(st);
-    const char *what = "copy runs in";
+    const char *what = merge ? "recover runs" : "copy runs in";
     if (write_begin(s, what) < 0)
         return -1;
     int64_t existing = 0;
-    if (read_number(s, "SELECT count(*) FROM runs", NULL, &existing, what) < 0) {
+    if (!merge && read_number(s, "SELECT count(*) FROM runs", NULL, &existing, what) < 0) {
         write_rollback(s);
         return -1;
     }
@@ -1506,7 +1535,8 @@ static int pg_import(struct store *st, const struct run_record *runs, size_t cou
     }
     int rc = execute(s, "SET LOCAL stau.importing = 'on'", NULL, what) < 0 ? -1 : 0;
     for (size_t i = 0; i < count && rc == 0; i += IMPORT_ROWS)
-        rc = import_some(s, runs + i, count - i < IMPORT_ROWS ? count - i : IMPORT_ROWS, what);
+        rc = import_some(s, runs + i, count - i < IMPORT_ROWS ? count - i : IMPORT_ROWS, merge,
+                         what);
     if (rc == 0)
         rc = put_files(s, files, file_count, 0, what);
     /* what the triggers would have done, at once */
@@ -1522,6 +1552,27 @@ static int pg_import(struct store *st, const struct run_record *runs, size_t cou
                             NULL, what) < 0))
         rc = -1;
     if (rc < 0) {
+        write_rollback(s);
+        return -1;
+    }
+    return write_commit(s, what);
+}
+
+static int pg_keep_ids_above(struct store *st, int64_t id)
+{
+    struct pg_store *s = backend(st);
+    const char *what = "number new runs after the archived ones";
+    if (id <= 0)
+        return 0;
+    struct params p = {0};
+    p_int(&p, id);
+    if (write_begin(s, what) < 0)
+        return -1;
+    /* a sequence not used yet hands out last_value itself next: setval makes it "called" */
+    if (execute(s,
+                "SELECT setval('runs_id_seq', GREATEST($1::bigint, (SELECT CASE WHEN is_called"
+                " THEN last_value ELSE last_value - 1 END FROM runs_id_seq)))",
+                &p, what) < 0) {
         write_rollback(s);
         return -1;
     }
@@ -1626,6 +1677,7 @@ static const struct store_ops pg_ops = {
     .wake_fd = pg_wake_fd,
     .woken = pg_woken,
     .import = pg_import,
+    .keep_ids_above = pg_keep_ids_above,
     .files_all = pg_files_all,
 };
 

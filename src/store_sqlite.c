@@ -261,6 +261,9 @@ enum statement {
     SQL_GENERATION,
     SQL_RUN_COUNT,
     SQL_IMPORT_RUN,
+    SQL_MERGE_RUN,
+    SQL_SEQUENCE_ADD,
+    SQL_SEQUENCE_RAISE,
     SQL_FILES_ALL,
     SQL_WORK_DONE,
     SQL_COUNT
@@ -353,6 +356,12 @@ static const char *const statement_text[SQL_COUNT] = {
     [SQL_IMPORT_RUN] = "INSERT INTO runs (" RUN_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
                        " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,"
                        " ?24, ?25, ?26, ?27, ?28, ?29)",
+    [SQL_MERGE_RUN] = "INSERT INTO runs (" RUN_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                      " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,"
+                      " ?24, ?25, ?26, ?27, ?28, ?29) ON CONFLICT (id) DO NOTHING",
+    [SQL_SEQUENCE_ADD] = "INSERT INTO sqlite_sequence (name, seq) SELECT 'runs', ?1"
+                         " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'runs')",
+    [SQL_SEQUENCE_RAISE] = "UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'runs' AND seq < ?1",
     [SQL_FILES_ALL] = "SELECT path, mtime_ns, ctime_ns, size, inode, device, hash_low, hash_high"
                       " FROM files ORDER BY path",
     /* ?1: the asks as a JSON array of [job, [work IDs]]; a row per ID found: which ask,
@@ -500,15 +509,81 @@ static char *column_text(sqlite3_stmt *q, int i)
     return text ? xstrndup((const char *)text, (size_t)sqlite3_column_bytes(q, i)) : NULL;
 }
 
-static void read_run(sqlite3_stmt *q, struct run_record *r)
+/* The SQLite types each run column may hold, in RUN_COLUMNS order: 'i' an integer,
+ * 't' text, capitals NOT NULL. */
+static const char run_column_types[] = "ITITIiiiitIIiittttttttttiIiit";
+
+/* Whether column i of the row holds what kind (from run_column_types) allows: text
+ * without NUL bytes, or an integer. */
+static bool column_fits(sqlite3_stmt *q, int i, char kind)
 {
+    int type = sqlite3_column_type(q, i);
+    if (type == SQLITE_NULL)
+        return kind == 'i' || kind == 't';
+    if (kind == 'i' || kind == 'I')
+        return type == SQLITE_INTEGER;
+    if (type != SQLITE_TEXT)
+        return false;
+    const char *text = (const char *)sqlite3_column_text(q, i);
+    return text && strlen(text) == (size_t)sqlite3_column_bytes(q, i);
+}
+
+/* The current row of a run query into *r; false when it holds what stau never writes
+ * (the reason in *why, *r released). */
+static bool read_run(sqlite3_stmt *q, struct run_record *r, struct strbuf *why)
+{
+    static const char *const names[] = {"id",
+                                        "job",
+                                        "attempt",
+                                        "status",
+                                        "queued_at",
+                                        "started_at",
+                                        "finished_at",
+                                        "exit_code",
+                                        "signal",
+                                        "host",
+                                        "owner_pid",
+                                        "owner_start",
+                                        "pid",
+                                        "heartbeat_at",
+                                        "git_commit",
+                                        "kwargs_json",
+                                        "work_ids_json",
+                                        "code_fingerprint",
+                                        "config_fingerprint",
+                                        "inputs_fingerprint",
+                                        "outputs_fingerprint",
+                                        "reasons_json",
+                                        "log_path",
+                                        "archive_path",
+                                        "rerun_of",
+                                        "batch",
+                                        "chunk",
+                                        "chunks",
+                                        "files"};
+    _Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(run_column_types) - 1,
+                   "a type for each run column");
     memset(r, 0, sizeof(*r));
+    r->id = sqlite3_column_int64(q, 0);
+    for (int i = 0; i < (int)sizeof(names) / (int)sizeof(names[0]); i++) {
+        if (!column_fits(q, i, run_column_types[i])) {
+            static const char *const type_names[] = {"?",    "an integer", "a real",
+                                                     "text", "a blob",     "NULL"};
+            int type = sqlite3_column_type(q, i);
+            strbuf_reset(why);
+            strbuf_addf(why, "its %s is %s", names[i],
+                        type == SQLITE_TEXT      ? "text with a NUL byte"
+                        : type >= 1 && type <= 5 ? type_names[type]
+                                                 : "of no known type");
+            return false;
+        }
+    }
     r->id = sqlite3_column_int64(q, 0);
     r->job = column_text(q, 1);
     r->attempt = sqlite3_column_int(q, 2);
     const char *status = (const char *)sqlite3_column_text(q, 3);
     if (!status || !run_status_parse(status, &r->status))
-        r->status = RUN_LOST; /* the CHECK constraint makes this unreachable */
+        r->status = RUN_STATUS_COUNT; /* refused below */
     r->queued_at = sqlite3_column_int64(q, 4);
     r->started_at = sqlite3_column_int64(q, 5);
     r->finished_at = sqlite3_column_int64(q, 6);
@@ -534,6 +609,40 @@ static void read_run(sqlite3_stmt *q, struct run_record *r)
     r->chunk = sqlite3_column_int(q, 26);
     r->chunks = sqlite3_column_int(q, 27);
     r->files = column_text(q, 28);
+    if (!run_record_impossible(r, why))
+        return true;
+    run_record_release(r);
+    return false;
+}
+
+/* A row of run id that cannot be read (why): the database is damaged. PRAGMA
+ * quick_check says whether its pages are, too (a row changed by hand leaves them
+ * sound). Sets the error; -1. */
+static int damaged(struct sqlite_store *s, int64_t id, const char *why)
+{
+    struct strbuf problems = STRBUF_INIT;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(5)", -1, &q, NULL) == SQLITE_OK) {
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            const char *line = (const char *)sqlite3_column_text(q, 0);
+            if (line && strcmp(line, "ok") != 0)
+                strbuf_addf(&problems, "%s%s", problems.len ? "; " : "", line);
+        }
+        (void)sqlite3_finalize(q);
+    } else {
+        strbuf_addf(&problems, "cannot run it: %s", sqlite3_errmsg(s->db));
+    }
+    strbuf_reset(&s->base.error);
+    strbuf_addf(&s->base.error,
+                "state database '%s' is damaged: run %lld is unreadable (%s); PRAGMA "
+                "quick_check %s%s",
+                s->base.location, (long long)id, why,
+                problems.len ? "finds: "
+                             : "finds the file's structure sound, so the row's values "
+                               "themselves were changed",
+                strbuf_str(&problems));
+    strbuf_release(&problems);
+    return -1;
 }
 
 /* Step a bound run query, appending every row to out; 0 or -1. Finishes q. */
@@ -541,11 +650,19 @@ static int read_runs(struct sqlite_store *s, sqlite3_stmt *q, struct run_list *o
                      const char *what)
 {
     int rc;
+    struct strbuf why = STRBUF_INIT;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         struct run_record r;
-        read_run(q, &r);
+        if (!read_run(q, &r, &why)) {
+            int64_t id = sqlite3_column_int64(q, 0);
+            finish(q);
+            damaged(s, id, strbuf_str(&why));
+            strbuf_release(&why);
+            return -1;
+        }
         VEC_PUSH(out, r);
     }
+    strbuf_release(&why);
     int result = rc == SQLITE_DONE ? 0 : fail(s, what);
     finish(q);
     return result;
@@ -569,8 +686,13 @@ static int read_one_run(struct sqlite_store *s, sqlite3_stmt *q, struct run_reco
 {
     int found = step_one(s, q, what);
     if (found == 1) {
-        read_run(q, out);
+        struct strbuf why = STRBUF_INIT;
+        bool sound = read_run(q, out, &why);
+        int64_t id = sqlite3_column_int64(q, 0);
         finish(q);
+        if (!sound)
+            found = damaged(s, id, strbuf_str(&why));
+        strbuf_release(&why);
     }
     return found;
 }
@@ -1350,12 +1472,22 @@ static int bind_whole_run(struct sqlite_store *s, sqlite3_stmt *q, const struct 
 /* Rows in id order keep rerun_of's references valid as they go in; AUTOINCREMENT
  * carries on past the largest id. */
 static int sqlite_import(struct store *st, const struct run_record *runs, size_t count,
-                         const struct store_file *files, size_t file_count)
+                         const struct store_file *files, size_t file_count, bool merge)
 {
     struct sqlite_store *s = backend(st);
-    const char *what = "copy runs in";
+    const char *what = merge ? "recover runs" : "copy runs in";
     if (write_begin(s, what) < 0)
         return -1;
+    if (merge) {
+        sqlite3_stmt *q = statement(s, SQL_MERGE_RUN);
+        for (size_t i = 0; i < count; i++) {
+            if (bind_whole_run(s, q, &runs[i], what) < 0 || run_done(s, q, what) < 0) {
+                write_rollback(s);
+                return -1;
+            }
+        }
+        return write_commit(s, what);
+    }
     int64_t existing = 0;
     sqlite3_stmt *c = statement(s, SQL_RUN_COUNT);
     int found = step_one(s, c, what);
@@ -1381,6 +1513,23 @@ static int sqlite_import(struct store *st, const struct run_record *runs, size_t
     sqlite3_stmt *f = statement(s, SQL_FILE_PUT);
     for (size_t i = 0; i < file_count; i++) {
         if (put_file(s, f, &files[i], 0, what) < 0) {
+            write_rollback(s);
+            return -1;
+        }
+    }
+    return write_commit(s, what);
+}
+
+static int sqlite_keep_ids_above(struct store *st, int64_t id)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "number new runs after the archived ones";
+    if (write_begin(s, what) < 0)
+        return -1;
+    for (int which = SQL_SEQUENCE_ADD; which <= SQL_SEQUENCE_RAISE; which++) {
+        sqlite3_stmt *q = statement(s, (enum statement)which);
+        if (bound(s, q, sqlite3_bind_int64(q, 1, id) != SQLITE_OK, what) < 0 ||
+            run_done(s, q, what) < 0) {
             write_rollback(s);
             return -1;
         }
@@ -1480,6 +1629,7 @@ static const struct store_ops sqlite_ops = {
     .wake_fd = sqlite_wake_fd,
     .woken = sqlite_woken,
     .import = sqlite_import,
+    .keep_ids_above = sqlite_keep_ids_above,
     .files_all = sqlite_files_all,
 };
 

@@ -690,3 +690,185 @@ int json_object_without(const char *text, const char *key, struct strbuf *out)
     VEC_FREE(&list);
     return 0;
 }
+
+/* The end of the strict JSON value at s (RFC 8259), or NULL; depth bounds nesting. */
+static const char *json_strict_value(const char *s, int depth)
+{
+    s = json_space(s);
+    if (depth > 512)
+        return NULL;
+    if (*s == '"') {
+        for (s++; *s != '"'; s++) {
+            if ((unsigned char)*s < 0x20)
+                return NULL; /* the end of the text, or a control character */
+            if (*s == '\\') {
+                s++;
+                if (*s == 'u') {
+                    for (int i = 1; i <= 4; i++)
+                        if (!s[i] || !strchr("0123456789abcdefABCDEF", s[i]))
+                            return NULL;
+                    s += 4;
+                } else if (!*s || !strchr("\"\\/bfnrt", *s)) {
+                    return NULL;
+                }
+            }
+        }
+        return s + 1;
+    }
+    if (*s == '{' || *s == '[') {
+        char close = *s == '{' ? '}' : ']';
+        s = json_space(s + 1);
+        if (*s == close)
+            return s + 1;
+        for (;;) {
+            if (close == '}') {
+                if (*s != '"' || !(s = json_strict_value(s, depth + 1)))
+                    return NULL;
+                s = json_space(s);
+                if (*s++ != ':')
+                    return NULL;
+            }
+            if (!(s = json_strict_value(s, depth + 1)))
+                return NULL;
+            s = json_space(s);
+            if (*s == close)
+                return s + 1;
+            if (*s++ != ',')
+                return NULL;
+        }
+    }
+    static const char *const words[] = {"true", "false", "null"};
+    for (size_t i = 0; i < 3; i++)
+        if (strncmp(s, words[i], strlen(words[i])) == 0)
+            return s + strlen(words[i]);
+    const char *start = s;
+    if (*s == '-')
+        s++;
+    if (*s == '0')
+        s++;
+    else if (*s >= '1' && *s <= '9')
+        while (*s >= '0' && *s <= '9')
+            s++;
+    else
+        return NULL;
+    if (*s == '.') {
+        if (!(*++s >= '0' && *s <= '9'))
+            return NULL;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-')
+            s++;
+        if (!(*s >= '0' && *s <= '9'))
+            return NULL;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    return s > start ? s : NULL;
+}
+
+bool json_valid(const char *text, char kind)
+{
+    if (!text)
+        return false;
+    const char *s = json_space(text);
+    if (kind && *s != kind)
+        return false;
+    const char *end = json_strict_value(s, 0);
+    return end && !*json_space(end);
+}
+
+/* Append code point c as UTF-8. */
+static void add_utf8(struct strbuf *out, uint32_t c)
+{
+    if (c < 0x80) {
+        strbuf_addch(out, (char)c);
+    } else if (c < 0x800) {
+        strbuf_addch(out, (char)(0xC0 | (c >> 6)));
+        strbuf_addch(out, (char)(0x80 | (c & 0x3F)));
+    } else if (c < 0x10000) {
+        strbuf_addch(out, (char)(0xE0 | (c >> 12)));
+        strbuf_addch(out, (char)(0x80 | ((c >> 6) & 0x3F)));
+        strbuf_addch(out, (char)(0x80 | (c & 0x3F)));
+    } else {
+        strbuf_addch(out, (char)(0xF0 | (c >> 18)));
+        strbuf_addch(out, (char)(0x80 | ((c >> 12) & 0x3F)));
+        strbuf_addch(out, (char)(0x80 | ((c >> 6) & 0x3F)));
+        strbuf_addch(out, (char)(0x80 | (c & 0x3F)));
+    }
+}
+
+static int hex4(const char *s, uint32_t *out)
+{
+    *out = 0;
+    for (int i = 0; i < 4; i++) {
+        char ch = s[i];
+        int v = ch >= '0' && ch <= '9'   ? ch - '0'
+                : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                         : -1;
+        if (v < 0)
+            return -1;
+        *out = *out << 4 | (uint32_t)v;
+    }
+    return 0;
+}
+
+int json_string_decode(const char *literal, struct strbuf *out)
+{
+    const char *s = literal ? json_space(literal) : "";
+    if (*s++ != '"')
+        return -1;
+    for (; *s != '"'; s++) {
+        if (!*s)
+            return -1;
+        if (*s != '\\') {
+            strbuf_addch(out, *s);
+            continue;
+        }
+        s++;
+        uint32_t c;
+        switch (*s) {
+        case '"':
+        case '\\':
+        case '/':
+            strbuf_addch(out, *s);
+            break;
+        case 'b':
+            strbuf_addch(out, '\b');
+            break;
+        case 'f':
+            strbuf_addch(out, '\f');
+            break;
+        case 'n':
+            strbuf_addch(out, '\n');
+            break;
+        case 'r':
+            strbuf_addch(out, '\r');
+            break;
+        case 't':
+            strbuf_addch(out, '\t');
+            break;
+        case 'u':
+            if (hex4(s + 1, &c) < 0)
+                return -1;
+            s += 4;
+            if (c >= 0xD800 && c < 0xDC00 && s[1] == '\\' && s[2] == 'u') {
+                uint32_t low;
+                if (hex4(s + 3, &low) == 0 && low >= 0xDC00 && low < 0xE000) {
+                    c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
+                    s += 6;
+                }
+            }
+            if (c == 0)
+                return -1; /* stau's strings hold no NUL */
+            add_utf8(out, c);
+            break;
+        default:
+            return -1;
+        }
+    }
+    return *json_space(s + 1) ? -1 : 0;
+}

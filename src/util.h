@@ -155,6 +155,12 @@ int json_object_get(const char *text, const char *key, struct strbuf *out);
 int json_array_item(const char *text, size_t index, struct strbuf *out);
 /* The JSON object text without key, appended to out; -1 when text is not one. */
 int json_object_without(const char *text, const char *key, struct strbuf *out);
+/* Whether text is one well-formed JSON value (RFC 8259) and nothing else; with kind
+ * '{' or '[' it must be an object or an array (0: any value). */
+bool json_valid(const char *text, char kind);
+/* Append the text of the JSON string literal (escapes undone, as UTF-8); -1 when
+ * literal is no string literal (or holds \u0000). */
+int json_string_decode(const char *literal, struct strbuf *out);
 
 /* Whether colour may be used on the stream with this file descriptor (a tty, no NO_COLOR). */
 bool use_color(int fd);

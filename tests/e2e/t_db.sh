@@ -235,8 +235,8 @@ test_db_usage_errors() {
     expect_exit 2
     expect_stdout_empty
     expect_stderr_eq <<'EOF'
-stau: error: 'db' needs a subcommand: copy
-  hint: usage: stau db copy [--from DB] [--to DB]
+stau: error: 'db' needs a subcommand: copy or recover
+  hint: usage: stau db copy [--from DB] [--to DB] | stau db recover
 EOF
     run db cpoy --to x.db
     expect_exit 2
@@ -248,7 +248,7 @@ EOF
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: unknown db subcommand 'frobnicate'
-  hint: usage: stau db copy [--from DB] [--to DB]
+  hint: usage: stau db copy [--from DB] [--to DB] | stau db recover
 EOF
     run db copy
     expect_exit 2
@@ -332,7 +332,7 @@ test_db_help() {
     expect_exit 0
     expect_stderr_empty
     expect_stdout_eq <<'EOF'
-usage: stau db copy [--from DB] [--to DB]
+usage: stau db copy|recover [--from DB] [--to DB]
 
 Copies every run (ids and every field kept) and what stau remembers of files
 from the state database --from DB into --to DB in one transaction, then reads
@@ -344,6 +344,12 @@ the project's own database (--db, $STAU_DB, else .stau/state.db): `stau db copy
 exist and hold runs; a destination that holds runs is refused. Logs and archives
 stay in .stau/, where the records point.
 
+recover: rebuilds the run history of a state database that was lost (removed or
+emptied) from the manifest every archive holds: each archived run not recorded
+goes in with its id and record. A database without runs while archives exist is
+said on every command, and numbers new runs past the archived ids, so recovering
+later still works. An unreadable archive is said, and the exit status is 1.
+
 options:
   --from DB          the database to copy (default: the project's)
   --to DB            the database to copy into (default: the project's)
@@ -352,9 +358,9 @@ The options every command takes: see `stau --help`.
 EOF
     run db --help
     expect_exit 0
-    expect_stdout_contains "usage: stau db copy [--from DB] [--to DB]"
+    expect_stdout_contains "usage: stau db copy|recover [--from DB] [--to DB]"
     run --help
-    expect_stdout_contains "  db         copy the run history into another state database"
+    expect_stdout_contains "  db         copy the run history into another state database, or rebuild it from the archives"
 }
 
 test_db_copy_through_postgres() {

@@ -351,26 +351,28 @@ UNIT_TEST(archive_write_errors)
     strbuf_release(&err);
 }
 
-UNIT_TEST(archive_replaced_atomically)
+UNIT_TEST(archive_never_written_over)
 {
     const char *tmp = unit_tmpdir();
     char *project = path_in(tmp, "project");
     put(project, "out/a.txt", "a\n");
     char *archive = path_in(tmp, "run.tar.zst");
-    char *old = path_in(tmp, "old.tar.zst");
     const char *outputs[] = {"out/a.txt"};
     struct strbuf err = STRBUF_INIT, manifest = STRBUF_INIT;
     CHECK_INT(archiver_write_run(archive, "{\"v\": 1}", NULL, project, outputs, 1, &err), 0);
-    CHECK(link(archive, old) == 0);
     /* A stale temporary file of ours (same pid) is overwritten, never left. */
     char *stale = xprintf("%s.tmp.%ld", archive, (long)getpid());
     unit_write(tmp, strrchr(stale, '/') + 1, "stale");
-    CHECK_INT(archiver_write_run(archive, "{\"v\": 2}", NULL, project, outputs, 1, &err), 0);
+    /* An archive under the name is another run's (ids restarted with a lost state
+     * database): it is kept, and the new one refused, its temporary file gone. */
+    CHECK_INT(archiver_write_run(archive, "{\"v\": 2}", NULL, project, outputs, 1, &err), -1);
+    char *exists = xprintf("'%s' exists already, an archive of an earlier run with this id (was "
+                           "the state database lost?): kept as it is",
+                           archive);
+    CHECK_STR(strbuf_str(&err), exists);
+    free(exists);
+    strbuf_reset(&err);
     CHECK_INT(archiver_read_manifest(archive, &manifest, &err), 0);
-    CHECK_STR(manifest.buf, "{\"v\": 2}");
-    strbuf_reset(&manifest);
-    /* Replaced by a rename: the old file, still linked, was never written to. */
-    CHECK_INT(archiver_read_manifest(old, &manifest, &err), 0);
     CHECK_STR(manifest.buf, "{\"v\": 1}");
     strbuf_reset(&manifest);
 
@@ -378,10 +380,10 @@ UNIT_TEST(archive_replaced_atomically)
     CHECK_INT(archiver_write_run(archive, "{\"v\": 3}", NULL, project, missing, 1, &err), -1);
     strbuf_reset(&err);
     CHECK_INT(archiver_read_manifest(archive, &manifest, &err), 0);
-    CHECK_STR(manifest.buf, "{\"v\": 2}");
+    CHECK_STR(manifest.buf, "{\"v\": 1}");
     CHECK_STR(strbuf_str(&err), "");
     char *names = names_in(tmp);
-    CHECK_STR(names, "old.tar.zst project run.tar.zst");
+    CHECK_STR(names, "project run.tar.zst");
 
     /* A folder that cannot be written to: the message names the temporary file. */
     char *nowhere = path_in(tmp, "no/such/run.tar.zst");
@@ -393,7 +395,6 @@ UNIT_TEST(archive_replaced_atomically)
     free(nowhere);
     free(names);
     free(stale);
-    free(old);
     free(archive);
     free(project);
     strbuf_release(&manifest);

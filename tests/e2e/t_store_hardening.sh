@@ -1,0 +1,242 @@
+# The state database, gc and archives when something is wrong: a damaged or lost
+# database, unreadable archives, read-only folders, a full disk, huge or hostile
+# archives (issue 13).
+
+# A project with job `report` (prints its run id, writes data/report.txt).
+store_project() {
+    new_project
+    write src/report.py <<'EOF'
+STAU_CONFIG = {"outputs": ["data/report.txt"], "main_func": "main"}
+import os
+def main(**kwargs):
+    print("report run", os.environ["STAU_RUN_ID"], sorted(kwargs.items()))
+    os.makedirs("data", exist_ok=True)
+    with open("data/report.txt", "w") as f:
+        f.write("run " + os.environ["STAU_RUN_ID"] + "\n")
+EOF
+    age_files
+}
+
+# report run N times (forced after the first).
+ran_report() {
+    store_project
+    run run report
+    expect_exit 0
+    local i
+    for ((i = 2; i <= $1; i++)); do
+        run run --force report
+        expect_exit 0
+    done
+}
+
+# damage_run ID SET: change run ID's row behind stau's back (SET: an SQL assignment),
+# first dropping the NOT NULL and CHECK constraints SQLite would hold against it,
+# as a garbled page can.
+damage_run() {
+    "$PY" - .stau/state.db "$1" "$2" <<'EOF'
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+con.execute("PRAGMA writable_schema = ON")
+sql = con.execute("SELECT sql FROM sqlite_master WHERE name = 'runs'").fetchone()[0]
+con.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'runs'",
+            (sql.replace(" NOT NULL", ""),))
+con.commit()
+con.close()
+con = sqlite3.connect(sys.argv[1])
+con.execute("PRAGMA ignore_check_constraints = ON")
+con.execute("UPDATE runs SET " + sys.argv[3] + " WHERE id = ?", (int(sys.argv[2]),))
+con.commit()
+EOF
+}
+
+test_store_a_run_without_a_job_is_reported_not_a_crash() {
+    ran_report 2
+    damage_run 1 "job = NULL"
+    local said="stau: error: state database './.stau/state.db' is damaged: run 1 is unreadable (its job is NULL); PRAGMA quick_check finds the file's structure sound, so the row's values themselves were changed"
+    run history
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_contains "$said"
+    run gc -n
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_contains "$said"
+    run show 1
+    expect_exit 2
+    expect_stderr_contains "$said"
+    run log 1
+    expect_exit 2
+    expect_stderr_contains "$said"
+    # The sound run still reads.
+    run show 2
+    expect_exit 0
+    expect_stdout_contains "job:          report"
+}
+
+test_store_garbage_kwargs_are_never_passed_to_a_rerun() {
+    ran_report 1
+    damage_run 1 "kwargs_json = '{\"region\": eu'"
+    run rerun 1
+    expect_exit 2
+    expect_stderr_contains "stau: error: state database './.stau/state.db' is damaged: run 1 is unreadable (its kwargs are no JSON object)"
+    expect_eq "runs" "1" "$(db "SELECT count(*) FROM runs")"
+}
+
+test_store_a_value_of_the_wrong_type_is_reported() {
+    ran_report 1
+    damage_run 1 "attempt = x'00ff'"
+    run history
+    expect_exit 2
+    expect_stderr_contains "run 1 is unreadable (its attempt is a blob)"
+}
+
+test_store_an_unknown_status_is_reported() {
+    ran_report 1
+    damage_run 1 "status = 'exploded'"
+    run history
+    expect_exit 2
+    expect_stderr_contains "run 1 is unreadable (its status is unknown)"
+}
+
+# The archives' checksums, one line each, by name.
+archive_sums() {
+    (cd .stau/archive && md5sum -- *)
+}
+
+# The state database goes: removed, or emptied to 0 bytes.
+lose_database() {
+    if [ "$1" = empty ]; then
+        : >.stau/state.db
+    else
+        rm .stau/state.db
+    fi
+    rm -f .stau/state.db-wal .stau/state.db-shm
+}
+
+lost_database_is_said() {
+    ran_report 3
+    archive_sums >../before.txt
+    lose_database "$1"
+    run history
+    expect_exit 0
+    expect_stdout_eq <<<"no runs yet"
+    expect_stderr_eq <<'EOF2'
+stau: warning: state database './.stau/state.db' holds no runs, but 3 archives (in '.stau/archive') and 3 logs (in '.stau/logs') of earlier runs are kept: the run history was lost (the database removed or emptied); new runs are numbered from 4 on, so no archive is written over
+  hint: `stau db recover` rebuilds the run history from the archives
+EOF2
+    run run --force report
+    expect_exit 0
+    expect_stderr_not_contains "not archived"
+    expect_eq "the new run's id" "4|report" "$(db "SELECT id, job FROM runs")"
+    # Once a run is recorded the history is no longer empty: said no more.
+    run history
+    expect_stderr_empty
+    expect_file .stau/archive/report.4.tar.zst
+    # The archives of runs 1 to 3 are as they were.
+    archive_sums | grep -v 'report\.4\.' >../after.txt
+    expect_eq "archives 1 to 3" "$(cat ../before.txt)" "$(cat ../after.txt)"
+}
+
+test_store_a_removed_database_is_said_and_no_archive_is_written_over() {
+    lost_database_is_said removed
+}
+
+test_store_an_emptied_database_is_said_and_no_archive_is_written_over() {
+    lost_database_is_said empty
+}
+
+# What `history --json` says of each run, without the two times a manifest does
+# not keep (when it was queued and its lease's last beat).
+history_kept() {
+    "$STAU" history --json | "$PY" -c '
+import json, sys
+for r in json.load(sys.stdin):
+    r.pop("queued_at"); r.pop("heartbeat_at")
+    print(json.dumps(r, sort_keys=True))'
+}
+
+test_store_db_recover_rebuilds_the_history_from_the_archives() {
+    ran_report 3
+    run rerun 2
+    expect_exit 0
+    history_kept >../before.txt
+    lose_database removed
+    # A run before the recovery: numbered past the archives, kept as it is.
+    run run --force report
+    expect_exit 0
+    expect_eq "the new run's id" "5" "$(db "SELECT id FROM runs")"
+    run db recover
+    expect_exit 0
+    expect_stderr_empty
+    expect_stdout_eq <<'EOF2'
+recovered 4 runs from the archives in '.stau/archive' into './.stau/state.db' (1 recorded already)
+EOF2
+    history_kept | tail -n 4 >../after.txt
+    expect_eq "the recovered runs, every field a manifest keeps" "$(cat ../before.txt)" "$(cat ../after.txt)"
+    expect_eq "rerun of" "2" "$(db "SELECT rerun_of FROM runs WHERE id = 4")"
+    run log 2
+    expect_exit 0
+    expect_stdout_contains "report run 2"
+    run restore 3 --to ../restored
+    expect_exit 0
+    expect_eq "restored" "run 3" "$(cat ../restored/data/report.txt)"
+    # Nothing is due: the last success is known again.
+    run -n
+    expect_stdout_eq <<<"nothing to do"
+    # Again: nothing left to recover.
+    run db recover
+    expect_exit 0
+    expect_stdout_eq <<<"nothing to recover: state database './.stau/state.db' records every run archived in '.stau/archive'"
+}
+
+test_store_db_recover_says_which_archives_it_cannot_read() {
+    ran_report 2
+    lose_database removed
+    printf 'not an archive' >.stau/archive/report.2.tar.zst
+    run db recover
+    expect_exit 1
+    expect_stdout_eq <<<"recovered 1 run from the archives in '.stau/archive' into './.stau/state.db'"
+    expect_stderr_eq <<'EOF2'
+stau: warning: cannot recover the run of archive '.stau/archive/report.2.tar.zst': cannot read archive '.stau/archive/report.2.tar.zst': Unrecognized archive format
+stau: error: 1 archive could not be read (the warnings above say which and why): its run is not recovered
+EOF2
+    rm -rf .stau/archive
+    run db recover
+    expect_exit 2
+    expect_stderr_eq <<'EOF2'
+stau: error: no archives in '.stau/archive' to recover runs from
+  hint: archives are kept there unless --archive DIR ($STAU_ARCHIVE) names another folder
+EOF2
+}
+
+# gc removes a log only once its run's archive reads back whole: else the log is
+# the run's last copy.
+test_store_gc_keeps_the_log_of_an_unreadable_archive() {
+    ran_report 2
+    local log1 log2 size
+    log1=$(db "SELECT log_path FROM runs WHERE id = 1")
+    log2=$(db "SELECT log_path FROM runs WHERE id = 2")
+    size=$(stat -c %s .stau/archive/report.1.tar.zst)
+    truncate -s $((size / 2)) .stau/archive/report.1.tar.zst
+    local said
+    said="stau: error: the archive of run 1 of 'report' is unreadable: cannot read archive '.stau/archive/report.1.tar.zst': Truncated zstd input
+  hint: its log '$log1' is kept, the run's last whole copy of it (\`stau log 1\`); the outputs in the archive cannot be restored"
+    run gc -n
+    expect_exit 1
+    expect_stderr_eq <<<"$said"
+    expect_stdout_eq <<EOF2
+would remove log $log2 ($(stat -c %s "$log2") bytes)
+gc: would remove 0 archives and 1 log, freeing $(stat -c %s "$log2") bytes
+EOF2
+    run gc
+    expect_exit 1
+    expect_stderr_eq <<<"$said"
+    expect_file "$log1"
+    expect_no_file "$log2"
+    run log 1
+    expect_exit 0
+    expect_stdout_eq <<<"report run 1 []"
+    run log 2
+    expect_exit 0
+    expect_stdout_eq <<<"report run 2 []"
+}
