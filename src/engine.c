@@ -15,15 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* How the job's engine_interpreter loads it: the jobs root on sys.path, then main_func
+/* How the job's engine_interpreter loads it: its arguments, a JSON list [jobs root,
+ * job file, main_func, kwargs as JSON text, pass work_ids, pass job_id], come on
+ * PROC_INPUT_FD (never on the command line, where ps shows them to every user); the
+ * jobs root on sys.path, then main_func
  * called with the keyword arguments (and, for a chunked job, work_ids from
  * STAU_WORK_IDS: not passed twice, as an environment string is limited; and, for a
  * chunked job or one in the original Stau's form, its job_id and job_created_at, the
  * run and start of the graph's master, when main_func takes them or **kwargs), or
  * the file run as __main__. */
 const char engine_bootstrap[] =
-    "import sys\n"
-    "root, path, func, kwargs, work, meta = sys.argv[1:7]\n"
+    "import sys, os, json\n"
+    "with os.fdopen(3, 'rb') as f:\n"
+    "    root, path, func, kwargs, work, meta = json.loads(f.read())\n"
     "sys.path.insert(0, root)\n"
     "if func:\n"
     "    import importlib.util\n"
@@ -496,23 +500,29 @@ static void start_task(struct engine *e, struct task *t)
                    xprintf("STAU_JOB_ID=%lld", (long long)master_run(d, t)),
                    xprintf("STAU_JOB_CREATED_AT=%lld", (long long)d->sub->created_at),
                    NULL};
-    const char *argv[] = {engine_interpreter(e, job),
-                          "-c",
-                          engine_bootstrap,
-                          d->sub->jobs_path,
-                          job->path,
-                          job->decl->main_func ? job->decl->main_func : "",
-                          kwargs,
-                          d->pass_work_ids ? "1" : "",
-                          d->pass_work_ids || job->decl->original_form ? "1" : "",
-                          NULL};
+    /* The job file stays on the command line, so ps says which job a process is. */
+    const char *argv[] = {engine_interpreter(e, job), "-c", engine_bootstrap, job->path, NULL};
+    struct strbuf input = STRBUF_INIT;
+    strbuf_addch(&input, '[');
+    json_quote(&input, d->sub->jobs_path, strlen(d->sub->jobs_path));
+    strbuf_addch(&input, ',');
+    json_quote(&input, job->path, strlen(job->path));
+    strbuf_addch(&input, ',');
+    const char *func = job->decl->main_func ? job->decl->main_func : "";
+    json_quote(&input, func, strlen(func));
+    strbuf_addch(&input, ',');
+    json_quote(&input, kwargs, strlen(kwargs));
+    strbuf_addf(&input, ",%s,%s]", d->pass_work_ids ? "true" : "false",
+                d->pass_work_ids || job->decl->original_form ? "true" : "false");
     char *full_log = xprintf("%s/%s", p->root, t->log_path);
     struct proc_spec spec = {.argv = argv,
                              .env_extra = (const char *const *)env,
                              .cwd = p->root,
                              .log_path = full_log,
                              .timeout_ms = (int64_t)(job->decl->timeout * 1000),
-                             .grace_ms = GRACE_MS};
+                             .grace_ms = GRACE_MS,
+                             .input = input.buf,
+                             .input_len = input.len};
     struct strbuf err = STRBUF_INIT;
     t->started_wall = now;
     t->started_mono = engine_mono(e);
@@ -545,6 +555,7 @@ static void start_task(struct engine *e, struct task *t)
     }
     strbuf_release(&err);
     strbuf_release(&ids);
+    strbuf_release(&input);
     free(full_log);
     for (size_t i = 0; env[i]; i++)
         free(env[i]);
