@@ -431,7 +431,7 @@ int proc_start(const struct proc_spec *spec, struct proc *out, struct strbuf *er
     char *program = locate_program(name);
     if (!program)
         return fail(err, "cannot run '%s': %s", name, strerror(errno));
-    int log_fd = open_high(spec->log_path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+    int log_fd = open_high(spec->log_path, O_WRONLY | O_APPEND | O_CREAT, 0600);
     if (log_fd < 0) {
         int saved = errno;
         free(program);

@@ -39,7 +39,7 @@ struct proc_spec {
                                      replacing) the inherited environment; a bare "KEY"
                                      removes KEY; NULL for none */
     const char *cwd;              /* working directory of the child; NULL: stau's own */
-    const char *log_path;         /* stdout and stderr are appended here; created 0644 */
+    const char *log_path;         /* stdout and stderr are appended here; created 0600 */
     int64_t timeout_ms;           /* run time after which the group is terminated; 0: none */
     int64_t grace_ms;             /* SIGTERM-to-SIGKILL delay on timeout; 0: SIGKILL at once */
     const char *input;            /* bytes the child reads on PROC_INPUT_FD (from their start,

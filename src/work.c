@@ -17,7 +17,7 @@ const char work_selector[] =
     "with os.fdopen(3, 'rb') as f:\n"
     "    root, path, kwargs, result = json.loads(f.read())\n"
     "def say(kind, text=''):\n"
-    "    with open(result, 'w') as f:\n"
+    "    with open(os.open(result, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as f:\n"
     "        f.write(kind + '\\n' + text)\n"
     "def first_line(e):\n"
     "    text = (str(e).splitlines() or [''])[0]\n"

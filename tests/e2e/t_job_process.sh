@@ -49,3 +49,72 @@ EOF2
     # Nor does the job inherit the descriptor they came on.
     expect_no_file fd3.txt
 }
+
+# Everything below .stau/ holds kwargs (the state database, logs, archives, the
+# graph cache): the folder is 0700 and what is in it 0600, whatever the umask, as
+# ssh and gpg keep theirs. Files the job itself writes keep the user's umask.
+state_modes_under_umask() {
+    local mask=$1
+    new_project "p$mask"
+    write src/secret.py <<'EOF2'
+STAU_CONFIG = {"main_func": "main", "kwargs": {"password": "hunter2"}, "outputs": ["out.txt"]}
+
+
+def main(password):
+    open("out.txt", "w").write("done")
+EOF2
+    write src/picked.py <<'EOF2'
+STAU_CONFIG = {"main_func": "main", "chunk_size": 2, "kwargs": {"token": "s3cr3t"}}
+
+
+def select_work(token):
+    return [1, 2, 3]
+
+
+def main(work_ids, token):
+    pass
+EOF2
+    (umask "$mask" && exec timeout -k 5 60 "$STAU" >"$OUT" 2>"$ERR" </dev/null)
+    RC=$?
+    expect_exit 0
+    (umask "$mask" && exec timeout -k 5 60 "$STAU" run secret >"$OUT" 2>"$ERR" </dev/null)
+    RC=$?
+    expect_exit 0
+    expect_eq "mode of .stau (umask $mask)" 700 "$(stat -c %a .stau)"
+    local loose
+    loose=$(find .stau -mindepth 1 \( \( -type d ! -perm 700 \) -o \( ! -type d ! -perm 600 \) \) -printf '%m %p\n' | sort)
+    expect_eq "state files not 0600 nor folders 0700 (umask $mask)" "" "$loose"
+    expect_file .stau/state.db
+    expect_file .stau/graph.cache
+    expect_eq "archives made (umask $mask)" 4 "$(find .stau/archive -name '*.tar.zst' | wc -l)"
+    # (Not counted exactly: two chunks started in the same millisecond share a log.)
+    [ "$(find .stau/logs -name '*.log' | wc -l)" -ge 4 ] || fail "too few logs (umask $mask)"
+    local want=644
+    [ "$mask" = 000 ] && want=666
+    expect_eq "mode of the job's own output (umask $mask)" "$want" "$(stat -c %a out.txt)"
+}
+
+test_job_process_state_is_private_under_umask_022() {
+    state_modes_under_umask 022
+}
+
+test_job_process_state_is_private_under_umask_000() {
+    state_modes_under_umask 000
+}
+
+# A .stau/ made by an earlier stau, open to all, is closed on the next call.
+test_job_process_state_folder_made_private_again() {
+    new_project
+    write src/a.py <<'EOF2'
+STAU_CONFIG = {"main_func": "main"}
+
+
+def main():
+    pass
+EOF2
+    mkdir -m 755 .stau
+    run
+    expect_exit 0
+    expect_eq "mode of an old .stau" 700 "$(stat -c %a .stau)"
+}
+
