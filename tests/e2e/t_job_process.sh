@@ -118,3 +118,87 @@ EOF2
     expect_eq "mode of an old .stau" 700 "$(stat -c %a .stau)"
 }
 
+# The job's one log file (there is one run of JOB in these tests).
+log_of() {
+    cat .stau/logs/"$1".*.log
+}
+
+# The bootstrap does not show: sys.argv is [the job file's absolute path], so a job that parses its
+# command line with argparse works, as main_func and as __main__.
+test_job_process_sys_argv_is_the_job_file() {
+    new_project
+    write src/func.py <<'EOF2'
+import argparse, sys
+
+STAU_CONFIG = {"main_func": "main", "kwargs": {"n": 1}}
+
+
+def main(n):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--where", default="here")
+    args = parser.parse_args()
+    open("func.txt", "w").write("%r %s %d" % (sys.argv, args.where, n))
+EOF2
+    write src/script.py <<'EOF2'
+import argparse, sys
+
+STAU_CONFIG = {"outputs": []}
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--where", default="there")
+args = parser.parse_args()
+open("script.txt", "w").write("%r %s %s" % (sys.argv, args.where, __name__))
+EOF2
+    run
+    expect_exit 0
+    expect_eq "main_func's view" "['$PWD/src/func.py'] here 1" "$(cat func.txt)"
+    expect_eq "__main__'s view" "['$PWD/src/script.py'] there __main__" "$(cat script.txt)"
+}
+
+# A failing job's traceback is the job's own, as `python src/JOB.py` would print
+# it: no frame of the bootstrap (<string>) nor of importlib or runpy.
+test_job_process_traceback_shows_only_the_job() {
+    new_project
+    write src/boom.py <<'EOF2'
+STAU_CONFIG = {"main_func": "main"}
+
+
+def helper():
+    raise ValueError("boom")
+
+
+def main():
+    helper()
+EOF2
+    write src/loadboom.py <<'EOF2'
+STAU_CONFIG = {"main_func": "main"}
+
+raise RuntimeError("at import")
+
+
+def main():
+    pass
+EOF2
+    write src/scriptboom.py <<'EOF2'
+STAU_CONFIG = {"outputs": []}
+
+raise KeyError("missing")
+EOF2
+    run
+    expect_exit 1
+    expect_eq "traceback of main_func" 'Traceback (most recent call last):
+  File "'"$PWD"'/src/boom.py", line 9, in main
+    helper()
+  File "'"$PWD"'/src/boom.py", line 5, in helper
+    raise ValueError("boom")
+ValueError: boom' "$(log_of boom)"
+    expect_eq "traceback of loading the file" 'Traceback (most recent call last):
+  File "'"$PWD"'/src/loadboom.py", line 3, in <module>
+    raise RuntimeError("at import")
+RuntimeError: at import' "$(log_of loadboom)"
+    expect_eq "traceback of a __main__ job" "Traceback (most recent call last):
+  File \"$PWD/src/scriptboom.py\", line 3, in <module>
+    raise KeyError(\"missing\")
+KeyError: 'missing'" "$(log_of scriptboom)"
+    expect_eq "exit status recorded" "1|1|1" "$(db "SELECT group_concat(exit_code, '|') FROM runs")"
+}
