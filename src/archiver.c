@@ -381,7 +381,8 @@ int archiver_stage_run(const char *archive_path, const char *manifest_json, cons
                        struct strbuf *err)
 {
     char *tmp = temp_name(archive_path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    /* 0600, as everything stau keeps: the manifest holds the run's kwargs. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         strbuf_addf(err, "cannot create '%s': %s", tmp, strerror(errno));
         free(tmp);

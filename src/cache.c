@@ -286,7 +286,7 @@ int cache_write(const char *path, const char *jobs_root, const struct source_fil
 {
     char *tmp = xprintf("%s.tmp.%ld", path, (long)getpid());
     int rc = -1, saved = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); /* holds kwargs */
     if (fd < 0) {
         saved = errno;
     } else if (stream_cache(fd, jobs_root, files, count) < 0) {

@@ -15,17 +15,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* How the job's engine_interpreter loads it: the jobs root on sys.path, then main_func
- * called with the keyword arguments (and, for a chunked job, work_ids from
- * STAU_WORK_IDS: not passed twice, as an environment string is limited; and, for a
- * chunked job or one in the original Stau's form, its job_id and job_created_at, the
- * run and start of the graph's master, when main_func takes them or **kwargs), or
- * the file run as __main__. */
+/* How the job's engine_interpreter loads it: its arguments, a JSON list [jobs root,
+ * job file, main_func, kwargs as JSON text, pass work_ids, pass job_id], come on
+ * PROC_INPUT_FD (never on the command line, where ps shows them to every user); the
+ * jobs root on sys.path, then main_func called with the keyword arguments (and, for
+ * a chunked job, work_ids from STAU_WORK_IDS: not passed twice, as an environment
+ * string is limited; and, for a chunked job or one in the original Stau's form, its
+ * job_id and job_created_at, the run and start of the graph's master, when
+ * main_func takes them or **kwargs), or the file run as __main__.
+ *
+ * The job sees itself as if started with `python JOB_FILE`: sys.argv is [the job
+ * file's absolute path] (so argparse works), and an uncaught exception's traceback starts at the
+ * job's first frame, without the bootstrap's (<string>) nor importlib's or runpy's
+ * (<frozen ...>) frames above it; the exit status is Python's own (1, or death by
+ * SIGINT for a KeyboardInterrupt). */
 const char engine_bootstrap[] =
-    "import sys\n"
-    "root, path, func, kwargs, work, meta = sys.argv[1:7]\n"
+    "import sys, os, json\n"
+    "with os.fdopen(3, 'rb') as f:\n"
+    "    root, path, func, kwargs, work, meta = json.loads(f.read())\n"
+    "path = os.path.abspath(path)\n"
+    "sys.argv = [path]\n"
     "sys.path.insert(0, root)\n"
-    "if func:\n"
+    "def stau_run():\n"
+    "    if not func:\n"
+    "        import runpy\n"
+    "        runpy.run_path(path, run_name='__main__')\n"
+    "        return\n"
     "    import importlib.util\n"
     "    spec = importlib.util.spec_from_file_location('__stau_job__', path)\n"
     "    module = importlib.util.module_from_spec(spec)\n"
@@ -34,29 +49,41 @@ const char engine_bootstrap[] =
     "    main = getattr(module, func)\n"
     "    if kwargs == '{}' and not work and not meta:\n"
     "        main()\n"
-    "    else:\n"
-    "        import json, os\n"
-    "        args = json.loads(kwargs)\n"
-    "        if work:\n"
-    "            args['work_ids'] = json.loads(os.environ['STAU_WORK_IDS'])\n"
-    "        if meta:\n"
-    "            import inspect, datetime\n"
-    "            try:\n"
-    "                params = inspect.signature(main).parameters\n"
-    "            except (TypeError, ValueError):\n"
-    "                params = {}\n"
-    "            anykw = any(p.kind == p.VAR_KEYWORD for p in params.values())\n"
-    "            if 'job_id' not in args and (anykw or 'job_id' in params):\n"
-    "                args['job_id'] = int(os.environ['STAU_JOB_ID'])\n"
-    "            if 'job_created_at' not in args and (anykw or 'job_created_at' in params):\n"
-    "                ms = int(os.environ['STAU_JOB_CREATED_AT'])\n"
-    "                args['job_created_at'] = datetime.datetime.fromtimestamp(\n"
-    "                    ms / 1000, datetime.timezone.utc)\n"
-    "        main(**args)\n"
-    "else:\n"
-    "    import runpy\n"
-    "    sys.argv = [path]\n"
-    "    runpy.run_path(path, run_name='__main__')\n";
+    "        return\n"
+    "    args = json.loads(kwargs)\n"
+    "    if work:\n"
+    "        args['work_ids'] = json.loads(os.environ['STAU_WORK_IDS'])\n"
+    "    if meta:\n"
+    "        import inspect, datetime\n"
+    "        try:\n"
+    "            params = inspect.signature(main).parameters\n"
+    "        except (TypeError, ValueError):\n"
+    "            params = {}\n"
+    "        anykw = any(p.kind == p.VAR_KEYWORD for p in params.values())\n"
+    "        if 'job_id' not in args and (anykw or 'job_id' in params):\n"
+    "            args['job_id'] = int(os.environ['STAU_JOB_ID'])\n"
+    "        if 'job_created_at' not in args and (anykw or 'job_created_at' in params):\n"
+    "            ms = int(os.environ['STAU_JOB_CREATED_AT'])\n"
+    "            args['job_created_at'] = datetime.datetime.fromtimestamp(\n"
+    "                ms / 1000, datetime.timezone.utc)\n"
+    "    main(**args)\n"
+    "try:\n"
+    "    stau_run()\n"
+    "except SystemExit:\n"
+    "    raise\n"
+    "except BaseException as e:\n"
+    "    interrupted, tb = isinstance(e, KeyboardInterrupt), e.__traceback__\n"
+    "    while tb and (tb.tb_frame.f_code.co_filename == '<string>' or\n"
+    "                  tb.tb_frame.f_code.co_filename.startswith('<frozen ')):\n"
+    "        tb = tb.tb_next\n"
+    "    sys.excepthook(type(e), e.with_traceback(tb), tb)\n"
+    "    del tb, e\n"
+    "    if interrupted:\n"
+    "        import signal\n"
+    "        sys.stdout.flush(), sys.stderr.flush()\n"
+    "        signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+    "        os.kill(os.getpid(), signal.SIGINT)\n"
+    "    sys.exit(1)\n";
 
 /* ---- the real clock and processes ---- */
 
@@ -496,23 +523,29 @@ static void start_task(struct engine *e, struct task *t)
                    xprintf("STAU_JOB_ID=%lld", (long long)master_run(d, t)),
                    xprintf("STAU_JOB_CREATED_AT=%lld", (long long)d->sub->created_at),
                    NULL};
-    const char *argv[] = {engine_interpreter(e, job),
-                          "-c",
-                          engine_bootstrap,
-                          d->sub->jobs_path,
-                          job->path,
-                          job->decl->main_func ? job->decl->main_func : "",
-                          kwargs,
-                          d->pass_work_ids ? "1" : "",
-                          d->pass_work_ids || job->decl->original_form ? "1" : "",
-                          NULL};
+    /* The job file stays on the command line, so ps says which job a process is. */
+    const char *argv[] = {engine_interpreter(e, job), "-c", engine_bootstrap, job->path, NULL};
+    struct strbuf input = STRBUF_INIT;
+    strbuf_addch(&input, '[');
+    json_quote(&input, d->sub->jobs_path, strlen(d->sub->jobs_path));
+    strbuf_addch(&input, ',');
+    json_quote(&input, job->path, strlen(job->path));
+    strbuf_addch(&input, ',');
+    const char *func = job->decl->main_func ? job->decl->main_func : "";
+    json_quote(&input, func, strlen(func));
+    strbuf_addch(&input, ',');
+    json_quote(&input, kwargs, strlen(kwargs));
+    strbuf_addf(&input, ",%s,%s]", d->pass_work_ids ? "true" : "false",
+                d->pass_work_ids || job->decl->original_form ? "true" : "false");
     char *full_log = xprintf("%s/%s", p->root, t->log_path);
     struct proc_spec spec = {.argv = argv,
                              .env_extra = (const char *const *)env,
                              .cwd = p->root,
                              .log_path = full_log,
                              .timeout_ms = (int64_t)(job->decl->timeout * 1000),
-                             .grace_ms = GRACE_MS};
+                             .grace_ms = GRACE_MS,
+                             .input = input.buf,
+                             .input_len = input.len};
     struct strbuf err = STRBUF_INIT;
     t->started_wall = now;
     t->started_mono = engine_mono(e);
@@ -545,6 +578,7 @@ static void start_task(struct engine *e, struct task *t)
     }
     strbuf_release(&err);
     strbuf_release(&ids);
+    strbuf_release(&input);
     free(full_log);
     for (size_t i = 0; env[i]; i++)
         free(env[i]);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -81,19 +82,60 @@ static void close_quietly(int fd)
     errno = saved;
 }
 
-/* Open path as a close-on-exec descriptor numbered 3 or above, so the child's dup2
- * onto 0, 1 and 2 can never clobber it (stau may run with 0-2 closed). */
+/* The lowest descriptor the parent hands the child: the child's dup2 onto 0, 1, 2
+ * and PROC_INPUT_FD can then never clobber one it still needs (stau may run with
+ * 0-2 closed). */
+enum { FIRST_FREE_FD = PROC_INPUT_FD + 1 };
+
+/* fd as a close-on-exec descriptor numbered FIRST_FREE_FD or above (fd itself when
+ * it already is); -1 with errno set, fd closed, on failure. */
+static int raise_fd(int fd)
+{
+    if (fd < 0 || fd >= FIRST_FREE_FD)
+        return fd;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, FIRST_FREE_FD);
+    close_quietly(fd);
+    return high;
+}
+
+/* Open path as a close-on-exec descriptor numbered FIRST_FREE_FD or above. */
 static int open_high(const char *path, int flags, mode_t mode)
 {
     int fd;
     do
         fd = open(path, flags | O_CLOEXEC, mode);
     while (fd < 0 && errno == EINTR);
-    if (fd < 0 || fd >= 3)
-        return fd;
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    close_quietly(fd);
-    return high;
+    return raise_fd(fd);
+}
+
+/* A close-on-exec descriptor reading the len bytes of data from their start: an
+ * unlinked in-memory file, so neither a pipe's size nor a child that never reads
+ * can block stau, and no other user can read it. -1 with errno set on failure. */
+static int input_fd_of(const char *data, size_t len)
+{
+    int fd = memfd_create("stau-input", MFD_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    fd = raise_fd(fd);
+    if (fd < 0)
+        return -1;
+    for (size_t done = 0; done < len;) {
+        ssize_t n = write(fd, data + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            close_quietly(fd);
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        close_quietly(fd);
+        return -1;
+    }
+    return fd;
 }
 
 /* Whether path is a regular file we may execute; errno says why not. */
@@ -205,13 +247,15 @@ static int move_fd(int fd, int target)
 
 /* In the child between fork and execve; only async-signal-safe calls from here. */
 static _Noreturn void child_exec(const char *program, const char *const *argv, char **env,
-                                 const char *cwd, int null_fd, int log_fd, int report_fd)
+                                 const char *cwd, int null_fd, int log_fd, int input_fd,
+                                 int report_fd)
 {
     if (setpgid(0, 0) != 0)
         child_fail(report_fd, STAGE_SETPGID);
     if (cwd && chdir(cwd) != 0)
         child_fail(report_fd, STAGE_CHDIR);
-    if (move_fd(null_fd, 0) || move_fd(log_fd, 1) || move_fd(log_fd, 2))
+    if (move_fd(null_fd, 0) || move_fd(log_fd, 1) || move_fd(log_fd, 2) ||
+        (input_fd >= 0 && move_fd(input_fd, PROC_INPUT_FD)))
         child_fail(report_fd, STAGE_STDIO);
     /* Default dispositions before unblocking: a signal arriving now must not run
      * stau's handler, which would write to stau's self-pipe. */
@@ -230,17 +274,18 @@ static _Noreturn void child_exec(const char *program, const char *const *argv, c
     sigset_t none;
     if (sigemptyset(&none) != 0 || sigprocmask(SIG_SETMASK, &none, NULL) != 0)
         child_fail(report_fd, STAGE_SIGNALS);
-        /* Descriptors stau inherited or a library opened without O_CLOEXEC must not
-         * leak into the job; report_fd itself is closed only by a successful execve. */
+    /* Descriptors stau inherited or a library opened without O_CLOEXEC must not
+     * leak into the job; report_fd itself is closed only by a successful execve. */
+    unsigned first = input_fd >= 0 ? PROC_INPUT_FD + 1 : 3;
 #ifdef SYS_close_range
-    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+    if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
 #endif
     {
         struct rlimit limit;
         int max = 65536;
         if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < (rlim_t)max)
             max = (int)limit.rlim_cur;
-        for (int fd = 3; fd < max; fd++)
+        for (int fd = (int)first; fd < max; fd++)
             if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 && errno != EBADF)
                 child_fail(report_fd, STAGE_FDS);
     }
@@ -287,7 +332,7 @@ static const char *stage_name(int stage)
     case STAGE_SETPGID:
         return "make a process group";
     case STAGE_STDIO:
-        return "redirect stdin, stdout and stderr";
+        return "redirect stdin, stdout, stderr and its input";
     case STAGE_SIGNALS:
         return "reset signals";
     case STAGE_FDS:
@@ -299,7 +344,7 @@ static const char *stage_name(int stage)
 
 /* Fork and exec with everything prepared; the parent half of proc_start. */
 static int spawn(const struct proc_spec *spec, const char *program, char **env, int null_fd,
-                 int log_fd, struct proc *out, struct strbuf *err)
+                 int log_fd, int input_fd, struct proc *out, struct strbuf *err)
 {
     const char *name = spec->argv[0];
     /* Block every signal across fork so the child cannot run stau's handlers before
@@ -310,6 +355,14 @@ static int spawn(const struct proc_spec *spec, const char *program, char **env, 
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0)
         return fail(err, "cannot run '%s': cannot make a pipe: %s", name, strerror(errno));
+    report[0] = raise_fd(report[0]);
+    report[1] = raise_fd(report[1]);
+    if (report[0] < 0 || report[1] < 0) {
+        int saved = errno;
+        close_quietly(report[0]);
+        close_quietly(report[1]);
+        return fail(err, "cannot run '%s': cannot make a pipe: %s", name, strerror(saved));
+    }
     int rc = pthread_sigmask(SIG_SETMASK, &all, &old);
     if (rc != 0) {
         close_quietly(report[0]);
@@ -323,7 +376,7 @@ static int spawn(const struct proc_spec *spec, const char *program, char **env, 
      * and the child resets handlers before unblocking, so none runs in it. */
     pid_t pid = vfork();
     if (pid == 0)
-        child_exec(program, spec->argv, env, spec->cwd, null_fd, log_fd, report[1]);
+        child_exec(program, spec->argv, env, spec->cwd, null_fd, log_fd, input_fd, report[1]);
     int fork_errno = errno;
     rc = pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0)
@@ -378,7 +431,7 @@ int proc_start(const struct proc_spec *spec, struct proc *out, struct strbuf *er
     char *program = locate_program(name);
     if (!program)
         return fail(err, "cannot run '%s': %s", name, strerror(errno));
-    int log_fd = open_high(spec->log_path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+    int log_fd = open_high(spec->log_path, O_WRONLY | O_APPEND | O_CREAT, 0600);
     if (log_fd < 0) {
         int saved = errno;
         free(program);
@@ -391,12 +444,21 @@ int proc_start(const struct proc_spec *spec, struct proc *out, struct strbuf *er
         close_quietly(log_fd);
         return fail(err, "cannot open '/dev/null': %s", strerror(saved));
     }
+    int input_fd = -1;
+    if (spec->input && (input_fd = input_fd_of(spec->input, spec->input_len)) < 0) {
+        int saved = errno;
+        free(program);
+        close_quietly(log_fd);
+        close_quietly(null_fd);
+        return fail(err, "cannot run '%s': cannot pass its input: %s", name, strerror(saved));
+    }
     char **env = build_environment(spec->env_extra);
-    int rc = spawn(spec, program, env, null_fd, log_fd, out, err);
+    int rc = spawn(spec, program, env, null_fd, log_fd, input_fd, out, err);
     free(env);
     free(program);
     close_quietly(null_fd);
     close_quietly(log_fd);
+    close_quietly(input_fd);
     return rc;
 }
 
@@ -690,7 +752,7 @@ int proc_capture(const char *const *argv, struct strbuf *out, struct strbuf *err
         return -1;
     }
     close(fd);
-    struct proc_spec spec = {argv, NULL, NULL, path, 0, 0};
+    struct proc_spec spec = {.argv = argv, .log_path = path};
     struct proc proc;
     int status = -1;
     if (proc_start(&spec, &proc, err) == 0) {

@@ -4,7 +4,9 @@
  * the job's own children and grandchildren, and Ctrl-C at the terminal reaches only
  * stau), with stdin from /dev/null, stdout and stderr appended to one log file, the
  * inherited environment plus extras, default signal dispositions and an empty
- * signal mask, and no file descriptor but 0, 1 and 2. A failure to start the program
+ * signal mask, and no file descriptor but 0, 1 and 2 (and PROC_INPUT_FD, reading the
+ * spec's input, when it has one: data such as kwargs that must not be on the command
+ * line, which every user can read with ps). A failure to start the program
  * (no such interpreter, no permission) comes back through a close-on-exec pipe and
  * makes proc_start fail with a message instead of a child exiting 127.
  *
@@ -26,6 +28,9 @@
 
 #include "util.h"
 
+/* The child's descriptor reading proc_spec.input. */
+enum { PROC_INPUT_FD = 3 };
+
 /* What to run; all pointers are borrowed for the duration of proc_start only. */
 struct proc_spec {
     const char *const *argv;      /* program and arguments, NULL-terminated; argv[0]
@@ -34,9 +39,12 @@ struct proc_spec {
                                      replacing) the inherited environment; a bare "KEY"
                                      removes KEY; NULL for none */
     const char *cwd;              /* working directory of the child; NULL: stau's own */
-    const char *log_path;         /* stdout and stderr are appended here; created 0644 */
+    const char *log_path;         /* stdout and stderr are appended here; created 0600 */
     int64_t timeout_ms;           /* run time after which the group is terminated; 0: none */
     int64_t grace_ms;             /* SIGTERM-to-SIGKILL delay on timeout; 0: SIGKILL at once */
+    const char *input;            /* bytes the child reads on PROC_INPUT_FD (from their start,
+                                     in one go or not, at any time); NULL: no such fd */
+    size_t input_len;             /* how many bytes of input */
 };
 
 /* A started child; owned by the caller, filled in by proc_start. */

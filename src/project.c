@@ -192,26 +192,44 @@ static char *existing_state_dir(const char *root)
     return NULL;
 }
 
+/* Make the state folder dir 0700 again when an earlier stau left it open to others
+ * (only when it is ours: another user's project is theirs to mend). */
+static void keep_private(const char *dir, struct diags *diags)
+{
+    static const struct loc nowhere = {0, 0, 0, 0};
+    struct stat st;
+    if (stat(dir, &st) == 0 && (st.st_mode & 077) && st.st_uid == geteuid() && chmod(dir, 0700) < 0)
+        diag_add(diags, DIAG_WARNING, NULL, nowhere, "cannot make '%s' private: %s", dir,
+                 strerror(errno));
+}
+
 /* Make root/.stau with its own .gitignore; NULL (after a warning in diags) when
- * it cannot be had: stau then works without a cache. */
+ * it cannot be had: stau then works without a cache. The folder is 0700 and all
+ * stau makes in it 0600 whatever the umask (as ssh and gpg keep theirs), for the
+ * state database, logs, archives and graph cache hold kwargs; a .stau made open by
+ * an earlier stau is closed here. */
 static char *state_dir(const char *root, struct diags *diags)
 {
     static const struct loc nowhere = {0, 0, 0, 0};
     char *dir = in_root(root, PATHS_STATE_DIR);
     struct stat st;
-    if (mkdir(dir, 0755) < 0 && (errno != EEXIST || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
+    if (mkdir(dir, 0700) < 0 && (errno != EEXIST || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
         diag_add(diags, DIAG_WARNING, NULL, nowhere,
                  "cannot create '%s': %s; working without a cache", dir,
                  errno == EEXIST ? "a file of that name is in the way" : strerror(errno));
         free(dir);
         return NULL;
     }
+    keep_private(dir, diags);
     char *ignore = xprintf("%s/.gitignore", dir);
     if (access(ignore, F_OK) < 0) {
-        FILE *f = fopen(ignore, "w");
-        if (!f || fputs("# stau's state: never commit it\n*\n", f) < 0 || fclose(f) != 0)
+        static const char text[] = "# stau's state: never commit it\n*\n";
+        int fd = open(ignore, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        bool ok = fd >= 0 && write(fd, text, sizeof(text) - 1) == (ssize_t)(sizeof(text) - 1);
+        int saved = errno;
+        if ((fd >= 0 && close(fd) != 0) || !ok)
             diag_add(diags, DIAG_WARNING, NULL, nowhere, "cannot write '%s': %s", ignore,
-                     strerror(errno));
+                     strerror(ok ? errno : saved));
     }
     free(ignore);
     return dir;
@@ -295,7 +313,7 @@ static int64_t filesystem_now(const char *state_dir)
     if (!state_dir)
         return now;
     char *path = xprintf("%s/clock", state_dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     free(path);
     struct stat st;
     if (fd >= 0 && futimens(fd, NULL) == 0 && fstat(fd, &st) == 0)
@@ -425,6 +443,8 @@ int project_load(struct project *p, const struct project_options *opt)
     struct diags state_diags = DIAGS_INIT;
     /* .stau/ is made only once there is a job to record (below). */
     char *dir = existing_state_dir(p->root);
+    if (dir)
+        keep_private(dir, &state_diags);
     char *cache_path = dir ? xprintf("%s/graph.cache", dir) : NULL;
     struct cache *cache = &p->cache;
     /* Load the cache while the tree is walked: the two do not depend on each other. */

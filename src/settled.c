@@ -140,7 +140,7 @@ int settled_write(const char *path, const struct settled_key *key, const struct 
     }
     put_u64(&sb, hash64_bytes(sb.buf, sb.len));
     char *tmp = xprintf("%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int rc = -1;
     if (fd >= 0) {
         size_t done = 0;

@@ -72,13 +72,16 @@
  */
 #include "store.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- the schema ---- */
 
@@ -1678,6 +1681,9 @@ static int backup(struct sqlite_store *s, int version)
         }
         if (existing)
             fclose(existing);
+        /* VACUUM INTO makes it 0644 less the umask; it holds kwargs as the original. */
+        if (result == 0 && chmod(target, 0600) < 0)
+            warn("cannot make backup '%s' private:", target);
         (void)sqlite3_finalize(q);
     }
     free(target);
@@ -1845,6 +1851,13 @@ static struct store *open_at(const char *path, int target, struct strbuf *err)
     s->base.ops = &sqlite_ops;
     s->base.kind = STORE_SQLITE;
     s->base.location = xstrdup(path);
+    /* Made 0600 before SQLite makes it 0644: it holds every run's kwargs, and SQLite
+     * gives its -wal and -shm files the database's own mode. (An empty file is an
+     * empty database.) Only when it is not there (O_EXCL): closing a descriptor of
+     * a database this process has open would drop that connection's locks. */
+    int made = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (made >= 0)
+        (void)close(made); /* a failure to make it is sqlite3_open_v2's to report */
     int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK || sqlite3_extended_result_codes(s->db, 1) != SQLITE_OK) {
         strbuf_addf(err, "cannot open state database '%s': %s", path,

@@ -419,7 +419,7 @@ int make_parent_folders(const char *root, const char *rel)
         if (*s != '/')
             continue;
         *s = '\0';
-        if (mkdir(full, 0755) < 0 && errno != EEXIST) {
+        if (mkdir(full, 0700) < 0 && errno != EEXIST) {
             int rc = error("cannot create '%s':", full);
             free(full);
             return rc;

@@ -13,10 +13,11 @@
  * (numpy integers too, bools not); a tuple whose first item is not an int is taken as
  * (work IDs, something else), which the original Stau allowed. */
 const char work_selector[] =
-    "import sys, json, operator\n"
-    "root, path, kwargs, result = sys.argv[1:5]\n"
+    "import sys, os, json, operator\n"
+    "with os.fdopen(3, 'rb') as f:\n"
+    "    root, path, kwargs, result = json.loads(f.read())\n"
     "def say(kind, text=''):\n"
-    "    with open(result, 'w') as f:\n"
+    "    with open(os.open(result, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as f:\n"
     "        f.write(kind + '\\n' + text)\n"
     "def first_line(e):\n"
     "    text = (str(e).splitlines() or [''])[0]\n"
@@ -354,11 +355,27 @@ int work_select_start(struct work_select *ws, const struct work_select_spec *spe
     ws->result = paths_select_result(spec->root, spec->job, ws->started);
     char *env[] = {xprintf("STAU_JOB=%s", spec->job), xprintf("STAU_KWARGS=%s", spec->kwargs),
                    NULL};
-    const char *argv[] = {spec->python, "-c",         work_selector, spec->jobs_path,
-                          spec->path,   spec->kwargs, ws->result,    NULL};
+    /* The kwargs come on PROC_INPUT_FD: a command line is public (ps). */
+    const char *argv[] = {spec->python, "-c", work_selector, spec->path, NULL};
+    struct strbuf input = STRBUF_INIT;
+    strbuf_addch(&input, '[');
+    json_quote(&input, spec->jobs_path, strlen(spec->jobs_path));
+    strbuf_addch(&input, ',');
+    json_quote(&input, spec->path, strlen(spec->path));
+    strbuf_addch(&input, ',');
+    json_quote(&input, spec->kwargs, strlen(spec->kwargs));
+    strbuf_addch(&input, ',');
+    json_quote(&input, ws->result, strlen(ws->result));
+    strbuf_addch(&input, ']');
     char *full_log = xprintf("%s/%s", spec->root, ws->log);
-    struct proc_spec ps = {argv,     (const char *const *)env,        spec->root,
-                           full_log, (int64_t)(spec->timeout * 1000), spec->grace_ms};
+    struct proc_spec ps = {.argv = argv,
+                           .env_extra = (const char *const *)env,
+                           .cwd = spec->root,
+                           .log_path = full_log,
+                           .timeout_ms = (int64_t)(spec->timeout * 1000),
+                           .grace_ms = spec->grace_ms,
+                           .input = input.buf,
+                           .input_len = input.len};
     int rc = 0;
     if (make_parent_folders(spec->root, ws->log) < 0) {
         strbuf_addstr(err, "see above");
@@ -367,6 +384,7 @@ int work_select_start(struct work_select *ws, const struct work_select_spec *spe
         rc = -1;
     }
     free(full_log);
+    strbuf_release(&input);
     for (size_t i = 0; env[i]; i++)
         free(env[i]);
     return rc;

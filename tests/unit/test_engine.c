@@ -80,10 +80,17 @@ static int fake_start(void *ctx, const struct proc_spec *spec, struct proc *out,
     snprintf(p.job, sizeof(p.job), "%s", env_value(spec->env_extra, "STAU_JOB"));
     p.work = xstrdup(env_value(spec->env_extra, "STAU_WORK_IDS"));
     p.attempt = atoi(env_value(spec->env_extra, "STAU_ATTEMPT"));
-    /* The kwargs reach the bootstrap as its argument (argv[6]) and the job's
-     * environment as STAU_KWARGS: the same. */
+    /* The kwargs reach the bootstrap in its input (never its command line, which
+     * ps shows to everyone) and the job's environment as STAU_KWARGS: the same. */
     const char *kwargs = env_value(spec->env_extra, "STAU_KWARGS");
-    CHECK_STR(spec->argv[6], kwargs);
+    struct strbuf given = STRBUF_INIT, want = STRBUF_INIT;
+    CHECK(spec->input != NULL && json_array_item(spec->input, 3, &given) == 1);
+    json_quote(&want, kwargs, strlen(kwargs));
+    CHECK_STR(strbuf_str(&given), strbuf_str(&want));
+    for (size_t i = 0; spec->argv[i]; i++)
+        CHECK(strcmp(spec->argv[i], kwargs) != 0 || strcmp(kwargs, "{}") == 0);
+    strbuf_release(&given);
+    strbuf_release(&want);
     strbuf_addf(&f->calls, "%s %s %s\n", p.job, p.work, kwargs);
     VEC_PUSH(&f->procs, p);
     if (++f->running > f->most_running)

@@ -144,11 +144,17 @@ UNIT_TEST(proc_log_gets_stdout_and_stderr_appended)
     run_sh("echo new", fresh, 0, 0, &ev);
     text = slurp(fresh);
     CHECK_STR(text, "new\n");
+    /* Private whatever the umask: a log may show the job's kwargs. */
     mode_t mask = umask(0);
+    char *open_mask = temp_path("open-mask.log");
+    run_sh("echo new", open_mask, 0, 0, &ev);
     umask(mask);
     struct stat st;
     if (CHECK_INT(stat(fresh, &st), 0))
-        CHECK_INT(st.st_mode & 0777, 0644 & ~mask);
+        CHECK_INT(st.st_mode & 0777, 0600 & ~mask);
+    if (CHECK_INT(stat(open_mask, &st), 0))
+        CHECK_INT(st.st_mode & 0777, 0600);
+    free(open_mask);
     free(text);
     free(fresh);
     free(log);

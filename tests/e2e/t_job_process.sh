@@ -1,0 +1,204 @@
+# The job's process (SPEC §3): what the job sees of stau, and what others see of it.
+#
+# Each test builds its own small project in $TEST_TMP/p.
+
+# A secret in kwargs never reaches a command line: `ps` shows every process's
+# argv to every user, even in a 0700 project. They travel on a descriptor instead.
+test_job_process_kwargs_not_on_the_command_line() {
+    new_project
+    write src/secret.py <<'EOF2'
+import os
+
+STAU_CONFIG = {"main_func": "main", "kwargs": {"password": "hunter2"}}
+
+
+def main(password):
+    with open("/proc/self/cmdline", "rb") as f:
+        open("cmdline.txt", "w").write(f.read().replace(b"\0", b" ").decode())
+    open("got.txt", "w").write(password)
+    try:
+        os.fstat(3)
+        open("fd3.txt", "w").write("open")
+    except OSError:
+        pass
+EOF2
+    write src/picked.py <<'EOF2'
+STAU_CONFIG = {"main_func": "main", "chunk_size": 2, "kwargs": {"token": "s3cr3t"}}
+
+
+def select_work(token):
+    with open("/proc/self/cmdline", "rb") as f:
+        open("select-cmdline.txt", "w").write(f.read().replace(b"\0", b" ").decode())
+    return [1, 2, 3] if token == "s3cr3t" else []
+
+
+def main(work_ids, token):
+    with open("/proc/self/cmdline", "rb") as f:
+        open("chunk-cmdline.%d.txt" % work_ids[0], "w").write(f.read().replace(b"\0", b" ").decode())
+EOF2
+    run
+    expect_exit 0
+    expect_eq "the kwargs the job got" "hunter2" "$(cat got.txt)"
+    expect_file cmdline.txt
+    grep -q hunter2 cmdline.txt && fail "the job's command line holds its kwargs: $(cat cmdline.txt)"
+    expect_file select-cmdline.txt
+    grep -q s3cr3t select-cmdline.txt && fail "select_work's command line holds the kwargs: $(cat select-cmdline.txt)"
+    expect_file chunk-cmdline.1.txt
+    expect_file chunk-cmdline.3.txt
+    grep -q s3cr3t chunk-cmdline.*.txt && fail "a chunk's command line holds the kwargs"
+    # Nor does the job inherit the descriptor they came on.
+    expect_no_file fd3.txt
+}
+
+# Everything below .stau/ holds kwargs (the state database, logs, archives, the
+# graph cache): the folder is 0700 and what is in it 0600, whatever the umask, as
+# ssh and gpg keep theirs. Files the job itself writes keep the user's umask.
+state_modes_under_umask() {
+    local mask=$1
+    new_project "p$mask"
+    write src/secret.py <<'EOF2'
+STAU_CONFIG = {"main_func": "main", "kwargs": {"password": "hunter2"}, "outputs": ["out.txt"]}
+
+
+def main(password):
+    open("out.txt", "w").write("done")
+EOF2
+    write src/picked.py <<'EOF2'
+STAU_CONFIG = {"main_func": "main", "chunk_size": 2, "kwargs": {"token": "s3cr3t"}}
+
+
+def select_work(token):
+    return [1, 2, 3]
+
+
+def main(work_ids, token):
+    pass
+EOF2
+    (umask "$mask" && exec timeout -k 5 60 "$STAU" >"$OUT" 2>"$ERR" </dev/null)
+    RC=$?
+    expect_exit 0
+    (umask "$mask" && exec timeout -k 5 60 "$STAU" run secret >"$OUT" 2>"$ERR" </dev/null)
+    RC=$?
+    expect_exit 0
+    expect_eq "mode of .stau (umask $mask)" 700 "$(stat -c %a .stau)"
+    local loose
+    loose=$(find .stau -mindepth 1 \( \( -type d ! -perm 700 \) -o \( ! -type d ! -perm 600 \) \) -printf '%m %p\n' | sort)
+    expect_eq "state files not 0600 nor folders 0700 (umask $mask)" "" "$loose"
+    expect_file .stau/state.db
+    expect_file .stau/graph.cache
+    expect_eq "archives made (umask $mask)" 4 "$(find .stau/archive -name '*.tar.zst' | wc -l)"
+    # (Not counted exactly: two chunks started in the same millisecond share a log.)
+    [ "$(find .stau/logs -name '*.log' | wc -l)" -ge 4 ] || fail "too few logs (umask $mask)"
+    local want=644
+    [ "$mask" = 000 ] && want=666
+    expect_eq "mode of the job's own output (umask $mask)" "$want" "$(stat -c %a out.txt)"
+}
+
+test_job_process_state_is_private_under_umask_022() {
+    state_modes_under_umask 022
+}
+
+test_job_process_state_is_private_under_umask_000() {
+    state_modes_under_umask 000
+}
+
+# A .stau/ made by an earlier stau, open to all, is closed on the next call.
+test_job_process_state_folder_made_private_again() {
+    new_project
+    write src/a.py <<'EOF2'
+STAU_CONFIG = {"main_func": "main"}
+
+
+def main():
+    pass
+EOF2
+    mkdir -m 755 .stau
+    run
+    expect_exit 0
+    expect_eq "mode of an old .stau" 700 "$(stat -c %a .stau)"
+}
+
+# The job's one log file (there is one run of JOB in these tests).
+log_of() {
+    cat .stau/logs/"$1".*.log
+}
+
+# The bootstrap does not show: sys.argv is [the job file's absolute path], so a job that parses its
+# command line with argparse works, as main_func and as __main__.
+test_job_process_sys_argv_is_the_job_file() {
+    new_project
+    write src/func.py <<'EOF2'
+import argparse, sys
+
+STAU_CONFIG = {"main_func": "main", "kwargs": {"n": 1}}
+
+
+def main(n):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--where", default="here")
+    args = parser.parse_args()
+    open("func.txt", "w").write("%r %s %d" % (sys.argv, args.where, n))
+EOF2
+    write src/script.py <<'EOF2'
+import argparse, sys
+
+STAU_CONFIG = {"outputs": []}
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--where", default="there")
+args = parser.parse_args()
+open("script.txt", "w").write("%r %s %s" % (sys.argv, args.where, __name__))
+EOF2
+    run
+    expect_exit 0
+    expect_eq "main_func's view" "['$PWD/src/func.py'] here 1" "$(cat func.txt)"
+    expect_eq "__main__'s view" "['$PWD/src/script.py'] there __main__" "$(cat script.txt)"
+}
+
+# A failing job's traceback is the job's own, as `python src/JOB.py` would print
+# it: no frame of the bootstrap (<string>) nor of importlib or runpy.
+test_job_process_traceback_shows_only_the_job() {
+    new_project
+    write src/boom.py <<'EOF2'
+STAU_CONFIG = {"main_func": "main"}
+
+
+def helper():
+    raise ValueError("boom")
+
+
+def main():
+    helper()
+EOF2
+    write src/loadboom.py <<'EOF2'
+STAU_CONFIG = {"main_func": "main"}
+
+raise RuntimeError("at import")
+
+
+def main():
+    pass
+EOF2
+    write src/scriptboom.py <<'EOF2'
+STAU_CONFIG = {"outputs": []}
+
+raise KeyError("missing")
+EOF2
+    run
+    expect_exit 1
+    expect_eq "traceback of main_func" 'Traceback (most recent call last):
+  File "'"$PWD"'/src/boom.py", line 9, in main
+    helper()
+  File "'"$PWD"'/src/boom.py", line 5, in helper
+    raise ValueError("boom")
+ValueError: boom' "$(log_of boom)"
+    expect_eq "traceback of loading the file" 'Traceback (most recent call last):
+  File "'"$PWD"'/src/loadboom.py", line 3, in <module>
+    raise RuntimeError("at import")
+RuntimeError: at import' "$(log_of loadboom)"
+    expect_eq "traceback of a __main__ job" "Traceback (most recent call last):
+  File \"$PWD/src/scriptboom.py\", line 3, in <module>
+    raise KeyError(\"missing\")
+KeyError: 'missing'" "$(log_of scriptboom)"
+    expect_eq "exit status recorded" "1|1|1" "$(db "SELECT group_concat(exit_code, '|') FROM runs")"
+}
