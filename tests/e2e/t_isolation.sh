@@ -239,3 +239,25 @@ d not run: it depends on 'c', whose declaration is invalid
     expect_stderr_contains "src/a.py:1:33: error: dependency cycle: a -> b -> a"
     expect_stderr_contains "src/x/y.py:1:1: error: job name 'x.y' is already taken by src/x.y.py"
 }
+
+test_unknown_time_zone_did_you_mean() {
+    new_project
+    write src/report.py <<'EOF2'
+STAU_CONFIG = {"schedule": "0 6 * * *", "timezone": "Europe/Berln"}
+EOF2
+    run check
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF2'
+src/report.py:1:53: error: unknown time zone 'Europe/Berln'
+     1 | STAU_CONFIG = {"schedule": "0 6 * * *", "timezone": "Europe/Berln"}
+       |                                                     ^~~~~~~~~~~~~~
+  hint: did you mean 'Europe/Berlin'?
+1 error, 0 warnings
+EOF2
+    # A link's name is a zone name too.
+    write src/report.py <<<'STAU_CONFIG = {"schedule": "0 6 * * *", "timezone": "US/Pacifc"}'
+    run check
+    expect_exit 2
+    expect_stderr_contains "  hint: did you mean 'US/Pacific'?"
+}
