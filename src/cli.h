@@ -27,6 +27,7 @@ struct cli {
     char **args;                    /* arguments after the command */
     size_t arg_count;
     struct diag_printer printer; /* how diagnostics are shown */
+    bool diags_shown;            /* cli_load loads again: the diagnostics were shown */
     const char *const *commands; /* the command names, NULL-terminated */
     const char *from;            /* schedule --from TIME; db copy --from DB: the database to copy */
     size_t count;                /* schedule -n N: ticks per job */

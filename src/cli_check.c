@@ -81,7 +81,8 @@ int cli_load(const struct cli *c, struct project *p)
 {
     if (project_load(p, &c->project) < 0)
         return -1;
-    diag_print_all(stderr, &c->printer, &p->diags);
+    if (!c->diags_shown)
+        diag_print_all(stderr, &c->printer, &p->diags);
     if (c->verbose)
         fprintf(stderr, "%zu files, %zu read, %zu parsed\n", p->files.len, p->files_read,
                 p->files_parsed);
@@ -180,7 +181,16 @@ static void list_json(struct project *p, struct strbuf *out)
             strbuf_addstr(out, ",\"valid\":false}");
             continue;
         }
-        strbuf_addstr(out, ",\"valid\":true,\"code_files\":[");
+        strbuf_addf(out, ",\"valid\":%s,", job->invalid ? "false" : "true");
+        if (job->blocked) {
+            struct strbuf why = STRBUF_INIT;
+            graph_blocked_reason(g, i, &why);
+            strbuf_addstr(out, "\"not_run\":");
+            json_quote(out, why.buf, why.len);
+            strbuf_addch(out, ',');
+            strbuf_release(&why);
+        }
+        strbuf_addstr(out, "\"code_files\":[");
         struct sizelist files = {0};
         project_code_files(p, i, &files);
         for (size_t k = 0; k < files.len; k++) {
@@ -262,7 +272,14 @@ int cli_list(const struct cli *c)
             strbuf_add_cell(&out, cells[3 * i + 1], wsched);
             strbuf_add_cell(&out, job->broken ? "-" : job_policy_text(job), wpolicy);
             strbuf_addstr(&out, cells[3 * i + 2]);
-            strbuf_addstr(&out, job->broken ? "  (declaration has errors)\n" : "\n");
+            if (job->invalid) {
+                strbuf_addstr(&out, "  (declaration has errors)");
+            } else if (job->blocked) {
+                strbuf_addstr(&out, "  (not run: ");
+                graph_blocked_reason(g, i, &out);
+                strbuf_addch(&out, ')');
+            }
+            strbuf_addch(&out, '\n');
             free(cells[3 * i]);
             free(cells[3 * i + 1]);
             free(cells[3 * i + 2]);

@@ -69,19 +69,14 @@ struct forcing {
     const char *why; /* the forced reason's evidence (NULL: "asked for with --force") */
 };
 
+/* A job whose declaration has errors is not run, nor is what needs it (plan_build
+ * leaves them out, report_blocked names them); the rest runs. */
 static int open_session(const struct cli *c, struct session *s, struct forcing force,
                         bool use_settled)
 {
     memset(s, 0, sizeof(*s));
     if (cli_load(c, &s->project) < 0)
         return -1;
-    if (s->project.diags.errors) {
-        fprintf(stderr,
-                "stau: error: %zu %s in the declarations; nothing runs until they are "
-                "fixed\n",
-                s->project.diags.errors, s->project.diags.errors == 1 ? "error" : "errors");
-        return -1;
-    }
     s->store = cli_open_store(&s->project);
     if (!s->store)
         return -1;
@@ -572,6 +567,70 @@ static size_t more_ticks(const struct session *s, const char **names)
     return n;
 }
 
+/* Whether this invocation is about job i: no targets (every job), or a target
+ * names it or needs it. in_scope holds one bool per job, filled on first use. */
+static bool about_job(const struct cli *c, const struct graph *g, size_t i, bool **in_scope)
+{
+    if (!c->arg_count)
+        return true;
+    if (!*in_scope) {
+        size_t n = g->jobs.len;
+        *in_scope = xcalloc(n + 1, sizeof(bool));
+        struct sizelist roots = {0};
+        for (size_t k = 0; k < n; k++)
+            for (size_t t = 0; t < c->arg_count; t++)
+                if (plan_target_matches(c->args[t], &g->jobs.items[k])) {
+                    VEC_PUSH(&roots, k);
+                    break;
+                }
+        graph_upstream(g, roots.items, roots.len, *in_scope);
+        VEC_FREE(&roots);
+    }
+    return (*in_scope)[i];
+}
+
+/* Say on stdout, one line each, which jobs of this invocation are not run because a
+ * declaration is invalid (their own or one they need); how many. */
+static size_t report_blocked(const struct cli *c, const struct session *s)
+{
+    const struct graph *g = &s->project.graph;
+    bool *in_scope = NULL;
+    size_t count = 0;
+    struct strbuf why = STRBUF_INIT;
+    /* The invalid jobs first, then what they keep from running. */
+    for (size_t k = 0; k < 2 * g->jobs.len; k++) {
+        size_t i = k % g->jobs.len;
+        const struct job *job = &g->jobs.items[i];
+        if (!job->blocked || job->invalid != (k < g->jobs.len) || !about_job(c, g, i, &in_scope))
+            continue;
+        strbuf_reset(&why);
+        graph_blocked_reason(g, i, &why);
+        printf("%s not run: %s\n", g->jobs.items[i].name, why.buf);
+        count++;
+    }
+    strbuf_release(&why);
+    free(in_scope);
+    return count;
+}
+
+/* The last line of a run that left jobs out for invalid declarations (or of one of
+ * every job with errors no job is kept from running by, as in a timetable); the
+ * exit status it asks for. */
+static int report_invalid_summary(const struct cli *c, const struct session *s, size_t blocked)
+{
+    if (blocked) {
+        printf("%zu %s not run: invalid declarations\n", blocked, blocked == 1 ? "job" : "jobs");
+        return EXIT_JOB_FAILED;
+    }
+    size_t errors = s->project.diags.errors;
+    if (errors && !c->arg_count) {
+        printf("%zu %s in the declarations (see above)\n", errors,
+               errors == 1 ? "error" : "errors");
+        return EXIT_JOB_FAILED;
+    }
+    return EXIT_OK;
+}
+
 static int run_plan(const struct cli *c, struct forcing force)
 {
     struct session s;
@@ -580,6 +639,7 @@ static int run_plan(const struct cli *c, struct forcing force)
         return EXIT_USAGE;
     }
     int rc = EXIT_OK;
+    size_t blocked = report_blocked(c, &s);
     if (s.settled) {
         printf("nothing to do\n");
     } else if (c->dry_run) {
@@ -609,6 +669,7 @@ static int run_plan(const struct cli *c, struct forcing force)
             if (n) {
                 close_session_now(&s);
                 struct cli again = *c;
+                again.diags_shown = true;
                 again.args = names;
                 again.arg_count = n;
                 if (open_session(&again, &s, (struct forcing){0}, false) < 0) {
@@ -636,6 +697,9 @@ static int run_plan(const struct cli *c, struct forcing force)
                 break;
         }
     }
+    int invalid = report_invalid_summary(c, &s, blocked);
+    if (invalid > rc)
+        rc = invalid;
     close_session(&s);
     return rc;
 }
@@ -863,6 +927,7 @@ int cli_why(const struct cli *c)
     if (c->json)
         strbuf_addch(&json, '[');
     size_t shown = 0;
+    int rc = EXIT_OK;
     for (size_t i = 0; i < s.plan.count; i++) {
         const struct plan_job *pj = &s.plan.jobs[i];
         const char *name = s.project.graph.jobs.items[i].name;
@@ -871,7 +936,24 @@ int cli_why(const struct cli *c)
             asked = plan_target_matches(c->args[a], &s.project.graph.jobs.items[i]);
         if (!asked)
             continue;
-        if (c->json) {
+        const struct job *job = &s.project.graph.jobs.items[i];
+        if (job->blocked) {
+            struct strbuf reason = STRBUF_INIT;
+            graph_blocked_reason(&s.project.graph, i, &reason);
+            if (c->json) {
+                strbuf_addstr(&json, shown ? ",\n{\"job\":" : "\n{\"job\":");
+                json_quote(&json, name, strlen(name));
+                strbuf_addstr(&json, ",\"due\":false,\"not_run\":");
+                json_quote(&json, reason.buf, reason.len);
+                strbuf_addch(&json, '}');
+            } else {
+                printf("%s is not run: %s\n", name, reason.buf);
+                printf("  %s\n", job->invalid ? "fix the errors above; `stau check` lists them"
+                                              : "it runs again once that declaration is fixed");
+            }
+            strbuf_release(&reason);
+            rc = EXIT_JOB_FAILED;
+        } else if (c->json) {
             strbuf_addstr(&json, shown ? ",\n" : "\n");
             why_json(&s, i, now, &json);
         } else if (pj->due) {
@@ -900,7 +982,7 @@ int cli_why(const struct cli *c)
     }
     strbuf_release(&json);
     close_session(&s);
-    return EXIT_OK;
+    return rc;
 }
 
 /* The live copies of stau serve, for `stau status`: host, pid, since, heartbeat age
@@ -958,12 +1040,30 @@ int cli_status(const struct cli *c)
     size_t n = s.plan.count;
     char **cells = xcalloc(4 * n + 1, sizeof(char *));
     size_t width[4] = {3, 5, 8, 6};
+    int rc = EXIT_OK;
     for (size_t i = 0; i < n; i++) {
         const struct plan_job *pj = &s.plan.jobs[i];
+        const struct job *job = &s.project.graph.jobs.items[i];
+        struct strbuf sb = STRBUF_INIT;
+        if (job->blocked) {
+            /* Not planned (see open_session): its state is that it is not run. */
+            cells[4 * i] = xstrdup(job->name);
+            cells[4 * i + 1] = xstrdup(job->invalid ? "invalid" : "blocked");
+            cells[4 * i + 2] = xstrdup("-");
+            strbuf_addstr(&sb, "not run: ");
+            graph_blocked_reason(&s.project.graph, i, &sb);
+            cells[4 * i + 3] = strbuf_detach(&sb);
+            for (int k = 0; k < 3; k++)
+                if (strlen(cells[4 * i + k]) > width[k])
+                    width[k] = strlen(cells[4 * i + k]);
+            if (!job->broken && strlen(job_policy_text(job)) > width[3])
+                width[3] = strlen(job_policy_text(job));
+            rc = EXIT_JOB_FAILED;
+            continue;
+        }
         if (!pj->selected)
             continue;
-        struct strbuf sb = STRBUF_INIT;
-        cells[4 * i] = xstrdup(s.project.graph.jobs.items[i].name);
+        cells[4 * i] = xstrdup(job->name);
         bool active = pj->last.id && !run_status_finished(pj->last.status);
         cells[4 * i + 1] = xstrdup(active        ? run_status_name(pj->last.status)
                                    : pj->due     ? "due"
@@ -1023,7 +1123,20 @@ int cli_status(const struct cli *c)
         if (!cells[4 * i])
             continue;
         const struct plan_job *pj = &s.plan.jobs[i];
-        if (c->json) {
+        const struct job *job = &s.project.graph.jobs.items[i];
+        const char *policy = job->broken ? "-" : job_policy_text(job);
+        if (c->json && job->blocked) {
+            strbuf_addstr(&out, shown ? ",\n{\"job\":" : "\n{\"job\":");
+            json_quote(&out, cells[4 * i], strlen(cells[4 * i]));
+            strbuf_addf(&out, ",\"state\":\"%s\",\"due\":false,\"policy\":", cells[4 * i + 1]);
+            if (job->broken)
+                strbuf_addstr(&out, "null");
+            else
+                strbuf_addf(&out, "\"%s\"", policy_name(job_policy(job)));
+            strbuf_addstr(&out, ",\"last_run\":0,\"next\":");
+            json_quote(&out, cells[4 * i + 3], strlen(cells[4 * i + 3]));
+            strbuf_addch(&out, '}');
+        } else if (c->json) {
             strbuf_addstr(&out, shown ? ",\n{\"job\":" : "\n{\"job\":");
             json_quote(&out, cells[4 * i], strlen(cells[4 * i]));
             strbuf_addf(&out,
@@ -1037,7 +1150,7 @@ int cli_status(const struct cli *c)
         } else {
             for (int k = 0; k < 3; k++)
                 strbuf_add_cell(&out, cells[4 * i + k], width[k]);
-            strbuf_add_cell(&out, job_policy_text(&s.project.graph.jobs.items[i]), width[3]);
+            strbuf_add_cell(&out, policy, width[3]);
             strbuf_addf(&out, "%s\n", cells[4 * i + 3]);
         }
         shown++;
@@ -1052,7 +1165,7 @@ int cli_status(const struct cli *c)
     strbuf_release(&out);
     free(cells);
     close_session(&s);
-    return EXIT_OK;
+    return rc;
 }
 
 /* `stau rerun RUN`: the run's job again, with the run's recorded arguments. */

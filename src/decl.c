@@ -333,7 +333,13 @@ static void check_key(struct checker *c, const struct value *k, const struct val
         struct tz *zone = tz_load(out->timezone, &err);
         if (!zone) {
             diag_add(c->diags, DIAG_ERROR, c->path, x->loc, "%s", strbuf_str(&err));
-            diag_hint(c->diags, "use an IANA zone name such as \"Europe/Copenhagen\" or \"UTC\"");
+            char *close = tz_closest(out->timezone);
+            if (close)
+                diag_hint(c->diags, "did you mean '%s'?", close);
+            else
+                diag_hint(c->diags,
+                          "use an IANA zone name such as \"Europe/Copenhagen\" or \"UTC\"");
+            free(close);
             c->failed = true;
         }
         tz_free(zone);

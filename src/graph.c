@@ -31,10 +31,15 @@ static void add_jobs(struct graph *g, struct graph_input *sorted, size_t count, 
                              "are both 'a.b'); rename one of the files");
             diag_add(diags, DIAG_NOTE, first->path, first->decl_loc, "'%s' is declared here",
                      in->name);
+            /* Which file the name means is not known: neither runs. */
+            g->jobs.items[g->jobs.len - 1].invalid = true;
             continue;
         }
-        struct job job = {xstrdup(in->name), in->path, in->decl, in->decl_loc, {0}, {0}, false,
-                          in->broken};
+        struct job job = {.name = xstrdup(in->name),
+                          .path = in->path,
+                          .decl = in->decl,
+                          .decl_loc = in->decl_loc,
+                          .broken = in->broken};
         VEC_PUSH(&g->jobs, job);
     }
     for (size_t i = 0; i < g->jobs.len; i++)
@@ -329,6 +334,77 @@ void graph_check_policies(const struct graph *g, struct diags *diags)
                              "ticks and when what it is made from changes, or remove the "
                              "schedule");
         }
+    }
+}
+
+size_t graph_mark_invalid(struct graph *g, const struct diags *diags)
+{
+    size_t n = g->jobs.len, blocked = 0;
+    struct strmap by_path = {0};
+    for (size_t i = 0; i < n; i++)
+        strmap_put(&by_path, g->jobs.items[i].path, strlen(g->jobs.items[i].path), i);
+    for (size_t k = 0; k < diags->items.len; k++) {
+        const struct diag *d = &diags->items.items[k];
+        size_t i;
+        if (d->severity == DIAG_ERROR && d->path &&
+            strmap_get(&by_path, d->path, strlen(d->path), &i))
+            g->jobs.items[i].invalid = true;
+    }
+    strmap_release(&by_path);
+    /* From each invalid job down its dependents, breadth first: each blocked job
+     * names the dependency it was reached through, the shortest way to the cause. */
+    struct sizelist *downstream = xcalloc(n + 1, sizeof(struct sizelist));
+    struct sizelist queue = {0};
+    for (size_t i = 0; i < n; i++) {
+        struct job *job = &g->jobs.items[i];
+        job->invalid |= job->broken || job->in_cycle;
+        for (size_t e = 0; e < job->deps.len; e++)
+            VEC_PUSH(&downstream[job->deps.items[e].to], i);
+        if (job->invalid) {
+            job->blocked = true;
+            job->blocked_by = i;
+            VEC_PUSH(&queue, i);
+        }
+    }
+    for (size_t head = 0; head < queue.len; head++) {
+        size_t u = queue.items[head];
+        for (size_t k = 0; k < downstream[u].len; k++) {
+            struct job *dependent = &g->jobs.items[downstream[u].items[k]];
+            if (dependent->blocked)
+                continue;
+            dependent->blocked = true;
+            dependent->blocked_by = u;
+            VEC_PUSH(&queue, downstream[u].items[k]);
+        }
+    }
+    blocked = queue.len;
+    for (size_t i = 0; i < n; i++)
+        VEC_FREE(&downstream[i]);
+    free(downstream);
+    VEC_FREE(&queue);
+    return blocked;
+}
+
+void graph_blocked_reason(const struct graph *g, size_t job, struct strbuf *out)
+{
+    const struct job *j = &g->jobs.items[job];
+    if (!j->blocked)
+        return;
+    if (j->blocked_by == job) {
+        strbuf_addstr(out, j->in_cycle && !j->broken ? "it is in a dependency cycle"
+                                                     : "its declaration is invalid");
+        return;
+    }
+    strbuf_addstr(out, "it depends on ");
+    for (size_t k = j->blocked_by;; k = g->jobs.items[k].blocked_by) {
+        const struct job *up = &g->jobs.items[k];
+        strbuf_addf(out, "'%s'", up->name);
+        if (up->blocked_by == k) {
+            strbuf_addstr(out, up->in_cycle && !up->broken ? ", which is in a dependency cycle"
+                                                           : ", whose declaration is invalid");
+            return;
+        }
+        strbuf_addstr(out, ", which depends on ");
     }
 }
 

@@ -22,10 +22,15 @@ struct job {
     struct loc decl_loc;     /* where STAU_CONFIG is assigned */
     VEC(struct edge) deps;   /* upstream jobs, in declaration order */
     VEC(const struct timetable_entry *)
-    timetable;     /* its entries in the original Stau's
-                      timetable, if any */
-    bool in_cycle; /* part of a dependency cycle */
-    bool broken;   /* its declaration has errors (decl is then empty) */
+    timetable;         /* its entries in the original Stau's
+                          timetable, if any */
+    bool in_cycle;     /* part of a dependency cycle */
+    bool broken;       /* its declaration has errors (decl is then empty) */
+    bool invalid;      /* it cannot run: broken, an error in its file, or in a cycle
+                          (graph_mark_invalid) */
+    bool blocked;      /* it is not run: invalid, or it needs a blocked job */
+    size_t blocked_by; /* when blocked: its own index when invalid, else the dependency
+                          (a blocked one) it waits for; follow it to the invalid job */
 };
 
 /* The graph: jobs sorted by name. */
@@ -74,6 +79,14 @@ const char *job_policy_text(const struct job *job);
 /* Add an error to diags for each job whose "on" does not fit its schedules (after
  * graph_add_timetable). */
 void graph_check_policies(const struct graph *g, struct diags *diags);
+
+/* Mark the jobs that cannot run (job.invalid: broken, in a cycle, or an error in
+ * diags about its file) and every job that needs one of them, transitively
+ * (job.blocked); returns how many are blocked. */
+size_t graph_mark_invalid(struct graph *g, const struct diags *diags);
+/* Why a blocked job is not run, for "NAME not run: ..." ("its declaration is
+ * invalid", "it depends on 'a', whose declaration is invalid"). */
+void graph_blocked_reason(const struct graph *g, size_t job, struct strbuf *out);
 
 /* Index of the job with this name, or -1. */
 long graph_find(const struct graph *g, const char *name);

@@ -385,7 +385,7 @@ static int select_targets(struct plan *plan, const struct graph *g, const struct
     size_t n = g->jobs.len;
     if (!opt->target_count) {
         for (size_t i = 0; i < n; i++)
-            plan->jobs[i].selected = is_target[i] = true;
+            plan->jobs[i].selected = is_target[i] = !g->jobs.items[i].blocked;
         return 0;
     }
     struct sizelist roots = {0};
@@ -417,8 +417,9 @@ static int select_targets(struct plan *plan, const struct graph *g, const struct
     }
     bool *selected = xcalloc(n + 1, sizeof(bool));
     graph_upstream(g, roots.items, roots.len, selected);
+    /* A job that cannot run (graph_mark_invalid) is left out, and so is what needs it. */
     for (size_t i = 0; i < n; i++)
-        plan->jobs[i].selected = selected[i];
+        plan->jobs[i].selected = selected[i] && !g->jobs.items[i].blocked;
     free(selected);
     VEC_FREE(&roots);
     return 0;

@@ -383,6 +383,7 @@ static void build_graph(struct project *p, struct decl *empty)
             graph_add_timetable(&p->graph, f->path, &f->result.timetable, &p->diags);
     }
     graph_check_policies(&p->graph, &p->diags);
+    graph_mark_invalid(&p->graph, &p->diags);
 }
 
 static struct decl empty_decl;

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -728,4 +729,46 @@ struct tz *tz_load(const char *name, struct strbuf *err)
     if (missing)
         strbuf_addf(err, "unknown time zone '%s'", name);
     return zone;
+}
+
+/* Append to names the zone names of one line of tzdata.zi ("Z NAME ...", "L TARGET
+ * NAME") or of zone1970.tab ("CODES COORDINATES NAME ..."). */
+static void zone_names_of(char *line, bool tab, struct strlist *names)
+{
+    line[strcspn(line, "\r\n")] = '\0';
+    if (line[0] == '#' || !line[0])
+        return;
+    char *save = NULL, *field[3] = {NULL, NULL, NULL};
+    for (int k = 0; k < 3; k++)
+        field[k] = strtok_r(k ? NULL : line, tab ? "\t" : " ", &save);
+    if (tab && field[2])
+        VEC_PUSH(names, xstrdup(field[2]));
+    else if (!tab && field[0] && strcmp(field[0], "Z") == 0 && field[1])
+        VEC_PUSH(names, xstrdup(field[1]));
+    else if (!tab && field[0] && strcmp(field[0], "L") == 0 && field[2])
+        VEC_PUSH(names, xstrdup(field[2]));
+}
+
+char *tz_closest(const char *name)
+{
+    const char *env = getenv("TZDIR");
+    const char *dir = env && *env ? env : "/usr/share/zoneinfo";
+    struct strlist names = {0};
+    for (int tab = 0; tab < 2 && !names.len; tab++) {
+        char *path = xprintf("%s/%s", dir, tab ? "zone1970.tab" : "tzdata.zi");
+        FILE *f = fopen(path, "r");
+        free(path);
+        char line[1024];
+        while (f && fgets(line, sizeof(line), f))
+            zone_names_of(line, tab, &names);
+        if (f)
+            fclose(f);
+    }
+    VEC_PUSH(&names, (char *)NULL);
+    const char *best = did_you_mean(name, (const char *const *)names.items);
+    char *found = best && strcmp(best, name) != 0 ? xstrdup(best) : NULL;
+    for (size_t i = 0; names.items[i]; i++)
+        free(names.items[i]);
+    VEC_FREE(&names);
+    return found;
 }

@@ -35,6 +35,10 @@ enum tz_local_kind {
  * NULL or "" means the machine's zone ($TZ if set, else /etc/localtime, else UTC).
  * Returns NULL with a message in err for unknown, unsafe ("..", "/x") or corrupt zones. */
 struct tz *tz_load(const char *name, struct strbuf *err);
+/* The known zone name closest to name, a typo of it (newly allocated), or NULL:
+ * the names are those of the time zone database's tzdata.zi (zones and links),
+ * else its zone1970.tab. */
+char *tz_closest(const char *name);
 /* Build a zone from the bytes of a TZif file (v1-v3); NULL with a message in err. */
 struct tz *tz_parse(const char *name, const void *data, size_t len, struct strbuf *err);
 /* Build a zone from a POSIX TZ rule like "CET-1CEST,M3.5.0,M10.5.0/3"; NULL if malformed. */

@@ -320,7 +320,10 @@ UNIT_TEST(decl_keys_and_types)
                  "job's name is its path below the jobs root with '/' written as '.'; write "
                  "job_type=\"pkg.job\" or rename the file]\n");
     expect_diags("STAU_CONFIG = {\"timezone\": \"Europe/Copenhagn\"}\n",
-                 "1:28: error: unknown time zone 'Europe/Copenhagn' [hint: use an IANA zone name "
+                 "1:28: error: unknown time zone 'Europe/Copenhagn' [hint: did you mean "
+                 "'Europe/Copenhagen'?]\n");
+    expect_diags("STAU_CONFIG = {\"timezone\": \"Mars/Olympus\"}\n",
+                 "1:28: error: unknown time zone 'Mars/Olympus' [hint: use an IANA zone name "
                  "such as \"Europe/Copenhagen\" or \"UTC\"]\n");
 }
 
