@@ -21,6 +21,14 @@
 
 enum { MAX_DEPTH = 100 };
 
+/* The largest value a declaration may evaluate to, measured as about the length of its
+ * JSON text: names bound to names make values that double at each line, which Python
+ * shares but stau writes out in full (graph cache, `list --json`, `dot`). */
+#define MAX_VALUE_SIZE ((size_t)16 * 1024 * 1024)
+#define TOO_LARGE_HINT                                                                             \
+    "stau copies a declaration's values into its graph cache and `list --json`; keep them "        \
+    "under 16 MiB, and build large data inside the job"
+
 /* The positional parameters of the original Stau's record types (SPEC §7). */
 struct record_type {
     const char *name;
@@ -97,7 +105,13 @@ static struct value *new_value(struct evaluator *ev, enum value_kind kind, const
     memset(v, 0, sizeof(*v));
     v->kind = kind;
     v->loc = s->loc;
+    v->size = 5; /* a scalar; strings and containers set their own */
     return v;
+}
+
+static struct value *fail_too_large(struct evaluator *ev, const struct syntax *s)
+{
+    return fail_quoted(ev, s, TOO_LARGE_HINT, "%s evaluates to a value over 16 MiB");
 }
 
 static struct value *new_string(struct evaluator *ev, const struct syntax *s, const char *data,
@@ -106,6 +120,7 @@ static struct value *new_string(struct evaluator *ev, const struct syntax *s, co
     struct value *v = new_value(ev, VALUE_STR, s);
     v->str.data = arena_strndup(ev->env->arena, data, len);
     v->str.len = len;
+    v->size = len + 2;
     return v;
 }
 
@@ -300,6 +315,10 @@ static int eval_string_into(struct evaluator *ev, const struct syntax *s, size_t
         struct value *v = eval(ev, expr, visible);
         if (!v)
             return -1;
+        if (sb->len + v->size > MAX_VALUE_SIZE) {
+            fail_too_large(ev, s);
+            return -1;
+        }
         if (format_scalar(v, sb) < 0) {
             char *q = quote(expr);
             diag_add(ev->env->diags, DIAG_ERROR, ev->env->path, expr->loc,
@@ -309,6 +328,10 @@ static int eval_string_into(struct evaluator *ev, const struct syntax *s, size_t
             free(q);
             return -1;
         }
+    }
+    if (sb->len > MAX_VALUE_SIZE) {
+        fail_too_large(ev, s);
+        return -1;
     }
     return 0;
 }
@@ -490,6 +513,7 @@ static struct value *eval_sequence(struct evaluator *ev, const struct syntax *s,
                                    enum value_kind kind)
 {
     struct value *v = new_value(ev, kind, s);
+    v->size = 2;
     v->list.items = arena_alloc(ev->env->arena, s->count * sizeof(struct value *));
     for (size_t i = 0; i < s->count; i++) {
         const struct syntax *item = s->children[i];
@@ -500,6 +524,7 @@ static struct value *eval_sequence(struct evaluator *ev, const struct syntax *s,
         if (!x)
             return NULL;
         v->list.items[v->list.len++] = x;
+        v->size += x->size + 1;
     }
     return v;
 }
@@ -532,6 +557,14 @@ static struct value *new_dict(struct evaluator *ev, const struct syntax *s, size
     return v;
 }
 
+/* Set a finished dict's size from its keys and values. */
+static void dict_measure(struct value *dict)
+{
+    dict->size = 2;
+    for (size_t i = 0; i < dict->dict.len; i++)
+        dict->size += dict->dict.keys[i]->size + dict->dict.values[i]->size + 2;
+}
+
 static struct value *eval_dict(struct evaluator *ev, const struct syntax *s, size_t visible)
 {
     struct value *v = new_dict(ev, s, s->count);
@@ -552,6 +585,7 @@ static struct value *eval_dict(struct evaluator *ev, const struct syntax *s, siz
             return NULL;
         dict_set(ev, v, key, val, s->count);
     }
+    dict_measure(v);
     return v;
 }
 
@@ -631,6 +665,7 @@ static struct value *eval_call(struct evaluator *ev, const struct syntax *s, siz
             return NULL;
         }
     }
+    dict_measure(v);
     return v;
 }
 
@@ -818,6 +853,10 @@ static struct value *eval_binary(struct evaluator *ev, const struct syntax *s, s
         return int_arithmetic(ev, s, op, a->integer, b->integer);
     if (is_number(a) && is_number(b) && op != OP_FLOOR_DIVIDE && op != OP_MODULO)
         return float_arithmetic(ev, s, op, as_double(a), as_double(b));
+    if (op == OP_ADD && a->size + b->size > MAX_VALUE_SIZE &&
+        ((a->kind == VALUE_STR && b->kind == VALUE_STR) ||
+         ((a->kind == VALUE_LIST || a->kind == VALUE_TUPLE) && a->kind == b->kind)))
+        return fail_too_large(ev, s);
     if (op == OP_ADD && a->kind == VALUE_STR && b->kind == VALUE_STR) {
         struct strbuf sb = STRBUF_INIT;
         strbuf_add(&sb, a->str.data, a->str.len);
@@ -835,6 +874,7 @@ static struct value *eval_binary(struct evaluator *ev, const struct syntax *s, s
         if (b->list.len)
             memcpy(v->list.items + a->list.len, b->list.items,
                    b->list.len * sizeof(struct value *));
+        v->size = a->size + b->size - 2;
         return v;
     }
     return fail_operands(ev, s, op, a, b);
@@ -901,6 +941,9 @@ static struct value *eval(struct evaluator *ev, const struct syntax *s, size_t v
         break;
     }
     ev->depth--;
+    if (v && (v->kind == VALUE_DICT || v->kind == VALUE_LIST || v->kind == VALUE_TUPLE) &&
+        v->size > MAX_VALUE_SIZE)
+        return fail_too_large(ev, s);
     return v;
 }
 

@@ -23,6 +23,7 @@ struct value {
     enum value_kind kind;
     struct loc loc;     /* the expression that produced it */
     const char *record; /* for a dict made by a record call (ReportConfig(...)): its name */
+    size_t size;        /* about the length of its JSON text: the evaluator bounds it */
     union {
         bool boolean;
         int64_t integer;
