@@ -266,26 +266,26 @@ EOF
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: --to needs a database (a file, or postgresql://...)
-  hint: see `stau --help`
+  hint: see 'stau db --help'
 EOF
     run db copy --from
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: --from needs a database (a file, or postgresql://...)
-  hint: see `stau --help`
+  hint: see 'stau db --help'
 EOF
     run db copy --from= --to x.db
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: --from needs a database (a file, or postgresql://...)
-  hint: see `stau --help`
+  hint: see 'stau db --help'
 EOF
     # Options before the command are read as the command's.
     run --from= db copy --to x.db
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: --from needs a database (a file, or postgresql://...)
-  hint: see `stau --help`
+  hint: see 'stau db --help'
 EOF
     expect_no_file x.db
     # The other commands' --from and --to keep their meaning.
@@ -293,13 +293,13 @@ EOF
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: --from needs a time
-  hint: see `stau --help`
+  hint: see 'stau schedule --help'
 EOF
     run restore 1 --to
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: --to needs a folder
-  hint: see `stau --help`
+  hint: see 'stau restore --help'
 EOF
 }
 
@@ -320,7 +320,7 @@ test_db_state_option_errors() {
         expect_stdout_empty
         expect_stderr_eq <<EOF
 stau: error: $expected
-  hint: see \`stau --help\`
+  hint: see 'stau status --help'
 EOF
     done
     expect_no_file .stau/state.db
