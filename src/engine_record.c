@@ -250,6 +250,9 @@ int engine_claim(struct engine *e, struct due_job **jobs, size_t count)
         /* A rerun repeats a past run on purpose: its need is not the plan's. */
         claims[k].seen_version =
             d->sub->opt.rerun || d->reclaim || d->copy ? -1 : d->sub->plan->jobs[d->job].version;
+        /* After the run it waited for was lost, another stau may have claimed the
+         * job first (both were waiting): then it ran for this need already. */
+        claims[k].after_run = d->reclaim ? d->held_run : 0;
         const struct job *job = due_job_of(d);
         const char **ups = xcalloc(job->deps.len + 1, sizeof(*ups));
         for (size_t u = 0; u < job->deps.len; u++)

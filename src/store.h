@@ -215,6 +215,9 @@ struct store_claim {
                                      run of the job (no allow_multiple_jobs) */
     int64_t seen_version;         /* in: the job's version when its need was judged
                                      (store_job_version); -1: do not check */
+    int64_t after_run;            /* in: > 0 when the claim follows the loss of that run of
+                                     the job (another stau's, waited for): a newer run of
+                                     the job (another stau claimed it first) is CHANGED */
     const char *const *upstreams; /* in: the jobs it depends on: while a live owner other
                                      than the claim's own runs one of them, it waits */
     size_t upstream_count;

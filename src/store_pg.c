@@ -694,6 +694,20 @@ static int claim_one(struct pg_store *s, struct store_claim *c, int64_t now,
             return read_one_run(s, last_run_sql, &p, &c->holder, what) < 0 ? -1 : 0;
         }
     }
+    if (c->after_run > 0) {
+        struct run_record newest = {0};
+        p.count = 0;
+        p_text(&p, c->run.job);
+        int found = read_one_run(s, last_run_sql, &p, &newest, what);
+        if (found < 0)
+            return -1;
+        if (found && newest.id > c->after_run) {
+            c->outcome = CLAIM_CHANGED;
+            c->holder = newest;
+            return 0;
+        }
+        run_record_release(&newest);
+    }
     return insert_run(s, &c->run, now, &c->id, false, what);
 }
 

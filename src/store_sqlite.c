@@ -852,6 +852,17 @@ static int claim_one(struct sqlite_store *s, struct store_claim *c, int64_t now,
                 return -1;
         }
     }
+    if (c->outcome == CLAIM_GOT && c->after_run > 0) {
+        struct run_record newest = {0};
+        int has = lookup_run(s, SQL_LAST_RUN, c->run.job, 0, &newest);
+        if (has < 0)
+            return -1;
+        if (has && newest.id > c->after_run) {
+            c->outcome = CLAIM_CHANGED;
+            c->holder = newest;
+        } else
+            run_record_release(&newest);
+    }
     if (c->outcome == CLAIM_GOT)
         return insert_run(s, &c->run, now, &c->id, what);
     return 0;

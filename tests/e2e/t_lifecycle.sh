@@ -359,3 +359,49 @@ EOF
     expect_stdout_contains "$evidence"
     expect_stdout_contains "  never-run: no successful run is recorded"
 }
+
+# Two staus waiting for a third's run of a job: when that run is lost, the first
+# to claim the job runs it, and the other, finding that newer run ended, does not
+# run it again (once, this double run was seen under `stau serve` with three
+# copies: both followers claimed the tick of a killed leader).
+test_lifecycle_a_lost_run_is_claimed_again_once() {
+    start_first_stau || return
+    start_bg_into second.out second.err
+    local second=$BG_PID
+    track "$second"
+    local i
+    for i in $(seq 50); do
+        grep -qF "already running as run 1" second.out && break
+        kill -0 "$second" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -qF "already running as run 1" second.out ||
+        { fail "the second stau did not wait for run 1"; cat second.out second.err; return; }
+    # While the second is stopped: the first dies, a third stau records run 1 lost
+    # and runs the job as run 2.
+    kill -STOP "$second"
+    kill -9 "$FIRST"
+    wait "$FIRST" 2>/dev/null
+    kill -9 -- "-$PGID" 2>/dev/null
+    "$PY" - <<'PYEOF'
+import sqlite3, time
+con = sqlite3.connect(".stau/state.db")
+con.row_factory = sqlite3.Row
+row = dict(con.execute("SELECT * FROM runs WHERE id = 1").fetchone())
+now = int(time.time() * 1000)
+con.execute("UPDATE runs SET status = 'lost', finished_at = ? WHERE id = 1", (now,))
+row.update(id=2, status="succeeded", exit_code=0, started_at=now, finished_at=now,
+           owner_pid=1, host="elsewhere")
+cols = ", ".join(row)
+con.execute(f"INSERT INTO runs ({cols}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+con.commit()
+PYEOF
+    kill -CONT "$second"
+    DEADLINE=$((SECONDS + 20))
+    finish_bg "$second" "the second stau" second.out second.err
+    expect_eq "runs recorded" "1|lost 2|succeeded" \
+        "$(db "SELECT id || '|' || status FROM runs ORDER BY id" | tr '\n' ' ' | sed 's/ $//')"
+    grep -qF "ran meanwhile as run 2 of another stau (succeeded); not run again" second.out ||
+        { fail "the second stau did not say run 2 ran meanwhile; its stdout:"; cat second.out; }
+    expect_eq "runs of sleepy's code" "sleepy:1" "$(ran_counts)"
+}
