@@ -629,6 +629,8 @@ int archiver_list(const char *archive_path, struct archiver_members *out, struct
         /* as a restore reads it: "./outputs/./a" is "outputs/a" (one with ".." as stored) */
         struct strbuf normal = STRBUF_INIT;
         bool plain = path && path[0] != '/' && normalize_path(path, &normal) && normal.len;
+        if (plain && entry_type(e) == ARCHIVER_MEMBER_DIR)
+            strbuf_addch(&normal, '/'); /* a folder is listed as stau writes it, "a/" */
         struct archiver_member m = {
             .path = plain ? strbuf_detach(&normal) : xstrdup(path ? path : "?"),
             .size = archive_entry_size(e),
