@@ -38,6 +38,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -45,10 +46,21 @@
 
 #define COPY_BUFFER_SIZE (64 * 1024)
 
+/* libarchive's message, with the system's reason when it has one it did not say
+ * ("Write error (No space left on device)"); valid until the next call. */
 static const char *libarchive_error(struct archive *a)
 {
+    static char text[512];
     const char *s = archive_error_string(a);
-    return s ? s : "unknown libarchive error";
+    int code = archive_errno(a);
+    /* EILSEQ and EINVAL are libarchive's own codes (a bad format, a misuse), no reason */
+    const char *reason = code > 0 && code != EILSEQ && code != EINVAL ? strerror(code) : NULL;
+    if (!s)
+        s = "unknown libarchive error";
+    if (!reason || strstr(s, reason))
+        return s;
+    snprintf(text, sizeof(text), "%s (%s)", s, reason);
+    return text;
 }
 
 /* Write path to out without empty and "." components ("./a//b/" -> "a/b").
@@ -396,6 +408,12 @@ int archiver_stage_run(const char *archive_path, const char *manifest_json, cons
     if (!w->archive)
         fatal("out of memory");
     int status = write_members(w, fd, manifest_json, log_path, outputs, output_count);
+    /* closing flushes what zstd still holds: a full disk often shows only here */
+    if (status == 0 && archive_write_close(w->archive) != ARCHIVE_OK) {
+        strbuf_addf(err, "cannot write archive '%s': %s", archive_path,
+                    libarchive_error(w->archive));
+        status = -1;
+    }
     if (archive_write_free(w->archive) != ARCHIVE_OK && status == 0) {
         strbuf_addf(err, "cannot write archive '%s': libarchive could not finish it", archive_path);
         status = -1;
@@ -609,14 +627,20 @@ int archiver_list(const char *archive_path, struct archiver_members *out, struct
     while ((status = reader_next(&r, archive_path, &e, err)) == 1) {
         const char *path = entry_path(e);
         const char *link = entry_hardlink(e) ? entry_hardlink(e) : entry_symlink(e);
+        /* as a restore reads it: "./outputs/./a" is "outputs/a" (one with ".." as stored) */
+        struct strbuf normal = STRBUF_INIT;
+        bool plain = path && path[0] != '/' && normalize_path(path, &normal) && normal.len;
+        if (plain && entry_type(e) == ARCHIVER_MEMBER_DIR)
+            strbuf_addch(&normal, '/'); /* a folder is listed as stau writes it, "a/" */
         struct archiver_member m = {
-            .path = xstrdup(path ? path : "?"),
+            .path = plain ? strbuf_detach(&normal) : xstrdup(path ? path : "?"),
             .size = archive_entry_size(e),
             .type = entry_type(e),
             .link_target = link ? xstrdup(link) : NULL,
             .mode = (unsigned)archive_entry_perm(e),
             .mtime = (int64_t)archive_entry_mtime(e),
         };
+        strbuf_release(&normal);
         VEC_PUSH(out, m);
     }
     return reader_close(&r, archive_path, status, err);

@@ -4,6 +4,8 @@
 
 #include "project.h"
 
+struct store;
+
 /* Exit statuses (SPEC §3). */
 enum { EXIT_OK = 0, EXIT_JOB_FAILED = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
@@ -50,6 +52,12 @@ bool cli_state_exists(const struct project *p);
 /* Open the state database; NULL after a message. A database without runs while the
  * project keeps archives or logs of earlier runs is said (cli_notice_lost_history). */
 struct store *cli_open_store(const struct project *p);
+/* cli_open_store for a command that only reads: a database that cannot be opened to
+ * write (a read-only folder or file) is opened to read. */
+struct store *cli_open_store_to_read(const struct project *p);
+/* Say that the store has no run id: "no run N", or, when it should have it (older
+ * than the newest) and the file is damaged, that. */
+void cli_no_run(struct store *st, int64_t id);
 /* When st holds no runs but the archive folder or .stau/logs hold some: warn that the
  * history was lost, and number new runs past the largest archived id (cli_recover.c). */
 void cli_notice_lost_history(const struct project *p, struct store *st);

@@ -4,6 +4,8 @@
 #include "store.h"
 #include "fingerprint.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,18 +42,75 @@ bool cli_state_exists(const struct project *p)
     return exists;
 }
 
-struct store *cli_open_store(const struct project *p)
+/* Open the state database (to_read: when it cannot be opened to write, it is read
+ * as it is); NULL after a message. */
+static struct store *open_store(const struct project *p, bool to_read)
 {
     char *path = cli_state_path(p);
-    struct strbuf err = STRBUF_INIT;
+    struct strbuf err = STRBUF_INIT, unused = STRBUF_INIT;
     struct store *st = store_open(path, cli_db_schema(), &err);
-    if (!st)
+    const char *file = starts_with(path, "sqlite:") ? path + strlen("sqlite:") : path;
+    bool exists = !store_location_is_server(path) && access(file, F_OK) == 0;
+    if (!st && to_read && exists)
+        st = store_open_to_read(path, cli_db_schema(), &unused);
+    struct store *readable =
+        !st && !to_read && exists ? store_open_to_read(path, cli_db_schema(), &unused) : NULL;
+    if (readable) {
+        /* it reads, so what failed is writing: say which of the two cannot be */
+        char *dir = xstrdup(file);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        bool dir_writable = access(slash ? dir : ".", W_OK) == 0;
+        const char *what = dir_writable ? file : slash ? dir : ".";
+        int problem = access(what, W_OK) == 0 ? EACCES : errno;
+        fprintf(stderr,
+                "stau: error: cannot write state database '%s': %s '%s' is not writable (%s)\n"
+                "  hint: `stau history`, `log`, `show` and `restore` read it as it is; "
+                "running jobs needs write access\n",
+                file, dir_writable ? "the file" : "its folder", what, strerror(problem));
+        free(dir);
+        store_close(readable);
+    } else if (!st) {
         error("%s", strbuf_str(&err));
-    else
+    }
+    if (st)
         cli_notice_lost_history(p, st);
     strbuf_release(&err);
+    strbuf_release(&unused);
     free(path);
     return st;
+}
+
+struct store *cli_open_store(const struct project *p)
+{
+    return open_store(p, false);
+}
+
+struct store *cli_open_store_to_read(const struct project *p)
+{
+    return open_store(p, true);
+}
+
+void cli_no_run(struct store *st, int64_t id)
+{
+    struct run_list newest = {0};
+    int rc = store_history(st, NULL, 1, &newest);
+    int64_t last = rc == 0 && newest.len ? newest.items[0].id : 0;
+    run_list_release(&newest);
+    if (rc < 0) {
+        error("%s", store_error(st));
+        return;
+    }
+    /* below the newest run, an id is only missing when its row is (runs are never
+     * removed but an enqueued run withdrawn): is the file damaged? */
+    if (id < last && store_check(st) < 0) {
+        error("no run %lld, though it is older than the newest, run %lld: %s", (long long)id,
+              (long long)last, store_error(st));
+        return;
+    }
+    fprintf(stderr, "stau: error: no run %lld\n  hint: `stau history` lists the runs\n",
+            (long long)id);
 }
 
 int cli_usage_error(const char *message, const char *usage)

@@ -36,7 +36,9 @@ static int state_open(const struct cli *c, struct state *s)
     /* No database and no job: this is no project (and none is made here). */
     if (!cli_state_exists(&s->project) && cli_no_jobs(c, &s->project) < 0)
         return -1;
-    s->store = cli_open_store(&s->project);
+    /* they only read (gc's writes fail with the database's own message): a state
+     * folder that is read-only still shows its history, logs and archives */
+    s->store = cli_open_store_to_read(&s->project);
     return s->store ? 0 : -1;
 }
 
@@ -99,8 +101,7 @@ static int find_run(struct state *s, int64_t id, struct run_record *out)
     if (found < 0)
         return error("%s", store_error(s->store));
     if (!found) {
-        fprintf(stderr, "stau: error: no run %lld\n  hint: `stau history` lists the runs\n",
-                (long long)id);
+        cli_no_run(s->store, id);
         return -1;
     }
     return 0;

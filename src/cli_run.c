@@ -1195,7 +1195,7 @@ int cli_rerun(const struct cli *c)
     if (found < 0)
         error("%s", store_error(s.store));
     else if (found == 0)
-        error("no run %lld", id);
+        cli_no_run(s.store, id);
     else if (job < 0)
         error("run %lld was of '%s', which is no longer a job", id, old.job);
     int rc = EXIT_USAGE;

@@ -211,6 +211,15 @@ struct store *store_open(const char *location, const char *schema, struct strbuf
     return store_sqlite_open(location, err);
 }
 
+struct store *store_open_to_read(const char *location, const char *schema, struct strbuf *err)
+{
+    if (starts_with(location, "sqlite:"))
+        return store_sqlite_open_to_read(location + strlen("sqlite:"), err);
+    if (store_location_is_server(location))
+        return store_pg_open(location, schema ? schema : STORE_DEFAULT_SCHEMA, err);
+    return store_sqlite_open_to_read(location, err);
+}
+
 int store_make_version(const char *location, const char *schema, int version, struct strbuf *err)
 {
     if (starts_with(location, "sqlite:"))

@@ -341,6 +341,10 @@ struct store *store_open(const char *location, const char *schema, struct strbuf
 bool store_location_is_server(const char *location);
 /* The backends' opens; store_open calls the one the location names. */
 struct store *store_sqlite_open(const char *path, struct strbuf *err);
+/* store_open to read only: an SQLite file is neither created, migrated nor written
+ * (writes fail), so it works in a read-only folder; a server is opened as ever. */
+struct store *store_open_to_read(const char *location, const char *schema, struct strbuf *err);
+struct store *store_sqlite_open_to_read(const char *path, struct strbuf *err);
 struct store *store_pg_open(const char *conninfo, const char *schema, struct strbuf *err);
 /* For tests of migrations: make the database as this stau makes it, but with the
  * schema at an older version (SQLite: 1 up, PostgreSQL: 8 up), migrating one that

@@ -383,6 +383,7 @@ static const char *const statement_text[SQL_COUNT] = {
 struct sqlite_store {
     struct store base;                   /* must come first */
     sqlite3 *db;                         /* the connection */
+    bool read_only;                      /* opened to read only (store_open_to_read) */
     sqlite3_stmt *statements[SQL_COUNT]; /* all prepared at open, kept until close */
 };
 
@@ -391,12 +392,23 @@ static struct sqlite_store *backend(struct store *st)
     return (struct sqlite_store *)st;
 }
 
-/* Put "cannot <what> in state database '<path>': <sqlite's message>" in the error; -1. */
+/* What to do about a damaged file, as a hint line to append to a message. */
+#define DAMAGED_HINT                                                                               \
+    "\n  hint: move it aside (`sqlite3 FILE .recover` may save what is left of it) and run "       \
+    "`stau db recover` to rebuild the run history from the archives"
+
+/* Put "cannot <what> in state database '<path>': <sqlite's message>" in the error (a
+ * damaged file is said so, with what to do); -1. */
 static int fail(struct sqlite_store *s, const char *what)
 {
     strbuf_reset(&s->base.error);
-    strbuf_addf(&s->base.error, "cannot %s in state database '%s': %s", what, s->base.location,
-                sqlite3_errmsg(s->db));
+    int code = sqlite3_errcode(s->db) & 0xff;
+    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+        strbuf_addf(&s->base.error, "state database '%s' is damaged: cannot %s: %s" DAMAGED_HINT,
+                    s->base.location, what, sqlite3_errmsg(s->db));
+    else
+        strbuf_addf(&s->base.error, "cannot %s in state database '%s': %s", what, s->base.location,
+                    sqlite3_errmsg(s->db));
     return -1;
 }
 
@@ -644,6 +656,7 @@ static int damaged(struct sqlite_store *s, int64_t id, const char *why)
                              : "finds the file's structure sound, so the row's values "
                                "themselves were changed",
                 strbuf_str(&problems));
+    strbuf_addstr(&s->base.error, DAMAGED_HINT);
     strbuf_release(&problems);
     return -1;
 }
@@ -1577,17 +1590,20 @@ static int sqlite_check(struct store *st)
         return fail(s, "check the database");
     struct strbuf problems = STRBUF_INIT;
     int rc;
+    size_t count = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         const char *line = (const char *)sqlite3_column_text(q, 0);
-        if (line && strcmp(line, "ok") != 0)
+        if (line && strcmp(line, "ok") != 0 && count++ < 3) /* the first few say enough */
             strbuf_addf(&problems, "%s%s", problems.len ? "; " : "", line);
     }
+    if (count > 3)
+        strbuf_addf(&problems, " (and %zu more)", count - 3);
     int result = 0;
     if (rc != SQLITE_DONE) {
         result = fail(s, "check the database");
     } else if (problems.len) {
         strbuf_reset(&st->error);
-        strbuf_addf(&st->error, "state database '%s' is damaged: %s", st->location,
+        strbuf_addf(&st->error, "state database '%s' is damaged: %s" DAMAGED_HINT, st->location,
                     strbuf_str(&problems));
         result = -1;
     }
@@ -1806,6 +1822,13 @@ static int prepare_database(struct sqlite_store *s, int target, struct strbuf *e
         strbuf_addf(err, "cannot open state database '%s': %s", path, sqlite3_errmsg(s->db));
         return -1;
     }
+    if (s->read_only && version < target) {
+        strbuf_addf(err,
+                    "cannot read state database '%s': its schema version %d is older than "
+                    "this stau's (%d), and bringing it up to date needs write access to it",
+                    path, version, target);
+        return -1;
+    }
     if (version > target) {
         strbuf_addf(err,
                     "cannot use state database '%s': its schema version %d is newer than this "
@@ -1817,6 +1840,10 @@ static int prepare_database(struct sqlite_store *s, int target, struct strbuf *e
         strbuf_addf(err, "cannot use '%s' as a state database: it has tables but no stau schema",
                     path);
         return -1;
+    }
+    if (s->read_only) {
+        s->base.schema_version = target;
+        return target < SCHEMA_VERSION ? 0 : prepare_statements(s, 0, SQL_COUNT, err);
     }
     /* journal_mode answers with the mode now in force. Switching needs the database
      * to itself, and the busy handler does not wait for that: retry a while, as
@@ -1855,21 +1882,47 @@ static int prepare_database(struct sqlite_store *s, int target, struct strbuf *e
     return 0;
 }
 
-/* Open path with its schema brought to version target; NULL with the reason in err. */
-static struct store *open_at(const char *path, int target, struct strbuf *err)
+/* "file:PATH?immutable=1", PATH escaped as a URI path. */
+static char *immutable_uri(const char *path)
+{
+    struct strbuf uri = STRBUF_INIT;
+    strbuf_addstr(&uri, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#' || *p <= ' ' || *p >= 0x7f)
+            strbuf_addf(&uri, "%%%02X", *p);
+        else
+            strbuf_addch(&uri, (char)*p);
+    }
+    strbuf_addstr(&uri, "?immutable=1");
+    return strbuf_detach(&uri);
+}
+
+/* Open path with its schema brought to version target; NULL with the reason in err.
+ * read_only: neither create, migrate nor write; where even SQLite's shared-memory
+ * file cannot be made (a read-only folder), it is read as an immutable file. */
+static struct store *open_mode(const char *path, int target, bool read_only, bool immutable,
+                               struct strbuf *err)
 {
     struct sqlite_store *s = xcalloc(1, sizeof(*s));
     s->base.ops = &sqlite_ops;
     s->base.kind = STORE_SQLITE;
     s->base.location = xstrdup(path);
-    /* Made 0600 before SQLite makes it 0644: it holds every run's kwargs, and SQLite
-     * gives its -wal and -shm files the database's own mode. (An empty file is an
-     * empty database.) Only when it is not there (O_EXCL): closing a descriptor of
-     * a database this process has open would drop that connection's locks. */
-    int made = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (made >= 0)
-        (void)close(made); /* a failure to make it is sqlite3_open_v2's to report */
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    s->read_only = read_only;
+    if (!read_only) {
+        /* Made 0600 before SQLite makes it 0644: it holds every run's kwargs, and
+         * SQLite gives its -wal and -shm files the database's own mode. (An empty file
+         * is an empty database.) Only when it is not there (O_EXCL): closing a
+         * descriptor of a database this process has open would drop that connection's
+         * locks. */
+        int made = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (made >= 0)
+            (void)close(made); /* a failure to make it is sqlite3_open_v2's to report */
+    }
+    char *uri = immutable ? immutable_uri(path) : NULL;
+    int flags = read_only ? SQLITE_OPEN_READONLY | (immutable ? SQLITE_OPEN_URI : 0)
+                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(uri ? uri : path, &s->db, flags, NULL);
+    free(uri);
     if (rc != SQLITE_OK || sqlite3_extended_result_codes(s->db, 1) != SQLITE_OK) {
         strbuf_addf(err, "cannot open state database '%s': %s", path,
                     s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
@@ -1883,9 +1936,28 @@ static struct store *open_at(const char *path, int target, struct strbuf *err)
     return &s->base;
 }
 
+static struct store *open_at(const char *path, int target, struct strbuf *err)
+{
+    return open_mode(path, target, false, false, err);
+}
+
 struct store *store_sqlite_open(const char *path, struct strbuf *err)
 {
     return open_at(path, SCHEMA_VERSION, err);
+}
+
+struct store *store_sqlite_open_to_read(const char *path, struct strbuf *err)
+{
+    struct strbuf first = STRBUF_INIT;
+    struct store *st = open_mode(path, SCHEMA_VERSION, true, false, &first);
+    struct strbuf second = STRBUF_INIT;
+    if (!st)
+        st = open_mode(path, SCHEMA_VERSION, true, true, &second);
+    if (!st)
+        strbuf_add(err, first.buf, first.len);
+    strbuf_release(&second);
+    strbuf_release(&first);
+    return st;
 }
 
 int store_sqlite_make_version(const char *path, int version, struct strbuf *err)

@@ -41,5 +41,6 @@ EOF2
     expect_exit 2
     expect_stderr_eq <<'EOF2'
 stau: error: no run 7
+  hint: `stau history` lists the runs
 EOF2
 }

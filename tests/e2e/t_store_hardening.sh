@@ -240,3 +240,121 @@ EOF2
     expect_exit 0
     expect_stdout_eq <<<"report run 2 []"
 }
+
+# A command run with .stau/ mounted read-only (a private mount namespace, as root
+# is not stopped by file modes): writes fail with EROFS, as on a read-only disk.
+ro_stau() {
+    if ! unshare -rm true 2>/dev/null; then
+        fail "$(_where): needs unshare -rm (user and mount namespaces) to mount .stau/ read-only"
+        return 1
+    fi
+    write ../ro-stau <<EOF2
+#!/bin/bash
+exec unshare -rm bash -c 'mount --bind .stau .stau && mount -o remount,ro,bind .stau .stau && exec "\$0" "\$@"' "$STAU" "\$@"
+EOF2
+    chmod +x ../ro-stau
+    STAU=$PWD/../ro-stau run "$@"
+}
+
+test_store_a_read_only_state_folder_is_still_read() {
+    ran_report 2
+    ro_stau history
+    expect_exit 0
+    expect_stderr_empty
+    expect_stdout_contains "     2  report    1  succeeded"
+    ro_stau log 1
+    expect_exit 0
+    expect_stdout_eq <<<"report run 1 []"
+    ro_stau show 2
+    expect_exit 0
+    expect_stdout_contains "  archive:      .stau/archive/report.2.tar.zst"
+    ro_stau restore 1 --to ../restored
+    expect_exit 0
+    expect_stdout_eq <<<"restored 1 file of run 1 of 'report' into ../restored"
+    expect_eq "restored" "run 1" "$(cat ../restored/data/report.txt)"
+    # Running needs to write: said so, naming the folder.
+    ro_stau -n
+    expect_exit 2
+    expect_stderr_eq <<'EOF2'
+stau: error: cannot write state database './.stau/state.db': its folder './.stau' is not writable (Read-only file system)
+  hint: `stau history`, `log`, `show` and `restore` read it as it is; running jobs needs write access
+EOF2
+}
+
+test_store_a_full_disk_while_archiving_is_named() {
+    store_project
+    write src/report.py <<'EOF2'
+STAU_CONFIG = {"outputs": ["data/big.bin"], "main_func": "main"}
+import os
+def main():
+    os.makedirs("data", exist_ok=True)
+    with open("data/big.bin", "wb") as f:
+        f.write(os.urandom(1 << 20))
+EOF2
+    run -n
+    mkdir -p .stau/archive
+    if ! unshare -rm true 2>/dev/null; then
+        fail "needs unshare -rm (user and mount namespaces) to mount a small file system"
+        return
+    fi
+    write ../small-stau <<EOF2
+#!/bin/bash
+exec unshare -rm bash -c 'mount -t tmpfs -o size=256k tmpfs .stau/archive && exec "\$0" "\$@"' "$STAU" "\$@"
+EOF2
+    chmod +x ../small-stau
+    STAU=$PWD/../small-stau run run report
+    expect_exit 0
+    expect_stderr_eq <<'EOF2'
+stau: warning: run 1 of 'report' is not archived: cannot write 'outputs/data/big.bin' to archive '.stau/archive/report.1.tar.zst': Write error (No space left on device)
+EOF2
+}
+
+test_store_a_missing_run_in_a_damaged_database_is_said() {
+    ran_report 4
+    # Run 3's row goes, and an index page is garbled: the file is damaged.
+    "$PY" - .stau/state.db <<'EOF2'
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+con.execute("DELETE FROM runs WHERE id = 3")
+con.commit()
+con.execute("PRAGMA journal_mode = DELETE")
+root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'runs_by_job'").fetchone()[0]
+size = con.execute("PRAGMA page_size").fetchone()[0]
+con.close()
+data = bytearray(open(sys.argv[1], "rb").read())
+at = (root - 1) * size
+data[at:at + size] = bytes(size)
+data[at] = 0x0A  # an empty index leaf
+data[at + 5:at + 7] = size.to_bytes(2, "big")
+open(sys.argv[1], "wb").write(data)
+EOF2
+    local said="stau: error: no run 3, though it is older than the newest, run 4: state database './.stau/state.db' is damaged: row 1 missing from index runs_by_job; row 2 missing from index runs_by_job; row 3 missing from index runs_by_job (and 1 more)
+  hint: move it aside (\`sqlite3 FILE .recover\` may save what is left of it) and run \`stau db recover\` to rebuild the run history from the archives"
+    run show 3
+    expect_exit 2
+    expect_stderr_eq <<<"$said"
+    run rerun 3
+    expect_exit 2
+    expect_stderr_eq <<<"$said"
+    # Past the newest it is just no run.
+    run show 9
+    expect_exit 2
+    expect_stderr_eq <<'EOF2'
+stau: error: no run 9
+  hint: `stau history` lists the runs
+EOF2
+}
+
+test_store_archive_members_are_read_as_normal_paths() {
+    ran_report 1
+    mkdir -p ../unpacked/outputs
+    (cd ../unpacked && tar --zstd -xf ../p/.stau/archive/report.1.tar.zst manifest.json log.txt &&
+        echo ok >outputs/ok &&
+        tar --zstd -cf ../p/.stau/archive/report.1.tar.zst manifest.json log.txt ./outputs/./ok)
+    run restore 1 --to ../restored
+    expect_exit 0
+    expect_stdout_eq <<<"restored 1 file of run 1 of 'report' into ../restored"
+    expect_eq "restored" "ok" "$(cat ../restored/ok)"
+    run show 1
+    expect_stdout_contains "    file              3  outputs/ok"
+}
