@@ -419,6 +419,8 @@ static int spawn(const struct proc_spec *spec, const char *program, char **env, 
         .timeout_at_ms = spec->timeout_ms > 0 ? start + spec->timeout_ms : -1,
         .grace_ms = spec->grace_ms,
         .kill_at_ms = -1,
+        .log_fd = -1,
+        .leftovers_kill_at_ms = -1,
     };
     return 0;
 }
@@ -431,7 +433,8 @@ int proc_start(const struct proc_spec *spec, struct proc *out, struct strbuf *er
     char *program = locate_program(name);
     if (!program)
         return fail(err, "cannot run '%s': %s", name, strerror(errno));
-    int log_fd = open_high(spec->log_path, O_WRONLY | O_APPEND | O_CREAT, 0600);
+    /* (Readable too: note_leftovers looks at its last byte.) */
+    int log_fd = open_high(spec->log_path, O_RDWR | O_APPEND | O_CREAT, 0600);
     if (log_fd < 0) {
         int saved = errno;
         free(program);
@@ -457,8 +460,11 @@ int proc_start(const struct proc_spec *spec, struct proc *out, struct strbuf *er
     free(env);
     free(program);
     close_quietly(null_fd);
-    close_quietly(log_fd);
     close_quietly(input_fd);
+    if (rc == 0)
+        out->log_fd = log_fd; /* kept to note what is left behind (reap_one) */
+    else
+        close_quietly(log_fd);
     return rc;
 }
 
@@ -576,6 +582,112 @@ static void remove_proc(struct proc_set *set, size_t i)
     set->procs.items[i] = set->procs.items[--set->procs.len];
 }
 
+/* Whether process pid is a zombie (or gone): ended, only not reaped yet by whoever
+ * is its parent now. */
+static bool is_ended(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close_quietly(fd);
+    if (n <= 0)
+        return true;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the state follows the command name */
+    return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+}
+
+/* Count the live processes of proc's group but proc itself, and add those not yet
+ * known to its leftovers. */
+static size_t find_leftovers(struct proc *proc)
+{
+    DIR *d = opendir("/proc");
+    if (!d) {
+        /* Cannot look: assume the worst, so the group still gets its signals. */
+        return 1;
+    }
+    size_t alive = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
+        if (pid == proc->pid || getpgid(pid) != proc->pid || is_ended(pid))
+            continue;
+        alive++;
+        bool known = false;
+        size_t named =
+            proc->leftovers < PROC_LEFTOVERS_NAMED ? proc->leftovers : PROC_LEFTOVERS_NAMED;
+        for (size_t i = 0; i < named && !known; i++)
+            known = proc->leftover_pids[i] == pid;
+        if (known)
+            continue;
+        if (proc->leftovers < PROC_LEFTOVERS_NAMED)
+            proc->leftover_pids[proc->leftovers] = pid;
+        proc->leftovers++;
+    }
+    closedir(d);
+    return alive;
+}
+
+static int by_pid(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Note in proc's log what was left of its group and ended: one line, on a line of
+ * its own, written at once. */
+static void note_leftovers(struct proc *proc, bool killed)
+{
+    if (proc->log_fd < 0 || !proc->leftovers)
+        return;
+    size_t named = proc->leftovers < PROC_LEFTOVERS_NAMED ? proc->leftovers : PROC_LEFTOVERS_NAMED;
+    qsort(proc->leftover_pids, named, sizeof(*proc->leftover_pids), by_pid);
+    struct strbuf line = STRBUF_INIT;
+    struct stat st;
+    char last = '\n';
+    if (fstat(proc->log_fd, &st) == 0 && st.st_size > 0 &&
+        pread(proc->log_fd, &last, 1, st.st_size - 1) == 1 && last != '\n')
+        strbuf_addch(&line, '\n');
+    strbuf_addf(&line, "stau: ended %zu %s left behind by the job", proc->leftovers,
+                proc->leftovers == 1 ? "process" : "processes");
+    if (killed)
+        strbuf_addf(&line, " (SIGKILL after %d s)", PROC_LEFTOVER_GRACE_MS / 1000);
+    strbuf_addf(&line, ": %s ", proc->leftovers == 1 ? "PID" : "PIDs");
+    for (size_t i = 0; i < named; i++)
+        strbuf_addf(&line, "%s%d", i ? ", " : "", (int)proc->leftover_pids[i]);
+    if (named < proc->leftovers)
+        strbuf_addf(&line, " and %zu more", proc->leftovers - named);
+    strbuf_addch(&line, '\n');
+    if (write(proc->log_fd, line.buf, line.len) != (ssize_t)line.len)
+        warn("cannot write to the log of process %d:", (int)proc->pid);
+    strbuf_release(&line);
+}
+
+/* proc has ended: whether what is left of its group has ended too, sending it
+ * SIGTERM the first time and SIGKILL once the grace has passed. */
+static bool leftovers_ended(struct proc *proc, int64_t now)
+{
+    if (find_leftovers(proc) == 0) {
+        note_leftovers(proc, false);
+        return true;
+    }
+    if (proc->leftovers_kill_at_ms < 0) {
+        proc->leftovers_kill_at_ms = now + PROC_LEFTOVER_GRACE_MS;
+        (void)signal_group(proc, SIGTERM);
+        return false;
+    }
+    if (now < proc->leftovers_kill_at_ms)
+        return false;
+    (void)signal_group(proc, SIGKILL);
+    note_leftovers(proc, true);
+    return true;
+}
+
 /* Reap one child of the set that has ended, if any: 1 with ev filled, 0 if all are
  * still running, -1 on error. */
 static int reap_one(struct proc_set *set, struct proc_event *ev)
@@ -601,9 +713,18 @@ static int reap_one(struct proc_set *set, struct proc_event *ev)
         if (info.si_pid == 0)
             continue;
         /* A job we terminated may have children that ignored the SIGTERM and outlive
-         * it: take the whole group down with it. */
-        if (proc->terminated && signal_group(proc, SIGKILL) != 0)
-            return -1;
+         * it: take the whole group down with it. One that ended by itself may have
+         * left a daemon running: end what is left of its group first (while the
+         * unreaped job holds its pid, the group id cannot be reused). */
+        if (proc->terminated) {
+            if (signal_group(proc, SIGKILL) != 0)
+                return -1;
+            note_leftovers(proc, proc->leftovers_kill_at_ms >= 0);
+        } else if (!leftovers_ended(proc, proc_now_ms())) {
+            continue;
+        }
+        close_quietly(proc->log_fd);
+        proc->log_fd = -1;
         int status;
         if (reap(proc->pid, &status) != 0)
             return error("cannot reap process %d:", (int)proc->pid);
@@ -631,6 +752,15 @@ static int enforce_timers(struct proc_set *set, int64_t now, int64_t *next)
     *next = -1;
     for (size_t i = 0; i < set->procs.len; i++) {
         struct proc *proc = set->procs.items[i];
+        if (proc->leftovers_kill_at_ms >= 0 && !proc->terminated) {
+            /* Ended, with its leftovers being ended: look again soon (they are no
+             * children of stau's, so no SIGCHLD says when they are gone). */
+            int64_t look =
+                now + 20 < proc->leftovers_kill_at_ms ? now + 20 : proc->leftovers_kill_at_ms;
+            if (*next < 0 || look < *next)
+                *next = look;
+            continue;
+        }
         if (proc->timeout_at_ms >= 0 && !proc->terminated && now >= proc->timeout_at_ms) {
             proc->timed_out = true;
             rc |= proc_terminate(proc, proc->grace_ms);
@@ -724,6 +854,8 @@ void proc_set_release(struct proc_set *set)
         if (proc->pid > 0 && reap(proc->pid, &status) != 0)
             warn("cannot reap process %d:", (int)proc->pid);
         proc->pid = 0;
+        close_quietly(proc->log_fd);
+        proc->log_fd = -1;
     }
     VEC_FREE(&set->procs);
     if (set->active) {
@@ -756,6 +888,7 @@ int proc_capture(const char *const *argv, struct strbuf *out, struct strbuf *err
     struct proc proc;
     int status = -1;
     if (proc_start(&spec, &proc, err) == 0) {
+        close_quietly(proc.log_fd);
         int wstatus;
         pid_t got;
         while ((got = waitpid(proc.pid, &wstatus, 0)) < 0 && errno == EINTR)

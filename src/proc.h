@@ -47,16 +47,31 @@ struct proc_spec {
     size_t input_len;             /* how many bytes of input */
 };
 
-/* A started child; owned by the caller, filled in by proc_start. */
+/* How many processes left behind in a job's group its log names. */
+enum { PROC_LEFTOVERS_NAMED = 16 };
+/* How long what a job left in its group may take to end after SIGTERM. */
+enum { PROC_LEFTOVER_GRACE_MS = 2000 };
+
+/* A started child; owned by the caller, filled in by proc_start. When the child
+ * itself ends while other processes of its group live on (a daemon it forked), the
+ * set ends those first: SIGTERM, SIGKILL after PROC_LEFTOVER_GRACE_MS; the child is
+ * reported as ended once they are, and its log gets one line naming them
+ * ("stau: ended 1 process left behind by the job: PID 4242"). */
 struct proc {
-    pid_t pid;             /* the child, which is also the id of its process group;
-                              0 once it has been reaped */
-    int64_t start_ms;      /* monotonic clock when it was started */
-    int64_t timeout_at_ms; /* monotonic time its timeout fires; -1 for none */
-    int64_t grace_ms;      /* the spec's grace_ms, used when the timeout fires */
-    int64_t kill_at_ms;    /* when SIGKILL follows a SIGTERM we sent; -1 if none pending */
-    bool terminated;       /* we sent its group SIGTERM or SIGKILL */
-    bool timed_out;        /* ... because its timeout passed */
+    pid_t pid;                    /* the child, which is also the id of its process group;
+                                     0 once it has been reaped */
+    int64_t start_ms;             /* monotonic clock when it was started */
+    int64_t timeout_at_ms;        /* monotonic time its timeout fires; -1 for none */
+    int64_t grace_ms;             /* the spec's grace_ms, used when the timeout fires */
+    int64_t kill_at_ms;           /* when SIGKILL follows a SIGTERM we sent; -1 if none pending */
+    bool terminated;              /* we sent its group SIGTERM or SIGKILL */
+    bool timed_out;               /* ... because its timeout passed */
+    int log_fd;                   /* its log, open until it is reaped, for proc.c's own note on
+                                     what it ended (-1: none) */
+    int64_t leftovers_kill_at_ms; /* it has ended and the rest of its group got
+                                     SIGTERM: when SIGKILL follows; -1 otherwise */
+    pid_t leftover_pids[PROC_LEFTOVERS_NAMED]; /* the first of those processes */
+    size_t leftovers;                          /* how many there were */
 };
 
 /* The kinds of things proc_wait_any reports. */

@@ -202,3 +202,59 @@ RuntimeError: at import' "$(log_of loadboom)"
 KeyError: 'missing'" "$(log_of scriptboom)"
     expect_eq "exit status recorded" "1|1|1" "$(db "SELECT group_concat(exit_code, '|') FROM runs")"
 }
+
+# A job that starts a daemon and exits leaves nothing behind: when the job's main
+# process ends, what is left of its process group gets SIGTERM, then SIGKILL after
+# a short grace, and the run's log says so.
+test_job_process_leftovers_of_the_group_are_ended() {
+    new_project
+    local polite stubborn
+    polite=$(unique_sleep)
+    stubborn=$(unique_sleep)
+    write src/daemon.py <<EOF2
+import os, subprocess, sys
+
+STAU_CONFIG = {"main_func": "main"}
+
+
+def main():
+    p = subprocess.Popen(["sleep", "$polite"])
+    open("daemon.pid", "w").write(str(p.pid))
+    print("started the daemon")
+EOF2
+    # This one ignores SIGTERM, and has a child of its own.
+    write src/stubborn.py <<EOF2
+import os, subprocess, sys, time
+
+STAU_CONFIG = {"main_func": "main"}
+
+
+def main():
+    code = "import signal, subprocess, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); g = subprocess.Popen(['sleep', '$stubborn']); open('grandchild.pid', 'w').write(str(g.pid)); open('ready', 'w').close(); time.sleep(60)"
+    p = subprocess.Popen([sys.executable, "-c", code])
+    while not os.path.exists("ready"):
+        time.sleep(0.01)
+    open("stubborn.pid", "w").write(str(p.pid))
+    sys.stdout.write("no newline at the end")
+EOF2
+    local began=$SECONDS
+    run
+    expect_exit 0
+    expect_stdout_contains "2 ran: 2 succeeded, 0 failed, 0 skipped"
+    [ $((SECONDS - began)) -le 10 ] || fail "stau took $((SECONDS - began)) s"
+    pgrep -f "sleep $polite" >/dev/null && fail "the daemon of 'daemon' is still running"
+    pgrep -f "sleep $stubborn" >/dev/null && fail "the grandchild of 'stubborn' is still running"
+    expect_eq "log of daemon" "started the daemon
+stau: ended 1 process left behind by the job: PID $(cat daemon.pid)" "$(log_of daemon)"
+    local pids
+    pids=$(printf '%s\n' "$(cat stubborn.pid)" "$(cat grandchild.pid)" | sort -n | paste -sd, | sed 's/,/, /')
+    expect_eq "log of stubborn" "no newline at the end
+stau: ended 2 processes left behind by the job (SIGKILL after 2 s): PIDs $pids" "$(log_of stubborn)"
+    expect_eq "runs" "succeeded|succeeded" "$(db "SELECT group_concat(status, '|') FROM runs")"
+    # (Should they still run, they end with the test.)
+    local f
+    for f in daemon.pid stubborn.pid grandchild.pid; do
+        [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+    done
+    return 0
+}
