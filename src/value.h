@@ -23,6 +23,8 @@ struct value {
     enum value_kind kind;
     struct loc loc;     /* the expression that produced it */
     const char *record; /* for a dict made by a record call (ReportConfig(...)): its name */
+    bool incomplete;    /* a list or dict some of whose items had errors, left out (each
+                           reported): what is missing from it is no error of its own */
     union {
         bool boolean;
         int64_t integer;
