@@ -23,12 +23,13 @@
  *     str path; i64 mtime_ns; i64 ctime_ns; u64 size; u64 inode; u64 device;
  *     u64 hash_low; u64 hash_high; u64 code_low; u64 code_high (the code
  *     hash, see fingerprint_code); u8 flags (1 = job, 2 = declaration ok,
- *     4 = the file is gone: nothing else follows, 8 = the original Stau's timetable);
+ *     4 = the file is gone: nothing else follows, 8 = the original Stau's timetable,
+ *     16 = a declaration follows: the whole one when ok, else its dependencies);
  *     loc decl_loc;
  *     u32 bytes, then in them: u32 imports, each: str module; i32 level;
  *       u32 line; u32 names, each str (skipped on loading; decoded on demand)
  *     u32 diags, each: u8 severity; loc; str message; nstr hint
- *     when ok, the declaration: see put_decl/get_decl
+ *     with flag 16, the declaration: see put_decl/get_decl
  *     when a timetable, u32 entries, each: str id; str job; str schedule;
  *       nstr kwargs_json; loc
  *
@@ -48,8 +49,8 @@
 #include <unistd.h>
 #include "hash.h"
 
-enum { CACHE_VERSION = 9 };
-enum { FLAG_JOB = 1, FLAG_OK = 2, FLAG_GONE = 4, FLAG_TIMETABLE = 8 };
+enum { CACHE_VERSION = 10 };
+enum { FLAG_JOB = 1, FLAG_OK = 2, FLAG_GONE = 4, FLAG_TIMETABLE = 8, FLAG_DECL = 16 };
 static const char magic[16] = "stau graph cache";
 static const uint32_t NO_STRING = 0xffffffffu;
 
@@ -157,8 +158,8 @@ static void put_file(struct strbuf *out, const struct source_file *f)
     put_u64(out, f->hash.high);
     put_u64(out, r->code_hash.low);
     put_u64(out, r->code_hash.high);
-    put_u8(out,
-           (uint8_t)(r->is_job * FLAG_JOB | r->ok * FLAG_OK | r->is_timetable * FLAG_TIMETABLE));
+    put_u8(out, (uint8_t)(r->is_job * FLAG_JOB | r->ok * FLAG_OK |
+                          r->is_timetable * FLAG_TIMETABLE | r->has_decl * FLAG_DECL));
     put_loc(out, r->decl_loc);
     if (r->lazy_imports) {
         put_u32(out, (uint32_t)r->lazy_imports_len);
@@ -185,7 +186,7 @@ static void put_file(struct strbuf *out, const struct source_file *f)
         put_str(out, d->message);
         put_str(out, d->hint);
     }
-    if (r->ok)
+    if (r->has_decl)
         put_decl(out, &r->decl);
     if (r->is_timetable) {
         put_u32(out, (uint32_t)r->timetable.len);
@@ -506,6 +507,7 @@ static void get_file(struct reader *r, struct source_file *f)
     }
     res->is_job = flags & FLAG_JOB;
     res->ok = (flags & FLAG_OK) != 0;
+    res->has_decl = (flags & FLAG_DECL) != 0;
     res->is_timetable = (flags & FLAG_TIMETABLE) != 0;
     res->decl_loc = get_loc(r);
     uint32_t n = get_count(r, 1);
@@ -527,7 +529,7 @@ static void get_file(struct reader *r, struct source_file *f)
         if (hint)
             diag_hint(&res->diags, "%s", hint);
     }
-    if (res->ok)
+    if (res->has_decl)
         get_decl(r, &res->decl);
     if (res->is_timetable) {
         uint32_t entries = get_count(r, 3 * 5 + 2 * 4 + 16);

@@ -215,12 +215,13 @@ static void check_dependency(struct checker *c, const struct value *v, struct de
             decl_unknown_key(c->diags, c->path, k, dependency_keys, "a dependency");
         }
     }
-    if (!name_key && ok) {
+    if (!name_key && ok && !v->incomplete) {
         diag_add(c->diags, DIAG_ERROR, c->path, v->loc, "dependency has no 'job'");
         diag_hint(c->diags, "write {\"job\": \"name.of.job\", ...}");
         c->failed = true;
-        ok = false;
     }
+    /* (Incomplete: its 'job' had an error, told already.) */
+    ok &= name_key != NULL;
     if (!ok) {
         free(dep.job);
         free(dep.kwargs_json);
@@ -446,11 +447,18 @@ int decl_build(const struct value *v, const char *path, struct decl *out, struct
     }
     if (!out->kwargs_json)
         out->kwargs_json = xstrdup("{}");
-    if (c.failed) {
-        decl_release(out);
-        return -1;
-    }
-    return 0;
+    return c.failed ? -1 : 0;
+}
+
+void decl_keep_dependencies(struct decl *d)
+{
+    struct decl kept = {0};
+    kept.deps = d->deps;
+    memset(&d->deps, 0, sizeof(d->deps));
+    decl_release(d);
+    kept.slots = 1;
+    kept.kwargs_json = xstrdup("{}");
+    *d = kept;
 }
 
 static void strlist_release(struct strlist *l)

@@ -69,8 +69,12 @@ extern const char *const decl_keys[];
 void decl_unknown_key(struct diags *diags, const char *path, const struct value *key,
                       const char *const *known, const char *what);
 /* Check v (STAU_CONFIG's value) and fill out; errors and warnings go to diags
- * under path. Returns 0, or -1 when there was an error (out is then released). */
+ * under path. Returns 0, or -1 when there was an error: out then holds what had
+ * none (release it as well). */
 int decl_build(const struct value *v, const char *path, struct decl *out, struct diags *diags);
+/* Release all of d but its dependencies: what a declaration with errors keeps, to
+ * check them against the other jobs (it never runs). */
+void decl_keep_dependencies(struct decl *d);
 void decl_release(struct decl *d);
 /* Append the declaration as a JSON object with every key, defaults included. */
 void decl_to_json(const struct decl *d, struct strbuf *out);

@@ -491,8 +491,12 @@ static struct value *eval_name(struct evaluator *ev, const struct syntax *s, siz
             return NULL;
         }
         /* The binding sees only what was bound before it, as in Python. */
+        /* A binding with an error is reported at its first use only. */
+        static struct value failed;
+        if (ev->bound[i] == &failed)
+            return NULL;
         struct value *v = ev->bound[i] ? ev->bound[i] : eval(ev, b->value, i);
-        ev->bound[i] = v;
+        ev->bound[i] = v ? v : &failed;
         if (!v) {
             char *name = xstrndup(s->text, s->len);
             diag_add(env->diags, DIAG_NOTE, env->path, s->loc, "'%s' is used here", name);
@@ -515,16 +519,19 @@ static struct value *eval_sequence(struct evaluator *ev, const struct syntax *s,
     struct value *v = new_value(ev, kind, s);
     v->size = 2;
     v->list.items = arena_alloc(ev->env->arena, s->count * sizeof(struct value *));
+    /* An item with an error is reported and left out, and the rest read on: a
+     * declaration tells every error it has at once. */
     for (size_t i = 0; i < s->count; i++) {
         const struct syntax *item = s->children[i];
-        if (item->kind == SYNTAX_SPLAT)
-            return fail_quoted(ev, item, ALLOWED_HINT,
-                               "unpacking %s is not evaluated in a declaration");
-        struct value *x = eval(ev, item, visible);
-        if (!x)
-            return NULL;
-        v->list.items[v->list.len++] = x;
-        v->size += x->size + 1;
+        struct value *x = item->kind == SYNTAX_SPLAT
+                              ? fail_quoted(ev, item, ALLOWED_HINT,
+                                            "unpacking %s is not evaluated in a declaration")
+                              : eval(ev, item, visible);
+        if (x) {
+            v->list.items[v->list.len++] = x;
+            v->size += x->size + 1;
+        } else
+            v->incomplete = true;
     }
     return v;
 }
@@ -568,22 +575,25 @@ static void dict_measure(struct value *dict)
 static struct value *eval_dict(struct evaluator *ev, const struct syntax *s, size_t visible)
 {
     struct value *v = new_dict(ev, s, s->count);
+    /* A pair with an error is reported and left out, and the rest read on. */
     for (size_t i = 0; i < s->count; i++) {
         const struct syntax *pair = s->children[i];
-        if (pair->kind != SYNTAX_PAIR)
-            return fail_quoted(ev, pair, ALLOWED_HINT, "%s is not evaluated in a declaration");
+        if (pair->kind != SYNTAX_PAIR) {
+            fail_quoted(ev, pair, ALLOWED_HINT, "%s is not evaluated in a declaration");
+            v->incomplete = true;
+            continue;
+        }
         struct value *key = eval(ev, pair->children[0], visible);
-        if (!key)
-            return NULL;
-        if (key->kind != VALUE_STR) {
+        if (key && key->kind != VALUE_STR) {
             diag_add(ev->env->diags, DIAG_ERROR, ev->env->path, pair->children[0]->loc,
                      "dictionary keys must be strings, not %s", value_kind_name(key->kind));
-            return NULL;
+            key = NULL;
         }
         struct value *val = eval(ev, pair->children[1], visible);
-        if (!val)
-            return NULL;
-        dict_set(ev, v, key, val, s->count);
+        if (key && val)
+            dict_set(ev, v, key, val, s->count);
+        else
+            v->incomplete = true;
     }
     dict_measure(v);
     return v;
@@ -623,11 +633,15 @@ static struct value *eval_call(struct evaluator *ev, const struct syntax *s, siz
     struct value *v = new_dict(ev, s, s->count);
     v->record = record ? record->name : NULL;
     size_t positional = 0;
+    /* An argument with an error is reported and left out, and the rest read on. */
+    size_t left_out = 0;
     for (size_t i = 1; i < s->count; i++) {
         const struct syntax *arg = s->children[i];
-        if (arg->kind == SYNTAX_SPLAT)
-            return fail_quoted(ev, arg, ALLOWED_HINT,
-                               "unpacking %s is not evaluated in a declaration");
+        left_out++; /* until this argument is in */
+        if (arg->kind == SYNTAX_SPLAT) {
+            fail_quoted(ev, arg, ALLOWED_HINT, "unpacking %s is not evaluated in a declaration");
+            continue;
+        }
         struct value *key;
         const struct syntax *value_syntax = arg;
         if (arg->kind == SYNTAX_KEYWORD) {
@@ -635,30 +649,34 @@ static struct value *eval_call(struct evaluator *ev, const struct syntax *s, siz
             key = new_string(ev, kw, kw->text, kw->len);
             value_syntax = arg->children[1];
         } else {
-            if (is_dict)
-                return fail_quoted(ev, arg, "write dict(key=value, ...) or a {...} literal",
-                                   "dict() in a declaration takes keyword arguments only, not %s");
+            if (is_dict) {
+                fail_quoted(ev, arg, "write dict(key=value, ...) or a {...} literal",
+                            "dict() in a declaration takes keyword arguments only, not %s");
+                continue;
+            }
             size_t max = 0;
             while (record->params[max])
                 max++;
             if (positional >= max) {
                 diag_add(ev->env->diags, DIAG_ERROR, ev->env->path, arg->loc,
                          "%s() takes at most %zu positional arguments", fname, max);
-                return NULL;
+                continue;
             }
             key = key_value(ev, arg, record->params[positional++]);
         }
         if (value_dict_get(v, key->str.data)) {
             diag_add(ev->env->diags, DIAG_ERROR, ev->env->path, arg->loc,
                      "%s() got multiple values for argument '%s'", fname, key->str.data);
-            return NULL;
+            continue;
         }
         struct value *val = eval(ev, value_syntax, visible);
         if (!val)
-            return NULL;
+            continue;
         dict_set(ev, v, key, val, s->count);
+        left_out--;
     }
-    for (size_t i = 0; record && i < record->required; i++) {
+    v->incomplete = left_out > 0;
+    for (size_t i = 0; record && !v->incomplete && i < record->required; i++) {
         if (!value_dict_get(v, record->params[i])) {
             diag_add(ev->env->diags, DIAG_ERROR, ev->env->path, s->loc,
                      "%s() missing required argument '%s'", fname, record->params[i]);

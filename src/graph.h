@@ -25,7 +25,7 @@ struct job {
     timetable;         /* its entries in the original Stau's
                           timetable, if any */
     bool in_cycle;     /* part of a dependency cycle */
-    bool broken;       /* its declaration has errors (decl is then empty) */
+    bool broken;       /* its declaration has errors (decl then holds only its dependencies) */
     bool invalid;      /* it cannot run: broken, an error in its file, or in a cycle
                           (graph_mark_invalid) */
     bool blocked;      /* it is not run: invalid, or it needs a blocked job */
@@ -46,7 +46,7 @@ struct graph_input {
     const char *path;        /* file it comes from */
     const struct decl *decl; /* its declaration */
     struct loc decl_loc;     /* where STAU_CONFIG is */
-    bool broken;             /* the declaration has errors; decl is an empty one */
+    bool broken;             /* the declaration has errors; decl holds only its dependencies */
 };
 
 /* Build the graph from inputs, adding every problem to diags. Jobs with a

@@ -371,8 +371,9 @@ static void build_graph(struct project *p, struct decl *empty)
             diag_hint(&p->diags, "move the declaration into a file of its own");
             continue;
         }
-        struct graph_input in = {p->job_names[i], f->path, f->result.ok ? &f->result.decl : empty,
-                                 f->result.decl_loc, !f->result.ok};
+        struct graph_input in = {p->job_names[i], f->path,
+                                 f->result.has_decl ? &f->result.decl : empty, f->result.decl_loc,
+                                 !f->result.ok};
         VEC_PUSH(&inputs, in);
     }
     graph_build(&p->graph, inputs.items, inputs.len, &p->diags);

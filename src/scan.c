@@ -815,12 +815,21 @@ static void scan_file(struct scanner *sc, const char *path, const char *job_name
     } else {
         struct eval_env env = {path,           before,       ntargets, after.items, after.len,
                                imported.items, imported.len, &arena,   &out->diags};
+        size_t errors = out->diags.errors;
         struct value *v = eval_declaration(&env, convert(&cv, config_value));
+        /* With errors, v holds what had none: checked too, so that each is told. */
+        bool evaluated = out->diags.errors == errors;
         if (v && timetable) {
             /* Good entries are kept even when others have errors: they are reported. */
-            timetable_build(v, path, &out->timetable, &out->diags);
-        } else if (v && decl_build(v, path, &out->decl, &out->diags) == 0) {
-            out->ok = true;
+            if (evaluated)
+                timetable_build(v, path, &out->timetable, &out->diags);
+        } else if (v) {
+            out->ok = decl_build(v, path, &out->decl, &out->diags) == 0 && evaluated;
+            out->has_decl = true;
+            if (!out->ok)
+                decl_keep_dependencies(&out->decl);
+        }
+        if (out->ok) {
             if (job_name && out->decl.job_type && strcmp(out->decl.job_type, job_name) != 0) {
                 diag_add(&out->diags, DIAG_ERROR, path, out->decl.job_type_loc,
                          "job_type '%s' does not match the job's name '%s'", out->decl.job_type,
@@ -829,7 +838,7 @@ static void scan_file(struct scanner *sc, const char *path, const char *job_name
                           "a job's name is its path below the jobs root with '/' written as '.'; "
                           "write job_type=\"%s\" or rename the file",
                           job_name);
-                decl_release(&out->decl);
+                decl_keep_dependencies(&out->decl);
                 out->ok = false;
             }
         }
@@ -861,7 +870,7 @@ void scan_result_release(struct scan_result *r)
         memset(r, 0, sizeof(*r));
         return;
     }
-    if (r->ok)
+    if (r->has_decl)
         decl_release(&r->decl);
     timetable_release(&r->timetable);
     for (size_t i = 0; i < r->imports.len; i++) {

@@ -20,7 +20,10 @@ struct scan_result {
     bool is_job;                     /* has a module-level STAU_CONFIG assignment */
     bool ok;                         /* is_job and the declaration was read without errors */
     bool borrowed;                   /* decl and imports live in a loaded cache; never freed here */
-    struct decl decl;                /* the declaration, when ok */
+    bool has_decl;                   /* decl holds something: the declaration when ok, else
+                                        the dependencies of one with errors (checked against
+                                        the graph, so that every error is told at once) */
+    struct decl decl;                /* the declaration (see has_decl) */
     struct hash128 code_hash;        /* the file's code without comments (fingerprint_code) */
     bool is_timetable;               /* the original Stau's timetable (stau_schedule.py) */
     struct timetable timetable;      /* its entries, when is_timetable (those without errors) */

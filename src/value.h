@@ -24,6 +24,8 @@ struct value {
     struct loc loc;     /* the expression that produced it */
     const char *record; /* for a dict made by a record call (ReportConfig(...)): its name */
     size_t size;        /* about the length of its JSON text: the evaluator bounds it */
+    bool incomplete;    /* a list or dict some of whose items had errors, left out (each
+                           reported): what is missing from it is no error of its own */
     union {
         bool boolean;
         int64_t integer;

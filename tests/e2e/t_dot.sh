@@ -201,6 +201,7 @@ EOF
     expect_stderr_contains "src/a.py:1:33: error: dependency cycle: a -> b -> c -> a"
     expect_stderr_contains "src/broken.py:1:27: error: 'retries' must be an int, not str"
     expect_stderr_not_contains "2 errors" # the summary line is check's alone
+    # A declaration with errors keeps its dependencies (they are checked too).
     expect_summary_eq <<'EOF'
 node a color=red
 node b color=red
@@ -211,6 +212,7 @@ edge a -> c
 edge a -> d
 edge b -> a
 edge c -> b label=max_lag 30m
+edge d -> broken
 EOF
 }
 

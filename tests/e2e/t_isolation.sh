@@ -261,3 +261,52 @@ EOF2
     expect_exit 2
     expect_stderr_contains "  hint: did you mean 'US/Pacific'?"
 }
+
+test_a_file_reports_every_error_it_has() {
+    new_project
+    write src/report.py <<'EOF2'
+STAU_CONFIG = {
+    "schedule": compute(),
+    "retries": -1,
+    "dependencies": ["sales.daly", {"job": lookup()}],
+}
+EOF2
+    write src/sales/daily.py <<<'STAU_CONFIG = {}'
+    age_files
+    local want='src/report.py:2:17: error: cannot evaluate the call compute() statically
+     2 |     "schedule": compute(),
+       |                 ^~~~~~~~~
+  hint: stau reads declarations without running code; compute such values inside the job instead
+src/report.py:4:44: error: cannot evaluate the call lookup() statically
+     4 |     "dependencies": ["sales.daly", {"job": lookup()}],
+       |                                            ^~~~~~~~
+  hint: stau reads declarations without running code; compute such values inside the job instead
+src/report.py:3:16: error: '"'"'retries'"'"' must be an int >= 0
+     3 |     "retries": -1,
+       |                ^~
+src/report.py:4:22: error: '"'"'report'"'"' depends on '"'"'sales.daly'"'"', which is not a job
+     4 |     "dependencies": ["sales.daly", {"job": lookup()}],
+       |                      ^~~~~~~~~~~~
+  hint: did you mean '"'"'sales.daily'"'"'?'
+    run check
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<EOF2
+$want
+4 errors, 0 warnings
+EOF2
+    # The same from the graph cache.
+    run check
+    expect_exit 2
+    expect_stderr_eq <<EOF2
+$want
+4 errors, 0 warnings
+EOF2
+    run
+    expect_exit 1
+    expect_stderr_eq <<<"$want"
+    expect_eq stdout "report not run: its declaration is invalid
+[1/1] sales.daily ok T
+1 ran: 1 succeeded, 0 failed, 0 skipped (T)
+1 job not run: invalid declarations" "$(timeless_stdout)"
+}

@@ -595,9 +595,10 @@ UNIT_TEST(eval_arithmetic_refusals)
     expect_diags("MINUTES = 60\nSTAU_CONFIG = {\"retries\": MINUTES * 24 - \"5\"}\n",
                  "2:27: error: cannot subtract str from int [hint: - is evaluated between two "
                  "numbers (int or float)]\n");
+    /* Both errors are told: the list's item, and the list where an int belongs. */
     expect_diags("STAU_CONFIG = {\"retries\": [1, 2 // 0]}\n",
                  "1:31: error: division by zero in 2 // 0 [hint: the right operand evaluates to "
-                 "0]\n");
+                 "0]\n1:27: error: 'retries' must be an int, not list\n");
     /* The evaluated number is checked like a literal one. */
     expect_diags("STAU_CONFIG = {\"retries\": 2 - 3}\n",
                  "1:27: error: 'retries' must be an int >= 0\n");
