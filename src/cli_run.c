@@ -206,7 +206,8 @@ char *cli_default_python(const char *root)
 static int run_engine(struct session *s, size_t slots, bool fail_fast,
                       const struct engine_submit_options *sub)
 {
-    bool tty = isatty(STDOUT_FILENO) != 0;
+    /* A status line redrawn in place needs a terminal that takes escape codes. */
+    bool tty = isatty(STDOUT_FILENO) != 0 && !dumb_terminal();
     char *python = cli_default_python(s->project.root);
     struct owner self;
     owner_self(&self);

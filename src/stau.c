@@ -956,6 +956,10 @@ static int apply_settings(struct cli *c, struct settings *s)
 
 int main(int argc, char **argv)
 {
+    /* Under a pipe or a redirect each line goes out when it is written, so a reader
+     * (tail -f, a log collector) sees it at once and a killed stau loses none. */
+    if (!isatty(STDOUT_FILENO))
+        setvbuf(stdout, NULL, _IOLBF, 0);
     struct cli c = {0};
     c.project.dir = ".";
     c.grace_ms = 30000;

@@ -392,12 +392,18 @@ bool ends_with(const char *s, const char *suffix)
     return n >= k && memcmp(s + n - k, suffix, k) == 0;
 }
 
+bool dumb_terminal(void)
+{
+    const char *term = getenv("TERM");
+    return term && strcmp(term, "dumb") == 0;
+}
+
 bool use_color(int fd)
 {
     const char *no = getenv("NO_COLOR");
     if (no && *no)
         return false;
-    return isatty(fd);
+    return isatty(fd) && !dumb_terminal();
 }
 
 int make_parent_folders(const char *root, const char *rel)

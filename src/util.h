@@ -162,7 +162,10 @@ bool json_valid(const char *text, char kind);
  * literal is no string literal (or holds \u0000). */
 int json_string_decode(const char *literal, struct strbuf *out);
 
-/* Whether colour may be used on the stream with this file descriptor (a tty, no NO_COLOR). */
+/* Whether TERM is "dumb": a terminal that takes no escape codes. */
+bool dumb_terminal(void);
+/* Whether colour may be used on the stream with this file descriptor (a tty, no NO_COLOR,
+ * TERM not dumb). */
 bool use_color(int fd);
 
 #endif
