@@ -517,7 +517,9 @@ char *settings_find_root(void)
         bool git_root = access(git, F_OK) == 0, jobs = is_dir(src);
         free(git);
         free(src);
-        if (git_root) {
+        /* A start folder with a jobs root is the project (a copy of an example
+         * inside a checkout or another project stays its own project). */
+        if (git_root || (up == 0 && jobs)) {
             found = jobs;
             break;
         }

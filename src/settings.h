@@ -29,8 +29,9 @@ struct settings {
 };
 
 /* The project root for a command run from the current folder: the nearest folder
- * at or above it that holds .stau/, or a pyproject.toml with [tool.stau], or is the
- * root of a git work tree with a jobs root (src/); "." when none is found. Returned
+ * at or above it that holds .stau/, or a pyproject.toml with [tool.stau], or has a
+ * jobs root (src/) and is the current folder or the root of a git work tree; "."
+ * when none is found. Returned
  * relative to the current folder ("." or "../.."), newly allocated. */
 char *settings_find_root(void);
 

@@ -254,6 +254,17 @@ test_cli_root_by_git_or_pyproject() {
 a
 EOF
     expect_no_file "$TEST_TMP/repo/docs/x/.stau"
+    # A folder with a jobs root of its own inside the checkout (a copied example)
+    # is its own project, not the checkout's.
+    mkdir -p "$TEST_TMP/repo/copy/src"
+    cp "$TEST_TMP/repo/src/a.py" "$TEST_TMP/repo/copy/src/b.py"
+    cd "$TEST_TMP/repo/copy" || return
+    run list --names
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+b
+EOF
+    cd "$TEST_TMP/repo/docs/x" || return
     # A pyproject.toml with [tool.stau] below it is a project of its own.
     cd "$TEST_TMP/repo/docs" || return
     printf '[tool.stau]\njobs_root = "jobs"\n' >pyproject.toml

@@ -35,8 +35,8 @@ test_doubling_lists() {
     expect_exit 2
     expect_stdout_empty
     expect_too_large "$first"
-    # Each use on the way to the declaration is named.
-    expect_stderr_contains "src/job.py:41:32: note: 'A1' is used here"
+    # The first use of the failed constant is named; the lines above it read on.
+    expect_stderr_contains "src/job.py:24:8: note: 'A18' is used here"
     # list --json and dot show the job as invalid, with the same error.
     run list --json
     expect_exit 2
@@ -58,8 +58,8 @@ test_doubling_fstrings() {
     run check
     expect_exit 2
     expect_stdout_empty
-    expect_too_large 'src/job.py:26:7: error: f"{A16}{A16}" evaluates to a value over 16 MiB
-    26 | A15 = f"{A16}{A16}"
+    expect_too_large 'src/job.py:25:7: error: f"{A17}{A17}" evaluates to a value over 16 MiB
+    25 | A16 = f"{A17}{A17}"
        |       ^~~~~~~~~~~~~
   hint: stau copies a declaration'"'"'s values into its graph cache and `list --json`; keep them under 16 MiB, and build large data inside the job'
 }
