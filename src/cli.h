@@ -37,6 +37,7 @@ struct cli {
     bool json_log;               /* serve --json-log: events as JSON lines */
     bool chunks;                 /* dot --chunks: the chunk graph of the latest invocations */
     const char *env_file;        /* [tool.stau] env_file: loaded into each job's environment */
+    size_t settings_warnings;    /* warnings [tool.stau] printed (check counts them) */
 };
 
 /* Use this state database (--db; NULL: $STAU_DB, else .stau/state.db), on a

@@ -63,12 +63,17 @@ static struct store *open_store(const struct project *p, bool to_read)
             *slash = '\0';
         bool dir_writable = access(slash ? dir : ".", W_OK) == 0;
         const char *what = dir_writable ? file : slash ? dir : ".";
-        int problem = access(what, W_OK) == 0 ? EACCES : errno;
-        fprintf(stderr,
-                "stau: error: cannot write state database '%s': %s '%s' is not writable (%s)\n"
-                "  hint: `stau history`, `log`, `show` and `restore` read it as it is; "
-                "running jobs needs write access\n",
-                file, dir_writable ? "the file" : "its folder", what, strerror(problem));
+        if (access(what, W_OK) == 0) {
+            /* Both say writable: what failed is something else (busy, full, I/O). */
+            error("%s", strbuf_str(&err));
+        } else {
+            fprintf(stderr,
+                    "stau: error: cannot write state database '%s': %s '%s' is not writable "
+                    "(%s)\n"
+                    "  hint: `stau history`, `log`, `show` and `restore` read it as it is; "
+                    "running jobs needs write access\n",
+                    file, dir_writable ? "the file" : "its folder", what, strerror(errno));
+        }
         free(dir);
         store_close(readable);
     } else if (!st) {
@@ -161,7 +166,7 @@ int cli_check(const struct cli *c)
         return EXIT_USAGE;
     }
     size_t jobs = p.graph.jobs.len, deps = p.graph.edge_count;
-    size_t errors = p.diags.errors, warnings = p.diags.warnings;
+    size_t errors = p.diags.errors, warnings = p.diags.warnings + c->settings_warnings;
     int rc = EXIT_OK;
     if (errors) {
         fprintf(stderr, "%zu %s, %zu %s\n", errors, plural(errors, "error", "errors"), warnings,
