@@ -60,8 +60,10 @@ struct store *cli_open_store_to_read(const struct project *p);
  * than the newest) and the file is damaged, that. */
 void cli_no_run(struct store *st, int64_t id);
 /* When st holds no runs but the archive folder or .stau/logs hold some: warn that the
- * history was lost, and number new runs past the largest archived id (cli_recover.c). */
-void cli_notice_lost_history(const struct project *p, struct store *st);
+ * history was lost; when its newest run is below the largest archived id (an older
+ * copy put back): warn too. Where st can be written, new runs are numbered past the
+ * largest archived id (cli_recover.c). */
+void cli_notice_lost_history(const struct project *p, struct store *st, bool writable);
 /* Load the project and print its diagnostics to stderr; -1 if it could not be loaded
  * or holds no job (an error: `no jobs found under ...`). */
 int cli_load(const struct cli *c, struct project *p);

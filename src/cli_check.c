@@ -49,6 +49,7 @@ static struct store *open_store(const struct project *p, bool to_read)
     char *path = cli_state_path(p);
     struct strbuf err = STRBUF_INIT, unused = STRBUF_INIT;
     struct store *st = store_open(path, cli_db_schema(), &err);
+    bool writable = st != NULL;
     const char *file = starts_with(path, "sqlite:") ? path + strlen("sqlite:") : path;
     bool exists = !store_location_is_server(path) && access(file, F_OK) == 0;
     if (!st && to_read && exists)
@@ -80,7 +81,7 @@ static struct store *open_store(const struct project *p, bool to_read)
         error("%s", strbuf_str(&err));
     }
     if (st)
-        cli_notice_lost_history(p, st);
+        cli_notice_lost_history(p, st, writable);
     strbuf_release(&err);
     strbuf_release(&unused);
     free(path);
