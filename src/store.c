@@ -229,3 +229,9 @@ int store_make_version(const char *location, const char *schema, int version, st
                                      err);
     return store_sqlite_make_version(location, version, err);
 }
+
+bool store_claim_owns(const struct store_claim *c, const struct run_record *r)
+{
+    return r->host && c->run.host && strcmp(r->host, c->run.host) == 0 &&
+           r->owner_pid == c->run.owner_pid && r->owner_start == c->run.owner_start;
+}

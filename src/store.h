@@ -208,6 +208,10 @@ typedef bool store_holder_live_fn(const struct run_record *active, void *ctx);
 /* Answers whether the stau holding the leader lease is alive (lease.h has the rule). */
 typedef bool store_leader_live_fn(const struct store_owner_row *leader, void *ctx);
 
+struct store_claim;
+/* Whether r was recorded by the stau making claim c (same host, pid and start). */
+bool store_claim_owns(const struct store_claim *c, const struct run_record *r);
+
 /* One job to claim with store_claim. */
 struct store_claim {
     struct run_record run;        /* in: the run to record, as for store_begin_run */

@@ -240,6 +240,7 @@ enum statement {
     SQL_SET_ARCHIVE,
     SQL_RUN,
     SQL_LAST_RUN,
+    SQL_RUNS_AFTER,
     SQL_JOB_VERSION,
     SQL_SUCCEEDED_BATCH,
     SQL_LAST_STARTED,
@@ -299,6 +300,7 @@ static const char *const statement_text[SQL_COUNT] = {
     [SQL_SET_ARCHIVE] = "UPDATE runs SET archive_path = ?2 WHERE id = ?1",
     [SQL_RUN] = "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?1",
     [SQL_LAST_RUN] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT 1",
+    [SQL_RUNS_AFTER] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 AND id > ?2 ORDER BY id DESC",
     [SQL_JOB_VERSION] = "SELECT n FROM job_versions WHERE job = ?1",
     [SQL_SUCCEEDED_BATCH] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 AND batch ="
                             " (SELECT max(batch) FROM runs WHERE job = ?1 AND batch < ?2"
@@ -788,8 +790,7 @@ static int live_active_run(struct sqlite_store *s, const char *job, const struct
     int found = 0;
     for (size_t i = 0; i < active.len && !found; i++) {
         struct run_record *r = &active.items[i];
-        bool own = skip_own && r->host && c->run.host && strcmp(r->host, c->run.host) == 0 &&
-                   r->owner_pid == c->run.owner_pid && r->owner_start == c->run.owner_start;
+        bool own = skip_own && store_claim_owns(c, r);
         bool counts = run_unassigned(r) ? upstream : !own && live(r, ctx);
         if (counts) {
             *holder = *r;
@@ -866,15 +867,27 @@ static int claim_one(struct sqlite_store *s, struct store_claim *c, int64_t now,
         }
     }
     if (c->outcome == CLAIM_GOT && c->after_run > 0) {
-        struct run_record newest = {0};
-        int has = lookup_run(s, SQL_LAST_RUN, c->run.job, 0, &newest);
-        if (has < 0)
+        /* Another stau's run since the lost one: it claimed the job first. Runs this
+         * stau recorded meanwhile (other chunks, other kwargs) do not count. */
+        struct run_list after = {0};
+        sqlite3_stmt *q = statement(s, SQL_RUNS_AFTER);
+        if (bound(s, q,
+                  bind_text(q, 1, c->run.job) != SQLITE_OK ||
+                      sqlite3_bind_int64(q, 2, c->after_run) != SQLITE_OK,
+                  what) < 0 ||
+            read_runs(s, q, &after, what) < 0) {
+            run_list_release(&after);
             return -1;
-        if (has && newest.id > c->after_run) {
-            c->outcome = CLAIM_CHANGED;
-            c->holder = newest;
-        } else
-            run_record_release(&newest);
+        }
+        for (size_t i = 0; i < after.len; i++) {
+            if (!store_claim_owns(c, &after.items[i])) {
+                c->outcome = CLAIM_CHANGED;
+                c->holder = after.items[i];
+                memset(&after.items[i], 0, sizeof(after.items[i]));
+                break;
+            }
+        }
+        run_list_release(&after);
     }
     if (c->outcome == CLAIM_GOT)
         return insert_run(s, &c->run, now, &c->id, what);
