@@ -386,6 +386,8 @@ struct sqlite_store {
     struct store base;                   /* must come first */
     sqlite3 *db;                         /* the connection */
     bool read_only;                      /* opened to read only (store_open_to_read) */
+    bool immutable;                      /* read as an immutable file: a snapshot that
+                                            misses what a writer holds in its -wal */
     sqlite3_stmt *statements[SQL_COUNT]; /* all prepared at open, kept until close */
 };
 
@@ -399,6 +401,17 @@ static struct sqlite_store *backend(struct store *st)
     "\n  hint: move it aside (`sqlite3 FILE .recover` may save what is left of it) and run "       \
     "`stau db recover` to rebuild the run history from the archives"
 
+/* The hint for a file that reads as damaged: read as an immutable snapshot (its
+ * folder read-only), what a writer keeps in its -wal is missing, so nothing is to be
+ * moved aside on that reading alone. */
+static const char *damaged_hint(const struct sqlite_store *s)
+{
+    return s->immutable ? "\n  hint: it was read as a snapshot (its folder cannot be written), "
+                          "which misses what a running stau has not yet checkpointed; check it "
+                          "again where its folder is writable before moving it aside"
+                        : DAMAGED_HINT;
+}
+
 /* Put "cannot <what> in state database '<path>': <sqlite's message>" in the error (a
  * damaged file is said so, with what to do); -1. */
 static int fail(struct sqlite_store *s, const char *what)
@@ -406,8 +419,8 @@ static int fail(struct sqlite_store *s, const char *what)
     strbuf_reset(&s->base.error);
     int code = sqlite3_errcode(s->db) & 0xff;
     if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
-        strbuf_addf(&s->base.error, "state database '%s' is damaged: cannot %s: %s" DAMAGED_HINT,
-                    s->base.location, what, sqlite3_errmsg(s->db));
+        strbuf_addf(&s->base.error, "state database '%s' is damaged: cannot %s: %s%s",
+                    s->base.location, what, sqlite3_errmsg(s->db), damaged_hint(s));
     else
         strbuf_addf(&s->base.error, "cannot %s in state database '%s': %s", what, s->base.location,
                     sqlite3_errmsg(s->db));
@@ -658,7 +671,7 @@ static int damaged(struct sqlite_store *s, int64_t id, const char *why)
                              : "finds the file's structure sound, so the row's values "
                                "themselves were changed",
                 strbuf_str(&problems));
-    strbuf_addstr(&s->base.error, DAMAGED_HINT);
+    strbuf_addstr(&s->base.error, damaged_hint(s));
     strbuf_release(&problems);
     return -1;
 }
@@ -1616,8 +1629,8 @@ static int sqlite_check(struct store *st)
         result = fail(s, "check the database");
     } else if (problems.len) {
         strbuf_reset(&st->error);
-        strbuf_addf(&st->error, "state database '%s' is damaged: %s" DAMAGED_HINT, st->location,
-                    strbuf_str(&problems));
+        strbuf_addf(&st->error, "state database '%s' is damaged: %s%s", st->location,
+                    strbuf_str(&problems), damaged_hint(s));
         result = -1;
     }
     (void)sqlite3_finalize(q);
@@ -1921,6 +1934,7 @@ static struct store *open_mode(const char *path, int target, bool read_only, boo
     s->base.kind = STORE_SQLITE;
     s->base.location = xstrdup(path);
     s->read_only = read_only;
+    s->immutable = immutable;
     if (!read_only) {
         /* Made 0600 before SQLite makes it 0644: it holds every run's kwargs, and
          * SQLite gives its -wal and -shm files the database's own mode. (An empty file

@@ -67,6 +67,14 @@ test_store_a_run_without_a_job_is_reported_not_a_crash() {
     run log 1
     expect_exit 2
     expect_stderr_contains "$said"
+    # Read as a snapshot (.stau/ read-only): the same finding, but no advice to move
+    # the file aside on that reading alone.
+    ro_stau history
+    expect_exit 2
+    expect_stderr_eq <<EOF2
+$said
+  hint: it was read as a snapshot (its folder cannot be written), which misses what a running stau has not yet checkpointed; check it again where its folder is writable before moving it aside
+EOF2
     # The sound run still reads.
     run show 2
     expect_exit 0
