@@ -69,6 +69,10 @@ void cli_notice_lost_history(const struct project *p, struct store *st, bool wri
 int cli_load(const struct cli *c, struct project *p);
 /* -1 after the message `no jobs found under ...` when p holds no job; else 0. */
 int cli_no_jobs(const struct cli *c, const struct project *p);
+struct envfile;
+/* Read the project's env file (c->env_file, else .env; envfile.h) at root into out,
+ * printing its diagnostics; -1 after saying that no job runs. */
+int cli_load_env(const struct cli *c, const char *root, struct envfile *out);
 /* Print "stau: error: MESSAGE" with the usage as a hint; EXIT_USAGE. */
 int cli_usage_error(const char *message, const char *usage);
 /* The interpreter for jobs that name none: [tool.stau]'s python (see

@@ -96,6 +96,8 @@ struct run_record {
                                   "KIND\tPATH\tHASH" for each file of its code (c) and
                                   inputs (i) as it started and of its outputs (o) as it
                                   left them (see plan_files_diff); NULL: not recorded */
+    char *env_names_json;      /* the names of the variables the project's env file gave its
+                                  process, a JSON array (the values are never kept); NULL: none */
 };
 
 /* Runs, in the order the function producing them says; works with VEC_PUSH. */

@@ -372,6 +372,7 @@ int work_select_start(struct work_select *ws, const struct work_select_spec *spe
     char *full_log = xprintf("%s/%s", spec->root, ws->log);
     struct proc_spec ps = {.argv = argv,
                            .env_extra = (const char *const *)env,
+                           .env_defaults = spec->env,
                            .cwd = spec->root,
                            .log_path = full_log,
                            .timeout_ms = (int64_t)(spec->timeout * 1000),

@@ -20,7 +20,7 @@
 #include "unit.h"
 
 /* The schema version this stau writes (store_sqlite.c's migrations). */
-#define SCHEMA_NOW "10"
+#define SCHEMA_NOW "11"
 
 static char *db_path(const char *name)
 {
@@ -75,6 +75,7 @@ static struct run_record sample_run(const char *job)
         .inputs_fingerprint = (char *)"inputs-fp",
         .reasons_json = (char *)"[{\"reason\": \"never-run\"}]",
         .log_path = (char *)".stau/logs/1.log",
+        .env_names_json = (char *)"[\"DB_URL\",\"TOKEN\"]",
     };
 }
 
@@ -191,6 +192,7 @@ UNIT_STORE_TEST(store_run_round_trip)
     CHECK_STR(r.log_path, ".stau/logs/1.log");
     CHECK_STR(r.archive_path, NULL);
     CHECK_INT(r.rerun_of, first);
+    CHECK_STR(r.env_names_json, "[\"DB_URL\",\"TOKEN\"]");
     run_record_release(&r);
 
     CHECK_INT(unit_start_run(st, id, 31337, 2000), 0);
@@ -1068,6 +1070,7 @@ UNIT_STORE_TEST(store_enqueue_is_fenced_and_taken_by_a_claim)
     /* a claim takes the run over, whatever the version it saw */
     struct store_claim c = claim_of("t", 8, true, v);
     c.run.kwargs_json = (char *)"{}";
+    c.run.env_names_json = (char *)"[\"A\"]";
     claim_ok(st, &c, 1, 600, &live);
     CHECK_INT(c.outcome, CLAIM_GOT);
     CHECK_INT(c.id, enqueued);
@@ -1076,6 +1079,7 @@ UNIT_STORE_TEST(store_enqueue_is_fenced_and_taken_by_a_claim)
     CHECK(r.owner_pid == 8 && r.status == RUN_QUEUED && r.queued_at == 500 &&
           r.heartbeat_at == 600 && !run_unassigned(&r));
     CHECK_STR(r.kwargs_json, "{}");
+    CHECK_STR(r.env_names_json, "[\"A\"]");
     run_record_release(&r);
     CHECK_INT(runs_of(st, "t"), 1);
     CHECK_INT(store_withdraw(st, enqueued), 0); /* taken: not the leader's any more */
@@ -1346,9 +1350,9 @@ UNIT_STORE_TEST(store_migrates_version_9_for_cancelled)
         free(generation);
         return;
     }
-    CHECK_INT(st->schema_version, 10);
+    CHECK_INT(st->schema_version, atoi(SCHEMA_NOW));
     check_db_sql(db, unit_db_is_sqlite(db) ? "PRAGMA user_version" : "SELECT version FROM meta",
-                 "10");
+                 SCHEMA_NOW);
     if (unit_db_is_sqlite(db)) {
         char *backup = xprintf("%s.bak-v9", db->location);
         check_raw(backup, "SELECT count(*) FROM runs", "3");
@@ -1426,7 +1430,7 @@ UNIT_STORE_TEST(store_migrates_version_9_for_cancelled)
     /* opening again migrates nothing */
     st = unit_db_open(db);
     if (st)
-        CHECK_INT(st->schema_version, 10);
+        CHECK_INT(st->schema_version, atoi(SCHEMA_NOW));
     store_close(st);
 }
 
