@@ -4,6 +4,7 @@
 
 #include "project.h"
 
+struct run_record;
 struct store;
 
 /* Exit statuses (SPEC §3). */
@@ -64,6 +65,10 @@ void cli_no_run(struct store *st, int64_t id);
  * copy put back): warn too. Where st can be written, new runs are numbered past the
  * largest archived id (cli_recover.c). */
 void cli_notice_lost_history(const struct project *p, struct store *st, bool writable);
+/* The run an archive's manifest.json records (as `stau show --json` prints it) into
+ * *r; false with the reason in *why (stau db recover, cli_recover.c). Release *r with
+ * run_record_release either way. */
+bool cli_manifest_run(const char *json, struct run_record *r, struct strbuf *why);
 /* Load the project and print its diagnostics to stderr; -1 if it could not be loaded
  * or holds no job (an error: `no jobs found under ...`). */
 int cli_load(const struct cli *c, struct project *p);

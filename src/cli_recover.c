@@ -193,8 +193,7 @@ static bool manifest_number(const char *json, const char *key, int64_t none, int
     return ok;
 }
 
-/* The run a manifest records into *r; false with the reason in *why. */
-static bool manifest_run(const char *json, struct run_record *r, struct strbuf *why)
+bool cli_manifest_run(const char *json, struct run_record *r, struct strbuf *why)
 {
     memset(r, 0, sizeof(*r));
     strbuf_reset(why);
@@ -367,7 +366,7 @@ int cli_db_recover(const struct cli *c)
         if (archiver_read_manifest(path, &manifest, &err) < 0) {
             warn("cannot recover the run of archive '%s': %s", recorded, err.buf);
             unreadable++;
-        } else if (!manifest_run(manifest.buf, &r, &why)) {
+        } else if (!cli_manifest_run(manifest.buf, &r, &why)) {
             warn("cannot recover the run of archive '%s': %s", recorded, why.buf);
             unreadable++;
         } else if (has_id(ids, existing.len, r.id)) {
