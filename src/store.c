@@ -239,3 +239,16 @@ bool store_claim_owns(const struct store_claim *c, const struct run_record *r)
     return r->host && c->run.host && strcmp(r->host, c->run.host) == 0 &&
            r->owner_pid == c->run.owner_pid && r->owner_start == c->run.owner_start;
 }
+
+bool store_claim_taken_meanwhile(struct store_claim *c, struct run_list *after)
+{
+    for (size_t i = 0; i < after->len; i++) {
+        if (!store_claim_owns(c, &after->items[i])) {
+            c->outcome = CLAIM_CHANGED;
+            c->holder = after->items[i];
+            memset(&after->items[i], 0, sizeof(after->items[i]));
+            return true;
+        }
+    }
+    return false;
+}

@@ -213,6 +213,10 @@ typedef bool store_leader_live_fn(const struct store_owner_row *leader, void *ct
 struct store_claim;
 /* Whether r was recorded by the stau making claim c (same host, pid and start). */
 bool store_claim_owns(const struct store_claim *c, const struct run_record *r);
+/* For a claim after a lost run (after_run): when one of the job's runs since then
+ * (after) is another stau's, it claimed the job first: c becomes CHANGED with that
+ * run moved into its holder; true then. */
+bool store_claim_taken_meanwhile(struct store_claim *c, struct run_list *after);
 
 /* One job to claim with store_claim. */
 struct store_claim {

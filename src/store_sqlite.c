@@ -900,14 +900,7 @@ static int claim_one(struct sqlite_store *s, struct store_claim *c, int64_t now,
             run_list_release(&after);
             return -1;
         }
-        for (size_t i = 0; i < after.len; i++) {
-            if (!store_claim_owns(c, &after.items[i])) {
-                c->outcome = CLAIM_CHANGED;
-                c->holder = after.items[i];
-                memset(&after.items[i], 0, sizeof(after.items[i]));
-                break;
-            }
-        }
+        (void)store_claim_taken_meanwhile(c, &after);
         run_list_release(&after);
     }
     if (c->outcome == CLAIM_GOT)
