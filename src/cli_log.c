@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "archiver.h"
+#include "gc.h"
 #include "lease.h"
 #include "proc.h"
 #include "stale.h"
@@ -67,12 +68,6 @@ static void elsewhere_hint(const struct run_record *r, const char *what, const c
             "  hint: run %lld ran on host '%s', not here ('%s'): its %s is on that host at "
             "'%s'; run this there, or give every copy one shared folder with --archive DIR\n",
             (long long)r->id, r->host, self.host, what, recorded);
-}
-
-/* Whether a recorded path may be removed by gc: inside .stau/, without "..". */
-static bool removable(const char *rel)
-{
-    return paths_is_state(rel);
 }
 
 static bool file_size(const char *path, int64_t *size)
@@ -628,48 +623,14 @@ int cli_show(const struct cli *c)
     return rc;
 }
 
-/* Remove (or with dry_run, only measure) one file gc chose; adds its bytes to *freed.
- * 1 when removed, 0 when already gone, -1 after a message. */
-static int gc_remove(const struct state *s, const char *rel, const char *what, bool dry_run,
-                     int64_t *freed)
+/* The most runs gc reads in one request: $STAU_GC_BATCH when it is a number above 0
+ * (tests move the pages' seams with it), else gc's own. */
+static size_t gc_batch(void)
 {
-    char *path = root_path(s, rel);
-    int64_t size = 0;
-    int rc = 1;
-    if (!file_size(path, &size)) {
-        rc = 0;
-    } else if (!dry_run && unlink(path) != 0 && errno != ENOENT) {
-        rc = error("cannot remove '%s':", path);
-    } else {
-        printf("%s %s %s (%lld bytes)\n", dry_run ? "would remove" : "removed", what, rel,
-               (long long)size);
-        *freed += size;
-    }
-    free(path);
-    return rc;
-}
-
-/* Count what gc_remove did: a file removed in *count, a failure in *rc. */
-static void tally(int removed, size_t *count, int *rc)
-{
-    if (removed < 0)
-        *rc = EXIT_USAGE;
-    else
-        *count += (size_t)removed;
-}
-
-/* Whether gc must keep this run's archive: it is its job's last success, or a chunk
- * of it (or that cannot be told, after a message). */
-static bool last_success(struct state *s, const struct run_record *run)
-{
-    struct run_record last = {0};
-    int found = work_last_success(s->store, run->job, &last);
-    if (found < 0)
-        error("%s", store_error(s->store));
-    bool keep = found < 0 ||
-                (found == 1 && (last.id == run->id || (last.chunks && last.batch == run->batch)));
-    run_record_release(&last);
-    return keep;
+    const char *text = getenv("STAU_GC_BATCH");
+    char *end;
+    unsigned long long n = text && *text ? strtoull(text, &end, 10) : 0;
+    return n > 0 && n <= 1000000 && *end == '\0' ? (size_t)n : 0;
 }
 
 int cli_gc(const struct cli *c)
@@ -682,91 +643,30 @@ int cli_gc(const struct cli *c)
         state_close(&s);
         return EXIT_USAGE;
     }
-    int64_t older_than =
-        c->keep_days_given ? wall_clock_ms() - c->keep_days * 86400000LL : INT64_MAX;
-    size_t keep_last = c->keep_last_given ? (size_t)c->keep_last : GC_KEEP_LAST_DEFAULT;
-    struct run_list doomed = {0}, all = {0};
+    struct owner self;
+    owner_self(&self);
+    struct gc_options opt = {
+        .older_than = c->keep_days_given ? wall_clock_ms() - c->keep_days * 86400000LL : INT64_MAX,
+        .keep_last = c->keep_last_given ? (size_t)c->keep_last : GC_KEEP_LAST_DEFAULT,
+        .dry_run = c->dry_run,
+        .batch = gc_batch(),
+        .host = self.host,
+    };
+    struct gc_result done;
     int rc = EXIT_OK;
-    size_t archives = 0, logs = 0;
-    int64_t freed = 0;
-    if (store_runs_for_gc(s.store, older_than, keep_last, &doomed) < 0 ||
-        store_history(s.store, NULL, 0, &all) < 0) {
-        error("%s", store_error(s.store));
+    if (gc_collect(s.store, s.project.root, &opt, &done) < 0) {
         rc = EXIT_USAGE;
-        goto out;
+    } else {
+        if (!done.archives && !done.logs)
+            printf("gc: nothing to remove\n");
+        else
+            printf("gc: %s %zu %s and %zu %s, %s %lld bytes\n",
+                   c->dry_run ? "would remove" : "removed", done.archives,
+                   done.archives == 1 ? "archive" : "archives", done.logs,
+                   done.logs == 1 ? "log" : "logs", c->dry_run ? "freeing" : "freed",
+                   (long long)done.freed);
+        rc = done.failed ? EXIT_USAGE : done.unreadable ? EXIT_JOB_FAILED : EXIT_OK;
     }
-    /* First, oldest first, the logs of runs whose archive is there: it holds the log,
-     * once it reads back whole (else the log is the run's last copy). */
-    size_t unreadable = 0;
-    for (size_t i = all.len; i-- > 0;) {
-        const struct run_record *r = &all.items[i];
-        if (!r->archive_path || !removable(r->log_path))
-            continue;
-        char *archive = root_path(&s, r->archive_path);
-        char *log = root_path(&s, r->log_path);
-        int64_t size;
-        bool archived = file_size(archive, &size) && file_size(log, &size);
-        free(log);
-        struct strbuf err = STRBUF_INIT;
-        if (archived && archiver_verify(archive, &err) < 0) {
-            fprintf(stderr,
-                    "stau: error: the archive of run %lld of '%s' is unreadable: %s\n"
-                    "  hint: its log '%s' is kept, the run's last whole copy of it (`stau log "
-                    "%lld`); the outputs in the archive cannot be restored\n",
-                    (long long)r->id, r->job, err.buf, r->log_path, (long long)r->id);
-            unreadable++;
-        } else if (archived) {
-            tally(gc_remove(&s, r->log_path, "log", c->dry_run, &freed), &logs, &rc);
-        }
-        strbuf_release(&err);
-        free(archive);
-    }
-    /* Runs without an archive (never started, or not archived) hold their log
-     * alone: it goes by the archives' rules, age and count, newest kept. */
-    struct strmap seen = {0};
-    size_t *per_job = xcalloc(all.len + 1, sizeof(size_t));
-    size_t jobs = 0;
-    for (size_t i = 0; i < all.len; i++) {
-        const struct run_record *r = &all.items[i];
-        size_t k;
-        if (!strmap_get(&seen, r->job, strlen(r->job), &k)) {
-            k = jobs++;
-            strmap_put(&seen, r->job, strlen(r->job), k);
-        }
-        size_t newer = per_job[k]++;
-        if (!r->archive_path && run_status_finished(r->status) && removable(r->log_path) &&
-            newer >= keep_last && r->finished_at < older_than)
-            tally(gc_remove(&s, r->log_path, "log", c->dry_run, &freed), &logs, &rc);
-    }
-    free(per_job);
-    strmap_release(&seen);
-    /* Then the archives the store selects, except each job's last success. */
-    for (size_t i = 0; i < doomed.len; i++) {
-        const struct run_record *r = &doomed.items[i];
-        if (!removable(r->archive_path) || last_success(&s, r))
-            continue;
-        int removed = gc_remove(&s, r->archive_path, "archive", c->dry_run, &freed);
-        if (removed < 0) {
-            rc = EXIT_USAGE;
-            continue;
-        }
-        archives += (size_t)removed;
-        if (!c->dry_run && store_set_archive(s.store, r->id, NULL) < 0) {
-            error("%s", store_error(s.store));
-            rc = EXIT_USAGE;
-        }
-    }
-    if (!archives && !logs)
-        printf("gc: nothing to remove\n");
-    else
-        printf("gc: %s %zu %s and %zu %s, %s %lld bytes\n", c->dry_run ? "would remove" : "removed",
-               archives, archives == 1 ? "archive" : "archives", logs, logs == 1 ? "log" : "logs",
-               c->dry_run ? "freeing" : "freed", (long long)freed);
-    if (unreadable && rc == EXIT_OK)
-        rc = EXIT_JOB_FAILED;
-out:
-    run_list_release(&doomed);
-    run_list_release(&all);
     state_close(&s);
     return rc;
 }

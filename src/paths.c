@@ -57,6 +57,47 @@ char *paths_archive(const char *job, int64_t run_id)
     return xprintf(PATHS_STATE_DIR "/archive/%s.%lld.tar.zst", job, (long long)run_id);
 }
 
+/* Where the digits end that precede name[end] back to a '.' (end itself when none do):
+ * the start of those digits, or 0 when they are not there or are not after a dot. */
+static size_t number_before(const char *name, size_t end)
+{
+    size_t start = end;
+    while (start > 0 && name[start - 1] >= '0' && name[start - 1] <= '9')
+        start--;
+    if (start == end || end - start > 18 || start < 2 || name[start - 1] != '.')
+        return 0;
+    return start;
+}
+
+int64_t paths_archive_id(const char *name)
+{
+    static const char suffix[] = ".tar.zst";
+    size_t len = strlen(name), s = sizeof(suffix) - 1;
+    if (len <= s || strcmp(name + len - s, suffix) != 0)
+        return 0;
+    size_t start = number_before(name, len - s);
+    return start ? strtoll(name + start, NULL, 10) : 0;
+}
+
+size_t paths_log_job(const char *name, bool *select)
+{
+    static const char run_log[] = ".log", select_log[] = ".select.log";
+    size_t len = strlen(name), end;
+    *select = ends_with(name, select_log);
+    if (*select) {
+        end = len - (sizeof(select_log) - 1);
+    } else if (ends_with(name, run_log)) {
+        end = number_before(name, len - (sizeof(run_log) - 1)); /* the attempt */
+        if (!end)
+            return 0;
+        end--;
+    } else {
+        return 0;
+    }
+    size_t start = number_before(name, end); /* the start time */
+    return start ? start - 1 : 0;
+}
+
 char *paths_resolve(const char *root, const char *recorded)
 {
     if (recorded[0] == '/' || strcmp(root, ".") == 0)

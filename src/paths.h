@@ -20,6 +20,7 @@
 #define STAU_PATHS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The folder itself, relative to the project root. */
@@ -40,6 +41,13 @@ void paths_set_archive_dir(const char *dir);
 char *paths_archive_folder(void);
 /* The archive of a run: rel, or absolute in the --archive folder. */
 char *paths_archive(const char *job, int64_t run_id);
+/* The run id an archive's file name ("<job>.<run id>.tar.zst") carries; 0 when it is no
+ * archive's name. */
+int64_t paths_archive_id(const char *name);
+/* The job whose log a file name in .stau/logs is ("<job>.<ms>.<attempt>.log", or a
+ * select_work log "<job>.<ms>.select.log": *select set): the length of its job name
+ * at the start of name, or 0 when it is no log's name. */
+size_t paths_log_job(const char *name, bool *select);
 /* A recorded path as a path to open: an absolute one as it is, a rel one below root. */
 char *paths_resolve(const char *root, const char *recorded);
 /* Make the folders above a recorded path (paths_resolve's); 0, or -1 after a message. */

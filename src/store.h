@@ -291,8 +291,10 @@ struct store_ops {
     int (*history)(struct store *st, const char *job, size_t limit, struct run_list *out);
     int (*active_runs)(struct store *st, const char *job, struct run_list *out);
     int (*mark_lost)(struct store *st, int64_t id, int64_t heartbeat_seen, int64_t now);
-    int (*runs_for_gc)(struct store *st, int64_t older_than, size_t keep_last_per_job,
-                       struct run_list *out);
+    int (*gc_runs)(struct store *st, const int64_t *ids, size_t count, struct run_list *out);
+    int (*gc_page)(struct store *st, const char *job, int64_t below, size_t limit,
+                   struct run_list *out);
+    int (*forget_archives)(struct store *st, const int64_t *ids, size_t count);
     int (*owner_beat)(struct store *st, const struct store_owner *owner, bool leaving, int64_t now);
     int (*owners)(struct store *st, struct store_owner_list *out);
     int (*file_get)(struct store *st, const char *path, struct store_file *out);
@@ -628,14 +630,31 @@ static inline int store_mark_lost(struct store *st, int64_t id, int64_t heartbea
     return st->ops->mark_lost(st, id, heartbeat_seen, now);
 }
 
-/* Append to out, oldest first, the runs whose archive may go: they have an archive,
- * are not among the keep_last_per_job newest runs with an archive of their job, and
- * finished before older_than (INT64_MAX: any age). After removing the file, call
- * store_set_archive(id, NULL). */
-static inline int store_runs_for_gc(struct store *st, int64_t older_than, size_t keep_last_per_job,
-                                    struct run_list *out)
+/* gc reads runs a page at a time, each without the texts it never looks at: in the
+ * records of store_gc_runs and store_gc_page, git_commit, kwargs_json, work_ids_json,
+ * the four fingerprints, reasons_json, files and env_names_json are NULL. */
+
+/* Append to out, by id, the runs among ids[0..count) (ascending; a page, not the
+ * history) that are recorded: one request, each a look-up by the key. */
+static inline int store_gc_runs(struct store *st, const int64_t *ids, size_t count,
+                                struct run_list *out)
 {
-    return st->ops->runs_for_gc(st, older_than, keep_last_per_job, out);
+    return st->ops->gc_runs(st, ids, count, out);
+}
+
+/* Append to out, newest first, at most limit of the job's runs with an id below
+ * `below` (INT64_MAX: from its newest), by the index on (job, id). */
+static inline int store_gc_page(struct store *st, const char *job, int64_t below, size_t limit,
+                                struct run_list *out)
+{
+    return st->ops->gc_page(st, job, below, limit, out);
+}
+
+/* store_set_archive(id, NULL) of count runs at once, in one transaction, once gc
+ * removed their archives; ids not recorded are passed over. */
+static inline int store_forget_archives(struct store *st, const int64_t *ids, size_t count)
+{
+    return st->ops->forget_archives(st, ids, count);
 }
 
 /* Record that owner serves the project, as of now (its first call is its start). */

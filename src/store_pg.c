@@ -71,6 +71,13 @@ enum { SCHEMA_VERSION = 11 };
     "code_fingerprint, config_fingerprint, inputs_fingerprint, outputs_fingerprint, "              \
     "reasons_json, log_path, archive_path, rerun_of, batch, chunk, chunks, files, env_names_json"
 #define RUN_COLUMN_COUNT 30
+/* What gc reads of a run (store_gc_runs, store_gc_page): RUN_COLUMNS with NULL for the
+ * texts it never looks at, so that its pages do not carry every run's evidence. */
+#define GC_COLUMNS                                                                                 \
+    "id, job, attempt, status, queued_at, started_at, finished_at, exit_code, signal, host, "      \
+    "owner_pid, owner_start, pid, heartbeat_at, NULL::text, NULL::text, NULL::text, NULL::text, "  \
+    "NULL::text, NULL::text, NULL::text, NULL::text, log_path, archive_path, rerun_of, batch, "    \
+    "chunk, chunks, NULL::text, NULL::text"
 
 /* The schema at version 8, made with the schema first on the search path. @CHANNEL@
  * stands for the notification channel (the schema's name) as a string literal. The
@@ -1293,18 +1300,55 @@ static int pg_mark_lost(struct store *st, int64_t id, int64_t heartbeat_seen, in
                      &p, "mark a run lost");
 }
 
-static int pg_runs_for_gc(struct store *st, int64_t older_than, size_t keep_last_per_job,
-                          struct run_list *out)
+/* The ids as a PostgreSQL array literal ({1,2,3}) for a bigint[] parameter. */
+static char *id_array(const int64_t *ids, size_t count)
+{
+    struct strbuf out = STRBUF_INIT;
+    strbuf_addch(&out, '{');
+    store_add_numbers(&out, ids, count);
+    strbuf_addch(&out, '}');
+    return strbuf_detach(&out);
+}
+
+static int pg_gc_runs(struct store *st, const int64_t *ids, size_t count, struct run_list *out)
+{
+    if (!count)
+        return 0;
+    char *array = id_array(ids, count);
+    struct params p = {0};
+    p_text(&p, array);
+    int rc = read_runs(backend(st),
+                       "SELECT " GC_COLUMNS " FROM runs WHERE id = ANY($1::bigint[]) ORDER BY id",
+                       &p, out, "read runs for gc");
+    free(array);
+    return rc;
+}
+
+static int pg_gc_page(struct store *st, const char *job, int64_t below, size_t limit,
+                      struct run_list *out)
 {
     struct params p = {0};
-    p_int(&p, keep_last_per_job > INT64_MAX ? INT64_MAX : (int64_t)keep_last_per_job);
-    p_int(&p, older_than);
+    p_text(&p, job);
+    p_int(&p, below);
+    p_int(&p, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
     return read_runs(backend(st),
-                     "SELECT " RUN_COLUMNS " FROM (SELECT *, ROW_NUMBER() OVER"
-                     " (PARTITION BY job ORDER BY id DESC) AS newness FROM runs"
-                     " WHERE archive_path IS NOT NULL) r"
-                     " WHERE newness > $1 AND finished_at < $2 ORDER BY id",
-                     &p, out, "select runs for gc");
+                     "SELECT " GC_COLUMNS " FROM runs WHERE job = $1 AND id < $2"
+                     " ORDER BY id DESC LIMIT $3",
+                     &p, out, "read runs for gc");
+}
+
+static int pg_forget_archives(struct store *st, const int64_t *ids, size_t count)
+{
+    if (!count)
+        return 0;
+    char *array = id_array(ids, count);
+    struct params p = {0};
+    p_text(&p, array);
+    int rc =
+        write_one(backend(st), "UPDATE runs SET archive_path = NULL WHERE id = ANY($1::bigint[])",
+                  &p, "forget the archives of runs");
+    free(array);
+    return rc < 0 ? -1 : 0;
 }
 
 /* ---- serving owners ---- */
@@ -1682,7 +1726,9 @@ static const struct store_ops pg_ops = {
     .history = pg_history,
     .active_runs = pg_active_runs,
     .mark_lost = pg_mark_lost,
-    .runs_for_gc = pg_runs_for_gc,
+    .gc_runs = pg_gc_runs,
+    .gc_page = pg_gc_page,
+    .forget_archives = pg_forget_archives,
     .owner_beat = pg_owner_beat,
     .owners = pg_owners,
     .file_get = pg_file_get,

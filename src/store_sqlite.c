@@ -230,6 +230,12 @@ enum { BUSY_TIMEOUT_MS = 10000 };
     "owner_pid, owner_start, pid, heartbeat_at, git_commit, kwargs_json, work_ids_json, "          \
     "code_fingerprint, config_fingerprint, inputs_fingerprint, outputs_fingerprint, "              \
     "reasons_json, log_path, archive_path, rerun_of, batch, chunk, chunks, files, env_names_json"
+/* What gc reads of a run (store_gc_runs, store_gc_page): RUN_COLUMNS with NULL for the
+ * texts it never looks at, so that its pages are not filled with every run's evidence. */
+#define GC_COLUMNS                                                                                 \
+    "id, job, attempt, status, queued_at, started_at, finished_at, exit_code, signal, host, "      \
+    "owner_pid, owner_start, pid, heartbeat_at, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "  \
+    "log_path, archive_path, rerun_of, batch, chunk, chunks, NULL, NULL"
 
 /* The prepared statements, made once at open and reused (reset and cleared) by every call. */
 enum statement {
@@ -255,7 +261,9 @@ enum statement {
     SQL_ACTIVE_JOB,
     SQL_ACTIVE_ALL,
     SQL_MARK_LOST,
-    SQL_GC,
+    SQL_GC_RUNS,
+    SQL_GC_PAGE,
+    SQL_FORGET_ARCHIVES,
     SQL_OWNER_BEAT,
     SQL_OWNER_LEAVE,
     SQL_OWNERS,
@@ -322,10 +330,14 @@ static const char *const statement_text[SQL_COUNT] = {
         "SELECT " RUN_COLUMNS " FROM runs WHERE status IN ('queued', 'running') ORDER BY id",
     [SQL_MARK_LOST] = "UPDATE runs SET status = 'lost', finished_at = ?3 WHERE id = ?1"
                       " AND status IN ('queued', 'running') AND heartbeat_at IS ?2",
-    [SQL_GC] = "SELECT " RUN_COLUMNS " FROM (SELECT *, ROW_NUMBER() OVER"
-               " (PARTITION BY job ORDER BY id DESC) AS newness FROM runs"
-               " WHERE archive_path IS NOT NULL)"
-               " WHERE newness > ?1 AND finished_at < ?2 ORDER BY id",
+    /* ?1: the ids as a JSON array; each a look-up by the key */
+    [SQL_GC_RUNS] = "SELECT " GC_COLUMNS " FROM runs WHERE id IN (SELECT value FROM json_each(?1))"
+                    " ORDER BY id",
+    /* a page by runs_by_job (job, id), from ?2 down */
+    [SQL_GC_PAGE] = "SELECT " GC_COLUMNS " FROM runs WHERE job = ?1 AND id < ?2"
+                    " ORDER BY id DESC LIMIT ?3",
+    [SQL_FORGET_ARCHIVES] = "UPDATE runs SET archive_path = NULL"
+                            " WHERE id IN (SELECT value FROM json_each(?1))",
     [SQL_OWNER_BEAT] = "INSERT INTO owners (host, pid, start, since, heartbeat_at)"
                        " VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (host, pid, start)"
                        " DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
@@ -394,6 +406,7 @@ struct sqlite_store {
     bool immutable;                      /* read as an immutable file: a snapshot that
                                             misses what a writer holds in its -wal */
     sqlite3_stmt *statements[SQL_COUNT]; /* all prepared at open, kept until close */
+    FILE *trace;                         /* $STAU_SQL_TRACE: each statement as it ends */
 };
 
 static struct sqlite_store *backend(struct store *st)
@@ -1315,16 +1328,58 @@ static int sqlite_mark_lost(struct store *st, int64_t id, int64_t heartbeat_seen
     return write_one(s, q, "mark a run lost", NULL);
 }
 
-static int sqlite_runs_for_gc(struct store *st, int64_t older_than, size_t keep_last_per_job,
-                              struct run_list *out)
+/* The ids as a JSON array, for json_each. */
+static void id_array(const int64_t *ids, size_t count, struct strbuf *out)
+{
+    strbuf_addch(out, '[');
+    store_add_numbers(out, ids, count);
+    strbuf_addch(out, ']');
+}
+
+static int sqlite_gc_runs(struct store *st, const int64_t *ids, size_t count, struct run_list *out)
 {
     struct sqlite_store *s = backend(st);
-    sqlite3_stmt *q = statement(s, SQL_GC);
-    int64_t keep = keep_last_per_job > INT64_MAX ? INT64_MAX : (int64_t)keep_last_per_job;
-    bool failed = sqlite3_bind_int64(q, 1, keep) || sqlite3_bind_int64(q, 2, older_than);
-    if (bound(s, q, failed, "select runs for gc") < 0)
+    const char *what = "read runs for gc";
+    if (!count)
+        return 0;
+    struct strbuf array = STRBUF_INIT;
+    id_array(ids, count, &array);
+    sqlite3_stmt *q = statement(s, SQL_GC_RUNS);
+    int rc = bound(s, q, bind_text(q, 1, array.buf), what);
+    if (rc == 0)
+        rc = read_runs(s, q, out, what);
+    strbuf_release(&array);
+    return rc;
+}
+
+static int sqlite_gc_page(struct store *st, const char *job, int64_t below, size_t limit,
+                          struct run_list *out)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "read runs for gc";
+    sqlite3_stmt *q = statement(s, SQL_GC_PAGE);
+    int64_t most = limit > INT64_MAX ? INT64_MAX : (int64_t)limit;
+    bool failed =
+        bind_text(q, 1, job) || sqlite3_bind_int64(q, 2, below) || sqlite3_bind_int64(q, 3, most);
+    if (bound(s, q, failed, what) < 0)
         return -1;
-    return read_runs(s, q, out, "select runs for gc");
+    return read_runs(s, q, out, what);
+}
+
+static int sqlite_forget_archives(struct store *st, const int64_t *ids, size_t count)
+{
+    struct sqlite_store *s = backend(st);
+    const char *what = "forget the archives of runs";
+    if (!count)
+        return 0;
+    struct strbuf array = STRBUF_INIT;
+    id_array(ids, count, &array);
+    sqlite3_stmt *q = statement(s, SQL_FORGET_ARCHIVES);
+    int rc = bound(s, q, bind_text(q, 1, array.buf), what);
+    if (rc == 0)
+        rc = write_one(s, q, what, NULL) < 0 ? -1 : 0;
+    strbuf_release(&array);
+    return rc;
 }
 
 /* ---- serving owners ---- */
@@ -1647,6 +1702,8 @@ static void sqlite_close(struct store *st)
     /* every statement is finalised, so this cannot be SQLITE_BUSY; a failure to
        checkpoint leaves the WAL for the next open, which is harmless */
     (void)sqlite3_close(s->db);
+    if (s->trace)
+        (void)fclose(s->trace);
     free(st->location);
     strbuf_release(&st->error);
     free(s);
@@ -1674,7 +1731,9 @@ static const struct store_ops sqlite_ops = {
     .history = sqlite_history,
     .active_runs = sqlite_active_runs,
     .mark_lost = sqlite_mark_lost,
-    .runs_for_gc = sqlite_runs_for_gc,
+    .gc_runs = sqlite_gc_runs,
+    .gc_page = sqlite_gc_page,
+    .forget_archives = sqlite_forget_archives,
     .owner_beat = sqlite_owner_beat,
     .owners = sqlite_owners,
     .file_get = sqlite_file_get,
@@ -1924,6 +1983,39 @@ static char *immutable_uri(const char *path)
     return strbuf_detach(&uri);
 }
 
+/* For tests that check what the history's readers cost (t_scale.sh): with
+ * $STAU_SQL_TRACE naming a file, every statement is appended to it as it ends, a
+ * line "FULLSCAN_STEPS\tVM_STEPS\tSQL" (its steps through tables without an index,
+ * and all its steps, since it began; SQL with its bound values, newlines as spaces). */
+static int trace_statement(unsigned kind, void *ctx, void *statement, void *unused)
+{
+    (void)kind;
+    (void)unused;
+    sqlite3_stmt *q = statement;
+    char *sql = sqlite3_expanded_sql(q);
+    const char *text = sql ? sql : sqlite3_sql(q);
+    fprintf(ctx, "%d\t%d\t", sqlite3_stmt_status(q, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1),
+            sqlite3_stmt_status(q, SQLITE_STMTSTATUS_VM_STEP, 1));
+    for (const char *c = text ? text : ""; *c; c++)
+        fputc(*c == '\n' ? ' ' : *c, ctx);
+    fputc('\n', ctx);
+    (void)fflush(ctx);
+    sqlite3_free(sql);
+    return 0;
+}
+
+static void start_trace(struct sqlite_store *s)
+{
+    const char *path = getenv("STAU_SQL_TRACE");
+    if (!path || !*path)
+        return;
+    s->trace = fopen(path, "ae");
+    if (!s->trace)
+        warn("cannot write the statement trace '%s':", path);
+    else if (sqlite3_trace_v2(s->db, SQLITE_TRACE_PROFILE, trace_statement, s->trace) != SQLITE_OK)
+        warn("cannot trace the statements of state database '%s'", s->base.location);
+}
+
 /* Open path with its schema brought to version target; NULL with the reason in err.
  * read_only: neither create, migrate nor write; where even SQLite's shared-memory
  * file cannot be made (a read-only folder), it is read as an immutable file. */
@@ -1961,6 +2053,7 @@ static struct store *open_mode(const char *path, int target, bool read_only, boo
         sqlite_close(&s->base);
         return NULL;
     }
+    start_trace(s);
     return &s->base;
 }
 

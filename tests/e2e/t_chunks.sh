@@ -493,6 +493,33 @@ job_c|||" "$(db 'SELECT job, work_ids_json, chunk, chunks FROM runs ORDER BY job
     fi
 }
 
+# Each selection leaves its select_work log, which no run records unless the
+# selection failed: gc removes one once --keep-last runs of its job were queued after
+# it (before, none ever went).
+test_chunks_gc_removes_the_older_select_work_logs() {
+    new_project
+    chunked a '"chunk_size": 2' '
+
+def select_work():
+    return [1, 2, 3]'
+    run run a
+    run run --force a
+    run run --force a
+    local selects=()
+    mapfile -t selects < <(cd .stau/logs && ls -- *.select.log | sort)
+    expect_eq "select_work logs" 3 "${#selects[@]}"
+    run gc --keep-last 10
+    expect_exit 0
+    expect_stdout_not_contains ".select.log"
+    run gc --keep-last 2
+    expect_exit 0
+    expect_stdout_contains "removed log .stau/logs/${selects[0]} ("
+    expect_stdout_contains "removed log .stau/logs/${selects[1]} ("
+    expect_no_file ".stau/logs/${selects[0]}"
+    expect_no_file ".stau/logs/${selects[1]}"
+    expect_file ".stau/logs/${selects[2]}"
+}
+
 test_chunks_gc_keeps_every_chunk_of_the_last_success() {
     new_project
     chunked a '"work_ids": [1, 2, 3], "chunk_size": 1'

@@ -362,6 +362,82 @@ EOF
     expect_stdout_eq <<<"gc: nothing to remove"
 }
 
+# A project whose runs give every step of gc something to do: report ran 5 times
+# (runs 1-5; 1-3 could not be archived, so their logs are their only copies) and
+# other 3 times (6-8); in .stau/logs also lie two select_work logs no run records
+# (one from 2023, one from 2100) and a file that is no log. Writes into
+# $TEST_TMP/want-n and $TEST_TMP/want what `gc --keep-last 2` says: the logs of the
+# archived runs 4-8 (oldest first), the logs of report's runs past its 2 newest
+# without an archive (3, 2, 1: newest first), the select_work log that report's 5
+# runs came after, and other's oldest archive (6).
+gc_pages_project() {
+    log_project
+    local i
+    for i in 1 2 3 4 5; do run run --force report; done
+    for i in 1 2 3; do run run --force other; done
+    expect_eq "runs" 8 "$(db 'SELECT count(*) FROM runs')"
+    db "UPDATE runs SET archive_path = NULL WHERE id <= 3" >/dev/null
+    rm .stau/archive/report.[123].tar.zst
+    echo "selected" >.stau/logs/report.1700000000000.select.log
+    touch .stau/logs/report.4102444800000.select.log .stau/logs/notes.txt
+    local logs=() total=0 f
+    for i in 4 5 6 7 8 3 2 1; do logs+=("$(log_of "$i")"); done
+    logs+=(.stau/logs/report.1700000000000.select.log)
+    for f in "${logs[@]}" .stau/archive/other.6.tar.zst; do
+        total=$((total + $(stat -c %s "$f")))
+    done
+    for f in "${logs[@]}"; do gc_line "would remove" log "$f"; done >"$TEST_TMP/want-n"
+    gc_line "would remove" archive .stau/archive/other.6.tar.zst >>"$TEST_TMP/want-n"
+    echo "gc: would remove 1 archive and 9 logs, freeing $total bytes" >>"$TEST_TMP/want-n"
+    sed -e 's/^would remove /removed /' -e 's/^gc: would remove /gc: removed /' \
+        -e 's/, freeing /, freed /' "$TEST_TMP/want-n" >"$TEST_TMP/want"
+}
+
+# gc reads the runs a page at a time ($STAU_GC_BATCH moves the seams): wherever a
+# page ends, what it removes is the same.
+test_gc_pages_meet_at_every_seam() {
+    gc_pages_project
+    local batch
+    for batch in "" 1 2 3 7 1000; do
+        STAU_GC_BATCH=$batch run gc -n --keep-last 2
+        expect_exit 0
+        expect_stderr_empty
+        expect_stdout_eq <"$TEST_TMP/want-n"
+    done
+    STAU_GC_BATCH=1 run gc --keep-last 2
+    expect_exit 0
+    expect_stderr_empty
+    expect_stdout_eq <"$TEST_TMP/want"
+    expect_no_file .stau/archive/other.6.tar.zst
+    expect_file .stau/archive/other.7.tar.zst
+    expect_file .stau/archive/report.4.tar.zst
+    expect_eq "logs left" "notes.txt report.4102444800000.select.log" \
+        "$(ls .stau/logs | sort | tr '\n' ' ' | sed 's/ $//')"
+    expect_eq "archives forgotten" "6" "$(db 'SELECT group_concat(id) FROM runs WHERE archive_path IS NULL AND id > 3')"
+    STAU_GC_BATCH=1 run gc --keep-last 2
+    expect_stdout_eq <<<"gc: nothing to remove"
+}
+
+# A run of another host whose archive is not here (each copy of stau serve keeps its
+# own .stau/ unless --archive names a shared folder): gc here leaves its record
+# alone, for gc on that host to remove the file and forget it.
+test_gc_leaves_the_archives_of_another_host() {
+    log_project
+    run run report
+    run run --force report
+    run run --force report
+    db "UPDATE runs SET host = 'etl7' WHERE id = 1" >/dev/null
+    mkdir elsewhere
+    mv .stau/archive/report.1.tar.zst elsewhere/
+    run gc --keep-last 1
+    expect_exit 0
+    expect_stdout_contains "removed archive .stau/archive/report.2.tar.zst"
+    expect_stdout_contains "gc: removed 1 archive and 2 logs"
+    expect_eq "run 1's archive in the record" ".stau/archive/report.1.tar.zst" \
+        "$(db 'SELECT archive_path FROM runs WHERE id = 1')"
+    expect_eq "run 2's archive in the record" "" "$(db 'SELECT archive_path FROM runs WHERE id = 2')"
+}
+
 test_gc_never_removes_the_last_success() {
     log_project
     run run report

@@ -218,6 +218,54 @@ EOF
         "$(pg_sql "SELECT count(*) FROM runs WHERE status IN ('queued', 'running') AND host IS NOT NULL")"
 }
 
+# gc on the server, a page of runs per request ($STAU_GC_BATCH moves the seams): the
+# same removals wherever a page ends (t_log.sh has the same on SQLite).
+test_pg_gc_pages_meet_at_every_seam() {
+    need_pg
+    new_project
+    write src/report.py <<'EOF'
+STAU_CONFIG = {"outputs": ["data/report.txt"], "main_func": "main"}
+import os
+def main():
+    os.makedirs("data", exist_ok=True)
+    open("data/report.txt", "w").write("run " + os.environ["STAU_RUN_ID"] + "\n")
+EOF
+    write src/other.py <<'EOF'
+STAU_CONFIG = {"main_func": "main"}
+def main():
+    print("other ran")
+EOF
+    local i
+    for i in 1 2 3 4 5; do run run --force report; done
+    for i in 1 2 3; do run run --force other; done
+    expect_eq "runs" 8 "$(pg_sql 'SELECT count(*) FROM runs')"
+    # runs 1-3 were not archived: their logs go by count (2 kept: 4 and 5 are newer)
+    pg_sql "UPDATE runs SET archive_path = NULL WHERE id <= 3" >/dev/null
+    rm .stau/archive/report.[123].tar.zst
+    run gc -n --keep-last 2
+    expect_exit 0
+    expect_stderr_empty
+    expect_stdout_contains "would remove archive .stau/archive/other.6.tar.zst"
+    expect_stdout_contains "gc: would remove 1 archive and 8 logs"
+    cp "$OUT" "$TEST_TMP/want"
+    local batch
+    for batch in 1 2 3; do
+        STAU_GC_BATCH=$batch run gc -n --keep-last 2
+        expect_exit 0
+        expect_stdout_eq <"$TEST_TMP/want"
+    done
+    STAU_GC_BATCH=2 run gc --keep-last 2
+    expect_exit 0
+    expect_stdout_contains "gc: removed 1 archive and 8 logs"
+    expect_no_file .stau/archive/other.6.tar.zst
+    expect_file .stau/archive/other.7.tar.zst
+    expect_eq "archives forgotten" "6" \
+        "$(pg_sql "SELECT string_agg(id::text, ',') FROM runs WHERE archive_path IS NULL AND id > 3")"
+    expect_eq "logs left" "" "$(ls .stau/logs)"
+    run gc --keep-last 2
+    expect_stdout_eq <<<"gc: nothing to remove"
+}
+
 # --archive DIR: archives in one folder every copy shares; stau reads them from there.
 test_archive_folder_is_shared() {
     use_fixture example

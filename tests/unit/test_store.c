@@ -420,39 +420,74 @@ UNIT_STORE_TEST(store_heartbeats_and_lost_runs)
     store_close(st);
 }
 
-UNIT_STORE_TEST(store_gc_selection)
+/* What gc reads: runs by id and a job's runs a page at a time, without the texts gc
+ * never looks at; and archives forgotten many at once. */
+UNIT_STORE_TEST(store_gc_reads)
 {
     struct store *st = unit_db_open(db);
     if (!st)
         return;
-    struct run_record a = {.job = (char *)"a"}, b = {.job = (char *)"b"};
-    int64_t ida[5], idb[2];
+    struct run_record a = sample_run("a"), b = {.job = (char *)"b"};
+    int64_t ida[6], idb[2];
     for (int i = 0; i < 4; i++) {
         ida[i] = begin(st, &a, 10);
-        finish_as(st, ida[i], RUN_SUCCEEDED, "a.tar", 100 * (i + 1)); /* 100..400 */
+        finish_as(st, ida[i], RUN_SUCCEEDED, i % 2 ? "a.tar" : NULL, 100 * (i + 1));
     }
-    ida[4] = begin(st, &a, 10);
-    finish_as(st, ida[4], RUN_FAILED, NULL, 500); /* no archive: never selected */
     for (int i = 0; i < 2; i++) {
         idb[i] = begin(st, &b, 10);
-        finish_as(st, idb[i], RUN_SUCCEEDED, "b.tar", 150 + 100 * i); /* 150, 250 */
+        finish_as(st, idb[i], RUN_SUCCEEDED, "b.tar", 150 + 100 * i);
     }
+    ida[4] = begin(st, &a, 10);
+    finish_as(st, ida[4], RUN_FAILED, NULL, 500);
+    ida[5] = begin(st, &a, 10); /* still queued */
+    /* by id: the recorded ones, ascending, whatever the order of the ids given */
     struct run_list list = {0};
-    CHECK_INT(store_runs_for_gc(st, INT64_MAX, 2, &list), 0);
-    CHECK_INT(list.len, 2);
-    CHECK(list.len == 2 && list.items[0].id == ida[0] && list.items[1].id == ida[1]);
-    run_list_release(&list);
-    CHECK_INT(store_runs_for_gc(st, 250, 1, &list), 0); /* a at 100, 200; b at 150 */
+    int64_t ids[] = {ida[1], idb[0], ida[4], ida[5] + 100};
+    CHECK_INT(store_gc_runs(st, ids, 4, &list), 0);
     CHECK_INT(list.len, 3);
-    CHECK(list.len == 3 && list.items[0].id == ida[0] && list.items[1].id == ida[1] &&
-          list.items[2].id == idb[0]);
+    if (list.len == 3) {
+        const struct run_record *r = &list.items[0];
+        CHECK(r->id == ida[1] && list.items[1].id == idb[0] && list.items[2].id == ida[4]);
+        CHECK_STR(r->job, "a");
+        CHECK_STR(run_status_name(r->status), "succeeded");
+        CHECK_INT(r->attempt, 2);
+        CHECK_INT(r->finished_at, 200);
+        CHECK_INT(r->batch, ida[1]);
+        CHECK_STR(r->archive_path, "a.tar");
+        CHECK_STR(r->log_path, ".stau/logs/1.log");
+        CHECK_STR(r->host, "host-α");
+        /* the texts gc never looks at are not read */
+        CHECK(!r->kwargs_json && !r->git_commit && !r->work_ids_json && !r->code_fingerprint &&
+              !r->outputs_fingerprint && !r->reasons_json && !r->files && !r->env_names_json);
+        CHECK(!list.items[2].archive_path);
+        CHECK_STR(run_status_name(list.items[2].status), "failed");
+    }
     run_list_release(&list);
-    CHECK_INT(store_runs_for_gc(st, INT64_MAX, 0, &list), 0);
-    CHECK_INT(list.len, 6);
+    CHECK_INT(store_gc_runs(st, ids, 0, &list), 0);
+    CHECK_INT(list.len, 0);
+    /* a job's runs, newest first, a page at a time */
+    CHECK_INT(store_gc_page(st, "a", INT64_MAX, 2, &list), 0);
+    CHECK(list.len == 2 && list.items[0].id == ida[5] && list.items[1].id == ida[4]);
     run_list_release(&list);
-    CHECK_INT(store_set_archive(st, ida[0], NULL), 0);
-    CHECK_INT(store_runs_for_gc(st, INT64_MAX, 2, &list), 0);
-    CHECK(list.len == 1 && list.items[0].id == ida[1]); /* ida[0] has no archive any more */
+    CHECK_INT(store_gc_page(st, "a", ida[4], 3, &list), 0);
+    CHECK(list.len == 3 && list.items[0].id == ida[3] && list.items[2].id == ida[1]);
+    run_list_release(&list);
+    CHECK_INT(store_gc_page(st, "a", ida[1], 3, &list), 0);
+    CHECK(list.len == 1 && list.items[0].id == ida[0]);
+    run_list_release(&list);
+    CHECK_INT(store_gc_page(st, "nope", INT64_MAX, 3, &list), 0);
+    CHECK_INT(list.len, 0);
+    /* archives forgotten at once; an id not recorded is passed over */
+    int64_t gone[] = {ida[1], idb[1], ida[5] + 100};
+    CHECK_INT(store_forget_archives(st, gone, 3), 0);
+    CHECK_INT(store_forget_archives(st, gone, 0), 0);
+    int64_t all[] = {ida[1], ida[3], idb[0], idb[1]};
+    CHECK_INT(store_gc_runs(st, all, 4, &list), 0);
+    CHECK(list.len == 4 && !list.items[0].archive_path && !list.items[3].archive_path);
+    if (list.len == 4) {
+        CHECK_STR(list.items[1].archive_path, "a.tar");
+        CHECK_STR(list.items[2].archive_path, "b.tar");
+    }
     run_list_release(&list);
     check_sound(db, st);
     store_close(st);
