@@ -274,29 +274,34 @@ static void job_not_run(struct serve *s, const char *event, const char *words, c
     strbuf_release(&f);
 }
 
-static void on_skipped(void *ctx, const char *job, const char *why,
+static void on_skipped(void *ctx, const char *job, const char *why, int64_t run_id,
                        const struct engine_progress *pr)
 {
     (void)pr;
+    (void)run_id;
     job_not_run(ctx, "skipped", "skipped", job, why);
 }
 
-static void on_cancelled(void *ctx, const char *job, const char *why,
+static void on_cancelled(void *ctx, const char *job, const char *why, int64_t run_id,
                          const struct engine_progress *pr)
 {
     (void)pr;
+    (void)run_id;
     job_not_run(ctx, "cancelled", "cancelled", job, why);
 }
 
-static void on_up_to_date(void *ctx, const char *job, const char *why,
+static void on_up_to_date(void *ctx, const char *job, const char *why, int64_t run_id,
                           const struct engine_progress *pr)
 {
     (void)pr;
+    (void)run_id;
     job_not_run(ctx, "up-to-date", "up to date", job, why);
 }
 
-static void on_held(void *ctx, const char *job, const char *what, const struct engine_progress *pr)
+static void on_held(void *ctx, const char *job, const char *what, bool done,
+                    const struct engine_progress *pr)
 {
+    (void)done;
     struct serve *s = ctx;
     (void)pr;
     s->runs_ended++; /* what another copy did may make more due */

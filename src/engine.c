@@ -199,24 +199,24 @@ static void report_finished(struct engine *e, const struct task *t, int64_t ms)
     free(label);
 }
 
-void engine_report_cancelled(struct engine *e, const char *job, const char *why)
+void engine_report_cancelled(struct engine *e, const char *job, const char *why, int64_t run_id)
 {
     if (!e->cfg.reporter.cancelled) {
-        engine_report_skipped(e, job, why);
+        engine_report_skipped(e, job, why, run_id);
         return;
     }
     struct engine_progress pr;
     progress_of(e, &pr, NULL);
-    e->cfg.reporter.cancelled(e->cfg.reporter.ctx, job, why, &pr);
+    e->cfg.reporter.cancelled(e->cfg.reporter.ctx, job, why, run_id, &pr);
 }
 
-void engine_report_skipped(struct engine *e, const char *job, const char *why)
+void engine_report_skipped(struct engine *e, const char *job, const char *why, int64_t run_id)
 {
     if (!e->cfg.reporter.skipped)
         return;
     struct engine_progress pr;
     progress_of(e, &pr, NULL);
-    e->cfg.reporter.skipped(e->cfg.reporter.ctx, job, why, &pr);
+    e->cfg.reporter.skipped(e->cfg.reporter.ctx, job, why, run_id, &pr);
 }
 
 /* ---- jobs and tasks finishing ---- */
@@ -239,8 +239,12 @@ void engine_finish_task(struct engine *e, struct task *t, enum run_status result
         d->result = RUN_CANCELLED;
     } else if (result != RUN_SUCCEEDED && result != RUN_SKIPPED) {
         d->result = RUN_FAILED;
-        if (e->cfg.fail_fast)
+        if (e->cfg.fail_fast) {
             e->stopping = true;
+            if (!e->stop_cause)
+                e->stop_cause = xprintf("--fail-fast stopped after '%s' %s", due_job_of(d)->name,
+                                        run_status_said(result));
+        }
     }
     engine_unblock(e, t);
     if (--d->runs_left == 0)
@@ -254,19 +258,19 @@ void engine_skip_job(struct engine *e, struct due_job *d, const char *failed, co
         d->sub->ready_jobs--;
     d->result = RUN_SKIPPED;
     d->skipped_for = failed;
-    engine_close_claim(e, d, RUN_SKIPPED);
+    int64_t run_id = engine_close_claim(e, d, RUN_SKIPPED);
     e->done++;
-    engine_report_skipped(e, due_job_of(d)->name, why);
+    engine_report_skipped(e, due_job_of(d)->name, why, run_id);
     engine_finish_job(e, d);
 }
 
-static void report_up_to_date(struct engine *e, const char *job, const char *why)
+static void report_up_to_date(struct engine *e, const char *job, const char *why, int64_t run_id)
 {
     if (!e->cfg.reporter.up_to_date)
         return;
     struct engine_progress pr;
     progress_of(e, &pr, NULL);
-    e->cfg.reporter.up_to_date(e->cfg.reporter.ctx, job, why, &pr);
+    e->cfg.reporter.up_to_date(e->cfg.reporter.ctx, job, why, run_id, &pr);
 }
 
 void engine_finish_up_to_date(struct engine *e, struct due_job *d, const char *why)
@@ -276,9 +280,9 @@ void engine_finish_up_to_date(struct engine *e, struct due_job *d, const char *w
     d->result = RUN_SUCCEEDED;
     d->up_to_date = true;
     memcpy(d->up_fp, d->sub->plan->jobs[d->job].up_fp, sizeof(d->up_fp));
-    engine_close_claim(e, d, RUN_SKIPPED);
+    int64_t run_id = engine_close_claim(e, d, RUN_SKIPPED);
     e->done++;
-    report_up_to_date(e, due_job_of(d)->name, why);
+    report_up_to_date(e, due_job_of(d)->name, why, run_id);
     engine_finish_job(e, d);
 }
 
@@ -1007,6 +1011,8 @@ void engine_interrupt(struct engine *e)
 {
     e->totals.interrupts++;
     e->stopping = true;
+    if (!e->stop_cause)
+        e->stop_cause = xstrdup("stau was interrupted");
     e->terminate_at = -1;
     e->cfg.procs.terminate_all(e->cfg.procs.ctx, e->totals.interrupts == 1 ? GRACE_MS : 0);
 }
@@ -1014,6 +1020,8 @@ void engine_interrupt(struct engine *e)
 void engine_stop(struct engine *e, int64_t grace_ms)
 {
     e->stopping = true;
+    if (!e->stop_cause)
+        e->stop_cause = xstrdup("stau stopped");
     if (grace_ms <= 0)
         engine_interrupt(e);
     else if (e->terminate_at < 0)
@@ -1164,10 +1172,59 @@ int engine_exit_status(const struct engine *e)
     return t.interrupts ? EXIT_RUN_INTERRUPTED : t.failed ? EXIT_RUN_FAILED : 0;
 }
 
+/* One run that never started because the engine stopped first, told. */
+static void report_stopped_run(struct engine *e, const char *label, const char *what,
+                               int64_t run_id)
+{
+    e->done++;
+    if (!e->cfg.reporter.stopped)
+        return;
+    struct engine_progress pr;
+    progress_of(e, &pr, NULL);
+    e->cfg.reporter.stopped(e->cfg.reporter.ctx, label, what, run_id, &pr);
+}
+
+/* Tell of each planned run that never started (stau stopped first: interrupted,
+ * --fail-fast), its claim closed as skipped, so that the lines count every run. */
+static void report_stopped(struct engine *e)
+{
+    const char *cause = e->stop_cause ? e->stop_cause : "stau stopped";
+    for (size_t s = 0; s < e->subs.len; s++) {
+        struct submission *sub = e->subs.items[s];
+        for (size_t i = 0; i < sub->due_count; i++) {
+            struct due_job *d = &sub->due[i];
+            const char *name = due_job_of(d)->name;
+            if (d->state == JOB_WAITING || d->state == JOB_READY) {
+                char *what = xprintf("not started: %s", cause);
+                report_stopped_run(e, name, what, engine_close_claim(e, d, RUN_SKIPPED));
+                free(what);
+            } else if (d->state == JOB_HELD) {
+                char *what = xprintf("not waited for: run %lld of another stau has not ended",
+                                     (long long)d->held_run);
+                report_stopped_run(e, name, what, 0);
+                free(what);
+            } else if (d->state == JOB_STARTED) {
+                for (size_t k = 0; k < d->tasks.len; k++) {
+                    struct task *t = d->tasks.items[k];
+                    if (t->state != TASK_READY && t->state != TASK_RETRY)
+                        continue;
+                    char *label = engine_task_label(t);
+                    char *what = xprintf("not started: %s", cause);
+                    int64_t id = t->run_id ? t->run_id : engine_close_claim(e, d, RUN_SKIPPED);
+                    report_stopped_run(e, label, what, id);
+                    free(what);
+                    free(label);
+                }
+            }
+        }
+    }
+}
+
 void engine_free(struct engine *e)
 {
     if (!e)
         return;
+    report_stopped(e);
     /* What never began (interrupted, --fail-fast, stopped) is closed as skipped. */
     for (size_t s = 0; s < e->subs.len; s++)
         for (size_t i = 0; i < e->subs.items[s]->due_count; i++)
@@ -1187,5 +1244,6 @@ void engine_free(struct engine *e)
         submission_free(sub);
     }
     VEC_FREE(&e->subs);
+    free(e->stop_cause);
     free(e);
 }

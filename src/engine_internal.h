@@ -170,6 +170,7 @@ struct engine {
     size_t running, selecting; /* processes of runs, of select_work */
     struct engine_totals totals;
     bool stopping;        /* no new starts: interrupted, stopped, --fail-fast */
+    char *stop_cause;     /* why it is stopping ("stau was interrupted"); NULL: not */
     int64_t terminate_at; /* engine_stop: when running runs get terminated; -1 */
     int64_t next_heartbeat, next_held_poll, next_progress; /* monotonic ms */
     int64_t claim_again_at; /* the earliest claim to try again; -1: none */
@@ -204,9 +205,9 @@ void engine_finish_up_to_date(struct engine *e, struct due_job *d, const char *w
 void engine_skip_job(struct engine *e, struct due_job *d, const char *failed, const char *why);
 /* Whether a job of slots fits the slot budget now. */
 bool engine_fits(const struct engine *e, size_t slots);
-/* Tell the reporter a job was not run, and why. */
-void engine_report_cancelled(struct engine *e, const char *job, const char *why);
-void engine_report_skipped(struct engine *e, const char *job, const char *why);
+/* Tell the reporter a job was not run, and why (run_id: its run closed so; 0: none). */
+void engine_report_cancelled(struct engine *e, const char *job, const char *why, int64_t run_id);
+void engine_report_skipped(struct engine *e, const char *job, const char *why, int64_t run_id);
 /* The interpreter for a job: its "python", else the engine's default. */
 const char *engine_interpreter(const struct engine *e, const struct job *job);
 
@@ -272,8 +273,9 @@ void engine_record_unstarted(struct engine *e, int64_t run_id, const char *job,
 /* Record a chunk that never starts (what it needs failed) as skipped, in its batch,
  * so that its IDs count as not done. */
 void engine_record_skipped_chunk(struct engine *e, struct task *t);
-/* Close a due job's claimed run that no task took, without an archive. */
-void engine_close_claim(struct engine *e, struct due_job *d, enum run_status status);
+/* Close a due job's claimed run that no task took, without an archive; the run's id
+ * (0: it had no claim). */
+int64_t engine_close_claim(struct engine *e, struct due_job *d, enum run_status status);
 /* How a run is named in lines: "job_a", or "job_a (chunk 2/3)" (newly allocated). */
 char *engine_task_label(const struct task *t);
 

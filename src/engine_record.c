@@ -131,13 +131,14 @@ void engine_record_unstarted(struct engine *e, int64_t run_id, const char *job,
 }
 
 /* The job was skipped, or never began. */
-void engine_close_claim(struct engine *e, struct due_job *d, enum run_status status)
+int64_t engine_close_claim(struct engine *e, struct due_job *d, enum run_status status)
 {
     if (!d->claim)
-        return;
+        return 0;
     int64_t id = d->claim;
     d->claim = 0;
     engine_record_unstarted(e, id, due_job_of(d)->name, status);
+    return id;
 }
 
 /* The first run of a job, claimed before its work IDs were known, gets them now. */
@@ -298,7 +299,7 @@ int engine_claim(struct engine *e, struct due_job **jobs, size_t count)
                                   c->holder.job, (long long)c->holder.id, c->holder.owner_pid,
                                   c->holder.host ? c->holder.host : "?");
                 struct engine_progress pr = {.done = e->done, .count = e->count};
-                e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, &pr);
+                e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, false, &pr);
                 free(what);
             }
             d->wait_told = true;
@@ -315,7 +316,7 @@ int engine_claim(struct engine *e, struct due_job **jobs, size_t count)
         char *what = held_text(e, c);
         if (e->cfg.reporter.held) {
             struct engine_progress pr = {.done = e->done, .count = e->count};
-            e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, &pr);
+            e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, false, &pr);
         }
         free(what);
         run_record_release(&c->holder);
@@ -384,6 +385,11 @@ void engine_poll_held(struct engine *e)
                     continue;
             }
             bool failed = status == RUN_FAILED || status == RUN_TIMED_OUT;
+            /* Done with that run's end: it succeeded or failed there (else it is still
+             * due, and claimed here). */
+            bool done = (status == RUN_SUCCEEDED || failed) && !d->waits_only;
+            if (done)
+                e->done++;
             if (e->cfg.reporter.held) {
                 /* (A run that only made it wait is no run for its work IDs and kwargs.) */
                 char *what = xprintf("run %lld%s ended: %s%s", (long long)d->held_run,
@@ -392,10 +398,10 @@ void engine_poll_held(struct engine *e)
                                      : status == RUN_SUCCEEDED || failed ? ""
                                                                          : "; claiming it here");
                 struct engine_progress pr = {.done = e->done, .count = e->count};
-                e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, &pr);
+                e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, done, &pr);
                 free(what);
             }
-            if ((status != RUN_SUCCEEDED && !failed) || d->waits_only) {
+            if (!done) {
                 /* Lost, interrupted, skipped there: still due, so it is claimed here;
                  * so is a dependency that only waited for the other run to end. */
                 e->held--;
@@ -418,7 +424,6 @@ void engine_poll_held(struct engine *e)
                 continue;
             }
             d->result = status == RUN_SUCCEEDED ? RUN_SUCCEEDED : RUN_FAILED;
-            e->done++;
             engine_finish_job(e, d);
         }
     }

@@ -101,12 +101,12 @@ static void finish_unneeded(struct engine *e, struct due_job *d, const char *why
     d->not_needed = true;
     /* Its master chose none: cancelled with it (SPEC §7); else skipped. */
     d->cancelled = d->master && d->master != d && d->master->cancelled;
-    engine_close_claim(e, d, d->cancelled ? RUN_CANCELLED : RUN_SKIPPED);
+    int64_t run_id = engine_close_claim(e, d, d->cancelled ? RUN_CANCELLED : RUN_SKIPPED);
     e->done++;
     if (d->cancelled)
-        engine_report_cancelled(e, due_job_of(d)->name, why);
+        engine_report_cancelled(e, due_job_of(d)->name, why, run_id);
     else
-        engine_report_skipped(e, due_job_of(d)->name, why);
+        engine_report_skipped(e, due_job_of(d)->name, why, run_id);
     engine_finish_job(e, d);
 }
 

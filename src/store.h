@@ -44,6 +44,9 @@ enum { RUN_STATUS_COUNT = RUN_CANCELLED + 1 };
 /* "queued", "running", "succeeded", "failed", "timed-out", "interrupted", "lost", "skipped",
  * "cancelled". */
 const char *run_status_name(enum run_status status);
+/* The status as a sentence says it of a run: "failed", "timed out", "was interrupted",
+ * "was lost", "was skipped", "is running" ... */
+const char *run_status_said(enum run_status status);
 /* The status with that name; false when there is none. */
 bool run_status_parse(const char *name, enum run_status *out);
 /* Whether a run in this state is over (anything but queued and running). */

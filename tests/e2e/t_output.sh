@@ -67,3 +67,47 @@ test_output_term_dumb_plain_lines() {
     expect_stdout_not_contains "running]"
     expect_stdout_contains "[1/1] a ok "
 }
+
+# stdout with the durations written as T and a log's timestamp as MS.
+normalised() {
+    sed -E 's/[0-9]+\.[0-9]s/T/g; s/\.[0-9]{13}\./.MS./g' "$OUT"
+}
+
+test_output_run_lines_name_their_runs() {
+    new_project
+    job a '"tags": []'
+    job b '"tags": []' '    print("boom")
+    sys.exit(3)'
+    job c '"dependencies": ["b"]'
+    run -j 1
+    expect_exit 1
+    expect_eq stdout "[1/3] a ok T (run 1)
+[2/3] b failed (exit 3) T: run 2, stau log 2
+[3/3] c skipped: 'b' failed (run 3)
+2 ran: 1 succeeded, 1 failed, 1 skipped (T)
+b failed (exit 3); the end of its log:
+    boom
+  full log: .stau/logs/b.MS.1.log" "$(normalised)"
+    # The line's hint shows that run's log.
+    run log 2
+    expect_exit 0
+    expect_stdout_contains "boom"
+}
+
+test_output_counter_counts_runs_never_started() {
+    new_project
+    job a '"tags": []' '    sys.exit(3)'
+    job b '"tags": []'
+    job c '"dependencies": ["b"]'
+    run -j 1 --fail-fast
+    expect_exit 1
+    expect_eq stdout "[1/3] a failed (exit 3) T: run 1, stau log 1
+[2/3] b not started: --fail-fast stopped after 'a' failed (run 2)
+[3/3] c not started: --fail-fast stopped after 'a' failed (run 3)
+1 ran: 0 succeeded, 1 failed, 0 skipped, 2 not started (T)
+a failed (exit 3); the end of its log:
+  full log: .stau/logs/a.MS.1.log" "$(normalised)"
+    expect_eq "records" "1|a|failed
+2|b|skipped
+3|c|skipped" "$(db 'SELECT id, job, status FROM runs ORDER BY id')"
+}

@@ -177,22 +177,26 @@ static void on_finished(void *ctx, const struct engine_run *run, const struct en
                     run->result == RUN_SUCCEEDED ? "ok" : run_status_name(run->result), run->label);
 }
 
-static void on_skipped(void *ctx, const char *job, const char *why,
+static void on_skipped(void *ctx, const char *job, const char *why, int64_t run_id,
                        const struct engine_progress *pr)
 {
     (void)pr;
+    (void)run_id;
     strbuf_addf(&((struct fake *)ctx)->log, "skip %s: %s\n", job, why);
 }
 
-static void on_up_to_date(void *ctx, const char *job, const char *why,
+static void on_up_to_date(void *ctx, const char *job, const char *why, int64_t run_id,
                           const struct engine_progress *pr)
 {
     (void)pr;
+    (void)run_id;
     strbuf_addf(&((struct fake *)ctx)->log, "%s up to date: %s\n", job, why);
 }
 
-static void on_held(void *ctx, const char *job, const char *what, const struct engine_progress *pr)
+static void on_held(void *ctx, const char *job, const char *what, bool done,
+                    const struct engine_progress *pr)
 {
+    (void)done;
     (void)pr;
     strbuf_addf(&((struct fake *)ctx)->log, "held %s: %s\n", job, what);
 }
