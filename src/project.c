@@ -5,6 +5,7 @@
 
 #include "fingerprint.h"
 #include "hash.h"
+#include "state_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -224,9 +225,12 @@ static char *state_dir(const char *root, struct diags *diags)
     char *ignore = xprintf("%s/.gitignore", dir);
     if (access(ignore, F_OK) < 0) {
         static const char text[] = "# stau's state: never commit it\n*\n";
-        int fd = open(ignore, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        /* O_EXCL: never through a link; another stau may have made it meanwhile. */
+        int fd = state_file_create(ignore, O_CREAT | O_EXCL);
         bool ok = fd >= 0 && write(fd, text, sizeof(text) - 1) == (ssize_t)(sizeof(text) - 1);
         int saved = errno;
+        if (fd < 0 && saved == EEXIST)
+            ok = true;
         if ((fd >= 0 && close(fd) != 0) || !ok)
             diag_add(diags, DIAG_WARNING, NULL, nowhere, "cannot write '%s': %s", ignore,
                      strerror(ok ? errno : saved));
@@ -313,7 +317,7 @@ static int64_t filesystem_now(const char *state_dir)
     if (!state_dir)
         return now;
     char *path = xprintf("%s/clock", state_dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    int fd = state_file_create(path, O_CREAT);
     free(path);
     struct stat st;
     if (fd >= 0 && futimens(fd, NULL) == 0 && fstat(fd, &st) == 0)

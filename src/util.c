@@ -213,6 +213,83 @@ void strbuf_add_cell(struct strbuf *sb, const char *s, size_t width)
     sb->buf[sb->len] = '\0';
 }
 
+/* The length of the valid UTF-8 sequence at s (of at most len bytes), 0 if none. */
+static size_t utf8_length(const unsigned char *s, size_t len)
+{
+    unsigned char c = s[0];
+    size_t n;
+    uint32_t min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, min = 0x10000;
+    else
+        return 0;
+    if (len < n)
+        return 0;
+    uint32_t code = c & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        code = code << 6 | (s[i] & 0x3f);
+    }
+    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* The bytes at s that print as they are (0: the first byte needs an escape). */
+static size_t printable_run(const unsigned char *s, size_t len)
+{
+    size_t n = utf8_length(s, len);
+    if (n == 1 && (s[0] < 0x20 || s[0] == 0x7f))
+        return 0;
+    if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
+        return 0; /* C1 controls: U+009B is a CSI to some terminals */
+    return n;
+}
+
+void strbuf_add_printable(struct strbuf *sb, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        size_t n = printable_run(p + i, len - i);
+        if (n) {
+            strbuf_add(sb, p + i, n);
+            i += n;
+        } else if (utf8_length(p + i, len - i) == 2) {
+            strbuf_addf(sb, "\\u%04x", (unsigned)((p[i] & 0x1f) << 6 | (p[i + 1] & 0x3f)));
+            i += 2; /* a C1 control */
+        } else {
+            unsigned char c = p[i++];
+            if (c == '\n')
+                strbuf_addstr(sb, "\\n");
+            else if (c == '\t')
+                strbuf_addstr(sb, "\\t");
+            else if (c == '\r')
+                strbuf_addstr(sb, "\\r");
+            else
+                strbuf_addf(sb, "\\x%02x", c);
+        }
+    }
+}
+
+bool needs_escape(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        size_t n = printable_run(p + i, len - i);
+        if (!n)
+            return true;
+        i += n;
+    }
+    return false;
+}
+
 int strbuf_read_fd(struct strbuf *sb, int fd)
 {
     for (;;) {

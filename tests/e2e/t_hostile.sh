@@ -54,3 +54,143 @@ src/here: warning: symlink leads to a folder already walked (a loop?); not follo
 src/shared/back: warning: symlink leads to a folder already walked (a loop?); not followed
 EOF2
 }
+
+# A project whose job `report` prints a line and writes data/report.txt; run once.
+ran_report() {
+    new_project
+    write src/report.py <<'EOF2'
+STAU_CONFIG = {"outputs": ["data/report.txt"], "main_func": "main"}
+import os
+def main():
+    print("report ran")
+    os.makedirs("data", exist_ok=True)
+    with open("data/report.txt", "w") as f:
+        f.write("done\n")
+EOF2
+    age_files
+    run run report
+    expect_exit 0
+}
+
+test_hostile_settled_mark_as_a_link_to_dev_zero() {
+    ran_report
+    ln -sf /dev/zero .stau/settled
+    run
+    expect_exit 0
+    expect_stdout_eq <<'EOF2'
+nothing to do
+EOF2
+    expect_stderr_eq <<'EOF2'
+stau: warning: ignoring './.stau/settled': it is a symbolic link (to /dev/zero), which stau does not follow in its state folder; removed it (it is only a mark: the plan is made in full)
+EOF2
+    [ -L .stau/settled ] && fail "the link is still there"
+    run
+    expect_exit 0
+    expect_stderr_empty
+}
+
+test_hostile_settled_mark_as_a_fifo_or_a_folder() {
+    ran_report
+    mkfifo .stau/settled
+    run
+    expect_exit 0
+    expect_stderr_eq <<'EOF2'
+stau: warning: ignoring './.stau/settled': it is a FIFO, not a regular file; removed it (it is only a mark: the plan is made in full)
+EOF2
+    rm -f .stau/settled
+    mkdir .stau/settled
+    run
+    expect_exit 0
+    expect_stdout_eq <<'EOF2'
+nothing to do
+EOF2
+    expect_stderr_eq <<'EOF2'
+stau: warning: ignoring './.stau/settled': it is a folder, not a regular file; remove it (it is only a mark: the plan is made in full)
+EOF2
+}
+
+test_hostile_graph_cache_as_a_link_to_dev_zero() {
+    ran_report
+    rm .stau/graph.cache
+    ln -s /dev/zero .stau/graph.cache
+    run check
+    expect_exit 0
+    expect_stdout_eq <<'EOF2'
+1 job, 0 dependencies, 1 warning
+EOF2
+    expect_stderr_eq <<'EOF2'
+stau: warning: ignoring '.stau/graph.cache': it is a symbolic link (to /dev/zero), which stau does not follow in its state folder; rebuilding it
+EOF2
+    # Rebuilt in the link's place (the link itself replaced, /dev/zero untouched).
+    [ -f .stau/graph.cache ] && [ ! -L .stau/graph.cache ] || fail "the cache was not rebuilt as a file"
+    run check
+    expect_exit 0
+    expect_stderr_empty
+}
+
+test_hostile_graph_cache_as_a_fifo() {
+    ran_report
+    rm .stau/graph.cache
+    mkfifo .stau/graph.cache
+    run check
+    expect_exit 0
+    expect_stderr_eq <<'EOF2'
+stau: warning: ignoring '.stau/graph.cache': it is a FIFO, not a regular file; rebuilding it
+EOF2
+}
+
+test_hostile_state_db_as_a_link() {
+    ran_report
+    mv .stau/state.db "$TEST_TMP/moved.db"
+    ln -s /dev/zero .stau/state.db
+    local said="stau: error: cannot open state database './.stau/state.db': it is a symbolic link (to /dev/zero), which stau does not follow
+  hint: name the database itself with STAU_DB, or remove the link to start a new one"
+    run history
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<<"$said"
+    run
+    expect_exit 2
+    expect_stderr_eq <<<"$said"
+    # Named by its own path, the moved database is read.
+    STAU_DB=$TEST_TMP/moved.db run history
+    expect_exit 0
+    expect_stdout_contains "report"
+}
+
+test_hostile_log_as_a_link_to_dev_zero() {
+    ran_report
+    local log
+    log=$(db "SELECT log_path FROM runs WHERE id = 1")
+    rm "$log"
+    ln -s /dev/zero "$log"
+    # With an archive, its copy of the log is shown.
+    run log 1
+    expect_exit 0
+    expect_stdout_eq <<'EOF2'
+report ran
+EOF2
+    expect_stderr_eq <<EOF2
+stau: warning: ignoring the log '$log': it is a symbolic link (to /dev/zero), which stau does not follow in its state folder; showing the one archived
+EOF2
+    # Without one, an error naming the file.
+    rm .stau/archive/*
+    run log 1
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<EOF2
+stau: error: cannot read the log of run 1, '$log': it is a symbolic link (to /dev/zero), which stau does not follow in its state folder
+EOF2
+}
+
+test_hostile_archive_as_a_link_to_dev_zero() {
+    ran_report
+    local archive
+    archive=$(db "SELECT archive_path FROM runs WHERE id = 1")
+    rm "$archive"
+    ln -s /dev/zero "$archive"
+    run restore 1 --to "$TEST_TMP/back"
+    expect_exit 2
+    expect_stderr_contains "cannot open archive '$archive': it is a symbolic link (to /dev/zero), which stau does not follow in its state folder"
+    expect_no_file "$TEST_TMP/back/data/report.txt"
+}
