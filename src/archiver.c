@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "state_file.h"
 
 #define COPY_BUFFER_SIZE (64 * 1024)
 
@@ -552,9 +553,12 @@ struct reader {
 
 static int reader_open(struct reader *r, const char *archive_path, struct strbuf *err)
 {
-    r->fd = open(archive_path, O_RDONLY | O_CLOEXEC);
+    struct strbuf why = STRBUF_INIT;
+    r->fd = state_file_open(archive_path, 0, NULL, &why);
     if (r->fd < 0) {
-        strbuf_addf(err, "cannot open archive '%s': %s", archive_path, strerror(errno));
+        strbuf_addf(err, "cannot open archive '%s': %s", archive_path,
+                    why.len ? why.buf : strerror(errno));
+        strbuf_release(&why);
         return -1;
     }
     r->archive = archive_read_new();

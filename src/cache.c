@@ -48,6 +48,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "hash.h"
+#include "state_file.h"
 
 enum { CACHE_VERSION = 10 };
 enum { FLAG_JOB = 1, FLAG_OK = 2, FLAG_GONE = 4, FLAG_TIMETABLE = 8, FLAG_DECL = 16 };
@@ -287,7 +288,7 @@ int cache_write(const char *path, const char *jobs_root, const struct source_fil
 {
     char *tmp = xprintf("%s.tmp.%ld", path, (long)getpid());
     int rc = -1, saved = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); /* holds kwargs */
+    int fd = state_file_create(tmp, O_CREAT | O_TRUNC); /* 0600: it holds kwargs */
     if (fd < 0) {
         saved = errno;
     } else if (stream_cache(fd, jobs_root, files, count) < 0) {
@@ -313,7 +314,7 @@ int cache_append(const char *path, const struct source_file *const *files, size_
     /* One write with O_APPEND: concurrent appends do not interleave, and a
      * crash part-way leaves a section whose check fails, which readers skip. */
     int rc = 0, saved = 0;
-    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    int fd = state_file_create(path, O_APPEND);
     if (fd < 0 || write_all(fd, out.buf, out.len) < 0) {
         saved = errno;
         rc = -1;
@@ -546,19 +547,19 @@ static void get_file(struct reader *r, struct source_file *f)
     }
 }
 
-/* Map the whole file read-only (loaded results point into it); -1 with errno set. */
-static int map_whole(const char *path, const char **data, size_t *len, int64_t *mtime_ns)
+/* A cache bigger than this is not stau's (a million files make some 200 MB). */
+#define MAX_CACHE_SIZE ((uint64_t)1 << 30)
+
+/* Map the whole file read-only (loaded results point into it); -1 with errno set
+ * and, unless there is no file (ENOENT), why said. Never through a link, only a
+ * regular file of at most MAX_CACHE_SIZE. */
+static int map_whole(const char *path, const char **data, size_t *len, int64_t *mtime_ns,
+                     struct strbuf *why)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    int fd = state_file_open(path, MAX_CACHE_SIZE, &st, why);
     if (fd < 0)
         return -1;
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
     *mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     *len = (size_t)st.st_size;
     *data = "";
@@ -567,6 +568,7 @@ static int map_whole(const char *path, const char **data, size_t *len, int64_t *
         if (p == MAP_FAILED) {
             int saved = errno;
             close(fd);
+            strbuf_addf(why, "cannot read it: %s", strerror(saved));
             errno = saved;
             return -1;
         }
@@ -595,12 +597,8 @@ int cache_read(const char *path, const char *jobs_root, struct cache *out, struc
         const char *buf;
         size_t len;
     } data;
-    if (map_whole(path, &data.buf, &data.len, &out->written_ns) < 0) {
-        if (errno == ENOENT)
-            return 0;
-        strbuf_addf(why, "cannot read it: %s", strerror(errno));
-        return -1;
-    }
+    if (map_whole(path, &data.buf, &data.len, &out->written_ns, why) < 0)
+        return errno == ENOENT ? 0 : -1;
     out->mapped = data.len ? data.buf : NULL;
     out->mapped_len = data.len;
     const unsigned char *p = (const unsigned char *)data.buf;

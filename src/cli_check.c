@@ -314,6 +314,14 @@ int cli_list(const struct cli *c)
             cells[3 * i + 1] = strbuf_detach(&sb);
             join(&job->decl->tags, ",", &sb);
             cells[3 * i + 2] = strbuf_detach(&sb);
+            /* Values from declarations may hold control characters: shown escaped. */
+            for (size_t k = 3 * i; k < 3 * i + 3; k++) {
+                if (needs_escape(cells[k], strlen(cells[k]))) {
+                    strbuf_add_printable(&sb, cells[k], strlen(cells[k]));
+                    free(cells[k]);
+                    cells[k] = strbuf_detach(&sb);
+                }
+            }
             size_t len = strlen(job->name);
             wname = len > wname ? len : wname;
             len = strlen(job->path);

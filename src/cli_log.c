@@ -13,6 +13,7 @@
 #include "archiver.h"
 #include "lease.h"
 #include "proc.h"
+#include "state_file.h"
 #include "stale.h"
 #include "store.h"
 #include "value.h"
@@ -243,12 +244,17 @@ static void json_pretty(const char *json, int base, struct strbuf *out)
     }
 }
 
-/* Copy what the file holds from *offset on to stdout; false when it cannot be read. */
-static bool copy_from(const char *path, long *offset)
+/* Copy what the file holds from *offset on to stdout; false when it cannot be read,
+ * with why said when it is there but no regular file (a link, a FIFO, a device). */
+static bool copy_from(const char *path, long *offset, struct strbuf *why)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = state_file_open(path, 0, NULL, why);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
         return false;
+    }
     bool ok = fseek(f, *offset, SEEK_SET) == 0;
     char buf[65536];
     size_t n;
@@ -271,14 +277,17 @@ static int print_log(struct state *s, struct run_record *run)
     struct owner self;
     owner_self(&self);
     struct lease_probe probe = lease_probe_system();
+    struct strbuf why = STRBUF_INIT;
     while (!run_status_finished(run->status)) {
         if (log)
-            copy_from(log, &offset);
+            copy_from(log, &offset, &why);
+        strbuf_reset(&why);
         if (owner_gone(&self, run, wall_clock_ms(), &probe)) {
             warn("run %lld of '%s' was left %s by a stau that is gone (pid %d on %s)",
                  (long long)run->id, run->job, run_status_name(run->status), run->owner_pid,
                  run->host ? run->host : "?");
             free(log);
+            strbuf_release(&why);
             return EXIT_OK;
         }
         struct timespec pause = {0, FOLLOW_POLL_MS * 1000000L};
@@ -287,16 +296,31 @@ static int print_log(struct state *s, struct run_record *run)
         run_record_release(run);
         if (find_run(s, id, run) < 0) {
             free(log);
+            strbuf_release(&why);
             return EXIT_USAGE;
         }
         if (!log && run->log_path)
             log = root_path(s, run->log_path);
     }
-    if (log && copy_from(log, &offset)) {
+    if (log && copy_from(log, &offset, &why)) {
         free(log);
+        strbuf_release(&why);
         return rc;
     }
-    if (offset == 0 && run->archive_path) {
+    /* A log refused is told unless the archive can stand in for it. */
+    bool archived = offset == 0 && run->archive_path;
+    if (archived && why.len) {
+        char *archive = root_path(s, run->archive_path);
+        archived = access(archive, F_OK) == 0;
+        free(archive);
+    }
+    if (why.len && !archived) {
+        error("cannot read the log of run %lld, '%s': %s", (long long)run->id, run->log_path,
+              why.buf);
+        rc = EXIT_USAGE;
+    } else if (archived) {
+        if (why.len)
+            warn("ignoring the log '%s': %s; showing the one archived", run->log_path, why.buf);
         char *archive = root_path(s, run->archive_path);
         struct strbuf err = STRBUF_INIT;
         if (archiver_read_log(archive, stdout, &err) < 0) {
@@ -321,6 +345,7 @@ static int print_log(struct state *s, struct run_record *run)
         rc = EXIT_USAGE;
     }
     free(log);
+    strbuf_release(&why);
     return rc;
 }
 

@@ -394,8 +394,11 @@ static void end_run(struct engine *e, struct task *t, const struct proc_event *e
         plan_outputs_fingerprint(p, e->cfg.store, d->job, now, outputs_fp, &missing, &learned,
                                  &output_files);
         if (missing) {
-            t->failure =
-                xprintf("failed: declared output '%s' is missing after a zero exit", missing);
+            struct strbuf shown = STRBUF_INIT; /* the path as the terminal may show it */
+            strbuf_add_printable(&shown, missing, strlen(missing));
+            t->failure = xprintf("failed: declared output '%s' is missing after a zero exit",
+                                 strbuf_str(&shown));
+            strbuf_release(&shown);
             free(missing);
         } else {
             fin.status = RUN_SUCCEEDED;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include "state_file.h"
 
 enum { LOG_TAIL_LINES = 12 };
 
@@ -224,10 +225,16 @@ void status_interrupted(struct status *s, int times)
 static void print_tail(const char *root, const char *rel)
 {
     char *full = xprintf("%s/%s", root, rel);
-    FILE *f = fopen(full, "r");
+    struct strbuf why = STRBUF_INIT; /* a log that is no file has no tail to show */
+    int fd = state_file_open(full, 0, NULL, &why);
     free(full);
-    if (!f)
+    strbuf_release(&why);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
         return;
+    }
     char *lines[LOG_TAIL_LINES] = {0};
     size_t count = 0;
     char buf[1024];

@@ -85,6 +85,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "state_file.h"
 
 /* ---- the schema ---- */
 
@@ -1927,9 +1928,39 @@ static char *immutable_uri(const char *path)
 /* Open path with its schema brought to version target; NULL with the reason in err.
  * read_only: neither create, migrate nor write; where even SQLite's shared-memory
  * file cannot be made (a read-only folder), it is read as an immutable file. */
+/* Whether the file at path may be opened as a database: none yet, or a regular file
+ * (not a link: one to /dev/zero made SQLite fail with "disk I/O error"); else the
+ * reason and what to do in err. */
+static bool openable(const char *path, struct strbuf *err)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0 || S_ISREG(st.st_mode))
+        return true;
+    strbuf_addf(err, "cannot open state database '%s': ", path);
+    if (S_ISLNK(st.st_mode)) {
+        char target[PATH_MAX];
+        ssize_t n = readlink(path, target, sizeof(target) - 1);
+        strbuf_addstr(err, "it is a symbolic link");
+        if (n > 0) {
+            strbuf_addstr(err, " (to ");
+            strbuf_add_printable(err, target, (size_t)n);
+            strbuf_addch(err, ')');
+        }
+        strbuf_addstr(err, ", which stau does not follow\n  hint: name the database itself "
+                           "with STAU_DB, or remove the link to start a new one");
+    } else {
+        strbuf_addf(err, "it is %s, not a regular file\n  hint: move it aside; stau then starts "
+                         "a new database",
+                    state_file_kind(st.st_mode));
+    }
+    return false;
+}
+
 static struct store *open_mode(const char *path, int target, bool read_only, bool immutable,
                                struct strbuf *err)
 {
+    if (!openable(path, err))
+        return NULL;
     struct sqlite_store *s = xcalloc(1, sizeof(*s));
     s->base.ops = &sqlite_ops;
     s->base.kind = STORE_SQLITE;
@@ -1942,13 +1973,14 @@ static struct store *open_mode(const char *path, int target, bool read_only, boo
          * is an empty database.) Only when it is not there (O_EXCL): closing a
          * descriptor of a database this process has open would drop that connection's
          * locks. */
-        int made = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        int made = state_file_create(path, O_CREAT | O_EXCL);
         if (made >= 0)
             (void)close(made); /* a failure to make it is sqlite3_open_v2's to report */
     }
     char *uri = immutable ? immutable_uri(path) : NULL;
     int flags = read_only ? SQLITE_OPEN_READONLY | (immutable ? SQLITE_OPEN_URI : 0)
                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    flags |= SQLITE_OPEN_NOFOLLOW; /* a link made since openable() looked */
     int rc = sqlite3_open_v2(uri ? uri : path, &s->db, flags, NULL);
     free(uri);
     if (rc != SQLITE_OK || sqlite3_extended_result_codes(s->db, 1) != SQLITE_OK) {

@@ -53,6 +53,16 @@ void strbuf_reset(struct strbuf *sb);
 void strbuf_release(struct strbuf *sb);
 /* Append s, then spaces up to width and two more: one cell of a text table. */
 void strbuf_add_cell(struct strbuf *sb, const char *s, size_t width);
+/* Append s (len bytes) safe to print on a terminal: control characters (C0, DEL and
+ * the C1 range U+0080-U+009F) as \n, \t, \r or \xHH, and bytes that are not UTF-8
+ * as \xHH; the rest as it is. */
+void strbuf_add_printable(struct strbuf *sb, const char *s, size_t len);
+/* Whether s holds anything strbuf_add_printable would escape. */
+bool needs_escape(const char *s, size_t len);
+/* strbuf_add_printable for text of lines (messages, source lines): '\n' and '\t'
+ * stay, and so do bytes that are not UTF-8 unless they are C1 controls. */
+void strbuf_add_terminal_text(struct strbuf *sb, const char *s, size_t len);
+bool needs_terminal_escape(const char *s, size_t len);
 /* Append everything left to read from fd; -1 with errno set on a read error. */
 int strbuf_read_fd(struct strbuf *sb, int fd);
 

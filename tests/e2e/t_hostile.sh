@@ -54,3 +54,254 @@ src/here: warning: symlink leads to a folder already walked (a loop?); not follo
 src/shared/back: warning: symlink leads to a folder already walked (a loop?); not followed
 EOF2
 }
+
+# A project whose job `report` prints a line and writes data/report.txt; run once.
+ran_report() {
+    new_project
+    write src/report.py <<'EOF2'
+STAU_CONFIG = {"outputs": ["data/report.txt"], "main_func": "main"}
+import os
+def main():
+    print("report ran")
+    os.makedirs("data", exist_ok=True)
+    with open("data/report.txt", "w") as f:
+        f.write("done\n")
+EOF2
+    age_files
+    run run report
+    expect_exit 0
+}
+
+test_hostile_settled_mark_as_a_link_to_dev_zero() {
+    ran_report
+    ln -sf /dev/zero .stau/settled
+    run
+    expect_exit 0
+    expect_stdout_eq <<'EOF2'
+nothing to do
+EOF2
+    expect_stderr_eq <<'EOF2'
+stau: warning: ignoring './.stau/settled': it is a symbolic link (to /dev/zero), which stau does not follow in its state folder; removed it (it is only a mark: the plan is made in full)
+EOF2
+    [ -L .stau/settled ] && fail "the link is still there"
+    run
+    expect_exit 0
+    expect_stderr_empty
+}
+
+test_hostile_settled_mark_as_a_fifo_or_a_folder() {
+    ran_report
+    mkfifo .stau/settled
+    run
+    expect_exit 0
+    expect_stderr_eq <<'EOF2'
+stau: warning: ignoring './.stau/settled': it is a FIFO, not a regular file; removed it (it is only a mark: the plan is made in full)
+EOF2
+    rm -f .stau/settled
+    mkdir .stau/settled
+    run
+    expect_exit 0
+    expect_stdout_eq <<'EOF2'
+nothing to do
+EOF2
+    expect_stderr_eq <<'EOF2'
+stau: warning: ignoring './.stau/settled': it is a folder, not a regular file; remove it (it is only a mark: the plan is made in full)
+EOF2
+}
+
+test_hostile_graph_cache_as_a_link_to_dev_zero() {
+    ran_report
+    rm .stau/graph.cache
+    ln -s /dev/zero .stau/graph.cache
+    run check
+    expect_exit 0
+    expect_stdout_eq <<'EOF2'
+1 job, 0 dependencies, 1 warning
+EOF2
+    expect_stderr_eq <<'EOF2'
+stau: warning: ignoring '.stau/graph.cache': it is a symbolic link (to /dev/zero), which stau does not follow in its state folder; rebuilding it
+EOF2
+    # Rebuilt in the link's place (the link itself replaced, /dev/zero untouched).
+    [ -f .stau/graph.cache ] && [ ! -L .stau/graph.cache ] || fail "the cache was not rebuilt as a file"
+    run check
+    expect_exit 0
+    expect_stderr_empty
+}
+
+test_hostile_graph_cache_as_a_fifo() {
+    ran_report
+    rm .stau/graph.cache
+    mkfifo .stau/graph.cache
+    run check
+    expect_exit 0
+    expect_stderr_eq <<'EOF2'
+stau: warning: ignoring '.stau/graph.cache': it is a FIFO, not a regular file; rebuilding it
+EOF2
+}
+
+test_hostile_state_db_as_a_link() {
+    ran_report
+    mv .stau/state.db "$TEST_TMP/moved.db"
+    ln -s /dev/zero .stau/state.db
+    local said="stau: error: cannot open state database './.stau/state.db': it is a symbolic link (to /dev/zero), which stau does not follow
+  hint: name the database itself with STAU_DB, or remove the link to start a new one"
+    run history
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<<"$said"
+    run
+    expect_exit 2
+    expect_stderr_eq <<<"$said"
+    # Named by its own path, the moved database is read.
+    STAU_DB=$TEST_TMP/moved.db run history
+    expect_exit 0
+    expect_stdout_contains "report"
+}
+
+test_hostile_log_as_a_link_to_dev_zero() {
+    ran_report
+    local log
+    log=$(db "SELECT log_path FROM runs WHERE id = 1")
+    rm "$log"
+    ln -s /dev/zero "$log"
+    # With an archive, its copy of the log is shown.
+    run log 1
+    expect_exit 0
+    expect_stdout_eq <<'EOF2'
+report ran
+EOF2
+    expect_stderr_eq <<EOF2
+stau: warning: ignoring the log '$log': it is a symbolic link (to /dev/zero), which stau does not follow in its state folder; showing the one archived
+EOF2
+    # Without one, an error naming the file.
+    rm .stau/archive/*
+    run log 1
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<EOF2
+stau: error: cannot read the log of run 1, '$log': it is a symbolic link (to /dev/zero), which stau does not follow in its state folder
+EOF2
+}
+
+test_hostile_archive_as_a_link_to_dev_zero() {
+    ran_report
+    local archive
+    archive=$(db "SELECT archive_path FROM runs WHERE id = 1")
+    rm "$archive"
+    ln -s /dev/zero "$archive"
+    run restore 1 --to "$TEST_TMP/back"
+    expect_exit 2
+    expect_stderr_contains "cannot open archive '$archive': it is a symbolic link (to /dev/zero), which stau does not follow in its state folder"
+    expect_no_file "$TEST_TMP/back/data/report.txt"
+}
+
+# Job files whose names hold an escape sequence, a newline, a byte that is not
+# UTF-8, a folder with an OSC title sequence.
+hostile_names() {
+    local n
+    for n in $'clear\e[2J' $'new\nline' $'caf\xe9' $'bell\a'; do
+        printf 'STAU_CONFIG = {"dependencies": ["good"]}\n' >"src/$n.py"
+    done
+    mkdir -p $'src/title\e]0;owned\a'
+    printf 'STAU_CONFIG = {}\n' >$'src/title\e]0;owned\a/job.py'
+    # Not a .py file: not ours to mention.
+    printf 'x\n' >$'src/notes\e[2J.txt'
+}
+
+test_hostile_file_names_with_control_characters_are_skipped_escaped() {
+    hostile_project
+    hostile_names
+    run check
+    expect_exit 0
+    expect_stdout_eq <<'EOF2'
+1 job, 0 dependencies, 5 warnings
+EOF2
+    expect_stderr_eq <<'EOF2'
+src/bell\x07.py: warning: the name holds control characters or bytes that are not UTF-8; left out (a job's name must be one Python can import)
+src/caf\xe9.py: warning: the name holds control characters or bytes that are not UTF-8; left out (a job's name must be one Python can import)
+src/clear\x1b[2J.py: warning: the name holds control characters or bytes that are not UTF-8; left out (a job's name must be one Python can import)
+src/new\nline.py: warning: the name holds control characters or bytes that are not UTF-8; left out (a job's name must be one Python can import)
+src/title\x1b]0;owned\x07: warning: the name holds control characters or bytes that are not UTF-8; not searched (a job's name must be one Python can import)
+EOF2
+    run list --names
+    expect_exit 0
+    expect_stdout_eq <<'EOF2'
+good
+EOF2
+}
+
+test_hostile_job_names_must_be_importable() {
+    hostile_project
+    write src/my-job.py <<<'STAU_CONFIG = {"dependencies": ["good"]}'
+    write src/2020_report.py <<<'STAU_CONFIG = {}'
+    write src/a.b.py <<<'STAU_CONFIG = {}'
+    write src/sub-dir/job.py <<<'STAU_CONFIG = {}'
+    # Python's own letters are identifiers too, and a package is its __init__.py.
+    write src/données.py <<<'STAU_CONFIG = {}'
+    write src/pkg/__init__.py <<<'STAU_CONFIG = {}'
+    # A file that declares no job is nobody's business, whatever its name.
+    write src/run-all.py <<<'print("helper")'
+    run list --names
+    expect_exit 0
+    expect_stdout_eq <<'EOF2'
+données
+good
+pkg
+EOF2
+    expect_stderr_eq <<'EOF2'
+src/2020_report.py:1:1: warning: '2020_report' in its path is not a Python identifier, so Python cannot import it; not a job
+     1 | STAU_CONFIG = {}
+       | ^~~~~~~~~~~
+  hint: a job's path below the jobs root is made of identifiers (letters, digits and '_', not starting with a digit): rename '2020_report' to '_2020_report', say
+src/a.b.py:1:1: warning: 'a.b' in its path is not a Python identifier, so Python cannot import it; not a job
+     1 | STAU_CONFIG = {}
+       | ^~~~~~~~~~~
+  hint: a job's path below the jobs root is made of identifiers (letters, digits and '_', not starting with a digit): rename 'a.b' to 'a_b', say
+src/my-job.py:1:1: warning: 'my-job' in its path is not a Python identifier, so Python cannot import it; not a job
+     1 | STAU_CONFIG = {"dependencies": ["good"]}
+       | ^~~~~~~~~~~
+  hint: a job's path below the jobs root is made of identifiers (letters, digits and '_', not starting with a digit): rename 'my-job' to 'my_job', say
+src/sub-dir/job.py:1:1: warning: 'sub-dir' in its path is not a Python identifier, so Python cannot import it; not a job
+     1 | STAU_CONFIG = {}
+       | ^~~~~~~~~~~
+  hint: a job's path below the jobs root is made of identifiers (letters, digits and '_', not starting with a digit): rename 'sub-dir' to 'sub_dir', say
+EOF2
+}
+
+# No command prints a raw control character (tab and newline aside) on a project
+# with hostile file names and declarations whose values hold escape sequences.
+# (Off a terminal: the status line's own codes are for terminals only.)
+test_hostile_no_command_prints_raw_control_characters() {
+    hostile_project
+    hostile_names
+    write src/values.py <<'EOF2'
+STAU_CONFIG = {"tags": ["a\x1b[2Jb", "n\nl"], "outputs": ["data/\x1b[31mred"], "kwargs": {"k\x1b[2J": "v\x07"}, "main_func": "main"}
+def main(**kwargs):
+    print("values ran")
+EOF2
+    write src/bad.py <<'EOF2'
+STAU_CONFIG = {"dependencies": ["x\x1b]0;pwn\x07"], "schedule": "\x1b[2J"}
+EOF2
+    printf 'STAU_CONFIG = {"schedule": "@dail"}  # \033[2J raw in the line shown\n' >src/raw.py
+    age_files
+    local cmd raw=$TEST_TMP/raw
+    local -a commands=("check" "list" "list --json" "run good" "run values" "run" "-n" "history"
+        "history --json" "dot" "status" "why good" "why values" "show 1" "show 2" "log 1"
+        "log 2" "schedule")
+    for cmd in "${commands[@]}"; do
+        # shellcheck disable=SC2086
+        run $cmd
+        if LC_ALL=C grep -P '[\x00-\x08\x0b-\x1f\x7f]' "$OUT" "$ERR" >"$raw"; then
+            fail "'stau $cmd' printed raw control characters:"
+            cat -A "$raw" | head -n 5
+        fi
+    done
+    # The escapes are shown, not dropped.
+    run list
+    expect_stdout_contains 'a\x1b[2Jb,n\nl'
+    run check
+    expect_stderr_contains "src/bad.py:1:33: error: 'bad' depends on 'x\\x1b]0;pwn\\x07', which is not a job"
+    expect_stderr_contains 'STAU_CONFIG = {"schedule": "@dail"}  # \x1b[2J raw in the line shown'
+    run run values
+    expect_stdout_contains "declared output 'data/\\x1b[31mred' is missing"
+}

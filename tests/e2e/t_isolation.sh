@@ -222,7 +222,7 @@ test_cycle_unknown_dependency_and_duplicate_name_are_invalid() {
     write src/c.py <<<'STAU_CONFIG = {"dependencies": ["nope"]}'
     write src/d.py <<<'STAU_CONFIG = {"dependencies": ["c", "ok"]}'
     write src/x/y.py <<<'STAU_CONFIG = {}'
-    write src/x.y.py <<<'STAU_CONFIG = {}'
+    write src/x/y/__init__.py <<<'STAU_CONFIG = {}'
     write src/ok.py <<<'STAU_CONFIG = {}'
     age_files
     run
@@ -237,7 +237,7 @@ d not run: it depends on 'c', whose declaration is invalid
 5 jobs not run: invalid declarations" "$(timeless_stdout)"
     expect_stderr_contains "src/c.py:1:33: error: 'c' depends on 'nope', which is not a job"
     expect_stderr_contains "src/a.py:1:33: error: dependency cycle: a -> b -> a"
-    expect_stderr_contains "src/x/y.py:1:1: error: job name 'x.y' is already taken by src/x.y.py"
+    expect_stderr_contains "src/x/y/__init__.py:1:1: error: job name 'x.y' is already taken by src/x/y.py"
 }
 
 test_unknown_time_zone_did_you_mean() {
