@@ -37,6 +37,9 @@ struct cli {
     bool json_log;               /* serve --json-log: events as JSON lines */
     bool chunks;                 /* dot --chunks: the chunk graph of the latest invocations */
     const char *env_file;        /* [tool.stau] env_file: loaded into each job's environment */
+    char *kwargs;                /* run --kwargs JSON, -p KEY=VALUE: keyword arguments given on
+                                    the command line, merged in order (a JSON object, owned);
+                                    NULL: none */
 };
 
 /* Use this state database (--db; NULL: $STAU_DB, else .stau/state.db), on a

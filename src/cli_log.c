@@ -510,7 +510,12 @@ static void show_text(struct state *s, const struct run_record *r,
     show_line("job pid:", r->pid ? sb.buf : NULL);
     show_time("heartbeat:", r->heartbeat_at);
     show_line("git commit:", r->git_commit);
-    show_line("kwargs:", r->kwargs_json);
+    strbuf_reset(&sb);
+    if (r->kwargs_json)
+        strbuf_addstr(&sb, r->kwargs_json);
+    if (r->kwargs_given_json)
+        strbuf_addf(&sb, " (given on the command line: %s)", r->kwargs_given_json);
+    show_line("kwargs:", sb.buf);
     strbuf_reset(&sb);
     names_of(r->env_names_json, &sb);
     if (sb.len)
