@@ -76,7 +76,7 @@ PY
     run show "$id"
     expect_exit 0
     expect_stdout_contains '  kwargs:       {"region":"us","day":7,"flag":true,"code":"007","list":[1, 2]} (given on the command line: {"region":"us","day":7,"flag":true,"code":"007","list":[1, 2]})'
-    expect_stdout_contains '"evidence": "asked for with `stau run`, with kwargs given on the command line"'
+    expect_stdout_contains '    forced: asked for with `stau run`, with kwargs given on the command line'
     run show "$id" --json
     if ! "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["kwargs_given"] == {"region": "us", "day": 7, "flag": True, "code": "007", "list": [1, 2]}, r; assert r["kwargs"]["region"] == "us", r' "$OUT"; then
         fail "show --json lacks the kwargs given"
