@@ -39,6 +39,9 @@ struct cli {
     bool chunks;                 /* dot --chunks: the chunk graph of the latest invocations */
     const char *env_file;        /* [tool.stau] env_file: loaded into each job's environment */
     size_t settings_warnings;    /* warnings [tool.stau] printed (check counts them) */
+    char *kwargs;                /* run --kwargs JSON, -p KEY=VALUE: keyword arguments given on
+                                    the command line, merged in order (a JSON object, owned);
+                                    NULL: none */
 };
 
 /* Use this state database (--db; NULL: $STAU_DB, else .stau/state.db), on a

@@ -491,6 +491,48 @@ static void show_time(const char *label, int64_t ms)
     strbuf_release(&sb);
 }
 
+/* The reasons a run ran (its reasons JSON) as `stau why` says them, a line each:
+ * "    forced: asked for with `stau run`", the timetable entry after one it names. -1
+ * when the text is not an array of reasons as stau writes them. */
+static int reasons_text(const char *json, struct strbuf *out)
+{
+    struct strbuf item = STRBUF_INIT, raw = STRBUF_INIT, name = STRBUF_INIT, evidence = STRBUF_INIT,
+                  entry = STRBUF_INIT;
+    int rc = json_array_item(json, 0, &item) < 0 ? -1 : 0;
+    strbuf_reset(&item);
+    for (size_t i = 0; rc == 0 && json_array_item(json, i, &item) == 1; i++) {
+        strbuf_reset(&name);
+        strbuf_reset(&evidence);
+        strbuf_reset(&entry);
+        if (json_object_get(item.buf, "reason", &raw) != 1 || json_string_decode(raw.buf, &name))
+            rc = -1;
+        strbuf_reset(&raw);
+        if (rc == 0 && (json_object_get(item.buf, "evidence", &raw) != 1 ||
+                        json_string_decode(raw.buf, &evidence)))
+            rc = -1;
+        strbuf_reset(&raw);
+        if (rc == 0 && json_object_get(item.buf, "entry", &raw) == 1 &&
+            json_string_decode(raw.buf, &entry))
+            rc = -1;
+        strbuf_reset(&raw);
+        if (rc == 0) {
+            strbuf_addf(out, "    %s: %s", strbuf_str(&name), strbuf_str(&evidence));
+            if (entry.len && !strstr(strbuf_str(&evidence), entry.buf))
+                strbuf_addf(out, " (timetable entry '%s')", entry.buf);
+            strbuf_addch(out, '\n');
+        }
+        strbuf_reset(&item);
+    }
+    if (rc == 0 && !out->len)
+        strbuf_addstr(out, "    none\n");
+    strbuf_release(&item);
+    strbuf_release(&raw);
+    strbuf_release(&name);
+    strbuf_release(&evidence);
+    strbuf_release(&entry);
+    return rc;
+}
+
 /* The strings of a JSON array of them, comma-separated ("A, B"); nothing for NULL. */
 static void names_of(const char *json, struct strbuf *out)
 {
@@ -535,7 +577,12 @@ static void show_text(struct state *s, const struct run_record *r,
     show_line("job pid:", r->pid ? sb.buf : NULL);
     show_time("heartbeat:", r->heartbeat_at);
     show_line("git commit:", r->git_commit);
-    show_line("kwargs:", r->kwargs_json);
+    strbuf_reset(&sb);
+    if (r->kwargs_json)
+        strbuf_addstr(&sb, r->kwargs_json);
+    if (r->kwargs_given_json)
+        strbuf_addf(&sb, " (given on the command line: %s)", r->kwargs_given_json);
+    show_line("kwargs:", sb.buf);
     strbuf_reset(&sb);
     names_of(r->env_names_json, &sb);
     if (sb.len)
@@ -555,7 +602,11 @@ static void show_text(struct state *s, const struct run_record *r,
     printf("    %-12s %s\n", "inputs:", r->inputs_fingerprint ? r->inputs_fingerprint : "-");
     printf("    %-12s %s\n", "outputs:", r->outputs_fingerprint ? r->outputs_fingerprint : "-");
     strbuf_reset(&sb);
-    if (r->reasons_json && *r->reasons_json) {
+    if (r->reasons_json && *r->reasons_json && reasons_text(r->reasons_json, &sb) == 0) {
+        printf("  reasons:\n%s", sb.buf);
+    } else if (r->reasons_json && *r->reasons_json) {
+        /* not what stau writes: shown as it is */
+        strbuf_reset(&sb);
         json_pretty(r->reasons_json, 4, &sb);
         printf("  reasons:\n%s\n", sb.buf);
     } else {

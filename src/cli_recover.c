@@ -224,6 +224,7 @@ bool cli_manifest_run(const char *json, struct run_record *r, struct strbuf *why
     r->work_ids_json = manifest_raw(json, "work_ids");
     r->reasons_json = manifest_raw(json, "reasons");
     r->env_names_json = manifest_raw(json, "env_names");
+    r->kwargs_given_json = manifest_raw(json, "kwargs_given");
     char *status = NULL;
     if (!manifest_text(json, "status", &status) || !status || !run_status_parse(status, &r->status))
         r->status = RUN_STATUS_COUNT;

@@ -101,6 +101,9 @@ static int open_session(const struct cli *c, struct session *s, struct forcing f
     } else {
         struct plan_options po = {c->args,     c->arg_count, force.targets, now,
                                   c->commands, force.why,    force.upstream};
+        /* (Counted from here: opening, and making or migrating a schema, are not the
+         * plan's requests.) */
+        int64_t requests = s->store->round_trips;
         if (plan_build(&s->plan, &s->project, s->store, &po) < 0) {
             free(mark);
             strbuf_release(&context);
@@ -109,7 +112,7 @@ static int open_session(const struct cli *c, struct session *s, struct forcing f
         s->planned = true;
         if (c->verbose && s->store->kind == STORE_POSTGRES)
             fprintf(stderr, "stau: the plan of %zu jobs took %lld requests to the state database\n",
-                    s->project.graph.jobs.len, (long long)s->store->round_trips);
+                    s->project.graph.jobs.len, (long long)(s->store->round_trips - requests));
         if (!s->plan.order.len && !c->arg_count && !force.targets && s->plan.witness_complete &&
             settled_write(mark, &key, &s->plan.witness, plan_next_tick(&s->plan), now) < 0 &&
             c->verbose)
@@ -438,7 +441,7 @@ static void print_work_ids(struct session *s, size_t i, const char *indent)
     strbuf_release(&sb);
 }
 
-static void print_plan(struct session *s)
+static void print_plan(const struct cli *c, struct session *s, long given)
 {
     const struct plan *plan = &s->plan;
     if (!plan->order.len) {
@@ -466,6 +469,8 @@ static void print_plan(struct session *s)
         if (pj->then_entry)
             printf("      then again for timetable entry '%s', with its own kwargs\n",
                    pj->then_entry);
+        if (given >= 0 && (size_t)given == i)
+            printf("      with kwargs given on the command line: %s\n", c->kwargs);
         print_work_ids(s, i, "      ");
     }
 }
@@ -655,10 +660,51 @@ static int report_invalid_summary(const struct cli *c, const struct session *s, 
     return EXIT_OK;
 }
 
+/* The job the kwargs given on the command line (c->kwargs) are for: the one job the
+ * one target names; -1 after a message when it names several, or a chunked job is
+ * given work_ids. */
+static long given_job(const struct cli *c, const struct session *s)
+{
+    const struct graph *g = &s->project.graph;
+    struct strbuf names = STRBUF_INIT;
+    long found = -1;
+    size_t count = 0;
+    for (size_t i = 0; i < g->jobs.len; i++)
+        if (plan_target_matches(c->args[0], &g->jobs.items[i])) {
+            found = (long)i;
+            strbuf_addf(&names, "%s%s", count++ ? ", " : "", g->jobs.items[i].name);
+        }
+    if (count > 1) {
+        fprintf(stderr,
+                "stau: error: --kwargs and -p give one job its arguments, and '%s' names %zu: "
+                "%s\n  hint: name one job\n",
+                c->args[0], count, names.buf);
+        found = -1;
+    } else if (found >= 0 && work_is_chunked(g->jobs.items[found].decl)) {
+        struct strbuf ids = STRBUF_INIT;
+        if (json_object_get(c->kwargs, "work_ids", &ids) == 1) {
+            fprintf(stderr,
+                    "stau: error: '%s' is split into chunks: its work IDs come from its "
+                    "declaration or its select_work, not from --kwargs or -p\n"
+                    "  hint: leave work_ids out of the arguments; select_work gets the others\n",
+                    g->jobs.items[found].name);
+            found = -1;
+        }
+        strbuf_release(&ids);
+    }
+    strbuf_release(&names);
+    return found;
+}
+
 static int run_plan(const struct cli *c, struct forcing force)
 {
     struct session s;
     if (open_session(c, &s, force, true) < 0) {
+        close_session(&s);
+        return EXIT_USAGE;
+    }
+    long given = c->kwargs ? given_job(c, &s) : -1;
+    if (c->kwargs && given < 0) {
         close_session(&s);
         return EXIT_USAGE;
     }
@@ -667,17 +713,23 @@ static int run_plan(const struct cli *c, struct forcing force)
     if (s.settled) {
         printf("nothing to do\n");
     } else if (c->dry_run) {
-        print_plan(&s);
+        print_plan(c, &s, given);
     } else if (!s.plan.order.len) {
         printf("nothing to do\n");
     } else {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         size_t slots =
             c->project.threads > 0 ? (size_t)c->project.threads : (size_t)(cpus > 0 ? cpus : 1);
-        rc = run_engine(c, &s, slots, c->fail_fast, &(struct engine_submit_options){0});
+        struct engine_submit_options first = {
+            .given_kwargs = given >= 0 ? c->kwargs : NULL,
+            .given_job = given >= 0 ? (size_t)given : 0,
+        };
+        rc = run_engine(c, &s, slots, c->fail_fast, &first);
         /* Timetable entries ticking at once are schedules of their own (SPEC §7): each
-         * gets its run, one after the other, the job and what it needs planned again. */
-        for (size_t round = 0; rc == EXIT_OK && round < 64; round++) {
+         * gets its run, one after the other, the job and what it needs planned again
+         * (not after a run with kwargs given on the command line: it was the one asked
+         * for). */
+        for (size_t round = 0; rc == EXIT_OK && !c->kwargs && round < 64; round++) {
             /* (Only after a round that went well: a failure or a skip is for the next
              * stau to see, and the same entry is never run twice here.) */
             char **names = xcalloc(s.plan.order.len + 1, sizeof(*names));
@@ -741,11 +793,20 @@ int cli_run(const struct cli *c)
                         "  hint: stau run [--force] JOB...; `stau` alone runs whatever is due\n");
         return EXIT_USAGE;
     }
+    if (c->kwargs && c->arg_count > 1) {
+        fprintf(stderr,
+                "stau: error: --kwargs and -p give one job its arguments, and 'run' was given "
+                "%zu\n  hint: run each with its own: stau run JOB -p KEY=VALUE\n",
+                c->arg_count);
+        return EXIT_USAGE;
+    }
     /* The named jobs run now whatever their state, after whatever they need that is
      * due; with --force, everything they need runs again as well. */
-    return run_plan(c, (struct forcing){true, c->force,
-                                        c->force ? "asked for with `stau run --force`"
-                                                 : "asked for with `stau run`"});
+    const char *why = c->force ? "asked for with `stau run --force`" : "asked for with `stau run`";
+    if (c->kwargs)
+        why = c->force ? "asked for with `stau run --force`, with kwargs given on the command line"
+                       : "asked for with `stau run`, with kwargs given on the command line";
+    return run_plan(c, (struct forcing){true, c->force, why});
 }
 
 /* The job's next schedule tick after its last run started (CRON_NEVER: none);
@@ -790,6 +851,9 @@ static void explain_not_due(const struct session *s, size_t i, int64_t now)
         strbuf_addstr(&sb, ", ");
         stale_format_age(now - pj->success.finished_at, &sb);
         printf("  last success: run %lld, finished %s ago\n", (long long)pj->success.id, sb.buf);
+        if (pj->success.kwargs_given_json)
+            printf("  run %lld ran with kwargs given on the command line: %s\n",
+                   (long long)pj->success.id, pj->success.kwargs_given_json);
         /* What matches that run (what does not is said above, as held back). */
         const char *kinds[] = {"code", "declaration", "inputs", "outputs"};
         const char *now_fp[] = {pj->code_fp, pj->config_fp, pj->inputs_fp, pj->outputs_fp};
@@ -893,10 +957,12 @@ static void why_json(const struct session *s, size_t i, int64_t now, struct strb
         strbuf_addstr(json, "null");
     }
     strbuf_addf(json, ",\"cutoff\":%s", pj->cutoff ? "true" : "false");
-    if (ok->id)
-        strbuf_addf(json, ",\"last_success\":{\"run\":%lld,\"finished_at\":%lld}",
-                    (long long)ok->id, (long long)ok->finished_at);
-    else
+    if (ok->id) {
+        strbuf_addf(json, ",\"last_success\":{\"run\":%lld,\"finished_at\":%lld", (long long)ok->id,
+                    (long long)ok->finished_at);
+        json_field_raw(json, "kwargs_given", ok->kwargs_given_json);
+        strbuf_addch(json, '}');
+    } else
         strbuf_addstr(json, ",\"last_success\":null");
     strbuf_addstr(json, ",\"fingerprints\":{");
     fingerprint_json(json, true, "code", pj->code_fp, ok, ok->code_fingerprint);
@@ -984,6 +1050,9 @@ int cli_why(const struct cli *c)
         } else if (pj->due) {
             printf("%s is due:\n", name);
             print_active(&pj->last, now);
+            if (pj->last.id && pj->last.kwargs_given_json)
+                printf("  its last run, run %lld, had kwargs given on the command line: %s\n",
+                       (long long)pj->last.id, pj->last.kwargs_given_json);
             for (size_t r = 0; r < pj->why.len; r++)
                 printf("  %s: %s\n", reason_name(pj->why.items[r].kind), pj->why.items[r].evidence);
             print_policy(&s, i);

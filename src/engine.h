@@ -134,6 +134,11 @@ struct engine_submit_options {
                                        stau's own STAU_* variables lack the key; NULL: none */
     const char *env_names;          /* their keys as a JSON array, recorded with each run;
                                        NULL: none */
+    const char *given_kwargs;       /* keyword arguments given on the command line (a JSON
+                                       object), merged over those job given_job runs with (its
+                                       declaration's, its timetable entry's) and recorded as
+                                       given; what it needs runs with its own. NULL: none */
+    size_t given_job;               /* ... the job they are for (its index in the graph) */
     void (*release)(void *ctx);     /* called once the submission is over (its project and
                                        plan may go then); NULL: the caller frees them after
                                        engine_free */

@@ -250,6 +250,9 @@ bool engine_upstream_unchanged(struct engine *e, const struct due_job *d, char *
 void engine_poll_held(struct engine *e);
 /* The keyword arguments a job runs with: the declaration's, or a rerun's recorded ones. */
 const char *engine_kwargs(const struct due_job *d);
+/* The keyword arguments of those that were given on the command line (or, for a rerun,
+ * to the run it repeats); NULL: none. */
+const char *engine_given_kwargs(const struct due_job *d);
 /* Append the task's work IDs as JSON, or null when it is not a chunk. */
 void engine_task_work_ids(const struct task *t, struct strbuf *out);
 /* Claim due jobs (count of them) with store_claim; GOT sets d->claim, anything else

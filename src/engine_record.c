@@ -18,6 +18,14 @@ const char *engine_kwargs(const struct due_job *d)
                               : due_job_of(d)->decl->kwargs_json;
 }
 
+const char *engine_given_kwargs(const struct due_job *d)
+{
+    const struct engine_submit_options *opt = &d->sub->opt;
+    if (opt->given_kwargs && d->job == opt->given_job)
+        return opt->given_kwargs;
+    return opt->rerun ? opt->rerun->kwargs_given_json : NULL;
+}
+
 void engine_task_work_ids(const struct task *t, struct strbuf *out)
 {
     const struct due_job *d = t->d;
@@ -55,6 +63,7 @@ static char *manifest(struct engine *e, const struct task *t, const struct run_f
         .git_commit = d->sub->git_commit,
         .kwargs_json = (char *)(uintptr_t)engine_kwargs(d),
         .env_names_json = (char *)(uintptr_t)d->sub->opt.env_names,
+        .kwargs_given_json = (char *)(uintptr_t)engine_given_kwargs(d),
         .work_ids_json = d->chunked ? ids.buf : NULL,
         .code_fingerprint = (char *)(uintptr_t)pj->code_fp,
         .config_fingerprint =
@@ -177,6 +186,7 @@ static struct run_record new_run(const struct engine *e, const struct due_job *d
         .git_commit = d->sub->git_commit,
         .kwargs_json = (char *)(uintptr_t)engine_kwargs(d),
         .env_names_json = (char *)(uintptr_t)d->sub->opt.env_names,
+        .kwargs_given_json = (char *)(uintptr_t)engine_given_kwargs(d),
         .work_ids_json = (char *)(uintptr_t)work_ids_json,
         .rerun_of = d->sub->opt.rerun_of,
         .batch = t && t->chunk ? d->batch : 0,

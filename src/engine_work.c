@@ -88,6 +88,20 @@ void engine_plan_graph(struct engine *e, struct submission *sub)
         }
         strbuf_release(&flow);
     }
+    /* The kwargs given on the command line go over what the job would run with; they
+     * are not part of what flows to its dependencies. */
+    for (size_t k = 0; sub->opt.given_kwargs && k < sub->due_count; k++) {
+        struct due_job *d = &sub->due[k];
+        if (d->job != sub->opt.given_job)
+            continue;
+        struct strbuf kwargs = STRBUF_INIT;
+        if (json_object_merge(d->kwargs ? d->kwargs : due_job_of(d)->decl->kwargs_json,
+                              sub->opt.given_kwargs, &kwargs) == 0) {
+            free(d->kwargs);
+            d->kwargs = strbuf_detach(&kwargs);
+        }
+        strbuf_release(&kwargs);
+    }
 }
 
 /* A fed job whose feeders chose no IDs at all has nothing to do: done without a run,

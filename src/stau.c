@@ -43,6 +43,8 @@ enum opt {
     O_GRACE,
     O_JSON_LOG,
     O_CHUNKS,
+    O_KWARGS,
+    O_PARAM,
     O_MAN,
     O_COUNT
 };
@@ -99,6 +101,11 @@ static const struct option_def options[] = {
      "on SIGTERM or SIGINT, let running jobs finish this long (default: 30)"},
     {O_JSON_LOG, 0, "json-log", NULL, "write each event as a JSON object"},
     {O_CHUNKS, 0, "chunks", NULL, "the chunk graph of the jobs' latest invocations"},
+    {O_KWARGS, 0, "kwargs", "JSON",
+     "run the job with these keyword arguments (a JSON object) over its declared ones"},
+    {O_PARAM, 'p', "param", "KEY=VALUE",
+     "run the job with KEY set to VALUE over its declared kwargs (VALUE is JSON if it "
+     "parses as JSON, else a string); may be repeated"},
     {O_JSON, 0, "json", NULL, "machine-readable output"},
     {O_NAMES, 0, "names", NULL, "only the job names, one per line"},
     {O_MAN, 0, "man", NULL, "print the manual page (roff)"},
@@ -143,11 +150,17 @@ static const struct command commands[] = {
      "One job per line: name, file, dependencies (with max_lag), schedule, tags.\n"
      "--json prints an array of objects holding every evaluated key, defaults\n"
      "included, and the local files each job's code is made of.\n"},
-    {"run", cli_run, BIT(O_DRY_RUN) | BIT(O_FORCE) | BIT(O_FAIL_FAST) | BIT(O_KEEP_GOING), "JOB...",
-     "run these jobs now, with what they need",
+    {"run", cli_run,
+     BIT(O_DRY_RUN) | BIT(O_FORCE) | BIT(O_FAIL_FAST) | BIT(O_KEEP_GOING) | BIT(O_KWARGS) |
+         BIT(O_PARAM),
+     "JOB...", "run these jobs now, with what they need",
      "Runs the named jobs (names, globs, tag:NAME) now, whatever their state, after\n"
      "whatever upstream of them is due; with --force, everything upstream of them\n"
-     "runs again too. `stau JOB` runs JOB only when it is due.\n"},
+     "runs again too. `stau JOB` runs JOB only when it is due.\n"
+     "--kwargs JSON and -p KEY=VALUE run one job with other keyword arguments, merged\n"
+     "over its declared ones in the order given (what it needs runs with its own);\n"
+     "the run records them, `stau show` and `stau why` say they were given on the\n"
+     "command line, and `stau rerun` repeats them.\n"},
     {"why", cli_why, BIT(O_JSON), "JOB...", "every reason a job is due, or is not",
      "For a due job: each reason with its evidence. For one that is not: its last\n"
      "success, that its fingerprints match, its next schedule tick, and each\n"
@@ -660,6 +673,55 @@ static int number(const char *shown, const char *v, long min, long max, long *ou
     return -1;
 }
 
+/* Merge --kwargs JSON or -p KEY=VALUE (as shown) over the kwargs given before it;
+ * 0, or EXIT_USAGE after a message. */
+static int given_kwargs(struct cli *c, const char *shown, const char *v)
+{
+    bool param = strcmp(shown, "--kwargs") != 0;
+    struct strbuf over = STRBUF_INIT, merged = STRBUF_INIT;
+    int rc = 0;
+    if (!v || !*v) {
+        rc = usage_error(param ? "%s needs KEY=VALUE" : "%s needs a JSON object", shown);
+    } else if (!param) {
+        if (!json_valid(v, 0)) {
+            char *msg = xprintf("--kwargs needs a JSON object, and '%s' is not valid JSON", v);
+            rc = usage_error("%s", msg);
+            free(msg);
+        } else if (!json_valid(v, '{')) {
+            char *msg =
+                xprintf("--kwargs needs a JSON object ({\"KEY\": VALUE, ...}), not '%s'", v);
+            rc = usage_error("%s", msg);
+            free(msg);
+        } else {
+            strbuf_addstr(&over, v);
+        }
+    } else {
+        const char *eq = strchr(v, '=');
+        if (!eq || eq == v) {
+            char *msg = xprintf("%s needs KEY=VALUE, not '%s'", shown, v);
+            rc = usage_error("%s", msg);
+            free(msg);
+        } else {
+            /* VALUE as JSON when it is JSON (1, true, [1, 2], "x"), else as a string. */
+            strbuf_addch(&over, '{');
+            json_quote(&over, v, (size_t)(eq - v));
+            strbuf_addch(&over, ':');
+            if (json_valid(eq + 1, 0))
+                strbuf_addstr(&over, eq + 1);
+            else
+                json_quote(&over, eq + 1, strlen(eq + 1));
+            strbuf_addch(&over, '}');
+        }
+    }
+    if (rc == 0 && json_object_merge(c->kwargs, over.buf, &merged) == 0) {
+        free(c->kwargs);
+        c->kwargs = strbuf_detach(&merged);
+    }
+    strbuf_release(&over);
+    strbuf_release(&merged);
+    return rc;
+}
+
 /* Take option o with value v (NULL for a flag, or when the value is missing);
  * 0, or EXIT_USAGE after a message. */
 static int apply(struct parse *ps, const struct option_def *o, const char *shown, const char *v)
@@ -792,6 +854,9 @@ static int apply(struct parse *ps, const struct option_def *o, const char *shown
     case O_CHUNKS:
         c->chunks = true;
         return 0;
+    case O_KWARGS:
+    case O_PARAM:
+        return given_kwargs(c, shown, v);
     case O_MAN:
         ps->man = true;
         return 0;
@@ -983,11 +1048,13 @@ int main(int argc, char **argv)
         else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
             printf("stau %s\n", STAU_VERSION);
             free(positional);
+            free(c.kwargs);
             return flush_stdout(EXIT_OK);
         } else
             rc = parse_option(&ps, argc, argv, &i);
     }
     if (rc) {
+        free(c.kwargs);
         free(positional);
         return rc;
     }
@@ -998,12 +1065,14 @@ int main(int argc, char **argv)
         } else if (cmd == &run_due && npositional) {
             rc = unknown_command(positional[0]);
             free(positional);
+            free(c.kwargs);
             return rc;
         } else if (cmd == &run_due)
             print_usage(stdout);
         else
             print_command_help(stdout, cmd);
         free(positional);
+        free(c.kwargs);
         return flush_stdout(EXIT_OK);
     }
     cli_set_database(ps.db, ps.db_schema, ps.archive);
@@ -1034,6 +1103,7 @@ int main(int argc, char **argv)
         free(found_root);
         free(prefix);
         free(positional);
+        free(c.kwargs);
         return rc;
     }
     if (!cmd->args[0] && npositional) {
@@ -1050,5 +1120,6 @@ int main(int argc, char **argv)
     free(found_root);
     free(prefix);
     free(positional);
+    free(c.kwargs);
     return rc;
 }

@@ -101,6 +101,9 @@ struct run_record {
                                   left them (see plan_files_diff); NULL: not recorded */
     char *env_names_json;      /* the names of the variables the project's env file gave its
                                   process, a JSON array (the values are never kept); NULL: none */
+    char *kwargs_given_json;   /* the keyword arguments given on the command line (stau run
+                                  --kwargs, -p), a JSON object merged over the job's own into
+                                  kwargs_json; a rerun keeps its run's; NULL: none */
 };
 
 /* Runs, in the order the function producing them says; works with VEC_PUSH. */

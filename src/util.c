@@ -859,6 +859,7 @@ static const char *json_strict_value(const char *s, int depth)
             return s + 1;
         for (;;) {
             if (close == '}') {
+                s = json_space(s); /* after a ',' */
                 if (*s != '"' || !(s = json_strict_value(s, depth + 1)))
                     return NULL;
                 s = json_space(s);

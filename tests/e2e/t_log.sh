@@ -221,20 +221,13 @@ test_show() {
     expect_stdout_contains "  exit:         0"
     expect_stdout_contains "  archive:      .stau/archive/report.1.tar.zst"
     expect_stdout_contains "  log:          $(log_of 1)"
-    # The reasons, pretty-printed; the archive's members with their sizes.
+    # The reasons, a line each as `stau why` says them (the JSON is --json's); the
+    # archive's members with their sizes.
     sed -n '/^  reasons:/,/^  log:/p' "$OUT" >"$TEST_TMP/reasons"
     OUT=$TEST_TMP/reasons expect_stdout_eq <<EOF
   reasons:
-    [
-      {
-        "reason": "forced",
-        "evidence": "asked for with \`stau run\`"
-      },
-      {
-        "reason": "never-run",
-        "evidence": "no successful run is recorded"
-      }
-    ]
+    forced: asked for with \`stau run\`
+    never-run: no successful run is recorded
   log:          $(log_of 1)
 EOF
     grep -E '^    file +[0-9]+  (manifest.json|log.txt|outputs/data/report.txt)$' "$OUT" >"$TEST_TMP/m"
@@ -249,6 +242,26 @@ assert r["id"] == 1 and r["job"] == "report" and r["status"] == "succeeded", r
 members = [(m["path"], m["type"]) for m in r["archive_members"]]
 assert members == [("manifest.json", "file"), ("log.txt", "file"),
                    ("outputs/data/report.txt", "file")], members
+EOF
+    # A timetable entry is named unless the evidence does; reasons that are not
+    # what stau writes are shown as they are.
+    db "UPDATE runs SET reasons_json = '[{\"reason\": \"schedule\", \"evidence\": \"''0 6 * * *'' ticked at 2026-01-02 06:00:00 UTC, after the last run started\", \"tick\": 1767333600000, \"entry\": \"daily\"}]' WHERE id = 1"
+    run show 1
+    sed -n '/^  reasons:/,/^  log:/p' "$OUT" >"$TEST_TMP/reasons"
+    OUT=$TEST_TMP/reasons expect_stdout_eq <<EOF
+  reasons:
+    schedule: '0 6 * * *' ticked at 2026-01-02 06:00:00 UTC, after the last run started (timetable entry 'daily')
+  log:          $(log_of 1)
+EOF
+    db "UPDATE runs SET reasons_json = '{\"odd\": 1}' WHERE id = 1"
+    run show 1
+    sed -n '/^  reasons:/,/^  log:/p' "$OUT" >"$TEST_TMP/reasons"
+    OUT=$TEST_TMP/reasons expect_stdout_eq <<EOF
+  reasons:
+    {
+      "odd": 1
+    }
+  log:          $(log_of 1)
 EOF
     run show 7
     expect_exit 2

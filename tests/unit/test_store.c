@@ -20,7 +20,7 @@
 #include "unit.h"
 
 /* The schema version this stau writes (store_sqlite.c's migrations). */
-#define SCHEMA_NOW "11"
+#define SCHEMA_NOW "12"
 
 static char *db_path(const char *name)
 {
@@ -76,6 +76,7 @@ static struct run_record sample_run(const char *job)
         .reasons_json = (char *)"[{\"reason\": \"never-run\"}]",
         .log_path = (char *)".stau/logs/1.log",
         .env_names_json = (char *)"[\"DB_URL\",\"TOKEN\"]",
+        .kwargs_given_json = (char *)"{\"region\": \"Zürich ✓ 数据\"}",
     };
 }
 
@@ -193,6 +194,7 @@ UNIT_STORE_TEST(store_run_round_trip)
     CHECK_STR(r.archive_path, NULL);
     CHECK_INT(r.rerun_of, first);
     CHECK_STR(r.env_names_json, "[\"DB_URL\",\"TOKEN\"]");
+    CHECK_STR(r.kwargs_given_json, "{\"region\": \"Zürich ✓ 数据\"}");
     run_record_release(&r);
 
     CHECK_INT(unit_start_run(st, id, 31337, 2000), 0);
@@ -1071,6 +1073,7 @@ UNIT_STORE_TEST(store_enqueue_is_fenced_and_taken_by_a_claim)
     struct store_claim c = claim_of("t", 8, true, v);
     c.run.kwargs_json = (char *)"{}";
     c.run.env_names_json = (char *)"[\"A\"]";
+    c.run.kwargs_given_json = (char *)"{\"k\":1}";
     claim_ok(st, &c, 1, 600, &live);
     CHECK_INT(c.outcome, CLAIM_GOT);
     CHECK_INT(c.id, enqueued);
@@ -1080,6 +1083,7 @@ UNIT_STORE_TEST(store_enqueue_is_fenced_and_taken_by_a_claim)
           r.heartbeat_at == 600 && !run_unassigned(&r));
     CHECK_STR(r.kwargs_json, "{}");
     CHECK_STR(r.env_names_json, "[\"A\"]");
+    CHECK_STR(r.kwargs_given_json, "{\"k\":1}");
     run_record_release(&r);
     CHECK_INT(runs_of(st, "t"), 1);
     CHECK_INT(store_withdraw(st, enqueued), 0); /* taken: not the leader's any more */
