@@ -49,6 +49,7 @@ static struct store *open_store(const struct project *p, bool to_read)
     char *path = cli_state_path(p);
     struct strbuf err = STRBUF_INIT, unused = STRBUF_INIT;
     struct store *st = store_open(path, cli_db_schema(), &err);
+    bool writable = st != NULL;
     const char *file = starts_with(path, "sqlite:") ? path + strlen("sqlite:") : path;
     bool exists = !store_location_is_server(path) && access(file, F_OK) == 0;
     if (!st && to_read && exists)
@@ -63,19 +64,24 @@ static struct store *open_store(const struct project *p, bool to_read)
             *slash = '\0';
         bool dir_writable = access(slash ? dir : ".", W_OK) == 0;
         const char *what = dir_writable ? file : slash ? dir : ".";
-        int problem = access(what, W_OK) == 0 ? EACCES : errno;
-        fprintf(stderr,
-                "stau: error: cannot write state database '%s': %s '%s' is not writable (%s)\n"
-                "  hint: `stau history`, `log`, `show` and `restore` read it as it is; "
-                "running jobs needs write access\n",
-                file, dir_writable ? "the file" : "its folder", what, strerror(problem));
+        if (access(what, W_OK) == 0) {
+            /* Both say writable: what failed is something else (busy, full, I/O). */
+            error("%s", strbuf_str(&err));
+        } else {
+            fprintf(stderr,
+                    "stau: error: cannot write state database '%s': %s '%s' is not writable "
+                    "(%s)\n"
+                    "  hint: `stau history`, `log`, `show` and `restore` read it as it is; "
+                    "running jobs needs write access\n",
+                    file, dir_writable ? "the file" : "its folder", what, strerror(errno));
+        }
         free(dir);
         store_close(readable);
     } else if (!st) {
         error("%s", strbuf_str(&err));
     }
     if (st)
-        cli_notice_lost_history(p, st);
+        cli_notice_lost_history(p, st, writable);
     strbuf_release(&err);
     strbuf_release(&unused);
     free(path);
@@ -161,7 +167,7 @@ int cli_check(const struct cli *c)
         return EXIT_USAGE;
     }
     size_t jobs = p.graph.jobs.len, deps = p.graph.edge_count;
-    size_t errors = p.diags.errors, warnings = p.diags.warnings;
+    size_t errors = p.diags.errors, warnings = p.diags.warnings + c->settings_warnings;
     int rc = EXIT_OK;
     if (errors) {
         fprintf(stderr, "%zu %s, %zu %s\n", errors, plural(errors, "error", "errors"), warnings,

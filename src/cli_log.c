@@ -466,6 +466,20 @@ static void show_time(const char *label, int64_t ms)
     strbuf_release(&sb);
 }
 
+/* The strings of a JSON array of them, comma-separated ("A, B"); nothing for NULL. */
+static void names_of(const char *json, struct strbuf *out)
+{
+    struct strbuf item = STRBUF_INIT, text = STRBUF_INIT;
+    for (size_t i = 0; json && json_array_item(json, i, &item) == 1; i++) {
+        strbuf_reset(&text);
+        if (json_string_decode(item.buf, &text) == 0)
+            strbuf_addf(out, "%s%s", out->len ? ", " : "", strbuf_str(&text));
+        strbuf_reset(&item);
+    }
+    strbuf_release(&item);
+    strbuf_release(&text);
+}
+
 /* The record as text; the archive's members (or why they are missing) at the end. */
 static void show_text(struct state *s, const struct run_record *r,
                       const struct archiver_members *members, const char *archive_problem)
@@ -497,6 +511,11 @@ static void show_text(struct state *s, const struct run_record *r,
     show_time("heartbeat:", r->heartbeat_at);
     show_line("git commit:", r->git_commit);
     show_line("kwargs:", r->kwargs_json);
+    strbuf_reset(&sb);
+    names_of(r->env_names_json, &sb);
+    if (sb.len)
+        strbuf_addstr(&sb, " (from the env file; values are never kept)");
+    show_line("env:", sb.buf);
     show_line("work ids:", r->work_ids_json);
     strbuf_reset(&sb);
     if (r->chunk)

@@ -81,14 +81,17 @@ static const char *plural(size_t n, const char *one, const char *many)
     return n == 1 ? one : many;
 }
 
-void cli_notice_lost_history(const struct project *p, struct store *st)
+void cli_notice_lost_history(const struct project *p, struct store *st, bool writable)
 {
     struct run_list one = {0};
     int rc = store_history(st, NULL, 1, &one);
     bool empty = rc == 0 && one.len == 0;
+    int64_t newest = rc == 0 && one.len ? one.items[0].id : 0;
     run_list_release(&one);
-    if (!empty)
-        return; /* a failure here shows on the command's own reads */
+    /* A failure here shows on the command's own reads. A history that is there is
+     * checked against the archives only by a command that may add runs to it. */
+    if (rc != 0 || (!empty && !writable))
+        return;
     char *folder = paths_archive_folder();
     struct archived_list archives = {0};
     size_t logs;
@@ -97,7 +100,22 @@ void cli_notice_lost_history(const struct project *p, struct store *st)
     for (size_t i = 0; i < archives.len; i++)
         if (archives.items[i].id > highest)
             highest = archives.items[i].id;
-    if (archives.len || logs) {
+    if (!empty) {
+        if (highest > newest) {
+            struct strbuf numbered = STRBUF_INIT;
+            if (store_keep_ids_above(st, highest) == 0)
+                strbuf_addf(&numbered, "new runs are numbered from %lld on",
+                            (long long)highest + 1);
+            else
+                strbuf_addf(&numbered, "new runs cannot be numbered past the archived ones: %s",
+                            store_error(st));
+            warn("state database '%s' records runs up to %lld, but '%s' holds archives up to "
+                 "run %lld (an older copy of the database?): %s, so no archive is written over\n"
+                 "  hint: `stau db recover` adds the archived runs the database lacks",
+                 st->location, (long long)newest, folder, (long long)highest, numbered.buf);
+            strbuf_release(&numbered);
+        }
+    } else if (archives.len || logs) {
         struct strbuf kept = STRBUF_INIT;
         if (archives.len)
             strbuf_addf(&kept, "%zu %s (in '%s')", archives.len,
@@ -106,7 +124,9 @@ void cli_notice_lost_history(const struct project *p, struct store *st)
             strbuf_addf(&kept, "%s%zu %s (in '" PATHS_STATE_DIR "/logs')",
                         archives.len ? " and " : "", logs, plural(logs, "log", "logs"));
         struct strbuf numbered = STRBUF_INIT;
-        if (highest && store_keep_ids_above(st, highest) == 0)
+        if (!writable)
+            ; /* read as it is: nothing is numbered */
+        else if (highest && store_keep_ids_above(st, highest) == 0)
             strbuf_addf(&numbered,
                         "; new runs are numbered from %lld on, so no archive is written over",
                         (long long)highest + 1);
@@ -203,6 +223,7 @@ bool cli_manifest_run(const char *json, struct run_record *r, struct strbuf *why
     r->kwargs_json = manifest_raw(json, "kwargs");
     r->work_ids_json = manifest_raw(json, "work_ids");
     r->reasons_json = manifest_raw(json, "reasons");
+    r->env_names_json = manifest_raw(json, "env_names");
     char *status = NULL;
     if (!manifest_text(json, "status", &status) || !status || !run_status_parse(status, &r->status))
         r->status = RUN_STATUS_COUNT;
@@ -277,6 +298,23 @@ static bool has_id(const int64_t *ids, size_t n, int64_t id)
     return n && bsearch(&id, ids, n, sizeof(*ids), by_number) != NULL;
 }
 
+/* The run of a history (newest first, as store_history gives it) with this id. */
+static const struct run_record *run_of_id(const struct run_list *history, int64_t id)
+{
+    size_t lo = 0, hi = history->len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int64_t at = history->items[mid].id;
+        if (at == id)
+            return &history->items[mid];
+        if (at > id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
 int cli_db_recover(const struct cli *c)
 {
     static const char usage[] = "stau db recover";
@@ -332,7 +370,16 @@ int cli_db_recover(const struct cli *c)
             warn("cannot recover the run of archive '%s': %s", recorded, why.buf);
             unreadable++;
         } else if (has_id(ids, existing.len, r.id)) {
-            known++;
+            /* The same id for another job: the database was begun again and numbered
+             * over the archives; the archive is not the run the database holds. */
+            const struct run_record *there = run_of_id(&existing, r.id);
+            if (there && there->job && r.job && strcmp(there->job, r.job) != 0) {
+                warn("archive '%s' holds run %lld of '%s', but run %lld in the database is of "
+                     "'%s': not recovered",
+                     recorded, (long long)r.id, r.job, (long long)r.id, there->job);
+                unreadable++;
+            } else
+                known++;
         } else {
             /* where the archive is now, whatever the manifest says */
             free(r.archive_path);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "engine.h"
+#include "envfile.h"
 #include "lease.h"
 #include "status.h"
 #include "proc.h"
@@ -201,11 +202,32 @@ char *cli_default_python(const char *root)
     return python ? python : xstrdup("python3");
 }
 
-/* Run the plan's due jobs: one submission to an engine, stepped until nothing is
- * left, reported on stdout. The exit status (0, 1, 130; 2 if nothing could run). */
-static int run_engine(struct session *s, size_t slots, bool fail_fast,
-                      const struct engine_submit_options *sub)
+int cli_load_env(const struct cli *c, const char *root, struct envfile *out)
 {
+    struct diags d = DIAGS_INIT;
+    int rc = envfile_load(root, c->env_file, out, &d);
+    diag_print_all(stderr, &c->printer, &d);
+    diag_release(&d);
+    if (rc < 0)
+        fprintf(stderr, "stau: error: no job runs until the env file '%s%s' is fixed (see above)\n",
+                c->printer.prefix ? c->printer.prefix : "",
+                c->env_file ? c->env_file : ENVFILE_DEFAULT);
+    return rc;
+}
+
+/* Run the plan's due jobs: one submission to an engine, stepped until nothing is
+ * left, reported on stdout. The project's env file is read now, as they are about to
+ * run. The exit status (0, 1, 130; 2 if nothing could run). */
+static int run_engine(const struct cli *c, struct session *s, size_t slots, bool fail_fast,
+                      const struct engine_submit_options *given)
+{
+    struct envfile env;
+    if (cli_load_env(c, s->project.root, &env) < 0)
+        return EXIT_RUN_USAGE;
+    struct engine_submit_options opt = *given;
+    opt.env = (const char *const *)env.entries;
+    opt.env_names = env.names_json;
+    const struct engine_submit_options *sub = &opt;
     /* A status line redrawn in place needs a terminal that takes escape codes. */
     bool tty = isatty(STDOUT_FILENO) != 0 && !dumb_terminal();
     char *python = cli_default_python(s->project.root);
@@ -243,6 +265,7 @@ static int run_engine(struct session *s, size_t slots, bool fail_fast,
         status_summary(status, &totals, proc_now_ms() - began);
     status_free(status);
     free(python);
+    envfile_release(&env);
     return rc;
 }
 
@@ -651,7 +674,7 @@ static int run_plan(const struct cli *c, struct forcing force)
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         size_t slots =
             c->project.threads > 0 ? (size_t)c->project.threads : (size_t)(cpus > 0 ? cpus : 1);
-        rc = run_engine(&s, slots, c->fail_fast, &(struct engine_submit_options){0});
+        rc = run_engine(c, &s, slots, c->fail_fast, &(struct engine_submit_options){0});
         /* Timetable entries ticking at once are schedules of their own (SPEC §7): each
          * gets its run, one after the other, the job and what it needs planned again. */
         for (size_t round = 0; rc == EXIT_OK && round < 64; round++) {
@@ -684,7 +707,8 @@ static int run_plan(const struct cli *c, struct forcing force)
                     progress = got && strcmp(got, entries[k]) == 0;
                 }
                 if (progress && s.plan.order.len)
-                    next = run_engine(&s, slots, c->fail_fast, &(struct engine_submit_options){0});
+                    next =
+                        run_engine(c, &s, slots, c->fail_fast, &(struct engine_submit_options){0});
             }
             for (size_t k = 0; k < n; k++) {
                 free(names[k]);
@@ -1215,7 +1239,7 @@ int cli_rerun(const struct cli *c)
             long cpus = sysconf(_SC_NPROCESSORS_ONLN);
             struct engine_submit_options sub = {
                 .kwargs = old.kwargs_json, .rerun_of = id, .rerun = &old};
-            rc = run_engine(&s, (size_t)(cpus > 0 ? cpus : 1), false, &sub);
+            rc = run_engine(c, &s, (size_t)(cpus > 0 ? cpus : 1), false, &sub);
         }
         free(target);
     }

@@ -48,6 +48,7 @@
 #include <unistd.h>
 #include "diag.h"
 #include "engine.h"
+#include "envfile.h"
 #include "lease.h"
 #include "stale.h"
 #include "watch.h"
@@ -93,6 +94,7 @@ struct serve_sub {
     struct serve *s;
     struct loaded *from;
     struct plan plan;
+    struct envfile env; /* the project's env file, read as it was submitted */
 };
 
 /* ---- jobs that failed here ---- */
@@ -331,6 +333,7 @@ static void release_sub(void *ctx)
 {
     struct serve_sub *sub = ctx;
     plan_release(&sub->plan);
+    envfile_release(&sub->env);
     loaded_unref(sub->from);
     free(sub);
 }
@@ -671,9 +674,28 @@ static void plan_and_submit(struct serve *s, int64_t *tick)
         free(sub);
         return;
     }
+    /* The env file is read as its jobs are about to run: a change to it counts from
+     * the next submission. */
+    struct diags env_diags = DIAGS_INIT;
+    int env_rc = envfile_load(l->project.root, s->c->env_file, &sub->env, &env_diags);
+    log_diagnostics(s, &env_diags);
+    diag_release(&env_diags);
+    if (env_rc < 0) {
+        log_event(s, "error", "",
+                  "no job runs until the env file '%s' is fixed (see above); trying again in %d s",
+                  s->c->env_file ? s->c->env_file : ENVFILE_DEFAULT, PLAN_RETRY_MS / 1000);
+        plan_release(&sub->plan);
+        free(sub);
+        if (now + PLAN_RETRY_MS < *tick)
+            *tick = now + PLAN_RETRY_MS;
+        return;
+    }
     sub->from = l;
     l->refs++;
-    struct engine_submit_options opt = {.release = release_sub, .release_ctx = sub};
+    struct engine_submit_options opt = {.release = release_sub,
+                                        .release_ctx = sub,
+                                        .env = (const char *const *)sub->env.entries,
+                                        .env_names = sub->env.names_json};
     if (engine_submit(s->engine, &l->project, &sub->plan, &opt) < 0)
         log_event(s, "error", "", "cannot submit %zu due jobs (see above)", sub->plan.order.len);
 }

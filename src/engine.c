@@ -540,6 +540,7 @@ static void start_task(struct engine *e, struct task *t)
     char *full_log = xprintf("%s/%s", p->root, t->log_path);
     struct proc_spec spec = {.argv = argv,
                              .env_extra = (const char *const *)env,
+                             .env_defaults = d->sub->opt.env,
                              .cwd = p->root,
                              .log_path = full_log,
                              .timeout_ms = (int64_t)(job->decl->timeout * 1000),

@@ -121,6 +121,11 @@ struct engine_submit_options {
     int64_t rerun_of;               /* the run being repeated (stau rerun), or 0 */
     const struct run_record *rerun; /* ... its record: a chunk runs again with its recorded
                                        work IDs, in its batch; NULL when not a rerun */
+    const char *const *env;         /* the project's env file (envfile.h): "KEY=VALUE" entries
+                                       every process of it gets where stau's environment and
+                                       stau's own STAU_* variables lack the key; NULL: none */
+    const char *env_names;          /* their keys as a JSON array, recorded with each run;
+                                       NULL: none */
     void (*release)(void *ctx);     /* called once the submission is over (its project and
                                        plan may go then); NULL: the caller frees them after
                                        engine_free */

@@ -54,6 +54,7 @@ static char *manifest(struct engine *e, const struct task *t, const struct run_f
         .pid = t->pid,
         .git_commit = d->sub->git_commit,
         .kwargs_json = (char *)(uintptr_t)engine_kwargs(d),
+        .env_names_json = (char *)(uintptr_t)d->sub->opt.env_names,
         .work_ids_json = d->chunked ? ids.buf : NULL,
         .code_fingerprint = (char *)(uintptr_t)pj->code_fp,
         .config_fingerprint =
@@ -174,6 +175,7 @@ static struct run_record new_run(const struct engine *e, const struct due_job *d
         .owner_start = e->cfg.owner->start,
         .git_commit = d->sub->git_commit,
         .kwargs_json = (char *)(uintptr_t)engine_kwargs(d),
+        .env_names_json = (char *)(uintptr_t)d->sub->opt.env_names,
         .work_ids_json = (char *)(uintptr_t)work_ids_json,
         .rerun_of = d->sub->opt.rerun_of,
         .batch = t && t->chunk ? d->batch : 0,

@@ -382,6 +382,7 @@ static void start_selection(struct engine *e, struct due_job *d)
                                     .path = job->path,
                                     .python = engine_interpreter(e, job),
                                     .kwargs = engine_kwargs(d),
+                                    .env = d->sub->opt.env,
                                     .timeout = job->decl->timeout,
                                     .grace_ms = GRACE_MS};
     struct strbuf err = STRBUF_INIT;

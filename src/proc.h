@@ -45,6 +45,9 @@ struct proc_spec {
     const char *input;            /* bytes the child reads on PROC_INPUT_FD (from their start,
                                      in one go or not, at any time); NULL: no such fd */
     size_t input_len;             /* how many bytes of input */
+    /* NULL-terminated "KEY=VALUE" entries added where neither env_extra nor the
+     * inherited environment has the key (the project's env file); NULL for none */
+    const char *const *env_defaults;
 };
 
 /* How many processes left behind in a job's group its log names. */

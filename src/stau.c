@@ -927,6 +927,7 @@ static int apply_settings(struct cli *c, struct settings *s)
 {
     struct diags d = DIAGS_INIT;
     int rc = settings_read(c->project.dir, s, &d);
+    c->settings_warnings = d.warnings;
     diag_print_all(stderr, &c->printer, &d);
     diag_release(&d);
     if (rc < 0) {

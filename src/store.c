@@ -44,6 +44,8 @@ const char *run_record_impossible(const struct run_record *r, struct strbuf *why
         strbuf_addf(why, "its queue time is %lld", (long long)r->queued_at);
     else if (r->kwargs_json && !json_valid(r->kwargs_json, '{'))
         strbuf_addstr(why, "its kwargs are no JSON object");
+    else if (r->env_names_json && !json_valid(r->env_names_json, '['))
+        strbuf_addstr(why, "its env_names are no JSON array");
     else if (r->chunk < 0 || r->chunks < 0 || r->chunk > r->chunks)
         strbuf_addf(why, "it is chunk %d of %d", r->chunk, r->chunks);
     return why->len ? strbuf_str(why) : NULL;
@@ -63,7 +65,8 @@ void run_record_release(struct run_record *r)
                        r->reasons_json,
                        r->log_path,
                        r->archive_path,
-                       r->files};
+                       r->files,
+                       r->env_names_json};
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
         free(strings[i]);
     memset(r, 0, sizeof(*r));
@@ -98,6 +101,7 @@ void run_record_json_fields(const struct run_record *r, struct strbuf *out)
     json_field_number(out, "batch", r->batch, r->batch);
     json_field_number(out, "chunk", r->chunk, r->chunk);
     json_field_number(out, "chunks", r->chunks, r->chunks);
+    json_field_raw(out, "env_names", r->env_names_json);
 }
 
 void run_list_release(struct run_list *list)
@@ -228,4 +232,23 @@ int store_make_version(const char *location, const char *schema, int version, st
         return store_pg_make_version(location, schema ? schema : STORE_DEFAULT_SCHEMA, version,
                                      err);
     return store_sqlite_make_version(location, version, err);
+}
+
+bool store_claim_owns(const struct store_claim *c, const struct run_record *r)
+{
+    return r->host && c->run.host && strcmp(r->host, c->run.host) == 0 &&
+           r->owner_pid == c->run.owner_pid && r->owner_start == c->run.owner_start;
+}
+
+bool store_claim_taken_meanwhile(struct store_claim *c, struct run_list *after)
+{
+    for (size_t i = 0; i < after->len; i++) {
+        if (!store_claim_owns(c, &after->items[i])) {
+            c->outcome = CLAIM_CHANGED;
+            c->holder = after->items[i];
+            memset(&after->items[i], 0, sizeof(after->items[i]));
+            return true;
+        }
+    }
+    return false;
 }

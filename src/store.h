@@ -96,6 +96,8 @@ struct run_record {
                                   "KIND\tPATH\tHASH" for each file of its code (c) and
                                   inputs (i) as it started and of its outputs (o) as it
                                   left them (see plan_files_diff); NULL: not recorded */
+    char *env_names_json;      /* the names of the variables the project's env file gave its
+                                  process, a JSON array (the values are never kept); NULL: none */
 };
 
 /* Runs, in the order the function producing them says; works with VEC_PUSH. */
@@ -207,6 +209,14 @@ typedef bool store_holder_live_fn(const struct run_record *active, void *ctx);
 
 /* Answers whether the stau holding the leader lease is alive (lease.h has the rule). */
 typedef bool store_leader_live_fn(const struct store_owner_row *leader, void *ctx);
+
+struct store_claim;
+/* Whether r was recorded by the stau making claim c (same host, pid and start). */
+bool store_claim_owns(const struct store_claim *c, const struct run_record *r);
+/* For a claim after a lost run (after_run): when one of the job's runs since then
+ * (after) is another stau's, it claimed the job first: c becomes CHANGED with that
+ * run moved into its holder; true then. */
+bool store_claim_taken_meanwhile(struct store_claim *c, struct run_list *after);
 
 /* One job to claim with store_claim. */
 struct store_claim {

@@ -125,6 +125,23 @@ def select_work():
 [7, 8]" "$(ids)"
 }
 
+test_chunks_select_work_from_a_subfolder() {
+    new_project
+    chunked a '"chunk_size": 2' '
+
+def select_work():
+    return [1, 2, 3]'
+    # The root is found by walking up ('../..'): the selector still finds its answer.
+    mkdir -p src/deep
+    cd src/deep || return
+    run
+    expect_exit 0
+    expect_stdout_contains "1 ran: 1 succeeded, 0 failed, 0 skipped"
+    cd ../.. || return
+    expect_eq "work IDs per chunk" "[1, 2]
+[3]" "$(ids)"
+}
+
 test_chunks_no_select_work_runs_once_unchunked() {
     new_project
     chunked a '"chunk_size": 2'

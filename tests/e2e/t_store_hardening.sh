@@ -67,6 +67,14 @@ test_store_a_run_without_a_job_is_reported_not_a_crash() {
     run log 1
     expect_exit 2
     expect_stderr_contains "$said"
+    # Read as a snapshot (.stau/ read-only): the same finding, but no advice to move
+    # the file aside on that reading alone.
+    ro_stau history
+    expect_exit 2
+    expect_stderr_eq <<EOF2
+$said
+  hint: it was read as a snapshot (its folder cannot be written), which misses what a running stau has not yet checkpointed; check it again where its folder is writable before moving it aside
+EOF2
     # The sound run still reads.
     run show 2
     expect_exit 0
@@ -143,6 +151,48 @@ test_store_a_removed_database_is_said_and_no_archive_is_written_over() {
 
 test_store_an_emptied_database_is_said_and_no_archive_is_written_over() {
     lost_database_is_said empty
+}
+
+test_store_an_older_database_put_back_numbers_past_the_archives() {
+    ran_report 2
+    cp .stau/state.db ../old.db
+    run run --force report
+    expect_exit 0
+    archive_sums >../before.txt
+    # An older copy of the database comes back (a backup): it knows runs 1 and 2.
+    cp ../old.db .stau/state.db
+    rm -f .stau/state.db-wal .stau/state.db-shm
+    # Said by every command that opens it until a new run is recorded.
+    local said="stau: warning: state database './.stau/state.db' records runs up to 2, but '.stau/archive' holds archives up to run 3 (an older copy of the database?): new runs are numbered from 4 on, so no archive is written over
+  hint: \`stau db recover\` adds the archived runs the database lacks"
+    run history
+    expect_exit 0
+    expect_eq "stderr" "$said" "$(cat "$ERR")"
+    run run --force report
+    expect_exit 0
+    expect_eq "stderr" "$said" "$(cat "$ERR")"
+    run history
+    expect_stderr_empty
+    expect_eq "runs" "1 2 4" "$(db "SELECT group_concat(id, ' ') FROM runs")"
+    expect_file .stau/archive/report.4.tar.zst
+    archive_sums | grep -v 'report\.4\.' >../after.txt
+    expect_eq "archives 1 to 3" "$(cat ../before.txt)" "$(cat ../after.txt)"
+    run db recover
+    expect_exit 0
+    expect_stdout_eq <<<"recovered 1 run from the archives in '.stau/archive' into './.stau/state.db' (3 recorded already)"
+}
+
+test_store_db_recover_skips_an_archive_of_another_job_under_a_known_id() {
+    ran_report 2
+    # Run 2's archive, but as if of another job: the database's run 2 is report's.
+    mv .stau/archive/report.2.tar.zst .stau/archive/other.2.tar.zst
+    mkdir ../unpacked
+    tar --zstd -xf .stau/archive/other.2.tar.zst -C ../unpacked
+    sed -i 's/"job":"report"/"job":"other"/' ../unpacked/manifest.json
+    tar --zstd -cf .stau/archive/other.2.tar.zst -C ../unpacked manifest.json log.txt
+    run db recover
+    expect_exit 1
+    expect_stderr_contains "stau: warning: archive '.stau/archive/other.2.tar.zst' holds run 2 of 'other', but run 2 in the database is of 'report': not recovered"
 }
 
 # What `history --json` says of each run, without the two times a manifest does
