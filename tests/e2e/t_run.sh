@@ -589,25 +589,26 @@ test_run_max_lag_old_dependency_runs_first() {
 
 test_run_schedule_due_and_not_due() {
     new_project
-    job tick '"schedule": "@every 2s"'
-    # Start just after an even second, so the next tick is ~2 s away.
-    sleep "$("$PY" -c 'import time; print(2.05 - time.time() % 2)')"
+    # Every 5 s, started just after a tick: the next is ~5 s away, room enough for a
+    # run and a why on a loaded machine (a run alone took 1.9 s there).
+    job tick '"schedule": "@every 5s"'
+    sleep "$("$PY" -c 'import time; print(5.05 - time.time() % 5)')"
     run
     expect_exit 0
     expect_ran 'tick'
     run why tick
     expect_stdout_contains "tick is not due:"
     expect_stdout_contains "  next tick: "
-    expect_stdout_contains "('@every 2s')"
+    expect_stdout_contains "('@every 5s')"
     run
     expect_stdout_eq <<<"nothing to do"
-    sleep 2.1
+    sleep 5.1
     run why tick
     expect_stdout_contains "tick is due:"
-    expect_stdout_contains "schedule: '@every 2s' ticked at "
+    expect_stdout_contains "schedule: '@every 5s' ticked at "
     expect_stdout_contains ", after the last run started"
     # Many missed ticks: one run.
-    sleep 2.1
+    sleep 5.1
     run
     expect_exit 0
     expect_ran 'tick'
