@@ -148,6 +148,8 @@ enum engine_event {
 /* Totals over everything submitted, for a summary. */
 struct engine_totals {
     size_t succeeded, failed, skipped; /* jobs done that way */
+    size_t timed_out, interrupted;     /* ... (not counted as failed) */
+    size_t lost;                       /* ... taken over by another stau */
     size_t up_to_date;                 /* jobs dropped as up to date (early cutoff) */
     size_t cancelled;                  /* jobs cancelled: their master chose no work IDs */
     size_t elsewhere;                  /* jobs left to another stau */

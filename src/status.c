@@ -114,7 +114,9 @@ static void on_finished(void *ctx, const struct engine_run *run, const struct en
         putchar('\n');
     } else {
         const char *failure = run->failure ? run->failure : run_status_name(run->result);
-        print_colored(s, "31", failure);
+        /* Red for what the job did (failed, timed out), yellow for what befell it. */
+        bool befell = run->result == RUN_INTERRUPTED || run->result == RUN_LOST;
+        print_colored(s, befell ? "33" : "31", failure);
         /* (A timeout's words carry its time.) */
         if (run->result != RUN_TIMED_OUT)
             printf(" %.1fs", (double)run->ms / 1000);
@@ -250,8 +252,15 @@ static void print_tail(const char *root, const char *rel)
 void status_summary(struct status *s, const struct engine_totals *t, int64_t ms)
 {
     clear_line(s);
-    printf("%zu ran: %zu succeeded, %zu failed, %zu skipped", t->succeeded + t->failed,
-           t->succeeded, t->failed, t->skipped);
+    printf("%zu ran: %zu succeeded, %zu failed, %zu skipped",
+           t->succeeded + t->failed + t->timed_out + t->interrupted + t->lost, t->succeeded,
+           t->failed, t->skipped);
+    if (t->timed_out)
+        printf(", %zu timed out", t->timed_out);
+    if (t->interrupted)
+        printf(", %zu interrupted", t->interrupted);
+    if (t->lost)
+        printf(", %zu lost", t->lost);
     if (t->up_to_date)
         printf(", %zu up to date after all", t->up_to_date);
     if (t->cancelled)

@@ -111,3 +111,96 @@ a failed (exit 3); the end of its log:
 2|b|skipped
 3|c|skipped" "$(db 'SELECT id, job, status FROM runs ORDER BY id')"
 }
+
+# A job body that makes the file started, then waits (at most 20 s) for the file go.
+WAIT_FOR_GO='    open("started", "w").close()
+    for _ in range(200):
+        if os.path.exists("go"):
+            break
+        time.sleep(0.1)'
+
+test_output_interrupted_is_not_failed() {
+    new_project
+    job a '"tags": []' "$WAIT_FOR_GO"
+    job b '"dependencies": ["a"]'
+    start_bg -j 1
+    wait_for_file started
+    kill -INT "$BG_PID"
+    wait_bg
+    expect_eq "exit status" 130 "$RC"
+    expect_eq stdout "interrupted: stopping the running jobs (again to kill them at once)
+[1/2] a interrupted T: run 1, stau log 1
+[2/2] b skipped: 'a' was interrupted (run 2)
+1 ran: 0 succeeded, 0 failed, 1 skipped, 1 interrupted (T)
+a interrupted; the end of its log:
+  full log: .stau/logs/a.MS.1.log" "$(normalised)"
+}
+
+test_output_timed_out_is_not_failed() {
+    new_project
+    job a '"tags": [], "timeout": 1' "$WAIT_FOR_GO"
+    job b '"dependencies": ["a"]'
+    run -j 1
+    expect_exit 1
+    expect_eq stdout "[1/2] a timed out after 1s: run 1, stau log 1
+[2/2] b skipped: 'a' timed out (run 2)
+1 ran: 0 succeeded, 0 failed, 1 skipped, 1 timed out (T)
+a timed out after 1s; the end of its log:
+  full log: .stau/logs/a.MS.1.log" "$(normalised)"
+}
+
+# Another stau records the run lost (as after this one was paused past its lease):
+# at its next heartbeat (10 s) this stau stops the job and says it was lost.
+test_output_lost_is_not_failed() {
+    new_project
+    job a '"tags": []' "$WAIT_FOR_GO"
+    job b '"dependencies": ["a"]'
+    start_bg -j 1
+    wait_for_file started
+    db "UPDATE runs SET status = 'lost' WHERE id = 1"
+    wait_bg
+    expect_eq "exit status" 1 "$RC"
+    expect_eq stdout "[1/2] a lost (taken over by another stau) T: run 1
+[2/2] b skipped: 'a' was lost (run 2)
+1 ran: 0 succeeded, 0 failed, 1 skipped, 1 lost (T)
+a lost (taken over by another stau); the end of its log:
+  full log: .stau/logs/a.MS.1.log" "$(normalised)"
+    expect_stderr_contains "run 1 of 'a' was recorded lost by another stau"
+}
+
+# A run of a that failed in another stau which retries it is not the end of a:
+# b waits for the retry instead of being skipped for a failure (issue 13, 14).
+test_output_upstream_retried_elsewhere_is_waited_for() {
+    new_project
+    job a '"tags": [], "retries": 1, "retry_delay": 1' '    if os.environ["STAU_ATTEMPT"] == "1":
+'"$(sed 's/^/    /' <<<"$WAIT_FOR_GO")"'
+        sys.exit(1)'
+    job b '"dependencies": ["a"]'
+    start_bg_into first.out first.err run a
+    local first=$BG_PID
+    wait_for_file started
+    start_bg_into second.out second.err -j 1
+    local second=$BG_PID i
+    for i in $(seq 100); do
+        grep -q "^b waits" second.out && break
+        sleep 0.1
+    done
+    touch go
+    BG_PID=$first
+    wait_bg
+    expect_eq "the first stau's exit status" 0 "$RC"
+    BG_PID=$second
+    wait_bg
+    expect_eq "the second stau's exit status" 0 "$RC"
+    OUT=second.out
+    expect_eq "the second stau's stdout" "a already running as run 1 of another stau (pid P on H); waiting for it
+b waits: 'a' is running as run 1 of another stau (pid P on H)
+a run 1 of another stau failed; its retry (attempt 2) is run 2; waiting for it
+[1/2] a run 2 of another stau ended: succeeded
+[2/2] b ok T (run 3)
+1 ran: 1 succeeded, 0 failed, 0 skipped, 1 left to another stau (T)" \
+        "$(normalised | sed -E 's/pid [0-9]+ on [^)]+/pid P on H/')"
+    expect_eq "runs" "1|a|1|failed
+2|a|2|succeeded
+3|b|1|succeeded" "$(db 'SELECT id, job, attempt, status FROM runs ORDER BY id')"
+}
