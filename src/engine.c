@@ -136,25 +136,35 @@ static int system_terminate(void *ctx, struct proc *proc, int64_t grace_ms)
 
 /* ---- the reporter ---- */
 
-/* Where the engine stands; with longest, also what has run longest (*longest is
- * then the caller's to free). */
-static void progress_of(const struct engine *e, struct engine_progress *out, char **longest)
+/* Where the engine stands; with labels, also what has run longest and whose retry
+ * comes next (labels[0] and labels[1] are then the caller's to free). */
+static void progress_of(const struct engine *e, struct engine_progress *out, char **labels)
 {
     *out = (struct engine_progress){
         .done = e->done, .count = e->count, .running = e->running + e->selecting};
-    if (!longest)
+    if (!labels)
         return;
-    *longest = NULL;
-    const struct task *oldest = NULL;
+    labels[0] = labels[1] = NULL;
+    const struct task *oldest = NULL, *next_retry = NULL;
     for (size_t i = e->open_tasks; i < e->tasks.len; i++) {
         const struct task *t = e->tasks.items[i];
         if (t->state == TASK_RUNNING && (!oldest || t->started_mono < oldest->started_mono))
             oldest = t;
+        bool waits = t->state == TASK_RETRY || (t->state == TASK_READY && t->attempt > 1);
+        if (waits && (!next_retry || t->retry_at < next_retry->retry_at))
+            next_retry = t;
     }
+    int64_t now = engine_mono(e);
     if (oldest) {
-        *longest = engine_task_label(oldest);
-        out->longest = *longest;
-        out->longest_ms = engine_mono(e) - oldest->started_mono;
+        labels[0] = engine_task_label(oldest);
+        out->longest = labels[0];
+        out->longest_ms = now - oldest->started_mono;
+    }
+    if (next_retry) {
+        labels[1] = engine_task_label(next_retry);
+        out->retrying = labels[1];
+        out->retry = next_retry->attempt - 1;
+        out->retry_in_ms = next_retry->retry_at > now ? next_retry->retry_at - now : 0;
     }
 }
 
@@ -163,10 +173,11 @@ static void report_progress(struct engine *e)
     if (!e->cfg.reporter.progress)
         return;
     struct engine_progress pr;
-    char *longest;
-    progress_of(e, &pr, &longest);
+    char *labels[2];
+    progress_of(e, &pr, labels);
     e->cfg.reporter.progress(e->cfg.reporter.ctx, &pr);
-    free(longest);
+    free(labels[0]);
+    free(labels[1]);
 }
 
 /* A task as the reporter is told of it (label: engine_task_label's, borrowed). */
@@ -468,6 +479,7 @@ static void end_run(struct engine *e, struct task *t, const struct proc_event *e
         if (e->cfg.reporter.retry) {
             char *label = engine_task_label(t);
             struct engine_run run = run_of(t, label, fin.status, ev->wall_ms);
+            run.next_run = t->retry_run;
             e->cfg.reporter.retry(e->cfg.reporter.ctx, &run, delay, t->attempt + 1,
                                   (int)job->decl->retries + 1);
             free(label);

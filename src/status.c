@@ -40,7 +40,8 @@ static void clear_line(const struct status *s)
 }
 
 /* On a terminal, the one status line, redrawn: "[12/40 3 running] sales.report 4.2s",
- * naming what has run longest, cut to the terminal's width. */
+ * naming what has run longest, and the next retry's wait ("sales.daily retry 2 in
+ * 38s"), cut to the terminal's width. */
 static void on_progress(void *ctx, const struct engine_progress *pr)
 {
     struct status *s = ctx;
@@ -50,6 +51,12 @@ static void on_progress(void *ctx, const struct engine_progress *pr)
     strbuf_addf(&line, "[%zu/%zu %zu running]", pr->done, pr->count, pr->running);
     if (pr->longest)
         strbuf_addf(&line, " %s %.1fs", pr->longest, (double)pr->longest_ms / 1000);
+    if (pr->retrying && pr->retry_in_ms > 0)
+        strbuf_addf(&line, "%s %s retry %d in %llds", pr->longest ? ";" : "", pr->retrying,
+                    pr->retry, (long long)((pr->retry_in_ms + 999) / 1000));
+    else if (pr->retrying)
+        strbuf_addf(&line, "%s %s retry %d waits for a slot", pr->longest ? ";" : "",
+                    pr->retrying, pr->retry);
     int width = s->columns > 1 ? s->columns - 1 : 79;
     printf("\r\033[K%.*s", width, line.buf);
     fflush(stdout);
@@ -196,8 +203,14 @@ static void on_retry(void *ctx, const struct engine_run *run, double delay_s, in
 {
     struct status *s = ctx;
     clear_line(s);
-    printf("%s %s; retrying in %gs (attempt %d of %d)\n", run->label, run->failure, delay_s,
-           next_attempt, attempts);
+    /* "a failed (exit 1) 2.1s: run 1, stau log 1; retry 1 of 2 in 3s (run 2)" */
+    printf("%s %s", run->label, run->failure);
+    if (run->result != RUN_TIMED_OUT)
+        printf(" %.1fs", (double)run->ms / 1000);
+    printf(": run %lld, stau log %lld; retry %d of %d in %gs", (long long)run->run_id,
+           (long long)run->run_id, next_attempt - 1, attempts - 1, delay_s);
+    print_run_id(run->next_run);
+    putchar('\n');
     fflush(stdout);
 }
 

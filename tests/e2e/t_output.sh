@@ -204,3 +204,65 @@ a run 1 of another stau failed; its retry (attempt 2) is run 2; waiting for it
 2|a|2|succeeded
 3|b|1|succeeded" "$(db 'SELECT id, job, attempt, status FROM runs ORDER BY id')"
 }
+
+test_output_retries_are_told() {
+    new_project
+    job a '"tags": [], "retries": 2, "retry_delay": 0.1' '    if int(os.environ["STAU_ATTEMPT"]) < 3:
+        sys.exit(1)'
+    job b '"tags": [], "retries": 1, "retry_delay": 0.1' '    sys.exit(1)'
+    run a
+    expect_exit 0
+    expect_eq stdout "a failed (exit 1) T: run 1, stau log 1; retry 1 of 2 in T (run 2)
+a failed (exit 1) T: run 2, stau log 2; retry 2 of 2 in T (run 3)
+[1/1] a ok T after 2 retries (run 3)
+1 ran: 1 succeeded, 0 failed, 0 skipped (T)" "$(normalised)"
+    run b
+    expect_exit 1
+    expect_eq stdout "b failed (exit 1) T: run 4, stau log 4; retry 1 of 1 in T (run 5)
+[1/1] b failed (exit 1) T after 1 retry: run 5, stau log 5
+1 ran: 0 succeeded, 1 failed, 0 skipped (T)
+b failed (exit 1); the end of its log:
+  full log: .stau/logs/b.MS.2.log" "$(normalised)"
+    expect_eq "runs" "1|a|1|failed
+2|a|2|failed
+3|a|3|succeeded
+4|b|1|failed
+5|b|2|failed" "$(db 'SELECT id, job, attempt, status FROM runs ORDER BY id')"
+}
+
+# On a terminal, the status line counts down to the retry.
+test_output_retry_wait_on_the_status_line() {
+    new_project
+    job a '"tags": [], "retries": 1, "retry_delay": 2' '    if os.environ["STAU_ATTEMPT"] == "1":
+        sys.exit(1)'
+    run_on_tty
+    expect_exit 0
+    expect_stdout_contains "[0/1 0 running] a retry 1 in 2s"
+    expect_stdout_contains "[0/1 0 running] a retry 1 in 1s"
+    expect_stdout_contains "[1/1] a "
+    expect_stdout_contains " after 1 retry (run 2)"
+}
+
+# Interrupted while a retry waits: the retry is told as never started, and the job
+# is counted as its last attempt ended.
+test_output_interrupted_during_a_retry_delay() {
+    new_project
+    job a '"tags": [], "retries": 1, "retry_delay": 30' '    open("started", "w").close()
+    sys.exit(1)'
+    start_bg
+    wait_for_file started
+    local i
+    for i in $(seq 100); do
+        grep -q "retry 1 of 1" "$OUT" && break
+        sleep 0.1
+    done
+    kill -INT "$BG_PID"
+    wait_bg
+    expect_eq "exit status" 130 "$RC"
+    expect_eq stdout "a failed (exit 1) T: run 1, stau log 1; retry 1 of 1 in 30s (run 2)
+interrupted: stopping the running jobs (again to kill them at once)
+[1/1] a retry 1 not started: stau was interrupted (run 2)
+1 ran: 0 succeeded, 1 failed, 0 skipped (T)" "$(normalised)"
+    expect_eq "runs" "1|1|failed
+2|2|skipped" "$(db 'SELECT id, attempt, status FROM runs ORDER BY id')"
+}
