@@ -152,10 +152,14 @@ static const struct command commands[] = {
      "For a due job: each reason with its evidence. For one that is not: its last\n"
      "success, that its fingerprints match, its next schedule tick, and each\n"
      "dependency's age against its max_lag.\n"},
-    {"log", cli_log, 0, "JOB|RUN", "the log of a job's last run, or of run RUN",
-     "Prints the log of JOB's newest run, or of run number RUN (a number is a run\n"
-     "unless a job has that name). While the run goes on, the log is followed until\n"
-     "it ends, like `tail -f`. A log removed by `stau gc` is read from the archive.\n"},
+    {"log", cli_log, 0, "[JOB|RUN]", "the log of a job's last run, of run RUN, or of the last failure",
+     "Prints the log of JOB's newest run that has one, or of run number RUN (a number\n"
+     "is a run unless a job has that name); when a newer run of JOB has no log\n"
+     "(skipped, queued), stderr says so: `stau: run 19; run 31 was skipped`. Without\n"
+     "an argument, the log of the last run that did not succeed (failed, timed out,\n"
+     "interrupted, lost), named on stderr. While the run goes on, the log is followed\n"
+     "until it ends, like `tail -f`. A log removed by `stau gc` is read from the\n"
+     "archive.\n"},
     {"history", cli_history, BIT(O_LIMIT_RUNS) | BIT(O_COUNT_RUNS) | BIT(O_JSON), "[JOB]",
      "runs, newest first",
      "One line per run, newest first: run, job, attempt, status, start (local time),\n"
