@@ -44,6 +44,8 @@ enum opt {
     O_JSON_LOG,
     O_CHUNKS,
     O_MAN,
+    O_EXIT_CODE_STATUS,
+    O_EXIT_CODE_PLAN,
     O_COUNT
 };
 
@@ -102,6 +104,10 @@ static const struct option_def options[] = {
     {O_JSON, 0, "json", NULL, "machine-readable output"},
     {O_NAMES, 0, "names", NULL, "only the job names, one per line"},
     {O_MAN, 0, "man", NULL, "print the manual page (roff)"},
+    {O_EXIT_CODE_STATUS, 0, "exit-code", NULL,
+     "exit status 1 when a job is failed or due (for monitoring)"},
+    {O_EXIT_CODE_PLAN, 0, "exit-code", NULL,
+     "with -n: exit status 1 when something would run (as `make -q`)"},
 };
 static const size_t option_count = sizeof(options) / sizeof(options[0]);
 
@@ -122,7 +128,7 @@ static int cli_help(const struct cli *c);
 static const struct command run_due = {
     "",
     cli_run_due,
-    BIT(O_DRY_RUN) | BIT(O_FORCE) | BIT(O_FAIL_FAST) | BIT(O_KEEP_GOING),
+    BIT(O_DRY_RUN) | BIT(O_FORCE) | BIT(O_FAIL_FAST) | BIT(O_KEEP_GOING) | BIT(O_EXIT_CODE_PLAN),
     "[TARGET...]",
     "run whatever is due",
     "Works out which jobs are due (never run, failed, code, declaration, inputs or\n"
@@ -131,7 +137,8 @@ static const struct command run_due = {
     "TARGETs (job names, globs, tag:NAME) restrict it to them and what they need.\n"
     "-n prints the plan with every reason and runs nothing. --fail-fast starts\n"
     "nothing new after a failure; otherwise a failure stops only its dependents.\n"
-    "Exit status 0, 1 when a job failed, 2 on bad usage, 130 when interrupted.\n"};
+    "Exit status 0, 1 when a job failed, 2 on bad usage, 130 when interrupted;\n"
+    "with -n --exit-code, 1 when something would run.\n"};
 
 static const struct command commands[] = {
     {"check", cli_check, 0, "", "validate every declaration",
@@ -180,11 +187,15 @@ static const struct command commands[] = {
      "Extracts the outputs archived by run RUN into DIR (default: the project root),\n"
      "replacing files of the same name. An archive with an absolute path, a '..',\n"
      "a link leading out or a path through a link is refused, and nothing written.\n"},
-    {"status", cli_status, BIT(O_JSON), "[JOB...]",
+    {"status", cli_status, BIT(O_JSON) | BIT(O_EXIT_CODE_STATUS), "[JOB...]",
      "each job's state, last run and when it is next due",
-     "One line per job: its state (due, succeeded, failed, running, never run), its\n"
-     "last run with its age, and when it is next due: now (with the first reason),\n"
-     "the next tick of its schedule, or when something upstream changes.\n"},
+     "One line per job: its state, its last run with its age, and when it is next\n"
+     "due: now (with the first reason), the next tick of its schedule, or when\n"
+     "something upstream changes. The state is failed (its last run failed or timed\n"
+     "out), running (with its time so far and run), due (it would run now), ok (its\n"
+     "last success stands), or waiting (not due, with no success to stand on, or a\n"
+     "run of it queued); in colour on a terminal. --exit-code: exit status 1 when a\n"
+     "job is failed or due.\n"},
     {"schedule", cli_schedule, BIT(O_FROM_TIME) | BIT(O_LIMIT_TICKS) | BIT(O_JSON), "",
      "the next ticks of every schedule",
      "Prints the next N (default 5) ticks of every scheduled job after TIME\n"
@@ -796,6 +807,10 @@ static int apply(struct parse *ps, const struct option_def *o, const char *shown
     case O_CHUNKS:
         c->chunks = true;
         return 0;
+    case O_EXIT_CODE_STATUS:
+    case O_EXIT_CODE_PLAN:
+        c->exit_code = true;
+        return 0;
     case O_MAN:
         ps->man = true;
         return 0;
@@ -1008,6 +1023,13 @@ int main(int argc, char **argv)
             print_command_help(stdout, cmd);
         free(positional);
         return flush_stdout(EXIT_OK);
+    }
+    if (cmd == &run_due && c.exit_code && !c.dry_run) {
+        /* (What ran is in the exit status already.) */
+        fprintf(stderr, "stau: error: --exit-code goes with -n: `stau -n --exit-code` exits 1 "
+                        "when something would run\n  hint: see 'stau --help'\n");
+        free(positional);
+        return EXIT_USAGE;
     }
     cli_set_database(ps.db, ps.db_schema, ps.archive);
     const char *names[sizeof(commands) / sizeof(commands[0]) + 1] = {0};

@@ -266,3 +266,97 @@ interrupted: stopping the running jobs (again to kill them at once)
     expect_eq "runs" "1|1|failed
 2|2|skipped" "$(db 'SELECT id, attempt, status FROM runs ORDER BY id')"
 }
+
+# stdout with ages (3s, 1m 2s) written as AGE.
+ageless() {
+    sed -E 's/[0-9]+[smhd]( [0-9]+[smhd])*/AGE/g' "$OUT"
+}
+
+# One job per state: ok, failed, due (skipped after its upstream failed), waiting
+# (on demand, never run), running.
+status_project() {
+    new_project
+    job good '"tags": []'
+    job bad '"tags": []' '    if not os.path.exists("fixed"):
+        sys.exit(1)'
+    job later '"dependencies": ["bad"]'
+    job lazy '"on": "demand"'
+    job slow '"on": "demand"' "$WAIT_FOR_GO"
+}
+
+test_output_status_states() {
+    status_project
+    run -j 1 good bad later
+    expect_exit 1
+    start_bg run slow
+    local bg=$BG_PID
+    wait_for_file started
+    wait_for_status slow running || fail "slow is not recorded running"
+    run status
+    expect_exit 0
+    # (Spaces squeezed: the columns' widths follow the ages.)
+    expect_eq stdout "JOB STATE LAST RUN POLICY NEXT DUE
+bad failed #1 failed, AGE ago derived now (failed)
+good ok #2 succeeded, AGE ago derived when an input or upstream changes
+later due #3 skipped, AGE ago derived now (never-run)
+lazy waiting - on demand when a job that runs needs it
+slow running AGE (run 4) - on demand when run #4 ends" "$(ageless | sed -E 's/ +/ /g')"
+    run status --exit-code
+    expect_exit 1
+    touch go
+    BG_PID=$bg
+    wait_bg
+    touch fixed
+    run -j 1
+    expect_exit 0
+    run status --exit-code
+    expect_exit 0
+    expect_stdout_contains "later  ok "
+    expect_stdout_contains "slow   ok "
+    expect_stdout_contains "lazy   waiting "
+}
+
+test_output_status_colour_only_on_a_terminal() {
+    status_project
+    touch fixed
+    run -j 1 good
+    expect_exit 0
+    run_on_tty status
+    expect_exit 0
+    expect_stdout_contains $'good   \033[32mok\033[0m  '
+    expect_stdout_contains $'\033[33mdue\033[0m'
+    NO_COLOR=1 run_on_tty status
+    expect_stdout_not_contains $'\033'
+    TERM=dumb run_on_tty status
+    expect_stdout_not_contains $'\033'
+    run status
+    expect_stdout_not_contains $'\033'
+}
+
+# `stau -n --exit-code` exits 1 when something would run, as `make -q`.
+test_output_dry_run_exit_code() {
+    new_project
+    job a '"tags": []'
+    run -n --exit-code
+    expect_exit 1
+    expect_stdout_contains "would run 1 job"
+    run -n
+    expect_exit 0
+    run
+    expect_exit 0
+    run -n --exit-code
+    expect_exit 0
+    expect_stdout_eq <<<"nothing to do"
+    run --exit-code
+    expect_exit 2
+    expect_stderr_eq <<'EOF2'
+stau: error: --exit-code goes with -n: `stau -n --exit-code` exits 1 when something would run
+  hint: see 'stau --help'
+EOF2
+    run check --exit-code
+    expect_exit 2
+    expect_stderr_eq <<'EOF2'
+stau: error: 'check' does not take --exit-code
+  hint: see 'stau check --help'
+EOF2
+}
