@@ -20,6 +20,8 @@ struct cli {
     bool dry_run;                   /* -n: print the plan, run nothing */
     bool force;                     /* --force: run the named jobs whatever their state */
     bool fail_fast;                 /* --fail-fast: start nothing new after a failure */
+    bool exit_code;                 /* --exit-code: status, -n: exit 1 when something is
+                                       failed or due, or would run */
     long keep_days;                 /* --keep-days N: gc keeps archives younger than N days */
     bool keep_days_given;           /* whether --keep-days was given (else: no age limit) */
     long keep_last;                 /* --keep-last N: gc keeps each job's N newest archives */

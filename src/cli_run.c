@@ -714,6 +714,9 @@ static int run_plan(const struct cli *c, struct forcing force)
         printf("nothing to do\n");
     } else if (c->dry_run) {
         print_plan(c, &s, given);
+        /* --exit-code: 1 when something would run, as `make -q`. */
+        if (c->exit_code && s.plan.order.len)
+            rc = EXIT_JOB_FAILED;
     } else if (!s.plan.order.len) {
         printf("nothing to do\n");
     } else {
@@ -1122,7 +1125,49 @@ static void add_serving(struct store *st, int64_t now, struct strbuf *out)
     run_list_release(&active);
 }
 
-/* `stau status`: each job's state, its last run, and when it is next due. */
+/* A job's STATE in `stau status` (README "stau status"): failed, running, due, ok,
+ * waiting; its colour on a terminal in *sgr (NULL: none). */
+static const char *status_state(const struct plan_job *pj, const char **sgr)
+{
+    const struct run_record *last = &pj->last;
+    bool active = last->id && !run_status_finished(last->status);
+    const char *state = active && last->status == RUN_RUNNING                          ? "running"
+                        : active                                                     ? "waiting"
+                        : last->id && (last->status == RUN_FAILED ||
+                                       last->status == RUN_TIMED_OUT)                  ? "failed"
+                        : pj->due                                                    ? "due"
+                        : (last->id && last->status == RUN_SUCCEEDED) || pj->success.id ? "ok"
+                                                                                     : "waiting";
+    *sgr = strcmp(state, "failed") == 0    ? "31"
+           : strcmp(state, "running") == 0 ? "36"
+           : strcmp(state, "due") == 0     ? "33"
+           : strcmp(state, "ok") == 0      ? "32"
+                                           : NULL;
+    return state;
+}
+
+/* The run of job before the newest (its last one that ended, while the newest runs),
+ * as a LAST RUN cell ("#11 succeeded, 2h ago"; "-": none). */
+static char *previous_run_cell(struct store *st, const char *job, int64_t now)
+{
+    struct run_list runs = {0};
+    struct strbuf sb = STRBUF_INIT;
+    if (store_history(st, job, 2, &runs) < 0)
+        warn("%s", store_error(st));
+    if (runs.len == 2) {
+        const struct run_record *r = &runs.items[1];
+        strbuf_addf(&sb, "#%lld %s, ", (long long)r->id, run_status_name(r->status));
+        stale_format_age(now - (r->finished_at ? r->finished_at : r->queued_at), &sb);
+        strbuf_addstr(&sb, " ago");
+    } else {
+        strbuf_addch(&sb, '-');
+    }
+    run_list_release(&runs);
+    return strbuf_detach(&sb);
+}
+
+/* `stau status`: each job's state, its last run, and when it is next due. With
+ * --exit-code, exit status 1 when a job is failed or due. */
 int cli_status(const struct cli *c)
 {
     struct session s;
@@ -1133,8 +1178,13 @@ int cli_status(const struct cli *c)
     int64_t now = wall_clock_ms();
     size_t n = s.plan.count;
     char **cells = xcalloc(4 * n + 1, sizeof(char *));
+    /* The state --json gives (its own words), and each state's colour. */
+    char **json_state = xcalloc(n + 1, sizeof(char *));
+    const char **sgr = xcalloc(n + 1, sizeof(char *));
+    bool color = !c->json && use_color(STDOUT_FILENO);
     size_t width[4] = {3, 5, 8, 6};
     int rc = EXIT_OK;
+    bool failed_or_due = false;
     for (size_t i = 0; i < n; i++) {
         const struct plan_job *pj = &s.plan.jobs[i];
         const struct job *job = &s.project.graph.jobs.items[i];
@@ -1143,6 +1193,8 @@ int cli_status(const struct cli *c)
             /* Not planned (see open_session): its state is that it is not run. */
             cells[4 * i] = xstrdup(job->name);
             cells[4 * i + 1] = xstrdup(job->invalid ? "invalid" : "blocked");
+            json_state[i] = xstrdup(cells[4 * i + 1]);
+            sgr[i] = "31";
             cells[4 * i + 2] = xstrdup("-");
             strbuf_addstr(&sb, "not run: ");
             graph_blocked_reason(&s.project.graph, i, &sb);
@@ -1159,25 +1211,40 @@ int cli_status(const struct cli *c)
             continue;
         cells[4 * i] = xstrdup(job->name);
         bool active = pj->last.id && !run_status_finished(pj->last.status);
-        cells[4 * i + 1] = xstrdup(active        ? run_status_name(pj->last.status)
-                                   : pj->due     ? "due"
-                                   : pj->last.id ? run_status_name(pj->last.status)
-                                                 : "never run");
-        if (active) {
-            int64_t since = pj->last.started_at ? pj->last.started_at : pj->last.queued_at;
-            strbuf_addf(&sb, "#%lld %s for ", (long long)pj->last.id,
-                        run_status_name(pj->last.status));
-            stale_format_age(now - since, &sb);
-        } else if (pj->last.id) {
-            strbuf_addf(&sb, "#%lld %s, ", (long long)pj->last.id,
-                        run_status_name(pj->last.status));
-            stale_format_age(
-                now - (pj->last.finished_at ? pj->last.finished_at : pj->last.started_at), &sb);
-            strbuf_addstr(&sb, " ago");
+        json_state[i] = xstrdup(active        ? run_status_name(pj->last.status)
+                                : pj->due     ? "due"
+                                : pj->last.id ? run_status_name(pj->last.status)
+                                              : "never run");
+        const char *state = status_state(pj, &sgr[i]);
+        failed_or_due |= strcmp(state, "failed") == 0 || strcmp(state, "due") == 0;
+        if (strcmp(state, "running") == 0) {
+            /* "running 4s (run 12)"; LAST RUN: the run before it. */
+            strbuf_addstr(&sb, "running ");
+            stale_format_age(now - (pj->last.started_at ? pj->last.started_at : now), &sb);
+            strbuf_addf(&sb, " (run %lld)", (long long)pj->last.id);
+            cells[4 * i + 1] = strbuf_detach(&sb);
+            cells[4 * i + 2] = previous_run_cell(s.store, job->name, now);
         } else {
-            strbuf_addch(&sb, '-');
+            cells[4 * i + 1] = xstrdup(state);
         }
-        cells[4 * i + 2] = strbuf_detach(&sb);
+        if (!cells[4 * i + 2]) {
+            if (active) {
+                int64_t since = pj->last.started_at ? pj->last.started_at : pj->last.queued_at;
+                strbuf_addf(&sb, "#%lld %s for ", (long long)pj->last.id,
+                            run_status_name(pj->last.status));
+                stale_format_age(now - since, &sb);
+            } else if (pj->last.id) {
+                strbuf_addf(&sb, "#%lld %s, ", (long long)pj->last.id,
+                            run_status_name(pj->last.status));
+                stale_format_age(
+                    now - (pj->last.finished_at ? pj->last.finished_at : pj->last.started_at),
+                    &sb);
+                strbuf_addstr(&sb, " ago");
+            } else {
+                strbuf_addch(&sb, '-');
+            }
+            cells[4 * i + 2] = strbuf_detach(&sb);
+        }
         if (active) {
             strbuf_addf(&sb, "when run #%lld ends", (long long)pj->last.id);
         } else if (pj->due) {
@@ -1222,7 +1289,7 @@ int cli_status(const struct cli *c)
         if (c->json && job->blocked) {
             strbuf_addstr(&out, shown ? ",\n{\"job\":" : "\n{\"job\":");
             json_quote(&out, cells[4 * i], strlen(cells[4 * i]));
-            strbuf_addf(&out, ",\"state\":\"%s\",\"due\":false,\"policy\":", cells[4 * i + 1]);
+            strbuf_addf(&out, ",\"state\":\"%s\",\"due\":false,\"policy\":", json_state[i]);
             if (job->broken)
                 strbuf_addstr(&out, "null");
             else
@@ -1236,14 +1303,22 @@ int cli_status(const struct cli *c)
             strbuf_addf(&out,
                         ",\"state\":\"%s\",\"due\":%s,\"policy\":\"%s\",\"last_run\":%lld,"
                         "\"next\":",
-                        cells[4 * i + 1], pj->due ? "true" : "false",
+                        json_state[i], pj->due ? "true" : "false",
                         policy_name(job_policy(&s.project.graph.jobs.items[i])),
                         (long long)pj->last.id);
             json_quote(&out, cells[4 * i + 3], strlen(cells[4 * i + 3]));
             strbuf_addch(&out, '}');
         } else {
-            for (int k = 0; k < 3; k++)
-                strbuf_add_cell(&out, cells[4 * i + k], width[k]);
+            strbuf_add_cell(&out, cells[4 * i], width[0]);
+            if (color && sgr[i]) {
+                /* The colour around the word, the padding after it. */
+                strbuf_addf(&out, "\033[%sm%s\033[0m", sgr[i], cells[4 * i + 1]);
+                for (size_t k = strlen(cells[4 * i + 1]); k < width[1] + 2; k++)
+                    strbuf_addch(&out, ' ');
+            } else {
+                strbuf_add_cell(&out, cells[4 * i + 1], width[1]);
+            }
+            strbuf_add_cell(&out, cells[4 * i + 2], width[2]);
             strbuf_add_cell(&out, policy, width[3]);
             strbuf_addf(&out, "%s\n", cells[4 * i + 3]);
         }
@@ -1251,6 +1326,12 @@ int cli_status(const struct cli *c)
         for (int k = 0; k < 4; k++)
             free(cells[4 * i + k]);
     }
+    for (size_t i = 0; i < n; i++)
+        free(json_state[i]);
+    free(json_state);
+    free(sgr);
+    if (c->exit_code && failed_or_due && rc == EXIT_OK)
+        rc = EXIT_JOB_FAILED;
     if (c->json)
         strbuf_addstr(&out, shown ? "\n]\n" : "]\n");
     else

@@ -136,25 +136,35 @@ static int system_terminate(void *ctx, struct proc *proc, int64_t grace_ms)
 
 /* ---- the reporter ---- */
 
-/* Where the engine stands; with longest, also what has run longest (*longest is
- * then the caller's to free). */
-static void progress_of(const struct engine *e, struct engine_progress *out, char **longest)
+/* Where the engine stands; with labels, also what has run longest and whose retry
+ * comes next (labels[0] and labels[1] are then the caller's to free). */
+static void progress_of(const struct engine *e, struct engine_progress *out, char **labels)
 {
     *out = (struct engine_progress){
         .done = e->done, .count = e->count, .running = e->running + e->selecting};
-    if (!longest)
+    if (!labels)
         return;
-    *longest = NULL;
-    const struct task *oldest = NULL;
+    labels[0] = labels[1] = NULL;
+    const struct task *oldest = NULL, *next_retry = NULL;
     for (size_t i = e->open_tasks; i < e->tasks.len; i++) {
         const struct task *t = e->tasks.items[i];
         if (t->state == TASK_RUNNING && (!oldest || t->started_mono < oldest->started_mono))
             oldest = t;
+        bool waits = t->state == TASK_RETRY || (t->state == TASK_READY && t->attempt > 1);
+        if (waits && (!next_retry || t->retry_at < next_retry->retry_at))
+            next_retry = t;
     }
+    int64_t now = engine_mono(e);
     if (oldest) {
-        *longest = engine_task_label(oldest);
-        out->longest = *longest;
-        out->longest_ms = engine_mono(e) - oldest->started_mono;
+        labels[0] = engine_task_label(oldest);
+        out->longest = labels[0];
+        out->longest_ms = now - oldest->started_mono;
+    }
+    if (next_retry) {
+        labels[1] = engine_task_label(next_retry);
+        out->retrying = labels[1];
+        out->retry = next_retry->attempt - 1;
+        out->retry_in_ms = next_retry->retry_at > now ? next_retry->retry_at - now : 0;
     }
 }
 
@@ -163,10 +173,11 @@ static void report_progress(struct engine *e)
     if (!e->cfg.reporter.progress)
         return;
     struct engine_progress pr;
-    char *longest;
-    progress_of(e, &pr, &longest);
+    char *labels[2];
+    progress_of(e, &pr, labels);
     e->cfg.reporter.progress(e->cfg.reporter.ctx, &pr);
-    free(longest);
+    free(labels[0]);
+    free(labels[1]);
 }
 
 /* A task as the reporter is told of it (label: engine_task_label's, borrowed). */
@@ -221,6 +232,48 @@ void engine_report_skipped(struct engine *e, const char *job, const char *why, i
 
 /* ---- jobs and tasks finishing ---- */
 
+bool engine_result_failed(enum run_status result)
+{
+    return result == RUN_FAILED || result == RUN_TIMED_OUT || result == RUN_INTERRUPTED ||
+           result == RUN_LOST;
+}
+
+char *engine_skip_why(const struct due_job *d, bool elsewhere)
+{
+    if (d->result == RUN_SKIPPED && d->skip_why)
+        return xstrdup(d->skip_why);
+    const char *name = d->result == RUN_SKIPPED ? d->skipped_for : due_job_of(d)->name;
+    if (d->result == RUN_CANCELLED)
+        return xprintf("'%s' was cancelled: it chose no work IDs", name);
+    enum run_status said = engine_result_failed(d->result) ? d->result : RUN_FAILED;
+    return xprintf("'%s' %s%s", name, run_status_said(said), elsewhere ? " in another stau" : "");
+}
+
+/* Count a job (or, stopped, one that began) that ended so. */
+static void count_outcome(struct engine_totals *t, enum run_status result)
+{
+    switch (result) {
+    case RUN_SUCCEEDED:
+        t->succeeded++;
+        break;
+    case RUN_SKIPPED:
+        t->skipped++;
+        break;
+    case RUN_TIMED_OUT:
+        t->timed_out++;
+        break;
+    case RUN_INTERRUPTED:
+        t->interrupted++;
+        break;
+    case RUN_LOST:
+        t->lost++;
+        break;
+    default:
+        t->failed++;
+        break;
+    }
+}
+
 /* Mark a task finished with result; its job is done when all its tasks are. */
 void engine_finish_task(struct engine *e, struct task *t, enum run_status result, int64_t ms)
 {
@@ -238,7 +291,10 @@ void engine_finish_task(struct engine *e, struct task *t, enum run_status result
     } else if (result == RUN_CANCELLED) {
         d->result = RUN_CANCELLED;
     } else if (result != RUN_SUCCEEDED && result != RUN_SKIPPED) {
-        d->result = RUN_FAILED;
+        /* The job ends as its chunks did; a failure outweighs a timeout or an
+         * interrupt of another chunk. */
+        if (!engine_result_failed(d->result) || result == RUN_FAILED)
+            d->result = result;
         if (e->cfg.fail_fast) {
             e->stopping = true;
             if (!e->stop_cause)
@@ -258,6 +314,8 @@ void engine_skip_job(struct engine *e, struct due_job *d, const char *failed, co
         d->sub->ready_jobs--;
     d->result = RUN_SKIPPED;
     d->skipped_for = failed;
+    free(d->skip_why);
+    d->skip_why = xstrdup(why);
     int64_t run_id = engine_close_claim(e, d, RUN_SKIPPED);
     e->done++;
     engine_report_skipped(e, due_job_of(d)->name, why, run_id);
@@ -315,18 +373,15 @@ void engine_finish_job(struct engine *e, struct due_job *d)
         e->totals.cancelled++;
     else if (d->not_needed)
         e->totals.skipped++;
-    else if (d->result == RUN_SUCCEEDED)
-        e->totals.succeeded++;
-    else if (d->result == RUN_SKIPPED)
-        e->totals.skipped++;
     else
-        e->totals.failed++;
+        count_outcome(&e->totals, d->result);
     if (d->claim)
         engine_close_claim(e, d, RUN_SKIPPED); /* every chunk was skipped */
     engine_job_ended_feeding(e, d);
     if (!d->had_tasks)
         engine_fed_job_done(e, d);
     const char *failed = d->result == RUN_SKIPPED ? d->skipped_for : due_job_of(d)->name;
+    char *why = d->result == RUN_SUCCEEDED ? NULL : engine_skip_why(d, elsewhere);
     size_t k = (size_t)(d - sub->due);
     for (size_t at = sub->dependents_at[k]; at < sub->dependents_at[k + 1]; at++) {
         struct due_job *w = &sub->due[sub->dependents[at]];
@@ -335,10 +390,12 @@ void engine_finish_job(struct engine *e, struct due_job *d)
         if (w->state == JOB_SELECTING && w->early) {
             /* Choosing its work IDs before its dependencies end: it counts them as
              * any waiting job does, and is skipped once it has chosen. */
-            if (d->result == RUN_SUCCEEDED)
+            if (d->result == RUN_SUCCEEDED) {
                 w->waiting_for--;
-            else if (!w->failed_upstream)
+            } else if (!w->failed_upstream) {
                 w->failed_upstream = failed;
+                w->failed_why = xstrdup(why);
+            }
             continue;
         }
         if (w->state != JOB_WAITING)
@@ -352,12 +409,9 @@ void engine_finish_job(struct engine *e, struct due_job *d)
             }
             continue;
         }
-        char *why = d->result == RUN_CANCELLED
-                        ? xprintf("'%s' was cancelled: it chose no work IDs", failed)
-                        : xprintf("'%s' failed%s", failed, elsewhere ? " in another stau" : "");
         engine_skip_job(e, w, failed, why);
-        free(why);
     }
+    free(why);
 }
 
 /* A run ended: decide its outcome, free its slot, record it, or plan its retry. */
@@ -370,7 +424,7 @@ static void end_run(struct engine *e, struct task *t, const struct proc_event *e
     e->running--;
     if (t->taken_over) {
         /* Another stau has its record now (lost, and run again): leave it be. */
-        t->failure = xstrdup("taken over by another stau");
+        t->failure = xstrdup("lost (taken over by another stau)");
         engine_finish_task(e, t, RUN_LOST, ev->wall_ms);
         return;
     }
@@ -416,6 +470,8 @@ static void end_run(struct engine *e, struct task *t, const struct proc_event *e
      * are bookkeeping, and a slot idle meanwhile is time lost. */
     if (!retry)
         engine_finish_task(e, t, fin.status, ev->wall_ms);
+    else
+        t->retry_run = engine_record_retry(e, t); /* before this end can be seen */
     engine_record_end(e, t, &fin, now, &learned);
     store_file_list_release(&learned);
     strbuf_release(&output_files);
@@ -426,11 +482,13 @@ static void end_run(struct engine *e, struct task *t, const struct proc_event *e
         if (e->cfg.reporter.retry) {
             char *label = engine_task_label(t);
             struct engine_run run = run_of(t, label, fin.status, ev->wall_ms);
+            run.next_run = t->retry_run;
             e->cfg.reporter.retry(e->cfg.reporter.ctx, &run, delay, t->attempt + 1,
                                   (int)job->decl->retries + 1);
             free(label);
         }
         t->attempt++;
+        t->result = fin.status; /* the last attempt's, until the next one ends */
         t->state = TASK_RETRY;
         t->retry_at = engine_mono(e) + (int64_t)(delay * 1000);
     }
@@ -931,6 +989,8 @@ static void submission_free(struct submission *sub)
         free(sub->due[i].kwargs);
         free(sub->due[i].flow);
         free(sub->due[i].empty_why);
+        free(sub->due[i].skip_why);
+        free(sub->due[i].failed_why);
         free(sub->due[i].upstream_lines);
         free(sub->due[i].dep_due);
         VEC_FREE(&sub->due[i].known_ids);
@@ -1074,6 +1134,19 @@ static void stop_taken_over(struct engine *e)
     }
 }
 
+/* The runs this engine holds queued: claims no task took yet, retries planned. They
+ * are renewed by a heartbeat as running runs are. */
+static size_t queued_runs(const struct engine *e)
+{
+    size_t n = 0;
+    for (size_t s = 0; s < e->subs.len; s++)
+        for (size_t i = 0; i < e->subs.items[s]->due_count; i++)
+            n += e->subs.items[s]->due[i].claim != 0;
+    for (size_t i = e->open_tasks; i < e->tasks.len; i++)
+        n += e->tasks.items[i]->retry_run != 0;
+    return n;
+}
+
 static void on_clock(struct engine *e)
 {
     int64_t now = engine_mono(e);
@@ -1082,7 +1155,7 @@ static void on_clock(struct engine *e)
         int renewed = store_heartbeat(e->cfg.store, &owner, engine_wall(e));
         if (renewed < 0)
             warn("%s", store_error(e->cfg.store));
-        else if ((size_t)renewed < e->running)
+        else if ((size_t)renewed < e->running + queued_runs(e))
             stop_taken_over(e);
         e->next_heartbeat = now + HEARTBEAT_MS;
     }
@@ -1158,8 +1231,12 @@ void engine_totals(const struct engine *e, struct engine_totals *out)
             const struct due_job *d = &sub->due[i];
             if (d->state == JOB_DONE || d->state == JOB_HELD)
                 continue;
-            if (d->began && d->result == RUN_FAILED)
-                out->failed++;
+            enum run_status result = d->result;
+            for (size_t k = 0; k < d->tasks.len && !engine_result_failed(result); k++)
+                if (d->tasks.items[k]->state != TASK_DONE && d->tasks.items[k]->attempt > 1)
+                    result = d->tasks.items[k]->result; /* its retry never ended */
+            if (d->began && engine_result_failed(result))
+                count_outcome(out, result);
             else if (d->began)
                 out->not_finished++;
             else
@@ -1172,7 +1249,9 @@ int engine_exit_status(const struct engine *e)
 {
     struct engine_totals t;
     engine_totals(e, &t);
-    return t.interrupts ? EXIT_RUN_INTERRUPTED : t.failed ? EXIT_RUN_FAILED : 0;
+    return t.interrupts                                        ? EXIT_RUN_INTERRUPTED
+           : t.failed || t.timed_out || t.lost || t.interrupted ? EXIT_RUN_FAILED
+                                                                : 0;
 }
 
 /* One run that never started because the engine stopped first, told. */
@@ -1212,8 +1291,16 @@ static void report_stopped(struct engine *e)
                     if (t->state != TASK_READY && t->state != TASK_RETRY)
                         continue;
                     char *label = engine_task_label(t);
-                    char *what = xprintf("not started: %s", cause);
-                    int64_t id = t->run_id ? t->run_id : engine_close_claim(e, d, RUN_SKIPPED);
+                    int64_t id = t->retry_run;
+                    char *what = t->attempt > 1
+                                     ? xprintf("retry %d not started: %s", t->attempt - 1, cause)
+                                     : xprintf("not started: %s", cause);
+                    if (t->retry_run) {
+                        engine_record_unstarted(e, t->retry_run, name, RUN_SKIPPED);
+                        t->retry_run = 0;
+                    } else if (t->attempt == 1) {
+                        id = engine_close_claim(e, d, RUN_SKIPPED);
+                    }
                     report_stopped_run(e, label, what, id);
                     free(what);
                     free(label);

@@ -63,6 +63,7 @@ struct engine_run {
     const char *log_path;     /* its log, relative to the project root; NULL: it ran nothing */
     const char *project_root; /* the project it belongs to */
     int64_t ms;               /* finished: its run time */
+    int64_t next_run;         /* retried: the run recorded for the next attempt; 0: none */
 };
 
 /* Where the engine stands, for a status line. */
@@ -71,6 +72,9 @@ struct engine_progress {
     size_t running;      /* processes running (select_work too) */
     const char *longest; /* the label of the run going longest; NULL: none */
     int64_t longest_ms;  /* ... how long it has run */
+    const char *retrying; /* the label of the run whose retry comes next; NULL: none */
+    int retry;            /* ... which retry it is (1: the first) */
+    int64_t retry_in_ms;  /* ... how long until it may start (0: now, waiting for a slot) */
 };
 
 /* What the engine tells as it goes; any callback may be NULL. run_id: the run
@@ -158,6 +162,8 @@ enum engine_event {
 /* Totals over everything submitted, for a summary. */
 struct engine_totals {
     size_t succeeded, failed, skipped; /* jobs done that way */
+    size_t timed_out, interrupted;     /* ... (not counted as failed) */
+    size_t lost;                       /* ... taken over by another stau */
     size_t up_to_date;                 /* jobs dropped as up to date (early cutoff) */
     size_t cancelled;                  /* jobs cancelled: their master chose no work IDs */
     size_t elsewhere;                  /* jobs left to another stau */

@@ -438,7 +438,8 @@ void engine_end_selection(struct engine *e, struct due_job *d, const struct proc
         selection_failed(e, d, &fin, strbuf_detach(&problem), ev->wall_ms);
     } else if (d->early && d->failed_upstream) {
         d->early = false;
-        char *why = xprintf("'%s' failed", d->failed_upstream);
+        char *why = d->failed_why ? xstrdup(d->failed_why)
+                                  : xprintf("'%s' failed", d->failed_upstream);
         engine_skip_job(e, d, d->failed_upstream, why);
         free(why);
     } else if (d->early) {
@@ -555,13 +556,20 @@ static void skip_chunk(struct engine *e, struct task *t, const struct task *beca
         work_ids_describe(because->d->ids.items + because->first, because->count, 40, &sb);
         ids = strbuf_detach(&sb);
     }
-    t->failure =
-        xprintf("skipped: '%s' (chunk %d/%d, IDs %s) %s", name, because->chunk, because->chunks,
-                ids, because->result == RUN_SKIPPED ? "was skipped" : "did not succeed");
+    const char *said = because->result == RUN_SKIPPED ? "was skipped"
+                       : engine_result_failed(because->result) ? run_status_said(because->result)
+                                                               : "did not succeed";
+    t->failure = xprintf("skipped: '%s' (chunk %d/%d, IDs %s) %s", name, because->chunk,
+                         because->chunks, ids, said);
     free(ids);
     if (d->result == RUN_SUCCEEDED) {
         d->result = RUN_SKIPPED;
         d->skipped_for = name;
+        /* What needs d is told of what d's chunk followed. */
+        free(d->skip_why);
+        d->skip_why = because->result == RUN_SKIPPED && because->d->skip_why
+                          ? xstrdup(because->d->skip_why)
+                          : xprintf("'%s' %s", name, said);
     }
     engine_record_skipped_chunk(e, t);
     engine_finish_task(e, t, RUN_SKIPPED, 0);
@@ -657,12 +665,16 @@ void engine_fed_job_done(struct engine *e, struct due_job *d)
             continue;
         /* It ended without chunks and without success: w has nothing to wait for. */
         const char *failed = d->result == RUN_SKIPPED ? d->skipped_for : due_job_of(d)->name;
+        char *why = engine_skip_why(d, false);
         if (w->state == JOB_SELECTING && w->early) {
-            if (!w->failed_upstream)
+            if (!w->failed_upstream) {
                 w->failed_upstream = failed;
+                w->failed_why = why;
+                why = NULL;
+            }
+            free(why);
             continue;
         }
-        char *why = xprintf("'%s' failed", failed);
         engine_skip_job(e, w, failed, why);
         free(why);
     }

@@ -41,7 +41,8 @@ static void clear_line(const struct status *s)
 }
 
 /* On a terminal, the one status line, redrawn: "[12/40 3 running] sales.report 4.2s",
- * naming what has run longest, cut to the terminal's width. */
+ * naming what has run longest, and the next retry's wait ("sales.daily retry 2 in
+ * 38s"), cut to the terminal's width. */
 static void on_progress(void *ctx, const struct engine_progress *pr)
 {
     struct status *s = ctx;
@@ -51,6 +52,12 @@ static void on_progress(void *ctx, const struct engine_progress *pr)
     strbuf_addf(&line, "[%zu/%zu %zu running]", pr->done, pr->count, pr->running);
     if (pr->longest)
         strbuf_addf(&line, " %s %.1fs", pr->longest, (double)pr->longest_ms / 1000);
+    if (pr->retrying && pr->retry_in_ms > 0)
+        strbuf_addf(&line, "%s %s retry %d in %llds", pr->longest ? ";" : "", pr->retrying,
+                    pr->retry, (long long)((pr->retry_in_ms + 999) / 1000));
+    else if (pr->retrying)
+        strbuf_addf(&line, "%s %s retry %d waits for a slot", pr->longest ? ";" : "",
+                    pr->retrying, pr->retry);
     int width = s->columns > 1 ? s->columns - 1 : 79;
     printf("\r\033[K%.*s", width, line.buf);
     fflush(stdout);
@@ -115,7 +122,9 @@ static void on_finished(void *ctx, const struct engine_run *run, const struct en
         putchar('\n');
     } else {
         const char *failure = run->failure ? run->failure : run_status_name(run->result);
-        print_colored(s, "31", failure);
+        /* Red for what the job did (failed, timed out), yellow for what befell it. */
+        bool befell = run->result == RUN_INTERRUPTED || run->result == RUN_LOST;
+        print_colored(s, befell ? "33" : "31", failure);
         /* (A timeout's words carry its time.) */
         if (run->result != RUN_TIMED_OUT)
             printf(" %.1fs", (double)run->ms / 1000);
@@ -195,8 +204,14 @@ static void on_retry(void *ctx, const struct engine_run *run, double delay_s, in
 {
     struct status *s = ctx;
     clear_line(s);
-    printf("%s %s; retrying in %gs (attempt %d of %d)\n", run->label, run->failure, delay_s,
-           next_attempt, attempts);
+    /* "a failed (exit 1) 2.1s: run 1, stau log 1; retry 1 of 2 in 3s (run 2)" */
+    printf("%s %s", run->label, run->failure);
+    if (run->result != RUN_TIMED_OUT)
+        printf(" %.1fs", (double)run->ms / 1000);
+    printf(": run %lld, stau log %lld; retry %d of %d in %gs", (long long)run->run_id,
+           (long long)run->run_id, next_attempt - 1, attempts - 1, delay_s);
+    print_run_id(run->next_run);
+    putchar('\n');
     fflush(stdout);
 }
 
@@ -257,8 +272,15 @@ static void print_tail(const char *root, const char *rel)
 void status_summary(struct status *s, const struct engine_totals *t, int64_t ms)
 {
     clear_line(s);
-    printf("%zu ran: %zu succeeded, %zu failed, %zu skipped", t->succeeded + t->failed,
-           t->succeeded, t->failed, t->skipped);
+    printf("%zu ran: %zu succeeded, %zu failed, %zu skipped",
+           t->succeeded + t->failed + t->timed_out + t->interrupted + t->lost, t->succeeded,
+           t->failed, t->skipped);
+    if (t->timed_out)
+        printf(", %zu timed out", t->timed_out);
+    if (t->interrupted)
+        printf(", %zu interrupted", t->interrupted);
+    if (t->lost)
+        printf(", %zu lost", t->lost);
     if (t->up_to_date)
         printf(", %zu up to date after all", t->up_to_date);
     if (t->cancelled)

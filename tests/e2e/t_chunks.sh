@@ -344,7 +344,8 @@ test_chunks_retry_per_chunk() {
         sys.exit("first attempt of the second chunk fails")'
     run -j 1
     expect_exit 0
-    expect_stdout_contains "a (chunk 2/2) failed (exit 1); retrying in 0s (attempt 2 of 2)"
+    expect_stdout_contains "a (chunk 2/2) failed (exit 1) "
+    expect_stdout_contains ": run 2, stau log 2; retry 1 of 1 in 0s (run 3)"
     expect_eq "work IDs per attempt" "[1, 2]
 [3, 4]
 [3, 4]" "$(ids)"

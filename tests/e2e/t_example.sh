@@ -35,7 +35,7 @@ test_example_as_setup_runs_it() {
     expect_stdout_contains "  last success: run "
     run status
     expect_exit 0
-    [ "$(grep -c ' succeeded  #' "$OUT")" = 7 ] || fail "status does not show 7 succeeded jobs: $(cat "$OUT")"
+    [ "$(grep -cE '^[a-z_.]+ +ok +#[0-9]+ succeeded' "$OUT")" = 7 ] || fail "status does not show 7 jobs ok: $(cat "$OUT")"
 }
 
 test_example_list() {

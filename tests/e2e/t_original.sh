@@ -312,8 +312,8 @@ test_original_a_failed_chunk_skips_only_the_chunks_that_need_it() {
     touch fail.flag
     run -j 2
     expect_exit 1
-    expect_stdout_contains "master (chunk 2/3) skipped: 'dep' (chunk 2/2, IDs 4-6) did not succeed"
-    expect_stdout_contains "master (chunk 3/3) skipped: 'dep' (chunk 2/2, IDs 4-6) did not succeed"
+    expect_stdout_contains "master (chunk 2/3) skipped: 'dep' (chunk 2/2, IDs 4-6) failed"
+    expect_stdout_contains "master (chunk 3/3) skipped: 'dep' (chunk 2/2, IDs 4-6) failed"
     expect_stdout_contains "1 ran: 0 succeeded, 1 failed, 1 skipped"
     expect_eq "master's runs" "1|[1,2]|succeeded
 2|[3,4]|skipped

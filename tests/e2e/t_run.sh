@@ -363,9 +363,10 @@ test_run_retries() {
     run
     expect_exit 0
     expect_eq "attempts" xxx "$(cat attempts.txt 2>/dev/null)"
-    expect_stdout_contains "flaky failed (exit 1); retrying in 0.1s (attempt 2 of 3)"
-    expect_stdout_contains "flaky failed (exit 1); retrying in 0.2s (attempt 3 of 3)"
+    expect_stdout_contains ": run 1, stau log 1; retry 1 of 2 in 0.1s (run 2)"
+    expect_stdout_contains ": run 2, stau log 2; retry 2 of 2 in 0.2s (run 3)"
     expect_stdout_contains "flaky ok"
+    expect_stdout_contains " after 2 retries (run 3)"
     expect_eq "runs" "1|failed 2|failed 3|succeeded" \
         "$(db "SELECT attempt || '|' || status FROM runs WHERE job = 'flaky' ORDER BY id" | tr '\n' ' ' | sed 's/ $//')"
     run

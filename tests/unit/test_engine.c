@@ -511,10 +511,12 @@ UNIT_TEST(engine_stop_lets_runs_finish_then_terminates)
         rig_run(&r);
         CHECK_INT(r.fake.terminated, 1);
         CHECK(r.fake.mono - stopped >= 2000);
-        CHECK_STR(r.fake.log.buf, "start a\ninterrupted a\nskip b: 'a' failed\n");
+        CHECK_STR(r.fake.log.buf, "start a\ninterrupted a\nskip b: 'a' was interrupted\n");
         struct engine_totals t;
         engine_totals(r.engine, &t);
         CHECK_INT(t.skipped, 1);
+        CHECK_INT(t.interrupted, 1);
+        CHECK_INT(t.failed, 0);
         CHECK_INT(t.interrupts, 1);
         CHECK_INT(engine_exit_status(r.engine), 130);
     }
@@ -702,8 +704,8 @@ UNIT_TEST(engine_chunks_a_failed_chunk_skips_only_the_chunks_sharing_its_ids)
         CHECK_STR(r.fake.log.buf,
                   "start dep\nstart dep\nok dep (chunk 1/2)\nstart master\n"
                   "failed dep (chunk 2/2)\n"
-                  "master (chunk 2/3) skipped: 'dep' (chunk 2/2, IDs 4-6) did not succeed\n"
-                  "master (chunk 3/3) skipped: 'dep' (chunk 2/2, IDs 4-6) did not succeed\n"
+                  "master (chunk 2/3) skipped: 'dep' (chunk 2/2, IDs 4-6) failed\n"
+                  "master (chunk 3/3) skipped: 'dep' (chunk 2/2, IDs 4-6) failed\n"
                   "ok master (chunk 1/3)\n");
         CHECK_STR(strbuf_str(&r.fake.calls), "dep [1,2,3] {}\ndep [4,5,6] {}\nmaster [1,2] {}\n");
         /* dep failed; master, with chunks skipped, counts as skipped. */
