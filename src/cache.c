@@ -50,7 +50,7 @@
 #include "hash.h"
 #include "state_file.h"
 
-enum { CACHE_VERSION = 10 };
+enum { CACHE_VERSION = 11 };
 enum { FLAG_JOB = 1, FLAG_OK = 2, FLAG_GONE = 4, FLAG_TIMETABLE = 8, FLAG_DECL = 16 };
 static const char magic[16] = "stau graph cache";
 static const uint32_t NO_STRING = 0xffffffffu;

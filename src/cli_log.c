@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "archiver.h"
+#include "git.h"
 #include "lease.h"
 #include "proc.h"
 #include "state_file.h"
@@ -674,7 +675,14 @@ static void show_text(struct state *s, const struct run_record *r,
     strbuf_addf(&sb, "%d", r->pid);
     show_line("job pid:", r->pid ? sb.buf : NULL);
     show_time("heartbeat:", r->heartbeat_at);
-    show_line("git commit:", r->git_commit);
+    strbuf_reset(&sb);
+    if (r->git_commit) {
+        strbuf_addstr(&sb, r->git_commit);
+        if (r->git_dirty == RUN_GIT_CLEAN)
+            strbuf_addstr(&sb, " (clean)");
+        git_describe_changes(r->git_dirty == RUN_GIT_DIRTY ? 1 : 0, r->git_changes_json, &sb);
+    }
+    show_line("git commit:", sb.buf);
     strbuf_reset(&sb);
     if (r->kwargs_json)
         strbuf_addstr(&sb, r->kwargs_json);

@@ -225,6 +225,12 @@ bool cli_manifest_run(const char *json, struct run_record *r, struct strbuf *why
     r->reasons_json = manifest_raw(json, "reasons");
     r->env_names_json = manifest_raw(json, "env_names");
     r->kwargs_given_json = manifest_raw(json, "kwargs_given");
+    r->git_changes_json = manifest_raw(json, "git_changes");
+    char *dirty = manifest_raw(json, "git_dirty");
+    r->git_dirty = !dirty                       ? RUN_GIT_UNKNOWN
+                   : strcmp(dirty, "true") == 0 ? RUN_GIT_DIRTY
+                                                : RUN_GIT_CLEAN;
+    free(dirty);
     char *status = NULL;
     if (!manifest_text(json, "status", &status) || !status || !run_status_parse(status, &r->status))
         r->status = RUN_STATUS_COUNT;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "engine.h"
 #include "envfile.h"
+#include "git.h"
 #include "lease.h"
 #include "status.h"
 #include "proc.h"
@@ -843,6 +844,17 @@ static void print_active(const struct run_record *last, int64_t now)
     strbuf_release(&age);
 }
 
+/* "  run 12 ran at commit cc8cecf (dirty: src/a.py)", when the run recorded one. */
+static void print_commit(const struct run_record *r)
+{
+    if (!r->id || !r->git_commit)
+        return;
+    struct strbuf sb = STRBUF_INIT;
+    git_describe_changes(r->git_dirty == RUN_GIT_DIRTY, r->git_changes_json, &sb);
+    printf("  run %lld ran at commit %.7s%s\n", (long long)r->id, r->git_commit, strbuf_str(&sb));
+    strbuf_release(&sb);
+}
+
 /* Why a job that is not due is not: its last success and what still matches. */
 static void explain_not_due(const struct session *s, size_t i, int64_t now)
 {
@@ -857,6 +869,7 @@ static void explain_not_due(const struct session *s, size_t i, int64_t now)
         if (pj->success.kwargs_given_json)
             printf("  run %lld ran with kwargs given on the command line: %s\n",
                    (long long)pj->success.id, pj->success.kwargs_given_json);
+        print_commit(&pj->success);
         /* What matches that run (what does not is said above, as held back). */
         const char *kinds[] = {"code", "declaration", "inputs", "outputs"};
         const char *now_fp[] = {pj->code_fp, pj->config_fp, pj->inputs_fp, pj->outputs_fp};
@@ -964,6 +977,12 @@ static void why_json(const struct session *s, size_t i, int64_t now, struct strb
         strbuf_addf(json, ",\"last_success\":{\"run\":%lld,\"finished_at\":%lld", (long long)ok->id,
                     (long long)ok->finished_at);
         json_field_raw(json, "kwargs_given", ok->kwargs_given_json);
+        json_field_string(json, "git_commit", ok->git_commit);
+        strbuf_addf(json, ",\"git_dirty\":%s",
+                    ok->git_dirty == RUN_GIT_DIRTY   ? "true"
+                    : ok->git_dirty == RUN_GIT_CLEAN ? "false"
+                                                     : "null");
+        json_field_raw(json, "git_changes", ok->git_changes_json);
         strbuf_addch(json, '}');
     } else
         strbuf_addstr(json, ",\"last_success\":null");

@@ -918,6 +918,9 @@ int engine_submit(struct engine *e, struct project *p, struct plan *plan,
         sub->ready_jobs += d->state == JOB_READY;
     }
     sub->git_commit = project_git_commit(p->root);
+    sub->git.dirty = -1;
+    if (sub->git_commit)
+        git_changes_of(p->root, p->jobs_root, &sub->git);
     char *jobs = xprintf("%s/%s", p->root, p->jobs_root);
     sub->jobs_path = realpath(jobs, NULL);
     if (!sub->jobs_path)
@@ -1003,6 +1006,7 @@ static void submission_free(struct submission *sub)
     free(sub->chunk_edge);
     free(sub->dependents_at);
     free(sub->git_commit);
+    git_changes_release(&sub->git);
     free(sub->jobs_path);
     free(sub);
 }

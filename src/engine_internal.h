@@ -6,6 +6,7 @@
 #define STAU_ENGINE_INTERNAL_H
 
 #include "engine.h"
+#include "git.h"
 #include "work.h"
 
 /* An environment string longer than ENV_STRING_MAX cannot be passed to a program
@@ -125,6 +126,8 @@ struct submission {
     char *git_commit; /* the project's commit (NULL: not a git checkout) */
     char *jobs_path;  /* the jobs root, absolute, for the bootstrap's sys.path */
     bool released;    /* opt.release was called */
+    /* What differs from git_commit (asked of git once, when a commit is known). */
+    struct git_changes git;
 };
 
 /* The index in its submission's due of what d needs over its job's edge e (SIZE_MAX:

@@ -18,6 +18,14 @@ const char *engine_kwargs(const struct due_job *d)
                               : due_job_of(d)->decl->kwargs_json;
 }
 
+/* The git state a run of the submission records. */
+static enum run_git_state git_state(const struct submission *sub)
+{
+    return sub->git.dirty == 1   ? RUN_GIT_DIRTY
+           : sub->git.dirty == 0 ? RUN_GIT_CLEAN
+                                 : RUN_GIT_UNKNOWN;
+}
+
 const char *engine_given_kwargs(const struct due_job *d)
 {
     const struct engine_submit_options *opt = &d->sub->opt;
@@ -61,6 +69,8 @@ static char *manifest(struct engine *e, const struct task *t, const struct run_f
         .owner_start = e->cfg.owner->start,
         .pid = t->pid,
         .git_commit = d->sub->git_commit,
+        .git_dirty = git_state(d->sub),
+        .git_changes_json = d->sub->git.files_json,
         .kwargs_json = (char *)(uintptr_t)engine_kwargs(d),
         .env_names_json = (char *)(uintptr_t)d->sub->opt.env_names,
         .kwargs_given_json = (char *)(uintptr_t)engine_given_kwargs(d),
@@ -184,6 +194,8 @@ static struct run_record new_run(const struct engine *e, const struct due_job *d
         .owner_pid = e->cfg.owner->pid,
         .owner_start = e->cfg.owner->start,
         .git_commit = d->sub->git_commit,
+        .git_dirty = git_state(d->sub),
+        .git_changes_json = d->sub->git.files_json,
         .kwargs_json = (char *)(uintptr_t)engine_kwargs(d),
         .env_names_json = (char *)(uintptr_t)d->sub->opt.env_names,
         .kwargs_given_json = (char *)(uintptr_t)engine_given_kwargs(d),

@@ -59,6 +59,8 @@ const char *run_record_impossible(const struct run_record *r, struct strbuf *why
         strbuf_addstr(why, "its env_names are no JSON array");
     else if (r->kwargs_given_json && !json_valid(r->kwargs_given_json, '{'))
         strbuf_addstr(why, "its kwargs_given are no JSON object");
+    else if (r->git_changes_json && !json_valid(r->git_changes_json, '['))
+        strbuf_addstr(why, "its git_changes are no JSON array");
     else if (r->chunk < 0 || r->chunks < 0 || r->chunk > r->chunks)
         strbuf_addf(why, "it is chunk %d of %d", r->chunk, r->chunks);
     return why->len ? strbuf_str(why) : NULL;
@@ -80,7 +82,8 @@ void run_record_release(struct run_record *r)
                        r->archive_path,
                        r->files,
                        r->env_names_json,
-                       r->kwargs_given_json};
+                       r->kwargs_given_json,
+                       r->git_changes_json};
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
         free(strings[i]);
     memset(r, 0, sizeof(*r));
@@ -117,6 +120,11 @@ void run_record_json_fields(const struct run_record *r, struct strbuf *out)
     json_field_number(out, "chunks", r->chunks, r->chunks);
     json_field_raw(out, "env_names", r->env_names_json);
     json_field_raw(out, "kwargs_given", r->kwargs_given_json);
+    strbuf_addf(out, ",\"git_dirty\":%s",
+                r->git_dirty == RUN_GIT_DIRTY   ? "true"
+                : r->git_dirty == RUN_GIT_CLEAN ? "false"
+                                                : "null");
+    json_field_raw(out, "git_changes", r->git_changes_json);
 }
 
 void run_list_release(struct run_list *list)

@@ -63,6 +63,13 @@ struct store_owner {
                          recycled pid is not taken for the same process */
 };
 
+/* Whether a run's work tree matched its git commit (git.h): stored as NULL, 0, 1. */
+enum run_git_state {
+    RUN_GIT_UNKNOWN, /* not a git checkout, git could not tell, or recorded before v13 */
+    RUN_GIT_CLEAN,   /* nothing in the project differed from the commit */
+    RUN_GIT_DIRTY,   /* something did (git_changes_json: what, under the jobs root) */
+};
+
 /* One run of one job: one attempt of one chunk. Strings are owned (see
  * run_record_release) when the record comes from the store. */
 struct run_record {
@@ -104,6 +111,11 @@ struct run_record {
     char *kwargs_given_json;   /* the keyword arguments given on the command line (stau run
                                   --kwargs, -p), a JSON object merged over the job's own into
                                   kwargs_json; a rerun keeps its run's; NULL: none */
+    char *git_changes_json;    /* git_dirty: the changed files under the jobs root, relative
+                                  to the project root, a JSON array (at most GIT_CHANGES_KEPT);
+                                  NULL: none, or not known */
+    /* The work tree against git_commit as the run was queued. */
+    enum run_git_state git_dirty;
 };
 
 /* Runs, in the order the function producing them says; works with VEC_PUSH. */

@@ -348,6 +348,66 @@ stau: error: 'show' needs a run number
 EOF
 }
 
+# A git checkout: the run records its commit with a dirty flag and the changed
+# files under the jobs root (tracked ones changed, staged or not, and files not
+# tracked there); what changed outside the jobs root only makes it dirty, what
+# changed outside the project not even that. `show` and `why` say it.
+test_show_git_commit_dirty_and_changed_files() {
+    log_project
+    mkdir -p "$TEST_TMP/outside"
+    echo a >"$TEST_TMP/outside/f"
+    git -C "$TEST_TMP" init -q
+    git -C "$TEST_TMP" add -A
+    git -C "$TEST_TMP" -c user.email=t@example.com -c user.name=t commit -qm first
+    local commit
+    commit=$(git -C "$TEST_TMP" rev-parse HEAD)
+    run run other
+    expect_exit 0
+    run show 1
+    expect_stdout_contains "  git commit:   $commit (clean)"
+    # Changed outside the project: not the project's change.
+    echo b >>"$TEST_TMP/outside/f"
+    echo "# more" >>src/other.py
+    echo "# staged" >>src/report.py
+    git add src/report.py
+    touch src/new.py notes.txt
+    run run other
+    expect_exit 0
+    run show 2
+    expect_stdout_contains "  git commit:   $commit (dirty: src/other.py, src/report.py, src/new.py)"
+    run show 2 --json
+    "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["git_dirty"] is True and r["git_changes"] == ["src/other.py", "src/report.py", "src/new.py"], r' "$OUT" ||
+        fail "show --json: $(cat "$OUT")"
+    run why other
+    expect_exit 0
+    expect_stdout_contains "  run 2 ran at commit ${commit:0:7} (dirty: src/other.py, src/report.py, src/new.py)"
+    # Only outside the jobs root.
+    git -C "$TEST_TMP" add -A
+    git -C "$TEST_TMP" -c user.email=t@example.com -c user.name=t commit -qm second
+    commit=$(git -C "$TEST_TMP" rev-parse HEAD)
+    echo "changed" >notes.txt
+    run run other
+    run show 3
+    expect_stdout_contains "  git commit:   $commit (dirty outside the jobs root)"
+    # Six or more: the first five, and how many more.
+    rm notes.txt
+    touch src/n1.py src/n2.py src/n3.py src/n4.py src/n5.py src/n6.py src/n7.py
+    run run other
+    run show 4
+    expect_stdout_contains "  git commit:   $commit (dirty: src/n1.py, src/n2.py, src/n3.py, src/n4.py, src/n5.py and 2 more)"
+    # Without git the commit is still read from .git, and the rest is not known.
+    mkdir -p "$TEST_TMP/bin"
+    ln -s "$PY" "$TEST_TMP/bin/python3"
+    ln -s "$(command -v timeout)" "$TEST_TMP/bin/timeout"
+    PATH=$TEST_TMP/bin run run other
+    expect_exit 0
+    run show 5
+    expect_eq "the commit alone" "  git commit:   $commit" "$(grep '^  git commit:' "$OUT")"
+    run show 5 --json
+    "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["git_dirty"] is None and r["git_changes"] is None, r' "$OUT" ||
+        fail "show --json without git: $(cat "$OUT")"
+}
+
 # "removed KIND PATH (N bytes)" for each file, as gc prints it.
 gc_line() {
     printf '%s %s %s (%s bytes)\n' "$1" "$2" "$3" "$(stat -c %s "$3")"

@@ -20,7 +20,7 @@
 #include "unit.h"
 
 /* The schema version this stau writes (store_sqlite.c's migrations). */
-#define SCHEMA_NOW "12"
+#define SCHEMA_NOW "13"
 
 static char *db_path(const char *name)
 {
@@ -77,6 +77,8 @@ static struct run_record sample_run(const char *job)
         .log_path = (char *)".stau/logs/1.log",
         .env_names_json = (char *)"[\"DB_URL\",\"TOKEN\"]",
         .kwargs_given_json = (char *)"{\"region\": \"Zürich ✓ 数据\"}",
+        .git_dirty = RUN_GIT_DIRTY,
+        .git_changes_json = (char *)"[\"src/ä.py\"]",
     };
 }
 
@@ -195,6 +197,8 @@ UNIT_STORE_TEST(store_run_round_trip)
     CHECK_INT(r.rerun_of, first);
     CHECK_STR(r.env_names_json, "[\"DB_URL\",\"TOKEN\"]");
     CHECK_STR(r.kwargs_given_json, "{\"region\": \"Zürich ✓ 数据\"}");
+    CHECK_INT(r.git_dirty, RUN_GIT_DIRTY);
+    CHECK_STR(r.git_changes_json, "[\"src/ä.py\"]");
     run_record_release(&r);
 
     CHECK_INT(unit_start_run(st, id, 31337, 2000), 0);
@@ -223,6 +227,8 @@ UNIT_STORE_TEST(store_run_round_trip)
     CHECK(!r.config_fingerprint && !r.inputs_fingerprint && !r.reasons_json && !r.log_path);
     CHECK_INT(r.rerun_of, 0);
     CHECK_INT(r.owner_pid, 0);
+    CHECK(!r.env_names_json && !r.kwargs_given_json && !r.git_changes_json);
+    CHECK_INT(r.git_dirty, RUN_GIT_UNKNOWN);
     run_record_release(&r);
     struct run_finish ok = {RUN_SUCCEEDED, 0, 0, NULL, "a.tar", NULL};
     CHECK_INT(unit_finish_run(st, bare_id, &ok, 4100), 0);
@@ -1074,6 +1080,7 @@ UNIT_STORE_TEST(store_enqueue_is_fenced_and_taken_by_a_claim)
     c.run.kwargs_json = (char *)"{}";
     c.run.env_names_json = (char *)"[\"A\"]";
     c.run.kwargs_given_json = (char *)"{\"k\":1}";
+    c.run.git_dirty = RUN_GIT_CLEAN;
     claim_ok(st, &c, 1, 600, &live);
     CHECK_INT(c.outcome, CLAIM_GOT);
     CHECK_INT(c.id, enqueued);
@@ -1084,6 +1091,7 @@ UNIT_STORE_TEST(store_enqueue_is_fenced_and_taken_by_a_claim)
     CHECK_STR(r.kwargs_json, "{}");
     CHECK_STR(r.env_names_json, "[\"A\"]");
     CHECK_STR(r.kwargs_given_json, "{\"k\":1}");
+    CHECK_INT(r.git_dirty, RUN_GIT_CLEAN);
     run_record_release(&r);
     CHECK_INT(runs_of(st, "t"), 1);
     CHECK_INT(store_withdraw(st, enqueued), 0); /* taken: not the leader's any more */
