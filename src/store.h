@@ -144,8 +144,15 @@ void run_record_release(struct run_record *run);
 void run_list_release(struct run_list *list);
 /* Append the record's fields as the members of a JSON object, without its braces
  * ("id":1,"job":"a",...): the one shape of a run in JSON, for `history --json`,
- * `show --json` and each archive's manifest.json. */
+ * `show --json` and each archive's manifest.json (README, "JSON output"). */
 void run_record_json_fields(const struct run_record *r, struct strbuf *out);
+/* Append the stau process that owns the run as a JSON object, {"id":"PID:START",
+ * "host","pid","started","started_ms"} (the id is the $STAU_OWNER its jobs see), or
+ * null when nobody does (an enqueued run nobody took). */
+void run_invocation_json(const struct run_record *r, struct strbuf *out);
+/* Append a JSON object of the run's id, status, attempt, times and invocation (null
+ * for id 0): how `status --json` and `why --json` name a job's last run. */
+void run_record_brief_json(const struct run_record *r, struct strbuf *out);
 
 /* How a run ended, for a STORE_FINISH change. */
 struct run_finish {

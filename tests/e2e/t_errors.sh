@@ -528,7 +528,8 @@ import json, sys
 jobs = json.load(open(sys.argv[1]))
 assert [j["name"] for j in jobs] == ["max_lag_negative", "retries_negative", "retries_str", "tags_str"], jobs
 for j in jobs:
-    assert j == {"name": j["name"], "file": "src/%s.py" % j["name"], "valid": False}, j
+    assert j == {"name": j["name"], "file": "src/%s.py" % j["name"], "valid": False,
+                 "not_run": "its declaration is invalid"}, j
 EOF
 }
 

@@ -177,7 +177,7 @@ EOF
     run list --json
     expect_exit 2
     expect_stdout_contains '{"name":"reports.weekly","file":"src/reports/weekly.py","valid":true,"not_run":"it depends on '"'"'sales.daily'"'"', whose declaration is invalid","code_files":'
-    expect_stdout_contains '{"name":"sales.daily","file":"src/sales/daily.py","valid":false}'
+    expect_stdout_contains '{"name":"sales.daily","file":"src/sales/daily.py","valid":false,"not_run":"its declaration is invalid"}'
     run status
     expect_exit 1
     expect_stderr_eq <<<"$DAILY_ERROR"
@@ -191,7 +191,7 @@ sales.daily      invalid  -         -        not run: its declaration is invalid
 EOF
     run status --json
     expect_exit 1
-    expect_stdout_contains '{"job":"sales.daily","state":"invalid","due":false,"policy":null,"last_run":0,"next":"not run: its declaration is invalid"}'
+    expect_stdout_contains '{"job":"sales.daily","state":"invalid","due":false,"policy":null,"last_run":null,"next":"not-run","next_at":null,"next_at_ms":null,"reasons":[],"not_run":"its declaration is invalid"}'
     run why other reports.weekly sales.daily
     expect_exit 1
     expect_stderr_eq <<<"$DAILY_ERROR"

@@ -250,9 +250,11 @@ assert r["signal"] is None and r["attempt"] == 1 and r["kwargs"] == {}, r
 assert r["reasons"] == [{"reason": "forced", "evidence": "asked for with `stau run --force`"}], r
 assert r["log_path"].startswith(".stau/logs/report."), r
 assert r["archive_path"] == ".stau/archive/report.3.tar.zst", r
-for key in ("queued_at", "started_at", "finished_at", "host", "pid", "code_fingerprint",
+for key in ("queued", "started", "finished", "invocation", "pid", "code_fingerprint",
             "config_fingerprint", "inputs_fingerprint", "outputs_fingerprint", "rerun_of"):
     assert key in r, key
+assert r["finished_ms"] >= r["started_ms"] >= r["queued_ms"] > 1e12, r
+assert r["invocation"]["host"] and r["invocation"]["pid"] > 0, r
 EOF
     run history reprot
     expect_exit 2

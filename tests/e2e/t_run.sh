@@ -724,7 +724,9 @@ import json, sys
 got = json.load(open(sys.argv[1]))
 assert len(got) == 1 and got[0]["job"] == "a" and got[0]["due"] is False, got
 assert got[0]["reasons"] == [] and got[0]["last_success"]["run"] == 1, got
-assert got[0]["last_success"]["finished_at"] > 1e12, got
+assert got[0]["last_success"]["finished_ms"] > 1e12, got
+assert got[0]["last_success"]["finished"].endswith("+00:00"), got
+assert got[0]["last_run"]["id"] == 1 and got[0]["last_run"]["status"] == "succeeded", got
 fps = got[0]["fingerprints"]
 assert sorted(fps) == ["code", "config", "inputs", "outputs"], fps
 assert all(len(f["now"]) == 32 and f["now"] == f["last_success"] for f in fps.values()), fps
@@ -736,7 +738,8 @@ import json, sys
 (b,) = json.load(open(sys.argv[1]))
 (a,) = b["dependencies"]
 assert a["job"] == "a" and a["max_lag_minutes"] is None and a["due"] is False, a
-assert 0 <= a["age_seconds"] < 60 and a["last_success_finished_at"] > 1e12, a
+assert 0 <= a["age_seconds"] < 60 and a["last_success"]["run"] == 1, a
+assert a["last_success"]["finished_ms"] > 1e12, a
 EOF
     # A changed declaration: the evidence shows which fingerprint moved.
     sed -i 's/"outputs": \["a.out"\]/"outputs": ["a.out"], "kwargs": {"n": 2}/' src/a.py

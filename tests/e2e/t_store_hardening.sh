@@ -201,7 +201,7 @@ history_kept() {
     "$STAU" history --json | "$PY" -c '
 import json, sys
 for r in json.load(sys.stdin):
-    r.pop("queued_at"); r.pop("heartbeat_at")
+    for k in ("queued", "queued_ms", "heartbeat", "heartbeat_ms"): r.pop(k)
     print(json.dumps(r, sort_keys=True))'
 }
 
@@ -237,6 +237,39 @@ EOF2
     run db recover
     expect_exit 0
     expect_stdout_eq <<<"nothing to recover: state database './.stau/state.db' records every run archived in '.stau/archive'"
+}
+
+# An archive written before times were "started" and "started_ms" and the owner an
+# "invocation" object: its manifest has started_at (unix ms), host, owner_pid and
+# owner_start. db recover reads it as it reads a new one.
+test_store_db_recover_reads_a_manifest_of_the_older_format() {
+    command -v zstd >/dev/null || { fail "zstd is not installed: cannot repack an archive"; return; }
+    ran_report 1
+    mkdir ../x
+    zstd -q -d -c .stau/archive/report.1.tar.zst | tar -xf - -C ../x || fail "cannot unpack run 1"
+    "$PY" - ../x/manifest.json <<'EOF2'
+import json, sys
+m = json.load(open(sys.argv[1]))
+inv = m.pop("invocation")
+for key in ("queued", "started", "finished", "heartbeat"):
+    m.pop(key)
+    m[key + "_at"] = m.pop(key + "_ms")
+m.update(host=inv["host"], owner_pid=inv["pid"], owner_start=inv["started_ms"])
+json.dump(m, open(sys.argv[1], "w"))
+EOF2
+    "$STAU" show 1 --json >../before.json
+    (cd ../x && tar -cf - manifest.json log.txt outputs) | zstd -q -f -o .stau/archive/report.1.tar.zst
+    lose_database removed
+    run db recover
+    expect_exit 0
+    expect_stdout_eq <<<"recovered 1 run from the archives in '.stau/archive' into './.stau/state.db'"
+    "$STAU" show 1 --json >../after.json
+    "$PY" - ../before.json ../after.json <<'EOF2' || fail "the run recovered from an older manifest differs"
+import json, sys
+before, after = (json.load(open(p)) for p in sys.argv[1:])
+for key in ("started_ms", "finished_ms", "invocation", "status", "exit_code", "kwargs", "reasons"):
+    assert before[key] == after[key], (key, before[key], after[key])
+EOF2
 }
 
 test_store_db_recover_says_which_archives_it_cannot_read() {
