@@ -305,3 +305,60 @@ EOF2
     run run values
     expect_stdout_contains "declared output 'data/\\x1b[31mred' is missing"
 }
+
+# Declarations with tens of thousands of keys take linear time: a scan per key for
+# duplicates made 80,000 keys take minutes. A literal of N keys (one repeated near
+# the end) and dict() of N/2 keyword arguments, for N = 5,000 and 20,000: linear,
+# four times the keys cost about four times the CPU (quadratic: sixteen). CPU time,
+# not the wall clock, and a ratio, so neither a loaded machine nor a sanitizer
+# build fails it.
+big_declaration() {
+    "$PY" - "$1" <<'EOF2'
+import sys
+n = int(sys.argv[1])
+keys = ", ".join('"k%d": %d' % (i, i) for i in range(n))
+kw = ", ".join("a%d=%d" % (i, i) for i in range(n // 2))
+with open("src/big.py", "w") as f:
+    f.write("EXTRA = dict(%s)\n" % kw)
+    f.write('STAU_CONFIG = {"kwargs": {%s, "k5": -5, "extra": EXTRA}}\n' % keys)
+EOF2
+}
+
+# `stau list --json` on src/big.py, fresh; sets RC and CPU (user + system seconds).
+list_cpu() {
+    rm -rf .stau
+    local TIMEFORMAT='%3U %3S' user sys
+    { time timeout -k 2 60 "$STAU" list --json >"$OUT" 2>"$ERR"; } 2>"$TEST_TMP/cpu"
+    RC=$?
+    read -r user sys <"$TEST_TMP/cpu"
+    CPU=$("$PY" -c 'import sys; print(round(float(sys.argv[1]) + float(sys.argv[2]), 3))' \
+        "$user" "$sys")
+}
+
+test_hostile_huge_dicts_take_linear_time() {
+    new_project
+    mkdir src
+    local small big
+    big_declaration 5000
+    list_cpu
+    small=$CPU
+    expect_exit 0
+    big_declaration 20000
+    list_cpu
+    big=$CPU
+    expect_exit 0
+    "$PY" -c 'import sys; sys.exit(float(sys.argv[2]) > 8 * float(sys.argv[1]) + 0.5)' \
+        "$small" "$big" ||
+        fail "4 times the keys took $big s of CPU against $small s: not linear"
+    expect_stderr_contains "src/big.py:2:"
+    expect_stderr_contains "warning: duplicate key 'k5'; the later value wins"
+    # The dict holds every key once, with the later value.
+    "$PY" - "$OUT" <<'EOF2' || fail "list --json: wrong kwargs"
+import json, sys
+job = json.load(open(sys.argv[1]))[0]
+kwargs = job["kwargs"]
+assert len(kwargs) == 20001, len(kwargs)
+assert kwargs["k5"] == -5 and kwargs["k19999"] == 19999
+assert len(kwargs["extra"]) == 10000 and kwargs["extra"]["a7"] == 7
+EOF2
+}
