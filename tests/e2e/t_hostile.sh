@@ -362,3 +362,37 @@ assert kwargs["k5"] == -5 and kwargs["k19999"] == 19999
 assert len(kwargs["extra"]) == 10000 and kwargs["extra"]["a7"] == 7
 EOF2
 }
+
+# A graph cache copied from another project (the README promises a warning) is
+# set aside and rebuilt; a project moved elsewhere keeps its cache.
+test_hostile_cache_copied_from_another_project() {
+    hostile_project
+    run check
+    expect_exit 0
+    expect_file .stau/graph.cache
+    new_project q
+    write src/good.py <<<'STAU_CONFIG = {"schedule": "@hourly"}'
+    age_files
+    run check
+    expect_exit 0
+    cp "$TEST_TMP/p/.stau/graph.cache" .stau/graph.cache
+    run check
+    expect_exit 0
+    expect_stdout_eq <<'EOF2'
+1 job, 0 dependencies, 1 warning
+EOF2
+    expect_stderr_eq <<EOF2
+stau: warning: ignoring '.stau/graph.cache': it was copied from another project ('$(realpath "$TEST_TMP/p/.stau")'); rebuilding it
+EOF2
+    run list
+    expect_stdout_contains "@hourly"
+    run check
+    expect_exit 0
+    expect_stderr_empty
+    # Moved, the project is the same: its cache is used as it is, quietly.
+    cd "$TEST_TMP" && mv q moved && cd moved || exit 1
+    run -v check
+    expect_exit 0
+    expect_stderr_not_contains "ignoring"
+    expect_stderr_contains "1 files, 0 read, 0 parsed"
+}
