@@ -396,3 +396,95 @@ EOF2
     expect_stderr_not_contains "ignoring"
     expect_stderr_contains "1 files, 0 read, 0 parsed"
 }
+
+# A job `make` whose outputs are data/a.txt (small) and data/big.bin (N MiB of
+# random bytes, which compress to nothing less); run once.
+ran_make() {
+    new_project
+    write src/make.py <<EOF2
+STAU_CONFIG = {"outputs": ["data/a.txt", "data/big.bin"], "main_func": "main"}
+import os
+def main():
+    os.makedirs("data", exist_ok=True)
+    with open("data/a.txt", "w") as f:
+        f.write("a\n")
+    with open("data/big.bin", "wb") as f:
+        for _ in range($1):
+            f.write(os.urandom(1 << 20))
+EOF2
+    age_files
+    run run make
+    expect_exit 0
+}
+
+test_hostile_restore_limit() {
+    ran_make 2
+    STAU_RESTORE_LIMIT=1M run restore 1 --to ../back
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF2'
+stau: error: refusing to restore '.stau/archive/make.1.tar.zst': its files hold more than the restore limit of 1.0 MB; nothing was written
+  hint: if that is what run 1 made, raise the limit: `stau restore 1 --limit 4G` or STAU_RESTORE_LIMIT=4G (0: no limit)
+EOF2
+    expect_no_file ../back
+    # --limit wins over the environment; 0 is no limit.
+    STAU_RESTORE_LIMIT=1M run restore 1 --to ../back --limit 3M
+    expect_exit 0
+    expect_stdout_eq <<'EOF2'
+restored 2 files of run 1 of 'make' into ../back
+EOF2
+    STAU_RESTORE_LIMIT=0 run restore 1 --to ../back0
+    expect_exit 0
+    cmp -s data/big.bin ../back0/data/big.bin || fail "big.bin restored differs"
+    run restore 1 --limit lots
+    expect_exit 2
+    expect_stderr_eq <<'EOF2'
+stau: error: --limit needs a size such as 500M or 4G (0: no limit), not 'lots'
+  hint: see 'stau restore --help'
+EOF2
+    STAU_RESTORE_LIMIT=1X run restore 1
+    expect_exit 2
+    expect_stderr_eq <<'EOF2'
+stau: error: STAU_RESTORE_LIMIT='1X' is no size
+  hint: a number of bytes, or one with K, M, G or T (500M, 4G); 0: no limit
+EOF2
+}
+
+# A restore killed while it extracts has written nothing into the target; the
+# next one removes what it left, says so, and restores.
+test_hostile_restore_is_all_or_nothing() {
+    ran_make 64
+    mkdir ../back
+    start_bg restore 1 --to ../back
+    local i staging=
+    for i in $(seq 300); do
+        staging=$(find ../back -maxdepth 1 -name '.stau-restore-*' -print -quit)
+        [ -n "$staging" ] && [ -e "$staging/data/a.txt" ] && break
+        sleep 0.01
+    done
+    kill -9 "$BG_PID"
+    wait "$BG_PID" 2>/dev/null
+    if [ -z "$staging" ] || [ ! -e "$staging/data/a.txt" ]; then
+        fail "never saw the restore extracting (staging: '$staging')"
+        return
+    fi
+    # data/a.txt was extracted, but only into the staging folder.
+    expect_no_file ../back/data/a.txt
+    expect_no_file ../back/data/big.bin
+    run restore 1 --to ../back
+    expect_exit 0
+    expect_stderr_eq <<EOF2
+stau: warning: removed '../back/${staging#../back/}', what a restore that was killed had extracted
+EOF2
+    expect_stdout_eq <<'EOF2'
+restored 2 files of run 1 of 'make' into ../back
+EOF2
+    cmp -s data/big.bin ../back/data/big.bin || fail "big.bin restored differs"
+    [ -z "$(find ../back -maxdepth 1 -name '.stau-restore-*')" ] || fail "a staging folder is left"
+    # A staging folder of a restore still running is left alone.
+    mkdir -p ../back/.stau-restore-1/data
+    run restore 1 --to ../back
+    expect_exit 0
+    expect_stderr_empty
+    [ -d ../back/.stau-restore-1 ] || fail "the live restore's folder (pid 1) was removed"
+}
