@@ -27,6 +27,7 @@ struct cli {
     long keep_last;                 /* --keep-last N: gc keeps each job's N newest archives */
     bool keep_last_given;           /* whether --keep-last was given (else: 10) */
     long limit;                     /* --limit N: history shows at most N runs; 0: all */
+    const char *restore_limit;      /* restore --limit SIZE (else $STAU_RESTORE_LIMIT, 1G) */
     const char *to;                 /* --to DIR: restore into DIR (else: the project root);
                                        db copy --to DB: the database to copy into */
     char **args;                    /* arguments after the command */

@@ -981,12 +981,22 @@ int cli_restore(const struct cli *c)
                 (long long)run.id, run.job, (long long)run.id);
         goto out;
     }
+    /* The limit: --limit, else $STAU_RESTORE_LIMIT, else 1 GiB. */
+    struct archiver_restore_options opt = {.limit = ARCHIVER_RESTORE_LIMIT};
+    const char *limit = c->restore_limit ? c->restore_limit : getenv("STAU_RESTORE_LIMIT");
+    if (limit && *limit && parse_size(limit, &opt.limit) < 0) {
+        fprintf(stderr,
+                "stau: error: STAU_RESTORE_LIMIT='%s' is no size\n"
+                "  hint: a number of bytes, or one with K, M, G or T (500M, 4G); 0: no limit\n",
+                limit);
+        goto out;
+    }
     char *archive = root_path(&s, run.archive_path);
     const char *target = c->to ? c->to : s.project.root;
     struct archiver_members members = {0};
     struct strbuf err = STRBUF_INIT;
     if (archiver_list(archive, &members, &err) == 0 &&
-        archiver_restore(archive, target, &err) == 0) {
+        archiver_restore_with(archive, target, &opt, &err) == 0) {
         size_t files = 0;
         for (size_t i = 0; i < members.len; i++)
             if (starts_with(members.items[i].path, "outputs/") &&
@@ -1001,7 +1011,12 @@ int cli_restore(const struct cli *c)
         rc = EXIT_OK;
     } else {
         error("%s", err.buf);
-        if (access(archive, F_OK) != 0)
+        if (opt.over_limit)
+            fprintf(stderr,
+                    "  hint: if that is what run %lld made, raise the limit: `stau restore %lld "
+                    "--limit 4G` or STAU_RESTORE_LIMIT=4G (0: no limit)\n",
+                    (long long)run.id, (long long)run.id);
+        else if (access(archive, F_OK) != 0)
             elsewhere_hint(&run, "archive", run.archive_path);
     }
     strbuf_release(&err);

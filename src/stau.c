@@ -38,6 +38,7 @@ enum opt {
     O_FROM_DB,
     O_TO_DIR,
     O_TO_DB,
+    O_RESTORE_LIMIT,
     O_KEEP_DAYS,
     O_KEEP_LAST,
     O_GRACE,
@@ -97,6 +98,9 @@ static const struct option_def options[] = {
     {O_FROM_DB, 0, "from", "DB", "the database to copy (default: the project's)"},
     {O_TO_DIR, 0, "to", "DIR", "extract into DIR (default: the project root)"},
     {O_TO_DB, 0, "to", "DB", "the database to copy into (default: the project's)"},
+    {O_RESTORE_LIMIT, 0, "limit", "SIZE",
+     "refuse an archive whose files hold more than SIZE (default: 1G; 0: no limit; also "
+     "$STAU_RESTORE_LIMIT)"},
     {O_KEEP_DAYS, 0, "keep-days", "N", "keep what finished less than N days ago"},
     {O_KEEP_LAST, 0, "keep-last", "N", "keep each job's N newest archives (default: 10)"},
     {O_GRACE, 0, "grace", "SECONDS",
@@ -196,10 +200,14 @@ static const struct command commands[] = {
      "and the logs of archived runs (each archive holds its log); the logs of runs\n"
      "without an archive go by the same rules. The archive of a job's last\n"
      "successful run is always kept. -n prints what would go.\n"},
-    {"restore", cli_restore, BIT(O_TO_DIR), "RUN", "extract the outputs of a run",
+    {"restore", cli_restore, BIT(O_TO_DIR) | BIT(O_RESTORE_LIMIT), "RUN",
+     "extract the outputs of a run",
      "Extracts the outputs archived by run RUN into DIR (default: the project root),\n"
      "replacing files of the same name. An archive with an absolute path, a '..',\n"
-     "a link leading out or a path through a link is refused, and nothing written.\n"},
+     "a link leading out or a path through a link is refused, and nothing written;\n"
+     "so is one whose files hold more than --limit SIZE (default 1G). Everything\n"
+     "is extracted into a folder inside DIR first and then moved into place: a\n"
+     "restore that fails or is killed leaves DIR as it was.\n"},
     {"status", cli_status, BIT(O_JSON) | BIT(O_EXIT_CODE_STATUS), "[JOB...]",
      "each job's state, last run and when it is next due",
      "One line per job: its state, its last run with its age, and when it is next\n"
@@ -844,6 +852,14 @@ static int apply(struct parse *ps, const struct option_def *o, const char *shown
             return usage_error("%s needs a folder", shown);
         c->to = v;
         return 0;
+    case O_RESTORE_LIMIT: {
+        uint64_t size;
+        if (missing || parse_size(v, &size) < 0)
+            return usage_error("--limit needs a size such as 500M or 4G (0: no limit), not '%s'",
+                               v ? v : "");
+        c->restore_limit = v;
+        return 0;
+    }
     case O_KEEP_DAYS:
     case O_KEEP_LAST:
         if (number(shown, v, 0, 1000000, &n) < 0)

@@ -452,6 +452,38 @@ void strmap_release(struct strmap *map)
     memset(map, 0, sizeof(*map));
 }
 
+int parse_size(const char *text, uint64_t *out)
+{
+    const char *p = text;
+    if (*p < '0' || *p > '9')
+        return -1;
+    uint64_t n = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (n > (UINT64_MAX - 9) / 10)
+            return -1;
+        n = n * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p == ' ')
+        p++;
+    static const char units[] = "kmgt";
+    int shift = 0;
+    if (*p) {
+        const char *u = strchr(units, *p | 0x20);
+        if (!u || !*u)
+            return -1;
+        shift = 10 * (int)(u - units + 1);
+        p++;
+        if (*p == 'i' || *p == 'I')
+            p++;
+        if (*p == 'b' || *p == 'B')
+            p++;
+    }
+    if (*p || (shift && n > (UINT64_MAX >> shift)))
+        return -1;
+    *out = n << shift;
+    return 0;
+}
+
 size_t edit_distance(const char *a, const char *b)
 {
     size_t n = strlen(a), m = strlen(b);

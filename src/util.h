@@ -127,6 +127,11 @@ bool strmap_put(struct strmap *map, const char *key, size_t len, size_t value);
 bool strmap_get(const struct strmap *map, const char *key, size_t len, size_t *value);
 void strmap_release(struct strmap *map);
 
+/* A size in bytes: digits, then optionally K, M, G or T (powers of 1024), with or
+ * without "B" or "iB" and a space before ("64M", "1 GiB", "512kb"). 0, or -1 when
+ * text is no such size. */
+int parse_size(const char *text, uint64_t *out);
+
 /* Edit distance (with transpositions) between two strings, for did-you-mean hints. */
 size_t edit_distance(const char *a, const char *b);
 /* The closest of the NULL-terminated candidates to word, or NULL if none is close. */

@@ -305,3 +305,186 @@ EOF2
     run run values
     expect_stdout_contains "declared output 'data/\\x1b[31mred' is missing"
 }
+
+# Declarations with tens of thousands of keys take linear time: a scan per key for
+# duplicates made 80,000 keys take minutes. A literal of N keys (one repeated near
+# the end) and dict() of N/2 keyword arguments, for N = 5,000 and 20,000: linear,
+# four times the keys cost about four times the CPU (quadratic: sixteen). CPU time,
+# not the wall clock, and a ratio, so neither a loaded machine nor a sanitizer
+# build fails it.
+big_declaration() {
+    "$PY" - "$1" <<'EOF2'
+import sys
+n = int(sys.argv[1])
+keys = ", ".join('"k%d": %d' % (i, i) for i in range(n))
+kw = ", ".join("a%d=%d" % (i, i) for i in range(n // 2))
+with open("src/big.py", "w") as f:
+    f.write("EXTRA = dict(%s)\n" % kw)
+    f.write('STAU_CONFIG = {"kwargs": {%s, "k5": -5, "extra": EXTRA}}\n' % keys)
+EOF2
+}
+
+# `stau list --json` on src/big.py, fresh; sets RC and CPU (user + system seconds).
+list_cpu() {
+    rm -rf .stau
+    local TIMEFORMAT='%3U %3S' user sys
+    { time timeout -k 2 60 "$STAU" list --json >"$OUT" 2>"$ERR"; } 2>"$TEST_TMP/cpu"
+    RC=$?
+    read -r user sys <"$TEST_TMP/cpu"
+    CPU=$("$PY" -c 'import sys; print(round(float(sys.argv[1]) + float(sys.argv[2]), 3))' \
+        "$user" "$sys")
+}
+
+test_hostile_huge_dicts_take_linear_time() {
+    new_project
+    mkdir src
+    local small big
+    big_declaration 5000
+    list_cpu
+    small=$CPU
+    expect_exit 0
+    big_declaration 20000
+    list_cpu
+    big=$CPU
+    expect_exit 0
+    "$PY" -c 'import sys; sys.exit(float(sys.argv[2]) > 8 * float(sys.argv[1]) + 0.5)' \
+        "$small" "$big" ||
+        fail "4 times the keys took $big s of CPU against $small s: not linear"
+    expect_stderr_contains "src/big.py:2:"
+    expect_stderr_contains "warning: duplicate key 'k5'; the later value wins"
+    # The dict holds every key once, with the later value.
+    "$PY" - "$OUT" <<'EOF2' || fail "list --json: wrong kwargs"
+import json, sys
+job = json.load(open(sys.argv[1]))[0]
+kwargs = job["kwargs"]
+assert len(kwargs) == 20001, len(kwargs)
+assert kwargs["k5"] == -5 and kwargs["k19999"] == 19999
+assert len(kwargs["extra"]) == 10000 and kwargs["extra"]["a7"] == 7
+EOF2
+}
+
+# A graph cache copied from another project (the README promises a warning) is
+# set aside and rebuilt; a project moved elsewhere keeps its cache.
+test_hostile_cache_copied_from_another_project() {
+    hostile_project
+    run check
+    expect_exit 0
+    expect_file .stau/graph.cache
+    new_project q
+    write src/good.py <<<'STAU_CONFIG = {"schedule": "@hourly"}'
+    age_files
+    run check
+    expect_exit 0
+    cp "$TEST_TMP/p/.stau/graph.cache" .stau/graph.cache
+    run check
+    expect_exit 0
+    expect_stdout_eq <<'EOF2'
+1 job, 0 dependencies, 1 warning
+EOF2
+    expect_stderr_eq <<EOF2
+stau: warning: ignoring '.stau/graph.cache': it was copied from another project ('$(realpath "$TEST_TMP/p/.stau")'); rebuilding it
+EOF2
+    run list
+    expect_stdout_contains "@hourly"
+    run check
+    expect_exit 0
+    expect_stderr_empty
+    # Moved, the project is the same: its cache is used as it is, quietly.
+    cd "$TEST_TMP" && mv q moved && cd moved || exit 1
+    run -v check
+    expect_exit 0
+    expect_stderr_not_contains "ignoring"
+    expect_stderr_contains "1 files, 0 read, 0 parsed"
+}
+
+# A job `make` whose outputs are data/a.txt (small) and data/big.bin (N MiB of
+# random bytes, which compress to nothing less); run once.
+ran_make() {
+    new_project
+    write src/make.py <<EOF2
+STAU_CONFIG = {"outputs": ["data/a.txt", "data/big.bin"], "main_func": "main"}
+import os
+def main():
+    os.makedirs("data", exist_ok=True)
+    with open("data/a.txt", "w") as f:
+        f.write("a\n")
+    with open("data/big.bin", "wb") as f:
+        for _ in range($1):
+            f.write(os.urandom(1 << 20))
+EOF2
+    age_files
+    run run make
+    expect_exit 0
+}
+
+test_hostile_restore_limit() {
+    ran_make 2
+    STAU_RESTORE_LIMIT=1M run restore 1 --to ../back
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF2'
+stau: error: refusing to restore '.stau/archive/make.1.tar.zst': its files hold more than the restore limit of 1.0 MB; nothing was written
+  hint: if that is what run 1 made, raise the limit: `stau restore 1 --limit 4G` or STAU_RESTORE_LIMIT=4G (0: no limit)
+EOF2
+    expect_no_file ../back
+    # --limit wins over the environment; 0 is no limit.
+    STAU_RESTORE_LIMIT=1M run restore 1 --to ../back --limit 3M
+    expect_exit 0
+    expect_stdout_eq <<'EOF2'
+restored 2 files of run 1 of 'make' into ../back
+EOF2
+    STAU_RESTORE_LIMIT=0 run restore 1 --to ../back0
+    expect_exit 0
+    cmp -s data/big.bin ../back0/data/big.bin || fail "big.bin restored differs"
+    run restore 1 --limit lots
+    expect_exit 2
+    expect_stderr_eq <<'EOF2'
+stau: error: --limit needs a size such as 500M or 4G (0: no limit), not 'lots'
+  hint: see 'stau restore --help'
+EOF2
+    STAU_RESTORE_LIMIT=1X run restore 1
+    expect_exit 2
+    expect_stderr_eq <<'EOF2'
+stau: error: STAU_RESTORE_LIMIT='1X' is no size
+  hint: a number of bytes, or one with K, M, G or T (500M, 4G); 0: no limit
+EOF2
+}
+
+# A restore killed while it extracts has written nothing into the target; the
+# next one removes what it left, says so, and restores.
+test_hostile_restore_is_all_or_nothing() {
+    ran_make 64
+    mkdir ../back
+    start_bg restore 1 --to ../back
+    local i staging=
+    for i in $(seq 300); do
+        staging=$(find ../back -maxdepth 1 -name '.stau-restore-*' -print -quit)
+        [ -n "$staging" ] && [ -e "$staging/data/a.txt" ] && break
+        sleep 0.01
+    done
+    kill -9 "$BG_PID"
+    wait "$BG_PID" 2>/dev/null
+    if [ -z "$staging" ] || [ ! -e "$staging/data/a.txt" ]; then
+        fail "never saw the restore extracting (staging: '$staging')"
+        return
+    fi
+    # data/a.txt was extracted, but only into the staging folder.
+    expect_no_file ../back/data/a.txt
+    expect_no_file ../back/data/big.bin
+    run restore 1 --to ../back
+    expect_exit 0
+    expect_stderr_eq <<EOF2
+stau: warning: removed '../back/${staging#../back/}', what a restore that was killed had extracted
+EOF2
+    expect_stdout_eq <<'EOF2'
+restored 2 files of run 1 of 'make' into ../back
+EOF2
+    cmp -s data/big.bin ../back/data/big.bin || fail "big.bin restored differs"
+    [ -z "$(find ../back -maxdepth 1 -name '.stau-restore-*')" ] || fail "a staging folder is left"
+    # A staging folder of a restore still running is left alone.
+    mkdir -p ../back/.stau-restore-1/data
+    run restore 1 --to ../back
+    expect_exit 0
+    expect_stderr_empty
+    [ -d ../back/.stau-restore-1 ] || fail "the live restore's folder (pid 1) was removed"
+}
