@@ -648,3 +648,59 @@ test_store_a_garbled_timetable_loses_no_run() {
 3 errors in the declarations (see above)"
     expect_history_kept
 }
+
+# The sweep: each state file truncated at, and garbled (32 bytes) at, each of
+# STAU_CORRUPTIONS (default 4) places spread over it; after each, `stau history`
+# and a plain `stau` neither crash nor hang, and every recorded run is still there
+# (a damaged state.db must say so, and `stau db recover` then gives them all back).
+test_store_corruption_sweep_loses_no_run() {
+    local places=${STAU_CORRUPTIONS:-4} file how k tried=0
+    kept_project
+    local log archive
+    log=$(db "SELECT log_path FROM runs WHERE id = 2")
+    archive=.stau/archive/report.2.tar.zst
+    rm -rf ../pristine
+    cp -a .stau ../pristine
+    for file in .stau/state.db .stau/graph.cache .stau/settled "$archive" "$log"; do
+        for how in truncate garble; do
+            for ((k = 1; k <= places; k++)); do
+                rm -rf .stau
+                cp -a ../pristine .stau
+                "$PY" - "$file" "$how" "$k" "$places" <<'EOF2'
+import random, sys
+path, how, k, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+data = bytearray(open(path, "rb").read())
+at = len(data) * k // (n + 1)
+if how == "truncate":
+    data = data[:at]
+else:
+    r = random.Random(k)
+    for i in range(at, min(at + 32, len(data))):
+        data[i] = r.randrange(256)
+open(path, "wb").write(data)
+EOF2
+                tried=$((tried + 1))
+                local at="$file $how at $k/$((places + 1))"
+                run history
+                case $RC in 0 | 2) ;; *) fail "$at: stau history exited $RC" ;; esac
+                if [ "$RC" = 2 ]; then
+                    [ "$file" = .stau/state.db ] || fail "$at: stau history failed"
+                    expect_stderr_last_line '  hint: move it aside (`sqlite3 FILE .recover` may save what is left of it) and run `stau db recover` to rebuild the run history from the archives'
+                    mv .stau/state.db ../damaged.db
+                    rm -f .stau/state.db-wal .stau/state.db-shm
+                    run db recover
+                    [ "$RC" = 0 ] || { fail "$at: db recover exited $RC"; cat "$ERR"; }
+                fi
+                run
+                [ "$RC" = 0 ] || { fail "$at: stau exited $RC"; cat "$ERR"; }
+                history_kept >../after.txt
+                if [ "$(cat ../before.txt)" != "$(cat ../after.txt)" ]; then
+                    fail "$at: the recorded runs changed:"
+                    diff -u ../before.txt ../after.txt
+                fi
+                [ "$TEST_FAILED" = 0 ] || return
+            done
+        done
+    done
+    echo "corruption: $tried tried, 0 runs lost"
+}
