@@ -282,9 +282,17 @@ void engine_finish_task(struct engine *e, struct task *t, enum run_status result
     e->done++;
     report_finished(e, t, ms);
     struct due_job *d = t->d;
-    if (result == RUN_SUCCEEDED)
-        /* The chunk ending last saw every chunk's outputs (as work_success_of). */
+    /* The chunk ending last saw every chunk's outputs. Last by the end recorded, ties
+     * to the newest run, exactly as work_success_of picks from the store: else a
+     * dependent remembers one chunk, the next plan reads another, and finds it due
+     * again (chunks ending in one millisecond, seen under load). */
+    if (result == RUN_SUCCEEDED &&
+        (!d->up_fp[0] || t->ended_wall > d->up_fp_ended ||
+         (t->ended_wall == d->up_fp_ended && t->run_id > d->up_fp_run))) {
         stale_upstream_fp(due_job_of(d)->decl->outputs.len > 0, t->outputs_fp, t->run_id, d->up_fp);
+        d->up_fp_ended = t->ended_wall;
+        d->up_fp_run = t->run_id;
+    }
     if (result == RUN_SKIPPED && d->result == RUN_SUCCEEDED) {
         d->result = RUN_SKIPPED;
         d->skipped_for = due_job_of(d)->name;
@@ -468,6 +476,7 @@ static void end_run(struct engine *e, struct task *t, const struct proc_event *e
                  !e->totals.interrupts && t->attempt <= job->decl->retries;
     /* Free the slot for what is ready before archiving: the archive and the record
      * are bookkeeping, and a slot idle meanwhile is time lost. */
+    t->ended_wall = now;
     if (!retry)
         engine_finish_task(e, t, fin.status, ev->wall_ms);
     else

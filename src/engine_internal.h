@@ -91,6 +91,10 @@ struct due_job {
     bool up_to_date;              /* dropped as up to date, without a run (early cutoff) */
     char up_fp[UPSTREAM_FP_SIZE]; /* when it succeeded here: what it left, for its
                                      dependents (stale_upstream_fp); empty: not known */
+    int64_t up_fp_ended;          /* ... taken from the chunk whose recorded end is the
+                                     latest (unix ms) ... */
+    int64_t up_fp_run;            /* ... and, of chunks ending in the same ms, the newest
+                                     run: the one work_success_of reads from the store */
     const char *skipped_for;      /* the failed job it depends on, when skipped ... */
     char *skip_why;               /* ... and why it was skipped ("'a' was interrupted"),
                                      said again of what needs it */
@@ -160,6 +164,7 @@ struct task {
     enum run_status result;    /* when done */
     char *failure;             /* what went wrong, for the reporter */
     char outputs_fp[33];       /* succeeded: the outputs it left (hex) */
+    int64_t ended_wall;        /* unix ms its end is recorded with; 0: not known */
     size_t waits;              /* chunks of jobs it is fed by that share its IDs, not ended */
     struct task_list unblocks; /* chunks of the jobs that feed this one and share its IDs */
 };

@@ -381,6 +381,7 @@ static void selection_failed(struct engine *e, struct due_job *d, struct run_fin
                  d->sub->plan->jobs[d->job].inputs_fp);
         engine_record_start(e, t, 0, d->select.started, &start, claimed, NULL);
     }
+    t->ended_wall = now;
     engine_finish_task(e, t, fin->status, ms);
     if (recorded)
         engine_record_end(e, t, fin, now, NULL);

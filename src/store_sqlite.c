@@ -1876,7 +1876,10 @@ static int prepare_database(struct sqlite_store *s, int target, struct strbuf *e
         query_row(s, "PRAGMA user_version", &version, NULL, "open") < 0 ||
         query_row(s, "SELECT count(*) FROM sqlite_master", &tables, NULL, "open") < 0 ||
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        strbuf_addf(err, "cannot open state database '%s': %s", path, sqlite3_errmsg(s->db));
+        int code = sqlite3_errcode(s->db) & 0xff;
+        /* a truncated or garbled file: say what to do about it */
+        strbuf_addf(err, "cannot open state database '%s': %s%s", path, sqlite3_errmsg(s->db),
+                    code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? damaged_hint(s) : "");
         return -1;
     }
     if (s->read_only && version < target) {
