@@ -17,6 +17,13 @@ static void last_success_json(const struct run_record *ok, struct strbuf *out)
     }
     strbuf_addf(out, "{\"run\":%lld", (long long)ok->id);
     json_field_time(out, "finished", ok->finished_at, ok->finished_at, NULL);
+    json_field_raw(out, "kwargs_given", ok->kwargs_given_json);
+    json_field_string(out, "git_commit", ok->git_commit);
+    strbuf_addf(out, ",\"git_dirty\":%s",
+                ok->git_dirty == RUN_GIT_DIRTY   ? "true"
+                : ok->git_dirty == RUN_GIT_CLEAN ? "false"
+                                                 : "null");
+    json_field_raw(out, "git_changes", ok->git_changes_json);
     strbuf_addch(out, '}');
 }
 
