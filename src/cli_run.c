@@ -1107,10 +1107,15 @@ int cli_status(const struct cli *c)
     size_t width[4] = {3, 5, 8, 6};
     int rc = EXIT_OK;
     bool failed_or_due = false;
+    bool *in_scope = NULL;
     for (size_t i = 0; i < n; i++) {
         const struct plan_job *pj = &s.plan.jobs[i];
         const struct job *job = &s.project.graph.jobs.items[i];
         struct strbuf sb = STRBUF_INIT;
+        /* A job not run for invalid declarations is shown when asked about (`stau
+         * status other` is not about it). */
+        if (job->blocked && !about_job(c, &s.project.graph, i, &in_scope))
+            continue;
         if (job->blocked) {
             /* Not planned (see open_session): its state is that it is not run. */
             cells[4 * i] = xstrdup(job->name);
@@ -1231,6 +1236,7 @@ int cli_status(const struct cli *c)
     for (size_t i = 0; i < n; i++)
         free(json_state[i]);
     free(json_state);
+    free(in_scope);
     free(sgr);
     if (c->exit_code && failed_or_due && rc == EXIT_OK)
         rc = EXIT_JOB_FAILED;

@@ -189,6 +189,13 @@ reports.monthly  blocked  -         derived  not run: it depends on 'reports.wee
 reports.weekly   blocked  -         derived  not run: it depends on 'sales.daily', whose declaration is invalid
 sales.daily      invalid  -         -        not run: its declaration is invalid
 EOF
+    # Asked about one job, status shows it alone: the invalid ones are not its.
+    run status other
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+JOB    STATE  LAST RUN  POLICY   NEXT DUE
+other  due    -         derived  now (never-run)
+EOF
     run status --json
     expect_exit 1
     expect_stdout_contains '{"job":"sales.daily","state":"invalid","due":false,"policy":null,"last_run":null,"next":"not-run","next_at":null,"next_at_ms":null,"reasons":[],"not_run":"its declaration is invalid"}'
