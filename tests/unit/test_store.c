@@ -1539,7 +1539,10 @@ UNIT_TEST(store_refuses_newer_and_foreign_databases)
                                      "on for a while so that it looks like a header\n");
     strbuf_reset(&err);
     CHECK(store_open(garbage, NULL, &err) == NULL);
-    want = xprintf("cannot open state database '%s': file is not a database", garbage);
+    want = xprintf("cannot open state database '%s': file is not a database\n  hint: move it "
+                   "aside (`sqlite3 FILE .recover` may save what is left of it) and run `stau db "
+                   "recover` to rebuild the run history from the archives",
+                   garbage);
     CHECK_STR(strbuf_str(&err), want);
     free(want);
 
