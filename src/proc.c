@@ -446,7 +446,7 @@ int proc_start(const struct proc_spec *spec, struct proc *out, struct strbuf *er
     if (!program)
         return fail(err, "cannot run '%s': %s", name, strerror(errno));
     /* (Readable too: note_leftovers looks at its last byte.) */
-    int log_fd = open_high(spec->log_path, O_RDWR | O_APPEND | O_CREAT, 0600);
+    int log_fd = open_high(spec->log_path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW, 0600);
     if (log_fd < 0) {
         int saved = errno;
         free(program);

@@ -38,6 +38,7 @@ enum opt {
     O_FROM_DB,
     O_TO_DIR,
     O_TO_DB,
+    O_RESTORE_LIMIT,
     O_KEEP_DAYS,
     O_KEEP_LAST,
     O_GRACE,
@@ -46,6 +47,8 @@ enum opt {
     O_KWARGS,
     O_PARAM,
     O_MAN,
+    O_EXIT_CODE_STATUS,
+    O_EXIT_CODE_PLAN,
     O_COUNT
 };
 
@@ -95,6 +98,9 @@ static const struct option_def options[] = {
     {O_FROM_DB, 0, "from", "DB", "the database to copy (default: the project's)"},
     {O_TO_DIR, 0, "to", "DIR", "extract into DIR (default: the project root)"},
     {O_TO_DB, 0, "to", "DB", "the database to copy into (default: the project's)"},
+    {O_RESTORE_LIMIT, 0, "limit", "SIZE",
+     "refuse an archive whose files hold more than SIZE (default: 1G; 0: no limit; also "
+     "$STAU_RESTORE_LIMIT)"},
     {O_KEEP_DAYS, 0, "keep-days", "N", "keep what finished less than N days ago"},
     {O_KEEP_LAST, 0, "keep-last", "N", "keep each job's N newest archives (default: 10)"},
     {O_GRACE, 0, "grace", "SECONDS",
@@ -109,6 +115,10 @@ static const struct option_def options[] = {
     {O_JSON, 0, "json", NULL, "machine-readable output"},
     {O_NAMES, 0, "names", NULL, "only the job names, one per line"},
     {O_MAN, 0, "man", NULL, "print the manual page (roff)"},
+    {O_EXIT_CODE_STATUS, 0, "exit-code", NULL,
+     "exit status 1 when a job is failed or due (for monitoring)"},
+    {O_EXIT_CODE_PLAN, 0, "exit-code", NULL,
+     "with -n: exit status 1 when something would run (as `make -q`)"},
 };
 static const size_t option_count = sizeof(options) / sizeof(options[0]);
 
@@ -129,7 +139,7 @@ static int cli_help(const struct cli *c);
 static const struct command run_due = {
     "",
     cli_run_due,
-    BIT(O_DRY_RUN) | BIT(O_FORCE) | BIT(O_FAIL_FAST) | BIT(O_KEEP_GOING),
+    BIT(O_DRY_RUN) | BIT(O_FORCE) | BIT(O_FAIL_FAST) | BIT(O_KEEP_GOING) | BIT(O_EXIT_CODE_PLAN),
     "[TARGET...]",
     "run whatever is due",
     "Works out which jobs are due (never run, failed, code, declaration, inputs or\n"
@@ -138,7 +148,8 @@ static const struct command run_due = {
     "TARGETs (job names, globs, tag:NAME) restrict it to them and what they need.\n"
     "-n prints the plan with every reason and runs nothing. --fail-fast starts\n"
     "nothing new after a failure; otherwise a failure stops only its dependents.\n"
-    "Exit status 0, 1 when a job failed, 2 on bad usage, 130 when interrupted.\n"};
+    "Exit status 0, 1 when a job failed, 2 on bad usage, 130 when interrupted;\n"
+    "with -n --exit-code, 1 when something would run.\n"};
 
 static const struct command commands[] = {
     {"check", cli_check, 0, "", "validate every declaration",
@@ -165,10 +176,14 @@ static const struct command commands[] = {
      "For a due job: each reason with its evidence. For one that is not: its last\n"
      "success, that its fingerprints match, its next schedule tick, and each\n"
      "dependency's age against its max_lag.\n"},
-    {"log", cli_log, 0, "JOB|RUN", "the log of a job's last run, or of run RUN",
-     "Prints the log of JOB's newest run, or of run number RUN (a number is a run\n"
-     "unless a job has that name). While the run goes on, the log is followed until\n"
-     "it ends, like `tail -f`. A log removed by `stau gc` is read from the archive.\n"},
+    {"log", cli_log, 0, "[JOB|RUN]", "the log of a job's last run, of run RUN, or of the last failure",
+     "Prints the log of JOB's newest run that has one, or of run number RUN (a number\n"
+     "is a run unless a job has that name); when a newer run of JOB has no log\n"
+     "(skipped, queued), stderr says so: `stau: run 19; run 31 was skipped`. Without\n"
+     "an argument, the log of the last run that did not succeed (failed, timed out,\n"
+     "interrupted, lost), named on stderr. While the run goes on, the log is followed\n"
+     "until it ends, like `tail -f`. A log removed by `stau gc` is read from the\n"
+     "archive.\n"},
     {"history", cli_history, BIT(O_LIMIT_RUNS) | BIT(O_COUNT_RUNS) | BIT(O_JSON), "[JOB]",
      "runs, newest first",
      "One line per run, newest first: run, job, attempt, status, start (local time),\n"
@@ -185,15 +200,23 @@ static const struct command commands[] = {
      "and the logs of archived runs (each archive holds its log); the logs of runs\n"
      "without an archive go by the same rules. The archive of a job's last\n"
      "successful run is always kept. -n prints what would go.\n"},
-    {"restore", cli_restore, BIT(O_TO_DIR), "RUN", "extract the outputs of a run",
+    {"restore", cli_restore, BIT(O_TO_DIR) | BIT(O_RESTORE_LIMIT), "RUN",
+     "extract the outputs of a run",
      "Extracts the outputs archived by run RUN into DIR (default: the project root),\n"
      "replacing files of the same name. An archive with an absolute path, a '..',\n"
-     "a link leading out or a path through a link is refused, and nothing written.\n"},
-    {"status", cli_status, BIT(O_JSON), "[JOB...]",
+     "a link leading out or a path through a link is refused, and nothing written;\n"
+     "so is one whose files hold more than --limit SIZE (default 1G). Everything\n"
+     "is extracted into a folder inside DIR first and then moved into place: a\n"
+     "restore that fails or is killed leaves DIR as it was.\n"},
+    {"status", cli_status, BIT(O_JSON) | BIT(O_EXIT_CODE_STATUS), "[JOB...]",
      "each job's state, last run and when it is next due",
-     "One line per job: its state (due, succeeded, failed, running, never run), its\n"
-     "last run with its age, and when it is next due: now (with the first reason),\n"
-     "the next tick of its schedule, or when something upstream changes.\n"},
+     "One line per job: its state, its last run with its age, and when it is next\n"
+     "due: now (with the first reason), the next tick of its schedule, or when\n"
+     "something upstream changes. The state is failed (its last run failed or timed\n"
+     "out), running (with its time so far and run), due (it would run now), ok (its\n"
+     "last success stands), or waiting (not due, with no success to stand on, or a\n"
+     "run of it queued); in colour on a terminal. --exit-code: exit status 1 when a\n"
+     "job is failed or due.\n"},
     {"schedule", cli_schedule, BIT(O_FROM_TIME) | BIT(O_LIMIT_TICKS) | BIT(O_JSON), "",
      "the next ticks of every schedule",
      "Prints the next N (default 5) ticks of every scheduled job after TIME\n"
@@ -829,6 +852,14 @@ static int apply(struct parse *ps, const struct option_def *o, const char *shown
             return usage_error("%s needs a folder", shown);
         c->to = v;
         return 0;
+    case O_RESTORE_LIMIT: {
+        uint64_t size;
+        if (missing || parse_size(v, &size) < 0)
+            return usage_error("--limit needs a size such as 500M or 4G (0: no limit), not '%s'",
+                               v ? v : "");
+        c->restore_limit = v;
+        return 0;
+    }
     case O_KEEP_DAYS:
     case O_KEEP_LAST:
         if (number(shown, v, 0, 1000000, &n) < 0)
@@ -857,6 +888,10 @@ static int apply(struct parse *ps, const struct option_def *o, const char *shown
     case O_KWARGS:
     case O_PARAM:
         return given_kwargs(c, shown, v);
+    case O_EXIT_CODE_STATUS:
+    case O_EXIT_CODE_PLAN:
+        c->exit_code = true;
+        return 0;
     case O_MAN:
         ps->man = true;
         return 0;
@@ -992,6 +1027,7 @@ static int apply_settings(struct cli *c, struct settings *s)
 {
     struct diags d = DIAGS_INIT;
     int rc = settings_read(c->project.dir, s, &d);
+    c->settings_warnings = d.warnings;
     diag_print_all(stderr, &c->printer, &d);
     diag_release(&d);
     if (rc < 0) {
@@ -1073,6 +1109,13 @@ int main(int argc, char **argv)
         free(positional);
         free(c.kwargs);
         return flush_stdout(EXIT_OK);
+    }
+    if (cmd == &run_due && c.exit_code && !c.dry_run) {
+        /* (What ran is in the exit status already.) */
+        fprintf(stderr, "stau: error: --exit-code goes with -n: `stau -n --exit-code` exits 1 "
+                        "when something would run\n  hint: see 'stau --help'\n");
+        free(positional);
+        return EXIT_USAGE;
     }
     cli_set_database(ps.db, ps.db_schema, ps.archive);
     const char *names[sizeof(commands) / sizeof(commands[0]) + 1] = {0};

@@ -622,13 +622,8 @@ static int pg_begin_runs(struct store *st, const struct run_record *runs, size_t
 static const char job_version_sql[] = "SELECT n FROM job_versions WHERE job = $1";
 static const char last_run_sql[] =
     "SELECT " RUN_COLUMNS " FROM runs WHERE job = $1 ORDER BY id DESC LIMIT 1";
-
-/* Whether a claim's own owner is r's. */
-static bool own_run(const struct run_record *r, const struct store_claim *c)
-{
-    return r->host && c->run.host && strcmp(r->host, c->run.host) == 0 &&
-           r->owner_pid == c->run.owner_pid && r->owner_start == c->run.owner_start;
-}
+static const char runs_after_sql[] =
+    "SELECT " RUN_COLUMNS " FROM runs WHERE job = $1 AND id > $2 ORDER BY id DESC";
 
 /* Move the first run of list that is in the way into *holder: with upstream, any
  * unassigned run and a live run of another owner; else a live run. 1, or 0. */
@@ -640,7 +635,7 @@ static int first_in_way(struct run_list *list, const char *job, const struct sto
         struct run_record *r = &list->items[i];
         if (strcmp(r->job, job) != 0)
             continue;
-        bool counts = run_unassigned(r) ? upstream : !(upstream && own_run(r, c)) && live(r, ctx);
+        bool counts = run_unassigned(r) ? upstream : !(upstream && store_claim_owns(c, r)) && live(r, ctx);
         if (counts) {
             *holder = *r;
             memset(r, 0, sizeof(*r));
@@ -717,18 +712,20 @@ static int claim_one(struct pg_store *s, struct store_claim *c, int64_t now,
         }
     }
     if (c->after_run > 0) {
-        struct run_record newest = {0};
+        /* Another stau's run since the lost one: it claimed the job first. Runs this
+         * stau recorded meanwhile (other chunks, other kwargs) do not count. */
+        struct run_list after = {0};
         p.count = 0;
         p_text(&p, c->run.job);
-        int found = read_one_run(s, last_run_sql, &p, &newest, what);
-        if (found < 0)
+        p_int(&p, c->after_run);
+        if (read_runs(s, runs_after_sql, &p, &after, what) < 0) {
+            run_list_release(&after);
             return -1;
-        if (found && newest.id > c->after_run) {
-            c->outcome = CLAIM_CHANGED;
-            c->holder = newest;
-            return 0;
         }
-        run_record_release(&newest);
+        bool taken = store_claim_taken_meanwhile(c, &after);
+        run_list_release(&after);
+        if (taken)
+            return 0;
     }
     return insert_run(s, &c->run, now, &c->id, false, what);
 }

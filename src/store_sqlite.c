@@ -92,6 +92,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "state_file.h"
 
 /* ---- the schema ---- */
 
@@ -258,6 +259,7 @@ enum statement {
     SQL_SET_ARCHIVE,
     SQL_RUN,
     SQL_LAST_RUN,
+    SQL_RUNS_AFTER,
     SQL_JOB_VERSION,
     SQL_SUCCEEDED_BATCH,
     SQL_LAST_STARTED,
@@ -318,6 +320,7 @@ static const char *const statement_text[SQL_COUNT] = {
     [SQL_SET_ARCHIVE] = "UPDATE runs SET archive_path = ?2 WHERE id = ?1",
     [SQL_RUN] = "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?1",
     [SQL_LAST_RUN] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT 1",
+    [SQL_RUNS_AFTER] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 AND id > ?2 ORDER BY id DESC",
     [SQL_JOB_VERSION] = "SELECT n FROM job_versions WHERE job = ?1",
     [SQL_SUCCEEDED_BATCH] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 AND batch ="
                             " (SELECT max(batch) FROM runs WHERE job = ?1 AND batch < ?2"
@@ -406,6 +409,8 @@ struct sqlite_store {
     struct store base;                   /* must come first */
     sqlite3 *db;                         /* the connection */
     bool read_only;                      /* opened to read only (store_open_to_read) */
+    bool immutable;                      /* read as an immutable file: a snapshot that
+                                            misses what a writer holds in its -wal */
     sqlite3_stmt *statements[SQL_COUNT]; /* all prepared at open, kept until close */
 };
 
@@ -419,6 +424,17 @@ static struct sqlite_store *backend(struct store *st)
     "\n  hint: move it aside (`sqlite3 FILE .recover` may save what is left of it) and run "       \
     "`stau db recover` to rebuild the run history from the archives"
 
+/* The hint for a file that reads as damaged: read as an immutable snapshot (its
+ * folder read-only), what a writer keeps in its -wal is missing, so nothing is to be
+ * moved aside on that reading alone. */
+static const char *damaged_hint(const struct sqlite_store *s)
+{
+    return s->immutable ? "\n  hint: it was read as a snapshot (its folder cannot be written), "
+                          "which misses what a running stau has not yet checkpointed; check it "
+                          "again where its folder is writable before moving it aside"
+                        : DAMAGED_HINT;
+}
+
 /* Put "cannot <what> in state database '<path>': <sqlite's message>" in the error (a
  * damaged file is said so, with what to do); -1. */
 static int fail(struct sqlite_store *s, const char *what)
@@ -426,8 +442,8 @@ static int fail(struct sqlite_store *s, const char *what)
     strbuf_reset(&s->base.error);
     int code = sqlite3_errcode(s->db) & 0xff;
     if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
-        strbuf_addf(&s->base.error, "state database '%s' is damaged: cannot %s: %s" DAMAGED_HINT,
-                    s->base.location, what, sqlite3_errmsg(s->db));
+        strbuf_addf(&s->base.error, "state database '%s' is damaged: cannot %s: %s%s",
+                    s->base.location, what, sqlite3_errmsg(s->db), damaged_hint(s));
     else
         strbuf_addf(&s->base.error, "cannot %s in state database '%s': %s", what, s->base.location,
                     sqlite3_errmsg(s->db));
@@ -688,7 +704,7 @@ static int damaged(struct sqlite_store *s, int64_t id, const char *why)
                              : "finds the file's structure sound, so the row's values "
                                "themselves were changed",
                 strbuf_str(&problems));
-    strbuf_addstr(&s->base.error, DAMAGED_HINT);
+    strbuf_addstr(&s->base.error, damaged_hint(s));
     strbuf_release(&problems);
     return -1;
 }
@@ -823,8 +839,7 @@ static int live_active_run(struct sqlite_store *s, const char *job, const struct
     int found = 0;
     for (size_t i = 0; i < active.len && !found; i++) {
         struct run_record *r = &active.items[i];
-        bool own = skip_own && r->host && c->run.host && strcmp(r->host, c->run.host) == 0 &&
-                   r->owner_pid == c->run.owner_pid && r->owner_start == c->run.owner_start;
+        bool own = skip_own && store_claim_owns(c, r);
         bool counts = run_unassigned(r) ? upstream : !own && live(r, ctx);
         if (counts) {
             *holder = *r;
@@ -901,15 +916,20 @@ static int claim_one(struct sqlite_store *s, struct store_claim *c, int64_t now,
         }
     }
     if (c->outcome == CLAIM_GOT && c->after_run > 0) {
-        struct run_record newest = {0};
-        int has = lookup_run(s, SQL_LAST_RUN, c->run.job, 0, &newest);
-        if (has < 0)
+        /* Another stau's run since the lost one: it claimed the job first. Runs this
+         * stau recorded meanwhile (other chunks, other kwargs) do not count. */
+        struct run_list after = {0};
+        sqlite3_stmt *q = statement(s, SQL_RUNS_AFTER);
+        if (bound(s, q,
+                  bind_text(q, 1, c->run.job) != SQLITE_OK ||
+                      sqlite3_bind_int64(q, 2, c->after_run) != SQLITE_OK,
+                  what) < 0 ||
+            read_runs(s, q, &after, what) < 0) {
+            run_list_release(&after);
             return -1;
-        if (has && newest.id > c->after_run) {
-            c->outcome = CLAIM_CHANGED;
-            c->holder = newest;
-        } else
-            run_record_release(&newest);
+        }
+        (void)store_claim_taken_meanwhile(c, &after);
+        run_list_release(&after);
     }
     if (c->outcome == CLAIM_GOT)
         return insert_run(s, &c->run, now, &c->id, what);
@@ -1640,8 +1660,8 @@ static int sqlite_check(struct store *st)
         result = fail(s, "check the database");
     } else if (problems.len) {
         strbuf_reset(&st->error);
-        strbuf_addf(&st->error, "state database '%s' is damaged: %s" DAMAGED_HINT, st->location,
-                    strbuf_str(&problems));
+        strbuf_addf(&st->error, "state database '%s' is damaged: %s%s", st->location,
+                    strbuf_str(&problems), damaged_hint(s));
         result = -1;
     }
     (void)sqlite3_finalize(q);
@@ -1856,7 +1876,10 @@ static int prepare_database(struct sqlite_store *s, int target, struct strbuf *e
         query_row(s, "PRAGMA user_version", &version, NULL, "open") < 0 ||
         query_row(s, "SELECT count(*) FROM sqlite_master", &tables, NULL, "open") < 0 ||
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        strbuf_addf(err, "cannot open state database '%s': %s", path, sqlite3_errmsg(s->db));
+        int code = sqlite3_errcode(s->db) & 0xff;
+        /* a truncated or garbled file: say what to do about it */
+        strbuf_addf(err, "cannot open state database '%s': %s%s", path, sqlite3_errmsg(s->db),
+                    code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? damaged_hint(s) : "");
         return -1;
     }
     if (s->read_only && version < target) {
@@ -1937,27 +1960,59 @@ static char *immutable_uri(const char *path)
 /* Open path with its schema brought to version target; NULL with the reason in err.
  * read_only: neither create, migrate nor write; where even SQLite's shared-memory
  * file cannot be made (a read-only folder), it is read as an immutable file. */
+/* Whether the file at path may be opened as a database: none yet, or a regular file
+ * (not a link: one to /dev/zero made SQLite fail with "disk I/O error"); else the
+ * reason and what to do in err. */
+static bool openable(const char *path, struct strbuf *err)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0 || S_ISREG(st.st_mode))
+        return true;
+    strbuf_addf(err, "cannot open state database '%s': ", path);
+    if (S_ISLNK(st.st_mode)) {
+        char target[PATH_MAX];
+        ssize_t n = readlink(path, target, sizeof(target) - 1);
+        strbuf_addstr(err, "it is a symbolic link");
+        if (n > 0) {
+            strbuf_addstr(err, " (to ");
+            strbuf_add_printable(err, target, (size_t)n);
+            strbuf_addch(err, ')');
+        }
+        strbuf_addstr(err, ", which stau does not follow\n  hint: name the database itself "
+                           "with STAU_DB, or remove the link to start a new one");
+    } else {
+        strbuf_addf(err, "it is %s, not a regular file\n  hint: move it aside; stau then starts "
+                         "a new database",
+                    state_file_kind(st.st_mode));
+    }
+    return false;
+}
+
 static struct store *open_mode(const char *path, int target, bool read_only, bool immutable,
                                struct strbuf *err)
 {
+    if (!openable(path, err))
+        return NULL;
     struct sqlite_store *s = xcalloc(1, sizeof(*s));
     s->base.ops = &sqlite_ops;
     s->base.kind = STORE_SQLITE;
     s->base.location = xstrdup(path);
     s->read_only = read_only;
+    s->immutable = immutable;
     if (!read_only) {
         /* Made 0600 before SQLite makes it 0644: it holds every run's kwargs, and
          * SQLite gives its -wal and -shm files the database's own mode. (An empty file
          * is an empty database.) Only when it is not there (O_EXCL): closing a
          * descriptor of a database this process has open would drop that connection's
          * locks. */
-        int made = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        int made = state_file_create(path, O_CREAT | O_EXCL);
         if (made >= 0)
             (void)close(made); /* a failure to make it is sqlite3_open_v2's to report */
     }
     char *uri = immutable ? immutable_uri(path) : NULL;
     int flags = read_only ? SQLITE_OPEN_READONLY | (immutable ? SQLITE_OPEN_URI : 0)
                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    flags |= SQLITE_OPEN_NOFOLLOW; /* a link made since openable() looked */
     int rc = sqlite3_open_v2(uri ? uri : path, &s->db, flags, NULL);
     free(uri);
     if (rc != SQLITE_OK || sqlite3_extended_result_codes(s->db, 1) != SQLITE_OK) {

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,9 @@ struct walker {
                                 link never takes a real folder's place (or name) */
     struct walk_result *out; /* files found */
     struct diags *diags;     /* problems found */
+    const char *root;        /* the project root as given */
+    char *inside[2];         /* real paths a followed link may lead into: the project's
+                                and the jobs folder's (itself perhaps a link); NULL: unknown */
 };
 
 void file_stat_from(struct file_stat *st, const struct stat *s)
@@ -110,6 +114,26 @@ static void queue_folder(struct walker *w, struct finds *f, int fd, const char *
     }
 }
 
+/* A name with control characters or bytes that are not UTF-8 (a newline, ESC[2J)
+ * names no job Python could import, and printed it would drive the terminal: a
+ * .py file or a folder so named is left out, told with the name escaped. */
+static void skip_unprintable(struct finds *f, const char *rel, const char *name, bool folder)
+{
+    if (!folder && !ends_with(name, ".py"))
+        return;
+    struct strbuf path = STRBUF_INIT;
+    if (rel[0]) {
+        strbuf_addstr(&path, rel);
+        strbuf_addch(&path, '/');
+    }
+    strbuf_add_printable(&path, name, strlen(name));
+    diag_add(&f->diags, DIAG_WARNING, path.buf, no_loc,
+             "the name holds control characters or bytes that are not UTF-8; %s (a job's "
+             "name must be one Python can import)",
+             folder ? "not searched" : "left out");
+    strbuf_release(&path);
+}
+
 /* Read the folder at rel: note its Python files, queue its sub-folders. */
 static void read_folder(struct walker *w, struct finds *f, const char *rel)
 {
@@ -132,6 +156,10 @@ static void read_folder(struct walker *w, struct finds *f, const char *rel)
         const char *name = e->d_name;
         if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
             continue;
+        if (needs_escape(name, strlen(name))) {
+            skip_unprintable(f, rel, name, e->d_type == DT_DIR);
+            continue;
+        }
         if (e->d_type == DT_DIR) {
             if (!skipped_folder(name))
                 VEC_PUSH(&f->subdirs, xstrdup(name));
@@ -243,6 +271,34 @@ static void walk_all(struct walker *w)
         pthread_join(tids[t], NULL);
 }
 
+/* Whether real is path or below it. */
+static bool below(const char *real, const char *path)
+{
+    size_t n = strlen(path);
+    if (n == 1 && path[0] == '/')
+        return true;
+    return strncmp(real, path, n) == 0 && (real[n] == '\0' || real[n] == '/');
+}
+
+/* Whether the link at rel (a folder path below the root) leads into the project. A
+ * link out of it (to /, /proc/self, a home folder) is not followed, as git does not:
+ * walking it could mean the whole file system. */
+static bool link_stays_inside(const struct walker *w, const char *rel)
+{
+    if (!w->inside[0])
+        return true; /* the root's real path is unknown: loops are still caught */
+    char *path = join(w->root, rel);
+    char real[PATH_MAX];
+    bool resolved = realpath(path, real) != NULL;
+    free(path);
+    if (!resolved)
+        return true; /* reading it fails too, and says why */
+    for (int i = 0; i < 2; i++)
+        if (w->inside[i] && below(real, w->inside[i]))
+            return true;
+    return false;
+}
+
 static int by_path(const void *a, const void *b)
 {
     return strcmp(((const struct walk_file *)a)->path, ((const struct walk_file *)b)->path);
@@ -274,6 +330,13 @@ int walk_python_files(const char *root, const char *dir, struct walk_result *out
     pthread_mutex_init(&w.lock, NULL);
     pthread_cond_init(&w.wake, NULL);
     w.out = out;
+    w.root = root;
+    w.inside[0] = realpath(root, NULL);
+    if (dir[0]) {
+        char *jobs = join(root, dir);
+        w.inside[1] = realpath(jobs, NULL);
+        free(jobs);
+    }
     struct diags found = DIAGS_INIT;
     w.diags = &found;
     struct visit v = {(uint64_t)s.st_dev, (uint64_t)s.st_ino};
@@ -289,6 +352,12 @@ int walk_python_files(const char *root, const char *dir, struct walk_result *out
         w.linked.items = NULL;
         w.linked.len = w.linked.cap = 0;
         for (size_t i = 0; i < count; i++) {
+            if (!link_stays_inside(&w, links[i])) {
+                diag_add(&f.diags, DIAG_WARNING, links[i], no_loc,
+                         "a link to a folder outside the project; not followed");
+                free(links[i]);
+                continue;
+            }
             char *slash = strrchr(links[i], '/');
             char *parent = slash ? xstrndup(links[i], (size_t)(slash - links[i])) : xstrdup("");
             int pfd =
@@ -310,6 +379,8 @@ int walk_python_files(const char *root, const char *dir, struct walk_result *out
     VEC_FREE(&w.visited);
     VEC_FREE(&w.pending);
     VEC_FREE(&w.linked);
+    free(w.inside[0]);
+    free(w.inside[1]);
     close(w.root_fd);
     /* Threads finish in any order; the caller sees the same order every time. */
     if (out->files.len)

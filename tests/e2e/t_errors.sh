@@ -170,12 +170,12 @@ test_duplicate_job_name() {
     expect_exit 2
     expect_stdout_empty
     expect_stderr_eq <<'EOF'
-src/a/b.py:1:1: error: job name 'a.b' is already taken by src/a.b.py
-     1 | STAU_CONFIG = {"schedule": "@daily"}
-       | ^~~~~~~~~~~
-  hint: job names come from paths below the jobs root ('a/b.py' and 'a.b.py' are both 'a.b'); rename one of the files
-src/a.b.py:1:1: note: 'a.b' is declared here
+src/a/b/__init__.py:1:1: error: job name 'a.b' is already taken by src/a/b.py
      1 | STAU_CONFIG = {"schedule": "@hourly"}
+       | ^~~~~~~~~~~
+  hint: job names come from paths below the jobs root ('a/b.py' and 'a/b/__init__.py' are both 'a.b'); rename one of the files
+src/a/b.py:1:1: note: 'a.b' is declared here
+     1 | STAU_CONFIG = {"schedule": "@daily"}
        | ^~~~~~~~~~~
 1 error, 0 warnings
 EOF
@@ -528,7 +528,8 @@ import json, sys
 jobs = json.load(open(sys.argv[1]))
 assert [j["name"] for j in jobs] == ["max_lag_negative", "retries_negative", "retries_str", "tags_str"], jobs
 for j in jobs:
-    assert j == {"name": j["name"], "file": "src/%s.py" % j["name"], "valid": False}, j
+    assert j == {"name": j["name"], "file": "src/%s.py" % j["name"], "valid": False,
+                 "not_run": "its declaration is invalid"}, j
 EOF
 }
 

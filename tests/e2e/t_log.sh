@@ -75,18 +75,83 @@ EOF
 stau: error: 'other' has not run yet
   hint: stau run other
 EOF
-    run log
-    expect_exit 2
-    expect_stderr_eq <<'EOF'
-stau: error: 'log' needs a job or a run number
-  hint: usage: stau log JOB|RUN
-EOF
     run log report other
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: 'log' takes one job or run number
-  hint: usage: stau log JOB|RUN
+  hint: usage: stau log [JOB|RUN]
 EOF
+}
+
+# `stau log JOB` shows the newest run that has a log, and says so when a newer
+# run has none (skipped, never started).
+test_log_of_a_job_passes_over_runs_without_a_log() {
+    log_project
+    write src/after.py <<'EOF'
+STAU_CONFIG = {"main_func": "main", "dependencies": ["report"]}
+def main():
+    print("after ran")
+EOF
+    run run after
+    expect_exit 0
+    touch fail
+    run run --force after
+    expect_exit 1
+    expect_eq "runs" "1|report|succeeded
+2|after|succeeded
+3|report|failed
+4|after|skipped" "$(db 'SELECT id, job, status FROM runs ORDER BY id')"
+    run log after
+    expect_exit 0
+    expect_stdout_eq <<<"after ran"
+    expect_stderr_eq <<<"stau: run 2; run 4 was skipped"
+    # The newest run has a log: nothing is said.
+    run log report
+    expect_exit 0
+    expect_stdout_eq <<<"report run 3"
+    expect_stderr_empty
+}
+
+test_log_of_a_job_without_any_log() {
+    log_project
+    write src/after.py <<'EOF'
+STAU_CONFIG = {"main_func": "main", "dependencies": ["report"]}
+def main():
+    print("after ran")
+EOF
+    touch fail
+    run run after
+    expect_exit 1
+    run log after
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF'
+stau: error: no run of 'after' has a log: the newest, run 2, was skipped and never started
+  hint: `stau history after` lists its runs
+EOF
+}
+
+# `stau log` alone: the last run that did not succeed, named on stderr.
+test_log_alone_shows_the_last_failure() {
+    log_project
+    run log
+    expect_exit 0
+    expect_stdout_eq <<<"no run is recorded yet"
+    run run report
+    expect_exit 0
+    run log
+    expect_exit 0
+    expect_stdout_eq <<<"no run has failed"
+    expect_stderr_empty
+    touch fail
+    run run report
+    expect_exit 1
+    run run other
+    expect_exit 0
+    run log
+    expect_exit 0
+    expect_stdout_eq <<<"report run 2"
+    expect_stderr_eq <<<"stau: run 2 of 'report', the last that did not succeed: failed (exit 3)"
 }
 
 test_log_read_from_the_archive_once_removed() {
@@ -185,9 +250,11 @@ assert r["signal"] is None and r["attempt"] == 1 and r["kwargs"] == {}, r
 assert r["reasons"] == [{"reason": "forced", "evidence": "asked for with `stau run --force`"}], r
 assert r["log_path"].startswith(".stau/logs/report."), r
 assert r["archive_path"] == ".stau/archive/report.3.tar.zst", r
-for key in ("queued_at", "started_at", "finished_at", "host", "pid", "code_fingerprint",
+for key in ("queued", "started", "finished", "invocation", "pid", "code_fingerprint",
             "config_fingerprint", "inputs_fingerprint", "outputs_fingerprint", "rerun_of"):
     assert key in r, key
+assert r["finished_ms"] >= r["started_ms"] >= r["queued_ms"] > 1e12, r
+assert r["invocation"]["host"] and r["invocation"]["pid"] > 0, r
 EOF
     run history reprot
     expect_exit 2

@@ -633,6 +633,42 @@ UNIT_STORE_TEST(store_claim_records_a_queued_run)
     store_close(st);
 }
 
+/* A claim after the loss of another stau's run (after_run): a newer run of another
+ * stau means it claimed the job first (CHANGED); the claimer's own newer runs (other
+ * chunks or kwargs of one claim batch) do not. */
+UNIT_STORE_TEST(store_claim_after_a_lost_run_counts_only_other_staus)
+{
+    struct store *st = unit_db_open(db);
+    if (!st)
+        return;
+    struct run_record other = {.job = (char *)"a", .host = (char *)"h", .owner_pid = 7};
+    int64_t lost = begin(st, &other, 100);
+    finish_as(st, lost, RUN_LOST, NULL, 150);
+    struct fake_live live = {.live = {8, 9}};
+    /* two claims of one stau in one call: the second sees the first's run, its own */
+    struct store_claim two[2] = {claim_of("a", 8, false, -1), claim_of("a", 8, false, -1)};
+    two[0].after_run = two[1].after_run = lost;
+    two[0].run.kwargs_json = (char *)"{\"k\": 1}";
+    two[1].run.kwargs_json = (char *)"{\"k\": 2}";
+    claim_ok(st, two, 2, 200, &live);
+    CHECK_INT(two[0].outcome, CLAIM_GOT);
+    CHECK_INT(two[1].outcome, CLAIM_GOT);
+    CHECK(two[1].id > two[0].id && two[0].id > lost);
+    /* a third stau that waited for the lost run too: the job ran meanwhile */
+    struct store_claim late = claim_of("a", 9, false, -1);
+    late.after_run = lost;
+    claim_ok(st, &late, 1, 300, &live);
+    CHECK_INT(late.outcome, CLAIM_CHANGED);
+    CHECK_INT(late.holder.id, two[1].id);
+    CHECK_INT(late.id, 0);
+    CHECK_INT(runs_of(st, "a"), 3);
+    run_record_release(&two[0].holder);
+    run_record_release(&two[1].holder);
+    run_record_release(&late.holder);
+    check_sound(db, st);
+    store_close(st);
+}
+
 UNIT_STORE_TEST(store_claim_exclusive_is_held_by_a_live_owner)
 {
     struct store *st = unit_db_open(db);
