@@ -21,6 +21,8 @@ int git_changes_parse(const char *text, size_t len, const char *prefix, const ch
     out->files_json = NULL;
     struct strbuf files = STRBUF_INIT;
     size_t kept = 0, prefix_len = strlen(prefix), jobs_len = strlen(jobs_root);
+    /* The jobs root from the checkout's top, ending in '/'. */
+    char *jobs_dir = xprintf("%s%s%s", prefix, jobs_root, jobs_len ? "/" : "");
     bool dirty = false;
     for (size_t at = 0; at < len;) {
         const char *entry = text + at;
@@ -29,6 +31,7 @@ int git_changes_parse(const char *text, size_t len, const char *prefix, const ch
         if (!end || end - entry < 4 || !status_letter(entry[0]) || !status_letter(entry[1]) ||
             entry[2] != ' ') {
             strbuf_release(&files);
+            free(jobs_dir);
             return -1;
         }
         at = (size_t)(end - text) + 1;
@@ -37,25 +40,41 @@ int git_changes_parse(const char *text, size_t len, const char *prefix, const ch
             const char *from = memchr(text + at, '\0', len - at);
             if (!from) {
                 strbuf_release(&files);
+                free(jobs_dir);
                 return -1;
             }
             at = (size_t)(from - text) + 1;
         }
         const char *path = entry + 3;
+        bool ignored = entry[0] == '!';
+        size_t path_len = strlen(path);
+        if (ignored && path[path_len - 1] == '/' && strncmp(jobs_dir, path, path_len) == 0) {
+            /* A folder git ignores holds the jobs root: no job file is in the commit. */
+            dirty = true;
+            if (!kept++) {
+                strbuf_addch(&files, '[');
+                json_quote(&files, jobs_len ? jobs_dir + prefix_len : "./",
+                           jobs_len ? jobs_len + 1 : 2);
+            }
+            continue;
+        }
         if (strncmp(path, prefix, prefix_len) != 0)
             continue; /* outside the project (git was asked for "." only) */
         path += prefix_len;
         bool in_jobs = !jobs_len || (strncmp(path, jobs_root, jobs_len) == 0 &&
                                      (path[jobs_len] == '/' || !path[jobs_len]));
         bool untracked = entry[0] == '?' && entry[1] == '?';
-        if (entry[0] == '!' || (untracked && !in_jobs))
-            continue; /* ignored; not tracked and no job's */
+        if (untracked && !in_jobs)
+            continue; /* not tracked, and no job's */
+        if (ignored && !(in_jobs && ends_with(path, ".py")))
+            continue; /* ignored, and no job file (__pycache__/, data, local settings) */
         dirty = true;
         if (in_jobs && kept < GIT_CHANGES_KEPT) {
             strbuf_addch(&files, kept++ ? ',' : '[');
             json_quote(&files, path, strlen(path));
         }
     }
+    free(jobs_dir);
     out->dirty = dirty;
     if (kept) {
         strbuf_addch(&files, ']');
@@ -73,8 +92,18 @@ void git_changes_of(const char *root, const char *jobs_root, struct git_changes 
     if (!prefix)
         return; /* not a git checkout */
     /* No optional locks: a stau must not take index.lock from the user's own git. */
-    const char *argv[] = {"git", "--no-optional-locks",      "-C", root, "status", "--porcelain=v1",
-                          "-z",  "--untracked-files=normal", "--", ".",  NULL};
+    const char *argv[] = {"git",
+                          "--no-optional-locks",
+                          "-C",
+                          root,
+                          "status",
+                          "--porcelain=v1",
+                          "-z",
+                          "--untracked-files=normal",
+                          "--ignored=traditional",
+                          "--",
+                          ".",
+                          NULL};
     struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
     if (proc_capture(argv, &text, &err) == 0 &&
         git_changes_parse(text.buf ? text.buf : "", text.len, prefix, jobs_root, out) < 0)

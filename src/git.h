@@ -24,9 +24,12 @@ struct git_changes {
                          known */
 };
 
-/* Ask git (`git --no-optional-locks -C ROOT status --porcelain -z -- .`) what differs in
- * the project at root, whose jobs root is jobs_root (relative to root, "" for root
- * itself). Never fails: what git does not answer is left not known. */
+/* Ask git (`git --no-optional-locks -C ROOT status --porcelain=v1 -z --ignored -- .`) what
+ * differs in the project at root, whose jobs root is jobs_root (relative to root, "" for
+ * root itself). Never fails: what git does not answer is left not known. A .py file
+ * under the jobs root that git ignores counts as not tracked, and a folder git ignores
+ * that holds the jobs root (a project copied into a build folder) as the whole jobs
+ * root not tracked ("src/"). */
 void git_changes_of(const char *root, const char *jobs_root, struct git_changes *out);
 /* Parse git status --porcelain=v1 -z output (len bytes) of a project at prefix in its
  * checkout ("" or "a/b/"), with jobs_root as above; -1 when the text is not that

@@ -43,6 +43,13 @@ UNIT_TEST(git_changes_from_porcelain)
     /* a rename: the new path, then the old one, which is skipped */
     CHECK_CHANGES("R  src/new.py\0src/old.py\0 M src/z.py\0", "", "src",
                   "1 [\"src/new.py\",\"src/z.py\"]");
+    /* ignored: a job file under the jobs root counts, other files and folders do not */
+    CHECK_CHANGES("!! src/__pycache__/\0!! src/local.yaml\0!! build/\0", "", "src", "0 -");
+    CHECK_CHANGES("!! src/scratch.py\0", "", "src", "1 [\"src/scratch.py\"]");
+    /* a folder git ignores holding the jobs root: the whole jobs root is not tracked */
+    CHECK_CHANGES("!! zig-out/\0", "zig-out/example/", "src", "1 [\"src/\"]");
+    CHECK_CHANGES("!! zig-out/example/\0", "zig-out/example/", "", "1 [\"./\"]");
+    CHECK_CHANGES("!! zig-out/other/\0", "zig-out/example/", "src", "0 -");
     /* paths with spaces and quotes are kept as they are (-z does not quote) */
     CHECK_CHANGES(" M src/a b\"c.py\0", "", "src", "1 [\"src/a b\\\"c.py\"]");
 }
