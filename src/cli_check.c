@@ -273,6 +273,9 @@ static void list_json(struct project *p, struct strbuf *out)
         strbuf_addstr(out, "],\"policy\":");
         json_quote(out, policy_name(job_policy(job)), strlen(policy_name(job_policy(job))));
         strbuf_addf(out, ",\"on_change\":%s,", job_on_change(job) ? "true" : "false");
+        /* Not among the declaration's fields: those make its fingerprint, and a cap on
+         * the log changes nothing a run makes. */
+        strbuf_addf(out, "\"log_limit\":%lld,", (long long)job->decl->log_limit);
         decl_json_fields(job->decl, out);
         strbuf_addch(out, '}');
     }

@@ -28,6 +28,8 @@
 
 #include "util.h"
 
+struct log_pump;
+
 /* The child's descriptor reading proc_spec.input. */
 enum { PROC_INPUT_FD = 3 };
 
@@ -45,6 +47,8 @@ struct proc_spec {
     const char *input;            /* bytes the child reads on PROC_INPUT_FD (from their start,
                                      in one go or not, at any time); NULL: no such fd */
     size_t input_len;             /* how many bytes of input */
+    uint64_t log_limit;           /* the most bytes the log keeps: its first and last halves,
+                                     with a line on what was dropped (log_pump.h); 0: all */
 };
 
 /* How many processes left behind in a job's group its log names. */
@@ -72,6 +76,8 @@ struct proc {
                                      SIGTERM: when SIGKILL follows; -1 otherwise */
     pid_t leftover_pids[PROC_LEFTOVERS_NAMED]; /* the first of those processes */
     size_t leftovers;                          /* how many there were */
+    struct log_pump *pump; /* copies its output into the log under the spec's log_limit;
+                              NULL: it writes into the log itself */
 };
 
 /* The kinds of things proc_wait_any reports. */
