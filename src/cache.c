@@ -54,7 +54,7 @@
 #include "hash.h"
 #include "state_file.h"
 
-enum { CACHE_VERSION = 11 };
+enum { CACHE_VERSION = 12 };
 enum { FLAG_JOB = 1, FLAG_OK = 2, FLAG_GONE = 4, FLAG_TIMETABLE = 8, FLAG_DECL = 16 };
 static const char magic[16] = "stau graph cache";
 static const uint32_t NO_STRING = 0xffffffffu;
@@ -133,6 +133,7 @@ static void put_decl(struct strbuf *out, const struct decl *d)
     put_u64(out, (uint64_t)d->retries);
     put_f64(out, d->retry_delay);
     put_f64(out, d->timeout);
+    put_u64(out, (uint64_t)d->log_limit);
     put_u64(out, (uint64_t)d->slots);
     put_strlist(out, &d->tags);
     put_str(out, d->python);
@@ -495,6 +496,7 @@ static void get_decl(struct reader *r, struct decl *d)
     d->retries = (int64_t)get_u64(r);
     d->retry_delay = get_f64(r);
     d->timeout = get_f64(r);
+    d->log_limit = (int64_t)get_u64(r);
     d->slots = (int64_t)get_u64(r);
     get_strlist(r, &d->tags);
     d->python = get_str(r);

@@ -281,6 +281,9 @@ static void list_json(struct project *p, struct strbuf *out)
         const char *policy = policy_json_name(job_policy(job));
         json_quote(out, policy, strlen(policy));
         strbuf_addf(out, ",\"on_change\":%s,", job_on_change(job) ? "true" : "false");
+        /* Not among the declaration's fields: those make its fingerprint, and a cap on
+         * the log changes nothing a run makes. */
+        strbuf_addf(out, "\"log_limit\":%lld,", (long long)job->decl->log_limit);
         decl_json_fields(job->decl, out);
         if (!job->decl->on)
             strbuf_addstr(out, ",\"on\":null"); /* decl_json_fields leaves it out then */

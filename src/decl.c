@@ -13,7 +13,7 @@ const char *const decl_keys[] = {
     "retry_delay",  "timeout",      "slots",      "tags",
     "python",       "chunk_size",   "work_ids",   "allow_multiple_jobs",
     "job_type",     "data_sources", "data_sinks", "is_streaming",
-    "on",           NULL,
+    "on",           "log_limit",    NULL,
 };
 
 static const char *const dependency_keys[] = {
@@ -81,6 +81,22 @@ static bool get_int(struct checker *c, const struct value *v, const char *key, i
     }
     *out = v->integer;
     return true;
+}
+
+/* A size in bytes: an int >= 0, or a str such as "64M" (parse_size); 0: no cap. */
+static bool get_size(struct checker *c, const struct value *v, const char *key, int64_t *out)
+{
+    uint64_t size;
+    if (v->kind == VALUE_STR) {
+        if (parse_size(v->str.data, &size) < 0 || size > INT64_MAX) {
+            range_error(c, v, key, "a size such as 64M, 1G or 500000 (bytes); 0: no limit");
+            return false;
+        }
+        *out = (int64_t)size;
+        return true;
+    }
+    return get_int(c, v, key, 0, "an int >= 0 (bytes; 0: no limit) or a str such as \"64M\"",
+                   out);
 }
 
 static bool get_number(struct checker *c, const struct value *v, const char *key, bool positive,
@@ -482,6 +498,8 @@ static void check_key(struct checker *c, const struct value *k, const struct val
     } else if (key_is(k, "timeout")) {
         if (x->kind != VALUE_NONE)
             get_number(c, x, key, true, &out->timeout);
+    } else if (key_is(k, "log_limit")) {
+        get_size(c, x, key, &out->log_limit);
     } else if (key_is(k, "slots")) {
         get_int(c, x, key, 1, "an int >= 1", &out->slots);
     } else if (key_is(k, "tags")) {
@@ -524,7 +542,7 @@ static void check_key(struct checker *c, const struct value *k, const struct val
     }
 }
 
-struct decl_defaults decl_defaults = {0, 60};
+struct decl_defaults decl_defaults = {0, 60, DECL_LOG_LIMIT};
 
 int decl_build(const struct value *v, const char *path, const char *job, struct decl *out,
                struct diags *diags)
@@ -535,6 +553,7 @@ int decl_build(const struct value *v, const char *path, const char *job, struct 
     out->slots = 1;
     out->retries = decl_defaults.retries;
     out->retry_delay = decl_defaults.retry_delay;
+    out->log_limit = decl_defaults.log_limit;
     if (v->kind != VALUE_DICT) {
         diag_add(diags, DIAG_ERROR, path, v->loc,
                  "STAU_CONFIG must be a dict or ReportConfig(...), not %s",

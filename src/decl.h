@@ -37,6 +37,8 @@ struct decl {
     int64_t retries;             /* attempts after a failure */
     double retry_delay;          /* seconds before the first retry; doubles each time */
     double timeout;              /* seconds per attempt; 0 for none */
+    int64_t log_limit;           /* bytes an attempt's log keeps (its first and last halves);
+                                    0: all */
     int64_t slots;               /* share of the -j budget a run takes */
     struct strlist tags;         /* for selection with tag:NAME */
     char *python;                /* interpreter, or NULL for the default */
@@ -59,7 +61,11 @@ struct decl {
 struct decl_defaults {
     int64_t retries;
     double retry_delay;
+    int64_t log_limit;
 };
+
+/* The cap of a run's log unless [tool.stau] or the declaration says (64 MiB). */
+#define DECL_LOG_LIMIT ((int64_t)64 << 20)
 extern struct decl_defaults decl_defaults;
 
 /* Every key a declaration may have, NULL-terminated (for help and did-you-mean). */

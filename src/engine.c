@@ -620,7 +620,8 @@ static void start_task(struct engine *e, struct task *t)
                              .timeout_ms = (int64_t)(job->decl->timeout * 1000),
                              .grace_ms = GRACE_MS,
                              .input = input.buf,
-                             .input_len = input.len};
+                             .input_len = input.len,
+                             .log_limit = (uint64_t)job->decl->log_limit};
     struct strbuf err = STRBUF_INIT;
     t->started_wall = now;
     t->started_mono = engine_mono(e);

@@ -495,8 +495,9 @@ static char *cache_key(const char *jobs_root)
     struct stat st;
     long long mtime = stat(dir, &st) == 0 ? (long long)st.st_mtim.tv_sec : -1;
     /* [tool.stau]'s defaults are part of every declaration read. */
-    return xprintf("%s\n%s %lld\nretries %lld retry_delay %.17g", jobs_root, dir, mtime,
-                   (long long)decl_defaults.retries, decl_defaults.retry_delay);
+    return xprintf("%s\n%s %lld\nretries %lld retry_delay %.17g log_limit %lld", jobs_root, dir,
+                   mtime, (long long)decl_defaults.retries, decl_defaults.retry_delay,
+                   (long long)decl_defaults.log_limit);
 }
 
 /* Loading the cache on a thread of its own. */

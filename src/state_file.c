@@ -29,6 +29,8 @@ void state_file_add_size(struct strbuf *out, uint64_t bytes)
 {
     if (bytes < 1024)
         strbuf_addf(out, "%llu bytes", (unsigned long long)bytes);
+    else if (bytes < (uint64_t)1 << 20)
+        strbuf_addf(out, "%.1f KB", (double)bytes / 1024);
     else if (bytes < (uint64_t)1 << 30)
         strbuf_addf(out, "%.1f MB", (double)bytes / (1 << 20));
     else

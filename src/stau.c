@@ -1047,6 +1047,8 @@ static int apply_settings(struct cli *c, struct settings *s)
         decl_defaults.retries = s->retries;
     if (s->retry_delay_given)
         decl_defaults.retry_delay = s->retry_delay;
+    if (s->log_limit_given)
+        decl_defaults.log_limit = s->log_limit;
     if (!c->keep_days_given && s->keep_days_given)
         c->keep_days = s->keep_days, c->keep_days_given = true;
     if (!c->keep_last_given && s->keep_last_given)

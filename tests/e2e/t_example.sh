@@ -68,7 +68,7 @@ keys = {"name", "file", "valid", "code_files", "code_fingerprint", "timetable", 
         "inputs", "outputs", "main_func", "kwargs", "retries", "retry_delay", "timeout",
         "slots", "tags", "python", "chunk_size", "work_ids", "allow_multiple_jobs",
         "is_streaming", "job_type", "data_sources", "data_sinks", "policy", "on_change",
-        "not_run", "on"}
+        "not_run", "on", "log_limit"}
 dep_keys = {"job", "max_lag", "kwargs", "unique", "allow_missing_work_ids"}
 ok = True
 def bad(msg):

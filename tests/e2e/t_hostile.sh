@@ -488,3 +488,98 @@ EOF2
     expect_stderr_empty
     [ -d ../back/.stau-restore-1 ] || fail "the live restore's folder (pid 1) was removed"
 }
+
+# A job printing N lines "line 0000" ... (10 bytes each), flushed as it goes.
+loud_job() {
+    write "src/$1.py" <<EOF2
+STAU_CONFIG = {"main_func": "main"${3:-}}
+def main():
+    for i in range($2):
+        print("line %04d" % i, flush=True)
+EOF2
+}
+
+test_hostile_log_keeps_head_and_tail() {
+    new_project
+    loud_job loud 1000 ', "log_limit": "1K"'
+    age_files
+    run run loud
+    expect_exit 0
+    run log loud
+    expect_exit 0
+    # 10,000 bytes: the first 512 (lines 0000-0050 and "li"), the line on what was
+    # dropped, and the last 512 from the first line start on (lines 0949-0999).
+    {
+        for i in $(seq 0 50); do printf 'line %04d\n' "$i"; done
+        printf 'li\n'
+        printf '... 8978 bytes dropped (log_limit 1.0 KB keeps the first 512 bytes and the last 512 bytes) ...\n'
+        for i in $(seq 949 999); do printf 'line %04d\n' "$i"; done
+    } | expect_stdout_eq
+    expect_eq "the log's size" 1118 "$(wc -c <"$(db "SELECT log_path FROM runs WHERE id = 1")")"
+    # The archive holds the capped log too.
+    rm "$(db "SELECT log_path FROM runs WHERE id = 1")"
+    run log 1
+    expect_stdout_contains "... 8978 bytes dropped"
+    # No ring file is left beside the log.
+    [ -z "$(find .stau/logs -name '*.tail.*')" ] || fail "a ring file was left in .stau/logs"
+}
+
+test_hostile_log_limit_settings() {
+    new_project
+    write pyproject.toml <<'EOF2'
+[tool.stau]
+log_limit = "2K"
+EOF2
+    loud_job capped 1000
+    loud_job own 1000 ', "log_limit": 4096'
+    loud_job whole 1000 ', "log_limit": 0'
+    age_files
+    run list --json
+    expect_exit 0
+    "$PY" - "$OUT" <<'EOF2' || fail "list --json: wrong log_limit"
+import json, sys
+limits = {j["name"]: j["log_limit"] for j in json.load(open(sys.argv[1]))}
+assert limits == {"capped": 2048, "own": 4096, "whole": 0}, limits
+EOF2
+    run
+    expect_exit 0
+    local job size
+    for job in capped:2048 own:4096 whole:10000; do
+        run log "${job%%:*}"
+        size=$(wc -c <"$OUT")
+        if [ "${job%%:*}" = whole ]; then
+            expect_eq "the whole log of 'whole'" 10000 "$size"
+        elif [ "$size" -gt $((${job#*:} + 120)) ]; then
+            fail "the log of '${job%%:*}' is $size bytes, over its cap ${job#*:}"
+        fi
+    done
+    run log capped
+    expect_stdout_contains "bytes dropped (log_limit 2.0 KB keeps the first 1.0 KB and the last 1.0 KB) ..."
+    # Without a setting, the cap is 64 MiB.
+    rm pyproject.toml
+    run list --json
+    "$PY" - "$OUT" <<'EOF2' || fail "list --json: the default log_limit is not 64 MiB"
+import json, sys
+limits = {j["name"]: j["log_limit"] for j in json.load(open(sys.argv[1]))}
+assert limits == {"capped": 64 << 20, "own": 4096, "whole": 0}, limits
+EOF2
+}
+
+test_hostile_log_limit_errors() {
+    new_project
+    write src/bad.py <<<'STAU_CONFIG = {"log_limit": "lots"}'
+    write src/neg.py <<<'STAU_CONFIG = {"log_limit": -1}'
+    run check
+    expect_exit 2
+    expect_stderr_contains "src/bad.py:1:29: error: 'log_limit' must be a size such as 64M, 1G or 500000 (bytes); 0: no limit"
+    expect_stderr_contains "src/neg.py:1:29: error: 'log_limit' must be an int >= 0 (bytes; 0: no limit) or a str such as \"64M\""
+    rm src/bad.py src/neg.py
+    write src/ok.py <<<'STAU_CONFIG = {}'
+    write pyproject.toml <<'EOF2'
+[tool.stau]
+log_limit = "many"
+EOF2
+    run check
+    expect_exit 2
+    expect_stderr_contains "pyproject.toml:2:13: error: 'log_limit' must be a size such as \"64M\", \"1G\" or 500000 (bytes); 0: no limit"
+}
