@@ -86,6 +86,41 @@ pub fn build(b: *std.Build) !void {
         b.installArtifact(driver);
     }
 
+    // The fuzz harnesses (tests/fuzz/fuzz_*.c; tests/run.sh replays their corpora and
+    // fuzzes each for a while), only with the sanitizers: stau-fuzz-NAME, each a
+    // harness linked with tests/fuzz/driver.c, the coverage-guided driver standing
+    // in for libFuzzer (which Zig does not ship). stau's sources once more, in one
+    // library, with edge and comparison coverage for the driver to steer by.
+    if (sanitize) {
+        var fuzz_flags = std.ArrayList([]const u8){};
+        try fuzz_flags.appendSlice(b.allocator, flags.items);
+        try fuzz_flags.append(b.allocator, "-fsanitize-coverage=trace-pc-guard,trace-cmp");
+        // A static library links nothing: only the libraries' include paths.
+        var includes = std.mem.tokenizeAny(u8, b.run(&([_][]const u8{ "pkg-config", "--cflags-only-I" } ++ stau_libraries)), " \n");
+        while (includes.next()) |dir| try fuzz_flags.append(b.allocator, dir);
+        const fuzz_lib = b.addLibrary(.{
+            .name = "stau-fuzz",
+            .linkage = .static,
+            .root_module = stauModule(b, target, optimize, sanitize),
+        });
+        fuzz_lib.root_module.addIncludePath(b.path("src"));
+        fuzz_lib.root_module.addCSourceFiles(.{ .root = b.path("src"), .files = lib_sources.items, .flags = fuzz_flags.items });
+        for (try listSources(b, "tests/fuzz")) |name| {
+            if (!std.mem.startsWith(u8, name, "fuzz_") or std.mem.eql(u8, name, "fuzz_common.c")) continue;
+            const harness = b.addExecutable(.{
+                .name = b.fmt("stau-fuzz-{s}", .{name[5 .. name.len - 2]}),
+                .root_module = stauModule(b, target, optimize, sanitize),
+            });
+            addStauSources(b, harness, &.{}, flags.items, grammar, sanitize);
+            const m = harness.root_module;
+            m.addIncludePath(b.path("src"));
+            m.addCSourceFiles(.{ .root = b.path("tests/fuzz"), .files = &.{name}, .flags = fuzz_flags.items });
+            m.addCSourceFiles(.{ .root = b.path("tests/fuzz"), .files = &.{ "driver.c", "fuzz_common.c" }, .flags = flags.items });
+            m.linkLibrary(fuzz_lib);
+            b.installArtifact(harness);
+        }
+    }
+
     // The whole suite: the unit binary, then the end-to-end tests on the real
     // binary; tests/run.sh prints the closing "N passed, N failed" line.
     const run_tests = b.addSystemCommand(&.{ "bash", "tests/run.sh" });
@@ -97,6 +132,10 @@ pub fn build(b: *std.Build) !void {
     const test_step = b.step("test", "Run unit and end-to-end tests");
     test_step.dependOn(&run_tests.step);
 }
+
+// The system libraries stau uses: pkg-config names, exactly (cgraph's include path
+// depends on it).
+const stau_libraries = [_][]const u8{ "tree-sitter", "libcgraph", "libarchive", "sqlite3", "libxxhash", "libpq" };
 
 fn stauModule(b: *std.Build, target: std.Build.ResolvedTarget, optimize: std.builtin.OptimizeMode, sanitize: bool) *std.Build.Module {
     return b.createModule(.{
@@ -121,10 +160,13 @@ fn addStauSources(b: *std.Build, c: *std.Build.Step.Compile, files: []const []co
         m.addObjectFile(.{ .cwd_relative = asanRuntime(b, "libasan_preinit.o") });
     }
     m.addCSourceFiles(.{ .root = b.path("src"), .files = files, .flags = flags });
+    linkStauLibraries(m, grammar);
+}
+
+/// The libraries stau's sources use, with their include paths.
+fn linkStauLibraries(m: *std.Build.Module, grammar: *std.Build.Step.Compile) void {
     m.linkLibrary(grammar);
-    // pkg-config names, exactly (cgraph's include path depends on it).
-    for ([_][]const u8{ "tree-sitter", "libcgraph", "libarchive", "sqlite3", "libxxhash", "libpq" }) |lib|
-        m.linkSystemLibrary(lib, .{});
+    for (stau_libraries) |lib| m.linkSystemLibrary(lib, .{});
     m.linkSystemLibrary("pthread", .{});
 }
 

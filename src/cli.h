@@ -4,6 +4,7 @@
 
 #include "project.h"
 
+struct run_record;
 struct store;
 
 /* Exit statuses (SPEC §3). */
@@ -19,6 +20,8 @@ struct cli {
     bool dry_run;                   /* -n: print the plan, run nothing */
     bool force;                     /* --force: run the named jobs whatever their state */
     bool fail_fast;                 /* --fail-fast: start nothing new after a failure */
+    bool exit_code;                 /* --exit-code: status, -n: exit 1 when something is
+                                       failed or due, or would run */
     long keep_days;                 /* --keep-days N: gc keeps archives younger than N days */
     bool keep_days_given;           /* whether --keep-days was given (else: no age limit) */
     long keep_last;                 /* --keep-last N: gc keeps each job's N newest archives */
@@ -38,6 +41,10 @@ struct cli {
     bool json_log;               /* serve --json-log: events as JSON lines */
     bool chunks;                 /* dot --chunks: the chunk graph of the latest invocations */
     const char *env_file;        /* [tool.stau] env_file: loaded into each job's environment */
+    size_t settings_warnings;    /* warnings [tool.stau] printed (check counts them) */
+    char *kwargs;                /* run --kwargs JSON, -p KEY=VALUE: keyword arguments given on
+                                    the command line, merged in order (a JSON object, owned);
+                                    NULL: none */
 };
 
 /* Use this state database (--db; NULL: $STAU_DB, else .stau/state.db), on a
@@ -60,13 +67,23 @@ struct store *cli_open_store_to_read(const struct project *p);
  * than the newest) and the file is damaged, that. */
 void cli_no_run(struct store *st, int64_t id);
 /* When st holds no runs but the archive folder or .stau/logs hold some: warn that the
- * history was lost, and number new runs past the largest archived id (cli_recover.c). */
-void cli_notice_lost_history(const struct project *p, struct store *st);
+ * history was lost; when its newest run is below the largest archived id (an older
+ * copy put back): warn too. Where st can be written, new runs are numbered past the
+ * largest archived id (cli_recover.c). */
+void cli_notice_lost_history(const struct project *p, struct store *st, bool writable);
+/* The run an archive's manifest.json records (as `stau show --json` prints it) into
+ * *r; false with the reason in *why (stau db recover, cli_recover.c). Release *r with
+ * run_record_release either way. */
+bool cli_manifest_run(const char *json, struct run_record *r, struct strbuf *why);
 /* Load the project and print its diagnostics to stderr; -1 if it could not be loaded
  * or holds no job (an error: `no jobs found under ...`). */
 int cli_load(const struct cli *c, struct project *p);
 /* -1 after the message `no jobs found under ...` when p holds no job; else 0. */
 int cli_no_jobs(const struct cli *c, const struct project *p);
+struct envfile;
+/* Read the project's env file (c->env_file, else .env; envfile.h) at root into out,
+ * printing its diagnostics; -1 after saying that no job runs. */
+int cli_load_env(const struct cli *c, const char *root, struct envfile *out);
 /* Print "stau: error: MESSAGE" with the usage as a hint; EXIT_USAGE. */
 int cli_usage_error(const char *message, const char *usage);
 /* The interpreter for jobs that name none: [tool.stau]'s python (see

@@ -49,6 +49,7 @@ static struct store *open_store(const struct project *p, bool to_read)
     char *path = cli_state_path(p);
     struct strbuf err = STRBUF_INIT, unused = STRBUF_INIT;
     struct store *st = store_open(path, cli_db_schema(), &err);
+    bool writable = st != NULL;
     const char *file = starts_with(path, "sqlite:") ? path + strlen("sqlite:") : path;
     bool exists = !store_location_is_server(path) && access(file, F_OK) == 0;
     if (!st && to_read && exists)
@@ -63,19 +64,24 @@ static struct store *open_store(const struct project *p, bool to_read)
             *slash = '\0';
         bool dir_writable = access(slash ? dir : ".", W_OK) == 0;
         const char *what = dir_writable ? file : slash ? dir : ".";
-        int problem = access(what, W_OK) == 0 ? EACCES : errno;
-        fprintf(stderr,
-                "stau: error: cannot write state database '%s': %s '%s' is not writable (%s)\n"
-                "  hint: `stau history`, `log`, `show` and `restore` read it as it is; "
-                "running jobs needs write access\n",
-                file, dir_writable ? "the file" : "its folder", what, strerror(problem));
+        if (access(what, W_OK) == 0) {
+            /* Both say writable: what failed is something else (busy, full, I/O). */
+            error("%s", strbuf_str(&err));
+        } else {
+            fprintf(stderr,
+                    "stau: error: cannot write state database '%s': %s '%s' is not writable "
+                    "(%s)\n"
+                    "  hint: `stau history`, `log`, `show` and `restore` read it as it is; "
+                    "running jobs needs write access\n",
+                    file, dir_writable ? "the file" : "its folder", what, strerror(errno));
+        }
         free(dir);
         store_close(readable);
     } else if (!st) {
         error("%s", strbuf_str(&err));
     }
     if (st)
-        cli_notice_lost_history(p, st);
+        cli_notice_lost_history(p, st, writable);
     strbuf_release(&err);
     strbuf_release(&unused);
     free(path);
@@ -161,7 +167,7 @@ int cli_check(const struct cli *c)
         return EXIT_USAGE;
     }
     size_t jobs = p.graph.jobs.len, deps = p.graph.edge_count;
-    size_t errors = p.diags.errors, warnings = p.diags.warnings;
+    size_t errors = p.diags.errors, warnings = p.diags.warnings + c->settings_warnings;
     int rc = EXIT_OK;
     if (errors) {
         fprintf(stderr, "%zu %s, %zu %s\n", errors, plural(errors, "error", "errors"), warnings,
@@ -236,20 +242,20 @@ static void list_json(struct project *p, struct strbuf *out)
         json_quote(out, job->name, strlen(job->name));
         strbuf_addstr(out, ",\"file\":");
         json_quote(out, job->path, strlen(job->path));
-        if (job->broken) {
-            strbuf_addstr(out, ",\"valid\":false}");
-            continue;
-        }
-        strbuf_addf(out, ",\"valid\":%s,", job->invalid ? "false" : "true");
+        strbuf_addf(out, ",\"valid\":%s,\"not_run\":", job->invalid ? "false" : "true");
         if (job->blocked) {
             struct strbuf why = STRBUF_INIT;
             graph_blocked_reason(g, i, &why);
-            strbuf_addstr(out, "\"not_run\":");
             json_quote(out, why.buf, why.len);
-            strbuf_addch(out, ',');
             strbuf_release(&why);
+        } else {
+            strbuf_addstr(out, "null");
         }
-        strbuf_addstr(out, "\"code_files\":[");
+        if (job->broken) {
+            strbuf_addch(out, '}'); /* its declaration could not be read: nothing more */
+            continue;
+        }
+        strbuf_addstr(out, ",\"code_files\":[");
         struct sizelist files = {0};
         project_code_files(p, i, &files);
         for (size_t k = 0; k < files.len; k++) {
@@ -268,15 +274,19 @@ static void list_json(struct project *p, struct strbuf *out)
             json_quote(out, e->id, strlen(e->id));
             strbuf_addstr(out, ",\"schedule\":");
             json_quote(out, e->schedule, strlen(e->schedule));
-            strbuf_addf(out, ",\"kwargs\":%s}", e->kwargs_json ? e->kwargs_json : "null");
+            json_field_raw(out, "kwargs", e->kwargs_json);
+            strbuf_addch(out, '}');
         }
         strbuf_addstr(out, "],\"policy\":");
-        json_quote(out, policy_name(job_policy(job)), strlen(policy_name(job_policy(job))));
+        const char *policy = policy_json_name(job_policy(job));
+        json_quote(out, policy, strlen(policy));
         strbuf_addf(out, ",\"on_change\":%s,", job_on_change(job) ? "true" : "false");
         /* Not among the declaration's fields: those make its fingerprint, and a cap on
          * the log changes nothing a run makes. */
         strbuf_addf(out, "\"log_limit\":%lld,", (long long)job->decl->log_limit);
         decl_json_fields(job->decl, out);
+        if (!job->decl->on)
+            strbuf_addstr(out, ",\"on\":null"); /* decl_json_fields leaves it out then */
         strbuf_addch(out, '}');
     }
     strbuf_addstr(out, g->jobs.len ? "\n]\n" : "]\n");

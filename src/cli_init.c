@@ -40,10 +40,13 @@ static int write_new(const char *dir, const char *rel, const char *text, const c
     char *path = xprintf("%s/%s", dir, rel);
     int rc = 0;
     FILE *f = fopen(path, mode);
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+    if (!f)
         rc = error("cannot write '%s':", path);
-        if (f)
-            fclose(f);
+    else {
+        bool written = fputs(text, f) >= 0;
+        /* fclose once, whatever it returns: a second one is undefined. */
+        if (fclose(f) != 0 || !written)
+            rc = error("cannot write '%s':", path);
     }
     free(path);
     return rc;

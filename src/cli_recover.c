@@ -81,14 +81,17 @@ static const char *plural(size_t n, const char *one, const char *many)
     return n == 1 ? one : many;
 }
 
-void cli_notice_lost_history(const struct project *p, struct store *st)
+void cli_notice_lost_history(const struct project *p, struct store *st, bool writable)
 {
     struct run_list one = {0};
     int rc = store_history(st, NULL, 1, &one);
     bool empty = rc == 0 && one.len == 0;
+    int64_t newest = rc == 0 && one.len ? one.items[0].id : 0;
     run_list_release(&one);
-    if (!empty)
-        return; /* a failure here shows on the command's own reads */
+    /* A failure here shows on the command's own reads. A history that is there is
+     * checked against the archives only by a command that may add runs to it. */
+    if (rc != 0 || (!empty && !writable))
+        return;
     char *folder = paths_archive_folder();
     struct archived_list archives = {0};
     size_t logs;
@@ -97,7 +100,22 @@ void cli_notice_lost_history(const struct project *p, struct store *st)
     for (size_t i = 0; i < archives.len; i++)
         if (archives.items[i].id > highest)
             highest = archives.items[i].id;
-    if (archives.len || logs) {
+    if (!empty) {
+        if (highest > newest) {
+            struct strbuf numbered = STRBUF_INIT;
+            if (store_keep_ids_above(st, highest) == 0)
+                strbuf_addf(&numbered, "new runs are numbered from %lld on",
+                            (long long)highest + 1);
+            else
+                strbuf_addf(&numbered, "new runs cannot be numbered past the archived ones: %s",
+                            store_error(st));
+            warn("state database '%s' records runs up to %lld, but '%s' holds archives up to "
+                 "run %lld (an older copy of the database?): %s, so no archive is written over\n"
+                 "  hint: `stau db recover` adds the archived runs the database lacks",
+                 st->location, (long long)newest, folder, (long long)highest, numbered.buf);
+            strbuf_release(&numbered);
+        }
+    } else if (archives.len || logs) {
         struct strbuf kept = STRBUF_INIT;
         if (archives.len)
             strbuf_addf(&kept, "%zu %s (in '%s')", archives.len,
@@ -106,7 +124,9 @@ void cli_notice_lost_history(const struct project *p, struct store *st)
             strbuf_addf(&kept, "%s%zu %s (in '" PATHS_STATE_DIR "/logs')",
                         archives.len ? " and " : "", logs, plural(logs, "log", "logs"));
         struct strbuf numbered = STRBUF_INIT;
-        if (highest && store_keep_ids_above(st, highest) == 0)
+        if (!writable)
+            ; /* read as it is: nothing is numbered */
+        else if (highest && store_keep_ids_above(st, highest) == 0)
             strbuf_addf(&numbered,
                         "; new runs are numbered from %lld on, so no archive is written over",
                         (long long)highest + 1);
@@ -173,8 +193,18 @@ static bool manifest_number(const char *json, const char *key, int64_t none, int
     return ok;
 }
 
-/* The run a manifest records into *r; false with the reason in *why. */
-static bool manifest_run(const char *json, struct run_record *r, struct strbuf *why)
+/* manifest_number of key, or of old_key when the manifest has no key (a manifest
+ * written before times were "queued_ms" and the owner an "invocation" object). */
+static bool manifest_number_or(const char *json, const char *key, const char *old_key, int64_t none,
+                               int64_t *out)
+{
+    struct strbuf raw = STRBUF_INIT;
+    bool has = json_object_get(json, key, &raw) == 1;
+    strbuf_release(&raw);
+    return manifest_number(json, has || !old_key ? key : old_key, none, out);
+}
+
+bool cli_manifest_run(const char *json, struct run_record *r, struct strbuf *why)
 {
     memset(r, 0, sizeof(*r));
     strbuf_reset(why);
@@ -182,28 +212,47 @@ static bool manifest_run(const char *json, struct run_record *r, struct strbuf *
         strbuf_addstr(why, "its manifest.json is no JSON object");
         return false;
     }
+    /* The stau that ran it: an "invocation" object, or (older manifests) host,
+     * owner_pid and owner_start beside the other fields. */
+    char *invocation = manifest_raw(json, "invocation");
+    const char *owner = invocation ? invocation : json;
+    if (invocation && !json_valid(invocation, '{')) {
+        strbuf_addstr(why, "its manifest's invocation is no object");
+        free(invocation);
+        return false;
+    }
     struct {
         const char *key;
         char **field;
+        const char *in;
     } texts[] = {
-        {"job", &r->job},
-        {"host", &r->host},
-        {"git_commit", &r->git_commit},
-        {"code_fingerprint", &r->code_fingerprint},
-        {"config_fingerprint", &r->config_fingerprint},
-        {"inputs_fingerprint", &r->inputs_fingerprint},
-        {"outputs_fingerprint", &r->outputs_fingerprint},
-        {"log_path", &r->log_path},
-        {"archive_path", &r->archive_path},
+        {"job", &r->job, json},
+        {"host", &r->host, owner},
+        {"git_commit", &r->git_commit, json},
+        {"code_fingerprint", &r->code_fingerprint, json},
+        {"config_fingerprint", &r->config_fingerprint, json},
+        {"inputs_fingerprint", &r->inputs_fingerprint, json},
+        {"outputs_fingerprint", &r->outputs_fingerprint, json},
+        {"log_path", &r->log_path, json},
+        {"archive_path", &r->archive_path, json},
     };
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
-        if (!manifest_text(json, texts[i].key, texts[i].field)) {
+        if (!manifest_text(texts[i].in, texts[i].key, texts[i].field)) {
             strbuf_addf(why, "its manifest's %s is no string", texts[i].key);
+            free(invocation);
             return false;
         }
     r->kwargs_json = manifest_raw(json, "kwargs");
     r->work_ids_json = manifest_raw(json, "work_ids");
     r->reasons_json = manifest_raw(json, "reasons");
+    r->env_names_json = manifest_raw(json, "env_names");
+    r->kwargs_given_json = manifest_raw(json, "kwargs_given");
+    r->git_changes_json = manifest_raw(json, "git_changes");
+    char *dirty = manifest_raw(json, "git_dirty");
+    r->git_dirty = !dirty                       ? RUN_GIT_UNKNOWN
+                   : strcmp(dirty, "true") == 0 ? RUN_GIT_DIRTY
+                                                : RUN_GIT_CLEAN;
+    free(dirty);
     char *status = NULL;
     if (!manifest_text(json, "status", &status) || !status || !run_status_parse(status, &r->status))
         r->status = RUN_STATUS_COUNT;
@@ -211,30 +260,34 @@ static bool manifest_run(const char *json, struct run_record *r, struct strbuf *
     int64_t id, attempt, queued, started, finished, exit_code, signal, owner_pid, owner_start, pid,
         heartbeat, rerun_of, batch, chunk, chunks;
     struct {
-        const char *key;
+        const char *key, *old_key; /* old_key: its name in a manifest older than key */
         int64_t none, *value;
+        const char *in;
     } numbers[] = {
-        {"id", 0, &id},
-        {"attempt", 0, &attempt},
-        {"queued_at", 0, &queued},
-        {"started_at", 0, &started},
-        {"finished_at", 0, &finished},
-        {"exit_code", -1, &exit_code},
-        {"signal", 0, &signal},
-        {"owner_pid", 0, &owner_pid},
-        {"owner_start", 0, &owner_start},
-        {"pid", 0, &pid},
-        {"heartbeat_at", 0, &heartbeat},
-        {"rerun_of", 0, &rerun_of},
-        {"batch", 0, &batch},
-        {"chunk", 0, &chunk},
-        {"chunks", 0, &chunks},
+        {"id", NULL, 0, &id, json},
+        {"attempt", NULL, 0, &attempt, json},
+        {"queued_ms", "queued_at", 0, &queued, json},
+        {"started_ms", "started_at", 0, &started, json},
+        {"finished_ms", "finished_at", 0, &finished, json},
+        {"exit_code", NULL, -1, &exit_code, json},
+        {"signal", NULL, 0, &signal, json},
+        {invocation ? "pid" : "owner_pid", NULL, 0, &owner_pid, owner},
+        {invocation ? "started_ms" : "owner_start", NULL, 0, &owner_start, owner},
+        {"pid", NULL, 0, &pid, json},
+        {"heartbeat_ms", "heartbeat_at", 0, &heartbeat, json},
+        {"rerun_of", NULL, 0, &rerun_of, json},
+        {"batch", NULL, 0, &batch, json},
+        {"chunk", NULL, 0, &chunk, json},
+        {"chunks", NULL, 0, &chunks, json},
     };
     for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
-        if (!manifest_number(json, numbers[i].key, numbers[i].none, numbers[i].value)) {
+        if (!manifest_number_or(numbers[i].in, numbers[i].key, numbers[i].old_key, numbers[i].none,
+                                numbers[i].value)) {
             strbuf_addf(why, "its manifest's %s is no integer", numbers[i].key);
+            free(invocation);
             return false;
         }
+    free(invocation);
     r->id = id;
     r->attempt = (int)attempt;
     /* manifests before this stau carry no queue time: it is at most the start */
@@ -276,6 +329,23 @@ static int by_number(const void *a, const void *b)
 static bool has_id(const int64_t *ids, size_t n, int64_t id)
 {
     return n && bsearch(&id, ids, n, sizeof(*ids), by_number) != NULL;
+}
+
+/* The run of a history (newest first, as store_history gives it) with this id. */
+static const struct run_record *run_of_id(const struct run_list *history, int64_t id)
+{
+    size_t lo = 0, hi = history->len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int64_t at = history->items[mid].id;
+        if (at == id)
+            return &history->items[mid];
+        if (at > id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
 }
 
 int cli_db_recover(const struct cli *c)
@@ -329,11 +399,20 @@ int cli_db_recover(const struct cli *c)
         if (archiver_read_manifest(path, &manifest, &err) < 0) {
             warn("cannot recover the run of archive '%s': %s", recorded, err.buf);
             unreadable++;
-        } else if (!manifest_run(manifest.buf, &r, &why)) {
+        } else if (!cli_manifest_run(manifest.buf, &r, &why)) {
             warn("cannot recover the run of archive '%s': %s", recorded, why.buf);
             unreadable++;
         } else if (has_id(ids, existing.len, r.id)) {
-            known++;
+            /* The same id for another job: the database was begun again and numbered
+             * over the archives; the archive is not the run the database holds. */
+            const struct run_record *there = run_of_id(&existing, r.id);
+            if (there && there->job && r.job && strcmp(there->job, r.job) != 0) {
+                warn("archive '%s' holds run %lld of '%s', but run %lld in the database is of "
+                     "'%s': not recovered",
+                     recorded, (long long)r.id, r.job, (long long)r.id, there->job);
+                unreadable++;
+            } else
+                known++;
         } else {
             /* where the archive is now, whatever the manifest says */
             free(r.archive_path);

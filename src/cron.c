@@ -449,8 +449,12 @@ static void next_day(struct cursor *at)
     }
 }
 
+/* What local_next returns when nothing matches: not -1, since local times before
+ * 1970 are negative and as valid as any. */
+#define NO_MATCH INT64_MIN
+
 /* The first matching local time (a whole minute) strictly after local second
- * `after` and not after `limit`, or -1. */
+ * `after` and not after `limit`, or NO_MATCH. */
 static int64_t local_next(const struct cron *c, int64_t after, int64_t limit)
 {
     int64_t start = floor_div(after, 60) * 60 + 60;
@@ -461,7 +465,7 @@ static int64_t local_next(const struct cron *c, int64_t after, int64_t limit)
         days = tz_days_from_civil(at.year, at.month, at.day);
         int64_t now = days * DAY + at.hour * 3600 + at.minute * 60;
         if (now > limit)
-            return -1;
+            return NO_MATCH;
         if (!(c->months >> at.month & 1)) {
             at.day = tz_days_in_month(at.year, at.month);
             next_day(&at);
@@ -488,7 +492,7 @@ static int64_t local_next(const struct cron *c, int64_t after, int64_t limit)
             continue;
         }
         now = days * DAY + at.hour * 3600 + minute * 60;
-        return now <= limit ? now : -1;
+        return now <= limit ? now : NO_MATCH;
     }
 }
 
@@ -503,7 +507,7 @@ static int64_t next_by_instant(const struct cron *c, const struct tz *zone, int6
         int64_t to = tz_next_change(zone, lo + 1);
         int64_t end = to < horizon ? to : horizon;
         int64_t local = local_next(c, lo + offset, end - 1 + offset);
-        if (local >= 0)
+        if (local != NO_MATCH)
             return local - offset;
         if (end >= horizon)
             return CRON_NEVER;
@@ -520,7 +524,7 @@ static int64_t next_by_wall_clock(const struct cron *c, const struct tz *zone, i
     int64_t cursor = after + tz_offset_at(zone, after), limit = cursor + HORIZON;
     for (;;) {
         int64_t local = local_next(c, cursor, limit), first, second;
-        if (local < 0)
+        if (local == NO_MATCH)
             return CRON_NEVER;
         tz_local_to_utc(zone, local, &first, &second);
         if (first > after)
@@ -537,7 +541,7 @@ int64_t cron_next(const struct cron *c, const struct tz *zone, int64_t after_utc
         return floor_div(after_utc, c->every) * c->every + c->every;
     if (!zone) {
         int64_t local = local_next(c, after_utc, after_utc + HORIZON);
-        return local < 0 ? CRON_NEVER : local;
+        return local == NO_MATCH ? CRON_NEVER : local;
     }
     if ((c->hours & ALL_HOURS) == ALL_HOURS)
         return next_by_instant(c, zone, after_utc);

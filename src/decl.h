@@ -71,13 +71,17 @@ extern struct decl_defaults decl_defaults;
 /* Every key a declaration may have, NULL-terminated (for help and did-you-mean). */
 extern const char *const decl_keys[];
 
-/* Warn that key (a str value) is not among known, with a did-you-mean. */
-void decl_unknown_key(struct diags *diags, const char *path, const struct value *key,
-                      const char *const *known, const char *what);
-/* Check v (STAU_CONFIG's value) and fill out; errors and warnings go to diags
- * under path. Returns 0, or -1 when there was an error: out then holds what had
- * none (release it as well). */
-int decl_build(const struct value *v, const char *path, struct decl *out, struct diags *diags);
+/* Warn that key (a str value) is not among known, with a did-you-mean; the known key
+ * it is a slip for (borrowed from known), or NULL when none is close. */
+const char *decl_unknown_key(struct diags *diags, const char *path, const struct value *key,
+                             const char *const *known, const char *what);
+/* Check v (STAU_CONFIG's value) of job `job` (its name, for messages; NULL: not known)
+ * and fill out; errors and warnings go to diags under path. A misspelt key that is
+ * certainly a known one is a warning followed by a note of what the job then lacks
+ * ("so 'x' has no schedule"), unless it gives that key too. Returns 0, or -1 when
+ * there was an error: out then holds what had none (release it as well). */
+int decl_build(const struct value *v, const char *path, const char *job, struct decl *out,
+               struct diags *diags);
 /* Release all of d but its dependencies: what a declaration with errors keeps, to
  * check them against the other jobs (it never runs). */
 void decl_keep_dependencies(struct decl *d);

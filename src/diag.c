@@ -117,7 +117,9 @@ static const char *safe_text(struct strbuf *sb, const char *s, size_t len)
     return strbuf_str(sb);
 }
 
-void diag_print(FILE *out, const struct diag_printer *p, const struct diag *d)
+/* diag_print, the source line and caret left out when show_source is false. */
+static void print_one(FILE *out, const struct diag_printer *p, const struct diag *d,
+                      bool show_source)
 {
     static const char *names[] = {"error", "warning", "note"};
     static const char *colors[] = {"\033[1;31m", "\033[1;35m", "\033[1;36m"};
@@ -135,7 +137,8 @@ void diag_print(FILE *out, const struct diag_printer *p, const struct diag *d)
     fprintf(out, "%s%s:%s %s\n", p->color ? colors[d->severity] : "", names[d->severity], reset,
             safe_text(&safe, d->message, strlen(d->message)));
     struct strbuf src = STRBUF_INIT;
-    if (d->path && d->loc.line && read_source_line(p->root, d->path, d->loc.line, &src)) {
+    if (show_source && d->path && d->loc.line &&
+        read_source_line(p->root, d->path, d->loc.line, &src)) {
         /* Editors hide a UTF-8 byte-order mark, and columns already leave it out
          * (the parser skips it): so does the line shown. */
         const char *line = strbuf_str(&src);
@@ -176,8 +179,25 @@ void diag_print(FILE *out, const struct diag_printer *p, const struct diag *d)
     strbuf_release(&safe);
 }
 
+void diag_print(FILE *out, const struct diag_printer *p, const struct diag *d)
+{
+    print_one(out, p, d, true);
+}
+
+/* Whether b is about the very place a is. */
+static bool same_place(const struct diag *a, const struct diag *b)
+{
+    return a->path && b->path && strcmp(a->path, b->path) == 0 && a->loc.line == b->loc.line &&
+           a->loc.col == b->loc.col && a->loc.end_line == b->loc.end_line &&
+           a->loc.end_col == b->loc.end_col;
+}
+
 void diag_print_all(FILE *out, const struct diag_printer *p, const struct diags *d)
 {
-    for (size_t i = 0; i < d->items.len; i++)
-        diag_print(out, p, &d->items.items[i]);
+    for (size_t i = 0; i < d->items.len; i++) {
+        const struct diag *at = &d->items.items[i];
+        /* A note about the place just shown does not show it again. */
+        bool again = i && at->severity == DIAG_NOTE && same_place(&d->items.items[i - 1], at);
+        print_one(out, p, at, !again);
+    }
 }

@@ -307,6 +307,13 @@ const char *policy_name(enum policy policy)
                                       : "on demand";
 }
 
+const char *policy_json_name(enum policy policy)
+{
+    return policy == POLICY_SCHEDULED ? "scheduled"
+           : policy == POLICY_DERIVED ? "derived"
+                                      : "on-demand";
+}
+
 const char *job_policy_text(const struct job *job)
 {
     enum policy policy = job_policy(job);

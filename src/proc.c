@@ -192,28 +192,40 @@ static size_t env_key_length(const char *entry)
     return eq ? (size_t)(eq - entry) : strlen(entry);
 }
 
-/* The child's environment: stau's own minus the keys in extra, then extra's
- * "KEY=VALUE" entries. The strings are borrowed; free only the array. */
-static char **build_environment(const char *const *extra)
+/* Whether entry's key is that of one of the entries of list (count of them). */
+static bool env_has_key(const char *const *list, size_t count, const char *entry)
 {
-    size_t inherited = 0, extras = 0;
+    size_t len = env_key_length(entry);
+    for (size_t j = 0; j < count; j++)
+        if (env_key_length(list[j]) == len && memcmp(list[j], entry, len) == 0)
+            return true;
+    return false;
+}
+
+/* The child's environment: stau's own minus the keys in extra, then extra's
+ * "KEY=VALUE" entries, then the defaults of a key neither has. The strings are
+ * borrowed; free only the array. */
+static char **build_environment(const char *const *extra, const char *const *defaults)
+{
+    size_t inherited = 0, extras = 0, more = 0;
     while (environ && environ[inherited])
         inherited++;
     while (extra && extra[extras])
         extras++;
-    char **env = xcalloc(inherited + extras + 1, sizeof(*env));
+    while (defaults && defaults[more])
+        more++;
+    char **env = xcalloc(inherited + extras + more + 1, sizeof(*env));
     size_t n = 0;
-    for (size_t i = 0; i < inherited; i++) {
-        size_t len = env_key_length(environ[i]);
-        bool replaced = false;
-        for (size_t j = 0; j < extras && !replaced; j++)
-            replaced = env_key_length(extra[j]) == len && memcmp(extra[j], environ[i], len) == 0;
-        if (!replaced)
+    for (size_t i = 0; i < inherited; i++)
+        if (!env_has_key(extra, extras, environ[i]))
             env[n++] = environ[i];
-    }
     for (size_t j = 0; j < extras; j++)
         if (strchr(extra[j], '='))
             env[n++] = (char *)extra[j];
+    for (size_t j = 0; j < more; j++)
+        if (strchr(defaults[j], '=') && !env_has_key(extra, extras, defaults[j]) &&
+            !env_has_key((const char *const *)environ, inherited, defaults[j]))
+            env[n++] = (char *)defaults[j];
     env[n] = NULL;
     return env;
 }
@@ -472,7 +484,7 @@ int proc_start(const struct proc_spec *spec, struct proc *out, struct strbuf *er
         close_quietly(null_fd);
         return fail(err, "cannot run '%s': cannot pass its input: %s", name, strerror(saved));
     }
-    char **env = build_environment(spec->env_extra);
+    char **env = build_environment(spec->env_extra, spec->env_defaults);
     int rc = spawn(spec, program, env, null_fd, output_fd, input_fd, out, err);
     free(env);
     free(program);

@@ -47,6 +47,9 @@ struct proc_spec {
     const char *input;            /* bytes the child reads on PROC_INPUT_FD (from their start,
                                      in one go or not, at any time); NULL: no such fd */
     size_t input_len;             /* how many bytes of input */
+    /* NULL-terminated "KEY=VALUE" entries added where neither env_extra nor the
+     * inherited environment has the key (the project's env file); NULL for none */
+    const char *const *env_defaults;
     uint64_t log_limit;           /* the most bytes the log keeps: its first and last halves,
                                      with a line on what was dropped (log_pump.h); 0: all */
 };

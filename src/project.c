@@ -751,10 +751,12 @@ static char *first_line(const char *dir, const char *name)
 
 /* The git folder of the checkout holding root: "<dir>/.git" of root or of the
  * nearest folder above it that has one, a folder, or a file saying "gitdir: PATH"
- * (a worktree, a submodule). NULL: not in a git checkout. */
-static char *git_dir(const char *root)
+ * (a worktree, a submodule). NULL: not in a git checkout. With prefix, *prefix gets
+ * root's path below that <dir> ("" or "a/b/"). */
+static char *git_dir(const char *root, char **prefix)
 {
-    char *dir = realpath(root, NULL);
+    char *real = realpath(root, NULL);
+    char *dir = real ? xstrdup(real) : NULL;
     while (dir && dir[0]) {
         char *dot_git = xprintf("%s/.git", dir);
         struct stat st;
@@ -769,7 +771,12 @@ static char *git_dir(const char *root)
                 free(link);
             }
             free(dot_git);
+            if (found && prefix) {
+                size_t len = strlen(dir);
+                *prefix = real[len] ? xprintf("%s/", real + len + 1) : xstrdup("");
+            }
             free(dir);
+            free(real);
             return found;
         }
         free(dot_git);
@@ -777,6 +784,7 @@ static char *git_dir(const char *root)
         *(slash ? slash : dir) = '\0';
     }
     free(dir);
+    free(real);
     return NULL;
 }
 
@@ -806,9 +814,16 @@ static char *resolve_ref(const char *git, const char *common, const char *ref)
     return commit;
 }
 
+char *project_git_prefix(const char *root)
+{
+    char *prefix = NULL;
+    free(git_dir(root, &prefix));
+    return prefix;
+}
+
 char *project_git_commit(const char *root)
 {
-    char *git = git_dir(root);
+    char *git = git_dir(root, NULL);
     if (!git)
         return NULL;
     char *head = first_line(git, "HEAD");

@@ -63,5 +63,8 @@ void project_code_files(const struct project *p, size_t job, struct sizelist *ou
 /* The git commit checked out in the project at root, read from .git without running
  * git (a packed ref too); NULL when it is not a git checkout. */
 char *project_git_commit(const char *root);
+/* Where root is in the git checkout holding it: its path below the work tree's top
+ * ("" at the top, else "a/b/"), newly allocated; NULL when it is not in a checkout. */
+char *project_git_prefix(const char *root);
 
 #endif

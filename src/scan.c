@@ -839,7 +839,7 @@ static void scan_file(struct scanner *sc, const char *path, const char *job_name
             if (evaluated)
                 timetable_build(v, path, &out->timetable, &out->diags);
         } else if (v) {
-            out->ok = decl_build(v, path, &out->decl, &out->diags) == 0 && evaluated;
+            out->ok = decl_build(v, path, job_name, &out->decl, &out->diags) == 0 && evaluated;
             out->has_decl = true;
             if (!out->ok)
                 decl_keep_dependencies(&out->decl);

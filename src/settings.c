@@ -457,6 +457,19 @@ int settings_read(const char *root, struct settings *out, struct diags *diags)
         }
         r.s++;
         skip_blank(&r);
+        bool known = false;
+        for (size_t i = 0; settings_keys[i]; i++)
+            known = known || strcmp(settings_keys[i], key) == 0;
+        if (!known) {
+            /* An unknown key is a warning whatever its value (a multi-line string,
+             * an array): its value is skipped, not read. */
+            struct toml_value none = {.kind = TOML_STRING};
+            take(out, key, key_loc, &none, diags);
+            free(key);
+            skip_value(&r);
+            next_line(&r);
+            continue;
+        }
         struct toml_value v;
         if (read_value(&r, &v, diags) == 0) {
             skip_blank(&r);
@@ -523,9 +536,14 @@ char *settings_find_root(void)
     char *dir = getcwd(NULL, 0);
     if (!dir)
         return xstrdup(".");
-    int up = 0;
+    const char *home = getenv("HOME");
+    int up = 0, out_of_src = -1;
     bool found = false;
     for (;;) {
+        /* A home folder is a boundary: a stray ~/.stau never makes it the project
+         * of everything below. */
+        if (up > 0 && home && home[0] == '/' && strcmp(dir, home) == 0)
+            break;
         if (is_root(dir)) {
             found = true;
             break;
@@ -544,10 +562,17 @@ char *settings_find_root(void)
         char *slash = strrchr(dir, '/');
         if (!slash || slash == dir)
             break;
+        /* Coming up out of D/src: D is the project if nothing marked is found. */
+        if (out_of_src < 0 && strcmp(slash + 1, "src") == 0)
+            out_of_src = up + 1;
         *slash = '\0';
         up++;
     }
     free(dir);
+    if (!found && out_of_src > 0) {
+        found = true;
+        up = out_of_src;
+    }
     if (!found || up == 0)
         return xstrdup(".");
     struct strbuf rel = STRBUF_INIT;

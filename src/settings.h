@@ -32,8 +32,9 @@ struct settings {
 
 /* The project root for a command run from the current folder: the nearest folder
  * at or above it that holds .stau/, or a pyproject.toml with [tool.stau], or has a
- * jobs root (src/) and is the current folder or the root of a git work tree; "."
- * when none is found. Returned
+ * jobs root (src/) and is the current folder or the root of a git work tree; failing
+ * those, D when the walk came up out of D/src. The walk stops below $HOME. "." when
+ * none is found. Returned
  * relative to the current folder ("." or "../.."), newly allocated. */
 char *settings_find_root(void);
 

@@ -62,15 +62,16 @@
 #include <string.h>
 #include <time.h>
 
-enum { SCHEMA_VERSION = 10 };
+enum { SCHEMA_VERSION = 13 };
 
 /* The columns of a run, in the order read_run expects (from column `first`). */
 #define RUN_COLUMNS                                                                                \
     "id, job, attempt, status, queued_at, started_at, finished_at, exit_code, signal, host, "      \
     "owner_pid, owner_start, pid, heartbeat_at, git_commit, kwargs_json, work_ids_json, "          \
     "code_fingerprint, config_fingerprint, inputs_fingerprint, outputs_fingerprint, "              \
-    "reasons_json, log_path, archive_path, rerun_of, batch, chunk, chunks, files"
-#define RUN_COLUMN_COUNT 29
+    "reasons_json, log_path, archive_path, rerun_of, batch, chunk, chunks, files, "                \
+    "env_names_json, kwargs_given_json, git_dirty, git_changes_json"
+#define RUN_COLUMN_COUNT 33
 
 /* The schema at version 8, made with the schema first on the search path. @CHANNEL@
  * stands for the notification channel (the schema's name) as a string literal. The
@@ -174,6 +175,13 @@ static const char *const migrations[] = {
            "ALTER TABLE runs ADD CONSTRAINT runs_status_check CHECK (status IN ('queued',"
            " 'running', 'succeeded', 'failed', 'timed-out', 'interrupted', 'lost', 'skipped',"
            " 'cancelled'));",
+    /* 11: the names of the variables the env file gave a run */
+    [11] = "ALTER TABLE runs ADD COLUMN env_names_json text;",
+    /* 12: the keyword arguments given on the command line */
+    [12] = "ALTER TABLE runs ADD COLUMN kwargs_given_json text;",
+    /* 13: whether the work tree matched the commit, and what did not */
+    [13] = "ALTER TABLE runs ADD COLUMN git_dirty integer;"
+           "ALTER TABLE runs ADD COLUMN git_changes_json text;",
 };
 
 /* ---- the handle, errors, queries ---- */
@@ -440,6 +448,12 @@ static void read_run_fields(const PGresult *res, int row, int c, struct run_reco
     r->chunk = (int)int_at(res, row, c + 26);
     r->chunks = (int)int_at(res, row, c + 27);
     r->files = text_at(res, row, c + 28);
+    r->env_names_json = text_at(res, row, c + 29);
+    r->kwargs_given_json = text_at(res, row, c + 30);
+    r->git_dirty = PQgetisnull(res, row, c + 31) ? RUN_GIT_UNKNOWN
+                   : int_at(res, row, c + 31)    ? RUN_GIT_DIRTY
+                                                 : RUN_GIT_CLEAN;
+    r->git_changes_json = text_at(res, row, c + 32);
 }
 
 /* Append every row of a run query to out; 0 or -1. */
@@ -511,7 +525,7 @@ static char *text_array(const char *const *items, size_t count)
 
 /* ---- runs ---- */
 
-/* The parameters of a new run, $1..$18, in INSERT_RUN's order. */
+/* The parameters of a new run, $1..$22, in INSERT_RUN's order. */
 static void new_run_params(struct params *p, const struct run_record *run, int64_t now)
 {
     p->count = 0;
@@ -533,6 +547,10 @@ static void new_run_params(struct params *p, const struct run_record *run, int64
     p_int(p, run->batch);
     p_int_or_null(p, run->chunk, 0);
     p_int_or_null(p, run->chunks, 0);
+    p_text(p, run->env_names_json);
+    p_text(p, run->kwargs_given_json);
+    p_int_or_null(p, (int64_t)run->git_dirty - 1, -1);
+    p_text(p, run->git_changes_json);
 }
 
 /* A new invocation's batch is the run's own id: taken from the sequence first, so one
@@ -542,8 +560,10 @@ static const char insert_run_sql[] =
     " INSERT INTO runs (id, job, attempt, status, queued_at, host, owner_pid, owner_start,"
     " heartbeat_at, git_commit, kwargs_json, work_ids_json, code_fingerprint,"
     " config_fingerprint, inputs_fingerprint, reasons_json, log_path, rerun_of, batch, chunk,"
-    " chunks) SELECT n.id, $1, $2, 'queued', $3, $4, $5, $6, $3, $7, $8, $9, $10, $11, $12, $13,"
-    " $14, $15, CASE WHEN $16::bigint = 0 THEN n.id ELSE $16::bigint END, $17, $18 FROM n"
+    " chunks, env_names_json, kwargs_given_json, git_dirty, git_changes_json) SELECT n.id, $1,"
+    " $2, 'queued', $3, $4, $5, $6, $3, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+    " CASE WHEN $16::bigint = 0 THEN n.id ELSE $16::bigint END, $17, $18, $19, $20,"
+    " $21::integer, $22 FROM n"
     " RETURNING id";
 
 /* Record one new run; its id into *id. With unassigned, as store_enqueue has it: no
@@ -602,13 +622,8 @@ static int pg_begin_runs(struct store *st, const struct run_record *runs, size_t
 static const char job_version_sql[] = "SELECT n FROM job_versions WHERE job = $1";
 static const char last_run_sql[] =
     "SELECT " RUN_COLUMNS " FROM runs WHERE job = $1 ORDER BY id DESC LIMIT 1";
-
-/* Whether a claim's own owner is r's. */
-static bool own_run(const struct run_record *r, const struct store_claim *c)
-{
-    return r->host && c->run.host && strcmp(r->host, c->run.host) == 0 &&
-           r->owner_pid == c->run.owner_pid && r->owner_start == c->run.owner_start;
-}
+static const char runs_after_sql[] =
+    "SELECT " RUN_COLUMNS " FROM runs WHERE job = $1 AND id > $2 ORDER BY id DESC";
 
 /* Move the first run of list that is in the way into *holder: with upstream, any
  * unassigned run and a live run of another owner; else a live run. 1, or 0. */
@@ -620,7 +635,7 @@ static int first_in_way(struct run_list *list, const char *job, const struct sto
         struct run_record *r = &list->items[i];
         if (strcmp(r->job, job) != 0)
             continue;
-        bool counts = run_unassigned(r) ? upstream : !(upstream && own_run(r, c)) && live(r, ctx);
+        bool counts = run_unassigned(r) ? upstream : !(upstream && store_claim_owns(c, r)) && live(r, ctx);
         if (counts) {
             *holder = *r;
             memset(r, 0, sizeof(*r));
@@ -670,8 +685,10 @@ static int claim_one(struct pg_store *s, struct store_claim *c, int64_t now,
             "UPDATE runs SET attempt = $2, heartbeat_at = $3, host = $4, owner_pid = $5,"
             " owner_start = $6, git_commit = $7, kwargs_json = $8, work_ids_json = $9,"
             " code_fingerprint = $10, config_fingerprint = $11, inputs_fingerprint = $12,"
-            " reasons_json = $13, log_path = $14, chunk = $17, chunks = $18"
-            " WHERE id = $19 AND job = $1 AND status = 'queued' AND owner_pid = 0"
+            " reasons_json = $13, log_path = $14, chunk = $17, chunks = $18,"
+            " env_names_json = $19, kwargs_given_json = $20, git_dirty = $21::integer,"
+            " git_changes_json = $22 WHERE id = $23 AND job = $1 AND status = 'queued'"
+            " AND owner_pid = 0"
             " AND host IS NULL AND $15::bigint IS NULL AND $16::bigint = 0";
         new_run_params(&p, &c->run, now);
         p_int(&p, unassigned);
@@ -695,18 +712,20 @@ static int claim_one(struct pg_store *s, struct store_claim *c, int64_t now,
         }
     }
     if (c->after_run > 0) {
-        struct run_record newest = {0};
+        /* Another stau's run since the lost one: it claimed the job first. Runs this
+         * stau recorded meanwhile (other chunks, other kwargs) do not count. */
+        struct run_list after = {0};
         p.count = 0;
         p_text(&p, c->run.job);
-        int found = read_one_run(s, last_run_sql, &p, &newest, what);
-        if (found < 0)
+        p_int(&p, c->after_run);
+        if (read_runs(s, runs_after_sql, &p, &after, what) < 0) {
+            run_list_release(&after);
             return -1;
-        if (found && newest.id > c->after_run) {
-            c->outcome = CLAIM_CHANGED;
-            c->holder = newest;
-            return 0;
         }
-        run_record_release(&newest);
+        bool taken = store_claim_taken_meanwhile(c, &after);
+        run_list_release(&after);
+        if (taken)
+            return 0;
     }
     return insert_run(s, &c->run, now, &c->id, false, what);
 }
@@ -1496,6 +1515,10 @@ static int import_some(struct pg_store *s, const struct run_record *runs, size_t
         p_int_or_null(&p, r->chunk, 0);
         p_int_or_null(&p, r->chunks, 0);
         p_text(&p, r->files);
+        p_text(&p, r->env_names_json);
+        p_text(&p, r->kwargs_given_json);
+        p_int_or_null(&p, (int64_t)r->git_dirty - 1, -1);
+        p_text(&p, r->git_changes_json);
         strbuf_addstr(&sql, i ? ",(" : "(");
         for (int k = 0; k < RUN_COLUMN_COUNT; k++) {
             size_t at = i * RUN_COLUMN_COUNT + (size_t)k;

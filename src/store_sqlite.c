@@ -13,7 +13,7 @@
  * copying the file to "<path>.bak-v<old version>"; a version above ours is
  * refused. A new database is made by the same migrations, so every step is
  * exercised on every fresh install. Never edit a migration that has shipped:
- * append one. Tables (version 7):
+ * append one. Tables (version 13):
  *
  * runs: one row per run (one attempt of one chunk of one job).
  *   id INTEGER PRIMARY KEY AUTOINCREMENT  run id, never reused (archives are named by it)
@@ -45,6 +45,16 @@
  *                              (rows older than v4 get their own id)
  *   chunk INTEGER              (v4) which chunk, 1-based; NULL: not chunked
  *   chunks INTEGER             (v4) how many chunks the invocation has; NULL: not chunked
+ *   files TEXT                 (v5) the evidence behind its fingerprints, file by file
+ *   env_names_json TEXT        (v11) the names of the variables the project's env file gave
+ *                              its process (JSON array; the values are never kept); NULL: none
+ *   kwargs_given_json TEXT     (v12) the keyword arguments given on the command line (stau run
+ *                              --kwargs, -p; JSON object), merged over the job's own into
+ *                              kwargs_json; a rerun keeps its run's; NULL: none
+ *   git_dirty INTEGER          (v13) 1: the project's work tree differed from git_commit as the
+ *                              run was queued, 0: it did not; NULL: not known
+ *   git_changes_json TEXT      (v13) then the changed files under the jobs root (JSON array, at
+ *                              most 100); NULL: none, or not known
  *   indexes: (job, id); (job, status, id); (status) for queued and running runs only;
  *   (job, batch); (job, status, batch)
  * schedule (v1, dropped in v6): schedule marks, which nothing read.
@@ -216,6 +226,13 @@ static const char *const migrations[] = {
     "DELETE FROM sqlite_sequence WHERE name = 'runs_new';"
     "INSERT INTO sqlite_sequence (name, seq) SELECT 'runs_new', seq FROM sqlite_sequence"
     " WHERE name = 'runs';",
+    /* 11: the names of the variables the env file gave a run */
+    "ALTER TABLE runs ADD COLUMN env_names_json TEXT;",
+    /* 12: the keyword arguments given on the command line */
+    "ALTER TABLE runs ADD COLUMN kwargs_given_json TEXT;",
+    /* 13: whether the work tree matched the commit, and what did not */
+    ("ALTER TABLE runs ADD COLUMN git_dirty INTEGER;"
+     "ALTER TABLE runs ADD COLUMN git_changes_json TEXT;"),
 };
 enum { SCHEMA_VERSION = sizeof(migrations) / sizeof(migrations[0]) };
 enum { BUSY_TIMEOUT_MS = 10000 };
@@ -225,7 +242,8 @@ enum { BUSY_TIMEOUT_MS = 10000 };
     "id, job, attempt, status, queued_at, started_at, finished_at, exit_code, signal, host, "      \
     "owner_pid, owner_start, pid, heartbeat_at, git_commit, kwargs_json, work_ids_json, "          \
     "code_fingerprint, config_fingerprint, inputs_fingerprint, outputs_fingerprint, "              \
-    "reasons_json, log_path, archive_path, rerun_of, batch, chunk, chunks, files"
+    "reasons_json, log_path, archive_path, rerun_of, batch, chunk, chunks, files, "                \
+    "env_names_json, kwargs_given_json, git_dirty, git_changes_json"
 
 /* The prepared statements, made once at open and reused (reset and cleared) by every call. */
 enum statement {
@@ -241,6 +259,7 @@ enum statement {
     SQL_SET_ARCHIVE,
     SQL_RUN,
     SQL_LAST_RUN,
+    SQL_RUNS_AFTER,
     SQL_JOB_VERSION,
     SQL_SUCCEEDED_BATCH,
     SQL_LAST_STARTED,
@@ -282,8 +301,9 @@ static const char *const statement_text[SQL_COUNT] = {
         "INSERT INTO runs (job, attempt, status, queued_at, host, owner_pid, owner_start,"
         " heartbeat_at, git_commit, kwargs_json, work_ids_json, code_fingerprint,"
         " config_fingerprint, inputs_fingerprint, reasons_json, log_path, rerun_of, batch, chunk,"
-        " chunks) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?3, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-        " ?14, ?15, ?16, ?17, ?18)",
+        " chunks, env_names_json, kwargs_given_json, git_dirty, git_changes_json) VALUES (?1, ?2,"
+        " 'queued', ?3, ?4, ?5, ?6, ?3, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+        " ?20, ?21, ?22, ?23)",
     [SQL_OWN_BATCH] = "UPDATE runs SET batch = id WHERE id = ?1",
     [SQL_START_RUN] = "UPDATE runs SET status = 'running', started_at = ?2, pid = ?3,"
                       " heartbeat_at = ?2, inputs_fingerprint = COALESCE(?4, inputs_fingerprint),"
@@ -300,6 +320,7 @@ static const char *const statement_text[SQL_COUNT] = {
     [SQL_SET_ARCHIVE] = "UPDATE runs SET archive_path = ?2 WHERE id = ?1",
     [SQL_RUN] = "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?1",
     [SQL_LAST_RUN] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT 1",
+    [SQL_RUNS_AFTER] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 AND id > ?2 ORDER BY id DESC",
     [SQL_JOB_VERSION] = "SELECT n FROM job_versions WHERE job = ?1",
     [SQL_SUCCEEDED_BATCH] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 AND batch ="
                             " (SELECT max(batch) FROM runs WHERE job = ?1 AND batch < ?2"
@@ -337,11 +358,13 @@ static const char *const statement_text[SQL_COUNT] = {
     [SQL_RESIGN] = "DELETE FROM leader WHERE host = ?1 AND pid = ?2 AND start = ?3",
     [SQL_UNASSIGNED] = "SELECT " RUN_COLUMNS " FROM runs WHERE job = ?1 AND status = 'queued'"
                        " AND owner_pid = 0 AND host IS NULL ORDER BY id LIMIT 1",
-    /* The parameters as SQL_INSERT_RUN's, and ?19 the run. */
+    /* The parameters as SQL_INSERT_RUN's (?19 is left out of that one), and ?19 the run. */
     [SQL_ADOPT] = "UPDATE runs SET attempt = ?2, heartbeat_at = ?3, host = ?4, owner_pid = ?5,"
                   " owner_start = ?6, git_commit = ?7, kwargs_json = ?8, work_ids_json = ?9,"
                   " code_fingerprint = ?10, config_fingerprint = ?11, inputs_fingerprint = ?12,"
-                  " reasons_json = ?13, log_path = ?14, chunk = ?17, chunks = ?18"
+                  " reasons_json = ?13, log_path = ?14, chunk = ?17, chunks = ?18,"
+                  " env_names_json = ?20, kwargs_given_json = ?21, git_dirty = ?22,"
+                  " git_changes_json = ?23"
                   " WHERE id = ?19 AND job = ?1 AND status = 'queued' AND owner_pid = 0"
                   " AND host IS NULL",
     [SQL_WITHDRAW] = "DELETE FROM runs WHERE id = ?1 AND status = 'queued' AND owner_pid = 0"
@@ -359,10 +382,11 @@ static const char *const statement_text[SQL_COUNT] = {
     /* every column, in RUN_COLUMNS order */
     [SQL_IMPORT_RUN] = "INSERT INTO runs (" RUN_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
                        " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,"
-                       " ?24, ?25, ?26, ?27, ?28, ?29)",
+                       " ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)",
     [SQL_MERGE_RUN] = "INSERT INTO runs (" RUN_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
                       " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,"
-                      " ?24, ?25, ?26, ?27, ?28, ?29) ON CONFLICT (id) DO NOTHING",
+                      " ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33) ON CONFLICT (id) DO"
+                      " NOTHING",
     [SQL_SEQUENCE_ADD] = "INSERT INTO sqlite_sequence (name, seq) SELECT 'runs', ?1"
                          " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'runs')",
     [SQL_SEQUENCE_RAISE] = "UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'runs' AND seq < ?1",
@@ -385,6 +409,8 @@ struct sqlite_store {
     struct store base;                   /* must come first */
     sqlite3 *db;                         /* the connection */
     bool read_only;                      /* opened to read only (store_open_to_read) */
+    bool immutable;                      /* read as an immutable file: a snapshot that
+                                            misses what a writer holds in its -wal */
     sqlite3_stmt *statements[SQL_COUNT]; /* all prepared at open, kept until close */
 };
 
@@ -398,6 +424,17 @@ static struct sqlite_store *backend(struct store *st)
     "\n  hint: move it aside (`sqlite3 FILE .recover` may save what is left of it) and run "       \
     "`stau db recover` to rebuild the run history from the archives"
 
+/* The hint for a file that reads as damaged: read as an immutable snapshot (its
+ * folder read-only), what a writer keeps in its -wal is missing, so nothing is to be
+ * moved aside on that reading alone. */
+static const char *damaged_hint(const struct sqlite_store *s)
+{
+    return s->immutable ? "\n  hint: it was read as a snapshot (its folder cannot be written), "
+                          "which misses what a running stau has not yet checkpointed; check it "
+                          "again where its folder is writable before moving it aside"
+                        : DAMAGED_HINT;
+}
+
 /* Put "cannot <what> in state database '<path>': <sqlite's message>" in the error (a
  * damaged file is said so, with what to do); -1. */
 static int fail(struct sqlite_store *s, const char *what)
@@ -405,8 +442,8 @@ static int fail(struct sqlite_store *s, const char *what)
     strbuf_reset(&s->base.error);
     int code = sqlite3_errcode(s->db) & 0xff;
     if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
-        strbuf_addf(&s->base.error, "state database '%s' is damaged: cannot %s: %s" DAMAGED_HINT,
-                    s->base.location, what, sqlite3_errmsg(s->db));
+        strbuf_addf(&s->base.error, "state database '%s' is damaged: cannot %s: %s%s",
+                    s->base.location, what, sqlite3_errmsg(s->db), damaged_hint(s));
     else
         strbuf_addf(&s->base.error, "cannot %s in state database '%s': %s", what, s->base.location,
                     sqlite3_errmsg(s->db));
@@ -527,7 +564,7 @@ static char *column_text(sqlite3_stmt *q, int i)
 
 /* The SQLite types each run column may hold, in RUN_COLUMNS order: 'i' an integer,
  * 't' text, capitals NOT NULL. */
-static const char run_column_types[] = "ITITIiiiitIIiittttttttttiIiit";
+static const char run_column_types[] = "ITITIiiiitIIiittttttttttiIiitttit";
 
 /* Whether column i of the row holds what kind (from run_column_types) allows: text
  * without NUL bytes, or an integer. */
@@ -576,7 +613,11 @@ static bool read_run(sqlite3_stmt *q, struct run_record *r, struct strbuf *why)
                                         "batch",
                                         "chunk",
                                         "chunks",
-                                        "files"};
+                                        "files",
+                                        "env_names_json",
+                                        "kwargs_given_json",
+                                        "git_dirty",
+                                        "git_changes_json"};
     _Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(run_column_types) - 1,
                    "a type for each run column");
     memset(r, 0, sizeof(*r));
@@ -625,6 +666,12 @@ static bool read_run(sqlite3_stmt *q, struct run_record *r, struct strbuf *why)
     r->chunk = sqlite3_column_int(q, 26);
     r->chunks = sqlite3_column_int(q, 27);
     r->files = column_text(q, 28);
+    r->env_names_json = column_text(q, 29);
+    r->kwargs_given_json = column_text(q, 30);
+    r->git_dirty = sqlite3_column_type(q, 31) == SQLITE_NULL ? RUN_GIT_UNKNOWN
+                   : sqlite3_column_int(q, 31)               ? RUN_GIT_DIRTY
+                                                             : RUN_GIT_CLEAN;
+    r->git_changes_json = column_text(q, 32);
     if (!run_record_impossible(r, why))
         return true;
     run_record_release(r);
@@ -657,7 +704,7 @@ static int damaged(struct sqlite_store *s, int64_t id, const char *why)
                              : "finds the file's structure sound, so the row's values "
                                "themselves were changed",
                 strbuf_str(&problems));
-    strbuf_addstr(&s->base.error, DAMAGED_HINT);
+    strbuf_addstr(&s->base.error, damaged_hint(s));
     strbuf_release(&problems);
     return -1;
 }
@@ -729,7 +776,10 @@ static int bind_new_run(struct sqlite_store *s, sqlite3_stmt *q, const struct ru
         bind_text(q, 11, run->config_fingerprint) || bind_text(q, 12, run->inputs_fingerprint) ||
         bind_text(q, 13, run->reasons_json) || bind_text(q, 14, run->log_path) ||
         bind_or_null(q, 15, run->rerun_of, 0) || sqlite3_bind_int64(q, 16, run->batch) ||
-        bind_or_null(q, 17, run->chunk, 0) || bind_or_null(q, 18, run->chunks, 0);
+        bind_or_null(q, 17, run->chunk, 0) || bind_or_null(q, 18, run->chunks, 0) ||
+        bind_text(q, 20, run->env_names_json) || bind_text(q, 21, run->kwargs_given_json) ||
+        bind_or_null(q, 22, (int64_t)run->git_dirty - 1, -1) ||
+        bind_text(q, 23, run->git_changes_json);
     return bound(s, q, failed, what);
 }
 
@@ -789,8 +839,7 @@ static int live_active_run(struct sqlite_store *s, const char *job, const struct
     int found = 0;
     for (size_t i = 0; i < active.len && !found; i++) {
         struct run_record *r = &active.items[i];
-        bool own = skip_own && r->host && c->run.host && strcmp(r->host, c->run.host) == 0 &&
-                   r->owner_pid == c->run.owner_pid && r->owner_start == c->run.owner_start;
+        bool own = skip_own && store_claim_owns(c, r);
         bool counts = run_unassigned(r) ? upstream : !own && live(r, ctx);
         if (counts) {
             *holder = *r;
@@ -867,15 +916,20 @@ static int claim_one(struct sqlite_store *s, struct store_claim *c, int64_t now,
         }
     }
     if (c->outcome == CLAIM_GOT && c->after_run > 0) {
-        struct run_record newest = {0};
-        int has = lookup_run(s, SQL_LAST_RUN, c->run.job, 0, &newest);
-        if (has < 0)
+        /* Another stau's run since the lost one: it claimed the job first. Runs this
+         * stau recorded meanwhile (other chunks, other kwargs) do not count. */
+        struct run_list after = {0};
+        sqlite3_stmt *q = statement(s, SQL_RUNS_AFTER);
+        if (bound(s, q,
+                  bind_text(q, 1, c->run.job) != SQLITE_OK ||
+                      sqlite3_bind_int64(q, 2, c->after_run) != SQLITE_OK,
+                  what) < 0 ||
+            read_runs(s, q, &after, what) < 0) {
+            run_list_release(&after);
             return -1;
-        if (has && newest.id > c->after_run) {
-            c->outcome = CLAIM_CHANGED;
-            c->holder = newest;
-        } else
-            run_record_release(&newest);
+        }
+        (void)store_claim_taken_meanwhile(c, &after);
+        run_list_release(&after);
     }
     if (c->outcome == CLAIM_GOT)
         return insert_run(s, &c->run, now, &c->id, what);
@@ -1493,7 +1547,9 @@ static int bind_whole_run(struct sqlite_store *s, sqlite3_stmt *q, const struct 
         bind_text(q, 23, r->log_path) || bind_text(q, 24, r->archive_path) ||
         bind_or_null(q, 25, r->rerun_of, 0) || sqlite3_bind_int64(q, 26, r->batch) ||
         bind_or_null(q, 27, r->chunk, 0) || bind_or_null(q, 28, r->chunks, 0) ||
-        bind_text(q, 29, r->files);
+        bind_text(q, 29, r->files) || bind_text(q, 30, r->env_names_json) ||
+        bind_text(q, 31, r->kwargs_given_json) ||
+        bind_or_null(q, 32, (int64_t)r->git_dirty - 1, -1) || bind_text(q, 33, r->git_changes_json);
     return bound(s, q, failed, what);
 }
 
@@ -1604,8 +1660,8 @@ static int sqlite_check(struct store *st)
         result = fail(s, "check the database");
     } else if (problems.len) {
         strbuf_reset(&st->error);
-        strbuf_addf(&st->error, "state database '%s' is damaged: %s" DAMAGED_HINT, st->location,
-                    strbuf_str(&problems));
+        strbuf_addf(&st->error, "state database '%s' is damaged: %s%s", st->location,
+                    strbuf_str(&problems), damaged_hint(s));
         result = -1;
     }
     (void)sqlite3_finalize(q);
@@ -1820,7 +1876,10 @@ static int prepare_database(struct sqlite_store *s, int target, struct strbuf *e
         query_row(s, "PRAGMA user_version", &version, NULL, "open") < 0 ||
         query_row(s, "SELECT count(*) FROM sqlite_master", &tables, NULL, "open") < 0 ||
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        strbuf_addf(err, "cannot open state database '%s': %s", path, sqlite3_errmsg(s->db));
+        int code = sqlite3_errcode(s->db) & 0xff;
+        /* a truncated or garbled file: say what to do about it */
+        strbuf_addf(err, "cannot open state database '%s': %s%s", path, sqlite3_errmsg(s->db),
+                    code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? damaged_hint(s) : "");
         return -1;
     }
     if (s->read_only && version < target) {
@@ -1940,6 +1999,7 @@ static struct store *open_mode(const char *path, int target, bool read_only, boo
     s->base.kind = STORE_SQLITE;
     s->base.location = xstrdup(path);
     s->read_only = read_only;
+    s->immutable = immutable;
     if (!read_only) {
         /* Made 0600 before SQLite makes it 0644: it holds every run's kwargs, and
          * SQLite gives its -wal and -shm files the database's own mode. (An empty file

@@ -599,63 +599,6 @@ int make_parent_folders(const char *root, const char *rel)
     return 0;
 }
 
-void json_quote(struct strbuf *out, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    strbuf_grow(out, len + 2);
-    strbuf_addch(out, '"');
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        switch (c) {
-        case '"':
-            strbuf_add(out, "\\\"", 2);
-            break;
-        case '\\':
-            strbuf_add(out, "\\\\", 2);
-            break;
-        case '\n':
-            strbuf_add(out, "\\n", 2);
-            break;
-        case '\t':
-            strbuf_add(out, "\\t", 2);
-            break;
-        case '\r':
-            strbuf_add(out, "\\r", 2);
-            break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                strbuf_add(out, esc, 6);
-            } else {
-                strbuf_addch(out, (char)c);
-            }
-        }
-    }
-    strbuf_addch(out, '"');
-}
-
-void json_field_string(struct strbuf *out, const char *key, const char *value)
-{
-    strbuf_addf(out, ",\"%s\":", key);
-    if (value)
-        json_quote(out, value, strlen(value));
-    else
-        strbuf_addstr(out, "null");
-}
-
-void json_field_raw(struct strbuf *out, const char *key, const char *json)
-{
-    strbuf_addf(out, ",\"%s\":%s", key, json && *json ? json : "null");
-}
-
-void json_field_number(struct strbuf *out, const char *key, int64_t n, bool present)
-{
-    if (present)
-        strbuf_addf(out, ",\"%s\":%lld", key, (long long)n);
-    else
-        strbuf_addf(out, ",\"%s\":null", key);
-}
-
 /* One member of a JSON object: its key as written (quotes included) and its value. */
 struct json_member {
     const char *key, *value;
@@ -891,6 +834,7 @@ static const char *json_strict_value(const char *s, int depth)
             return s + 1;
         for (;;) {
             if (close == '}') {
+                s = json_space(s); /* after a ',' */
                 if (*s != '"' || !(s = json_strict_value(s, depth + 1)))
                     return NULL;
                 s = json_space(s);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include "hash.h" /* struct hash128, hash_bytes, hash_string: used all over */
+#include "json.h" /* json_quote, json_field_time, ...: writing JSON, used all over */
 
 /* Takes warn(), error() and fatal() messages: kind "warning", "error" or "fatal", and
  * the message as formatted. */
@@ -146,15 +147,6 @@ int make_parent_folders(const char *root, const char *rel);
 
 /* The wall clock in unix milliseconds. */
 int64_t wall_clock_ms(void);
-
-/* Append s as a JSON string literal, escaped. */
-void json_quote(struct strbuf *out, const char *s, size_t len);
-/* Append ,"key":"value" (null for NULL). */
-void json_field_string(struct strbuf *out, const char *key, const char *value);
-/* Append ,"key":JSON for JSON text kept as it is (null for NULL or ""). */
-void json_field_raw(struct strbuf *out, const char *key, const char *json);
-/* Append ,"key":N, or ,"key":null when not present. */
-void json_field_number(struct strbuf *out, const char *key, int64_t n, bool present);
 
 /* Append the JSON object over laid on the JSON object base: base's keys in their
  * order (with over's value where over has the key too), then over's other keys.

@@ -366,11 +366,14 @@ int work_select_start(struct work_select *ws, const struct work_select_spec *spe
     strbuf_addch(&input, ',');
     json_quote(&input, spec->kwargs, strlen(spec->kwargs));
     strbuf_addch(&input, ',');
-    json_quote(&input, ws->result, strlen(ws->result));
+    /* The selector runs in the root: it gets the result's path from there. */
+    const char *result_in_root = ws->result + strlen(spec->root) + 1;
+    json_quote(&input, result_in_root, strlen(result_in_root));
     strbuf_addch(&input, ']');
     char *full_log = xprintf("%s/%s", spec->root, ws->log);
     struct proc_spec ps = {.argv = argv,
                            .env_extra = (const char *const *)env,
+                           .env_defaults = spec->env,
                            .cwd = spec->root,
                            .log_path = full_log,
                            .timeout_ms = (int64_t)(spec->timeout * 1000),

@@ -118,6 +118,8 @@ struct work_select_spec {
     const char *kwargs;    /* its keyword arguments as JSON */
     double timeout;        /* the job's timeout in seconds, which select_work gets too; 0: none */
     int64_t grace_ms;      /* SIGTERM-to-SIGKILL delay on timeout */
+    /* the project's env file's "KEY=VALUE" entries (proc_spec's env_defaults); NULL: none */
+    const char *const *env;
 };
 
 /* One job's select_work process. */

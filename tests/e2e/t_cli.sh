@@ -241,6 +241,30 @@ EOF
     expect_stdout_contains "a is not due:"
 }
 
+test_cli_root_out_of_src_and_never_home() {
+    new_project
+    cli_job a
+    # Nothing marks the project yet: a first run from inside src/ takes the folder
+    # holding src/, so src/ gets no state of its own.
+    mkdir -p src/pkg
+    cd src/pkg || return
+    run
+    expect_exit 0
+    expect_stdout_contains "1 ran: 1 succeeded"
+    expect_no_file .stau
+    expect_no_file ../.stau
+    expect_file "$TEST_TMP/p/.stau/state.db"
+    # A home folder is not walked into: a stray ~/.stau does not claim what is below.
+    mkdir -p "$TEST_TMP/home/.stau" "$TEST_TMP/home/work/notes"
+    cd "$TEST_TMP/home/work/notes" || return
+    HOME="$TEST_TMP/home" run list
+    expect_exit 2
+    expect_stderr_eq <<'EOF'
+stau: error: no jobs found under '.': 0 .py files, none with STAU_CONFIG
+  hint: a job is a .py file with a module-level STAU_CONFIG; `stau init` makes one, -C DIR names another project and --jobs-root DIR another jobs root
+EOF
+}
+
 test_cli_root_by_git_or_pyproject() {
     new_project repo
     cli_job a
@@ -387,6 +411,35 @@ EOF
     expect_stderr_contains "../../pyproject.toml:5:8: error: 'jobs' must be an integer, not a string"
     expect_stderr_last_line "stau: error: the [tool.stau] settings in '../../pyproject.toml' have errors; nothing runs until they are fixed"
     expect_no_file "$TEST_TMP/p/ran.txt"
+}
+
+test_cli_settings_unknown_keys_of_any_value_only_warn() {
+    new_project
+    cli_job a
+    cat >pyproject.toml <<'EOF'
+[tool.stau]
+notes = """two
+lines"""
+extra = [
+  "a",  # a comment
+]
+jobs = 2
+EOF
+    run check
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+1 job, 0 dependencies, 2 warnings
+EOF
+    expect_stderr_eq <<'EOF'
+pyproject.toml:2:1: warning: unknown key 'notes' in [tool.stau]; ignored
+     2 | notes = """two
+       | ^~~~~
+  hint: [tool.stau] takes jobs_root, jobs, python, retries, retry_delay, keep_days, keep_last and env_file
+pyproject.toml:4:1: warning: unknown key 'extra' in [tool.stau]; ignored
+     4 | extra = [
+       | ^~~~~
+  hint: [tool.stau] takes jobs_root, jobs, python, retries, retry_delay, keep_days, keep_last and env_file
+EOF
 }
 
 test_cli_settings_jobs_root_and_python() {

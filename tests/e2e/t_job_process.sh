@@ -258,3 +258,148 @@ stau: ended 2 processes left behind by the job (SIGKILL after 2 s): PIDs $pids" 
     done
     return 0
 }
+
+# --- the project's env file ------------------------------------------------------
+
+# A job that writes what it sees of the variables A..E and HOME, and select_work's view.
+env_jobs() {
+    write src/show.py <<'EOF2'
+import json, os
+
+STAU_CONFIG = {"main_func": "main"}
+
+
+def main():
+    keys = ["A", "B", "C", "D", "E", "F", "HOME", "STAU_JOB"]
+    open("seen.json", "w").write(json.dumps({k: os.environ.get(k) for k in keys}, sort_keys=True))
+EOF2
+    write src/picked.py <<'EOF2'
+import os
+
+STAU_CONFIG = {"main_func": "main", "chunk_size": 5}
+
+
+def select_work():
+    open("select-saw.txt", "w").write(os.environ.get("A", "-"))
+    return [1]
+
+
+def main(work_ids):
+    pass
+EOF2
+}
+
+# The usual .env forms reach every process of a job (select_work too); the real
+# environment wins over the file, stau's own STAU_* variables over both; the run
+# records the names it took, never the values.
+test_job_process_env_file_reaches_the_job() {
+    new_project
+    env_jobs
+    write .env <<'EOF2'
+# settings for the jobs
+A=plain value   # a comment
+export B='single $quoted' # another
+C="two\nlines \"quoted\""
+
+D=
+E="spans
+two lines"
+E2=x#not-a-comment
+HOME=/from-the-file
+STAU_JOB=nope
+EOF2
+    run
+    expect_exit 0
+    expect_stderr_eq <<'EOF2'
+.env:11:1: warning: 'STAU_JOB' is ignored: variables named STAU_* are stau's own
+    11 | STAU_JOB=nope
+       | ^~~~~~~~
+  hint: stau sets them for each run; the env file is for the jobs' variables
+EOF2
+    expect_eq "what the job saw" '{"A": "plain value", "B": "single $quoted", "C": "two\nlines \"quoted\"", "D": "", "E": "spans\ntwo lines", "F": null, "HOME": "'"$HOME"'", "STAU_JOB": "show"}' "$(cat seen.json)"
+    expect_eq "what select_work saw" "plain value" "$(cat select-saw.txt)"
+    local id
+    id=$(db "SELECT id FROM runs WHERE job = 'show'")
+    run show "$id"
+    expect_stdout_contains "  env:          A, B, C, D, E, E2 (from the env file; values are never kept)"
+    expect_eq "names recorded" '["A","B","C","D","E","E2"]' "$(db "SELECT env_names_json FROM runs WHERE job = 'show'")"
+    grep -rq "plain value" .stau/ && fail "a value of the env file was kept below .stau/"
+    # A variable of stau's own environment wins over the file's.
+    A=from-the-shell run run show
+    expect_exit 0
+    expect_eq "the real environment wins" "from-the-shell" "$("$PY" -c 'import json; print(json.load(open("seen.json"))["A"])')"
+    expect_eq "names recorded when A came from the shell" '["B","C","D","E","E2"]' "$(db "SELECT env_names_json FROM runs WHERE job = 'show' ORDER BY id DESC LIMIT 1")"
+}
+
+# No .env: nothing is loaded, and no names are recorded. [tool.stau] env_file names
+# another file, which must exist.
+test_job_process_env_file_named_in_pyproject() {
+    new_project
+    env_jobs
+    run run show
+    expect_exit 0
+    expect_eq "no names without a file" "" "$(db "SELECT env_names_json FROM runs WHERE job = 'show'")"
+    write pyproject.toml <<'EOF2'
+[tool.stau]
+env_file = "config/prod.env"
+EOF2
+    run run show
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF2'
+config/prod.env: error: cannot read the env file: No such file or directory
+  hint: [tool.stau] env_file in pyproject.toml names it; make the file, or remove the setting
+stau: error: no job runs until the env file 'config/prod.env' is fixed (see above)
+EOF2
+    write config/prod.env <<'EOF2'
+F=prod
+EOF2
+    write .env <<'EOF2'
+F=default
+EOF2
+    run run show
+    expect_exit 0
+    expect_eq "the named file" "prod" "$("$PY" -c 'import json; print(json.load(open("seen.json"))["F"])')"
+}
+
+# A malformed line is a located error, each of them, and nothing runs.
+test_job_process_env_file_errors() {
+    new_project
+    env_jobs
+    printf 'A=1\nnot a line\n1X=2\nK="v" trailing\nMY-KEY=1\n=3\nB="never closed\n' >.env
+    run run show
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF2'
+.env:2:1: error: expected KEY=VALUE, not 'not a line'
+     2 | not a line
+       | ^~~~~~~~~~
+  hint: write KEY=VALUE, or '# ...' for a comment
+.env:3:1: error: '1X' is not a variable name
+     3 | 1X=2
+       | ^~
+  hint: a name is letters, digits and '_', not starting with a digit
+.env:4:7: error: text after the closing quote: 'trailing'
+     4 | K="v" trailing
+       |       ^~~~~~~~
+  hint: quote the whole value, or write a comment as ' # ...' after it
+.env:5:1: error: 'MY-KEY' is not a variable name
+     5 | MY-KEY=1
+       | ^~~~~~
+  hint: a name is letters, digits and '_', not starting with a digit
+.env:6:1: error: expected a variable name before '=' in '=3'
+     6 | =3
+       | ^~
+  hint: a name is letters, digits and '_', not starting with a digit, then '='
+.env:7:3: error: unclosed double quote
+     7 | B="never closed
+       |   ^
+  hint: close it with "; a value may span lines, up to its closing quote
+stau: error: no job runs until the env file '.env' is fixed (see above)
+EOF2
+    expect_no_file seen.json
+    expect_eq "no run recorded" "0" "$(db "SELECT count(*) FROM runs")"
+    # A plan that runs nothing does not read it.
+    run -n
+    expect_exit 0
+}

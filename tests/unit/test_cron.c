@@ -422,6 +422,28 @@ UNIT_TEST(cron_next_strictly_after)
     strbuf_release(&err);
 }
 
+/* Instants before 1970 (negative, on the wall clock too) are as good as any: the
+ * fuzz harness found "0 * * * *" in EST5EDT skipping from 1970-01-01 00:00 UTC
+ * (1969-12-31 19:00 local) to the spring change, and UTC schedules never firing. */
+UNIT_TEST(cron_next_before_1970)
+{
+    struct strbuf err = STRBUF_INIT;
+    struct tz *zone = tz_posix("EST5EDT,M3.2.0,M11.1.0", &err);
+    struct cron hourly, daily;
+    CHECK_INT(cron_parse("0 * * * *", &hourly, &err, NULL), 0);
+    CHECK_INT(cron_parse("30 6 * * *", &daily, &err, NULL), 0);
+    if (CHECK(zone != NULL)) {
+        CHECK_INT(cron_next(&hourly, zone, 0), 3600);       /* 1969-12-31 20:00 EST */
+        CHECK_INT(cron_next(&daily, zone, 0), 41400);         /* 1970-01-01 06:30 EST */
+        CHECK_INT(cron_next(&daily, zone, -86400), -45000);   /* 1969-12-31 06:30 EST */
+        CHECK_INT(cron_next(&daily, zone, -172800), -131400); /* 1969-12-30 06:30 EST */
+    }
+    CHECK_INT(cron_next(&hourly, NULL, -7200), -3600);          /* 1969-12-31 23:00 UTC */
+    CHECK_INT(cron_next(&daily, NULL, -3786825600), -3786802200); /* 1850-01-01 06:30 UTC */
+    tz_free(zone);
+    strbuf_release(&err);
+}
+
 UNIT_TEST(cron_next_every)
 {
     static const struct {

@@ -20,7 +20,7 @@
 #include "unit.h"
 
 /* The schema version this stau writes (store_sqlite.c's migrations). */
-#define SCHEMA_NOW "10"
+#define SCHEMA_NOW "13"
 
 static char *db_path(const char *name)
 {
@@ -75,6 +75,10 @@ static struct run_record sample_run(const char *job)
         .inputs_fingerprint = (char *)"inputs-fp",
         .reasons_json = (char *)"[{\"reason\": \"never-run\"}]",
         .log_path = (char *)".stau/logs/1.log",
+        .env_names_json = (char *)"[\"DB_URL\",\"TOKEN\"]",
+        .kwargs_given_json = (char *)"{\"region\": \"Zürich ✓ 数据\"}",
+        .git_dirty = RUN_GIT_DIRTY,
+        .git_changes_json = (char *)"[\"src/ä.py\"]",
     };
 }
 
@@ -191,6 +195,10 @@ UNIT_STORE_TEST(store_run_round_trip)
     CHECK_STR(r.log_path, ".stau/logs/1.log");
     CHECK_STR(r.archive_path, NULL);
     CHECK_INT(r.rerun_of, first);
+    CHECK_STR(r.env_names_json, "[\"DB_URL\",\"TOKEN\"]");
+    CHECK_STR(r.kwargs_given_json, "{\"region\": \"Zürich ✓ 数据\"}");
+    CHECK_INT(r.git_dirty, RUN_GIT_DIRTY);
+    CHECK_STR(r.git_changes_json, "[\"src/ä.py\"]");
     run_record_release(&r);
 
     CHECK_INT(unit_start_run(st, id, 31337, 2000), 0);
@@ -219,6 +227,8 @@ UNIT_STORE_TEST(store_run_round_trip)
     CHECK(!r.config_fingerprint && !r.inputs_fingerprint && !r.reasons_json && !r.log_path);
     CHECK_INT(r.rerun_of, 0);
     CHECK_INT(r.owner_pid, 0);
+    CHECK(!r.env_names_json && !r.kwargs_given_json && !r.git_changes_json);
+    CHECK_INT(r.git_dirty, RUN_GIT_UNKNOWN);
     run_record_release(&r);
     struct run_finish ok = {RUN_SUCCEEDED, 0, 0, NULL, "a.tar", NULL};
     CHECK_INT(unit_finish_run(st, bare_id, &ok, 4100), 0);
@@ -619,6 +629,42 @@ UNIT_STORE_TEST(store_claim_records_a_queued_run)
     CHECK_INT(store_run(st, retry.id, &r), 1);
     CHECK(r.batch == c.id && r.chunk == 2 && r.chunks == 3 && r.attempt == 2);
     run_record_release(&r);
+    check_sound(db, st);
+    store_close(st);
+}
+
+/* A claim after the loss of another stau's run (after_run): a newer run of another
+ * stau means it claimed the job first (CHANGED); the claimer's own newer runs (other
+ * chunks or kwargs of one claim batch) do not. */
+UNIT_STORE_TEST(store_claim_after_a_lost_run_counts_only_other_staus)
+{
+    struct store *st = unit_db_open(db);
+    if (!st)
+        return;
+    struct run_record other = {.job = (char *)"a", .host = (char *)"h", .owner_pid = 7};
+    int64_t lost = begin(st, &other, 100);
+    finish_as(st, lost, RUN_LOST, NULL, 150);
+    struct fake_live live = {.live = {8, 9}};
+    /* two claims of one stau in one call: the second sees the first's run, its own */
+    struct store_claim two[2] = {claim_of("a", 8, false, -1), claim_of("a", 8, false, -1)};
+    two[0].after_run = two[1].after_run = lost;
+    two[0].run.kwargs_json = (char *)"{\"k\": 1}";
+    two[1].run.kwargs_json = (char *)"{\"k\": 2}";
+    claim_ok(st, two, 2, 200, &live);
+    CHECK_INT(two[0].outcome, CLAIM_GOT);
+    CHECK_INT(two[1].outcome, CLAIM_GOT);
+    CHECK(two[1].id > two[0].id && two[0].id > lost);
+    /* a third stau that waited for the lost run too: the job ran meanwhile */
+    struct store_claim late = claim_of("a", 9, false, -1);
+    late.after_run = lost;
+    claim_ok(st, &late, 1, 300, &live);
+    CHECK_INT(late.outcome, CLAIM_CHANGED);
+    CHECK_INT(late.holder.id, two[1].id);
+    CHECK_INT(late.id, 0);
+    CHECK_INT(runs_of(st, "a"), 3);
+    run_record_release(&two[0].holder);
+    run_record_release(&two[1].holder);
+    run_record_release(&late.holder);
     check_sound(db, st);
     store_close(st);
 }
@@ -1032,6 +1078,9 @@ UNIT_STORE_TEST(store_enqueue_is_fenced_and_taken_by_a_claim)
     /* a claim takes the run over, whatever the version it saw */
     struct store_claim c = claim_of("t", 8, true, v);
     c.run.kwargs_json = (char *)"{}";
+    c.run.env_names_json = (char *)"[\"A\"]";
+    c.run.kwargs_given_json = (char *)"{\"k\":1}";
+    c.run.git_dirty = RUN_GIT_CLEAN;
     claim_ok(st, &c, 1, 600, &live);
     CHECK_INT(c.outcome, CLAIM_GOT);
     CHECK_INT(c.id, enqueued);
@@ -1040,6 +1089,9 @@ UNIT_STORE_TEST(store_enqueue_is_fenced_and_taken_by_a_claim)
     CHECK(r.owner_pid == 8 && r.status == RUN_QUEUED && r.queued_at == 500 &&
           r.heartbeat_at == 600 && !run_unassigned(&r));
     CHECK_STR(r.kwargs_json, "{}");
+    CHECK_STR(r.env_names_json, "[\"A\"]");
+    CHECK_STR(r.kwargs_given_json, "{\"k\":1}");
+    CHECK_INT(r.git_dirty, RUN_GIT_CLEAN);
     run_record_release(&r);
     CHECK_INT(runs_of(st, "t"), 1);
     CHECK_INT(store_withdraw(st, enqueued), 0); /* taken: not the leader's any more */
@@ -1310,9 +1362,9 @@ UNIT_STORE_TEST(store_migrates_version_9_for_cancelled)
         free(generation);
         return;
     }
-    CHECK_INT(st->schema_version, 10);
+    CHECK_INT(st->schema_version, atoi(SCHEMA_NOW));
     check_db_sql(db, unit_db_is_sqlite(db) ? "PRAGMA user_version" : "SELECT version FROM meta",
-                 "10");
+                 SCHEMA_NOW);
     if (unit_db_is_sqlite(db)) {
         char *backup = xprintf("%s.bak-v9", db->location);
         check_raw(backup, "SELECT count(*) FROM runs", "3");
@@ -1390,7 +1442,7 @@ UNIT_STORE_TEST(store_migrates_version_9_for_cancelled)
     /* opening again migrates nothing */
     st = unit_db_open(db);
     if (st)
-        CHECK_INT(st->schema_version, 10);
+        CHECK_INT(st->schema_version, atoi(SCHEMA_NOW));
     store_close(st);
 }
 
@@ -1487,7 +1539,10 @@ UNIT_TEST(store_refuses_newer_and_foreign_databases)
                                      "on for a while so that it looks like a header\n");
     strbuf_reset(&err);
     CHECK(store_open(garbage, NULL, &err) == NULL);
-    want = xprintf("cannot open state database '%s': file is not a database", garbage);
+    want = xprintf("cannot open state database '%s': file is not a database\n  hint: move it "
+                   "aside (`sqlite3 FILE .recover` may save what is left of it) and run `stau db "
+                   "recover` to rebuild the run history from the archives",
+                   garbage);
     CHECK_STR(strbuf_str(&err), want);
     free(want);
 

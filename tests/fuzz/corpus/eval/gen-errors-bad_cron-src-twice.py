@@ -1,0 +1,1 @@
+STAU_CONFIG = {"schedule": ["@hourly", "0 6 * *"]}

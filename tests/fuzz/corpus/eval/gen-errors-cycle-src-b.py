@@ -1,0 +1,3 @@
+STAU_CONFIG = {
+    "dependencies": [{"job": "c", "max_lag": 30}],
+}

@@ -1,0 +1,2 @@
+# Downstream of the cycle, not part of it.
+STAU_CONFIG = {"dependencies": ["a"]}

@@ -1,0 +1,1 @@
+STAU_CONFIG = {"schedule": "@daily"}

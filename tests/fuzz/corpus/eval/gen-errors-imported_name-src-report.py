@@ -1,0 +1,3 @@
+from settings import REGION
+
+STAU_CONFIG = {"kwargs": {"region": REGION}}

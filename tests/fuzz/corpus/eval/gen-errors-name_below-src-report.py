@@ -1,0 +1,5 @@
+STAU_CONFIG = {
+    "outputs": [OUTPUT],
+}
+
+OUTPUT = "data/out/report.csv"

@@ -1,0 +1,6 @@
+import os
+
+STAU_CONFIG = {
+    "schedule": "@daily",
+    "tags": ["a", , "b"],
+}

@@ -1,0 +1,1 @@
+STAU_CONFIG = {"main_func": MAIN_FUNC}

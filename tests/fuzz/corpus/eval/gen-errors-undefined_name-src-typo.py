@@ -1,0 +1,2 @@
+SCHEDULE = "@daily"
+STAU_CONFIG = {"schedule": SCHEDUEL}

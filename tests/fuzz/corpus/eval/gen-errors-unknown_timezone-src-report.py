@@ -1,0 +1,1 @@
+STAU_CONFIG = {"schedule": "0 6 * * *", "timezone": "Europe/Atlantis"}

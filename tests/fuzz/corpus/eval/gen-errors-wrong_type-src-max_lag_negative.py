@@ -1,0 +1,3 @@
+STAU_CONFIG = {
+    "dependencies": [{"job": "retries_str", "max_lag": -5}],
+}

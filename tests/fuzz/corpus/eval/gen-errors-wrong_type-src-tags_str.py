@@ -1,0 +1,1 @@
+STAU_CONFIG = {"tags": "finance", "slots": 0}

@@ -1,0 +1,1 @@
+STAU_CONFIG = {"dependencies": [{"job": "daily.extract", "max_lag": 60}]}

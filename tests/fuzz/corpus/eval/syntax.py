@@ -1,0 +1,2 @@
+STAU_CONFIG = {"schedule": "@daily"
+  "x": [1, 2,
