@@ -924,8 +924,9 @@ static int check_member(struct restore *r, struct archive_entry *e, struct resto
         r->bytes += (uint64_t)archive_entry_size(e);
         if (r->limit && r->bytes > r->limit) {
             r->over_limit = true;
-            strbuf_addf(r->err, "refusing to restore '%s': its files hold more than the restore "
-                                "limit of ",
+            strbuf_addf(r->err,
+                        "refusing to restore '%s': its files hold more than the restore "
+                        "limit of ",
                         r->archive_path);
             state_file_add_size(r->err, r->limit);
             strbuf_addstr(r->err, "; nothing was written");
@@ -1154,9 +1155,10 @@ static int remove_tree(int dir_fd, const char *name)
             continue;
         }
         struct stat st;
-        bool folder = e->d_type == DT_DIR ||
-                      (e->d_type == DT_UNKNOWN && fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                       S_ISDIR(st.st_mode));
+        bool folder =
+            e->d_type == DT_DIR ||
+            (e->d_type == DT_UNKNOWN && fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+             S_ISDIR(st.st_mode));
         if (!folder) {
             if (unlinkat(fd, e->d_name, 0) != 0)
                 status = -1;
@@ -1234,8 +1236,8 @@ static int place_staged(struct restore *r, int stage_fd)
         if (m->kind == KIND_DIR) {
             if (mkdirat(dir_fd, base, 0700) != 0 && errno != EEXIST)
                 status = restore_failed(r, m->rel, "cannot create the folder");
-            int fd = status ? -1
-                            : openat(dir_fd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            int fd =
+                status ? -1 : openat(dir_fd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (!status && (fd < 0 || fchmod(fd, m->mode | 0700) != 0))
                 status = restore_failed(r, m->rel, "cannot set up the folder");
             if (fd >= 0)
@@ -1317,8 +1319,8 @@ int archiver_restore_with(const char *archive_path, const char *target_dir,
     if (status == 0) {
         (void)remove_tree(r.target_fd, staging); /* an earlier restore of this process's */
         if (mkdirat(r.target_fd, staging, 0700) != 0 ||
-            (stage_fd = openat(r.target_fd, staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-                                                         O_CLOEXEC)) < 0) {
+            (stage_fd = openat(r.target_fd, staging,
+                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
             strbuf_addf(err, "cannot create '%s/%s' to restore into: %s", target_dir, staging,
                         strerror(errno));
             status = -1;

@@ -521,6 +521,14 @@ int cli_history(const struct cli *c)
         int width = 3;
         bool chunked = false; /* a WORK IDS column only when some run has work IDs */
         for (size_t i = 0; i < runs.len; i++) {
+            /* A damaged or foreign database may hold anything: shown escaped. */
+            char *name = runs.items[i].job;
+            if (needs_escape(name, strlen(name))) {
+                strbuf_reset(&sb);
+                strbuf_add_printable(&sb, name, strlen(name));
+                free(name);
+                runs.items[i].job = xstrdup(sb.buf);
+            }
             if ((int)strlen(runs.items[i].job) > width)
                 width = (int)strlen(runs.items[i].job);
             chunked |= runs.items[i].work_ids_json != NULL;
@@ -575,9 +583,19 @@ static const char *member_type_name(enum archiver_member_type type)
     }
 }
 
+/* value as a terminal may show it (a damaged database may hold anything). */
+static const char *shown(struct strbuf *sb, const char *value)
+{
+    strbuf_reset(sb);
+    strbuf_add_terminal_text(sb, value, strlen(value));
+    return strbuf_str(sb);
+}
+
 static void show_line(const char *label, const char *value)
 {
-    printf("  %-13s %s\n", label, value && *value ? value : "-");
+    struct strbuf sb = STRBUF_INIT;
+    printf("  %-13s %s\n", label, value && *value ? shown(&sb, value) : "-");
+    strbuf_release(&sb);
 }
 
 static void show_time(const char *label, int64_t ms)
@@ -735,9 +753,10 @@ static void show_text(struct state *s, const struct run_record *r,
         printf("  %-13s %s\n", "archive:", r->archive_path);
         for (size_t i = 0; i < members->len; i++) {
             const struct archiver_member *m = &members->items[i];
-            printf("    %-8s %10lld  %s", member_type_name(m->type), (long long)m->size, m->path);
+            printf("    %-8s %10lld  %s", member_type_name(m->type), (long long)m->size,
+                   shown(&sb, m->path));
             if (m->link_target)
-                printf(" -> %s", m->link_target);
+                printf(" -> %s", shown(&sb, m->link_target));
             printf("\n");
         }
     }

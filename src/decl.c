@@ -95,8 +95,7 @@ static bool get_size(struct checker *c, const struct value *v, const char *key, 
         *out = (int64_t)size;
         return true;
     }
-    return get_int(c, v, key, 0, "an int >= 0 (bytes; 0: no limit) or a str such as \"64M\"",
-                   out);
+    return get_int(c, v, key, 0, "an int >= 0 (bytes; 0: no limit) or a str such as \"64M\"", out);
 }
 
 static bool get_number(struct checker *c, const struct value *v, const char *key, bool positive,

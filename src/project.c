@@ -93,8 +93,7 @@ static bool identifier(const char *s, size_t len)
     return true;
 }
 
-bool project_importable(const char *jobs_root, const char *path, const char **bad,
-                        size_t *bad_len)
+bool project_importable(const char *jobs_root, const char *path, const char **bad, size_t *bad_len)
 {
     size_t root_len = strlen(jobs_root);
     if (root_len && strncmp(path, jobs_root, root_len) == 0 && path[root_len] == '/')

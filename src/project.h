@@ -47,8 +47,7 @@ char *project_job_name(const char *jobs_root, const char *path);
  * part of the path, without ".py", an identifier (letters, digits and '_', not
  * starting with a digit; non-ASCII letters as Python allows them). If not, *bad and
  * *bad_len (when not NULL) give the first part that is none. */
-bool project_importable(const char *jobs_root, const char *path, const char **bad,
-                        size_t *bad_len);
+bool project_importable(const char *jobs_root, const char *path, const char **bad, size_t *bad_len);
 /* A hash of every Python file of the project, by path and content: equal hashes
  * mean equal code and declarations for every job. */
 struct hash128 project_sources_hash(const struct project *p);

@@ -15,9 +15,9 @@
 /* A pyproject.toml is a few KB; anything this big is not one stau should read. */
 enum { MAX_SETTINGS_SIZE = 1 << 20 };
 
-const char *const settings_keys[] = {"jobs_root", "jobs",      "python",   "retries",
+const char *const settings_keys[] = {"jobs_root",   "jobs",      "python",    "retries",
                                      "retry_delay", "log_limit", "keep_days", "keep_last",
-                                     "env_file",  NULL};
+                                     "env_file",    NULL};
 
 static bool is_dir(const char *path)
 {

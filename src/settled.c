@@ -293,8 +293,8 @@ static bool read_whole(const char *path, struct strbuf *buf)
         struct stat st;
         bool folder = lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
         bool removed = !folder && unlink(path) == 0;
-        warn("ignoring '%s': %s; %s (it is only a mark: the plan is made in full)", path,
-             why.buf, removed ? "removed it" : "remove it");
+        warn("ignoring '%s': %s; %s (it is only a mark: the plan is made in full)", path, why.buf,
+             removed ? "removed it" : "remove it");
     }
     strbuf_release(&why);
     return ok;

@@ -1981,8 +1981,9 @@ static bool openable(const char *path, struct strbuf *err)
         strbuf_addstr(err, ", which stau does not follow\n  hint: name the database itself "
                            "with STAU_DB, or remove the link to start a new one");
     } else {
-        strbuf_addf(err, "it is %s, not a regular file\n  hint: move it aside; stau then starts "
-                         "a new database",
+        strbuf_addf(err,
+                    "it is %s, not a regular file\n  hint: move it aside; stau then starts "
+                    "a new database",
                     state_file_kind(st.st_mode));
     }
     return false;

@@ -583,3 +583,20 @@ EOF2
     expect_exit 2
     expect_stderr_contains "pyproject.toml:2:13: error: 'log_limit' must be a size such as \"64M\", \"1G\" or 500000 (bytes); 0: no limit"
 }
+
+# A damaged or foreign state database may hold control characters in what it
+# says: history and show print them escaped.
+test_hostile_database_text_is_shown_escaped() {
+    ran_report
+    db "UPDATE runs SET job = 'x' || char(27) || '[2Jy', host = 'h' || char(27) || ']0;t' || char(7) WHERE id = 1" >/dev/null
+    run history
+    expect_exit 0
+    expect_stdout_contains '     1  x\x1b[2Jy    1  succeeded'
+    run show 1
+    expect_exit 0
+    expect_stdout_contains '  job:          x\x1b[2Jy'
+    expect_stdout_contains '  host:         h\x1b]0;t\x07'
+    if LC_ALL=C grep -P '[\x00-\x08\x0b-\x1f\x7f]' "$OUT" "$ERR"; then
+        fail "raw control characters printed"
+    fi
+}
