@@ -207,22 +207,6 @@ static void put_file(struct strbuf *out, const struct source_file *f)
     }
 }
 
-/* Write all of data to fd; -1 with errno set. */
-static int write_all(int fd, const char *data, size_t len)
-{
-    for (size_t done = 0; done < len;) {
-        ssize_t n = write(fd, data + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n == 0)
-                errno = EIO;
-            return -1;
-        }
-        done += (size_t)n;
-    }
-    return 0;
-}
 
 /* Append a section holding the given entries and removal markers. */
 static void put_section(struct strbuf *out, const struct source_file *const *files, size_t count,
@@ -292,7 +276,7 @@ static int stream_cache(int fd, const char *jobs_root, const struct folder_ident
         if (out.len >= (256 << 10) || i == count) {
             hash64_stream_add(check, out.buf + body_from, out.len - body_from);
             body += out.len - body_from;
-            rc = write_all(fd, out.buf, out.len);
+            rc = fd_write_all(fd, out.buf, out.len);
             strbuf_reset(&out);
             body_from = 0;
         }
@@ -302,7 +286,7 @@ static int stream_cache(int fd, const char *jobs_root, const struct folder_ident
     errno = saved;
     if (rc == 0) {
         put_u64(&out, body_check);
-        rc = write_all(fd, out.buf, out.len);
+        rc = fd_write_all(fd, out.buf, out.len);
     }
     if (rc == 0 && pwrite(fd, &body, 8, (off_t)length_at) != 8)
         rc = -1;
@@ -347,7 +331,7 @@ int cache_append(const char *path, const struct source_file *const *files, size_
      * crash part-way leaves a section whose check fails, which readers skip. */
     int rc = 0, saved = 0;
     int fd = state_file_create(path, O_APPEND);
-    if (fd < 0 || write_all(fd, out.buf, out.len) < 0) {
+    if (fd < 0 || fd_write_all(fd, out.buf, out.len) < 0) {
         saved = errno;
         rc = -1;
         if (fd >= 0)

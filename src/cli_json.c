@@ -19,11 +19,7 @@ static void last_success_json(const struct run_record *ok, struct strbuf *out)
     json_field_time(out, "finished", ok->finished_at, ok->finished_at, NULL);
     json_field_raw(out, "kwargs_given", ok->kwargs_given_json);
     json_field_string(out, "git_commit", ok->git_commit);
-    strbuf_addf(out, ",\"git_dirty\":%s",
-                ok->git_dirty == RUN_GIT_DIRTY   ? "true"
-                : ok->git_dirty == RUN_GIT_CLEAN ? "false"
-                                                 : "null");
-    json_field_raw(out, "git_changes", ok->git_changes_json);
+    run_record_git_state_json(ok, out);
     strbuf_addch(out, '}');
 }
 

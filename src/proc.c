@@ -120,19 +120,7 @@ static int input_fd_of(const char *data, size_t len)
     fd = raise_fd(fd);
     if (fd < 0)
         return -1;
-    for (size_t done = 0; done < len;) {
-        ssize_t n = write(fd, data + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n == 0)
-                errno = EIO;
-            close_quietly(fd);
-            return -1;
-        }
-        done += (size_t)n;
-    }
-    if (lseek(fd, 0, SEEK_SET) != 0) {
+    if (fd_write_all(fd, data, len) < 0 || lseek(fd, 0, SEEK_SET) != 0) {
         close_quietly(fd);
         return -1;
     }

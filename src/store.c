@@ -137,6 +137,11 @@ void run_record_json_fields(const struct run_record *r, struct strbuf *out)
     json_field_number(out, "chunks", r->chunks, r->chunks);
     json_field_raw(out, "env_names", r->env_names_json);
     json_field_raw(out, "kwargs_given", r->kwargs_given_json);
+    run_record_git_state_json(r, out);
+}
+
+void run_record_git_state_json(const struct run_record *r, struct strbuf *out)
+{
     strbuf_addf(out, ",\"git_dirty\":%s",
                 r->git_dirty == RUN_GIT_DIRTY   ? "true"
                 : r->git_dirty == RUN_GIT_CLEAN ? "false"

@@ -153,6 +153,8 @@ void run_invocation_json(const struct run_record *r, struct strbuf *out);
 /* Append a JSON object of the run's id, status, attempt, times and invocation (null
  * for id 0): how `status --json` and `why --json` name a job's last run. */
 void run_record_brief_json(const struct run_record *r, struct strbuf *out);
+/* ,"git_dirty":true|false|null,"git_changes":[...]|null of r, appended to out. */
+void run_record_git_state_json(const struct run_record *r, struct strbuf *out);
 
 /* How a run ended, for a STORE_FINISH change. */
 struct run_finish {

@@ -133,6 +133,22 @@ char *xstrndup(const char *s, size_t len)
     return p;
 }
 
+int fd_write_all(int fd, const char *data, size_t len)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t n = write(fd, data + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    return 0;
+}
+
 char *xprintf(const char *fmt, ...)
 {
     struct strbuf sb = STRBUF_INIT;

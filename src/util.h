@@ -29,6 +29,9 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t len);
 /* A newly allocated string formatted like printf. */
 char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Write all len bytes of data to fd, again after EINTR and short writes; 0, or -1
+ * with errno set (EIO for a write that wrote nothing). */
+int fd_write_all(int fd, const char *data, size_t len);
 
 /* A growable NUL-terminated byte string; initialise with STRBUF_INIT. */
 struct strbuf {
