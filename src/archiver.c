@@ -43,6 +43,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "proc.h"
+#include "state_file.h"
 
 #define COPY_BUFFER_SIZE (64 * 1024)
 
@@ -552,9 +554,12 @@ struct reader {
 
 static int reader_open(struct reader *r, const char *archive_path, struct strbuf *err)
 {
-    r->fd = open(archive_path, O_RDONLY | O_CLOEXEC);
+    struct strbuf why = STRBUF_INIT;
+    r->fd = state_file_open(archive_path, 0, NULL, &why);
     if (r->fd < 0) {
-        strbuf_addf(err, "cannot open archive '%s': %s", archive_path, strerror(errno));
+        strbuf_addf(err, "cannot open archive '%s': %s", archive_path,
+                    why.len ? why.buf : strerror(errno));
+        strbuf_release(&why);
         return -1;
     }
     r->archive = archive_read_new();
@@ -762,20 +767,40 @@ int archiver_verify(const char *archive_path, struct strbuf *err)
 }
 
 /* Restoring. Two passes over the archive: the first checks every member (and what
- * the target folder already holds) and writes nothing; the second checks each
- * member again, in case the archive changed in between, and extracts it. Below the
- * target folder every path is opened one component at a time with O_NOFOLLOW, and
- * files and links are created under a temporary name and renamed into place, so no
- * link already present is ever followed. */
+ * the target folder already holds, and that the files' sizes stay within the
+ * limit) and writes nothing; the second checks each member again, in case the
+ * archive changed in between, and extracts it into a staging folder inside the
+ * target, ".stau-restore-<pid>". Only once every member is there are they renamed
+ * into place, one by one (a rename cannot run out of space): a restore that fails
+ * or is killed while extracting leaves the target as it was, and the staging
+ * folder of a killed one (its pid gone) is removed, and said, by the next restore
+ * into that target. Below the target folder every path is opened one component at
+ * a time with O_NOFOLLOW, and files and links are created under a temporary name
+ * and renamed, so no link already present is ever followed. */
+
+#define STAGING_PREFIX ".stau-restore-"
 
 /* What a path below outputs/ is, as far as the members seen so far tell. */
 enum restore_kind { KIND_IMPLIED_DIR, KIND_DIR, KIND_FILE, KIND_SYMLINK, KIND_HARDLINK };
+
+/* A member extracted into the staging folder, to be renamed into place. */
+struct staged {
+    char *rel;              /* its path below outputs/ */
+    enum restore_kind kind; /* KIND_DIR, KIND_FILE, KIND_SYMLINK or KIND_HARDLINK */
+    mode_t mode;            /* a folder's permission bits */
+};
 
 struct restore {
     const char *archive_path;     /* for messages */
     const char *target_dir;       /* where outputs go */
     struct strbuf *err;           /* where messages go */
-    int target_fd;                /* target_dir, or -1 while it does not exist */
+    int target_fd;                /* target_dir, or -1 while it does not exist; while
+                                     extracting, the staging folder */
+    int final_fd;                 /* target_dir, while target_fd is the staging folder */
+    uint64_t limit;               /* most bytes of files to restore; 0: no limit */
+    uint64_t bytes;               /* bytes of files seen in this pass */
+    bool over_limit;              /* the files hold more than limit */
+    VEC(struct staged) staged;    /* what the second pass extracted, in archive order */
     bool extracting;              /* the second pass */
     struct strmap paths;          /* path below outputs/ -> index in kinds */
     VEC(enum restore_kind) kinds; /* what each path is */
@@ -894,6 +919,20 @@ static int check_member(struct restore *r, struct archive_entry *e, struct resto
     strbuf_release(&normal);
 
     mode_t type = archive_entry_filetype(e);
+    if (type == AE_IFREG && !entry_hardlink(e) && archive_entry_size_is_set(e)) {
+        /* A bomb: a small archive whose members say they are huge (and are). */
+        r->bytes += (uint64_t)archive_entry_size(e);
+        if (r->limit && r->bytes > r->limit) {
+            r->over_limit = true;
+            strbuf_addf(r->err,
+                        "refusing to restore '%s': its files hold more than the restore "
+                        "limit of ",
+                        r->archive_path);
+            state_file_add_size(r->err, r->limit);
+            strbuf_addstr(r->err, "; nothing was written");
+            return -1;
+        }
+    }
     if (entry_hardlink(e))
         out->kind = KIND_HARDLINK;
     else if (type == AE_IFREG || type == AE_IFDIR || type == AE_IFLNK)
@@ -1071,6 +1110,155 @@ static int extract_member(struct restore *r, struct archive *a, struct archive_e
         unlinkat(dir_fd, temp, 0);
     close(dir_fd);
     free(copy);
+    if (status == 0) {
+        struct staged st = {xstrdup(m->rel), m->kind, archive_entry_perm(e) & 0777};
+        VEC_PUSH(&r->staged, st);
+    }
+    return status;
+}
+
+/* Remove the folder name below dir_fd and all it holds, never following a link.
+ * Iterative: an archive's folders may nest deeper than the stack would allow. */
+static int remove_tree(int dir_fd, const char *name)
+{
+    struct level {
+        DIR *dir;
+        char *name; /* this folder's name in the one above */
+    };
+    VEC(struct level) stack = {0};
+    int top_fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *top = top_fd >= 0 ? fdopendir(top_fd) : NULL;
+    if (!top) {
+        if (top_fd >= 0)
+            close(top_fd);
+        return -1;
+    }
+    struct level first = {top, xstrdup(name)};
+    VEC_PUSH(&stack, first);
+    int status = 0;
+    while (stack.len) {
+        struct level *cur = &stack.items[stack.len - 1];
+        struct dirent *e;
+        errno = 0;
+        while ((e = readdir(cur->dir)) &&
+               (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0))
+            ;
+        int fd = dirfd(cur->dir);
+        if (!e) {
+            int parent = stack.len > 1 ? dirfd(stack.items[stack.len - 2].dir) : dir_fd;
+            char *gone = cur->name;
+            closedir(cur->dir);
+            stack.len--;
+            if (unlinkat(parent, gone, AT_REMOVEDIR) != 0)
+                status = -1;
+            free(gone);
+            continue;
+        }
+        struct stat st;
+        bool folder =
+            e->d_type == DT_DIR ||
+            (e->d_type == DT_UNKNOWN && fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+             S_ISDIR(st.st_mode));
+        if (!folder) {
+            if (unlinkat(fd, e->d_name, 0) != 0)
+                status = -1;
+            continue;
+        }
+        int sub_fd = openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        DIR *sub = sub_fd >= 0 ? fdopendir(sub_fd) : NULL;
+        if (!sub) {
+            if (sub_fd >= 0)
+                close(sub_fd);
+            status = -1;
+            /* Not emptied: skip it, or readdir would offer it again for ever. */
+            break;
+        }
+        struct level next = {sub, xstrdup(e->d_name)};
+        VEC_PUSH(&stack, next);
+    }
+    while (stack.len) {
+        closedir(stack.items[stack.len - 1].dir);
+        free(stack.items[stack.len - 1].name);
+        stack.len--;
+    }
+    VEC_FREE(&stack);
+    return status;
+}
+
+/* Remove what killed restores left in the target (their pid gone), saying so. */
+static void remove_stale_staging(struct restore *r)
+{
+    int fd = openat(r->target_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    struct strlist stale = {0};
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!starts_with(e->d_name, STAGING_PREFIX))
+            continue;
+        char *end;
+        long pid = strtol(e->d_name + strlen(STAGING_PREFIX), &end, 10);
+        if (*end || pid <= 0 || (pid != getpid() && proc_alive((pid_t)pid)))
+            continue;
+        VEC_PUSH(&stale, xstrdup(e->d_name));
+    }
+    for (size_t i = 0; i < stale.len; i++) {
+        if (remove_tree(dirfd(d), stale.items[i]) == 0)
+            warn("removed '%s/%s', what a restore that was killed had extracted", r->target_dir,
+                 stale.items[i]);
+        else
+            warn("cannot remove '%s/%s', what a restore that was killed left:", r->target_dir,
+                 stale.items[i]);
+        free(stale.items[i]);
+    }
+    VEC_FREE(&stale);
+    closedir(d);
+}
+
+/* Rename every staged member from the staging folder (stage_fd) into the target. */
+static int place_staged(struct restore *r, int stage_fd)
+{
+    int status = 0;
+    for (size_t i = 0; i < r->staged.len && status == 0; i++) {
+        const struct staged *m = &r->staged.items[i];
+        char *copy = xstrdup(m->rel);
+        const char *base;
+        r->target_fd = r->final_fd;
+        int dir_fd = open_parent(r, m->rel, copy, &base);
+        if (dir_fd < 0) {
+            free(copy);
+            return -1;
+        }
+        if (m->kind == KIND_DIR) {
+            if (mkdirat(dir_fd, base, 0700) != 0 && errno != EEXIST)
+                status = restore_failed(r, m->rel, "cannot create the folder");
+            int fd =
+                status ? -1 : openat(dir_fd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (!status && (fd < 0 || fchmod(fd, m->mode | 0700) != 0))
+                status = restore_failed(r, m->rel, "cannot set up the folder");
+            if (fd >= 0)
+                close(fd);
+        } else {
+            char *stage_copy = xstrdup(m->rel);
+            const char *stage_base;
+            r->target_fd = stage_fd;
+            int from_fd = open_parent(r, m->rel, stage_copy, &stage_base);
+            if (from_fd < 0)
+                status = -1;
+            else if (renameat(from_fd, stage_base, dir_fd, base) != 0)
+                status = restore_failed(r, m->rel, "cannot move it into place");
+            if (from_fd >= 0)
+                close(from_fd);
+            free(stage_copy);
+        }
+        close(dir_fd);
+        free(copy);
+    }
+    r->target_fd = r->final_fd;
     return status;
 }
 
@@ -1094,14 +1282,26 @@ static int restore_pass(struct restore *r)
 
 int archiver_restore(const char *archive_path, const char *target_dir, struct strbuf *err)
 {
+    struct archiver_restore_options opt = {.limit = ARCHIVER_RESTORE_LIMIT};
+    return archiver_restore_with(archive_path, target_dir, &opt, err);
+}
+
+int archiver_restore_with(const char *archive_path, const char *target_dir,
+                          struct archiver_restore_options *opt, struct strbuf *err)
+{
     struct restore r = {.archive_path = archive_path, .target_dir = target_dir, .err = err};
+    r.limit = opt->limit;
+    opt->over_limit = false;
     r.target_fd = open(target_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (r.target_fd < 0 && errno != ENOENT) {
         strbuf_addf(err, "cannot open target folder '%s': %s", target_dir, strerror(errno));
         return -1;
     }
+    if (r.target_fd >= 0)
+        remove_stale_staging(&r);
     int status = restore_pass(&r);
     restore_forget(&r);
+    opt->over_limit = r.over_limit;
     if (status == 0 && r.target_fd < 0) {
         if (mkdir(target_dir, 0755) != 0 && errno != EEXIST) {
             strbuf_addf(err, "cannot create target folder '%s': %s", target_dir, strerror(errno));
@@ -1113,11 +1313,39 @@ int archiver_restore(const char *archive_path, const char *target_dir, struct st
             return -1;
         }
     }
+    char staging[64];
+    snprintf(staging, sizeof(staging), STAGING_PREFIX "%ld", (long)getpid());
+    int stage_fd = -1;
     if (status == 0) {
+        (void)remove_tree(r.target_fd, staging); /* an earlier restore of this process's */
+        if (mkdirat(r.target_fd, staging, 0700) != 0 ||
+            (stage_fd = openat(r.target_fd, staging,
+                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+            strbuf_addf(err, "cannot create '%s/%s' to restore into: %s", target_dir, staging,
+                        strerror(errno));
+            status = -1;
+        }
+    }
+    if (status == 0) {
+        r.final_fd = r.target_fd;
+        r.target_fd = stage_fd;
         r.extracting = true;
+        r.bytes = 0;
         status = restore_pass(&r);
         restore_forget(&r);
+        opt->over_limit = r.over_limit;
+        r.target_fd = r.final_fd;
+        if (status == 0)
+            status = place_staged(&r, stage_fd);
     }
+    if (stage_fd >= 0) {
+        close(stage_fd);
+        if (remove_tree(r.target_fd, staging) != 0 && status == 0)
+            warn("cannot remove '%s/%s' after restoring:", target_dir, staging);
+    }
+    for (size_t i = 0; i < r.staged.len; i++)
+        free(r.staged.items[i].rel);
+    VEC_FREE(&r.staged);
     if (r.target_fd >= 0)
         close(r.target_fd);
     return status;

@@ -86,4 +86,21 @@ int archiver_verify(const char *archive_path, struct strbuf *err);
  * Returns 0, or -1 with a message in err. */
 int archiver_restore(const char *archive_path, const char *target_dir, struct strbuf *err);
 
+/* The most a restore writes by default: the sizes of its files in all (1 GiB). */
+#define ARCHIVER_RESTORE_LIMIT ((uint64_t)1 << 30)
+
+/* How to restore. */
+struct archiver_restore_options {
+    uint64_t limit;  /* refuse an archive whose files hold more bytes than this; 0: none */
+    bool over_limit; /* set: it was refused for that */
+};
+
+/* archiver_restore with these options (archiver_restore uses ARCHIVER_RESTORE_LIMIT).
+ * Everything is extracted into a staging folder inside target_dir first
+ * (".stau-restore-<pid>") and only then renamed into place: a restore that fails
+ * or is killed while extracting changes nothing in target_dir, and the staging
+ * folder a killed one left is removed (with a warning) by the next restore. */
+int archiver_restore_with(const char *archive_path, const char *target_dir,
+                          struct archiver_restore_options *opt, struct strbuf *err);
+
 #endif

@@ -9,6 +9,10 @@
  *   u32 bom      0x01020304
  *   str          the cache's key: the jobs root the files were found under, and
  *                what else their results depend on (see project.c, cache_key)
+ *   str folder   the real path of the folder the cache was written in (.stau)
+ *   u64 device, u64 inode   that folder's: a cache copied into another project's
+ *                folder (both differ) is that of another project, set aside with a
+ *                warning; a project moved (same inode) keeps its cache
  *   u64 check    XXH3-64 of the header bytes before it
  *   sections, one or more, each:
  *     u64 bytes  length of the body
@@ -48,8 +52,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "hash.h"
+#include "state_file.h"
 
-enum { CACHE_VERSION = 10 };
+enum { CACHE_VERSION = 12 };
 enum { FLAG_JOB = 1, FLAG_OK = 2, FLAG_GONE = 4, FLAG_TIMETABLE = 8, FLAG_DECL = 16 };
 static const char magic[16] = "stau graph cache";
 static const uint32_t NO_STRING = 0xffffffffu;
@@ -128,6 +133,7 @@ static void put_decl(struct strbuf *out, const struct decl *d)
     put_u64(out, (uint64_t)d->retries);
     put_f64(out, d->retry_delay);
     put_f64(out, d->timeout);
+    put_u64(out, (uint64_t)d->log_limit);
     put_u64(out, (uint64_t)d->slots);
     put_strlist(out, &d->tags);
     put_str(out, d->python);
@@ -201,22 +207,6 @@ static void put_file(struct strbuf *out, const struct source_file *f)
     }
 }
 
-/* Write all of data to fd; -1 with errno set. */
-static int write_all(int fd, const char *data, size_t len)
-{
-    for (size_t done = 0; done < len;) {
-        ssize_t n = write(fd, data + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n == 0)
-                errno = EIO;
-            return -1;
-        }
-        done += (size_t)n;
-    }
-    return 0;
-}
 
 /* Append a section holding the given entries and removal markers. */
 static void put_section(struct strbuf *out, const struct source_file *const *files, size_t count,
@@ -238,17 +228,41 @@ static void put_section(struct strbuf *out, const struct source_file *const *fil
     put_u64(out, hash64_bytes(out->buf + at + 8, bytes));
 }
 
+/* The folder a cache file is in: its real path and stat identity. */
+struct folder_identity {
+    char *real; /* NULL when it cannot be resolved */
+    uint64_t device, inode;
+};
+
+static void folder_identity_of(const char *cache_path, struct folder_identity *id)
+{
+    const char *slash = strrchr(cache_path, '/');
+    char *dir = slash ? xstrndup(cache_path, (size_t)(slash - cache_path) + (slash == cache_path))
+                      : xstrdup(".");
+    struct stat st;
+    id->real = realpath(dir, NULL);
+    id->device = id->inode = 0;
+    if (stat(dir, &st) == 0) {
+        id->device = (uint64_t)st.st_dev;
+        id->inode = (uint64_t)st.st_ino;
+    }
+    free(dir);
+}
+
 /* Write the header and one section holding every file to fd, a few hundred KB at
  * a time: the whole cache is never held in memory, which keeps a cold run's peak
  * down. The section's length is patched in once known. -1 with errno set. */
-static int stream_cache(int fd, const char *jobs_root, const struct source_file *files,
-                        size_t count)
+static int stream_cache(int fd, const char *jobs_root, const struct folder_identity *folder,
+                        const struct source_file *files, size_t count)
 {
     struct strbuf out = STRBUF_INIT;
     put_bytes(&out, magic, sizeof(magic));
     put_u32(&out, CACHE_VERSION);
     put_u32(&out, 0x01020304);
     put_str(&out, jobs_root);
+    put_str(&out, folder->real ? folder->real : "");
+    put_u64(&out, folder->device);
+    put_u64(&out, folder->inode);
     put_u64(&out, hash64_bytes(out.buf, out.len));
     uint64_t length_at = out.len, body = 0;
     put_u64(&out, 0);
@@ -262,7 +276,7 @@ static int stream_cache(int fd, const char *jobs_root, const struct source_file 
         if (out.len >= (256 << 10) || i == count) {
             hash64_stream_add(check, out.buf + body_from, out.len - body_from);
             body += out.len - body_from;
-            rc = write_all(fd, out.buf, out.len);
+            rc = fd_write_all(fd, out.buf, out.len);
             strbuf_reset(&out);
             body_from = 0;
         }
@@ -272,7 +286,7 @@ static int stream_cache(int fd, const char *jobs_root, const struct source_file 
     errno = saved;
     if (rc == 0) {
         put_u64(&out, body_check);
-        rc = write_all(fd, out.buf, out.len);
+        rc = fd_write_all(fd, out.buf, out.len);
     }
     if (rc == 0 && pwrite(fd, &body, 8, (off_t)length_at) != 8)
         rc = -1;
@@ -287,10 +301,12 @@ int cache_write(const char *path, const char *jobs_root, const struct source_fil
 {
     char *tmp = xprintf("%s.tmp.%ld", path, (long)getpid());
     int rc = -1, saved = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); /* holds kwargs */
+    struct folder_identity folder;
+    folder_identity_of(path, &folder);
+    int fd = state_file_create(tmp, O_CREAT | O_TRUNC); /* 0600: it holds kwargs */
     if (fd < 0) {
         saved = errno;
-    } else if (stream_cache(fd, jobs_root, files, count) < 0) {
+    } else if (stream_cache(fd, jobs_root, &folder, files, count) < 0) {
         saved = errno;
         close(fd);
         unlink(tmp);
@@ -300,6 +316,7 @@ int cache_write(const char *path, const char *jobs_root, const struct source_fil
     } else {
         rc = 0;
     }
+    free(folder.real);
     free(tmp);
     errno = saved;
     return rc;
@@ -313,8 +330,8 @@ int cache_append(const char *path, const struct source_file *const *files, size_
     /* One write with O_APPEND: concurrent appends do not interleave, and a
      * crash part-way leaves a section whose check fails, which readers skip. */
     int rc = 0, saved = 0;
-    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (fd < 0 || write_all(fd, out.buf, out.len) < 0) {
+    int fd = state_file_create(path, O_APPEND);
+    if (fd < 0 || fd_write_all(fd, out.buf, out.len) < 0) {
         saved = errno;
         rc = -1;
         if (fd >= 0)
@@ -463,6 +480,7 @@ static void get_decl(struct reader *r, struct decl *d)
     d->retries = (int64_t)get_u64(r);
     d->retry_delay = get_f64(r);
     d->timeout = get_f64(r);
+    d->log_limit = (int64_t)get_u64(r);
     d->slots = (int64_t)get_u64(r);
     get_strlist(r, &d->tags);
     d->python = get_str(r);
@@ -546,19 +564,19 @@ static void get_file(struct reader *r, struct source_file *f)
     }
 }
 
-/* Map the whole file read-only (loaded results point into it); -1 with errno set. */
-static int map_whole(const char *path, const char **data, size_t *len, int64_t *mtime_ns)
+/* A cache bigger than this is not stau's (a million files make some 200 MB). */
+#define MAX_CACHE_SIZE ((uint64_t)1 << 30)
+
+/* Map the whole file read-only (loaded results point into it); -1 with errno set
+ * and, unless there is no file (ENOENT), why said. Never through a link, only a
+ * regular file of at most MAX_CACHE_SIZE. */
+static int map_whole(const char *path, const char **data, size_t *len, int64_t *mtime_ns,
+                     struct strbuf *why)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    int fd = state_file_open(path, MAX_CACHE_SIZE, &st, why);
     if (fd < 0)
         return -1;
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
     *mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     *len = (size_t)st.st_size;
     *data = "";
@@ -567,6 +585,7 @@ static int map_whole(const char *path, const char **data, size_t *len, int64_t *
         if (p == MAP_FAILED) {
             int saved = errno;
             close(fd);
+            strbuf_addf(why, "cannot read it: %s", strerror(saved));
             errno = saved;
             return -1;
         }
@@ -595,12 +614,8 @@ int cache_read(const char *path, const char *jobs_root, struct cache *out, struc
         const char *buf;
         size_t len;
     } data;
-    if (map_whole(path, &data.buf, &data.len, &out->written_ns) < 0) {
-        if (errno == ENOENT)
-            return 0;
-        strbuf_addf(why, "cannot read it: %s", strerror(errno));
-        return -1;
-    }
+    if (map_whole(path, &data.buf, &data.len, &out->written_ns, why) < 0)
+        return errno == ENOENT ? 0 : -1;
     out->mapped = data.len ? data.buf : NULL;
     out->mapped_len = data.len;
     const unsigned char *p = (const unsigned char *)data.buf;
@@ -618,9 +633,22 @@ int cache_read(const char *path, const char *jobs_root, struct cache *out, struc
     if (version != CACHE_VERSION || bom != 0x01020304)
         goto unusable; /* another stau version wrote it: rebuild without a fuss */
     char *root = get_str_required(&r);
+    char *written_in = get_str_required(&r);
+    uint64_t device = get_u64(&r), inode = get_u64(&r);
     uint64_t header_check = hash64_bytes(data.buf, (size_t)(r.p - p));
     if (r.bad || get_u64(&r) != header_check) {
         strbuf_addstr(why, "it is truncated or damaged");
+        goto unusable;
+    }
+    struct folder_identity here;
+    folder_identity_of(path, &here);
+    bool same_folder = (here.device == device && here.inode == inode) ||
+                       (here.real && strcmp(here.real, written_in) == 0);
+    free(here.real);
+    if (!same_folder) {
+        strbuf_addstr(why, "it was copied from another project ('");
+        strbuf_add_printable(why, written_in, strlen(written_in));
+        strbuf_addstr(why, "')");
         goto unusable;
     }
     if (strcmp(root, jobs_root) != 0)

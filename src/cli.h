@@ -20,11 +20,14 @@ struct cli {
     bool dry_run;                   /* -n: print the plan, run nothing */
     bool force;                     /* --force: run the named jobs whatever their state */
     bool fail_fast;                 /* --fail-fast: start nothing new after a failure */
+    bool exit_code;                 /* --exit-code: status, -n: exit 1 when something is
+                                       failed or due, or would run */
     long keep_days;                 /* --keep-days N: gc keeps archives younger than N days */
     bool keep_days_given;           /* whether --keep-days was given (else: no age limit) */
     long keep_last;                 /* --keep-last N: gc keeps each job's N newest archives */
     bool keep_last_given;           /* whether --keep-last was given (else: 10) */
     long limit;                     /* --limit N: history shows at most N runs; 0: all */
+    const char *restore_limit;      /* restore --limit SIZE (else $STAU_RESTORE_LIMIT, 1G) */
     const char *to;                 /* --to DIR: restore into DIR (else: the project root);
                                        db copy --to DB: the database to copy into */
     char **args;                    /* arguments after the command */
@@ -39,6 +42,9 @@ struct cli {
     bool chunks;                 /* dot --chunks: the chunk graph of the latest invocations */
     const char *env_file;        /* [tool.stau] env_file: loaded into each job's environment */
     size_t settings_warnings;    /* warnings [tool.stau] printed (check counts them) */
+    char *kwargs;                /* run --kwargs JSON, -p KEY=VALUE: keyword arguments given on
+                                    the command line, merged in order (a JSON object, owned);
+                                    NULL: none */
 };
 
 /* Use this state database (--db; NULL: $STAU_DB, else .stau/state.db), on a

@@ -242,20 +242,20 @@ static void list_json(struct project *p, struct strbuf *out)
         json_quote(out, job->name, strlen(job->name));
         strbuf_addstr(out, ",\"file\":");
         json_quote(out, job->path, strlen(job->path));
-        if (job->broken) {
-            strbuf_addstr(out, ",\"valid\":false}");
-            continue;
-        }
-        strbuf_addf(out, ",\"valid\":%s,", job->invalid ? "false" : "true");
+        strbuf_addf(out, ",\"valid\":%s,\"not_run\":", job->invalid ? "false" : "true");
         if (job->blocked) {
             struct strbuf why = STRBUF_INIT;
             graph_blocked_reason(g, i, &why);
-            strbuf_addstr(out, "\"not_run\":");
             json_quote(out, why.buf, why.len);
-            strbuf_addch(out, ',');
             strbuf_release(&why);
+        } else {
+            strbuf_addstr(out, "null");
         }
-        strbuf_addstr(out, "\"code_files\":[");
+        if (job->broken) {
+            strbuf_addch(out, '}'); /* its declaration could not be read: nothing more */
+            continue;
+        }
+        strbuf_addstr(out, ",\"code_files\":[");
         struct sizelist files = {0};
         project_code_files(p, i, &files);
         for (size_t k = 0; k < files.len; k++) {
@@ -274,12 +274,19 @@ static void list_json(struct project *p, struct strbuf *out)
             json_quote(out, e->id, strlen(e->id));
             strbuf_addstr(out, ",\"schedule\":");
             json_quote(out, e->schedule, strlen(e->schedule));
-            strbuf_addf(out, ",\"kwargs\":%s}", e->kwargs_json ? e->kwargs_json : "null");
+            json_field_raw(out, "kwargs", e->kwargs_json);
+            strbuf_addch(out, '}');
         }
         strbuf_addstr(out, "],\"policy\":");
-        json_quote(out, policy_name(job_policy(job)), strlen(policy_name(job_policy(job))));
+        const char *policy = policy_json_name(job_policy(job));
+        json_quote(out, policy, strlen(policy));
         strbuf_addf(out, ",\"on_change\":%s,", job_on_change(job) ? "true" : "false");
+        /* Not among the declaration's fields: those make its fingerprint, and a cap on
+         * the log changes nothing a run makes. */
+        strbuf_addf(out, "\"log_limit\":%lld,", (long long)job->decl->log_limit);
         decl_json_fields(job->decl, out);
+        if (!job->decl->on)
+            strbuf_addstr(out, ",\"on\":null"); /* decl_json_fields leaves it out then */
         strbuf_addch(out, '}');
     }
     strbuf_addstr(out, g->jobs.len ? "\n]\n" : "]\n");
@@ -314,6 +321,14 @@ int cli_list(const struct cli *c)
             cells[3 * i + 1] = strbuf_detach(&sb);
             join(&job->decl->tags, ",", &sb);
             cells[3 * i + 2] = strbuf_detach(&sb);
+            /* Values from declarations may hold control characters: shown escaped. */
+            for (size_t k = 3 * i; k < 3 * i + 3; k++) {
+                if (needs_escape(cells[k], strlen(cells[k]))) {
+                    strbuf_add_printable(&sb, cells[k], strlen(cells[k]));
+                    free(cells[k]);
+                    cells[k] = strbuf_detach(&sb);
+                }
+            }
             size_t len = strlen(job->name);
             wname = len > wname ? len : wname;
             len = strlen(job->path);

@@ -12,8 +12,10 @@
 #include <unistd.h>
 #include "archiver.h"
 #include "gc.h"
+#include "git.h"
 #include "lease.h"
 #include "proc.h"
+#include "state_file.h"
 #include "stale.h"
 #include "store.h"
 #include "value.h"
@@ -238,12 +240,17 @@ static void json_pretty(const char *json, int base, struct strbuf *out)
     }
 }
 
-/* Copy what the file holds from *offset on to stdout; false when it cannot be read. */
-static bool copy_from(const char *path, long *offset)
+/* Copy what the file holds from *offset on to stdout; false when it cannot be read,
+ * with why said when it is there but no regular file (a link, a FIFO, a device). */
+static bool copy_from(const char *path, long *offset, struct strbuf *why)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = state_file_open(path, 0, NULL, why);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
         return false;
+    }
     bool ok = fseek(f, *offset, SEEK_SET) == 0;
     char buf[65536];
     size_t n;
@@ -266,14 +273,17 @@ static int print_log(struct state *s, struct run_record *run)
     struct owner self;
     owner_self(&self);
     struct lease_probe probe = lease_probe_system();
+    struct strbuf why = STRBUF_INIT;
     while (!run_status_finished(run->status)) {
         if (log)
-            copy_from(log, &offset);
+            copy_from(log, &offset, &why);
+        strbuf_reset(&why);
         if (owner_gone(&self, run, wall_clock_ms(), &probe)) {
             warn("run %lld of '%s' was left %s by a stau that is gone (pid %d on %s)",
                  (long long)run->id, run->job, run_status_name(run->status), run->owner_pid,
                  run->host ? run->host : "?");
             free(log);
+            strbuf_release(&why);
             return EXIT_OK;
         }
         struct timespec pause = {0, FOLLOW_POLL_MS * 1000000L};
@@ -282,16 +292,31 @@ static int print_log(struct state *s, struct run_record *run)
         run_record_release(run);
         if (find_run(s, id, run) < 0) {
             free(log);
+            strbuf_release(&why);
             return EXIT_USAGE;
         }
         if (!log && run->log_path)
             log = root_path(s, run->log_path);
     }
-    if (log && copy_from(log, &offset)) {
+    if (log && copy_from(log, &offset, &why)) {
         free(log);
+        strbuf_release(&why);
         return rc;
     }
-    if (offset == 0 && run->archive_path) {
+    /* A log refused is told unless the archive can stand in for it. */
+    bool archived = offset == 0 && run->archive_path;
+    if (archived && why.len) {
+        char *archive = root_path(s, run->archive_path);
+        archived = access(archive, F_OK) == 0;
+        free(archive);
+    }
+    if (why.len && !archived) {
+        error("cannot read the log of run %lld, '%s': %s", (long long)run->id, run->log_path,
+              why.buf);
+        rc = EXIT_USAGE;
+    } else if (archived) {
+        if (why.len)
+            warn("ignoring the log '%s': %s; showing the one archived", run->log_path, why.buf);
         char *archive = root_path(s, run->archive_path);
         struct strbuf err = STRBUF_INIT;
         if (archiver_read_log(archive, stdout, &err) < 0) {
@@ -316,36 +341,135 @@ static int print_log(struct state *s, struct run_record *run)
         rc = EXIT_USAGE;
     }
     free(log);
+    strbuf_release(&why);
+    return rc;
+}
+
+/* Whether a run has a log to show: it started (or runs) with one. A queued run, one
+ * skipped or cancelled, a chunk without work IDs have none. */
+static bool has_log(const struct run_record *r)
+{
+    return r->log_path && (r->started_at || r->status == RUN_RUNNING);
+}
+
+/* Whether a run ended without success by itself or by what befell it (failed, timed
+ * out, interrupted, lost): what `stau log` alone shows. */
+static bool did_not_succeed(const struct run_record *r)
+{
+    return r->status == RUN_FAILED || r->status == RUN_TIMED_OUT ||
+           r->status == RUN_INTERRUPTED || r->status == RUN_LOST;
+}
+
+/* What the newest run of a history was (id 0: there is none). */
+struct newest_run {
+    int64_t id;
+    enum run_status status;
+};
+
+/* The newest run (of job; NULL: of any) with a log that want accepts (NULL: any),
+ * into *out, and what the newest run of all was. 1 when found, 0 when none, -1 after
+ * a message. A short look first, then the whole history. */
+static int newest_with_log(struct state *s, const char *job,
+                           bool (*want)(const struct run_record *r), struct run_record *out,
+                           struct newest_run *newest)
+{
+    for (size_t limit = 200;; limit = 0) {
+        struct run_list runs = {0};
+        if (store_history(s->store, job, limit, &runs) < 0) {
+            run_list_release(&runs);
+            return error("%s", store_error(s->store));
+        }
+        if (runs.len)
+            *newest = (struct newest_run){runs.items[0].id, runs.items[0].status};
+        int found = 0;
+        for (size_t i = 0; i < runs.len && !found; i++) {
+            if (has_log(&runs.items[i]) && (!want || want(&runs.items[i]))) {
+                *out = runs.items[i];
+                memset(&runs.items[i], 0, sizeof(runs.items[i]));
+                found = 1;
+            }
+        }
+        bool whole = limit == 0 || runs.len < limit;
+        run_list_release(&runs);
+        if (found || whole)
+            return found;
+    }
+}
+
+/* `stau log JOB`: its newest run with a log, saying which when a newer one has none. */
+static int log_of_job(struct state *s, const char *job)
+{
+    struct run_record run = {0};
+    struct newest_run newest = {0};
+    int found = newest_with_log(s, job, NULL, &run, &newest);
+    int rc = EXIT_USAGE;
+    if (found < 0) {
+        ;
+    } else if (!newest.id) {
+        fprintf(stderr, "stau: error: '%s' has not run yet\n  hint: stau run %s\n", job, job);
+    } else if (!found) {
+        fprintf(stderr,
+                "stau: error: no run of '%s' has a log: the newest, run %lld, %s and never "
+                "started\n  hint: `stau history %s` lists its runs\n",
+                job, (long long)newest.id, run_status_said(newest.status), job);
+    } else {
+        if (run.id != newest.id)
+            fprintf(stderr, "stau: run %lld; run %lld %s\n", (long long)run.id,
+                    (long long)newest.id, run_status_said(newest.status));
+        rc = print_log(s, &run);
+    }
+    run_record_release(&run);
+    return rc;
+}
+
+/* `stau log`: the last run that did not succeed (failed, timed out, interrupted,
+ * lost), saying which; none is no error. */
+static int log_of_last_failure(struct state *s)
+{
+    struct run_record run = {0};
+    struct newest_run newest = {0};
+    int found = newest_with_log(s, NULL, did_not_succeed, &run, &newest);
+    int rc = EXIT_USAGE;
+    if (found == 0) {
+        printf(newest.id ? "no run has failed\n" : "no run is recorded yet\n");
+        rc = EXIT_OK;
+    } else if (found > 0) {
+        struct strbuf exit = STRBUF_INIT;
+        if (run.status == RUN_FAILED) {
+            strbuf_addstr(&exit, " (exit ");
+            format_exit(&run, &exit);
+            strbuf_addch(&exit, ')');
+        }
+        fprintf(stderr, "stau: run %lld of '%s', the last that did not succeed: %s%s\n",
+                (long long)run.id, run.job, run_status_said(run.status), strbuf_str(&exit));
+        strbuf_release(&exit);
+        rc = print_log(s, &run);
+    }
+    run_record_release(&run);
     return rc;
 }
 
 int cli_log(const struct cli *c)
 {
-    static const char usage[] = "stau log JOB|RUN";
-    if (c->arg_count != 1)
-        return cli_usage_error(c->arg_count ? "'log' takes one job or run number"
-                                            : "'log' needs a job or a run number",
-                               usage);
+    static const char usage[] = "stau log [JOB|RUN]";
+    if (c->arg_count > 1)
+        return cli_usage_error("'log' takes one job or run number", usage);
     struct state s;
     if (state_open(c, &s) < 0) {
         state_close(&s);
         return EXIT_USAGE;
     }
-    const char *arg = c->args[0];
+    const char *arg = c->arg_count ? c->args[0] : NULL;
     struct run_record run = {0};
     int64_t id;
     int rc = EXIT_USAGE;
-    if (graph_find(&s.project.graph, arg) < 0 && parse_run_id(arg, &id)) {
+    if (!arg) {
+        rc = log_of_last_failure(&s);
+    } else if (graph_find(&s.project.graph, arg) < 0 && parse_run_id(arg, &id)) {
         if (find_run(&s, id, &run) == 0)
             rc = print_log(&s, &run);
     } else if (known_job(&s, arg) == 1) {
-        int found = store_last_run(s.store, arg, &run);
-        if (found < 0)
-            error("%s", store_error(s.store));
-        else if (!found)
-            fprintf(stderr, "stau: error: '%s' has not run yet\n  hint: stau run %s\n", arg, arg);
-        else
-            rc = print_log(&s, &run);
+        rc = log_of_job(&s, arg);
     }
     run_record_release(&run);
     state_close(&s);
@@ -392,6 +516,14 @@ int cli_history(const struct cli *c)
         int width = 3;
         bool chunked = false; /* a WORK IDS column only when some run has work IDs */
         for (size_t i = 0; i < runs.len; i++) {
+            /* A damaged or foreign database may hold anything: shown escaped. */
+            char *name = runs.items[i].job;
+            if (needs_escape(name, strlen(name))) {
+                strbuf_reset(&sb);
+                strbuf_add_printable(&sb, name, strlen(name));
+                free(name);
+                runs.items[i].job = xstrdup(sb.buf);
+            }
             if ((int)strlen(runs.items[i].job) > width)
                 width = (int)strlen(runs.items[i].job);
             chunked |= runs.items[i].work_ids_json != NULL;
@@ -446,9 +578,19 @@ static const char *member_type_name(enum archiver_member_type type)
     }
 }
 
+/* value as a terminal may show it (a damaged database may hold anything). */
+static const char *shown(struct strbuf *sb, const char *value)
+{
+    strbuf_reset(sb);
+    strbuf_add_terminal_text(sb, value, strlen(value));
+    return strbuf_str(sb);
+}
+
 static void show_line(const char *label, const char *value)
 {
-    printf("  %-13s %s\n", label, value && *value ? value : "-");
+    struct strbuf sb = STRBUF_INIT;
+    printf("  %-13s %s\n", label, value && *value ? shown(&sb, value) : "-");
+    strbuf_release(&sb);
 }
 
 static void show_time(const char *label, int64_t ms)
@@ -459,6 +601,48 @@ static void show_time(const char *label, int64_t ms)
         strbuf_addf(&sb, " (%lld)", (long long)ms);
     show_line(label, sb.buf);
     strbuf_release(&sb);
+}
+
+/* The reasons a run ran (its reasons JSON) as `stau why` says them, a line each:
+ * "    forced: asked for with `stau run`", the timetable entry after one it names. -1
+ * when the text is not an array of reasons as stau writes them. */
+static int reasons_text(const char *json, struct strbuf *out)
+{
+    struct strbuf item = STRBUF_INIT, raw = STRBUF_INIT, name = STRBUF_INIT, evidence = STRBUF_INIT,
+                  entry = STRBUF_INIT;
+    int rc = json_array_item(json, 0, &item) < 0 ? -1 : 0;
+    strbuf_reset(&item);
+    for (size_t i = 0; rc == 0 && json_array_item(json, i, &item) == 1; i++) {
+        strbuf_reset(&name);
+        strbuf_reset(&evidence);
+        strbuf_reset(&entry);
+        if (json_object_get(item.buf, "reason", &raw) != 1 || json_string_decode(raw.buf, &name))
+            rc = -1;
+        strbuf_reset(&raw);
+        if (rc == 0 && (json_object_get(item.buf, "evidence", &raw) != 1 ||
+                        json_string_decode(raw.buf, &evidence)))
+            rc = -1;
+        strbuf_reset(&raw);
+        if (rc == 0 && json_object_get(item.buf, "entry", &raw) == 1 &&
+            json_string_decode(raw.buf, &entry))
+            rc = -1;
+        strbuf_reset(&raw);
+        if (rc == 0) {
+            strbuf_addf(out, "    %s: %s", strbuf_str(&name), strbuf_str(&evidence));
+            if (entry.len && !strstr(strbuf_str(&evidence), entry.buf))
+                strbuf_addf(out, " (timetable entry '%s')", entry.buf);
+            strbuf_addch(out, '\n');
+        }
+        strbuf_reset(&item);
+    }
+    if (rc == 0 && !out->len)
+        strbuf_addstr(out, "    none\n");
+    strbuf_release(&item);
+    strbuf_release(&raw);
+    strbuf_release(&name);
+    strbuf_release(&evidence);
+    strbuf_release(&entry);
+    return rc;
 }
 
 /* The strings of a JSON array of them, comma-separated ("A, B"); nothing for NULL. */
@@ -504,8 +688,20 @@ static void show_text(struct state *s, const struct run_record *r,
     strbuf_addf(&sb, "%d", r->pid);
     show_line("job pid:", r->pid ? sb.buf : NULL);
     show_time("heartbeat:", r->heartbeat_at);
-    show_line("git commit:", r->git_commit);
-    show_line("kwargs:", r->kwargs_json);
+    strbuf_reset(&sb);
+    if (r->git_commit) {
+        strbuf_addstr(&sb, r->git_commit);
+        if (r->git_dirty == RUN_GIT_CLEAN)
+            strbuf_addstr(&sb, " (clean)");
+        git_describe_changes(r->git_dirty == RUN_GIT_DIRTY ? 1 : 0, r->git_changes_json, &sb);
+    }
+    show_line("git commit:", sb.buf);
+    strbuf_reset(&sb);
+    if (r->kwargs_json)
+        strbuf_addstr(&sb, r->kwargs_json);
+    if (r->kwargs_given_json)
+        strbuf_addf(&sb, " (given on the command line: %s)", r->kwargs_given_json);
+    show_line("kwargs:", sb.buf);
     strbuf_reset(&sb);
     names_of(r->env_names_json, &sb);
     if (sb.len)
@@ -525,7 +721,11 @@ static void show_text(struct state *s, const struct run_record *r,
     printf("    %-12s %s\n", "inputs:", r->inputs_fingerprint ? r->inputs_fingerprint : "-");
     printf("    %-12s %s\n", "outputs:", r->outputs_fingerprint ? r->outputs_fingerprint : "-");
     strbuf_reset(&sb);
-    if (r->reasons_json && *r->reasons_json) {
+    if (r->reasons_json && *r->reasons_json && reasons_text(r->reasons_json, &sb) == 0) {
+        printf("  reasons:\n%s", sb.buf);
+    } else if (r->reasons_json && *r->reasons_json) {
+        /* not what stau writes: shown as it is */
+        strbuf_reset(&sb);
         json_pretty(r->reasons_json, 4, &sb);
         printf("  reasons:\n%s\n", sb.buf);
     } else {
@@ -548,9 +748,10 @@ static void show_text(struct state *s, const struct run_record *r,
         printf("  %-13s %s\n", "archive:", r->archive_path);
         for (size_t i = 0; i < members->len; i++) {
             const struct archiver_member *m = &members->items[i];
-            printf("    %-8s %10lld  %s", member_type_name(m->type), (long long)m->size, m->path);
+            printf("    %-8s %10lld  %s", member_type_name(m->type), (long long)m->size,
+                   shown(&sb, m->path));
             if (m->link_target)
-                printf(" -> %s", m->link_target);
+                printf(" -> %s", shown(&sb, m->link_target));
             printf("\n");
         }
     }
@@ -699,12 +900,22 @@ int cli_restore(const struct cli *c)
                 (long long)run.id, run.job, (long long)run.id);
         goto out;
     }
+    /* The limit: --limit, else $STAU_RESTORE_LIMIT, else 1 GiB. */
+    struct archiver_restore_options opt = {.limit = ARCHIVER_RESTORE_LIMIT};
+    const char *limit = c->restore_limit ? c->restore_limit : getenv("STAU_RESTORE_LIMIT");
+    if (limit && *limit && parse_size(limit, &opt.limit) < 0) {
+        fprintf(stderr,
+                "stau: error: STAU_RESTORE_LIMIT='%s' is no size\n"
+                "  hint: a number of bytes, or one with K, M, G or T (500M, 4G); 0: no limit\n",
+                limit);
+        goto out;
+    }
     char *archive = root_path(&s, run.archive_path);
     const char *target = c->to ? c->to : s.project.root;
     struct archiver_members members = {0};
     struct strbuf err = STRBUF_INIT;
     if (archiver_list(archive, &members, &err) == 0 &&
-        archiver_restore(archive, target, &err) == 0) {
+        archiver_restore_with(archive, target, &opt, &err) == 0) {
         size_t files = 0;
         for (size_t i = 0; i < members.len; i++)
             if (starts_with(members.items[i].path, "outputs/") &&
@@ -719,7 +930,12 @@ int cli_restore(const struct cli *c)
         rc = EXIT_OK;
     } else {
         error("%s", err.buf);
-        if (access(archive, F_OK) != 0)
+        if (opt.over_limit)
+            fprintf(stderr,
+                    "  hint: if that is what run %lld made, raise the limit: `stau restore %lld "
+                    "--limit 4G` or STAU_RESTORE_LIMIT=4G (0: no limit)\n",
+                    (long long)run.id, (long long)run.id);
+        else if (access(archive, F_OK) != 0)
             elsewhere_hint(&run, "archive", run.archive_path);
     }
     strbuf_release(&err);

@@ -193,6 +193,17 @@ static bool manifest_number(const char *json, const char *key, int64_t none, int
     return ok;
 }
 
+/* manifest_number of key, or of old_key when the manifest has no key (a manifest
+ * written before times were "queued_ms" and the owner an "invocation" object). */
+static bool manifest_number_or(const char *json, const char *key, const char *old_key, int64_t none,
+                               int64_t *out)
+{
+    struct strbuf raw = STRBUF_INIT;
+    bool has = json_object_get(json, key, &raw) == 1;
+    strbuf_release(&raw);
+    return manifest_number(json, has || !old_key ? key : old_key, none, out);
+}
+
 bool cli_manifest_run(const char *json, struct run_record *r, struct strbuf *why)
 {
     memset(r, 0, sizeof(*r));
@@ -201,29 +212,47 @@ bool cli_manifest_run(const char *json, struct run_record *r, struct strbuf *why
         strbuf_addstr(why, "its manifest.json is no JSON object");
         return false;
     }
+    /* The stau that ran it: an "invocation" object, or (older manifests) host,
+     * owner_pid and owner_start beside the other fields. */
+    char *invocation = manifest_raw(json, "invocation");
+    const char *owner = invocation ? invocation : json;
+    if (invocation && !json_valid(invocation, '{')) {
+        strbuf_addstr(why, "its manifest's invocation is no object");
+        free(invocation);
+        return false;
+    }
     struct {
         const char *key;
         char **field;
+        const char *in;
     } texts[] = {
-        {"job", &r->job},
-        {"host", &r->host},
-        {"git_commit", &r->git_commit},
-        {"code_fingerprint", &r->code_fingerprint},
-        {"config_fingerprint", &r->config_fingerprint},
-        {"inputs_fingerprint", &r->inputs_fingerprint},
-        {"outputs_fingerprint", &r->outputs_fingerprint},
-        {"log_path", &r->log_path},
-        {"archive_path", &r->archive_path},
+        {"job", &r->job, json},
+        {"host", &r->host, owner},
+        {"git_commit", &r->git_commit, json},
+        {"code_fingerprint", &r->code_fingerprint, json},
+        {"config_fingerprint", &r->config_fingerprint, json},
+        {"inputs_fingerprint", &r->inputs_fingerprint, json},
+        {"outputs_fingerprint", &r->outputs_fingerprint, json},
+        {"log_path", &r->log_path, json},
+        {"archive_path", &r->archive_path, json},
     };
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
-        if (!manifest_text(json, texts[i].key, texts[i].field)) {
+        if (!manifest_text(texts[i].in, texts[i].key, texts[i].field)) {
             strbuf_addf(why, "its manifest's %s is no string", texts[i].key);
+            free(invocation);
             return false;
         }
     r->kwargs_json = manifest_raw(json, "kwargs");
     r->work_ids_json = manifest_raw(json, "work_ids");
     r->reasons_json = manifest_raw(json, "reasons");
     r->env_names_json = manifest_raw(json, "env_names");
+    r->kwargs_given_json = manifest_raw(json, "kwargs_given");
+    r->git_changes_json = manifest_raw(json, "git_changes");
+    char *dirty = manifest_raw(json, "git_dirty");
+    r->git_dirty = !dirty                       ? RUN_GIT_UNKNOWN
+                   : strcmp(dirty, "true") == 0 ? RUN_GIT_DIRTY
+                                                : RUN_GIT_CLEAN;
+    free(dirty);
     char *status = NULL;
     if (!manifest_text(json, "status", &status) || !status || !run_status_parse(status, &r->status))
         r->status = RUN_STATUS_COUNT;
@@ -231,30 +260,34 @@ bool cli_manifest_run(const char *json, struct run_record *r, struct strbuf *why
     int64_t id, attempt, queued, started, finished, exit_code, signal, owner_pid, owner_start, pid,
         heartbeat, rerun_of, batch, chunk, chunks;
     struct {
-        const char *key;
+        const char *key, *old_key; /* old_key: its name in a manifest older than key */
         int64_t none, *value;
+        const char *in;
     } numbers[] = {
-        {"id", 0, &id},
-        {"attempt", 0, &attempt},
-        {"queued_at", 0, &queued},
-        {"started_at", 0, &started},
-        {"finished_at", 0, &finished},
-        {"exit_code", -1, &exit_code},
-        {"signal", 0, &signal},
-        {"owner_pid", 0, &owner_pid},
-        {"owner_start", 0, &owner_start},
-        {"pid", 0, &pid},
-        {"heartbeat_at", 0, &heartbeat},
-        {"rerun_of", 0, &rerun_of},
-        {"batch", 0, &batch},
-        {"chunk", 0, &chunk},
-        {"chunks", 0, &chunks},
+        {"id", NULL, 0, &id, json},
+        {"attempt", NULL, 0, &attempt, json},
+        {"queued_ms", "queued_at", 0, &queued, json},
+        {"started_ms", "started_at", 0, &started, json},
+        {"finished_ms", "finished_at", 0, &finished, json},
+        {"exit_code", NULL, -1, &exit_code, json},
+        {"signal", NULL, 0, &signal, json},
+        {invocation ? "pid" : "owner_pid", NULL, 0, &owner_pid, owner},
+        {invocation ? "started_ms" : "owner_start", NULL, 0, &owner_start, owner},
+        {"pid", NULL, 0, &pid, json},
+        {"heartbeat_ms", "heartbeat_at", 0, &heartbeat, json},
+        {"rerun_of", NULL, 0, &rerun_of, json},
+        {"batch", NULL, 0, &batch, json},
+        {"chunk", NULL, 0, &chunk, json},
+        {"chunks", NULL, 0, &chunks, json},
     };
     for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
-        if (!manifest_number(json, numbers[i].key, numbers[i].none, numbers[i].value)) {
+        if (!manifest_number_or(numbers[i].in, numbers[i].key, numbers[i].old_key, numbers[i].none,
+                                numbers[i].value)) {
             strbuf_addf(why, "its manifest's %s is no integer", numbers[i].key);
+            free(invocation);
             return false;
         }
+    free(invocation);
     r->id = id;
     r->attempt = (int)attempt;
     /* manifests before this stau carry no queue time: it is at most the start */

@@ -8,8 +8,10 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "cli_json.h"
 #include "engine.h"
 #include "envfile.h"
+#include "git.h"
 #include "lease.h"
 #include "status.h"
 #include "proc.h"
@@ -101,6 +103,9 @@ static int open_session(const struct cli *c, struct session *s, struct forcing f
     } else {
         struct plan_options po = {c->args,     c->arg_count, force.targets, now,
                                   c->commands, force.why,    force.upstream};
+        /* (Counted from here: opening, and making or migrating a schema, are not the
+         * plan's requests.) */
+        int64_t requests = s->store->round_trips;
         if (plan_build(&s->plan, &s->project, s->store, &po) < 0) {
             free(mark);
             strbuf_release(&context);
@@ -109,7 +114,7 @@ static int open_session(const struct cli *c, struct session *s, struct forcing f
         s->planned = true;
         if (c->verbose && s->store->kind == STORE_POSTGRES)
             fprintf(stderr, "stau: the plan of %zu jobs took %lld requests to the state database\n",
-                    s->project.graph.jobs.len, (long long)s->store->round_trips);
+                    s->project.graph.jobs.len, (long long)(s->store->round_trips - requests));
         if (!s->plan.order.len && !c->arg_count && !force.targets && s->plan.witness_complete &&
             settled_write(mark, &key, &s->plan.witness, plan_next_tick(&s->plan), now) < 0 &&
             c->verbose)
@@ -438,7 +443,7 @@ static void print_work_ids(struct session *s, size_t i, const char *indent)
     strbuf_release(&sb);
 }
 
-static void print_plan(struct session *s)
+static void print_plan(const struct cli *c, struct session *s, long given)
 {
     const struct plan *plan = &s->plan;
     if (!plan->order.len) {
@@ -466,6 +471,8 @@ static void print_plan(struct session *s)
         if (pj->then_entry)
             printf("      then again for timetable entry '%s', with its own kwargs\n",
                    pj->then_entry);
+        if (given >= 0 && (size_t)given == i)
+            printf("      with kwargs given on the command line: %s\n", c->kwargs);
         print_work_ids(s, i, "      ");
     }
 }
@@ -655,10 +662,51 @@ static int report_invalid_summary(const struct cli *c, const struct session *s, 
     return EXIT_OK;
 }
 
+/* The job the kwargs given on the command line (c->kwargs) are for: the one job the
+ * one target names; -1 after a message when it names several, or a chunked job is
+ * given work_ids. */
+static long given_job(const struct cli *c, const struct session *s)
+{
+    const struct graph *g = &s->project.graph;
+    struct strbuf names = STRBUF_INIT;
+    long found = -1;
+    size_t count = 0;
+    for (size_t i = 0; i < g->jobs.len; i++)
+        if (plan_target_matches(c->args[0], &g->jobs.items[i])) {
+            found = (long)i;
+            strbuf_addf(&names, "%s%s", count++ ? ", " : "", g->jobs.items[i].name);
+        }
+    if (count > 1) {
+        fprintf(stderr,
+                "stau: error: --kwargs and -p give one job its arguments, and '%s' names %zu: "
+                "%s\n  hint: name one job\n",
+                c->args[0], count, names.buf);
+        found = -1;
+    } else if (found >= 0 && work_is_chunked(g->jobs.items[found].decl)) {
+        struct strbuf ids = STRBUF_INIT;
+        if (json_object_get(c->kwargs, "work_ids", &ids) == 1) {
+            fprintf(stderr,
+                    "stau: error: '%s' is split into chunks: its work IDs come from its "
+                    "declaration or its select_work, not from --kwargs or -p\n"
+                    "  hint: leave work_ids out of the arguments; select_work gets the others\n",
+                    g->jobs.items[found].name);
+            found = -1;
+        }
+        strbuf_release(&ids);
+    }
+    strbuf_release(&names);
+    return found;
+}
+
 static int run_plan(const struct cli *c, struct forcing force)
 {
     struct session s;
     if (open_session(c, &s, force, true) < 0) {
+        close_session(&s);
+        return EXIT_USAGE;
+    }
+    long given = c->kwargs ? given_job(c, &s) : -1;
+    if (c->kwargs && given < 0) {
         close_session(&s);
         return EXIT_USAGE;
     }
@@ -667,17 +715,26 @@ static int run_plan(const struct cli *c, struct forcing force)
     if (s.settled) {
         printf("nothing to do\n");
     } else if (c->dry_run) {
-        print_plan(&s);
+        print_plan(c, &s, given);
+        /* --exit-code: 1 when something would run, as `make -q`. */
+        if (c->exit_code && s.plan.order.len)
+            rc = EXIT_JOB_FAILED;
     } else if (!s.plan.order.len) {
         printf("nothing to do\n");
     } else {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         size_t slots =
             c->project.threads > 0 ? (size_t)c->project.threads : (size_t)(cpus > 0 ? cpus : 1);
-        rc = run_engine(c, &s, slots, c->fail_fast, &(struct engine_submit_options){0});
+        struct engine_submit_options first = {
+            .given_kwargs = given >= 0 ? c->kwargs : NULL,
+            .given_job = given >= 0 ? (size_t)given : 0,
+        };
+        rc = run_engine(c, &s, slots, c->fail_fast, &first);
         /* Timetable entries ticking at once are schedules of their own (SPEC §7): each
-         * gets its run, one after the other, the job and what it needs planned again. */
-        for (size_t round = 0; rc == EXIT_OK && round < 64; round++) {
+         * gets its run, one after the other, the job and what it needs planned again
+         * (not after a run with kwargs given on the command line: it was the one asked
+         * for). */
+        for (size_t round = 0; rc == EXIT_OK && !c->kwargs && round < 64; round++) {
             /* (Only after a round that went well: a failure or a skip is for the next
              * stau to see, and the same entry is never run twice here.) */
             char **names = xcalloc(s.plan.order.len + 1, sizeof(*names));
@@ -741,22 +798,20 @@ int cli_run(const struct cli *c)
                         "  hint: stau run [--force] JOB...; `stau` alone runs whatever is due\n");
         return EXIT_USAGE;
     }
+    if (c->kwargs && c->arg_count > 1) {
+        fprintf(stderr,
+                "stau: error: --kwargs and -p give one job its arguments, and 'run' was given "
+                "%zu\n  hint: run each with its own: stau run JOB -p KEY=VALUE\n",
+                c->arg_count);
+        return EXIT_USAGE;
+    }
     /* The named jobs run now whatever their state, after whatever they need that is
      * due; with --force, everything they need runs again as well. */
-    return run_plan(c, (struct forcing){true, c->force,
-                                        c->force ? "asked for with `stau run --force`"
-                                                 : "asked for with `stau run`"});
-}
-
-/* The job's next schedule tick after its last run started (CRON_NEVER: none);
- * *which: the schedule that fires. */
-static int64_t next_tick_of(const struct plan_job *pj, int64_t now, size_t *which)
-{
-    if (!pj->schedule_count)
-        return CRON_NEVER;
-    struct job_now now_state;
-    plan_job_now(pj, &now_state);
-    return stale_next_tick(&now_state, pj->schedule_from ? pj->schedule_from : now, which);
+    const char *why = c->force ? "asked for with `stau run --force`" : "asked for with `stau run`";
+    if (c->kwargs)
+        why = c->force ? "asked for with `stau run --force`, with kwargs given on the command line"
+                       : "asked for with `stau run`, with kwargs given on the command line";
+    return run_plan(c, (struct forcing){true, c->force, why});
 }
 
 /* For a job with a run going on: that it waits for that run ("waiting: run 41 still
@@ -779,6 +834,17 @@ static void print_active(const struct run_record *last, int64_t now)
     strbuf_release(&age);
 }
 
+/* "  run 12 ran at commit cc8cecf (dirty: src/a.py)", when the run recorded one. */
+static void print_commit(const struct run_record *r)
+{
+    if (!r->id || !r->git_commit)
+        return;
+    struct strbuf sb = STRBUF_INIT;
+    git_describe_changes(r->git_dirty == RUN_GIT_DIRTY, r->git_changes_json, &sb);
+    printf("  run %lld ran at commit %.7s%s\n", (long long)r->id, r->git_commit, strbuf_str(&sb));
+    strbuf_release(&sb);
+}
+
 /* Why a job that is not due is not: its last success and what still matches. */
 static void explain_not_due(const struct session *s, size_t i, int64_t now)
 {
@@ -790,6 +856,10 @@ static void explain_not_due(const struct session *s, size_t i, int64_t now)
         strbuf_addstr(&sb, ", ");
         stale_format_age(now - pj->success.finished_at, &sb);
         printf("  last success: run %lld, finished %s ago\n", (long long)pj->success.id, sb.buf);
+        if (pj->success.kwargs_given_json)
+            printf("  run %lld ran with kwargs given on the command line: %s\n",
+                   (long long)pj->success.id, pj->success.kwargs_given_json);
+        print_commit(&pj->success);
         /* What matches that run (what does not is said above, as held back). */
         const char *kinds[] = {"code", "declaration", "inputs", "outputs"};
         const char *now_fp[] = {pj->code_fp, pj->config_fp, pj->inputs_fp, pj->outputs_fp};
@@ -819,7 +889,7 @@ static void explain_not_due(const struct session *s, size_t i, int64_t now)
     }
     if (pj->schedule_count) {
         size_t which = 0;
-        int64_t tick = next_tick_of(pj, now, &which);
+        int64_t tick = plan_job_next_tick(pj, now, &which);
         if (tick != CRON_NEVER) {
             stale_format_time(tick, pj->zone, &sb);
             printf("  next tick: %s ('%s')\n", sb.buf, pj->schedule_texts[which]);
@@ -859,82 +929,6 @@ static void explain_not_due(const struct session *s, size_t i, int64_t now)
     strbuf_release(&sb);
 }
 
-/* "key":{"now":"...","last_success":"..."|null}, after a comma unless first */
-static void fingerprint_json(struct strbuf *out, bool first, const char *key, const char *now,
-                             const struct run_record *ok, const char *recorded)
-{
-    strbuf_addf(out, "%s\"%s\":{\"now\":\"%s\",\"last_success\":", first ? "" : ",", key, now);
-    if (ok->id && recorded)
-        json_quote(out, recorded, strlen(recorded));
-    else
-        strbuf_addstr(out, "null");
-    strbuf_addch(out, '}');
-}
-
-/* One job of `stau why --json`: its reasons, and the evidence for or against. */
-static void why_json(const struct session *s, size_t i, int64_t now, struct strbuf *json)
-{
-    const struct plan_job *pj = &s->plan.jobs[i];
-    const struct job *job = &s->project.graph.jobs.items[i];
-    const struct run_record *ok = &pj->success;
-    strbuf_addstr(json, "{\"job\":");
-    json_quote(json, job->name, strlen(job->name));
-    strbuf_addf(json, ",\"due\":%s,\"policy\":\"%s\",\"on_change\":%s,\"reasons\":",
-                pj->due ? "true" : "false", policy_name(job_policy(job)),
-                job_on_change(job) ? "true" : "false");
-    reasons_to_json(&pj->why, json);
-    strbuf_addstr(json, ",\"held_back\":");
-    reasons_to_json(&pj->held_back, json);
-    strbuf_addstr(json, ",\"needed_by\":");
-    if (pj->pulled_by != SIZE_MAX) {
-        const char *by = s->project.graph.jobs.items[pj->pulled_by].name;
-        json_quote(json, by, strlen(by));
-    } else {
-        strbuf_addstr(json, "null");
-    }
-    strbuf_addf(json, ",\"cutoff\":%s", pj->cutoff ? "true" : "false");
-    if (ok->id)
-        strbuf_addf(json, ",\"last_success\":{\"run\":%lld,\"finished_at\":%lld}",
-                    (long long)ok->id, (long long)ok->finished_at);
-    else
-        strbuf_addstr(json, ",\"last_success\":null");
-    strbuf_addstr(json, ",\"fingerprints\":{");
-    fingerprint_json(json, true, "code", pj->code_fp, ok, ok->code_fingerprint);
-    fingerprint_json(json, false, "config", pj->config_fp, ok, ok->config_fingerprint);
-    fingerprint_json(json, false, "inputs", pj->inputs_fp, ok, ok->inputs_fingerprint);
-    fingerprint_json(json, false, "outputs", pj->outputs_fp, ok, ok->outputs_fingerprint);
-    strbuf_addch(json, '}');
-    size_t which = 0;
-    int64_t tick = next_tick_of(pj, now, &which);
-    if (tick != CRON_NEVER) {
-        strbuf_addf(json, ",\"next_tick\":{\"at\":%lld,\"schedule\":", (long long)tick);
-        json_quote(json, pj->schedule_texts[which], strlen(pj->schedule_texts[which]));
-        strbuf_addch(json, '}');
-    } else {
-        strbuf_addstr(json, ",\"next_tick\":null");
-    }
-    strbuf_addstr(json, ",\"dependencies\":[");
-    for (size_t e = 0; e < job->deps.len; e++) {
-        const struct edge *edge = &job->deps.items[e];
-        const struct plan_job *dep = &s->plan.jobs[edge->to];
-        const char *name = s->project.graph.jobs.items[edge->to].name;
-        strbuf_addstr(json, e ? ",{\"job\":" : "{\"job\":");
-        json_quote(json, name, strlen(name));
-        if (dep->success.id)
-            strbuf_addf(json, ",\"last_success_finished_at\":%lld,\"age_seconds\":%lld",
-                        (long long)dep->success.finished_at,
-                        (long long)((now - dep->success.finished_at) / 1000));
-        else
-            strbuf_addstr(json, ",\"last_success_finished_at\":null,\"age_seconds\":null");
-        if (edge->dep->has_max_lag)
-            strbuf_addf(json, ",\"max_lag_minutes\":%g,\"due\":%s}", edge->dep->max_lag,
-                        dep->due ? "true" : "false");
-        else
-            strbuf_addf(json, ",\"max_lag_minutes\":null,\"due\":%s}", dep->due ? "true" : "false");
-    }
-    strbuf_addstr(json, "]}");
-}
-
 int cli_why(const struct cli *c)
 {
     if (!c->arg_count) {
@@ -966,11 +960,8 @@ int cli_why(const struct cli *c)
             struct strbuf reason = STRBUF_INIT;
             graph_blocked_reason(&s.project.graph, i, &reason);
             if (c->json) {
-                strbuf_addstr(&json, shown ? ",\n{\"job\":" : "\n{\"job\":");
-                json_quote(&json, name, strlen(name));
-                strbuf_addstr(&json, ",\"due\":false,\"not_run\":");
-                json_quote(&json, reason.buf, reason.len);
-                strbuf_addch(&json, '}');
+                strbuf_addstr(&json, shown ? ",\n" : "\n");
+                cli_why_not_run_json(&s.project, i, &json);
             } else {
                 printf("%s is not run: %s\n", name, reason.buf);
                 printf("  %s\n", job->invalid ? "fix the errors above; `stau check` lists them"
@@ -980,10 +971,13 @@ int cli_why(const struct cli *c)
             rc = EXIT_JOB_FAILED;
         } else if (c->json) {
             strbuf_addstr(&json, shown ? ",\n" : "\n");
-            why_json(&s, i, now, &json);
+            cli_why_json(&s.project, &s.plan, i, now, &json);
         } else if (pj->due) {
             printf("%s is due:\n", name);
             print_active(&pj->last, now);
+            if (pj->last.id && pj->last.kwargs_given_json)
+                printf("  its last run, run %lld, had kwargs given on the command line: %s\n",
+                       (long long)pj->last.id, pj->last.kwargs_given_json);
             for (size_t r = 0; r < pj->why.len; r++)
                 printf("  %s: %s\n", reason_name(pj->why.items[r].kind), pj->why.items[r].evidence);
             print_policy(&s, i);
@@ -1053,7 +1047,49 @@ static void add_serving(struct store *st, int64_t now, struct strbuf *out)
     run_list_release(&active);
 }
 
-/* `stau status`: each job's state, its last run, and when it is next due. */
+/* A job's STATE in `stau status` (README "stau status"): failed, running, due, ok,
+ * waiting; its colour on a terminal in *sgr (NULL: none). */
+static const char *status_state(const struct plan_job *pj, const char **sgr)
+{
+    const struct run_record *last = &pj->last;
+    bool active = last->id && !run_status_finished(last->status);
+    const char *state = active && last->status == RUN_RUNNING                          ? "running"
+                        : active                                                     ? "waiting"
+                        : last->id && (last->status == RUN_FAILED ||
+                                       last->status == RUN_TIMED_OUT)                  ? "failed"
+                        : pj->due                                                    ? "due"
+                        : (last->id && last->status == RUN_SUCCEEDED) || pj->success.id ? "ok"
+                                                                                     : "waiting";
+    *sgr = strcmp(state, "failed") == 0    ? "31"
+           : strcmp(state, "running") == 0 ? "36"
+           : strcmp(state, "due") == 0     ? "33"
+           : strcmp(state, "ok") == 0      ? "32"
+                                           : NULL;
+    return state;
+}
+
+/* The run of job before the newest (its last one that ended, while the newest runs),
+ * as a LAST RUN cell ("#11 succeeded, 2h ago"; "-": none). */
+static char *previous_run_cell(struct store *st, const char *job, int64_t now)
+{
+    struct run_list runs = {0};
+    struct strbuf sb = STRBUF_INIT;
+    if (store_history(st, job, 2, &runs) < 0)
+        warn("%s", store_error(st));
+    if (runs.len == 2) {
+        const struct run_record *r = &runs.items[1];
+        strbuf_addf(&sb, "#%lld %s, ", (long long)r->id, run_status_name(r->status));
+        stale_format_age(now - (r->finished_at ? r->finished_at : r->queued_at), &sb);
+        strbuf_addstr(&sb, " ago");
+    } else {
+        strbuf_addch(&sb, '-');
+    }
+    run_list_release(&runs);
+    return strbuf_detach(&sb);
+}
+
+/* `stau status`: each job's state, its last run, and when it is next due. With
+ * --exit-code, exit status 1 when a job is failed or due. */
 int cli_status(const struct cli *c)
 {
     struct session s;
@@ -1064,16 +1100,28 @@ int cli_status(const struct cli *c)
     int64_t now = wall_clock_ms();
     size_t n = s.plan.count;
     char **cells = xcalloc(4 * n + 1, sizeof(char *));
+    /* The state --json gives (its own words), and each state's colour. */
+    char **json_state = xcalloc(n + 1, sizeof(char *));
+    const char **sgr = xcalloc(n + 1, sizeof(char *));
+    bool color = !c->json && use_color(STDOUT_FILENO);
     size_t width[4] = {3, 5, 8, 6};
     int rc = EXIT_OK;
+    bool failed_or_due = false;
+    bool *in_scope = NULL;
     for (size_t i = 0; i < n; i++) {
         const struct plan_job *pj = &s.plan.jobs[i];
         const struct job *job = &s.project.graph.jobs.items[i];
         struct strbuf sb = STRBUF_INIT;
+        /* A job not run for invalid declarations is shown when asked about (`stau
+         * status other` is not about it). */
+        if (job->blocked && !about_job(c, &s.project.graph, i, &in_scope))
+            continue;
         if (job->blocked) {
             /* Not planned (see open_session): its state is that it is not run. */
             cells[4 * i] = xstrdup(job->name);
             cells[4 * i + 1] = xstrdup(job->invalid ? "invalid" : "blocked");
+            json_state[i] = xstrdup(cells[4 * i + 1]);
+            sgr[i] = "31";
             cells[4 * i + 2] = xstrdup("-");
             strbuf_addstr(&sb, "not run: ");
             graph_blocked_reason(&s.project.graph, i, &sb);
@@ -1090,25 +1138,40 @@ int cli_status(const struct cli *c)
             continue;
         cells[4 * i] = xstrdup(job->name);
         bool active = pj->last.id && !run_status_finished(pj->last.status);
-        cells[4 * i + 1] = xstrdup(active        ? run_status_name(pj->last.status)
-                                   : pj->due     ? "due"
-                                   : pj->last.id ? run_status_name(pj->last.status)
-                                                 : "never run");
-        if (active) {
-            int64_t since = pj->last.started_at ? pj->last.started_at : pj->last.queued_at;
-            strbuf_addf(&sb, "#%lld %s for ", (long long)pj->last.id,
-                        run_status_name(pj->last.status));
-            stale_format_age(now - since, &sb);
-        } else if (pj->last.id) {
-            strbuf_addf(&sb, "#%lld %s, ", (long long)pj->last.id,
-                        run_status_name(pj->last.status));
-            stale_format_age(
-                now - (pj->last.finished_at ? pj->last.finished_at : pj->last.started_at), &sb);
-            strbuf_addstr(&sb, " ago");
+        json_state[i] = xstrdup(active        ? run_status_name(pj->last.status)
+                                : pj->due     ? "due"
+                                : pj->last.id ? run_status_name(pj->last.status)
+                                              : "never run");
+        const char *state = status_state(pj, &sgr[i]);
+        failed_or_due |= strcmp(state, "failed") == 0 || strcmp(state, "due") == 0;
+        if (strcmp(state, "running") == 0) {
+            /* "running 4s (run 12)"; LAST RUN: the run before it. */
+            strbuf_addstr(&sb, "running ");
+            stale_format_age(now - (pj->last.started_at ? pj->last.started_at : now), &sb);
+            strbuf_addf(&sb, " (run %lld)", (long long)pj->last.id);
+            cells[4 * i + 1] = strbuf_detach(&sb);
+            cells[4 * i + 2] = previous_run_cell(s.store, job->name, now);
         } else {
-            strbuf_addch(&sb, '-');
+            cells[4 * i + 1] = xstrdup(state);
         }
-        cells[4 * i + 2] = strbuf_detach(&sb);
+        if (!cells[4 * i + 2]) {
+            if (active) {
+                int64_t since = pj->last.started_at ? pj->last.started_at : pj->last.queued_at;
+                strbuf_addf(&sb, "#%lld %s for ", (long long)pj->last.id,
+                            run_status_name(pj->last.status));
+                stale_format_age(now - since, &sb);
+            } else if (pj->last.id) {
+                strbuf_addf(&sb, "#%lld %s, ", (long long)pj->last.id,
+                            run_status_name(pj->last.status));
+                stale_format_age(
+                    now - (pj->last.finished_at ? pj->last.finished_at : pj->last.started_at),
+                    &sb);
+                strbuf_addstr(&sb, " ago");
+            } else {
+                strbuf_addch(&sb, '-');
+            }
+            cells[4 * i + 2] = strbuf_detach(&sb);
+        }
         if (active) {
             strbuf_addf(&sb, "when run #%lld ends", (long long)pj->last.id);
         } else if (pj->due) {
@@ -1147,34 +1210,22 @@ int cli_status(const struct cli *c)
     for (size_t i = 0; i < n; i++) {
         if (!cells[4 * i])
             continue;
-        const struct plan_job *pj = &s.plan.jobs[i];
         const struct job *job = &s.project.graph.jobs.items[i];
         const char *policy = job->broken ? "-" : job_policy_text(job);
-        if (c->json && job->blocked) {
-            strbuf_addstr(&out, shown ? ",\n{\"job\":" : "\n{\"job\":");
-            json_quote(&out, cells[4 * i], strlen(cells[4 * i]));
-            strbuf_addf(&out, ",\"state\":\"%s\",\"due\":false,\"policy\":", cells[4 * i + 1]);
-            if (job->broken)
-                strbuf_addstr(&out, "null");
-            else
-                strbuf_addf(&out, "\"%s\"", policy_name(job_policy(job)));
-            strbuf_addstr(&out, ",\"last_run\":0,\"next\":");
-            json_quote(&out, cells[4 * i + 3], strlen(cells[4 * i + 3]));
-            strbuf_addch(&out, '}');
-        } else if (c->json) {
-            strbuf_addstr(&out, shown ? ",\n{\"job\":" : "\n{\"job\":");
-            json_quote(&out, cells[4 * i], strlen(cells[4 * i]));
-            strbuf_addf(&out,
-                        ",\"state\":\"%s\",\"due\":%s,\"policy\":\"%s\",\"last_run\":%lld,"
-                        "\"next\":",
-                        cells[4 * i + 1], pj->due ? "true" : "false",
-                        policy_name(job_policy(&s.project.graph.jobs.items[i])),
-                        (long long)pj->last.id);
-            json_quote(&out, cells[4 * i + 3], strlen(cells[4 * i + 3]));
-            strbuf_addch(&out, '}');
+        if (c->json) {
+            strbuf_addstr(&out, shown ? ",\n" : "\n");
+            cli_status_json(&s.project, &s.plan, s.store, i, now, &out);
         } else {
-            for (int k = 0; k < 3; k++)
-                strbuf_add_cell(&out, cells[4 * i + k], width[k]);
+            strbuf_add_cell(&out, cells[4 * i], width[0]);
+            if (color && sgr[i]) {
+                /* The colour around the word, the padding after it. */
+                strbuf_addf(&out, "\033[%sm%s\033[0m", sgr[i], cells[4 * i + 1]);
+                for (size_t k = strlen(cells[4 * i + 1]); k < width[1] + 2; k++)
+                    strbuf_addch(&out, ' ');
+            } else {
+                strbuf_add_cell(&out, cells[4 * i + 1], width[1]);
+            }
+            strbuf_add_cell(&out, cells[4 * i + 2], width[2]);
             strbuf_add_cell(&out, policy, width[3]);
             strbuf_addf(&out, "%s\n", cells[4 * i + 3]);
         }
@@ -1182,6 +1233,13 @@ int cli_status(const struct cli *c)
         for (int k = 0; k < 4; k++)
             free(cells[4 * i + k]);
     }
+    for (size_t i = 0; i < n; i++)
+        free(json_state[i]);
+    free(json_state);
+    free(in_scope);
+    free(sgr);
+    if (c->exit_code && failed_or_due && rc == EXIT_OK)
+        rc = EXIT_JOB_FAILED;
     if (c->json)
         strbuf_addstr(&out, shown ? "\n]\n" : "]\n");
     else

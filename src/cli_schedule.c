@@ -102,14 +102,9 @@ int cli_schedule(const struct cli *c)
                 break;
             strbuf_reset(&when);
             if (c->json) {
-                strbuf_addf(&out, "%s{\"local\":", k ? "," : "");
-                tz_format(s.zone, tick / 1000, &when);
-                json_quote(&out, when.buf, when.len);
-                strbuf_reset(&when);
-                tz_format(utc, tick / 1000, &when);
-                strbuf_addstr(&out, ",\"utc\":");
-                json_quote(&out, when.buf, when.len);
-                strbuf_addstr(&out, ",\"schedule\":");
+                strbuf_addstr(&out, k ? ",{\"at\":\"" : "{\"at\":\"");
+                json_time_format(tick, s.zone, &out);
+                strbuf_addf(&out, "\",\"at_ms\":%lld,\"schedule\":", (long long)tick);
                 json_quote(&out, s.schedule_texts[which], strlen(s.schedule_texts[which]));
                 strbuf_addch(&out, '}');
             } else {

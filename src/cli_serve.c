@@ -139,14 +139,17 @@ static void log_event(const struct serve *s, const char *event, const char *fiel
                       ...)
 {
     char when[32];
-    format_utc(wall_clock_ms(), when, sizeof(when));
+    int64_t now = wall_clock_ms();
+    format_utc(now, when, sizeof(when));
     struct strbuf text = STRBUF_INIT, line = STRBUF_INIT;
     va_list ap;
     va_start(ap, fmt);
     strbuf_vaddf(&text, fmt, ap);
     va_end(ap);
     if (s->json) {
-        strbuf_addf(&line, "{\"time\":\"%s\",\"event\":\"%s\"", when, event);
+        strbuf_addstr(&line, "{\"time\":\"");
+        json_time_format(now, NULL, &line);
+        strbuf_addf(&line, "\",\"time_ms\":%lld,\"event\":\"%s\"", (long long)now, event);
         if (fields[0])
             strbuf_addf(&line, ",%s", fields);
         strbuf_addstr(&line, ",\"message\":");
@@ -224,12 +227,23 @@ static void run_fields(struct strbuf *out, int64_t run_id, const char *job)
     json_quote(out, job, strlen(job));
 }
 
+/* ,"invocation":{...}: this serve, which runs the run (as history --json has it). */
+static void invocation_field(const struct serve *s, struct strbuf *out)
+{
+    struct run_record owned = {.host = (char *)(uintptr_t)s->self.host,
+                               .owner_pid = s->self.pid,
+                               .owner_start = s->self.start};
+    strbuf_addstr(out, ",\"invocation\":");
+    run_invocation_json(&owned, out);
+}
+
 static void on_started(void *ctx, const struct engine_run *run)
 {
     struct serve *s = ctx;
     struct strbuf f = STRBUF_INIT;
     run_fields(&f, run->run_id, run->job);
     strbuf_addf(&f, ",\"attempt\":%d,\"pid\":%d", run->attempt, run->pid);
+    invocation_field(s, &f);
     log_event(s, "started", f.buf, "run %lld %s started (attempt %d, pid %d)",
               (long long)run->run_id, run->label, run->attempt, run->pid);
     strbuf_release(&f);
@@ -249,10 +263,8 @@ static void on_finished(void *ctx, const struct engine_run *run, const struct en
     run_fields(&f, run->run_id, run->job);
     strbuf_addf(&f, ",\"status\":\"%s\",\"seconds\":%.3f", run_status_name(run->result),
                 (double)run->ms / 1000);
-    if (run->log_path) {
-        strbuf_addstr(&f, ",\"log\":");
-        json_quote(&f, run->log_path, strlen(run->log_path));
-    }
+    json_field_string(&f, "log", run->log_path);
+    invocation_field(s, &f);
     if (run->result == RUN_SUCCEEDED)
         log_event(s, "finished", f.buf, "run %lld %s succeeded in %.1fs", (long long)run->run_id,
                   run->label, (double)run->ms / 1000);
@@ -274,29 +286,34 @@ static void job_not_run(struct serve *s, const char *event, const char *words, c
     strbuf_release(&f);
 }
 
-static void on_skipped(void *ctx, const char *job, const char *why,
+static void on_skipped(void *ctx, const char *job, const char *why, int64_t run_id,
                        const struct engine_progress *pr)
 {
     (void)pr;
+    (void)run_id;
     job_not_run(ctx, "skipped", "skipped", job, why);
 }
 
-static void on_cancelled(void *ctx, const char *job, const char *why,
+static void on_cancelled(void *ctx, const char *job, const char *why, int64_t run_id,
                          const struct engine_progress *pr)
 {
     (void)pr;
+    (void)run_id;
     job_not_run(ctx, "cancelled", "cancelled", job, why);
 }
 
-static void on_up_to_date(void *ctx, const char *job, const char *why,
+static void on_up_to_date(void *ctx, const char *job, const char *why, int64_t run_id,
                           const struct engine_progress *pr)
 {
     (void)pr;
+    (void)run_id;
     job_not_run(ctx, "up-to-date", "up to date", job, why);
 }
 
-static void on_held(void *ctx, const char *job, const char *what, const struct engine_progress *pr)
+static void on_held(void *ctx, const char *job, const char *what, bool done,
+                    const struct engine_progress *pr)
 {
+    (void)done;
     struct serve *s = ctx;
     (void)pr;
     s->runs_ended++; /* what another copy did may make more due */
@@ -314,6 +331,7 @@ static void on_retry(void *ctx, const struct engine_run *run, double delay_s, in
     struct strbuf f = STRBUF_INIT;
     run_fields(&f, run->run_id, run->job);
     strbuf_addf(&f, ",\"next_attempt\":%d,\"delay_seconds\":%g", next_attempt, delay_s);
+    invocation_field(s, &f);
     log_event(s, "retry", f.buf, "run %lld %s %s; retrying in %gs (attempt %d of %d)",
               (long long)run->run_id, run->label, run->failure, delay_s, next_attempt, attempts);
     strbuf_release(&f);

@@ -13,7 +13,7 @@ const char *const decl_keys[] = {
     "retry_delay",  "timeout",      "slots",      "tags",
     "python",       "chunk_size",   "work_ids",   "allow_multiple_jobs",
     "job_type",     "data_sources", "data_sinks", "is_streaming",
-    "on",           NULL,
+    "on",           "log_limit",    NULL,
 };
 
 static const char *const dependency_keys[] = {
@@ -24,8 +24,10 @@ static const char *const dependency_keys[] = {
 /* Context for checking one declaration. */
 struct checker {
     const char *path;
+    const char *job; /* its name as messages give it: "'sales.daily'", or "the job" */
     struct diags *diags;
     bool failed;
+    const char *slip; /* check_key: the known key the key it checked is a slip for */
 };
 
 static void type_error(struct checker *c, const struct value *v, const char *key, const char *want)
@@ -79,6 +81,21 @@ static bool get_int(struct checker *c, const struct value *v, const char *key, i
     }
     *out = v->integer;
     return true;
+}
+
+/* A size in bytes: an int >= 0, or a str such as "64M" (parse_size); 0: no cap. */
+static bool get_size(struct checker *c, const struct value *v, const char *key, int64_t *out)
+{
+    uint64_t size;
+    if (v->kind == VALUE_STR) {
+        if (parse_size(v->str.data, &size) < 0 || size > INT64_MAX) {
+            range_error(c, v, key, "a size such as 64M, 1G or 500000 (bytes); 0: no limit");
+            return false;
+        }
+        *out = (int64_t)size;
+        return true;
+    }
+    return get_int(c, v, key, 0, "an int >= 0 (bytes; 0: no limit) or a str such as \"64M\"", out);
 }
 
 static bool get_number(struct checker *c, const struct value *v, const char *key, bool positive,
@@ -138,14 +155,99 @@ static bool get_json_dict(struct checker *c, const struct value *v, const char *
     return true;
 }
 
-void decl_unknown_key(struct diags *diags, const char *path, const struct value *key,
-                      const char *const *known, const char *what)
+const char *decl_unknown_key(struct diags *diags, const char *path, const struct value *key,
+                             const char *const *known, const char *what)
 {
     const char *suggestion = did_you_mean(key->str.data, known);
     diag_add(diags, DIAG_WARNING, path, key->loc, "unknown key '%s' in %s is ignored",
              key->str.data, what);
     if (suggestion)
         diag_hint(diags, "did you mean '%s'?", suggestion);
+    return suggestion;
+}
+
+/* Whether the dict v has the key name. */
+static bool has_key(const struct value *v, const char *name)
+{
+    for (size_t i = 0; i < v->dict.len; i++)
+        if (strcmp(v->dict.keys[i]->str.data, name) == 0)
+            return true;
+    return false;
+}
+
+/* After the warning about a key misspelt for `meant` (a key of STAU_CONFIG), at loc:
+ * a note of what the declaration then lacks, for the keys that change what the job
+ * does (not job_type and the documentation-only ones). */
+static void note_missing(struct checker *c, const struct value *decl, const char *meant,
+                         struct loc loc, const struct decl *out)
+{
+    const char *j = c->job;
+    char *what = NULL;
+    if (has_key(decl, meant))
+        return; /* given as well: nothing is lacking */
+    if (strcmp(meant, "dependencies") == 0)
+        what = xprintf("so %s depends on nothing", j);
+    else if (strcmp(meant, "schedule") == 0)
+        what = xprintf("so %s has no schedule", j);
+    else if (strcmp(meant, "timezone") == 0)
+        what = xprintf("so the schedule of %s is read in the machine's time zone", j);
+    else if (strcmp(meant, "inputs") == 0)
+        what = xprintf("so %s declares no inputs: a change to them does not make it due", j);
+    else if (strcmp(meant, "outputs") == 0)
+        what = xprintf("so %s declares no outputs: none is checked or archived", j);
+    else if (strcmp(meant, "main_func") == 0)
+        what = xprintf("so %s runs its file as a script, calling no function", j);
+    else if (strcmp(meant, "kwargs") == 0)
+        what = xprintf("so %s gets no kwargs", j);
+    else if (strcmp(meant, "retries") == 0)
+        what = out->retries
+                   ? xprintf("so %s is retried %lld times, the default", j, (long long)out->retries)
+                   : xprintf("so %s is not retried after a failure", j);
+    else if (strcmp(meant, "retry_delay") == 0)
+        what = xprintf("so %s waits %g s before a retry, the default", j, out->retry_delay);
+    else if (strcmp(meant, "timeout") == 0)
+        what = xprintf("so %s has no timeout", j);
+    else if (strcmp(meant, "slots") == 0)
+        what = xprintf("so %s takes 1 slot", j);
+    else if (strcmp(meant, "tags") == 0)
+        what = xprintf("so %s has no tags: no tag:NAME selects it", j);
+    else if (strcmp(meant, "python") == 0)
+        what = xprintf("so %s runs with the default interpreter", j);
+    else if (strcmp(meant, "chunk_size") == 0)
+        what = has_key(decl, "work_ids") ? xprintf("so %s runs all its work IDs in one chunk", j)
+                                         : xprintf("so %s is not split into chunks", j);
+    else if (strcmp(meant, "work_ids") == 0)
+        what = has_key(decl, "chunk_size")
+                   ? xprintf("so %s has no work IDs of its own: select_work chooses them", j)
+                   : xprintf("so %s is not split into chunks", j);
+    else if (strcmp(meant, "allow_multiple_jobs") == 0)
+        what = out->original_form ? xprintf("so %s may run twice at once", j)
+                                  : xprintf("so %s never runs twice at once", j);
+    else if (strcmp(meant, "on") == 0)
+        what = xprintf("so %s runs on its default policy", j);
+    if (what)
+        diag_add(c->diags, DIAG_NOTE, c->path, loc, "%s", what);
+    free(what);
+}
+
+/* The same for a key of a dependency on `up` (NULL: its job is not known). */
+static void note_missing_in_dependency(struct checker *c, const struct value *dep,
+                                       const char *meant, struct loc loc, const char *up)
+{
+    if (!up || has_key(dep, meant) ||
+        ((strcmp(meant, "kwargs") == 0 || strcmp(meant, "custom_kwargs") == 0) &&
+         (has_key(dep, "kwargs") || has_key(dep, "custom_kwargs"))))
+        return;
+    const char *lacks = strcmp(meant, "max_lag") == 0  ? "has no max_lag"
+                        : strcmp(meant, "unique") == 0 ? "shares its run of it"
+                        : strcmp(meant, "allow_missing_work_ids") == 0
+                            ? "judges max_lag per work ID"
+                        : strcmp(meant, "kwargs") == 0 || strcmp(meant, "custom_kwargs") == 0
+                            ? "passes it no kwargs"
+                            : NULL;
+    if (lacks)
+        diag_add(c->diags, DIAG_NOTE, c->path, loc, "so the dependency of %s on '%s' %s", c->job,
+                 up, lacks);
 }
 
 /* Is this one of the keys, the canonical or an alias? */
@@ -164,6 +266,14 @@ static bool is_identifier(const char *s)
             return false;
     return true;
 }
+
+/* A key written for a known one (meant), where, and the diagnostics there were after
+ * its warning. */
+struct slip {
+    const char *meant;
+    struct loc loc;
+    size_t after;
+};
 
 static void check_dependency(struct checker *c, const struct value *v, struct decl *out)
 {
@@ -184,6 +294,7 @@ static void check_dependency(struct checker *c, const struct value *v, struct de
     }
     const struct value *name_key = NULL;
     bool ok = true;
+    VEC(struct slip) slips = {0};
     for (size_t i = 0; i < v->dict.len; i++) {
         const struct value *k = v->dict.keys[i], *x = v->dict.values[i];
         if (key_is(k, "job") || key_is(k, "job_type")) {
@@ -212,9 +323,15 @@ static void check_dependency(struct checker *c, const struct value *v, struct de
         } else if (key_is(k, "allow_missing_work_ids")) {
             ok &= get_bool(c, x, "allow_missing_work_ids", &dep.allow_missing_work_ids);
         } else {
-            decl_unknown_key(c->diags, c->path, k, dependency_keys, "a dependency");
+            const char *meant =
+                decl_unknown_key(c->diags, c->path, k, dependency_keys, "a dependency");
+            if (meant)
+                VEC_PUSH(&slips, ((struct slip){meant, k->loc, 0}));
         }
     }
+    for (size_t i = 0; i < slips.len; i++)
+        note_missing_in_dependency(c, v, slips.items[i].meant, slips.items[i].loc, dep.job);
+    VEC_FREE(&slips);
     if (!name_key && ok && !v->incomplete) {
         diag_add(c->diags, DIAG_ERROR, c->path, v->loc, "dependency has no 'job'");
         diag_hint(c->diags, "write {\"job\": \"name.of.job\", ...}");
@@ -307,6 +424,8 @@ static void check_on(struct checker *c, const struct value *x, struct decl *out)
     out->on_loc = x->loc;
 }
 
+/* Check one key of STAU_CONFIG; a misspelt one that is certainly a known key sets
+ * c->slip to that key. */
 static void check_key(struct checker *c, const struct value *k, const struct value *x,
                       struct decl *out)
 {
@@ -378,6 +497,8 @@ static void check_key(struct checker *c, const struct value *k, const struct val
     } else if (key_is(k, "timeout")) {
         if (x->kind != VALUE_NONE)
             get_number(c, x, key, true, &out->timeout);
+    } else if (key_is(k, "log_limit")) {
+        get_size(c, x, key, &out->log_limit);
     } else if (key_is(k, "slots")) {
         get_int(c, x, key, 1, "an int >= 1", &out->slots);
     } else if (key_is(k, "tags")) {
@@ -416,37 +537,62 @@ static void check_key(struct checker *c, const struct value *k, const struct val
     } else if (key_is(k, "on")) {
         check_on(c, x, out);
     } else {
-        decl_unknown_key(c->diags, c->path, k, decl_keys, "STAU_CONFIG");
+        c->slip = decl_unknown_key(c->diags, c->path, k, decl_keys, "STAU_CONFIG");
     }
 }
 
-struct decl_defaults decl_defaults = {0, 60};
+struct decl_defaults decl_defaults = {0, 60, DECL_LOG_LIMIT};
 
-int decl_build(const struct value *v, const char *path, struct decl *out, struct diags *diags)
+int decl_build(const struct value *v, const char *path, const char *job, struct decl *out,
+               struct diags *diags)
 {
-    struct checker c = {path, diags, false};
+    char *name = job ? xprintf("'%s'", job) : xstrdup("the job");
+    struct checker c = {path, name, diags, false, NULL};
     memset(out, 0, sizeof(*out));
     out->slots = 1;
     out->retries = decl_defaults.retries;
     out->retry_delay = decl_defaults.retry_delay;
+    out->log_limit = decl_defaults.log_limit;
     if (v->kind != VALUE_DICT) {
         diag_add(diags, DIAG_ERROR, path, v->loc,
                  "STAU_CONFIG must be a dict or ReportConfig(...), not %s",
                  value_kind_name(v->kind));
         diag_hint(diags, "write STAU_CONFIG = {\"dependencies\": [...], \"schedule\": \"...\"}");
+        free(name);
         return -1;
     }
     out->original_form = v->record != NULL;
     /* The original Stau's ReportConfig allows concurrent runs unless told otherwise. */
     out->allow_multiple_jobs = out->original_form;
+    VEC(struct slip) slips = {0};
     for (size_t i = 0; i < v->dict.len; i++) {
         size_t before = diags->errors;
+        /* What a slip leaves out is told once the rest is known (has work_ids?). The note
+         * goes right after its warning, which is the last diagnostic then. */
+        c.slip = NULL;
         check_key(&c, v->dict.keys[i], v->dict.values[i], out);
         if (diags->errors != before)
             c.failed = true;
+        if (c.slip)
+            VEC_PUSH(&slips, ((struct slip){c.slip, v->dict.keys[i]->loc, diags->items.len}));
     }
+    /* Each note goes right after its warning; the rest of the declaration is known by
+     * then (does it give work_ids?). Inserted from the last, so positions hold. */
+    for (size_t n = slips.len; n-- > 0;) {
+        size_t before = diags->items.len;
+        note_missing(&c, v, slips.items[n].meant, slips.items[n].loc, out);
+        if (diags->items.len == before + 1 && slips.items[n].after < before) {
+            struct diag note = diags->items.items[before];
+            memmove(&diags->items.items[slips.items[n].after + 1],
+                    &diags->items.items[slips.items[n].after],
+                    (before - slips.items[n].after) * sizeof(struct diag));
+            diags->items.items[slips.items[n].after] = note;
+        }
+    }
+    VEC_FREE(&slips);
     if (!out->kwargs_json)
         out->kwargs_json = xstrdup("{}");
+    free(name);
     return c.failed ? -1 : 0;
 }
 

@@ -37,6 +37,8 @@ struct decl {
     int64_t retries;             /* attempts after a failure */
     double retry_delay;          /* seconds before the first retry; doubles each time */
     double timeout;              /* seconds per attempt; 0 for none */
+    int64_t log_limit;           /* bytes an attempt's log keeps (its first and last halves);
+                                    0: all */
     int64_t slots;               /* share of the -j budget a run takes */
     struct strlist tags;         /* for selection with tag:NAME */
     char *python;                /* interpreter, or NULL for the default */
@@ -59,19 +61,27 @@ struct decl {
 struct decl_defaults {
     int64_t retries;
     double retry_delay;
+    int64_t log_limit;
 };
+
+/* The cap of a run's log unless [tool.stau] or the declaration says (64 MiB). */
+#define DECL_LOG_LIMIT ((int64_t)64 << 20)
 extern struct decl_defaults decl_defaults;
 
 /* Every key a declaration may have, NULL-terminated (for help and did-you-mean). */
 extern const char *const decl_keys[];
 
-/* Warn that key (a str value) is not among known, with a did-you-mean. */
-void decl_unknown_key(struct diags *diags, const char *path, const struct value *key,
-                      const char *const *known, const char *what);
-/* Check v (STAU_CONFIG's value) and fill out; errors and warnings go to diags
- * under path. Returns 0, or -1 when there was an error: out then holds what had
- * none (release it as well). */
-int decl_build(const struct value *v, const char *path, struct decl *out, struct diags *diags);
+/* Warn that key (a str value) is not among known, with a did-you-mean; the known key
+ * it is a slip for (borrowed from known), or NULL when none is close. */
+const char *decl_unknown_key(struct diags *diags, const char *path, const struct value *key,
+                             const char *const *known, const char *what);
+/* Check v (STAU_CONFIG's value) of job `job` (its name, for messages; NULL: not known)
+ * and fill out; errors and warnings go to diags under path. A misspelt key that is
+ * certainly a known one is a warning followed by a note of what the job then lacks
+ * ("so 'x' has no schedule"), unless it gives that key too. Returns 0, or -1 when
+ * there was an error: out then holds what had none (release it as well). */
+int decl_build(const struct value *v, const char *path, const char *job, struct decl *out,
+               struct diags *diags);
 /* Release all of d but its dependencies: what a declaration with errors keeps, to
  * check them against the other jobs (it never runs). */
 void decl_keep_dependencies(struct decl *d);

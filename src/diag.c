@@ -109,14 +109,25 @@ static size_t display_width(const char *s, size_t from, size_t to)
     return w;
 }
 
-void diag_print(FILE *out, const struct diag_printer *p, const struct diag *d)
+/* s as text safe on a terminal (control characters escaped), in sb. */
+static const char *safe_text(struct strbuf *sb, const char *s, size_t len)
+{
+    strbuf_reset(sb);
+    strbuf_add_terminal_text(sb, s, len);
+    return strbuf_str(sb);
+}
+
+/* diag_print, the source line and caret left out when show_source is false. */
+static void print_one(FILE *out, const struct diag_printer *p, const struct diag *d,
+                      bool show_source)
 {
     static const char *names[] = {"error", "warning", "note"};
     static const char *colors[] = {"\033[1;31m", "\033[1;35m", "\033[1;36m"};
     const char *bold = p->color ? "\033[1m" : "", *reset = p->color ? "\033[0m" : "";
     uint32_t col = d->loc.col ? d->loc.col : 1;
+    struct strbuf safe = STRBUF_INIT;
     if (d->path) {
-        fprintf(out, "%s%s%s", bold, p->prefix, d->path);
+        fprintf(out, "%s%s%s", bold, p->prefix, safe_text(&safe, d->path, strlen(d->path)));
         if (d->loc.line)
             fprintf(out, ":%u:%u", d->loc.line, col);
         fprintf(out, ":%s ", reset);
@@ -124,9 +135,10 @@ void diag_print(FILE *out, const struct diag_printer *p, const struct diag *d)
         fprintf(out, "stau: ");
     }
     fprintf(out, "%s%s:%s %s\n", p->color ? colors[d->severity] : "", names[d->severity], reset,
-            d->message);
+            safe_text(&safe, d->message, strlen(d->message)));
     struct strbuf src = STRBUF_INIT;
-    if (d->path && d->loc.line && read_source_line(p->root, d->path, d->loc.line, &src)) {
+    if (show_source && d->path && d->loc.line &&
+        read_source_line(p->root, d->path, d->loc.line, &src)) {
         /* Editors hide a UTF-8 byte-order mark, and columns already leave it out
          * (the parser skips it): so does the line shown. */
         const char *line = strbuf_str(&src);
@@ -141,9 +153,21 @@ void diag_print(FILE *out, const struct diag_printer *p, const struct diag *d)
                          : at + 1;
         if (end > len)
             end = len > at ? len : at + 1;
-        fprintf(out, " %5u | %s\n       | ", d->loc.line, line);
-        put_pad(out, line, at);
-        size_t width = display_width(line, at, end);
+        /* Escaped piece by piece, so that the caret still points where it should. */
+        struct strbuf before = STRBUF_INIT, marked = STRBUF_INIT, after = STRBUF_INIT;
+        size_t stop = end < len ? end : len; /* the caret may stand past the line's end */
+        strbuf_add_terminal_text(&before, line, at);
+        strbuf_add_terminal_text(&marked, line + at, stop - at);
+        strbuf_add_terminal_text(&after, line + stop, len - stop);
+        fprintf(out, " %5u | %s%s%s\n       | ", d->loc.line, strbuf_str(&before),
+                strbuf_str(&marked), strbuf_str(&after));
+        put_pad(out, strbuf_str(&before), before.len);
+        size_t width = display_width(strbuf_str(&marked), 0, marked.len);
+        if (!width)
+            width = 1;
+        strbuf_release(&before);
+        strbuf_release(&marked);
+        strbuf_release(&after);
         fprintf(out, "%s^", p->color ? colors[d->severity] : "");
         for (size_t i = 1; i < width; i++)
             fputc('~', out);
@@ -151,11 +175,29 @@ void diag_print(FILE *out, const struct diag_printer *p, const struct diag *d)
     }
     strbuf_release(&src);
     if (d->hint)
-        fprintf(out, "  %shint:%s %s\n", bold, reset, d->hint);
+        fprintf(out, "  %shint:%s %s\n", bold, reset, safe_text(&safe, d->hint, strlen(d->hint)));
+    strbuf_release(&safe);
+}
+
+void diag_print(FILE *out, const struct diag_printer *p, const struct diag *d)
+{
+    print_one(out, p, d, true);
+}
+
+/* Whether b is about the very place a is. */
+static bool same_place(const struct diag *a, const struct diag *b)
+{
+    return a->path && b->path && strcmp(a->path, b->path) == 0 && a->loc.line == b->loc.line &&
+           a->loc.col == b->loc.col && a->loc.end_line == b->loc.end_line &&
+           a->loc.end_col == b->loc.end_col;
 }
 
 void diag_print_all(FILE *out, const struct diag_printer *p, const struct diags *d)
 {
-    for (size_t i = 0; i < d->items.len; i++)
-        diag_print(out, p, &d->items.items[i]);
+    for (size_t i = 0; i < d->items.len; i++) {
+        const struct diag *at = &d->items.items[i];
+        /* A note about the place just shown does not show it again. */
+        bool again = i && at->severity == DIAG_NOTE && same_place(&d->items.items[i - 1], at);
+        print_one(out, p, at, !again);
+    }
 }

@@ -54,7 +54,8 @@ struct diag_printer {
 };
 /* Print one diagnostic, with its source line and caret when the file can be read. */
 void diag_print(FILE *out, const struct diag_printer *p, const struct diag *d);
-/* Print them all in order. */
+/* Print them all in order; a note about the place of the message before it goes
+ * without the source line again. */
 void diag_print_all(FILE *out, const struct diag_printer *p, const struct diags *d);
 
 #endif

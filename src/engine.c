@@ -136,25 +136,35 @@ static int system_terminate(void *ctx, struct proc *proc, int64_t grace_ms)
 
 /* ---- the reporter ---- */
 
-/* Where the engine stands; with longest, also what has run longest (*longest is
- * then the caller's to free). */
-static void progress_of(const struct engine *e, struct engine_progress *out, char **longest)
+/* Where the engine stands; with labels, also what has run longest and whose retry
+ * comes next (labels[0] and labels[1] are then the caller's to free). */
+static void progress_of(const struct engine *e, struct engine_progress *out, char **labels)
 {
     *out = (struct engine_progress){
         .done = e->done, .count = e->count, .running = e->running + e->selecting};
-    if (!longest)
+    if (!labels)
         return;
-    *longest = NULL;
-    const struct task *oldest = NULL;
+    labels[0] = labels[1] = NULL;
+    const struct task *oldest = NULL, *next_retry = NULL;
     for (size_t i = e->open_tasks; i < e->tasks.len; i++) {
         const struct task *t = e->tasks.items[i];
         if (t->state == TASK_RUNNING && (!oldest || t->started_mono < oldest->started_mono))
             oldest = t;
+        bool waits = t->state == TASK_RETRY || (t->state == TASK_READY && t->attempt > 1);
+        if (waits && (!next_retry || t->retry_at < next_retry->retry_at))
+            next_retry = t;
     }
+    int64_t now = engine_mono(e);
     if (oldest) {
-        *longest = engine_task_label(oldest);
-        out->longest = *longest;
-        out->longest_ms = engine_mono(e) - oldest->started_mono;
+        labels[0] = engine_task_label(oldest);
+        out->longest = labels[0];
+        out->longest_ms = now - oldest->started_mono;
+    }
+    if (next_retry) {
+        labels[1] = engine_task_label(next_retry);
+        out->retrying = labels[1];
+        out->retry = next_retry->attempt - 1;
+        out->retry_in_ms = next_retry->retry_at > now ? next_retry->retry_at - now : 0;
     }
 }
 
@@ -163,10 +173,11 @@ static void report_progress(struct engine *e)
     if (!e->cfg.reporter.progress)
         return;
     struct engine_progress pr;
-    char *longest;
-    progress_of(e, &pr, &longest);
+    char *labels[2];
+    progress_of(e, &pr, labels);
     e->cfg.reporter.progress(e->cfg.reporter.ctx, &pr);
-    free(longest);
+    free(labels[0]);
+    free(labels[1]);
 }
 
 /* A task as the reporter is told of it (label: engine_task_label's, borrowed). */
@@ -199,27 +210,69 @@ static void report_finished(struct engine *e, const struct task *t, int64_t ms)
     free(label);
 }
 
-void engine_report_cancelled(struct engine *e, const char *job, const char *why)
+void engine_report_cancelled(struct engine *e, const char *job, const char *why, int64_t run_id)
 {
     if (!e->cfg.reporter.cancelled) {
-        engine_report_skipped(e, job, why);
+        engine_report_skipped(e, job, why, run_id);
         return;
     }
     struct engine_progress pr;
     progress_of(e, &pr, NULL);
-    e->cfg.reporter.cancelled(e->cfg.reporter.ctx, job, why, &pr);
+    e->cfg.reporter.cancelled(e->cfg.reporter.ctx, job, why, run_id, &pr);
 }
 
-void engine_report_skipped(struct engine *e, const char *job, const char *why)
+void engine_report_skipped(struct engine *e, const char *job, const char *why, int64_t run_id)
 {
     if (!e->cfg.reporter.skipped)
         return;
     struct engine_progress pr;
     progress_of(e, &pr, NULL);
-    e->cfg.reporter.skipped(e->cfg.reporter.ctx, job, why, &pr);
+    e->cfg.reporter.skipped(e->cfg.reporter.ctx, job, why, run_id, &pr);
 }
 
 /* ---- jobs and tasks finishing ---- */
+
+bool engine_result_failed(enum run_status result)
+{
+    return result == RUN_FAILED || result == RUN_TIMED_OUT || result == RUN_INTERRUPTED ||
+           result == RUN_LOST;
+}
+
+char *engine_skip_why(const struct due_job *d, bool elsewhere)
+{
+    if (d->result == RUN_SKIPPED && d->skip_why)
+        return xstrdup(d->skip_why);
+    const char *name = d->result == RUN_SKIPPED ? d->skipped_for : due_job_of(d)->name;
+    if (d->result == RUN_CANCELLED)
+        return xprintf("'%s' was cancelled: it chose no work IDs", name);
+    enum run_status said = engine_result_failed(d->result) ? d->result : RUN_FAILED;
+    return xprintf("'%s' %s%s", name, run_status_said(said), elsewhere ? " in another stau" : "");
+}
+
+/* Count a job (or, stopped, one that began) that ended so. */
+static void count_outcome(struct engine_totals *t, enum run_status result)
+{
+    switch (result) {
+    case RUN_SUCCEEDED:
+        t->succeeded++;
+        break;
+    case RUN_SKIPPED:
+        t->skipped++;
+        break;
+    case RUN_TIMED_OUT:
+        t->timed_out++;
+        break;
+    case RUN_INTERRUPTED:
+        t->interrupted++;
+        break;
+    case RUN_LOST:
+        t->lost++;
+        break;
+    default:
+        t->failed++;
+        break;
+    }
+}
 
 /* Mark a task finished with result; its job is done when all its tasks are. */
 void engine_finish_task(struct engine *e, struct task *t, enum run_status result, int64_t ms)
@@ -229,18 +282,33 @@ void engine_finish_task(struct engine *e, struct task *t, enum run_status result
     e->done++;
     report_finished(e, t, ms);
     struct due_job *d = t->d;
-    if (result == RUN_SUCCEEDED)
-        /* The chunk ending last saw every chunk's outputs (as work_success_of). */
+    /* The chunk ending last saw every chunk's outputs. Last by the end recorded, ties
+     * to the newest run, exactly as work_success_of picks from the store: else a
+     * dependent remembers one chunk, the next plan reads another, and finds it due
+     * again (chunks ending in one millisecond, seen under load). */
+    if (result == RUN_SUCCEEDED &&
+        (!d->up_fp[0] || t->ended_wall > d->up_fp_ended ||
+         (t->ended_wall == d->up_fp_ended && t->run_id > d->up_fp_run))) {
         stale_upstream_fp(due_job_of(d)->decl->outputs.len > 0, t->outputs_fp, t->run_id, d->up_fp);
+        d->up_fp_ended = t->ended_wall;
+        d->up_fp_run = t->run_id;
+    }
     if (result == RUN_SKIPPED && d->result == RUN_SUCCEEDED) {
         d->result = RUN_SKIPPED;
         d->skipped_for = due_job_of(d)->name;
     } else if (result == RUN_CANCELLED) {
         d->result = RUN_CANCELLED;
     } else if (result != RUN_SUCCEEDED && result != RUN_SKIPPED) {
-        d->result = RUN_FAILED;
-        if (e->cfg.fail_fast)
+        /* The job ends as its chunks did; a failure outweighs a timeout or an
+         * interrupt of another chunk. */
+        if (!engine_result_failed(d->result) || result == RUN_FAILED)
+            d->result = result;
+        if (e->cfg.fail_fast) {
             e->stopping = true;
+            if (!e->stop_cause)
+                e->stop_cause = xprintf("--fail-fast stopped after '%s' %s", due_job_of(d)->name,
+                                        run_status_said(result));
+        }
     }
     engine_unblock(e, t);
     if (--d->runs_left == 0)
@@ -254,19 +322,21 @@ void engine_skip_job(struct engine *e, struct due_job *d, const char *failed, co
         d->sub->ready_jobs--;
     d->result = RUN_SKIPPED;
     d->skipped_for = failed;
-    engine_close_claim(e, d, RUN_SKIPPED);
+    free(d->skip_why);
+    d->skip_why = xstrdup(why);
+    int64_t run_id = engine_close_claim(e, d, RUN_SKIPPED);
     e->done++;
-    engine_report_skipped(e, due_job_of(d)->name, why);
+    engine_report_skipped(e, due_job_of(d)->name, why, run_id);
     engine_finish_job(e, d);
 }
 
-static void report_up_to_date(struct engine *e, const char *job, const char *why)
+static void report_up_to_date(struct engine *e, const char *job, const char *why, int64_t run_id)
 {
     if (!e->cfg.reporter.up_to_date)
         return;
     struct engine_progress pr;
     progress_of(e, &pr, NULL);
-    e->cfg.reporter.up_to_date(e->cfg.reporter.ctx, job, why, &pr);
+    e->cfg.reporter.up_to_date(e->cfg.reporter.ctx, job, why, run_id, &pr);
 }
 
 void engine_finish_up_to_date(struct engine *e, struct due_job *d, const char *why)
@@ -276,9 +346,9 @@ void engine_finish_up_to_date(struct engine *e, struct due_job *d, const char *w
     d->result = RUN_SUCCEEDED;
     d->up_to_date = true;
     memcpy(d->up_fp, d->sub->plan->jobs[d->job].up_fp, sizeof(d->up_fp));
-    engine_close_claim(e, d, RUN_SKIPPED);
+    int64_t run_id = engine_close_claim(e, d, RUN_SKIPPED);
     e->done++;
-    report_up_to_date(e, due_job_of(d)->name, why);
+    report_up_to_date(e, due_job_of(d)->name, why, run_id);
     engine_finish_job(e, d);
 }
 
@@ -311,18 +381,15 @@ void engine_finish_job(struct engine *e, struct due_job *d)
         e->totals.cancelled++;
     else if (d->not_needed)
         e->totals.skipped++;
-    else if (d->result == RUN_SUCCEEDED)
-        e->totals.succeeded++;
-    else if (d->result == RUN_SKIPPED)
-        e->totals.skipped++;
     else
-        e->totals.failed++;
+        count_outcome(&e->totals, d->result);
     if (d->claim)
         engine_close_claim(e, d, RUN_SKIPPED); /* every chunk was skipped */
     engine_job_ended_feeding(e, d);
     if (!d->had_tasks)
         engine_fed_job_done(e, d);
     const char *failed = d->result == RUN_SKIPPED ? d->skipped_for : due_job_of(d)->name;
+    char *why = d->result == RUN_SUCCEEDED ? NULL : engine_skip_why(d, elsewhere);
     size_t k = (size_t)(d - sub->due);
     for (size_t at = sub->dependents_at[k]; at < sub->dependents_at[k + 1]; at++) {
         struct due_job *w = &sub->due[sub->dependents[at]];
@@ -331,10 +398,12 @@ void engine_finish_job(struct engine *e, struct due_job *d)
         if (w->state == JOB_SELECTING && w->early) {
             /* Choosing its work IDs before its dependencies end: it counts them as
              * any waiting job does, and is skipped once it has chosen. */
-            if (d->result == RUN_SUCCEEDED)
+            if (d->result == RUN_SUCCEEDED) {
                 w->waiting_for--;
-            else if (!w->failed_upstream)
+            } else if (!w->failed_upstream) {
                 w->failed_upstream = failed;
+                w->failed_why = xstrdup(why);
+            }
             continue;
         }
         if (w->state != JOB_WAITING)
@@ -348,12 +417,9 @@ void engine_finish_job(struct engine *e, struct due_job *d)
             }
             continue;
         }
-        char *why = d->result == RUN_CANCELLED
-                        ? xprintf("'%s' was cancelled: it chose no work IDs", failed)
-                        : xprintf("'%s' failed%s", failed, elsewhere ? " in another stau" : "");
         engine_skip_job(e, w, failed, why);
-        free(why);
     }
+    free(why);
 }
 
 /* A run ended: decide its outcome, free its slot, record it, or plan its retry. */
@@ -366,7 +432,7 @@ static void end_run(struct engine *e, struct task *t, const struct proc_event *e
     e->running--;
     if (t->taken_over) {
         /* Another stau has its record now (lost, and run again): leave it be. */
-        t->failure = xstrdup("taken over by another stau");
+        t->failure = xstrdup("lost (taken over by another stau)");
         engine_finish_task(e, t, RUN_LOST, ev->wall_ms);
         return;
     }
@@ -390,8 +456,11 @@ static void end_run(struct engine *e, struct task *t, const struct proc_event *e
         plan_outputs_fingerprint(p, e->cfg.store, d->job, now, outputs_fp, &missing, &learned,
                                  &output_files);
         if (missing) {
-            t->failure =
-                xprintf("failed: declared output '%s' is missing after a zero exit", missing);
+            struct strbuf shown = STRBUF_INIT; /* the path as the terminal may show it */
+            strbuf_add_printable(&shown, missing, strlen(missing));
+            t->failure = xprintf("failed: declared output '%s' is missing after a zero exit",
+                                 strbuf_str(&shown));
+            strbuf_release(&shown);
             free(missing);
         } else {
             fin.status = RUN_SUCCEEDED;
@@ -407,8 +476,11 @@ static void end_run(struct engine *e, struct task *t, const struct proc_event *e
                  !e->totals.interrupts && t->attempt <= job->decl->retries;
     /* Free the slot for what is ready before archiving: the archive and the record
      * are bookkeeping, and a slot idle meanwhile is time lost. */
+    t->ended_wall = now;
     if (!retry)
         engine_finish_task(e, t, fin.status, ev->wall_ms);
+    else
+        t->retry_run = engine_record_retry(e, t); /* before this end can be seen */
     engine_record_end(e, t, &fin, now, &learned);
     store_file_list_release(&learned);
     strbuf_release(&output_files);
@@ -419,11 +491,13 @@ static void end_run(struct engine *e, struct task *t, const struct proc_event *e
         if (e->cfg.reporter.retry) {
             char *label = engine_task_label(t);
             struct engine_run run = run_of(t, label, fin.status, ev->wall_ms);
+            run.next_run = t->retry_run;
             e->cfg.reporter.retry(e->cfg.reporter.ctx, &run, delay, t->attempt + 1,
                                   (int)job->decl->retries + 1);
             free(label);
         }
         t->attempt++;
+        t->result = fin.status; /* the last attempt's, until the next one ends */
         t->state = TASK_RETRY;
         t->retry_at = engine_mono(e) + (int64_t)(delay * 1000);
     }
@@ -546,7 +620,8 @@ static void start_task(struct engine *e, struct task *t)
                              .timeout_ms = (int64_t)(job->decl->timeout * 1000),
                              .grace_ms = GRACE_MS,
                              .input = input.buf,
-                             .input_len = input.len};
+                             .input_len = input.len,
+                             .log_limit = (uint64_t)job->decl->log_limit};
     struct strbuf err = STRBUF_INIT;
     t->started_wall = now;
     t->started_mono = engine_mono(e);
@@ -853,6 +928,9 @@ int engine_submit(struct engine *e, struct project *p, struct plan *plan,
         sub->ready_jobs += d->state == JOB_READY;
     }
     sub->git_commit = project_git_commit(p->root);
+    sub->git.dirty = -1;
+    if (sub->git_commit)
+        git_changes_of(p->root, p->jobs_root, &sub->git);
     char *jobs = xprintf("%s/%s", p->root, p->jobs_root);
     sub->jobs_path = realpath(jobs, NULL);
     if (!sub->jobs_path)
@@ -924,6 +1002,8 @@ static void submission_free(struct submission *sub)
         free(sub->due[i].kwargs);
         free(sub->due[i].flow);
         free(sub->due[i].empty_why);
+        free(sub->due[i].skip_why);
+        free(sub->due[i].failed_why);
         free(sub->due[i].upstream_lines);
         free(sub->due[i].dep_due);
         VEC_FREE(&sub->due[i].known_ids);
@@ -936,6 +1016,7 @@ static void submission_free(struct submission *sub)
     free(sub->chunk_edge);
     free(sub->dependents_at);
     free(sub->git_commit);
+    git_changes_release(&sub->git);
     free(sub->jobs_path);
     free(sub);
 }
@@ -1007,6 +1088,8 @@ void engine_interrupt(struct engine *e)
 {
     e->totals.interrupts++;
     e->stopping = true;
+    if (!e->stop_cause)
+        e->stop_cause = xstrdup("stau was interrupted");
     e->terminate_at = -1;
     e->cfg.procs.terminate_all(e->cfg.procs.ctx, e->totals.interrupts == 1 ? GRACE_MS : 0);
 }
@@ -1014,6 +1097,8 @@ void engine_interrupt(struct engine *e)
 void engine_stop(struct engine *e, int64_t grace_ms)
 {
     e->stopping = true;
+    if (!e->stop_cause)
+        e->stop_cause = xstrdup("stau stopped");
     if (grace_ms <= 0)
         engine_interrupt(e);
     else if (e->terminate_at < 0)
@@ -1063,6 +1148,19 @@ static void stop_taken_over(struct engine *e)
     }
 }
 
+/* The runs this engine holds queued: claims no task took yet, retries planned. They
+ * are renewed by a heartbeat as running runs are. */
+static size_t queued_runs(const struct engine *e)
+{
+    size_t n = 0;
+    for (size_t s = 0; s < e->subs.len; s++)
+        for (size_t i = 0; i < e->subs.items[s]->due_count; i++)
+            n += e->subs.items[s]->due[i].claim != 0;
+    for (size_t i = e->open_tasks; i < e->tasks.len; i++)
+        n += e->tasks.items[i]->retry_run != 0;
+    return n;
+}
+
 static void on_clock(struct engine *e)
 {
     int64_t now = engine_mono(e);
@@ -1071,7 +1169,7 @@ static void on_clock(struct engine *e)
         int renewed = store_heartbeat(e->cfg.store, &owner, engine_wall(e));
         if (renewed < 0)
             warn("%s", store_error(e->cfg.store));
-        else if ((size_t)renewed < e->running)
+        else if ((size_t)renewed < e->running + queued_runs(e))
             stop_taken_over(e);
         e->next_heartbeat = now + HEARTBEAT_MS;
     }
@@ -1147,8 +1245,12 @@ void engine_totals(const struct engine *e, struct engine_totals *out)
             const struct due_job *d = &sub->due[i];
             if (d->state == JOB_DONE || d->state == JOB_HELD)
                 continue;
-            if (d->began && d->result == RUN_FAILED)
-                out->failed++;
+            enum run_status result = d->result;
+            for (size_t k = 0; k < d->tasks.len && !engine_result_failed(result); k++)
+                if (d->tasks.items[k]->state != TASK_DONE && d->tasks.items[k]->attempt > 1)
+                    result = d->tasks.items[k]->result; /* its retry never ended */
+            if (d->began && engine_result_failed(result))
+                count_outcome(out, result);
             else if (d->began)
                 out->not_finished++;
             else
@@ -1161,13 +1263,72 @@ int engine_exit_status(const struct engine *e)
 {
     struct engine_totals t;
     engine_totals(e, &t);
-    return t.interrupts ? EXIT_RUN_INTERRUPTED : t.failed ? EXIT_RUN_FAILED : 0;
+    return t.interrupts                                        ? EXIT_RUN_INTERRUPTED
+           : t.failed || t.timed_out || t.lost || t.interrupted ? EXIT_RUN_FAILED
+                                                                : 0;
+}
+
+/* One run that never started because the engine stopped first, told. */
+static void report_stopped_run(struct engine *e, const char *label, const char *what,
+                               int64_t run_id)
+{
+    e->done++;
+    if (!e->cfg.reporter.stopped)
+        return;
+    struct engine_progress pr;
+    progress_of(e, &pr, NULL);
+    e->cfg.reporter.stopped(e->cfg.reporter.ctx, label, what, run_id, &pr);
+}
+
+/* Tell of each planned run that never started (stau stopped first: interrupted,
+ * --fail-fast), its claim closed as skipped, so that the lines count every run. */
+static void report_stopped(struct engine *e)
+{
+    const char *cause = e->stop_cause ? e->stop_cause : "stau stopped";
+    for (size_t s = 0; s < e->subs.len; s++) {
+        struct submission *sub = e->subs.items[s];
+        for (size_t i = 0; i < sub->due_count; i++) {
+            struct due_job *d = &sub->due[i];
+            const char *name = due_job_of(d)->name;
+            if (d->state == JOB_WAITING || d->state == JOB_READY) {
+                char *what = xprintf("not started: %s", cause);
+                report_stopped_run(e, name, what, engine_close_claim(e, d, RUN_SKIPPED));
+                free(what);
+            } else if (d->state == JOB_HELD) {
+                char *what = xprintf("not waited for: run %lld of another stau has not ended",
+                                     (long long)d->held_run);
+                report_stopped_run(e, name, what, 0);
+                free(what);
+            } else if (d->state == JOB_STARTED) {
+                for (size_t k = 0; k < d->tasks.len; k++) {
+                    struct task *t = d->tasks.items[k];
+                    if (t->state != TASK_READY && t->state != TASK_RETRY)
+                        continue;
+                    char *label = engine_task_label(t);
+                    int64_t id = t->retry_run;
+                    char *what = t->attempt > 1
+                                     ? xprintf("retry %d not started: %s", t->attempt - 1, cause)
+                                     : xprintf("not started: %s", cause);
+                    if (t->retry_run) {
+                        engine_record_unstarted(e, t->retry_run, name, RUN_SKIPPED);
+                        t->retry_run = 0;
+                    } else if (t->attempt == 1) {
+                        id = engine_close_claim(e, d, RUN_SKIPPED);
+                    }
+                    report_stopped_run(e, label, what, id);
+                    free(what);
+                    free(label);
+                }
+            }
+        }
+    }
 }
 
 void engine_free(struct engine *e)
 {
     if (!e)
         return;
+    report_stopped(e);
     /* What never began (interrupted, --fail-fast, stopped) is closed as skipped. */
     for (size_t s = 0; s < e->subs.len; s++)
         for (size_t i = 0; i < e->subs.items[s]->due_count; i++)
@@ -1187,5 +1348,6 @@ void engine_free(struct engine *e)
         submission_free(sub);
     }
     VEC_FREE(&e->subs);
+    free(e->stop_cause);
     free(e);
 }

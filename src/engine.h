@@ -63,6 +63,7 @@ struct engine_run {
     const char *log_path;     /* its log, relative to the project root; NULL: it ran nothing */
     const char *project_root; /* the project it belongs to */
     int64_t ms;               /* finished: its run time */
+    int64_t next_run;         /* retried: the run recorded for the next attempt; 0: none */
 };
 
 /* Where the engine stands, for a status line. */
@@ -71,25 +72,36 @@ struct engine_progress {
     size_t running;      /* processes running (select_work too) */
     const char *longest; /* the label of the run going longest; NULL: none */
     int64_t longest_ms;  /* ... how long it has run */
+    const char *retrying; /* the label of the run whose retry comes next; NULL: none */
+    int retry;            /* ... which retry it is (1: the first) */
+    int64_t retry_in_ms;  /* ... how long until it may start (0: now, waiting for a slot) */
 };
 
-/* What the engine tells as it goes; any callback may be NULL. */
+/* What the engine tells as it goes; any callback may be NULL. run_id: the run
+ * recorded for a job that did not run (closed as skipped or cancelled); 0: none. */
 struct engine_reporter {
     void *ctx;
     void (*started)(void *ctx, const struct engine_run *run);
     void (*finished)(void *ctx, const struct engine_run *run, const struct engine_progress *pr);
     /* A job not run: a dependency failed (here or elsewhere), or stau stopped first. */
-    void (*skipped)(void *ctx, const char *job, const char *why, const struct engine_progress *pr);
+    void (*skipped)(void *ctx, const char *job, const char *why, int64_t run_id,
+                    const struct engine_progress *pr);
     /* A job not run because its master chose no work IDs (SPEC §7: cancelled). */
-    void (*cancelled)(void *ctx, const char *job, const char *why,
+    void (*cancelled)(void *ctx, const char *job, const char *why, int64_t run_id,
                       const struct engine_progress *pr);
     /* A job due only because dependencies ran, dropped as up to date: they left what
      * its last success started from (why: "ingest.orders reran with unchanged
      * outputs"). */
-    void (*up_to_date)(void *ctx, const char *job, const char *why,
+    void (*up_to_date)(void *ctx, const char *job, const char *why, int64_t run_id,
                        const struct engine_progress *pr);
-    /* A job left to another stau, or (resolved) what came of it there. */
-    void (*held)(void *ctx, const char *job, const char *what, const struct engine_progress *pr);
+    /* A job left to another stau, or what came of it there; done: the job is done
+     * with that (counted in pr->done), else it waits on or is claimed here. */
+    void (*held)(void *ctx, const char *job, const char *what, bool done,
+                 const struct engine_progress *pr);
+    /* engine_free: a run that never started because stau stopped first (label: "job",
+     * "job (chunk 2/3)"; what: "not started: stau was interrupted"), counted in pr. */
+    void (*stopped)(void *ctx, const char *label, const char *what, int64_t run_id,
+                    const struct engine_progress *pr);
     /* A failed run will be tried again after delay_s. */
     void (*retry)(void *ctx, const struct engine_run *run, double delay_s, int next_attempt,
                   int attempts);
@@ -126,6 +138,11 @@ struct engine_submit_options {
                                        stau's own STAU_* variables lack the key; NULL: none */
     const char *env_names;          /* their keys as a JSON array, recorded with each run;
                                        NULL: none */
+    const char *given_kwargs;       /* keyword arguments given on the command line (a JSON
+                                       object), merged over those job given_job runs with (its
+                                       declaration's, its timetable entry's) and recorded as
+                                       given; what it needs runs with its own. NULL: none */
+    size_t given_job;               /* ... the job they are for (its index in the graph) */
     void (*release)(void *ctx);     /* called once the submission is over (its project and
                                        plan may go then); NULL: the caller frees them after
                                        engine_free */
@@ -145,6 +162,8 @@ enum engine_event {
 /* Totals over everything submitted, for a summary. */
 struct engine_totals {
     size_t succeeded, failed, skipped; /* jobs done that way */
+    size_t timed_out, interrupted;     /* ... (not counted as failed) */
+    size_t lost;                       /* ... taken over by another stau */
     size_t up_to_date;                 /* jobs dropped as up to date (early cutoff) */
     size_t cancelled;                  /* jobs cancelled: their master chose no work IDs */
     size_t elsewhere;                  /* jobs left to another stau */

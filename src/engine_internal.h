@@ -6,6 +6,7 @@
 #define STAU_ENGINE_INTERNAL_H
 
 #include "engine.h"
+#include "git.h"
 #include "work.h"
 
 /* An environment string longer than ENV_STRING_MAX cannot be passed to a program
@@ -49,7 +50,8 @@ struct due_job {
     bool ids_known;               /* ids are final: declared, chosen, or given by dependents */
     bool early;                   /* its select_work runs before its dependencies do */
     const char *failed_upstream;  /* early: a dependency that failed meanwhile (skipped
-                                     once its IDs are chosen) */
+                                     once its IDs are chosen) ... */
+    char *failed_why;             /* ... and what to say of it ("'a' timed out") */
     bool selected_none;           /* its file has no select_work after all: it runs once */
     bool not_needed;              /* done without a run: its feeders chose no work IDs */
     size_t fresh_ids;             /* fed, pulled in by max_lag: IDs left out as fresh */
@@ -89,7 +91,13 @@ struct due_job {
     bool up_to_date;              /* dropped as up to date, without a run (early cutoff) */
     char up_fp[UPSTREAM_FP_SIZE]; /* when it succeeded here: what it left, for its
                                      dependents (stale_upstream_fp); empty: not known */
-    const char *skipped_for;      /* the failed job it depends on, when skipped */
+    int64_t up_fp_ended;          /* ... taken from the chunk whose recorded end is the
+                                     latest (unix ms) ... */
+    int64_t up_fp_run;            /* ... and, of chunks ending in the same ms, the newest
+                                     run: the one work_success_of reads from the store */
+    const char *skipped_for;      /* the failed job it depends on, when skipped ... */
+    char *skip_why;               /* ... and why it was skipped ("'a' was interrupted"),
+                                     said again of what needs it */
     struct work_ids known_ids;    /* fed, judged per work ID: the IDs whose last success was
                                      read ahead for it (sorted) ... */
     int64_t *known_done;          /* ... and those successes (unix ms; 0: none) */
@@ -122,6 +130,8 @@ struct submission {
     char *git_commit; /* the project's commit (NULL: not a git checkout) */
     char *jobs_path;  /* the jobs root, absolute, for the bootstrap's sys.path */
     bool released;    /* opt.release was called */
+    /* What differs from git_commit (asked of git once, when a commit is known). */
+    struct git_changes git;
 };
 
 /* The index in its submission's due of what d needs over its job's edge e (SIZE_MAX:
@@ -142,6 +152,8 @@ struct task {
     enum task_state state;     /* where it is */
     int attempt;               /* 1, 2, ... */
     int64_t retry_at;          /* monotonic ms when a retry may start */
+    int64_t retry_run;         /* the retry's run, recorded queued when it was planned (so
+                                  that other staus see the job still held); 0: none */
     struct proc proc;          /* the running child */
     int pid;                   /* its process (and group) once started; 0: none */
     bool taken_over;           /* another stau recorded it lost: its end is not recorded */
@@ -152,6 +164,7 @@ struct task {
     enum run_status result;    /* when done */
     char *failure;             /* what went wrong, for the reporter */
     char outputs_fp[33];       /* succeeded: the outputs it left (hex) */
+    int64_t ended_wall;        /* unix ms its end is recorded with; 0: not known */
     size_t waits;              /* chunks of jobs it is fed by that share its IDs, not ended */
     struct task_list unblocks; /* chunks of the jobs that feed this one and share its IDs */
 };
@@ -170,6 +183,7 @@ struct engine {
     size_t running, selecting; /* processes of runs, of select_work */
     struct engine_totals totals;
     bool stopping;        /* no new starts: interrupted, stopped, --fail-fast */
+    char *stop_cause;     /* why it is stopping ("stau was interrupted"); NULL: not */
     int64_t terminate_at; /* engine_stop: when running runs get terminated; -1 */
     int64_t next_heartbeat, next_held_poll, next_progress; /* monotonic ms */
     int64_t claim_again_at; /* the earliest claim to try again; -1: none */
@@ -200,13 +214,20 @@ struct task *engine_add_task(struct engine *e, struct due_job *d, int chunk, int
                              size_t first, size_t count);
 /* Done without a run, as up to date (why says how it is known). */
 void engine_finish_up_to_date(struct engine *e, struct due_job *d, const char *why);
+/* Why what needs d is skipped, d having ended without success: "'a' failed", "'a'
+ * timed out", "'a' was interrupted", d's own reason when it was skipped; elsewhere:
+ * d's run was another stau's (newly allocated). */
+char *engine_skip_why(const struct due_job *d, bool elsewhere);
+/* Whether a run that ended so did not succeed by its own doing (failed, timed out,
+ * interrupted, lost), as opposed to succeeded, skipped, cancelled. */
+bool engine_result_failed(enum run_status result);
 /* Skip a due job that never ran here: failed is the job whose failure it follows. */
 void engine_skip_job(struct engine *e, struct due_job *d, const char *failed, const char *why);
 /* Whether a job of slots fits the slot budget now. */
 bool engine_fits(const struct engine *e, size_t slots);
-/* Tell the reporter a job was not run, and why. */
-void engine_report_cancelled(struct engine *e, const char *job, const char *why);
-void engine_report_skipped(struct engine *e, const char *job, const char *why);
+/* Tell the reporter a job was not run, and why (run_id: its run closed so; 0: none). */
+void engine_report_cancelled(struct engine *e, const char *job, const char *why, int64_t run_id);
+void engine_report_skipped(struct engine *e, const char *job, const char *why, int64_t run_id);
 /* The interpreter for a job: its "python", else the engine's default. */
 const char *engine_interpreter(const struct engine *e, const struct job *job);
 
@@ -249,6 +270,9 @@ bool engine_upstream_unchanged(struct engine *e, const struct due_job *d, char *
 void engine_poll_held(struct engine *e);
 /* The keyword arguments a job runs with: the declaration's, or a rerun's recorded ones. */
 const char *engine_kwargs(const struct due_job *d);
+/* The keyword arguments of those that were given on the command line (or, for a rerun,
+ * to the run it repeats); NULL: none. */
+const char *engine_given_kwargs(const struct due_job *d);
 /* Append the task's work IDs as JSON, or null when it is not a chunk. */
 void engine_task_work_ids(const struct task *t, struct strbuf *out);
 /* Claim due jobs (count of them) with store_claim; GOT sets d->claim, anything else
@@ -266,14 +290,19 @@ void engine_record_start(struct engine *e, const struct task *t, int pid, int64_
  * hashes taken, to remember (may be NULL; taken). */
 void engine_record_end(struct engine *e, const struct task *t, const struct run_finish *fin,
                        int64_t ended, struct store_file_list *learned);
+/* Record the next attempt of t, which failed and is retried, as a queued run now:
+ * other staus wait for it instead of taking the failure for the job's end. Its id;
+ * 0 after a warning (it is recorded as it starts then). */
+int64_t engine_record_retry(struct engine *e, const struct task *t);
 /* Record a run's end without an archive (it never started a process). */
 void engine_record_unstarted(struct engine *e, int64_t run_id, const char *job,
                              enum run_status status);
 /* Record a chunk that never starts (what it needs failed) as skipped, in its batch,
  * so that its IDs count as not done. */
 void engine_record_skipped_chunk(struct engine *e, struct task *t);
-/* Close a due job's claimed run that no task took, without an archive. */
-void engine_close_claim(struct engine *e, struct due_job *d, enum run_status status);
+/* Close a due job's claimed run that no task took, without an archive; the run's id
+ * (0: it had no claim). */
+int64_t engine_close_claim(struct engine *e, struct due_job *d, enum run_status status);
 /* How a run is named in lines: "job_a", or "job_a (chunk 2/3)" (newly allocated). */
 char *engine_task_label(const struct task *t);
 

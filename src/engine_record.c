@@ -18,6 +18,22 @@ const char *engine_kwargs(const struct due_job *d)
                               : due_job_of(d)->decl->kwargs_json;
 }
 
+/* The git state a run of the submission records. */
+static enum run_git_state git_state(const struct submission *sub)
+{
+    return sub->git.dirty == 1   ? RUN_GIT_DIRTY
+           : sub->git.dirty == 0 ? RUN_GIT_CLEAN
+                                 : RUN_GIT_UNKNOWN;
+}
+
+const char *engine_given_kwargs(const struct due_job *d)
+{
+    const struct engine_submit_options *opt = &d->sub->opt;
+    if (opt->given_kwargs && d->job == opt->given_job)
+        return opt->given_kwargs;
+    return opt->rerun ? opt->rerun->kwargs_given_json : NULL;
+}
+
 void engine_task_work_ids(const struct task *t, struct strbuf *out)
 {
     const struct due_job *d = t->d;
@@ -53,8 +69,11 @@ static char *manifest(struct engine *e, const struct task *t, const struct run_f
         .owner_start = e->cfg.owner->start,
         .pid = t->pid,
         .git_commit = d->sub->git_commit,
+        .git_dirty = git_state(d->sub),
+        .git_changes_json = d->sub->git.files_json,
         .kwargs_json = (char *)(uintptr_t)engine_kwargs(d),
         .env_names_json = (char *)(uintptr_t)d->sub->opt.env_names,
+        .kwargs_given_json = (char *)(uintptr_t)engine_given_kwargs(d),
         .work_ids_json = d->chunked ? ids.buf : NULL,
         .code_fingerprint = (char *)(uintptr_t)pj->code_fp,
         .config_fingerprint =
@@ -131,13 +150,14 @@ void engine_record_unstarted(struct engine *e, int64_t run_id, const char *job,
 }
 
 /* The job was skipped, or never began. */
-void engine_close_claim(struct engine *e, struct due_job *d, enum run_status status)
+int64_t engine_close_claim(struct engine *e, struct due_job *d, enum run_status status)
 {
     if (!d->claim)
-        return;
+        return 0;
     int64_t id = d->claim;
     d->claim = 0;
     engine_record_unstarted(e, id, due_job_of(d)->name, status);
+    return id;
 }
 
 /* The first run of a job, claimed before its work IDs were known, gets them now. */
@@ -174,8 +194,11 @@ static struct run_record new_run(const struct engine *e, const struct due_job *d
         .owner_pid = e->cfg.owner->pid,
         .owner_start = e->cfg.owner->start,
         .git_commit = d->sub->git_commit,
+        .git_dirty = git_state(d->sub),
+        .git_changes_json = d->sub->git.files_json,
         .kwargs_json = (char *)(uintptr_t)engine_kwargs(d),
         .env_names_json = (char *)(uintptr_t)d->sub->opt.env_names,
+        .kwargs_given_json = (char *)(uintptr_t)engine_given_kwargs(d),
         .work_ids_json = (char *)(uintptr_t)work_ids_json,
         .rerun_of = d->sub->opt.rerun_of,
         .batch = t && t->chunk ? d->batch : 0,
@@ -202,6 +225,13 @@ int engine_record_begin(struct engine *e, struct task *t, const char *work_ids_j
                         bool *claimed)
 {
     struct due_job *d = t->d;
+    if (t->retry_run) {
+        /* A retry, recorded as it was planned. */
+        t->run_id = t->retry_run;
+        t->retry_run = 0;
+        *claimed = false;
+        return 0;
+    }
     *claimed = d->claim != 0;
     if (d->claim) {
         t->run_id = d->claim;
@@ -215,6 +245,24 @@ int engine_record_begin(struct engine *e, struct task *t, const char *work_ids_j
     if (rc < 0)
         return error("%s", store_error(e->cfg.store));
     return 0;
+}
+
+int64_t engine_record_retry(struct engine *e, const struct task *t)
+{
+    struct due_job *d = t->d;
+    struct strbuf ids = STRBUF_INIT, reasons = STRBUF_INIT;
+    if (d->chunked)
+        engine_task_work_ids(t, &ids);
+    struct run_record rec = new_run(e, d, t, d->chunked ? ids.buf : NULL, &reasons);
+    rec.attempt = t->attempt + 1;
+    int64_t id = 0;
+    if (store_begin_run(e->cfg.store, &rec, engine_wall(e), &id) < 0) {
+        warn("%s", store_error(e->cfg.store));
+        id = 0; /* recorded as it starts, then */
+    }
+    strbuf_release(&ids);
+    strbuf_release(&reasons);
+    return id;
 }
 
 /* What the reporter is told of a job left to another stau. */
@@ -298,7 +346,7 @@ int engine_claim(struct engine *e, struct due_job **jobs, size_t count)
                                   c->holder.job, (long long)c->holder.id, c->holder.owner_pid,
                                   c->holder.host ? c->holder.host : "?");
                 struct engine_progress pr = {.done = e->done, .count = e->count};
-                e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, &pr);
+                e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, false, &pr);
                 free(what);
             }
             d->wait_told = true;
@@ -315,7 +363,7 @@ int engine_claim(struct engine *e, struct due_job **jobs, size_t count)
         char *what = held_text(e, c);
         if (e->cfg.reporter.held) {
             struct engine_progress pr = {.done = e->done, .count = e->count};
-            e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, &pr);
+            e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, false, &pr);
         }
         free(what);
         run_record_release(&c->holder);
@@ -348,8 +396,34 @@ static const struct task *own_task(const struct engine *e, int64_t id)
     return NULL;
 }
 
+/* The retry of a run that failed: a newer queued or running run of its job by the same
+ * stau (which records the next attempt as it plans it). 1 with its id and attempt; 0:
+ * none; -1 after a warning. */
+static int retry_of(struct engine *e, const struct run_record *ended, int64_t *id, int *attempt)
+{
+    struct run_list active = {0};
+    if (store_active_runs(e->cfg.store, ended->job, &active) < 0) {
+        warn("%s", store_error(e->cfg.store));
+        return -1;
+    }
+    int found = 0;
+    for (size_t i = 0; i < active.len && !found; i++) {
+        const struct run_record *r = &active.items[i];
+        if (r->id > ended->id && r->owner_pid == ended->owner_pid &&
+            r->owner_start == ended->owner_start && r->host && ended->host &&
+            strcmp(r->host, ended->host) == 0) {
+            *id = r->id;
+            *attempt = r->attempt;
+            found = 1;
+        }
+    }
+    run_list_release(&active);
+    return found;
+}
+
 /* Look whether the runs held jobs wait for have ended; a held job is done when its
- * run is: as it succeeded, or failed (its dependents skipped). */
+ * run is: as it succeeded, or failed (its dependents skipped). A failed run whose
+ * stau retries it is not the end: the job waits for the retry. */
 void engine_poll_held(struct engine *e)
 {
     for (size_t s = 0; s < e->subs.len && e->held; s++) {
@@ -379,11 +453,36 @@ void engine_poll_held(struct engine *e)
                     owner_gone(e->cfg.owner, &run, engine_wall(e), &probe) &&
                     store_mark_lost(e->cfg.store, run.id, run.heartbeat_at, engine_wall(e)) == 1)
                     status = RUN_LOST;
+                int64_t retry = 0;
+                int attempt = 0;
+                if (found && (status == RUN_FAILED || status == RUN_TIMED_OUT) &&
+                    retry_of(e, &run, &retry, &attempt) == 1) {
+                    if (e->cfg.reporter.held) {
+                        char *what = xprintf("run %lld%s %s; its retry (attempt %d) is run %lld; "
+                                             "waiting for it",
+                                             (long long)d->held_run,
+                                             owner_is_self(e->cfg.owner, &run) ? ""
+                                                                               : " of another stau",
+                                             run_status_said(status), attempt, (long long)retry);
+                        struct engine_progress pr = {.done = e->done, .count = e->count};
+                        e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, false,
+                                             &pr);
+                        free(what);
+                    }
+                    d->held_run = retry;
+                    run_record_release(&run);
+                    continue;
+                }
                 run_record_release(&run);
                 if (!run_status_finished(status))
                     continue;
             }
             bool failed = status == RUN_FAILED || status == RUN_TIMED_OUT;
+            /* Done with that run's end: it succeeded or failed there (else it is still
+             * due, and claimed here). */
+            bool done = (status == RUN_SUCCEEDED || failed) && !d->waits_only;
+            if (done)
+                e->done++;
             if (e->cfg.reporter.held) {
                 /* (A run that only made it wait is no run for its work IDs and kwargs.) */
                 char *what = xprintf("run %lld%s ended: %s%s", (long long)d->held_run,
@@ -392,10 +491,10 @@ void engine_poll_held(struct engine *e)
                                      : status == RUN_SUCCEEDED || failed ? ""
                                                                          : "; claiming it here");
                 struct engine_progress pr = {.done = e->done, .count = e->count};
-                e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, &pr);
+                e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, done, &pr);
                 free(what);
             }
-            if ((status != RUN_SUCCEEDED && !failed) || d->waits_only) {
+            if (!done) {
                 /* Lost, interrupted, skipped there: still due, so it is claimed here;
                  * so is a dependency that only waited for the other run to end. */
                 e->held--;
@@ -417,8 +516,7 @@ void engine_poll_held(struct engine *e)
                 }
                 continue;
             }
-            d->result = status == RUN_SUCCEEDED ? RUN_SUCCEEDED : RUN_FAILED;
-            e->done++;
+            d->result = status; /* succeeded, failed or timed out there */
             engine_finish_job(e, d);
         }
     }

@@ -88,6 +88,20 @@ void engine_plan_graph(struct engine *e, struct submission *sub)
         }
         strbuf_release(&flow);
     }
+    /* The kwargs given on the command line go over what the job would run with; they
+     * are not part of what flows to its dependencies. */
+    for (size_t k = 0; sub->opt.given_kwargs && k < sub->due_count; k++) {
+        struct due_job *d = &sub->due[k];
+        if (d->job != sub->opt.given_job)
+            continue;
+        struct strbuf kwargs = STRBUF_INIT;
+        if (json_object_merge(d->kwargs ? d->kwargs : due_job_of(d)->decl->kwargs_json,
+                              sub->opt.given_kwargs, &kwargs) == 0) {
+            free(d->kwargs);
+            d->kwargs = strbuf_detach(&kwargs);
+        }
+        strbuf_release(&kwargs);
+    }
 }
 
 /* A fed job whose feeders chose no IDs at all has nothing to do: done without a run,
@@ -101,12 +115,12 @@ static void finish_unneeded(struct engine *e, struct due_job *d, const char *why
     d->not_needed = true;
     /* Its master chose none: cancelled with it (SPEC §7); else skipped. */
     d->cancelled = d->master && d->master != d && d->master->cancelled;
-    engine_close_claim(e, d, d->cancelled ? RUN_CANCELLED : RUN_SKIPPED);
+    int64_t run_id = engine_close_claim(e, d, d->cancelled ? RUN_CANCELLED : RUN_SKIPPED);
     e->done++;
     if (d->cancelled)
-        engine_report_cancelled(e, due_job_of(d)->name, why);
+        engine_report_cancelled(e, due_job_of(d)->name, why, run_id);
     else
-        engine_report_skipped(e, due_job_of(d)->name, why);
+        engine_report_skipped(e, due_job_of(d)->name, why, run_id);
     engine_finish_job(e, d);
 }
 
@@ -367,6 +381,7 @@ static void selection_failed(struct engine *e, struct due_job *d, struct run_fin
                  d->sub->plan->jobs[d->job].inputs_fp);
         engine_record_start(e, t, 0, d->select.started, &start, claimed, NULL);
     }
+    t->ended_wall = now;
     engine_finish_task(e, t, fin->status, ms);
     if (recorded)
         engine_record_end(e, t, fin, now, NULL);
@@ -424,7 +439,8 @@ void engine_end_selection(struct engine *e, struct due_job *d, const struct proc
         selection_failed(e, d, &fin, strbuf_detach(&problem), ev->wall_ms);
     } else if (d->early && d->failed_upstream) {
         d->early = false;
-        char *why = xprintf("'%s' failed", d->failed_upstream);
+        char *why = d->failed_why ? xstrdup(d->failed_why)
+                                  : xprintf("'%s' failed", d->failed_upstream);
         engine_skip_job(e, d, d->failed_upstream, why);
         free(why);
     } else if (d->early) {
@@ -541,13 +557,20 @@ static void skip_chunk(struct engine *e, struct task *t, const struct task *beca
         work_ids_describe(because->d->ids.items + because->first, because->count, 40, &sb);
         ids = strbuf_detach(&sb);
     }
-    t->failure =
-        xprintf("skipped: '%s' (chunk %d/%d, IDs %s) %s", name, because->chunk, because->chunks,
-                ids, because->result == RUN_SKIPPED ? "was skipped" : "did not succeed");
+    const char *said = because->result == RUN_SKIPPED ? "was skipped"
+                       : engine_result_failed(because->result) ? run_status_said(because->result)
+                                                               : "did not succeed";
+    t->failure = xprintf("skipped: '%s' (chunk %d/%d, IDs %s) %s", name, because->chunk,
+                         because->chunks, ids, said);
     free(ids);
     if (d->result == RUN_SUCCEEDED) {
         d->result = RUN_SKIPPED;
         d->skipped_for = name;
+        /* What needs d is told of what d's chunk followed. */
+        free(d->skip_why);
+        d->skip_why = because->result == RUN_SKIPPED && because->d->skip_why
+                          ? xstrdup(because->d->skip_why)
+                          : xprintf("'%s' %s", name, said);
     }
     engine_record_skipped_chunk(e, t);
     engine_finish_task(e, t, RUN_SKIPPED, 0);
@@ -643,12 +666,16 @@ void engine_fed_job_done(struct engine *e, struct due_job *d)
             continue;
         /* It ended without chunks and without success: w has nothing to wait for. */
         const char *failed = d->result == RUN_SKIPPED ? d->skipped_for : due_job_of(d)->name;
+        char *why = engine_skip_why(d, false);
         if (w->state == JOB_SELECTING && w->early) {
-            if (!w->failed_upstream)
+            if (!w->failed_upstream) {
                 w->failed_upstream = failed;
+                w->failed_why = why;
+                why = NULL;
+            }
+            free(why);
             continue;
         }
-        char *why = xprintf("'%s' failed", failed);
         engine_skip_job(e, w, failed, why);
         free(why);
     }

@@ -536,24 +536,55 @@ static struct value *eval_sequence(struct evaluator *ev, const struct syntax *s,
     return v;
 }
 
+/* A dict under construction, with an index of its keys once it has more than a few:
+ * a scan per key made an 80,000-key literal take minutes. */
+struct dict_builder {
+    struct value *dict;
+    size_t capacity;
+    struct strmap index; /* key -> position, once the dict has DICT_INDEXED_FROM keys */
+};
+
+enum { DICT_INDEXED_FROM = 16 };
+
+/* The position of key in the dict being built, or -1. */
+static long dict_find(const struct dict_builder *b, const char *key, size_t len)
+{
+    const struct value *dict = b->dict;
+    if (b->index.cap) {
+        size_t at;
+        return strmap_get(&b->index, key, len, &at) ? (long)at : -1;
+    }
+    for (size_t i = 0; i < dict->dict.len; i++) {
+        const struct value *k = dict->dict.keys[i];
+        if (k->str.len == len && memcmp(k->str.data, key, len) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
 /* Add key: value to a dict under construction; a repeated key replaces the value, with a warning.
  */
-static void dict_set(struct evaluator *ev, struct value *dict, struct value *key, struct value *val,
-                     size_t capacity)
+static void dict_set(struct evaluator *ev, struct dict_builder *b, struct value *key,
+                     struct value *val)
 {
-    for (size_t i = 0; i < dict->dict.len; i++) {
-        struct value *k = dict->dict.keys[i];
-        if (k->str.len == key->str.len && memcmp(k->str.data, key->str.data, k->str.len) == 0) {
-            diag_add(ev->env->diags, DIAG_WARNING, ev->env->path, key->loc,
-                     "duplicate key '%s'; the later value wins", key->str.data);
-            dict->dict.values[i] = val;
-            return;
-        }
+    struct value *dict = b->dict;
+    long at = dict_find(b, key->str.data, key->str.len);
+    if (at >= 0) {
+        diag_add(ev->env->diags, DIAG_WARNING, ev->env->path, key->loc,
+                 "duplicate key '%s'; the later value wins", key->str.data);
+        dict->dict.values[at] = val;
+        return;
     }
-    if (dict->dict.len >= capacity)
+    if (dict->dict.len >= b->capacity)
         fatal("dict capacity exceeded");
     dict->dict.keys[dict->dict.len] = key;
     dict->dict.values[dict->dict.len++] = val;
+    if (b->index.cap) {
+        strmap_put(&b->index, key->str.data, key->str.len, dict->dict.len - 1);
+    } else if (dict->dict.len == DICT_INDEXED_FROM) {
+        for (size_t i = 0; i < dict->dict.len; i++)
+            strmap_put(&b->index, dict->dict.keys[i]->str.data, dict->dict.keys[i]->str.len, i);
+    }
 }
 
 static struct value *new_dict(struct evaluator *ev, const struct syntax *s, size_t capacity)
@@ -575,6 +606,7 @@ static void dict_measure(struct value *dict)
 static struct value *eval_dict(struct evaluator *ev, const struct syntax *s, size_t visible)
 {
     struct value *v = new_dict(ev, s, s->count);
+    struct dict_builder b = {v, s->count, {0}};
     /* A pair with an error is reported and left out, and the rest read on. */
     for (size_t i = 0; i < s->count; i++) {
         const struct syntax *pair = s->children[i];
@@ -591,10 +623,11 @@ static struct value *eval_dict(struct evaluator *ev, const struct syntax *s, siz
         }
         struct value *val = eval(ev, pair->children[1], visible);
         if (key && val)
-            dict_set(ev, v, key, val, s->count);
+            dict_set(ev, &b, key, val);
         else
             v->incomplete = true;
     }
+    strmap_release(&b.index);
     dict_measure(v);
     return v;
 }
@@ -631,6 +664,7 @@ static struct value *eval_call(struct evaluator *ev, const struct syntax *s, siz
                            "cannot evaluate the call %s statically");
     const char *fname = record ? record->name : "dict";
     struct value *v = new_dict(ev, s, s->count);
+    struct dict_builder b = {v, s->count, {0}};
     v->record = record ? record->name : NULL;
     size_t positional = 0;
     /* An argument with an error is reported and left out, and the rest read on. */
@@ -664,7 +698,7 @@ static struct value *eval_call(struct evaluator *ev, const struct syntax *s, siz
             }
             key = key_value(ev, arg, record->params[positional++]);
         }
-        if (value_dict_get(v, key->str.data)) {
+        if (dict_find(&b, key->str.data, key->str.len) >= 0) {
             diag_add(ev->env->diags, DIAG_ERROR, ev->env->path, arg->loc,
                      "%s() got multiple values for argument '%s'", fname, key->str.data);
             continue;
@@ -672,9 +706,10 @@ static struct value *eval_call(struct evaluator *ev, const struct syntax *s, siz
         struct value *val = eval(ev, value_syntax, visible);
         if (!val)
             continue;
-        dict_set(ev, v, key, val, s->count);
+        dict_set(ev, &b, key, val);
         left_out--;
     }
+    strmap_release(&b.index);
     v->incomplete = left_out > 0;
     for (size_t i = 0; record && !v->incomplete && i < record->required; i++) {
         if (!value_dict_get(v, record->params[i])) {

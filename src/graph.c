@@ -27,8 +27,8 @@ static void add_jobs(struct graph *g, struct graph_input *sorted, size_t count, 
             const struct job *first = &g->jobs.items[g->jobs.len - 1];
             diag_add(diags, DIAG_ERROR, in->path, in->decl_loc,
                      "job name '%s' is already taken by %s", in->name, first->path);
-            diag_hint(diags, "job names come from paths below the jobs root ('a/b.py' and 'a.b.py' "
-                             "are both 'a.b'); rename one of the files");
+            diag_hint(diags, "job names come from paths below the jobs root ('a/b.py' and "
+                             "'a/b/__init__.py' are both 'a.b'); rename one of the files");
             diag_add(diags, DIAG_NOTE, first->path, first->decl_loc, "'%s' is declared here",
                      in->name);
             /* Which file the name means is not known: neither runs. */
@@ -305,6 +305,13 @@ const char *policy_name(enum policy policy)
     return policy == POLICY_SCHEDULED ? "scheduled"
            : policy == POLICY_DERIVED ? "derived"
                                       : "on demand";
+}
+
+const char *policy_json_name(enum policy policy)
+{
+    return policy == POLICY_SCHEDULED ? "scheduled"
+           : policy == POLICY_DERIVED ? "derived"
+                                      : "on-demand";
 }
 
 const char *job_policy_text(const struct job *job)

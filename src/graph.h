@@ -73,6 +73,8 @@ enum policy job_policy(const struct job *job);
 bool job_on_change(const struct job *job);
 /* "scheduled", "derived", "on demand". */
 const char *policy_name(enum policy policy);
+/* The policy as the --json outputs write it: "scheduled", "derived", "on-demand". */
+const char *policy_json_name(enum policy policy);
 /* How the job's policy is told in `why` and `list`: "scheduled", "scheduled and
  * on change", "derived", "on demand". */
 const char *job_policy_text(const struct job *job);

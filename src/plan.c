@@ -367,6 +367,15 @@ void plan_job_now(const struct plan_job *pj, struct job_now *out)
                             pj->schedule_ids};
 }
 
+int64_t plan_job_next_tick(const struct plan_job *pj, int64_t now, size_t *which)
+{
+    if (!pj->schedule_count)
+        return CRON_NEVER;
+    struct job_now now_state;
+    plan_job_now(pj, &now_state);
+    return stale_next_tick(&now_state, pj->schedule_from ? pj->schedule_from : now, which);
+}
+
 bool plan_target_matches(const char *target, const struct job *job)
 {
     if (starts_with(target, "tag:")) {
@@ -631,8 +640,10 @@ static void tick_of(const struct run_record *r, const struct job *job, struct pl
     struct strbuf item = STRBUF_INIT, value = STRBUF_INIT;
     for (size_t n = 0; json_array_item(r->reasons_json, n, &item) == 1; n++) {
         if (json_object_get(item.buf, "entry", &value) == 1) {
+            /* "tick_ms", or in a run recorded before times were written twice, "tick" */
             struct strbuf tick = STRBUF_INIT;
-            if (json_object_get(item.buf, "tick", &tick) == 1)
+            if (json_object_get(item.buf, "tick_ms", &tick) == 1 ||
+                json_object_get(item.buf, "tick", &tick) == 1)
                 pj->last_tick = strtoll(tick.buf, NULL, 10);
             strbuf_release(&tick);
             for (size_t k = 0; k < pj->schedule_count; k++) {

@@ -121,5 +121,8 @@ int plan_load_schedules(struct plan_job *pj, const struct job *job);
 void plan_job_release(struct plan_job *pj);
 /* The job's present as stale.c wants it (pointers into plan). */
 void plan_job_now(const struct plan_job *pj, struct job_now *out);
+/* The job's next schedule tick (unix ms) after its schedule counts from (else now),
+ * CRON_NEVER when it has none; *which: the schedule that fires. */
+int64_t plan_job_next_tick(const struct plan_job *pj, int64_t now, size_t *which);
 
 #endif

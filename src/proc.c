@@ -1,5 +1,6 @@
 /* proc.c: spawning, process groups, signals, reaping, timeouts (see proc.h). */
 #include "proc.h"
+#include "log_pump.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -119,19 +120,7 @@ static int input_fd_of(const char *data, size_t len)
     fd = raise_fd(fd);
     if (fd < 0)
         return -1;
-    for (size_t done = 0; done < len;) {
-        ssize_t n = write(fd, data + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n == 0)
-                errno = EIO;
-            close_quietly(fd);
-            return -1;
-        }
-        done += (size_t)n;
-    }
-    if (lseek(fd, 0, SEEK_SET) != 0) {
+    if (fd_write_all(fd, data, len) < 0 || lseek(fd, 0, SEEK_SET) != 0) {
         close_quietly(fd);
         return -1;
     }
@@ -446,7 +435,7 @@ int proc_start(const struct proc_spec *spec, struct proc *out, struct strbuf *er
     if (!program)
         return fail(err, "cannot run '%s': %s", name, strerror(errno));
     /* (Readable too: note_leftovers looks at its last byte.) */
-    int log_fd = open_high(spec->log_path, O_RDWR | O_APPEND | O_CREAT, 0600);
+    int log_fd = open_high(spec->log_path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW, 0600);
     if (log_fd < 0) {
         int saved = errno;
         free(program);
@@ -459,24 +448,45 @@ int proc_start(const struct proc_spec *spec, struct proc *out, struct strbuf *er
         close_quietly(log_fd);
         return fail(err, "cannot open '/dev/null': %s", strerror(saved));
     }
+    /* With a cap, the job writes into a pipe that a thread copies into the log. */
+    int output_fd = log_fd;
+    struct log_pump *pump = NULL;
+    if (spec->log_limit) {
+        pump = log_pump_start(log_fd, spec->log_path, spec->log_limit, &output_fd, err);
+        if (!pump) {
+            free(program);
+            close_quietly(log_fd);
+            close_quietly(null_fd);
+            return -1;
+        }
+    }
     int input_fd = -1;
     if (spec->input && (input_fd = input_fd_of(spec->input, spec->input_len)) < 0) {
         int saved = errno;
         free(program);
+        if (pump) {
+            close_quietly(output_fd);
+            log_pump_finish(pump, 0);
+        }
         close_quietly(log_fd);
         close_quietly(null_fd);
         return fail(err, "cannot run '%s': cannot pass its input: %s", name, strerror(saved));
     }
     char **env = build_environment(spec->env_extra, spec->env_defaults);
-    int rc = spawn(spec, program, env, null_fd, log_fd, input_fd, out, err);
+    int rc = spawn(spec, program, env, null_fd, output_fd, input_fd, out, err);
     free(env);
     free(program);
     close_quietly(null_fd);
     close_quietly(input_fd);
-    if (rc == 0)
+    if (pump)
+        close_quietly(output_fd); /* the job has it: its end means the job's output ended */
+    if (rc == 0) {
         out->log_fd = log_fd; /* kept to note what is left behind (reap_one) */
-    else
+        out->pump = pump;
+    } else {
+        log_pump_finish(pump, 0);
         close_quietly(log_fd);
+    }
     return rc;
 }
 
@@ -651,6 +661,17 @@ static int by_pid(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* How long the rest of a job's output may take to reach its log once the job and its
+ * group have ended (a process that left the group may hold the pipe open for ever). */
+enum { PROC_LOG_DRAIN_MS = 1000 };
+
+/* The job's group has ended: let its output reach the log, kept end included. */
+static void finish_log(struct proc *proc)
+{
+    log_pump_finish(proc->pump, PROC_LOG_DRAIN_MS);
+    proc->pump = NULL;
+}
+
 /* Note in proc's log what was left of its group and ended: one line, on a line of
  * its own, written at once. */
 static void note_leftovers(struct proc *proc, bool killed)
@@ -685,6 +706,7 @@ static void note_leftovers(struct proc *proc, bool killed)
 static bool leftovers_ended(struct proc *proc, int64_t now)
 {
     if (find_leftovers(proc) == 0) {
+        finish_log(proc);
         note_leftovers(proc, false);
         return true;
     }
@@ -696,6 +718,7 @@ static bool leftovers_ended(struct proc *proc, int64_t now)
     if (now < proc->leftovers_kill_at_ms)
         return false;
     (void)signal_group(proc, SIGKILL);
+    finish_log(proc);
     note_leftovers(proc, true);
     return true;
 }
@@ -731,6 +754,7 @@ static int reap_one(struct proc_set *set, struct proc_event *ev)
         if (proc->terminated) {
             if (signal_group(proc, SIGKILL) != 0)
                 return -1;
+            finish_log(proc);
             note_leftovers(proc, proc->leftovers_kill_at_ms >= 0);
         } else if (!leftovers_ended(proc, proc_now_ms())) {
             continue;
@@ -866,6 +890,7 @@ void proc_set_release(struct proc_set *set)
         if (proc->pid > 0 && reap(proc->pid, &status) != 0)
             warn("cannot reap process %d:", (int)proc->pid);
         proc->pid = 0;
+        finish_log(proc);
         close_quietly(proc->log_fd);
         proc->log_fd = -1;
     }

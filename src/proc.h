@@ -28,6 +28,8 @@
 
 #include "util.h"
 
+struct log_pump;
+
 /* The child's descriptor reading proc_spec.input. */
 enum { PROC_INPUT_FD = 3 };
 
@@ -48,6 +50,8 @@ struct proc_spec {
     /* NULL-terminated "KEY=VALUE" entries added where neither env_extra nor the
      * inherited environment has the key (the project's env file); NULL for none */
     const char *const *env_defaults;
+    uint64_t log_limit;           /* the most bytes the log keeps: its first and last halves,
+                                     with a line on what was dropped (log_pump.h); 0: all */
 };
 
 /* How many processes left behind in a job's group its log names. */
@@ -75,6 +79,8 @@ struct proc {
                                      SIGTERM: when SIGKILL follows; -1 otherwise */
     pid_t leftover_pids[PROC_LEFTOVERS_NAMED]; /* the first of those processes */
     size_t leftovers;                          /* how many there were */
+    struct log_pump *pump; /* copies its output into the log under the spec's log_limit;
+                              NULL: it writes into the log itself */
 };
 
 /* The kinds of things proc_wait_any reports. */

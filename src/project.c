@@ -5,6 +5,7 @@
 
 #include "fingerprint.h"
 #include "hash.h"
+#include "state_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +46,74 @@ char *project_job_name(const char *jobs_root, const char *path)
         if (*c == '/')
             *c = '.';
     return name;
+}
+
+/* The code point of the UTF-8 sequence at s (n bytes, already known valid). */
+static uint32_t code_point(const unsigned char *s, size_t n)
+{
+    uint32_t c = s[0] & (0x7f >> n);
+    for (size_t i = 1; i < n; i++)
+        c = c << 6 | (s[i] & 0x3f);
+    return c;
+}
+
+/* Whether a non-ASCII code point may be part of an identifier: roughly Python's
+ * letters; never spaces, punctuation, or the format marks that reorder text
+ * (U+200E, U+202E, U+2066...). */
+static bool identifier_code_point(uint32_t c)
+{
+    if (c < 0xc0 || c == 0xd7 || c == 0xf7)
+        return c == 0xaa || c == 0xb5 || c == 0xba;
+    if ((c >= 0x2000 && c <= 0x206f) || (c >= 0x2e00 && c <= 0x2e7f) ||
+        (c >= 0x3000 && c <= 0x303f) || c == 0xfeff || c >= 0xfff0)
+        return false;
+    return true;
+}
+
+/* Whether s[0..len) is a Python identifier (see project_importable). */
+static bool identifier(const char *s, size_t len)
+{
+    if (!len || (s[0] >= '0' && s[0] <= '9'))
+        return false;
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = p[i];
+        if (c < 0x80) {
+            if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (c >= '0' && c <= '9')))
+                return false;
+            i++;
+            continue;
+        }
+        size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        if (i + n > len || needs_escape(s + i, n) || !identifier_code_point(code_point(p + i, n)))
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+bool project_importable(const char *jobs_root, const char *path, const char **bad, size_t *bad_len)
+{
+    size_t root_len = strlen(jobs_root);
+    if (root_len && strncmp(path, jobs_root, root_len) == 0 && path[root_len] == '/')
+        path += root_len + 1;
+    size_t n = strlen(path);
+    if (n >= 3 && strcmp(path + n - 3, ".py") == 0)
+        n -= 3;
+    for (size_t from = 0; from <= n;) {
+        const char *slash = memchr(path + from, '/', n - from);
+        size_t end = slash ? (size_t)(slash - path) : n;
+        if (!identifier(path + from, end - from)) {
+            if (bad)
+                *bad = path + from;
+            if (bad_len)
+                *bad_len = end - from;
+            return false;
+        }
+        from = end + 1;
+    }
+    return true;
 }
 
 /* Shared state of the readers. */
@@ -224,9 +293,12 @@ static char *state_dir(const char *root, struct diags *diags)
     char *ignore = xprintf("%s/.gitignore", dir);
     if (access(ignore, F_OK) < 0) {
         static const char text[] = "# stau's state: never commit it\n*\n";
-        int fd = open(ignore, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        /* O_EXCL: never through a link; another stau may have made it meanwhile. */
+        int fd = state_file_create(ignore, O_CREAT | O_EXCL);
         bool ok = fd >= 0 && write(fd, text, sizeof(text) - 1) == (ssize_t)(sizeof(text) - 1);
         int saved = errno;
+        if (fd < 0 && saved == EEXIST)
+            ok = true;
         if ((fd >= 0 && close(fd) != 0) || !ok)
             diag_add(diags, DIAG_WARNING, NULL, nowhere, "cannot write '%s': %s", ignore,
                      strerror(ok ? errno : saved));
@@ -313,7 +385,7 @@ static int64_t filesystem_now(const char *state_dir)
     if (!state_dir)
         return now;
     char *path = xprintf("%s/clock", state_dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    int fd = state_file_create(path, O_CREAT);
     free(path);
     struct stat st;
     if (fd >= 0 && futimens(fd, NULL) == 0 && fstat(fd, &st) == 0)
@@ -371,6 +443,30 @@ static void build_graph(struct project *p, struct decl *empty)
             diag_hint(&p->diags, "move the declaration into a file of its own");
             continue;
         }
+        const char *bad;
+        size_t bad_len;
+        if (!project_importable(p->jobs_root, f->path, &bad, &bad_len)) {
+            /* The name as an identifier: what is not one becomes '_'. */
+            struct strbuf fixed = STRBUF_INIT;
+            if (!bad_len || (bad[0] >= '0' && bad[0] <= '9'))
+                strbuf_addch(&fixed, '_');
+            for (size_t k = 0; k < bad_len; k++) {
+                char c = bad[k];
+                bool keep = (unsigned char)c >= 0x80 || c == '_' || (c >= 'a' && c <= 'z') ||
+                            (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+                strbuf_addch(&fixed, keep ? c : '_');
+            }
+            diag_add(&p->diags, DIAG_WARNING, f->path, f->result.decl_loc,
+                     "'%.*s' in its path is not a Python identifier, so Python cannot import "
+                     "it; not a job",
+                     (int)bad_len, bad);
+            diag_hint(&p->diags,
+                      "a job's path below the jobs root is made of identifiers (letters, digits "
+                      "and '_', not starting with a digit): rename '%.*s' to '%s', say",
+                      (int)bad_len, bad, fixed.buf);
+            strbuf_release(&fixed);
+            continue;
+        }
         struct graph_input in = {p->job_names[i], f->path,
                                  f->result.has_decl ? &f->result.decl : empty, f->result.decl_loc,
                                  !f->result.ok};
@@ -398,8 +494,9 @@ static char *cache_key(const char *jobs_root)
     struct stat st;
     long long mtime = stat(dir, &st) == 0 ? (long long)st.st_mtim.tv_sec : -1;
     /* [tool.stau]'s defaults are part of every declaration read. */
-    return xprintf("%s\n%s %lld\nretries %lld retry_delay %.17g", jobs_root, dir, mtime,
-                   (long long)decl_defaults.retries, decl_defaults.retry_delay);
+    return xprintf("%s\n%s %lld\nretries %lld retry_delay %.17g log_limit %lld", jobs_root, dir,
+                   mtime, (long long)decl_defaults.retries, decl_defaults.retry_delay,
+                   (long long)decl_defaults.log_limit);
 }
 
 /* Loading the cache on a thread of its own. */
@@ -654,10 +751,12 @@ static char *first_line(const char *dir, const char *name)
 
 /* The git folder of the checkout holding root: "<dir>/.git" of root or of the
  * nearest folder above it that has one, a folder, or a file saying "gitdir: PATH"
- * (a worktree, a submodule). NULL: not in a git checkout. */
-static char *git_dir(const char *root)
+ * (a worktree, a submodule). NULL: not in a git checkout. With prefix, *prefix gets
+ * root's path below that <dir> ("" or "a/b/"). */
+static char *git_dir(const char *root, char **prefix)
 {
-    char *dir = realpath(root, NULL);
+    char *real = realpath(root, NULL);
+    char *dir = real ? xstrdup(real) : NULL;
     while (dir && dir[0]) {
         char *dot_git = xprintf("%s/.git", dir);
         struct stat st;
@@ -672,7 +771,12 @@ static char *git_dir(const char *root)
                 free(link);
             }
             free(dot_git);
+            if (found && prefix) {
+                size_t len = strlen(dir);
+                *prefix = real[len] ? xprintf("%s/", real + len + 1) : xstrdup("");
+            }
             free(dir);
+            free(real);
             return found;
         }
         free(dot_git);
@@ -680,6 +784,7 @@ static char *git_dir(const char *root)
         *(slash ? slash : dir) = '\0';
     }
     free(dir);
+    free(real);
     return NULL;
 }
 
@@ -709,9 +814,16 @@ static char *resolve_ref(const char *git, const char *common, const char *ref)
     return commit;
 }
 
+char *project_git_prefix(const char *root)
+{
+    char *prefix = NULL;
+    free(git_dir(root, &prefix));
+    return prefix;
+}
+
 char *project_git_commit(const char *root)
 {
-    char *git = git_dir(root);
+    char *git = git_dir(root, NULL);
     if (!git)
         return NULL;
     char *head = first_line(git, "HEAD");

@@ -43,6 +43,11 @@ void project_release_at_exit(struct project *p);
 /* The job name a file below the jobs root gets ("src/sales/report.py" -> "sales.report"),
  * or NULL when the path does not name one (newly allocated). */
 char *project_job_name(const char *jobs_root, const char *path);
+/* Whether the job file at path (below jobs_root) has a name Python can import: each
+ * part of the path, without ".py", an identifier (letters, digits and '_', not
+ * starting with a digit; non-ASCII letters as Python allows them). If not, *bad and
+ * *bad_len (when not NULL) give the first part that is none. */
+bool project_importable(const char *jobs_root, const char *path, const char **bad, size_t *bad_len);
 /* A hash of every Python file of the project, by path and content: equal hashes
  * mean equal code and declarations for every job. */
 struct hash128 project_sources_hash(const struct project *p);
@@ -58,5 +63,8 @@ void project_code_files(const struct project *p, size_t job, struct sizelist *ou
 /* The git commit checked out in the project at root, read from .git without running
  * git (a packed ref too); NULL when it is not a git checkout. */
 char *project_git_commit(const char *root);
+/* Where root is in the git checkout holding it: its path below the work tree's top
+ * ("" at the top, else "a/b/"), newly allocated; NULL when it is not in a checkout. */
+char *project_git_prefix(const char *root);
 
 #endif

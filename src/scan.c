@@ -151,20 +151,35 @@ static bool kind_is(const struct converter *cv, TSNode n, enum node_kind kind)
 
 static struct syntax *convert(struct converter *cv, TSNode n);
 
+/* The named, non-comment children of n, in order, into out (a cursor walks them:
+ * ts_node_named_child(n, i) starts from the first child each time). */
+struct node_list {
+    TSNode *items;
+    size_t len, cap;
+};
+
+static void named_children(const struct converter *cv, TSNode n, struct node_list *out)
+{
+    out->len = 0;
+    TSTreeCursor cursor = ts_tree_cursor_new(n);
+    for (bool more = ts_tree_cursor_goto_first_child(&cursor); more;
+         more = ts_tree_cursor_goto_next_sibling(&cursor)) {
+        TSNode child = ts_tree_cursor_current_node(&cursor);
+        if (ts_node_is_named(child) && !kind_is(cv, child, NODE_COMMENT))
+            VEC_PUSH(out, child);
+    }
+    ts_tree_cursor_delete(&cursor);
+}
+
 /* Convert the named, non-comment children of n, in order. */
 static struct syntax *convert_children(struct converter *cv, enum syntax_kind kind, TSNode n)
 {
-    uint32_t total = ts_node_named_child_count(n), count = 0;
-    for (uint32_t i = 0; i < total; i++)
-        if (!kind_is(cv, ts_node_named_child(n, i), NODE_COMMENT))
-            count++;
-    struct syntax *s = new_syntax(cv, kind, n, count);
-    size_t k = 0;
-    for (uint32_t i = 0; i < total; i++) {
-        TSNode child = ts_node_named_child(n, i);
-        if (!kind_is(cv, child, NODE_COMMENT))
-            s->children[k++] = convert(cv, child);
-    }
+    struct node_list children = {0};
+    named_children(cv, n, &children);
+    struct syntax *s = new_syntax(cv, kind, n, children.len);
+    for (size_t k = 0; k < children.len; k++)
+        s->children[k] = convert(cv, children.items[k]);
+    VEC_FREE(&children);
     return s;
 }
 
@@ -824,7 +839,7 @@ static void scan_file(struct scanner *sc, const char *path, const char *job_name
             if (evaluated)
                 timetable_build(v, path, &out->timetable, &out->diags);
         } else if (v) {
-            out->ok = decl_build(v, path, &out->decl, &out->diags) == 0 && evaluated;
+            out->ok = decl_build(v, path, job_name, &out->decl, &out->diags) == 0 && evaluated;
             out->has_decl = true;
             if (!out->ok)
                 decl_keep_dependencies(&out->decl);

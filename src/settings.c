@@ -15,8 +15,9 @@
 /* A pyproject.toml is a few KB; anything this big is not one stau should read. */
 enum { MAX_SETTINGS_SIZE = 1 << 20 };
 
-const char *const settings_keys[] = {"jobs_root", "jobs",      "python",   "retries", "retry_delay",
-                                     "keep_days", "keep_last", "env_file", NULL};
+const char *const settings_keys[] = {"jobs_root",   "jobs",      "python",    "retries",
+                                     "retry_delay", "log_limit", "keep_days", "keep_last",
+                                     "env_file",    NULL};
 
 static bool is_dir(const char *path)
 {
@@ -355,6 +356,23 @@ static void take(struct settings *s, const char *key, struct loc key_loc, struct
             s->keep_last_given = true;
             return;
         }
+    } else if (strcmp(key, "log_limit") == 0) {
+        uint64_t size = 0;
+        bool ok = v->kind == TOML_INT ? v->i >= 0
+                                      : v->kind == TOML_STRING && parse_size(v->str, &size) == 0 &&
+                                            size <= INT64_MAX;
+        if (v->kind != TOML_INT && v->kind != TOML_STRING)
+            want = "a size (bytes, or a string such as \"64M\")";
+        else if (!ok) {
+            diag_add(d, DIAG_ERROR, SETTINGS_FILE, v->loc,
+                     "'log_limit' must be a size such as \"64M\", \"1G\" or 500000 (bytes); 0: "
+                     "no limit");
+            return;
+        } else {
+            s->log_limit = v->kind == TOML_INT ? v->i : (int64_t)size;
+            s->log_limit_given = true;
+            return;
+        }
     } else if (strcmp(key, "retry_delay") == 0) {
         double secs = v->kind == TOML_INT ? (double)v->i : v->f;
         if (v->kind != TOML_INT && v->kind != TOML_FLOAT)
@@ -376,7 +394,7 @@ static void take(struct settings *s, const char *key, struct loc key_loc, struct
             diag_hint(d, "did you mean '%s'?", suggestion);
         else
             diag_hint(d, "[tool.stau] takes jobs_root, jobs, python, retries, retry_delay, "
-                         "keep_days, keep_last and env_file");
+                         "log_limit, keep_days, keep_last and env_file");
         return;
     }
     diag_add(d, DIAG_ERROR, SETTINGS_FILE, v->loc, "'%s' must be %s, not %s", key, want,

@@ -21,6 +21,8 @@ struct settings {
     bool retries_given;
     double retry_delay; /* retry_delay = SECONDS: a declaration's default */
     bool retry_delay_given;
+    int64_t log_limit; /* log_limit = BYTES or "64M": a declaration's default (0: no cap) */
+    bool log_limit_given;
     long keep_days; /* keep_days = N: stau gc's default --keep-days */
     bool keep_days_given;
     long keep_last; /* keep_last = N: stau gc's default --keep-last */

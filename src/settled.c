@@ -46,6 +46,7 @@
 #include <unistd.h>
 #include "fingerprint.h"
 #include "hash.h"
+#include "state_file.h"
 
 enum { SETTLED_VERSION = 1, RACY_MS = 2000, MAX_CHECKERS = 8, PER_CHECKER = 2048 };
 static const char magic[16] = "stau settled\0\0\0";
@@ -140,7 +141,7 @@ int settled_write(const char *path, const struct settled_key *key, const struct 
     }
     put_u64(&sb, hash64_bytes(sb.buf, sb.len));
     char *tmp = xprintf("%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = state_file_create(tmp, O_CREAT | O_TRUNC);
     int rc = -1;
     if (fd >= 0) {
         size_t done = 0;
@@ -279,15 +280,24 @@ static bool entries_hold(struct checkers *c)
     return !atomic_load(&c->differs);
 }
 
-/* The whole file into buf; false when it cannot be read. */
+/* A mark bigger than this is not stau's (a million witnesses make some 100 MB). */
+#define MAX_SETTLED_SIZE ((uint64_t)256 << 20)
+
+/* The whole file into buf; false when it cannot be read. What is no mark of stau's
+ * (a link, a device, a FIFO, a huge file) is said and removed: it is only a mark. */
 static bool read_whole(const char *path, struct strbuf *buf)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    int rc = strbuf_read_fd(buf, fd);
-    close(fd);
-    return rc == 0;
+    struct strbuf why = STRBUF_INIT;
+    bool ok = state_file_read(path, MAX_SETTLED_SIZE, buf, &why) == 0;
+    if (!ok && why.len) {
+        struct stat st;
+        bool folder = lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+        bool removed = !folder && unlink(path) == 0;
+        warn("ignoring '%s': %s; %s (it is only a mark: the plan is made in full)", path, why.buf,
+             removed ? "removed it" : "remove it");
+    }
+    strbuf_release(&why);
+    return ok;
 }
 
 bool settled_holds(const char *path, const char *root, const struct settled_key *key, int64_t now)

@@ -64,9 +64,8 @@ void reasons_to_json(const struct reasons *r, struct strbuf *out)
         json_quote(out, r->items[i].evidence, strlen(r->items[i].evidence));
         if (r->items[i].entry) {
             if (r->items[i].tick)
-                strbuf_addf(out, ",\"tick\":%lld", (long long)r->items[i].tick);
-            strbuf_addstr(out, ",\"entry\":");
-            json_quote(out, r->items[i].entry, strlen(r->items[i].entry));
+                json_field_time(out, "tick", r->items[i].tick, true, NULL);
+            json_field_string(out, "entry", r->items[i].entry);
         }
         strbuf_addch(out, '}');
     }

@@ -131,7 +131,9 @@ void reasons_add(struct reasons *r, enum reason_kind kind, const char *fmt, ...)
 /* Whether r holds a reason of this kind. */
 bool reasons_have(const struct reasons *r, enum reason_kind kind);
 void reasons_release(struct reasons *r);
-/* Append r as a JSON array of {"reason": name, "evidence": text}. */
+/* Append r as a JSON array of {"reason": name, "evidence": text}, as runs record it
+ * and the --json outputs print it; the reason of a timetable entry adds "entry" (its
+ * id) and, when it stands for a tick, "tick" and "tick_ms". */
 void reasons_to_json(const struct reasons *r, struct strbuf *out);
 /* Format unix ms as "2026-11-27 21:39:29 UTC" (or in zone when given). */
 void stale_format_time(int64_t ms, const struct tz *zone, struct strbuf *out);

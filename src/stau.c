@@ -38,12 +38,17 @@ enum opt {
     O_FROM_DB,
     O_TO_DIR,
     O_TO_DB,
+    O_RESTORE_LIMIT,
     O_KEEP_DAYS,
     O_KEEP_LAST,
     O_GRACE,
     O_JSON_LOG,
     O_CHUNKS,
+    O_KWARGS,
+    O_PARAM,
     O_MAN,
+    O_EXIT_CODE_STATUS,
+    O_EXIT_CODE_PLAN,
     O_COUNT
 };
 
@@ -93,15 +98,27 @@ static const struct option_def options[] = {
     {O_FROM_DB, 0, "from", "DB", "the database to copy (default: the project's)"},
     {O_TO_DIR, 0, "to", "DIR", "extract into DIR (default: the project root)"},
     {O_TO_DB, 0, "to", "DB", "the database to copy into (default: the project's)"},
+    {O_RESTORE_LIMIT, 0, "limit", "SIZE",
+     "refuse an archive whose files hold more than SIZE (default: 1G; 0: no limit; also "
+     "$STAU_RESTORE_LIMIT)"},
     {O_KEEP_DAYS, 0, "keep-days", "N", "keep what finished less than N days ago"},
     {O_KEEP_LAST, 0, "keep-last", "N", "keep each job's N newest archives (default: 10)"},
     {O_GRACE, 0, "grace", "SECONDS",
      "on SIGTERM or SIGINT, let running jobs finish this long (default: 30)"},
     {O_JSON_LOG, 0, "json-log", NULL, "write each event as a JSON object"},
     {O_CHUNKS, 0, "chunks", NULL, "the chunk graph of the jobs' latest invocations"},
+    {O_KWARGS, 0, "kwargs", "JSON",
+     "run the job with these keyword arguments (a JSON object) over its declared ones"},
+    {O_PARAM, 'p', "param", "KEY=VALUE",
+     "run the job with KEY set to VALUE over its declared kwargs (VALUE is JSON if it "
+     "parses as JSON, else a string); may be repeated"},
     {O_JSON, 0, "json", NULL, "machine-readable output"},
     {O_NAMES, 0, "names", NULL, "only the job names, one per line"},
     {O_MAN, 0, "man", NULL, "print the manual page (roff)"},
+    {O_EXIT_CODE_STATUS, 0, "exit-code", NULL,
+     "exit status 1 when a job is failed or due (for monitoring)"},
+    {O_EXIT_CODE_PLAN, 0, "exit-code", NULL,
+     "with -n: exit status 1 when something would run (as `make -q`)"},
 };
 static const size_t option_count = sizeof(options) / sizeof(options[0]);
 
@@ -122,7 +139,7 @@ static int cli_help(const struct cli *c);
 static const struct command run_due = {
     "",
     cli_run_due,
-    BIT(O_DRY_RUN) | BIT(O_FORCE) | BIT(O_FAIL_FAST) | BIT(O_KEEP_GOING),
+    BIT(O_DRY_RUN) | BIT(O_FORCE) | BIT(O_FAIL_FAST) | BIT(O_KEEP_GOING) | BIT(O_EXIT_CODE_PLAN),
     "[TARGET...]",
     "run whatever is due",
     "Works out which jobs are due (never run, failed, code, declaration, inputs or\n"
@@ -131,7 +148,8 @@ static const struct command run_due = {
     "TARGETs (job names, globs, tag:NAME) restrict it to them and what they need.\n"
     "-n prints the plan with every reason and runs nothing. --fail-fast starts\n"
     "nothing new after a failure; otherwise a failure stops only its dependents.\n"
-    "Exit status 0, 1 when a job failed, 2 on bad usage, 130 when interrupted.\n"};
+    "Exit status 0, 1 when a job failed, 2 on bad usage, 130 when interrupted;\n"
+    "with -n --exit-code, 1 when something would run.\n"};
 
 static const struct command commands[] = {
     {"check", cli_check, 0, "", "validate every declaration",
@@ -143,19 +161,29 @@ static const struct command commands[] = {
      "One job per line: name, file, dependencies (with max_lag), schedule, tags.\n"
      "--json prints an array of objects holding every evaluated key, defaults\n"
      "included, and the local files each job's code is made of.\n"},
-    {"run", cli_run, BIT(O_DRY_RUN) | BIT(O_FORCE) | BIT(O_FAIL_FAST) | BIT(O_KEEP_GOING), "JOB...",
-     "run these jobs now, with what they need",
+    {"run", cli_run,
+     BIT(O_DRY_RUN) | BIT(O_FORCE) | BIT(O_FAIL_FAST) | BIT(O_KEEP_GOING) | BIT(O_KWARGS) |
+         BIT(O_PARAM),
+     "JOB...", "run these jobs now, with what they need",
      "Runs the named jobs (names, globs, tag:NAME) now, whatever their state, after\n"
      "whatever upstream of them is due; with --force, everything upstream of them\n"
-     "runs again too. `stau JOB` runs JOB only when it is due.\n"},
+     "runs again too. `stau JOB` runs JOB only when it is due.\n"
+     "--kwargs JSON and -p KEY=VALUE run one job with other keyword arguments, merged\n"
+     "over its declared ones in the order given (what it needs runs with its own);\n"
+     "the run records them, `stau show` and `stau why` say they were given on the\n"
+     "command line, and `stau rerun` repeats them.\n"},
     {"why", cli_why, BIT(O_JSON), "JOB...", "every reason a job is due, or is not",
      "For a due job: each reason with its evidence. For one that is not: its last\n"
      "success, that its fingerprints match, its next schedule tick, and each\n"
      "dependency's age against its max_lag.\n"},
-    {"log", cli_log, 0, "JOB|RUN", "the log of a job's last run, or of run RUN",
-     "Prints the log of JOB's newest run, or of run number RUN (a number is a run\n"
-     "unless a job has that name). While the run goes on, the log is followed until\n"
-     "it ends, like `tail -f`. A log removed by `stau gc` is read from the archive.\n"},
+    {"log", cli_log, 0, "[JOB|RUN]", "the log of a job's last run, of run RUN, or of the last failure",
+     "Prints the log of JOB's newest run that has one, or of run number RUN (a number\n"
+     "is a run unless a job has that name); when a newer run of JOB has no log\n"
+     "(skipped, queued), stderr says so: `stau: run 19; run 31 was skipped`. Without\n"
+     "an argument, the log of the last run that did not succeed (failed, timed out,\n"
+     "interrupted, lost), named on stderr. While the run goes on, the log is followed\n"
+     "until it ends, like `tail -f`. A log removed by `stau gc` is read from the\n"
+     "archive.\n"},
     {"history", cli_history, BIT(O_LIMIT_RUNS) | BIT(O_COUNT_RUNS) | BIT(O_JSON), "[JOB]",
      "runs, newest first",
      "One line per run, newest first: run, job, attempt, status, start (local time),\n"
@@ -172,15 +200,23 @@ static const struct command commands[] = {
      "and the logs of archived runs (each archive holds its log); the logs of runs\n"
      "without an archive go by the same rules. The archive of a job's last\n"
      "successful run is always kept. -n prints what would go.\n"},
-    {"restore", cli_restore, BIT(O_TO_DIR), "RUN", "extract the outputs of a run",
+    {"restore", cli_restore, BIT(O_TO_DIR) | BIT(O_RESTORE_LIMIT), "RUN",
+     "extract the outputs of a run",
      "Extracts the outputs archived by run RUN into DIR (default: the project root),\n"
      "replacing files of the same name. An archive with an absolute path, a '..',\n"
-     "a link leading out or a path through a link is refused, and nothing written.\n"},
-    {"status", cli_status, BIT(O_JSON), "[JOB...]",
+     "a link leading out or a path through a link is refused, and nothing written;\n"
+     "so is one whose files hold more than --limit SIZE (default 1G). Everything\n"
+     "is extracted into a folder inside DIR first and then moved into place: a\n"
+     "restore that fails or is killed leaves DIR as it was.\n"},
+    {"status", cli_status, BIT(O_JSON) | BIT(O_EXIT_CODE_STATUS), "[JOB...]",
      "each job's state, last run and when it is next due",
-     "One line per job: its state (due, succeeded, failed, running, never run), its\n"
-     "last run with its age, and when it is next due: now (with the first reason),\n"
-     "the next tick of its schedule, or when something upstream changes.\n"},
+     "One line per job: its state, its last run with its age, and when it is next\n"
+     "due: now (with the first reason), the next tick of its schedule, or when\n"
+     "something upstream changes. The state is failed (its last run failed or timed\n"
+     "out), running (with its time so far and run), due (it would run now), ok (its\n"
+     "last success stands), or waiting (not due, with no success to stand on, or a\n"
+     "run of it queued); in colour on a terminal. --exit-code: exit status 1 when a\n"
+     "job is failed or due.\n"},
     {"schedule", cli_schedule, BIT(O_FROM_TIME) | BIT(O_LIMIT_TICKS) | BIT(O_JSON), "",
      "the next ticks of every schedule",
      "Prints the next N (default 5) ticks of every scheduled job after TIME\n"
@@ -660,6 +696,55 @@ static int number(const char *shown, const char *v, long min, long max, long *ou
     return -1;
 }
 
+/* Merge --kwargs JSON or -p KEY=VALUE (as shown) over the kwargs given before it;
+ * 0, or EXIT_USAGE after a message. */
+static int given_kwargs(struct cli *c, const char *shown, const char *v)
+{
+    bool param = strcmp(shown, "--kwargs") != 0;
+    struct strbuf over = STRBUF_INIT, merged = STRBUF_INIT;
+    int rc = 0;
+    if (!v || !*v) {
+        rc = usage_error(param ? "%s needs KEY=VALUE" : "%s needs a JSON object", shown);
+    } else if (!param) {
+        if (!json_valid(v, 0)) {
+            char *msg = xprintf("--kwargs needs a JSON object, and '%s' is not valid JSON", v);
+            rc = usage_error("%s", msg);
+            free(msg);
+        } else if (!json_valid(v, '{')) {
+            char *msg =
+                xprintf("--kwargs needs a JSON object ({\"KEY\": VALUE, ...}), not '%s'", v);
+            rc = usage_error("%s", msg);
+            free(msg);
+        } else {
+            strbuf_addstr(&over, v);
+        }
+    } else {
+        const char *eq = strchr(v, '=');
+        if (!eq || eq == v) {
+            char *msg = xprintf("%s needs KEY=VALUE, not '%s'", shown, v);
+            rc = usage_error("%s", msg);
+            free(msg);
+        } else {
+            /* VALUE as JSON when it is JSON (1, true, [1, 2], "x"), else as a string. */
+            strbuf_addch(&over, '{');
+            json_quote(&over, v, (size_t)(eq - v));
+            strbuf_addch(&over, ':');
+            if (json_valid(eq + 1, 0))
+                strbuf_addstr(&over, eq + 1);
+            else
+                json_quote(&over, eq + 1, strlen(eq + 1));
+            strbuf_addch(&over, '}');
+        }
+    }
+    if (rc == 0 && json_object_merge(c->kwargs, over.buf, &merged) == 0) {
+        free(c->kwargs);
+        c->kwargs = strbuf_detach(&merged);
+    }
+    strbuf_release(&over);
+    strbuf_release(&merged);
+    return rc;
+}
+
 /* Take option o with value v (NULL for a flag, or when the value is missing);
  * 0, or EXIT_USAGE after a message. */
 static int apply(struct parse *ps, const struct option_def *o, const char *shown, const char *v)
@@ -767,6 +852,14 @@ static int apply(struct parse *ps, const struct option_def *o, const char *shown
             return usage_error("%s needs a folder", shown);
         c->to = v;
         return 0;
+    case O_RESTORE_LIMIT: {
+        uint64_t size;
+        if (missing || parse_size(v, &size) < 0)
+            return usage_error("--limit needs a size such as 500M or 4G (0: no limit), not '%s'",
+                               v ? v : "");
+        c->restore_limit = v;
+        return 0;
+    }
     case O_KEEP_DAYS:
     case O_KEEP_LAST:
         if (number(shown, v, 0, 1000000, &n) < 0)
@@ -791,6 +884,13 @@ static int apply(struct parse *ps, const struct option_def *o, const char *shown
         return 0;
     case O_CHUNKS:
         c->chunks = true;
+        return 0;
+    case O_KWARGS:
+    case O_PARAM:
+        return given_kwargs(c, shown, v);
+    case O_EXIT_CODE_STATUS:
+    case O_EXIT_CODE_PLAN:
+        c->exit_code = true;
         return 0;
     case O_MAN:
         ps->man = true;
@@ -947,6 +1047,8 @@ static int apply_settings(struct cli *c, struct settings *s)
         decl_defaults.retries = s->retries;
     if (s->retry_delay_given)
         decl_defaults.retry_delay = s->retry_delay;
+    if (s->log_limit_given)
+        decl_defaults.log_limit = s->log_limit;
     if (!c->keep_days_given && s->keep_days_given)
         c->keep_days = s->keep_days, c->keep_days_given = true;
     if (!c->keep_last_given && s->keep_last_given)
@@ -983,11 +1085,13 @@ int main(int argc, char **argv)
         else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
             printf("stau %s\n", STAU_VERSION);
             free(positional);
+            free(c.kwargs);
             return flush_stdout(EXIT_OK);
         } else
             rc = parse_option(&ps, argc, argv, &i);
     }
     if (rc) {
+        free(c.kwargs);
         free(positional);
         return rc;
     }
@@ -998,13 +1102,22 @@ int main(int argc, char **argv)
         } else if (cmd == &run_due && npositional) {
             rc = unknown_command(positional[0]);
             free(positional);
+            free(c.kwargs);
             return rc;
         } else if (cmd == &run_due)
             print_usage(stdout);
         else
             print_command_help(stdout, cmd);
         free(positional);
+        free(c.kwargs);
         return flush_stdout(EXIT_OK);
+    }
+    if (cmd == &run_due && c.exit_code && !c.dry_run) {
+        /* (What ran is in the exit status already.) */
+        fprintf(stderr, "stau: error: --exit-code goes with -n: `stau -n --exit-code` exits 1 "
+                        "when something would run\n  hint: see 'stau --help'\n");
+        free(positional);
+        return EXIT_USAGE;
     }
     cli_set_database(ps.db, ps.db_schema, ps.archive);
     const char *names[sizeof(commands) / sizeof(commands[0]) + 1] = {0};
@@ -1034,6 +1147,7 @@ int main(int argc, char **argv)
         free(found_root);
         free(prefix);
         free(positional);
+        free(c.kwargs);
         return rc;
     }
     if (!cmd->args[0] && npositional) {
@@ -1050,5 +1164,6 @@ int main(int argc, char **argv)
     free(found_root);
     free(prefix);
     free(positional);
+    free(c.kwargs);
     return rc;
 }

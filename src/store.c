@@ -16,6 +16,17 @@ const char *run_status_name(enum run_status status)
     return (unsigned)status < RUN_STATUS_COUNT ? status_names[status] : "unknown";
 }
 
+const char *run_status_said(enum run_status status)
+{
+    static const char *const said[RUN_STATUS_COUNT] = {
+        [RUN_QUEUED] = "is queued",          [RUN_RUNNING] = "is running",
+        [RUN_SUCCEEDED] = "succeeded",       [RUN_FAILED] = "failed",
+        [RUN_TIMED_OUT] = "timed out",       [RUN_INTERRUPTED] = "was interrupted",
+        [RUN_LOST] = "was lost",             [RUN_SKIPPED] = "was skipped",
+        [RUN_CANCELLED] = "was cancelled"};
+    return (unsigned)status < RUN_STATUS_COUNT ? said[status] : "ended";
+}
+
 bool run_status_parse(const char *name, enum run_status *out)
 {
     for (int i = 0; i < RUN_STATUS_COUNT; i++) {
@@ -46,6 +57,10 @@ const char *run_record_impossible(const struct run_record *r, struct strbuf *why
         strbuf_addstr(why, "its kwargs are no JSON object");
     else if (r->env_names_json && !json_valid(r->env_names_json, '['))
         strbuf_addstr(why, "its env_names are no JSON array");
+    else if (r->kwargs_given_json && !json_valid(r->kwargs_given_json, '{'))
+        strbuf_addstr(why, "its kwargs_given are no JSON object");
+    else if (r->git_changes_json && !json_valid(r->git_changes_json, '['))
+        strbuf_addstr(why, "its git_changes are no JSON array");
     else if (r->chunk < 0 || r->chunks < 0 || r->chunk > r->chunks)
         strbuf_addf(why, "it is chunk %d of %d", r->chunk, r->chunks);
     return why->len ? strbuf_str(why) : NULL;
@@ -66,27 +81,46 @@ void run_record_release(struct run_record *r)
                        r->log_path,
                        r->archive_path,
                        r->files,
-                       r->env_names_json};
+                       r->env_names_json,
+                       r->kwargs_given_json,
+                       r->git_changes_json};
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
         free(strings[i]);
     memset(r, 0, sizeof(*r));
+}
+
+void run_invocation_json(const struct run_record *r, struct strbuf *out)
+{
+    if (!r->host && !r->owner_pid) {
+        strbuf_addstr(out, "null"); /* enqueued, not taken yet; or recorded before owners */
+        return;
+    }
+    strbuf_addstr(out, "{\"id\":");
+    if (r->owner_pid)
+        strbuf_addf(out, "\"%d:%lld\"", r->owner_pid, (long long)r->owner_start);
+    else
+        strbuf_addstr(out, "null");
+    json_field_string(out, "host", r->host);
+    json_field_number(out, "pid", r->owner_pid, r->owner_pid);
+    json_field_time(out, "started", r->owner_start, r->owner_start, NULL);
+    strbuf_addch(out, '}');
 }
 
 void run_record_json_fields(const struct run_record *r, struct strbuf *out)
 {
     strbuf_addf(out, "\"id\":%lld", (long long)r->id);
     json_field_string(out, "job", r->job);
-    strbuf_addf(out, ",\"attempt\":%d,\"status\":\"%s\"", r->attempt, run_status_name(r->status));
-    json_field_number(out, "queued_at", r->queued_at, r->queued_at);
-    json_field_number(out, "started_at", r->started_at, r->started_at);
-    json_field_number(out, "finished_at", r->finished_at, r->finished_at);
+    strbuf_addf(out, ",\"attempt\":%d,\"status\":", r->attempt);
+    json_quote(out, run_status_name(r->status), strlen(run_status_name(r->status)));
+    json_field_time(out, "queued", r->queued_at, r->queued_at, NULL);
+    json_field_time(out, "started", r->started_at, r->started_at, NULL);
+    json_field_time(out, "finished", r->finished_at, r->finished_at, NULL);
     json_field_number(out, "exit_code", r->exit_code, r->exit_code >= 0 && r->finished_at);
     json_field_number(out, "signal", r->signal, r->signal);
-    json_field_string(out, "host", r->host);
-    json_field_number(out, "owner_pid", r->owner_pid, r->owner_pid);
-    json_field_number(out, "owner_start", r->owner_start, r->owner_start);
+    strbuf_addstr(out, ",\"invocation\":");
+    run_invocation_json(r, out);
     json_field_number(out, "pid", r->pid, r->pid);
-    json_field_number(out, "heartbeat_at", r->heartbeat_at, r->heartbeat_at);
+    json_field_time(out, "heartbeat", r->heartbeat_at, r->heartbeat_at, NULL);
     json_field_string(out, "git_commit", r->git_commit);
     json_field_raw(out, "kwargs", r->kwargs_json);
     json_field_raw(out, "work_ids", r->work_ids_json);
@@ -102,6 +136,34 @@ void run_record_json_fields(const struct run_record *r, struct strbuf *out)
     json_field_number(out, "chunk", r->chunk, r->chunk);
     json_field_number(out, "chunks", r->chunks, r->chunks);
     json_field_raw(out, "env_names", r->env_names_json);
+    json_field_raw(out, "kwargs_given", r->kwargs_given_json);
+    run_record_git_state_json(r, out);
+}
+
+void run_record_git_state_json(const struct run_record *r, struct strbuf *out)
+{
+    strbuf_addf(out, ",\"git_dirty\":%s",
+                r->git_dirty == RUN_GIT_DIRTY   ? "true"
+                : r->git_dirty == RUN_GIT_CLEAN ? "false"
+                                                : "null");
+    json_field_raw(out, "git_changes", r->git_changes_json);
+}
+
+void run_record_brief_json(const struct run_record *r, struct strbuf *out)
+{
+    if (!r->id) {
+        strbuf_addstr(out, "null");
+        return;
+    }
+    strbuf_addf(out, "{\"id\":%lld,\"status\":", (long long)r->id);
+    json_quote(out, run_status_name(r->status), strlen(run_status_name(r->status)));
+    strbuf_addf(out, ",\"attempt\":%d", r->attempt);
+    json_field_time(out, "queued", r->queued_at, r->queued_at, NULL);
+    json_field_time(out, "started", r->started_at, r->started_at, NULL);
+    json_field_time(out, "finished", r->finished_at, r->finished_at, NULL);
+    strbuf_addstr(out, ",\"invocation\":");
+    run_invocation_json(r, out);
+    strbuf_addch(out, '}');
 }
 
 void run_list_release(struct run_list *list)

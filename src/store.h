@@ -44,6 +44,9 @@ enum { RUN_STATUS_COUNT = RUN_CANCELLED + 1 };
 /* "queued", "running", "succeeded", "failed", "timed-out", "interrupted", "lost", "skipped",
  * "cancelled". */
 const char *run_status_name(enum run_status status);
+/* The status as a sentence says it of a run: "failed", "timed out", "was interrupted",
+ * "was lost", "was skipped", "is running" ... */
+const char *run_status_said(enum run_status status);
 /* The status with that name; false when there is none. */
 bool run_status_parse(const char *name, enum run_status *out);
 /* Whether a run in this state is over (anything but queued and running). */
@@ -58,6 +61,13 @@ struct store_owner {
     int pid;          /* process id of stau itself (not of the job) */
     int64_t start;    /* the process's start time as the OS reports it (0: unknown), so a
                          recycled pid is not taken for the same process */
+};
+
+/* Whether a run's work tree matched its git commit (git.h): stored as NULL, 0, 1. */
+enum run_git_state {
+    RUN_GIT_UNKNOWN, /* not a git checkout, git could not tell, or recorded before v13 */
+    RUN_GIT_CLEAN,   /* nothing in the project differed from the commit */
+    RUN_GIT_DIRTY,   /* something did (git_changes_json: what, under the jobs root) */
 };
 
 /* One run of one job: one attempt of one chunk. Strings are owned (see
@@ -98,6 +108,14 @@ struct run_record {
                                   left them (see plan_files_diff); NULL: not recorded */
     char *env_names_json;      /* the names of the variables the project's env file gave its
                                   process, a JSON array (the values are never kept); NULL: none */
+    char *kwargs_given_json;   /* the keyword arguments given on the command line (stau run
+                                  --kwargs, -p), a JSON object merged over the job's own into
+                                  kwargs_json; a rerun keeps its run's; NULL: none */
+    char *git_changes_json;    /* git_dirty: the changed files under the jobs root, relative
+                                  to the project root, a JSON array (at most GIT_CHANGES_KEPT);
+                                  NULL: none, or not known */
+    /* The work tree against git_commit as the run was queued. */
+    enum run_git_state git_dirty;
 };
 
 /* Runs, in the order the function producing them says; works with VEC_PUSH. */
@@ -126,8 +144,17 @@ void run_record_release(struct run_record *run);
 void run_list_release(struct run_list *list);
 /* Append the record's fields as the members of a JSON object, without its braces
  * ("id":1,"job":"a",...): the one shape of a run in JSON, for `history --json`,
- * `show --json` and each archive's manifest.json. */
+ * `show --json` and each archive's manifest.json (README, "JSON output"). */
 void run_record_json_fields(const struct run_record *r, struct strbuf *out);
+/* Append the stau process that owns the run as a JSON object, {"id":"PID:START",
+ * "host","pid","started","started_ms"} (the id is the $STAU_OWNER its jobs see), or
+ * null when nobody does (an enqueued run nobody took). */
+void run_invocation_json(const struct run_record *r, struct strbuf *out);
+/* Append a JSON object of the run's id, status, attempt, times and invocation (null
+ * for id 0): how `status --json` and `why --json` name a job's last run. */
+void run_record_brief_json(const struct run_record *r, struct strbuf *out);
+/* ,"git_dirty":true|false|null,"git_changes":[...]|null of r, appended to out. */
+void run_record_git_state_json(const struct run_record *r, struct strbuf *out);
 
 /* How a run ended, for a STORE_FINISH change. */
 struct run_finish {
@@ -632,7 +659,8 @@ static inline int store_mark_lost(struct store *st, int64_t id, int64_t heartbea
 
 /* gc reads runs a page at a time, each without the texts it never looks at: in the
  * records of store_gc_runs and store_gc_page, git_commit, kwargs_json, work_ids_json,
- * the four fingerprints, reasons_json, files and env_names_json are NULL. */
+ * the four fingerprints, reasons_json, files, env_names_json, kwargs_given_json and
+ * git_changes_json are NULL, and git_dirty is unknown. */
 
 /* Append to out, by id, the runs among ids[0..count) (ascending; a page, not the
  * history) that are recorded: one request, each a look-up by the key. */

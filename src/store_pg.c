@@ -62,22 +62,23 @@
 #include <string.h>
 #include <time.h>
 
-enum { SCHEMA_VERSION = 11 };
+enum { SCHEMA_VERSION = 13 };
 
 /* The columns of a run, in the order read_run expects (from column `first`). */
 #define RUN_COLUMNS                                                                                \
     "id, job, attempt, status, queued_at, started_at, finished_at, exit_code, signal, host, "      \
     "owner_pid, owner_start, pid, heartbeat_at, git_commit, kwargs_json, work_ids_json, "          \
     "code_fingerprint, config_fingerprint, inputs_fingerprint, outputs_fingerprint, "              \
-    "reasons_json, log_path, archive_path, rerun_of, batch, chunk, chunks, files, env_names_json"
-#define RUN_COLUMN_COUNT 30
+    "reasons_json, log_path, archive_path, rerun_of, batch, chunk, chunks, files, "                \
+    "env_names_json, kwargs_given_json, git_dirty, git_changes_json"
+#define RUN_COLUMN_COUNT 33
 /* What gc reads of a run (store_gc_runs, store_gc_page): RUN_COLUMNS with NULL for the
  * texts it never looks at, so that its pages do not carry every run's evidence. */
 #define GC_COLUMNS                                                                                 \
     "id, job, attempt, status, queued_at, started_at, finished_at, exit_code, signal, host, "      \
     "owner_pid, owner_start, pid, heartbeat_at, NULL::text, NULL::text, NULL::text, NULL::text, "  \
     "NULL::text, NULL::text, NULL::text, NULL::text, log_path, archive_path, rerun_of, batch, "    \
-    "chunk, chunks, NULL::text, NULL::text"
+    "chunk, chunks, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text"
 
 /* The schema at version 8, made with the schema first on the search path. @CHANNEL@
  * stands for the notification channel (the schema's name) as a string literal. The
@@ -183,6 +184,11 @@ static const char *const migrations[] = {
            " 'cancelled'));",
     /* 11: the names of the variables the env file gave a run */
     [11] = "ALTER TABLE runs ADD COLUMN env_names_json text;",
+    /* 12: the keyword arguments given on the command line */
+    [12] = "ALTER TABLE runs ADD COLUMN kwargs_given_json text;",
+    /* 13: whether the work tree matched the commit, and what did not */
+    [13] = "ALTER TABLE runs ADD COLUMN git_dirty integer;"
+           "ALTER TABLE runs ADD COLUMN git_changes_json text;",
 };
 
 /* ---- the handle, errors, queries ---- */
@@ -450,6 +456,11 @@ static void read_run_fields(const PGresult *res, int row, int c, struct run_reco
     r->chunks = (int)int_at(res, row, c + 27);
     r->files = text_at(res, row, c + 28);
     r->env_names_json = text_at(res, row, c + 29);
+    r->kwargs_given_json = text_at(res, row, c + 30);
+    r->git_dirty = PQgetisnull(res, row, c + 31) ? RUN_GIT_UNKNOWN
+                   : int_at(res, row, c + 31)    ? RUN_GIT_DIRTY
+                                                 : RUN_GIT_CLEAN;
+    r->git_changes_json = text_at(res, row, c + 32);
 }
 
 /* Append every row of a run query to out; 0 or -1. */
@@ -521,7 +532,7 @@ static char *text_array(const char *const *items, size_t count)
 
 /* ---- runs ---- */
 
-/* The parameters of a new run, $1..$19, in INSERT_RUN's order. */
+/* The parameters of a new run, $1..$22, in INSERT_RUN's order. */
 static void new_run_params(struct params *p, const struct run_record *run, int64_t now)
 {
     p->count = 0;
@@ -544,6 +555,9 @@ static void new_run_params(struct params *p, const struct run_record *run, int64
     p_int_or_null(p, run->chunk, 0);
     p_int_or_null(p, run->chunks, 0);
     p_text(p, run->env_names_json);
+    p_text(p, run->kwargs_given_json);
+    p_int_or_null(p, (int64_t)run->git_dirty - 1, -1);
+    p_text(p, run->git_changes_json);
 }
 
 /* A new invocation's batch is the run's own id: taken from the sequence first, so one
@@ -553,9 +567,10 @@ static const char insert_run_sql[] =
     " INSERT INTO runs (id, job, attempt, status, queued_at, host, owner_pid, owner_start,"
     " heartbeat_at, git_commit, kwargs_json, work_ids_json, code_fingerprint,"
     " config_fingerprint, inputs_fingerprint, reasons_json, log_path, rerun_of, batch, chunk,"
-    " chunks, env_names_json) SELECT n.id, $1, $2, 'queued', $3, $4, $5, $6, $3, $7, $8, $9, $10,"
-    " $11, $12, $13, $14, $15, CASE WHEN $16::bigint = 0 THEN n.id ELSE $16::bigint END, $17,"
-    " $18, $19 FROM n"
+    " chunks, env_names_json, kwargs_given_json, git_dirty, git_changes_json) SELECT n.id, $1,"
+    " $2, 'queued', $3, $4, $5, $6, $3, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+    " CASE WHEN $16::bigint = 0 THEN n.id ELSE $16::bigint END, $17, $18, $19, $20,"
+    " $21::integer, $22 FROM n"
     " RETURNING id";
 
 /* Record one new run; its id into *id. With unassigned, as store_enqueue has it: no
@@ -678,8 +693,10 @@ static int claim_one(struct pg_store *s, struct store_claim *c, int64_t now,
             " owner_start = $6, git_commit = $7, kwargs_json = $8, work_ids_json = $9,"
             " code_fingerprint = $10, config_fingerprint = $11, inputs_fingerprint = $12,"
             " reasons_json = $13, log_path = $14, chunk = $17, chunks = $18,"
-            " env_names_json = $19 WHERE id = $20 AND job = $1 AND status = 'queued'"
-            " AND owner_pid = 0 AND host IS NULL AND $15::bigint IS NULL AND $16::bigint = 0";
+            " env_names_json = $19, kwargs_given_json = $20, git_dirty = $21::integer,"
+            " git_changes_json = $22 WHERE id = $23 AND job = $1 AND status = 'queued'"
+            " AND owner_pid = 0"
+            " AND host IS NULL AND $15::bigint IS NULL AND $16::bigint = 0";
         new_run_params(&p, &c->run, now);
         p_int(&p, unassigned);
         int changed = execute(s, adopt_sql, &p, what);
@@ -1543,6 +1560,9 @@ static int import_some(struct pg_store *s, const struct run_record *runs, size_t
         p_int_or_null(&p, r->chunks, 0);
         p_text(&p, r->files);
         p_text(&p, r->env_names_json);
+        p_text(&p, r->kwargs_given_json);
+        p_int_or_null(&p, (int64_t)r->git_dirty - 1, -1);
+        p_text(&p, r->git_changes_json);
         strbuf_addstr(&sql, i ? ",(" : "(");
         for (int k = 0; k < RUN_COLUMN_COUNT; k++) {
             size_t at = i * RUN_COLUMN_COUNT + (size_t)k;

@@ -13,7 +13,7 @@
  * copying the file to "<path>.bak-v<old version>"; a version above ours is
  * refused. A new database is made by the same migrations, so every step is
  * exercised on every fresh install. Never edit a migration that has shipped:
- * append one. Tables (version 11):
+ * append one. Tables (version 13):
  *
  * runs: one row per run (one attempt of one chunk of one job).
  *   id INTEGER PRIMARY KEY AUTOINCREMENT  run id, never reused (archives are named by it)
@@ -48,6 +48,13 @@
  *   files TEXT                 (v5) the evidence behind its fingerprints, file by file
  *   env_names_json TEXT        (v11) the names of the variables the project's env file gave
  *                              its process (JSON array; the values are never kept); NULL: none
+ *   kwargs_given_json TEXT     (v12) the keyword arguments given on the command line (stau run
+ *                              --kwargs, -p; JSON object), merged over the job's own into
+ *                              kwargs_json; a rerun keeps its run's; NULL: none
+ *   git_dirty INTEGER          (v13) 1: the project's work tree differed from git_commit as the
+ *                              run was queued, 0: it did not; NULL: not known
+ *   git_changes_json TEXT      (v13) then the changed files under the jobs root (JSON array, at
+ *                              most 100); NULL: none, or not known
  *   indexes: (job, id); (job, status, id); (status) for queued and running runs only;
  *   (job, batch); (job, status, batch)
  * schedule (v1, dropped in v6): schedule marks, which nothing read.
@@ -85,6 +92,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "state_file.h"
 
 /* ---- the schema ---- */
 
@@ -220,6 +228,11 @@ static const char *const migrations[] = {
     " WHERE name = 'runs';",
     /* 11: the names of the variables the env file gave a run */
     "ALTER TABLE runs ADD COLUMN env_names_json TEXT;",
+    /* 12: the keyword arguments given on the command line */
+    "ALTER TABLE runs ADD COLUMN kwargs_given_json TEXT;",
+    /* 13: whether the work tree matched the commit, and what did not */
+    ("ALTER TABLE runs ADD COLUMN git_dirty INTEGER;"
+     "ALTER TABLE runs ADD COLUMN git_changes_json TEXT;"),
 };
 enum { SCHEMA_VERSION = sizeof(migrations) / sizeof(migrations[0]) };
 enum { BUSY_TIMEOUT_MS = 10000 };
@@ -229,13 +242,14 @@ enum { BUSY_TIMEOUT_MS = 10000 };
     "id, job, attempt, status, queued_at, started_at, finished_at, exit_code, signal, host, "      \
     "owner_pid, owner_start, pid, heartbeat_at, git_commit, kwargs_json, work_ids_json, "          \
     "code_fingerprint, config_fingerprint, inputs_fingerprint, outputs_fingerprint, "              \
-    "reasons_json, log_path, archive_path, rerun_of, batch, chunk, chunks, files, env_names_json"
+    "reasons_json, log_path, archive_path, rerun_of, batch, chunk, chunks, files, "                \
+    "env_names_json, kwargs_given_json, git_dirty, git_changes_json"
 /* What gc reads of a run (store_gc_runs, store_gc_page): RUN_COLUMNS with NULL for the
  * texts it never looks at, so that its pages are not filled with every run's evidence. */
 #define GC_COLUMNS                                                                                 \
     "id, job, attempt, status, queued_at, started_at, finished_at, exit_code, signal, host, "      \
     "owner_pid, owner_start, pid, heartbeat_at, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "  \
-    "log_path, archive_path, rerun_of, batch, chunk, chunks, NULL, NULL"
+    "log_path, archive_path, rerun_of, batch, chunk, chunks, NULL, NULL, NULL, NULL, NULL"
 
 /* The prepared statements, made once at open and reused (reset and cleared) by every call. */
 enum statement {
@@ -295,8 +309,9 @@ static const char *const statement_text[SQL_COUNT] = {
         "INSERT INTO runs (job, attempt, status, queued_at, host, owner_pid, owner_start,"
         " heartbeat_at, git_commit, kwargs_json, work_ids_json, code_fingerprint,"
         " config_fingerprint, inputs_fingerprint, reasons_json, log_path, rerun_of, batch, chunk,"
-        " chunks, env_names_json) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?3, ?7, ?8, ?9, ?10,"
-        " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?20)",
+        " chunks, env_names_json, kwargs_given_json, git_dirty, git_changes_json) VALUES (?1, ?2,"
+        " 'queued', ?3, ?4, ?5, ?6, ?3, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+        " ?20, ?21, ?22, ?23)",
     [SQL_OWN_BATCH] = "UPDATE runs SET batch = id WHERE id = ?1",
     [SQL_START_RUN] = "UPDATE runs SET status = 'running', started_at = ?2, pid = ?3,"
                       " heartbeat_at = ?2, inputs_fingerprint = COALESCE(?4, inputs_fingerprint),"
@@ -360,8 +375,10 @@ static const char *const statement_text[SQL_COUNT] = {
                   " owner_start = ?6, git_commit = ?7, kwargs_json = ?8, work_ids_json = ?9,"
                   " code_fingerprint = ?10, config_fingerprint = ?11, inputs_fingerprint = ?12,"
                   " reasons_json = ?13, log_path = ?14, chunk = ?17, chunks = ?18,"
-                  " env_names_json = ?20 WHERE id = ?19 AND job = ?1 AND status = 'queued'"
-                  " AND owner_pid = 0 AND host IS NULL",
+                  " env_names_json = ?20, kwargs_given_json = ?21, git_dirty = ?22,"
+                  " git_changes_json = ?23"
+                  " WHERE id = ?19 AND job = ?1 AND status = 'queued' AND owner_pid = 0"
+                  " AND host IS NULL",
     [SQL_WITHDRAW] = "DELETE FROM runs WHERE id = ?1 AND status = 'queued' AND owner_pid = 0"
                      " AND host IS NULL",
     [SQL_FILE_GET] = "SELECT path, mtime_ns, ctime_ns, size, inode, device, hash_low, hash_high"
@@ -377,10 +394,11 @@ static const char *const statement_text[SQL_COUNT] = {
     /* every column, in RUN_COLUMNS order */
     [SQL_IMPORT_RUN] = "INSERT INTO runs (" RUN_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
                        " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,"
-                       " ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
+                       " ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)",
     [SQL_MERGE_RUN] = "INSERT INTO runs (" RUN_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
                       " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,"
-                      " ?24, ?25, ?26, ?27, ?28, ?29, ?30) ON CONFLICT (id) DO NOTHING",
+                      " ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33) ON CONFLICT (id) DO"
+                      " NOTHING",
     [SQL_SEQUENCE_ADD] = "INSERT INTO sqlite_sequence (name, seq) SELECT 'runs', ?1"
                          " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'runs')",
     [SQL_SEQUENCE_RAISE] = "UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'runs' AND seq < ?1",
@@ -559,7 +577,7 @@ static char *column_text(sqlite3_stmt *q, int i)
 
 /* The SQLite types each run column may hold, in RUN_COLUMNS order: 'i' an integer,
  * 't' text, capitals NOT NULL. */
-static const char run_column_types[] = "ITITIiiiitIIiittttttttttiIiitt";
+static const char run_column_types[] = "ITITIiiiitIIiittttttttttiIiitttit";
 
 /* Whether column i of the row holds what kind (from run_column_types) allows: text
  * without NUL bytes, or an integer. */
@@ -609,7 +627,10 @@ static bool read_run(sqlite3_stmt *q, struct run_record *r, struct strbuf *why)
                                         "chunk",
                                         "chunks",
                                         "files",
-                                        "env_names_json"};
+                                        "env_names_json",
+                                        "kwargs_given_json",
+                                        "git_dirty",
+                                        "git_changes_json"};
     _Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(run_column_types) - 1,
                    "a type for each run column");
     memset(r, 0, sizeof(*r));
@@ -659,6 +680,11 @@ static bool read_run(sqlite3_stmt *q, struct run_record *r, struct strbuf *why)
     r->chunks = sqlite3_column_int(q, 27);
     r->files = column_text(q, 28);
     r->env_names_json = column_text(q, 29);
+    r->kwargs_given_json = column_text(q, 30);
+    r->git_dirty = sqlite3_column_type(q, 31) == SQLITE_NULL ? RUN_GIT_UNKNOWN
+                   : sqlite3_column_int(q, 31)               ? RUN_GIT_DIRTY
+                                                             : RUN_GIT_CLEAN;
+    r->git_changes_json = column_text(q, 32);
     if (!run_record_impossible(r, why))
         return true;
     run_record_release(r);
@@ -764,7 +790,9 @@ static int bind_new_run(struct sqlite_store *s, sqlite3_stmt *q, const struct ru
         bind_text(q, 13, run->reasons_json) || bind_text(q, 14, run->log_path) ||
         bind_or_null(q, 15, run->rerun_of, 0) || sqlite3_bind_int64(q, 16, run->batch) ||
         bind_or_null(q, 17, run->chunk, 0) || bind_or_null(q, 18, run->chunks, 0) ||
-        bind_text(q, 20, run->env_names_json);
+        bind_text(q, 20, run->env_names_json) || bind_text(q, 21, run->kwargs_given_json) ||
+        bind_or_null(q, 22, (int64_t)run->git_dirty - 1, -1) ||
+        bind_text(q, 23, run->git_changes_json);
     return bound(s, q, failed, what);
 }
 
@@ -1574,7 +1602,9 @@ static int bind_whole_run(struct sqlite_store *s, sqlite3_stmt *q, const struct 
         bind_text(q, 23, r->log_path) || bind_text(q, 24, r->archive_path) ||
         bind_or_null(q, 25, r->rerun_of, 0) || sqlite3_bind_int64(q, 26, r->batch) ||
         bind_or_null(q, 27, r->chunk, 0) || bind_or_null(q, 28, r->chunks, 0) ||
-        bind_text(q, 29, r->files) || bind_text(q, 30, r->env_names_json);
+        bind_text(q, 29, r->files) || bind_text(q, 30, r->env_names_json) ||
+        bind_text(q, 31, r->kwargs_given_json) ||
+        bind_or_null(q, 32, (int64_t)r->git_dirty - 1, -1) || bind_text(q, 33, r->git_changes_json);
     return bound(s, q, failed, what);
 }
 
@@ -1905,7 +1935,10 @@ static int prepare_database(struct sqlite_store *s, int target, struct strbuf *e
         query_row(s, "PRAGMA user_version", &version, NULL, "open") < 0 ||
         query_row(s, "SELECT count(*) FROM sqlite_master", &tables, NULL, "open") < 0 ||
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        strbuf_addf(err, "cannot open state database '%s': %s", path, sqlite3_errmsg(s->db));
+        int code = sqlite3_errcode(s->db) & 0xff;
+        /* a truncated or garbled file: say what to do about it */
+        strbuf_addf(err, "cannot open state database '%s': %s%s", path, sqlite3_errmsg(s->db),
+                    code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? damaged_hint(s) : "");
         return -1;
     }
     if (s->read_only && version < target) {
@@ -2019,9 +2052,40 @@ static void start_trace(struct sqlite_store *s)
 /* Open path with its schema brought to version target; NULL with the reason in err.
  * read_only: neither create, migrate nor write; where even SQLite's shared-memory
  * file cannot be made (a read-only folder), it is read as an immutable file. */
+/* Whether the file at path may be opened as a database: none yet, or a regular file
+ * (not a link: one to /dev/zero made SQLite fail with "disk I/O error"); else the
+ * reason and what to do in err. */
+static bool openable(const char *path, struct strbuf *err)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0 || S_ISREG(st.st_mode))
+        return true;
+    strbuf_addf(err, "cannot open state database '%s': ", path);
+    if (S_ISLNK(st.st_mode)) {
+        char target[PATH_MAX];
+        ssize_t n = readlink(path, target, sizeof(target) - 1);
+        strbuf_addstr(err, "it is a symbolic link");
+        if (n > 0) {
+            strbuf_addstr(err, " (to ");
+            strbuf_add_printable(err, target, (size_t)n);
+            strbuf_addch(err, ')');
+        }
+        strbuf_addstr(err, ", which stau does not follow\n  hint: name the database itself "
+                           "with STAU_DB, or remove the link to start a new one");
+    } else {
+        strbuf_addf(err,
+                    "it is %s, not a regular file\n  hint: move it aside; stau then starts "
+                    "a new database",
+                    state_file_kind(st.st_mode));
+    }
+    return false;
+}
+
 static struct store *open_mode(const char *path, int target, bool read_only, bool immutable,
                                struct strbuf *err)
 {
+    if (!openable(path, err))
+        return NULL;
     struct sqlite_store *s = xcalloc(1, sizeof(*s));
     s->base.ops = &sqlite_ops;
     s->base.kind = STORE_SQLITE;
@@ -2034,13 +2098,14 @@ static struct store *open_mode(const char *path, int target, bool read_only, boo
          * is an empty database.) Only when it is not there (O_EXCL): closing a
          * descriptor of a database this process has open would drop that connection's
          * locks. */
-        int made = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        int made = state_file_create(path, O_CREAT | O_EXCL);
         if (made >= 0)
             (void)close(made); /* a failure to make it is sqlite3_open_v2's to report */
     }
     char *uri = immutable ? immutable_uri(path) : NULL;
     int flags = read_only ? SQLITE_OPEN_READONLY | (immutable ? SQLITE_OPEN_URI : 0)
                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    flags |= SQLITE_OPEN_NOFOLLOW; /* a link made since openable() looked */
     int rc = sqlite3_open_v2(uri ? uri : path, &s->db, flags, NULL);
     free(uri);
     if (rc != SQLITE_OK || sqlite3_extended_result_codes(s->db, 1) != SQLITE_OK) {

@@ -12,6 +12,9 @@
 
 /* Where messages go instead of stderr (stau serve's --json-log); set once at start.
  * Process-wide as git's error routines are: a message may come from any thread. */
+static size_t escape_step(const unsigned char *s, size_t len, bool text, char out[16],
+                          size_t *out_len);
+
 static message_sink_fn *message_sink;
 static void *message_sink_ctx;
 
@@ -35,6 +38,24 @@ static void vmessage(const char *kind, const char *fmt, va_list ap)
         len += snprintf(text + len, sizeof(text) - (size_t)len, " %s", strerror(saved));
     if ((size_t)len >= sizeof(text))
         len = (int)sizeof(text) - 1;
+    /* A name or value quoted in a message must not drive the terminal. Escaped into
+     * a fixed buffer: this path must not allocate (fatal reports exhaustion). */
+    char safe[sizeof(text)];
+    if (needs_terminal_escape(text, (size_t)len)) {
+        size_t used = 0;
+        char piece[16];
+        for (size_t i = 0; i < (size_t)len;) {
+            size_t got;
+            i += escape_step((const unsigned char *)text + i, (size_t)len - i, true, piece, &got);
+            if (used + got >= sizeof(safe))
+                break;
+            memcpy(safe + used, piece, got);
+            used += got;
+        }
+        safe[used] = '\0';
+        memcpy(text, safe, used + 1);
+        len = (int)used;
+    }
     if (message_sink) {
         message_sink(kind, text, message_sink_ctx);
         return;
@@ -110,6 +131,22 @@ char *xstrndup(const char *s, size_t len)
     memcpy(p, s, len);
     p[len] = '\0';
     return p;
+}
+
+int fd_write_all(int fd, const char *data, size_t len)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t n = write(fd, data + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    return 0;
 }
 
 char *xprintf(const char *fmt, ...)
@@ -211,6 +248,116 @@ void strbuf_add_cell(struct strbuf *sb, const char *s, size_t width)
     for (size_t i = n; i < width + 2; i++)
         sb->buf[sb->len++] = ' ';
     sb->buf[sb->len] = '\0';
+}
+
+/* The length of the valid UTF-8 sequence at s (of at most len bytes), 0 if none. */
+static size_t utf8_length(const unsigned char *s, size_t len)
+{
+    unsigned char c = s[0];
+    size_t n;
+    uint32_t min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, min = 0x10000;
+    else
+        return 0;
+    if (len < n)
+        return 0;
+    uint32_t code = c & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        code = code << 6 | (s[i] & 0x3f);
+    }
+    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* One step of escaping: the bytes of s (len > 0) from its start that make one
+ * character, written to out as they are or escaped; returns how many were taken
+ * and sets *out_len. text: keep '\n' and '\t', and bytes that are not UTF-8 but
+ * no C1 control either (a Latin-1 source line is shown as it is). */
+static size_t escape_step(const unsigned char *s, size_t len, bool text, char out[16],
+                          size_t *out_len)
+{
+    size_t n = utf8_length(s, len);
+    unsigned char c = s[0];
+    bool control = (n == 1 && (c < 0x20 || c == 0x7f) && !(text && (c == '\n' || c == '\t')));
+    if (n == 2 && c == 0xc2 && s[1] < 0xa0) {
+        /* C1 controls: U+009B is a CSI to some terminals */
+        *out_len = (size_t)snprintf(out, 16, "\\u%04x", (unsigned)s[1]);
+        return 2;
+    }
+    if (n && !control) {
+        memcpy(out, s, n);
+        *out_len = n;
+        return n;
+    }
+    if (!n && text && c >= 0xa0) {
+        out[0] = (char)c;
+        *out_len = 1;
+        return 1;
+    }
+    if (c == '\n')
+        *out_len = (size_t)snprintf(out, 16, "\\n");
+    else if (c == '\t')
+        *out_len = (size_t)snprintf(out, 16, "\\t");
+    else if (c == '\r')
+        *out_len = (size_t)snprintf(out, 16, "\\r");
+    else
+        *out_len = (size_t)snprintf(out, 16, "\\x%02x", c);
+    return 1;
+}
+
+static void add_escaped(struct strbuf *sb, const char *s, size_t len, bool text)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char piece[16];
+    for (size_t i = 0; i < len;) {
+        size_t n;
+        i += escape_step(p + i, len - i, text, piece, &n);
+        strbuf_add(sb, piece, n);
+    }
+}
+
+void strbuf_add_printable(struct strbuf *sb, const char *s, size_t len)
+{
+    add_escaped(sb, s, len, false);
+}
+
+void strbuf_add_terminal_text(struct strbuf *sb, const char *s, size_t len)
+{
+    add_escaped(sb, s, len, true);
+}
+
+/* Whether escape_step would change anything in s. */
+static bool escapes(const char *s, size_t len, bool text)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char piece[16];
+    for (size_t i = 0; i < len;) {
+        size_t n, took = escape_step(p + i, len - i, text, piece, &n);
+        if (n != took || memcmp(piece, p + i, n) != 0)
+            return true;
+        i += took;
+    }
+    return false;
+}
+
+bool needs_escape(const char *s, size_t len)
+{
+    return escapes(s, len, false);
+}
+
+bool needs_terminal_escape(const char *s, size_t len)
+{
+    return escapes(s, len, true);
 }
 
 int strbuf_read_fd(struct strbuf *sb, int fd)
@@ -319,6 +466,38 @@ void strmap_release(struct strmap *map)
     free(map->lens);
     free(map->values);
     memset(map, 0, sizeof(*map));
+}
+
+int parse_size(const char *text, uint64_t *out)
+{
+    const char *p = text;
+    if (*p < '0' || *p > '9')
+        return -1;
+    uint64_t n = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (n > (UINT64_MAX - 9) / 10)
+            return -1;
+        n = n * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p == ' ')
+        p++;
+    static const char units[] = "kmgt";
+    int shift = 0;
+    if (*p) {
+        const char *u = strchr(units, *p | 0x20);
+        if (!u || !*u)
+            return -1;
+        shift = 10 * (int)(u - units + 1);
+        p++;
+        if (*p == 'i' || *p == 'I')
+            p++;
+        if (*p == 'b' || *p == 'B')
+            p++;
+    }
+    if (*p || (shift && n > (UINT64_MAX >> shift)))
+        return -1;
+    *out = n << shift;
+    return 0;
 }
 
 size_t edit_distance(const char *a, const char *b)
@@ -434,63 +613,6 @@ int make_parent_folders(const char *root, const char *rel)
     }
     free(full);
     return 0;
-}
-
-void json_quote(struct strbuf *out, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    strbuf_grow(out, len + 2);
-    strbuf_addch(out, '"');
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        switch (c) {
-        case '"':
-            strbuf_add(out, "\\\"", 2);
-            break;
-        case '\\':
-            strbuf_add(out, "\\\\", 2);
-            break;
-        case '\n':
-            strbuf_add(out, "\\n", 2);
-            break;
-        case '\t':
-            strbuf_add(out, "\\t", 2);
-            break;
-        case '\r':
-            strbuf_add(out, "\\r", 2);
-            break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                strbuf_add(out, esc, 6);
-            } else {
-                strbuf_addch(out, (char)c);
-            }
-        }
-    }
-    strbuf_addch(out, '"');
-}
-
-void json_field_string(struct strbuf *out, const char *key, const char *value)
-{
-    strbuf_addf(out, ",\"%s\":", key);
-    if (value)
-        json_quote(out, value, strlen(value));
-    else
-        strbuf_addstr(out, "null");
-}
-
-void json_field_raw(struct strbuf *out, const char *key, const char *json)
-{
-    strbuf_addf(out, ",\"%s\":%s", key, json && *json ? json : "null");
-}
-
-void json_field_number(struct strbuf *out, const char *key, int64_t n, bool present)
-{
-    if (present)
-        strbuf_addf(out, ",\"%s\":%lld", key, (long long)n);
-    else
-        strbuf_addf(out, ",\"%s\":null", key);
 }
 
 /* One member of a JSON object: its key as written (quotes included) and its value. */
@@ -728,6 +850,7 @@ static const char *json_strict_value(const char *s, int depth)
             return s + 1;
         for (;;) {
             if (close == '}') {
+                s = json_space(s); /* after a ',' */
                 if (*s != '"' || !(s = json_strict_value(s, depth + 1)))
                     return NULL;
                 s = json_space(s);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include "hash.h" /* struct hash128, hash_bytes, hash_string: used all over */
+#include "json.h" /* json_quote, json_field_time, ...: writing JSON, used all over */
 
 /* Takes warn(), error() and fatal() messages: kind "warning", "error" or "fatal", and
  * the message as formatted. */
@@ -28,6 +29,9 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t len);
 /* A newly allocated string formatted like printf. */
 char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Write all len bytes of data to fd, again after EINTR and short writes; 0, or -1
+ * with errno set (EIO for a write that wrote nothing). */
+int fd_write_all(int fd, const char *data, size_t len);
 
 /* A growable NUL-terminated byte string; initialise with STRBUF_INIT. */
 struct strbuf {
@@ -53,6 +57,16 @@ void strbuf_reset(struct strbuf *sb);
 void strbuf_release(struct strbuf *sb);
 /* Append s, then spaces up to width and two more: one cell of a text table. */
 void strbuf_add_cell(struct strbuf *sb, const char *s, size_t width);
+/* Append s (len bytes) safe to print on a terminal: control characters (C0, DEL and
+ * the C1 range U+0080-U+009F) as \n, \t, \r or \xHH, and bytes that are not UTF-8
+ * as \xHH; the rest as it is. */
+void strbuf_add_printable(struct strbuf *sb, const char *s, size_t len);
+/* Whether s holds anything strbuf_add_printable would escape. */
+bool needs_escape(const char *s, size_t len);
+/* strbuf_add_printable for text of lines (messages, source lines): '\n' and '\t'
+ * stay, and so do bytes that are not UTF-8 unless they are C1 controls. */
+void strbuf_add_terminal_text(struct strbuf *sb, const char *s, size_t len);
+bool needs_terminal_escape(const char *s, size_t len);
 /* Append everything left to read from fd; -1 with errno set on a read error. */
 int strbuf_read_fd(struct strbuf *sb, int fd);
 
@@ -116,6 +130,11 @@ bool strmap_put(struct strmap *map, const char *key, size_t len, size_t value);
 bool strmap_get(const struct strmap *map, const char *key, size_t len, size_t *value);
 void strmap_release(struct strmap *map);
 
+/* A size in bytes: digits, then optionally K, M, G or T (powers of 1024), with or
+ * without "B" or "iB" and a space before ("64M", "1 GiB", "512kb"). 0, or -1 when
+ * text is no such size. */
+int parse_size(const char *text, uint64_t *out);
+
 /* Edit distance (with transpositions) between two strings, for did-you-mean hints. */
 size_t edit_distance(const char *a, const char *b);
 /* The closest of the NULL-terminated candidates to word, or NULL if none is close. */
@@ -131,15 +150,6 @@ int make_parent_folders(const char *root, const char *rel);
 
 /* The wall clock in unix milliseconds. */
 int64_t wall_clock_ms(void);
-
-/* Append s as a JSON string literal, escaped. */
-void json_quote(struct strbuf *out, const char *s, size_t len);
-/* Append ,"key":"value" (null for NULL). */
-void json_field_string(struct strbuf *out, const char *key, const char *value);
-/* Append ,"key":JSON for JSON text kept as it is (null for NULL or ""). */
-void json_field_raw(struct strbuf *out, const char *key, const char *json);
-/* Append ,"key":N, or ,"key":null when not present. */
-void json_field_number(struct strbuf *out, const char *key, int64_t n, bool present);
 
 /* Append the JSON object over laid on the JSON object base: base's keys in their
  * order (with over's value where over has the key too), then over's other keys.

@@ -114,6 +114,26 @@ static void queue_folder(struct walker *w, struct finds *f, int fd, const char *
     }
 }
 
+/* A name with control characters or bytes that are not UTF-8 (a newline, ESC[2J)
+ * names no job Python could import, and printed it would drive the terminal: a
+ * .py file or a folder so named is left out, told with the name escaped. */
+static void skip_unprintable(struct finds *f, const char *rel, const char *name, bool folder)
+{
+    if (!folder && !ends_with(name, ".py"))
+        return;
+    struct strbuf path = STRBUF_INIT;
+    if (rel[0]) {
+        strbuf_addstr(&path, rel);
+        strbuf_addch(&path, '/');
+    }
+    strbuf_add_printable(&path, name, strlen(name));
+    diag_add(&f->diags, DIAG_WARNING, path.buf, no_loc,
+             "the name holds control characters or bytes that are not UTF-8; %s (a job's "
+             "name must be one Python can import)",
+             folder ? "not searched" : "left out");
+    strbuf_release(&path);
+}
+
 /* Read the folder at rel: note its Python files, queue its sub-folders. */
 static void read_folder(struct walker *w, struct finds *f, const char *rel)
 {
@@ -136,6 +156,10 @@ static void read_folder(struct walker *w, struct finds *f, const char *rel)
         const char *name = e->d_name;
         if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
             continue;
+        if (needs_escape(name, strlen(name))) {
+            skip_unprintable(f, rel, name, e->d_type == DT_DIR);
+            continue;
+        }
         if (e->d_type == DT_DIR) {
             if (!skipped_folder(name))
                 VEC_PUSH(&f->subdirs, xstrdup(name));

@@ -2,6 +2,7 @@
  * amounts to, and asking a job file's select_work for the IDs. */
 #include "work.h"
 #include "paths.h"
+#include "state_file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -393,17 +394,21 @@ int work_select_start(struct work_select *ws, const struct work_select_spec *spe
     return rc;
 }
 
+/* An answer of select_work bigger than this is refused (some ten million IDs). */
+#define MAX_SELECTION_SIZE ((uint64_t)256 << 20)
+
 enum work_selection work_select_end(struct work_select *ws, const struct proc_event *ev,
                                     bool interrupted, double timeout, struct work_ids *ids,
                                     struct strbuf *problem, enum run_status *status)
 {
     struct strbuf text = STRBUF_INIT;
-    FILE *f = fopen(ws->result, "r");
-    bool have = f && strbuf_read_fd(&text, fileno(f)) == 0;
-    if (f)
-        fclose(f);
-    if (f && unlink(ws->result) < 0)
+    struct strbuf refused = STRBUF_INIT;
+    bool have = state_file_read(ws->result, MAX_SELECTION_SIZE, &text, &refused) == 0;
+    if (refused.len)
+        warn("ignoring '%s': %s", ws->result, refused.buf);
+    if ((have || refused.len) && unlink(ws->result) < 0)
         warn("cannot remove '%s':", ws->result);
+    strbuf_release(&refused);
     enum work_selection got = WORK_SELECT_FAILED;
     *status = RUN_FAILED;
     if (ev->timed_out) {

@@ -10,6 +10,12 @@
 # `t_file.sh:test_name` it matches (and skips the unit tests). Pass "" as
 # UNIT_BIN to skip the unit tests.
 #
+# Then the fuzz harnesses (tests/fuzz, built beside UNIT_BIN, else STAU_BIN, by
+# -Dsanitize=true): each replays its corpus (test fuzz:NAME:replay) and fuzzes for
+# $STAU_FUZZ_SECONDS, default 30 (fuzz:NAME:run); FILTER selects them by those names.
+#
+# Each e2e test gets 120 s, or STAU_TEST_TIMEOUT seconds (for long torture runs).
+#
 # Output: nothing for a passing test; for a failing one its name and what it
 # printed (expected vs got as a diff). The last line is always
 # `N passed, M failed`; the exit status is 1 when anything failed.
@@ -50,8 +56,10 @@ PY=$(python3 -c 'import sys; print(sys.executable)') || {
 TOP=$(mktemp -d "${TMPDIR:-/tmp}/stau-tests.XXXXXX")
 PG_DIR= # the private PostgreSQL server's folder, once made
 PG_BIN=
+FUZZ_SCRATCH= # a fuzz harness's scratch folder in /dev/shm, while one runs
 cleanup() {
     stop_pg
+    [ -n "$FUZZ_SCRATCH" ] && rm -rf "$FUZZ_SCRATCH"
     chmod -R u+rwx "$TOP" 2>/dev/null
     rm -rf "$TOP"
 }
@@ -196,14 +204,15 @@ if [ -n "$UNIT" ] && [ -z "$FILTER" ]; then
 fi
 
 export STAU ROOT PY
+TEST_TIMEOUT=${STAU_TEST_TIMEOUT:-120}
 for file in "$TESTS_DIR"/e2e/t_*.sh; do
     base=$(basename "$file")
     for t in $(sed -nE 's/^(test_[A-Za-z0-9_]+)[[:space:]]*\(\).*/\1/p' "$file"); do
         [ -n "$FILTER" ] && ! [[ "$base:$t" =~ $FILTER ]] && continue
         dir=$TOP/${base%.sh}.$t
         mkdir -p "$dir/tmp"
-        # A test gets 120 s; timeout kills its whole process group.
-        TEST_TMP=$dir/tmp TEST_NAME="$base:$t" timeout -k 5 120 \
+        # A test gets 120 s (STAU_TEST_TIMEOUT); timeout kills its whole process group.
+        TEST_TMP=$dir/tmp TEST_NAME="$base:$t" timeout -k 5 "$TEST_TIMEOUT" \
             bash -c 'set -u -o pipefail
                      source "$1/e2e/lib.sh"; source "$2"
                      cd "$TEST_TMP" || exit 99
@@ -215,13 +224,69 @@ for file in "$TESTS_DIR"/e2e/t_*.sh; do
         else
             failed=$((failed + 1))
             case $rc in
-            124 | 137) echo "FAIL $base:$t (timed out after 120 s)" ;;
+            124 | 137) echo "FAIL $base:$t (timed out after $TEST_TIMEOUT s)" ;;
             *) echo "FAIL $base:$t" ;;
             esac
             show "$dir/log"
         fi
         chmod -R u+rwx "$dir" 2>/dev/null
         rm -rf "$dir"
+    done
+done
+
+# The fuzz harnesses (tests/fuzz), built beside the binaries under -Dsanitize=true:
+# two tests each, `fuzz:NAME:replay` (every input of tests/fuzz/corpus/NAME once)
+# and `fuzz:NAME:run` (the corpus, then STAU_FUZZ_SECONDS, default 30, of mutated
+# inputs). An input that crashes is printed in the failure's log and kept in
+# zig-out/fuzz-artifacts/ (STAU_FUZZ_ARTIFACTS).
+FUZZ_SECONDS=${STAU_FUZZ_SECONDS:-30}
+FUZZ_BIN=$(dirname "${UNIT:-$STAU}")
+FUZZ_ARTIFACTS=${STAU_FUZZ_ARTIFACTS:-$ROOT/zig-out/fuzz-artifacts}
+fuzz_built=0
+ls "$FUZZ_BIN"/stau-fuzz-* >/dev/null 2>&1 && fuzz_built=1
+for harness in "$TESTS_DIR"/fuzz/fuzz_*.c; do
+    name=$(basename "$harness" .c)
+    name=${name#fuzz_}
+    [ "$name" = common ] && continue
+    for kind in replay run; do
+        [ -n "$FILTER" ] && ! [[ "fuzz:$name:$kind" =~ $FILTER ]] && continue
+        bin=$FUZZ_BIN/stau-fuzz-$name
+        if [ "$fuzz_built" -eq 0 ]; then
+            echo "tests/run.sh: no fuzz harnesses in $FUZZ_BIN" \
+                "(they are built with -Dsanitize=true); fuzz tests not run"
+            fuzz_built=-1
+        fi
+        [ "$fuzz_built" -eq -1 ] && continue
+        if [ ! -x "$bin" ]; then
+            failed=$((failed + 1))
+            echo "FAIL fuzz:$name:$kind: $bin was not built"
+            continue
+        fi
+        dir=$TOP/fuzz.$name.$kind
+        mkdir -p "$dir" "$FUZZ_ARTIFACTS"
+        # The harnesses write a file or two per input: in memory where there is a
+        # tmpfs (on ext4, replacing a file flushes it, 10 times slower).
+        scratch=$dir/tmp
+        if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+            scratch=$(mktemp -d /dev/shm/stau-fuzz.XXXXXX) || scratch=$dir/tmp
+        fi
+        mkdir -p "$scratch"
+        FUZZ_SCRATCH=$scratch
+        args=(-artifact_prefix="$FUZZ_ARTIFACTS/$name-")
+        [ -f "$TESTS_DIR/fuzz/$name.dict" ] && args+=(-dict="$TESTS_DIR/fuzz/$name.dict")
+        [ "$kind" = run ] && args+=(-max_total_time="$FUZZ_SECONDS")
+        (cd "$dir" && TMPDIR=$scratch timeout -k 5 $((FUZZ_SECONDS + 120)) "$bin" "${args[@]}" \
+            "$TESTS_DIR/fuzz/corpus/$name") </dev/null >"$dir/log" 2>&1
+        rc=$?
+        if [ "$rc" -eq 0 ]; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+            echo "FAIL fuzz:$name:$kind (exit status $rc; rerun: $bin ${args[*]} tests/fuzz/corpus/$name)"
+            tail -n 60 "$dir/log" | sed 's/^/    /'
+        fi
+        rm -rf "$dir" "$scratch"
+        FUZZ_SCRATCH=
     done
 done
 

@@ -83,7 +83,8 @@ COLUMNS = [
     "signal", "host", "pid", "git_commit", "kwargs_json", "work_ids_json", "code_fingerprint",
     "config_fingerprint", "inputs_fingerprint", "outputs_fingerprint", "reasons_json",
     "log_path", "archive_path", "rerun_of", "owner_pid", "owner_start", "heartbeat_at",
-    "batch", "chunk", "chunks", "files", "env_names_json",
+    "batch", "chunk", "chunks", "files", "env_names_json", "kwargs_given_json", "git_dirty",
+    "git_changes_json",
 ]
 FAIL_EVERY = 29
 DAY_MS = 86_400_000

@@ -58,8 +58,10 @@ RC=
 TEST_FAILED=0
 mkdir -p "$TEST_TMP/.run"
 
+# (The mark file counts a failure in a subshell too: `printf ... | expect_stderr_eq`.)
 fail() {
     TEST_FAILED=1
+    : >"$TEST_TMP/.run/failed"
     printf '%s\n' "$*"
 }
 
@@ -69,6 +71,7 @@ _where() {
 }
 
 test_finish() {
+    [ -e "$TEST_TMP/.run/failed" ] && TEST_FAILED=1
     exit "$TEST_FAILED"
 }
 

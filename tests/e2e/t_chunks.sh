@@ -56,9 +56,9 @@ test_chunks_declared_work_ids_split_in_order() {
 [4, 5, 6]
 [7]" "$(ids)"
     normalised_stdout >got.txt
-    expect_eq "lines" "[1/3] a (chunk 1/3) ok Ns
-[2/3] a (chunk 2/3) ok Ns
-[3/3] a (chunk 3/3) ok Ns
+    expect_eq "lines" "[1/3] a (chunk 1/3) ok Ns (run 1)
+[2/3] a (chunk 2/3) ok Ns (run 2)
+[3/3] a (chunk 3/3) ok Ns (run 3)
 1 ran: 1 succeeded, 0 failed, 0 skipped (Ns)" "$(cat got.txt)"
     expect_eq "records" "1|1|3|[1,2,3]|succeeded
 1|2|3|[4,5,6]|succeeded
@@ -174,8 +174,8 @@ def select_work():
     run
     expect_exit 1
     normalised_stdout >got.txt
-    expect_eq "stdout" "[1/2] a failed: select_work returned 'abc' (a str), not a list of int Ns (log: .stau/logs/a.MS.select.log)
-[2/2] b skipped: 'a' failed
+    expect_eq "stdout" "[1/2] a failed: select_work returned 'abc' (a str), not a list of int Ns: run 1, stau log 1
+[2/2] b skipped: 'a' failed (run 2)
 1 ran: 0 succeeded, 1 failed, 1 skipped (Ns)
 a failed: select_work returned 'abc' (a str), not a list of int; the end of its log:
     choosing
@@ -208,7 +208,7 @@ def select_work():
     run
     expect_exit 1
     normalised_stdout >got.txt
-    expect_eq "first line" "[1/1] a failed: select_work raised ValueError: no data today Ns (log: .stau/logs/a.MS.select.log)" "$(head -n 1 got.txt)"
+    expect_eq "first line" "[1/1] a failed: select_work raised ValueError: no data today Ns: run 1, stau log 1" "$(head -n 1 got.txt)"
     expect_stdout_contains "a failed: select_work raised ValueError: no data today; the end of its log:"
     expect_stdout_contains "    Traceback (most recent call last):"
     expect_stdout_contains "    ValueError: no data today"
@@ -243,8 +243,8 @@ def select_work():
     elapsed=$((($(date +%s%N) - began) / 1000000))
     [ "$elapsed" -lt 5000 ] || fail "b waited: the run took ${elapsed} ms"
     normalised_stdout >got.txt
-    expect_eq "stdout" "[1/2] a (chunk 1/1) ok Ns (no work IDs: nothing to run)
-[2/2] b (chunk 1/1) ok Ns (no work IDs: nothing to run)
+    expect_eq "stdout" "[1/2] a (chunk 1/1) ok: no work IDs, nothing to run (run 1)
+[2/2] b (chunk 1/1) ok: no work IDs, nothing to run (run 2)
 2 ran: 2 succeeded, 0 failed, 0 skipped (Ns)" "$(cat got.txt)"
     expect_eq "main_func never ran" "" "$(ids)"
     expect_eq "records" "a|succeeded|[]|1|1|
@@ -275,10 +275,10 @@ test_chunks_one_failed_chunk_fails_the_job_but_not_its_other_chunks() {
 [3, 4]
 [5, 6]" "$(ids)"
     normalised_stdout >got.txt
-    expect_eq "stdout" "[1/4] a (chunk 1/3) ok Ns
-[2/4] a (chunk 2/3) failed (exit 1) Ns (log: .stau/logs/a.MS.1.log)
-[3/4] a (chunk 3/3) ok Ns
-[4/4] b skipped: 'a' failed
+    expect_eq "stdout" "[1/4] a (chunk 1/3) ok Ns (run 1)
+[2/4] a (chunk 2/3) failed (exit 1) Ns: run 3, stau log 3
+[3/4] a (chunk 3/3) ok Ns (run 4)
+[4/4] b skipped: 'a' failed (run 2)
 1 ran: 0 succeeded, 1 failed, 1 skipped (Ns)
 a (chunk 2/3) failed (exit 1); the end of its log:
     chunk with 3 fails
@@ -327,6 +327,9 @@ EOF
     expect_exit 1
     expect_eq "chunks run" "[1]" "$(ids)"
     expect_stdout_contains "1 ran: 0 succeeded, 1 failed, 0 skipped, 1 not finished"
+    # Each planned run has its line, those never started too: the count reaches 4/4.
+    expect_stdout_contains "[3/4] b (chunk 2/3) not started: --fail-fast stopped after 'a_x' failed
+[4/4] b (chunk 3/3) not started: --fail-fast stopped after 'a_x' failed"
     expect_eq "records of b" "1|1|3|succeeded" "$(db "SELECT batch - (SELECT min(id) FROM runs WHERE job = 'b') + 1, chunk, chunks, status FROM runs WHERE job = 'b'")"
     run why b
     expect_stdout_contains "  failed: the last run ($(db "SELECT id FROM runs WHERE job = 'b'")) did not finish: 2 of its 3 chunks never started"
@@ -341,7 +344,8 @@ test_chunks_retry_per_chunk() {
         sys.exit("first attempt of the second chunk fails")'
     run -j 1
     expect_exit 0
-    expect_stdout_contains "a (chunk 2/2) failed (exit 1); retrying in 0s (attempt 2 of 2)"
+    expect_stdout_contains "a (chunk 2/2) failed (exit 1) "
+    expect_stdout_contains ": run 2, stau log 2; retry 1 of 1 in 0s (run 3)"
     expect_eq "work IDs per attempt" "[1, 2]
 [3, 4]
 [3, 4]" "$(ids)"

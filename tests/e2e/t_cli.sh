@@ -370,7 +370,7 @@ pyproject.toml:5:8: error: 'jobs' must be an integer, not a string
 pyproject.toml:6:1: warning: unknown key 'schedul' in [tool.stau]; ignored
      6 | schedul = 1
        | ^~~~~~~
-  hint: [tool.stau] takes jobs_root, jobs, python, retries, retry_delay, keep_days, keep_last and env_file
+  hint: [tool.stau] takes jobs_root, jobs, python, retries, retry_delay, log_limit, keep_days, keep_last and env_file
 pyproject.toml:8:13: error: 'keep_last' must be an integer from 0 to 1000000, not -1
      8 | keep_last = -1
        |             ^~
@@ -434,11 +434,11 @@ EOF
 pyproject.toml:2:1: warning: unknown key 'notes' in [tool.stau]; ignored
      2 | notes = """two
        | ^~~~~
-  hint: [tool.stau] takes jobs_root, jobs, python, retries, retry_delay, keep_days, keep_last and env_file
+  hint: [tool.stau] takes jobs_root, jobs, python, retries, retry_delay, log_limit, keep_days, keep_last and env_file
 pyproject.toml:4:1: warning: unknown key 'extra' in [tool.stau]; ignored
      4 | extra = [
        | ^~~~~
-  hint: [tool.stau] takes jobs_root, jobs, python, retries, retry_delay, keep_days, keep_last and env_file
+  hint: [tool.stau] takes jobs_root, jobs, python, retries, retry_delay, log_limit, keep_days, keep_last and env_file
 EOF
 }
 

@@ -140,8 +140,6 @@ src/a.py:1:33: error: dependency cycle: a -> b -> c -> a
        |                                 ^~~
   hint: a job cannot depend on itself, directly or through others; remove one of these dependencies
 src/a.py:1:33: note: 'a' depends on 'b' here
-     1 | STAU_CONFIG = {"dependencies": ["b"]}
-       |                                 ^~~
 src/b.py:2:30: note: 'b' depends on 'c' here
      2 |     "dependencies": [{"job": "c", "max_lag": 30}],
        |                              ^~~
@@ -172,12 +170,12 @@ test_duplicate_job_name() {
     expect_exit 2
     expect_stdout_empty
     expect_stderr_eq <<'EOF'
-src/a/b.py:1:1: error: job name 'a.b' is already taken by src/a.b.py
-     1 | STAU_CONFIG = {"schedule": "@daily"}
-       | ^~~~~~~~~~~
-  hint: job names come from paths below the jobs root ('a/b.py' and 'a.b.py' are both 'a.b'); rename one of the files
-src/a.b.py:1:1: note: 'a.b' is declared here
+src/a/b/__init__.py:1:1: error: job name 'a.b' is already taken by src/a/b.py
      1 | STAU_CONFIG = {"schedule": "@hourly"}
+       | ^~~~~~~~~~~
+  hint: job names come from paths below the jobs root ('a/b.py' and 'a/b/__init__.py' are both 'a.b'); rename one of the files
+src/a/b.py:1:1: note: 'a.b' is declared here
+     1 | STAU_CONFIG = {"schedule": "@daily"}
        | ^~~~~~~~~~~
 1 error, 0 warnings
 EOF
@@ -199,7 +197,85 @@ src/report.py:4:42: warning: unknown key 'max_lagg' in a dependency is ignored
      4 |     "dependencies": [{"job": "upstream", "max_lagg": 60}],
        |                                          ^~~~~~~~~~
   hint: did you mean 'max_lag'?
+src/report.py:4:42: note: so the dependency of 'report' on 'upstream' has no max_lag
 EOF
+}
+
+# A slip for a known key stays a warning, followed by what the job then lacks, for
+# each key that changes what it does; a key given rightly as well lacks nothing.
+test_misspelt_key_says_what_the_job_lacks() {
+    new_project
+    write src/x.py <<'PY'
+STAU_CONFIG = {
+    "schedul": "0 6 * * *",
+    "inptus": ["data/in.csv"],
+    "main_fucn": "main",
+    "retires": 3,
+    "tiemout": 60,
+    "chunk_sise": 10,
+    "work_ids": [1, 2, 3],
+    "data_source": ["db"],
+}
+def main(work_ids):
+    pass
+PY
+    write src/y.py <<'PY'
+STAU_CONFIG = {"schedule": "@daily", "schedul": "@hourly", "tagz": ["t"]}
+PY
+    run check
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+2 jobs, 0 dependencies, 9 warnings
+EOF
+    expect_stderr_eq <<'EOF'
+src/x.py:2:5: warning: unknown key 'schedul' in STAU_CONFIG is ignored
+     2 |     "schedul": "0 6 * * *",
+       |     ^~~~~~~~~
+  hint: did you mean 'schedule'?
+src/x.py:2:5: note: so 'x' has no schedule
+src/x.py:3:5: warning: unknown key 'inptus' in STAU_CONFIG is ignored
+     3 |     "inptus": ["data/in.csv"],
+       |     ^~~~~~~~
+  hint: did you mean 'inputs'?
+src/x.py:3:5: note: so 'x' declares no inputs: a change to them does not make it due
+src/x.py:4:5: warning: unknown key 'main_fucn' in STAU_CONFIG is ignored
+     4 |     "main_fucn": "main",
+       |     ^~~~~~~~~~~
+  hint: did you mean 'main_func'?
+src/x.py:4:5: note: so 'x' runs its file as a script, calling no function
+src/x.py:5:5: warning: unknown key 'retires' in STAU_CONFIG is ignored
+     5 |     "retires": 3,
+       |     ^~~~~~~~~
+  hint: did you mean 'retries'?
+src/x.py:5:5: note: so 'x' is not retried after a failure
+src/x.py:6:5: warning: unknown key 'tiemout' in STAU_CONFIG is ignored
+     6 |     "tiemout": 60,
+       |     ^~~~~~~~~
+  hint: did you mean 'timeout'?
+src/x.py:6:5: note: so 'x' has no timeout
+src/x.py:7:5: warning: unknown key 'chunk_sise' in STAU_CONFIG is ignored
+     7 |     "chunk_sise": 10,
+       |     ^~~~~~~~~~~~
+  hint: did you mean 'chunk_size'?
+src/x.py:7:5: note: so 'x' runs all its work IDs in one chunk
+src/x.py:9:5: warning: unknown key 'data_source' in STAU_CONFIG is ignored
+     9 |     "data_source": ["db"],
+       |     ^~~~~~~~~~~~~
+  hint: did you mean 'data_sources'?
+src/y.py:1:38: warning: unknown key 'schedul' in STAU_CONFIG is ignored
+     1 | STAU_CONFIG = {"schedule": "@daily", "schedul": "@hourly", "tagz": ["t"]}
+       |                                      ^~~~~~~~~
+  hint: did you mean 'schedule'?
+src/y.py:1:60: warning: unknown key 'tagz' in STAU_CONFIG is ignored
+     1 | STAU_CONFIG = {"schedule": "@daily", "schedul": "@hourly", "tagz": ["t"]}
+       |                                                            ^~~~~~
+  hint: did you mean 'tags'?
+src/y.py:1:60: note: so 'y' has no tags: no tag:NAME selects it
+EOF
+    # Every command that shows the warning shows the note (here from the cache).
+    run list --names
+    expect_exit 0
+    expect_stderr_contains "src/x.py:2:5: note: so 'x' has no schedule"
 }
 
 test_wrong_types() {
@@ -452,7 +528,8 @@ import json, sys
 jobs = json.load(open(sys.argv[1]))
 assert [j["name"] for j in jobs] == ["max_lag_negative", "retries_negative", "retries_str", "tags_str"], jobs
 for j in jobs:
-    assert j == {"name": j["name"], "file": "src/%s.py" % j["name"], "valid": False}, j
+    assert j == {"name": j["name"], "file": "src/%s.py" % j["name"], "valid": False,
+                 "not_run": "its declaration is invalid"}, j
 EOF
 }
 

@@ -42,7 +42,7 @@ test_doubling_lists() {
     expect_exit 2
     expect_stdout_eq <<'EOF'
 [
-{"name":"job","file":"src/job.py","valid":false}
+{"name":"job","file":"src/job.py","valid":false,"not_run":"its declaration is invalid"}
 ]
 EOF
     expect_eq "first lines of stderr" "$first" "$(head -n 4 "$ERR")"

@@ -35,7 +35,7 @@ test_example_as_setup_runs_it() {
     expect_stdout_contains "  last success: run "
     run status
     expect_exit 0
-    [ "$(grep -c ' succeeded  #' "$OUT")" = 7 ] || fail "status does not show 7 succeeded jobs: $(cat "$OUT")"
+    [ "$(grep -cE '^[a-z_.]+ +ok +#[0-9]+ succeeded' "$OUT")" = 7 ] || fail "status does not show 7 jobs ok: $(cat "$OUT")"
 }
 
 test_example_list() {
@@ -67,7 +67,8 @@ jobs = json.load(open(sys.argv[1]))
 keys = {"name", "file", "valid", "code_files", "code_fingerprint", "timetable", "dependencies", "schedule", "timezone",
         "inputs", "outputs", "main_func", "kwargs", "retries", "retry_delay", "timeout",
         "slots", "tags", "python", "chunk_size", "work_ids", "allow_multiple_jobs",
-        "is_streaming", "job_type", "data_sources", "data_sinks", "policy", "on_change"}
+        "is_streaming", "job_type", "data_sources", "data_sinks", "policy", "on_change",
+        "not_run", "on", "log_limit"}
 dep_keys = {"job", "max_lag", "kwargs", "unique", "allow_missing_work_ids"}
 ok = True
 def bad(msg):

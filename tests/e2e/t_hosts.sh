@@ -365,7 +365,7 @@ statuses() {
     timeout 20 "$STAU" history "$1" --json 2>/dev/null | "$PY" -c '
 import json, sys
 for r in sorted(json.load(sys.stdin), key=lambda r: r["id"]):
-    print(r["id"], r["status"], r["host"])'
+    print(r["id"], r["status"], (r["invocation"] or {}).get("host"))'
 }
 
 # run_status RUN: the recorded status of one run.
@@ -455,9 +455,10 @@ for job, rs in runs.items():
         if not d or d["job"] != job:
             problems.append("the ledger has run %d of %s, the database does not" % (rid, job))
             continue
-        if d["host"] != r["host"] or str(d["owner_pid"]) != r["owner"]:
+        inv = d["invocation"] or {}
+        if inv.get("host") != r["host"] or str(inv.get("pid")) != r["owner"]:
             problems.append("run %d ran on %s under pid %s, recorded as %s pid %s"
-                            % (rid, r["host"], r["owner"], d["host"], d["owner_pid"]))
+                            % (rid, r["host"], r["owner"], inv.get("host"), inv.get("pid")))
         if "start" in r and "end" not in r and d["status"] == "succeeded":
             problems.append("run %d of %s succeeded but its code never ended" % (rid, job))
         if "end" in r and d["status"] in ("queued", "running"):
@@ -487,14 +488,14 @@ for a, b in zip(ticks, ticks[1:]):
 
 if dep:
     for rid, d in sorted(db.items()):
-        if d["job"] != dep or d["started_at"] is None:
+        if d["job"] != dep or d["started_ms"] is None:
             continue
         for ru, u in sorted(db.items()):
             if u["job"] == tick and ru < rid and u["status"] != "skipped" and \
-                    (u["finished_at"] is None or u["finished_at"] > d["started_at"]):
+                    (u["finished_ms"] is None or u["finished_ms"] > d["started_ms"]):
                 problems.append("run %d of %s started at %d while run %d of %s, recorded before "
                                 "it, had not ended (it ended at %s)"
-                                % (rid, dep, d["started_at"], ru, tick, u["finished_at"]))
+                                % (rid, dep, d["started_ms"], ru, tick, u["finished_ms"]))
 
 with open("hosts.txt", "w") as f:
     for rid, r in sorted(runs[tick].items()):
@@ -596,8 +597,8 @@ active_run() {
     timeout 20 "$STAU" history "$1" --json 2>/dev/null | "$PY" -c '
 import json, sys
 for r in json.load(sys.stdin):
-    if r["status"] in ("queued", "running") and r["started_at"]:
-        print(r["id"], r["host"])
+    if r["status"] in ("queued", "running") and r["started_ms"]:
+        print(r["id"], r["invocation"]["host"])
         break'
 }
 
@@ -778,9 +779,10 @@ for line in open("ledger.txt"):
     f = line.split()
     if len(f) == 6 and f[3] == "end" and int(f[5]) in db:
         r = db[int(f[5])]
-        if r["finished_at"] and r["finished_at"] / 1000 - float(f[4]) > 3:
+        if r["finished_ms"] and r["finished_ms"] / 1000 - float(f[4]) > 3:
             print("run %d of %s (%s) ended at %.3f, recorded as ended %.1f s later"
-                  % (r["id"], r["job"], r["host"], float(f[4]), r["finished_at"] / 1000 - float(f[4])))
+                  % (r["id"], r["job"], r["invocation"]["host"], float(f[4]),
+                     r["finished_ms"] / 1000 - float(f[4])))
 PYEOF
 )
     [ -z "$problems" ] || fail "ends recorded late: $problems"

@@ -46,8 +46,8 @@ test_invalid_declaration_stops_only_its_job_and_dependents() {
     expect_eq stdout "sales.daily not run: its declaration is invalid
 reports.monthly not run: it depends on 'reports.weekly', which depends on 'sales.daily', whose declaration is invalid
 reports.weekly not run: it depends on 'sales.daily', whose declaration is invalid
-[1/2] other ok T
-[2/2] lone ok T
+[1/2] other ok T (run 1)
+[2/2] lone ok T (run 2)
 2 ran: 2 succeeded, 0 failed, 0 skipped (T)
 3 jobs not run: invalid declarations" "$(timeless_stdout)"
     expect_file other.ran
@@ -70,9 +70,9 @@ EOF
     run
     expect_exit 0
     expect_stderr_empty
-    expect_eq stdout "[1/3] sales.daily ok T
-[2/3] reports.weekly ok T
-[3/3] reports.monthly ok T
+    expect_eq stdout "[1/3] sales.daily ok T (run 3)
+[2/3] reports.weekly ok T (run 4)
+[3/3] reports.monthly ok T (run 5)
 3 ran: 3 succeeded, 0 failed, 0 skipped (T)" "$(timeless_stdout)"
 }
 
@@ -81,8 +81,8 @@ test_target_that_needs_no_invalid_job_runs_and_exits_0() {
     run lone
     expect_exit 0
     expect_stderr_eq <<<"$DAILY_ERROR"
-    expect_eq stdout "[1/2] other ok T
-[2/2] lone ok T
+    expect_eq stdout "[1/2] other ok T (run 1)
+[2/2] lone ok T (run 2)
 2 ran: 2 succeeded, 0 failed, 0 skipped (T)" "$(timeless_stdout)"
     run run other
     expect_exit 0
@@ -177,7 +177,7 @@ EOF
     run list --json
     expect_exit 2
     expect_stdout_contains '{"name":"reports.weekly","file":"src/reports/weekly.py","valid":true,"not_run":"it depends on '"'"'sales.daily'"'"', whose declaration is invalid","code_files":'
-    expect_stdout_contains '{"name":"sales.daily","file":"src/sales/daily.py","valid":false}'
+    expect_stdout_contains '{"name":"sales.daily","file":"src/sales/daily.py","valid":false,"not_run":"its declaration is invalid"}'
     run status
     expect_exit 1
     expect_stderr_eq <<<"$DAILY_ERROR"
@@ -189,9 +189,16 @@ reports.monthly  blocked  -         derived  not run: it depends on 'reports.wee
 reports.weekly   blocked  -         derived  not run: it depends on 'sales.daily', whose declaration is invalid
 sales.daily      invalid  -         -        not run: its declaration is invalid
 EOF
+    # Asked about one job, status shows it alone: the invalid ones are not its.
+    run status other
+    expect_exit 0
+    expect_stdout_eq <<'EOF'
+JOB    STATE  LAST RUN  POLICY   NEXT DUE
+other  due    -         derived  now (never-run)
+EOF
     run status --json
     expect_exit 1
-    expect_stdout_contains '{"job":"sales.daily","state":"invalid","due":false,"policy":null,"last_run":0,"next":"not run: its declaration is invalid"}'
+    expect_stdout_contains '{"job":"sales.daily","state":"invalid","due":false,"policy":null,"last_run":null,"next":"not-run","next_at":null,"next_at_ms":null,"reasons":[],"not_run":"its declaration is invalid"}'
     run why other reports.weekly sales.daily
     expect_exit 1
     expect_stderr_eq <<<"$DAILY_ERROR"
@@ -222,7 +229,7 @@ test_cycle_unknown_dependency_and_duplicate_name_are_invalid() {
     write src/c.py <<<'STAU_CONFIG = {"dependencies": ["nope"]}'
     write src/d.py <<<'STAU_CONFIG = {"dependencies": ["c", "ok"]}'
     write src/x/y.py <<<'STAU_CONFIG = {}'
-    write src/x.y.py <<<'STAU_CONFIG = {}'
+    write src/x/y/__init__.py <<<'STAU_CONFIG = {}'
     write src/ok.py <<<'STAU_CONFIG = {}'
     age_files
     run
@@ -232,12 +239,12 @@ b not run: it is in a dependency cycle
 c not run: its declaration is invalid
 x.y not run: its declaration is invalid
 d not run: it depends on 'c', whose declaration is invalid
-[1/1] ok ok T
+[1/1] ok ok T (run 1)
 1 ran: 1 succeeded, 0 failed, 0 skipped (T)
 5 jobs not run: invalid declarations" "$(timeless_stdout)"
     expect_stderr_contains "src/c.py:1:33: error: 'c' depends on 'nope', which is not a job"
     expect_stderr_contains "src/a.py:1:33: error: dependency cycle: a -> b -> a"
-    expect_stderr_contains "src/x/y.py:1:1: error: job name 'x.y' is already taken by src/x.y.py"
+    expect_stderr_contains "src/x/y/__init__.py:1:1: error: job name 'x.y' is already taken by src/x/y.py"
 }
 
 test_unknown_time_zone_did_you_mean() {
@@ -306,7 +313,7 @@ EOF2
     expect_exit 1
     expect_stderr_eq <<<"$want"
     expect_eq stdout "report not run: its declaration is invalid
-[1/1] sales.daily ok T
+[1/1] sales.daily ok T (run 1)
 1 ran: 1 succeeded, 0 failed, 0 skipped (T)
 1 job not run: invalid declarations" "$(timeless_stdout)"
 }

@@ -75,18 +75,83 @@ EOF
 stau: error: 'other' has not run yet
   hint: stau run other
 EOF
-    run log
-    expect_exit 2
-    expect_stderr_eq <<'EOF'
-stau: error: 'log' needs a job or a run number
-  hint: usage: stau log JOB|RUN
-EOF
     run log report other
     expect_exit 2
     expect_stderr_eq <<'EOF'
 stau: error: 'log' takes one job or run number
-  hint: usage: stau log JOB|RUN
+  hint: usage: stau log [JOB|RUN]
 EOF
+}
+
+# `stau log JOB` shows the newest run that has a log, and says so when a newer
+# run has none (skipped, never started).
+test_log_of_a_job_passes_over_runs_without_a_log() {
+    log_project
+    write src/after.py <<'EOF'
+STAU_CONFIG = {"main_func": "main", "dependencies": ["report"]}
+def main():
+    print("after ran")
+EOF
+    run run after
+    expect_exit 0
+    touch fail
+    run run --force after
+    expect_exit 1
+    expect_eq "runs" "1|report|succeeded
+2|after|succeeded
+3|report|failed
+4|after|skipped" "$(db 'SELECT id, job, status FROM runs ORDER BY id')"
+    run log after
+    expect_exit 0
+    expect_stdout_eq <<<"after ran"
+    expect_stderr_eq <<<"stau: run 2; run 4 was skipped"
+    # The newest run has a log: nothing is said.
+    run log report
+    expect_exit 0
+    expect_stdout_eq <<<"report run 3"
+    expect_stderr_empty
+}
+
+test_log_of_a_job_without_any_log() {
+    log_project
+    write src/after.py <<'EOF'
+STAU_CONFIG = {"main_func": "main", "dependencies": ["report"]}
+def main():
+    print("after ran")
+EOF
+    touch fail
+    run run after
+    expect_exit 1
+    run log after
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF'
+stau: error: no run of 'after' has a log: the newest, run 2, was skipped and never started
+  hint: `stau history after` lists its runs
+EOF
+}
+
+# `stau log` alone: the last run that did not succeed, named on stderr.
+test_log_alone_shows_the_last_failure() {
+    log_project
+    run log
+    expect_exit 0
+    expect_stdout_eq <<<"no run is recorded yet"
+    run run report
+    expect_exit 0
+    run log
+    expect_exit 0
+    expect_stdout_eq <<<"no run has failed"
+    expect_stderr_empty
+    touch fail
+    run run report
+    expect_exit 1
+    run run other
+    expect_exit 0
+    run log
+    expect_exit 0
+    expect_stdout_eq <<<"report run 2"
+    expect_stderr_eq <<<"stau: run 2 of 'report', the last that did not succeed: failed (exit 3)"
 }
 
 test_log_read_from_the_archive_once_removed() {
@@ -185,9 +250,11 @@ assert r["signal"] is None and r["attempt"] == 1 and r["kwargs"] == {}, r
 assert r["reasons"] == [{"reason": "forced", "evidence": "asked for with `stau run --force`"}], r
 assert r["log_path"].startswith(".stau/logs/report."), r
 assert r["archive_path"] == ".stau/archive/report.3.tar.zst", r
-for key in ("queued_at", "started_at", "finished_at", "host", "pid", "code_fingerprint",
+for key in ("queued", "started", "finished", "invocation", "pid", "code_fingerprint",
             "config_fingerprint", "inputs_fingerprint", "outputs_fingerprint", "rerun_of"):
     assert key in r, key
+assert r["finished_ms"] >= r["started_ms"] >= r["queued_ms"] > 1e12, r
+assert r["invocation"]["host"] and r["invocation"]["pid"] > 0, r
 EOF
     run history reprot
     expect_exit 2
@@ -221,20 +288,13 @@ test_show() {
     expect_stdout_contains "  exit:         0"
     expect_stdout_contains "  archive:      .stau/archive/report.1.tar.zst"
     expect_stdout_contains "  log:          $(log_of 1)"
-    # The reasons, pretty-printed; the archive's members with their sizes.
+    # The reasons, a line each as `stau why` says them (the JSON is --json's); the
+    # archive's members with their sizes.
     sed -n '/^  reasons:/,/^  log:/p' "$OUT" >"$TEST_TMP/reasons"
     OUT=$TEST_TMP/reasons expect_stdout_eq <<EOF
   reasons:
-    [
-      {
-        "reason": "forced",
-        "evidence": "asked for with \`stau run\`"
-      },
-      {
-        "reason": "never-run",
-        "evidence": "no successful run is recorded"
-      }
-    ]
+    forced: asked for with \`stau run\`
+    never-run: no successful run is recorded
   log:          $(log_of 1)
 EOF
     grep -E '^    file +[0-9]+  (manifest.json|log.txt|outputs/data/report.txt)$' "$OUT" >"$TEST_TMP/m"
@@ -249,6 +309,26 @@ assert r["id"] == 1 and r["job"] == "report" and r["status"] == "succeeded", r
 members = [(m["path"], m["type"]) for m in r["archive_members"]]
 assert members == [("manifest.json", "file"), ("log.txt", "file"),
                    ("outputs/data/report.txt", "file")], members
+EOF
+    # A timetable entry is named unless the evidence does; reasons that are not
+    # what stau writes are shown as they are.
+    db "UPDATE runs SET reasons_json = '[{\"reason\": \"schedule\", \"evidence\": \"''0 6 * * *'' ticked at 2026-01-02 06:00:00 UTC, after the last run started\", \"tick\": 1767333600000, \"entry\": \"daily\"}]' WHERE id = 1"
+    run show 1
+    sed -n '/^  reasons:/,/^  log:/p' "$OUT" >"$TEST_TMP/reasons"
+    OUT=$TEST_TMP/reasons expect_stdout_eq <<EOF
+  reasons:
+    schedule: '0 6 * * *' ticked at 2026-01-02 06:00:00 UTC, after the last run started (timetable entry 'daily')
+  log:          $(log_of 1)
+EOF
+    db "UPDATE runs SET reasons_json = '{\"odd\": 1}' WHERE id = 1"
+    run show 1
+    sed -n '/^  reasons:/,/^  log:/p' "$OUT" >"$TEST_TMP/reasons"
+    OUT=$TEST_TMP/reasons expect_stdout_eq <<EOF
+  reasons:
+    {
+      "odd": 1
+    }
+  log:          $(log_of 1)
 EOF
     run show 7
     expect_exit 2
@@ -268,6 +348,66 @@ EOF
 stau: error: 'show' needs a run number
   hint: usage: stau show RUN [--json]
 EOF
+}
+
+# A git checkout: the run records its commit with a dirty flag and the changed
+# files under the jobs root (tracked ones changed, staged or not, and files not
+# tracked there); what changed outside the jobs root only makes it dirty, what
+# changed outside the project not even that. `show` and `why` say it.
+test_show_git_commit_dirty_and_changed_files() {
+    log_project
+    mkdir -p "$TEST_TMP/outside"
+    echo a >"$TEST_TMP/outside/f"
+    git -C "$TEST_TMP" init -q
+    git -C "$TEST_TMP" add -A
+    git -C "$TEST_TMP" -c user.email=t@example.com -c user.name=t commit -qm first
+    local commit
+    commit=$(git -C "$TEST_TMP" rev-parse HEAD)
+    run run other
+    expect_exit 0
+    run show 1
+    expect_stdout_contains "  git commit:   $commit (clean)"
+    # Changed outside the project: not the project's change.
+    echo b >>"$TEST_TMP/outside/f"
+    echo "# more" >>src/other.py
+    echo "# staged" >>src/report.py
+    git add src/report.py
+    touch src/new.py notes.txt
+    run run other
+    expect_exit 0
+    run show 2
+    expect_stdout_contains "  git commit:   $commit (dirty: src/other.py, src/report.py, src/new.py)"
+    run show 2 --json
+    "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["git_dirty"] is True and r["git_changes"] == ["src/other.py", "src/report.py", "src/new.py"], r' "$OUT" ||
+        fail "show --json: $(cat "$OUT")"
+    run why other
+    expect_exit 0
+    expect_stdout_contains "  run 2 ran at commit ${commit:0:7} (dirty: src/other.py, src/report.py, src/new.py)"
+    # Only outside the jobs root.
+    git -C "$TEST_TMP" add -A
+    git -C "$TEST_TMP" -c user.email=t@example.com -c user.name=t commit -qm second
+    commit=$(git -C "$TEST_TMP" rev-parse HEAD)
+    echo "changed" >notes.txt
+    run run other
+    run show 3
+    expect_stdout_contains "  git commit:   $commit (dirty outside the jobs root)"
+    # Six or more: the first five, and how many more.
+    rm notes.txt
+    touch src/n1.py src/n2.py src/n3.py src/n4.py src/n5.py src/n6.py src/n7.py
+    run run other
+    run show 4
+    expect_stdout_contains "  git commit:   $commit (dirty: src/n1.py, src/n2.py, src/n3.py, src/n4.py, src/n5.py and 2 more)"
+    # Without git the commit is still read from .git, and the rest is not known.
+    mkdir -p "$TEST_TMP/bin"
+    ln -s "$PY" "$TEST_TMP/bin/python3"
+    ln -s "$(command -v timeout)" "$TEST_TMP/bin/timeout"
+    PATH=$TEST_TMP/bin run run other
+    expect_exit 0
+    run show 5
+    expect_eq "the commit alone" "  git commit:   $commit" "$(grep '^  git commit:' "$OUT")"
+    run show 5 --json
+    "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["git_dirty"] is None and r["git_changes"] is None, r' "$OUT" ||
+        fail "show --json without git: $(cat "$OUT")"
 }
 
 # "removed KIND PATH (N bytes)" for each file, as gc prints it.

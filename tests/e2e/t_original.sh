@@ -312,8 +312,8 @@ test_original_a_failed_chunk_skips_only_the_chunks_that_need_it() {
     touch fail.flag
     run -j 2
     expect_exit 1
-    expect_stdout_contains "master (chunk 2/3) skipped: 'dep' (chunk 2/2, IDs 4-6) did not succeed"
-    expect_stdout_contains "master (chunk 3/3) skipped: 'dep' (chunk 2/2, IDs 4-6) did not succeed"
+    expect_stdout_contains "master (chunk 2/3) skipped: 'dep' (chunk 2/2, IDs 4-6) failed"
+    expect_stdout_contains "master (chunk 3/3) skipped: 'dep' (chunk 2/2, IDs 4-6) failed"
     expect_stdout_contains "1 ran: 0 succeeded, 1 failed, 1 skipped"
     expect_eq "master's runs" "1|[1,2]|succeeded
 2|[3,4]|skipped
@@ -467,9 +467,11 @@ us" "$(calls)"
     expect_eq "at the tick" "eu
 us" "$(calls)"
     local tick
-    tick=$(db "SELECT json_extract(reasons_json, '\$[0].tick') FROM runs WHERE id = 3")
+    tick=$(db "SELECT json_extract(reasons_json, '\$[0].tick_ms') FROM runs WHERE id = 3")
     expect_eq "both for one tick" "$tick|eu
-$tick|us" "$(db "SELECT json_extract(reasons_json, '\$[0].tick'), json_extract(reasons_json, '\$[0].entry') FROM runs WHERE id > 2 ORDER BY id")"
+$tick|us" "$(db "SELECT json_extract(reasons_json, '\$[0].tick_ms'), json_extract(reasons_json, '\$[0].entry') FROM runs WHERE id > 2 ORDER BY id")"
+    expect_eq "the tick as a time" "$("$PY" -c 'import datetime,sys; print(datetime.datetime.fromtimestamp(int(sys.argv[1]) // 1000, datetime.timezone.utc).isoformat())' "$tick")" \
+        "$(db "SELECT json_extract(reasons_json, '\$[0].tick') FROM runs WHERE id = 3")"
     expect_eq "a tick" 0 "$((tick % 1200000))"
     run
     expect_stdout_eq <<<"nothing to do"

@@ -121,7 +121,7 @@ EOF
 }
 
 # A schema made by a stau of version 8 (before work IDs' last successes were kept)
-# is brought to the current version (11) on open, and the table filled from its runs.
+# is brought to the current version (13) on open, and the table filled from its runs.
 test_pg_migrates_version_8() {
     need_pg
     new_project
@@ -137,14 +137,15 @@ PY
     expect_eq "kept by the trigger" "1,2,3" "$(pg_sql "SELECT string_agg(work_id::text, ',' ORDER BY work_id) FROM work_done")"
     # (What versions after 8 added goes, so that the schema is version 8's again.)
     pg_sql "DROP TABLE work_done; DROP FUNCTION note_work_done() CASCADE; DROP FUNCTION work_ids_of(text);
-        ALTER TABLE runs DROP COLUMN env_names_json; UPDATE meta SET version = 8"
+        ALTER TABLE runs DROP COLUMN env_names_json, DROP COLUMN kwargs_given_json,
+        DROP COLUMN git_dirty, DROP COLUMN git_changes_json; UPDATE meta SET version = 8"
     # Rows written by hand with odd work IDs do not stop the migration.
     pg_sql "INSERT INTO runs (job, status, queued_at, finished_at, work_ids_json) VALUES
         ('z', 'succeeded', 1, 2, ''), ('z', 'succeeded', 1, 2, '[99999999999999999999, 7, 7]'),
         ('z', 'succeeded', 1, 2, '{\"a\": 1}')"
     run -n
     expect_exit 0
-    expect_eq "version" 11 "$(pg_sql "SELECT version FROM meta")"
+    expect_eq "version" 13 "$(pg_sql "SELECT version FROM meta")"
     expect_eq "filled from the runs" "a:1,a:2,a:3,z:7" "$(pg_sql "SELECT string_agg(job || ':' || work_id, ',' ORDER BY job, work_id) FROM work_done")"
     expect_eq "each from its own chunk" "t" "$(pg_sql "SELECT bool_and(w.run_id = r.id) FROM work_done w JOIN runs r ON r.job = w.job JOIN LATERAL work_ids_of(r.work_ids_json) x(id) ON x.id = w.work_id WHERE w.job = 'a'")"
 }
@@ -157,7 +158,7 @@ test_pg_a_newer_schema_is_refused() {
     pg_sql "UPDATE meta SET version = 99"
     run -n
     expect_exit 2
-    expect_stderr_contains "its schema version 99 is newer than this stau knows (11); use a newer stau"
+    expect_stderr_contains "its schema version 99 is newer than this stau knows (13); use a newer stau"
     expect_eq "runs kept" 1 "$(pg_sql 'SELECT count(*) FROM runs')"
 }
 

@@ -174,7 +174,7 @@ lone is not due:
   when needed: never-run: no successful run is recorded
 EOF
     run status
-    expect_stdout_contains "lone    never run  -                     on demand  when a job that runs needs it"
+    expect_stdout_contains "lone    waiting  -                     on demand  when a job that runs needs it"
     # helper's code changes: nothing needs it now. top's input changes: it pulls helper.
     echo "# edited" >>src/helper.py
     echo "x = 1" >>src/helper.py

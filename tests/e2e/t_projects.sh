@@ -27,7 +27,8 @@ defaults = {
     "timeout": None, "slots": 1, "tags": [], "python": None, "chunk_size": None,
     "work_ids": None, "allow_multiple_jobs": False, "is_streaming": False,
     "job_type": None, "data_sources": [], "data_sinks": [], "timetable": [],
-    "policy": "scheduled", "on_change": False,
+    "policy": "scheduled", "on_change": False, "not_run": None, "on": None,
+    "log_limit": 67108864,
 }
 # Code fingerprints are hashes: checked for shape here, for meaning in the unit tests.
 for j in jobs:

@@ -363,9 +363,10 @@ test_run_retries() {
     run
     expect_exit 0
     expect_eq "attempts" xxx "$(cat attempts.txt 2>/dev/null)"
-    expect_stdout_contains "flaky failed (exit 1); retrying in 0.1s (attempt 2 of 3)"
-    expect_stdout_contains "flaky failed (exit 1); retrying in 0.2s (attempt 3 of 3)"
+    expect_stdout_contains ": run 1, stau log 1; retry 1 of 2 in 0.1s (run 2)"
+    expect_stdout_contains ": run 2, stau log 2; retry 2 of 2 in 0.2s (run 3)"
     expect_stdout_contains "flaky ok"
+    expect_stdout_contains " after 2 retries (run 3)"
     expect_eq "runs" "1|failed 2|failed 3|succeeded" \
         "$(db "SELECT attempt || '|' || status FROM runs WHERE job = 'flaky' ORDER BY id" | tr '\n' ' ' | sed 's/ $//')"
     run
@@ -589,25 +590,26 @@ test_run_max_lag_old_dependency_runs_first() {
 
 test_run_schedule_due_and_not_due() {
     new_project
-    job tick '"schedule": "@every 2s"'
-    # Start just after an even second, so the next tick is ~2 s away.
-    sleep "$("$PY" -c 'import time; print(2.05 - time.time() % 2)')"
+    # Every 5 s, started just after a tick: the next is ~5 s away, room enough for a
+    # run and a why on a loaded machine (a run alone took 1.9 s there).
+    job tick '"schedule": "@every 5s"'
+    sleep "$("$PY" -c 'import time; print(5.05 - time.time() % 5)')"
     run
     expect_exit 0
     expect_ran 'tick'
     run why tick
     expect_stdout_contains "tick is not due:"
     expect_stdout_contains "  next tick: "
-    expect_stdout_contains "('@every 2s')"
+    expect_stdout_contains "('@every 5s')"
     run
     expect_stdout_eq <<<"nothing to do"
-    sleep 2.1
+    sleep 5.1
     run why tick
     expect_stdout_contains "tick is due:"
-    expect_stdout_contains "schedule: '@every 2s' ticked at "
+    expect_stdout_contains "schedule: '@every 5s' ticked at "
     expect_stdout_contains ", after the last run started"
     # Many missed ticks: one run.
-    sleep 2.1
+    sleep 5.1
     run
     expect_exit 0
     expect_ran 'tick'
@@ -722,7 +724,9 @@ import json, sys
 got = json.load(open(sys.argv[1]))
 assert len(got) == 1 and got[0]["job"] == "a" and got[0]["due"] is False, got
 assert got[0]["reasons"] == [] and got[0]["last_success"]["run"] == 1, got
-assert got[0]["last_success"]["finished_at"] > 1e12, got
+assert got[0]["last_success"]["finished_ms"] > 1e12, got
+assert got[0]["last_success"]["finished"].endswith("+00:00"), got
+assert got[0]["last_run"]["id"] == 1 and got[0]["last_run"]["status"] == "succeeded", got
 fps = got[0]["fingerprints"]
 assert sorted(fps) == ["code", "config", "inputs", "outputs"], fps
 assert all(len(f["now"]) == 32 and f["now"] == f["last_success"] for f in fps.values()), fps
@@ -734,7 +738,8 @@ import json, sys
 (b,) = json.load(open(sys.argv[1]))
 (a,) = b["dependencies"]
 assert a["job"] == "a" and a["max_lag_minutes"] is None and a["due"] is False, a
-assert 0 <= a["age_seconds"] < 60 and a["last_success_finished_at"] > 1e12, a
+assert 0 <= a["age_seconds"] < 60 and a["last_success"]["run"] == 1, a
+assert a["last_success"]["finished_ms"] > 1e12, a
 EOF
     # A changed declaration: the evidence shows which fingerprint moved.
     sed -i 's/"outputs": \["a.out"\]/"outputs": ["a.out"], "kwargs": {"n": 2}/' src/a.py

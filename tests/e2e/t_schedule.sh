@@ -35,7 +35,7 @@ test_schedule_json_and_errors() {
     schedule_project
     run schedule --from 2026-03-27T12:00+01:00 --limit 1 --json
     expect_exit 0
-    "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [j["job"] for j in d] == ["daily","every"], d; assert d[0]["ticks"][0]["utc"] == "2026-03-28 01:30:00 +00:00", d' "$OUT" || fail "schedule --json is not as expected: $(cat "$OUT")"
+    "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [j["job"] for j in d] == ["daily","every"], d; assert d[0]["ticks"][0]["at"] == "2026-03-28T02:30:00+01:00" and d[0]["ticks"][0]["at_ms"] == 1774661400000, d' "$OUT" || fail "schedule --json is not as expected: $(cat "$OUT")"
     run schedule --from yesterday
     expect_exit 2
     expect_stderr_eq <<'EOF2'
@@ -59,5 +59,5 @@ test_status_before_and_after_a_run() {
     expect_exit 0
     run status --json
     expect_exit 0
-    "$PY" -c 'import json,sys; d={j["job"]: j for j in json.load(open(sys.argv[1]))}; assert d["plain"]["state"] == "succeeded" and not d["plain"]["due"], d; assert d["plain"]["next"] == "when an input or upstream changes", d' "$OUT" || fail "status --json is not as expected: $(cat "$OUT")"
+    "$PY" -c 'import json,sys; d={j["job"]: j for j in json.load(open(sys.argv[1]))}; assert d["plain"]["state"] == "succeeded" and not d["plain"]["due"], d; assert d["plain"]["next"] == "on-change" and d["plain"]["last_run"]["status"] == "succeeded", d; assert d["daily"]["next"] == "tick" and d["daily"]["next_at"].endswith(("+01:00", "+02:00")), d' "$OUT" || fail "status --json is not as expected: $(cat "$OUT")"
 }

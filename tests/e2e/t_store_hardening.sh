@@ -201,7 +201,7 @@ history_kept() {
     "$STAU" history --json | "$PY" -c '
 import json, sys
 for r in json.load(sys.stdin):
-    r.pop("queued_at"); r.pop("heartbeat_at")
+    for k in ("queued", "queued_ms", "heartbeat", "heartbeat_ms"): r.pop(k)
     print(json.dumps(r, sort_keys=True))'
 }
 
@@ -237,6 +237,39 @@ EOF2
     run db recover
     expect_exit 0
     expect_stdout_eq <<<"nothing to recover: state database './.stau/state.db' records every run archived in '.stau/archive'"
+}
+
+# An archive written before times were "started" and "started_ms" and the owner an
+# "invocation" object: its manifest has started_at (unix ms), host, owner_pid and
+# owner_start. db recover reads it as it reads a new one.
+test_store_db_recover_reads_a_manifest_of_the_older_format() {
+    command -v zstd >/dev/null || { fail "zstd is not installed: cannot repack an archive"; return; }
+    ran_report 1
+    mkdir ../x
+    zstd -q -d -c .stau/archive/report.1.tar.zst | tar -xf - -C ../x || fail "cannot unpack run 1"
+    "$PY" - ../x/manifest.json <<'EOF2'
+import json, sys
+m = json.load(open(sys.argv[1]))
+inv = m.pop("invocation")
+for key in ("queued", "started", "finished", "heartbeat"):
+    m.pop(key)
+    m[key + "_at"] = m.pop(key + "_ms")
+m.update(host=inv["host"], owner_pid=inv["pid"], owner_start=inv["started_ms"])
+json.dump(m, open(sys.argv[1], "w"))
+EOF2
+    "$STAU" show 1 --json >../before.json
+    (cd ../x && tar -cf - manifest.json log.txt outputs) | zstd -q -f -o .stau/archive/report.1.tar.zst
+    lose_database removed
+    run db recover
+    expect_exit 0
+    expect_stdout_eq <<<"recovered 1 run from the archives in '.stau/archive' into './.stau/state.db'"
+    "$STAU" show 1 --json >../after.json
+    "$PY" - ../before.json ../after.json <<'EOF2' || fail "the run recovered from an older manifest differs"
+import json, sys
+before, after = (json.load(open(p)) for p in sys.argv[1:])
+for key in ("started_ms", "finished_ms", "invocation", "status", "exit_code", "kwargs", "reasons"):
+    assert before[key] == after[key], (key, before[key], after[key])
+EOF2
 }
 
 test_store_db_recover_says_which_archives_it_cannot_read() {
@@ -407,4 +440,313 @@ test_store_archive_members_are_read_as_normal_paths() {
     expect_eq "restored" "ok" "$(cat ../restored/ok)"
     run show 1
     expect_stdout_contains "    file              3  outputs/ok"
+}
+
+# ---- Each state file truncated or garbled (issue 13): stau says exactly what it
+# found and loses no recorded run. (A state file replaced by a link, a FIFO or a
+# device: t_hostile.sh. A database emptied or removed, a row or an index damaged, an
+# archive truncated: above. The graph cache's every way of being damaged, and the
+# settled mark's: t_cache.sh, t_settled.sh; here, that no run is lost with them.)
+
+# Report run 3 times, the settled mark written, and what history says of each run
+# kept in ../before.txt.
+kept_project() {
+    ran_report 3
+    age_files
+    run
+    expect_exit 0
+    expect_stdout_eq <<<"nothing to do"
+    expect_file .stau/settled
+    history_kept >../before.txt
+}
+
+# corrupt FILE truncate|garble: cut FILE to half its size, or overwrite 64 bytes
+# from its middle with bytes of a fixed pseudo-random sequence.
+corrupt() {
+    "$PY" - "$1" "$2" <<'EOF2'
+import random, sys
+path, how = sys.argv[1], sys.argv[2]
+data = bytearray(open(path, "rb").read())
+if how == "truncate":
+    data = data[: len(data) // 2]
+else:
+    r = random.Random(13)
+    at = len(data) // 2
+    for i in range(at, min(at + 64, len(data))):
+        data[i] = r.randrange(256)
+open(path, "wb").write(data)
+EOF2
+}
+
+# The history is what it was before (every field a manifest keeps).
+expect_history_kept() {
+    local where
+    where=$(_where)
+    history_kept >../after.txt
+    [ "$(cat ../before.txt)" = "$(cat ../after.txt)" ] || {
+        fail "$where: the recorded runs changed:"
+        diff -u ../before.txt ../after.txt
+    }
+}
+
+# A damaged database is said, with what to do; moved aside, `stau db recover`
+# gives back every run from the archives.
+damaged_database_is_recovered() {
+    run history
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq
+    run
+    expect_exit 2
+    mv .stau/state.db ../damaged.db
+    rm -f .stau/state.db-wal .stau/state.db-shm
+    run db recover
+    expect_exit 0
+    expect_stdout_eq <<<"recovered 3 runs from the archives in '.stau/archive' into './.stau/state.db'"
+    expect_history_kept
+    run -n
+    expect_stdout_eq <<<"nothing to do"
+}
+
+test_store_a_truncated_database_is_said_and_its_runs_recovered() {
+    kept_project
+    corrupt .stau/state.db truncate
+    damaged_database_is_recovered <<'EOF2'
+stau: error: cannot open state database './.stau/state.db': database disk image is malformed
+  hint: move it aside (`sqlite3 FILE .recover` may save what is left of it) and run `stau db recover` to rebuild the run history from the archives
+EOF2
+}
+
+test_store_a_garbled_database_header_is_said_and_its_runs_recovered() {
+    kept_project
+    printf 'garbled garbled garbled garbled garbled garbled garbled garbled ' |
+        dd of=.stau/state.db bs=1 count=64 conv=notrunc status=none
+    damaged_database_is_recovered <<'EOF2'
+stau: error: cannot open state database './.stau/state.db': file is not a database
+  hint: move it aside (`sqlite3 FILE .recover` may save what is left of it) and run `stau db recover` to rebuild the run history from the archives
+EOF2
+}
+
+# The runs table's page garbled: what quick_check says depends on the bytes, so only
+# the message's frame is fixed.
+test_store_a_garbled_runs_page_is_said_and_its_runs_recovered() {
+    kept_project
+    "$PY" - .stau/state.db <<'EOF2'
+import random, sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'runs'").fetchone()[0]
+size = con.execute("PRAGMA page_size").fetchone()[0]
+con.close()
+data = bytearray(open(sys.argv[1], "rb").read())
+r = random.Random(1)
+for i in range((root - 1) * size + 8, root * size, 7):
+    data[i] = r.randrange(256)
+open(sys.argv[1], "wb").write(data)
+EOF2
+    run history
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_contains "stau: error: state database './.stau/state.db' is damaged: "
+    expect_stderr_last_line '  hint: move it aside (`sqlite3 FILE .recover` may save what is left of it) and run `stau db recover` to rebuild the run history from the archives'
+    mv .stau/state.db ../damaged.db
+    run db recover
+    expect_exit 0
+    expect_history_kept
+}
+
+# The graph cache and the settled mark are only caches: damaged, they are set
+# aside, nothing runs again and every run is still recorded.
+damaged_cache_loses_no_run() {
+    kept_project
+    corrupt .stau/graph.cache "$1"
+    run
+    expect_exit 0
+    expect_stdout_eq <<<"nothing to do"
+    expect_stderr_eq <<'EOF2'
+stau: warning: ignoring '.stau/graph.cache': it is truncated or damaged; rebuilding it
+EOF2
+    expect_history_kept
+    run
+    expect_stderr_empty
+}
+
+test_store_a_truncated_graph_cache_loses_no_run() {
+    damaged_cache_loses_no_run truncate
+}
+
+test_store_a_garbled_graph_cache_loses_no_run() {
+    damaged_cache_loses_no_run garble
+}
+
+damaged_mark_loses_no_run() {
+    kept_project
+    corrupt .stau/settled "$1"
+    run -v
+    expect_exit 0
+    expect_stdout_eq <<<"nothing to do"
+    expect_stderr_not_contains "stau: nothing changed since a plan found nothing due"
+    expect_history_kept
+    # Written again whole: it holds once more.
+    run -v
+    expect_stderr_contains "stau: nothing changed since a plan found nothing due"
+}
+
+test_store_a_truncated_settled_mark_loses_no_run() {
+    damaged_mark_loses_no_run truncate
+}
+
+test_store_a_garbled_settled_mark_loses_no_run() {
+    damaged_mark_loses_no_run garble
+}
+
+# A run's log cut short or garbled is shown as it is now: stau cannot know what
+# a job printed, and the archive keeps its own copy.
+test_store_a_damaged_log_loses_no_run() {
+    kept_project
+    local log1 log2
+    log1=$(db "SELECT log_path FROM runs WHERE id = 1")
+    log2=$(db "SELECT log_path FROM runs WHERE id = 2")
+    corrupt "$log1" truncate
+    printf 'junk\n' >"$log2"
+    run log 1
+    expect_exit 0
+    expect_eq "run 1's log, cut short" "report r" "$(cat "$OUT")"
+    run log 2
+    expect_exit 0
+    expect_stdout_eq <<<"junk"
+    run
+    expect_stdout_eq <<<"nothing to do"
+    expect_history_kept
+    # The archives hold the logs as the runs left them.
+    run restore 1 --to ../restored
+    expect_exit 0
+    tar --zstd -xOf .stau/archive/report.1.tar.zst log.txt >../log1.txt
+    expect_eq "run 1's archived log" "report run 1 []" "$(cat ../log1.txt)"
+}
+
+# An archive cut short: every command reading it says so, naming it; the run stays
+# recorded and its log is kept.
+test_store_a_truncated_archive_is_said_and_loses_no_run() {
+    kept_project
+    corrupt .stau/archive/report.2.tar.zst truncate
+    run restore 2 --to ../restored
+    expect_exit 2
+    expect_stderr_eq <<'EOF2'
+stau: error: cannot read archive '.stau/archive/report.2.tar.zst': Truncated zstd input
+EOF2
+    run log 2
+    expect_exit 0
+    expect_stdout_eq <<<"report run 2 []"
+    run
+    expect_stdout_eq <<<"nothing to do"
+    expect_history_kept
+}
+
+# The original Stau's timetable (a file of the project, read every time) cut short
+# or garbled: located errors, nothing runs, and nothing recorded changes.
+damaged_timetable() {
+    use_fixture original
+    run
+    expect_exit 0
+    history_kept >../before.txt
+    corrupt src/stau_schedule.py "$1"
+    run check
+    expect_exit 2
+}
+
+test_store_a_truncated_timetable_loses_no_run() {
+    damaged_timetable truncate
+    expect_stderr_eq <<'EOF2'
+src/stau_schedule.py:9:31: error: syntax error in the declaration: '(' was never closed
+     9 |         "trigger": CronTrigger(minute
+       |                               ^
+  hint: the declaration must be valid Python; stau reads it without running it
+1 error, 0 warnings
+EOF2
+    run
+    expect_exit 1
+    expect_stdout_eq <<<"nothing to do
+1 error in the declarations (see above)"
+    expect_history_kept
+}
+
+test_store_a_garbled_timetable_loses_no_run() {
+    damaged_timetable garble
+    # (How the garbled line is quoted is terminal safety's business: t_hostile.sh.)
+    expect_stderr_contains "src/stau_schedule.py:9:38: error: the declaration is not valid UTF-8"
+    expect_stderr_last_line "3 errors, 0 warnings"
+    run
+    expect_exit 1
+    expect_stdout_eq <<<"nothing to do
+3 errors in the declarations (see above)"
+    expect_history_kept
+}
+
+# After a command of the sweep (WHAT) on a corrupted FILE: exit 0; or, the database
+# being what is damaged, exit 2 with the hint to move it aside, which is then done
+# and `stau db recover` run (status 0: it was recovered; 1: nothing to do).
+recover_if_damaged() {
+    local what=$1 file=$2
+    [ "$RC" = 0 ] && return 1
+    if [ "$RC" != 2 ] || [ "$file" != .stau/state.db ]; then
+        fail "$what exited $RC:"
+        cat "$ERR"
+        return 1
+    fi
+    expect_stderr_last_line '  hint: move it aside (`sqlite3 FILE .recover` may save what is left of it) and run `stau db recover` to rebuild the run history from the archives'
+    mv .stau/state.db ../damaged.db
+    rm -f .stau/state.db-wal .stau/state.db-shm
+    run db recover
+    [ "$RC" = 0 ] || { fail "$what: then db recover exited $RC"; cat "$ERR"; }
+    return 0
+}
+
+# The sweep: each state file truncated at, and garbled (32 bytes) at, each of
+# STAU_CORRUPTIONS (default 4) places spread over it; after each, `stau history`
+# and a plain `stau` neither crash nor hang nor fail, and every recorded run is still
+# there (a damaged state.db must say so, and `stau db recover` then gives them all
+# back).
+test_store_corruption_sweep_loses_no_run() {
+    local places=${STAU_CORRUPTIONS:-4} file how k tried=0
+    kept_project
+    local log archive
+    log=$(db "SELECT log_path FROM runs WHERE id = 2")
+    archive=.stau/archive/report.2.tar.zst
+    rm -rf ../pristine
+    cp -a .stau ../pristine
+    for file in .stau/state.db .stau/graph.cache .stau/settled "$archive" "$log"; do
+        for how in truncate garble; do
+            for ((k = 1; k <= places; k++)); do
+                rm -rf .stau
+                cp -a ../pristine .stau
+                "$PY" - "$file" "$how" "$k" "$places" <<'EOF2'
+import random, sys
+path, how, k, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+data = bytearray(open(path, "rb").read())
+at = len(data) * k // (n + 1)
+if how == "truncate":
+    data = data[:at]
+else:
+    r = random.Random(k)
+    for i in range(at, min(at + 32, len(data))):
+        data[i] = r.randrange(256)
+open(path, "wb").write(data)
+EOF2
+                tried=$((tried + 1))
+                local at="$file $how at $k/$((places + 1))"
+                run history
+                recover_if_damaged "$at: stau history" "$file"
+                run
+                recover_if_damaged "$at: stau" "$file" && run
+                [ "$RC" = 0 ] || { fail "$at: stau exited $RC"; cat "$ERR"; }
+                history_kept >../after.txt
+                if [ "$(cat ../before.txt)" != "$(cat ../after.txt)" ]; then
+                    fail "$at: the recorded runs changed:"
+                    diff -u ../before.txt ../after.txt
+                fi
+                [ "$TEST_FAILED" = 0 ] || return
+            done
+        done
+    done
+    echo "corruption: $tried tried, 0 runs lost"
 }

@@ -22,8 +22,9 @@
  * integers, tokens of the dictionary and tokens stau's code was seen comparing
  * against) and run. An input that reaches code no earlier input reached (edge
  * coverage, with hit-count buckets) joins the corpus in memory, and the folder
- * -save_new names when given. Per execution, a leak is looked for when the
- * allocations and frees do not balance.
+ * -save_new names when given. A leak is looked for when an input allocated more
+ * than it freed and is a seed or reached new code (LeakSanitizer reports the
+ * others at exit).
  *
  * An input that crashes (an AddressSanitizer or UBSan report, an abort, a trap),
  * leaks or runs longer than -timeout seconds (default 10) is written to
@@ -31,7 +32,7 @@
  * is then non-zero. The last line on stderr is always the summary:
  *
  *   fuzz NAME: R replayed, E executions in T s, C crashes, F edges, K in corpus,
- *   W tokens seen (seed S)
+ *   W tokens seen, L leak checks (seed S)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -403,8 +404,9 @@ static struct input *corpus;
 static size_t corpus_len, corpus_cap;
 static struct token *dict;
 static size_t dict_len;
-static long executions, crashes;
+static long executions, crashes, leak_checks;
 static const char *save_dir;
+static int always_check; /* the replay: look for leaks whatever the coverage */
 
 /* Run one input (a copy of exactly its size, so reading past it is caught). */
 static size_t execute(const uint8_t *data, size_t len)
@@ -424,15 +426,19 @@ static size_t execute(const uint8_t *data, size_t len)
     running = 0;
     alarm(0);
     executions++;
-    if (allocations != 0 && __lsan_do_recoverable_leak_check &&
-        __lsan_do_recoverable_leak_check()) {
+    size_t fresh = collect();
+    /* As libFuzzer: look for a leak (a stop-the-world scan, milliseconds) only when
+     * the input reached new code and allocated more than it freed; other leaks
+     * LeakSanitizer reports at exit, failing the run. */
+    if ((fresh || always_check) && allocations > 0 && __lsan_do_recoverable_leak_check &&
+        ++leak_checks && __lsan_do_recoverable_leak_check()) {
         save_input("leak");
         crashes++;
         put("fuzz: the input leaked memory (LeakSanitizer's report is above)\n");
     }
     current = NULL;
     free(copy);
-    return collect();
+    return fresh;
 }
 
 static void add_input(const uint8_t *data, size_t len)
@@ -807,7 +813,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "fuzz: cannot read '%s': %s\n", files[k], strerror(errno));
                 exit(2);
             }
+            always_check = 1;
             execute(data, len);
+            always_check = 0;
             replayed++;
             add_input(data, len);
             free(data);
@@ -854,9 +862,9 @@ int main(int argc, char **argv)
     }
     fprintf(stderr,
             "fuzz %s: %ld replayed, %ld executions in %.0f s, %ld crashes, %zu edges, %zu in "
-            "corpus, %zu tokens seen (seed %llu)\n",
+            "corpus, %zu tokens seen, %ld leak checks (seed %llu)\n",
             harness, replayed, executions, now_seconds() - start, crashes, edges_covered,
-            corpus_len, auto_count, (unsigned long long)seed);
+            corpus_len, auto_count, leak_checks, (unsigned long long)seed);
     free(buf);
     for (size_t i = 0; i < corpus_len; i++)
         free(corpus[i].data);

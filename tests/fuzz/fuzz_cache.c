@@ -7,9 +7,11 @@
  * the one the file names, so the entries are read too.
  *
  * Oracles besides the sanitizers: a cache that reads gives back every string
- * NUL-terminated in bounds, every declaration it holds prints as valid JSON, and
- * writing what was read and reading that again gives the same files (a cache
- * the reader accepts is one the writer could have written).
+ * NUL-terminated in bounds (they are all printed), and writing what was read and
+ * reading that again gives the same files (a cache the reader accepts is one the
+ * writer could have written). Not an oracle: that a declaration's kwargs are valid
+ * JSON. The reader takes them as stored, the checksums being what guards the file
+ * against damage; with the checksums set right, any bytes get through.
  *
  * Seeds: graph caches of the fixture projects (corpus/cache). */
 #include "fuzz.h"
@@ -91,8 +93,6 @@ static void describe(struct cache *c, struct strbuf *out)
         if (r->has_decl && r->ok) {
             struct strbuf json = STRBUF_INIT;
             decl_to_json(&r->decl, &json);
-            if (!json_valid(json.buf, '{'))
-                fuzz_fail("a declaration from the cache prints as invalid JSON: %s", json.buf);
             strbuf_addf(out, " decl %s\n", json.buf);
             strbuf_release(&json);
         } else if (r->has_decl) {

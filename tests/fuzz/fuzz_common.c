@@ -52,7 +52,9 @@ char *fuzz_path(const char *name)
 
 void fuzz_write(const char *path, const void *data, size_t size)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* a new file each time: rewriting one in place makes ext4 flush it on close */
+    unlink(path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         perror(path);
         abort();

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static char *path_in(const char *dir, const char *rel)
@@ -130,13 +131,15 @@ static void write_binary(const char *path, const void *data, size_t len)
 /* A member of a crafted archive. */
 struct craft {
     const char *path;
-    mode_t type;         /* AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFIFO */
+    mode_t type;         /* AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFIFO, AE_IFCHR, AE_IFBLK */
     const char *content; /* a file's content, or a link's target */
     bool hard;           /* content is a hard link's target */
 };
 
-/* Write members to path as a zstd pax tar, straight through libarchive. */
-static void craft_archive(const char *path, const struct craft *members, size_t count)
+/* Write members to path as a zstd pax tar, straight through libarchive, with the
+ * permission bits perms gives (setuid and the like included; NULL: each 0644). */
+static void craft_archive_perms(const char *path, const struct craft *members, size_t count,
+                                const unsigned *perms)
 {
     struct archive *a = archive_write_new();
     CHECK(archive_write_add_filter_zstd(a) == ARCHIVE_OK);
@@ -147,7 +150,9 @@ static void craft_archive(const char *path, const struct craft *members, size_t 
         struct archive_entry *e = archive_entry_new();
         archive_entry_set_pathname(e, m->path);
         archive_entry_set_filetype(e, (unsigned)m->type);
-        archive_entry_set_perm(e, 0644);
+        archive_entry_set_perm(e, perms ? perms[i] : 0644);
+        if (m->type == AE_IFCHR || m->type == AE_IFBLK)
+            archive_entry_set_rdev(e, makedev(1, 3)); /* /dev/null's */
         archive_entry_set_mtime(e, 1700000000, 0);
         if (m->hard)
             archive_entry_set_hardlink(e, m->content);
@@ -162,6 +167,11 @@ static void craft_archive(const char *path, const struct craft *members, size_t 
     }
     CHECK(archive_write_close(a) == ARCHIVE_OK);
     CHECK(archive_write_free(a) == ARCHIVE_OK);
+}
+
+static void craft_archive(const char *path, const struct craft *members, size_t count)
+{
+    craft_archive_perms(path, members, count, NULL);
 }
 
 static const char binary[] = {'\0', '\1', '\xff', '\xfe', '\n', '\0', 'z', '\x80'};
@@ -560,6 +570,47 @@ UNIT_TEST(archive_refuses_fifo)
                         {"outputs/pipe", AE_IFIFO, NULL, false}};
     REFUSED(m, "refusing to restore 'outputs/pipe' from '%A': the entry is a fifo; only files, "
                "folders and links are restored");
+}
+
+UNIT_TEST(archive_refuses_devices)
+{
+    struct craft chr[] = {{"outputs/fine.txt", AE_IFREG, "fine", false},
+                          {"outputs/null", AE_IFCHR, NULL, false}};
+    REFUSED(chr, "refusing to restore 'outputs/null' from '%A': the entry is a character "
+                 "device; only files, folders and links are restored");
+    struct craft blk[] = {{"outputs/disk", AE_IFBLK, NULL, false}};
+    REFUSED(blk, "refusing to restore 'outputs/disk' from '%A': the entry is a block device; "
+                 "only files, folders and links are restored");
+}
+
+/* setuid, setgid and sticky bits never come out of an archive: a restored file or
+ * folder gets its permission bits only. */
+UNIT_TEST(archive_restores_without_setuid_bits)
+{
+    const char *tmp = unit_tmpdir();
+    char *archive = path_in(tmp, "run.tar.zst");
+    char *target = path_in(tmp, "target");
+    struct craft m[] = {{"manifest.json", AE_IFREG, "{}", false},
+                        {"outputs/d", AE_IFDIR, NULL, false},
+                        {"outputs/d/suid", AE_IFREG, "#!/bin/sh\n", false},
+                        {"outputs/sgid", AE_IFREG, "x", false}};
+    static const unsigned perms[] = {0644, 03775, 04755, 02711};
+    craft_archive_perms(archive, m, sizeof(m) / sizeof(m[0]), perms);
+    struct strbuf err = STRBUF_INIT;
+    CHECK_INT(archiver_restore(archive, target, &err), 0);
+    CHECK_STR(strbuf_str(&err), "");
+    struct stat st;
+    char *suid = path_in(target, "d/suid"), *sgid = path_in(target, "sgid"),
+         *dir = path_in(target, "d");
+    CHECK(stat(suid, &st) == 0 && CHECK_INT(st.st_mode & 07777, 0755));
+    CHECK(stat(sgid, &st) == 0 && CHECK_INT(st.st_mode & 07777, 0711));
+    CHECK(stat(dir, &st) == 0 && CHECK_INT(st.st_mode & 07000, 0));
+    free(dir);
+    free(sgid);
+    free(suid);
+    free(target);
+    free(archive);
+    strbuf_release(&err);
 }
 
 UNIT_TEST(archive_refuses_existing_symlink_in_target)

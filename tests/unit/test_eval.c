@@ -285,10 +285,12 @@ UNIT_TEST(decl_keys_and_types)
 
     expect_diags("STAU_CONFIG = {\"dependancies\": []}\n",
                  "1:16: warning: unknown key 'dependancies' in STAU_CONFIG is ignored [hint: did "
-                 "you mean 'dependencies'?]\n");
+                 "you mean 'dependencies'?]\n"
+                 "1:16: note: so 'pkg.job' depends on nothing\n");
     expect_diags("STAU_CONFIG = {\"dependencies\": [{\"job\": \"a\", \"maxlag\": 1}]}\n",
                  "1:46: warning: unknown key 'maxlag' in a dependency is ignored [hint: did you "
-                 "mean 'max_lag'?]\n");
+                 "mean 'max_lag'?]\n"
+                 "1:46: note: so the dependency of 'pkg.job' on 'a' has no max_lag\n");
     expect_diags("STAU_CONFIG = {\"retries\": \"3\"}\n",
                  "1:27: error: 'retries' must be an int, not str\n");
     expect_diags("STAU_CONFIG = {\"retries\": -1}\n",

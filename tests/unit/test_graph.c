@@ -124,14 +124,15 @@ UNIT_TEST(graph_duplicates)
     struct fake_graph fg;
     memset(&fg, 0, sizeof(fg));
     fg.inputs[0] = (struct graph_input){"a.b", "src/a/b.py", &fg.decls[0], {3, 1, 3, 12}, false};
-    fg.inputs[1] = (struct graph_input){"a.b", "src/a.b.py", &fg.decls[1], {5, 1, 5, 12}, false};
+    fg.inputs[1] =
+        (struct graph_input){"a.b", "src/a/b/__init__.py", &fg.decls[1], {5, 1, 5, 12}, false};
     fg.count = 2;
     graph_build(&fg.graph, fg.inputs, 2, &fg.diags);
     char *d = diag_lines(&fg.diags);
-    CHECK_STR(d, "src/a/b.py:3:1: error: job name 'a.b' is already taken by src/a.b.py [hint: job "
-                 "names come from paths below the jobs root ('a/b.py' and 'a.b.py' are both "
-                 "'a.b'); rename one of the files]\n"
-                 "src/a.b.py:5:1: note: 'a.b' is declared here\n");
+    CHECK_STR(d, "src/a/b/__init__.py:5:1: error: job name 'a.b' is already taken by src/a/b.py "
+                 "[hint: job names come from paths below the jobs root ('a/b.py' and "
+                 "'a/b/__init__.py' are both 'a.b'); rename one of the files]\n"
+                 "src/a/b.py:3:1: note: 'a.b' is declared here\n");
     CHECK_INT(fg.graph.jobs.len, 1);
     free(d);
     fake_release(&fg);

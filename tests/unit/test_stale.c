@@ -553,6 +553,16 @@ UNIT_TEST(stale_reasons_helpers)
               "{\"reason\":\"output-missing\",\"evidence\":\"output 'a\\\"b\\\\c\\nd' "
               "is gone\"},"
               "{\"reason\":\"upstream-due\",\"evidence\":\"'é.job' runs first\"}]");
+    /* a schedule reason of a timetable entry: its tick as a time, twice, and the entry */
+    reasons_release(&r);
+    reasons_add(&r, REASON_SCHEDULE, "tick");
+    r.items[0].tick = 1796415978123;
+    r.items[0].entry = "eu";
+    strbuf_reset(&sb);
+    reasons_to_json(&r, &sb);
+    CHECK_STR(strbuf_str(&sb), "[{\"reason\":\"schedule\",\"evidence\":\"tick\","
+                               "\"tick\":\"2026-12-04T20:26:18+00:00\",\"tick_ms\":1796415978123,"
+                               "\"entry\":\"eu\"}]");
     reasons_release(&r);
     CHECK_INT(r.len, 0);
     CHECK(r.items == NULL);

@@ -20,7 +20,7 @@
 #include "unit.h"
 
 /* The schema version this stau writes (store_sqlite.c's migrations). */
-#define SCHEMA_NOW "11"
+#define SCHEMA_NOW "13"
 
 static char *db_path(const char *name)
 {
@@ -76,6 +76,9 @@ static struct run_record sample_run(const char *job)
         .reasons_json = (char *)"[{\"reason\": \"never-run\"}]",
         .log_path = (char *)".stau/logs/1.log",
         .env_names_json = (char *)"[\"DB_URL\",\"TOKEN\"]",
+        .kwargs_given_json = (char *)"{\"region\": \"Zürich ✓ 数据\"}",
+        .git_dirty = RUN_GIT_DIRTY,
+        .git_changes_json = (char *)"[\"src/ä.py\"]",
     };
 }
 
@@ -193,6 +196,9 @@ UNIT_STORE_TEST(store_run_round_trip)
     CHECK_STR(r.archive_path, NULL);
     CHECK_INT(r.rerun_of, first);
     CHECK_STR(r.env_names_json, "[\"DB_URL\",\"TOKEN\"]");
+    CHECK_STR(r.kwargs_given_json, "{\"region\": \"Zürich ✓ 数据\"}");
+    CHECK_INT(r.git_dirty, RUN_GIT_DIRTY);
+    CHECK_STR(r.git_changes_json, "[\"src/ä.py\"]");
     run_record_release(&r);
 
     CHECK_INT(unit_start_run(st, id, 31337, 2000), 0);
@@ -221,6 +227,8 @@ UNIT_STORE_TEST(store_run_round_trip)
     CHECK(!r.config_fingerprint && !r.inputs_fingerprint && !r.reasons_json && !r.log_path);
     CHECK_INT(r.rerun_of, 0);
     CHECK_INT(r.owner_pid, 0);
+    CHECK(!r.env_names_json && !r.kwargs_given_json && !r.git_changes_json);
+    CHECK_INT(r.git_dirty, RUN_GIT_UNKNOWN);
     run_record_release(&r);
     struct run_finish ok = {RUN_SUCCEEDED, 0, 0, NULL, "a.tar", NULL};
     CHECK_INT(unit_finish_run(st, bare_id, &ok, 4100), 0);
@@ -458,7 +466,8 @@ UNIT_STORE_TEST(store_gc_reads)
         CHECK_STR(r->host, "host-α");
         /* the texts gc never looks at are not read */
         CHECK(!r->kwargs_json && !r->git_commit && !r->work_ids_json && !r->code_fingerprint &&
-              !r->outputs_fingerprint && !r->reasons_json && !r->files && !r->env_names_json);
+              !r->outputs_fingerprint && !r->reasons_json && !r->files && !r->env_names_json &&
+              !r->kwargs_given_json && !r->git_changes_json && r->git_dirty == RUN_GIT_UNKNOWN);
         CHECK(!list.items[2].archive_path);
         CHECK_STR(run_status_name(list.items[2].status), "failed");
     }
@@ -1106,6 +1115,8 @@ UNIT_STORE_TEST(store_enqueue_is_fenced_and_taken_by_a_claim)
     struct store_claim c = claim_of("t", 8, true, v);
     c.run.kwargs_json = (char *)"{}";
     c.run.env_names_json = (char *)"[\"A\"]";
+    c.run.kwargs_given_json = (char *)"{\"k\":1}";
+    c.run.git_dirty = RUN_GIT_CLEAN;
     claim_ok(st, &c, 1, 600, &live);
     CHECK_INT(c.outcome, CLAIM_GOT);
     CHECK_INT(c.id, enqueued);
@@ -1115,6 +1126,8 @@ UNIT_STORE_TEST(store_enqueue_is_fenced_and_taken_by_a_claim)
           r.heartbeat_at == 600 && !run_unassigned(&r));
     CHECK_STR(r.kwargs_json, "{}");
     CHECK_STR(r.env_names_json, "[\"A\"]");
+    CHECK_STR(r.kwargs_given_json, "{\"k\":1}");
+    CHECK_INT(r.git_dirty, RUN_GIT_CLEAN);
     run_record_release(&r);
     CHECK_INT(runs_of(st, "t"), 1);
     CHECK_INT(store_withdraw(st, enqueued), 0); /* taken: not the leader's any more */
@@ -1562,7 +1575,10 @@ UNIT_TEST(store_refuses_newer_and_foreign_databases)
                                      "on for a while so that it looks like a header\n");
     strbuf_reset(&err);
     CHECK(store_open(garbage, NULL, &err) == NULL);
-    want = xprintf("cannot open state database '%s': file is not a database", garbage);
+    want = xprintf("cannot open state database '%s': file is not a database\n  hint: move it "
+                   "aside (`sqlite3 FILE .recover` may save what is left of it) and run `stau db "
+                   "recover` to rebuild the run history from the archives",
+                   garbage);
     CHECK_STR(strbuf_str(&err), want);
     free(want);
 
