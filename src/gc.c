@@ -211,12 +211,12 @@ static int by_job(const void *a, const void *b)
 
 typedef void file_fn(struct gc *g, const char *sub, const char *name);
 
-/* Call fn for every regular file below the folder dir/sub (sub "" or ending in '/'),
- * with its path below dir and its name: 0, or -1 after a message. A folder that is not
+/* Call fn for every regular file below the folder dir/sub (sub "": dir itself), with
+ * its path below dir and its name: 0, or -1 after a message. A folder that is not
  * there holds nothing. */
 static int list_files(struct gc *g, const char *dir, struct strbuf *sub, file_fn *fn)
 {
-    char *path = xprintf("%s/%s", dir, sub->buf ? sub->buf : "");
+    char *path = sub->len ? xprintf("%s/%s", dir, sub->buf) : xstrdup(dir);
     DIR *d = opendir(path);
     if (!d) {
         int rc = errno == ENOENT || errno == ENOTDIR ? 0 : error("cannot read folder '%s':", path);
@@ -237,7 +237,7 @@ static int list_files(struct gc *g, const char *dir, struct strbuf *sub, file_fn
             continue;
         unsigned char type = e->d_type;
         if (type == DT_UNKNOWN) {
-            char *full = xprintf("%s%s", path, e->d_name);
+            char *full = xprintf("%s/%s", path, e->d_name);
             struct stat st;
             type = lstat(full, &st) != 0 ? DT_UNKNOWN
                    : S_ISDIR(st.st_mode) ? DT_DIR
@@ -245,13 +245,13 @@ static int list_files(struct gc *g, const char *dir, struct strbuf *sub, file_fn
                                          : DT_UNKNOWN;
             free(full);
         }
-        strbuf_addstr(sub, e->d_name);
-        if (type == DT_REG) {
-            fn(g, sub->buf, e->d_name);
-        } else if (type == DT_DIR) {
+        if (keep)
             strbuf_addch(sub, '/');
+        strbuf_addstr(sub, e->d_name);
+        if (type == DT_REG)
+            fn(g, sub->buf, e->d_name);
+        else if (type == DT_DIR)
             rc = list_files(g, dir, sub, fn);
-        }
         sub->len = keep;
         sub->buf[keep] = '\0';
         if (rc < 0)

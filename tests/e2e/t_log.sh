@@ -578,6 +578,21 @@ test_gc_leaves_the_archives_of_another_host() {
     expect_eq "run 2's archive in the record" "" "$(db 'SELECT archive_path FROM runs WHERE id = 2')"
 }
 
+# A folder gc cannot list stops it, naming the folder (nothing is guessed about the
+# logs it would hold).
+test_gc_says_which_folder_it_cannot_read() {
+    log_project
+    run run report
+    rm -rf .stau/logs
+    ln -s logs .stau/logs
+    run gc -n
+    expect_exit 2
+    expect_stdout_empty
+    expect_stderr_eq <<'EOF'
+stau: error: cannot read folder '.stau/logs': Too many levels of symbolic links
+EOF
+}
+
 test_gc_never_removes_the_last_success() {
     log_project
     run run report
