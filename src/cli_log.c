@@ -356,8 +356,8 @@ static bool has_log(const struct run_record *r)
  * out, interrupted, lost): what `stau log` alone shows. */
 static bool did_not_succeed(const struct run_record *r)
 {
-    return r->status == RUN_FAILED || r->status == RUN_TIMED_OUT ||
-           r->status == RUN_INTERRUPTED || r->status == RUN_LOST;
+    return r->status == RUN_FAILED || r->status == RUN_TIMED_OUT || r->status == RUN_INTERRUPTED ||
+           r->status == RUN_LOST;
 }
 
 /* What the newest run of a history was (id 0: there is none). */

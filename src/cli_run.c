@@ -1053,13 +1053,15 @@ static const char *status_state(const struct plan_job *pj, const char **sgr)
 {
     const struct run_record *last = &pj->last;
     bool active = last->id && !run_status_finished(last->status);
-    const char *state = active && last->status == RUN_RUNNING                          ? "running"
-                        : active                                                     ? "waiting"
-                        : last->id && (last->status == RUN_FAILED ||
-                                       last->status == RUN_TIMED_OUT)                  ? "failed"
-                        : pj->due                                                    ? "due"
-                        : (last->id && last->status == RUN_SUCCEEDED) || pj->success.id ? "ok"
-                                                                                     : "waiting";
+    const char *state = "waiting";
+    if (active)
+        state = last->status == RUN_RUNNING ? "running" : "waiting"; /* (queued) */
+    else if (last->id && (last->status == RUN_FAILED || last->status == RUN_TIMED_OUT))
+        state = "failed";
+    else if (pj->due)
+        state = "due";
+    else if ((last->id && last->status == RUN_SUCCEEDED) || pj->success.id)
+        state = "ok";
     *sgr = strcmp(state, "failed") == 0    ? "31"
            : strcmp(state, "running") == 0 ? "36"
            : strcmp(state, "due") == 0     ? "33"
@@ -1164,8 +1166,7 @@ int cli_status(const struct cli *c)
                 strbuf_addf(&sb, "#%lld %s, ", (long long)pj->last.id,
                             run_status_name(pj->last.status));
                 stale_format_age(
-                    now - (pj->last.finished_at ? pj->last.finished_at : pj->last.started_at),
-                    &sb);
+                    now - (pj->last.finished_at ? pj->last.finished_at : pj->last.started_at), &sb);
                 strbuf_addstr(&sb, " ago");
             } else {
                 strbuf_addch(&sb, '-');

@@ -1263,7 +1263,7 @@ int engine_exit_status(const struct engine *e)
 {
     struct engine_totals t;
     engine_totals(e, &t);
-    return t.interrupts                                        ? EXIT_RUN_INTERRUPTED
+    return t.interrupts                                         ? EXIT_RUN_INTERRUPTED
            : t.failed || t.timed_out || t.lost || t.interrupted ? EXIT_RUN_FAILED
                                                                 : 0;
 }

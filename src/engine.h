@@ -68,10 +68,10 @@ struct engine_run {
 
 /* Where the engine stands, for a status line. */
 struct engine_progress {
-    size_t done, count;  /* runs (and jobs not split yet) finished and known */
-    size_t running;      /* processes running (select_work too) */
-    const char *longest; /* the label of the run going longest; NULL: none */
-    int64_t longest_ms;  /* ... how long it has run */
+    size_t done, count;   /* runs (and jobs not split yet) finished and known */
+    size_t running;       /* processes running (select_work too) */
+    const char *longest;  /* the label of the run going longest; NULL: none */
+    int64_t longest_ms;   /* ... how long it has run */
     const char *retrying; /* the label of the run whose retry comes next; NULL: none */
     int retry;            /* ... which retry it is (1: the first) */
     int64_t retry_in_ms;  /* ... how long until it may start (0: now, waiting for a slot) */

@@ -458,12 +458,12 @@ void engine_poll_held(struct engine *e)
                 if (found && (status == RUN_FAILED || status == RUN_TIMED_OUT) &&
                     retry_of(e, &run, &retry, &attempt) == 1) {
                     if (e->cfg.reporter.held) {
-                        char *what = xprintf("run %lld%s %s; its retry (attempt %d) is run %lld; "
-                                             "waiting for it",
-                                             (long long)d->held_run,
-                                             owner_is_self(e->cfg.owner, &run) ? ""
-                                                                               : " of another stau",
-                                             run_status_said(status), attempt, (long long)retry);
+                        char *what =
+                            xprintf("run %lld%s %s; its retry (attempt %d) is run %lld; "
+                                    "waiting for it",
+                                    (long long)d->held_run,
+                                    owner_is_self(e->cfg.owner, &run) ? "" : " of another stau",
+                                    run_status_said(status), attempt, (long long)retry);
                         struct engine_progress pr = {.done = e->done, .count = e->count};
                         e->cfg.reporter.held(e->cfg.reporter.ctx, due_job_of(d)->name, what, false,
                                              &pr);

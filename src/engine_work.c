@@ -439,8 +439,8 @@ void engine_end_selection(struct engine *e, struct due_job *d, const struct proc
         selection_failed(e, d, &fin, strbuf_detach(&problem), ev->wall_ms);
     } else if (d->early && d->failed_upstream) {
         d->early = false;
-        char *why = d->failed_why ? xstrdup(d->failed_why)
-                                  : xprintf("'%s' failed", d->failed_upstream);
+        char *why =
+            d->failed_why ? xstrdup(d->failed_why) : xprintf("'%s' failed", d->failed_upstream);
         engine_skip_job(e, d, d->failed_upstream, why);
         free(why);
     } else if (d->early) {
@@ -557,7 +557,7 @@ static void skip_chunk(struct engine *e, struct task *t, const struct task *beca
         work_ids_describe(because->d->ids.items + because->first, because->count, 40, &sb);
         ids = strbuf_detach(&sb);
     }
-    const char *said = because->result == RUN_SKIPPED ? "was skipped"
+    const char *said = because->result == RUN_SKIPPED          ? "was skipped"
                        : engine_result_failed(because->result) ? run_status_said(because->result)
                                                                : "did not succeed";
     t->failure = xprintf("skipped: '%s' (chunk %d/%d, IDs %s) %s", name, because->chunk,

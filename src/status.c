@@ -56,8 +56,8 @@ static void on_progress(void *ctx, const struct engine_progress *pr)
         strbuf_addf(&line, "%s %s retry %d in %llds", pr->longest ? ";" : "", pr->retrying,
                     pr->retry, (long long)((pr->retry_in_ms + 999) / 1000));
     else if (pr->retrying)
-        strbuf_addf(&line, "%s %s retry %d waits for a slot", pr->longest ? ";" : "",
-                    pr->retrying, pr->retry);
+        strbuf_addf(&line, "%s %s retry %d waits for a slot", pr->longest ? ";" : "", pr->retrying,
+                    pr->retry);
     int width = s->columns > 1 ? s->columns - 1 : 79;
     printf("\r\033[K%.*s", width, line.buf);
     fflush(stdout);

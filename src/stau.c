@@ -176,7 +176,8 @@ static const struct command commands[] = {
      "For a due job: each reason with its evidence. For one that is not: its last\n"
      "success, that its fingerprints match, its next schedule tick, and each\n"
      "dependency's age against its max_lag.\n"},
-    {"log", cli_log, 0, "[JOB|RUN]", "the log of a job's last run, of run RUN, or of the last failure",
+    {"log", cli_log, 0, "[JOB|RUN]",
+     "the log of a job's last run, of run RUN, or of the last failure",
      "Prints the log of JOB's newest run that has one, or of run number RUN (a number\n"
      "is a run unless a job has that name); when a newer run of JOB has no log\n"
      "(skipped, queued), stderr says so: `stau: run 19; run 31 was skipped`. Without\n"

@@ -19,10 +19,10 @@ const char *run_status_name(enum run_status status)
 const char *run_status_said(enum run_status status)
 {
     static const char *const said[RUN_STATUS_COUNT] = {
-        [RUN_QUEUED] = "is queued",          [RUN_RUNNING] = "is running",
-        [RUN_SUCCEEDED] = "succeeded",       [RUN_FAILED] = "failed",
-        [RUN_TIMED_OUT] = "timed out",       [RUN_INTERRUPTED] = "was interrupted",
-        [RUN_LOST] = "was lost",             [RUN_SKIPPED] = "was skipped",
+        [RUN_QUEUED] = "is queued",       [RUN_RUNNING] = "is running",
+        [RUN_SUCCEEDED] = "succeeded",    [RUN_FAILED] = "failed",
+        [RUN_TIMED_OUT] = "timed out",    [RUN_INTERRUPTED] = "was interrupted",
+        [RUN_LOST] = "was lost",          [RUN_SKIPPED] = "was skipped",
         [RUN_CANCELLED] = "was cancelled"};
     return (unsigned)status < RUN_STATUS_COUNT ? said[status] : "ended";
 }

@@ -705,12 +705,11 @@ UNIT_TEST(engine_chunks_a_failed_chunk_skips_only_the_chunks_sharing_its_ids)
         r.fake.fail_attempts = 9;
         submit(&r);
         rig_run(&r);
-        CHECK_STR(r.fake.log.buf,
-                  "start dep\nstart dep\nok dep (chunk 1/2)\nstart master\n"
-                  "failed dep (chunk 2/2)\n"
-                  "master (chunk 2/3) skipped: 'dep' (chunk 2/2, IDs 4-6) failed\n"
-                  "master (chunk 3/3) skipped: 'dep' (chunk 2/2, IDs 4-6) failed\n"
-                  "ok master (chunk 1/3)\n");
+        CHECK_STR(r.fake.log.buf, "start dep\nstart dep\nok dep (chunk 1/2)\nstart master\n"
+                                  "failed dep (chunk 2/2)\n"
+                                  "master (chunk 2/3) skipped: 'dep' (chunk 2/2, IDs 4-6) failed\n"
+                                  "master (chunk 3/3) skipped: 'dep' (chunk 2/2, IDs 4-6) failed\n"
+                                  "ok master (chunk 1/3)\n");
         CHECK_STR(strbuf_str(&r.fake.calls), "dep [1,2,3] {}\ndep [4,5,6] {}\nmaster [1,2] {}\n");
         /* dep failed; master, with chunks skipped, counts as skipped. */
         struct engine_totals t;
