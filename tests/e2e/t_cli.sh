@@ -434,11 +434,11 @@ EOF
 pyproject.toml:2:1: warning: unknown key 'notes' in [tool.stau]; ignored
      2 | notes = """two
        | ^~~~~
-  hint: [tool.stau] takes jobs_root, jobs, python, retries, retry_delay, keep_days, keep_last and env_file
+  hint: [tool.stau] takes jobs_root, jobs, python, retries, retry_delay, log_limit, keep_days, keep_last and env_file
 pyproject.toml:4:1: warning: unknown key 'extra' in [tool.stau]; ignored
      4 | extra = [
        | ^~~~~
-  hint: [tool.stau] takes jobs_root, jobs, python, retries, retry_delay, keep_days, keep_last and env_file
+  hint: [tool.stau] takes jobs_root, jobs, python, retries, retry_delay, log_limit, keep_days, keep_last and env_file
 EOF
 }
 
