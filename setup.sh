@@ -11,7 +11,7 @@ ZIG_VERSION=0.15.2
 # postgresql: the server tests/run.sh starts for the suite; libpq-dev: stau's client;
 # zsh: the test of the generated zsh completion.
 APT_PACKAGES="gcc make pkg-config python3 python3-pip graphviz libtree-sitter-dev
-  libgraphviz-dev libarchive-dev libsqlite3-dev libxxhash-dev postgresql libpq-dev zsh"
+  libgraphviz-dev libarchive-dev libsqlite3-dev libxxhash-dev postgresql libpq-dev zsh zstd"
 
 cd "$(dirname "$0")"
 ROOT=$PWD

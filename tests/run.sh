@@ -235,7 +235,8 @@ for file in "$TESTS_DIR"/e2e/t_*.sh; do
 done
 
 # The fuzz harnesses (tests/fuzz), built beside the binaries under -Dsanitize=true:
-# two tests each, `fuzz:NAME:replay` (every input of tests/fuzz/corpus/NAME once)
+# two tests each, `fuzz:NAME:replay` (every input of tests/fuzz/corpus/NAME and of
+# the seeds made from the fixtures once)
 # and `fuzz:NAME:run` (the corpus, then STAU_FUZZ_SECONDS, default 30, of mutated
 # inputs). An input that crashes is printed in the failure's log and kept in
 # zig-out/fuzz-artifacts/ (STAU_FUZZ_ARTIFACTS).
@@ -244,6 +245,27 @@ FUZZ_BIN=$(dirname "${UNIT:-$STAU}")
 FUZZ_ARTIFACTS=${STAU_FUZZ_ARTIFACTS:-$ROOT/zig-out/fuzz-artifacts}
 fuzz_built=0
 ls "$FUZZ_BIN"/stau-fuzz-* >/dev/null 2>&1 && fuzz_built=1
+# The seeds made from the fixtures (tests/fuzz/make_corpus.sh), made once when a fuzz
+# test is to run; each harness reads them beside its committed corpus.
+FUZZ_GEN=$TOP/fuzz-corpus
+fuzz_wanted=0
+for harness in "$TESTS_DIR"/fuzz/fuzz_*.c; do
+    name=$(basename "$harness" .c)
+    name=${name#fuzz_}
+    [ "$name" = common ] && continue
+    for kind in replay run; do
+        [ -z "$FILTER" ] || [[ "fuzz:$name:$kind" =~ $FILTER ]] && fuzz_wanted=1
+    done
+done
+if [ "$fuzz_built" -eq 1 ] && [ "$fuzz_wanted" -eq 1 ]; then
+    if bash "$TESTS_DIR/fuzz/make_corpus.sh" "$STAU" "$FUZZ_GEN" >"$TOP/fuzz-corpus.log" 2>&1; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL fuzz:corpus: tests/fuzz/make_corpus.sh could not make the seeds"
+        tail -n 30 "$TOP/fuzz-corpus.log" | sed 's/^/    /'
+    fi
+fi
 for harness in "$TESTS_DIR"/fuzz/fuzz_*.c; do
     name=$(basename "$harness" .c)
     name=${name#fuzz_}
@@ -275,14 +297,18 @@ for harness in "$TESTS_DIR"/fuzz/fuzz_*.c; do
         args=(-artifact_prefix="$FUZZ_ARTIFACTS/$name-")
         [ -f "$TESTS_DIR/fuzz/$name.dict" ] && args+=(-dict="$TESTS_DIR/fuzz/$name.dict")
         [ "$kind" = run ] && args+=(-max_total_time="$FUZZ_SECONDS")
+        corpora=()
+        for c in "$TESTS_DIR/fuzz/corpus/$name" "$FUZZ_GEN/$name"; do
+            [ -d "$c" ] && corpora+=("$c")
+        done
         (cd "$dir" && TMPDIR=$scratch timeout -k 5 $((FUZZ_SECONDS + 120)) "$bin" "${args[@]}" \
-            "$TESTS_DIR/fuzz/corpus/$name") </dev/null >"$dir/log" 2>&1
+            "${corpora[@]}") </dev/null >"$dir/log" 2>&1
         rc=$?
         if [ "$rc" -eq 0 ]; then
             passed=$((passed + 1))
         else
             failed=$((failed + 1))
-            echo "FAIL fuzz:$name:$kind (exit status $rc; rerun: $bin ${args[*]} tests/fuzz/corpus/$name)"
+            echo "FAIL fuzz:$name:$kind (exit status $rc; rerun: tests/fuzz/make_corpus.sh STAU_BIN, then $bin ${args[*]} tests/fuzz/corpus/$name zig-out/fuzz-corpus/$name)"
             tail -n 60 "$dir/log" | sed 's/^/    /'
         fi
         rm -rf "$dir" "$scratch"

@@ -4,20 +4,24 @@
 # stau writes when it runs them (graph caches, settled marks, run archives,
 # decompressed so that mutations reach the tar headers and the manifests).
 #
-#   tests/fuzz/make_corpus.sh STAU_BIN
+#   tests/fuzz/make_corpus.sh STAU_BIN [OUT]
 #
-# Replaces the generated seeds (gen-*); keeps every other file in the corpora
-# (inputs that once crashed a harness, hand-made seeds). Needs python3 and zstd.
+# Writes them to OUT/<harness>/gen-* (default zig-out/fuzz-corpus), replacing the
+# seeds generated before. They are not committed: tests/run.sh makes them each time
+# and hands a harness both folders, tests/fuzz/corpus/<harness>/ (inputs that once
+# crashed a harness, hand-made seeds) and OUT/<harness>/. Needs python3 and zstd.
 set -euo pipefail
 
-[ $# -eq 1 ] || {
-    echo "usage: tests/fuzz/make_corpus.sh STAU_BIN" >&2
+[ $# -eq 1 ] || [ $# -eq 2 ] || {
+    echo "usage: tests/fuzz/make_corpus.sh STAU_BIN [OUT]" >&2
     exit 2
 }
 case $1 in /*) STAU=$1 ;; *) STAU=$PWD/$1 ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$(dirname "$HERE")")
-CORPUS=$HERE/corpus
+CORPUS=${2:-$ROOT/zig-out/fuzz-corpus}
+mkdir -p "$CORPUS"
+CORPUS=$(cd "$CORPUS" && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/stau-corpus.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
@@ -118,5 +122,5 @@ sleep 2.2
 
 for h in eval cron cache settled manifest timetable; do
     printf '%s: %s seeds, %s bytes\n' "$h" "$(ls "$CORPUS/$h" | wc -l)" \
-        "$(cat "$CORPUS/$h"/* | wc -c)"
+        "$(cat "$CORPUS/$h"/* </dev/null | wc -c)"
 done

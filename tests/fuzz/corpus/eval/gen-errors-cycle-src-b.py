@@ -1,3 +1,0 @@
-STAU_CONFIG = {
-    "dependencies": [{"job": "c", "max_lag": 30}],
-}

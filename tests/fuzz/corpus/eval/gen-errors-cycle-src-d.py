@@ -1,2 +1,0 @@
-# Downstream of the cycle, not part of it.
-STAU_CONFIG = {"dependencies": ["a"]}

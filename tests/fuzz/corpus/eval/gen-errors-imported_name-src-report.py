@@ -1,3 +1,0 @@
-from settings import REGION
-
-STAU_CONFIG = {"kwargs": {"region": REGION}}

@@ -1,5 +1,0 @@
-STAU_CONFIG = {
-    "outputs": [OUTPUT],
-}
-
-OUTPUT = "data/out/report.csv"

@@ -1,8 +1,0 @@
-def compute():
-    return 3
-
-
-STAU_CONFIG = {
-    "schedule": "@daily",
-    "retries": compute(),
-}

@@ -1,5 +1,0 @@
-TAGS = ["Finance", "Daily"]
-
-STAU_CONFIG = {
-    "tags": [t.lower() for t in TAGS],
-}

@@ -1,3 +1,0 @@
-STAU_CONFIG = {
-    "outputs": ["data/out/ok.csv", "../elsewhere.csv", "/tmp/report.csv", "data/../../x"],
-}

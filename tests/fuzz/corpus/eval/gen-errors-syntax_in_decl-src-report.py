@@ -1,6 +1,0 @@
-import os
-
-STAU_CONFIG = {
-    "schedule": "@daily",
-    "tags": ["a", , "b"],
-}

@@ -1,1 +1,0 @@
-STAU_CONFIG = {"main_func": MAIN_FUNC}

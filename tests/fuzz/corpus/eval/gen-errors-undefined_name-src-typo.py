@@ -1,2 +1,0 @@
-SCHEDULE = "@daily"
-STAU_CONFIG = {"schedule": SCHEDUEL}

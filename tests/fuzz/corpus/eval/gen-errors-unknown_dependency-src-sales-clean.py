@@ -1,1 +1,0 @@
-STAU_CONFIG = {"schedule": "@hourly"}

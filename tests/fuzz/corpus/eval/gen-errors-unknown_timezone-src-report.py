@@ -1,1 +1,0 @@
-STAU_CONFIG = {"schedule": "0 6 * * *", "timezone": "Europe/Atlantis"}

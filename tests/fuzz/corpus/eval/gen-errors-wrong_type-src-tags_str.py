@@ -1,1 +1,0 @@
-STAU_CONFIG = {"tags": "finance", "slots": 0}

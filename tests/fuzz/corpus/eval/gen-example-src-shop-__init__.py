@@ -1,1 +1,0 @@
-"""Code shared by the example's jobs. Not a job: it has no STAU_CONFIG."""

@@ -1,1 +1,0 @@
-STAU_CONFIG = {"dependencies": [{"job": "daily.extract", "max_lag": 60}]}
